@@ -1,0 +1,85 @@
+/* haven/util.h — small things every Haven file wants: cleanup attributes,
+ * fd helpers, a bump arena, checked arithmetic. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <unistd.h>
+
+/* Cleanup on scope exit (dbus-broker / systemd style): every early return
+ * is safe without a goto ladder. */
+#define _hv_cleanup_(fn) __attribute__((cleanup(fn)))
+static inline void hv_freep(void *p) { free(*(void **)p); }
+static inline void hv_closep(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+}
+#define _hv_free_ _hv_cleanup_(hv_freep)
+#define _hv_close_ _hv_cleanup_(hv_closep)
+
+#define HV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+#define HV_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define HV_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define HV_ALIGN_UP(x, a) (((x) + ((a)-1)) & ~((__typeof__(x))(a)-1))
+
+/* Take ownership out of a variable: `return HV_TAKE_FD(fd);` */
+static inline int hv_take_fd_var(int *fd)
+{
+	int r = *fd;
+	*fd = -1;
+	return r;
+}
+#define HV_TAKE_FD(fd) hv_take_fd_var(&(fd))
+static inline void *hv_take_ptr_var(void **p)
+{
+	void *r = *p;
+	*p = NULL;
+	return r;
+}
+#define HV_TAKE_PTR(p) ((__typeof__(p))hv_take_ptr_var((void **)&(p)))
+
+/* Close and set to -1; NULL-safe and -1-safe. */
+static inline void hv_close(int *fd)
+{
+	if (fd && *fd >= 0) {
+		close(*fd);
+		*fd = -1;
+	}
+}
+
+/* Checked size arithmetic: false on overflow. */
+static inline bool hv_mul_ok(size_t a, size_t b, size_t *out) { return !__builtin_mul_overflow(a, b, out); }
+static inline bool hv_add_ok(size_t a, size_t b, size_t *out) { return !__builtin_add_overflow(a, b, out); }
+
+/* --- arena: many small allocations, one release ----------------------- */
+/* Memory for decoded messages and replies. Allocation never fails silently:
+ * NULL means out of memory (or size overflow). Alignment: 16 bytes. */
+typedef struct hv_arena_chunk hv_arena_chunk;
+typedef struct hv_arena {
+	hv_arena_chunk *head;
+	size_t used_total;
+} hv_arena;
+
+#define HV_ARENA_INIT {NULL, 0}
+void *hv_arena_alloc(hv_arena *a, size_t size);
+void *hv_arena_calloc(hv_arena *a, size_t count, size_t size);
+char *hv_arena_strdup(hv_arena *a, const char *s);
+char *hv_arena_strndup(hv_arena *a, const char *s, size_t n);
+char *hv_arena_printf(hv_arena *a, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* Free everything but keep one chunk for reuse (cheap per-call reset). */
+void hv_arena_reset(hv_arena *a);
+void hv_arena_release(hv_arena *a);
+
+/* --- misc --------------------------------------------------------------- */
+/* Parse a whole decimal string into [min,max]; -EINVAL / -ERANGE otherwise. */
+int hv_parse_i64(const char *s, int64_t min, int64_t max, int64_t *out);
+int hv_parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* Write all / read exactly, retrying on EINTR; negative errno on failure,
+ * -EPIPE on a short read at EOF for hv_read_full. */
+int hv_write_full(int fd, const void *buf, size_t len);
+int hv_read_full(int fd, void *buf, size_t len);
+/* Validate UTF-8 (rejects overlongs, surrogates, > U+10FFFF). */
+bool hv_utf8_valid(const char *s, size_t len);
