@@ -1,0 +1,89 @@
+/* test-util.c — arena, parsing, UTF-8 validation, logging. */
+#include <haven/log.h>
+#include <haven/util.h>
+
+#include <stdint.h>
+
+#include "check.h"
+
+static void test_arena(void)
+{
+	hv_arena a = HV_ARENA_INIT;
+	char *s;
+	void *big;
+
+	for (int i = 0; i < 1000; i++) {
+		uint64_t *p = hv_arena_alloc(&a, sizeof(*p) * 3);
+		CHECK(p);
+		CHECK_EQ((uintptr_t)p % 16, 0);
+		p[0] = p[1] = p[2] = (uint64_t)i;
+	}
+	big = hv_arena_alloc(&a, 1 << 20);
+	CHECK(big);
+	memset(big, 0xab, 1 << 20);
+	s = hv_arena_printf(&a, "%s-%d", "x", 42);
+	CHECK(!strcmp(s, "x-42"));
+	CHECK(!strcmp(hv_arena_strdup(&a, "hello"), "hello"));
+	CHECK(hv_arena_calloc(&a, SIZE_MAX / 2, 4) == NULL); /* overflow refused */
+	hv_arena_reset(&a);
+	CHECK(hv_arena_alloc(&a, 10));
+	hv_arena_release(&a);
+	hv_arena_release(&a);
+}
+
+static void test_parse(void)
+{
+	int64_t i;
+	uint64_t u;
+
+	CHECK_EQ(hv_parse_i64("-12", -100, 100, &i), 0);
+	CHECK_EQ(i, -12);
+	CHECK_EQ(hv_parse_i64("12x", -100, 100, &i), -EINVAL);
+	CHECK_EQ(hv_parse_i64("", -100, 100, &i), -EINVAL);
+	CHECK_EQ(hv_parse_i64("101", -100, 100, &i), -ERANGE);
+	CHECK_EQ(hv_parse_u64("18446744073709551615", UINT64_MAX, &u), 0);
+	CHECK(u == UINT64_MAX);
+	CHECK_EQ(hv_parse_u64("18446744073709551616", UINT64_MAX, &u), -ERANGE);
+	CHECK_EQ(hv_parse_u64("-1", UINT64_MAX, &u), -EINVAL);
+}
+
+static void test_utf8(void)
+{
+	static const struct {
+		const char *s;
+		bool ok;
+	} cases[] = {
+		{"plain ascii", true},
+		{"caf\xc3\xa9", true},
+		{"\xe2\x82\xac", true},          /* € */
+		{"\xf0\x9f\x98\x80", true},      /* emoji */
+		{"\xc3", false},                 /* truncated */
+		{"\xc0\xaf", false},             /* overlong '/' */
+		{"\xe0\x80\xaf", false},         /* overlong 3-byte */
+		{"\xed\xa0\x80", false},         /* surrogate */
+		{"\xf4\x90\x80\x80", false},     /* > U+10FFFF */
+		{"\x80", false},                 /* lone continuation */
+		{"\xff", false},
+	};
+	for (size_t i = 0; i < HV_ARRAY_SIZE(cases); i++)
+		CHECK(hv_utf8_valid(cases[i].s, strlen(cases[i].s)) == cases[i].ok);
+}
+
+static void test_log(void)
+{
+	hv_log_set_ident("test-util");
+	CHECK_EQ(hv_log_errno(-ENOENT, "opening %s", "x"), -ENOENT);
+	CHECK_EQ(hv_log_errno(EINVAL, "positive errno is normalized"), -EINVAL);
+	hv_log_set_level(HV_LOG_ERROR);
+	CHECK(hv_log_get_level() == HV_LOG_ERROR);
+}
+
+int main(void)
+{
+	test_arena();
+	test_parse();
+	test_utf8();
+	test_log();
+	printf("test-util: ok\n");
+	return 0;
+}
