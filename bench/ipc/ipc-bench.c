@@ -1,0 +1,324 @@
+/* ipc-bench — how close Haven's IPC comes to the raw socket, in one run.
+ *
+ * Each Haven figure is measured next to its floor in the same run, and the
+ * ratio is printed: round-trip latency (raw socket ping-pong vs a generated
+ * sync Echo call vs D-Bus), one-way throughput (raw batched writes vs
+ * generated one-way sends counted by the server), and large payloads (a
+ * 64 MiB shared-memory Buffer vs 64 MiB inline bytes vs a 64-byte call).
+ *
+ * Latencies are medians of per-call samples. The three round trips are
+ * measured in interleaved blocks (raw, hv, dbus, raw, hv, dbus, ...) so that
+ * load from other processes on a shared machine hits them alike.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "bench.h"
+
+#define BIG_SIZE ((size_t)64 << 20)
+#define BLOCKS 10u
+
+struct results {
+	uint64_t raw_rtt, hv_rtt, dbus_rtt;
+	double raw_oneway, hv_oneway;
+	uint64_t small_call, buffer_call, bytes_call;
+	bool have_hv, have_dbus;
+};
+
+/* Without lib/ipc (or libsystemd) the bench still measures the rest. */
+#ifndef HAVE_HV
+int hv_peer_rtt_block(hv_peer *p, unsigned n, bench_samples *s) { return -ENOSYS; }
+void hv_peer_stop(hv_peer *p) {}
+#endif
+#ifndef HAVE_DBUS
+int dbus_peer_rtt_block(dbus_peer *p, unsigned n, bench_samples *s) { return -ENOSYS; }
+void dbus_peer_stop(dbus_peer *p) {}
+#endif
+
+static void usage(FILE *f, const char *argv0)
+{
+	fprintf(f,
+		"Usage: %s [OPTIONS]\n"
+		"Measure Haven IPC against a raw AF_UNIX socket and D-Bus, in one run.\n\n"
+		"  --json            print one JSON object instead of the table\n"
+		"  --rounds N        round trips per latency figure (default 20000)\n"
+		"  --messages N      one-way messages per throughput run (default 1000000)\n"
+		"  --pin MODE        none (default), same (both on CPU 0), split (CPU 0 / CPU 1)\n"
+		"  --server PATH     EchoServer executable (default: the one built with this)\n"
+		"  --no-dbus         skip the D-Bus comparison\n"
+		"  -h, --help        show this help\n",
+		argv0);
+}
+
+static int parse_uint(const char *s, unsigned min, unsigned *out)
+{
+	char *end;
+	errno = 0;
+	unsigned long v = strtoul(s, &end, 10);
+	if (errno || end == s || *end || s[0] == '-' || v < min || v > 100000000ul)
+		return -EINVAL;
+	*out = (unsigned)v;
+	return 0;
+}
+
+/* Latency figures, interleaved block by block. */
+static int measure_rtt(const bench_opts *o, raw_peer *raw, hv_peer *hv, dbus_peer *dbus,
+		       struct results *res)
+{
+	bench_samples s_raw = {0}, s_hv = {0}, s_dbus = {0};
+	unsigned per_block = o->rounds / BLOCKS + 1;
+	/* D-Bus is an order of magnitude slower: fewer rounds keep the run short. */
+	unsigned dbus_per_block = per_block / 4 + 1;
+	int r = raw_peer_rtt_block(raw, o->warmup, NULL);
+	if (r >= 0 && hv)
+		r = hv_peer_rtt_block(hv, o->warmup, NULL);
+	if (r >= 0 && dbus)
+		r = dbus_peer_rtt_block(dbus, o->warmup / 4 + 1, NULL);
+	for (unsigned b = 0; r >= 0 && b < BLOCKS; b++) {
+		r = raw_peer_rtt_block(raw, per_block, &s_raw);
+		if (r >= 0 && hv)
+			r = hv_peer_rtt_block(hv, per_block, &s_hv);
+		if (r >= 0 && dbus)
+			r = dbus_peer_rtt_block(dbus, dbus_per_block, &s_dbus);
+	}
+	if (r >= 0) {
+		res->raw_rtt = bench_samples_median(&s_raw);
+		res->hv_rtt = bench_samples_median(&s_hv);
+		res->dbus_rtt = bench_samples_median(&s_dbus);
+	}
+	bench_samples_free(&s_raw);
+	bench_samples_free(&s_hv);
+	bench_samples_free(&s_dbus);
+	return r;
+}
+
+static void print_json(const struct results *r)
+{
+	printf("{\"raw_rtt_ns\": %" PRIu64, r->raw_rtt);
+	if (r->have_hv)
+		printf(", \"hv_rtt_ns\": %" PRIu64 ", \"rtt_ratio\": %.3f", r->hv_rtt,
+		       (double)r->hv_rtt / (double)r->raw_rtt);
+	printf(", \"raw_oneway_msgs_s\": %.0f", r->raw_oneway);
+	if (r->have_hv)
+		printf(", \"hv_oneway_msgs_s\": %.0f, \"small_call_ns\": %" PRIu64
+		       ", \"buffer_64m_call_ns\": %" PRIu64 ", \"bytes_64m_call_ns\": %" PRIu64,
+		       r->hv_oneway, r->small_call, r->buffer_call, r->bytes_call);
+	if (r->have_dbus)
+		printf(", \"dbus_rtt_ns\": %" PRIu64, r->dbus_rtt);
+	printf("}\n");
+}
+
+static const char *verdict(bool ok) { return ok ? "ok" : "MISSED"; }
+
+static void print_table(const bench_opts *o, const struct results *r)
+{
+	static const char *pins[] = {"none", "same CPU", "split CPUs"};
+	printf("ipc-bench: %u round trips per latency (median), %u one-way messages, "
+	       "%u-byte payloads, pinning: %s\n\n",
+	       o->rounds, o->oneway_msgs, BENCH_MSG_SIZE, pins[o->pin]);
+	printf("%-22s %16s\n", "measure", "value");
+	printf("%-22s %13" PRIu64 " ns\n", "raw_rtt_ns", r->raw_rtt);
+	if (r->have_hv)
+		printf("%-22s %13" PRIu64 " ns\n", "hv_rtt_ns", r->hv_rtt);
+	if (r->have_dbus)
+		printf("%-22s %13" PRIu64 " ns\n", "dbus_rtt_ns", r->dbus_rtt);
+	printf("%-22s %12.0f /s\n", "raw_oneway_msgs_s", r->raw_oneway);
+	if (r->have_hv) {
+		printf("%-22s %12.0f /s\n", "hv_oneway_msgs_s", r->hv_oneway);
+		printf("%-22s %13" PRIu64 " ns\n", "small_call_ns", r->small_call);
+		printf("%-22s %13" PRIu64 " ns\n", "buffer_64m_call_ns", r->buffer_call);
+		printf("%-22s %13" PRIu64 " ns\n", "bytes_64m_call_ns", r->bytes_call);
+	}
+	printf("\n%-34s %8s %8s\n", "ratio", "value", "target");
+	if (r->have_hv) {
+		double rtt = (double)r->hv_rtt / (double)r->raw_rtt;
+		double ow = r->hv_oneway / r->raw_oneway;
+		double buf = (double)r->buffer_call / (double)r->small_call;
+		double bytes = (double)r->bytes_call / (double)r->buffer_call;
+		printf("%-34s %8.3f %8s %s\n", "rtt_ratio (hv / raw)", rtt, "<= 1.15",
+		       verdict(rtt <= 1.15));
+		printf("%-34s %8.3f %8s %s\n", "oneway (hv / raw)", ow, ">= 0.5", verdict(ow >= 0.5));
+		printf("%-34s %8.3f %8s %s\n", "buffer_64m / small_call", buf, "<= 2",
+		       verdict(buf <= 2.0));
+		printf("%-34s %8.1f %8s\n", "bytes_64m / buffer_64m", bytes, "-");
+		if (r->have_dbus) {
+			double d = (double)r->dbus_rtt / (double)r->hv_rtt;
+			printf("%-34s %8.2f %8s %s\n", "dbus_rtt / hv_rtt (Haven faster)", d,
+			       ">= 2.5", verdict(d >= 2.5));
+		}
+	} else {
+		printf("(Haven figures unavailable: built without lib/ipc)\n");
+	}
+	if (r->have_dbus)
+		printf("%-34s %8.2f %8s\n", "dbus_rtt / raw_rtt", (double)r->dbus_rtt / (double)r->raw_rtt,
+		       "-");
+}
+
+static int run(bench_opts *o, bool use_dbus, struct results *res)
+{
+	raw_peer *raw = NULL;
+	hv_peer *hv = NULL;
+	dbus_peer *dbus = NULL;
+	int r = raw_peer_start(o, &raw);
+	if (r < 0) {
+		fprintf(stderr, "ipc-bench: cannot start the raw echo peer: %s\n", strerror(-r));
+		return r;
+	}
+#ifdef HAVE_HV
+	r = hv_peer_start(o, &hv);
+	if (r < 0) {
+		fprintf(stderr, "ipc-bench: cannot start EchoServer (%s): %s\n", o->server_path,
+			strerror(-r));
+		goto out;
+	}
+	res->have_hv = true;
+#endif
+#ifdef HAVE_DBUS
+	if (use_dbus) {
+		r = dbus_peer_start(o, &dbus);
+		if (r < 0)
+			fprintf(stderr, "ipc-bench: D-Bus comparison skipped: %s\n", strerror(-r));
+		else
+			res->have_dbus = true;
+	}
+#endif
+	bench_pin_self(o->pin, 0);
+	r = measure_rtt(o, raw, hv, dbus, res);
+	if (r < 0) {
+		fprintf(stderr, "ipc-bench: round trips failed: %s\n", strerror(-r));
+		goto out;
+	}
+	/* Idle peers would only add noise to the throughput runs. */
+	dbus_peer_stop(dbus);
+	dbus = NULL;
+	raw_peer_stop(raw);
+	raw = NULL;
+
+	r = raw_oneway_msgs_s(o, &res->raw_oneway);
+	if (r < 0) {
+		fprintf(stderr, "ipc-bench: raw one-way run failed: %s\n", strerror(-r));
+		goto out;
+	}
+#ifdef HAVE_HV
+	const char *what = "one-way";
+	r = hv_peer_oneway_msgs_s(hv, o->oneway_msgs, &res->hv_oneway);
+	if (r >= 0 && (what = "small call"))
+		r = hv_peer_small_call_ns(hv, o->rounds / 4 + 1, &res->small_call);
+	if (r >= 0 && (what = "64 MiB Buffer call"))
+		r = hv_peer_buffer_call_ns(hv, BIG_SIZE, o->big_calls * 20, &res->buffer_call);
+	if (r >= 0 && (what = "64 MiB bytes call"))
+		r = hv_peer_bytes_call_ns(hv, BIG_SIZE, o->big_calls, &res->bytes_call);
+	if (r < 0)
+		fprintf(stderr, "ipc-bench: Haven %s failed: %s\n", what, strerror(-r));
+#endif
+out:
+	dbus_peer_stop(dbus);
+	raw_peer_stop(raw);
+	hv_peer_stop(hv);
+	return r;
+}
+
+static void rmtree_tmp(const char *dir)
+{
+	char p[512];
+	static const char *names[] = {"echo.sock", "dbus-socket", "dbus.conf"};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++) {
+		snprintf(p, sizeof p, "%s/%s", dir, names[i]);
+		unlink(p);
+	}
+	rmdir(dir);
+}
+
+int main(int argc, char **argv)
+{
+	enum { OPT_JSON = 256, OPT_ROUNDS, OPT_MESSAGES, OPT_PIN, OPT_SERVER, OPT_NO_DBUS };
+	static const struct option longopts[] = {
+		{"json", no_argument, NULL, OPT_JSON},
+		{"rounds", required_argument, NULL, OPT_ROUNDS},
+		{"messages", required_argument, NULL, OPT_MESSAGES},
+		{"pin", required_argument, NULL, OPT_PIN},
+		{"server", required_argument, NULL, OPT_SERVER},
+		{"no-dbus", no_argument, NULL, OPT_NO_DBUS},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	bench_opts o = {
+		.rounds = 20000,
+		.warmup = 2000,
+		.oneway_msgs = 1000000,
+		.big_calls = 5,
+		.pin = BENCH_PIN_NONE,
+#ifdef HV_ECHO_SERVER_PATH
+		.server_path = HV_ECHO_SERVER_PATH,
+#endif
+	};
+	bool json = false, use_dbus = true;
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case OPT_JSON:
+			json = true;
+			break;
+		case OPT_ROUNDS:
+			if (parse_uint(optarg, 100, &o.rounds) < 0)
+				goto bad;
+			break;
+		case OPT_MESSAGES:
+			if (parse_uint(optarg, 1000, &o.oneway_msgs) < 0)
+				goto bad;
+			break;
+		case OPT_PIN:
+			if (!strcmp(optarg, "none"))
+				o.pin = BENCH_PIN_NONE;
+			else if (!strcmp(optarg, "same"))
+				o.pin = BENCH_PIN_SAME;
+			else if (!strcmp(optarg, "split"))
+				o.pin = BENCH_PIN_SPLIT;
+			else
+				goto bad;
+			break;
+		case OPT_SERVER:
+			o.server_path = optarg;
+			break;
+		case OPT_NO_DBUS:
+			use_dbus = false;
+			break;
+		case 'h':
+			usage(stdout, argv[0]);
+			return 0;
+		default:
+			goto bad;
+		}
+	}
+	if (optind < argc)
+		goto bad;
+	o.warmup = o.rounds / 10 + 1;
+
+	char tmpl[] = "/tmp/ipc-bench-XXXXXX";
+	if (!mkdtemp(tmpl)) {
+		perror("ipc-bench: mkdtemp");
+		return 1;
+	}
+	o.tmpdir = tmpl;
+	/* A peer that dies must fail a write, not kill the bench. */
+	signal(SIGPIPE, SIG_IGN);
+	struct results res = {0};
+	int r = run(&o, use_dbus, &res);
+	rmtree_tmp(tmpl);
+	if (r < 0)
+		return 1;
+	if (json)
+		print_json(&res);
+	else
+		print_table(&o, &res);
+	return 0;
+bad:
+	usage(stderr, argv[0]);
+	return 2;
+}

@@ -1,0 +1,64 @@
+/* stats.c — sample sets, medians and CPU pinning for ipc-bench. */
+#include <errno.h>
+#include <sched.h>
+#include <stdlib.h>
+
+#include "bench.h"
+
+int bench_samples_add(bench_samples *s, uint64_t ns)
+{
+	if (s->n == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 4096;
+		uint64_t *v = realloc(s->v, cap * sizeof *v);
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	s->v[s->n++] = ns;
+	return 0;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return (x > y) - (x < y);
+}
+
+uint64_t bench_samples_median(bench_samples *s)
+{
+	if (s->n == 0)
+		return 0;
+	qsort(s->v, s->n, sizeof *s->v, cmp_u64);
+	if (s->n % 2)
+		return s->v[s->n / 2];
+	return (s->v[s->n / 2 - 1] + s->v[s->n / 2]) / 2;
+}
+
+void bench_samples_free(bench_samples *s)
+{
+	free(s->v);
+	*s = (bench_samples){0};
+}
+
+double bench_median3(const double v[3])
+{
+	double a = v[0], b = v[1], c = v[2];
+	if ((a <= b && b <= c) || (c <= b && b <= a))
+		return b;
+	if ((b <= a && a <= c) || (c <= a && a <= b))
+		return a;
+	return c;
+}
+
+void bench_pin_self(enum bench_pin pin, int role)
+{
+	if (pin == BENCH_PIN_NONE)
+		return;
+	int cpu = (pin == BENCH_PIN_SPLIT && role == 1) ? 1 : 0;
+	cpu_set_t set;
+	CPU_ZERO(&set);
+	CPU_SET(cpu, &set);
+	/* Best effort: a CPU we may not use leaves the scheduler in charge. */
+	(void)sched_setaffinity(0, sizeof set, &set);
+}
