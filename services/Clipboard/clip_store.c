@@ -1,0 +1,776 @@
+/* clip_store.c — clipboard entries, history and their crash-safe copy on
+ * disk (see clip_store.h for the model).
+ *
+ * Disk layout of the state directory: one file per entry, named
+ * "entry-<serial as 16 hex digits>", written as ".tmp-<serial>" then renamed,
+ * so a file either is whole or does not exist:
+ *
+ *   "HVCLIP1\0", i64 time_ms, u32 nreps, u32 nmeta,
+ *   nreps x (u32 len, mime bytes, u64 size), nmeta x (u32 len, key, u32 len, value),
+ *   then the representations' data, in order.                (little endian)
+ *
+ * The serial is in the name, not the file, so restoring a history entry is a
+ * rename.
+ */
+#include "clip_store.h"
+
+#include <dirent.h>
+#include <endian.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/sendfile.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+#include <haven/util.h>
+
+#define CLIP_MAGIC "HVCLIP1"
+#define CLIP_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
+
+struct hv_clip_store {
+	hv_clip_entry **v; /* newest first */
+	size_t count, cap;
+	size_t max_entries;
+	uint64_t max_bytes, total_bytes;
+	uint64_t next_serial;
+	int dirfd; /* -1: memory only */
+};
+
+/* --- validation --------------------------------------------------------- */
+
+int hv_clip_mime_valid(const char *mime)
+{
+	/* type "/" subtype [; params]: printable ASCII, no spaces in the type
+	 * part, so it can name a file and go on a command line unquoted. */
+	if (!mime || !*mime)
+		return -EINVAL;
+	size_t len = strlen(mime);
+	if (len > HV_CLIP_MAX_MIME_LEN)
+		return -EINVAL;
+	const char *semi = strchr(mime, ';');
+	size_t typelen = semi ? (size_t)(semi - mime) : len;
+	const char *slash = memchr(mime, '/', typelen);
+	if (!slash || slash == mime || (size_t)(slash - mime) + 1 >= typelen)
+		return -EINVAL;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)mime[i];
+		if (c < 0x20 || c > 0x7e)
+			return -EINVAL;
+		if (i < typelen && (c == ' ' || c == '\\' || c == '"'))
+			return -EINVAL;
+	}
+	if (memchr(slash + 1, '/', typelen - (size_t)(slash + 1 - mime)))
+		return -EINVAL;
+	return 0;
+}
+
+int hv_clip_metadata_valid(const char *const *keys, const char *const *values, size_t n)
+{
+	if (n > HV_CLIP_MAX_METADATA)
+		return -EINVAL;
+	for (size_t i = 0; i < n; i++) {
+		if (!keys[i] || !values[i] || !*keys[i])
+			return -EINVAL;
+		if (strlen(keys[i]) > HV_CLIP_MAX_METADATA_KEY ||
+		    strlen(values[i]) > HV_CLIP_MAX_METADATA_VALUE)
+			return -EINVAL;
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(keys[i], keys[j]) == 0)
+				return -EINVAL;
+	}
+	return 0;
+}
+
+/* --- immutable data --------------------------------------------------- */
+
+static int memfd_new(uint64_t size, int *out)
+{
+	_hv_close_ int fd = memfd_create("haven-clipboard", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (size > (uint64_t)INT64_MAX)
+		return -EFBIG;
+	if (ftruncate(fd, (off_t)size) < 0)
+		return -errno;
+	*out = HV_TAKE_FD(fd);
+	return 0;
+}
+
+static int memfd_seal(int fd)
+{
+	if (fcntl(fd, F_ADD_SEALS, CLIP_SEALS | F_SEAL_SEAL) < 0)
+		return -errno;
+	return 0;
+}
+
+/* Copy size bytes from src (at src_off) into a new sealed memfd. */
+static int copy_to_sealed(int src, off_t src_off, uint64_t size, int *out)
+{
+	_hv_close_ int fd = -1;
+	int r = memfd_new(size, &fd);
+	if (r < 0)
+		return r;
+	if (size > 0) {
+		uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (dst == MAP_FAILED)
+			return -errno;
+		uint64_t done = 0;
+		while (done < size) {
+			ssize_t n = pread(src, dst + done, size - done, src_off + (off_t)done);
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				r = n < 0 ? -errno : -EINVAL; /* source shorter than it says */
+				break;
+			}
+			done += (uint64_t)n;
+		}
+		munmap(dst, size);
+		if (r < 0)
+			return r;
+	}
+	r = memfd_seal(fd);
+	if (r < 0)
+		return r;
+	*out = HV_TAKE_FD(fd);
+	return 0;
+}
+
+int hv_clip_adopt_fd(int fd, uint64_t size, int *out_fd)
+{
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size)
+		return -EINVAL;
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals >= 0 && (seals & CLIP_SEALS) == CLIP_SEALS) {
+		/* Nobody can change it any more: share it, whatever its size. */
+		int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+		if (d < 0)
+			return -errno;
+		*out_fd = d;
+		return 0;
+	}
+	/* The sender may still write to it: keep a private, sealed copy so
+	 * what we acknowledged is what every reader gets. */
+	return copy_to_sealed(fd, 0, size, out_fd);
+}
+
+int hv_clip_memfd_from(const void *data, size_t size, int *out_fd)
+{
+	_hv_close_ int fd = -1;
+	int r = memfd_new(size, &fd);
+	if (r < 0)
+		return r;
+	r = hv_write_full(fd, data, size);
+	if (r < 0)
+		return r;
+	r = memfd_seal(fd);
+	if (r < 0)
+		return r;
+	*out_fd = HV_TAKE_FD(fd);
+	return 0;
+}
+
+/* --- entries ------------------------------------------------------------ */
+
+static void entry_free(hv_clip_entry *e)
+{
+	if (!e)
+		return;
+	for (size_t i = 0; i < e->nreps; i++) {
+		free(e->reps[i].mime);
+		hv_close(&e->reps[i].fd);
+	}
+	for (size_t i = 0; i < e->nmeta; i++) {
+		free(e->meta_keys[i]);
+		free(e->meta_values[i]);
+	}
+	free(e->meta_keys);
+	free(e->meta_values);
+	free(e);
+}
+
+static void entry_freep(hv_clip_entry **e) { entry_free(*e); }
+#define _entry_free_ _hv_cleanup_(entry_freep)
+
+static int entry_set_meta(hv_clip_entry *e, const char *const *keys, const char *const *values,
+			  size_t n)
+{
+	if (n == 0)
+		return 0;
+	e->meta_keys = calloc(n, sizeof(char *));
+	e->meta_values = calloc(n, sizeof(char *));
+	if (!e->meta_keys || !e->meta_values)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		e->meta_keys[i] = strdup(keys[i]);
+		e->meta_values[i] = strdup(values[i]);
+		e->nmeta = i + 1;
+		if (!e->meta_keys[i] || !e->meta_values[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static int entry_add_rep(hv_clip_entry *e, int *fd, uint64_t size, const char *mime)
+{
+	if (e->nreps >= HV_CLIP_MAX_REPRESENTATIONS)
+		return -E2BIG;
+	char *m = strdup(mime);
+	if (!m)
+		return -ENOMEM;
+	e->reps[e->nreps++] = (hv_clip_rep){.mime = m, .fd = HV_TAKE_FD(*fd), .size = size};
+	e->bytes += size;
+	return 0;
+}
+
+const hv_clip_rep *hv_clip_entry_rep(const hv_clip_entry *e, const char *mime)
+{
+	if (!e || e->nreps == 0)
+		return NULL;
+	if (!mime || !*mime)
+		return &e->reps[0];
+	for (size_t i = 0; i < e->nreps; i++)
+		if (strcmp(e->reps[i].mime, mime) == 0)
+			return &e->reps[i];
+	return NULL;
+}
+
+/* --- disk --------------------------------------------------------------- */
+
+typedef struct wbuf {
+	uint8_t *p;
+	size_t len, cap;
+	int err;
+} wbuf;
+
+static void wb_put(wbuf *b, const void *data, size_t n)
+{
+	if (b->err)
+		return;
+	if (b->len + n > b->cap) {
+		size_t cap = HV_MAX(b->cap * 2, b->len + n + 256);
+		uint8_t *p = realloc(b->p, cap);
+		if (!p) {
+			b->err = -ENOMEM;
+			return;
+		}
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, data, n);
+	b->len += n;
+}
+static void wb_u32(wbuf *b, uint32_t v)
+{
+	v = htole32(v);
+	wb_put(b, &v, 4);
+}
+static void wb_u64(wbuf *b, uint64_t v)
+{
+	v = htole64(v);
+	wb_put(b, &v, 8);
+}
+static void wb_str(wbuf *b, const char *s)
+{
+	size_t n = strlen(s);
+	wb_u32(b, (uint32_t)n);
+	wb_put(b, s, n);
+}
+
+static void entry_name(char *buf, size_t size, const char *prefix, uint64_t serial)
+{
+	snprintf(buf, size, "%s%016" PRIx64, prefix, serial);
+}
+
+static int sync_dir(hv_clip_store *s)
+{
+	if (fsync(s->dirfd) < 0)
+		return hv_log_errno(-errno, "Failed to fsync the clipboard state directory");
+	return 0;
+}
+
+/* Write e to "entry-<serial>" atomically and durably. */
+static int entry_persist(hv_clip_store *s, const hv_clip_entry *e)
+{
+	if (s->dirfd < 0)
+		return 0;
+	char tmp[64], name[64];
+	entry_name(tmp, sizeof(tmp), ".tmp-", e->serial);
+	entry_name(name, sizeof(name), "entry-", e->serial);
+
+	wbuf b = {0};
+	wb_put(&b, CLIP_MAGIC, 8);
+	wb_u64(&b, (uint64_t)e->time_ms);
+	wb_u32(&b, (uint32_t)e->nreps);
+	wb_u32(&b, (uint32_t)e->nmeta);
+	for (size_t i = 0; i < e->nreps; i++) {
+		wb_str(&b, e->reps[i].mime);
+		wb_u64(&b, e->reps[i].size);
+	}
+	for (size_t i = 0; i < e->nmeta; i++) {
+		wb_str(&b, e->meta_keys[i]);
+		wb_str(&b, e->meta_values[i]);
+	}
+	_hv_free_ uint8_t *hdr = b.p;
+	if (b.err)
+		return b.err;
+
+	_hv_close_ int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return hv_log_errno(-errno, "Failed to create clipboard file %s", tmp);
+	int r = hv_write_full(fd, hdr, b.len);
+	for (size_t i = 0; r >= 0 && i < e->nreps; i++) {
+		off_t off = 0;
+		uint64_t left = e->reps[i].size;
+		while (left > 0) {
+			ssize_t n = sendfile(fd, e->reps[i].fd, &off, HV_MIN(left, (uint64_t)1 << 30));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0) {
+				r = n < 0 ? -errno : -EIO;
+				break;
+			}
+			left -= (uint64_t)n;
+		}
+	}
+	if (r >= 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r >= 0 && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
+		r = -errno;
+	if (r < 0) {
+		unlinkat(s->dirfd, tmp, 0);
+		return hv_log_errno(r, "Failed to store clipboard entry %" PRIu64, e->serial);
+	}
+	return sync_dir(s);
+}
+
+static void entry_unlink(hv_clip_store *s, uint64_t serial)
+{
+	if (s->dirfd < 0)
+		return;
+	char name[64];
+	entry_name(name, sizeof(name), "entry-", serial);
+	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
+		hv_log_warn("could not remove clipboard file %s: %m", name);
+}
+
+typedef struct rbuf {
+	const uint8_t *p, *end;
+	bool bad;
+} rbuf;
+
+static uint32_t rb_u32(rbuf *b)
+{
+	uint32_t v = 0;
+	if (b->end - b->p < 4) {
+		b->bad = true;
+		return 0;
+	}
+	memcpy(&v, b->p, 4);
+	b->p += 4;
+	return le32toh(v);
+}
+static uint64_t rb_u64(rbuf *b)
+{
+	uint64_t v = 0;
+	if (b->end - b->p < 8) {
+		b->bad = true;
+		return 0;
+	}
+	memcpy(&v, b->p, 8);
+	b->p += 8;
+	return le64toh(v);
+}
+/* A length-prefixed string, copied and NUL-terminated. */
+static char *rb_str(rbuf *b, size_t max)
+{
+	uint32_t n = rb_u32(b);
+	if (b->bad || n > max || (size_t)(b->end - b->p) < n) {
+		b->bad = true;
+		return NULL;
+	}
+	if (memchr(b->p, 0, n)) {
+		b->bad = true;
+		return NULL;
+	}
+	char *s = strndup((const char *)b->p, n);
+	if (!s)
+		b->bad = true;
+	b->p += n;
+	return s;
+}
+
+/* Parse one entry file; -EBADMSG if it is not one we wrote whole. */
+static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entry **out)
+{
+	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 24)
+		return -EBADMSG;
+	/* Read the header part only: at most this much precedes the data. */
+	size_t hmax = HV_MIN((size_t)st.st_size,
+			     (size_t)24 + HV_CLIP_MAX_REPRESENTATIONS * (12 + HV_CLIP_MAX_MIME_LEN) +
+				     HV_CLIP_MAX_METADATA *
+					     (8 + HV_CLIP_MAX_METADATA_KEY + HV_CLIP_MAX_METADATA_VALUE));
+	_hv_free_ uint8_t *hdr = malloc(hmax);
+	if (!hdr)
+		return -ENOMEM;
+	int r = hv_read_full(fd, hdr, hmax);
+	if (r < 0)
+		return r;
+	if (memcmp(hdr, CLIP_MAGIC, 8) != 0)
+		return -EBADMSG;
+	rbuf b = {hdr + 8, hdr + hmax, false};
+	_entry_free_ hv_clip_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->serial = serial;
+	e->time_ms = (int64_t)rb_u64(&b);
+	uint32_t nreps = rb_u32(&b), nmeta = rb_u32(&b);
+	if (b.bad || nreps == 0 || nreps > HV_CLIP_MAX_REPRESENTATIONS || nmeta > HV_CLIP_MAX_METADATA)
+		return -EBADMSG;
+	char *mimes[HV_CLIP_MAX_REPRESENTATIONS] = {0};
+	uint64_t sizes[HV_CLIP_MAX_REPRESENTATIONS];
+	uint64_t total = 0;
+	for (uint32_t i = 0; i < nreps; i++) {
+		mimes[i] = rb_str(&b, HV_CLIP_MAX_MIME_LEN);
+		sizes[i] = rb_u64(&b);
+		if (b.bad || hv_clip_mime_valid(mimes[i]) < 0 || sizes[i] > (uint64_t)st.st_size)
+			b.bad = true;
+		total += sizes[i];
+	}
+	if (!b.bad && nmeta) {
+		e->meta_keys = calloc(nmeta, sizeof(char *));
+		e->meta_values = calloc(nmeta, sizeof(char *));
+		if (!e->meta_keys || !e->meta_values)
+			b.bad = true;
+		for (uint32_t i = 0; !b.bad && i < nmeta; i++) {
+			e->meta_keys[i] = rb_str(&b, HV_CLIP_MAX_METADATA_KEY);
+			e->meta_values[i] = rb_str(&b, HV_CLIP_MAX_METADATA_VALUE);
+			e->nmeta = i + 1;
+		}
+	}
+	off_t off = (off_t)(b.p - hdr);
+	if (!b.bad && (uint64_t)off + total != (uint64_t)st.st_size)
+		b.bad = true; /* torn or padded: not a file we renamed into place */
+	for (uint32_t i = 0; !b.bad && i < nreps; i++) {
+		int dfd = -1;
+		r = copy_to_sealed(fd, off, sizes[i], &dfd);
+		if (r < 0)
+			b.bad = true;
+		else if (entry_add_rep(e, &dfd, sizes[i], mimes[i]) < 0) {
+			close(dfd);
+			b.bad = true;
+		}
+		off += (off_t)sizes[i];
+	}
+	for (uint32_t i = 0; i < nreps; i++)
+		free(mimes[i]);
+	if (b.bad)
+		return r < 0 ? r : -EBADMSG;
+	*out = HV_TAKE_PTR(e);
+	return 0;
+}
+
+static int store_insert_front(hv_clip_store *s, hv_clip_entry *e);
+
+static int cmp_serial_desc(const void *a, const void *b)
+{
+	uint64_t x = (*(hv_clip_entry *const *)a)->serial, y = (*(hv_clip_entry *const *)b)->serial;
+	return x < y ? 1 : x > y ? -1 : 0;
+}
+
+static int store_load(hv_clip_store *s)
+{
+	int dfd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 3);
+	if (dfd < 0)
+		return -errno;
+	DIR *d = fdopendir(dfd);
+	if (!d) {
+		close(dfd);
+		return -errno;
+	}
+	struct dirent *de;
+	int r = 0;
+	while ((de = readdir(d))) {
+		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
+			/* A write that never got acknowledged. */
+			unlinkat(s->dirfd, de->d_name, 0);
+			continue;
+		}
+		if (strncmp(de->d_name, "entry-", 6) != 0)
+			continue;
+		uint64_t serial;
+		char *end;
+		errno = 0;
+		serial = strtoull(de->d_name + 6, &end, 16);
+		if (errno || *end || end != de->d_name + 22 || serial == 0)
+			continue;
+		hv_clip_entry *e = NULL;
+		int k = entry_load(s->dirfd, de->d_name, serial, &e);
+		if (k < 0) {
+			hv_log_warn("removing unreadable clipboard file %s: %s", de->d_name,
+				    strerror(-k));
+			unlinkat(s->dirfd, de->d_name, 0);
+			continue;
+		}
+		if (s->count == s->cap) {
+			size_t cap = s->cap ? s->cap * 2 : 16;
+			hv_clip_entry **v = realloc(s->v, cap * sizeof(*v));
+			if (!v) {
+				entry_free(e);
+				r = -ENOMEM;
+				break;
+			}
+			s->v = v;
+			s->cap = cap;
+		}
+		s->v[s->count++] = e;
+		s->total_bytes += e->bytes;
+		if (serial >= s->next_serial)
+			s->next_serial = serial + 1;
+	}
+	closedir(d);
+	if (s->count)
+		qsort(s->v, s->count, sizeof(*s->v), cmp_serial_desc);
+	return r;
+}
+
+/* --- the store ---------------------------------------------------------- */
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Drop the oldest entries beyond the bounds; never the current one. */
+static void store_trim(hv_clip_store *s)
+{
+	while (s->count > 1 && (s->count > s->max_entries || s->total_bytes > s->max_bytes)) {
+		hv_clip_entry *e = s->v[--s->count];
+		s->total_bytes -= e->bytes;
+		entry_unlink(s, e->serial);
+		entry_free(e);
+	}
+}
+
+int hv_clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_bytes,
+		      hv_clip_store **out)
+{
+	if (max_entries == 0 || max_entries > HV_CLIP_MAX_HISTORY)
+		return -EINVAL;
+	hv_clip_store *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->max_entries = max_entries;
+	s->max_bytes = max_bytes ? max_bytes : HV_CLIP_DEFAULT_MAX_BYTES;
+	s->next_serial = 1;
+	s->dirfd = -1;
+	if (state_dir) {
+		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
+			int r = -errno;
+			hv_clip_store_free(s);
+			return hv_log_errno(r, "Failed to create %s", state_dir);
+		}
+		s->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (s->dirfd < 0) {
+			int r = -errno;
+			hv_clip_store_free(s);
+			return hv_log_errno(r, "Failed to open %s", state_dir);
+		}
+		int r = store_load(s);
+		if (r < 0) {
+			hv_clip_store_free(s);
+			return hv_log_errno(r, "Failed to load the clipboard from %s", state_dir);
+		}
+		store_trim(s);
+	}
+	*out = s;
+	return 0;
+}
+
+void hv_clip_store_free(hv_clip_store *s)
+{
+	if (!s)
+		return;
+	for (size_t i = 0; i < s->count; i++)
+		entry_free(s->v[i]);
+	free(s->v);
+	hv_close(&s->dirfd);
+	free(s);
+}
+
+int hv_clip_store_set_limits(hv_clip_store *s, size_t max_entries, uint64_t max_bytes)
+{
+	if (max_entries == 0 || max_entries > HV_CLIP_MAX_HISTORY)
+		return -EINVAL;
+	s->max_entries = max_entries;
+	if (max_bytes)
+		s->max_bytes = max_bytes;
+	store_trim(s);
+	return 0;
+}
+
+size_t hv_clip_store_max_entries(const hv_clip_store *s) { return s->max_entries; }
+
+static int store_insert_front(hv_clip_store *s, hv_clip_entry *e)
+{
+	if (s->count == s->cap) {
+		size_t cap = s->cap ? s->cap * 2 : 16;
+		hv_clip_entry **v = realloc(s->v, cap * sizeof(*v));
+		if (!v)
+			return -ENOMEM;
+		s->v = v;
+		s->cap = cap;
+	}
+	memmove(s->v + 1, s->v, s->count * sizeof(*s->v));
+	s->v[0] = e;
+	s->count++;
+	s->total_bytes += e->bytes;
+	return 0;
+}
+
+int hv_clip_store_set(hv_clip_store *s, int data_fd, uint64_t size, const char *mime,
+		      const char *const *meta_keys, const char *const *meta_values, size_t nmeta,
+		      uint64_t *serial_out)
+{
+	_hv_close_ int fd = data_fd;
+	int r = hv_clip_mime_valid(mime);
+	if (r < 0)
+		return r;
+	r = hv_clip_metadata_valid(meta_keys, meta_values, nmeta);
+	if (r < 0)
+		return r;
+	_entry_free_ hv_clip_entry *e = calloc(1, sizeof(*e));
+	if (!e)
+		return -ENOMEM;
+	e->serial = s->next_serial;
+	e->time_ms = wall_ms();
+	r = entry_add_rep(e, &fd, size, mime);
+	if (r < 0)
+		return r;
+	r = entry_set_meta(e, meta_keys, meta_values, nmeta);
+	if (r < 0)
+		return r;
+	/* Durable first: only what is on disk gets acknowledged. */
+	r = entry_persist(s, e);
+	if (r < 0)
+		return r;
+	r = store_insert_front(s, e);
+	if (r < 0) {
+		entry_unlink(s, e->serial);
+		return r;
+	}
+	s->next_serial++;
+	if (serial_out)
+		*serial_out = e->serial;
+	e = NULL;
+	store_trim(s);
+	return 0;
+}
+
+int hv_clip_store_add(hv_clip_store *s, uint64_t serial, int data_fd, uint64_t size,
+		      const char *mime)
+{
+	_hv_close_ int fd = data_fd;
+	int r = hv_clip_mime_valid(mime);
+	if (r < 0)
+		return r;
+	hv_clip_entry *e = s->count ? s->v[0] : NULL;
+	if (!e || e->serial != serial)
+		return -ESTALE;
+	if (hv_clip_entry_rep(e, mime))
+		return -EEXIST;
+	r = entry_add_rep(e, &fd, size, mime);
+	if (r < 0)
+		return r;
+	s->total_bytes += size;
+	r = entry_persist(s, e);
+	if (r < 0) {
+		/* Undo: the reply will say it failed, so it must not be there. */
+		hv_clip_rep *rep = &e->reps[--e->nreps];
+		e->bytes -= rep->size;
+		s->total_bytes -= rep->size;
+		free(rep->mime);
+		hv_close(&rep->fd);
+		return r;
+	}
+	store_trim(s);
+	return 0;
+}
+
+int hv_clip_store_restore(hv_clip_store *s, uint64_t serial, uint64_t *serial_out)
+{
+	size_t i;
+	for (i = 0; i < s->count; i++)
+		if (s->v[i]->serial == serial)
+			break;
+	if (i == s->count)
+		return -ENOENT;
+	hv_clip_entry *e = s->v[i];
+	uint64_t ns = s->next_serial;
+	if (s->dirfd >= 0) {
+		char from[64], to[64];
+		entry_name(from, sizeof(from), "entry-", e->serial);
+		entry_name(to, sizeof(to), "entry-", ns);
+		if (renameat(s->dirfd, from, s->dirfd, to) < 0)
+			return hv_log_errno(-errno, "Failed to rename %s", from);
+		int r = sync_dir(s);
+		if (r < 0)
+			return r;
+	}
+	memmove(s->v + 1, s->v, i * sizeof(*s->v));
+	s->v[0] = e;
+	e->serial = ns;
+	s->next_serial++;
+	if (serial_out)
+		*serial_out = ns;
+	return 0;
+}
+
+int hv_clip_store_clear_history(hv_clip_store *s)
+{
+	while (s->count > 1) {
+		hv_clip_entry *e = s->v[--s->count];
+		s->total_bytes -= e->bytes;
+		entry_unlink(s, e->serial);
+		entry_free(e);
+	}
+	return s->dirfd >= 0 ? sync_dir(s) : 0;
+}
+
+const hv_clip_entry *hv_clip_store_current(const hv_clip_store *s)
+{
+	return s->count ? s->v[0] : NULL;
+}
+
+const hv_clip_entry *hv_clip_store_at(const hv_clip_store *s, size_t index)
+{
+	return index < s->count ? s->v[index] : NULL;
+}
+
+size_t hv_clip_store_count(const hv_clip_store *s) { return s->count; }
+
+const hv_clip_entry *hv_clip_store_find(const hv_clip_store *s, uint64_t serial)
+{
+	for (size_t i = 0; i < s->count; i++)
+		if (s->v[i]->serial == serial)
+			return s->v[i];
+	return NULL;
+}
