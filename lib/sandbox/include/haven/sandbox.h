@@ -1,0 +1,105 @@
+/* haven/sandbox.h — pledge() and unveil() for Linux.
+ *
+ * hv_pledge() compiles OpenBSD/SerenityOS promise names ("stdio rpath inet")
+ * into a seccomp-bpf filter (libseccomp; x86_64 and aarch64); hv_unveil()
+ * collects path rules and enforces them with Landlock. Both only ever take
+ * power away: the kernel keeps every filter and every Landlock layer for the
+ * life of the process and across exec. See docs/sandbox.md for what each
+ * promise allows and what seccomp cannot see.
+ *
+ * Every function returns 0 (or a documented positive status) on success and
+ * a negative errno on failure, after a log line saying why.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* --- pledge ------------------------------------------------------------ */
+
+/* Restrict this process (every thread, via TSYNC) to `promises`, a
+ * space-separated list of promise names. Sets no_new_privs.
+ *   promises == NULL      keep the current promises (only execpromises change)
+ *   execpromises == NULL  keep the current execpromises (initially: none,
+ *                         i.e. an exec'd program inherits this process's
+ *                         filter, the most the kernel allows)
+ * Narrowing only: naming a promise not held by an earlier call fails with
+ * -EPERM (nothing is changed). Unknown names fail with -EINVAL.
+ * Without the "unveil" promise, pending hv_unveil() rules are enforced and
+ * unveil is locked first (as OpenBSD's pledge does).
+ * A forbidden system call kills the process with SIGSYS after one log line
+ * naming the call; in debug mode (hv_pledge_set_debug(true), the
+ * HAVEN_SANDBOX_DEBUG=1 environment variable, or the "no_error"/"error"
+ * promise) it fails with EPERM instead, also logged. */
+int hv_pledge(const char *promises, const char *execpromises);
+
+/* Debug mode: violations return -EPERM instead of killing. Applies to the
+ * filters installed after the call (an installed filter cannot change). */
+void hv_pledge_set_debug(bool on);
+
+/* Check a promise string without applying it: 0, or -EINVAL after a log
+ * line naming the unknown promise. */
+int hv_pledge_check(const char *promises);
+
+/* exec with this process's execpromises: installs the execpromises filter
+ * (so the new program starts with exactly that set, intersected with the
+ * current promises, which the kernel keeps) and calls execve(). Returns only
+ * on failure. Plain execve() keeps the current filter only. */
+int hv_execve(const char *path, char *const argv[], char *const envp[]);
+
+/* --- unveil ------------------------------------------------------------ */
+
+/* Allow `path` (absolute, or relative to the cwd at the time of the call)
+ * with `perms`, a subset of "rwxc":
+ *   r read files and list directories   w write and truncate files
+ *   x execute files                     c create, remove, rename, link
+ * Rules accumulate; they are enforced together when unveil is locked with
+ * hv_unveil(NULL, NULL) (or by hv_pledge() without "unveil"). After that
+ * everything not unveiled is refused by the kernel (EACCES), and later
+ * calls fail with -EPERM.
+ * Returns 0 when fully enforced, HV_SANDBOX_DEGRADED (> 0) when the running
+ * kernel's Landlock ABI could only enforce part of the rules (logged: what
+ * is not enforced), -ENOSYS / -EOPNOTSUPP when Landlock is unavailable
+ * (nothing enforced, logged), -ENOENT for a missing path, -EINVAL for bad
+ * perms. */
+int hv_unveil(const char *path, const char *perms);
+
+#define HV_SANDBOX_DEGRADED 1
+
+/* "PATH:PERMS" form used by Unveil= and sandbox-run --unveil (the last ':'
+ * splits). Same results as hv_unveil(). */
+int hv_unveil_spec(const char *spec);
+
+/* Landlock ABI of the running kernel (0 = unavailable). The environment
+ * variable HAVEN_LANDLOCK_ABI_MAX=N caps it, to test degradation. */
+int hv_landlock_abi(void);
+
+/* --- for service managers (SystemServer's Pledge=, ExecPledge=, Unveil=) -- */
+
+/* What a service starts with. Strings are borrowed. */
+typedef struct hv_sandbox_spec {
+	const char *promises;	       /* Pledge=: NULL = no seccomp filter */
+	const char *execpromises;      /* ExecPledge=: for what the service execs */
+	const char *const *unveils;    /* Unveil=: "PATH:PERMS", NULL-terminated;
+					  NULL = no Landlock (filesystem as is) */
+	bool debug;		       /* violations → EPERM instead of SIGSYS */
+} hv_sandbox_spec;
+
+/* Validate a spec in the manager before forking (promise names, perms
+ * syntax): 0 or -EINVAL with a log line. Paths are checked at apply time. */
+int hv_sandbox_spec_check(const hv_sandbox_spec *spec);
+
+/* In a forked child, just before exec: enforce the unveils (Landlock), set
+ * no_new_privs, install the promises filter so that `path` starts with
+ * exactly `promises`, and execve(path, argv, envp). The filter allows the
+ * one execve that starts the program even without "exec". execpromises are
+ * handed to the program in HAVEN_EXECPLEDGE (its hv_execve() applies them;
+ * its filter never lets it exceed `promises`). Returns only on failure
+ * (negative errno, logged). Not async-signal-safe (allocates): call it after
+ * fork() from a process whose other threads do not hold the malloc lock
+ * (glibc's fork() guarantees this for malloc). */
+int hv_sandbox_exec(const hv_sandbox_spec *spec, const char *path, char *const argv[],
+		    char *const envp[]);
+
+/* The same without exec: apply spec to the calling process (all threads). */
+int hv_sandbox_apply(const hv_sandbox_spec *spec);
