@@ -1,0 +1,487 @@
+/* notify_queue.c — NotificationServer's decisions: slots, priority queue,
+ * Do Not Disturb, expiry and history (see notify_queue.h for the model).
+ *
+ * Active notifications sit in one small array (at most HV_NQ_MAX_ACTIVE):
+ * scans are cheaper than keeping a heap in sync for a few dozen items, and
+ * the order is recomputed where it matters (promotion, listing).
+ */
+#include "notify_queue.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <haven/util.h>
+
+static const int32_t builtin_timeout[3] = {5000, 10000, 0};
+
+struct hv_nq {
+	hv_notification *active[HV_NQ_MAX_ACTIVE];
+	size_t nactive;
+	hv_notification **history; /* ring, newest at (hhead - 1) */
+	size_t hcap, hcount, hhead;
+	unsigned max_visible;
+	int32_t timeout[3];
+	bool dnd;
+	uint32_t next_id;
+	uint64_t next_seq;
+	void (*icon_free)(void *icon);
+	hv_nq_sink sink;
+	void *ud;
+};
+
+const char *hv_urgency_name(unsigned urgency)
+{
+	switch (urgency) {
+	case HV_URGENCY_LOW:
+		return "low";
+	case HV_URGENCY_NORMAL:
+		return "normal";
+	case HV_URGENCY_CRITICAL:
+		return "critical";
+	}
+	return "?";
+}
+
+int hv_urgency_parse(const char *s)
+{
+	for (unsigned u = 0; u <= HV_URGENCY_CRITICAL; u++)
+		if (strcmp(s, hv_urgency_name(u)) == 0)
+			return (int)u;
+	return -EINVAL;
+}
+
+const char *hv_notify_reason_name(unsigned reason)
+{
+	switch (reason) {
+	case HV_REASON_EXPIRED:
+		return "expired";
+	case HV_REASON_DISMISSED:
+		return "dismissed";
+	case HV_REASON_CLOSED:
+		return "closed";
+	case HV_REASON_ACTION:
+		return "action";
+	}
+	return "?";
+}
+
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+static void icon_drop(hv_nq *q, void **icon)
+{
+	if (*icon && q->icon_free)
+		q->icon_free(*icon);
+	*icon = NULL;
+}
+
+static void notification_free(hv_nq *q, hv_notification *n)
+{
+	if (!n)
+		return;
+	free(n->title);
+	free(n->text);
+	free(n->icon_path);
+	icon_drop(q, &n->icon);
+	for (size_t i = 0; i < n->nactions; i++) {
+		free(n->action_ids[i]);
+		free(n->action_labels[i]);
+	}
+	free(n->action_ids);
+	free(n->action_labels);
+	free(n);
+}
+
+int hv_nq_new(const hv_nq_config *cfg, const hv_nq_sink *sink, void *ud, hv_nq **out)
+{
+	hv_nq *q = calloc(1, sizeof(*q));
+	if (!q)
+		return -ENOMEM;
+	q->max_visible = cfg && cfg->max_visible ? cfg->max_visible : HV_NQ_DEFAULT_VISIBLE;
+	q->hcap = cfg && cfg->history_max ? cfg->history_max : HV_NQ_DEFAULT_HISTORY;
+	q->history = calloc(q->hcap, sizeof(*q->history));
+	if (!q->history) {
+		free(q);
+		return -ENOMEM;
+	}
+	for (int u = 0; u < 3; u++)
+		q->timeout[u] = cfg && cfg->default_timeout_ms[u] >= 0 ? cfg->default_timeout_ms[u]
+								      : builtin_timeout[u];
+	q->icon_free = cfg ? cfg->icon_free : NULL;
+	if (sink)
+		q->sink = *sink;
+	q->ud = ud;
+	q->next_id = 1;
+	q->next_seq = 1;
+	*out = q;
+	return 0;
+}
+
+void hv_nq_free(hv_nq *q)
+{
+	if (!q)
+		return;
+	for (size_t i = 0; i < q->nactive; i++)
+		notification_free(q, q->active[i]);
+	for (size_t i = 0; i < q->hcap; i++)
+		notification_free(q, q->history[i]);
+	free(q->history);
+	free(q);
+}
+
+static bool text_ok(const char *s, size_t max, bool allow_empty)
+{
+	if (!s)
+		return false;
+	size_t n = strlen(s);
+	return n <= max && (allow_empty || n > 0);
+}
+
+int hv_nq_validate(const char *title, const char *text, unsigned urgency, int32_t timeout_ms,
+		   size_t nactions, const char *const *ids, const char *const *labels,
+		   const char **why)
+{
+	const char *w = NULL;
+	if (!text_ok(title, HV_NQ_MAX_TITLE, false))
+		w = "title must be 1 to 256 bytes";
+	else if (!text_ok(text, HV_NQ_MAX_TEXT, true))
+		w = "text must be at most 4096 bytes";
+	else if (urgency > HV_URGENCY_CRITICAL)
+		w = "urgency must be low (0), normal (1) or critical (2)";
+	else if (timeout_ms < -1 || timeout_ms > HV_NQ_MAX_TIMEOUT_MS)
+		w = "timeout must be -1 (default), 0 (never) or up to 24 hours in ms";
+	else if (nactions > HV_NQ_MAX_ACTIONS)
+		w = "at most 8 actions";
+	for (size_t i = 0; !w && i < nactions; i++) {
+		if (!text_ok(ids[i], HV_NQ_MAX_ACTION_ID, false) ||
+		    !text_ok(labels[i], HV_NQ_MAX_ACTION_LABEL, false))
+			w = "action ids must be 1 to 64 bytes, labels 1 to 128";
+		else if (strpbrk(ids[i], " \t\n:"))
+			w = "action ids may not contain spaces or ':'";
+		for (size_t j = 0; !w && j < i; j++)
+			if (strcmp(ids[i], ids[j]) == 0)
+				w = "action ids must be unique";
+	}
+	if (why)
+		*why = w;
+	return w ? -EINVAL : 0;
+}
+
+static size_t shown_noncritical(const hv_nq *q)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < q->nactive; i++)
+		if (q->active[i]->state == HV_NOTIFY_SHOWN &&
+		    q->active[i]->urgency != HV_URGENCY_CRITICAL)
+			n++;
+	return n;
+}
+
+static int32_t effective_timeout(const hv_nq *q, const hv_notification *n)
+{
+	return n->timeout_ms < 0 ? q->timeout[n->urgency] : n->timeout_ms;
+}
+
+static void arm_expiry(hv_nq *q, hv_notification *n, uint64_t now)
+{
+	int32_t t = effective_timeout(q, n);
+	n->expires_at = t > 0 ? now + (uint64_t)t : 0;
+}
+
+static void show(hv_nq *q, hv_notification *n, uint64_t now)
+{
+	n->state = HV_NOTIFY_SHOWN;
+	arm_expiry(q, n, now);
+	if (q->sink.shown)
+		q->sink.shown(q->ud, n);
+}
+
+/* Better candidate for the next free slot: more urgent, then older. */
+static bool before(const hv_notification *a, const hv_notification *b)
+{
+	if (a->urgency != b->urgency)
+		return a->urgency > b->urgency;
+	return a->seq < b->seq;
+}
+
+static void promote(hv_nq *q, uint64_t now)
+{
+	for (;;) {
+		hv_notification *best = NULL;
+		for (size_t i = 0; i < q->nactive; i++) {
+			hv_notification *n = q->active[i];
+			if (n->state != HV_NOTIFY_HELD)
+				continue;
+			bool may = n->urgency == HV_URGENCY_CRITICAL ||
+				   (!q->dnd && shown_noncritical(q) < q->max_visible);
+			if (may && (!best || before(n, best)))
+				best = n;
+		}
+		if (!best)
+			return;
+		show(q, best, now);
+	}
+}
+
+static char *dup_or_null(const char *s, bool *oom)
+{
+	if (!s || !*s)
+		return NULL;
+	char *d = strdup(s);
+	if (!d)
+		*oom = true;
+	return d;
+}
+
+int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
+	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
+	       size_t nactions, const char *const *ids, const char *const *labels,
+	       uint64_t now_ms, uint32_t *id_out)
+{
+	int r = hv_nq_validate(title, text, urgency, timeout_ms, nactions, ids, labels, NULL);
+	if (r < 0 || q->nactive >= HV_NQ_MAX_ACTIVE) {
+		icon_drop(q, &icon);
+		return r < 0 ? r : -ENOSPC;
+	}
+	hv_notification *n = calloc(1, sizeof(*n));
+	if (!n) {
+		icon_drop(q, &icon);
+		return -ENOMEM;
+	}
+	bool oom = false;
+	n->owner = owner;
+	n->icon = icon;
+	n->title = strdup(title);
+	n->text = strdup(text);
+	n->icon_path = dup_or_null(icon_path, &oom);
+	n->urgency = (uint8_t)urgency;
+	n->timeout_ms = timeout_ms;
+	if (nactions) {
+		n->action_ids = calloc(nactions, sizeof(char *));
+		n->action_labels = calloc(nactions, sizeof(char *));
+		oom |= !n->action_ids || !n->action_labels;
+		for (size_t i = 0; !oom && i < nactions; i++) {
+			n->action_ids[i] = strdup(ids[i]);
+			n->action_labels[i] = strdup(labels[i]);
+			n->nactions = i + 1;
+			oom |= !n->action_ids[i] || !n->action_labels[i];
+		}
+	}
+	if (oom || !n->title || !n->text) {
+		notification_free(q, n);
+		return -ENOMEM;
+	}
+	n->id = q->next_id++;
+	if (q->next_id == 0)
+		q->next_id = 1; /* ids are never 0 (wrapping after 4e9 is fine) */
+	n->seq = q->next_seq++;
+	n->state = HV_NOTIFY_HELD;
+	n->created_wall = wall_ms();
+	q->active[q->nactive++] = n;
+	promote(q, now_ms);
+	if (id_out)
+		*id_out = n->id;
+	return 0;
+}
+
+static ssize_t find_index(const hv_nq *q, uint32_t id)
+{
+	for (size_t i = 0; i < q->nactive; i++)
+		if (q->active[i]->id == id)
+			return (ssize_t)i;
+	return -1;
+}
+
+const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id)
+{
+	ssize_t i = find_index(q, id);
+	return i < 0 ? NULL : q->active[i];
+}
+
+int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, bool set_icon,
+		 const char *icon_path, void *icon, uint64_t now_ms)
+{
+	ssize_t i = find_index(q, id);
+	if (i < 0 || (title && !text_ok(title, HV_NQ_MAX_TITLE, false)) ||
+	    (text && !text_ok(text, HV_NQ_MAX_TEXT, true))) {
+		icon_drop(q, &icon);
+		return i < 0 ? -ENOENT : -EINVAL;
+	}
+	hv_notification *n = q->active[i];
+	char *t = title ? strdup(title) : NULL, *x = text ? strdup(text) : NULL;
+	bool oom = (title && !t) || (text && !x);
+	char *p = set_icon ? dup_or_null(icon_path, &oom) : NULL;
+	if (oom) {
+		free(t);
+		free(x);
+		free(p);
+		icon_drop(q, &icon);
+		return -ENOMEM;
+	}
+	if (t) {
+		free(n->title);
+		n->title = t;
+	}
+	if (x) {
+		free(n->text);
+		n->text = x;
+	}
+	if (set_icon) {
+		free(n->icon_path);
+		n->icon_path = p;
+		icon_drop(q, &n->icon);
+		n->icon = icon;
+	} else {
+		icon_drop(q, &icon);
+	}
+	if (n->state == HV_NOTIFY_SHOWN) {
+		arm_expiry(q, n, now_ms);
+		if (q->sink.updated)
+			q->sink.updated(q->ud, n);
+	}
+	return 0;
+}
+
+static void to_history(hv_nq *q, hv_notification *n)
+{
+	/* The history keeps words, not pixels. */
+	icon_drop(q, &n->icon);
+	notification_free(q, q->history[q->hhead]);
+	q->history[q->hhead] = n;
+	q->hhead = (q->hhead + 1) % q->hcap;
+	if (q->hcount < q->hcap)
+		q->hcount++;
+}
+
+static void close_at(hv_nq *q, size_t i, enum hv_notify_reason reason)
+{
+	hv_notification *n = q->active[i];
+	memmove(q->active + i, q->active + i + 1, (q->nactive - i - 1) * sizeof(*q->active));
+	q->nactive--;
+	n->state = HV_NOTIFY_CLOSED;
+	n->reason = (uint8_t)reason;
+	n->closed_wall = wall_ms();
+	n->expires_at = 0;
+	to_history(q, n);
+	if (q->sink.closed)
+		q->sink.closed(q->ud, n);
+}
+
+int hv_nq_close(hv_nq *q, uint32_t id, enum hv_notify_reason reason, uint64_t now_ms)
+{
+	ssize_t i = find_index(q, id);
+	if (i < 0)
+		return -ENOENT;
+	close_at(q, (size_t)i, reason);
+	promote(q, now_ms);
+	return 0;
+}
+
+int hv_nq_invoke(hv_nq *q, uint32_t id, const char *action_id, uint64_t now_ms)
+{
+	ssize_t i = find_index(q, id);
+	if (i < 0)
+		return -ENOENT;
+	hv_notification *n = q->active[i];
+	if (n->state != HV_NOTIFY_SHOWN)
+		return -EAGAIN;
+	size_t a;
+	for (a = 0; a < n->nactions; a++)
+		if (strcmp(n->action_ids[a], action_id) == 0)
+			break;
+	/* "default" is what a click on the body does, even without actions. */
+	if (a == n->nactions && strcmp(action_id, "default") != 0)
+		return -EINVAL;
+	if (q->sink.action)
+		q->sink.action(q->ud, n, action_id);
+	close_at(q, (size_t)i, HV_REASON_ACTION);
+	promote(q, now_ms);
+	return 0;
+}
+
+void hv_nq_set_dnd(hv_nq *q, bool on, uint64_t now_ms)
+{
+	if (q->dnd == on)
+		return;
+	q->dnd = on;
+	if (q->sink.dnd_changed)
+		q->sink.dnd_changed(q->ud, on);
+	promote(q, now_ms);
+}
+
+bool hv_nq_dnd(const hv_nq *q) { return q->dnd; }
+
+void hv_nq_tick(hv_nq *q, uint64_t now_ms)
+{
+	for (size_t i = 0; i < q->nactive;) {
+		hv_notification *n = q->active[i];
+		if (n->state == HV_NOTIFY_SHOWN && n->expires_at && n->expires_at <= now_ms)
+			close_at(q, i, HV_REASON_EXPIRED);
+		else
+			i++;
+	}
+	promote(q, now_ms);
+}
+
+uint64_t hv_nq_next_deadline(const hv_nq *q)
+{
+	uint64_t d = 0;
+	for (size_t i = 0; i < q->nactive; i++) {
+		const hv_notification *n = q->active[i];
+		if (n->state == HV_NOTIFY_SHOWN && n->expires_at && (!d || n->expires_at < d))
+			d = n->expires_at;
+	}
+	return d;
+}
+
+void hv_nq_forget_owner(hv_nq *q, uint64_t owner)
+{
+	if (!owner)
+		return;
+	for (size_t i = 0; i < q->nactive; i++)
+		if (q->active[i]->owner == owner)
+			q->active[i]->owner = 0;
+}
+
+size_t hv_nq_active_count(const hv_nq *q) { return q->nactive; }
+
+/* Listing order: shown by appearance (seq), then held by queue order. */
+static bool list_before(const hv_notification *a, const hv_notification *b)
+{
+	if (a->state != b->state)
+		return a->state == HV_NOTIFY_SHOWN;
+	if (a->state == HV_NOTIFY_SHOWN)
+		return a->seq < b->seq;
+	return before(a, b);
+}
+
+const hv_notification *hv_nq_active(const hv_nq *q, size_t index)
+{
+	if (index >= q->nactive)
+		return NULL;
+	/* Selection by rank: n is small and listing is rare. */
+	for (size_t i = 0; i < q->nactive; i++) {
+		size_t rank = 0;
+		for (size_t j = 0; j < q->nactive; j++)
+			if (j != i && list_before(q->active[j], q->active[i]))
+				rank++;
+		if (rank == index)
+			return q->active[i];
+	}
+	return NULL;
+}
+
+size_t hv_nq_history_count(const hv_nq *q) { return q->hcount; }
+
+const hv_notification *hv_nq_history(const hv_nq *q, size_t index)
+{
+	if (index >= q->hcount)
+		return NULL;
+	return q->history[(q->hhead + q->hcap - 1 - index) % q->hcap];
+}

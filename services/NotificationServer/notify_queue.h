@@ -1,0 +1,136 @@
+/* notify_queue.h — what NotificationServer decides: which notifications are
+ * on screen, which wait, when they expire, and what is remembered.
+ *
+ * Model (one "screen", drawn later by WindowServer; `notify watch` prints it):
+ *  - At most max_visible non-critical notifications are shown at once; the
+ *    others wait in a queue ordered by urgency, then arrival. Critical ones
+ *    are shown at once, whatever the count: they never wait.
+ *  - Do Not Disturb holds every new non-critical notification; when it ends,
+ *    the held ones are shown in queue order as slots allow. Critical ones
+ *    pass through.
+ *  - A shown notification expires after its timeout (counted from when it
+ *    appeared; -1 = the urgency's default, 0 = never); closed ones go to a
+ *    bounded history with the reason.
+ *  - Invoking an action (what a click does) tells the owner, then closes it.
+ *
+ * Time is passed in (monotonic ms) so tests drive it; the caller arms a timer
+ * for hv_nq_next_deadline(). Every change is reported to the sink, in the
+ * order it happened. No IPC in here. Failures are negative errnos.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hv_urgency {
+	HV_URGENCY_LOW = 0,
+	HV_URGENCY_NORMAL = 1,
+	HV_URGENCY_CRITICAL = 2,
+};
+
+enum hv_notify_state {
+	HV_NOTIFY_HELD = 0,  /* queued: no slot yet, or Do Not Disturb */
+	HV_NOTIFY_SHOWN = 1, /* on screen */
+	HV_NOTIFY_CLOSED = 2,
+};
+
+/* Close reasons (freedesktop's 1-3, plus ours). */
+enum hv_notify_reason {
+	HV_REASON_EXPIRED = 1,
+	HV_REASON_DISMISSED = 2, /* closed by someone other than its owner (the user) */
+	HV_REASON_CLOSED = 3,    /* closed by its owner */
+	HV_REASON_ACTION = 4,    /* an action was invoked */
+};
+
+#define HV_NQ_MAX_ACTIVE 256u
+#define HV_NQ_MAX_ACTIONS 8u
+#define HV_NQ_MAX_TITLE 256u
+#define HV_NQ_MAX_TEXT 4096u
+#define HV_NQ_MAX_ACTION_ID 64u
+#define HV_NQ_MAX_ACTION_LABEL 128u
+#define HV_NQ_MAX_TIMEOUT_MS (24 * 3600 * 1000)
+#define HV_NQ_DEFAULT_VISIBLE 3u
+#define HV_NQ_DEFAULT_HISTORY 100u
+
+typedef struct hv_notification {
+	uint32_t id;	/* > 0 */
+	uint64_t owner; /* the caller's token for the owning client; 0 = gone */
+	char *title, *text;
+	char *icon_path; /* NULL if none */
+	void *icon;      /* caller's icon object (e.g. a bitmap), freed by icon_free */
+	uint8_t urgency;
+	size_t nactions;
+	char **action_ids, **action_labels;
+	int32_t timeout_ms; /* as asked */
+	/* Kept by the queue: */
+	uint8_t state;
+	uint8_t reason;	       /* when closed */
+	uint64_t seq;	       /* arrival order */
+	uint64_t expires_at;   /* monotonic ms; 0 = never (only when shown) */
+	int64_t created_wall;  /* wall-clock ms */
+	int64_t closed_wall;   /* wall-clock ms */
+} hv_notification;
+
+typedef struct hv_nq_sink {
+	void (*shown)(void *ud, const hv_notification *n);
+	void (*updated)(void *ud, const hv_notification *n);
+	/* n->state is CLOSED, n->reason says why; n is in the history now. */
+	void (*closed)(void *ud, const hv_notification *n);
+	/* To the owner: action chosen (called before the close). */
+	void (*action)(void *ud, const hv_notification *n, const char *action_id);
+	void (*dnd_changed)(void *ud, bool on);
+} hv_nq_sink;
+
+typedef struct hv_nq_config {
+	unsigned max_visible;	    /* non-critical on screen at once; 0 = default */
+	unsigned history_max;	    /* 0 = default */
+	int32_t default_timeout_ms[3]; /* per urgency; < 0 = built-in default */
+	void (*icon_free)(void *icon);
+} hv_nq_config;
+
+typedef struct hv_nq hv_nq;
+
+int hv_nq_new(const hv_nq_config *cfg, const hv_nq_sink *sink, void *ud, hv_nq **out);
+void hv_nq_free(hv_nq *q);
+
+/* Check what a client sends: lengths, urgency, timeout, actions (ids
+ * non-empty, unique). 0 or -EINVAL with *why set to a static sentence. */
+int hv_nq_validate(const char *title, const char *text, unsigned urgency, int32_t timeout_ms,
+		   size_t nactions, const char *const *ids, const char *const *labels,
+		   const char **why);
+/* New notification from copies of the strings (icon is taken, also on
+ * failure). -ENOSPC when HV_NQ_MAX_ACTIVE are active. */
+int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
+	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
+	       size_t nactions, const char *const *ids, const char *const *labels,
+	       uint64_t now_ms, uint32_t *id_out);
+/* Replace title/text (NULL keeps) and, if set_icon, the icon; a shown one
+ * restarts its timeout. -ENOENT if not active. icon is taken. */
+int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, bool set_icon,
+		 const char *icon_path, void *icon, uint64_t now_ms);
+int hv_nq_close(hv_nq *q, uint32_t id, enum hv_notify_reason reason, uint64_t now_ms);
+/* A click on action_id: -ENOENT (not active), -EAGAIN (held: not on screen),
+ * -EINVAL (no such action). */
+int hv_nq_invoke(hv_nq *q, uint32_t id, const char *action_id, uint64_t now_ms);
+void hv_nq_set_dnd(hv_nq *q, bool on, uint64_t now_ms);
+bool hv_nq_dnd(const hv_nq *q);
+/* Expire what is due and show what may now be shown. */
+void hv_nq_tick(hv_nq *q, uint64_t now_ms);
+/* Next expiry (monotonic ms), or 0 when nothing will expire. */
+uint64_t hv_nq_next_deadline(const hv_nq *q);
+/* The owner is gone: its notifications stay, their events go nowhere. */
+void hv_nq_forget_owner(hv_nq *q, uint64_t owner);
+
+/* Active ones (shown first in the order they appeared, then held in queue
+ * order); NULL past the end. */
+const hv_notification *hv_nq_active(const hv_nq *q, size_t index);
+size_t hv_nq_active_count(const hv_nq *q);
+const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id);
+/* History, newest first. */
+const hv_notification *hv_nq_history(const hv_nq *q, size_t index);
+size_t hv_nq_history_count(const hv_nq *q);
+
+const char *hv_urgency_name(unsigned urgency);
+int hv_urgency_parse(const char *s); /* "low"|"normal"|"critical" -> value, else -EINVAL */
+const char *hv_notify_reason_name(unsigned reason);

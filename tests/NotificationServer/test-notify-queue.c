@@ -1,0 +1,218 @@
+/* test-notify-queue.c — NotificationServer's queue on its own, with time
+ * driven by the test: slots, priority order, Do Not Disturb with critical
+ * pass-through, expiry, actions to the owner, history bounds, validation. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "notify_queue.h"
+
+static int failures;
+#define CHECK(cond)                                                                        \
+	do {                                                                               \
+		if (!(cond)) {                                                             \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                        \
+		}                                                                          \
+	} while (0)
+#define CHECK_EQ(a, b)                                                                     \
+	do {                                                                               \
+		long long _a = (long long)(a), _b = (long long)(b);                        \
+		if (_a != _b) {                                                            \
+			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, \
+				#a, _a, _b);                                               \
+			failures++;                                                        \
+		}                                                                          \
+	} while (0)
+
+/* What the sink saw, as one string: "+3 ~3 -3:expired !3:open dnd:on ". */
+static char events[4096];
+static int icons_freed;
+
+static void ev(const char *fmt, unsigned id, const char *extra)
+{
+	size_t l = strlen(events);
+	snprintf(events + l, sizeof(events) - l, fmt, id, extra);
+}
+static void on_shown(void *ud, const hv_notification *n) { ev("+%u%s ", n->id, ""); }
+static void on_updated(void *ud, const hv_notification *n) { ev("~%u%s ", n->id, ""); }
+static void on_closed(void *ud, const hv_notification *n)
+{
+	ev("-%u:%s ", n->id, hv_notify_reason_name(n->reason));
+}
+static void on_action(void *ud, const hv_notification *n, const char *a)
+{
+	char buf[128];
+	snprintf(buf, sizeof(buf), ":%s@%llu", a, (unsigned long long)n->owner);
+	ev("!%u%s ", n->id, buf);
+}
+static void on_dnd(void *ud, bool on) { ev("dnd%.0u:%s ", 0, on ? "on" : "off"); }
+static void icon_free(void *icon)
+{
+	icons_freed++;
+	free(icon);
+}
+
+static const hv_nq_sink sink = {on_shown, on_updated, on_closed, on_action, on_dnd};
+
+static bool saw(const char *expect)
+{
+	bool ok = strcmp(events, expect) == 0;
+	if (!ok)
+		fprintf(stderr, "events: \"%s\"\n  want: \"%s\"\n", events, expect);
+	events[0] = 0;
+	return ok;
+}
+
+static uint32_t show(hv_nq *q, uint64_t owner, unsigned urgency, int32_t timeout, uint64_t now)
+{
+	uint32_t id = 0;
+	CHECK_EQ(hv_nq_show(q, owner, "title", "text", NULL, NULL, urgency, timeout, 0, NULL, NULL,
+			    now, &id),
+		 0);
+	return id;
+}
+
+static void test_validate(void)
+{
+	const char *why = NULL;
+	const char *ids[] = {"open", "later", "open"}, *labels[] = {"Open", "Later", "Again"};
+	CHECK_EQ(hv_nq_validate("t", "", 1, -1, 2, ids, labels, &why), 0);
+	CHECK(why == NULL);
+	CHECK_EQ(hv_nq_validate("", "x", 1, -1, 0, NULL, NULL, &why), -EINVAL);
+	CHECK(why != NULL);
+	CHECK_EQ(hv_nq_validate("t", "x", 3, -1, 0, NULL, NULL, &why), -EINVAL);
+	CHECK_EQ(hv_nq_validate("t", "x", 1, -2, 0, NULL, NULL, &why), -EINVAL);
+	CHECK_EQ(hv_nq_validate("t", "x", 1, HV_NQ_MAX_TIMEOUT_MS + 1, 0, NULL, NULL, &why), -EINVAL);
+	CHECK_EQ(hv_nq_validate("t", "x", 1, -1, 3, ids, labels, &why), -EINVAL); /* dup id */
+	const char *bad[] = {"a:b"};
+	CHECK_EQ(hv_nq_validate("t", "x", 1, -1, 1, bad, labels, &why), -EINVAL);
+	char big[5000];
+	memset(big, 'x', sizeof(big) - 1);
+	big[sizeof(big) - 1] = 0;
+	CHECK_EQ(hv_nq_validate("t", big, 1, -1, 0, NULL, NULL, &why), -EINVAL);
+	CHECK_EQ(hv_urgency_parse("critical"), 2);
+	CHECK_EQ(hv_urgency_parse("urgent"), -EINVAL);
+}
+
+static void test_slots_priority_expiry(void)
+{
+	hv_nq_config cfg = {.max_visible = 2, .history_max = 3,
+			    .default_timeout_ms = {1000, 2000, -1}, .icon_free = icon_free};
+	hv_nq *q = NULL;
+	CHECK_EQ(hv_nq_new(&cfg, &sink, NULL, &q), 0);
+
+	uint32_t a = show(q, 7, HV_URGENCY_NORMAL, -1, 0);  /* shown, expires at 2000 */
+	uint32_t b = show(q, 7, HV_URGENCY_LOW, -1, 10);    /* shown, expires at 1010 */
+	uint32_t c = show(q, 7, HV_URGENCY_LOW, -1, 20);    /* waits */
+	uint32_t d = show(q, 7, HV_URGENCY_NORMAL, 0, 30);  /* waits, but before c */
+	uint32_t e = show(q, 7, HV_URGENCY_CRITICAL, -1, 40); /* never waits */
+	CHECK(saw("+1 +2 +5 "));
+	CHECK(a == 1 && b == 2 && c == 3 && d == 4 && e == 5);
+	CHECK_EQ(hv_nq_find(q, c)->state, HV_NOTIFY_HELD);
+	CHECK_EQ(hv_nq_active_count(q), 5);
+	/* Listing: shown by appearance, then the queue in priority order. */
+	CHECK_EQ(hv_nq_active(q, 0)->id, a);
+	CHECK_EQ(hv_nq_active(q, 1)->id, b);
+	CHECK_EQ(hv_nq_active(q, 2)->id, e);
+	CHECK_EQ(hv_nq_active(q, 3)->id, d);
+	CHECK_EQ(hv_nq_active(q, 4)->id, c);
+	CHECK(hv_nq_active(q, 5) == NULL);
+
+	CHECK_EQ(hv_nq_next_deadline(q), 1010);
+	hv_nq_tick(q, 1009);
+	CHECK(saw(""));
+	hv_nq_tick(q, 1010); /* b expires; d (normal) goes before c (low) */
+	CHECK(saw("-2:expired +4 "));
+	/* d never expires (timeout 0), a at 2000. */
+	CHECK_EQ(hv_nq_next_deadline(q), 2000);
+	/* Update restarts the timeout of a shown one. */
+	CHECK_EQ(hv_nq_update(q, a, "new title", NULL, false, NULL, NULL, 1500), 0);
+	CHECK(saw("~1 "));
+	CHECK(strcmp(hv_nq_find(q, a)->title, "new title") == 0);
+	CHECK(strcmp(hv_nq_find(q, a)->text, "text") == 0);
+	CHECK_EQ(hv_nq_next_deadline(q), 3500);
+	/* Updating a held one changes it silently. */
+	CHECK_EQ(hv_nq_update(q, c, NULL, "later text", true, "/icons/x.png", malloc(1), 1500), 0);
+	CHECK(saw(""));
+	CHECK(strcmp(hv_nq_find(q, c)->icon_path, "/icons/x.png") == 0);
+	CHECK_EQ(hv_nq_update(q, 99, "x", NULL, false, NULL, NULL, 1500), -ENOENT);
+
+	CHECK_EQ(hv_nq_close(q, a, HV_REASON_CLOSED, 1600), 0);
+	CHECK(saw("-1:closed +3 "));
+	CHECK_EQ(hv_nq_close(q, a, HV_REASON_CLOSED, 1600), -ENOENT);
+	/* c was re-armed when it appeared: low = 1000 ms from 1600. */
+	CHECK_EQ(hv_nq_next_deadline(q), 2600);
+
+	/* History keeps the last 3, newest first, and no icons. */
+	CHECK_EQ(hv_nq_close(q, c, HV_REASON_DISMISSED, 1700), 0);
+	CHECK_EQ(icons_freed, 1);
+	CHECK_EQ(hv_nq_close(q, d, HV_REASON_DISMISSED, 1700), 0);
+	CHECK(saw("-3:dismissed -4:dismissed "));
+	CHECK_EQ(hv_nq_history_count(q), 3);
+	CHECK_EQ(hv_nq_history(q, 0)->id, d);
+	CHECK_EQ(hv_nq_history(q, 1)->id, c);
+	CHECK_EQ(hv_nq_history(q, 2)->id, a);
+	CHECK(hv_nq_history(q, 3) == NULL);
+	CHECK_EQ(hv_nq_history(q, 2)->reason, HV_REASON_CLOSED);
+	CHECK(hv_nq_next_deadline(q) == 0); /* only e (critical, never) is left */
+	hv_nq_free(q);
+}
+
+static void test_dnd_and_actions(void)
+{
+	hv_nq_config cfg = {.default_timeout_ms = {-1, -1, -1}, .icon_free = icon_free};
+	hv_nq *q = NULL;
+	CHECK_EQ(hv_nq_new(&cfg, &sink, NULL, &q), 0);
+	hv_nq_set_dnd(q, true, 0);
+	hv_nq_set_dnd(q, true, 0); /* no change, no event */
+	CHECK(hv_nq_dnd(q));
+	uint32_t low = show(q, 1, HV_URGENCY_LOW, -1, 0);
+	uint32_t normal = show(q, 1, HV_URGENCY_NORMAL, -1, 0);
+	const char *ids[] = {"open", "snooze"}, *labels[] = {"Open", "Snooze"};
+	uint32_t crit = 0;
+	CHECK_EQ(hv_nq_show(q, 42, "Battery", "5% left", NULL, NULL, HV_URGENCY_CRITICAL, -1, 2, ids,
+			    labels, 0, &crit),
+		 0);
+	CHECK(saw("dnd:on +3 "));
+	/* Held ones cannot be clicked; unknown actions are refused. */
+	CHECK_EQ(hv_nq_invoke(q, normal, "default", 5), -EAGAIN);
+	CHECK_EQ(hv_nq_invoke(q, crit, "nope", 5), -EINVAL);
+	CHECK_EQ(hv_nq_invoke(q, 1234, "open", 5), -ENOENT);
+	/* The action goes to the owner (42), then the notification closes. */
+	CHECK_EQ(hv_nq_invoke(q, crit, "snooze", 5), 0);
+	CHECK(saw("!3:snooze@42 -3:action "));
+	/* DND ends: the held ones appear in priority order. */
+	hv_nq_set_dnd(q, false, 10);
+	CHECK(saw("dnd:off +2 +1 "));
+	CHECK_EQ(hv_nq_invoke(q, low, "default", 11), 0);
+	CHECK(saw("!1:default@1 -1:action "));
+	/* The owner went away: events for its notifications go nowhere. */
+	hv_nq_forget_owner(q, 1);
+	CHECK_EQ(hv_nq_find(q, normal)->owner, 0);
+	/* Invalid input is refused and changes nothing. */
+	uint32_t id = 0;
+	CHECK_EQ(hv_nq_show(q, 1, "", "x", NULL, malloc(1), 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
+	CHECK_EQ(hv_nq_active_count(q), 1);
+	/* The limit on active notifications. */
+	for (unsigned i = 1; i < HV_NQ_MAX_ACTIVE; i++)
+		show(q, 2, HV_URGENCY_LOW, -1, 20);
+	CHECK_EQ(hv_nq_show(q, 2, "t", "x", NULL, NULL, 0, -1, 0, NULL, NULL, 20, &id), -ENOSPC);
+	events[0] = 0;
+	hv_nq_free(q);
+}
+
+int main(void)
+{
+	test_validate();
+	test_slots_priority_expiry();
+	test_dnd_and_actions();
+	CHECK_EQ(icons_freed, 2);
+	if (failures) {
+		fprintf(stderr, "%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("ok\n");
+	return 0;
+}
