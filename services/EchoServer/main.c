@@ -1,0 +1,71 @@
+/* EchoServer — answers every EchoServer.ipc message with what it was sent.
+ *
+ *   EchoServer [--socket PATH]
+ *
+ * Started by SystemServer it serves the socket it is handed (LISTEN_FDS);
+ * started by hand, --socket PATH makes it listen there.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+#ifdef HAVE_SANDBOX
+#include <haven/sandbox.h>
+#endif
+
+#include "EchoServer.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: EchoServer [--socket PATH]\n"
+		   "Echo service: serves EchoServer.ipc on PATH, or on the socket(s) handed\n"
+		   "over by a service manager (LISTEN_FDS) when --socket is not given.\n");
+}
+
+static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
+
+int main(int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		if (strcmp(argv[i], "--socket") || ++i == argc) {
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	hv_loop *loop = NULL;
+	hv_server *srv = NULL;
+	int r = hv_loop_new(&loop);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to create the event loop"), 1;
+	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
+		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+		goto out;
+	}
+	if ((r = hv_server_new(loop, &echo_server_endpoint, &echo_handlers, &srv)) < 0) {
+		hv_log_errno(r, "Failed to create the server");
+		goto out;
+	}
+	echo_server_track_connections(srv);
+	if ((r = hv_server_start(srv, argc, argv)) < 0)
+		goto out;
+#ifdef HAVE_SANDBOX
+	/* From here on: serve connected clients and accept new ones, nothing else. */
+	if ((r = hv_pledge("stdio unix recvfd sendfd accept", NULL)) < 0) {
+		hv_log_errno(r, "Failed to pledge");
+		goto out;
+	}
+#endif
+	r = hv_loop_run(loop);
+out:
+	hv_server_free(srv);
+	hv_loop_free(loop);
+	return r < 0 ? 1 : 0;
+}
