@@ -259,6 +259,10 @@ const hv_ipc_error *hv_conn_last_error(const hv_conn *c);
 void hv_conn_misbehave(hv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 /* Write queued outgoing messages; blocks until all are written (or error). */
 int hv_conn_flush(hv_conn *c);
+/* Lower this connection's limits (never above the HV_IPC_MAX_* constants):
+ * undispatched bytes and fds, and outgoing bytes a peer leaves unread. */
+void hv_conn_set_limits(hv_conn *c, size_t max_queued_bytes, unsigned max_queued_fds,
+			size_t max_outgoing_bytes);
 /* For loop-less connections: read and dispatch what has arrived (events),
  * waiting at most timeout_ms. Returns messages dispatched or an errno. */
 int hv_conn_dispatch(hv_conn *c, int timeout_ms);

@@ -1,0 +1,44 @@
+/* lib/ipc/msg.h — internal: the layout of a received message (hv_msg) and
+ * the helpers the connection code and the fuzz targets use to make one.
+ * Not installed; services only see the opaque hv_msg of haven/ipc.h. */
+#pragma once
+
+#include <haven/ipc.h>
+
+/* A buffer mapping that the message still owns (unmapped on release). */
+struct hv_msg_map {
+	struct hv_msg_map *next;
+	void *data;
+	size_t size;
+};
+
+struct hv_msg {
+	struct hv_msg *next; /* incoming queue or the connection's free list */
+	uint32_t magic;
+	uint32_t request_id;
+	uint16_t id;
+	uint8_t kind;
+	uint8_t nfds;
+	unsigned fds_consumed; /* by decoders: the next fd to hand out */
+	bool given;            /* hv_msg_give_all(): decoded fds/buffers are the caller's */
+	uint8_t *payload;      /* owned; payload[len] is a guard NUL */
+	size_t len, cap;
+	int fds[HV_IPC_MAX_FDS_PER_MESSAGE]; /* -1 once taken */
+	struct hv_msg_map *maps;
+	hv_arena arena;
+};
+
+/* A fresh, empty message with room for `len` payload bytes. */
+hv_msg *hv_msg_alloc(size_t len);
+/* Make room for len payload bytes (keeps nothing). */
+int hv_msg_reserve(hv_msg *m, size_t len);
+/* Close untaken fds, unmap untaken buffers, reset the arena: the message
+ * can be reused. */
+void hv_msg_clear(hv_msg *m);
+void hv_msg_destroy(hv_msg *m); /* NULL-safe */
+/* Build a message from raw parts (copies payload; takes the fds). */
+int hv_msg_new_raw(uint32_t magic, uint16_t id, uint8_t kind, uint32_t request_id,
+		   const void *payload, size_t len, const int *fds, unsigned nfds, hv_msg **out);
+
+/* Header access on an encoder's buffer (finalized just before sending). */
+void hv_enc_finalize(hv_enc *e, uint8_t kind, uint32_t request_id);

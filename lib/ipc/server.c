@@ -1,0 +1,399 @@
+/* lib/ipc/server.c — servers: listening sockets (bound here or handed over
+ * by a service manager through LISTEN_FDS or SOCKET_TAKEOVER), accepting
+ * clients under a connection limit, connect/disconnect hooks, and the
+ * usual service start (`--socket PATH` or the environment). */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+
+#include "internal.h"
+
+struct listener {
+	int fd;
+	hv_watch *watch;
+	char *path; /* bound by us: unlinked on free */
+	hv_server *server;
+};
+
+struct hv_server {
+	hv_loop *loop;
+	const hv_endpoint *ep;
+	const void *handlers;
+	struct listener **ls;
+	unsigned nls;
+	hv_conn **conns;
+	unsigned nconns, cap;
+	unsigned max;
+	bool exit_when_idle;
+	hv_server_connect_cb on_connect;
+	void *on_connect_ud;
+	hv_server_conn_cb on_disconnect;
+	void *on_disconnect_ud;
+};
+
+int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv_server **out)
+{
+	if (!loop || !ep || !ep->dispatch)
+		return -EINVAL;
+	hv_server *s = calloc(1, sizeof(*s));
+	if (!s)
+		return -ENOMEM;
+	s->loop = loop;
+	s->ep = ep;
+	s->handlers = handlers;
+	s->max = HV_IPC_MAX_CONNECTIONS;
+	*out = s;
+	return 0;
+}
+
+void hv_server_free(hv_server *s)
+{
+	if (!s)
+		return;
+	/* Ending a connection removes it from the array: end the last each time. */
+	while (s->nconns)
+		hv_conn_end(s->conns[s->nconns - 1], -ECONNRESET);
+	for (unsigned i = 0; i < s->nls; i++) {
+		struct listener *l = s->ls[i];
+		hv_watch_free(l->watch);
+		if (l->path)
+			unlink(l->path);
+		free(l->path);
+		close(l->fd);
+		free(l);
+	}
+	free(s->ls);
+	free(s->conns);
+	free(s);
+}
+
+void hv_server_conn_ended(hv_server *s, hv_conn *c)
+{
+	for (unsigned i = 0; i < s->nconns; i++)
+		if (s->conns[i] == c) {
+			s->conns[i] = s->conns[--s->nconns];
+			break;
+		}
+	if (s->on_disconnect)
+		s->on_disconnect(s, c, s->on_disconnect_ud);
+	hv_conn_unref(c);
+	if (s->nconns == 0 && s->exit_when_idle)
+		hv_loop_quit(s->loop, 0);
+}
+
+/* Take an accepted socket: connection limit, then the connect hook. */
+static int server_add_conn(hv_server *s, int fd)
+{
+	if (s->nconns >= s->max) {
+		struct ucred cr = {0};
+		socklen_t sl = sizeof(cr);
+		getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &sl);
+		hv_log_warn("ipc: %s: refusing peer pid=%d uid=%d: connection limit (%u) reached",
+			    s->ep->name, (int)cr.pid, (int)cr.uid, s->max);
+		close(fd);
+		return -EMFILE;
+	}
+	if (s->nconns == s->cap) {
+		unsigned cap = s->cap ? s->cap * 2 : 16;
+		hv_conn **t = reallocarray(s->conns, cap, sizeof(*t));
+		if (!t) {
+			close(fd);
+			return -ENOMEM;
+		}
+		s->conns = t;
+		s->cap = cap;
+	}
+	hv_conn *c;
+	int r = hv_conn_new_accepted(s, s->loop, fd, s->ep, s->handlers, &c);
+	if (r < 0)
+		return hv_log_errno(r, "ipc: %s: failed to set up a connection", s->ep->name);
+	s->conns[s->nconns++] = c;
+	if (s->on_connect) {
+		r = s->on_connect(s, c, s->on_connect_ud);
+		if (r < 0) {
+			/* Refused: it never was a client, so no disconnect hook. */
+			hv_server_conn_cb saved = s->on_disconnect;
+			s->on_disconnect = NULL;
+			hv_conn_end(c, r);
+			s->on_disconnect = saved;
+			return r;
+		}
+	}
+	return 0;
+}
+
+static void listener_io(hv_loop *loop, int fd, uint32_t events, void *userdata)
+{
+	struct listener *l = userdata;
+	/* A few per wake-up: fair to the connections already served. */
+	for (int i = 0; i < 16; i++) {
+		int cfd = accept4(fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+		if (cfd < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				hv_log_warn("ipc: %s: accept failed: %m", l->server->ep->name);
+			return;
+		}
+		server_add_conn(l->server, cfd);
+	}
+}
+
+static int add_listener(hv_server *s, int fd, const char *path)
+{
+	struct listener **t = reallocarray(s->ls, s->nls + 1, sizeof(*t));
+	if (!t)
+		return -ENOMEM;
+	s->ls = t;
+	struct listener *l = calloc(1, sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->fd = fd;
+	l->server = s;
+	if (path && !(l->path = strdup(path))) {
+		free(l);
+		return -ENOMEM;
+	}
+	int fl = fcntl(fd, F_GETFL);
+	if (fl >= 0)
+		fcntl(fd, F_SETFL, fl | O_NONBLOCK);
+	int r = hv_loop_add_fd(s->loop, fd, HV_IO_READ, listener_io, l, &l->watch);
+	if (r < 0) {
+		free(l->path);
+		free(l);
+		return r;
+	}
+	s->ls[s->nls++] = l;
+	return 0;
+}
+
+int hv_server_listen(hv_server *s, const char *path)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	if (fd < 0)
+		return hv_log_errno(-errno, "ipc: failed to create a socket for %s", path);
+	if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0) {
+		if (errno != EADDRINUSE)
+			return hv_log_errno(-errno, "ipc: failed to bind %s", path);
+		/* Replace a stale socket file, but never a live server's. */
+		struct stat st;
+		if (lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
+			return hv_log_errno(-EADDRINUSE, "ipc: %s exists and is not a socket", path);
+		_hv_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0)
+			return hv_log_errno(-EADDRINUSE, "ipc: a server is already listening on %s", path);
+		unlink(path);
+		if (bind(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0)
+			return hv_log_errno(-errno, "ipc: failed to bind %s", path);
+	}
+	if (listen(fd, SOMAXCONN) < 0)
+		return hv_log_errno(-errno, "ipc: failed to listen on %s", path);
+	int r = add_listener(s, fd, path);
+	if (r < 0) {
+		unlink(path);
+		return r;
+	}
+	fd = -1;
+	return 0;
+}
+
+int hv_server_adopt_fd(hv_server *s, int fd)
+{
+	int listening = 0;
+	socklen_t sl = sizeof(listening);
+	if (getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &sl) < 0)
+		return -errno; /* ENOTSOCK: not a socket at all */
+	int domain = 0;
+	sl = sizeof(domain);
+	if (getsockopt(fd, SOL_SOCKET, SO_DOMAIN, &domain, &sl) < 0)
+		return -errno;
+	if (domain != AF_UNIX)
+		return -EAFNOSUPPORT;
+	fcntl(fd, F_SETFD, FD_CLOEXEC);
+	if (listening)
+		return add_listener(s, fd, NULL);
+	return server_add_conn(s, fd);
+}
+
+/* --- handed-over sockets ------------------------------------------------
+ * The environment is read once per process and then cleared (as
+ * sd_listen_fds(1) does, so children do not inherit it); several servers
+ * in one process each pick their own sockets from what was read. */
+struct handed {
+	int fd;
+	char *name; /* LISTEN_FDNAMES entry or SOCKET_TAKEOVER path */
+	bool taken;
+};
+static struct handed *handed;
+static unsigned n_handed;
+static bool handed_read;
+
+static void handed_add(int fd, const char *name, size_t len)
+{
+	struct handed *t = reallocarray(handed, n_handed + 1, sizeof(*t));
+	if (!t)
+		return;
+	handed = t;
+	handed[n_handed++] = (struct handed){.fd = fd, .name = strndup(name, len)};
+}
+
+static void handed_read_env(void)
+{
+	if (handed_read)
+		return;
+	handed_read = true;
+	const char *pid = getenv("LISTEN_PID"), *nfds = getenv("LISTEN_FDS");
+	if (pid && nfds) {
+		int64_t p, n;
+		if (hv_parse_i64(pid, 1, INT32_MAX, &p) < 0 || p != getpid()) {
+			hv_log_debug("ipc: LISTEN_FDS is for another process");
+		} else if (hv_parse_i64(nfds, 0, 4096, &n) < 0) {
+			hv_log_warn("ipc: ignoring invalid LISTEN_FDS=%s", nfds);
+		} else {
+			const char *names = getenv("LISTEN_FDNAMES");
+			for (int64_t i = 0; i < n; i++) {
+				const char *nm = "";
+				size_t len = 0;
+				if (names) {
+					const char *p0 = names;
+					for (int64_t k = 0; k < i && p0; k++) {
+						p0 = strchr(p0, ':');
+						if (p0)
+							p0++;
+					}
+					if (p0) {
+						nm = p0;
+						const char *colon = strchr(p0, ':');
+						len = colon ? (size_t)(colon - p0) : strlen(p0);
+					}
+				}
+				handed_add(3 + (int)i, nm, len);
+			}
+		}
+		unsetenv("LISTEN_PID");
+		unsetenv("LISTEN_FDS");
+		unsetenv("LISTEN_FDNAMES");
+	}
+	/* SerenityOS: "path:fd path:fd ..." */
+	const char *tk = getenv("SOCKET_TAKEOVER");
+	if (tk) {
+		const char *p0 = tk;
+		while (*p0) {
+			while (*p0 == ' ')
+				p0++;
+			if (!*p0)
+				break;
+			const char *end = strchr(p0, ' ');
+			size_t len = end ? (size_t)(end - p0) : strlen(p0);
+			const char *colon = memrchr(p0, ':', len);
+			int64_t fd;
+			char num[16];
+			size_t nl = colon ? len - (size_t)(colon - p0) - 1 : 0;
+			if (colon && nl > 0 && nl < sizeof(num)) {
+				memcpy(num, colon + 1, nl);
+				num[nl] = 0;
+				if (hv_parse_i64(num, 0, INT32_MAX, &fd) == 0)
+					handed_add((int)fd, p0, (size_t)(colon - p0));
+				else
+					hv_log_warn("ipc: ignoring invalid SOCKET_TAKEOVER entry");
+			} else {
+				hv_log_warn("ipc: ignoring invalid SOCKET_TAKEOVER entry");
+			}
+			p0 += len;
+		}
+		unsetenv("SOCKET_TAKEOVER");
+	}
+}
+
+int hv_server_adopt_from_env(hv_server *s, const char *name)
+{
+	handed_read_env();
+	int count = 0;
+	for (unsigned i = 0; i < n_handed; i++) {
+		struct handed *h = &handed[i];
+		if (h->taken || (name && (!h->name || strcmp(h->name, name) != 0)))
+			continue;
+		int r = hv_server_adopt_fd(s, h->fd);
+		if (r < 0)
+			return hv_log_errno(r, "ipc: failed to adopt handed-over fd %d (%s)", h->fd,
+					    h->name ? h->name : "");
+		h->taken = true;
+		count++;
+	}
+	return count;
+}
+
+int hv_server_start(hv_server *s, int argc, char **argv)
+{
+	for (int i = 1; i < argc; i++) {
+		const char *path = NULL;
+		if (strcmp(argv[i], "--socket") == 0) {
+			if (i + 1 >= argc)
+				return hv_log_errno(-EINVAL, "ipc: --socket needs a path");
+			path = argv[i + 1];
+		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
+			path = argv[i] + 9;
+		}
+		if (path)
+			return hv_server_listen(s, path);
+	}
+	int r = hv_server_adopt_from_env(s, NULL);
+	if (r < 0)
+		return r;
+	if (r == 0) {
+		hv_log_error("%s: no socket to serve: start it under SystemServer (LISTEN_FDS) or "
+			     "with --socket PATH",
+			     s->ep->name);
+		return -ENOENT;
+	}
+	return 0;
+}
+
+void hv_server_on_connect(hv_server *s, hv_server_connect_cb cb, void *userdata)
+{
+	s->on_connect = cb;
+	s->on_connect_ud = userdata;
+}
+
+void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata)
+{
+	s->on_disconnect = cb;
+	s->on_disconnect_ud = userdata;
+}
+
+void hv_server_set_max_connections(hv_server *s, unsigned max) { s->max = max; }
+void hv_server_set_exit_when_idle(hv_server *s, bool on) { s->exit_when_idle = on; }
+unsigned hv_server_connection_count(const hv_server *s) { return s->nconns; }
+
+int hv_server_foreach(hv_server *s, int (*cb)(hv_conn *c, void *userdata), void *userdata)
+{
+	/* On a copy: cb may end connections (which reorders the array). */
+	unsigned n = s->nconns;
+	if (n == 0)
+		return 0;
+	hv_conn **copy = malloc(n * sizeof(*copy));
+	if (!copy)
+		return -ENOMEM;
+	memcpy(copy, s->conns, n * sizeof(*copy));
+	int r = 0;
+	for (unsigned i = 0; i < n && r == 0; i++) {
+		bool still = false;
+		for (unsigned j = 0; j < s->nconns; j++)
+			still |= s->conns[j] == copy[i];
+		if (still && hv_conn_is_open(copy[i]))
+			r = cb(copy[i], userdata);
+	}
+	free(copy);
+	return r;
+}

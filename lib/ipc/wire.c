@@ -1,0 +1,670 @@
+/* lib/ipc/wire.c — the wire format's value layer: endpoint magic, the
+ * encoder and the bounds-checked decoder, received-message lifetime, and
+ * shared-memory buffers/bitmaps (memfd + seals).
+ * The format itself is specified in docs/ipc-wire-format.md. */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+
+#include "frame.h"
+#include "msg.h"
+
+/* Buffer flags on the wire. */
+#define HV_BUF_FLAG_READONLY 0x01u
+#define HV_BUF_FLAG_NULL 0x02u /* an empty hv_buffer (fd -1): no fd follows */
+
+uint32_t hv_ipc_magic(const char *endpoint_name)
+{
+	uint32_t h = 2166136261u;
+	for (const unsigned char *p = (const unsigned char *)endpoint_name; *p; p++) {
+		h ^= *p;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* --- encoder ------------------------------------------------------------ */
+void hv_enc_init(hv_enc *e, const hv_endpoint *ep, uint16_t message_id, enum hv_msg_kind kind)
+{
+	e->endpoint = ep;
+	e->message_id = message_id;
+	e->kind = (uint8_t)kind;
+	e->nfds = 0;
+	e->err = 0;
+	e->buf = e->inline_buf;
+	e->cap = sizeof(e->inline_buf);
+	e->len = HV_IPC_HEADER_SIZE;
+	memset(e->buf, 0, HV_IPC_HEADER_SIZE);
+}
+
+void hv_enc_release(hv_enc *e)
+{
+	if (e->buf && e->buf != e->inline_buf)
+		free(e->buf);
+	e->buf = e->inline_buf;
+	e->cap = sizeof(e->inline_buf);
+}
+
+void *hv_enc_reserve(hv_enc *e, size_t n)
+{
+	if (e->err)
+		return NULL;
+	size_t need;
+	if (!hv_add_ok(e->len, n, &need) || need - HV_IPC_HEADER_SIZE > HV_IPC_MAX_MESSAGE_SIZE) {
+		e->err = -EMSGSIZE;
+		return NULL;
+	}
+	if (need > e->cap) {
+		size_t cap = e->cap * 2;
+		while (cap < need)
+			cap *= 2;
+		uint8_t *nb;
+		if (e->buf == e->inline_buf) {
+			nb = malloc(cap);
+			if (nb)
+				memcpy(nb, e->buf, e->len);
+		} else {
+			nb = realloc(e->buf, cap);
+		}
+		if (!nb) {
+			e->err = -ENOMEM;
+			return NULL;
+		}
+		e->buf = nb;
+		e->cap = cap;
+	}
+	void *p = e->buf + e->len;
+	e->len = need;
+	return p;
+}
+
+static inline void enc_raw(hv_enc *e, const void *v, size_t n)
+{
+	void *p = hv_enc_reserve(e, n);
+	if (p)
+		memcpy(p, v, n);
+}
+
+/* Little-endian hosts only (x86-64, arm64): the wire order is the memory
+ * order, so values are memcpy'd. */
+_Static_assert(__BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__, "Haven's wire format assumes a little-endian host");
+
+void hv_enc_bool(hv_enc *e, bool v) { hv_enc_u8(e, v ? 1 : 0); }
+void hv_enc_u8(hv_enc *e, uint8_t v) { enc_raw(e, &v, 1); }
+void hv_enc_u16(hv_enc *e, uint16_t v) { enc_raw(e, &v, 2); }
+void hv_enc_u32(hv_enc *e, uint32_t v) { enc_raw(e, &v, 4); }
+void hv_enc_u64(hv_enc *e, uint64_t v) { enc_raw(e, &v, 8); }
+void hv_enc_i8(hv_enc *e, int8_t v) { enc_raw(e, &v, 1); }
+void hv_enc_i16(hv_enc *e, int16_t v) { enc_raw(e, &v, 2); }
+void hv_enc_i32(hv_enc *e, int32_t v) { enc_raw(e, &v, 4); }
+void hv_enc_i64(hv_enc *e, int64_t v) { enc_raw(e, &v, 8); }
+void hv_enc_f32(hv_enc *e, float v) { enc_raw(e, &v, 4); }
+void hv_enc_f64(hv_enc *e, double v) { enc_raw(e, &v, 8); }
+
+static void enc_len_prefixed(hv_enc *e, const void *data, size_t len, bool nul)
+{
+	if (e->err)
+		return;
+	if (len > UINT32_MAX) {
+		e->err = -EMSGSIZE;
+		return;
+	}
+	uint8_t *p = hv_enc_reserve(e, 4 + len + (nul ? 1 : 0));
+	if (!p)
+		return;
+	uint32_t l = (uint32_t)len;
+	memcpy(p, &l, 4);
+	if (len)
+		memcpy(p + 4, data, len);
+	if (nul)
+		p[4 + len] = 0;
+}
+
+void hv_enc_string(hv_enc *e, const char *s)
+{
+	if (e->err)
+		return;
+	if (!s) {
+		e->err = -EINVAL;
+		return;
+	}
+	size_t len = strlen(s);
+	if (!hv_utf8_valid(s, len)) {
+		e->err = -EILSEQ;
+		return;
+	}
+	enc_len_prefixed(e, s, len, true);
+}
+
+void hv_enc_bytestring(hv_enc *e, const char *s)
+{
+	if (e->err)
+		return;
+	if (!s) {
+		e->err = -EINVAL;
+		return;
+	}
+	enc_len_prefixed(e, s, strlen(s), true);
+}
+
+void hv_enc_bytes(hv_enc *e, const void *data, size_t len)
+{
+	if (!data && len) {
+		if (!e->err)
+			e->err = -EINVAL;
+		return;
+	}
+	enc_len_prefixed(e, data, len, false);
+}
+
+void hv_enc_count(hv_enc *e, size_t count)
+{
+	if (count > UINT32_MAX) {
+		if (!e->err)
+			e->err = -EMSGSIZE;
+		return;
+	}
+	hv_enc_u32(e, (uint32_t)count);
+}
+
+void hv_enc_present(hv_enc *e, bool present) { hv_enc_u8(e, present ? 1 : 0); }
+
+void hv_enc_fd(hv_enc *e, int fd)
+{
+	if (e->err)
+		return;
+	if (fd < 0) {
+		e->err = -EBADF;
+		return;
+	}
+	if (e->nfds >= HV_IPC_MAX_FDS_PER_MESSAGE) {
+		e->err = -EMSGSIZE;
+		return;
+	}
+	e->fds[e->nfds++] = fd;
+}
+
+void hv_enc_buffer(hv_enc *e, const hv_buffer *b)
+{
+	if (e->err)
+		return;
+	if (!b || b->fd < 0) {
+		hv_enc_u64(e, 0);
+		hv_enc_u8(e, HV_BUF_FLAG_NULL);
+		return;
+	}
+	hv_enc_u64(e, b->size);
+	hv_enc_u8(e, b->readonly ? HV_BUF_FLAG_READONLY : 0);
+	hv_enc_fd(e, b->fd);
+}
+
+void hv_enc_bitmap(hv_enc *e, const hv_bitmap *b)
+{
+	if (e->err)
+		return;
+	if (!b) {
+		e->err = -EINVAL;
+		return;
+	}
+	hv_enc_u32(e, b->width);
+	hv_enc_u32(e, b->height);
+	hv_enc_u32(e, b->stride);
+	hv_enc_u32(e, b->format);
+	hv_enc_buffer(e, &b->buffer);
+}
+
+void hv_enc_finalize(hv_enc *e, uint8_t kind, uint32_t request_id)
+{
+	hv_frame_hdr h = {
+		.len = (uint32_t)(e->len - HV_IPC_HEADER_SIZE),
+		.magic = e->endpoint ? e->endpoint->magic : 0,
+		.id = e->message_id,
+		.kind = kind,
+		.nfds = e->nfds,
+		.request_id = request_id,
+	};
+	hv_frame_hdr_write(e->buf, &h);
+}
+
+/* --- decoder ------------------------------------------------------------ */
+static inline bool dec_fail(hv_dec *d, int err)
+{
+	if (!d->err)
+		d->err = err;
+	return false;
+}
+
+void hv_dec_init(hv_dec *d, hv_msg *msg)
+{
+	d->msg = msg;
+	d->p = msg->payload;
+	d->end = msg->payload + msg->len;
+	d->next_fd = 0;
+	d->err = 0;
+	msg->fds_consumed = 0;
+}
+
+static inline bool dec_raw(hv_dec *d, void *v, size_t n)
+{
+	if (d->err)
+		return false;
+	if ((size_t)(d->end - d->p) < n)
+		return dec_fail(d, -EBADMSG);
+	memcpy(v, d->p, n);
+	d->p += n;
+	return true;
+}
+
+bool hv_dec_bool(hv_dec *d, bool *v)
+{
+	uint8_t b;
+	if (!dec_raw(d, &b, 1))
+		return false;
+	if (b > 1)
+		return dec_fail(d, -EBADMSG);
+	*v = b;
+	return true;
+}
+bool hv_dec_u8(hv_dec *d, uint8_t *v) { return dec_raw(d, v, 1); }
+bool hv_dec_u16(hv_dec *d, uint16_t *v) { return dec_raw(d, v, 2); }
+bool hv_dec_u32(hv_dec *d, uint32_t *v) { return dec_raw(d, v, 4); }
+bool hv_dec_u64(hv_dec *d, uint64_t *v) { return dec_raw(d, v, 8); }
+bool hv_dec_i8(hv_dec *d, int8_t *v) { return dec_raw(d, v, 1); }
+bool hv_dec_i16(hv_dec *d, int16_t *v) { return dec_raw(d, v, 2); }
+bool hv_dec_i32(hv_dec *d, int32_t *v) { return dec_raw(d, v, 4); }
+bool hv_dec_i64(hv_dec *d, int64_t *v) { return dec_raw(d, v, 8); }
+bool hv_dec_f32(hv_dec *d, float *v) { return dec_raw(d, v, 4); }
+bool hv_dec_f64(hv_dec *d, double *v) { return dec_raw(d, v, 8); }
+
+/* u32 length, bytes and (for strings) the NUL the wire carries. */
+static bool dec_len_prefixed(hv_dec *d, const uint8_t **data, uint32_t *len, bool nul)
+{
+	uint32_t l;
+	if (!dec_raw(d, &l, 4))
+		return false;
+	size_t need = (size_t)l + (nul ? 1 : 0);
+	if ((size_t)(d->end - d->p) < need)
+		return dec_fail(d, -EBADMSG);
+	if (nul && (d->p[l] != 0 || memchr(d->p, 0, l)))
+		return dec_fail(d, -EBADMSG);
+	*data = d->p;
+	*len = l;
+	d->p += need;
+	return true;
+}
+
+bool hv_dec_string(hv_dec *d, const char **v)
+{
+	const uint8_t *data;
+	uint32_t len;
+	if (!dec_len_prefixed(d, &data, &len, true))
+		return false;
+	if (!hv_utf8_valid((const char *)data, len))
+		return dec_fail(d, -EILSEQ);
+	*v = (const char *)data;
+	return true;
+}
+
+bool hv_dec_bytestring(hv_dec *d, const char **v)
+{
+	const uint8_t *data;
+	uint32_t len;
+	if (!dec_len_prefixed(d, &data, &len, true))
+		return false;
+	*v = (const char *)data;
+	return true;
+}
+
+bool hv_dec_bytes(hv_dec *d, hv_bytes *v)
+{
+	const uint8_t *data;
+	uint32_t len;
+	if (!dec_len_prefixed(d, &data, &len, false))
+		return false;
+	v->data = data;
+	v->len = len;
+	return true;
+}
+
+bool hv_dec_count(hv_dec *d, size_t min_wire_size, size_t *count)
+{
+	uint32_t c;
+	if (!dec_raw(d, &c, 4))
+		return false;
+	size_t left = (size_t)(d->end - d->p);
+	if (min_wire_size > 0) {
+		if (c > left / min_wire_size)
+			return dec_fail(d, -EBADMSG);
+	} else {
+		/* Elements with no payload bytes (fds only, or empty structs):
+		 * bounded by what the message can still hold. */
+		size_t fds_left = d->msg->nfds - d->next_fd;
+		if (c > left + fds_left)
+			return dec_fail(d, -EBADMSG);
+	}
+	*count = c;
+	return true;
+}
+
+bool hv_dec_present(hv_dec *d, bool *present) { return hv_dec_bool(d, present); }
+
+bool hv_dec_fd(hv_dec *d, int *fd)
+{
+	if (d->err)
+		return false;
+	if (d->next_fd >= d->msg->nfds || d->msg->fds[d->next_fd] < 0)
+		return dec_fail(d, -EBADMSG);
+	*fd = d->msg->fds[d->next_fd++];
+	d->msg->fds_consumed = d->next_fd;
+	return true;
+}
+
+/* Check that a received memfd can be trusted with `size` bytes and, if
+ * read-only, cannot be written by anyone (else a peer could change data
+ * under us after validation, or shrink it and SIGBUS us). */
+static int buffer_verify(int fd, uint64_t size, bool readonly)
+{
+	int seals = fcntl(fd, F_GET_SEALS);
+	if (seals < 0)
+		return -EBADMSG; /* not a memfd */
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+		return -EBADMSG;
+	if (readonly && !(seals & F_SEAL_WRITE))
+		return -EBADMSG;
+	struct stat st;
+	if (fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size != size)
+		return -EBADMSG;
+	return 0;
+}
+
+bool hv_dec_buffer(hv_dec *d, hv_buffer *b)
+{
+	uint64_t size;
+	uint8_t flags;
+	if (!hv_dec_u64(d, &size) || !hv_dec_u8(d, &flags))
+		return false;
+	if (flags & ~(HV_BUF_FLAG_READONLY | HV_BUF_FLAG_NULL))
+		return dec_fail(d, -EBADMSG);
+	if (flags & HV_BUF_FLAG_NULL) {
+		if (size != 0 || (flags & HV_BUF_FLAG_READONLY))
+			return dec_fail(d, -EBADMSG);
+		*b = HV_BUFFER_EMPTY;
+		return true;
+	}
+	if (size > SIZE_MAX / 2)
+		return dec_fail(d, -EBADMSG);
+	int fd;
+	if (!hv_dec_fd(d, &fd))
+		return false;
+	bool ro = flags & HV_BUF_FLAG_READONLY;
+	int r = buffer_verify(fd, size, ro);
+	if (r < 0)
+		return dec_fail(d, r);
+	void *data = NULL;
+	if (size > 0) {
+		data = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (data == MAP_FAILED)
+			return dec_fail(d, errno == ENOMEM ? -ENOMEM : -EBADMSG);
+		struct hv_msg_map *m = hv_arena_alloc(&d->msg->arena, sizeof(*m));
+		if (!m) {
+			munmap(data, size);
+			return dec_fail(d, -ENOMEM);
+		}
+		*m = (struct hv_msg_map){.next = d->msg->maps, .data = data, .size = size};
+		d->msg->maps = m;
+	}
+	*b = (hv_buffer){.fd = fd, .data = data, .size = size, .readonly = ro};
+	return true;
+}
+
+bool hv_dec_bitmap(hv_dec *d, hv_bitmap *b)
+{
+	hv_bitmap v;
+	if (!hv_dec_u32(d, &v.width) || !hv_dec_u32(d, &v.height) || !hv_dec_u32(d, &v.stride) ||
+	    !hv_dec_u32(d, &v.format))
+		return false;
+	if (v.format < HV_PIXEL_BGRA8888 || v.format > HV_PIXEL_BGRX8888)
+		return dec_fail(d, -EBADMSG);
+	if ((uint64_t)v.width * 4 > v.stride)
+		return dec_fail(d, -EBADMSG);
+	if (!hv_dec_buffer(d, &v.buffer))
+		return false;
+	if ((uint64_t)v.stride * v.height > v.buffer.size)
+		return dec_fail(d, -EBADMSG);
+	*b = v;
+	return true;
+}
+
+void *hv_dec_alloc(hv_dec *d, size_t count, size_t size)
+{
+	size_t n;
+	if (d->err)
+		return NULL;
+	if (!hv_mul_ok(count, size, &n)) {
+		dec_fail(d, -ENOMEM);
+		return NULL;
+	}
+	void *p = hv_arena_alloc(&d->msg->arena, n ? n : 1);
+	if (!p)
+		dec_fail(d, -ENOMEM);
+	return p;
+}
+
+int hv_dec_finish(hv_dec *d)
+{
+	if (d->err)
+		return d->err;
+	if (d->p != d->end || d->next_fd != d->msg->nfds)
+		return (d->err = -EBADMSG);
+	return 0;
+}
+
+/* --- received messages -------------------------------------------------- */
+enum hv_msg_kind hv_msg_kind(const hv_msg *m) { return (enum hv_msg_kind)m->kind; }
+uint32_t hv_msg_magic(const hv_msg *m) { return m->magic; }
+uint16_t hv_msg_id(const hv_msg *m) { return m->id; }
+uint32_t hv_msg_request_id(const hv_msg *m) { return m->request_id; }
+unsigned hv_msg_fd_count(const hv_msg *m) { return m->nfds; }
+const uint8_t *hv_msg_payload(const hv_msg *m, size_t *len)
+{
+	if (len)
+		*len = m->len;
+	return m->payload;
+}
+
+int hv_msg_take_fd(hv_msg *m, int fd)
+{
+	if (fd < 0)
+		return -EBADF;
+	for (unsigned i = 0; i < m->nfds; i++)
+		if (m->fds[i] == fd) {
+			m->fds[i] = -1;
+			return 0;
+		}
+	return -EBADF;
+}
+
+int hv_msg_take_buffer(hv_msg *m, const hv_buffer *b)
+{
+	int r = hv_msg_take_fd(m, b->fd);
+	if (r < 0)
+		return r;
+	for (struct hv_msg_map **pp = &m->maps; *pp; pp = &(*pp)->next)
+		if ((*pp)->data == b->data) {
+			*pp = (*pp)->next;
+			break;
+		}
+	return 0;
+}
+
+void hv_msg_give_all(hv_msg *m) { m->given = true; }
+
+hv_msg *hv_msg_alloc(size_t len)
+{
+	hv_msg *m = calloc(1, sizeof(*m));
+	if (!m)
+		return NULL;
+	if (hv_msg_reserve(m, len) < 0) {
+		free(m);
+		return NULL;
+	}
+	for (unsigned i = 0; i < HV_IPC_MAX_FDS_PER_MESSAGE; i++)
+		m->fds[i] = -1;
+	return m;
+}
+
+int hv_msg_reserve(hv_msg *m, size_t len)
+{
+	if (m->cap >= len + 1 && m->payload)
+		return 0;
+	size_t cap = HV_MAX(len + 1, (size_t)256);
+	uint8_t *p = malloc(cap);
+	if (!p)
+		return -ENOMEM;
+	free(m->payload);
+	m->payload = p;
+	m->cap = cap;
+	return 0;
+}
+
+void hv_msg_clear(hv_msg *m)
+{
+	/* Given messages: what decoders handed out belongs to the caller, what
+	 * nobody decoded is still ours. */
+	unsigned from = m->given ? m->fds_consumed : 0;
+	for (unsigned i = 0; i < m->nfds; i++) {
+		if (i >= from && m->fds[i] >= 0)
+			close(m->fds[i]);
+		m->fds[i] = -1;
+	}
+	if (!m->given)
+		for (struct hv_msg_map *p = m->maps; p; p = p->next)
+			munmap(p->data, p->size);
+	m->maps = NULL;
+	m->nfds = 0;
+	m->fds_consumed = 0;
+	m->given = false;
+	m->len = 0;
+	hv_arena_reset(&m->arena);
+}
+
+void hv_msg_destroy(hv_msg *m)
+{
+	if (!m)
+		return;
+	hv_msg_clear(m);
+	hv_arena_release(&m->arena);
+	free(m->payload);
+	free(m);
+}
+
+int hv_msg_new_raw(uint32_t magic, uint16_t id, uint8_t kind, uint32_t request_id,
+		   const void *payload, size_t len, const int *fds, unsigned nfds, hv_msg **out)
+{
+	if (nfds > HV_IPC_MAX_FDS_PER_MESSAGE)
+		return -EMSGSIZE;
+	hv_msg *m = hv_msg_alloc(len);
+	if (!m)
+		return -ENOMEM;
+	m->magic = magic;
+	m->id = id;
+	m->kind = kind;
+	m->request_id = request_id;
+	if (len)
+		memcpy(m->payload, payload, len);
+	m->payload[len] = 0;
+	m->len = len;
+	for (unsigned i = 0; i < nfds; i++)
+		m->fds[i] = fds[i];
+	m->nfds = (uint8_t)nfds;
+	*out = m;
+	return 0;
+}
+
+/* --- shared memory ------------------------------------------------------ */
+int hv_buffer_create(size_t size, hv_buffer *out)
+{
+	_hv_close_ int fd = memfd_create("haven-buffer", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -errno;
+	if (size > (size_t)INT64_MAX)
+		return -EINVAL;
+	if (ftruncate(fd, (off_t)size) < 0)
+		return -errno;
+	/* Fixed size forever: a peer that maps it can never be SIGBUSed. */
+	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) < 0)
+		return -errno;
+	void *data = NULL;
+	if (size > 0) {
+		data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
+		if (data == MAP_FAILED)
+			return -errno;
+	}
+	*out = (hv_buffer){.fd = HV_TAKE_FD(fd), .data = data, .size = size, .readonly = false};
+	return 0;
+}
+
+int hv_buffer_seal(hv_buffer *b)
+{
+	if (b->fd < 0)
+		return -EBADF;
+	if (b->readonly)
+		return 0;
+	/* F_SEAL_WRITE needs every writable shared mapping gone, ours too. */
+	if (b->data)
+		munmap(b->data, b->size);
+	b->data = NULL;
+	int r = 0;
+	if (fcntl(b->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		r = -errno;
+	void *data = NULL;
+	if (b->size > 0) {
+		data = mmap(NULL, b->size, r < 0 ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, b->fd, 0);
+		if (data == MAP_FAILED)
+			return r < 0 ? r : -errno;
+	}
+	b->data = data;
+	if (r < 0)
+		return r;
+	b->readonly = true;
+	return 0;
+}
+
+void hv_buffer_release(hv_buffer *b)
+{
+	if (!b)
+		return;
+	if (b->data && b->size)
+		munmap(b->data, b->size);
+	hv_close(&b->fd);
+	*b = HV_BUFFER_EMPTY;
+}
+
+int hv_bitmap_create(uint32_t width, uint32_t height, uint32_t format, hv_bitmap *out)
+{
+	if (format < HV_PIXEL_BGRA8888 || format > HV_PIXEL_BGRX8888)
+		return -EINVAL;
+	uint64_t stride = (uint64_t)width * 4;
+	if (stride > UINT32_MAX || stride * height > (uint64_t)HV_IPC_MAX_OUTGOING_BYTES * 16)
+		return -EINVAL;
+	hv_buffer b;
+	int r = hv_buffer_create((size_t)(stride * height), &b);
+	if (r < 0)
+		return r;
+	*out = (hv_bitmap){.width = width, .height = height, .stride = (uint32_t)stride,
+			   .format = format, .buffer = b};
+	return 0;
+}
+
+void hv_bitmap_release(hv_bitmap *b)
+{
+	if (b)
+		hv_buffer_release(&b->buffer);
+}
