@@ -1,0 +1,119 @@
+/* ConfigServer — the session's settings service.
+ *
+ *   ConfigServer [--socket PATH] [--config-dir DIR] [--defaults DIR]
+ *
+ * Opens the store (user files in DIR, default $XDG_CONFIG_HOME/haven or
+ * ~/.config/haven; read-only defaults in --defaults, default
+ * HAVEN_CONFIG_DEFAULTS_DIR), narrows its sandbox to those two directories,
+ * takes the socket SystemServer hands over (or listens on --socket) and
+ * serves ConfigServer.ipc.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+#ifdef HAVE_SANDBOX
+#include <haven/sandbox.h>
+#endif
+
+#include "ConfigServer.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f, "Usage: ConfigServer [--socket PATH] [--config-dir DIR] [--defaults DIR]\n"
+		   "Settings service: serves ConfigServer.ipc on PATH, or on the socket handed\n"
+		   "over by a service manager (LISTEN_FDS) when --socket is not given.\n"
+		   "  --config-dir DIR  user settings, one DOMAIN.ini each\n"
+		   "                    (default $XDG_CONFIG_HOME/haven, ~/.config/haven)\n"
+		   "  --defaults DIR    read-only defaults layered underneath\n"
+		   "                    (default %s)\n",
+		HAVEN_CONFIG_DEFAULTS_DIR);
+}
+
+static int default_user_dir(char *buf, size_t size)
+{
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n;
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, size, "%s/haven", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, size, "%s/.config/haven", home);
+	else
+		return -ENOENT;
+	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
+}
+
+static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
+
+int main(int argc, char **argv)
+{
+	char user_dir[PATH_MAX];
+	const char *config_dir = NULL, *defaults = HAVEN_CONFIG_DEFAULTS_DIR;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		bool known = !strcmp(argv[i], "--socket") || !strcmp(argv[i], "--config-dir") ||
+			     !strcmp(argv[i], "--defaults");
+		if (!known || i + 1 == argc) {
+			usage(stderr);
+			return 2;
+		}
+		if (!strcmp(argv[i], "--config-dir"))
+			config_dir = argv[i + 1];
+		else if (!strcmp(argv[i], "--defaults"))
+			defaults = argv[i + 1];
+		i++;
+	}
+	if (!config_dir) {
+		if (default_user_dir(user_dir, sizeof(user_dir)) < 0) {
+			hv_log_error("neither XDG_CONFIG_HOME nor HOME is an absolute path; use --config-dir");
+			return 1;
+		}
+		config_dir = user_dir;
+	}
+
+	hv_loop *loop = NULL;
+	hv_server *srv = NULL;
+	hv_config_store *store = NULL;
+	config_service *svc;
+	int r = hv_loop_new(&loop);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to create the event loop"), 1;
+	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
+		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+		goto out;
+	}
+	if ((r = hv_config_store_open(config_dir, defaults, &store)) < 0)
+		goto out;
+	if ((r = hv_server_new(loop, &config_server_endpoint, &config_handlers, &srv)) < 0) {
+		hv_log_errno(r, "Failed to create the server");
+		goto out;
+	}
+	if ((r = config_service_init(loop, srv, store, &svc)) < 0)
+		goto out;
+	if ((r = hv_server_start(srv, argc, argv)) < 0)
+		goto out;
+#ifdef HAVE_SANDBOX
+	/* From here on: the two config directories and our clients, nothing else. */
+	if ((r = hv_unveil(config_dir, "rwc")) < 0 ||
+	    (access(defaults, F_OK) == 0 && (r = hv_unveil(defaults, "r")) < 0) ||
+	    (r = hv_pledge("stdio rpath wpath cpath accept", NULL)) < 0) {
+		hv_log_errno(r, "Failed to enter the sandbox");
+		goto out;
+	}
+#endif
+	r = hv_loop_run(loop);
+out:
+	hv_server_free(srv);
+	hv_config_store_free(store);
+	hv_loop_free(loop);
+	return r < 0 ? 1 : 0;
+}

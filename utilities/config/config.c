@@ -1,0 +1,467 @@
+/* config — read, change and watch settings held by ConfigServer.
+ *
+ * A thin layer on the generated ConfigServer client: each command is one
+ * or two calls. Exit codes: 0 done, 1 failed (or `get`: no such key),
+ * 2 bad usage.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+
+#include "ConfigClient.ipc.h"
+#include "ConfigServer.ipc.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: config [--socket PATH] COMMAND ...\n"
+		"Read, change and watch settings held by ConfigServer.\n"
+		"\n"
+		"  get DOMAIN GROUP KEY [--type string|i32|u32|bool]\n"
+		"                        print the value; exit 1 if it is absent\n"
+		"  set DOMAIN GROUP KEY VALUE [--type string|i32|u32|bool]\n"
+		"                        write the value (on disk before this returns)\n"
+		"  rm DOMAIN GROUP [KEY] remove a key, or a whole group\n"
+		"  add DOMAIN GROUP      create an empty group\n"
+		"  list DOMAIN [GROUP]   the groups of DOMAIN, or GROUP's KEY=VALUE lines\n"
+		"  batch DOMAIN          apply the lines of stdin atomically (all or none):\n"
+		"                        'set GROUP KEY VALUE', 'rm GROUP [KEY]', 'add GROUP'\n"
+		"  watch DOMAIN          print one line per change until interrupted:\n"
+		"                        'changed GROUP KEY VALUE', 'removed-key GROUP KEY',\n"
+		"                        'removed-group GROUP', 'added-group GROUP'\n"
+		"\n"
+		"  --socket PATH         ConfigServer's socket (default: the 'config' portal)\n"
+		"  --help                this text\n");
+}
+
+enum vtype { T_STRING, T_I32, T_U32, T_BOOL };
+
+static int fail(hv_conn *c, int r, const char *what)
+{
+	const hv_ipc_error *e = c ? hv_conn_last_error(c) : NULL;
+	if (e && e->message && e->message[0])
+		fprintf(stderr, "config: %s: %s\n", what, e->message);
+	else
+		fprintf(stderr, "config: %s: %s\n", what, strerror(-r));
+	return 1;
+}
+
+static int cmd_get(hv_conn *c, char **a, enum vtype t)
+{
+	int r;
+	switch (t) {
+	case T_STRING: {
+		hv_opt_bytestring v;
+		if ((r = config_server_read_string_value(c, a[0], a[1], a[2], &v)) < 0)
+			return fail(c, r, "get");
+		if (!v.present)
+			return 1;
+		printf("%s\n", v.value);
+		return 0;
+	}
+	case T_I32: {
+		hv_opt_i32 v;
+		if ((r = config_server_read_i32_value(c, a[0], a[1], a[2], &v)) < 0)
+			return fail(c, r, "get");
+		if (!v.present)
+			return 1;
+		printf("%d\n", v.value);
+		return 0;
+	}
+	case T_U32: {
+		hv_opt_u32 v;
+		if ((r = config_server_read_u32_value(c, a[0], a[1], a[2], &v)) < 0)
+			return fail(c, r, "get");
+		if (!v.present)
+			return 1;
+		printf("%u\n", v.value);
+		return 0;
+	}
+	case T_BOOL: {
+		hv_opt_bool v;
+		if ((r = config_server_read_bool_value(c, a[0], a[1], a[2], &v)) < 0)
+			return fail(c, r, "get");
+		if (!v.present)
+			return 1;
+		printf("%s\n", v.value ? "true" : "false");
+		return 0;
+	}
+	}
+	return 2;
+}
+
+static int cmd_set(hv_conn *c, char **a, enum vtype t)
+{
+	int r = 0;
+	int64_t i;
+	uint64_t u;
+	switch (t) {
+	case T_STRING:
+		r = config_server_write_string_value(c, a[0], a[1], a[2], a[3]);
+		break;
+	case T_I32:
+		if (hv_parse_i64(a[3], INT32_MIN, INT32_MAX, &i) < 0) {
+			fprintf(stderr, "config: '%s' is not an i32\n", a[3]);
+			return 2;
+		}
+		r = config_server_write_i32_value(c, a[0], a[1], a[2], (int32_t)i);
+		break;
+	case T_U32:
+		if (hv_parse_u64(a[3], UINT32_MAX, &u) < 0) {
+			fprintf(stderr, "config: '%s' is not a u32\n", a[3]);
+			return 2;
+		}
+		r = config_server_write_u32_value(c, a[0], a[1], a[2], (uint32_t)u);
+		break;
+	case T_BOOL:
+		if (strcmp(a[3], "true") && strcmp(a[3], "false")) {
+			fprintf(stderr, "config: '%s' is not true or false\n", a[3]);
+			return 2;
+		}
+		r = config_server_write_bool_value(c, a[0], a[1], a[2], !strcmp(a[3], "true"));
+		break;
+	}
+	return r < 0 ? fail(c, r, "set") : 0;
+}
+
+static int cmd_list(hv_conn *c, char **a, int n)
+{
+	hv_vec_bytestring names;
+	int r;
+	if (n == 1) {
+		if ((r = config_server_list_config_groups(c, a[0], &names)) < 0)
+			return fail(c, r, "list");
+		for (size_t i = 0; i < names.count; i++)
+			printf("%s\n", names.items[i]);
+		return 0;
+	}
+	if ((r = config_server_list_config_keys(c, a[0], a[1], &names)) < 0)
+		return fail(c, r, "list");
+	/* Results of a sync call live until the next call: copy the names. */
+	size_t count = names.count;
+	char **keys = calloc(count ? count : 1, sizeof(*keys));
+	if (!keys)
+		return fail(NULL, -ENOMEM, "list");
+	for (size_t i = 0; i < count; i++)
+		if (!(keys[i] = strdup(names.items[i])))
+			return fail(NULL, -ENOMEM, "list");
+	int ret = 0;
+	for (size_t i = 0; i < count; i++) {
+		hv_opt_bytestring v;
+		if ((r = config_server_read_string_value(c, a[0], a[1], keys[i], &v)) < 0) {
+			ret = fail(c, r, "list");
+			break;
+		}
+		if (v.present) /* it may have been removed meanwhile */
+			printf("%s=%s\n", keys[i], v.value);
+	}
+	for (size_t i = 0; i < count; i++)
+		free(keys[i]);
+	free(keys);
+	return ret;
+}
+
+/* --- batch ---------------------------------------------------------------- */
+static int cmd_batch(hv_conn *c, const char *domain)
+{
+	config_op *ops = NULL;
+	size_t n = 0;
+	char *line = NULL, **words = NULL;
+	size_t cap = 0, n_words = 0;
+	unsigned lineno = 0;
+	int ret = 0;
+	while (getline(&line, &cap, stdin) >= 0) {
+		lineno++;
+		line[strcspn(line, "\n")] = '\0';
+		/* "set GROUP KEY VALUE...": the value is the rest of the line. */
+		char *p = line, *w[3] = {0};
+		int nw = 0;
+		while (nw < 3 && *p) {
+			while (*p == ' ')
+				p++;
+			if (!*p)
+				break;
+			w[nw++] = p;
+			p += strcspn(p, " ");
+			if (*p)
+				*p++ = '\0';
+		}
+		if (nw == 0 || w[0][0] == '#')
+			continue;
+		config_op op = {.key = "", .value = ""};
+		const char *rest = p;
+		if (!strcmp(w[0], "set") && nw == 3) {
+			op.kind = CONFIG_OP_KIND_SET;
+			op.group = w[1];
+			op.key = w[2];
+			op.value = rest;
+		} else if (!strcmp(w[0], "rm") && nw >= 2) {
+			op.kind = nw == 3 ? CONFIG_OP_KIND_REMOVE_KEY : CONFIG_OP_KIND_REMOVE_GROUP;
+			op.group = w[1];
+			if (nw == 3)
+				op.key = w[2];
+			if (*rest) {
+				fprintf(stderr, "config: stdin:%u: rm takes GROUP [KEY]\n", lineno);
+				ret = 2;
+				break;
+			}
+		} else if (!strcmp(w[0], "add") && nw == 2 && !*rest) {
+			op.kind = CONFIG_OP_KIND_ADD_GROUP;
+			op.group = w[1];
+		} else {
+			fprintf(stderr, "config: stdin:%u: expected 'set GROUP KEY VALUE', "
+					"'rm GROUP [KEY]' or 'add GROUP'\n", lineno);
+			ret = 2;
+			break;
+		}
+		/* Keep the strings: the line buffer is reused. */
+		char **nwv = reallocarray(words, n_words + 3, sizeof(*nwv));
+		config_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
+		if (nwv)
+			words = nwv;
+		if (nops)
+			ops = nops;
+		if (!nwv || !nops) {
+			ret = fail(NULL, -ENOMEM, "batch");
+			break;
+		}
+		op.group = words[n_words++] = strdup(op.group);
+		op.key = words[n_words++] = strdup(op.key);
+		op.value = words[n_words++] = strdup(op.value);
+		if (!op.group || !op.key || !op.value) {
+			ret = fail(NULL, -ENOMEM, "batch");
+			break;
+		}
+		ops[n++] = op;
+	}
+	if (ret == 0) {
+		hv_vec_config_op v = {.items = ops, .count = n};
+		int r = config_server_write_batch(c, domain, v);
+		if (r < 0)
+			ret = fail(c, r, "batch");
+	}
+	for (size_t i = 0; i < n_words; i++)
+		free(words[i]);
+	free(words);
+	free(ops);
+	free(line);
+	return ret;
+}
+
+/* --- watch ---------------------------------------------------------------- */
+/* One line per event; a value's newlines are shown as \n so lines stay lines. */
+static void print_value(const char *v)
+{
+	for (; *v; v++) {
+		if (*v == '\n')
+			fputs("\\n", stdout);
+		else if (*v == '\\')
+			fputs("\\\\", stdout);
+		else
+			putchar(*v);
+	}
+}
+
+static int ev_string(hv_call *call, const config_client_notify_changed_string_value_req *e)
+{
+	printf("changed %s %s ", e->group, e->key);
+	print_value(e->value);
+	putchar('\n');
+	fflush(stdout);
+	return 0;
+}
+
+static int ev_i32(hv_call *call, const config_client_notify_changed_i32_value_req *e)
+{
+	printf("changed %s %s %d\n", e->group, e->key, e->value);
+	fflush(stdout);
+	return 0;
+}
+
+static int ev_u32(hv_call *call, const config_client_notify_changed_u32_value_req *e)
+{
+	printf("changed %s %s %u\n", e->group, e->key, e->value);
+	fflush(stdout);
+	return 0;
+}
+
+static int ev_bool(hv_call *call, const config_client_notify_changed_bool_value_req *e)
+{
+	printf("changed %s %s %s\n", e->group, e->key, e->value ? "true" : "false");
+	fflush(stdout);
+	return 0;
+}
+
+static int ev_removed_key(hv_call *call, const config_client_notify_removed_key_req *e)
+{
+	printf("removed-key %s %s\n", e->group, e->key);
+	fflush(stdout);
+	return 0;
+}
+
+static int ev_removed_group(hv_call *call, const config_client_notify_removed_group_req *e)
+{
+	printf("removed-group %s\n", e->group);
+	fflush(stdout);
+	return 0;
+}
+
+static int ev_added_group(hv_call *call, const config_client_notify_added_group_req *e)
+{
+	printf("added-group %s\n", e->group);
+	fflush(stdout);
+	return 0;
+}
+
+static const config_client_handlers watch_handlers = {
+	.notify_changed_string_value = ev_string,
+	.notify_changed_i32_value = ev_i32,
+	.notify_changed_u32_value = ev_u32,
+	.notify_changed_bool_value = ev_bool,
+	.notify_removed_key = ev_removed_key,
+	.notify_removed_group = ev_removed_group,
+	.notify_added_group = ev_added_group,
+};
+
+static void on_quit_signal(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
+
+static void on_server_gone(hv_conn *c, void *userdata)
+{
+	fprintf(stderr, "config: watch: ConfigServer closed the connection\n");
+	hv_loop_quit(hv_conn_loop(c), 1);
+}
+
+static int connect_to(hv_loop *loop, const char *socket_path, hv_conn **c)
+{
+	int r = socket_path ? hv_conn_connect(loop, socket_path, c)
+			    : hv_conn_connect_portal(loop, "config", c);
+	if (r < 0) {
+		char path[256] = "";
+		if (!socket_path)
+			hv_portal_path("config", path, sizeof(path));
+		fprintf(stderr, "config: cannot reach ConfigServer at %s: %s\n",
+			socket_path ? socket_path : path, strerror(-r));
+	}
+	return r;
+}
+
+static int cmd_watch(const char *socket_path, const char *domain)
+{
+	hv_loop *loop = NULL;
+	hv_conn *c = NULL;
+	int ret = 1, r;
+	if ((r = hv_loop_new(&loop)) < 0)
+		return fail(NULL, r, "watch");
+	if (hv_loop_add_signal(loop, SIGINT, on_quit_signal, NULL, NULL) < 0 ||
+	    hv_loop_add_signal(loop, SIGTERM, on_quit_signal, NULL, NULL) < 0 ||
+	    connect_to(loop, socket_path, &c) < 0)
+		goto out;
+	if ((r = hv_conn_serve(c, &config_client_endpoint, &watch_handlers)) < 0) {
+		fail(c, r, "watch");
+		goto out;
+	}
+	if ((r = config_server_monitor_domain(c, domain)) < 0) {
+		fail(c, r, "watch");
+		goto out;
+	}
+	hv_conn_on_disconnect(c, on_server_gone, NULL);
+	ret = hv_loop_run(loop);
+out:
+	if (c)
+		hv_conn_close(c);
+	hv_loop_free(loop);
+	return ret;
+}
+
+/* --- main ----------------------------------------------------------------- */
+static int parse_type(const char *s, enum vtype *t)
+{
+	static const char *const names[] = {"string", "i32", "u32", "bool"};
+	for (size_t i = 0; i < HV_ARRAY_SIZE(names); i++)
+		if (!strcmp(s, names[i])) {
+			*t = (enum vtype)i;
+			return 0;
+		}
+	return -EINVAL;
+}
+
+int main(int argc, char **argv)
+{
+	const char *socket_path = NULL;
+	enum vtype type = T_STRING;
+	bool typed = false;
+	char *args[8];
+	int n = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
+			socket_path = argv[++i];
+		} else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
+			if (parse_type(argv[++i], &type) < 0) {
+				fprintf(stderr, "config: unknown type '%s'\n", argv[i]);
+				return 2;
+			}
+			typed = true;
+		} else if (!strcmp(argv[i], "--")) {
+			while (++i < argc && n < (int)HV_ARRAY_SIZE(args))
+				args[n++] = argv[i];
+			break;
+		} else if (argv[i][0] == '-' && argv[i][1] && n < 4) {
+			fprintf(stderr, "config: unknown option '%s'\n", argv[i]);
+			usage(stderr);
+			return 2;
+		} else if (n < (int)HV_ARRAY_SIZE(args)) {
+			args[n++] = argv[i];
+		} else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (n == 0) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = args[0];
+	char **a = args + 1;
+	int na = n - 1;
+	bool ok = (!strcmp(cmd, "get") && na == 3) || (!strcmp(cmd, "set") && na == 4) ||
+		  (!strcmp(cmd, "rm") && (na == 2 || na == 3)) || (!strcmp(cmd, "add") && na == 2) ||
+		  (!strcmp(cmd, "list") && (na == 1 || na == 2)) ||
+		  (!strcmp(cmd, "batch") && na == 1) || (!strcmp(cmd, "watch") && na == 1);
+	if (!ok || (typed && strcmp(cmd, "get") && strcmp(cmd, "set"))) {
+		usage(stderr);
+		return 2;
+	}
+	hv_log_set_level(HV_LOG_WARN);
+	if (!strcmp(cmd, "watch"))
+		return cmd_watch(socket_path, a[0]);
+
+	hv_conn *c = NULL;
+	if (connect_to(NULL, socket_path, &c) < 0)
+		return 1;
+	int ret, r;
+	if (!strcmp(cmd, "get"))
+		ret = cmd_get(c, a, type);
+	else if (!strcmp(cmd, "set"))
+		ret = cmd_set(c, a, type);
+	else if (!strcmp(cmd, "rm")) {
+		r = na == 3 ? config_server_remove_key_entry(c, a[0], a[1], a[2])
+			    : config_server_remove_group_entry(c, a[0], a[1]);
+		ret = r < 0 ? fail(c, r, "rm") : 0;
+	} else if (!strcmp(cmd, "add")) {
+		r = config_server_add_group_entry(c, a[0], a[1]);
+		ret = r < 0 ? fail(c, r, "add") : 0;
+	} else if (!strcmp(cmd, "list"))
+		ret = cmd_list(c, a, na);
+	else
+		ret = cmd_batch(c, a[0]);
+	hv_conn_close(c);
+	return ret;
+}
