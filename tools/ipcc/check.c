@@ -1,0 +1,364 @@
+/* check.c — semantic checks between parsing and generation.
+ *
+ * Resolves every type name through builtins.c and the user's struct/enum
+ * definitions (the root file's and its imports'), assigns C names, and
+ * refuses what would make bad or non-compiling C: unknown or misused types,
+ * duplicate names, reserved words, recursive structs, enumerator values out
+ * of range, and two .ipc names that map to the same generated C name.
+ * Every problem is reported; checking continues after each.
+ */
+#include <string.h>
+
+#include "ipcc.h"
+
+/* --- a set of generated names, to catch collisions ------------------------ */
+typedef struct name_entry {
+	const char *name, *what;
+	ipcc_loc loc;
+} name_entry;
+
+typedef struct name_set {
+	name_entry *slots;
+	size_t cap, used;
+} name_set;
+
+static uint32_t hash_str(const char *s)
+{
+	return ipcc_fnv1a(s);
+}
+
+static const name_entry *set_add(ipcc_unit *u, name_set *s, const char *name, const char *what, ipcc_loc loc)
+{
+	if ((s->used + 1) * 2 > s->cap) {
+		size_t ncap = s->cap ? s->cap * 2 : 64;
+		name_entry *n = ipcc_alloc(&u->arena, ncap * sizeof(*n));
+		for (size_t i = 0; i < s->cap; i++) {
+			if (!s->slots[i].name)
+				continue;
+			size_t j = hash_str(s->slots[i].name) & (ncap - 1);
+			while (n[j].name)
+				j = (j + 1) & (ncap - 1);
+			n[j] = s->slots[i];
+		}
+		s->slots = n;
+		s->cap = ncap;
+	}
+	size_t j = hash_str(name) & (s->cap - 1);
+	while (s->slots[j].name) {
+		if (!strcmp(s->slots[j].name, name))
+			return &s->slots[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	s->slots[j] = (name_entry){name, what, loc};
+	s->used++;
+	return NULL;
+}
+
+/* Add a generated C name; report a collision with what already made it. */
+static void claim(ipcc_unit *u, name_set *s, const char *name, const char *what, ipcc_loc loc)
+{
+	const name_entry *old = set_add(u, s, name, what, loc);
+	if (old) {
+		if (old->loc.file)
+			ipcc_error(u, loc, "%s would generate the C name '%s', already generated for %s at %s:%u:%u",
+				   what, name, old->what, old->loc.file, old->loc.line, old->loc.col);
+		else
+			ipcc_error(u, loc, "%s would generate the C name '%s', already generated for %s", what, name,
+				   old->what);
+	}
+}
+
+/* --- type resolution -------------------------------------------------------- */
+static ipcc_def *find_def(ipcc_unit *u, const char *name)
+{
+	ipcc_def *d = ipcc_builtin_def(u, name);
+	if (d)
+		return d;
+	for (size_t i = 0; i < u->nfiles; i++)
+		for (size_t k = 0; k < u->files[i]->ndefs; k++)
+			if (!strcmp(u->files[i]->defs[k]->name, name))
+				return u->files[i]->defs[k];
+	return NULL;
+}
+
+static bool valid_map_key(const ipcc_type *t)
+{
+	return t->kind == K_BOOL || ipcc_is_int_kind(t->kind) || t->kind == K_STRING || t->kind == K_BYTESTRING ||
+	       t->kind == K_ENUM;
+}
+
+static bool resolve(ipcc_unit *u, ipcc_type *t)
+{
+	if (t->kind != K_UNRESOLVED)
+		return true;
+	unsigned want = 0;
+	enum ipcc_kind ck = ipcc_builtin_container(t->name, &want);
+	if (ck != K_UNRESOLVED) {
+		if (t->nargs != want) {
+			ipcc_error(u, t->loc, "'%s' takes %u type argument%s, %u given", t->name, want,
+				   want == 1 ? "" : "s", t->nargs);
+			return false;
+		}
+		bool ok = resolve(u, t->args[0]);
+		if (want == 2)
+			ok = resolve(u, t->args[1]) && ok;
+		if (!ok)
+			return false;
+		t->kind = ck;
+		t->elem = t->args[0];
+		t->value = want == 2 ? t->args[1] : NULL;
+		if (ck == K_MAP && !valid_map_key(t->elem)) {
+			ipcc_error(u, t->args[0]->loc,
+				   "a HashMap key must be bool, an integer, String, ByteString or an enum, not '%s'",
+				   ipcc_type_text(&u->arena, t->args[0]));
+			return false;
+		}
+		return true;
+	}
+	if (t->nargs) {
+		ipcc_error(u, t->loc, "'%s' takes no type arguments", t->name);
+		return false;
+	}
+	enum ipcc_kind k = ipcc_builtin_scalar(t->name);
+	if (k != K_UNRESOLVED) {
+		t->kind = k;
+		return true;
+	}
+	ipcc_def *d = find_def(u, t->name);
+	if (d) {
+		t->def = d;
+		t->kind = d->kind == DEF_STRUCT ? K_STRUCT : K_ENUM;
+		return true;
+	}
+	ipcc_error(u, t->loc, "unknown type '%s' (see the type table in docs/ipc-language.md)", t->name);
+	return false;
+}
+
+static bool max_length_applies(enum ipcc_kind k)
+{
+	return k == K_STRING || k == K_BYTESTRING || k == K_BYTES || k == K_VECTOR || k == K_MAP;
+}
+
+/* Resolve a field list and check its names; `what` is "field" / "parameter" / "result". */
+static void check_fields(ipcc_unit *u, ipcc_field *fs, size_t n, const char *what)
+{
+	for (size_t i = 0; i < n; i++) {
+		ipcc_field *f = &fs[i];
+		if (ipcc_is_c_reserved(f->name))
+			ipcc_error(u, f->loc, "'%s' is reserved (a C keyword, or the _/hv_ prefix generated code uses) and cannot name a %s",
+				   f->name, what);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(fs[k].name, f->name)) {
+				ipcc_error(u, f->loc, "duplicate %s name '%s' (first at line %u)", what, f->name, fs[k].loc.line);
+				break;
+			}
+		if (!resolve(u, f->type))
+			continue;
+		if (f->attrs & ATTR_UTF8) {
+			if (f->type->kind == K_BYTESTRING)
+				f->type->kind = K_STRING; /* validated like String */
+			else if (f->type->kind != K_STRING)
+				ipcc_error(u, f->loc, "[UTF8] applies to String or ByteString, not '%s'",
+					   ipcc_type_text(&u->arena, f->type));
+		}
+		if (f->attrs & ATTR_MAX_LENGTH) {
+			if (!max_length_applies(f->type->kind))
+				ipcc_error(u, f->loc, "[MaxLength] applies to strings, bytes, Vector and HashMap, not '%s'",
+					   ipcc_type_text(&u->arena, f->type));
+			else if (f->max_length > UINT32_MAX)
+				ipcc_error(u, f->loc, "[MaxLength] must be at most 4294967295");
+		}
+	}
+}
+
+/* Structs may nest but not contain themselves (the C would be infinite). */
+static bool recursive(ipcc_unit *u, ipcc_def *d, const ipcc_type *t)
+{
+	switch (t->kind) {
+	case K_VECTOR: case K_OPTIONAL: return recursive(u, d, t->elem);
+	case K_MAP: return recursive(u, d, t->elem) || recursive(u, d, t->value);
+	case K_STRUCT:
+		if (t->def == d)
+			return true;
+		if (t->def->visiting)
+			return false;
+		t->def->visiting = 1;
+		for (size_t i = 0; i < t->def->nfields; i++)
+			if (recursive(u, d, t->def->fields[i].type)) {
+				t->def->visiting = 0;
+				return true;
+			}
+		t->def->visiting = 0;
+		return false;
+	default: return false;
+	}
+}
+
+static void check_enum(ipcc_unit *u, ipcc_def *d)
+{
+	if (!d->underlying) {
+		d->underlying = ipcc_alloc(&u->arena, sizeof(*d->underlying));
+		d->underlying->name = "u32";
+		d->underlying->kind = K_U32;
+		d->underlying->loc = d->loc;
+	} else if (resolve(u, d->underlying) &&
+		   (!ipcc_is_int_kind(d->underlying->kind) || d->underlying->kind == K_I64 || d->underlying->kind == K_U64)) {
+		ipcc_error(u, d->underlying->loc, "an enum's underlying type must be i8, i16, i32, u8, u16 or u32, not '%s'",
+			   ipcc_type_text(&u->arena, d->underlying));
+		return;
+	}
+	if (!d->nenumerators)
+		ipcc_error(u, d->loc, "enum '%s' has no enumerators", d->name);
+	int64_t lo = INT32_MIN, hi = INT32_MAX; /* a C enum constant is an int */
+	switch (d->underlying->kind) {
+	case K_I8: lo = INT8_MIN; hi = INT8_MAX; break;
+	case K_I16: lo = INT16_MIN; hi = INT16_MAX; break;
+	case K_U8: lo = 0; hi = UINT8_MAX; break;
+	case K_U16: lo = 0; hi = UINT16_MAX; break;
+	case K_U32: lo = 0; break;
+	default: break;
+	}
+	for (size_t i = 0; i < d->nenumerators; i++) {
+		ipcc_enumerator *e = &d->enumerators[i];
+		if (e->value < lo || e->value > hi)
+			ipcc_error(u, e->loc, "enumerator '%s' = %lld is out of range for %s (%lld..%lld)", e->name,
+				   (long long)e->value, d->underlying->name, (long long)lo, (long long)hi);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(d->enumerators[k].name, e->name)) {
+				ipcc_error(u, e->loc, "duplicate enumerator '%s' (first at line %u)", e->name,
+					   d->enumerators[k].loc.line);
+				break;
+			}
+	}
+}
+
+static void check_defs(ipcc_unit *u, name_set *cnames)
+{
+	/* Names first, so types may be used before (or in files before) their definition. */
+	for (size_t i = 0; i < u->nfiles; i++) {
+		ipcc_file *f = u->files[i];
+		for (size_t k = 0; k < f->ndefs; k++) {
+			ipcc_def *d = f->defs[k];
+			d->cname = ipcc_printf(&u->arena, "%s_%s", f->prefix, ipcc_snake(&u->arena, d->name));
+			d->mangle = d->cname;
+			d->upper = ipcc_upper(&u->arena, d->cname);
+			if (ipcc_is_builtin_name(d->name)) {
+				ipcc_error(u, d->loc, "'%s' is a built-in type name and cannot be redefined", d->name);
+				continue;
+			}
+			ipcc_def *first = NULL;
+			for (size_t j = 0; j <= i && !first; j++)
+				for (size_t m = 0; m < u->files[j]->ndefs; m++) {
+					ipcc_def *o = u->files[j]->defs[m];
+					if (o == d)
+						break;
+					if (!strcmp(o->name, d->name)) {
+						first = o;
+						break;
+					}
+				}
+			if (first) {
+				ipcc_error(u, d->loc, "duplicate type '%s' (first defined at %s:%u:%u)", d->name,
+					   first->loc.file, first->loc.line, first->loc.col);
+				continue;
+			}
+			claim(u, cnames, d->cname, ipcc_printf(&u->arena, "type '%s'", d->name), d->loc);
+			if (d->kind == DEF_ENUM)
+				for (size_t m = 0; m < d->nenumerators; m++)
+					claim(u, cnames,
+					      ipcc_printf(&u->arena, "%s_%s", d->upper,
+							  ipcc_upper(&u->arena, ipcc_snake(&u->arena, d->enumerators[m].name))),
+					      ipcc_printf(&u->arena, "enumerator '%s.%s'", d->name, d->enumerators[m].name),
+					      d->enumerators[m].loc);
+		}
+	}
+	for (size_t i = 0; i < u->nfiles; i++) {
+		ipcc_file *f = u->files[i];
+		for (size_t k = 0; k < f->ndefs; k++) {
+			ipcc_def *d = f->defs[k];
+			if (d->kind == DEF_ENUM) {
+				check_enum(u, d);
+				continue;
+			}
+			if (!d->nfields)
+				ipcc_error(u, d->loc, "struct '%s' has no fields", d->name);
+			check_fields(u, d->fields, d->nfields, "field");
+		}
+	}
+	if (u->errors)
+		return;
+	for (size_t i = 0; i < u->nfiles; i++)
+		for (size_t k = 0; k < u->files[i]->ndefs; k++) {
+			ipcc_def *d = u->files[i]->defs[k];
+			if (d->kind != DEF_STRUCT)
+				continue;
+			for (size_t m = 0; m < d->nfields; m++)
+				if (recursive(u, d, d->fields[m].type)) {
+					ipcc_error(u, d->fields[m].loc, "struct '%s' contains itself through field '%s'",
+						   d->name, d->fields[m].name);
+					break;
+				}
+		}
+}
+
+static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
+{
+	ep->prefix = ipcc_snake(&u->arena, ep->name);
+	ep->upper = ipcc_upper(&u->arena, ep->prefix);
+	ep->magic = ipcc_fnv1a(ep->name);
+	const char *epw = ipcc_printf(&u->arena, "endpoint '%s'", ep->name);
+	claim(u, cnames, ipcc_printf(&u->arena, "%s_endpoint", ep->prefix), epw, ep->loc);
+	claim(u, cnames, ipcc_printf(&u->arena, "%s_handlers", ep->prefix), epw, ep->loc);
+	if (ep->nmessages > 65535)
+		ipcc_error(u, ep->loc, "endpoint '%s' has more than 65535 messages", ep->name);
+	for (size_t i = 0; i < ep->nmessages; i++) {
+		ipcc_message *m = &ep->messages[i];
+		m->snake = ipcc_snake(&u->arena, m->name);
+		m->upper = ipcc_upper(&u->arena, m->snake);
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(ep->messages[k].name, m->name)) {
+				ipcc_error(u, m->loc, "duplicate message '%s' (first at line %u)", m->name,
+					   ep->messages[k].loc.line);
+				goto next;
+			}
+		if (ipcc_is_c_reserved(m->snake) && m->snake[0] != '_' && strncmp(m->snake, "hv_", 3)) {
+			/* Prefixed in C except as a handlers-table field: a C keyword there breaks the struct. */
+			ipcc_error(u, m->loc, "'%s' is a C keyword and cannot name a message", m->name);
+		}
+		const char *mw = ipcc_printf(&u->arena, "message '%s'", m->name);
+		static const char *const suffixes[] = {"", "_req", "_rep", "_async", "_cb", "_respond"};
+		for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
+			if (m->oneway && s >= 2)
+				break;
+			claim(u, cnames, ipcc_printf(&u->arena, "%s_%s%s", ep->prefix, m->snake, suffixes[s]), mw, m->loc);
+		}
+		claim(u, cnames, ipcc_printf(&u->arena, "%s_MSG_%s", ep->upper, m->upper), mw, m->loc);
+		check_fields(u, m->params, m->nparams, "parameter");
+		check_fields(u, m->results, m->nresults, "result");
+		/* The sync client takes every parameter, then one `<result>_out` each. */
+		for (size_t r = 0; r < m->nresults; r++)
+			for (size_t p = 0; p < m->nparams; p++)
+				if (!strcmp(m->params[p].name, ipcc_printf(&u->arena, "%s_out", m->results[r].name)))
+					ipcc_error(u, m->params[p].loc,
+						   "parameter '%s' collides with the out-parameter of result '%s' in %s_%s()",
+						   m->params[p].name, m->results[r].name, ep->prefix, m->snake);
+	next:;
+	}
+}
+
+int ipcc_check(ipcc_unit *u)
+{
+	if (u->errors || !u->nfiles)
+		return -1;
+	name_set cnames = {0};
+	check_defs(u, &cnames);
+	ipcc_file *root = u->files[0];
+	for (size_t i = 0; i < root->nendpoints; i++) {
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(root->endpoints[k].name, root->endpoints[i].name))
+				ipcc_error(u, root->endpoints[i].loc, "duplicate endpoint '%s' (first at line %u)",
+					   root->endpoints[i].name, root->endpoints[k].loc.line);
+		check_endpoint(u, &root->endpoints[i], &cnames);
+	}
+	return u->errors ? -1 : 0;
+}

@@ -1,0 +1,199 @@
+/* names.c — how .ipc names and types become C names, and the facts about
+ * each type the generator needs (wire size, fds, C spelling). Kept apart
+ * from the generator so the checker can predict every generated name and
+ * refuse collisions before any C is written.
+ */
+#include <ctype.h>
+#include <string.h>
+
+#include "ipcc.h"
+
+/* "EchoServer" → "echo_server", "WM_SetActiveWindow" → "wm_set_active_window",
+ * "HTTPServer" → "http_server", "read_string_value" unchanged. */
+char *ipcc_snake(ipcc_arena *a, const char *name)
+{
+	size_t n = strlen(name);
+	char *out = ipcc_alloc(a, 2 * n + 1);
+	size_t k = 0;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)name[i];
+		if (isupper(c) && i > 0 && name[i - 1] != '_') {
+			unsigned char prev = (unsigned char)name[i - 1];
+			unsigned char next = (unsigned char)name[i + 1];
+			if (islower(prev) || isdigit(prev) || (isupper(prev) && islower(next)))
+				out[k++] = '_';
+		}
+		out[k++] = (char)tolower(c);
+	}
+	out[k] = 0;
+	return out;
+}
+
+char *ipcc_upper(ipcc_arena *a, const char *snake)
+{
+	char *r = ipcc_strdup(a, snake);
+	for (char *c = r; *c; c++)
+		*c = (char)toupper((unsigned char)*c);
+	return r;
+}
+
+/* FNV-1a 32-bit, as hv_ipc_magic() computes it at run time. */
+uint32_t ipcc_fnv1a(const char *s)
+{
+	uint32_t h = 2166136261u;
+	for (; *s; s++) {
+		h ^= (unsigned char)*s;
+		h *= 16777619u;
+	}
+	return h;
+}
+
+/* Names a field or parameter may not take: C's keywords and common macro
+ * names (the generated C would not compile), and the hv_ prefix, which
+ * generated code uses for its own locals. */
+bool ipcc_is_c_reserved(const char *name)
+{
+	static const char *const words[] = {
+		"auto", "break", "case", "char", "const", "continue", "default", "do", "double",
+		"else", "enum", "extern", "float", "for", "goto", "if", "inline", "int", "long",
+		"register", "restrict", "return", "short", "signed", "sizeof", "static", "struct",
+		"switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool",
+		"true", "false", "alignas", "alignof", "static_assert", "thread_local", "typeof",
+		"nullptr", "constexpr", "asm", "errno", "NULL", "endpoint", "import",
+	};
+	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
+		if (!strcmp(words[i], name))
+			return true;
+	if (name[0] == '_' || !strncmp(name, "hv_", 3) || !strncmp(name, "HV_", 3))
+		return true;
+	return false;
+}
+
+bool ipcc_is_int_kind(enum ipcc_kind k)
+{
+	return k >= K_I8 && k <= K_U64;
+}
+
+static size_t scalar_size(enum ipcc_kind k)
+{
+	switch (k) {
+	case K_BOOL: case K_I8: case K_U8: return 1;
+	case K_I16: case K_U16: return 2;
+	case K_I32: case K_U32: case K_F32: return 4;
+	case K_I64: case K_U64: case K_F64: return 8;
+	default: return 0;
+	}
+}
+
+size_t ipcc_min_wire(const ipcc_type *t)
+{
+	switch (t->kind) {
+	case K_STRING: case K_BYTESTRING: return 5; /* u32 length + NUL */
+	case K_BYTES: case K_VECTOR: case K_MAP: return 4;
+	case K_OPTIONAL: return 1;
+	case K_FILE: return 0;
+	case K_BUFFER: return 9;  /* u64 size + u8 flags */
+	case K_BITMAP: return 25; /* 4 x u32 + buffer */
+	case K_ENUM: return ipcc_min_wire(t->def->underlying);
+	case K_STRUCT: {
+		size_t s = 0;
+		for (size_t i = 0; i < t->def->nfields; i++)
+			s += ipcc_min_wire(t->def->fields[i].type);
+		return s;
+	}
+	default: return scalar_size(t->kind);
+	}
+}
+
+unsigned ipcc_min_fds(const ipcc_type *t)
+{
+	switch (t->kind) {
+	case K_FILE: case K_BUFFER: case K_BITMAP: return 1;
+	case K_STRUCT: {
+		unsigned s = 0;
+		for (size_t i = 0; i < t->def->nfields; i++)
+			s += ipcc_min_fds(t->def->fields[i].type);
+		return s;
+	}
+	default: return 0;
+	}
+}
+
+bool ipcc_has_resources(const ipcc_type *t)
+{
+	switch (t->kind) {
+	case K_FILE: case K_BUFFER: case K_BITMAP: return true;
+	case K_VECTOR: case K_OPTIONAL: return ipcc_has_resources(t->elem);
+	case K_MAP: return ipcc_has_resources(t->elem) || ipcc_has_resources(t->value);
+	case K_STRUCT:
+		for (size_t i = 0; i < t->def->nfields; i++)
+			if (ipcc_has_resources(t->def->fields[i].type))
+				return true;
+		return false;
+	default: return false;
+	}
+}
+
+const char *ipcc_mangle(ipcc_arena *a, const ipcc_type *t)
+{
+	switch (t->kind) {
+	case K_BOOL: return "bool";
+	case K_I8: return "i8";
+	case K_I16: return "i16";
+	case K_I32: return "i32";
+	case K_I64: return "i64";
+	case K_U8: return "u8";
+	case K_U16: return "u16";
+	case K_U32: return "u32";
+	case K_U64: return "u64";
+	case K_F32: return "f32";
+	case K_F64: return "f64";
+	case K_STRING: return "string";
+	case K_BYTESTRING: return "bytestring";
+	case K_BYTES: return "bytes";
+	case K_FILE: return "file";
+	case K_BUFFER: return "buffer";
+	case K_BITMAP: return "bitmap";
+	case K_VECTOR: return ipcc_printf(a, "vec_%s", ipcc_mangle(a, t->elem));
+	case K_OPTIONAL: return ipcc_printf(a, "opt_%s", ipcc_mangle(a, t->elem));
+	case K_MAP: return ipcc_printf(a, "map_%s_%s", ipcc_mangle(a, t->elem), ipcc_mangle(a, t->value));
+	case K_STRUCT: case K_ENUM: return t->def->mangle;
+	case K_UNRESOLVED: break;
+	}
+	return "?";
+}
+
+const char *ipcc_ctype(ipcc_arena *a, const ipcc_type *t)
+{
+	switch (t->kind) {
+	case K_BOOL: return "bool";
+	case K_I8: return "int8_t";
+	case K_I16: return "int16_t";
+	case K_I32: return "int32_t";
+	case K_I64: return "int64_t";
+	case K_U8: return "uint8_t";
+	case K_U16: return "uint16_t";
+	case K_U32: return "uint32_t";
+	case K_U64: return "uint64_t";
+	case K_F32: return "float";
+	case K_F64: return "double";
+	case K_STRING: case K_BYTESTRING: return "const char *";
+	case K_BYTES: return "hv_bytes";
+	case K_FILE: return "int";
+	case K_BUFFER: return "hv_buffer";
+	case K_BITMAP: return "hv_bitmap";
+	case K_VECTOR: case K_OPTIONAL: case K_MAP: return ipcc_printf(a, "hv_%s", ipcc_mangle(a, t));
+	case K_STRUCT: case K_ENUM: return t->def->cname;
+	case K_UNRESOLVED: break;
+	}
+	return "?";
+}
+
+const char *ipcc_type_text(ipcc_arena *a, const ipcc_type *t)
+{
+	if (t->nargs == 2)
+		return ipcc_printf(a, "%s<%s, %s>", t->name, ipcc_type_text(a, t->args[0]), ipcc_type_text(a, t->args[1]));
+	if (t->nargs == 1)
+		return ipcc_printf(a, "%s<%s>", t->name, ipcc_type_text(a, t->args[0]));
+	return t->name;
+}
