@@ -150,8 +150,10 @@ int hv_clip_adopt_fd(int fd, uint64_t size, int *out_fd)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size)
 		return -EINVAL;
+	if (size > HV_CLIP_MAX_DATA)
+		return -EFBIG;
 	int seals = fcntl(fd, F_GET_SEALS);
-	if (seals >= 0 && (seals & CLIP_SEALS) == CLIP_SEALS) {
+	if (seals >= 0 && (seals & CLIP_SEALS) == CLIP_SEALS && (uint64_t)st.st_size == size) {
 		/* Nobody can change it any more: share it, whatever its size. */
 		int d = fcntl(fd, F_DUPFD_CLOEXEC, 3);
 		if (d < 0)

@@ -28,6 +28,8 @@
  * current entry is kept even if it alone is bigger. */
 #define HV_CLIP_DEFAULT_MAX_BYTES (1024ull << 20)
 #define HV_CLIP_MAX_REPRESENTATIONS 16u
+/* One representation; more is refused with -EFBIG. */
+#define HV_CLIP_MAX_DATA (512ull << 20)
 #define HV_CLIP_MAX_MIME_LEN 255u
 #define HV_CLIP_MAX_METADATA 64u
 #define HV_CLIP_MAX_METADATA_KEY 256u
@@ -67,9 +69,10 @@ int hv_clip_mime_valid(const char *mime);
 int hv_clip_metadata_valid(const char *const *keys, const char *const *values, size_t n);
 
 /* Turn a client's fd into store-owned immutable data of `size` bytes: a memfd
- * that already carries the write/grow/shrink seals is kept as is (dup'ed,
- * no copy); anything else is copied into a new memfd that is then sealed.
- * -EINVAL if fd holds fewer than size bytes. The caller keeps its fd. */
+ * of exactly that size that already carries the write/grow/shrink seals is
+ * kept as is (dup'ed, no copy); anything else is copied into a new memfd that
+ * is then sealed. -EINVAL if fd holds fewer than size bytes, -EFBIG over
+ * HV_CLIP_MAX_DATA. The caller keeps its fd. */
 int hv_clip_adopt_fd(int fd, uint64_t size, int *out_fd);
 /* A sealed memfd with a copy of data (for tests and the CLI side). */
 int hv_clip_memfd_from(const void *data, size_t size, int *out_fd);

@@ -364,6 +364,7 @@ static void close_at(hv_nq *q, size_t i, enum hv_notify_reason reason)
 	hv_notification *n = q->active[i];
 	memmove(q->active + i, q->active + i + 1, (q->nactive - i - 1) * sizeof(*q->active));
 	q->nactive--;
+	n->was_shown = n->state == HV_NOTIFY_SHOWN;
 	n->state = HV_NOTIFY_CLOSED;
 	n->reason = (uint8_t)reason;
 	n->closed_wall = wall_ms();

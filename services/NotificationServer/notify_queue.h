@@ -66,6 +66,7 @@ typedef struct hv_notification {
 	/* Kept by the queue: */
 	uint8_t state;
 	uint8_t reason;	       /* when closed */
+	bool was_shown;	       /* when closed: it was on screen until then */
 	uint64_t seq;	       /* arrival order */
 	uint64_t expires_at;   /* monotonic ms; 0 = never (only when shown) */
 	int64_t created_wall;  /* wall-clock ms */

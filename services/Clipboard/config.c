@@ -1,0 +1,148 @@
+/* config.c — the Clipboard's one setting, the history size, followed in
+ * ConfigServer (domain "Clipboard", group "History", key "Size"): read at
+ * start, then changed live by ConfigServer's events. Without a ConfigServer
+ * the Clipboard keeps its default; settings are a convenience, never a
+ * reason not to serve the clipboard.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <haven/log.h>
+
+#include "Clipboard.h"
+
+#ifdef HAVE_CONFIG_CLIENT
+#include "ConfigClient.ipc.h"
+#include "ConfigServer.ipc.h"
+
+#define DOMAIN "Clipboard"
+#define GROUP "History"
+#define KEY "Size"
+/* Never block the clipboard for long on a settings service. */
+#define CONFIG_TIMEOUT_MS 5000
+
+static hv_conn *config;
+static hv_clip_store *store;
+
+static void apply(int64_t n, const char *how)
+{
+	if (n < 1 || n > HV_CLIP_MAX_HISTORY) {
+		hv_log_warn("ignoring %s/%s/%s = %lld: want 1..%u", DOMAIN, GROUP, KEY, (long long)n,
+			    HV_CLIP_MAX_HISTORY);
+		return;
+	}
+	if ((size_t)n != hv_clip_store_max_entries(store))
+		hv_log_info("history keeps %lld entries (%s)", (long long)n, how);
+	hv_clip_store_set_limits(store, (size_t)n, 0);
+}
+
+static bool ours(const char *domain, const char *group, const char *key)
+{
+	return !strcmp(domain, DOMAIN) && !strcmp(group, GROUP) && (!key || !strcmp(key, KEY));
+}
+
+static int on_u32(hv_call *call, const config_client_notify_changed_u32_value_req *req)
+{
+	if (ours(req->domain, req->group, req->key))
+		apply(req->value, "changed in ConfigServer");
+	return 0;
+}
+
+static int on_i32(hv_call *call, const config_client_notify_changed_i32_value_req *req)
+{
+	if (ours(req->domain, req->group, req->key))
+		apply(req->value, "changed in ConfigServer");
+	return 0;
+}
+
+static int on_string(hv_call *call, const config_client_notify_changed_string_value_req *req)
+{
+	int64_t n;
+	if (!ours(req->domain, req->group, req->key))
+		return 0;
+	if (hv_parse_i64(req->value, 1, HV_CLIP_MAX_HISTORY, &n) < 0) {
+		hv_log_warn("ignoring %s/%s/%s = \"%s\": not a number in 1..%u", DOMAIN, GROUP, KEY,
+			    req->value, HV_CLIP_MAX_HISTORY);
+		return 0;
+	}
+	apply(n, "changed in ConfigServer");
+	return 0;
+}
+
+static int on_removed_key(hv_call *call, const config_client_notify_removed_key_req *req)
+{
+	if (ours(req->domain, req->group, req->key))
+		apply(HV_CLIP_DEFAULT_HISTORY, "setting removed");
+	return 0;
+}
+
+static int on_removed_group(hv_call *call, const config_client_notify_removed_group_req *req)
+{
+	if (ours(req->domain, req->group, NULL))
+		apply(HV_CLIP_DEFAULT_HISTORY, "setting removed");
+	return 0;
+}
+
+static const config_client_handlers config_events = {
+	.notify_changed_string_value = on_string,
+	.notify_changed_i32_value = on_i32,
+	.notify_changed_u32_value = on_u32,
+	.notify_removed_key = on_removed_key,
+	.notify_removed_group = on_removed_group,
+};
+
+static void on_config_gone(hv_conn *c, void *userdata)
+{
+	/* ConfigServer went away: keep the size we have. */
+	hv_log_info("ConfigServer closed the connection; history size stays %zu",
+		    hv_clip_store_max_entries(store));
+}
+
+int clipboard_follow_config(hv_loop *loop, hv_clip_store *st)
+{
+	store = st;
+	int r = hv_conn_connect_portal(loop, "config", &config);
+	if (r < 0) {
+		hv_log_info("no ConfigServer (%s): history keeps %zu entries", strerror(-r),
+			    hv_clip_store_max_entries(store));
+		return r;
+	}
+	hv_conn_set_timeout(config, CONFIG_TIMEOUT_MS);
+	hv_conn_on_disconnect(config, on_config_gone, NULL);
+	if ((r = hv_conn_serve(config, &config_client_endpoint, &config_events)) < 0 ||
+	    (r = config_server_monitor_domain(config, DOMAIN)) < 0)
+		goto fail;
+	__typeof__(((config_server_read_u32_value_rep *)0)->value) v = {0};
+	r = config_server_read_u32_value(config, DOMAIN, GROUP, KEY, &v);
+	if (r == -EINVAL) {
+		hv_log_warn("%s/%s/%s is not a number; history keeps %zu entries", DOMAIN, GROUP,
+			    KEY, hv_clip_store_max_entries(store));
+		return 0;
+	}
+	if (r < 0)
+		goto fail;
+	if (v.present)
+		apply(v.value, "from ConfigServer");
+	return 0;
+fail:
+	hv_log_warn("ConfigServer did not answer (%s): history keeps %zu entries", strerror(-r),
+		    hv_clip_store_max_entries(store));
+	hv_conn_close(config);
+	config = NULL;
+	return r;
+}
+
+void clipboard_detach(void)
+{
+	if (config)
+		hv_conn_close(config);
+	config = NULL;
+}
+
+#else
+
+int clipboard_follow_config(hv_loop *loop, hv_clip_store *st) { return -EOPNOTSUPP; }
+void clipboard_detach(void) {}
+
+#endif

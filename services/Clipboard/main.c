@@ -1,0 +1,119 @@
+/* Clipboard — the session's clipboard: entries with several MIME
+ * representations in shared memory, a bounded history, change events.
+ *
+ *   Clipboard [--socket PATH] [--state-dir DIR] [--history N]
+ *
+ * Started by SystemServer it serves the socket it is handed (LISTEN_FDS);
+ * --socket PATH makes it listen there when started by hand. Every change is
+ * written to the state directory (default $XDG_RUNTIME_DIR/haven/Clipboard)
+ * before it is acknowledged, so a respawned Clipboard has it all.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+#ifdef HAVE_SANDBOX
+#include <haven/sandbox.h>
+#endif
+
+#include "Clipboard.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: Clipboard [--socket PATH] [--state-dir DIR] [--history N]\n"
+		"Serves ClipboardServer.ipc on PATH, or on the socket handed over by a\n"
+		"service manager (LISTEN_FDS).\n"
+		"  --state-dir DIR  where entries survive a crash (default\n"
+		"                   $XDG_RUNTIME_DIR/haven/Clipboard; \"-\" keeps them in memory)\n"
+		"  --history N      entries kept, 1..%u (default: ConfigServer's\n"
+		"                   Clipboard/History/Size, else %u)\n",
+		HV_CLIP_MAX_HISTORY, HV_CLIP_DEFAULT_HISTORY);
+}
+
+static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
+
+int main(int argc, char **argv)
+{
+	const char *state_dir = NULL;
+	int64_t history = 0;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		bool has_value = i + 1 < argc;
+		if (!strcmp(argv[i], "--socket") && has_value)
+			i++;
+		else if (!strcmp(argv[i], "--state-dir") && has_value)
+			state_dir = argv[++i];
+		else if (!strcmp(argv[i], "--history") && has_value &&
+			 hv_parse_i64(argv[++i], 1, HV_CLIP_MAX_HISTORY, &history) == 0)
+			;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+	char dir[4096];
+	if (!state_dir) {
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+		if (!rt || !*rt) {
+			hv_log_error("XDG_RUNTIME_DIR is not set: give --state-dir DIR (or - for memory)");
+			return 1;
+		}
+		snprintf(dir, sizeof(dir), "%s/haven", rt);
+		mkdir(dir, 0700);
+		snprintf(dir, sizeof(dir), "%s/haven/Clipboard", rt);
+		state_dir = dir;
+	} else if (!strcmp(state_dir, "-")) {
+		state_dir = NULL;
+	}
+
+	hv_loop *loop = NULL;
+	hv_server *srv = NULL;
+	hv_clip_store *store = NULL;
+	int r = hv_loop_new(&loop);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to create the event loop"), 1;
+	if ((r = hv_clip_store_new(state_dir, history ? (size_t)history : HV_CLIP_DEFAULT_HISTORY, 0,
+				   &store)) < 0)
+		goto out;
+	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
+		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+		goto out;
+	}
+	if ((r = hv_server_new(loop, &clipboard_server_endpoint, &clipboard_handlers, &srv)) < 0) {
+		hv_log_errno(r, "Failed to create the server");
+		goto out;
+	}
+	clipboard_attach(srv, store);
+	if ((r = hv_server_start(srv, argc, argv)) < 0)
+		goto out;
+	/* An explicit --history wins over the setting. */
+	if (!history)
+		clipboard_follow_config(loop, store);
+#ifdef HAVE_SANDBOX
+	/* From here on: the state directory, clients, memfds; nothing else. */
+	if (state_dir && (r = hv_unveil(state_dir, "rwc")) < 0) {
+		hv_log_errno(r, "Failed to unveil %s", state_dir);
+		goto out;
+	}
+	if ((r = hv_pledge("stdio rpath wpath cpath unix recvfd sendfd accept", NULL)) < 0) {
+		hv_log_errno(r, "Failed to pledge");
+		goto out;
+	}
+#endif
+	r = hv_loop_run(loop);
+out:
+	clipboard_detach();
+	hv_server_free(srv);
+	hv_clip_store_free(store);
+	hv_loop_free(loop);
+	return r < 0 ? 1 : 0;
+}

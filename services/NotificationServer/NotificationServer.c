@@ -1,0 +1,453 @@
+/* NotificationServer.c — the handlers of NotificationServer.ipc, one per
+ * message, and the events the queue's decisions turn into: what became of a
+ * notification goes to its owner only, what the screen shows goes to
+ * watchers only.
+ *
+ * Owners are named by a per-connection token, never by the hv_conn pointer,
+ * so an event can never reach a later connection that reuses the memory.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <haven/log.h>
+
+#include "NotificationClient.ipc.h"
+#include "NotificationServer.h"
+
+/* Icons are for a desktop to draw; bounded so a client cannot make the
+ * server hold gigabytes. */
+#define MAX_ICON_SIDE 1024u
+
+struct notif_conn {
+	uint64_t token;
+	bool watching;
+};
+
+static hv_nq *queue;
+static hv_server *server;
+static hv_timer *timer;
+static uint64_t next_token = 1;
+
+static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
+
+static struct notif_conn *conn_state(hv_call *call)
+{
+	return hv_conn_userdata(hv_call_conn(call));
+}
+
+static uint64_t caller_token(hv_call *call)
+{
+	struct notif_conn *st = conn_state(call);
+	return st ? st->token : 0;
+}
+
+/* --- info for replies and events ------------------------------------------ */
+
+/* Fill `info` with views of n (valid while n is alive: until the reply or
+ * event is encoded). `alloc` provides the actions array. */
+static int fill_info(const hv_notification *n, uint64_t token, notification_server_info *info,
+		     void *(*alloc)(void *ctx, size_t count, size_t size), void *ctx)
+{
+	memset(info, 0, sizeof(*info));
+	info->id = n->id;
+	info->title = n->title;
+	info->text = n->text;
+	info->icon_path = n->icon_path ? n->icon_path : "";
+	info->has_icon = n->icon != NULL;
+	info->urgency = (notification_server_urgency)n->urgency;
+	if (n->nactions) {
+		info->actions.items = alloc(ctx, n->nactions, sizeof(*info->actions.items));
+		if (!info->actions.items)
+			return -ENOMEM;
+		for (size_t i = 0; i < n->nactions; i++) {
+			info->actions.items[i].id = n->action_ids[i];
+			info->actions.items[i].label = n->action_labels[i];
+		}
+		info->actions.count = n->nactions;
+	}
+	info->state = n->state;
+	info->reason = n->reason;
+	info->created_ms = n->created_wall;
+	info->closed_ms = n->state == HV_NOTIFY_CLOSED ? n->closed_wall : 0;
+	info->mine = token && n->owner == token;
+	return 0;
+}
+
+static void *call_alloc(void *ctx, size_t count, size_t size)
+{
+	return hv_call_calloc(ctx, count, size);
+}
+
+/* --- events --------------------------------------------------------------- */
+
+struct owner_event {
+	const hv_notification *n;
+	const char *action; /* NULL: closed */
+};
+
+static int to_owner(hv_conn *c, void *userdata)
+{
+	const struct owner_event *ev = userdata;
+	const struct notif_conn *st = hv_conn_userdata(c);
+	if (!st || st->token != ev->n->owner)
+		return 0;
+	int r = ev->action ? notification_client_action_invoked(c, ev->n->id, ev->action)
+			   : notification_client_closed(c, ev->n->id, ev->n->reason);
+	if (r < 0)
+		hv_log_debug("could not queue an event for notification %u: %s", ev->n->id,
+			     strerror(-r));
+	return 1; /* one owner */
+}
+
+static void send_to_owner(const hv_notification *n, const char *action)
+{
+	struct owner_event ev = {n, action};
+	if (n->owner && server)
+		hv_server_foreach(server, to_owner, &ev);
+}
+
+enum screen_kind { SCREEN_SHOWN, SCREEN_UPDATED, SCREEN_HIDDEN, SCREEN_DND };
+struct screen_event {
+	enum screen_kind kind;
+	const hv_notification *n;
+	bool dnd;
+};
+
+static void *heap_alloc(void *ctx, size_t count, size_t size) { return calloc(count, size); }
+
+static int to_watcher(hv_conn *c, void *userdata)
+{
+	const struct screen_event *ev = userdata;
+	const struct notif_conn *st = hv_conn_userdata(c);
+	if (!st || !st->watching)
+		return 0;
+	int r = 0;
+	switch (ev->kind) {
+	case SCREEN_SHOWN:
+	case SCREEN_UPDATED: {
+		notification_server_info info;
+		r = fill_info(ev->n, st->token, &info, heap_alloc, NULL);
+		if (r == 0)
+			r = ev->kind == SCREEN_SHOWN ? notification_client_shown(c, info)
+						     : notification_client_updated(c, info);
+		free(info.actions.items);
+		break;
+	}
+	case SCREEN_HIDDEN:
+		r = notification_client_hidden(c, ev->n->id, ev->n->reason);
+		break;
+	case SCREEN_DND:
+		r = notification_client_dnd_changed(c, ev->dnd);
+		break;
+	}
+	if (r < 0)
+		hv_log_debug("could not queue a screen event: %s", strerror(-r));
+	return 0;
+}
+
+static void send_to_watchers(struct screen_event ev)
+{
+	if (server)
+		hv_server_foreach(server, to_watcher, &ev);
+}
+
+static void on_shown(void *ud, const hv_notification *n)
+{
+	send_to_watchers((struct screen_event){SCREEN_SHOWN, n, false});
+}
+static void on_updated(void *ud, const hv_notification *n)
+{
+	send_to_watchers((struct screen_event){SCREEN_UPDATED, n, false});
+}
+static void on_closed(void *ud, const hv_notification *n)
+{
+	if (n->was_shown)
+		send_to_watchers((struct screen_event){SCREEN_HIDDEN, n, false});
+	send_to_owner(n, NULL);
+}
+static void on_action(void *ud, const hv_notification *n, const char *action)
+{
+	send_to_owner(n, action);
+}
+static void on_dnd(void *ud, bool on)
+{
+	send_to_watchers((struct screen_event){SCREEN_DND, NULL, on});
+}
+
+const hv_nq_sink notification_sink = {on_shown, on_updated, on_closed, on_action, on_dnd};
+
+/* After any change: wake up for the next expiry. */
+static void rearm(void)
+{
+	uint64_t d = hv_nq_next_deadline(queue), now = now_ms();
+	if (!timer)
+		return;
+	if (!d)
+		hv_timer_disarm(timer);
+	else
+		hv_timer_arm(timer, d > now ? (d - now) * 1000000u : 1, 0);
+}
+
+static void on_timer(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	hv_nq_tick(queue, now_ms());
+	rearm();
+}
+
+/* --- icons ------------------------------------------------------------------ */
+
+static void icon_free(void *icon)
+{
+	hv_bitmap *b = icon;
+	hv_bitmap_release(b);
+	free(b);
+}
+
+/* Keep the request's bitmap (or none). */
+static int take_icon(hv_call *call, const hv_bitmap *in, void **out)
+{
+	*out = NULL;
+	if (in->width == 0 || in->height == 0 || in->width > MAX_ICON_SIDE ||
+	    in->height > MAX_ICON_SIDE)
+		return hv_call_fail(call, -EINVAL, "icon must be 1x1 to %ux%u pixels, not %ux%u",
+				    MAX_ICON_SIDE, MAX_ICON_SIDE, in->width, in->height);
+	hv_bitmap *b = malloc(sizeof(*b));
+	if (!b)
+		return -ENOMEM;
+	int r = hv_call_take_buffer(call, &in->buffer);
+	if (r < 0) {
+		free(b);
+		return hv_call_fail(call, r, "could not keep the icon: %s", strerror(-r));
+	}
+	*b = *in;
+	*out = b;
+	return 0;
+}
+
+/* --- handlers ----------------------------------------------------------------- */
+
+static int on_show(hv_call *call, const notification_server_show_req *req,
+		   notification_server_show_rep *rep)
+{
+	size_t na = req->actions.count;
+	const char **ids = hv_call_calloc(call, na + 1, sizeof(char *));
+	const char **labels = hv_call_calloc(call, na + 1, sizeof(char *));
+	if (!ids || !labels)
+		return -ENOMEM;
+	for (size_t i = 0; i < na; i++) {
+		ids[i] = req->actions.items[i].id;
+		labels[i] = req->actions.items[i].label;
+	}
+	const char *why = NULL;
+	if (hv_nq_validate(req->title, req->text, (unsigned)req->urgency, req->timeout_ms, na, ids,
+			   labels, &why) < 0)
+		return hv_call_fail(call, -EINVAL, "%s", why);
+	void *icon = NULL;
+	if (req->icon.present) {
+		int r = take_icon(call, &req->icon.value, &icon);
+		if (r < 0)
+			return r;
+	}
+	int r = hv_nq_show(queue, caller_token(call), req->title, req->text, req->icon_path, icon,
+			   (unsigned)req->urgency, req->timeout_ms, na, ids, labels, now_ms(),
+			   &rep->id);
+	if (r == -ENOSPC)
+		return hv_call_fail(call, r, "too many notifications (%u active)", HV_NQ_MAX_ACTIVE);
+	if (r < 0)
+		return hv_call_fail(call, r, "could not show the notification: %s", strerror(-r));
+	rearm();
+	return 0;
+}
+
+static int on_update(hv_call *call, const notification_server_update_req *req,
+		     notification_server_update_rep *rep)
+{
+	int r = hv_nq_update(queue, req->id, req->title, req->text, false, NULL, NULL, now_ms());
+	if (r == -EINVAL)
+		return hv_call_fail(call, r, "title must be 1 to %u bytes, text at most %u",
+				    HV_NQ_MAX_TITLE, HV_NQ_MAX_TEXT);
+	if (r < 0 && r != -ENOENT)
+		return r;
+	rep->still_showing = r == 0;
+	rearm();
+	return 0;
+}
+
+static int on_update_icon(hv_call *call, const notification_server_update_icon_req *req,
+			  notification_server_update_icon_rep *rep)
+{
+	void *icon = NULL;
+	if (!hv_nq_find(queue, req->id)) {
+		rep->still_showing = false;
+		return 0;
+	}
+	if (req->icon.present) {
+		int r = take_icon(call, &req->icon.value, &icon);
+		if (r < 0)
+			return r;
+	}
+	int r = hv_nq_update(queue, req->id, NULL, NULL, true, req->icon_path, icon, now_ms());
+	if (r < 0 && r != -ENOENT)
+		return r;
+	rep->still_showing = r == 0;
+	rearm();
+	return 0;
+}
+
+static int on_is_showing(hv_call *call, const notification_server_is_showing_req *req,
+			 notification_server_is_showing_rep *rep)
+{
+	rep->still_showing = hv_nq_find(queue, req->id) != NULL;
+	return 0;
+}
+
+static int on_close(hv_call *call, const notification_server_close_req *req,
+		    notification_server_close_rep *rep)
+{
+	const hv_notification *n = hv_nq_find(queue, req->id);
+	if (!n)
+		return hv_call_fail(call, -ENOENT, "no active notification %u", req->id);
+	bool own = n->owner && n->owner == caller_token(call);
+	hv_nq_close(queue, req->id, own ? HV_REASON_CLOSED : HV_REASON_DISMISSED, now_ms());
+	rearm();
+	return 0;
+}
+
+static int fill_list(hv_call *call, size_t n, const hv_notification *(*at)(const hv_nq *, size_t),
+		     __typeof__(((notification_server_list_rep *)0)->notifications) *out)
+{
+	out->count = 0;
+	out->items = n ? hv_call_calloc(call, n, sizeof(*out->items)) : NULL;
+	if (n && !out->items)
+		return -ENOMEM;
+	uint64_t token = caller_token(call);
+	for (size_t i = 0; i < n; i++) {
+		int r = fill_info(at(queue, i), token, &out->items[i], call_alloc, call);
+		if (r < 0)
+			return r;
+	}
+	out->count = n;
+	return 0;
+}
+
+static int on_list(hv_call *call, const notification_server_list_req *req,
+		   notification_server_list_rep *rep)
+{
+	return fill_list(call, hv_nq_active_count(queue), hv_nq_active, &rep->notifications);
+}
+
+static int on_history(hv_call *call, const notification_server_history_req *req,
+		      notification_server_history_rep *rep)
+{
+	size_t n = hv_nq_history_count(queue);
+	if (req->max && req->max < n)
+		n = req->max;
+	return fill_list(call, n, hv_nq_history, &rep->notifications);
+}
+
+static int on_set_dnd(hv_call *call, const notification_server_set_dnd_req *req,
+		      notification_server_set_dnd_rep *rep)
+{
+	hv_nq_set_dnd(queue, req->on, now_ms());
+	rearm();
+	return 0;
+}
+
+static int on_get_dnd(hv_call *call, const notification_server_get_dnd_req *req,
+		      notification_server_get_dnd_rep *rep)
+{
+	rep->on = hv_nq_dnd(queue);
+	return 0;
+}
+
+static int on_invoke_action(hv_call *call, const notification_server_invoke_action_req *req,
+			    notification_server_invoke_action_rep *rep)
+{
+	int r = hv_nq_invoke(queue, req->id, req->action, now_ms());
+	switch (r) {
+	case 0:
+		rearm();
+		return 0;
+	case -ENOENT:
+		return hv_call_fail(call, r, "no active notification %u", req->id);
+	case -EAGAIN:
+		return hv_call_fail(call, r, "notification %u is held (not on screen)", req->id);
+	case -EINVAL:
+		return hv_call_fail(call, r, "notification %u has no action \"%s\"", req->id,
+				    req->action);
+	default:
+		return r;
+	}
+}
+
+static int on_watch(hv_call *call, const notification_server_watch_req *req,
+		    notification_server_watch_rep *rep)
+{
+	struct notif_conn *st = conn_state(call);
+	if (!st)
+		return -ENOMEM;
+	st->watching = req->on;
+	return 0;
+}
+
+const notification_server_handlers notification_handlers = {
+	.show = on_show,
+	.update = on_update,
+	.update_icon = on_update_icon,
+	.is_showing = on_is_showing,
+	.close = on_close,
+	.list = on_list,
+	.history = on_history,
+	.set_dnd = on_set_dnd,
+	.get_dnd = on_get_dnd,
+	.invoke_action = on_invoke_action,
+	.watch = on_watch,
+};
+
+static int on_connect(hv_server *s, hv_conn *c, void *userdata)
+{
+	struct notif_conn *st = calloc(1, sizeof(*st));
+	if (!st)
+		return -ENOMEM;
+	st->token = next_token++;
+	hv_conn_set_userdata(c, st);
+	return 0;
+}
+
+static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
+{
+	struct notif_conn *st = hv_conn_userdata(c);
+	if (st)
+		hv_nq_forget_owner(queue, st->token);
+	free(st);
+	hv_conn_set_userdata(c, NULL);
+}
+
+int notification_server_attach(hv_server *srv, hv_loop *loop, const hv_nq_config *cfg,
+			       hv_nq **out)
+{
+	hv_nq_config c = *cfg;
+	c.icon_free = icon_free;
+	int r = hv_nq_new(&c, &notification_sink, NULL, &queue);
+	if (r < 0)
+		return r;
+	r = hv_loop_add_timer(loop, UINT64_MAX / 2, 0, on_timer, NULL, &timer);
+	if (r < 0)
+		return r;
+	hv_timer_disarm(timer);
+	server = srv;
+	hv_server_on_connect(srv, on_connect, NULL);
+	hv_server_on_disconnect(srv, on_disconnect, NULL);
+	*out = queue;
+	return 0;
+}
+
+void notification_server_detach(void)
+{
+	hv_timer_free(timer);
+	timer = NULL;
+	hv_nq_free(queue);
+	queue = NULL;
+	server = NULL;
+}

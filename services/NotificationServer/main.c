@@ -1,0 +1,93 @@
+/* NotificationServer — the session's notifications: a priority queue of
+ * what to show, Do Not Disturb, history, actions sent back to their owner.
+ *
+ *   NotificationServer [--socket PATH] [--max-visible N] [--history N]
+ *
+ * Started by SystemServer it serves the socket it is handed (LISTEN_FDS);
+ * --socket PATH makes it listen there when started by hand.
+ */
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+#ifdef HAVE_SANDBOX
+#include <haven/sandbox.h>
+#endif
+
+#include "NotificationServer.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: NotificationServer [--socket PATH] [--max-visible N] [--history N]\n"
+		"Serves NotificationServer.ipc on PATH, or on the socket handed over by a\n"
+		"service manager (LISTEN_FDS).\n"
+		"  --max-visible N  non-critical notifications on screen at once (default %u)\n"
+		"  --history N      closed notifications remembered (default %u)\n",
+		HV_NQ_DEFAULT_VISIBLE, HV_NQ_DEFAULT_HISTORY);
+}
+
+static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
+
+int main(int argc, char **argv)
+{
+	hv_nq_config cfg = {.default_timeout_ms = {-1, -1, -1}};
+	for (int i = 1; i < argc; i++) {
+		int64_t v;
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			usage(stdout);
+			return 0;
+		}
+		bool has_value = i + 1 < argc;
+		if (!strcmp(argv[i], "--socket") && has_value)
+			i++;
+		else if (!strcmp(argv[i], "--max-visible") && has_value &&
+			 hv_parse_i64(argv[++i], 1, 64, &v) == 0)
+			cfg.max_visible = (unsigned)v;
+		else if (!strcmp(argv[i], "--history") && has_value &&
+			 hv_parse_i64(argv[++i], 1, 100000, &v) == 0)
+			cfg.history_max = (unsigned)v;
+		else {
+			usage(stderr);
+			return 2;
+		}
+	}
+
+	hv_loop *loop = NULL;
+	hv_server *srv = NULL;
+	hv_nq *queue = NULL;
+	int r = hv_loop_new(&loop);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to create the event loop"), 1;
+	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
+		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+		goto out;
+	}
+	if ((r = hv_server_new(loop, &notification_server_endpoint, &notification_handlers,
+			       &srv)) < 0) {
+		hv_log_errno(r, "Failed to create the server");
+		goto out;
+	}
+	if ((r = notification_server_attach(srv, loop, &cfg, &queue)) < 0) {
+		hv_log_errno(r, "Failed to set up the queue");
+		goto out;
+	}
+	if ((r = hv_server_start(srv, argc, argv)) < 0)
+		goto out;
+#ifdef HAVE_SANDBOX
+	/* From here on: clients and their icons (fds in), events out. */
+	if ((r = hv_pledge("stdio unix recvfd sendfd accept", NULL)) < 0) {
+		hv_log_errno(r, "Failed to pledge");
+		goto out;
+	}
+#endif
+	r = hv_loop_run(loop);
+out:
+	hv_server_free(srv);
+	notification_server_detach();
+	hv_loop_free(loop);
+	return r < 0 ? 1 : 0;
+}
