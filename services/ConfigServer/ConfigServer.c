@@ -64,6 +64,31 @@ static int strv_add(char ***v, size_t *n, const char *s)
 
 static config_client *client_of(hv_call *call) { return hv_conn_userdata(hv_call_conn(call)); }
 
+/* A name for an error message (which must be UTF-8): bytes of an invalid
+ * or control-bearing name are shown as \xHH. */
+static const char *printable(hv_call *call, const char *s)
+{
+	size_t len = strlen(s);
+	bool ok = hv_utf8_valid(s, len);
+	for (size_t i = 0; ok && i < len; i++)
+		ok = (unsigned char)s[i] >= 0x20 && s[i] != 0x7f;
+	if (ok || len > 256)
+		return ok ? s : "(a long unprintable name)";
+	char *out = hv_call_alloc(call, len * 4 + 1);
+	if (!out)
+		return "(unprintable)";
+	char *o = out;
+	for (size_t i = 0; i < len; i++) {
+		unsigned char c = (unsigned char)s[i];
+		if (c >= 0x20 && c < 0x7f)
+			*o++ = (char)c;
+		else
+			o += sprintf(o, "\\x%02x", c);
+	}
+	*o = '\0';
+	return out;
+}
+
 /* Name valid and within this client's pledge. A client that pledged and
  * then reaches outside is misbehaving (SerenityOS: did_misbehave) unless it
  * asked for permissive mode, where the call is just refused. */
@@ -71,7 +96,8 @@ static int check_domain(hv_call *call, const char *domain)
 {
 	const char *why = NULL;
 	if (hv_config_check_domain(domain, &why) < 0)
-		return hv_call_fail(call, -EINVAL, "invalid domain name \"%s\": %s", domain, why);
+		return hv_call_fail(call, -EINVAL, "invalid domain name \"%s\": %s",
+				    printable(call, domain), why);
 	config_client *c = client_of(call);
 	if (!c || !c->has_pledged || strv_has(c->pledged, c->n_pledged, domain))
 		return 0;
@@ -100,7 +126,7 @@ static int on_pledge_domains(hv_call *call, const config_server_pledge_domains_r
 		const char *why = NULL;
 		if (hv_config_check_domain(req->domains.items[i], &why) < 0)
 			return hv_call_fail(call, -EINVAL, "invalid domain name \"%s\": %s",
-					    req->domains.items[i], why);
+					    printable(call, req->domains.items[i]), why);
 	}
 	for (size_t i = 0; i < req->domains.count; i++)
 		if (strv_add(&c->pledged, &c->n_pledged, req->domains.items[i]) < 0)
@@ -194,7 +220,8 @@ static int read_value(hv_call *call, const char *domain, const char *group, cons
 static int not_a(hv_call *call, const char *group, const char *key, const char *v,
 		 const char *type)
 {
-	return hv_call_fail(call, -EINVAL, "%s.%s is \"%.64s\", not %s", group, key, v, type);
+	return hv_call_fail(call, -EINVAL, "%s.%s is \"%s\", not %s", group, key,
+			    printable(call, v), type);
 }
 
 /* Accepted spellings of booleans (as hand-written files use them). */
@@ -356,16 +383,16 @@ static int on_write_batch(hv_call *call, const config_server_write_batch_req *re
 	if (!ops)
 		return -ENOMEM;
 	for (size_t i = 0; i < req->ops.count; i++) {
-		const config_op *in = &req->ops.items[i];
+		const config_server_config_op *in = &req->ops.items[i];
 		hv_config_op *op = &ops[i];
 		op->group = in->group;
 		op->key = in->key;
 		op->value = in->value;
 		switch (in->kind) {
-		case CONFIG_OP_KIND_SET: op->kind = HV_CONFIG_SET; break;
-		case CONFIG_OP_KIND_REMOVE_KEY: op->kind = HV_CONFIG_REMOVE_KEY; break;
-		case CONFIG_OP_KIND_REMOVE_GROUP: op->kind = HV_CONFIG_REMOVE_GROUP; break;
-		case CONFIG_OP_KIND_ADD_GROUP: op->kind = HV_CONFIG_ADD_GROUP; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_SET: op->kind = HV_CONFIG_SET; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY: op->kind = HV_CONFIG_REMOVE_KEY; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP: op->kind = HV_CONFIG_REMOVE_GROUP; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP: op->kind = HV_CONFIG_ADD_GROUP; break;
 		default:
 			return hv_call_fail(call, -EINVAL, "operation %zu has an unknown kind", i);
 		}

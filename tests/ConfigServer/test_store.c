@@ -22,33 +22,7 @@
 #include <haven/log.h>
 #include <haven/util.h>
 
-static int failures;
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__,   \
-				#cond);                                                    \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
-#define CHECK_EQ_INT(a, b)                                                                 \
-	do {                                                                               \
-		long long _a = (a), _b = (b);                                              \
-		if (_a != _b) {                                                            \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__,     \
-				__LINE__, #a, _a, _b);                                     \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
-#define CHECK_STR(a, b)                                                                    \
-	do {                                                                               \
-		const char *_a = (a), *_b = (b);                                           \
-		if (!_a || strcmp(_a, _b) != 0) {                                          \
-			fprintf(stderr, "%s:%d: %s is \"%s\", expected \"%s\"\n", __FILE__, \
-				__LINE__, #a, _a ? _a : "(null)", _b);                     \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
+#include "check.h"
 
 static char root[64];
 static char user_dir[128], defs_dir[128];

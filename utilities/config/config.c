@@ -169,7 +169,7 @@ static int cmd_list(hv_conn *c, char **a, int n)
 /* --- batch ---------------------------------------------------------------- */
 static int cmd_batch(hv_conn *c, const char *domain)
 {
-	config_op *ops = NULL;
+	config_server_config_op *ops = NULL;
 	size_t n = 0;
 	char *line = NULL, **words = NULL;
 	size_t cap = 0, n_words = 0;
@@ -193,15 +193,15 @@ static int cmd_batch(hv_conn *c, const char *domain)
 		}
 		if (nw == 0 || w[0][0] == '#')
 			continue;
-		config_op op = {.key = "", .value = ""};
+		config_server_config_op op = {.key = "", .value = ""};
 		const char *rest = p;
 		if (!strcmp(w[0], "set") && nw == 3) {
-			op.kind = CONFIG_OP_KIND_SET;
+			op.kind = CONFIG_SERVER_CONFIG_OP_KIND_SET;
 			op.group = w[1];
 			op.key = w[2];
 			op.value = rest;
 		} else if (!strcmp(w[0], "rm") && nw >= 2) {
-			op.kind = nw == 3 ? CONFIG_OP_KIND_REMOVE_KEY : CONFIG_OP_KIND_REMOVE_GROUP;
+			op.kind = nw == 3 ? CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY : CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP;
 			op.group = w[1];
 			if (nw == 3)
 				op.key = w[2];
@@ -211,7 +211,7 @@ static int cmd_batch(hv_conn *c, const char *domain)
 				break;
 			}
 		} else if (!strcmp(w[0], "add") && nw == 2 && !*rest) {
-			op.kind = CONFIG_OP_KIND_ADD_GROUP;
+			op.kind = CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP;
 			op.group = w[1];
 		} else {
 			fprintf(stderr, "config: stdin:%u: expected 'set GROUP KEY VALUE', "
@@ -221,7 +221,7 @@ static int cmd_batch(hv_conn *c, const char *domain)
 		}
 		/* Keep the strings: the line buffer is reused. */
 		char **nwv = reallocarray(words, n_words + 3, sizeof(*nwv));
-		config_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
+		config_server_config_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
 		if (nwv)
 			words = nwv;
 		if (nops)
@@ -240,7 +240,7 @@ static int cmd_batch(hv_conn *c, const char *domain)
 		ops[n++] = op;
 	}
 	if (ret == 0) {
-		hv_vec_config_op v = {.items = ops, .count = n};
+		hv_vec_config_server_config_op v = {.items = ops, .count = n};
 		int r = config_server_write_batch(c, domain, v);
 		if (r < 0)
 			ret = fail(c, r, "batch");
