@@ -1,0 +1,73 @@
+/* decoders.h — what decode.c shares with the per-format decoders (fmt-*.c):
+ * the decode context, limit checks, frame allocation, byte readers and the
+ * compositing used by every animated format. Not a public interface. */
+#pragma once
+
+#include <stdarg.h>
+#include <string.h>
+
+#include "image.h"
+
+typedef struct hv_img_ctx {
+	const uint8_t *data;
+	size_t len;
+	hv_image_options opt;
+	hv_image *img;
+	hv_image_error *err;
+	uint32_t frame_cap;
+	uint64_t total_pixels;
+} hv_img_ctx;
+
+/* Record the first failure (later ones keep the first reason) and return code. */
+int hv_img_fail(hv_img_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+/* 0 when w x h is a decodable size, else a recorded HV_IMAGE_E* error. */
+int hv_img_check_size(hv_img_ctx *c, uint64_t w, uint64_t h);
+/* Check and set the canvas size of the image. */
+int hv_img_set_size(hv_img_ctx *c, uint64_t w, uint64_t h);
+/* Append a frame of the canvas size; *pixels is uninitialised. */
+int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels);
+/* -ECANCELED (recorded) once the caller's cancel flag is set, else 0. */
+int hv_img_check_cancel(hv_img_ctx *c);
+
+/* Scratch memory for decoders: the frame budget counts it too, so one
+ * hostile header cannot make a scratch buffer bigger than a frame. */
+void *hv_img_scratch(hv_img_ctx *c, uint64_t w, uint64_t h, size_t bytes_per_px);
+
+static inline uint16_t hv_rd_le16(const uint8_t *p) { return (uint16_t)(p[0] | p[1] << 8); }
+static inline uint32_t hv_rd_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+}
+static inline uint16_t hv_rd_be16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
+static inline uint32_t hv_rd_be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | (uint32_t)p[3];
+}
+
+/* Straight-alpha "source over" of one BGRA pixel onto another. */
+void hv_img_blend_over(uint8_t *dst, const uint8_t *src);
+/* Composite a w x h BGRA sub-image at (x, y) of a canvas cw pixels wide,
+ * replacing (blend false) or blending over (blend true). The caller has
+ * checked that the rectangle lies inside the canvas. */
+void hv_img_composite(uint8_t *canvas, uint32_t cw, const uint8_t *sub, uint32_t x, uint32_t y,
+		      uint32_t w, uint32_t h, bool blend);
+/* Clear a rectangle of the canvas to transparent black. */
+void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uint32_t w, uint32_t h);
+
+int hv_img_decode_png(hv_img_ctx *c);
+int hv_img_decode_jpeg(hv_img_ctx *c);
+int hv_img_decode_gif(hv_img_ctx *c);
+int hv_img_decode_webp(hv_img_ctx *c);
+int hv_img_decode_qoi(hv_img_ctx *c);
+int hv_img_decode_bmp(hv_img_ctx *c);
+int hv_img_decode_ico(hv_img_ctx *c);
+int hv_img_decode_tga(hv_img_ctx *c);
+int hv_img_decode_pnm(hv_img_ctx *c);
+
+/* BMP pixel data without its file header, as ICO/CUR embed it: DIB header
+ * at dib[0], the AND mask after the XOR bitmap when is_icon. Decodes into
+ * a fresh frame of the canvas size (which the caller has set). */
+int hv_img_decode_dib(hv_img_ctx *c, const uint8_t *dib, size_t len, bool is_icon);
+/* A PNG held in memory decoded into a malloc'd BGRA buffer (for ICO). */
+int hv_img_png_to_bgra(hv_img_ctx *c, const uint8_t *data, size_t len, uint32_t *w, uint32_t *h,
+		       uint8_t **out);

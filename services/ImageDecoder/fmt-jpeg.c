@@ -1,0 +1,196 @@
+/* fmt-jpeg.c — JPEG through libjpeg-turbo: baseline, progressive,
+ * grayscale, CMYK/YCCK (Adobe inverted or not), and EXIF orientation,
+ * which is applied (the found value is reported in hv_image.orientation). */
+#include <setjmp.h>
+#include <stddef.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <jpeglib.h> /* after stdio.h: it uses FILE and size_t */
+#include <jerror.h>
+
+#include "decoders.h"
+
+/* Progressive JPEGs may carry any number of scans, each a full pass over
+ * the coefficients: a tiny file could burn minutes. Real encoders use < 20. */
+#define JPEG_MAX_SCANS 1000
+
+struct jerr {
+	struct jpeg_error_mgr mgr;
+	jmp_buf jmp;
+	hv_img_ctx *c;
+	bool truncated;
+	struct jpeg_progress_mgr progress;
+};
+
+static void jpeg_on_error(j_common_ptr cinfo)
+{
+	struct jerr *e = (struct jerr *)cinfo->err;
+	char msg[JMSG_LENGTH_MAX];
+	e->mgr.format_message(cinfo, msg);
+	if (!e->c->err || e->c->err->code == 0)
+		hv_img_fail(e->c, e->truncated ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT, "jpeg: %s", msg);
+	longjmp(e->jmp, 1);
+}
+
+static void jpeg_on_message(j_common_ptr cinfo, int level)
+{
+	struct jerr *e = (struct jerr *)cinfo->err;
+	/* Level -1 is a warning about corrupt data. The data ending early is
+	 * the one we refuse: the rest of the image would be made up. */
+	if (level < 0 && e->mgr.msg_code == JWRN_JPEG_EOF) {
+		e->truncated = true;
+		hv_img_fail(e->c, HV_IMAGE_ETRUNCATED, "jpeg: data ends before the image does");
+		longjmp(e->jmp, 1);
+	}
+}
+
+static void jpeg_on_progress(j_common_ptr cinfo)
+{
+	struct jerr *e = (struct jerr *)cinfo->err;
+	j_decompress_ptr d = (j_decompress_ptr)cinfo;
+	if (d->input_scan_number > JPEG_MAX_SCANS) {
+		hv_img_fail(e->c, HV_IMAGE_ETOOLARGE, "jpeg: more than %d scans", JPEG_MAX_SCANS);
+		longjmp(e->jmp, 1);
+	}
+	if (hv_img_check_cancel(e->c) < 0)
+		longjmp(e->jmp, 1);
+}
+
+/* EXIF orientation (tag 0x0112 of IFD0), 0 when absent or unreadable. */
+static uint8_t exif_orientation(const uint8_t *d, size_t n)
+{
+	if (n < 14 || memcmp(d, "Exif\0\0", 6) != 0)
+		return 0;
+	d += 6;
+	n -= 6;
+	bool le = d[0] == 'I' && d[1] == 'I';
+	if (!le && !(d[0] == 'M' && d[1] == 'M'))
+		return 0;
+#define RD16(p) (le ? hv_rd_le16(p) : hv_rd_be16(p))
+#define RD32(p) (le ? hv_rd_le32(p) : hv_rd_be32(p))
+	uint32_t ifd = RD32(d + 4);
+	if (ifd > n - 2 || n < 2)
+		return 0;
+	uint32_t count = RD16(d + ifd);
+	for (uint32_t i = 0; i < count; i++) {
+		size_t e = (size_t)ifd + 2 + (size_t)i * 12;
+		if (e + 12 > n)
+			return 0;
+		if (RD16(d + e) == 0x0112 && RD16(d + e + 2) == 3) {
+			uint16_t v = RD16(d + e + 8);
+			return v >= 1 && v <= 8 ? (uint8_t)v : 0;
+		}
+	}
+	return 0;
+#undef RD16
+#undef RD32
+}
+
+/* out(x, y) = src(sx, sy) for the 8 EXIF orientations. */
+static void apply_orientation(uint8_t o, const uint32_t *src, uint32_t w, uint32_t h, uint32_t *dst)
+{
+	uint32_t ow = o >= 5 ? h : w, oh = o >= 5 ? w : h;
+	for (uint32_t y = 0; y < oh; y++) {
+		for (uint32_t x = 0; x < ow; x++) {
+			uint32_t sx, sy;
+			switch (o) {
+			case 2: sx = w - 1 - x; sy = y; break;
+			case 3: sx = w - 1 - x; sy = h - 1 - y; break;
+			case 4: sx = x; sy = h - 1 - y; break;
+			case 5: sx = y; sy = x; break;
+			case 6: sx = y; sy = h - 1 - x; break;
+			case 7: sx = w - 1 - y; sy = h - 1 - x; break;
+			case 8: sx = w - 1 - y; sy = x; break;
+			default: sx = x; sy = y; break;
+			}
+			dst[(size_t)y * ow + x] = src[(size_t)sy * w + sx];
+		}
+	}
+}
+
+static void cmyk_to_bgra(uint8_t *row, uint32_t w, bool inverted)
+{
+	/* In place: 4 bytes in, 4 bytes out. Adobe writes CMYK inverted. */
+	for (uint32_t i = 0; i < w; i++) {
+		uint8_t *p = row + (size_t)i * 4;
+		uint32_t C = p[0], M = p[1], Y = p[2], K = p[3];
+		if (!inverted) {
+			C = 255 - C;
+			M = 255 - M;
+			Y = 255 - Y;
+			K = 255 - K;
+		}
+		p[0] = (uint8_t)((Y * K + 127) / 255);
+		p[1] = (uint8_t)((M * K + 127) / 255);
+		p[2] = (uint8_t)((C * K + 127) / 255);
+		p[3] = 255;
+	}
+}
+
+int hv_img_decode_jpeg(hv_img_ctx *c)
+{
+	struct jpeg_decompress_struct cinfo;
+	struct jerr e = {.c = c};
+	uint8_t *volatile scratch = NULL;
+	cinfo.err = jpeg_std_error(&e.mgr);
+	e.mgr.error_exit = jpeg_on_error;
+	e.mgr.emit_message = jpeg_on_message;
+	if (setjmp(e.jmp)) {
+		jpeg_destroy_decompress(&cinfo);
+		free(scratch);
+		return c->err && c->err->code ? c->err->code : HV_IMAGE_ECORRUPT;
+	}
+	jpeg_create_decompress(&cinfo);
+	e.progress.progress_monitor = jpeg_on_progress;
+	cinfo.progress = &e.progress;
+	cinfo.mem->max_memory_to_use = 512L << 20;
+	jpeg_mem_src(&cinfo, c->data, c->len);
+	jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
+	if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
+		hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: no image in the data");
+		longjmp(e.jmp, 1);
+	}
+	uint8_t orient = 0;
+	for (jpeg_saved_marker_ptr m = cinfo.marker_list; m; m = m->next)
+		if (m->marker == JPEG_APP0 + 1 && (orient = exif_orientation(m->data, m->data_length)))
+			break;
+	c->img->orientation = orient;
+
+	bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
+	cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGRA;
+	uint32_t w = cinfo.image_width, h = cinfo.image_height;
+	bool rotated = orient >= 5;
+	if (hv_img_set_size(c, rotated ? h : w, rotated ? w : h) < 0)
+		longjmp(e.jmp, 1);
+	jpeg_start_decompress(&cinfo);
+	if (cinfo.output_width != w || cinfo.output_height != h || cinfo.output_components != 4) {
+		hv_img_fail(c, HV_IMAGE_ECORRUPT, "jpeg: unexpected output geometry");
+		longjmp(e.jmp, 1);
+	}
+	uint8_t *frame;
+	if (hv_img_add_frame(c, 0, &frame) < 0)
+		longjmp(e.jmp, 1);
+	uint8_t *px = frame;
+	if (orient > 1) {
+		if (!(scratch = hv_img_scratch(c, w, h, 4)))
+			longjmp(e.jmp, 1);
+		px = scratch;
+	}
+	while (cinfo.output_scanline < h) {
+		JSAMPROW row = px + (size_t)cinfo.output_scanline * w * 4;
+		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
+			hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: data ends before the image does");
+			longjmp(e.jmp, 1);
+		}
+		if (cmyk)
+			cmyk_to_bgra(row, w, cinfo.saw_Adobe_marker);
+	}
+	jpeg_finish_decompress(&cinfo);
+	jpeg_destroy_decompress(&cinfo);
+	if (orient > 1) {
+		apply_orientation(orient, (const uint32_t *)scratch, w, h, (uint32_t *)frame);
+		free(scratch);
+	}
+	return 0;
+}

@@ -1,0 +1,392 @@
+/* fmt-png.c — PNG through libpng, and APNG animation on top of it.
+ *
+ * Debian's libpng has no APNG patch, so APNG is done here: the chunk list
+ * is walked once (checking lengths, never trusting them), each frame's
+ * fdAT data is rewrapped as a small standalone PNG (IHDR of the frame size,
+ * the shared PLTE/tRNS, IDAT) which libpng decodes, and frames are
+ * composited with their dispose and blend ops. */
+#include <png.h>
+#include <setjmp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <zlib.h>
+
+#include <haven/util.h>
+
+#include "decoders.h"
+
+static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+
+struct png_src {
+	hv_img_ctx *c;
+	const uint8_t *data;
+	size_t len, pos;
+	bool truncated;
+	char msg[128];
+	png_bytep *rows;
+};
+
+static void png_read_mem(png_structp png, png_bytep out, size_t n)
+{
+	struct png_src *s = png_get_io_ptr(png);
+	if (n > s->len - s->pos) {
+		s->truncated = true;
+		png_error(png, "truncated");
+	}
+	memcpy(out, s->data + s->pos, n);
+	s->pos += n;
+}
+
+static void png_on_error(png_structp png, png_const_charp msg)
+{
+	struct png_src *s = png_get_error_ptr(png);
+	snprintf(s->msg, sizeof(s->msg), "%s", msg);
+	png_longjmp(png, 1);
+}
+
+static void png_on_warning(png_structp png, png_const_charp msg)
+{
+	(void)png;
+	(void)msg; /* warnings (bad ancillary chunks) are not failures */
+}
+
+/* Decode a complete PNG stream into BGRA rows. dst == NULL: allocate with
+ * hv_img_scratch (for APNG sub-frames and ICO); else dst holds the image's
+ * canvas, whose size must match. */
+static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_t *dst,
+			  uint32_t *w_out, uint32_t *h_out, uint8_t **out)
+{
+	struct png_src s = {.c = c, .data = data, .len = len};
+	uint8_t *volatile scratch = NULL;
+	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_on_error, png_on_warning);
+	png_infop info = png ? png_create_info_struct(png) : NULL;
+	if (!info) {
+		png_destroy_read_struct(&png, NULL, NULL);
+		return hv_img_fail(c, -ENOMEM, "png: out of memory");
+	}
+	if (setjmp(png_jmpbuf(png))) {
+		png_destroy_read_struct(&png, &info, NULL);
+		free(s.rows);
+		free(scratch);
+		if (s.truncated)
+			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: data ends at byte %zu before the image does", len);
+		if (c->err && c->err->code)
+			return c->err->code;
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: corrupt near byte %zu: %s", s.pos, s.msg);
+	}
+	png_set_read_fn(png, &s, png_read_mem);
+	png_set_user_limits(png, HV_IMAGE_MAX_DIMENSION, HV_IMAGE_MAX_DIMENSION);
+	png_set_chunk_malloc_max(png, 16u << 20);
+	png_read_info(png, info);
+
+	png_uint_32 w, h;
+	int depth, color, interlace;
+	png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
+	if (hv_img_check_size(c, w, h) < 0)
+		png_longjmp(png, 1);
+	if (dst && (w != c->img->width || h != c->img->height)) {
+		hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: frame size differs from the image's");
+		png_longjmp(png, 1);
+	}
+
+	png_set_expand(png); /* palette -> RGB, low-bit gray -> 8 bit, tRNS -> alpha */
+	png_set_scale_16(png);
+	if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA)
+		png_set_gray_to_rgb(png);
+	png_set_bgr(png);
+	png_set_filler(png, 0xff, PNG_FILLER_AFTER);
+	png_set_interlace_handling(png);
+	png_read_update_info(png, info);
+	if (png_get_rowbytes(png, info) != (size_t)w * 4) {
+		hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: unexpected row layout");
+		png_longjmp(png, 1);
+	}
+
+	uint8_t *pixels = dst;
+	if (!pixels) {
+		scratch = hv_img_scratch(c, w, h, 4);
+		if (!scratch)
+			png_longjmp(png, 1);
+		pixels = scratch;
+	}
+	s.rows = malloc(sizeof(png_bytep) * h);
+	if (!s.rows) {
+		hv_img_fail(c, -ENOMEM, "png: out of memory");
+		png_longjmp(png, 1);
+	}
+	for (png_uint_32 y = 0; y < h; y++)
+		s.rows[y] = pixels + (size_t)y * w * 4;
+	png_read_image(png, s.rows);
+	png_read_end(png, NULL);
+	png_destroy_read_struct(&png, &info, NULL);
+	free(s.rows);
+	if (w_out)
+		*w_out = w;
+	if (h_out)
+		*h_out = h;
+	if (out)
+		*out = scratch;
+	return 0;
+}
+
+int hv_img_png_to_bgra(hv_img_ctx *c, const uint8_t *data, size_t len, uint32_t *w, uint32_t *h,
+		       uint8_t **out)
+{
+	return png_decode_mem(c, data, len, NULL, w, h, out);
+}
+
+/* --- APNG ------------------------------------------------------------------ */
+
+struct chunk {
+	uint32_t len;
+	const uint8_t *type, *data;
+	size_t offset;
+};
+
+/* Next chunk at *pos, bounds-checked; 0 at a valid chunk, else an error. */
+static int next_chunk(hv_img_ctx *c, size_t *pos, struct chunk *ch)
+{
+	if (c->len - *pos < 12)
+		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: truncated chunk header at byte %zu", *pos);
+	ch->len = hv_rd_be32(c->data + *pos);
+	ch->type = c->data + *pos + 4;
+	ch->data = c->data + *pos + 8;
+	ch->offset = *pos;
+	if (ch->len > 0x7fffffffu)
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: chunk length out of range at byte %zu", *pos);
+	if (c->len - *pos - 12 < ch->len)
+		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: chunk at byte %zu runs past the end", *pos);
+	*pos += 12 + (size_t)ch->len;
+	return 0;
+}
+
+struct buf {
+	uint8_t *p;
+	size_t len, cap;
+};
+
+static bool buf_put(struct buf *b, const void *d, size_t n)
+{
+	if (b->cap - b->len < n) {
+		size_t cap = HV_MAX(b->cap * 2, b->len + n + 256);
+		uint8_t *p = realloc(b->p, cap);
+		if (!p)
+			return false;
+		b->p = p;
+		b->cap = cap;
+	}
+	memcpy(b->p + b->len, d, n);
+	b->len += n;
+	return true;
+}
+
+static bool buf_chunk(struct buf *b, const char *type, const uint8_t *d, uint32_t n)
+{
+	uint8_t hdr[8] = {n >> 24, n >> 16, n >> 8, n, type[0], type[1], type[2], type[3]};
+	uint32_t crc = (uint32_t)crc32(0, hdr + 4, 4);
+	crc = (uint32_t)crc32(crc, d, n);
+	uint8_t tail[4] = {crc >> 24, crc >> 16, crc >> 8, crc};
+	return buf_put(b, hdr, 8) && buf_put(b, d, n) && buf_put(b, tail, 4);
+}
+
+struct fctl {
+	uint32_t w, h, x, y;
+	uint16_t delay_num, delay_den;
+	uint8_t dispose, blend;
+};
+
+static int parse_fctl(hv_img_ctx *c, const struct chunk *ch, struct fctl *f)
+{
+	if (ch->len != 26)
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: fcTL at byte %zu has length %u", ch->offset, ch->len);
+	const uint8_t *d = ch->data + 4; /* after the sequence number */
+	*f = (struct fctl){hv_rd_be32(d), hv_rd_be32(d + 4), hv_rd_be32(d + 8), hv_rd_be32(d + 12),
+			   hv_rd_be16(d + 16), hv_rd_be16(d + 18), d[20], d[21]};
+	if (f->w == 0 || f->h == 0 || f->x > c->img->width || f->y > c->img->height ||
+	    f->w > c->img->width - f->x || f->h > c->img->height - f->y)
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: frame rectangle at byte %zu outside the canvas", ch->offset);
+	if (f->dispose > 2 || f->blend > 1)
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: bad dispose/blend op at byte %zu", ch->offset);
+	return 0;
+}
+
+static uint32_t fctl_ms(const struct fctl *f)
+{
+	uint32_t den = f->delay_den ? f->delay_den : 100;
+	return (uint32_t)(((uint64_t)f->delay_num * 1000 + den / 2) / den);
+}
+
+/* Decode one frame's image data (IDAT or fdAT payloads) into BGRA. */
+static int apng_frame(hv_img_ctx *c, const struct chunk *ihdr, const struct buf *shared,
+		      const struct buf *idat, const struct fctl *f, uint8_t **out)
+{
+	struct buf png = {0};
+	uint8_t hdr[13];
+	memcpy(hdr, ihdr->data, 13);
+	uint8_t wh[8] = {f->w >> 24, f->w >> 16, f->w >> 8, f->w, f->h >> 24, f->h >> 16, f->h >> 8, f->h};
+	memcpy(hdr, wh, 8);
+	int r = 0;
+	if (!buf_put(&png, png_sig, 8) || !buf_chunk(&png, "IHDR", hdr, 13) ||
+	    !buf_put(&png, shared->p ? shared->p : (const uint8_t *)"", shared->len) ||
+	    !buf_chunk(&png, "IDAT", idat->p ? idat->p : (const uint8_t *)"", (uint32_t)idat->len) ||
+	    !buf_chunk(&png, "IEND", (const uint8_t *)"", 0))
+		r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+	if (r == 0)
+		r = png_decode_mem(c, png.p, png.len, NULL, NULL, NULL, out);
+	free(png.p);
+	return r;
+}
+
+/* 1: it is an APNG (decoded or failed: see return); 0: plain PNG. */
+static int decode_apng(hv_img_ctx *c, bool *is_apng)
+{
+	size_t pos = 8;
+	struct chunk ch, ihdr = {0};
+	struct buf shared = {0}, idat = {0};
+	uint8_t *canvas = NULL, *prev = NULL, *sub = NULL;
+	uint32_t num_frames = 0, plays = 0, seq_next = 0;
+	bool have_fctl = false, seen_idat = false, idat_is_frame = false;
+	struct fctl f = {0}, pending = {0};
+	int r = 0;
+
+	*is_apng = false;
+	/* First pass up to the first IDAT: is there an acTL? */
+	for (size_t p = 8;;) {
+		if ((r = next_chunk(c, &p, &ch)) < 0)
+			return r;
+		if (memcmp(ch.type, "IHDR", 4) == 0 && ch.len == 13)
+			ihdr = ch;
+		if (memcmp(ch.type, "acTL", 4) == 0 && ch.len == 8) {
+			num_frames = hv_rd_be32(ch.data);
+			plays = hv_rd_be32(ch.data + 4);
+			*is_apng = true;
+		}
+		if (memcmp(ch.type, "IDAT", 4) == 0 || memcmp(ch.type, "IEND", 4) == 0)
+			break;
+	}
+	if (!*is_apng)
+		return 0;
+	if (!ihdr.data)
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: IHDR missing");
+	if ((r = hv_img_set_size(c, hv_rd_be32(ihdr.data), hv_rd_be32(ihdr.data + 4))) < 0)
+		return r;
+	if (num_frames == 0 || num_frames > c->opt.max_frames)
+		return hv_img_fail(c, num_frames ? HV_IMAGE_ETOOLARGE : HV_IMAGE_ECORRUPT,
+				   "apng: acTL declares %u frames", num_frames);
+	c->img->format = "apng";
+	c->img->mime = "image/apng";
+	c->img->loop_count = plays;
+	c->img->animated = true;
+	uint32_t W = c->img->width, H = c->img->height;
+	canvas = calloc((size_t)W * H, 4);
+	prev = malloc((size_t)W * H * 4);
+	if (!canvas || !prev) {
+		r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+		goto out;
+	}
+
+	for (;;) {
+		if ((r = next_chunk(c, &pos, &ch)) < 0)
+			goto out;
+		bool is_idat = memcmp(ch.type, "IDAT", 4) == 0, is_fdat = memcmp(ch.type, "fdAT", 4) == 0;
+		bool is_fctl = memcmp(ch.type, "fcTL", 4) == 0, is_iend = memcmp(ch.type, "IEND", 4) == 0;
+		/* A frame ends at the next fcTL or at IEND. */
+		if ((is_fctl || is_iend) && have_fctl && idat.len > 0) {
+			free(sub);
+			sub = NULL;
+			if ((r = apng_frame(c, &ihdr, &shared, &idat, &f, &sub)) < 0)
+				goto out;
+			uint8_t *px;
+			if (f.dispose == 2)
+				memcpy(prev, canvas, (size_t)W * H * 4);
+			hv_img_composite(canvas, W, sub, f.x, f.y, f.w, f.h, f.blend == 1);
+			if ((r = hv_img_add_frame(c, fctl_ms(&f), &px)) < 0)
+				goto out;
+			memcpy(px, canvas, (size_t)W * H * 4);
+			/* Dispose for the next frame (the first frame's "previous" is "background"). */
+			if (f.dispose == 1 || (f.dispose == 2 && c->img->frame_count == 1))
+				hv_img_clear_rect(canvas, W, f.x, f.y, f.w, f.h);
+			else if (f.dispose == 2)
+				memcpy(canvas, prev, (size_t)W * H * 4);
+			idat.len = 0;
+			have_fctl = false;
+		} else if (is_fctl || is_iend) {
+			idat.len = 0; /* a hidden default image is not a frame */
+		}
+		if (is_iend)
+			break;
+		if (is_fctl) {
+			if (ch.len >= 4 && hv_rd_be32(ch.data) != seq_next++) {
+				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: sequence number out of order at byte %zu", ch.offset);
+				goto out;
+			}
+			if ((r = parse_fctl(c, &ch, &pending)) < 0)
+				goto out;
+			if (!seen_idat && (pending.x || pending.y || pending.w != W || pending.h != H)) {
+				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: first frame must cover the canvas");
+				goto out;
+			}
+			f = pending;
+			have_fctl = true;
+			if (!seen_idat)
+				idat_is_frame = true;
+		} else if (is_idat) {
+			seen_idat = true;
+			if ((idat_is_frame || !have_fctl) && !buf_put(&idat, ch.data, ch.len)) {
+				r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+				goto out;
+			}
+		} else if (is_fdat) {
+			if (ch.len < 4 || hv_rd_be32(ch.data) != seq_next++) {
+				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: bad fdAT sequence at byte %zu", ch.offset);
+				goto out;
+			}
+			if (!have_fctl || !seen_idat) {
+				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: fdAT without a frame at byte %zu", ch.offset);
+				goto out;
+			}
+			if (!buf_put(&idat, ch.data + 4, ch.len - 4)) {
+				r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+				goto out;
+			}
+		} else if (!seen_idat && (memcmp(ch.type, "PLTE", 4) == 0 || memcmp(ch.type, "tRNS", 4) == 0)) {
+			/* Shared by every frame's standalone PNG. */
+			if (!buf_chunk(&shared, memcmp(ch.type, "PLTE", 4) == 0 ? "PLTE" : "tRNS", ch.data, ch.len)) {
+				r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+				goto out;
+			}
+		}
+		if ((r = hv_img_check_cancel(c)) < 0)
+			goto out;
+	}
+	if (c->img->frame_count == 0)
+		r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: no frames");
+	else
+		r = 0;
+out:
+	free(canvas);
+	free(prev);
+	free(sub);
+	free(shared.p);
+	free(idat.p);
+	return r;
+}
+
+int hv_img_decode_png(hv_img_ctx *c)
+{
+	bool is_apng;
+	int r = decode_apng(c, &is_apng);
+	if (r < 0 || is_apng)
+		return r;
+	/* Plain PNG: read the size first so the frame is allocated once, then
+	 * let libpng write straight into it (no copy). */
+	if (c->len < 24 || memcmp(c->data + 12, "IHDR", 4) != 0)
+		return hv_img_fail(c, c->len < 24 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT,
+				   "png: IHDR missing");
+	if ((r = hv_img_set_size(c, hv_rd_be32(c->data + 16), hv_rd_be32(c->data + 20))) < 0)
+		return r;
+	uint8_t *px;
+	if ((r = hv_img_add_frame(c, 0, &px)) < 0)
+		return r;
+	return png_decode_mem(c, c->data, c->len, px, NULL, NULL, NULL);
+}

@@ -1,0 +1,92 @@
+/* image.h — ImageDecoder's decoding core: bytes in, BGRA frames out.
+ *
+ * Used in-process by the ImageDecoder service (one fresh sandboxed process
+ * per client), by the fuzz targets and by the benchmark's in-process
+ * baseline. The format is sniffed from the content, never from a name.
+ *
+ * Pixels: BGRA8888 (B,G,R,A bytes in memory, as SerenityOS), straight (not
+ * premultiplied) alpha, sRGB; stride is always width * 4. Every frame of an
+ * animation is a fully composited canvas of the image's size.
+ *
+ * Errors are negative errno values with a one-line reason in
+ * hv_image_error.message:
+ *   HV_IMAGE_EUNSUPPORTED  no decoder recognises the content
+ *   HV_IMAGE_ETRUNCATED    the data ends before the image does
+ *   HV_IMAGE_ECORRUPT      the data is malformed (the message says where)
+ *   HV_IMAGE_ETOOLARGE     over a limit of hv_image_options
+ *   -ENOMEM, -ECANCELED (hv_image_options.cancel became true)
+ */
+#pragma once
+
+#include <errno.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define HV_IMAGE_EUNSUPPORTED (-EOPNOTSUPP)
+#define HV_IMAGE_ETRUNCATED (-ENODATA)
+#define HV_IMAGE_ECORRUPT (-EILSEQ)
+#define HV_IMAGE_ETOOLARGE (-EFBIG)
+
+/* Defaults of hv_image_options (documented in docs/imagedecoder.md). */
+#define HV_IMAGE_MAX_DIMENSION 65535u		/* width or height */
+#define HV_IMAGE_MAX_PIXELS (64u << 20)		/* one frame: 64 Mpx = 256 MiB */
+#define HV_IMAGE_MAX_TOTAL_PIXELS (128u << 20) /* all frames together */
+#define HV_IMAGE_MAX_FRAMES 4096u
+
+/* Limits and hints of one decode (hv_image_options_default fills them). */
+typedef struct hv_image_options {
+	uint64_t max_pixels;	   /* width * height of the canvas */
+	uint64_t max_total_pixels; /* summed over every decoded frame */
+	uint32_t max_frames;
+	volatile const bool *cancel; /* optional: polled between rows/frames */
+	/* Wanted size (0 = none): picks the ICO/CUR entry (the smallest at
+	 * least this large, else the largest). Images are never scaled. */
+	uint32_t ideal_width, ideal_height;
+} hv_image_options;
+
+/* Where frame pixels live. The service allocates them in shared memory so
+ * the decoded bitmap is never copied; the default uses malloc. */
+typedef struct hv_image_allocator {
+	void *(*alloc)(void *userdata, size_t size); /* NULL: out of memory */
+	void (*free)(void *userdata, void *p, size_t size);
+	void *userdata;
+} hv_image_allocator;
+
+typedef struct hv_image_frame {
+	uint8_t *pixels;      /* BGRA, width * 4 * height bytes */
+	uint32_t duration_ms; /* 0 for a still image */
+} hv_image_frame;
+
+typedef struct hv_image {
+	const char *format; /* static: "png", "apng", "jpeg", "gif", "webp", ... */
+	const char *mime;   /* static: "image/png", ... */
+	uint32_t width, height;
+	uint32_t frame_count;
+	hv_image_frame *frames;
+	uint32_t loop_count; /* animations: 0 = forever */
+	bool animated;
+	uint8_t orientation; /* EXIF orientation found (1..8; 0 none); already applied */
+	hv_image_allocator allocator;
+} hv_image;
+
+typedef struct hv_image_error {
+	int code;
+	char message[200];
+} hv_image_error;
+
+void hv_image_options_default(hv_image_options *opt);
+
+/* Name of the format the content looks like, or NULL. Needs the first 32
+ * bytes at most; never fails. */
+const char *hv_image_sniff(const uint8_t *data, size_t len);
+
+/* Decode data[0..len). alloc and opt may be NULL (defaults). On success
+ * *out holds the frames (hv_image_free releases them); on failure nothing
+ * is kept and err (optional) says why. */
+int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt,
+		    const hv_image_allocator *alloc, hv_image *out, hv_image_error *err);
+void hv_image_free(hv_image *img);
+
+/* The formats this build decodes, e.g. "png apng jpeg ...". */
+const char *hv_image_formats(void);
