@@ -103,3 +103,25 @@ int hv_sandbox_exec(const hv_sandbox_spec *spec, const char *path, char *const a
 
 /* The same without exec: apply spec to the calling process (all threads). */
 int hv_sandbox_apply(const hv_sandbox_spec *spec);
+
+/* --- supervised exec (sandbox-run; usable by any manager) ----------------- */
+
+/* Like hv_sandbox_exec(), but a forbidden call is first reported to a
+ * supervisor: the filter's deny action is a seccomp user notification and
+ * its listener fd is sent over `sock` (SCM_RIGHTS, one byte 'L') before the
+ * exec. If the promises lack stdio (no sendmsg to hand it over) it falls
+ * back to killing with SIGSYS, and nothing is sent. The supervisor passes
+ * each readable listener event to hv_sandbox_notify_handle(). If the
+ * supervisor goes away, forbidden calls fail with ENOSYS (never allowed). */
+int hv_sandbox_exec_supervised(const hv_sandbox_spec *spec, const char *path, char *const argv[],
+			       char *const envp[], int sock);
+
+/* Receive one listener fd sent by hv_sandbox_exec_supervised(): the fd,
+ * -ENODATA when the child exec'd or died without sending one. */
+int hv_sandbox_recv_listener(int sock);
+
+/* Handle one notification: log "IDENT[pid]: pledge: system call NAME (NR)
+ * is not allowed by "PROMISES"", then kill the caller with SIGSYS, or (debug)
+ * make the call fail with EPERM. 0, or a negative errno (-ENOENT: the
+ * caller died meanwhile, not an error for the supervisor). */
+int hv_sandbox_notify_handle(int listener, const char *ident, const char *promises, bool debug);

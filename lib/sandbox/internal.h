@@ -1,0 +1,75 @@
+/* lib/sandbox/internal.h — what the files of lib/sandbox share: promise
+ * bits, the filter compiler's options, the unveil lock. Not installed. */
+#pragma once
+
+#include <seccomp.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+enum hv_promise_bit {
+	HV_P_STDIO,
+	HV_P_RPATH,
+	HV_P_WPATH,
+	HV_P_CPATH,
+	HV_P_DPATH,
+	HV_P_TMPPATH,
+	HV_P_INET,
+	HV_P_UNIX,
+	HV_P_DNS,
+	HV_P_FATTR,
+	HV_P_CHOWN,
+	HV_P_FLOCK,
+	HV_P_GETPW,
+	HV_P_SENDFD,
+	HV_P_RECVFD,
+	HV_P_PROC,
+	HV_P_EXEC,
+	HV_P_ID,
+	HV_P_TTY,
+	HV_P_THREAD,
+	HV_P_PROTEXEC,
+	HV_P_SIGACTION,
+	HV_P_SETTIME,
+	HV_P_ACCEPT,
+	HV_P_UNVEIL,
+	HV_P_NO_ERROR,
+	HV_P__COUNT,
+};
+
+#define HV_P(x) (UINT64_C(1) << HV_P_##x)
+#define HV_P_ALL ((UINT64_C(1) << HV_P__COUNT) - 1)
+
+/* Parse "stdio rpath ..." (spaces/tabs/commas separate). NULL or "" → 0.
+ * Unknown name → -EINVAL, logged with the name. */
+int hv_promises_parse(const char *s, uint64_t *out);
+/* "stdio rpath" for a mask, into buf (always terminated). */
+void hv_promises_format(uint64_t mask, char *buf, size_t size);
+
+struct hv_filter_opts {
+	uint32_t deny_action;	/* SCMP_ACT_TRAP, _KILL_PROCESS, _ERRNO(EPERM), _NOTIFY */
+	bool tsync;		/* apply to every thread */
+	bool log;		/* SECCOMP_FILTER_FLAG_LOG (audit log of denials) */
+	const void *exec_pin;	/* allow execve(exec_pin, ...) only, when no "exec" */
+	int self_pid;		/* pid that stdio may signal (raise/abort) */
+};
+
+/* Compile promises into a libseccomp context; caller loads and releases it. */
+int hv_filter_build(uint64_t promises, const struct hv_filter_opts *o, scmp_filter_ctx *out);
+
+/* Enforce pending unveil rules (if any) and lock. Same returns as
+ * hv_unveil(NULL, NULL). */
+int hv_unveil_lock(void);
+bool hv_unveil_locked(void);
+/* Make the next lock enforce an empty ruleset (an explicit empty Unveil=). */
+void hv_unveil_deny_all(void);
+
+/* Used by exec.c and sandbox-run (declared in haven/sandbox.h's private
+ * corner below). */
+int hv_internal_exec_filter(const char *promises, const char *execpromises, bool debug, const char *path,
+			    char *const envp[], char ***envp_out, uint32_t deny_action, int *notify_fd);
+
+/* Syscall name for the SIGSYS log line (async-signal-safe after
+ * hv_syscall_names_init()); NULL if unknown. */
+void hv_syscall_names_init(void);
+const char *hv_syscall_name(long nr);

@@ -1,0 +1,282 @@
+/* lib/sandbox/unveil.c — hv_unveil() on Landlock (raw syscalls).
+ *
+ * OpenBSD's unveil() takes effect at once and grows with each call; a
+ * Landlock domain can only shrink. So rules are collected (each path opened
+ * O_PATH at the call, so relative paths mean what they meant then) and
+ * enforced as one ruleset when unveil is locked. The ruleset handles every
+ * filesystem right the running ABI knows, so anything not unveiled is denied;
+ * what an older ABI cannot control is reported, never assumed.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/landlock.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "haven/log.h"
+#include "haven/sandbox.h"
+#include "haven/util.h"
+#include "internal.h"
+
+/* Our own copies of the ABI (the installed header may predate the kernel). */
+struct hv_ll_ruleset_attr {
+	uint64_t handled_access_fs;
+	uint64_t handled_access_net; /* ABI 4 */
+	uint64_t scoped;	     /* ABI 6 */
+};
+struct hv_ll_path_beneath {
+	uint64_t allowed_access;
+	int32_t parent_fd;
+} __attribute__((packed));
+
+#define LL_EXECUTE (1ULL << 0)
+#define LL_WRITE_FILE (1ULL << 1)
+#define LL_READ_FILE (1ULL << 2)
+#define LL_READ_DIR (1ULL << 3)
+#define LL_REMOVE_DIR (1ULL << 4)
+#define LL_REMOVE_FILE (1ULL << 5)
+#define LL_MAKE_CHAR (1ULL << 6)
+#define LL_MAKE_DIR (1ULL << 7)
+#define LL_MAKE_REG (1ULL << 8)
+#define LL_MAKE_SOCK (1ULL << 9)
+#define LL_MAKE_FIFO (1ULL << 10)
+#define LL_MAKE_BLOCK (1ULL << 11)
+#define LL_MAKE_SYM (1ULL << 12)
+#define LL_REFER (1ULL << 13)	  /* ABI 2 */
+#define LL_TRUNCATE (1ULL << 14)  /* ABI 3 */
+#define LL_IOCTL_DEV (1ULL << 15) /* ABI 5 */
+#define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
+#define LL_SCOPE_SIGNAL (1ULL << 1)	   /* ABI 6 */
+#define LL_RULE_PATH_BENEATH 1
+#define LL_CREATE_VERSION (1U << 0)
+
+#define LL_FILE_RIGHTS (LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV)
+#define LL_CREATE_RIGHTS                                                                          \
+	(LL_REMOVE_DIR | LL_REMOVE_FILE | LL_MAKE_CHAR | LL_MAKE_DIR | LL_MAKE_REG | LL_MAKE_SOCK | \
+	 LL_MAKE_FIFO | LL_MAKE_BLOCK | LL_MAKE_SYM | LL_REFER)
+
+struct rule {
+	int fd; /* O_PATH */
+	uint64_t access;
+	char *path; /* for log lines */
+};
+
+static struct rule *rules;
+static size_t n_rules;
+static bool locked;
+static bool deny_all; /* lock even with no rules: nothing visible */
+
+void hv_unveil_deny_all(void)
+{
+	deny_all = true;
+}
+
+bool hv_unveil_locked(void)
+{
+	return locked;
+}
+
+int hv_landlock_abi(void)
+{
+	long abi = syscall(SYS_landlock_create_ruleset, NULL, 0, LL_CREATE_VERSION);
+	if (abi < 0)
+		return 0;
+	const char *cap = getenv("HAVEN_LANDLOCK_ABI_MAX");
+	if (cap && *cap) {
+		int64_t m;
+		if (hv_parse_i64(cap, 0, 1000, &m) == 0 && m < abi)
+			abi = m;
+	}
+	return (int)abi;
+}
+
+/* Rights each ABI knows. */
+static uint64_t abi_fs_rights(int abi)
+{
+	uint64_t r = (1ULL << 13) - 1; /* ABI 1 */
+	if (abi >= 2)
+		r |= LL_REFER;
+	if (abi >= 3)
+		r |= LL_TRUNCATE;
+	if (abi >= 5)
+		r |= LL_IOCTL_DEV;
+	return r;
+}
+
+static int perms_to_access(const char *perms, uint64_t *out)
+{
+	uint64_t a = 0;
+	for (const char *p = perms; *p; p++) {
+		switch (*p) {
+		case 'r':
+			a |= LL_READ_FILE | LL_READ_DIR;
+			break;
+		case 'w':
+			a |= LL_WRITE_FILE | LL_TRUNCATE | LL_IOCTL_DEV;
+			break;
+		case 'x':
+			a |= LL_EXECUTE;
+			break;
+		case 'c':
+			a |= LL_CREATE_RIGHTS;
+			break;
+		default:
+			hv_log_error("unveil: bad permission '%c' in \"%s\" (use r, w, x, c)", *p, perms);
+			return -EINVAL;
+		}
+	}
+	/* Reading a device needs its ioctls too (isatty on /dev/tty). */
+	if (a & LL_READ_FILE)
+		a |= LL_IOCTL_DEV;
+	*out = a;
+	return 0;
+}
+
+int hv_unveil(const char *path, const char *perms)
+{
+	if (!path && !perms)
+		return hv_unveil_lock();
+	if (!path || !perms) {
+		hv_log_error("unveil: path and permissions must both be given (or both NULL to lock)");
+		return -EINVAL;
+	}
+	if (locked) {
+		hv_log_error("unveil: %s: unveil is locked", path);
+		return -EPERM;
+	}
+	uint64_t access;
+	int r = perms_to_access(perms, &access);
+	if (r < 0)
+		return r;
+	_hv_close_ int fd = open(path, O_PATH | O_CLOEXEC);
+	if (fd < 0)
+		return hv_log_errno(-errno, "unveil: %s", path);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return hv_log_errno(-errno, "unveil: %s", path);
+	/* Landlock refuses directory rights on a file rule. */
+	if (!S_ISDIR(st.st_mode))
+		access &= LL_FILE_RIGHTS;
+
+	struct rule *nr = realloc(rules, (n_rules + 1) * sizeof(*rules));
+	if (!nr)
+		return hv_log_errno(-ENOMEM, "unveil: %s", path);
+	rules = nr;
+	char *copy = strdup(path);
+	if (!copy)
+		return hv_log_errno(-ENOMEM, "unveil: %s", path);
+	rules[n_rules++] = (struct rule){.fd = HV_TAKE_FD(fd), .access = access, .path = copy};
+	return 0;
+}
+
+int hv_unveil_spec(const char *spec)
+{
+	const char *colon = spec ? strrchr(spec, ':') : NULL;
+	if (!colon || colon == spec) {
+		hv_log_error("unveil: \"%s\": expected PATH:PERMS", spec ? spec : "(null)");
+		return -EINVAL;
+	}
+	_hv_free_ char *path = strndup(spec, (size_t)(colon - spec));
+	if (!path)
+		return -ENOMEM;
+	return hv_unveil(path, colon + 1);
+}
+
+static void rules_free(void)
+{
+	for (size_t i = 0; i < n_rules; i++) {
+		close(rules[i].fd);
+		free(rules[i].path);
+	}
+	free(rules);
+	rules = NULL;
+	n_rules = 0;
+}
+
+int hv_unveil_lock(void)
+{
+	if (locked)
+		return 0;
+	locked = true;
+	if (n_rules == 0 && !deny_all)
+		return 0; /* never unveiled: the filesystem stays as it is (OpenBSD) */
+
+	int abi = hv_landlock_abi(), status = 0;
+	if (abi < 1) {
+		hv_log_error("unveil: Landlock is not available on this kernel: %zu rule(s) NOT enforced", n_rules);
+		rules_free();
+		return -EOPNOTSUPP;
+	}
+	uint64_t known = abi_fs_rights(abi);
+	struct hv_ll_ruleset_attr attr = {.handled_access_fs = known};
+	if (abi >= 6)
+		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
+	size_t attr_size = abi >= 6 ? sizeof(attr) : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+
+	/* Report what this ABI leaves uncontrolled, for the rules asked. */
+	uint64_t asked = 0;
+	for (size_t i = 0; i < n_rules; i++)
+		asked |= rules[i].access;
+	if (abi < 2) {
+		hv_log_warn("unveil: Landlock ABI %d: renames and links across directories are refused", abi);
+		status = HV_SANDBOX_DEGRADED;
+	}
+	if (abi < 3) {
+		hv_log_warn("unveil: Landlock ABI %d cannot control truncate(): files outside unveiled paths "
+			    "can still be truncated", abi);
+		status = HV_SANDBOX_DEGRADED;
+	}
+	if (abi < 5 && (asked & LL_IOCTL_DEV)) {
+		hv_log_info("unveil: Landlock ABI %d does not control device ioctls (seccomp's ioctl list still does)",
+			    abi);
+	}
+	if (abi < 6) {
+		hv_log_warn("unveil: Landlock ABI %d cannot scope abstract unix sockets and signals", abi);
+		status = HV_SANDBOX_DEGRADED;
+	}
+
+	/* Landlock (ABI <= 7) confines the calling thread and its future
+	 * threads only: say so if others already run. */
+	DIR *d = opendir("/proc/self/task");
+	if (d) {
+		int tasks = 0;
+		for (struct dirent *e; (e = readdir(d));)
+			tasks += e->d_name[0] != '.';
+		closedir(d);
+		if (tasks > 1) {
+			hv_log_warn("unveil: %d threads already run; Landlock confines only this thread and the "
+				    "threads it creates (lock unveil before creating threads)", tasks);
+			status = HV_SANDBOX_DEGRADED;
+		}
+	}
+
+	_hv_close_ int rs = (int)syscall(SYS_landlock_create_ruleset, &attr, attr_size, 0);
+	if (rs < 0) {
+		int r = -errno;
+		rules_free();
+		return hv_log_errno(r, "unveil: failed to create a Landlock ruleset");
+	}
+	for (size_t i = 0; i < n_rules; i++) {
+		struct hv_ll_path_beneath pb = {.allowed_access = rules[i].access & known,
+						.parent_fd = rules[i].fd};
+		if (pb.allowed_access == 0)
+			continue; /* nothing this ABI can grant: stays denied */
+		if (syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
+			int r = -errno;
+			hv_log_errno(r, "unveil: failed to add the rule for %s", rules[i].path);
+			rules_free();
+			return r;
+		}
+	}
+	rules_free();
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return hv_log_errno(-errno, "unveil: failed to set no_new_privs");
+	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
+		return hv_log_errno(-errno, "unveil: failed to enforce the Landlock ruleset");
+	return status;
+}
