@@ -1,0 +1,377 @@
+/* tests/ipc/test-ipc-conn.c — calls across real processes over a socket
+ * file: sync, typed remote errors, async with many in flight answered in
+ * reverse order, one-way and events (also arriving during a sync call),
+ * fd passing (pipe + memfd used on the other side), Buffer and Bitmap,
+ * timeouts, peer killed mid-call (sync and async), loop-less clients,
+ * peer credentials and the IPC trace. */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+
+#include "testproto.h"
+
+static char sock[256];
+
+/* One loop turn. Short waits: hv_loop_run_once may block for its whole
+ * timeout after running deferred calls, so the caller re-checks often;
+ * the bound only avoids a hang (about 60 s), it is not a timing check. */
+static void spin(hv_loop *loop)
+{
+	static unsigned turns;
+	CHECK(hv_loop_run_once(loop, 20) >= 0);
+	CHECK(++turns < 3000);
+}
+
+static hv_conn *connect_loopless(void)
+{
+	hv_conn *c;
+	CHECK_EQ(hv_conn_connect(NULL, sock, &c), 0);
+	return c;
+}
+
+static void test_sync(void)
+{
+	hv_conn *c = connect_loopless();
+	const char *out;
+	CHECK_EQ(ts_echo(c, "hello", &out), 0);
+	CHECK(strcmp(out, "hello") == 0);
+	int32_t sum;
+	for (int i = 0; i < 1000; i++) {
+		CHECK_EQ(ts_add(c, i, 2 * i, &sum), 0);
+		CHECK_EQ(sum, 3 * i);
+	}
+	/* Large payload (several read chunks). */
+	size_t n = 3u << 20;
+	char *big = malloc(n + 1);
+	memset(big, 'z', n);
+	big[n] = 0;
+	CHECK_EQ(ts_echo(c, big, &out), 0);
+	CHECK_EQ(strlen(out), n);
+	free(big);
+	/* Peer credentials: the server is our child, same uid. */
+	CHECK_EQ(hv_conn_peer(c)->uid, getuid());
+	CHECK(hv_conn_peer(c)->pid > 0 && hv_conn_peer(c)->pid != getpid());
+	hv_conn_close(c);
+}
+
+static void test_remote_error(void)
+{
+	hv_conn *c = connect_loopless();
+	hv_enc e;
+	hv_msg *reply;
+	hv_enc_init(&e, &test_server_endpoint, TS_FAIL, HV_MSG_REQUEST);
+	hv_enc_i32(&e, -EACCES);
+	hv_enc_string(&e, "not for you");
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), -EACCES);
+	const hv_ipc_error *err = hv_conn_last_error(c);
+	CHECK(err->remote && err->code == -EACCES && strcmp(err->message, "not for you") == 0);
+	/* The connection is still fine after a typed failure. */
+	int32_t sum;
+	CHECK_EQ(ts_add(c, 1, 1, &sum), 0);
+	CHECK_EQ(sum, 2);
+	/* Encoding errors never reach the wire. */
+	hv_enc_init(&e, &test_server_endpoint, TS_ECHO, HV_MSG_REQUEST);
+	hv_enc_string(&e, "\xff");
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), -EILSEQ);
+	CHECK_EQ(ts_add(c, 2, 2, &sum), 0);
+	hv_conn_close(c);
+}
+
+struct async_rec {
+	char tags[64][8];
+	unsigned n;
+	int status[64];
+};
+
+static void hold_done(hv_conn *c, int status, hv_msg *reply, void *ud)
+{
+	struct async_rec *rec = ud;
+	rec->status[rec->n] = status;
+	if (status == 0) {
+		hv_dec d;
+		const char *tag;
+		hv_dec_init(&d, reply);
+		hv_dec_string(&d, &tag);
+		CHECK_EQ(hv_dec_finish(&d), 0);
+		snprintf(rec->tags[rec->n], sizeof(rec->tags[0]), "%s", tag);
+	}
+	rec->n++;
+}
+
+static void test_async_out_of_order(void)
+{
+	hv_loop *loop;
+	hv_conn *c;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	struct async_rec rec = {0};
+	for (int i = 0; i < 50; i++) {
+		hv_enc e;
+		char tag[8];
+		snprintf(tag, sizeof(tag), "t%d", i);
+		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
+		hv_enc_string(&e, tag);
+		CHECK_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
+	}
+	/* A sync call in between: the server holds the 50 and answers this. */
+	int32_t sum;
+	CHECK_EQ(ts_add(c, 20, 22, &sum), 0);
+	CHECK_EQ(sum, 42);
+	CHECK_EQ(rec.n, 0);
+	CHECK_EQ(ts_oneway(c, TS_RELEASE, 0), 0);
+	while (rec.n < 50)
+		spin(loop);
+	/* Released in reverse: each reply still matched its own request. */
+	for (int i = 0; i < 50; i++) {
+		char want[8];
+		snprintf(want, sizeof(want), "t%d", 49 - i);
+		CHECK_EQ(rec.status[i], 0);
+		CHECK(strcmp(rec.tags[i], want) == 0);
+	}
+	hv_conn_close(c);
+	hv_loop_free(loop);
+}
+
+static void test_oneway_and_events(void)
+{
+	hv_loop *loop;
+	hv_conn *c;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	CHECK_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	memset(&test_client_state, 0, sizeof(test_client_state));
+	for (uint64_t i = 0; i < 2000; i++)
+		CHECK_EQ(ts_oneway(c, TS_PING, i), 0);
+	/* The sync call flushes the pings; the pongs arrive before its reply
+	 * and are queued, then dispatched by the loop in order. */
+	CHECK_EQ(ts_echo(c, "after pings", NULL), 0);
+	CHECK_EQ(test_client_state.npongs, 0);
+	while (test_client_state.npongs < 2000)
+		spin(loop);
+	for (unsigned i = 0; i < 2000; i++)
+		CHECK_EQ(test_client_state.pongs[i], i);
+	hv_conn_close(c);
+	hv_loop_free(loop);
+
+	/* Loop-less: events are read by hv_conn_dispatch. */
+	c = connect_loopless();
+	CHECK_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	memset(&test_client_state, 0, sizeof(test_client_state));
+	CHECK_EQ(ts_oneway(c, TS_PING, 77), 0);
+	while (test_client_state.npongs < 1)
+		CHECK(hv_conn_dispatch(c, 10000) >= 0);
+	CHECK_EQ(test_client_state.pongs[0], 77);
+	hv_conn_close(c);
+}
+
+static void test_fd_passing(void)
+{
+	hv_conn *c = connect_loopless();
+	int p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	CHECK(write(p[1], "through a pipe", 14) == 14);
+	close(p[1]);
+	hv_buffer b;
+	CHECK_EQ(hv_buffer_create(1000, &b), 0);
+	uint64_t want = 0;
+	for (int i = 0; i < 1000; i++) {
+		((uint8_t *)b.data)[i] = (uint8_t)(i * 3);
+		want += (uint8_t)(i * 3);
+	}
+	hv_enc e;
+	hv_msg *reply;
+	hv_enc_init(&e, &test_server_endpoint, TS_PASS_FDS, HV_MSG_REQUEST);
+	hv_enc_fd(&e, p[0]);
+	hv_enc_buffer(&e, &b);
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	hv_dec d;
+	const char *text;
+	uint64_t sum;
+	hv_dec_init(&d, reply);
+	hv_dec_string(&d, &text);
+	hv_dec_u64(&d, &sum);
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	CHECK(strcmp(text, "through a pipe") == 0);
+	CHECK(sum == want);
+	/* Sending did not take our fds. */
+	CHECK(fcntl(p[0], F_GETFD) >= 0);
+	close(p[0]);
+	hv_buffer_release(&b);
+
+	/* An fd in a reply belongs to the caller (hv_msg_give_all). */
+	hv_enc_init(&e, &test_server_endpoint, TS_GET_PIPE, HV_MSG_REQUEST);
+	hv_enc_string(&e, "from the server");
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	hv_msg_give_all(reply);
+	int fd;
+	hv_dec_init(&d, reply);
+	hv_dec_fd(&d, &fd);
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC); /* MSG_CMSG_CLOEXEC */
+	int32_t s;
+	CHECK_EQ(ts_add(c, 1, 2, &s), 0); /* frees the reply, not the given fd */
+	char buf[64] = {0};
+	CHECK_EQ(read(fd, buf, sizeof(buf)), 15);
+	CHECK(strcmp(buf, "from the server") == 0);
+	close(fd);
+
+	/* A sealed read-only buffer made by the server. */
+	hv_enc_init(&e, &test_server_endpoint, TS_MAKE_BUFFER, HV_MSG_REQUEST);
+	hv_enc_u32(&e, 5000);
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	hv_msg_give_all(reply);
+	hv_buffer rb;
+	hv_dec_init(&d, reply);
+	hv_dec_buffer(&d, &rb);
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	CHECK(rb.readonly && rb.size == 5000 && ((uint8_t *)rb.data)[4999] == (uint8_t)(4999 * 7));
+	hv_buffer_release(&rb);
+
+	/* Bitmap. */
+	hv_bitmap bm;
+	CHECK_EQ(hv_bitmap_create(16, 8, HV_PIXEL_BGRA8888, &bm), 0);
+	memset(bm.buffer.data, 1, bm.buffer.size);
+	hv_enc_init(&e, &test_server_endpoint, TS_BITMAP, HV_MSG_REQUEST);
+	hv_enc_bitmap(&e, &bm);
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	hv_dec_init(&d, reply);
+	hv_dec_u64(&d, &sum);
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	CHECK_EQ(sum, 16 * 8 * 4);
+	hv_bitmap_release(&bm);
+	hv_conn_close(c);
+}
+
+static void test_timeout(void)
+{
+	hv_conn *c = connect_loopless();
+	hv_conn_set_timeout(c, 50);
+	CHECK_EQ(ts_sleep(c, 1500), -ETIMEDOUT);
+	CHECK(!hv_conn_last_error(c)->remote);
+	/* The late reply is dropped (not misbehaviour); the next call works. */
+	hv_conn_set_timeout(c, -1);
+	int32_t s;
+	CHECK_EQ(ts_add(c, 5, 6, &s), 0);
+	CHECK_EQ(s, 11);
+	CHECK(hv_conn_is_open(c));
+	hv_conn_close(c);
+}
+
+static int async_status = 1;
+static void crash_done(hv_conn *c, int status, hv_msg *reply, void *ud)
+{
+	async_status = status;
+	CHECK(reply == NULL);
+}
+
+static void test_peer_killed(void)
+{
+	/* Sync: the server dies in the handler. */
+	char path[300];
+	snprintf(path, sizeof(path), "%s/crash.sock", test_tmpdir());
+	pid_t pid = test_server_fork(path, NULL);
+	hv_conn *c;
+	CHECK_EQ(hv_conn_connect(NULL, path, &c), 0);
+	hv_enc e;
+	hv_msg *reply;
+	hv_enc_init(&e, &test_server_endpoint, TS_CRASH, HV_MSG_REQUEST);
+	int r = hv_conn_call(c, &e, -1, &reply);
+	CHECK(r == -ECONNRESET || r == -EPIPE);
+	CHECK(!hv_conn_is_open(c));
+	CHECK_EQ(ts_add(c, 1, 1, NULL), r); /* and stays failed, never hangs */
+	hv_conn_close(c);
+	waitpid(pid, NULL, 0);
+
+	/* Async: killed from outside while calls are held. */
+	pid = test_server_fork(path, NULL);
+	hv_loop *loop;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, path, &c), 0);
+	struct async_rec rec = {0};
+	for (int i = 0; i < 10; i++) {
+		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
+		hv_enc_string(&e, "x");
+		CHECK_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
+	}
+	CHECK_EQ(ts_echo(c, "sync", NULL), 0); /* the holds have arrived */
+	test_server_kill(pid);
+	while (rec.n < 10)
+		spin(loop);
+	for (int i = 0; i < 10; i++)
+		CHECK(rec.status[i] == -ECONNRESET || rec.status[i] == -EPIPE);
+	hv_conn_close(c);
+
+	/* Async calls pending when the client closes get their callback. */
+	pid = test_server_fork(path, NULL);
+	CHECK_EQ(hv_conn_connect(loop, path, &c), 0);
+	hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
+	hv_enc_string(&e, "y");
+	CHECK_EQ(hv_conn_call_async(c, &e, crash_done, NULL), 0);
+	hv_conn_close(c);
+	CHECK_EQ(async_status, -ECONNRESET);
+	test_server_kill(pid);
+	hv_loop_free(loop);
+}
+
+static void test_trace(void)
+{
+	/* In a child with stderr on a pipe: one line per message each way. */
+	int p[2];
+	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	if (pid == 0) {
+		/* Re-exec: the trace switch is read once per process. */
+		dup2(p[1], 2);
+		setenv("HAVEN_IPC_TRACE", "1", 1);
+		execl("/proc/self/exe", "test-ipc-conn", "--trace-client", sock, (char *)NULL);
+		_exit(127);
+	}
+	close(p[1]);
+	char buf[4096] = {0};
+	size_t n = 0;
+	ssize_t k;
+	while ((k = read(p[0], buf + n, sizeof(buf) - 1 - n)) > 0)
+		n += (size_t)k;
+	close(p[0]);
+	int st;
+	waitpid(pid, &st, 0);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	CHECK(strstr(buf, "send TestServer.echo request id=1 size=11 fds=0"));
+	CHECK(strstr(buf, "recv TestServer.echo response id=1 size=11 fds=0"));
+}
+
+static int trace_client(const char *path)
+{
+	hv_conn *c;
+	if (hv_conn_connect(NULL, path, &c) < 0 || ts_echo(c, "traced", NULL) < 0)
+		return 1;
+	hv_conn_close(c);
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc == 3 && strcmp(argv[1], "--trace-client") == 0)
+		return trace_client(argv[2]);
+	signal(SIGPIPE, SIG_IGN);
+	snprintf(sock, sizeof(sock), "%s/test.sock", test_tmpdir());
+	pid_t srv = test_server_fork(sock, NULL);
+	test_sync();
+	test_remote_error();
+	test_async_out_of_order();
+	test_oneway_and_events();
+	test_fd_passing();
+	test_timeout();
+	test_trace();
+	test_peer_killed();
+	test_server_kill(srv);
+	test_tmp_cleanup();
+	printf("test-ipc-conn: ok\n");
+	return 0;
+}
