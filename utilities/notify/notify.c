@@ -1,0 +1,439 @@
+/* notify — NotificationServer from the shell: send (and wait for the
+ * answer), list, history, Do Not Disturb, close, watch the screen, and
+ * invoke an action as a click would. A thin layer on the generated
+ * NotificationServer client.
+ */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+
+#include "NotificationClient.ipc.h"
+#include "NotificationServer.ipc.h"
+
+#define PORTAL "notify"
+#define MAX_ACTIONS 8
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: notify COMMAND [OPTIONS]\n"
+		"  send TITLE TEXT [--urgency low|normal|critical] [--action ID:LABEL]...\n"
+		"       [--icon PATH] [--timeout MS] [--wait]\n"
+		"                     show a notification and print its id; --wait then waits\n"
+		"                     for an action (\"action ID\") or its end (\"closed REASON\")\n"
+		"  list               active notifications: ID, state, urgency, title, text, actions\n"
+		"  history [--max N]  closed ones, newest first: ID, reason, urgency, time, title, text\n"
+		"  dnd [on|off]       set Do Not Disturb, or print it\n"
+		"  close ID           close (dismiss) a notification\n"
+		"  watch              print what a desktop would show, as it happens\n"
+		"  invoke ID ACTION   what a click on ACTION would do (\"default\": the body)\n"
+		"Exit status: 0 ok, 1 failure, 2 usage. NotificationServer is reached at the\n"
+		"portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR, else $XDG_RUNTIME_DIR/haven/portal).\n");
+}
+
+static int usage_error(const char *fmt, const char *arg)
+{
+	fprintf(stderr, "notify: ");
+	fprintf(stderr, fmt, arg);
+	fprintf(stderr, "\n");
+	usage(stderr);
+	return 2;
+}
+
+static int fail(hv_conn *c, int r, const char *what)
+{
+	const hv_ipc_error *e = c ? hv_conn_last_error(c) : NULL;
+	if (e && e->remote && e->message[0])
+		fprintf(stderr, "notify: %s: %s\n", what, e->message);
+	else
+		fprintf(stderr, "notify: %s: %s\n", what, strerror(-r));
+	return 1;
+}
+
+static int connect_server(hv_conn **c)
+{
+	int r = hv_conn_connect_portal(NULL, PORTAL, c);
+	if (r < 0) {
+		char path[4096] = "";
+		hv_portal_path(PORTAL, path, sizeof(path));
+		fprintf(stderr, "notify: cannot reach NotificationServer at %s: %s\n", path,
+			strerror(-r));
+		return 1;
+	}
+	return 0;
+}
+
+static const char *urgency_name(unsigned u)
+{
+	static const char *const names[] = {"low", "normal", "critical"};
+	return u < 3 ? names[u] : "?";
+}
+
+static const char *reason_name(unsigned r)
+{
+	static const char *const names[] = {"?", "expired", "dismissed", "closed", "action"};
+	return r < 5 ? names[r] : "?";
+}
+
+static const char *state_name(unsigned s)
+{
+	static const char *const names[] = {"held", "shown", "closed"};
+	return s < 3 ? names[s] : "?";
+}
+
+/* Tabs and newlines would break the one-line-per-item output. */
+static void put_field(const char *s)
+{
+	for (; *s; s++) {
+		if (*s == '\t')
+			fputs("\\t", stdout);
+		else if (*s == '\n')
+			fputs("\\n", stdout);
+		else if (*s == '\\')
+			fputs("\\\\", stdout);
+		else
+			putchar(*s);
+	}
+}
+
+static void put_actions(const hv_vec_notification_server_action *a)
+{
+	for (size_t i = 0; i < a->count; i++) {
+		if (i)
+			putchar(',');
+		put_field(a->items[i].id);
+		putchar(':');
+		put_field(a->items[i].label);
+	}
+}
+
+/* --- send ------------------------------------------------------------------ */
+
+static uint32_t wait_id;
+static int wait_done; /* 0 waiting, 1 done */
+
+static int on_action(hv_call *call, const notification_client_action_invoked_req *req)
+{
+	if (req->id == wait_id) {
+		printf("action %s\n", req->action);
+		fflush(stdout);
+	}
+	return 0;
+}
+
+static int on_closed(hv_call *call, const notification_client_closed_req *req)
+{
+	if (req->id == wait_id) {
+		/* An action is followed by its close: the action line said it all. */
+		if (req->reason != 4)
+			printf("closed %s\n", reason_name(req->reason));
+		fflush(stdout);
+		wait_done = 1;
+	}
+	return 0;
+}
+
+static const notification_client_handlers wait_handlers = {
+	.action_invoked = on_action,
+	.closed = on_closed,
+};
+
+static int cmd_send(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("%s", "send needs TITLE and TEXT");
+	const char *title = argv[0], *text = argv[1], *icon = "";
+	notification_server_action actions[MAX_ACTIONS];
+	size_t nactions = 0;
+	int64_t timeout = -1;
+	int urgency = 1;
+	bool wait = false;
+	for (int i = 2; i < argc; i++) {
+		if (!strcmp(argv[i], "--urgency") && i + 1 < argc) {
+			i++;
+			for (urgency = 0; urgency < 3 && strcmp(argv[i], urgency_name(urgency)); urgency++)
+				;
+			if (urgency == 3)
+				return usage_error("bad --urgency \"%s\" (low, normal or critical)",
+						   argv[i]);
+		} else if (!strcmp(argv[i], "--action") && i + 1 < argc) {
+			char *colon = strchr(argv[++i], ':');
+			if (!colon || colon == argv[i] || !colon[1])
+				return usage_error("bad --action \"%s\" (want ID:LABEL)", argv[i]);
+			if (nactions == MAX_ACTIONS)
+				return usage_error("%s", "at most 8 actions");
+			*colon = 0;
+			actions[nactions++] = (notification_server_action){argv[i], colon + 1};
+		} else if (!strcmp(argv[i], "--icon") && i + 1 < argc) {
+			icon = argv[++i];
+		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
+			if (hv_parse_i64(argv[++i], -1, 24 * 3600 * 1000, &timeout) < 0)
+				return usage_error("bad --timeout \"%s\" (ms; -1 default, 0 never)",
+						   argv[i]);
+		} else if (!strcmp(argv[i], "--wait")) {
+			wait = true;
+		} else
+			return usage_error("send: unexpected argument \"%s\"", argv[i]);
+	}
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	int r = 0;
+	if (wait && (r = hv_conn_serve(c, &notification_client_endpoint, &wait_handlers)) < 0) {
+		r = fail(c, r, "cannot wait");
+		goto out;
+	}
+	hv_opt_bitmap no_icon = {0};
+	hv_vec_notification_server_action va = {actions, nactions};
+	uint32_t id = 0;
+	r = notification_server_show(c, title, text, no_icon, icon,
+				     (notification_server_urgency)urgency, va, (int32_t)timeout,
+				     &id);
+	if (r < 0) {
+		r = fail(c, r, "cannot send");
+		goto out;
+	}
+	printf("%u\n", id);
+	fflush(stdout);
+	if (wait) {
+		wait_id = id;
+		while (!wait_done) {
+			r = hv_conn_dispatch(c, -1);
+			if (r < 0) {
+				r = fail(NULL, r, "NotificationServer went away while waiting");
+				goto out;
+			}
+		}
+		r = 0;
+	}
+out:
+	hv_conn_close(c);
+	return r;
+}
+
+/* --- list, history ----------------------------------------------------------- */
+
+static void print_time(int64_t ms)
+{
+	char when[64];
+	time_t t = (time_t)(ms / 1000);
+	struct tm tm;
+	strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S", localtime_r(&t, &tm));
+	fputs(when, stdout);
+}
+
+static int cmd_list(bool history, uint32_t max)
+{
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	hv_vec_notification_server_info v;
+	int r = history ? notification_server_history(c, max, &v) : notification_server_list(c, &v);
+	if (r < 0) {
+		r = fail(c, r, history ? "cannot read the history" : "cannot list");
+		hv_conn_close(c);
+		return r;
+	}
+	for (size_t i = 0; i < v.count; i++) {
+		const notification_server_info *n = &v.items[i];
+		printf("%u\t%s\t%s\t", n->id,
+		       history ? reason_name(n->reason) : state_name(n->state),
+		       urgency_name(n->urgency));
+		if (history) {
+			print_time(n->closed_ms);
+			putchar('\t');
+		}
+		put_field(n->title);
+		putchar('\t');
+		put_field(n->text);
+		if (!history) {
+			putchar('\t');
+			put_actions(&n->actions);
+		}
+		putchar('\n');
+	}
+	hv_conn_close(c);
+	return 0;
+}
+
+/* --- dnd, close, invoke ------------------------------------------------------ */
+
+static int cmd_dnd(int argc, char **argv)
+{
+	if (argc > 1 || (argc == 1 && strcmp(argv[0], "on") && strcmp(argv[0], "off")))
+		return usage_error("%s", "dnd takes on, off, or nothing");
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	int r;
+	if (argc == 1) {
+		r = notification_server_set_dnd(c, !strcmp(argv[0], "on"));
+		if (r < 0)
+			r = fail(c, r, "cannot set Do Not Disturb");
+	} else {
+		bool on = false;
+		r = notification_server_get_dnd(c, &on);
+		if (r < 0)
+			r = fail(c, r, "cannot read Do Not Disturb");
+		else
+			printf("%s\n", on ? "on" : "off");
+	}
+	hv_conn_close(c);
+	return r;
+}
+
+static int parse_id(const char *s, uint32_t *id)
+{
+	int64_t v;
+	if (hv_parse_i64(s, 1, UINT32_MAX, &v) < 0)
+		return usage_error("bad ID \"%s\"", s);
+	*id = (uint32_t)v;
+	return 0;
+}
+
+static int cmd_close(const char *arg)
+{
+	uint32_t id;
+	if (parse_id(arg, &id))
+		return 2;
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	int r = notification_server_close(c, id);
+	if (r < 0)
+		r = fail(c, r, "cannot close");
+	hv_conn_close(c);
+	return r;
+}
+
+static int cmd_invoke(const char *arg, const char *action)
+{
+	uint32_t id;
+	if (parse_id(arg, &id))
+		return 2;
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	int r = notification_server_invoke_action(c, id, action);
+	if (r < 0)
+		r = fail(c, r, "cannot invoke");
+	hv_conn_close(c);
+	return r;
+}
+
+/* --- watch ------------------------------------------------------------------ */
+
+static void print_shown(const char *what, const notification_server_info *n)
+{
+	printf("%s %u [%s] ", what, n->id, urgency_name(n->urgency));
+	put_field(n->title);
+	fputs(": ", stdout);
+	put_field(n->text);
+	if (n->actions.count) {
+		fputs(" (", stdout);
+		put_actions(&n->actions);
+		putchar(')');
+	}
+	putchar('\n');
+	fflush(stdout);
+}
+
+static int on_shown(hv_call *call, const notification_client_shown_req *req)
+{
+	print_shown("shown", &req->notification);
+	return 0;
+}
+
+static int on_updated(hv_call *call, const notification_client_updated_req *req)
+{
+	print_shown("updated", &req->notification);
+	return 0;
+}
+
+static int on_hidden(hv_call *call, const notification_client_hidden_req *req)
+{
+	printf("hidden %u %s\n", req->id, reason_name(req->reason));
+	fflush(stdout);
+	return 0;
+}
+
+static int on_dnd(hv_call *call, const notification_client_dnd_changed_req *req)
+{
+	printf("dnd %s\n", req->on ? "on" : "off");
+	fflush(stdout);
+	return 0;
+}
+
+static const notification_client_handlers watch_handlers = {
+	.shown = on_shown,
+	.updated = on_updated,
+	.hidden = on_hidden,
+	.dnd_changed = on_dnd,
+};
+
+static int cmd_watch(void)
+{
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	int r = hv_conn_serve(c, &notification_client_endpoint, &watch_handlers);
+	if (r < 0 || (r = notification_server_watch(c, true)) < 0) {
+		r = fail(c, r, "cannot watch");
+		hv_conn_close(c);
+		return r;
+	}
+	/* What is on screen already, then the changes. */
+	hv_vec_notification_server_info v;
+	if ((r = notification_server_list(c, &v)) == 0)
+		for (size_t i = 0; i < v.count; i++)
+			if (v.items[i].state == 1)
+				print_shown("shown", &v.items[i]);
+	fprintf(stderr, "notify: watching\n");
+	while ((r = hv_conn_dispatch(c, -1)) >= 0)
+		;
+	fprintf(stderr, "notify: NotificationServer went away: %s\n", strerror(-r));
+	hv_conn_close(c);
+	return 1;
+}
+
+int main(int argc, char **argv)
+{
+	if (argc < 2)
+		return usage_error("%s", "a command is needed");
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
+		    (i == 1 && !strcmp(argv[i], "help"))) {
+			usage(stdout);
+			return 0;
+		}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "send"))
+		return cmd_send(argc - 2, argv + 2);
+	if (!strcmp(cmd, "dnd"))
+		return cmd_dnd(argc - 2, argv + 2);
+	if (!strcmp(cmd, "list") && argc == 2)
+		return cmd_list(false, 0);
+	if (!strcmp(cmd, "history")) {
+		int64_t max = 0;
+		if (argc == 4 && !strcmp(argv[2], "--max")) {
+			if (hv_parse_i64(argv[3], 1, UINT32_MAX, &max) < 0)
+				return usage_error("bad --max \"%s\"", argv[3]);
+		} else if (argc != 2)
+			return usage_error("%s", "history takes only --max N");
+		return cmd_list(true, (uint32_t)max);
+	}
+	if (!strcmp(cmd, "close") && argc == 3)
+		return cmd_close(argv[2]);
+	if (!strcmp(cmd, "invoke") && argc == 4)
+		return cmd_invoke(argv[2], argv[3]);
+	if (!strcmp(cmd, "watch") && argc == 2)
+		return cmd_watch();
+	return usage_error("bad command or arguments: \"%s\"", cmd);
+}
