@@ -1,0 +1,586 @@
+/* test-ipcc-roundtrip.c — every type of AllTypes.ipc through the generated
+ * stubs, across two processes on a socketpair: sync, async, deferred and
+ * failing calls, one-way messages answered by events, fds, shared buffers
+ * and bitmaps, [MaxLength] and enum checks on both sides, and a malformed
+ * request that must end the connection.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <haven/ipc.h>
+#include <haven/loop.h>
+
+#include "AllTypes.ipc.h"
+#include "AllTypesClient.ipc.h"
+
+static int failures;
+#define CHECK(cond)                                                                    \
+	do {                                                                           \
+		if (!(cond)) {                                                         \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
+			failures++;                                                    \
+		}                                                                      \
+	} while (0)
+#define CHECK_EQ_INT(a, b)                                                             \
+	do {                                                                           \
+		long long a_ = (long long)(a), b_ = (long long)(b);                    \
+		if (a_ != b_) {                                                        \
+			fprintf(stderr, "%s:%d: %s = %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
+			failures++;                                                    \
+		}                                                                      \
+	} while (0)
+
+/* ---- server (child process) ---------------------------------------------- */
+
+static int h_scalars(hv_call *call, const all_types_scalars_req *q, all_types_scalars_rep *r)
+{
+	*r = (all_types_scalars_rep){q->b, q->a, q->c, q->d, q->e, q->f, q->g, q->h, q->i, q->j, q->k};
+	return 0;
+}
+
+static int h_strings(hv_call *call, const all_types_strings_req *q, all_types_strings_rep *r)
+{
+	/* The [UTF8] ByteString and StringView arrived validated; echo a
+	 * concatenation built in the call's arena to show replies may use it. */
+	r->s = hv_call_printf(call, "%s|%s|%s", q->s, q->u, q->sv);
+	r->bs = q->bs;
+	r->raw = q->raw;
+	if (q->bb.len != 0)
+		return hv_call_fail(call, -EINVAL, "bb should be empty");
+	return 0;
+}
+
+static int h_containers(hv_call *call, const all_types_containers_req *q, all_types_containers_rep *r)
+{
+	r->v = q->v;
+	r->o = q->o;
+	r->none = q->none;
+	r->m = q->m;
+	r->vo = q->vo;
+	r->colors = q->colors;
+	return 0;
+}
+
+static int h_structs(hv_call *call, const all_types_structs_req *q, all_types_structs_rep *r)
+{
+	*r = (all_types_structs_rep){q->p, q->l, q->o, q->col, q->m};
+	return 0;
+}
+
+static int h_gfx(hv_call *call, const all_types_gfx_req *q, all_types_gfx_rep *r)
+{
+	*r = (all_types_gfx_rep){q->r, q->p, q->s, q->col, q->fr, q->rects};
+	return 0;
+}
+
+static int h_resources(hv_call *call, const all_types_resources_req *q, all_types_resources_rep *r)
+{
+	/* Borrowed fds and buffers echoed back: the runtime duplicates them for
+	 * the reply and closes the request's own after the handler. */
+	*r = (all_types_resources_rep){q->f, q->b, q->bm, q->h, q->maybe};
+	return 0;
+}
+
+static int h_old_style(hv_call *call, const all_types_old_style_req *q, all_types_old_style_rep *r)
+{
+	uint8_t first = 0;
+	if (pread(q->image_file, &first, 1, 0) != 1)
+		return hv_call_fail(call, -EIO, "cannot read the image file");
+	hv_bitmap bm;
+	int e = hv_bitmap_create(2, 3, HV_PIXEL_BGRA8888, &bm);
+	if (e < 0)
+		return e;
+	memset(bm.buffer.data, first, bm.buffer.size);
+	/* A reply carrying something we own: hold, respond, then release. */
+	hv_call_hold(call);
+	r->decoded_bitmap = bm;
+	all_types_old_style_respond(call, r);
+	hv_bitmap_release(&bm);
+	return HV_IPC_DEFERRED;
+}
+
+static int h_limited(hv_call *call, const all_types_limited_req *q, all_types_limited_rep *r)
+{
+	r->name = q->name;
+	return 0;
+}
+
+static int h_fail(hv_call *call, const all_types_fail_req *q, all_types_fail_rep *r)
+{
+	return hv_call_fail(call, q->code, "%s", q->why);
+}
+
+struct later {
+	hv_call *call;
+	uint32_t n;
+};
+
+static void later_cb(hv_loop *loop, void *ud)
+{
+	struct later *l = ud;
+	all_types_later_rep rep = {.n = l->n * 2};
+	all_types_later_respond(l->call, &rep);
+	free(l);
+}
+
+static int h_later(hv_call *call, const all_types_later_req *q, all_types_later_rep *r)
+{
+	struct later *l = malloc(sizeof(*l));
+	if (!l)
+		return -ENOMEM;
+	l->call = hv_call_hold(call);
+	l->n = q->n;
+	if (hv_loop_defer(hv_conn_loop(hv_call_conn(call)), later_cb, l) < 0) {
+		free(l);
+		return -ENOMEM;
+	}
+	return HV_IPC_DEFERRED;
+}
+
+static int h_notify(hv_call *call, const all_types_notify_req *q)
+{
+	shapes_point pts[2] = {{(int32_t)q->n, 1}, {2, (int32_t)q->n}};
+	hv_vec_shapes_point v = {pts, 2};
+	return all_types_client_notified(hv_call_conn(call), q->n + 1, q->text, v);
+}
+
+static void server_gone(hv_conn *c, void *ud)
+{
+	hv_loop_quit(ud, 0);
+}
+
+static int run_server(int fd)
+{
+	static const all_types_handlers handlers = {
+		.scalars = h_scalars,
+		.strings = h_strings,
+		.containers = h_containers,
+		.structs = h_structs,
+		.gfx = h_gfx,
+		.resources = h_resources,
+		.old_style = h_old_style,
+		.limited = h_limited,
+		.fail = h_fail,
+		.later = h_later,
+		.notify = h_notify,
+		/* .empty left NULL: answers -ENOSYS */
+	};
+	hv_loop *loop;
+	hv_conn *c;
+	if (hv_loop_new(&loop) < 0 || hv_conn_from_fd(loop, fd, &c) < 0)
+		return 1;
+	hv_conn_serve(c, &all_types_endpoint, &handlers);
+	hv_conn_on_disconnect(c, server_gone, loop);
+	hv_loop_run(loop);
+	hv_loop_free(loop);
+	return 0;
+}
+
+/* ---- client (parent process) --------------------------------------------- */
+
+static void test_scalars(hv_conn *c)
+{
+	bool b;
+	int8_t a;
+	int16_t cc;
+	int32_t d;
+	int64_t e;
+	uint8_t f;
+	uint16_t g;
+	uint32_t h;
+	uint64_t i;
+	float j;
+	double k;
+	int r = all_types_scalars(c, true, -5, -300, -70000, -5000000000000LL, 200, 60000, 4000000000u,
+				  18000000000000000000ull, 1.5f, -2.25, &b, &a, &cc, &d, &e, &f, &g, &h, &i, &j, &k);
+	CHECK_EQ_INT(r, 0);
+	CHECK(b == true);
+	CHECK_EQ_INT(a, -5);
+	CHECK_EQ_INT(cc, -300);
+	CHECK_EQ_INT(d, -70000);
+	CHECK_EQ_INT(e, -5000000000000LL);
+	CHECK_EQ_INT(f, 200);
+	CHECK_EQ_INT(g, 60000);
+	CHECK_EQ_INT(h, 4000000000u);
+	CHECK(i == 18000000000000000000ull);
+	CHECK(j == 1.5f);
+	CHECK(k == -2.25);
+	/* NULL out-pointers are allowed. */
+	CHECK_EQ_INT(all_types_scalars(c, false, 0, 0, 0, 0, 0, 0, 0, 0, NAN, INFINITY, NULL, NULL, NULL, NULL, NULL,
+				       NULL, NULL, NULL, NULL, NULL, &k),
+		     0);
+	CHECK(isinf(k));
+}
+
+static void test_strings(hv_conn *c)
+{
+	static const uint8_t raw[] = {0, 1, 2, 255, 0};
+	const char *s, *bs;
+	hv_bytes out;
+	int r = all_types_strings(c, "héllo ✓", "\x01\xff bytes", "ütf", "view", (hv_bytes){raw, sizeof(raw)},
+				  (hv_bytes){NULL, 0}, &s, &bs, &out);
+	CHECK_EQ_INT(r, 0);
+	if (r == 0) {
+		CHECK(!strcmp(s, "héllo ✓|ütf|view"));
+		CHECK(!strcmp(bs, "\x01\xff bytes"));
+		CHECK(out.len == sizeof(raw) && !memcmp(out.data, raw, sizeof(raw)));
+	}
+	/* Invalid UTF-8 in a String, or in a [UTF8] ByteString, fails locally. */
+	CHECK_EQ_INT(all_types_strings(c, "\xff", "", "", "", (hv_bytes){0}, (hv_bytes){0}, NULL, NULL, NULL), -EILSEQ);
+	CHECK_EQ_INT(all_types_strings(c, "", "", "\xc3", "", (hv_bytes){0}, (hv_bytes){0}, NULL, NULL, NULL), -EILSEQ);
+	/* A handler's typed failure. */
+	CHECK_EQ_INT(all_types_strings(c, "", "", "", "", (hv_bytes){0}, (hv_bytes){raw, 1}, NULL, NULL, NULL), -EINVAL);
+	CHECK(!strcmp(hv_conn_last_error(c)->message, "bb should be empty"));
+}
+
+static void test_containers(hv_conn *c)
+{
+	int32_t vi[] = {1, 2, 3};
+	uint8_t a_bytes[] = {1, 2};
+	hv_map_string_vec_u8_entry me[] = {{"a", {a_bytes, 2}}, {"b", {NULL, 0}}};
+	hv_opt_shapes_point vo[] = {{true, {1, 2}}, {false, {0, 0}}};
+	hv_map_u32_shapes_color_entry ce[] = {{7, SHAPES_COLOR_BLUE}, {8, SHAPES_COLOR_GREEN}};
+	hv_vec_i32 v;
+	hv_opt_string o;
+	hv_opt_i32 none;
+	hv_map_string_vec_u8 m;
+	hv_vec_opt_shapes_point vo_out;
+	hv_map_u32_shapes_color colors;
+	int r = all_types_containers(c, (hv_vec_i32){vi, 3}, (hv_opt_string){true, "opt"}, (hv_opt_i32){false, 0},
+				     (hv_map_string_vec_u8){me, 2}, (hv_vec_opt_shapes_point){vo, 2},
+				     (hv_map_u32_shapes_color){ce, 2}, &v, &o, &none, &m, &vo_out, &colors);
+	CHECK_EQ_INT(r, 0);
+	if (r)
+		return;
+	CHECK(v.count == 3 && v.items[0] == 1 && v.items[2] == 3);
+	CHECK(o.present && !strcmp(o.value, "opt"));
+	CHECK(!none.present);
+	CHECK(m.count == 2 && !strcmp(m.items[0].key, "a") && m.items[0].value.count == 2 &&
+	      m.items[0].value.items[1] == 2 && !strcmp(m.items[1].key, "b") && m.items[1].value.count == 0);
+	CHECK(vo_out.count == 2 && vo_out.items[0].present && vo_out.items[0].value.y == 2 && !vo_out.items[1].present);
+	CHECK(colors.count == 2 && colors.items[0].key == 7 && colors.items[0].value == SHAPES_COLOR_BLUE &&
+	      colors.items[1].value == SHAPES_COLOR_GREEN);
+	/* Empty containers round-trip too. */
+	r = all_types_containers(c, (hv_vec_i32){0}, (hv_opt_string){0}, (hv_opt_i32){true, -1},
+				 (hv_map_string_vec_u8){0}, (hv_vec_opt_shapes_point){0}, (hv_map_u32_shapes_color){0}, &v,
+				 &o, &none, NULL, NULL, NULL);
+	CHECK_EQ_INT(r, 0);
+	CHECK(v.count == 0 && !o.present && none.present && none.value == -1);
+}
+
+static void test_structs(hv_conn *c)
+{
+	shapes_point pts[] = {{1, 1}, {2, 2}};
+	hv_map_string_i64_entry counts[] = {{"x", -1}};
+	uint16_t row0[] = {1, 2}, row1[] = {3};
+	hv_vec_u16 grid[] = {{row0, 2}, {row1, 1}};
+	all_types_outer outer = {
+		.inner = {.points = {pts, 2}, .counts = {counts, 1}},
+		.maybe = {.present = false},
+		.grid = {grid, 2},
+		.mode = ALL_TYPES_MODE_OFF,
+		.label = {.text = "l2", .color = {false, 0}},
+	};
+	shapes_label label = {.text = "label", .color = {true, SHAPES_COLOR_GREEN}};
+	shapes_point p;
+	shapes_label l;
+	all_types_outer o;
+	shapes_color col;
+	all_types_mode m;
+	int r = all_types_structs(c, (shapes_point){3, 4}, label, outer, SHAPES_COLOR_BLUE, ALL_TYPES_MODE_AUTO, &p, &l,
+				  &o, &col, &m);
+	CHECK_EQ_INT(r, 0);
+	if (r)
+		return;
+	CHECK(p.x == 3 && p.y == 4);
+	CHECK(!strcmp(l.text, "label") && l.color.present && l.color.value == SHAPES_COLOR_GREEN);
+	CHECK(o.inner.points.count == 2 && o.inner.points.items[1].x == 2);
+	CHECK(o.inner.counts.count == 1 && !strcmp(o.inner.counts.items[0].key, "x") &&
+	      o.inner.counts.items[0].value == -1);
+	CHECK(!o.maybe.present);
+	CHECK(o.grid.count == 2 && o.grid.items[0].count == 2 && o.grid.items[0].items[1] == 2 &&
+	      o.grid.items[1].items[0] == 3);
+	CHECK(o.mode == ALL_TYPES_MODE_OFF && !strcmp(o.label.text, "l2") && !o.label.color.present);
+	CHECK(col == SHAPES_COLOR_BLUE && m == ALL_TYPES_MODE_AUTO);
+	/* A value that is not an enumerator is refused before sending. */
+	CHECK_EQ_INT(all_types_structs(c, p, label, outer, (shapes_color)3, ALL_TYPES_MODE_ON, NULL, NULL, NULL, NULL,
+				       NULL),
+		     -EINVAL);
+}
+
+static void test_gfx(hv_conn *c)
+{
+	hv_int_rect rects[] = {{1, 2, 3, 4}, {-5, -6, 7, 8}};
+	hv_int_rect r;
+	hv_int_point p;
+	hv_int_size s;
+	hv_color col;
+	hv_float_rect fr;
+	hv_vec_int_rect rv;
+	int e = all_types_gfx(c, (hv_int_rect){10, 20, 30, 40}, (hv_int_point){-1, 1}, (hv_int_size){640, 480},
+			      (hv_color){0xff336699u}, (hv_float_rect){0.5f, 1.5f, 2.5f, 3.5f}, (hv_vec_int_rect){rects, 2},
+			      &r, &p, &s, &col, &fr, &rv);
+	CHECK_EQ_INT(e, 0);
+	if (e)
+		return;
+	CHECK(r.x == 10 && r.y == 20 && r.width == 30 && r.height == 40);
+	CHECK(p.x == -1 && p.y == 1 && s.width == 640 && s.height == 480);
+	CHECK(col.argb == 0xff336699u && fr.height == 3.5f);
+	CHECK(rv.count == 2 && rv.items[1].x == -5 && rv.items[1].height == 8);
+}
+
+static bool same_file(int a, int b)
+{
+	struct stat sa, sb;
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && sa.st_ino == sb.st_ino && sa.st_dev == sb.st_dev;
+}
+
+static int temp_file(const char *content)
+{
+	char path[] = "/tmp/ipcc-roundtrip-XXXXXX";
+	int fd = mkstemp(path);
+	if (fd < 0)
+		return -1;
+	unlink(path);
+	if (write(fd, content, strlen(content)) != (ssize_t)strlen(content)) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static void test_resources(hv_conn *c)
+{
+	int f = temp_file("F");
+	int hf = temp_file("H");
+	int m1 = temp_file("1"), m2 = temp_file("2");
+	int mb = temp_file("M");
+	CHECK(f >= 0 && hf >= 0 && m1 >= 0 && m2 >= 0 && mb >= 0);
+	hv_buffer b, hb;
+	hv_bitmap bm;
+	CHECK_EQ_INT(hv_buffer_create(8192, &b), 0);
+	CHECK_EQ_INT(hv_buffer_create(100, &hb), 0);
+	CHECK_EQ_INT(hv_bitmap_create(4, 4, HV_PIXEL_BGRA8888, &bm), 0);
+	for (size_t i = 0; i < b.size; i++)
+		((uint8_t *)b.data)[i] = (uint8_t)(i * 7);
+	memset(hb.data, 0x5a, hb.size);
+	memset(bm.buffer.data, 0xc3, bm.buffer.size);
+	int more[] = {m1, m2};
+	all_types_holder holder = {.fd = hf, .buf = {true, hb}, .more = {more, 2}};
+
+	int fo = -1;
+	hv_buffer bo = HV_BUFFER_EMPTY;
+	hv_bitmap bmo = {.buffer = HV_BUFFER_EMPTY};
+	all_types_holder ho;
+	hv_opt_file maybe;
+	int r = all_types_resources(c, f, b, bm, holder, (hv_opt_file){true, mb}, &fo, &bo, &bmo, &ho, &maybe);
+	CHECK_EQ_INT(r, 0);
+	if (r == 0) {
+		CHECK(fo >= 0 && fo != f && same_file(fo, f));
+		CHECK(bo.size == 8192 && bo.data && !memcmp(bo.data, b.data, 8192));
+		CHECK(bmo.width == 4 && bmo.height == 4 && bmo.stride >= 16 && bmo.format == HV_PIXEL_BGRA8888);
+		CHECK(bmo.buffer.data && ((uint8_t *)bmo.buffer.data)[bmo.buffer.size - 1] == 0xc3);
+		CHECK(same_file(ho.fd, hf) && ho.buf.present && ho.buf.value.size == 100 &&
+		      ((uint8_t *)ho.buf.value.data)[99] == 0x5a);
+		CHECK(ho.more.count == 2 && same_file(ho.more.items[0], m1) && same_file(ho.more.items[1], m2));
+		CHECK(maybe.present && same_file(maybe.value, mb));
+		/* Shared memory, not a copy: a write through the returned mapping shows here. */
+		((uint8_t *)bo.data)[0] = 0xee;
+		CHECK(((uint8_t *)b.data)[0] == 0xee);
+		/* The results are ours to release. */
+		close(fo);
+		hv_buffer_release(&bo);
+		hv_bitmap_release(&bmo);
+		close(ho.fd);
+		hv_buffer_release(&ho.buf.value);
+		close(ho.more.items[0]);
+		close(ho.more.items[1]);
+		close(maybe.value);
+	}
+	/* NULL out-pointers: the stub closes what it discards (checked by the
+	 * fd count staying put). */
+	int before = dup(0);
+	close(before);
+	r = all_types_resources(c, f, b, bm, holder, (hv_opt_file){false, -1}, NULL, NULL, NULL, NULL, NULL);
+	CHECK_EQ_INT(r, 0);
+	int after = dup(0);
+	CHECK_EQ_INT(after, before);
+	close(after);
+	/* Arguments were never taken: still open and mapped. */
+	CHECK(fcntl(f, F_GETFD) >= 0 && fcntl(hf, F_GETFD) >= 0 && ((uint8_t *)b.data)[1] == 7);
+	close(f);
+	close(hf);
+	close(m1);
+	close(m2);
+	close(mb);
+	hv_buffer_release(&b);
+	hv_buffer_release(&hb);
+	hv_bitmap_release(&bm);
+}
+
+static void test_old_style(hv_conn *c)
+{
+	int f = temp_file("\x42rest");
+	hv_bitmap bm = {.buffer = HV_BUFFER_EMPTY};
+	CHECK_EQ_INT(all_types_old_style(c, f, &bm), 0);
+	CHECK(bm.width == 2 && bm.height == 3 && bm.buffer.data && ((uint8_t *)bm.buffer.data)[0] == 0x42);
+	hv_bitmap_release(&bm);
+	close(f);
+}
+
+static void test_limited(hv_conn *c)
+{
+	uint8_t small[] = {1, 2, 3, 4, 5};
+	const char *name;
+	CHECK_EQ_INT(all_types_limited(c, "12345678", (hv_vec_u8){small, 4}, &name), 0);
+	CHECK(!strcmp(name, "12345678"));
+	/* Over [MaxLength]: refused by the encoder, the connection stays usable. */
+	CHECK_EQ_INT(all_types_limited(c, "123456789", (hv_vec_u8){small, 4}, NULL), -EMSGSIZE);
+	CHECK_EQ_INT(all_types_limited(c, "ok", (hv_vec_u8){small, 5}, NULL), -EMSGSIZE);
+	CHECK_EQ_INT(all_types_limited(c, "ok", (hv_vec_u8){small, 0}, &name), 0);
+}
+
+static void test_fail_and_missing(hv_conn *c)
+{
+	CHECK_EQ_INT(all_types_fail(c, -EPERM, "nope"), -EPERM);
+	const hv_ipc_error *e = hv_conn_last_error(c);
+	CHECK(e->remote && e->code == -EPERM && !strcmp(e->message, "nope"));
+	/* Any negative code, even one that means "malformed" to the runtime,
+	 * is just the client's error: the connection stays open. */
+	CHECK_EQ_INT(all_types_fail(c, -EBADMSG, "still fine"), -EBADMSG);
+	CHECK_EQ_INT(all_types_empty(c), -ENOSYS);
+	CHECK(strstr(hv_conn_last_error(c)->message, "AllTypes.Empty has no handler") != NULL);
+	uint32_t n = 0;
+	CHECK_EQ_INT(all_types_later(c, 5, &n), 0);
+	CHECK_EQ_INT(n, 10);
+}
+
+struct async_state {
+	int done, status;
+	uint32_t n;
+};
+
+static void later_done(hv_conn *c, int status, const all_types_later_rep *rep, void *ud)
+{
+	struct async_state *s = ud;
+	s->done++;
+	s->status = status;
+	if (rep)
+		s->n = rep->n;
+}
+
+struct event_state {
+	int count;
+	uint32_t n;
+	char text[32];
+	int32_t px;
+};
+
+static int on_notified(hv_call *call, const all_types_client_notified_req *q)
+{
+	struct event_state *s = hv_conn_userdata(hv_call_conn(call));
+	s->count++;
+	s->n = q->n;
+	snprintf(s->text, sizeof(s->text), "%s", q->text);
+	s->px = q->points.count == 2 ? q->points.items[0].x : -1;
+	return 0;
+}
+
+/* Run the loop until *flag is set; the bound only prevents a hang. */
+static void run_until(hv_loop *loop, const int *flag)
+{
+	for (int i = 0; i < 3000 && !*flag; i++)
+		hv_loop_run_once(loop, 100);
+}
+
+static void test_async_and_events(hv_loop *loop, hv_conn *c)
+{
+	struct async_state st[3] = {{0}};
+	for (int i = 0; i < 3; i++)
+		CHECK_EQ_INT(all_types_later_async(c, (uint32_t)(100 + i), later_done, &st[i]), 0);
+	for (int i = 0; i < 3; i++) {
+		run_until(loop, &st[i].done);
+		CHECK(st[i].done == 1 && st[i].status == 0 && st[i].n == (uint32_t)(200 + 2 * i));
+	}
+	CHECK_EQ_INT(all_types_later_async(c, 1, NULL, NULL), -EINVAL);
+
+	static const all_types_client_handlers ch = {.notified = on_notified};
+	struct event_state ev = {0};
+	hv_conn_set_userdata(c, &ev);
+	CHECK_EQ_INT(hv_conn_serve(c, &all_types_client_endpoint, &ch), 0);
+	CHECK_EQ_INT(all_types_notify(c, 41, "event!"), 0);
+	run_until(loop, &ev.count);
+	CHECK(ev.count == 1 && ev.n == 42 && !strcmp(ev.text, "event!") && ev.px == 41);
+}
+
+/* A request over [MaxLength], hand-encoded: the server must end the connection. */
+static void test_malformed(hv_conn *c)
+{
+	hv_enc e;
+	hv_enc_init(&e, &all_types_endpoint, ALL_TYPES_MSG_LIMITED, HV_MSG_REQUEST);
+	hv_enc_string(&e, "much longer than eight");
+	hv_enc_count(&e, 0);
+	hv_msg *reply = NULL;
+	int r = hv_conn_call(c, &e, -1, &reply);
+	hv_enc_release(&e);
+	CHECK(r == -ECONNRESET || r == -EPIPE);
+	CHECK(all_types_later(c, 1, NULL) < 0);
+	CHECK(!hv_conn_is_open(c));
+}
+
+int main(void)
+{
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
+		perror("socketpair");
+		return 1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		perror("fork");
+		return 1;
+	}
+	if (pid == 0) {
+		close(sv[0]);
+		_exit(run_server(sv[1]));
+	}
+	close(sv[1]);
+	hv_loop *loop;
+	hv_conn *c;
+	if (hv_loop_new(&loop) < 0 || hv_conn_from_fd(loop, sv[0], &c) < 0) {
+		fprintf(stderr, "client setup failed\n");
+		kill(pid, SIGKILL);
+		return 1;
+	}
+	test_scalars(c);
+	test_strings(c);
+	test_containers(c);
+	test_structs(c);
+	test_gfx(c);
+	test_resources(c);
+	test_old_style(c);
+	test_limited(c);
+	test_fail_and_missing(c);
+	test_async_and_events(loop, c);
+	test_malformed(c);
+	hv_conn_close(c);
+	hv_loop_free(loop);
+
+	int status;
+	CHECK(waitpid(pid, &status, 0) == pid);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	if (failures) {
+		fprintf(stderr, "%d check(s) failed\n", failures);
+		return 1;
+	}
+	printf("ok: every AllTypes.ipc message round-tripped across processes\n");
+	return 0;
+}
