@@ -55,10 +55,12 @@ static const name_entry *set_add(ipcc_unit *u, name_set *s, const char *name, co
 }
 
 /* Add a generated C name; report a collision with what already made it. */
-static void claim(ipcc_unit *u, name_set *s, const char *name, const char *what, ipcc_loc loc)
+static bool claim(ipcc_unit *u, name_set *s, const char *name, const char *what, ipcc_loc loc)
 {
 	const name_entry *old = set_add(u, s, name, what, loc);
-	if (old) {
+	if (!old)
+		return true;
+	{
 		if (old->loc.file)
 			ipcc_error(u, loc, "%s would generate the C name '%s', already generated for %s at %s:%u:%u",
 				   what, name, old->what, old->loc.file, old->loc.line, old->loc.col);
@@ -66,6 +68,7 @@ static void claim(ipcc_unit *u, name_set *s, const char *name, const char *what,
 			ipcc_error(u, loc, "%s would generate the C name '%s', already generated for %s", what, name,
 				   old->what);
 	}
+	return false;
 }
 
 /* --- type resolution -------------------------------------------------------- */
@@ -234,8 +237,10 @@ static void check_enum(ipcc_unit *u, ipcc_def *d)
 
 static void check_defs(ipcc_unit *u, name_set *cnames)
 {
-	/* Names first, so types may be used before (or in files before) their definition. */
-	for (size_t i = 0; i < u->nfiles; i++) {
+	/* Names first, so types may be used before (or in files before) their
+	 * definition. Imports first: a clash is reported in the importing file. */
+	for (size_t oi = 0; oi < u->nfiles; oi++) {
+		size_t i = (oi + 1) % u->nfiles;
 		ipcc_file *f = u->files[i];
 		for (size_t k = 0; k < f->ndefs; k++) {
 			ipcc_def *d = f->defs[k];
@@ -247,8 +252,9 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 				continue;
 			}
 			ipcc_def *first = NULL;
-			for (size_t j = 0; j <= i && !first; j++)
-				for (size_t m = 0; m < u->files[j]->ndefs; m++) {
+			for (size_t oj = 0; oj <= oi && !first; oj++)
+				for (size_t m = 0; m < u->files[(oj + 1) % u->nfiles]->ndefs; m++) {
+					size_t j = (oj + 1) % u->nfiles;
 					ipcc_def *o = u->files[j]->defs[m];
 					if (o == d)
 						break;
@@ -264,12 +270,18 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 			}
 			claim(u, cnames, d->cname, ipcc_printf(&u->arena, "type '%s'", d->name), d->loc);
 			if (d->kind == DEF_ENUM)
-				for (size_t m = 0; m < d->nenumerators; m++)
+				for (size_t m = 0; m < d->nenumerators; m++) {
+					bool dup = false;
+					for (size_t q = 0; q < m; q++)
+						dup = dup || !strcmp(d->enumerators[q].name, d->enumerators[m].name);
+					if (dup)
+						continue; /* check_enum reports it */
 					claim(u, cnames,
 					      ipcc_printf(&u->arena, "%s_%s", d->upper,
 							  ipcc_upper(&u->arena, ipcc_snake(&u->arena, d->enumerators[m].name))),
 					      ipcc_printf(&u->arena, "enumerator '%s.%s'", d->name, d->enumerators[m].name),
 					      d->enumerators[m].loc);
+				}
 		}
 	}
 	for (size_t i = 0; i < u->nfiles; i++) {
@@ -307,8 +319,8 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 	ep->upper = ipcc_upper(&u->arena, ep->prefix);
 	ep->magic = ipcc_fnv1a(ep->name);
 	const char *epw = ipcc_printf(&u->arena, "endpoint '%s'", ep->name);
-	claim(u, cnames, ipcc_printf(&u->arena, "%s_endpoint", ep->prefix), epw, ep->loc);
-	claim(u, cnames, ipcc_printf(&u->arena, "%s_handlers", ep->prefix), epw, ep->loc);
+	if (claim(u, cnames, ipcc_printf(&u->arena, "%s_endpoint", ep->prefix), epw, ep->loc))
+		claim(u, cnames, ipcc_printf(&u->arena, "%s_handlers", ep->prefix), epw, ep->loc);
 	if (ep->nmessages > 65535)
 		ipcc_error(u, ep->loc, "endpoint '%s' has more than 65535 messages", ep->name);
 	for (size_t i = 0; i < ep->nmessages; i++) {
@@ -323,16 +335,18 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 			}
 		if (ipcc_is_c_reserved(m->snake) && m->snake[0] != '_' && strncmp(m->snake, "hv_", 3)) {
 			/* Prefixed in C except as a handlers-table field: a C keyword there breaks the struct. */
-			ipcc_error(u, m->loc, "'%s' is a C keyword and cannot name a message", m->name);
+			ipcc_error(u, m->loc, "'%s' becomes the C keyword '%s' and cannot name a message", m->name, m->snake);
 		}
 		const char *mw = ipcc_printf(&u->arena, "message '%s'", m->name);
 		static const char *const suffixes[] = {"", "_req", "_rep", "_async", "_cb", "_respond"};
-		for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]); s++) {
+		bool ok = true; /* one collision per message is enough to report */
+		for (size_t s = 0; s < sizeof(suffixes) / sizeof(suffixes[0]) && ok; s++) {
 			if (m->oneway && s >= 2)
 				break;
-			claim(u, cnames, ipcc_printf(&u->arena, "%s_%s%s", ep->prefix, m->snake, suffixes[s]), mw, m->loc);
+			ok = claim(u, cnames, ipcc_printf(&u->arena, "%s_%s%s", ep->prefix, m->snake, suffixes[s]), mw, m->loc);
 		}
-		claim(u, cnames, ipcc_printf(&u->arena, "%s_MSG_%s", ep->upper, m->upper), mw, m->loc);
+		if (ok)
+			claim(u, cnames, ipcc_printf(&u->arena, "%s_MSG_%s", ep->upper, m->upper), mw, m->loc);
 		check_fields(u, m->params, m->nparams, "parameter");
 		check_fields(u, m->results, m->nresults, "result");
 		/* The sync client takes every parameter, then one `<result>_out` each. */
@@ -354,11 +368,15 @@ int ipcc_check(ipcc_unit *u)
 	check_defs(u, &cnames);
 	ipcc_file *root = u->files[0];
 	for (size_t i = 0; i < root->nendpoints; i++) {
-		for (size_t k = 0; k < i; k++)
-			if (!strcmp(root->endpoints[k].name, root->endpoints[i].name))
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++)
+			if (!strcmp(root->endpoints[k].name, root->endpoints[i].name)) {
 				ipcc_error(u, root->endpoints[i].loc, "duplicate endpoint '%s' (first at line %u)",
 					   root->endpoints[i].name, root->endpoints[k].loc.line);
-		check_endpoint(u, &root->endpoints[i], &cnames);
+				dup = true;
+			}
+		if (!dup)
+			check_endpoint(u, &root->endpoints[i], &cnames);
 	}
 	return u->errors ? -1 : 0;
 }

@@ -1,0 +1,70 @@
+#!/bin/sh
+# test-ipcc-cli.sh IPCC SRCDIR — the ipcc command line: --help, usage errors
+# (exit 2), --check, --dump, depfiles, byte-for-byte stable output whatever
+# the working directory, no output at all on failure, and generated C that
+# compiles warning-free with gcc and clang under the project's flags.
+set -u
+ipcc=$1
+src=$2
+case $ipcc in /*) ;; *) ipcc=$PWD/$ipcc ;; esac
+case $src in /*) ;; *) src=$PWD/$src ;; esac
+fix=$src/tests/ipcc
+tmp=$(mktemp -d /tmp/ipcc-cli-XXXXXX)
+trap 'rm -rf "$tmp"' EXIT
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+
+# --help / usage
+"$ipcc" --help >"$tmp/help" 2>&1 || fail "--help exit status"
+grep -q '^Usage: ipcc' "$tmp/help" || fail "--help text"
+"$ipcc" --bogus >/dev/null 2>"$tmp/err"; [ $? -eq 2 ] || fail "bad option must exit 2"
+grep -q 'Usage:' "$tmp/err" || fail "bad option must print usage"
+"$ipcc" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no input must exit 2"
+"$ipcc" -o "$tmp/nonexistent" "$fix/Shapes.ipc" >/dev/null 2>&1; [ $? -eq 2 ] || fail "missing output dir must exit 2"
+"$ipcc" --check --dump "$fix/Shapes.ipc" >/dev/null 2>&1; [ $? -eq 2 ] || fail "--check with --dump must exit 2"
+"$ipcc" --check "$fix/test-ipcc-cli.sh" >/dev/null 2>&1; [ $? -eq 1 ] || fail "non-.ipc input must exit 1"
+
+# --check writes nothing
+mkdir "$tmp/check" && cd "$tmp/check" || exit 1
+"$ipcc" --check "$fix/AllTypes.ipc" "$fix/Serenity.ipc" "$fix/Shapes.ipc" || fail "--check of good files"
+[ -z "$(ls -A "$tmp/check")" ] || fail "--check wrote files"
+
+# Stable output: same bytes from another directory and another path spelling.
+mkdir "$tmp/a" "$tmp/b"
+"$ipcc" -o "$tmp/a" --depfile "$tmp/a/AllTypes.d" "$fix/AllTypes.ipc" || fail "compile AllTypes"
+(cd "$fix/bad" && "$ipcc" -o "$tmp/b" ../AllTypes.ipc) || fail "compile AllTypes (relative)"
+cmp -s "$tmp/a/AllTypes.ipc.h" "$tmp/b/AllTypes.ipc.h" || fail "header differs between runs"
+cmp -s "$tmp/a/AllTypes.ipc.c" "$tmp/b/AllTypes.ipc.c" || fail "source differs between runs"
+grep -q 'Shapes.ipc' "$tmp/a/AllTypes.d" || fail "depfile lists the import"
+grep -q "^$tmp/a/AllTypes.ipc.h:" "$tmp/a/AllTypes.d" || fail "depfile target"
+[ -z "$(ls "$tmp/a" | grep tmp)" ] || fail "temporary files left behind"
+
+# --dump: magic as in the generated endpoint, ids in declaration order.
+"$ipcc" --dump "$fix/AllTypes.ipc" >"$tmp/dump" || fail "--dump"
+magic=$(sed -n 's/.*\.magic = \(0x[0-9a-f]*\)u,.*/\1/p' "$tmp/a/AllTypes.ipc.c")
+grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 12$" "$tmp/dump" || fail "--dump endpoint line ($magic)"
+grep -q "^ *1 Scalars(bool b," "$tmp/dump" || fail "--dump first message"
+grep -q "^ *12 Empty() => ()  -> all_types_empty$" "$tmp/dump" || fail "--dump last message"
+
+# A failed run leaves existing outputs alone and adds nothing.
+mkdir "$tmp/keep"
+echo "previous" >"$tmp/keep/many_errors.ipc.h"
+"$ipcc" -o "$tmp/keep" "$fix/bad/many_errors.ipc" 2>/dev/null; [ $? -eq 1 ] || fail "bad input must exit 1"
+[ "$(cat "$tmp/keep/many_errors.ipc.h")" = previous ] || fail "failed run touched an output"
+[ "$(ls "$tmp/keep")" = many_errors.ipc.h ] || fail "failed run left files: $(ls "$tmp/keep")"
+
+# The generated C compiles cleanly with the project's warnings, with gcc and clang.
+for f in Shapes AllTypesClient Serenity; do
+	"$ipcc" -o "$tmp/a" "$fix/$f.ipc" || fail "compile $f"
+done
+flags="-std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wcast-qual -Wpointer-arith -Wundef"
+for compiler in gcc clang; do
+	command -v $compiler >/dev/null 2>&1 || continue
+	for f in AllTypes Shapes AllTypesClient Serenity; do
+		$compiler $flags -I"$src/lib/ipc/include" -I"$src/lib/core/include" -c "$tmp/a/$f.ipc.c" -o /dev/null ||
+			fail "$compiler: $f.ipc.c does not compile cleanly"
+	done
+done
+
+[ $fails -eq 0 ] && echo "ok: ipcc command line" || echo "$fails failure(s)"
+exit $((fails != 0))
