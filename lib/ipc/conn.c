@@ -398,7 +398,8 @@ void hv_conn_misbehave(hv_conn *c, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(why, sizeof(why), fmt, ap);
 	va_end(ap);
-	hv_log_warn("ipc: dropping peer pid=%d uid=%d: %s", (int)c->peer.pid, (int)c->peer.uid, why);
+	hv_log_warn("ipc: %s: dropping peer pid=%d uid=%d: %s", c->nserved ? c->served[0].ep->name : "client",
+		    (int)c->peer.pid, (int)c->peer.uid, why);
 	hv_conn_end(c, -EBADMSG);
 }
 

@@ -315,6 +315,8 @@ static void test_peer_killed(void)
 	hv_conn_close(c);
 	CHECK_EQ(async_status, -ECONNRESET);
 	test_server_kill(pid);
+	/* Deferred calls hold references; hv_loop_free does not run them. */
+	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);
 }
 

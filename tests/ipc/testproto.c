@@ -16,6 +16,7 @@
 #include "testproto.h"
 
 struct test_client_state test_client_state;
+const char *test_server_stderr;
 
 static const char *const ts_names[] = {"echo",	   "add",   "fail",   "hold",	   "release",
 				       "ping",	   "pass_fds", "get_pipe", "sleep", "crash",
@@ -290,6 +291,11 @@ pid_t test_server_fork(const char *path, void (*hook)(hv_server *s))
 	if (pid == 0) {
 		close(p[0]);
 		dup2(p[1], 200);
+		if (test_server_stderr) {
+			int fd = open(test_server_stderr, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+			if (fd >= 0)
+				dup2(fd, 2);
+		}
 		char *argv[] = {"test-server", "--socket", (char *)path, NULL};
 		test_server_main(3, argv, hook);
 	}

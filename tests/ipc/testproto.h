@@ -60,6 +60,8 @@ struct test_client_state {
 };
 extern struct test_client_state test_client_state;
 
+/* If set, forked test servers append their stderr to this file. */
+extern const char *test_server_stderr;
 /* Fork a TestServer listening on path (ready when this returns). With
  * hook non-NULL, it runs in the child after the server is made. */
 pid_t test_server_fork(const char *path, void (*hook)(hv_server *s));
