@@ -1,0 +1,27 @@
+/* tests/sandbox/sandbox-test.h — what the sandbox tests share: run a
+ * function in a forked child and report how that child ended. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+/* How a child ended: exit code (>= 0) or -signal. stderr of the child is
+ * captured into err (NUL-terminated, truncated to errsize). */
+typedef int (*child_fn)(void *arg);
+int run_child(child_fn fn, void *arg, char *err, size_t errsize);
+
+/* Failures are counted, not fatal, so one run reports every case. */
+extern int test_failures;
+#define CHECK(cond, ...)                                                                       \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
+			test_failures++;                                                       \
+			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
+			fprintf(stderr, __VA_ARGS__);                                          \
+			fputc('\n', stderr);                                                   \
+		}                                                                              \
+	} while (0)
+
+/* mkdtemp under /tmp; removed (recursively) by test_tmpdir_cleanup(). */
+const char *test_tmpdir(void);
+void test_tmpdir_cleanup(void);

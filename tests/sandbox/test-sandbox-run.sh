@@ -1,0 +1,76 @@
+#!/bin/sh
+# tests/sandbox/test-sandbox-run.sh — sandbox-run end to end, with the exact
+# commands of issue 4 plus exit-status, usage and debug behaviour.
+# Usage: test-sandbox-run.sh SANDBOX-RUN HELPER
+set -u
+RUN=$1
+HELPER=$2
+T=$(mktemp -d /tmp/hv-sandbox-run-XXXXXX)
+trap 'rm -rf "$T"' EXIT
+fails=0
+fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
+
+HOSTFILE=/etc/hostname
+[ -r "$HOSTFILE" ] || { echo test-host > "$T/hostname"; HOSTFILE=$T/hostname; }
+
+# 1. an ordinary dynamically linked program starts under "stdio rpath"
+out=$("$RUN" --pledge "stdio rpath" -- cat "$HOSTFILE" 2>"$T/err"); rc=$?
+[ $rc -eq 0 ] || fail "stdio rpath cat: exit $rc: $(cat "$T/err")"
+[ "$out" = "$(cat "$HOSTFILE")" ] || fail "stdio rpath cat: wrong output '$out'"
+
+# 2. without rpath it is killed, as a signal death, with the call named
+"$RUN" --pledge "stdio" -- cat "$HOSTFILE" >/dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 159 ] || fail "stdio cat: exit $rc, want 159 (128+SIGSYS)"
+grep -q "pledge: system call .* is not allowed by \"stdio\"; killed with SIGSYS" "$T/err" ||
+	fail "stdio cat: no log line naming the call: $(cat "$T/err")"
+
+# 3. unveiling only a directory: cat itself is not visible, so it is refused
+mkdir "$T/x"
+out=$("$RUN" --unveil "$T/x:r" -- cat "$HOSTFILE" 2>"$T/err"); rc=$?
+[ $rc -ne 0 ] && [ -z "$out" ] || fail "unveil $T/x:r cat: exit $rc, output '$out'"
+grep -q "Permission denied" "$T/err" || fail "unveil refusal not reported: $(cat "$T/err")"
+
+# ... and with the program's own files unveiled, the file read is refused
+set -- --unveil /usr:rx --unveil /etc/ld.so.cache:r
+for d in /lib /lib64 /bin; do [ -e $d ] && set -- "$@" --unveil "$d:rx"; done
+out=$("$RUN" "$@" --unveil "$T/x:r" -- cat "$HOSTFILE" 2>"$T/err"); rc=$?
+[ $rc -eq 1 ] && [ -z "$out" ] || fail "unveil: cat of a hidden file: exit $rc, output '$out'"
+grep -q "Permission denied" "$T/err" || fail "unveil: cat should say Permission denied: $(cat "$T/err")"
+echo hello > "$T/x/file"
+out=$("$RUN" "$@" --unveil "$T/x:r" --pledge "stdio rpath" -- cat "$T/x/file" 2>"$T/err"); rc=$?
+[ $rc -eq 0 ] && [ "$out" = hello ] || fail "unveil + pledge: exit $rc, output '$out': $(cat "$T/err")"
+
+# 4. exit status is the command's; signal deaths pass through
+"$RUN" --pledge "stdio rpath" -- sh -c 'exit 7' 2>"$T/err"; rc=$?
+[ $rc -eq 7 ] || fail "exit status: $rc, want 7: $(cat "$T/err")"
+"$RUN" --pledge "stdio rpath" -- sh -c 'kill -TERM $$' 2>"$T/err"; rc=$?
+[ $rc -eq 143 ] || fail "signal death: $rc, want 143: $(cat "$T/err")"
+
+# 5. isatty() works under stdio (test -t 0 on a non-tty: false, not killed)
+"$RUN" --pledge "stdio rpath" -- test -t 0 </dev/null 2>"$T/err"; rc=$?
+[ $rc -eq 1 ] || fail "isatty under stdio: exit $rc: $(cat "$T/err")"
+
+# 6. debug: the forbidden call fails with EPERM and is logged
+"$RUN" --debug --pledge "stdio rpath" -- "$HELPER" eperm 2>"$T/err"; rc=$?
+[ $rc -eq 0 ] || fail "debug: helper should see EPERM: exit $rc: $(cat "$T/err")"
+grep -q "system call socket .*failing it with EPERM" "$T/err" || fail "debug: no log line: $(cat "$T/err")"
+
+# 7. without stdio no listener can be handed over: killed, still reported
+"$RUN" --pledge "rpath" -- "$HELPER" promises 2>"$T/err"; rc=$?
+[ $rc -eq 159 ] || fail "no stdio: exit $rc, want 159"
+grep -q "killed by SIGSYS" "$T/err" || fail "no stdio: not reported: $(cat "$T/err")"
+
+# 8. usage
+"$RUN" --help | grep -q "^Usage: sandbox-run" || fail "--help"
+"$RUN" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no command: want exit 2"
+"$RUN" --bogus -- true >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option: want exit 2"
+"$RUN" --pledge "stdio frobnicate" -- true 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && grep -q 'unknown promise "frobnicate"' "$T/err" || fail "bad promise: exit $rc: $(cat "$T/err")"
+"$RUN" --unveil "/tmp:rq" -- true >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad unveil perms: want exit 2"
+"$RUN" -- "$T/no-such-command" 2>/dev/null; [ $? -eq 127 ] || fail "missing command: want 127"
+
+if [ $fails -ne 0 ]; then
+	echo "$fails failure(s)" >&2
+	exit 1
+fi
+echo ok
