@@ -61,6 +61,10 @@ char *ipcc_strdup(ipcc_arena *a, const char *s)
 
 char *ipcc_printf(ipcc_arena *a, const char *fmt, ...)
 {
+	/* Also keeps gcc's -fsanitize=nonnull instrumentation from "seeing" a
+	 * NULL format on one path and failing -Wformat-truncation. */
+	if (!fmt)
+		fmt = "";
 	va_list ap;
 	va_start(ap, fmt);
 	int n = vsnprintf(NULL, 0, fmt, ap);
