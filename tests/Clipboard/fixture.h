@@ -1,0 +1,47 @@
+/* fixture.h — run a session service (Clipboard, NotificationServer) the way
+ * SystemServer does, in a private temp dir: the test binds the portal socket
+ * and keeps it, the service gets it as fd 3 (LISTEN_FDS), and a crash is
+ * followed by a respawn on the same socket, so clients see what they would
+ * under the manager. Shared by tests/Clipboard and tests/NotificationServer. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <haven/ipc.h>
+
+#include "../core/check.h"
+
+typedef struct svc_fixture {
+	char dir[64];	  /* mkdtemp'd; removed by svc_stop */
+	char portal[128]; /* dir/portal: HAVEN_PORTAL_DIR of the test and its children */
+	char sock[192];	  /* dir/portal/<name> */
+	char runtime[128]; /* dir/run: the service's XDG_RUNTIME_DIR */
+	const char *exe;
+	const char *const *args;
+	int listen_fd;
+	pid_t pid;
+} svc_fixture;
+
+/* Bind dir/portal/<name>, start `exe args...` on it. Also sets
+ * HAVEN_PORTAL_DIR, XDG_RUNTIME_DIR and XDG_CONFIG_HOME (dir/config) in this
+ * process, so CLIs it runs find the service. */
+void svc_start(svc_fixture *f, const char *exe, const char *name, const char *const *args);
+/* Kill with `signo`, reap; returns the wait status. */
+int svc_kill(svc_fixture *f, int signo);
+/* Start it again on the same socket (a manager's respawn). */
+void svc_respawn(svc_fixture *f);
+/* SIGTERM; checks a clean exit (0); removes the temp dir. */
+void svc_stop(svc_fixture *f);
+bool svc_alive(svc_fixture *f);
+/* A loop-less client (sync calls, events by hv_conn_dispatch). */
+hv_conn *svc_connect(const svc_fixture *f);
+/* A raw socket to the service, for peers that misbehave. */
+int svc_raw_socket(const svc_fixture *f);
+/* Run argv with stdin from in_fd (-1: /dev/null), stdout into out (NUL
+ * terminated, truncated to size; NULL: discarded), stderr into err likewise.
+ * Returns the exit status, or -1 when killed by a signal. */
+int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, size_t err_size);
+/* Dispatch what has arrived on c without waiting. */
+void drain(hv_conn *c);
