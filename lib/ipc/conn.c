@@ -443,6 +443,7 @@ static ssize_t send_chunk(int fd, const uint8_t *data, size_t len, const int *fd
 		struct cmsghdr align;
 	} ctl;
 	if (nfds) {
+		memset(ctl.buf, 0, CMSG_SPACE(sizeof(int) * nfds)); /* no uninitialised padding on the wire */
 		mh.msg_control = ctl.buf;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nfds);
 		struct cmsghdr *cm = CMSG_FIRSTHDR(&mh);
