@@ -26,13 +26,15 @@
 struct hv_peer {
 	pid_t pid;
 	hv_conn *conn;
-	char path[256];
+	char path[108]; /* sun_path */
 };
 
 static bool can_connect(const char *path)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", path);
+	if (strlen(path) >= sizeof sa.sun_path)
+		return false;
+	memcpy(sa.sun_path, path, strlen(path) + 1);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
@@ -192,7 +194,7 @@ int hv_peer_buffer_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out)
 	for (unsigned i = 0; r >= 0 && i < n + 1; i++) {
 		hv_buffer back = HV_BUFFER_EMPTY;
 		uint64_t t0 = bench_now_ns();
-		r = echo_server_echo_buffer(p->conn, &buf, &back);
+		r = echo_server_echo_buffer(p->conn, buf, &back);
 		if (r >= 0 && back.size != size)
 			r = -EBADMSG;
 		hv_buffer_release(&back);

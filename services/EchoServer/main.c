@@ -5,6 +5,7 @@
  * Started by SystemServer it serves the socket it is handed (LISTEN_FDS);
  * started by hand, --socket PATH makes it listen there.
  */
+#include <errno.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -24,10 +25,38 @@ static void usage(FILE *f)
 		   "over by a service manager (LISTEN_FDS) when --socket is not given.\n");
 }
 
+#ifdef HAVE_SANDBOX
+/* Serve connected clients, accept new ones, pass fds: nothing else. Started
+ * by hand (--socket), the server also removes its socket file on exit, which
+ * needs "cpath" on that one directory and nowhere else. */
+static int enter_sandbox(const char *socket_path)
+{
+	const char *promises = "stdio unix recvfd sendfd accept";
+	if (socket_path) {
+		char dir[4096];
+		snprintf(dir, sizeof dir, "%s", socket_path);
+		char *slash = strrchr(dir, '/');
+		if (!slash)
+			snprintf(dir, sizeof dir, ".");
+		else if (slash == dir)
+			dir[1] = '\0';
+		else
+			*slash = '\0';
+		int r = hv_unveil(dir, "c");
+		/* No Landlock in this kernel: logged by lib/sandbox; seccomp still applies. */
+		if (r < 0 && r != -ENOSYS && r != -EOPNOTSUPP)
+			return r;
+		promises = "stdio unix recvfd sendfd accept cpath";
+	}
+	return hv_pledge(promises, NULL);
+}
+#endif
+
 static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
 
 int main(int argc, char **argv)
 {
+	const char *socket_path = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
@@ -37,6 +66,7 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+		socket_path = argv[i];
 	}
 
 	hv_loop *loop = NULL;
@@ -57,9 +87,8 @@ int main(int argc, char **argv)
 	if ((r = hv_server_start(srv, argc, argv)) < 0)
 		goto out;
 #ifdef HAVE_SANDBOX
-	/* From here on: serve connected clients and accept new ones, nothing else. */
-	if ((r = hv_pledge("stdio unix recvfd sendfd accept", NULL)) < 0) {
-		hv_log_errno(r, "Failed to pledge");
+	if ((r = enter_sandbox(socket_path)) < 0) {
+		hv_log_errno(r, "Failed to enter the sandbox");
 		goto out;
 	}
 #endif

@@ -87,7 +87,7 @@ static void check_echo_buffer(hv_conn *c)
 	hv_buffer b = HV_BUFFER_EMPTY, back = HV_BUFFER_EMPTY;
 	CHECK_EQ(hv_buffer_create(1u << 20, &b), 0);
 	memset(b.data, 0x5a, b.size);
-	CHECK_EQ(echo_server_echo_buffer(c, &b, &back), 0);
+	CHECK_EQ(echo_server_echo_buffer(c, b, &back), 0);
 	CHECK_EQ(back.size, b.size);
 	CHECK(back.fd >= 0 && back.fd != b.fd);
 	/* The same memory came back, not a copy: same memfd inode, and a write
@@ -103,7 +103,7 @@ static void check_echo_buffer(hv_conn *c)
 
 	/* A sealed (read-only) buffer comes back read-only. */
 	CHECK_EQ(hv_buffer_seal(&b), 0);
-	CHECK_EQ(echo_server_echo_buffer(c, &b, &back), 0);
+	CHECK_EQ(echo_server_echo_buffer(c, b, &back), 0);
 	CHECK(back.readonly);
 	CHECK_EQ(((const uint8_t *)back.data)[12345], 0xa5);
 	hv_buffer_release(&back);
@@ -252,6 +252,8 @@ static void test_concurrent_clients(void)
 	for (int i = 0; i < CHILDREN; i++) {
 		int status;
 		CHECK_EQ(waitpid(kids[i], &status, 0), kids[i]);
+		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
+			fprintf(stderr, "client %d ended with status %#x\n", i, status);
 		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	echo_fixture_stop(&f);
@@ -331,6 +333,7 @@ static void test_client_dies_mid_call(void)
 		if (!data || echo_server_echo_bytes_async(c, (hv_bytes){data, n}, never_called, NULL) < 0 ||
 		    hv_conn_flush(c) < 0)
 			_exit(1);
+		free(data); /* sending took a copy: the request is on its way */
 		raise(SIGKILL);
 	}
 	int status;

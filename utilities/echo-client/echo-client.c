@@ -52,6 +52,8 @@ int main(int argc, char **argv)
 	};
 	uint64_t count = 1, size = 64;
 	const char *socket_path = NULL;
+	_hv_free_ char *text = NULL;
+	_hv_free_ uint64_t *samples = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "n:s:S:h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -91,8 +93,8 @@ int main(int argc, char **argv)
 	else if (hv_portal_path("echo", where, sizeof where) < 0)
 		snprintf(where, sizeof where, "portal \"echo\"");
 
-	_hv_free_ char *text = malloc(size + 1);
-	_hv_free_ uint64_t *samples = malloc(count * sizeof *samples);
+	text = malloc(size + 1);
+	samples = malloc(count * sizeof *samples);
 	if (!text || !samples) {
 		fprintf(stderr, "echo-client: out of memory\n");
 		return 1;
