@@ -7,8 +7,12 @@
  * so an event can never reach a later connection that reuses the memory.
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <haven/log.h>
 
@@ -28,8 +32,79 @@ static hv_nq *queue;
 static hv_server *server;
 static hv_timer *timer;
 static uint64_t next_token = 1;
+static int state_dirfd = -1; /* -1: memory only */
 
 static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
+
+#define STATE_FILE "state"
+#define STATE_TMP ".state.tmp"
+/* Far above what HV_NQ_MAX_ACTIVE + a history can take: a bigger file is not ours. */
+#define STATE_MAX_BYTES (64u << 20)
+
+/* Write the queue's state durably (temp file, fsync, rename, fsync of the
+ * directory) so a respawned server shows what this one acknowledged. A
+ * failure is logged, not returned: the notification is on screen already,
+ * and saying otherwise to the client would be a lie. */
+static void persist(void)
+{
+	if (state_dirfd < 0)
+		return;
+	_hv_free_ uint8_t *data = NULL;
+	size_t len = 0;
+	int r = hv_nq_serialize(queue, &data, &len);
+	if (r < 0) {
+		hv_log_errno(r, "Failed to serialize the notification state");
+		return;
+	}
+	_hv_close_ int fd = openat(state_dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		hv_log_errno(-errno, "Failed to create %s", STATE_TMP);
+		return;
+	}
+	r = hv_write_full(fd, data, len);
+	if (r == 0 && fsync(fd) < 0)
+		r = -errno;
+	if (r == 0 && renameat(state_dirfd, STATE_TMP, state_dirfd, STATE_FILE) < 0)
+		r = -errno;
+	if (r == 0 && fsync(state_dirfd) < 0)
+		r = -errno;
+	if (r < 0)
+		hv_log_errno(r, "Failed to save the notification state");
+}
+
+static int load_state(const char *dir)
+{
+	if (mkdir(dir, 0700) < 0 && errno != EEXIST)
+		return hv_log_errno(-errno, "Failed to create %s", dir);
+	state_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (state_dirfd < 0)
+		return hv_log_errno(-errno, "Failed to open %s", dir);
+	unlinkat(state_dirfd, STATE_TMP, 0); /* never acknowledged */
+	_hv_close_ int fd = openat(state_dirfd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return errno == ENOENT ? 0 : hv_log_errno(-errno, "Failed to open %s/%s", dir, STATE_FILE);
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return hv_log_errno(-errno, "Failed to stat %s/%s", dir, STATE_FILE);
+	if (!S_ISREG(st.st_mode) || st.st_size > STATE_MAX_BYTES) {
+		hv_log_warn("ignoring %s/%s: not a state file", dir, STATE_FILE);
+		return 0;
+	}
+	_hv_free_ uint8_t *data = malloc((size_t)st.st_size + 1);
+	if (!data)
+		return -ENOMEM;
+	int r = hv_read_full(fd, data, (size_t)st.st_size);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to read %s/%s", dir, STATE_FILE);
+	r = hv_nq_restore(queue, data, (size_t)st.st_size, now_ms());
+	if (r < 0)
+		hv_log_warn("ignoring %s/%s: %s (starting empty)", dir, STATE_FILE, strerror(-r));
+	else
+		hv_log_info("restored %zu active and %zu past notifications",
+			    hv_nq_active_count(queue), hv_nq_history_count(queue));
+	return 0;
+}
+
 
 static struct notif_conn *conn_state(hv_call *call)
 {
@@ -192,7 +267,16 @@ static void rearm(void)
 static void on_timer(hv_loop *loop, hv_timer *t, void *userdata)
 {
 	hv_nq_tick(queue, now_ms());
+	persist();
 	rearm();
+}
+
+/* Every change ends here: saved before the reply goes out, timer re-aimed. */
+static int changed(void)
+{
+	persist();
+	rearm();
+	return 0;
 }
 
 /* --- icons ------------------------------------------------------------------ */
@@ -256,8 +340,7 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 		return hv_call_fail(call, r, "too many notifications (%u active)", HV_NQ_MAX_ACTIVE);
 	if (r < 0)
 		return hv_call_fail(call, r, "could not show the notification: %s", strerror(-r));
-	rearm();
-	return 0;
+	return changed();
 }
 
 static int on_update(hv_call *call, const notification_server_update_req *req,
@@ -270,8 +353,7 @@ static int on_update(hv_call *call, const notification_server_update_req *req,
 	if (r < 0 && r != -ENOENT)
 		return r;
 	rep->still_showing = r == 0;
-	rearm();
-	return 0;
+	return changed();
 }
 
 static int on_update_icon(hv_call *call, const notification_server_update_icon_req *req,
@@ -291,8 +373,7 @@ static int on_update_icon(hv_call *call, const notification_server_update_icon_r
 	if (r < 0 && r != -ENOENT)
 		return r;
 	rep->still_showing = r == 0;
-	rearm();
-	return 0;
+	return changed();
 }
 
 static int on_is_showing(hv_call *call, const notification_server_is_showing_req *req,
@@ -310,8 +391,7 @@ static int on_close(hv_call *call, const notification_server_close_req *req,
 		return hv_call_fail(call, -ENOENT, "no active notification %u", req->id);
 	bool own = n->owner && n->owner == caller_token(call);
 	hv_nq_close(queue, req->id, own ? HV_REASON_CLOSED : HV_REASON_DISMISSED, now_ms());
-	rearm();
-	return 0;
+	return changed();
 }
 
 static int fill_list(hv_call *call, size_t n, const hv_notification *(*at)(const hv_nq *, size_t),
@@ -350,8 +430,7 @@ static int on_set_dnd(hv_call *call, const notification_server_set_dnd_req *req,
 		      notification_server_set_dnd_rep *rep)
 {
 	hv_nq_set_dnd(queue, req->on, now_ms());
-	rearm();
-	return 0;
+	return changed();
 }
 
 static int on_get_dnd(hv_call *call, const notification_server_get_dnd_req *req,
@@ -367,8 +446,7 @@ static int on_invoke_action(hv_call *call, const notification_server_invoke_acti
 	int r = hv_nq_invoke(queue, req->id, req->action, now_ms());
 	switch (r) {
 	case 0:
-		rearm();
-		return 0;
+		return changed();
 	case -ENOENT:
 		return hv_call_fail(call, r, "no active notification %u", req->id);
 	case -EAGAIN:
@@ -425,17 +503,19 @@ static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
 }
 
 int notification_server_attach(hv_server *srv, hv_loop *loop, const hv_nq_config *cfg,
-			       hv_nq **out)
+			       const char *state_dir, hv_nq **out)
 {
 	hv_nq_config c = *cfg;
 	c.icon_free = icon_free;
 	int r = hv_nq_new(&c, &notification_sink, NULL, &queue);
 	if (r < 0)
 		return r;
+	if (state_dir && (r = load_state(state_dir)) < 0)
+		return r;
 	r = hv_loop_add_timer(loop, UINT64_MAX / 2, 0, on_timer, NULL, &timer);
 	if (r < 0)
 		return r;
-	hv_timer_disarm(timer);
+	rearm();
 	server = srv;
 	hv_server_on_connect(srv, on_connect, NULL);
 	hv_server_on_disconnect(srv, on_disconnect, NULL);
@@ -450,4 +530,5 @@ void notification_server_detach(void)
 	hv_nq_free(queue);
 	queue = NULL;
 	server = NULL;
+	hv_close(&state_dirfd);
 }

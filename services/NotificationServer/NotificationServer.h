@@ -9,9 +9,10 @@
 /* The handlers of NotificationServer.ipc, one per message. */
 extern const notification_server_handlers notification_handlers;
 
-/* Create the queue (cfg's icon_free is ours), its expiry timer on loop, and
- * track srv's connections (owners, watchers). The queue is returned for
- * main to free with notification_server_detach(). */
+/* Create the queue (cfg's icon_free is ours), load what state_dir holds
+ * (NULL: memory only), start its expiry timer on loop, and track srv's
+ * connections (owners, watchers). Every acknowledged change is saved to
+ * state_dir first. Undo with notification_server_detach(). */
 int notification_server_attach(hv_server *srv, hv_loop *loop, const hv_nq_config *cfg,
-			       hv_nq **out);
+			       const char *state_dir, hv_nq **out);
 void notification_server_detach(void);

@@ -1,14 +1,18 @@
 /* NotificationServer — the session's notifications: a priority queue of
  * what to show, Do Not Disturb, history, actions sent back to their owner.
  *
- *   NotificationServer [--socket PATH] [--max-visible N] [--history N]
+ *   NotificationServer [--socket PATH] [--state-dir DIR] [--max-visible N] [--history N]
  *
  * Started by SystemServer it serves the socket it is handed (LISTEN_FDS);
- * --socket PATH makes it listen there when started by hand.
+ * --socket PATH makes it listen there when started by hand. Every change is
+ * saved to the state directory (default $XDG_RUNTIME_DIR/haven/
+ * NotificationServer) before it is acknowledged, so a respawn keeps it.
  */
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <haven/ipc.h>
 #include <haven/log.h>
@@ -21,9 +25,12 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: NotificationServer [--socket PATH] [--max-visible N] [--history N]\n"
+		"Usage: NotificationServer [--socket PATH] [--state-dir DIR] [--max-visible N]\n"
+		"                          [--history N]\n"
 		"Serves NotificationServer.ipc on PATH, or on the socket handed over by a\n"
 		"service manager (LISTEN_FDS).\n"
+		"  --state-dir DIR  where notifications survive a crash (default\n"
+		"                   $XDG_RUNTIME_DIR/haven/NotificationServer; \"-\": memory only)\n"
 		"  --max-visible N  non-critical notifications on screen at once (default %u)\n"
 		"  --history N      closed notifications remembered (default %u)\n",
 		HV_NQ_DEFAULT_VISIBLE, HV_NQ_DEFAULT_HISTORY);
@@ -34,6 +41,7 @@ static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loo
 int main(int argc, char **argv)
 {
 	hv_nq_config cfg = {.default_timeout_ms = {-1, -1, -1}};
+	const char *state_dir = NULL;
 	for (int i = 1; i < argc; i++) {
 		int64_t v;
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
@@ -43,6 +51,8 @@ int main(int argc, char **argv)
 		bool has_value = i + 1 < argc;
 		if (!strcmp(argv[i], "--socket") && has_value)
 			i++;
+		else if (!strcmp(argv[i], "--state-dir") && has_value)
+			state_dir = argv[++i];
 		else if (!strcmp(argv[i], "--max-visible") && has_value &&
 			 hv_parse_i64(argv[++i], 1, 64, &v) == 0)
 			cfg.max_visible = (unsigned)v;
@@ -53,6 +63,21 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+
+	char dir[4096];
+	if (!state_dir) {
+		const char *rt = getenv("XDG_RUNTIME_DIR");
+		if (!rt || !*rt) {
+			hv_log_error("XDG_RUNTIME_DIR is not set: give --state-dir DIR (or - for memory)");
+			return 1;
+		}
+		snprintf(dir, sizeof(dir), "%s/haven", rt);
+		mkdir(dir, 0700);
+		snprintf(dir, sizeof(dir), "%s/haven/NotificationServer", rt);
+		state_dir = dir;
+	} else if (!strcmp(state_dir, "-")) {
+		state_dir = NULL;
 	}
 
 	hv_loop *loop = NULL;
@@ -71,15 +96,20 @@ int main(int argc, char **argv)
 		hv_log_errno(r, "Failed to create the server");
 		goto out;
 	}
-	if ((r = notification_server_attach(srv, loop, &cfg, &queue)) < 0) {
+	if ((r = notification_server_attach(srv, loop, &cfg, state_dir, &queue)) < 0) {
 		hv_log_errno(r, "Failed to set up the queue");
 		goto out;
 	}
 	if ((r = hv_server_start(srv, argc, argv)) < 0)
 		goto out;
 #ifdef HAVE_SANDBOX
-	/* From here on: clients and their icons (fds in), events out. */
-	if ((r = hv_pledge("stdio unix recvfd sendfd accept", NULL)) < 0) {
+	/* From here on: clients and their icons (fds in), events out, and the
+	 * state directory. */
+	if (state_dir && (r = hv_unveil(state_dir, "rwc")) < 0) {
+		hv_log_errno(r, "Failed to unveil %s", state_dir);
+		goto out;
+	}
+	if ((r = hv_pledge("stdio rpath wpath cpath unix recvfd sendfd accept", NULL)) < 0) {
 		hv_log_errno(r, "Failed to pledge");
 		goto out;
 	}

@@ -7,7 +7,9 @@
  */
 #include "notify_queue.h"
 
+#include <endian.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -485,4 +487,213 @@ const hv_notification *hv_nq_history(const hv_nq *q, size_t index)
 	if (index >= q->hcount)
 		return NULL;
 	return q->history[(q->hhead + q->hcap - 1 - index) % q->hcap];
+}
+
+/* --- state that survives a crash --------------------------------------------- */
+/* "HVNQ1\0\0\0", u32 next_id, u8 dnd, u32 nactive, u32 nhistory, then the
+ * active ones in listing order and the history oldest first, each:
+ * u32 id, u8 urgency, u8 state, u8 reason, u8 was_shown, i32 timeout_ms,
+ * i64 created, i64 closed, str title, str text, str icon_path, u32 nactions,
+ * nactions x (str id, str label); str = u32 length + bytes. Little endian. */
+#define NQ_MAGIC "HVNQ1\0\0"
+
+static void w_u32(FILE *f, uint32_t v)
+{
+	v = htole32(v);
+	fwrite(&v, 4, 1, f);
+}
+static void w_u64(FILE *f, uint64_t v)
+{
+	v = htole64(v);
+	fwrite(&v, 8, 1, f);
+}
+static void w_str(FILE *f, const char *s)
+{
+	size_t n = s ? strlen(s) : 0;
+	w_u32(f, (uint32_t)n);
+	fwrite(s ? s : "", 1, n, f);
+}
+
+static void w_notification(FILE *f, const hv_notification *n)
+{
+	w_u32(f, n->id);
+	uint8_t b[4] = {n->urgency, n->state, n->reason, n->was_shown};
+	fwrite(b, 1, 4, f);
+	w_u32(f, (uint32_t)n->timeout_ms);
+	w_u64(f, (uint64_t)n->created_wall);
+	w_u64(f, (uint64_t)n->closed_wall);
+	w_str(f, n->title);
+	w_str(f, n->text);
+	w_str(f, n->icon_path);
+	w_u32(f, (uint32_t)n->nactions);
+	for (size_t i = 0; i < n->nactions; i++) {
+		w_str(f, n->action_ids[i]);
+		w_str(f, n->action_labels[i]);
+	}
+}
+
+int hv_nq_serialize(const hv_nq *q, uint8_t **out, size_t *len)
+{
+	char *buf = NULL;
+	size_t size = 0;
+	FILE *f = open_memstream(&buf, &size);
+	if (!f)
+		return -ENOMEM;
+	fwrite(NQ_MAGIC, 1, 8, f);
+	w_u32(f, q->next_id);
+	fputc(q->dnd, f);
+	w_u32(f, (uint32_t)q->nactive);
+	w_u32(f, (uint32_t)q->hcount);
+	for (size_t i = 0; i < q->nactive; i++)
+		w_notification(f, hv_nq_active(q, i));
+	for (size_t i = q->hcount; i-- > 0;)
+		w_notification(f, hv_nq_history(q, i));
+	bool err = ferror(f);
+	if (fclose(f) != 0 || err) {
+		free(buf);
+		return -ENOMEM;
+	}
+	*out = (uint8_t *)buf;
+	*len = size;
+	return 0;
+}
+
+typedef struct nq_r {
+	const uint8_t *p, *end;
+	bool bad;
+} nq_r;
+
+static bool r_take(nq_r *r, void *dst, size_t n)
+{
+	if (r->bad || (size_t)(r->end - r->p) < n) {
+		r->bad = true;
+		return false;
+	}
+	memcpy(dst, r->p, n);
+	r->p += n;
+	return true;
+}
+static uint32_t r_u32(nq_r *r)
+{
+	uint32_t v = 0;
+	r_take(r, &v, 4);
+	return le32toh(v);
+}
+static uint64_t r_u64(nq_r *r)
+{
+	uint64_t v = 0;
+	r_take(r, &v, 8);
+	return le64toh(v);
+}
+/* NULL for an empty string (and on error, with r->bad set). */
+static char *r_str(nq_r *r, size_t max)
+{
+	uint32_t n = r_u32(r);
+	if (r->bad || n > max || (size_t)(r->end - r->p) < n || memchr(r->p, 0, n)) {
+		r->bad = true;
+		return NULL;
+	}
+	if (n == 0)
+		return NULL;
+	char *s = strndup((const char *)r->p, n);
+	if (!s)
+		r->bad = true;
+	r->p += n;
+	return s;
+}
+
+static hv_notification *r_notification(nq_r *r)
+{
+	hv_notification *n = calloc(1, sizeof(*n));
+	if (!n) {
+		r->bad = true;
+		return NULL;
+	}
+	n->id = r_u32(r);
+	uint8_t b[4] = {0};
+	r_take(r, b, 4);
+	n->urgency = b[0];
+	n->state = b[1];
+	n->reason = b[2];
+	n->was_shown = b[3];
+	n->timeout_ms = (int32_t)r_u32(r);
+	n->created_wall = (int64_t)r_u64(r);
+	n->closed_wall = (int64_t)r_u64(r);
+	n->title = r_str(r, HV_NQ_MAX_TITLE);
+	n->text = r_str(r, HV_NQ_MAX_TEXT);
+	n->icon_path = r_str(r, 4096);
+	if (!n->text && !r->bad)
+		n->text = strdup("");
+	uint32_t na = r_u32(r);
+	if (!r->bad && na > HV_NQ_MAX_ACTIONS)
+		r->bad = true;
+	if (!r->bad && na) {
+		n->action_ids = calloc(na, sizeof(char *));
+		n->action_labels = calloc(na, sizeof(char *));
+		if (!n->action_ids || !n->action_labels)
+			r->bad = true;
+		for (uint32_t i = 0; !r->bad && i < na; i++) {
+			n->action_ids[i] = r_str(r, HV_NQ_MAX_ACTION_ID);
+			n->action_labels[i] = r_str(r, HV_NQ_MAX_ACTION_LABEL);
+			n->nactions = i + 1;
+			if (!n->action_ids[i] || !n->action_labels[i])
+				r->bad = true;
+		}
+	}
+	if (!r->bad && (!n->title || !n->text || n->urgency > HV_URGENCY_CRITICAL || n->id == 0 ||
+			n->state > HV_NOTIFY_CLOSED))
+		r->bad = true;
+	return n;
+}
+
+int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms)
+{
+	if (q->nactive || q->hcount)
+		return -EBUSY;
+	nq_r r = {data, data + len, false};
+	char magic[8];
+	if (!r_take(&r, magic, 8) || memcmp(magic, NQ_MAGIC, 8))
+		return -EBADMSG;
+	uint32_t next_id = r_u32(&r);
+	uint8_t dnd = 0;
+	r_take(&r, &dnd, 1);
+	uint32_t nactive = r_u32(&r), nhistory = r_u32(&r);
+	if (r.bad || nactive > HV_NQ_MAX_ACTIVE)
+		return -EBADMSG;
+	for (uint32_t i = 0; !r.bad && i < nactive; i++) {
+		hv_notification *n = r_notification(&r);
+		if (r.bad || n->state == HV_NOTIFY_CLOSED) {
+			r.bad = true;
+			notification_free(q, n);
+			break;
+		}
+		n->seq = q->next_seq++;
+		if (n->state == HV_NOTIFY_SHOWN)
+			arm_expiry(q, n, now_ms);
+		q->active[q->nactive++] = n;
+	}
+	for (uint32_t i = 0; !r.bad && i < nhistory; i++) {
+		hv_notification *n = r_notification(&r);
+		if (r.bad || n->state != HV_NOTIFY_CLOSED) {
+			r.bad = true;
+			notification_free(q, n);
+			break;
+		}
+		to_history(q, n); /* a smaller history bound keeps the newest */
+	}
+	if (r.bad || r.p != r.end) {
+		/* All or nothing: a partial state would show half a screen. */
+		for (size_t i = 0; i < q->nactive; i++)
+			notification_free(q, q->active[i]);
+		q->nactive = 0;
+		for (size_t i = 0; i < q->hcap; i++) {
+			notification_free(q, q->history[i]);
+			q->history[i] = NULL;
+		}
+		q->hcount = q->hhead = 0;
+		return -EBADMSG;
+	}
+	q->next_id = next_id ? next_id : 1;
+	q->dnd = dnd != 0;
+	return 0;
 }

@@ -132,6 +132,14 @@ const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id);
 const hv_notification *hv_nq_history(const hv_nq *q, size_t index);
 size_t hv_nq_history_count(const hv_nq *q);
 
+/* The whole state (active ones, history, Do Not Disturb, next id) as bytes,
+ * malloc'd into *out; icons are not kept (a desktop redraws without them). */
+int hv_nq_serialize(const hv_nq *q, uint8_t **out, size_t *len);
+/* Load a serialized state into an empty queue (owners are gone: 0). Shown
+ * ones are shown again with their timeout restarted from now_ms. No sink
+ * calls. -EBADMSG when data is not a whole state. */
+int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms);
+
 const char *hv_urgency_name(unsigned urgency);
 int hv_urgency_parse(const char *s); /* "low"|"normal"|"critical" -> value, else -EINVAL */
 const char *hv_notify_reason_name(unsigned reason);

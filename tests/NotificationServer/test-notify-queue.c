@@ -203,12 +203,81 @@ static void test_dnd_and_actions(void)
 	hv_nq_free(q);
 }
 
+static void test_persistence(void)
+{
+	hv_nq_config cfg = {.max_visible = 1, .history_max = 2,
+			    .default_timeout_ms = {-1, -1, -1}, .icon_free = icon_free};
+	hv_nq *q = NULL;
+	CHECK_EQ(hv_nq_new(&cfg, &sink, NULL, &q), 0);
+	const char *ids[] = {"open"}, *labels[] = {"Open it"};
+	uint32_t a = 0;
+	CHECK_EQ(hv_nq_show(q, 9, "Mail", "3 new\tmessages", "/icons/mail.png", malloc(1), 1,
+			    60000, 1, ids, labels, 0, &a),
+		 0);
+	uint32_t b = show(q, 9, HV_URGENCY_LOW, -1, 0); /* held: one slot */
+	uint32_t c = show(q, 9, HV_URGENCY_NORMAL, -1, 0);
+	uint32_t d = show(q, 9, HV_URGENCY_NORMAL, -1, 0);
+	uint32_t e = show(q, 9, HV_URGENCY_NORMAL, -1, 0);
+	CHECK_EQ(hv_nq_close(q, c, HV_REASON_CLOSED, 1), 0);
+	CHECK_EQ(hv_nq_close(q, d, HV_REASON_DISMISSED, 1), 0);
+	hv_nq_set_dnd(q, true, 2);
+	events[0] = 0;
+	uint8_t *data = NULL;
+	size_t len = 0;
+	CHECK_EQ(hv_nq_serialize(q, &data, &len), 0);
+
+	/* Every truncation is refused whole and leaks nothing. */
+	for (size_t cut = 0; cut < len; cut++) {
+		hv_nq *t = NULL;
+		CHECK_EQ(hv_nq_new(&cfg, &sink, NULL, &t), 0);
+		CHECK_EQ(hv_nq_restore(t, data, cut, 0), -EBADMSG);
+		CHECK_EQ(hv_nq_active_count(t), 0);
+		CHECK_EQ(hv_nq_history_count(t), 0);
+		hv_nq_free(t);
+	}
+	hv_nq *r = NULL;
+	CHECK_EQ(hv_nq_new(&cfg, &sink, NULL, &r), 0);
+	CHECK_EQ(hv_nq_restore(r, data, len, 1000), 0);
+	CHECK(saw("")); /* restoring is not news */
+	CHECK(hv_nq_dnd(r));
+	CHECK_EQ(hv_nq_active_count(r), 3);
+	const hv_notification *n = hv_nq_active(r, 0);
+	if (!n)
+		abort();
+	CHECK(n && n->id == a && n->state == HV_NOTIFY_SHOWN && n->owner == 0);
+	CHECK(n && !strcmp(n->title, "Mail") && !strcmp(n->text, "3 new\tmessages"));
+	CHECK(n && !strcmp(n->icon_path, "/icons/mail.png") && n->icon == NULL);
+	CHECK(n && n->nactions == 1 && !strcmp(n->action_ids[0], "open"));
+	CHECK_EQ(n->expires_at, 61000); /* restarted from the respawn */
+	CHECK_EQ(hv_nq_active(r, 1)->id, e); /* normal before low in the queue */
+	CHECK_EQ(hv_nq_active(r, 2)->id, b);
+	CHECK_EQ(hv_nq_history_count(r), 2);
+	CHECK_EQ(hv_nq_history(r, 0)->id, d);
+	CHECK_EQ(hv_nq_history(r, 0)->reason, HV_REASON_DISMISSED);
+	CHECK_EQ(hv_nq_history(r, 1)->id, c);
+	/* Ids continue; DND still holds. */
+	CHECK_EQ(show(r, 1, HV_URGENCY_NORMAL, -1, 1000), e + 1);
+	CHECK_EQ(hv_nq_find(r, e + 1)->state, HV_NOTIFY_HELD);
+	CHECK_EQ(hv_nq_restore(r, data, len, 0), -EBUSY);
+	events[0] = 0;
+	data[0] = 'X';
+	hv_nq *x = NULL;
+	CHECK_EQ(hv_nq_new(&cfg, &sink, NULL, &x), 0);
+	CHECK_EQ(hv_nq_restore(x, data, len, 0), -EBADMSG);
+	hv_nq_free(x);
+	free(data);
+	hv_nq_free(r);
+	hv_nq_free(q);
+}
+
 int main(void)
 {
 	test_validate();
 	test_slots_priority_expiry();
 	test_dnd_and_actions();
 	CHECK_EQ(icons_freed, 2);
+	test_persistence();
+	CHECK_EQ(icons_freed, 3);
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

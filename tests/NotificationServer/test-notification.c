@@ -1,0 +1,416 @@
+/* test-notification.c — NotificationServer in a real process, socket-
+ * activated, through the generated client: the API, the queue and Do Not
+ * Disturb as watchers see them, actions and closes to the owner only, bad
+ * input, icons, owners and clients that die, SIGKILL + respawn keeping what
+ * was acknowledged.
+ *
+ *   test-notification NOTIFICATIONSERVER_EXE
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "NotificationClient.ipc.h"
+#include "NotificationServer.ipc.h"
+#include "fixture.h"
+
+static const char *exe;
+
+/* What one client heard, as text: "act:3:open close:3:4 show:5 upd:5 hide:5:1 dnd:1 " */
+struct client {
+	hv_conn *c;
+	char log[4096];
+};
+
+static void logf_(struct client *cl, const char *fmt, unsigned a, unsigned b, const char *s)
+{
+	size_t l = strlen(cl->log);
+	snprintf(cl->log + l, sizeof cl->log - l, fmt, a, b, s);
+}
+
+static struct client *me(hv_call *call) { return hv_conn_userdata(hv_call_conn(call)); }
+
+static int on_action(hv_call *call, const notification_client_action_invoked_req *req)
+{
+	logf_(me(call), "act:%u:%.0u%s ", req->id, 0, req->action);
+	return 0;
+}
+static int on_closed(hv_call *call, const notification_client_closed_req *req)
+{
+	logf_(me(call), "close:%u:%u%s ", req->id, req->reason, "");
+	return 0;
+}
+static int on_shown(hv_call *call, const notification_client_shown_req *req)
+{
+	logf_(me(call), "show:%u%.0u%s ", req->notification.id, 0, "");
+	return 0;
+}
+static int on_updated(hv_call *call, const notification_client_updated_req *req)
+{
+	logf_(me(call), "upd:%u%.0u%s ", req->notification.id, 0, "");
+	return 0;
+}
+static int on_hidden(hv_call *call, const notification_client_hidden_req *req)
+{
+	logf_(me(call), "hide:%u:%u%s ", req->id, req->reason, "");
+	return 0;
+}
+static int on_dnd(hv_call *call, const notification_client_dnd_changed_req *req)
+{
+	logf_(me(call), "dnd:%u%.0u%s ", req->on, 0, "");
+	return 0;
+}
+
+static const notification_client_handlers handlers = {
+	on_action, on_closed, on_shown, on_updated, on_hidden, on_dnd,
+};
+
+static void client_open(struct client *cl, const svc_fixture *f, bool watch)
+{
+	memset(cl, 0, sizeof *cl);
+	cl->c = svc_connect(f);
+	hv_conn_set_userdata(cl->c, cl);
+	CHECK_EQ(hv_conn_serve(cl->c, &notification_client_endpoint, &handlers), 0);
+	if (watch)
+		CHECK_EQ(notification_server_watch(cl->c, true), 0);
+}
+
+/* Everything the server sent this client before now has been handled
+ * (events and replies share one ordered stream); then compare and reset. */
+static bool heard(struct client *cl, const char *expect)
+{
+	bool dnd;
+	CHECK_EQ(notification_server_get_dnd(cl->c, &dnd), 0);
+	drain(cl->c);
+	bool ok = strcmp(cl->log, expect) == 0;
+	if (!ok)
+		fprintf(stderr, "heard \"%s\", expected \"%s\"\n", cl->log, expect);
+	cl->log[0] = 0;
+	return ok;
+}
+
+static uint32_t send_n(hv_conn *c, const char *title, unsigned urgency, size_t nactions,
+		       const char *const *ids)
+{
+	notification_server_action a[8];
+	for (size_t i = 0; i < nactions; i++)
+		a[i] = (notification_server_action){ids[i], ids[i]};
+	uint32_t id = 0;
+	hv_opt_bitmap none = {0};
+	int r = notification_server_show(c, title, "body", none, "",
+					 (notification_server_urgency)urgency,
+					 (hv_vec_notification_server_action){a, nactions}, -1, &id);
+	CHECK_EQ(r, 0);
+	CHECK(id > 0);
+	return id;
+}
+
+static void test_api_and_routing(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", (const char *const[]){"--max-visible", "2", NULL});
+	struct client owner, watcher, other;
+	client_open(&owner, &f, false);
+	client_open(&watcher, &f, true);
+	client_open(&other, &f, false);
+
+	const char *acts[] = {"open", "later"};
+	uint32_t a = send_n(owner.c, "A", 1, 2, acts);
+	uint32_t b = send_n(owner.c, "B", 0, 0, NULL);
+	uint32_t c = send_n(other.c, "C", 1, 0, NULL); /* no slot: held */
+	CHECK(heard(&watcher, "show:1 show:2 "));
+	CHECK(heard(&owner, ""));
+	CHECK(heard(&other, ""));
+
+	bool showing = false;
+	CHECK_EQ(notification_server_is_showing(other.c, c, &showing), 0);
+	CHECK(showing); /* held counts: it is not closed */
+	hv_vec_notification_server_info v;
+	CHECK_EQ(notification_server_list(owner.c, &v), 0);
+	CHECK_EQ(v.count, 3);
+	CHECK(v.items[0].id == a && v.items[0].state == 1 && v.items[0].mine);
+	CHECK_EQ(v.items[0].actions.count, 2);
+	CHECK(!strcmp(v.items[0].actions.items[1].id, "later"));
+	CHECK(v.items[2].id == c && v.items[2].state == 0 && !v.items[2].mine);
+
+	/* Update: the watcher sees it; the title changed. */
+	CHECK_EQ(notification_server_update(owner.c, a, "A2", "new body", &showing), 0);
+	CHECK(showing);
+	CHECK(heard(&watcher, "upd:1 "));
+	CHECK_EQ(notification_server_list(other.c, &v), 0);
+	CHECK(!strcmp(v.items[0].title, "A2") && !strcmp(v.items[0].text, "new body"));
+
+	/* Someone else clicks an action: only the owner hears the action and
+	 * the close; the watcher sees it go; C takes the free slot. */
+	CHECK_EQ(notification_server_invoke_action(other.c, a, "later"), 0);
+	CHECK(heard(&owner, "act:1:later close:1:4 "));
+	CHECK(heard(&watcher, "hide:1:4 show:3 "));
+	CHECK(heard(&other, ""));
+	CHECK_EQ(notification_server_is_showing(owner.c, a, &showing), 0);
+	CHECK(!showing);
+	CHECK_EQ(notification_server_update(owner.c, a, "x", "y", &showing), 0);
+	CHECK(!showing);
+
+	/* Closing: by its owner "closed" (3), by anyone else "dismissed" (2). */
+	CHECK_EQ(notification_server_close(owner.c, b), 0);
+	CHECK_EQ(notification_server_close(owner.c, c), 0);
+	CHECK(heard(&owner, "close:2:3 "));
+	CHECK(heard(&other, "close:3:2 "));
+	CHECK(heard(&watcher, "hide:2:3 hide:3:2 "));
+	CHECK_EQ(notification_server_close(owner.c, c), -ENOENT);
+	CHECK(strstr(hv_conn_last_error(owner.c)->message, "no active notification"));
+
+	/* History: newest first, with reasons; --max. */
+	CHECK_EQ(notification_server_history(other.c, 0, &v), 0);
+	CHECK_EQ(v.count, 3);
+	CHECK(v.items[0].id == c && v.items[0].reason == 2 && v.items[0].state == 2);
+	CHECK(v.items[2].id == a && v.items[2].reason == 4 && v.items[2].closed_ms > 0);
+	CHECK_EQ(notification_server_history(other.c, 1, &v), 0);
+	CHECK_EQ(v.count, 1);
+
+	/* Do Not Disturb: held until it ends; critical passes through. */
+	CHECK_EQ(notification_server_set_dnd(other.c, true), 0);
+	uint32_t d = send_n(owner.c, "D", 1, 0, NULL);
+	uint32_t e = send_n(owner.c, "E", 2, 0, NULL);
+	uint32_t g = send_n(owner.c, "G", 0, 0, NULL);
+	CHECK(heard(&watcher, "dnd:1 show:5 "));
+	CHECK_EQ(notification_server_invoke_action(other.c, d, "default"), -EAGAIN);
+	CHECK(strstr(hv_conn_last_error(other.c)->message, "held"));
+	CHECK_EQ(notification_server_set_dnd(other.c, false), 0);
+	CHECK(heard(&watcher, "dnd:0 show:4 show:6 "));
+	CHECK_EQ(notification_server_invoke_action(other.c, d, "nope"), -EINVAL);
+	CHECK_EQ(notification_server_invoke_action(other.c, 9999, "default"), -ENOENT);
+	CHECK_EQ(notification_server_invoke_action(other.c, d, "default"), 0);
+	CHECK(heard(&owner, "act:4:default close:4:4 "));
+	CHECK(heard(&watcher, "hide:4:4 "));
+	(void)e;
+	(void)g;
+
+	/* A watcher that stops watching hears nothing more. */
+	CHECK_EQ(notification_server_watch(watcher.c, false), 0);
+	send_n(other.c, "H", 2, 0, NULL);
+	CHECK(heard(&watcher, ""));
+
+	hv_conn_close(owner.c);
+	hv_conn_close(watcher.c);
+	hv_conn_close(other.c);
+	svc_stop(&f);
+}
+
+static void test_expiry_and_icons(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", NULL);
+	struct client owner;
+	client_open(&owner, &f, true);
+	hv_opt_bitmap none = {0};
+	hv_vec_notification_server_action no_actions = {0};
+	uint32_t id = 0;
+	CHECK_EQ(notification_server_show(owner.c, "short", "", none, "",
+					  NOTIFICATION_SERVER_URGENCY_LOW, no_actions, 1, &id),
+		 0);
+	/* Expiry is the server's clock: wait for the event, however long the
+	 * loaded machine takes (the bound only stops a hang). */
+	bool closed = false;
+	for (int i = 0; i < 600 && !closed; i++) {
+		CHECK(hv_conn_dispatch(owner.c, 100) >= 0);
+		closed = strstr(owner.log, "close:1:1 ") != NULL;
+	}
+	CHECK(closed);
+	CHECK(strstr(owner.log, "hide:1:1 "));
+	owner.log[0] = 0;
+
+	/* A bitmap icon is kept (and reported), an absurd one refused. */
+	hv_opt_bitmap icon = {.present = true};
+	CHECK_EQ(hv_bitmap_create(16, 16, HV_PIXEL_BGRA8888, &icon.value), 0);
+	CHECK_EQ(notification_server_show(owner.c, "icon", "", icon, "",
+					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &id),
+		 0);
+	hv_bitmap_release(&icon.value);
+	hv_vec_notification_server_info v;
+	CHECK_EQ(notification_server_list(owner.c, &v), 0);
+	CHECK(v.count == 1 && v.items[0].has_icon);
+	bool showing;
+	CHECK_EQ(notification_server_update_icon(owner.c, id, none, "/usr/share/icons/x.png",
+						 &showing),
+		 0);
+	CHECK(showing);
+	CHECK_EQ(notification_server_list(owner.c, &v), 0);
+	CHECK(!v.items[0].has_icon && !strcmp(v.items[0].icon_path, "/usr/share/icons/x.png"));
+	CHECK_EQ(hv_bitmap_create(2000, 1, HV_PIXEL_BGRA8888, &icon.value), 0);
+	CHECK_EQ(notification_server_show(owner.c, "huge", "", icon, "",
+					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &id),
+		 -EINVAL);
+	CHECK(strstr(hv_conn_last_error(owner.c)->message, "icon"));
+	hv_bitmap_release(&icon.value);
+	hv_conn_close(owner.c);
+	svc_stop(&f);
+}
+
+static void test_bad_input(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", NULL);
+	hv_conn *c = svc_connect(&f);
+	hv_opt_bitmap none = {0};
+	hv_vec_notification_server_action no_actions = {0};
+	uint32_t id;
+	static char big[5000];
+	memset(big, 'x', sizeof big - 1);
+	CHECK_EQ(notification_server_show(c, "", "t", none, "", 1, no_actions, -1, &id), -EINVAL);
+	CHECK(strstr(hv_conn_last_error(c)->message, "title"));
+	CHECK_EQ(notification_server_show(c, "t", big, none, "", 1, no_actions, -1, &id), -EINVAL);
+	CHECK_EQ(notification_server_show(c, "t", "t", none, "", 1, no_actions, -5, &id), -EINVAL);
+	CHECK(strstr(hv_conn_last_error(c)->message, "timeout"));
+	notification_server_action dup[] = {{"a", "A"}, {"a", "B"}};
+	CHECK_EQ(notification_server_show(c, "t", "t", none, "", 1,
+					  (hv_vec_notification_server_action){dup, 2}, -1, &id),
+		 -EINVAL);
+	notification_server_action many[9];
+	char names[9][4];
+	for (int i = 0; i < 9; i++) {
+		snprintf(names[i], sizeof names[i], "a%d", i);
+		many[i] = (notification_server_action){names[i], "L"};
+	}
+	CHECK_EQ(notification_server_show(c, "t", "t", none, "", 1,
+					  (hv_vec_notification_server_action){many, 9}, -1, &id),
+		 -EINVAL);
+	hv_vec_notification_server_info v;
+	CHECK_EQ(notification_server_list(c, &v), 0);
+	CHECK_EQ(v.count, 0);
+
+	/* An urgency outside the enum, and invalid UTF-8 in a String: the
+	 * decoder refuses the message and that peer is dropped, nobody else. */
+	hv_conn *bad = svc_connect(&f);
+	hv_enc e;
+	hv_enc_init(&e, &notification_server_endpoint, NOTIFICATION_SERVER_MSG_SHOW, HV_MSG_REQUEST);
+	hv_enc_string(&e, "t");
+	hv_enc_string(&e, "t");
+	hv_enc_present(&e, false);
+	hv_enc_string(&e, "");
+	hv_enc_u8(&e, 7);
+	hv_enc_count(&e, 0);
+	hv_enc_i32(&e, -1);
+	hv_msg *reply;
+	int r = hv_conn_call(bad, &e, 60000, &reply);
+	hv_enc_release(&e);
+	CHECK(r == -ECONNRESET || r == -EPIPE);
+	hv_conn_close(bad);
+	bad = svc_connect(&f);
+	hv_enc_init(&e, &notification_server_endpoint, NOTIFICATION_SERVER_MSG_INVOKE_ACTION,
+		    HV_MSG_REQUEST);
+	hv_enc_u32(&e, 1);
+	hv_enc_bytestring(&e, "\xc3\x28");
+	r = hv_conn_call(bad, &e, 60000, &reply);
+	hv_enc_release(&e);
+	CHECK(r == -ECONNRESET || r == -EPIPE);
+	hv_conn_close(bad);
+
+	CHECK(svc_alive(&f));
+	CHECK_EQ(notification_server_show(c, "fine", "", none, "", 1, no_actions, -1, &id), 0);
+	hv_conn_close(c);
+	svc_stop(&f);
+}
+
+static void ignore_reply(hv_conn *c, int status, const notification_server_show_rep *rep, void *ud)
+{
+}
+
+static void test_dying_clients(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", NULL);
+	/* An owner that dies: its notification stays; invoking its action goes
+	 * nowhere and harms nobody. Another dies mid-call. */
+	for (int i = 0; i < 2; i++) {
+		pid_t pid = fork();
+		CHECK(pid >= 0);
+		if (pid == 0) {
+			hv_conn *c = svc_connect(&f);
+			notification_server_action a[] = {{"ok", "OK"}};
+			hv_opt_bitmap none = {0};
+			hv_vec_notification_server_action va = {a, 1};
+			if (i == 0) {
+				uint32_t id;
+				if (notification_server_show(c, "orphan", "", none, "", 1, va, 0, &id) < 0)
+					_exit(3);
+			} else {
+				notification_server_show_async(c, "mid-call", "", none, "", 1, va, 0,
+							       ignore_reply, NULL);
+				hv_conn_flush(c);
+			}
+			_exit(0);
+		}
+		int status;
+		CHECK_EQ(waitpid(pid, &status, 0), pid);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	struct client cl;
+	client_open(&cl, &f, false);
+	hv_vec_notification_server_info v;
+	CHECK_EQ(notification_server_list(cl.c, &v), 0);
+	CHECK(v.count >= 1 && !strcmp(v.items[0].title, "orphan") && !v.items[0].mine);
+	uint32_t orphan = v.items[0].id;
+	CHECK_EQ(notification_server_invoke_action(cl.c, orphan, "ok"), 0);
+	CHECK(heard(&cl, ""));
+	CHECK(svc_alive(&f));
+	hv_conn_close(cl.c);
+	svc_stop(&f);
+}
+
+static void test_respawn(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", (const char *const[]){"--max-visible", "1", NULL});
+	struct client cl;
+	client_open(&cl, &f, false);
+	const char *acts[] = {"open"};
+	uint32_t a = send_n(cl.c, "first", 1, 1, acts);
+	uint32_t b = send_n(cl.c, "second", 1, 0, NULL); /* held */
+	uint32_t c = send_n(cl.c, "third", 0, 0, NULL);
+	CHECK_EQ(notification_server_close(cl.c, c), 0);
+	CHECK_EQ(notification_server_set_dnd(cl.c, true), 0);
+	int status = svc_kill(&f, SIGKILL);
+	CHECK(WIFSIGNALED(status));
+	hv_conn_close(cl.c);
+	svc_respawn(&f);
+
+	client_open(&cl, &f, false);
+	hv_vec_notification_server_info v;
+	CHECK_EQ(notification_server_list(cl.c, &v), 0);
+	CHECK_EQ(v.count, 2);
+	CHECK(v.items[0].id == a && v.items[0].state == 1 && !strcmp(v.items[0].title, "first"));
+	CHECK(v.items[0].actions.count == 1 && !strcmp(v.items[0].actions.items[0].id, "open"));
+	CHECK(v.items[1].id == b && v.items[1].state == 0);
+	CHECK_EQ(notification_server_history(cl.c, 0, &v), 0);
+	CHECK(v.count == 1 && v.items[0].id == c && v.items[0].reason == 3);
+	bool dnd = false;
+	CHECK_EQ(notification_server_get_dnd(cl.c, &dnd), 0);
+	CHECK(dnd);
+	/* Ids go on where they stopped; a click on a restored one works. */
+	CHECK_EQ(send_n(cl.c, "fourth", 2, 0, NULL), c + 1);
+	CHECK_EQ(notification_server_invoke_action(cl.c, a, "open"), 0);
+	hv_conn_close(cl.c);
+	svc_stop(&f);
+}
+
+int main(int argc, char **argv)
+{
+	if (argc != 2) {
+		fprintf(stderr, "usage: %s NOTIFICATIONSERVER_EXE\n", argv[0]);
+		return 2;
+	}
+	exe = argv[1];
+	signal(SIGPIPE, SIG_IGN);
+	test_api_and_routing();
+	test_expiry_and_icons();
+	test_bad_input();
+	test_dying_clients();
+	test_respawn();
+	printf("ok\n");
+	return 0;
+}
