@@ -31,65 +31,21 @@
 #include "ConfigClient.ipc.h"
 #include "ConfigServer.ipc.h"
 #include "check.h"
+#include "fixture.h"
 #include "store.h"
 
-static const char *server_path;
-static char dir[64], sock_path[128], user_dir[128], defs_dir[128];
-static int listen_fd = -1;
-static pid_t server_pid = -1;
+static cfg_fixture fx;
 
-/* --- the manager's part ---------------------------------------------------- */
-static void start_server(void)
-{
-	server_pid = fork();
-	CHECK(server_pid >= 0);
-	if (server_pid == 0) {
-		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		char pid[32];
-		if (dup2(listen_fd, 3) < 0)
-			_exit(127);
-		snprintf(pid, sizeof(pid), "%d", (int)getpid());
-		setenv("LISTEN_FDS", "1", 1);
-		setenv("LISTEN_PID", pid, 1);
-		setenv("LISTEN_FDNAMES", "config", 1);
-		setenv("HAVEN_LOG", "error", 1);
-		execl(server_path, server_path, "--config-dir", user_dir, "--defaults", defs_dir,
-		      (char *)NULL);
-		_exit(127);
-	}
-}
+static void start_server(void) { cfg_fixture_start(&fx); }
 
 static void kill_server(int sig)
 {
-	int st;
-	CHECK_EQ_INT(kill(server_pid, sig), 0);
-	CHECK_EQ_INT(waitpid(server_pid, &st, 0), server_pid);
+	int st = cfg_fixture_kill(&fx, sig);
 	if (sig == SIGTERM)
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	server_pid = -1;
 }
 
-static hv_conn *connect_client(void)
-{
-	hv_conn *c = NULL;
-	int r = hv_conn_connect(NULL, sock_path, &c);
-	CHECK_EQ_INT(r, 0);
-	if (r < 0)
-		exit(1);
-	/* Only so a broken server fails the test instead of hanging it. */
-	hv_conn_set_timeout(c, 60000);
-	return c;
-}
-
-static void write_file(const char *path, const char *text)
-{
-	FILE *f = fopen(path, "w");
-	CHECK(f != NULL);
-	if (!f)
-		return;
-	fputs(text, f);
-	fclose(f);
-}
+static hv_conn *connect_client(void) { return cfg_fixture_connect(&fx); }
 
 static bool error_says(hv_conn *c, const char *words)
 {
@@ -253,7 +209,7 @@ static void test_api(void)
 
 	/* What was acknowledged is in the file already. */
 	char path[256], text[4096] = "";
-	snprintf(path, sizeof(path), "%s/Api.ini", user_dir);
+	snprintf(path, sizeof(path), "%s/Api.ini", fx.user_dir);
 	FILE *f = fopen(path, "r");
 	CHECK(f != NULL);
 	if (f) {
@@ -286,7 +242,7 @@ static void test_bad_input(void)
 	free(big);
 	/* Nothing escaped, and the connection still works after typed errors. */
 	char path[256];
-	snprintf(path, sizeof(path), "%s/etc.ini", dir);
+	snprintf(path, sizeof(path), "%s/etc.ini", fx.dir);
 	CHECK(access(path, F_OK) < 0);
 	CHECK_EQ_INT(config_server_write_string_value(c, "Bad", "G", "ok", "fine"), 0);
 	hv_conn_close(c);
@@ -331,11 +287,11 @@ static void test_batch_and_events(void)
 	/* A hand edit reaches every monitor, the writer included. */
 	ea.n = eb.n = 0;
 	char path[256];
-	snprintf(path, sizeof(path), "%s/Ev.ini", user_dir);
+	snprintf(path, sizeof(path), "%s/Ev.ini", fx.user_dir);
 	/* replaced whole (as most editors do), so no half-written state is seen */
 	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%s/Ev.ini.new", user_dir);
-	write_file(tmp, "[G]\none = uno\nn = 7\n");
+	snprintf(tmp, sizeof(tmp), "%s/Ev.ini.new", fx.user_dir);
+	cfg_write_file(tmp, "[G]\none = uno\nn = 7\n");
 	CHECK_EQ_INT(rename(tmp, path), 0);
 	while (ea.n < 1 && hv_conn_dispatch(a, 30000) > 0)
 		;
@@ -428,7 +384,7 @@ static void test_concurrent(void)
 static void test_bad_peers(void)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	strcpy(sa.sun_path, sock_path);
+	strcpy(sa.sun_path, fx.sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	CHECK_EQ_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	static const uint8_t junk[32] = {0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7};
@@ -470,7 +426,7 @@ static void writer_loop(int ack)
 	hv_conn *c = NULL;
 	for (unsigned i = 0;;) {
 		if (!c) {
-			if (hv_conn_connect(NULL, sock_path, &c) < 0) {
+			if (hv_conn_connect(NULL, fx.sock, &c) < 0) {
 				c = NULL;
 				poll(NULL, 0, 1);
 				continue;
@@ -524,7 +480,7 @@ static void test_crash_respawn(void)
 		kill_server(SIGKILL);
 		/* No file is ever torn: it parses now, with the server dead. */
 		hv_config_store *s;
-		CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
+		CHECK_EQ_INT(hv_config_store_open(fx.user_dir, NULL, &s), 0);
 		const char *why = NULL;
 		CHECK_EQ_INT(hv_config_store_load(s, "Durable", &why), 0);
 		hv_config_store_free(s);
@@ -559,26 +515,12 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s CONFIGSERVER\n", argv[0]);
 		return 2;
 	}
-	server_path = argv[1];
 	hv_log_set_level(HV_LOG_ERROR);
 	signal(SIGPIPE, SIG_IGN);
-	strcpy(dir, "/tmp/hv-config-svc-XXXXXX");
-	if (!mkdtemp(dir))
-		return 1;
-	snprintf(sock_path, sizeof(sock_path), "%s/config", dir);
-	snprintf(user_dir, sizeof(user_dir), "%s/user", dir);
-	snprintf(defs_dir, sizeof(defs_dir), "%s/defaults", dir);
-	CHECK_EQ_INT(mkdir(defs_dir, 0755), 0);
+	cfg_fixture_init(&fx, argv[1]);
 	char path[256];
-	snprintf(path, sizeof(path), "%s/Shipped.ini", defs_dir);
-	write_file(path, "[Theme]\nname = Default\n");
-
-	/* What SystemServer does: bind and listen, then hand the socket over. */
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	strcpy(sa.sun_path, sock_path);
-	listen_fd = socket(AF_UNIX, SOCK_STREAM, 0);
-	CHECK_EQ_INT(bind(listen_fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
-	CHECK_EQ_INT(listen(listen_fd, 128), 0);
+	snprintf(path, sizeof(path), "%s/Shipped.ini", fx.defs_dir);
+	cfg_write_file(path, "[Theme]\nname = Default\n");
 	start_server();
 
 	test_api();
@@ -590,11 +532,7 @@ int main(int argc, char **argv)
 	test_crash_respawn();
 
 	kill_server(SIGTERM);
-	close(listen_fd);
-	char cmd[128];
-	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
-	if (system(cmd) != 0)
-		failures++;
+	cfg_fixture_cleanup(&fx);
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;

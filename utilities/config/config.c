@@ -372,8 +372,10 @@ static int cmd_watch(const char *socket_path, const char *domain)
 	hv_conn_on_disconnect(c, on_server_gone, NULL);
 	ret = hv_loop_run(loop);
 out:
-	if (c)
+	if (c) {
+		hv_conn_on_disconnect(c, NULL, NULL); /* we are the ones closing it */
 		hv_conn_close(c);
+	}
 	hv_loop_free(loop);
 	return ret;
 }
