@@ -3,6 +3,9 @@
  * (frame allocation, compositing). */
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
+
+#include <haven/util.h>
 
 #include "decoders.h"
 
@@ -155,23 +158,9 @@ void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uin
 
 static bool looks_like_tga(const uint8_t *d, size_t len)
 {
-	/* TGA has no magic: accept only a header whose every field is sane. */
-	if (len < 18)
-		return false;
-	uint8_t cmap_type = d[1], type = d[2], depth = d[16], cmap_depth = d[7];
-	if (cmap_type > 1)
-		return false;
-	if (!(type == 1 || type == 2 || type == 3 || type == 9 || type == 10 || type == 11))
-		return false;
-	if ((type == 1 || type == 9) != (cmap_type == 1))
-		return false;
-	if (cmap_type == 1 && !(cmap_depth == 15 || cmap_depth == 16 || cmap_depth == 24 || cmap_depth == 32))
-		return false;
-	if (!(depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32))
-		return false;
-	if (hv_rd_le16(d + 12) == 0 || hv_rd_le16(d + 14) == 0)
-		return false;
-	return (d[17] & 0xc0) == 0; /* interleaving bits: never used, so a good tell */
+	/* TGA has no magic: besides sane fields, the never-used interleaving
+	 * bits must be clear. */
+	return hv_img_tga_header_ok(d, len) && (d[17] & 0xc0) == 0;
 }
 
 static const struct format {
@@ -216,6 +205,34 @@ static const struct format *sniff(const uint8_t *d, size_t n)
 	return NULL;
 }
 
+static const struct format *format_by_name(const char *name)
+{
+	static const struct {
+		const char *alias;
+		int index;
+	} aliases[] = {
+		{"apng", 0}, {"image/apng", 0}, {"jpg", 1}, {"image/jpg", 1}, {"image/x-icon", 6},
+		{"image/x-cursor", 7}, {"pbm", 8}, {"pgm", 8}, {"ppm", 8}, {"pam", 8},
+		{"image/x-portable-bitmap", 8}, {"image/x-portable-graymap", 8},
+		{"image/x-portable-pixmap", 8}, {"image/x-portable-arbitrarymap", 8},
+		{"image/x-targa", 9}, {"image/tga", 9},
+	};
+	if (!name)
+		return NULL;
+	for (size_t i = 0; i < HV_ARRAY_SIZE(formats); i++)
+		if (strcasecmp(name, formats[i].name) == 0 || strcasecmp(name, formats[i].mime) == 0)
+			return &formats[i];
+	for (size_t i = 0; i < HV_ARRAY_SIZE(aliases); i++)
+		if (strcasecmp(name, aliases[i].alias) == 0)
+			return &formats[aliases[i].index];
+	return NULL;
+}
+
+bool hv_image_format_known(const char *name_or_mime)
+{
+	return format_by_name(name_or_mime) != NULL;
+}
+
 const char *hv_image_sniff(const uint8_t *data, size_t len)
 {
 	const struct format *f = sniff(data, len);
@@ -255,7 +272,12 @@ int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt
 	else
 		hv_image_options_default(&c.opt);
 
-	const struct format *f = data ? sniff(data, len) : NULL;
+	const struct format *f = c.opt.force ? format_by_name(c.opt.force) : data ? sniff(data, len) : NULL;
+	if (!f && !c.opt.force && c.opt.hint)
+		f = format_by_name(c.opt.hint);
+	/* Each decoder may read the few bytes its sniffer looks at. */
+	if (f && len < 32 && (c.opt.force || c.opt.hint))
+		return hv_img_fail(&c, HV_IMAGE_ETRUNCATED, "%s: %zu bytes is too short", f->name, len);
 	if (!f) {
 		if (len < 16)
 			return hv_img_fail(&c, len == 0 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_EUNSUPPORTED,

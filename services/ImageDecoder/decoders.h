@@ -62,6 +62,8 @@ int hv_img_decode_qoi(hv_img_ctx *c);
 int hv_img_decode_bmp(hv_img_ctx *c);
 int hv_img_decode_ico(hv_img_ctx *c);
 int hv_img_decode_tga(hv_img_ctx *c);
+/* The TGA header's fields are consistent (TGA has no magic number). */
+bool hv_img_tga_header_ok(const uint8_t *d, size_t len);
 int hv_img_decode_pnm(hv_img_ctx *c);
 
 /* BMP pixel data without its file header, as ICO/CUR embed it: DIB header

@@ -97,6 +97,8 @@ int hv_img_decode_pnm(hv_img_ctx *c)
 	char kind = (char)c->data[1];
 	uint32_t w, h, depth, maxval = 1;
 	int r;
+	if (c->len < 3 || kind < '1' || kind > '7')
+		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pnm: bad magic number");
 	if (kind == '7') {
 		if ((r = pam_header(c, &s, &w, &h, &depth, &maxval)) < 0)
 			return r;

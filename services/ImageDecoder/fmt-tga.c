@@ -60,9 +60,29 @@ static int tga_pixel(const struct tga *t, const uint8_t *s, uint8_t *o)
 	return 0;
 }
 
+bool hv_img_tga_header_ok(const uint8_t *d, size_t len)
+{
+	if (len < 18)
+		return false;
+	uint8_t cmap_type = d[1], type = d[2], depth = d[16], cmap_depth = d[7];
+	if (cmap_type > 1)
+		return false;
+	if (!(type == 1 || type == 2 || type == 3 || type == 9 || type == 10 || type == 11))
+		return false;
+	if ((type == 1 || type == 9) != (cmap_type == 1))
+		return false;
+	if (cmap_type == 1 && !(cmap_depth == 15 || cmap_depth == 16 || cmap_depth == 24 || cmap_depth == 32))
+		return false;
+	if (!(depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32))
+		return false;
+	return hv_rd_le16(d + 12) != 0 && hv_rd_le16(d + 14) != 0;
+}
+
 int hv_img_decode_tga(hv_img_ctx *c)
 {
 	const uint8_t *d = c->data;
+	if (!hv_img_tga_header_ok(d, c->len))
+		return hv_img_fail(c, c->len < 18 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT, "tga: bad header");
 	struct tga t = {.type = d[2], .depth = d[16], .alpha_bits = d[17] & 15, .end = d + c->len};
 	uint32_t W = hv_rd_le16(d + 12), H = hv_rd_le16(d + 14);
 	bool right_to_left = d[17] & 0x10, top_down = d[17] & 0x20;

@@ -43,6 +43,11 @@ typedef struct hv_image_options {
 	/* Wanted size (0 = none): picks the ICO/CUR entry (the smallest at
 	 * least this large, else the largest). Images are never scaled. */
 	uint32_t ideal_width, ideal_height;
+	/* A format name ("png", "tga", ...) or MIME type ("image/png"):
+	 * tried when sniffing recognises nothing (TGA has no magic number). */
+	const char *hint;
+	/* Decode as this format only, no sniffing (fuzz targets). */
+	const char *force;
 } hv_image_options;
 
 /* Where frame pixels live. The service allocates them in shared memory so
@@ -87,6 +92,9 @@ const char *hv_image_sniff(const uint8_t *data, size_t len);
 int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt,
 		    const hv_image_allocator *alloc, hv_image *out, hv_image_error *err);
 void hv_image_free(hv_image *img);
+
+/* Whether a format name or MIME type names a decoder of this build. */
+bool hv_image_format_known(const char *name_or_mime);
 
 /* The formats this build decodes, e.g. "png apng jpeg ...". */
 const char *hv_image_formats(void);
