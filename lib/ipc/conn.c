@@ -436,6 +436,17 @@ static void set_want_write(hv_conn *c, bool on)
  * written, -EAGAIN, or another negative errno. */
 static ssize_t send_chunk(int fd, const uint8_t *data, size_t len, const int *fds, unsigned nfds)
 {
+	if (nfds == 0) {
+		/* send(): no msghdr to copy in, measurably cheaper per message. */
+		for (;;) {
+			ssize_t n = send(fd, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
+			if (n >= 0)
+				return n;
+			if (errno == EINTR)
+				continue;
+			return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+		}
+	}
 	struct iovec iov = {.iov_base = (void *)data, .iov_len = len};
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	union {
@@ -723,9 +734,10 @@ static int conn_cut_frames(hv_conn *c)
 	return 0;
 }
 
-/* One recvmsg into the read buffer, then cut frames. Returns >0 bytes read,
- * -EAGAIN, or a negative errno after the connection ended. */
-static ssize_t conn_read(hv_conn *c)
+/* One recvmsg into the read buffer (waiting for data if `block`), then cut
+ * frames. Returns >0 bytes read, -EAGAIN, or a negative errno after the
+ * connection ended. */
+static ssize_t conn_read(hv_conn *c, bool block)
 {
 	ssize_t space = hv_rbuf_prepare(&c->in);
 	if (space < 0) {
@@ -741,7 +753,7 @@ static ssize_t conn_read(hv_conn *c)
 			    .msg_controllen = sizeof(ctl.buf)};
 	ssize_t n;
 	do
-		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+		n = recvmsg(c->fd, &mh, MSG_CMSG_CLOEXEC | (block ? 0 : MSG_DONTWAIT));
 	while (n < 0 && errno == EINTR);
 	if (n < 0) {
 		if (errno == EAGAIN || errno == EWOULDBLOCK)
@@ -919,7 +931,7 @@ static void conn_io(hv_loop *loop, int fd, uint32_t events, void *userdata)
 	if ((events & HV_IO_WRITE) && c->open)
 		conn_flush(c, 0);
 	if ((events & (HV_IO_READ | HV_IO_ERROR)) && c->open) {
-		ssize_t n = conn_read(c);
+		ssize_t n = conn_read(c, false);
 		if (n > 0 || c->q_head)
 			conn_drain(c);
 	}
@@ -947,8 +959,11 @@ static int conn_new(hv_loop *loop, int fd, hv_server *server, hv_conn **out)
 	c->max_out_bytes = HV_IPC_MAX_OUTGOING_BYTES;
 	c->last_error = (hv_ipc_error){.message = ""};
 	hv_rbuf_init(&c->in);
+	/* A blocking socket: every non-blocking operation passes MSG_DONTWAIT,
+	 * and a sync call without timeout waits in recvmsg itself (one syscall
+	 * fewer per round trip than poll + recvmsg). */
 	int fl = fcntl(fd, F_GETFL);
-	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) < 0) {
+	if (fl < 0 || ((fl & O_NONBLOCK) && fcntl(fd, F_SETFL, fl & ~O_NONBLOCK) < 0)) {
 		int r = -errno;
 		conn_free(c);
 		return r;
@@ -1170,16 +1185,19 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 			r = c->end_reason;
 			break;
 		}
-		int w = wait_fd(c->fd, POLLIN, ms_left(deadline));
-		if (w < 0) {
-			r = w;
-			break;
+		bool block = deadline == UINT64_MAX;
+		if (!block) {
+			int w = wait_fd(c->fd, POLLIN, ms_left(deadline));
+			if (w < 0) {
+				r = w;
+				break;
+			}
+			if (w == 0) {
+				r = -ETIMEDOUT;
+				break;
+			}
 		}
-		if (w == 0) {
-			r = -ETIMEDOUT;
-			break;
-		}
-		ssize_t n = conn_read(c);
+		ssize_t n = conn_read(c, block);
 		if (n < 0 && n != -EAGAIN)
 			r = c->open ? (int)n : c->end_reason;
 	}
@@ -1265,7 +1283,7 @@ int hv_conn_dispatch(hv_conn *c, int timeout_ms)
 	if (!c->q_head) {
 		int w = wait_fd(c->fd, POLLIN, timeout_ms);
 		if (w > 0) {
-			ssize_t n = conn_read(c);
+			ssize_t n = conn_read(c, false);
 			if (n < 0 && n != -EAGAIN && !c->q_head)
 				r = (int)n;
 		} else if (w < 0) {
