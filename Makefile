@@ -4,6 +4,7 @@ BUILD      ?= build
 ASAN_BUILD ?= build-asan
 FUZZ_BUILD ?= build-fuzz
 FUZZ_SECONDS ?= 60
+FUZZ_OTHER_SECONDS ?= 5
 MESON_SETUP = meson setup --reconfigure
 
 .PHONY: all deps build run test asan valgrind bench fuzz clean
@@ -44,12 +45,13 @@ valgrind: build
 bench: build
 	@scripts/run-bench $(BUILD)
 
-# libFuzzer targets, each for FUZZ_SECONDS (CI: 60 s in all).
+# libFuzzer targets: the IPC runtime's share FUZZ_SECONDS, the others
+# FUZZ_OTHER_SECONDS each.
 fuzz: deps
 	@[ -f $(FUZZ_BUILD)/build.ninja ] || CC=clang meson setup $(FUZZ_BUILD) \
 		-Dfuzzing=true -Db_sanitize=address,undefined -Db_lundef=false -Dbuildtype=debugoptimized
 	ninja -C $(FUZZ_BUILD)
-	@scripts/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS)
+	@scripts/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_OTHER_SECONDS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
