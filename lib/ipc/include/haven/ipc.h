@@ -269,17 +269,22 @@ int hv_conn_dispatch(hv_conn *c, int timeout_ms);
 
 /* Used by generated code. hv_conn_send queues a ONEWAY or EVENT (flushed at
  * the end of the loop iteration, when the queue is large, or on a sync
- * call — messages are coalesced into few sendmsg calls). */
+ * call — messages are coalesced into few sendmsg calls).
+ * hv_conn_send, hv_conn_call, hv_conn_call_async, hv_call_respond release
+ * the encoder's storage (calling hv_enc_release afterwards is harmless);
+ * an encoder error (e->err) is returned without sending anything. */
 int hv_conn_send(hv_conn *c, hv_enc *e);
 /* Sync call: sends REQUEST and waits for the reply with its request id,
  * queueing other incoming messages for later dispatch. *reply is owned by
- * the connection and valid until the next call / close. */
+ * the connection and valid until the next call / close. timeout_ms < 0:
+ * the connection's default (hv_conn_set_timeout). -EDEADLK if called while
+ * another sync call on this connection waits. */
 int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply);
 typedef void (*hv_reply_cb)(hv_conn *c, int status, hv_msg *reply, void *userdata);
 /* Async call: cb runs on the loop with status 0 and the reply, or a negative
  * error (remote: see hv_conn_last_error; transport: reply NULL). cb runs
  * exactly once, also when the connection ends (-ECONNRESET). */
-int hv_conn_call_async(hv_conn *c, hv_enc *e, hv_reply_cb cb, void *userdata);
+int hv_conn_call_async(hv_conn *c, hv_enc *e, hv_reply_cb cb, void *userdata); /* -EAGAIN past HV_IPC_MAX_PENDING_CALLS */
 /* For a sync reply: move its fds/buffers out of the runtime's cleanup so
  * results' fds belong to the caller (generated code calls this). */
 void hv_msg_give_all(hv_msg *m);
@@ -304,7 +309,10 @@ int hv_call_take_buffer(hv_call *call, const hv_buffer *b);
  * views, stay alive until then. Return HV_IPC_DEFERRED from the handler. */
 hv_call *hv_call_hold(hv_call *call);
 /* Used by generated dispatch: send the RESPONSE built in e, or an ERROR. A
- * held call is freed by these. If the connection is gone, they just free. */
+ * held call is freed by these. If the connection is gone, they just free.
+ * hv_call_respond_error with message NULL uses the hv_call_fail() message
+ * if its code matches, else strerror(-code). A request whose handler
+ * neither answered nor held the call is answered -EIO by the runtime. */
 int hv_call_respond(hv_call *call, hv_enc *e);
 int hv_call_respond_error(hv_call *call, int code, const char *message);
 /* Generated dispatch: prepare an encoder for this call's reply. */
