@@ -17,7 +17,7 @@ static const struct {
 	{"int", K_I32}, {"unsigned", K_U32}, {"size_t", K_U64},
 	{"float", K_F32}, {"f32", K_F32}, {"double", K_F64}, {"f64", K_F64},
 	{"String", K_STRING}, {"AK::String", K_STRING}, {"StringView", K_STRING},
-	{"FlyString", K_STRING},
+	{"FlyString", K_STRING}, {"URL::URL", K_STRING}, {"AK::URL", K_STRING}, {"URL", K_STRING},
 	{"ByteString", K_BYTESTRING}, {"AK::ByteString", K_BYTESTRING},
 	{"DeprecatedString", K_BYTESTRING}, {"DeprecatedFlyString", K_BYTESTRING},
 	{"bytes", K_BYTES}, {"ByteBuffer", K_BYTES}, {"ReadonlyBytes", K_BYTES},

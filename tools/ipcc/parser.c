@@ -117,11 +117,14 @@ static ipcc_type *type(parser *p, unsigned depth)
 	}
 	ipcc_type *t = ipcc_alloc(&p->u->arena, sizeof(*t));
 	t->loc = p->tok.loc;
+	/* C++'s global scope "::RequestServer::CacheLevel": kept in the name. */
+	const char *start = p->tok.start;
+	if (p->tok.kind == TOK_COLONCOLON)
+		bump(p);
 	if (p->tok.kind != TOK_IDENT) {
 		fail_at(p, &p->tok, "a type");
 		return NULL;
 	}
-	const char *start = p->tok.start;
 	const char *end = p->tok.start + p->tok.len;
 	bump(p);
 	while (p->tok.kind == TOK_COLONCOLON) {
