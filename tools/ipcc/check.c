@@ -54,6 +54,19 @@ static const name_entry *set_add(ipcc_unit *u, name_set *s, const char *name, co
 	return NULL;
 }
 
+static const name_entry *set_find(const name_set *s, const char *name)
+{
+	if (!s->cap)
+		return NULL;
+	size_t j = hash_str(name) & (s->cap - 1);
+	while (s->slots[j].name) {
+		if (!strcmp(s->slots[j].name, name))
+			return &s->slots[j];
+		j = (j + 1) & (s->cap - 1);
+	}
+	return NULL;
+}
+
 /* Add a generated C name; report a collision with what already made it. */
 static bool claim(ipcc_unit *u, name_set *s, const char *name, const char *what, ipcc_loc loc)
 {
@@ -360,6 +373,27 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 	}
 }
 
+/* Parameters become C parameters of the client functions: they must not
+ * hide a type or function the generated code or its prototypes use. */
+static void check_c_param(ipcc_unit *u, const name_set *cnames, const char *name, ipcc_loc loc)
+{
+	static const char *const libc[] = {"malloc", "free", "memset", "strlen", "close"};
+	size_t n = strlen(name);
+	const name_entry *e;
+	if (n > 2 && !strcmp(name + n - 2, "_t")) {
+		ipcc_error(u, loc, "'%s' ends in _t, reserved for C type names, and cannot name a parameter", name);
+		return;
+	}
+	for (size_t i = 0; i < sizeof(libc) / sizeof(libc[0]); i++)
+		if (!strcmp(name, libc[i])) {
+			ipcc_error(u, loc, "'%s' would hide the C function generated code calls and cannot name a parameter",
+				   name);
+			return;
+		}
+	if ((e = set_find(cnames, name)))
+		ipcc_error(u, loc, "'%s' is the generated C name of %s and cannot name a parameter", name, e->what);
+}
+
 int ipcc_check(ipcc_unit *u)
 {
 	if (u->errors || !u->nfiles)
@@ -377,6 +411,16 @@ int ipcc_check(ipcc_unit *u)
 			}
 		if (!dup)
 			check_endpoint(u, &root->endpoints[i], &cnames);
+	}
+	for (size_t i = 0; i < root->nendpoints; i++) {
+		const ipcc_endpoint *ep = &root->endpoints[i];
+		for (size_t k = 0; k < ep->nmessages; k++) {
+			const ipcc_message *m = &ep->messages[k];
+			for (size_t p = 0; p < m->nparams; p++)
+				check_c_param(u, &cnames, m->params[p].name, m->params[p].loc);
+			for (size_t r = 0; r < m->nresults; r++)
+				check_c_param(u, &cnames, m->results[r].name, m->results[r].loc);
+		}
 	}
 	return u->errors ? -1 : 0;
 }
