@@ -275,9 +275,6 @@ int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt
 	const struct format *f = c.opt.force ? format_by_name(c.opt.force) : data ? sniff(data, len) : NULL;
 	if (!f && !c.opt.force && c.opt.hint)
 		f = format_by_name(c.opt.hint);
-	/* Each decoder may read the few bytes its sniffer looks at. */
-	if (f && len < 32 && (c.opt.force || c.opt.hint))
-		return hv_img_fail(&c, HV_IMAGE_ETRUNCATED, "%s: %zu bytes is too short", f->name, len);
 	if (!f) {
 		if (len < 16)
 			return hv_img_fail(&c, len == 0 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_EUNSUPPORTED,

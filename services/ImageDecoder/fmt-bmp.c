@@ -300,6 +300,8 @@ int hv_img_decode_dib(hv_img_ctx *c, const uint8_t *dib, size_t len, bool is_ico
 int hv_img_decode_ico(hv_img_ctx *c)
 {
 	static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	if (c->len < 6)
+		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "ico: header truncated");
 	uint16_t count = hv_rd_le16(c->data + 4);
 	if (c->len < 6 + (size_t)count * 16)
 		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "ico: directory of %u entries truncated", count);

@@ -1,0 +1,486 @@
+/* service-test.c — ImageDecoder end to end: real decoder processes started
+ * the way SystemServer starts them (a connected socket as LISTEN_FDS), or
+ * by SystemServer itself, talked to through the generated client.
+ *
+ *   service-test NAME [SYSTEMSERVER]     runs one test, exit 0 on success
+ *
+ * Images are made here with libpng's writer and as PNM/BMP bytes, so every
+ * expected pixel is known exactly. */
+#include <errno.h>
+#include <png.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+
+#include "client.h"
+#include "image.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define UNDER_ASAN 1
+#endif
+#endif
+
+static int failures;
+#define CHECK(cond, ...)                                                                       \
+	do {                                                                                   \
+		if (!(cond)) {                                                                 \
+			fprintf(stderr, "FAIL %s:%d: %s: ", __FILE__, __LINE__, #cond);        \
+			fprintf(stderr, __VA_ARGS__);                                          \
+			fprintf(stderr, "\n");                                                 \
+			failures++;                                                            \
+		}                                                                              \
+	} while (0)
+
+/* --- images --------------------------------------------------------------- */
+
+#define PW 37
+#define PH 23
+static uint8_t rgba_src[PW * PH * 4];
+
+static void make_pixels(void)
+{
+	for (int y = 0; y < PH; y++)
+		for (int x = 0; x < PW; x++) {
+			uint8_t *p = rgba_src + (y * PW + x) * 4;
+			p[0] = (uint8_t)(x * 7), p[1] = (uint8_t)(y * 11), p[2] = (uint8_t)(x * y);
+			p[3] = (uint8_t)(255 - x * 3);
+		}
+}
+
+static uint8_t *make_png(size_t *len)
+{
+	png_image img = {.version = PNG_IMAGE_VERSION, .width = PW, .height = PH, .format = PNG_FORMAT_RGBA};
+	png_alloc_size_t n = 0;
+	if (!png_image_write_to_memory(&img, NULL, &n, 0, rgba_src, 0, NULL))
+		abort();
+	uint8_t *buf = malloc(n);
+	if (!buf || !png_image_write_to_memory(&img, buf, &n, 0, rgba_src, 0, NULL))
+		abort();
+	*len = n;
+	return buf;
+}
+
+/* A binary PGM of w x h, value (x + y) & 255: big and cheap to make. */
+static uint8_t *make_pgm(uint32_t w, uint32_t h, size_t *len)
+{
+	char hdr[64];
+	int n = snprintf(hdr, sizeof hdr, "P5\n%u %u\n255\n", w, h);
+	uint8_t *buf = malloc((size_t)n + (size_t)w * h);
+	memcpy(buf, hdr, (size_t)n);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++)
+			buf[n + (size_t)y * w + x] = (uint8_t)(x + y);
+	*len = (size_t)n + (size_t)w * h;
+	return buf;
+}
+
+static bool pixels_match(const image_decoder_server_decoded_image *im)
+{
+	if (im->width != PW || im->height != PH || im->frames.stride != PW * 4 ||
+	    im->frames.format != HV_PIXEL_BGRA8888 || im->frames.buffer.size < PW * PH * 4)
+		return false;
+	const uint8_t *px = im->frames.buffer.data;
+	for (int i = 0; i < PW * PH; i++) {
+		const uint8_t *o = px + i * 4, *s = rgba_src + i * 4;
+		if (o[0] != s[2] || o[1] != s[1] || o[2] != s[0] || o[3] != s[3]) {
+			fprintf(stderr, "pixel %d: got BGRA %u %u %u %u, want RGBA %u %u %u %u\n", i, o[0],
+				o[1], o[2], o[3], s[0], s[1], s[2], s[3]);
+			return false;
+		}
+	}
+	return true;
+}
+
+/* --- processes ------------------------------------------------------------ */
+
+static int wait_child(pid_t pid)
+{
+	int st;
+	while (waitpid(pid, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return st;
+}
+
+static hv_conn *spawn(pid_t *pid, const char *const *args)
+{
+	hv_conn *c = NULL;
+	int r = hv_imagedecoder_spawn(NULL, NULL, args, &c, pid);
+	if (r < 0) {
+		fprintf(stderr, "spawn failed: %s\n", strerror(-r));
+		exit(1);
+	}
+	return c;
+}
+
+/* --- tests ---------------------------------------------------------------- */
+
+static void test_sync_png(void)
+{
+	pid_t pid;
+	hv_conn *c = spawn(&pid, NULL);
+	size_t len;
+	uint8_t *png = make_png(&len);
+	image_decoder_server_decoded_image im;
+	int r = hv_imagedecoder_decode(c, png, len, NULL, &im);
+	CHECK(r == 0, "decode: %d %s", r, hv_conn_last_error(c)->message);
+	if (r == 0) {
+		CHECK(!strcmp(im.format, "png"), "format %s", im.format);
+		CHECK(im.frame_count == 1 && !im.is_animated && im.durations.count == 1, "frames %u", im.frame_count);
+		CHECK(pixels_match(&im), "pixels differ");
+		CHECK(im.frames.buffer.fd >= 0, "bitmap arrives as shared memory");
+		hv_bitmap_release(&im.frames);
+	}
+	int32_t spid = 0;
+	const char *formats = NULL;
+	r = image_decoder_server_get_status(c, &spid, NULL, NULL, NULL, NULL, NULL, &formats);
+	CHECK(r == 0 && spid == pid, "status pid %d, spawned %d", spid, pid);
+	CHECK(r == 0 && strstr(formats, "webp") && strstr(formats, "tga"), "formats");
+	free(png);
+	hv_conn_close(c);
+	int st = wait_child(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "decoder exits cleanly when its client goes (status %#x)", st);
+}
+
+static void expect_error(hv_conn *c, const void *data, size_t len, const char *mime, int code, const char *what)
+{
+	image_decoder_server_decoded_image im;
+	int r = hv_imagedecoder_decode(c, data, len, mime, &im);
+	const hv_ipc_error *e = hv_conn_last_error(c);
+	CHECK(r == code && e->remote && e->message[0], "%s: got %d (%s), want %d", what, r, e->message, code);
+	if (r == 0)
+		hv_bitmap_release(&im.frames);
+	else
+		printf("ok %s: %s\n", what, e->message);
+}
+
+static void test_errors(void)
+{
+	pid_t pid;
+	hv_conn *c = spawn(&pid, NULL);
+	size_t len;
+	uint8_t *png = make_png(&len);
+	expect_error(c, png, len / 2, NULL, HV_IMAGE_ETRUNCATED, "truncated png");
+	expect_error(c, "this is no image, only text", 27, NULL, HV_IMAGE_EUNSUPPORTED, "text");
+	const char bomb[] = "P6 65535 65535 255\n\0\0\0\0";
+	expect_error(c, bomb, sizeof bomb, NULL, HV_IMAGE_ETOOLARGE, "65535x65535 header");
+	uint8_t *bad = malloc(len);
+	memcpy(bad, png, len);
+	bad[40] ^= 0xff; /* inside IDAT: CRC and data wrong */
+	expect_error(c, bad, len, NULL, HV_IMAGE_ECORRUPT, "corrupt png");
+	/* A TGA has no signature: a hint decodes what sniffing cannot. */
+	uint8_t tga[18 + 4] = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 32, 0x28, 1, 2, 3, 4};
+	tga[17] |= 0x40; /* set an interleave bit: the sniffer refuses it */
+	expect_error(c, tga, sizeof tga, NULL, HV_IMAGE_EUNSUPPORTED, "tga without hint");
+	image_decoder_server_decoded_image im;
+	int r = hv_imagedecoder_decode(c, tga, sizeof tga, "image/x-tga", &im);
+	CHECK(r == 0, "tga with hint: %d %s", r, hv_conn_last_error(c)->message);
+	if (r == 0) {
+		const uint8_t *p = im.frames.buffer.data;
+		CHECK(im.width == 1 && im.height == 1 && p[0] == 1 && p[1] == 2 && p[2] == 3 && p[3] == 4, "tga pixel");
+		hv_bitmap_release(&im.frames);
+	}
+	/* Bad input ended no connection: the next image still decodes. */
+	r = hv_imagedecoder_decode(c, png, len, NULL, &im);
+	CHECK(r == 0 && pixels_match(&im), "decode after errors: %d", r);
+	if (r == 0)
+		hv_bitmap_release(&im.frames);
+	free(bad);
+	free(png);
+	hv_conn_close(c);
+	int st = wait_child(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %#x", st);
+}
+
+/* Async: start_decode answers with an id; the image comes as an event. */
+struct async_state {
+	int64_t ids[3];
+	int done, got_image[3], got_error[3], codes[3];
+	bool pixels_ok;
+};
+static struct async_state as;
+
+static int on_image(hv_call *call, const image_decoder_client_did_decode_image_req *req)
+{
+	for (int i = 0; i < 3; i++)
+		if (req->image_id == as.ids[i]) {
+			as.got_image[i]++;
+			if (i == 2)
+				as.pixels_ok = pixels_match(&req->image);
+		}
+	as.done++;
+	return 0;
+}
+
+static int on_fail(hv_call *call, const image_decoder_client_did_fail_to_decode_image_req *req)
+{
+	for (int i = 0; i < 3; i++)
+		if (req->image_id == as.ids[i]) {
+			as.got_error[i]++;
+			as.codes[i] = req->code;
+		}
+	as.done++;
+	return 0;
+}
+
+static const image_decoder_client_handlers client_handlers = {
+	.did_decode_image = on_image,
+	.did_fail_to_decode_image = on_fail,
+};
+
+static void start(hv_conn *c, const void *data, size_t len, int slot)
+{
+	hv_buffer b;
+	CHECK(hv_imagedecoder_buffer(data, len, &b) == 0, "buffer");
+	int r = image_decoder_server_start_decode(c, b, (hv_opt_int_size){0}, (hv_opt_bytestring){0}, &as.ids[slot]);
+	CHECK(r == 0, "start_decode: %d", r);
+	hv_buffer_release(&b);
+}
+
+static void test_async_cancel(void)
+{
+	hv_loop *loop;
+	hv_conn *c;
+	pid_t pid;
+	CHECK(hv_loop_new(&loop) == 0, "loop");
+	CHECK(hv_imagedecoder_spawn(loop, NULL, NULL, &c, &pid) == 0, "spawn");
+	CHECK(hv_conn_serve(c, &image_decoder_client_endpoint, &client_handlers) == 0, "serve events");
+	size_t big_len, png_len;
+	uint8_t *big = make_pgm(4000, 4000, &big_len), *png = make_png(&png_len);
+	/* A long decode, then a short one queued behind it and cancelled
+	 * while it waits (the three messages travel together), then one more. */
+	start(c, big, big_len, 0);
+	int64_t before = as.ids[0];
+	start(c, png, png_len, 1);
+	CHECK(image_decoder_server_cancel_decode(c, as.ids[1]) == 0, "cancel");
+	start(c, png, png_len, 2);
+	CHECK(as.ids[0] == before && as.ids[1] != as.ids[0] && as.ids[2] != as.ids[1], "distinct ids");
+	while (as.done < 3 && hv_conn_is_open(c))
+		hv_loop_run_once(loop, 1000);
+	CHECK(as.got_image[0] == 1, "long decode finished");
+	CHECK(as.got_error[1] == 1 && as.codes[1] == -ECANCELED, "queued decode cancelled (image %d, error %d code %d)",
+	      as.got_image[1], as.got_error[1], as.codes[1]);
+	CHECK(as.got_image[2] == 1 && as.pixels_ok, "decode after the cancel");
+	free(big);
+	free(png);
+	hv_conn_close(c);
+	hv_loop_free(loop);
+	int st = wait_child(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "exit status %#x", st);
+}
+
+/* The sandbox: after setup, opening a file or making a socket kills. */
+static void test_sandbox(void)
+{
+	static const char *const hooks[] = {"--debug-hooks", NULL};
+	for (uint8_t what = 1; what <= 2; what++) {
+		pid_t pid;
+		hv_conn *c = spawn(&pid, hooks);
+		int32_t res = 12345;
+		int r = image_decoder_server_debug_try_escape(c, what, &res);
+		CHECK(r == -ECONNRESET || r == -EPIPE, "escape %u: the call must end with the process (got %d, result %d)",
+		      what, r, res);
+		hv_conn_close(c);
+		int st = wait_child(pid);
+		CHECK(WIFSIGNALED(st) && WTERMSIG(st) == SIGSYS, "escape %u: killed by SIGSYS (status %#x)", what, st);
+	}
+	/* Without --debug-hooks the hook is refused, and nothing dies. */
+	pid_t pid;
+	hv_conn *c = spawn(&pid, NULL);
+	int r = image_decoder_server_debug_try_escape(c, 1, NULL);
+	CHECK(r == -EPERM && hv_conn_last_error(c)->remote, "hook off: %d", r);
+	hv_conn_close(c);
+	int st = wait_child(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+}
+
+/* A decoder that dies mid-call gives its client a clean error, and another
+ * decoder process is untouched. */
+static void test_crash_isolation(void)
+{
+	pid_t p1, p2;
+	hv_conn *c1 = spawn(&p1, NULL), *c2 = spawn(&p2, NULL);
+	CHECK(p1 != p2, "fresh process per connection");
+	size_t big_len, png_len;
+	uint8_t *big = make_pgm(4000, 4000, &big_len), *png = make_png(&png_len);
+	hv_buffer b;
+	CHECK(hv_imagedecoder_buffer(big, big_len, &b) == 0, "buffer");
+	int64_t id;
+	CHECK(image_decoder_server_start_decode(c1, b, (hv_opt_int_size){0}, (hv_opt_bytestring){0}, &id) == 0, "start");
+	kill(p1, SIGKILL);
+	int st = wait_child(p1);
+	CHECK(WIFSIGNALED(st), "killed");
+	int32_t spid;
+	int r = image_decoder_server_get_status(c1, &spid, NULL, NULL, NULL, NULL, NULL, NULL);
+	CHECK(r == -ECONNRESET || r == -EPIPE, "call to a dead decoder: %d", r);
+	image_decoder_server_decoded_image im;
+	r = hv_imagedecoder_decode(c2, png, png_len, NULL, &im);
+	CHECK(r == 0 && pixels_match(&im), "the other decoder still works: %d", r);
+	if (r == 0)
+		hv_bitmap_release(&im.frames);
+	hv_buffer_release(&b);
+	free(big);
+	free(png);
+	hv_conn_close(c1);
+	hv_conn_close(c2);
+	st = wait_child(p2);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+}
+
+/* RLIMIT_AS: a legal image bigger than the process may map fails cleanly. */
+static void test_memory_limit(void)
+{
+#ifdef UNDER_ASAN
+	printf("skipped: ASan needs an unlimited address space (RLIMIT_AS is not set under it)\n");
+	exit(77);
+#else
+	static const char *const args[] = {"--max-memory", "96", NULL};
+	pid_t pid;
+	hv_conn *c = spawn(&pid, args);
+	uint64_t mem = 0;
+	CHECK(image_decoder_server_get_status(c, NULL, NULL, NULL, NULL, &mem, NULL, NULL) == 0 && mem == 96u << 20,
+	      "limit reported: %llu", (unsigned long long)mem);
+	size_t len;
+	uint8_t *pgm = make_pgm(6000, 6000, &len); /* 36 MB in, 144 MB out */
+	expect_error(c, pgm, len, NULL, -ENOMEM, "6000x6000 under a 96 MiB address space");
+	free(pgm);
+	pgm = make_pgm(1000, 1000, &len); /* still fine afterwards */
+	image_decoder_server_decoded_image im;
+	int r = hv_imagedecoder_decode(c, pgm, len, NULL, &im);
+	CHECK(r == 0 && im.width == 1000, "smaller image after the failure: %d", r);
+	if (r == 0)
+		hv_bitmap_release(&im.frames);
+	free(pgm);
+	hv_conn_close(c);
+	int st = wait_child(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+#endif
+}
+
+/* Under SystemServer: AcceptSocketConnections gives each connection to the
+ * "image" portal its own process, which ends with its client. */
+static void test_systemserver(const char *ss)
+{
+	char tmpl[] = "/tmp/imagedecoder-ss.XXXXXX";
+	char *dir = mkdtemp(tmpl);
+	CHECK(dir != NULL, "mkdtemp");
+	char etc[256], rt[256], ini[300], portal[300], log[300];
+	snprintf(etc, sizeof etc, "%s/etc", dir);
+	snprintf(rt, sizeof rt, "%s/rt", dir);
+	snprintf(ini, sizeof ini, "%s/ImageDecoder.ini", etc);
+	snprintf(portal, sizeof portal, "%s/portal/image", rt);
+	snprintf(log, sizeof log, "%s/ss.log", dir);
+	mkdir(etc, 0700);
+	FILE *f = fopen(ini, "w");
+	fprintf(f, "[ImageDecoder]\nExecutable=%s\nSocket=%%portal/image\nAcceptSocketConnections=true\nStdIO=inherit\n",
+		hv_imagedecoder_default_exe());
+	fclose(f);
+	pid_t mgr = fork();
+	if (mgr == 0) {
+		freopen(log, "w", stdout);
+		execl(ss, ss, "--user", "--runtime-dir", rt, "--config", etc, (char *)NULL);
+		_exit(127);
+	}
+	/* The portal exists once the manager is up (generous: a loaded CI). */
+	struct stat st;
+	for (int i = 0; i < 3000 && stat(portal, &st) < 0; i++)
+		usleep(10000);
+	CHECK(stat(portal, &st) == 0, "portal %s appeared", portal);
+
+	size_t len;
+	uint8_t *png = make_png(&len);
+	int32_t pids[2] = {0, 0};
+	hv_conn *c[2] = {NULL, NULL};
+	for (int i = 0; i < 2; i++) {
+		int r = hv_conn_connect(NULL, portal, &c[i]);
+		CHECK(r == 0, "connect %d: %d", i, r);
+		if (r < 0)
+			continue;
+		r = image_decoder_server_get_status(c[i], &pids[i], NULL, NULL, NULL, NULL, NULL, NULL);
+		CHECK(r == 0 && pids[i] > 0 && pids[i] != mgr, "status %d: %d pid %d", i, r, pids[i]);
+		image_decoder_server_decoded_image im;
+		r = hv_imagedecoder_decode(c[i], png, len, NULL, &im);
+		CHECK(r == 0 && pixels_match(&im), "decode through the portal: %d", r);
+		if (r == 0)
+			hv_bitmap_release(&im.frames);
+	}
+	CHECK(pids[0] != pids[1], "one process per connection: %d %d", pids[0], pids[1]);
+	/* The instance is sandboxed: seccomp filter and no_new_privs. */
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", pids[0]);
+	bool seccomp = false, nnp = false;
+	if ((f = fopen(path, "r"))) {
+		while (fgets(line, sizeof line, f)) {
+			seccomp |= !strcmp(line, "Seccomp:\t2\n");
+			nnp |= !strcmp(line, "NoNewPrivs:\t1\n");
+		}
+		fclose(f);
+	}
+	CHECK(seccomp && nnp, "instance runs under seccomp (%d) with no_new_privs (%d)", seccomp, nnp);
+	for (int i = 0; i < 2; i++)
+		if (c[i])
+			hv_conn_close(c[i]);
+	/* Each instance ends with its client. */
+	for (int i = 0; i < 2; i++) {
+		bool gone = false;
+		for (int k = 0; k < 3000 && !gone; k++) {
+			gone = kill(pids[i], 0) < 0 && errno == ESRCH;
+			if (!gone)
+				usleep(10000);
+		}
+		CHECK(gone, "instance %d exited after its client left", pids[i]);
+	}
+	kill(mgr, SIGTERM);
+	int s = wait_child(mgr);
+	CHECK(WIFEXITED(s), "manager stopped (%#x)", s);
+	free(png);
+	char cmd[400];
+	if (failures) {
+		snprintf(cmd, sizeof cmd, "cat %s >&2", log);
+		if (system(cmd) != 0)
+			fprintf(stderr, "(no manager log)\n");
+	}
+	snprintf(cmd, sizeof cmd, "rm -rf %s", dir);
+	if (system(cmd) != 0)
+		fprintf(stderr, "could not remove %s\n", dir);
+}
+
+int main(int argc, char **argv)
+{
+	signal(SIGPIPE, SIG_IGN);
+	make_pixels();
+	if (argc < 2)
+		return 2;
+	const char *t = argv[1];
+	if (!strcmp(t, "sync-png"))
+		test_sync_png();
+	else if (!strcmp(t, "errors"))
+		test_errors();
+	else if (!strcmp(t, "async-cancel"))
+		test_async_cancel();
+	else if (!strcmp(t, "sandbox"))
+		test_sandbox();
+	else if (!strcmp(t, "crash-isolation"))
+		test_crash_isolation();
+	else if (!strcmp(t, "memory-limit"))
+		test_memory_limit();
+	else if (!strcmp(t, "systemserver") && argc == 3)
+		test_systemserver(argv[2]);
+	else
+		return 2;
+	if (failures)
+		fprintf(stderr, "%s: %d check(s) failed\n", t, failures);
+	else
+		printf("%s: ok\n", t);
+	return failures ? 1 : 0;
+}
