@@ -1,0 +1,162 @@
+/* logs.c — each service's stdout/stderr, line by line, timestamped, into
+ * <runtime>/log/<Name>.log (rotated to .log.1 past HV_LOG_FILE_MAX) and a
+ * ring of the last HV_LOG_RING_LINES lines for `svc logs`.
+ *
+ * One pipe per unit: every instance writes into the same write end, which
+ * the manager keeps open, so the read end never sees EOF and lines under
+ * PIPE_BUF stay whole even from many instances.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+#include <haven/util.h>
+
+#include "internal.h"
+
+static void open_log_file(hv_unit *u)
+{
+	_hv_free_ char *path = NULL;
+	if (asprintf(&path, "%s/%s.log", u->m->log_dir, u->def->name) < 0)
+		return;
+	u->log_file = open(path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+	struct stat st;
+	u->log_file_size = u->log_file >= 0 && fstat(u->log_file, &st) == 0 ? (size_t)st.st_size : 0;
+	if (u->log_file < 0)
+		hv_log_warn("%s: cannot open log file %s: %m", u->def->name, path);
+}
+
+static void rotate(hv_unit *u)
+{
+	_hv_free_ char *path = NULL, *old = NULL;
+	if (asprintf(&path, "%s/%s.log", u->m->log_dir, u->def->name) < 0 ||
+	    asprintf(&old, "%s/%s.log.1", u->m->log_dir, u->def->name) < 0)
+		return;
+	hv_close(&u->log_file);
+	if (rename(path, old) < 0)
+		hv_log_warn("%s: cannot rotate %s: %m", u->def->name, path);
+	open_log_file(u);
+}
+
+void hv_unit_log_add(hv_unit *u, const char *text)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	struct tm tm;
+	localtime_r(&ts.tv_sec, &tm);
+	char stamp[40];
+	size_t n = strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(stamp + n, sizeof stamp - n, ".%03ld", ts.tv_nsec / 1000000);
+	char *line = NULL;
+	if (asprintf(&line, "%s %s", stamp, text) < 0)
+		return;
+	hv_log_ring *r = &u->ring;
+	unsigned slot = (r->head + r->count) % HV_LOG_RING_LINES;
+	if (r->count == HV_LOG_RING_LINES) {
+		free(r->lines[r->head]);
+		r->head = (r->head + 1) % HV_LOG_RING_LINES;
+		slot = (r->head + r->count - 1) % HV_LOG_RING_LINES;
+	} else {
+		r->count++;
+	}
+	r->lines[slot] = line;
+	r->seq++;
+	if (u->log_file >= 0) {
+		size_t len = strlen(line);
+		line[len] = '\n'; /* temporarily, to write line and newline at once */
+		if (hv_write_full(u->log_file, line, len + 1) == 0)
+			u->log_file_size += len + 1;
+		line[len] = '\0';
+		if (u->log_file_size >= HV_LOG_FILE_MAX)
+			rotate(u);
+	}
+	if (u->m->log_cb)
+		u->m->log_cb(u, line, u->m->log_ud);
+}
+
+static void take_lines(hv_unit *u, const char *buf, size_t len)
+{
+	while (len) {
+		const char *nl = memchr(buf, '\n', len);
+		size_t take = nl ? (size_t)(nl - buf) : len;
+		size_t room = HV_LOG_LINE_MAX - u->partial_len;
+		size_t copy = HV_MIN(take, room);
+		memcpy(u->partial + u->partial_len, buf, copy);
+		u->partial_len += copy;
+		/* A whole line, or an over-long one split at the limit. */
+		if (nl || u->partial_len == HV_LOG_LINE_MAX) {
+			u->partial[u->partial_len] = '\0';
+			hv_unit_log_add(u, u->partial);
+			u->partial_len = 0;
+		}
+		size_t used = nl ? take + 1 : copy;
+		buf += used;
+		len -= used;
+	}
+}
+
+static void on_log_readable(hv_loop *loop, int fd, uint32_t events, void *userdata)
+{
+	hv_unit *u = userdata;
+	char buf[16384];
+	for (int rounds = 0; rounds < 8; rounds++) { /* bounded: others get their turn */
+		ssize_t n = read(fd, buf, sizeof buf);
+		if (n <= 0)
+			return;
+		take_lines(u, buf, (size_t)n);
+	}
+}
+
+int hv_unit_logs_open(hv_unit *u)
+{
+	u->log_rfd = u->log_wfd = u->log_file = -1;
+	u->partial = malloc(HV_LOG_LINE_MAX + 1);
+	if (!u->partial)
+		return -ENOMEM;
+	int p[2];
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return hv_log_errno(-errno, "%s: cannot create log pipe", u->def->name);
+	u->log_rfd = p[0];
+	u->log_wfd = p[1];
+	fcntl(u->log_rfd, F_SETFL, O_NONBLOCK);
+	int r = hv_loop_add_fd(u->m->loop, u->log_rfd, HV_IO_READ, on_log_readable, u, &u->log_watch);
+	if (r < 0)
+		return r;
+	open_log_file(u);
+	return 0;
+}
+
+void hv_unit_logs_close(hv_unit *u)
+{
+	if (u->log_watch && u->log_rfd >= 0)
+		on_log_readable(u->m->loop, u->log_rfd, HV_IO_READ, u); /* what is left */
+	if (u->partial && u->partial_len) {
+		u->partial[u->partial_len] = '\0';
+		hv_unit_log_add(u, u->partial);
+		u->partial_len = 0;
+	}
+	hv_watch_free(u->log_watch);
+	u->log_watch = NULL;
+	hv_close(&u->log_rfd);
+	hv_close(&u->log_wfd);
+	hv_close(&u->log_file);
+	free(u->partial);
+	u->partial = NULL;
+	for (unsigned i = 0; i < u->ring.count; i++)
+		free(u->ring.lines[(u->ring.head + i) % HV_LOG_RING_LINES]);
+	u->ring = (hv_log_ring){0};
+}
+
+void hv_unit_log_tail(const hv_unit *u, unsigned n, void (*cb)(const char *line, void *ud), void *ud)
+{
+	const hv_log_ring *r = &u->ring;
+	unsigned skip = n < r->count ? r->count - n : 0;
+	for (unsigned i = skip; i < r->count; i++)
+		cb(r->lines[(r->head + i) % HV_LOG_RING_LINES], ud);
+}

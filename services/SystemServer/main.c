@@ -1,0 +1,152 @@
+/* main.c — SystemServer: parse the command line, pick the mode's runtime
+ * dir and default definitions, then hand everything to the manager and the
+ * control endpoint and run the loop. SIGTERM/SIGINT stop everything in
+ * order; SIGHUP reloads the definitions.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+#include <haven/loop.h>
+#include <haven/util.h>
+
+#include "control.h"
+#include "manager.h"
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: SystemServer [OPTIONS]\n"
+		"Start and supervise Haven's services (see docs/systemserver.md).\n\n"
+		"  --user               user session mode: runtime dir $XDG_RUNTIME_DIR/haven\n"
+		"  --config PATH        definitions: a file, or a directory of *.ini files\n"
+		"                       (default: %s)\n"
+		"  --mode NAME          boot mode; only services whose SystemModes include it start\n"
+		"                       (default: default)\n"
+		"  --runtime-dir DIR    runtime dir (default: /run/haven, or the --user one)\n"
+		"  --service-path DIRS  ':'-separated dirs (globs allowed) for bare Executable=\n"
+		"                       names (default: $HAVEN_SERVICE_PATH, else %s)\n"
+		"  -h, --help           show this help\n",
+		"the build's etc/services, or " HAVEN_SYSCONFDIR "/haven/services",
+		"the build's services/* and utilities/*, or " HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR);
+}
+
+/* Is this binary the one in the build tree? Then the build's own
+ * definitions and binaries are the defaults. */
+static bool in_build_tree(void)
+{
+	char self[PATH_MAX];
+	ssize_t n = readlink("/proc/self/exe", self, sizeof self - 1);
+	if (n <= 0)
+		return false;
+	self[n] = '\0';
+	size_t bl = strlen(HAVEN_BUILD_ROOT);
+	return strncmp(self, HAVEN_BUILD_ROOT, bl) == 0 && self[bl] == '/';
+}
+
+static void on_stop_signal(hv_loop *loop, int signo, void *userdata)
+{
+	hv_log_info("received %s", strsignal(signo));
+	hv_manager_shutdown(userdata);
+}
+
+static void on_hup(hv_loop *loop, int signo, void *userdata)
+{
+	hv_log_info("SIGHUP: reloading definitions");
+	hv_manager_reload(userdata);
+}
+
+int main(int argc, char **argv)
+{
+	static const struct option longopts[] = {
+		{"user", no_argument, NULL, 'u'},
+		{"config", required_argument, NULL, 'c'},
+		{"mode", required_argument, NULL, 'm'},
+		{"runtime-dir", required_argument, NULL, 'r'},
+		{"service-path", required_argument, NULL, 's'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	hv_manager_opts o = {0};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
+		switch (c) {
+		case 'u': o.user_mode = true; break;
+		case 'c': o.config = optarg; break;
+		case 'm': o.mode = optarg; break;
+		case 'r': o.runtime_dir = optarg; break;
+		case 's': o.service_path = optarg; break;
+		case 'h': usage(stdout); return 0;
+		default: usage(stderr); return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "SystemServer: unexpected argument \"%s\"\n", argv[optind]);
+		usage(stderr);
+		return 2;
+	}
+	hv_log_set_ident("SystemServer");
+
+	bool build = in_build_tree();
+	if (!o.config)
+		o.config = build ? HAVEN_SOURCE_ROOT "/etc/services" : HAVEN_SYSCONFDIR "/haven/services";
+	if (!o.service_path)
+		o.service_path = getenv("HAVEN_SERVICE_PATH");
+	if (!o.service_path)
+		o.service_path = build ? HAVEN_BUILD_ROOT "/services/*:" HAVEN_BUILD_ROOT "/utilities/*"
+				       : HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR;
+	_hv_free_ char *rt = NULL;
+	if (!o.runtime_dir) {
+		if (o.user_mode) {
+			const char *x = getenv("XDG_RUNTIME_DIR");
+			if (!x || x[0] != '/') {
+				fprintf(stderr, "SystemServer: --user needs XDG_RUNTIME_DIR (or --runtime-dir)\n");
+				return 2;
+			}
+			if (asprintf(&rt, "%s/haven", x) < 0)
+				return 1;
+			o.runtime_dir = rt;
+		} else {
+			o.runtime_dir = "/run/haven";
+		}
+	}
+	signal(SIGPIPE, SIG_IGN);
+
+	hv_loop *loop = NULL;
+	hv_manager *m = NULL;
+	hv_control *ctl = NULL;
+	int r = hv_loop_new(&loop);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to create the event loop"), 1;
+	r = hv_manager_new(loop, &o, &m);
+	if (r < 0)
+		goto out;
+	if ((r = hv_loop_add_signal(loop, SIGTERM, on_stop_signal, m, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGINT, on_stop_signal, m, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGHUP, on_hup, m, NULL)) < 0) {
+		hv_log_errno(r, "Failed to watch signals");
+		goto out;
+	}
+	hv_log_info("%s mode, runtime dir %s, definitions %s", o.user_mode ? "user" : "system",
+		    o.runtime_dir, o.config);
+	r = hv_manager_boot(m);
+	if (r < 0) {
+		hv_log_errno(r, "Failed to load the service definitions");
+		goto out;
+	}
+	r = hv_control_start(m, &ctl);
+	if (r < 0)
+		hv_log_errno(r, "Control endpoint unavailable; continuing without it");
+	r = hv_loop_run(loop);
+out:
+	hv_control_free(ctl);
+	hv_manager_free(m);
+	hv_loop_free(loop);
+	return r < 0 ? 1 : r;
+}

@@ -1,0 +1,626 @@
+/* manager.c — the supervisor: sockets, activation, the scheduler that
+ * starts units in dependency order, exits and respawn throttling,
+ * readiness/watchdog over NOTIFY_SOCKET, reload and ordered shutdown.
+ *
+ * How a unit moves: it wants to be active (boot mode, svc start, or a
+ * Requires of another) → waits until what it Requires/After is ready →
+ * listens (Lazy) or is spawned → is ready (exec, socket or READY=1). On an
+ * unrequested exit it is respawned after a back-off delay, unless it failed
+ * StartLimitBurst times within StartLimitIntervalSec: then it is `failed`
+ * and stays so until `svc start`. Spawning itself lives in spawn.c, log
+ * capture in logs.c.
+ */
+#include "manager.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+#include <haven/util.h>
+
+#include "internal.h"
+
+/* --- helpers ---------------------------------------------------------- */
+
+static int mkdir_p(const char *path, mode_t mode)
+{
+	_hv_free_ char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	for (char *s = p + 1; *s; s++) {
+		if (*s != '/')
+			continue;
+		*s = '\0';
+		if (mkdir(p, 0755) < 0 && errno != EEXIST)
+			return -errno;
+		*s = '/';
+	}
+	if (mkdir(p, mode) < 0 && errno != EEXIST)
+		return -errno;
+	return 0;
+}
+
+const char *hv_manager_portal_dir(const hv_manager *m) { return m->portal_dir; }
+const char *hv_manager_runtime_dir(const hv_manager *m) { return m->runtime_dir; }
+hv_loop *hv_manager_loop(const hv_manager *m) { return m->loop; }
+bool hv_manager_user_mode(const hv_manager *m) { return m->user_mode; }
+size_t hv_manager_unit_count(const hv_manager *m) { return m->nunits; }
+hv_unit *hv_manager_unit_at(const hv_manager *m, size_t i) { return i < m->nunits ? m->units[i] : NULL; }
+
+void hv_manager_on_log_line(hv_manager *m, hv_log_line_cb cb, void *userdata)
+{
+	m->log_cb = cb;
+	m->log_ud = userdata;
+}
+
+hv_unit *hv_manager_find(const hv_manager *m, const char *name)
+{
+	for (size_t i = 0; i < m->nunits; i++)
+		if (strcmp(m->units[i]->def->name, name) == 0 && !m->units[i]->removed)
+			return m->units[i];
+	return NULL;
+}
+
+const char *hv_unit_state(const hv_unit *u)
+{
+	if (u->failed)
+		return "failed";
+	if (u->instances) {
+		if (u->def->multi)
+			return "running";
+		return u->instances->ready ? "running" : "starting";
+	}
+	if (!u->want_active)
+		return "stopped";
+	if (u->def->lazy && hv_unit_listening(u))
+		return "listening";
+	return "starting";
+}
+
+pid_t hv_unit_main_pid(const hv_unit *u) { return u->instances ? u->instances->pid : 0; }
+
+bool hv_unit_listening(const hv_unit *u)
+{
+	for (size_t i = 0; i < u->def->sockets.n; i++)
+		if (u->listen_watches[i] && hv_watch_events(u->listen_watches[i]))
+			return true;
+	return false;
+}
+
+static bool unit_ready(const hv_unit *u)
+{
+	if (u->failed || !u->want_active)
+		return false;
+	if (u->def->lazy)
+		return u->listen_fds[0] >= 0; /* the socket accepts: clients queue */
+	return u->instances && u->instances->ready;
+}
+
+void hv_unit_set_failed(hv_unit *u, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	char *why = NULL;
+	if (vasprintf(&why, fmt, ap) < 0)
+		why = NULL;
+	va_end(ap);
+	hv_log_error("%s: failed: %s", u->def->name, why ? why : "?");
+	free(u->fail_reason);
+	u->fail_reason = why;
+	u->failed = true;
+	hv_unit_listen_pause(u);
+	hv_manager_schedule(u->m);
+}
+
+/* --- sockets ------------------------------------------------------------ */
+
+static int make_socket(const char *path, mode_t mode, const hv_svc_def *d, bool root)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (strlen(path) >= sizeof sa.sun_path)
+		return -ENAMETOOLONG;
+	strcpy(sa.sun_path, path);
+	_hv_free_ char *dir = strdup(path);
+	if (!dir)
+		return -ENOMEM;
+	char *slash = strrchr(dir, '/');
+	if (slash && slash != dir) {
+		*slash = '\0';
+		int r = mkdir_p(dir, 0755);
+		if (r < 0)
+			return r;
+	}
+	struct stat st;
+	if (lstat(path, &st) == 0) {
+		if (!S_ISSOCK(st.st_mode))
+			return -EEXIST; /* never remove what is not a stale socket */
+		unlink(path);
+	}
+	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return -errno;
+	/* The mode is right from the first instant: no window where another
+	 * user could connect. */
+	mode_t old = umask(0777 & ~mode);
+	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
+	umask(old);
+	if (r < 0)
+		return -errno;
+	if (root && (d->has_user || d->has_group) &&
+	    chown(path, d->has_user ? d->uid : (uid_t)-1, d->gid) < 0)
+		return -errno;
+	if (listen(fd, SOMAXCONN) < 0)
+		return -errno;
+	return HV_TAKE_FD(fd);
+}
+
+static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata);
+
+int hv_unit_open_sockets(hv_unit *u)
+{
+	for (size_t i = 0; i < u->def->sockets.n; i++) {
+		if (u->listen_fds[i] >= 0)
+			continue;
+		int fd = make_socket(u->def->sockets.v[i], u->def->socket_modes[i], u->def, u->m->root);
+		if (fd < 0) {
+			hv_unit_set_failed(u, "cannot create socket %s: %s", u->def->sockets.v[i],
+					   strerror(-fd));
+			return fd;
+		}
+		if (u->def->accept || u->def->per_user)
+			fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK); /* only we accept */
+		u->listen_fds[i] = fd;
+		int r = hv_loop_add_fd(u->m->loop, fd, 0, on_listen_ready, u, &u->listen_watches[i]);
+		if (r < 0)
+			return hv_log_errno(r, "Failed to watch socket %s", u->def->sockets.v[i]);
+	}
+	return 0;
+}
+
+void hv_unit_close_sockets(hv_unit *u)
+{
+	for (size_t i = 0; i < u->def->sockets.n; i++) {
+		hv_watch_free(u->listen_watches[i]);
+		u->listen_watches[i] = NULL;
+		if (u->listen_fds[i] >= 0) {
+			hv_close(&u->listen_fds[i]);
+			unlink(u->def->sockets.v[i]);
+		}
+	}
+}
+
+void hv_unit_listen_pause(hv_unit *u)
+{
+	for (size_t i = 0; i < u->def->sockets.n; i++)
+		if (u->listen_watches[i])
+			hv_watch_set_events(u->listen_watches[i], 0);
+}
+
+static void listen_resume(hv_unit *u)
+{
+	for (size_t i = 0; i < u->def->sockets.n; i++)
+		if (u->listen_watches[i])
+			hv_watch_set_events(u->listen_watches[i], HV_IO_READ);
+}
+
+static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata)
+{
+	hv_unit *u = userdata;
+	if (u->def->accept || u->def->per_user) {
+		struct ucred cred;
+		socklen_t len = sizeof cred;
+		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
+		if (c < 0) {
+			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
+				hv_log_warn("%s: accept failed: %m", u->def->name);
+			return;
+		}
+		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(c);
+			return;
+		}
+		if (u->def->per_user) {
+			for (hv_instance *i = u->instances; i; i = i->next) {
+				if (i->uid != cred.uid || i->stopping)
+					continue;
+				int r = hv_handoff_send(i->handoff_fd, c);
+				close(c);
+				if (r < 0)
+					hv_log_warn("%s: could not pass connection to uid %u's instance: %s",
+						    u->def->name, (unsigned)cred.uid, strerror(-r));
+				return;
+			}
+		}
+		hv_spawn_instance(u, c, cred.uid);
+		close(c);
+		return;
+	}
+	/* Lazy single instance: the first connection starts it; it takes the
+	 * socket and accepts this connection itself. */
+	hv_unit_listen_pause(u);
+	if (!u->instances)
+		hv_spawn_instance(u, -1, (uid_t)-1);
+}
+
+/* --- scheduling ------------------------------------------------------------ */
+
+static void activate(hv_unit *u)
+{
+	if (hv_unit_open_sockets(u) < 0)
+		return;
+	if (u->def->lazy)
+		listen_resume(u);
+	else if (!u->instances)
+		hv_spawn_instance(u, -1, (uid_t)-1);
+}
+
+/* A unit waits for what it Requires (pulling it in) and for what it comes
+ * After if that is active too. */
+static bool deps_satisfied(hv_unit *u)
+{
+	hv_manager *m = u->m;
+	for (size_t k = 0; k < u->def->requires.n; k++) {
+		hv_unit *d = hv_manager_find(m, u->def->requires.v[k]);
+		if (!d || d->def->invalid) {
+			hv_unit_set_failed(u, "required service %s is not available", u->def->requires.v[k]);
+			return false;
+		}
+		if (d->failed) {
+			hv_unit_set_failed(u, "required service %s failed", d->def->name);
+			return false;
+		}
+		if (!d->want_active) {
+			d->want_active = true; /* pulled in */
+			hv_manager_schedule(m);
+		}
+		if (!unit_ready(d))
+			return false;
+	}
+	for (size_t k = 0; k < u->def->after.n; k++) {
+		hv_unit *d = hv_manager_find(m, u->def->after.v[k]);
+		if (d && d->want_active && !d->failed && !unit_ready(d))
+			return false;
+	}
+	return true;
+}
+
+static void run_schedule(hv_loop *loop, void *userdata)
+{
+	hv_manager *m = userdata;
+	m->schedule_queued = false;
+	hv_manager_reap(m);
+	if (m->shutting_down) {
+		hv_shutdown_step(m);
+		return;
+	}
+	for (size_t i = 0; i < m->nunits; i++) {
+		hv_unit *u = m->units[i];
+		if (!u->want_active || u->failed || u->removed || u->def->invalid)
+			continue;
+		if (u->instances || hv_unit_listening(u) || (u->restart_timer && hv_timer_armed(u->restart_timer)) ||
+		    u->restart_pending)
+			continue;
+		if (deps_satisfied(u))
+			activate(u);
+	}
+	/* Boot is over when nothing is waiting any more: tell whoever started
+	 * us (systemd's protocol; the benchmark and tests use it). */
+	if (!m->boot_reported) {
+		for (size_t i = 0; i < m->nunits; i++) {
+			hv_unit *u = m->units[i];
+			if (u->want_active && !u->failed && !unit_ready(u))
+				return;
+		}
+		m->boot_reported = true;
+		hv_notify_parent("READY=1");
+		hv_log_info("all services started (%zu defined)", m->nunits);
+	}
+}
+
+void hv_manager_schedule(hv_manager *m)
+{
+	if (m->schedule_queued)
+		return;
+	if (hv_loop_defer(m->loop, run_schedule, m) == 0)
+		m->schedule_queued = true;
+}
+
+/* --- exits, respawn and throttling --------------------------------------- */
+
+static void restart_timer_cb(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	hv_unit *u = userdata;
+	hv_manager_schedule(u->m);
+}
+
+/* Records a failure; true when the start limit is hit. */
+static bool note_failure(hv_unit *u, uint64_t now)
+{
+	const hv_svc_def *d = u->def;
+	u->fail_times[u->fail_count % d->limit_burst] = now;
+	u->fail_count++;
+	if (u->fail_count < d->limit_burst)
+		return false;
+	/* the oldest of the last `burst` failures */
+	uint64_t oldest = u->fail_times[u->fail_count % d->limit_burst];
+	return now - oldest <= d->limit_interval_ns;
+}
+
+void hv_unit_reset_failures(hv_unit *u)
+{
+	u->failed = false;
+	free(u->fail_reason);
+	u->fail_reason = NULL;
+	u->fail_count = 0;
+	u->consecutive = 0;
+}
+
+static void describe_status(int status, char *buf, size_t size)
+{
+	if (WIFEXITED(status))
+		snprintf(buf, size, "exited with status %d", WEXITSTATUS(status));
+	else if (WIFSIGNALED(status))
+		snprintf(buf, size, "killed by signal %d (%s)", WTERMSIG(status), strsignal(WTERMSIG(status)));
+	else
+		snprintf(buf, size, "ended (status 0x%x)", status);
+}
+
+void hv_instance_free(hv_instance *i)
+{
+	hv_child_free(i->child);
+	hv_timer_free(i->watchdog);
+	hv_timer_free(i->kill_timer);
+	hv_close(&i->handoff_fd);
+	free(i);
+}
+
+static void unlink_instance(hv_unit *u, hv_instance *inst)
+{
+	for (hv_instance **p = &u->instances; *p; p = &(*p)->next) {
+		if (*p == inst) {
+			*p = inst->next;
+			u->ninstances--;
+			break;
+		}
+	}
+}
+
+void hv_instance_exited(hv_instance *inst, int status)
+{
+	hv_unit *u = inst->unit;
+	hv_manager *m = u->m;
+	const hv_svc_def *d = u->def;
+	char what[128];
+	describe_status(status, what, sizeof what);
+	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	bool requested = inst->stopping;
+	bool watchdog = inst->watchdog_fired;
+	uint64_t ran = hv_now_ns() - inst->started_ns;
+	pid_t pid = inst->pid;
+	unlink_instance(u, inst);
+	hv_instance_free(inst);
+	u->last_exit_status = status;
+	u->last_exit_status_valid = 1;
+
+	if (requested || m->shutting_down) {
+		hv_log_info("%s[%d]: stopped (%s)", d->name, (int)pid, what);
+	}
+	if (m->shutting_down) {
+		hv_manager_schedule(m);
+		return;
+	}
+	if (requested) {
+		if (!u->instances)
+			hv_unit_after_stop(u);
+		hv_manager_schedule(m);
+		return;
+	}
+	if (d->accept || d->per_user) {
+		/* Per-connection / per-user instances end with their client. */
+		if (!clean)
+			hv_log_warn("%s: instance %s", d->name, what);
+		return;
+	}
+	hv_log_info("%s: %s", d->name, what);
+	if (ran > d->limit_interval_ns)
+		u->consecutive = 0;
+	bool respawn = watchdog || d->lazy || d->keepalive == HV_KEEPALIVE_ALWAYS ||
+		       (d->keepalive == HV_KEEPALIVE_ON_FAILURE && !clean);
+	if (!respawn || !u->want_active) {
+		if (!clean)
+			hv_unit_set_failed(u, "%s", what);
+		else
+			u->want_active = false;
+		hv_manager_schedule(m);
+		return;
+	}
+	/* A lazy service that exits cleanly just goes back to listening. */
+	if (d->lazy && clean && !watchdog) {
+		hv_manager_schedule(m);
+		return;
+	}
+	if (note_failure(u, hv_now_ns())) {
+		hv_unit_set_failed(u, "start limit hit: %u failures within %.1f s (last: %s)", d->limit_burst,
+				   (double)d->limit_interval_ns / 1e9, what);
+		return;
+	}
+	uint64_t delay = d->restart_ns;
+	for (unsigned k = 0; k < u->consecutive && delay < HV_RESTART_MAX_NS; k++)
+		delay *= 2;
+	delay = HV_MIN(delay, HV_RESTART_MAX_NS);
+	u->consecutive++;
+	u->restarts++;
+	hv_log_info("%s: respawning in %.2f s", d->name, (double)delay / 1e9);
+	if (!u->restart_timer) {
+		if (hv_loop_add_timer(m->loop, delay ? delay : 1, 0, restart_timer_cb, u, &u->restart_timer) < 0)
+			hv_log_error("%s: cannot arm respawn timer", d->name);
+	} else {
+		hv_timer_arm(u->restart_timer, delay ? delay : 1, 0);
+	}
+}
+
+/* --- stopping ---------------------------------------------------------------- */
+
+static void kill_timer_cb(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	hv_instance *i = userdata;
+	hv_log_warn("%s[%d]: did not stop in time, sending SIGKILL", i->unit->def->name, (int)i->pid);
+	hv_child_kill(i->child, SIGKILL);
+}
+
+void hv_instance_stop(hv_instance *i, int signo)
+{
+	if (i->stopping && signo == SIGTERM)
+		return;
+	i->stopping = true;
+	hv_child_kill(i->child, signo);
+	uint64_t t = i->unit->def->stop_timeout_ns;
+	if (!i->kill_timer)
+		hv_loop_add_timer(i->unit->m->loop, t ? t : 1, 0, kill_timer_cb, i, &i->kill_timer);
+	else if (!hv_timer_armed(i->kill_timer))
+		hv_timer_arm(i->kill_timer, t ? t : 1, 0);
+}
+
+static void unit_stop_processes(hv_unit *u)
+{
+	if (u->restart_timer)
+		if (u->restart_timer)
+			hv_timer_disarm(u->restart_timer);
+	for (hv_instance *i = u->instances; i; i = i->next)
+		hv_instance_stop(i, SIGTERM);
+}
+
+/* Once a stopped unit has no process left: restart it, swap in its new
+ * definition (reload), or forget it. */
+void hv_unit_after_stop(hv_unit *u)
+{
+	hv_manager *m = u->m;
+	if (u->replacement) {
+		hv_unit_close_sockets(u);
+		hv_unit_replace_def(u, u->replacement);
+		u->replacement = NULL;
+		u->want_active = hv_unit_in_mode(u);
+	}
+	if (u->removed) {
+		hv_unit_close_sockets(u);
+		return; /* freed by the next reap of removed units */
+	}
+	if (u->restart_pending) {
+		u->restart_pending = false;
+		u->want_active = true;
+	}
+	hv_manager_schedule(m);
+}
+
+int hv_manager_stop(hv_manager *m, const char *name)
+{
+	hv_unit *u = hv_manager_find(m, name);
+	if (!u)
+		return -ENOENT;
+	u->want_active = false;
+	u->restart_pending = false;
+	hv_unit_close_sockets(u); /* connecting clients get ECONNREFUSED, never hang */
+	unit_stop_processes(u);
+	hv_manager_schedule(m);
+	return 0;
+}
+
+int hv_manager_start(hv_manager *m, const char *name)
+{
+	hv_unit *u = hv_manager_find(m, name);
+	if (!u)
+		return -ENOENT;
+	if (u->def->invalid)
+		return -ENOEXEC;
+	hv_unit_reset_failures(u);
+	if (u->instances && u->def->multi && !u->def->accept && !u->def->per_user && u->want_active) {
+		hv_spawn_instance(u, -1, (uid_t)-1); /* MultiInstance: one more */
+		return 0;
+	}
+	u->want_active = true;
+	hv_manager_schedule(m);
+	return 0;
+}
+
+int hv_manager_restart(hv_manager *m, const char *name)
+{
+	hv_unit *u = hv_manager_find(m, name);
+	if (!u)
+		return -ENOENT;
+	if (u->def->invalid)
+		return -ENOEXEC;
+	hv_unit_reset_failures(u);
+	if (!u->instances) {
+		u->want_active = true;
+		hv_manager_schedule(m);
+		return 0;
+	}
+	u->restart_pending = true;
+	hv_unit_listen_pause(u);
+	unit_stop_processes(u);
+	return 0;
+}
+
+/* --- shutdown -------------------------------------------------------------- */
+
+/* Does any unit with processes depend on u (Requires or After)? */
+static bool has_running_dependents(hv_manager *m, hv_unit *u)
+{
+	for (size_t i = 0; i < m->nunits; i++) {
+		hv_unit *o = m->units[i];
+		if (o == u || !o->instances)
+			continue;
+		if (hv_strv_contains(&o->def->requires, u->def->name) ||
+		    hv_strv_contains(&o->def->after, u->def->name))
+			return true;
+	}
+	return false;
+}
+
+void hv_shutdown_step(hv_manager *m)
+{
+	bool any = false;
+	for (size_t i = 0; i < m->nunits; i++) {
+		hv_unit *u = m->units[i];
+		if (!u->instances)
+			continue;
+		any = true;
+		if (u->stop_signalled || has_running_dependents(m, u))
+			continue;
+		u->stop_signalled = true;
+		hv_log_info("%s: stopping", u->def->name);
+		unit_stop_processes(u);
+	}
+	if (any)
+		return;
+	for (size_t i = 0; i < m->nunits; i++)
+		hv_unit_close_sockets(m->units[i]);
+	hv_log_info("shutdown complete");
+	hv_loop_quit(m->loop, 0);
+}
+
+void hv_manager_shutdown(hv_manager *m)
+{
+	if (m->shutting_down)
+		return;
+	hv_log_info("shutting down");
+	m->shutting_down = true;
+	for (size_t i = 0; i < m->nunits; i++) {
+		hv_unit *u = m->units[i];
+		hv_unit_listen_pause(u);
+		if (u->restart_timer)
+		if (u->restart_timer)
+			hv_timer_disarm(u->restart_timer);
+	}
+	hv_manager_schedule(m);
+}

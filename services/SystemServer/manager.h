@@ -1,0 +1,123 @@
+/* manager.h — SystemServer's runtime: units (a definition plus its sockets,
+ * processes and history), the start/stop scheduler, and the operations the
+ * control endpoint exposes.
+ *
+ * Everything runs on one hv_loop; no threads. Children are watched with
+ * pidfds (lib/core), so they are reaped exactly once and never leak.
+ */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <haven/loop.h>
+
+#include "def.h"
+
+typedef struct hv_manager hv_manager;
+typedef struct hv_unit hv_unit;
+typedef struct hv_instance hv_instance;
+
+/* Lines kept in memory per service (svc logs) and the log file size at
+ * which it is rotated to <Name>.log.1. */
+#define HV_LOG_RING_LINES 1000u
+#define HV_LOG_LINE_MAX 4096u
+#define HV_LOG_FILE_MAX (1u << 20)
+/* Longest respawn back-off. */
+#define HV_RESTART_MAX_NS (30ull * 1000000000ull)
+
+struct hv_instance {
+	hv_unit *unit;
+	hv_instance *next;
+	pid_t pid;
+	hv_child *child;
+	uid_t uid; /* accept / per-user: the peer it serves */
+	uint64_t started_ns;
+	bool ready;
+	bool stopping;	     /* we asked it to stop: its exit is no failure */
+	bool watchdog_fired; /* restart even without KeepAlive */
+	hv_timer *watchdog;
+	hv_timer *kill_timer;
+	int handoff_fd; /* per-user: where further connections are passed */
+};
+
+typedef struct hv_log_ring {
+	char *lines[HV_LOG_RING_LINES];
+	unsigned head, count;
+	uint64_t seq; /* lines ever added */
+} hv_log_ring;
+
+struct hv_unit {
+	hv_manager *m;
+	hv_svc_def *def;
+	int *listen_fds; /* def->sockets.n, -1 when closed */
+	hv_watch **listen_watches;
+	hv_instance *instances;
+	unsigned ninstances;
+
+	bool want_active; /* should run / listen */
+	bool failed;
+	char *fail_reason;
+	bool restart_pending; /* start again once every instance is gone */
+	bool stop_signalled;  /* shutdown: SIGTERM sent */
+	bool removed;	      /* reload dropped it: free once stopped */
+	hv_svc_def *replacement; /* reload changed it: swap in once stopped */
+
+	unsigned restarts; /* respawns since the manager started it */
+	unsigned consecutive; /* fast failures in a row (back-off exponent) */
+	uint64_t *fail_times; /* ring of def->limit_burst timestamps */
+	unsigned fail_count;
+	hv_timer *restart_timer;
+	uint64_t last_exit_status_valid;
+	int last_exit_status;
+
+	int log_rfd, log_wfd;
+	hv_watch *log_watch;
+	char *partial; /* incomplete line read so far */
+	size_t partial_len;
+	int log_file;
+	size_t log_file_size;
+	hv_log_ring ring;
+};
+
+typedef struct hv_manager_opts {
+	bool user_mode;
+	const char *config;	  /* file or dir */
+	const char *mode;	  /* boot mode */
+	const char *runtime_dir;  /* .../haven */
+	const char *service_path; /* ':'-separated */
+} hv_manager_opts;
+
+/* Called for every captured log line (control.c streams them to svc logs -f). */
+typedef void (*hv_log_line_cb)(hv_unit *u, const char *line, void *userdata);
+
+int hv_manager_new(hv_loop *loop, const hv_manager_opts *opts, hv_manager **out);
+void hv_manager_free(hv_manager *m);
+/* Load definitions, create every socket, then start what should start. */
+int hv_manager_boot(hv_manager *m);
+const char *hv_manager_portal_dir(const hv_manager *m);
+const char *hv_manager_runtime_dir(const hv_manager *m);
+hv_loop *hv_manager_loop(const hv_manager *m);
+bool hv_manager_user_mode(const hv_manager *m);
+void hv_manager_on_log_line(hv_manager *m, hv_log_line_cb cb, void *userdata);
+
+size_t hv_manager_unit_count(const hv_manager *m);
+hv_unit *hv_manager_unit_at(const hv_manager *m, size_t i);
+hv_unit *hv_manager_find(const hv_manager *m, const char *name);
+
+/* Operations (negative errno on failure; -ENOENT: no such service). */
+int hv_manager_start(hv_manager *m, const char *name);
+int hv_manager_stop(hv_manager *m, const char *name);
+int hv_manager_restart(hv_manager *m, const char *name);
+int hv_manager_reload(hv_manager *m);
+/* Stop everything in reverse dependency order, remove the sockets, then
+ * quit the loop with code 0. */
+void hv_manager_shutdown(hv_manager *m);
+
+/* "running", "listening", "starting", "stopped" or "failed". */
+const char *hv_unit_state(const hv_unit *u);
+pid_t hv_unit_main_pid(const hv_unit *u); /* first instance's pid, or 0 */
+
+/* Visit up to the last n ring lines of a unit, oldest first. */
+void hv_unit_log_tail(const hv_unit *u, unsigned n, void (*cb)(const char *line, void *ud), void *ud);

@@ -1,0 +1,385 @@
+/* spawn.c — starting one service process.
+ *
+ * Everything that allocates happens in the parent (argv, environment,
+ * account lookups); the child only moves fds into place, drops privileges,
+ * applies the sandbox and execs. A CLOEXEC pipe carries a failure back
+ * ("which step, which errno") so the log says exactly why a start failed;
+ * it reads EOF when exec succeeded, which is also the `exec` readiness.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+#include <haven/util.h>
+#if HAVE_HAVEN_SANDBOX
+#include <haven/sandbox.h>
+#endif
+
+#include "internal.h"
+
+extern char **environ;
+
+enum spawn_step { STEP_FDS = 1, STEP_SETSID, STEP_CHDIR, STEP_PRIORITY, STEP_GROUPS, STEP_GID, STEP_UID, STEP_SANDBOX, STEP_EXEC };
+static const char *const step_names[] = {
+	[STEP_FDS] = "arrange fds", [STEP_SETSID] = "setsid", [STEP_CHDIR] = "chdir to WorkingDirectory",
+	[STEP_PRIORITY] = "set Priority", [STEP_GROUPS] = "clear supplementary groups",
+	[STEP_GID] = "setgid", [STEP_UID] = "setuid", [STEP_SANDBOX] = "apply the sandbox",
+	[STEP_EXEC] = "exec",
+};
+
+struct spawn_err {
+	int step, err;
+};
+
+static const char *const managed_env[] = {
+	"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=",
+	"WATCHDOG_PID=", "SOCKET_TAKEOVER=", "HAVEN_HANDOFF_FD=", "HAVEN_SERVICE=", "HAVEN_PORTAL_DIR=",
+};
+
+static bool env_overridden(const char *e, const hv_strv *extra)
+{
+	size_t klen = strcspn(e, "=");
+	for (size_t i = 0; i < HV_ARRAY_SIZE(managed_env); i++)
+		if (strncmp(e, managed_env[i], strlen(managed_env[i])) == 0)
+			return true;
+	for (size_t i = 0; i < extra->n; i++)
+		if (strncmp(e, extra->v[i], klen + 1) == 0)
+			return true;
+	return false;
+}
+
+/* Child-side: copy fd to a number >= floor so the dup2s below never
+ * clobber a source. */
+static int lift(int fd, int floor) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD, floor); }
+
+__attribute__((noreturn)) static void child_fail(int errfd, int step, int err)
+{
+	struct spawn_err e = {step, err};
+	ssize_t w = write(errfd, &e, sizeof e);
+	(void)w;
+	_exit(127);
+}
+
+int hv_handoff_send(int handoff_fd, int conn)
+{
+	char byte = 'c';
+	struct iovec iov = {&byte, 1};
+	union {
+		char buf[CMSG_SPACE(sizeof(int))];
+		struct cmsghdr align;
+	} u;
+	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf, .msg_controllen = sizeof u.buf};
+	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
+	c->cmsg_level = SOL_SOCKET;
+	c->cmsg_type = SCM_RIGHTS;
+	c->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(c), &conn, sizeof(int));
+	if (sendmsg(handoff_fd, &msg, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
+		return -errno;
+	return 0;
+}
+
+static void on_child_exit(hv_loop *loop, pid_t pid, int status, void *userdata)
+{
+	hv_instance_exited(userdata, status);
+}
+
+static void watchdog_cb(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	hv_instance *i = userdata;
+	hv_log_warn("%s[%d]: watchdog timeout (no WATCHDOG=1 within %.1f s), restarting",
+		    i->unit->def->name, (int)i->pid, (double)i->unit->def->watchdog_usec / 1e6);
+	i->watchdog_fired = true;
+	hv_instance_stop(i, SIGABRT); /* SIGKILL follows after TimeoutStopSec */
+	i->stopping = false;	      /* its exit is a failure to handle, not a request */
+}
+
+typedef struct spawn_plan {
+	hv_strv env;
+	char **argv;
+	int srcs[64];
+	int nsrc;
+	int stdin_fd, stdout_fd;
+	int handoff_child;
+	bool drop;
+	uid_t uid;
+	gid_t gid;
+} spawn_plan;
+
+int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
+{
+	hv_manager *m = u->m;
+	const hv_svc_def *d = u->def;
+	spawn_plan p = {.stdin_fd = -1, .stdout_fd = -1, .handoff_child = -1};
+	int r = 0;
+	_hv_close_ int handoff_parent = -1, errpipe_r = -1, errpipe_w = -1, null_fd = -1, file_fd = -1;
+	char *s = NULL;
+
+	/* Which account. */
+	struct passwd *pw = NULL;
+	if (d->has_user) {
+		p.uid = d->uid;
+		p.gid = d->gid;
+		p.drop = true;
+		pw = getpwuid(d->uid);
+	} else if (m->root && peer != (uid_t)-1 && peer != 0 && (d->accept || d->per_user)) {
+		/* SerenityOS: a per-connection instance runs as the peer. */
+		pw = getpwuid(peer);
+		p.uid = peer;
+		p.gid = pw ? pw->pw_gid : (gid_t)peer;
+		p.drop = true;
+	} else if (d->has_group) {
+		p.uid = getuid();
+		p.gid = d->gid;
+		p.drop = true;
+	}
+	if (p.drop && !m->root) {
+		if (p.uid != getuid() || p.gid != getgid())
+			hv_log_warn("%s: User=/Group= ignored: the manager is not root", d->name);
+		p.drop = false;
+	}
+
+	/* fds handed over: the accepted connection or the listening sockets. */
+	if (conn >= 0) {
+		p.srcs[p.nsrc++] = conn;
+	} else {
+		for (size_t i = 0; i < d->sockets.n && p.nsrc < 60; i++)
+			if (u->listen_fds[i] >= 0)
+				p.srcs[p.nsrc++] = u->listen_fds[i];
+	}
+	if (d->per_user) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			return hv_log_errno(-errno, "%s: socketpair", d->name);
+		handoff_parent = sv[0];
+		p.handoff_child = sv[1];
+	}
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd < 0)
+		return hv_log_errno(-errno, "Failed to open /dev/null");
+	p.stdin_fd = null_fd;
+	switch (d->stdio) {
+	case HV_STDIO_LOG:
+		p.stdout_fd = u->log_wfd >= 0 ? u->log_wfd : null_fd;
+		break;
+	case HV_STDIO_NULL:
+		p.stdout_fd = null_fd;
+		break;
+	case HV_STDIO_INHERIT:
+		p.stdin_fd = p.stdout_fd = -1;
+		break;
+	case HV_STDIO_FILE:
+		file_fd = open(d->stdio_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (file_fd < 0) {
+			hv_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path, strerror(errno));
+			return -errno;
+		}
+		p.stdout_fd = file_fd;
+		break;
+	}
+
+	/* Environment. */
+	for (char **e = environ; *e && r == 0; e++)
+		if (!env_overridden(*e, &d->env))
+			r = hv_strv_push(&p.env, *e);
+	for (size_t i = 0; i < d->env.n && r == 0; i++)
+		r = hv_strv_push(&p.env, d->env.v[i]);
+	/* PIDs are written by the child into these reserved slots. */
+	size_t listen_pid_idx = 0, wd_pid_idx = 0;
+#define PUSHF(...)                                                                         \
+	do {                                                                               \
+		if (r == 0 && asprintf(&s, __VA_ARGS__) < 0)                               \
+			r = -ENOMEM;                                                       \
+		if (r == 0)                                                                \
+			r = hv_strv_push(&p.env, s);                                       \
+		free(s);                                                           \
+		s = NULL;                                                          \
+	} while (0)
+	if (p.nsrc > 0) {
+		PUSHF("LISTEN_FDS=%d", p.nsrc);
+		listen_pid_idx = p.env.n + 1; /* 1-based: 0 means none */
+		PUSHF("LISTEN_PID=%-12s", "");
+		char names[2048] = "", takeover[4096] = "";
+		for (int i = 0; i < p.nsrc; i++) {
+			const char *path = conn >= 0 ? d->sockets.v[0] : d->sockets.v[i];
+			const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "",
+				 conn >= 0 ? "connection" : base);
+			snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover), "%s%s:%d",
+				 i ? " " : "", path, 3 + i);
+		}
+		PUSHF("LISTEN_FDNAMES=%s", names);
+		PUSHF("SOCKET_TAKEOVER=%s", takeover);
+	}
+	if (p.handoff_child >= 0)
+		PUSHF("HAVEN_HANDOFF_FD=%d", 3 + p.nsrc);
+	PUSHF("NOTIFY_SOCKET=%s", m->notify_path);
+	if (d->watchdog_usec) {
+		PUSHF("WATCHDOG_USEC=%llu", (unsigned long long)d->watchdog_usec);
+		wd_pid_idx = p.env.n + 1;
+		PUSHF("WATCHDOG_PID=%-12s", "");
+	}
+	PUSHF("HAVEN_SERVICE=%s", d->name);
+	PUSHF("HAVEN_PORTAL_DIR=%s", m->portal_dir);
+	if (p.drop && pw) {
+		PUSHF("HOME=%s", pw->pw_dir);
+		PUSHF("USER=%s", pw->pw_name);
+		PUSHF("LOGNAME=%s", pw->pw_name);
+	}
+#undef PUSHF
+	/* argv */
+	p.argv = calloc(d->args.n + 2, sizeof(char *));
+	if (r == 0 && !p.argv)
+		r = -ENOMEM;
+	if (r < 0) {
+		hv_strv_clear(&p.env);
+		free(p.argv);
+		hv_close(&p.handoff_child);
+		return hv_log_errno(r, "%s: cannot prepare the environment", d->name);
+	}
+	p.argv[0] = d->executable;
+	for (size_t i = 0; i < d->args.n; i++)
+		p.argv[i + 1] = d->args.v[i];
+
+#if HAVE_HAVEN_SANDBOX
+	hv_sandbox_spec spec = {
+		.promises = d->pledge,
+		.execpromises = d->exec_pledge,
+		.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
+	};
+	bool sandbox = d->pledge || d->exec_pledge || d->unveil.n;
+#endif
+
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0) {
+		r = -errno;
+		goto out;
+	}
+	errpipe_r = ep[0];
+	errpipe_w = ep[1];
+
+	pid_t pid = fork();
+	if (pid < 0) {
+		r = hv_log_errno(-errno, "%s: fork", d->name);
+		goto out;
+	}
+	if (pid == 0) {
+		/* --- child: no allocation from here on --- */
+		sigset_t all;
+		sigemptyset(&all);
+		sigprocmask(SIG_SETMASK, &all, NULL);
+		for (int sig = 1; sig < NSIG; sig++)
+			signal(sig, SIG_DFL);
+		int floor = 3 + p.nsrc + 1;
+		int tmp[64], tin = lift(p.stdin_fd, floor), tout = lift(p.stdout_fd, floor);
+		int thand = lift(p.handoff_child, floor);
+		for (int i = 0; i < p.nsrc; i++)
+			if ((tmp[i] = lift(p.srcs[i], floor)) < 0)
+				child_fail(errpipe_w, STEP_FDS, errno);
+		for (int i = 0; i < p.nsrc; i++)
+			if (dup2(tmp[i], 3 + i) < 0)
+				child_fail(errpipe_w, STEP_FDS, errno);
+		if (thand >= 0 && dup2(thand, 3 + p.nsrc) < 0)
+			child_fail(errpipe_w, STEP_FDS, errno);
+		if (tin >= 0 && dup2(tin, 0) < 0)
+			child_fail(errpipe_w, STEP_FDS, errno);
+		if (tout >= 0 && (dup2(tout, 1) < 0 || dup2(tout, 2) < 0))
+			child_fail(errpipe_w, STEP_FDS, errno);
+		/* Everything else closes at exec (the error pipe included). */
+		syscall(SYS_close_range, 3 + p.nsrc + (thand >= 0), ~0u, 4 /* CLOSE_RANGE_CLOEXEC */);
+		char buf[16];
+		snprintf(buf, sizeof buf, "%d", (int)getpid());
+		if (listen_pid_idx)
+			memcpy(p.env.v[listen_pid_idx - 1] + strlen("LISTEN_PID="), buf, strlen(buf) + 1);
+		if (wd_pid_idx)
+			memcpy(p.env.v[wd_pid_idx - 1] + strlen("WATCHDOG_PID="), buf, strlen(buf) + 1);
+		if (setsid() < 0)
+			child_fail(errpipe_w, STEP_SETSID, errno);
+		if (chdir(d->workdir) < 0)
+			child_fail(errpipe_w, STEP_CHDIR, errno);
+		if (d->priority && setpriority(PRIO_PROCESS, 0, d->priority) < 0)
+			child_fail(errpipe_w, STEP_PRIORITY, errno);
+		if (p.drop) {
+			/* Order matters: groups and gid need privilege we give up with uid. */
+			if (setgroups(0, NULL) < 0)
+				child_fail(errpipe_w, STEP_GROUPS, errno);
+			if (setresgid(p.gid, p.gid, p.gid) < 0)
+				child_fail(errpipe_w, STEP_GID, errno);
+			if (setresuid(p.uid, p.uid, p.uid) < 0)
+				child_fail(errpipe_w, STEP_UID, errno);
+		}
+#if HAVE_HAVEN_SANDBOX
+		if (sandbox) {
+			int q = hv_sandbox_exec(&spec, d->executable, p.argv, p.env.v);
+			child_fail(errpipe_w, STEP_SANDBOX, -q);
+		}
+#endif
+		execve(d->executable, p.argv, p.env.v);
+		child_fail(errpipe_w, STEP_EXEC, errno);
+	}
+
+	/* --- parent --- */
+	hv_close(&errpipe_w);
+	hv_close(&p.handoff_child);
+	hv_instance *inst = calloc(1, sizeof *inst);
+	if (!inst) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		r = -ENOMEM;
+		goto out;
+	}
+	*inst = (hv_instance){.unit = u, .pid = pid, .uid = peer, .started_ns = hv_now_ns(), .handoff_fd = -1};
+	r = hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
+	if (r < 0) {
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+		free(inst);
+		hv_log_errno(r, "%s: cannot watch child", d->name);
+		goto out;
+	}
+	inst->handoff_fd = HV_TAKE_FD(handoff_parent);
+	inst->next = u->instances;
+	u->instances = inst;
+	u->ninstances++;
+
+	struct spawn_err e;
+	ssize_t n;
+	do
+		n = read(errpipe_r, &e, sizeof e);
+	while (n < 0 && errno == EINTR);
+	if (n == (ssize_t)sizeof e) {
+		char line[512];
+		snprintf(line, sizeof line, "failed to start: cannot %s (%s): %s",
+			 e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?", d->executable,
+			 strerror(e.err));
+		hv_log_error("%s: %s", d->name, line);
+		hv_unit_log_add(u, line);
+		r = -e.err; /* the exit (127) is handled as a failure when reaped */
+		goto out;
+	}
+	hv_log_debug("%s: started pid %d", d->name, (int)pid);
+	if (d->readiness != HV_READY_NOTIFY || d->accept || d->per_user)
+		inst->ready = true;
+	if (d->watchdog_usec)
+		hv_loop_add_timer(m->loop, d->watchdog_usec * 1000, 0, watchdog_cb, inst, &inst->watchdog);
+	if (inst->ready)
+		hv_manager_schedule(m);
+	r = 0;
+out:
+	hv_close(&p.handoff_child);
+	hv_strv_clear(&p.env);
+	free(p.argv);
+	return r;
+}

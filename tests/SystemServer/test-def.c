@@ -1,0 +1,168 @@
+/* test-def.c — the definition parser on real files: every key, list and
+ * quoting rules, expansion, the cross-key rules, and errors that invalidate
+ * only their own section. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <haven/log.h>
+
+#include "def.h"
+
+static int failures;
+#define CHECK(c)                                                                           \
+	do {                                                                               \
+		if (!(c)) {                                                                \
+			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
+			failures++;                                                        \
+		}                                                                          \
+	} while (0)
+
+static char dir[64];
+
+static void write_file(const char *name, const char *text)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/%s", dir, name);
+	FILE *f = fopen(path, "w");
+	if (!f) {
+		perror(path);
+		exit(1);
+	}
+	fputs(text, f);
+	fclose(f);
+}
+
+static void test_words(void)
+{
+	hv_strv w = {0};
+	CHECK(hv_split_words("a 'b c' \"d \\\"e\\\"\" f\\ g", &w) == 0);
+	CHECK(w.n == 4);
+	if (w.n == 4) {
+		CHECK(strcmp(w.v[0], "a") == 0);
+		CHECK(strcmp(w.v[1], "b c") == 0);
+		CHECK(strcmp(w.v[2], "d \"e\"") == 0);
+		CHECK(strcmp(w.v[3], "f g") == 0);
+	}
+	hv_strv_clear(&w);
+	CHECK(hv_split_words("'open", &w) == -EINVAL);
+	hv_strv_clear(&w);
+}
+
+int main(void)
+{
+	hv_log_set_level(HV_LOG_ERROR);
+	strcpy(dir, "/tmp/ss-def-XXXXXX");
+	if (!mkdtemp(dir))
+		return 1;
+	const char *testd = getenv("TESTD");
+	if (!testd) {
+		fprintf(stderr, "TESTD not set\n");
+		return 1;
+	}
+	char sp[512];
+	snprintf(sp, sizeof sp, "/nonexistent:%.*s", (int)(strrchr(testd, '/') - testd), testd);
+	test_words();
+
+	write_file("a.ini",
+		   "# comment\n"
+		   "[Full]\n"
+		   "Executable=ss-testd\n"
+		   "Arguments=--print 'two words'\n"
+		   "Environment=A=1 \"B=x y\"\n"
+		   "Socket=full, /tmp/session/%sid/portal/serenity\n"
+		   "SocketPermissions=0660\n"
+		   "Lazy=yes\n"
+		   "KeepAlive=on-failure\n"
+		   "RestartSec=0.5\n"
+		   "StartLimitBurst=3\n"
+		   "User=nobody\n"
+		   "Priority=-5\n"
+		   "Requires=Other\n"
+		   "After=Other\n"
+		   "SystemModes=default, text\n"
+		   "Pledge=stdio unix\n"
+		   "Unveil=/etc:r, %portal:rwc\n"
+		   "Readiness=notify\n"
+		   "WatchdogSec=2\n"
+		   "\n"
+		   "[Other]\n"
+		   "Executable=ss-testd\n"
+		   "AcceptSocketConnections=true\n"
+		   "Socket=other\n");
+	write_file("b.ini",
+		   "[Bad1]\n"
+		   "Executable=ss-testd\n"
+		   "Lazy=true\n"
+		   "[Bad2]\n"
+		   "Executable=ss-testd\n"
+		   "AcceptSocketConnections=true\n"
+		   "[Bad3]\n"
+		   "Executable=ss-testd\n"
+		   "Executable=ss-testd\n"
+		   "[Bad4]\n"
+		   "Executable=ss-testd\n"
+		   "Priority=40\n"
+		   "[Bad5]\n"
+		   "Requires=Bad4\n"
+		   "Executable=ss-testd\n"
+		   "[Cyc1]\n"
+		   "Executable=ss-testd\n"
+		   "After=Cyc2\n"
+		   "[Cyc2]\n"
+		   "Executable=ss-testd\n"
+		   "After=Cyc1\n"
+		   "[Full]\n"
+		   "Executable=ss-testd\n");
+	hv_def_env env = {.user_mode = true, .portal_dir = "/P", .runtime_dir = "/R", .service_path = sp};
+	hv_def_set set;
+	CHECK(hv_defs_load(dir, &env, &set) == 0);
+	hv_svc_def *d = hv_defs_find(&set, "Full");
+	CHECK(d && !d->invalid);
+	if (d) {
+		CHECK(strcmp(d->executable, testd) == 0);
+		CHECK(d->args.n == 2 && strcmp(d->args.v[1], "two words") == 0);
+		CHECK(d->env.n == 2 && strcmp(d->env.v[1], "B=x y") == 0);
+		CHECK(d->sockets.n == 2 && strcmp(d->sockets.v[0], "/P/full") == 0 &&
+		      strcmp(d->sockets.v[1], "/P/serenity") == 0);
+		CHECK(d->socket_modes[0] == 0660 && d->socket_modes[1] == 0660);
+		CHECK(d->lazy && !d->accept && d->keepalive == HV_KEEPALIVE_ON_FAILURE);
+		CHECK(d->restart_ns == 500000000ull && d->limit_burst == 3);
+		CHECK(d->has_user && d->uid == 65534);
+		CHECK(d->priority == -5);
+		CHECK(d->requires.n == 1 && d->after.n == 1 && d->modes.n == 2);
+		CHECK(strcmp(d->modes.v[1], "text") == 0);
+		CHECK(d->pledge && strcmp(d->pledge, "stdio unix") == 0);
+		CHECK(d->unveil.n == 2 && strcmp(d->unveil.v[1], "/P:rwc") == 0);
+		CHECK(d->readiness == HV_READY_NOTIFY && d->watchdog_usec == 2000000);
+		CHECK(strcmp(d->file + strlen(d->file) - 5, "a.ini") == 0 && d->line == 2);
+	}
+	hv_svc_def *o = hv_defs_find(&set, "Other");
+	CHECK(o && !o->invalid && o->accept && o->lazy && o->multi);
+	const char *bad[] = {"Bad1", "Bad2", "Bad3", "Bad4", "Bad5", "Cyc1", "Cyc2"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		hv_svc_def *b = hv_defs_find(&set, bad[i]);
+		CHECK(b && b->invalid);
+	}
+	CHECK(set.n == 9); /* the second [Full] is refused, not added */
+	CHECK(set.errors >= 8);
+	hv_defs_free(&set);
+
+	/* A single file works too, and a missing path is an error. */
+	char path[256];
+	snprintf(path, sizeof path, "%s/a.ini", dir);
+	CHECK(hv_defs_load(path, &env, &set) == 0 && set.n == 2 && set.errors == 0);
+	hv_defs_free(&set);
+	snprintf(path, sizeof path, "%s/none.ini", dir);
+	CHECK(hv_defs_load(path, &env, &set) == -ENOENT);
+
+	snprintf(path, sizeof path, "rm -rf '%s'", dir);
+	if (system(path) != 0)
+		failures++;
+	if (failures)
+		fprintf(stderr, "%d failure(s)\n", failures);
+	return failures ? 1 : 0;
+}

@@ -1,0 +1,544 @@
+#!/usr/bin/env python3
+"""SystemServer end-to-end tests: a real manager, real sockets, real children.
+
+Each test writes definitions into a fresh temp dir, starts SystemServer on
+it, waits for its READY=1 (sent on NOTIFY_SOCKET once boot is over), talks to
+the services through their sockets, and reads what ss-testd recorded. No
+timed assertions: waits poll a condition with a generous limit only to
+avoid hanging.
+
+  test_systemserver.py TEST   (paths come from SS_BIN, SS_TESTD, SS_SVC)
+"""
+import ctypes
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+
+SS = os.environ.get("SS_BIN")
+TESTD = os.environ.get("SS_TESTD")
+SVC = os.environ.get("SS_SVC", "")
+TIMEOUT = 60.0
+SKIP = 77
+
+
+class Fail(Exception):
+    pass
+
+
+def check(cond, msg):
+    if not cond:
+        raise Fail(msg)
+
+
+def wait_for(cond, what, timeout=TIMEOUT):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        v = cond()
+        if v:
+            return v
+        time.sleep(0.02)
+    raise Fail("timed out waiting for " + what)
+
+
+def become_subreaper():
+    """Orphans of a failed test (a crashed manager's services) become our
+    children, so cleanup can find and end every one of them."""
+    libc = ctypes.CDLL(None, use_errno=True)
+    libc.prctl(36, 1, 0, 0, 0)  # PR_SET_CHILD_SUBREAPER
+
+
+def kill_descendants():
+    me = os.getpid()
+    for _ in range(50):
+        kids = []
+        for d in os.listdir("/proc"):
+            if not d.isdigit():
+                continue
+            try:
+                with open("/proc/%s/stat" % d) as f:
+                    st = f.read()
+            except OSError:
+                continue
+            ppid = int(st[st.rindex(")") + 2:].split()[1])
+            if ppid == me:
+                kids.append(int(d))
+        if not kids:
+            return
+        for k in kids:
+            try:
+                os.kill(k, signal.SIGKILL)
+            except OSError:
+                pass
+        for k in kids:
+            try:
+                os.waitpid(k, 0)
+            except OSError:
+                pass
+
+
+def pid_alive(pid):
+    """True while the process exists (also as a zombie: so this proves the
+    manager reaped it)."""
+    return os.path.exists("/proc/%d" % pid)
+
+
+class Harness:
+    def __init__(self, system=False):
+        self.tmp = tempfile.mkdtemp(prefix="ss-test-")
+        self.system = system
+        if system:
+            os.chmod(self.tmp, 0o755)  # other uids must reach the portals
+        self.etc = os.path.join(self.tmp, "etc")
+        self.rt = os.path.join(self.tmp, "rt")
+        self.xdg = os.path.join(self.tmp, "xdg")
+        self.rec = os.path.join(self.tmp, "record")
+        os.mkdir(self.etc)
+        os.mkdir(self.xdg, 0o700)
+        self.proc = None
+        self.notify = None
+        self.log = os.path.join(self.tmp, "manager.log")
+        # services running as other users append to it too
+        open(self.rec, "w").close()
+        os.chmod(self.rec, 0o666)
+
+    # --- definitions -----------------------------------------------------
+    def define(self, fname, text):
+        with open(os.path.join(self.etc, fname), "w") as f:
+            f.write(text)
+
+    def service(self, name, args="", extra="", fname=None):
+        """A ss-testd service that records to the shared record file."""
+        self.define(fname or name + ".ini",
+                    "[%s]\nExecutable=ss-testd\nArguments=--record %s %s\n%s\n"
+                    % (name, self.rec, args, extra))
+
+    # --- manager -----------------------------------------------------------
+    def start(self, *extra):
+        npath = os.path.join(self.tmp, "notify")
+        self.notify = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+        self.notify.bind(npath)
+        env = dict(os.environ)
+        env.update(NOTIFY_SOCKET=npath, XDG_RUNTIME_DIR=self.xdg, HAVEN_LOG="debug")
+        args = [SS, "--runtime-dir", self.rt, "--config", self.etc,
+                "--service-path", os.path.dirname(TESTD)]
+        if not self.system:
+            args.insert(1, "--user")
+        self.logf = open(self.log, "w")
+        self.proc = subprocess.Popen(args + list(extra), env=env, stdout=self.logf,
+                                     stderr=subprocess.STDOUT)
+        self.wait_notify("READY=1")
+
+    def wait_notify(self, what):
+        self.notify.settimeout(TIMEOUT)
+        while True:
+            try:
+                msg = self.notify.recv(4096).decode()
+            except socket.timeout:
+                raise Fail("manager never sent " + what + "\n" + self.manager_log())
+            if what in msg.split("\n"):
+                return
+
+    def manager_log(self):
+        with open(self.log) as f:
+            return f.read()
+
+    def stop(self):
+        self.proc.send_signal(signal.SIGTERM)
+        try:
+            rc = self.proc.wait(TIMEOUT)
+        except subprocess.TimeoutExpired:
+            raise Fail("manager did not exit after SIGTERM")
+        check(rc == 0, "manager exit status %d\n%s" % (rc, self.manager_log()))
+        return rc
+
+    def cleanup(self):
+        if self.proc and self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.wait()
+        kill_descendants()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    # --- services ----------------------------------------------------------
+    def portal(self, name):
+        return os.path.join(self.rt, "portal", name)
+
+    def connect(self, name):
+        s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        s.settimeout(TIMEOUT)
+        s.connect(self.portal(name))
+        return s
+
+    @staticmethod
+    def hello(s):
+        """Read the greeting line: {'name':…, 'pid':…, 'uid':…}."""
+        buf = b""
+        while not buf.endswith(b"\n"):
+            chunk = s.recv(1)
+            if not chunk:
+                raise Fail("connection closed before hello (got %r)" % buf)
+            buf += chunk
+        words = buf.decode().split()
+        check(words[0] == "hello", "bad greeting %r" % buf)
+        d = {"name": words[1]}
+        for w in words[2:]:
+            k, v = w.split("=", 1)
+            d[k] = v
+        return d
+
+    def records(self, event=None, name=None):
+        try:
+            with open(self.rec) as f:
+                lines = f.read().splitlines()
+        except FileNotFoundError:
+            return []
+        out = []
+        for ln in lines:
+            w = ln.split()
+            d = {"event": w[0], "name": w[1]}
+            for x in w[2:]:
+                if "=" in x:
+                    k, v = x.split("=", 1)
+                    d[k] = v
+            if (event is None or d["event"] == event) and (name is None or d["name"] == name):
+                out.append(d)
+        return out
+
+    def svc(self, *args, check_rc=True):
+        env = dict(os.environ, XDG_RUNTIME_DIR=self.xdg)
+        p = subprocess.run([SVC, "--socket", self.portal("SystemServer")] + list(args),
+                           env=env, capture_output=True, text=True, timeout=TIMEOUT)
+        if check_rc and p.returncode != 0:
+            raise Fail("svc %s: rc %d: %s" % (" ".join(args), p.returncode, p.stderr))
+        return p
+
+    def status(self, name):
+        for s in json.loads(self.svc("status", "--json").stdout):
+            if s["name"] == name:
+                return s
+        raise Fail("no %s in svc status" % name)
+
+
+def as_uid(uid, fn):
+    """Run fn() in a child process with uid/gid `uid`; returns its exit code."""
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            os.setgroups([])
+            os.setgid(uid)
+            os.setuid(uid)
+            code = fn()
+        except BaseException as e:
+            print("as uid %d: %r" % (uid, e), file=sys.stderr)
+        finally:
+            os._exit(code)
+    _, st = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(st)
+
+
+# --- tests ----------------------------------------------------------------
+
+def test_lazy(h):
+    h.service("Lazy", extra="Socket=lazy\nLazy=true")
+    h.start()
+    check(os.path.exists(h.portal("lazy")), "socket exists before anything started")
+    check(h.records("start") == [], "a lazy service must not start before a connection")
+    s = h.connect("lazy")
+    g = h.hello(s)
+    check(g["name"] == "Lazy", "answered by Lazy")
+    r = h.records("start", "Lazy")
+    check(len(r) == 1 and r[0]["fds"] == "1" and r[0]["names"] == "lazy", "one start with its socket: %r" % r)
+    s2 = h.connect("lazy")
+    check(h.hello(s2)["pid"] == g["pid"], "the same instance answers a second client")
+    s.close()
+    s2.close()
+    h.stop()
+
+
+def test_accept(h):
+    h.service("Acc", extra="Socket=acc\nAcceptSocketConnections=true")
+    h.start()
+    conns = [h.connect("acc") for _ in range(4)]
+    pids = [int(h.hello(c)["pid"]) for c in conns]
+    check(len(set(pids)) == 4, "one instance per connection: %r" % pids)
+    starts = h.records("start", "Acc")
+    check(all(r["names"] == "connection" for r in starts), "each got its connection: %r" % starts)
+    conns[0].sendall(b"ping\n")
+    check(conns[0].recv(5) == b"ping\n", "instance serves its connection")
+    for c in conns:
+        c.close()
+    for p in pids:
+        wait_for(lambda p=p: not pid_alive(p), "instance %d to exit and be reaped" % p)
+    check(len(h.records("exit", "Acc")) == 4, "every instance exits on disconnect")
+    h.stop()
+
+
+def test_dependencies(h):
+    h.service("A", args="--notify --notify-delay 200", extra="Readiness=notify")
+    h.service("B", args="--notify", extra="Requires=A\nReadiness=notify")
+    h.service("C", extra="After=B")
+    h.service("D", extra="Requires=E")  # E is pulled in though not in this mode
+    h.service("E", extra="SystemModes=other")
+    h.service("F", extra="SystemModes=other")
+    h.start()
+    wait_for(lambda: h.records("start", "C") and h.records("start", "E"), "C and E started")
+    order = [(r["event"], r["name"]) for r in h.records() if r["name"] in "ABC"]
+    check(order.index(("ready", "A")) < order.index(("start", "B")), "B after A is ready: %r" % order)
+    check(order.index(("ready", "B")) < order.index(("start", "C")), "C after B is ready: %r" % order)
+    check(h.records("start", "E"), "a Requires pulls E in")
+    check(not h.records("start", "F"), "F is not of this mode")
+    h.stop()
+
+
+def test_respawn(h):
+    h.service("Crash", args="--exit 3",
+              extra="KeepAlive=true\nRestartSec=0.02\nStartLimitBurst=4\nStartLimitIntervalSec=60")
+    h.service("Victim", extra="Socket=victim\nKeepAlive=true\nRestartSec=0.02")
+    h.start()
+    wait_for(lambda: "start limit hit" in h.manager_log(), "Crash to hit its start limit")
+    n = len(h.records("start", "Crash"))
+    check(n == 4, "exactly StartLimitBurst starts, got %d" % n)
+    # A killed service comes back, and clients reach the new one by the same path.
+    g = h.hello(h.connect("victim"))
+    os.kill(int(g["pid"]), signal.SIGKILL)
+    wait_for(lambda: len(h.records("start", "Victim")) == 2, "Victim respawned")
+    g2 = h.hello(h.connect("victim"))
+    check(g2["pid"] != g["pid"], "a new instance answers")
+    check(len(h.records("start", "Crash")) == 4, "no busy loop once failed")
+    if SVC:
+        check(h.status("Crash")["state"] == "failed", "svc shows Crash failed")
+        check(h.status("Victim")["restarts"] == 1, "one restart counted")
+        h.svc("start", "Crash")
+        wait_for(lambda: len(h.records("start", "Crash")) > 4, "svc start clears failed")
+    h.stop()
+
+
+def test_watchdog(h):
+    h.service("Dog", args="--watchdog-pings 3", extra="WatchdogSec=0.3\nTimeoutStopSec=2")
+    h.start()
+    wait_for(lambda: len(h.records("start", "Dog")) >= 2, "Dog restarted after missing its watchdog")
+    check("watchdog timeout" in h.manager_log(), "the reason is logged")
+    h.stop()
+
+
+def test_listen_fds(h):
+    h.service("Two", extra="Socket=one, two\nLazy=true")
+    h.service("Eager", extra="Socket=eager")
+    h.start()
+    r = wait_for(lambda: h.records("start", "Eager"), "Eager started")
+    check(len(r) == 1 and r[0]["fds"] == "1" and r[0]["names"] == "eager",
+          "eager service started with its socket via sd_listen_fds: %r" % r)
+    check(h.hello(h.connect("eager"))["name"] == "Eager", "sd_listen_fds socket serves")
+    g = h.hello(h.connect("two"))
+    r = h.records("start", "Two")
+    check(len(r) == 1 and r[0]["fds"] == "2" and r[0]["names"] == "one:two", "two fds, named: %r" % r)
+    check(h.hello(h.connect("one"))["pid"] == g["pid"], "both sockets reach the same daemon")
+    h.stop()
+
+
+def test_privdrop(h):
+    if os.geteuid() != 0:
+        return SKIP
+    h.service("Priv", extra="Socket=priv\nUser=nobody\nPriority=5\nSocketPermissions=0600")
+    h.service("Private", extra="Socket=private\nSocketPermissions=0600")
+    h.start()
+    r = wait_for(lambda: h.records("start", "Priv"), "Priv started")
+    check(len(r) == 1 and r[0]["uid"] == "65534" and r[0]["nice"] == "5", "runs as nobody, nice 5: %r" % r)
+
+    def try_connect(name):
+        def fn():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                s.connect(h.portal(name))
+                return 0
+            except PermissionError:
+                return 13
+        return fn
+    check(as_uid(65534, try_connect("priv")) == 0, "nobody may use the socket it owns")
+    check(as_uid(65534, try_connect("private")) == 13, "a 0600 root socket refuses another uid")
+    h.stop()
+
+
+def test_per_user(h):
+    if os.geteuid() != 0:
+        return SKIP
+    h.service("PU", extra="Socket=peruser\nPerUser=true")
+    h.start()
+    out = os.path.join(h.tmp, "pu")
+    os.mkdir(out, 0o777)
+    os.chmod(out, 0o777)
+
+    def hello_as(tag):
+        def fn():
+            s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+            s.settimeout(TIMEOUT)
+            s.connect(h.portal("peruser"))
+            g = Harness.hello(s)
+            with open(os.path.join(out, tag), "w") as f:
+                f.write("%s %s" % (g["pid"], g["uid"]))
+            return 0
+        return fn
+
+    def read(tag):
+        with open(os.path.join(out, tag)) as f:
+            return f.read().split()
+    check(as_uid(65534, hello_as("a1")) == 0, "uid 65534 connects")
+    check(as_uid(65534, hello_as("a2")) == 0, "uid 65534 connects again")
+    check(as_uid(65533, hello_as("b1")) == 0, "uid 65533 connects")
+    a1, a2, b1 = read("a1"), read("a2"), read("b1")
+    check(a1[1] == "65534" and b1[1] == "65533", "each instance runs as its user: %r %r" % (a1, b1))
+    check(a1[0] == a2[0], "a user's connections reach its one instance")
+    check(a1[0] != b1[0], "another user never reaches it")
+    h.stop()
+
+
+def test_bad_definitions(h):
+    h.service("Good", extra="Socket=good\nLazy=true")
+    h.define("bad.ini", "[Bad]\nExecutable=ss-testd\nNoSuchKey=1\n")
+    h.define("badval.ini", "[BadVal]\nExecutable=ss-testd\nLazy=maybe\nSocket=bv\n")
+    h.define("cycle.ini", "[X]\nExecutable=ss-testd\nRequires=Y\n\n[Y]\nExecutable=ss-testd\nAfter=X\n")
+    h.define("missing.ini", "[M]\nExecutable=ss-testd\nRequires=Nope\n")
+    h.define("noexe.ini", "[N]\nExecutable=no-such-program-anywhere\n")
+    h.define("syntax.ini", "[S]\nExecutable=ss-testd\nthis line is not a key\n")
+    h.start()
+    log = h.manager_log()
+    for want in ("bad.ini:3:", "badval.ini:3:", "cycle.ini:3:", "dependency cycle", "missing.ini:3:",
+                 "Nope: no such service", "noexe.ini:2:", "syntax.ini:3:"):
+        check(want in log, "manager reports %r\n%s" % (want, log))
+    check(h.hello(h.connect("good"))["name"] == "Good", "the good service still works")
+    check(h.proc.poll() is None, "the manager keeps running")
+    started = {r["name"] for r in h.records("start")}
+    check(started == {"Good"}, "no bad service started: %r" % started)
+    h.stop()
+
+
+def test_sigterm_order(h):
+    h.service("A", args="--stop-delay 50")
+    h.service("B", args="--stop-delay 50", extra="After=A")
+    h.service("C", args="--stop-delay 50", extra="Requires=B\nSocket=c")
+    h.service("Stubborn", args="--hold", extra="TimeoutStopSec=0.3")
+    h.start()
+    wait_for(lambda: len(h.records("start")) == 4, "four started")
+    pids = [int(r["pid"]) for r in h.records("start")]
+    check(len(pids) == 4, "four started")
+    h.stop()
+    stops = [r["name"] for r in h.records("stop") if r["name"] in "ABC"]
+    check(stops == ["C", "B", "A"], "reverse dependency order: %r" % stops)
+    check(not os.path.exists(h.portal("c")), "sockets removed")
+    for p in pids:
+        check(not pid_alive(p), "pid %d gone (Stubborn needed SIGKILL)" % p)
+    check("SIGKILL" in h.manager_log(), "the SIGKILL is logged")
+
+
+def test_reload(h):
+    h.service("Keep")
+    h.service("Change", args="--print v1")
+    h.service("Remove")
+    h.start()
+    wait_for(lambda: len(h.records("start")) == 3, "three started")
+    keep = h.records("start", "Keep")[0]["pid"]
+    os.unlink(os.path.join(h.etc, "Remove.ini"))
+    h.service("Change", args="--print v2")
+    h.service("Add")
+    h.proc.send_signal(signal.SIGHUP)
+    wait_for(lambda: h.records("start", "Add"), "Add started")
+    wait_for(lambda: len(h.records("start", "Change")) == 2, "Change restarted")
+    wait_for(lambda: h.records("stop", "Remove"), "Remove stopped")
+    check(len(h.records("start", "Keep")) == 1 and not h.records("stop", "Keep"), "Keep left alone")
+    check(h.records("start", "Keep")[0]["pid"] == keep, "same Keep process")
+    h.stop()
+
+
+def test_logs(h):
+    h.service("Talk", args="--print hello-from-talk")
+    h.start()
+    path = os.path.join(h.rt, "log", "Talk.log")
+
+    def has():
+        try:
+            with open(path) as f:
+                t = f.read()
+        except FileNotFoundError:
+            return False
+        return "hello-from-talk (stderr)" in t and "hello-from-talk\n" in t
+    wait_for(has, "both streams in Talk.log")
+    with open(path) as f:
+        first = f.readline()
+    check(first[:4].isdigit() and first[10] == "T", "lines are timestamped: %r" % first)
+    if SVC:
+        out = h.svc("logs", "Talk", "-n", "5").stdout
+        check("hello-from-talk" in out, "svc logs shows it: %r" % out)
+    h.stop()
+
+
+def test_svc(h):
+    if not SVC:
+        return SKIP
+    h.service("Lazy", extra="Socket=lazy\nLazy=true")
+    h.service("Run")
+    h.service("Off", extra="SystemModes=other")
+    h.start()
+    wait_for(lambda: h.records("start", "Run"), "Run started")
+    st = {s["name"]: s for s in json.loads(h.svc("status", "--json").stdout)}
+    check(st["Lazy"]["state"] == "listening" and st["Lazy"]["pid"] is None, "lazy listening: %r" % st["Lazy"])
+    check(st["Run"]["state"] == "running" and isinstance(st["Run"]["pid"], int), "Run running")
+    check(st["Off"]["state"] == "stopped", "Off stopped")
+    for k in ("name", "state", "pid", "restarts", "instances"):
+        check(k in st["Run"], "status has %s" % k)
+    table = h.svc("status").stdout
+    check("Lazy" in table and "listening" in table, "human table")
+    h.svc("stop", "Run")
+    wait_for(lambda: h.records("stop", "Run"), "Run stopped")
+    wait_for(lambda: h.status("Run")["state"] == "stopped", "state stopped")
+    h.svc("start", "Off")
+    wait_for(lambda: h.records("start", "Off"), "Off started")
+    pid = h.status("Off")["pid"]
+    h.svc("restart", "Off")
+    wait_for(lambda: len(h.records("start", "Off")) == 2, "Off restarted")
+    check(h.status("Off")["pid"] != pid, "new pid after restart")
+    p = h.svc("start", "NoSuch", check_rc=False)
+    check(p.returncode == 1 and "NoSuch" in p.stderr, "unknown service: clear error")
+    p = h.svc("frobnicate", check_rc=False)
+    check(p.returncode == 2, "bad command: usage, exit 2")
+    h.service("New")
+    h.svc("reload")
+    wait_for(lambda: h.records("start", "New"), "reload started New")
+    h.svc("shutdown")
+    check(h.proc.wait(TIMEOUT) == 0, "svc shutdown ends the manager")
+
+
+TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
+SYSTEM_MODE = {"privdrop", "per_user"}
+
+
+def main():
+    if len(sys.argv) != 2 or sys.argv[1] not in TESTS:
+        print("usage: test_systemserver.py {%s}" % ",".join(TESTS), file=sys.stderr)
+        return 2
+    name = sys.argv[1]
+    become_subreaper()
+    h = Harness(system=name in SYSTEM_MODE)
+    try:
+        rc = TESTS[name](h)
+        if rc == SKIP:
+            print("SKIP: needs root")
+            return SKIP
+    except (Fail, OSError) as e:
+        print("FAIL %s: %s" % (name, e))
+        if h.proc:
+            print("--- manager log ---\n" + h.manager_log())
+        return 1
+    finally:
+        h.cleanup()
+    print("ok %s" % name)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
