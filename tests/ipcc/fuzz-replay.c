@@ -1,6 +1,7 @@
-/* fuzz-replay.c — runs the fuzz-ipcc-parse entry point over every file of
- * the given directories (the seed corpus, the fixtures), so the fuzz target
- * is built and exercised by every ordinary build, sanitizers included. */
+/* fuzz-replay.c — runs a fuzz target's entry point (fuzz-ipcc-parse or
+ * fuzz-ipcc-stubs, whichever it is linked with) over every file of the
+ * given directories (seed corpus, fixtures), so the target is built and
+ * exercised by every ordinary build, sanitizers included. */
 #include <dirent.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -35,8 +36,7 @@ int main(int argc, char **argv)
 		}
 		struct dirent *e;
 		while ((e = readdir(d))) {
-			size_t l = strlen(e->d_name);
-			if (l < 5 || strcmp(e->d_name + l - 4, ".ipc"))
+			if (e->d_name[0] == '.' || e->d_type == DT_DIR)
 				continue;
 			char path[4096];
 			snprintf(path, sizeof(path), "%s/%s", argv[i], e->d_name);

@@ -108,7 +108,8 @@ size_t ipcc_min_wire(const ipcc_type *t)
 unsigned ipcc_min_fds(const ipcc_type *t)
 {
 	switch (t->kind) {
-	case K_FILE: case K_BUFFER: case K_BITMAP: return 1;
+	case K_FILE: return 1;
+	/* An empty Buffer / Bitmap travels without an fd. */
 	case K_STRUCT: {
 		unsigned s = 0;
 		for (size_t i = 0; i < t->def->nfields; i++)
