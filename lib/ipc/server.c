@@ -241,6 +241,10 @@ static bool handed_read;
 
 static void handed_add(int fd, const char *name, size_t len)
 {
+	/* A manager may name one fd in both LISTEN_FDS and SOCKET_TAKEOVER. */
+	for (unsigned i = 0; i < n_handed; i++)
+		if (handed[i].fd == fd)
+			return;
 	struct handed *t = reallocarray(handed, n_handed + 1, sizeof(*t));
 	if (!t)
 		return;
