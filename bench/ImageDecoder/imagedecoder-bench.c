@@ -1,0 +1,187 @@
+/* imagedecoder-bench — what decoding in a fresh sandboxed ImageDecoder
+ * process costs over calling the decoder library in-process.
+ *
+ *   small: a 32x32 PNG, each decode in a new process (spawned exactly as
+ *          SystemServer spawns per-connection instances: socketpair,
+ *          fork+exec, LISTEN_FDS), vs hv_image_decode() in this process.
+ *          Prints the overhead per image (target <= 2 ms).
+ *   large: 4096x4096 PNG and JPEG, fresh process each, vs in-process.
+ *          Prints the throughput ratio (target >= 0.9).
+ *
+ *   imagedecoder-bench [--small N] [--large N]
+ */
+#include <errno.h>
+#include <png.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jpeglib.h>
+
+#include "client.h"
+#include "image.h"
+
+static double now(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static uint8_t *make_rgb(uint32_t w, uint32_t h)
+{
+	uint8_t *px = malloc((size_t)w * h * 3);
+	uint32_t seed = 1;
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			seed = seed * 1103515245u + 12345u;
+			uint8_t *p = px + ((size_t)y * w + x) * 3;
+			/* smooth gradients plus a little noise: photo-like */
+			p[0] = (uint8_t)(x * 255 / w + (seed >> 29));
+			p[1] = (uint8_t)(y * 255 / h);
+			p[2] = (uint8_t)((x + y) / 8 + (seed >> 30));
+		}
+	return px;
+}
+
+static uint8_t *make_png(uint32_t w, uint32_t h, size_t *len)
+{
+	uint8_t *rgb = make_rgb(w, h);
+	png_image img = {.version = PNG_IMAGE_VERSION, .width = w, .height = h, .format = PNG_FORMAT_RGB};
+	png_alloc_size_t n = 0;
+	png_image_write_to_memory(&img, NULL, &n, 0, rgb, 0, NULL);
+	uint8_t *buf = malloc(n);
+	if (!buf || !png_image_write_to_memory(&img, buf, &n, 0, rgb, 0, NULL)) {
+		fprintf(stderr, "png encode failed\n");
+		exit(1);
+	}
+	free(rgb);
+	*len = n;
+	return buf;
+}
+
+static uint8_t *make_jpeg(uint32_t w, uint32_t h, size_t *len)
+{
+	uint8_t *rgb = make_rgb(w, h);
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_compress(&c);
+	unsigned char *out = NULL;
+	unsigned long outlen = 0;
+	jpeg_mem_dest(&c, &out, &outlen);
+	c.image_width = w;
+	c.image_height = h;
+	c.input_components = 3;
+	c.in_color_space = JCS_RGB;
+	jpeg_set_defaults(&c);
+	jpeg_set_quality(&c, 90, TRUE);
+	jpeg_start_compress(&c, TRUE);
+	while (c.next_scanline < h) {
+		JSAMPROW row = rgb + (size_t)c.next_scanline * w * 3;
+		jpeg_write_scanlines(&c, &row, 1);
+	}
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(rgb);
+	*len = outlen;
+	return out;
+}
+
+/* Seconds per in-process decode (best of the runs: the floor). */
+static double inproc(const uint8_t *data, size_t len, int n)
+{
+	double best = 1e9;
+	for (int i = 0; i < n; i++) {
+		hv_image img;
+		double t0 = now();
+		if (hv_image_decode(data, len, NULL, NULL, &img, NULL) < 0) {
+			fprintf(stderr, "in-process decode failed\n");
+			exit(1);
+		}
+		/* Touch the result as a client would (one byte per page). */
+		volatile uint8_t s = 0;
+		for (size_t k = 0; k < (size_t)img.width * img.height * 4; k += 4096)
+			s += img.frames[0].pixels[k];
+		double t = now() - t0;
+		hv_image_free(&img);
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+/* Seconds per decode in a fresh process: spawn, send, decode, receive the
+ * bitmap, touch it, close, reap (best of the runs). */
+static double service(const uint8_t *data, size_t len, int n)
+{
+	double best = 1e9;
+	for (int i = 0; i < n; i++) {
+		double t0 = now();
+		hv_conn *c;
+		pid_t pid;
+		if (hv_imagedecoder_spawn(NULL, NULL, NULL, &c, &pid) < 0)
+			exit(1);
+		image_decoder_server_decoded_image im;
+		int r = hv_imagedecoder_decode(c, data, len, NULL, &im);
+		if (r < 0) {
+			fprintf(stderr, "service decode failed: %d %s\n", r, hv_conn_last_error(c)->message);
+			exit(1);
+		}
+		volatile uint8_t s = 0;
+		const uint8_t *px = im.frames.buffer.data;
+		for (size_t k = 0; k < (size_t)im.width * im.height * 4; k += 4096)
+			s += px[k];
+		hv_bitmap_release(&im.frames);
+		hv_conn_close(c);
+		waitpid(pid, NULL, 0);
+		double t = now() - t0;
+		if (t < best)
+			best = t;
+	}
+	return best;
+}
+
+int main(int argc, char **argv)
+{
+	int small_n = 200, large_n = 5;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--help")) {
+			printf("Usage: imagedecoder-bench [--small N] [--large N]\n");
+			return 0;
+		} else if (!strcmp(argv[i], "--small") && i + 1 < argc) {
+			small_n = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--large") && i + 1 < argc) {
+			large_n = atoi(argv[++i]);
+		} else {
+			fprintf(stderr, "Usage: imagedecoder-bench [--small N] [--large N]\n");
+			return 2;
+		}
+	}
+	if (small_n < 1 || large_n < 1)
+		return 2;
+	size_t len;
+	uint8_t *png = make_png(32, 32, &len);
+	double a = inproc(png, len, small_n), b = service(png, len, small_n);
+	printf("small 32x32 png (%zu B): in-process %.3f ms, fresh ImageDecoder process %.3f ms, "
+	       "overhead %.3f ms per image (target <= 2 ms)\n", len, a * 1e3, b * 1e3, (b - a) * 1e3);
+	free(png);
+
+	for (int k = 0; k < 2; k++) {
+		uint8_t *data = k == 0 ? make_png(4096, 4096, &len) : make_jpeg(4096, 4096, &len);
+		a = inproc(data, len, large_n);
+		b = service(data, len, large_n);
+		double mpx = 4096.0 * 4096 / 1e6;
+		printf("large 4096x4096 %s (%.1f MB): in-process %.1f ms (%.0f Mpx/s), fresh process %.1f ms "
+		       "(%.0f Mpx/s), throughput ratio %.3f (target >= 0.9)\n",
+		       k == 0 ? "png" : "jpeg", len / 1e6, a * 1e3, mpx / a, b * 1e3, mpx / b, a / b);
+		if (k == 0)
+			free(data);
+		else
+			free(data); /* jpeg_mem_dest buffer: malloc'd by libjpeg */
+	}
+	return 0;
+}
