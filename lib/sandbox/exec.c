@@ -1,6 +1,7 @@
 /* lib/sandbox/exec.c — the service-manager API: one spec (Pledge=,
  * ExecPledge=, Unveil=) applied in a forked child right before exec. */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -72,11 +73,44 @@ int hv_sandbox_spec_check(const hv_sandbox_spec *spec)
 	return 0;
 }
 
-static int apply_unveils(const hv_sandbox_spec *spec)
+/* What the kernel and the dynamic loader open to start `path`. Missing
+ * directories are skipped; an unreadable script header just adds nothing. */
+static int unveil_program(const char *path)
+{
+	static const char *const libdirs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"};
+	int r;
+
+	for (size_t i = 0; i < sizeof(libdirs) / sizeof(libdirs[0]); i++)
+		if (access(libdirs[i], F_OK) == 0 && (r = hv_unveil(libdirs[i], "rx")) < 0)
+			return r;
+	if (access("/etc/ld.so.cache", F_OK) == 0 && (r = hv_unveil("/etc/ld.so.cache", "r")) < 0)
+		return r;
+	if ((r = hv_unveil(path, "rx")) < 0)
+		return r;
+
+	char head[256];
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return 0;
+	ssize_t n = read(fd, head, sizeof(head) - 1);
+	close(fd);
+	if (n < 3 || head[0] != '#' || head[1] != '!')
+		return 0;
+	head[n] = '\0';
+	char *interp = head + 2 + strspn(head + 2, " \t");
+	interp[strcspn(interp, " \t\n")] = '\0';
+	if (*interp == '/' && access(interp, F_OK) == 0 && (r = hv_unveil(interp, "rx")) < 0)
+		return r;
+	return 0;
+}
+
+static int apply_unveils(const hv_sandbox_spec *spec, const char *path)
 {
 	int r;
 	if (!spec->unveils)
 		return 0;
+	if (path && !spec->bare_unveil && (r = unveil_program(path)) < 0)
+		return r;
 	/* An empty (non-NULL) list means "nothing", not "everything". */
 	hv_unveil_deny_all();
 	for (const char *const *u = spec->unveils; *u; u++)
@@ -96,7 +130,7 @@ static int sandbox_exec(const hv_sandbox_spec *spec, const char *path, char *con
 
 	if ((r = hv_sandbox_spec_check(spec)) < 0)
 		return r;
-	if ((r = apply_unveils(spec)) < 0)
+	if ((r = apply_unveils(spec, path)) < 0)
 		return r;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hv_log_errno(-errno, "sandbox: failed to set no_new_privs");
@@ -112,6 +146,12 @@ static int sandbox_exec(const hv_sandbox_spec *spec, const char *path, char *con
 			if (r < 0)
 				return r;
 		}
+		envp = env;
+	} else if (spec->execpromises) {
+		/* ExecPledge= alone: no filter now, but the program's hv_execve()
+		 * applies it to what it starts. */
+		if (!(env = hv_env_with(envp, NULL, spec->execpromises)))
+			return hv_log_errno(-ENOMEM, "sandbox: failed to build the environment");
 		envp = env;
 	}
 	execve(path, argv, envp);
@@ -136,7 +176,7 @@ int hv_sandbox_apply(const hv_sandbox_spec *spec)
 	int r;
 	if ((r = hv_sandbox_spec_check(spec)) < 0)
 		return r;
-	if ((r = apply_unveils(spec)) < 0)
+	if ((r = apply_unveils(spec, NULL)) < 0)
 		return r;
 	if (spec->debug)
 		hv_pledge_set_debug(true);

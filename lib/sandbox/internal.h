@@ -73,3 +73,8 @@ int hv_internal_exec_filter(const char *promises, const char *execpromises, bool
  * hv_syscall_names_init()); NULL if unknown. */
 void hv_syscall_names_init(void);
 const char *hv_syscall_name(long nr);
+
+/* envp plus HAVEN_PLEDGE / HAVEN_EXECPLEDGE (NULL: left out), replacing
+ * inherited ones. The array is malloc'd; the strings it adds are leaked on
+ * purpose (only used right before exec). */
+char **hv_env_with(char *const envp[], const char *pledge, const char *execpledge);

@@ -200,7 +200,7 @@ int hv_pledge(const char *promises, const char *execpromises)
 /* --- exec -------------------------------------------------------------- */
 
 /* envp plus HAVEN_PLEDGE/HAVEN_EXECPLEDGE (replacing old values). */
-static char **env_with(char *const envp[], const char *pledge, const char *execpledge)
+char **hv_env_with(char *const envp[], const char *pledge, const char *execpledge)
 {
 	size_t n = 0;
 	while (envp && envp[n])
@@ -237,7 +237,7 @@ int hv_internal_exec_filter(const char *promises, const char *execpromises, bool
 		return r;
 	char text[256];
 	hv_promises_format(mask, text, sizeof(text));
-	char **env = env_with(envp, text, execpromises);
+	char **env = hv_env_with(envp, text, execpromises);
 	if (!env)
 		return hv_log_errno(-ENOMEM, "pledge: failed to build the environment");
 	/* A supervisor (notify) reports and decides itself; without one, a

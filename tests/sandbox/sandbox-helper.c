@@ -1,9 +1,11 @@
 /* tests/sandbox/sandbox-helper.c — a program the tests exec under promises:
- *   promises  print HAVEN_PLEDGE (what it was told it holds) to stderr, exit 0
+ *   promises  print HAVEN_PLEDGE and HAVEN_EXECPLEDGE (what it was told) to stderr
  *   socket    create an inet socket (exit 0 if allowed)
  *   exec      exec /bin/true (exit 0 if allowed)
  *   eperm     create an inet socket, exit 0 if it fails with EPERM (debug)
+ *   read PATH open PATH for reading: exit 0, or 13 if refused (EACCES)
  */
+#include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,18 +16,22 @@
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: sandbox-helper promises|socket|exec|eperm\n");
+		fprintf(argc < 2 ? stderr : stdout, "usage: sandbox-helper promises|socket|exec|eperm|read PATH\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "promises") == 0) {
-		const char *p = getenv("HAVEN_PLEDGE");
-		fprintf(stderr, "HAVEN_PLEDGE=%s\n", p ? p : "(unset)");
+		const char *p = getenv("HAVEN_PLEDGE"), *e = getenv("HAVEN_EXECPLEDGE");
+		fprintf(stderr, "HAVEN_PLEDGE=%s\nHAVEN_EXECPLEDGE=%s\n", p ? p : "(unset)", e ? e : "(unset)");
 		return 0;
 	}
 	if (strcmp(argv[1], "socket") == 0)
 		return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 1;
 	if (strcmp(argv[1], "eperm") == 0)
 		return socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM ? 0 : 1;
+	if (strcmp(argv[1], "read") == 0 && argc > 2) {
+		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
+		return fd >= 0 ? 0 : errno == EACCES ? 13 : 1;
+	}
 	if (strcmp(argv[1], "exec") == 0) {
 		execl("/bin/true", "true", (char *)NULL);
 		return 1;

@@ -15,13 +15,13 @@ static char helper[512];
 
 struct spawn {
 	hv_sandbox_spec spec;
-	const char *mode;
+	const char *mode, *arg;
 };
 
 static int spawn_child(void *p)
 {
 	struct spawn *s = p;
-	char *argv[] = {helper, (char *)s->mode, NULL};
+	char *argv[] = {helper, (char *)s->mode, (char *)s->arg, NULL};
 	char *envp[] = {"PATH=/usr/bin:/bin", NULL};
 	int r = hv_sandbox_exec(&s->spec, helper, argv, envp);
 	return r == -EACCES ? 40 : 41;
@@ -35,12 +35,6 @@ int main(int argc, char **argv)
 	}
 	snprintf(helper, sizeof(helper), "%s", argv[1]);
 	/* The helper's directory, so a Landlock'd child can exec it. */
-	char dir[512], dir_rx[600];
-	snprintf(dir, sizeof(dir), "%s", helper);
-	char *slash = strrchr(dir, '/');
-	if (slash)
-		*slash = '\0';
-	snprintf(dir_rx, sizeof(dir_rx), "%s:rx", slash ? dir : ".");
 
 	char err[2048];
 	int st;
@@ -65,16 +59,37 @@ int main(int argc, char **argv)
 	st = run_child(spawn_child, &s, err, sizeof(err));
 	CHECK(st == 0, "debug: forbidden call should fail with EPERM: got %d: %s", st, err);
 
-	/* Unveil= with Pledge=. */
-	const char *unveils[] = {"/usr:rx", "/etc:r", dir_rx, NULL};
-	s = (struct spawn){.spec = {.promises = "stdio rpath", .unveils = unveils}, .mode = "promises"};
+	/* Unveil= with Pledge=: the program (and its loader) is added by
+	 * itself; what it reads must be unveiled. */
+	char file[600], file_r[640];
+	snprintf(file, sizeof(file), "%s/readable-%d", test_tmpdir(), getpid());
+	snprintf(file_r, sizeof(file_r), "%s:r", file);
+	FILE *f = fopen(file, "w");
+	if (!f || fputs("x\n", f) < 0 || fclose(f) != 0) {
+		perror(file);
+		return 1;
+	}
+	const char *unveils[] = {file_r, NULL};
+	s = (struct spawn){.spec = {.promises = "stdio rpath", .unveils = unveils}, .mode = "read", .arg = file};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0, "unveil + pledge: got %d: %s", st, err);
-	/* An empty Unveil= list hides everything: not even the program is there. */
+	CHECK(st == 0, "unveil + pledge: reading an unveiled file: got %d: %s", st, err);
+	s.arg = "/etc/passwd";
+	st = run_child(spawn_child, &s, err, sizeof(err));
+	CHECK(st == 13, "unveil + pledge: reading a hidden file should be EACCES: got %d: %s", st, err);
+	/* An empty Unveil= list hides everything but the program's own needs. */
 	const char *none[] = {NULL};
 	s.spec.unveils = none;
+	s.arg = file;
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 40, "empty unveil list: exec should be refused (EACCES): got %d: %s", st, err);
+	CHECK(st == 13, "empty unveil list: the file should be hidden: got %d: %s", st, err);
+	/* bare_unveil: not even the program. */
+	s.spec.bare_unveil = true;
+	st = run_child(spawn_child, &s, err, sizeof(err));
+	CHECK(st == 40, "bare empty unveil list: exec should be refused (EACCES): got %d: %s", st, err);
+	/* ExecPledge= alone reaches the program's environment. */
+	s = (struct spawn){.spec = {.execpromises = "stdio"}, .mode = "promises"};
+	st = run_child(spawn_child, &s, err, sizeof(err));
+	CHECK(st == 0 && strstr(err, "HAVEN_PLEDGE=(unset)") && strstr(err, "HAVEN_EXECPLEDGE=stdio\n"), "ExecPledge alone: got %d: %s", st, err);
 
 	/* Definitions are checked before forking. */
 	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio bogus"}) == -EINVAL, "bad promise");
@@ -88,6 +103,7 @@ int main(int argc, char **argv)
 						      .unveils = unveils}) == 0,
 	      "good spec");
 
+	test_tmpdir_cleanup();
 	if (test_failures) {
 		fprintf(stderr, "%d failure(s)\n", test_failures);
 		return 1;

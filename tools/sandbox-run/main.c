@@ -30,14 +30,16 @@
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: sandbox-run [--pledge PROMISES] [--unveil PATH:PERMS]... [--debug] -- COMMAND [ARG...]\n"
+		"Usage: sandbox-run [--pledge PROMISES] [--unveil PATH:PERMS]... [--bare-unveil] [--debug] -- COMMAND [ARG...]\n"
 		"Run COMMAND confined by pledge promises (seccomp) and unveiled paths (Landlock).\n"
 		"\n"
 		"  -p, --pledge PROMISES  space-separated promises, e.g. \"stdio rpath\" (default: none given,\n"
 		"                         no system-call filter)\n"
 		"  -u, --unveil PATH:PERMS  allow PATH with PERMS, a subset of rwxc; repeatable. Once one is\n"
-		"                         given, everything else is invisible (remember the command's own\n"
-		"                         binary and libraries: /usr:rx)\n"
+		"                         given, everything else is invisible.\n"
+		"                         The command's own executable, its #! interpreter, the library\n"
+		"                         directories (rx) and /etc/ld.so.cache (r) are added, unless --bare-unveil\n"
+		"      --bare-unveil      only the --unveil paths, nothing added\n"
 		"  -d, --debug            forbidden calls fail with EPERM (and are logged) instead of killing\n"
 		"  -h, --help             show this help\n"
 		"\n"
@@ -167,6 +169,7 @@ int main(int argc, char **argv)
 		{"pledge", required_argument, NULL, 'p'},
 		{"unveil", required_argument, NULL, 'u'},
 		{"debug", no_argument, NULL, 'd'},
+		{"bare-unveil", no_argument, NULL, 'B'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -187,6 +190,9 @@ int main(int argc, char **argv)
 			break;
 		case 'd':
 			spec.debug = true;
+			break;
+		case 'B':
+			spec.bare_unveil = true;
 			break;
 		case 'h':
 			usage(stdout);

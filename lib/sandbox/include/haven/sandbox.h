@@ -83,13 +83,19 @@ typedef struct hv_sandbox_spec {
 	const char *const *unveils;    /* Unveil=: "PATH:PERMS", NULL-terminated;
 					  NULL = no Landlock (filesystem as is) */
 	bool debug;		       /* violations → EPERM instead of SIGSYS */
+	bool bare_unveil;	       /* with unveils: do NOT add what starting the
+					  program needs (see hv_sandbox_exec) */
 } hv_sandbox_spec;
 
 /* Validate a spec in the manager before forking (promise names, perms
  * syntax): 0 or -EINVAL with a log line. Paths are checked at apply time. */
 int hv_sandbox_spec_check(const hv_sandbox_spec *spec);
 
-/* In a forked child, just before exec: enforce the unveils (Landlock), set
+/* In a forked child, just before exec: enforce the unveils (Landlock) —
+ * plus, unless bare_unveil, what starting `path` needs: the executable and
+ * its "#!" interpreter (rx), the system library directories /lib, /lib64,
+ * /usr/lib, /usr/lib64, /usr/local/lib (rx: the loader is opened for exec)
+ * and /etc/ld.so.cache (r) — set
  * no_new_privs, install the promises filter so that `path` starts with
  * exactly `promises`, and execve(path, argv, envp). The filter allows the
  * one execve that starts the program even without "exec". execpromises are
