@@ -536,8 +536,24 @@ static void test_malformed(hv_conn *c)
 	CHECK(!hv_conn_is_open(c));
 }
 
+/* Identity: the magic is lib/ipc's hash of the name, ids follow declaration order. */
+static void test_identity(void)
+{
+	CHECK(all_types_endpoint.magic == hv_ipc_magic("AllTypes"));
+	CHECK(all_types_client_endpoint.magic == hv_ipc_magic("AllTypesClient"));
+	CHECK(!strcmp(all_types_endpoint.name, "AllTypes"));
+	CHECK_EQ_INT(all_types_endpoint.message_count, 12);
+	CHECK_EQ_INT(ALL_TYPES_MSG_SCALARS, 1);
+	CHECK_EQ_INT(ALL_TYPES_MSG_OLD_STYLE, 7);
+	CHECK_EQ_INT(ALL_TYPES_MSG_EMPTY, 12);
+	CHECK(!strcmp(all_types_endpoint.message_names[ALL_TYPES_MSG_OLD_STYLE - 1], "OldStyle"));
+	CHECK(!strcmp(all_types_endpoint.message_names[ALL_TYPES_MSG_EMPTY - 1], "Empty"));
+	CHECK_EQ_INT(all_types_client_endpoint.message_count, 1);
+}
+
 int main(void)
 {
+	test_identity();
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0) {
 		perror("socketpair");
