@@ -281,6 +281,15 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 					   first->loc.file, first->loc.line, first->loc.col);
 				continue;
 			}
+			/* Helpers are named after a type's C name (enc_<name>); containers'
+			 * and built-ins' helpers use these shapes, so they are taken. */
+			if (!strncmp(d->cname, "vec_", 4) || !strncmp(d->cname, "opt_", 4) || !strncmp(d->cname, "map_", 4) ||
+			    !strncmp(d->cname, "hv_", 3)) {
+				ipcc_error(u, d->loc,
+					   "type '%s' would get the C name '%s', whose prefix ipcc keeps for containers; rename the type or the file",
+					   d->name, d->cname);
+				continue;
+			}
 			claim(u, cnames, d->cname, ipcc_printf(&u->arena, "type '%s'", d->name), d->loc);
 			if (d->kind == DEF_ENUM)
 				for (size_t m = 0; m < d->nenumerators; m++) {
@@ -399,6 +408,13 @@ int ipcc_check(ipcc_unit *u)
 	if (u->errors || !u->nfiles)
 		return -1;
 	name_set cnames = {0};
+	for (size_t i = 0; i < u->nbuiltins; i++)
+		claim(u, &cnames, u->builtins[i]->mangle, ipcc_printf(&u->arena, "built-in '%s'", u->builtins[i]->name),
+		      (ipcc_loc){0});
+	static const char *const scalar_mangles[] = {"bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32",
+						     "f64", "string", "bytestring", "bytes", "file", "buffer", "bitmap"};
+	for (size_t i = 0; i < sizeof(scalar_mangles) / sizeof(scalar_mangles[0]); i++)
+		claim(u, &cnames, scalar_mangles[i], "a built-in type", (ipcc_loc){0});
 	check_defs(u, &cnames);
 	ipcc_file *root = u->files[0];
 	for (size_t i = 0; i < root->nendpoints; i++) {
