@@ -802,7 +802,11 @@ int hv_config_store_open(const char *user_dir, const char *defaults_dir, hv_conf
 	}
 	if (defaults_dir) {
 		s->defaults_dirfd = open(defaults_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s->defaults_dirfd < 0 && errno != ENOENT) {
+		if (s->defaults_dirfd < 0 && (errno == EACCES || errno == EPERM))
+			/* the sandbox we were started in does not include it */
+			hv_log_warn("cannot read defaults in %s (%m): serving without defaults",
+				    defaults_dir);
+		else if (s->defaults_dirfd < 0 && errno != ENOENT) {
 			r = hv_log_errno(-errno, "Failed to open %s", defaults_dir);
 			goto fail;
 		}

@@ -39,12 +39,17 @@ static void usage(FILE *f)
 		"  --help                this text\n");
 }
 
+#define CALL_TIMEOUT_MS 30000
+
 enum vtype { T_STRING, T_I32, T_U32, T_BOOL };
 
 static int fail(hv_conn *c, int r, const char *what)
 {
 	const hv_ipc_error *e = c ? hv_conn_last_error(c) : NULL;
-	if (e && e->message && e->message[0])
+	if (r == -ETIMEDOUT)
+		fprintf(stderr, "config: %s: ConfigServer did not answer within %d s\n", what,
+			CALL_TIMEOUT_MS / 1000);
+	else if (e && e->remote && e->message && e->message[0])
 		fprintf(stderr, "config: %s: %s\n", what, e->message);
 	else
 		fprintf(stderr, "config: %s: %s\n", what, strerror(-r));
@@ -346,8 +351,11 @@ static int connect_to(hv_loop *loop, const char *socket_path, hv_conn **c)
 			hv_portal_path("config", path, sizeof(path));
 		fprintf(stderr, "config: cannot reach ConfigServer at %s: %s\n",
 			socket_path ? socket_path : path, strerror(-r));
+		return r;
 	}
-	return r;
+	/* A server that is down for good must not hang a shell script. */
+	hv_conn_set_timeout(*c, CALL_TIMEOUT_MS);
+	return 0;
 }
 
 static int cmd_watch(const char *socket_path, const char *domain)
