@@ -290,6 +290,15 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 					   d->name, d->cname);
 				continue;
 			}
+			bool taken = false;
+			for (size_t b = 0; b < u->nbuiltins && !taken; b++)
+				if (!strcmp(u->builtins[b]->mangle, d->cname)) {
+					ipcc_error(u, d->loc, "type '%s' would get the C name '%s', which the helpers of built-in '%s' use; rename the type or the file",
+						   d->name, d->cname, u->builtins[b]->name);
+					taken = true;
+				}
+			if (taken)
+				continue;
 			claim(u, cnames, d->cname, ipcc_printf(&u->arena, "type '%s'", d->name), d->loc);
 			if (d->kind == DEF_ENUM)
 				for (size_t m = 0; m < d->nenumerators; m++) {
@@ -408,13 +417,6 @@ int ipcc_check(ipcc_unit *u)
 	if (u->errors || !u->nfiles)
 		return -1;
 	name_set cnames = {0};
-	for (size_t i = 0; i < u->nbuiltins; i++)
-		claim(u, &cnames, u->builtins[i]->mangle, ipcc_printf(&u->arena, "built-in '%s'", u->builtins[i]->name),
-		      (ipcc_loc){0});
-	static const char *const scalar_mangles[] = {"bool", "i8", "i16", "i32", "i64", "u8", "u16", "u32", "u64", "f32",
-						     "f64", "string", "bytestring", "bytes", "file", "buffer", "bitmap"};
-	for (size_t i = 0; i < sizeof(scalar_mangles) / sizeof(scalar_mangles[0]); i++)
-		claim(u, &cnames, scalar_mangles[i], "a built-in type", (ipcc_loc){0});
 	check_defs(u, &cnames);
 	ipcc_file *root = u->files[0];
 	for (size_t i = 0; i < root->nendpoints; i++) {
