@@ -66,5 +66,12 @@ for compiler in gcc clang; do
 	done
 done
 
+# Every service's contract in the tree still compiles (guards against a
+# compiler change breaking an existing .ipc).
+for f in "$src"/services/*/*.ipc; do
+	[ -e "$f" ] || continue
+	"$ipcc" --check "$f" || fail "--check $f"
+done
+
 [ $fails -eq 0 ] && echo "ok: ipcc command line" || echo "$fails failure(s)"
 exit $((fails != 0))
