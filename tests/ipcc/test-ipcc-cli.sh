@@ -53,6 +53,16 @@ echo "previous" >"$tmp/keep/many_errors.ipc.h"
 [ "$(cat "$tmp/keep/many_errors.ipc.h")" = previous ] || fail "failed run touched an output"
 [ "$(ls "$tmp/keep")" = many_errors.ipc.h ] || fail "failed run left files: $(ls "$tmp/keep")"
 
+# Odd but valid input: a byte order mark and CRLF line ends; an endpoint
+# without messages; an empty file.
+printf '\357\273\277endpoint Crlf\r\n{\r\n    Ping(u32 n) =|\r\n}\r\n' >"$tmp/Crlf.ipc"
+printf 'endpoint Nothing { }\n' >"$tmp/Nothing.ipc"
+: >"$tmp/Blank.ipc"
+"$ipcc" --dump "$tmp/Crlf.ipc" | grep -q '^ *1 Ping(u32 n) =|' || fail "BOM + CRLF input"
+for f in Crlf Nothing Blank; do
+	"$ipcc" -o "$tmp/a" "$tmp/$f.ipc" || fail "compile $f"
+done
+
 # The generated C compiles cleanly with the project's warnings, with gcc and clang.
 for f in Shapes AllTypesClient Serenity; do
 	"$ipcc" -o "$tmp/a" "$fix/$f.ipc" || fail "compile $f"
@@ -60,7 +70,7 @@ done
 flags="-std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wcast-qual -Wpointer-arith -Wundef"
 for compiler in gcc clang; do
 	command -v $compiler >/dev/null 2>&1 || continue
-	for f in AllTypes Shapes AllTypesClient Serenity; do
+	for f in AllTypes Shapes AllTypesClient Serenity Crlf Nothing Blank; do
 		$compiler $flags -I"$src/lib/ipc/include" -I"$src/lib/core/include" -c "$tmp/a/$f.ipc.c" -o /dev/null ||
 			fail "$compiler: $f.ipc.c does not compile cleanly"
 	done

@@ -12,6 +12,9 @@
 void ipcc_lexer_init(ipcc_lexer *lx, const char *file, const char *text, size_t len)
 {
 	*lx = (ipcc_lexer){.p = text, .end = text + len, .file = file, .line = 1, .col = 1};
+	/* A UTF-8 byte order mark, as some editors write, is not content. */
+	if (len >= 3 && !memcmp(text, "\xef\xbb\xbf", 3))
+		lx->p += 3;
 }
 
 const char *ipcc_tok_name(enum ipcc_tok_kind k)
