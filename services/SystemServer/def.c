@@ -28,6 +28,9 @@
 
 #include <haven/log.h>
 #include <haven/util.h>
+#if HAVE_HAVEN_SANDBOX
+#include <haven/sandbox.h>
+#endif
 
 /* --- small string lists ------------------------------------------------- */
 
@@ -469,6 +472,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 	const char *exe = NULL;
 	int exe_line = s->line;
 	bool lazy_set = false;
+	int sandbox_line = 0;
 	char *fp = NULL;
 	size_t fplen = 0;
 	FILE *fpm = open_memstream(&fp, &fplen);
@@ -589,10 +593,12 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		} else if (strcmp(k, "SystemModes") == 0) {
 			r = parse_list(v, &d->modes);
 		} else if (strcmp(k, "Pledge") == 0 || strcmp(k, "ExecPledge") == 0) {
+			sandbox_line = line;
 			char **dst = k[0] == 'P' ? &d->pledge : &d->exec_pledge;
 			free(*dst);
 			*dst = strdup(v);
 		} else if (strcmp(k, "Unveil") == 0) {
+			sandbox_line = line;
 			hv_strv l = {0};
 			r = parse_list(v, &l);
 			for (size_t j = 0; r == 0 && j < l.n; j++) {
@@ -634,6 +640,22 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 	}
 	fclose(fpm);
 	d->fingerprint = fp;
+
+	if (sandbox_line) {
+#if HAVE_HAVEN_SANDBOX
+		hv_sandbox_spec spec = {
+			.promises = d->pledge,
+			.execpromises = d->exec_pledge,
+			.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
+		};
+		if (hv_sandbox_spec_check(&spec) < 0)
+			BAD(sandbox_line, "[%s] invalid Pledge/ExecPledge/Unveil (see above)", d->name);
+#else
+		/* Never pretend: say that this build cannot enforce it. */
+		report(file, sandbox_line, "[%s] warning: built without lib/sandbox, sandbox keys not enforced",
+		       d->name);
+#endif
+	}
 
 	/* Keys that constrain each other. */
 	if (d->accept) {

@@ -32,6 +32,7 @@ static void usage(FILE *f)
 		"  --runtime-dir DIR    runtime dir (default: /run/haven, or the --user one)\n"
 		"  --service-path DIRS  ':'-separated dirs (globs allowed) for bare Executable=\n"
 		"                       names (default: $HAVEN_SERVICE_PATH, else %s)\n"
+		"  --check              only read the definitions, report problems, exit 1 if any\n"
 		"  -h, --help           show this help\n",
 		"the build's etc/services, or " HAVEN_SYSCONFDIR "/haven/services",
 		"the build's services/* and utilities/*, or " HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR);
@@ -48,6 +49,32 @@ static bool in_build_tree(void)
 	self[n] = '\0';
 	size_t bl = strlen(HAVEN_BUILD_ROOT);
 	return strncmp(self, HAVEN_BUILD_ROOT, bl) == 0 && self[bl] == '/';
+}
+
+/* --check: what the manager would load, without starting anything. */
+static int check_definitions(const hv_manager_opts *o)
+{
+	_hv_free_ char *portal = NULL;
+	if (asprintf(&portal, "%s/portal", o->runtime_dir) < 0)
+		return 1;
+	hv_def_env env = {
+		.user_mode = o->user_mode,
+		.root = geteuid() == 0,
+		.portal_dir = portal,
+		.runtime_dir = o->runtime_dir,
+		.service_path = o->service_path,
+	};
+	hv_def_set set;
+	if (hv_defs_load(o->config, &env, &set) < 0)
+		return 1;
+	for (size_t i = 0; i < set.n; i++) {
+		const hv_svc_def *d = set.defs[i];
+		printf("%-24s %s  %s:%d\n", d->name, d->invalid ? "INVALID" : "ok     ", d->file, d->line);
+	}
+	printf("%zu service(s), %u problem(s)\n", set.n, set.errors);
+	unsigned errors = set.errors;
+	hv_defs_free(&set);
+	return errors ? 1 : 0;
 }
 
 static void on_stop_signal(hv_loop *loop, int signo, void *userdata)
@@ -70,10 +97,12 @@ int main(int argc, char **argv)
 		{"mode", required_argument, NULL, 'm'},
 		{"runtime-dir", required_argument, NULL, 'r'},
 		{"service-path", required_argument, NULL, 's'},
+		{"check", no_argument, NULL, 'C'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	hv_manager_opts o = {0};
+	bool check = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -82,6 +111,7 @@ int main(int argc, char **argv)
 		case 'm': o.mode = optarg; break;
 		case 'r': o.runtime_dir = optarg; break;
 		case 's': o.service_path = optarg; break;
+		case 'C': check = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -116,6 +146,8 @@ int main(int argc, char **argv)
 			o.runtime_dir = "/run/haven";
 		}
 	}
+	if (check)
+		return check_definitions(&o);
 	signal(SIGPIPE, SIG_IGN);
 
 	hv_loop *loop = NULL;

@@ -12,9 +12,10 @@
  *
  *   ss-testd [--record FILE] [--notify] [--notify-delay MS] [--exit CODE]
  *            [--watchdog-pings N] [--crash-on-connect] [--print TEXT]
- *            [--stop-delay MS] [--hold]
+ *            [--stop-delay MS] [--hold] [--try-open PATH] [--try-inet]
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <poll.h>
 #include <signal.h>
@@ -48,6 +49,24 @@ static void record(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', f);
 	fclose(f);
+}
+
+/* From /proc (a read), not getpriority(): sandboxed runs may lack it. */
+static int own_nice(void)
+{
+	FILE *f = fopen("/proc/self/stat", "re");
+	if (!f)
+		return 99;
+	char buf[1024];
+	size_t n = fread(buf, 1, sizeof buf - 1, f);
+	fclose(f);
+	buf[n] = '\0';
+	char *p = strrchr(buf, ')');
+	int field = 2, v = 99;
+	for (; p && *p; p++)
+		if (*p == ' ' && ++field == 19)
+			return sscanf(p + 1, "%d", &v) == 1 ? v : 99;
+	return v;
 }
 
 static void sleep_ms(long ms)
@@ -126,13 +145,16 @@ int main(int argc, char **argv)
 		{"print", required_argument, NULL, 'p'},
 		{"stop-delay", required_argument, NULL, 's'},
 		{"hold", no_argument, NULL, 'H'},
+		{"try-open", required_argument, NULL, 'o'},
+		{"try-inet", no_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	bool notify = false, crash = false, hold = false;
 	long notify_delay = 0, stop_delay = 0, wd_pings = -1;
 	int exit_code = -1;
-	const char *print = NULL;
+	const char *print = NULL, *try_open = NULL;
+	bool try_inet = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -145,6 +167,8 @@ int main(int argc, char **argv)
 		case 'p': print = optarg; break;
 		case 's': stop_delay = atol(optarg); break;
 		case 'H': hold = true; break;
+		case 'o': try_open = optarg; break;
+		case 'i': try_inet = true; break;
 		case 'h': puts("ss-testd: SystemServer's test daemon (see the source)"); return 0;
 		default: return 2;
 		}
@@ -158,7 +182,17 @@ int main(int argc, char **argv)
 	for (int i = 0; i < n && fdnames && fdnames[i]; i++)
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "", fdnames[i]);
 	record("start %s pid=%d uid=%u gid=%u fds=%d names=%s nice=%d", name, (int)getpid(), (unsigned)getuid(),
-	       (unsigned)getgid(), n, names, nice(0));
+	       (unsigned)getgid(), n, names, own_nice());
+	if (try_open) {
+		int fd = open(try_open, O_RDONLY | O_CLOEXEC);
+		record("open %s path=%s result=%d", name, try_open, fd >= 0 ? 0 : errno);
+		if (fd >= 0)
+			close(fd);
+	}
+	if (try_inet) {
+		int fd = socket(AF_INET, SOCK_STREAM, 0); /* SIGSYS without "inet" */
+		record("inet %s result=%d", name, fd >= 0 ? 0 : errno);
+	}
 	if (print) {
 		printf("%s\n", print);
 		fprintf(stderr, "%s (stderr)\n", print);

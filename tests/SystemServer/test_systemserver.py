@@ -513,6 +513,23 @@ def test_svc(h):
     check(h.proc.wait(TIMEOUT) == 0, "svc shutdown ends the manager")
 
 
+def test_sandbox(h):
+    """Pledge/Unveil from the definition hold from the first instruction."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(TESTD)))
+    libs = "/usr:rx, /lib:rx, /lib64:rx, /etc/ld.so.cache:r, %s:rx" % build
+    base = "stdio rpath wpath cpath unix"
+    h.service("Walled", args="--try-open /etc/hostname",
+              extra="Pledge=%s\nUnveil=%s, %s:rwc" % (base, libs, h.tmp))
+    h.service("NoNet", args="--try-inet", extra="Pledge=%s" % base)
+    h.start()
+    opens = wait_for(lambda: h.records("open", "Walled"), "Walled tried /etc/hostname")
+    check(int(opens[0]["result"]) == 13, "outside its Unveil: EACCES, got %r" % opens)
+    check(h.records("start", "Walled"), "inside its Unveil (the record file): allowed")
+    wait_for(lambda: "sandbox violation" in h.manager_log(), "NoNet killed by SIGSYS")
+    check(h.records("start", "NoNet") and not h.records("inet", "NoNet"), "the socket call never returned")
+    h.stop()
+
+
 TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
 SYSTEM_MODE = {"privdrop", "per_user"}
 
