@@ -523,10 +523,15 @@ static int add_control(scmp_filter_ctx ctx, uint64_t p, const struct hv_filter_o
 	    (r = ALLOWN(ctx, "prlimit64", EQ32(0, 0), EQ64(2, 0))) < 0)
 		return r;
 
-	/* Signal handlers, except for SIGSYS (a violation must stay fatal)
-	 * unless sigaction. "< SIGSYS" is safe as a 64-bit compare: high bits
-	 * only make the value larger. */
-	if (p & P(STDIO) && !(p & P(SIGACTION))) {
+	/* Signal handlers, except for SIGSYS (a trapped violation must stay
+	 * fatal) unless sigaction. "< SIGSYS" is safe as a 64-bit compare:
+	 * high bits only make the value larger. Filters that kill or notify
+	 * never raise SIGSYS, so there any handler is harmless (and a program
+	 * started under one can install lib/sandbox's reporter). */
+	if (p & P(STDIO) && !(p & P(SIGACTION)) && o->deny_action != SCMP_ACT_TRAP) {
+		if ((r = ALLOW0(ctx, "rt_sigaction")) < 0)
+			return r;
+	} else if (p & P(STDIO) && !(p & P(SIGACTION))) {
 		if ((r = ALLOWN(ctx, "rt_sigaction", SCMP_A0(SCMP_CMP_LT, SIGSYS))) < 0 ||
 		    (r = ALLOWN(ctx, "rt_sigaction", LO32(0, 0xffffffe0u, 32))) < 0 ||
 		    (r = ALLOWN(ctx, "rt_sigaction", EQ32(0, 64))) < 0)

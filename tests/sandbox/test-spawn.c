@@ -54,6 +54,13 @@ int main(int argc, char **argv)
 	st = run_child(spawn_child, &s, err, sizeof(err));
 	CHECK(st == 0, "exec with the exec promise: got %d: %s", st, err);
 
+	/* A program started under Pledge= narrows itself with hv_pledge()
+	 * (which installs its SIGSYS reporter) without needing "sigaction". */
+	s = (struct spawn){.spec = {.promises = "stdio rpath inet"}, .mode = "narrow"};
+	st = run_child(spawn_child, &s, err, sizeof(err));
+	CHECK(st == -SIGSYS && strstr(err, "pledge: system call socket ("),
+	      "self-narrowing under Pledge=: got %d: %s", st, err);
+
 	/* debug: EPERM instead of death. */
 	s = (struct spawn){.spec = {.promises = "stdio rpath", .debug = true}, .mode = "eperm"};
 	st = run_child(spawn_child, &s, err, sizeof(err));
