@@ -172,3 +172,18 @@ int run_capture(char *const argv[], char *const envp_extra[], char *out, size_t 
 	CHECK_EQ(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+int proc_status_field(pid_t pid, const char *key)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	CHECK(f);
+	int v = -1;
+	size_t kl = strlen(key);
+	while (fgets(line, sizeof line, f))
+		if (!strncmp(line, key, kl) && line[kl] == ':')
+			v = atoi(line + kl + 1);
+	fclose(f);
+	return v;
+}

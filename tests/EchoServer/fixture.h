@@ -25,6 +25,8 @@ bool echo_fixture_alive(echo_fixture *f);
 hv_conn *echo_fixture_connect(const echo_fixture *f);
 /* A raw connected socket to the server (for misbehaving peers). */
 int echo_fixture_raw_socket(const echo_fixture *f);
+/* A numeric field of /proc/PID/status ("Seccomp", "NoNewPrivs"), -1 if absent. */
+int proc_status_field(pid_t pid, const char *key);
 /* Run argv (argv[0] a path) with stdout+stderr captured into out (NUL
  * terminated, truncated to size); returns the exit status or -1 if killed. */
 int run_capture(char *const argv[], char *const envp_extra[], char *out, size_t size);

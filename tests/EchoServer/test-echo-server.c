@@ -175,6 +175,12 @@ static void test_messages(bool listen_fds)
 	echo_fixture f;
 	echo_fixture_start(&f, server_path, listen_fds);
 	hv_conn *c = echo_fixture_connect(&f);
+	/* Once serving, the server has pledged itself: seccomp filter mode (2)
+	 * and no_new_privs, whoever started it. */
+	const char *back;
+	CHECK_EQ(echo_server_echo(c, "sandboxed?", &back), 0);
+	CHECK_EQ(proc_status_field(f.pid, "Seccomp"), 2);
+	CHECK_EQ(proc_status_field(f.pid, "NoNewPrivs"), 1);
 	check_echo(c);
 	check_echo_bytes(c);
 	check_ping_pong(c);
