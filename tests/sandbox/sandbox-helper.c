@@ -4,10 +4,7 @@
  *   exec      exec /bin/true (exit 0 if allowed)
  *   eperm     create an inet socket, exit 0 if it fails with EPERM (debug)
  *   read PATH open PATH for reading: exit 0, or 13 if refused (EACCES)
- *   narrow    hv_pledge("stdio") itself, as services do, then create an inet
- *             socket (must die of SIGSYS with lib/sandbox's log line)
  */
-#include "haven/sandbox.h"
 #include <fcntl.h>
 #include <errno.h>
 #include <stdio.h>
@@ -19,7 +16,7 @@
 int main(int argc, char **argv)
 {
 	if (argc < 2 || strcmp(argv[1], "--help") == 0) {
-		fprintf(argc < 2 ? stderr : stdout, "usage: sandbox-helper promises|socket|exec|eperm|narrow|read PATH\n");
+		fprintf(argc < 2 ? stderr : stdout, "usage: sandbox-helper promises|socket|exec|eperm|read PATH\n");
 		return argc < 2 ? 2 : 0;
 	}
 	if (strcmp(argv[1], "promises") == 0) {
@@ -31,12 +28,6 @@ int main(int argc, char **argv)
 		return socket(AF_INET, SOCK_STREAM, 0) >= 0 ? 0 : 1;
 	if (strcmp(argv[1], "eperm") == 0)
 		return socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM ? 0 : 1;
-	if (strcmp(argv[1], "narrow") == 0) {
-		if (hv_pledge("stdio", NULL) < 0)
-			return 3;
-		socket(AF_INET, SOCK_STREAM, 0);
-		return 4;
-	}
 	if (strcmp(argv[1], "read") == 0 && argc > 2) {
 		int fd = open(argv[2], O_RDONLY | O_CLOEXEC);
 		return fd >= 0 ? 0 : errno == EACCES ? 13 : 1;
