@@ -67,6 +67,10 @@ void hv_unit_log_add(hv_unit *u, const char *text)
 	}
 	r->lines[slot] = line;
 	r->seq++;
+	if (u->log_file < 0 && !u->log_file_tried) {
+		u->log_file_tried = true;
+		open_log_file(u);
+	}
 	if (u->log_file >= 0) {
 		size_t len = strlen(line);
 		line[len] = '\n'; /* temporarily, to write line and newline at once */
@@ -113,11 +117,13 @@ static void on_log_readable(hv_loop *loop, int fd, uint32_t events, void *userda
 	}
 }
 
+/* Opened on first use: a lazy service that never runs costs no pipe, no
+ * file and no watch (boot time with many services). */
 int hv_unit_logs_open(hv_unit *u)
 {
-	u->log_rfd = u->log_wfd = u->log_file = -1;
-	u->partial = malloc(HV_LOG_LINE_MAX + 1);
-	if (!u->partial)
+	if (u->log_rfd >= 0)
+		return 0;
+	if (!u->partial && !(u->partial = malloc(HV_LOG_LINE_MAX + 1)))
 		return -ENOMEM;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -126,9 +132,11 @@ int hv_unit_logs_open(hv_unit *u)
 	u->log_wfd = p[1];
 	fcntl(u->log_rfd, F_SETFL, O_NONBLOCK);
 	int r = hv_loop_add_fd(u->m->loop, u->log_rfd, HV_IO_READ, on_log_readable, u, &u->log_watch);
-	if (r < 0)
+	if (r < 0) {
+		hv_close(&u->log_rfd);
+		hv_close(&u->log_wfd);
 		return r;
-	open_log_file(u);
+	}
 	return 0;
 }
 

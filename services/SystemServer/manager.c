@@ -134,9 +134,11 @@ static int make_socket(const char *path, mode_t mode, const hv_svc_def *d, bool 
 	if (!dir)
 		return -ENOMEM;
 	char *slash = strrchr(dir, '/');
+	struct stat dst;
 	if (slash && slash != dir) {
 		*slash = '\0';
-		int r = mkdir_p(dir, 0755);
+		/* Usually the portal dir, which exists: one stat, not a mkdir per level. */
+		int r = stat(dir, &dst) == 0 && S_ISDIR(dst.st_mode) ? 0 : mkdir_p(dir, 0755);
 		if (r < 0)
 			return r;
 	}

@@ -77,6 +77,7 @@ struct hv_unit {
 	char *partial; /* incomplete line read so far */
 	size_t partial_len;
 	int log_file;
+	bool log_file_tried;
 	size_t log_file_size;
 	hv_log_ring ring;
 };

@@ -106,6 +106,24 @@ static void watchdog_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	i->stopping = false;	      /* its exit is a failure to handle, not a request */
 }
 
+/* Signals this process ignores (they would stay ignored across exec).
+ * Asked once: the manager never changes them after start-up. */
+static void ignored_signals(sigset_t *out)
+{
+	static sigset_t cache;
+	static bool known;
+	if (!known) {
+		sigemptyset(&cache);
+		for (int sig = 1; sig < NSIG; sig++) {
+			struct sigaction sa;
+			if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+				sigaddset(&cache, sig);
+		}
+		known = true;
+	}
+	*out = cache;
+}
+
 typedef struct spawn_plan {
 	hv_strv env;
 	char **argv;
@@ -170,6 +188,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	if (null_fd < 0)
 		return hv_log_errno(-errno, "Failed to open /dev/null");
 	p.stdin_fd = null_fd;
+	if (d->stdio == HV_STDIO_LOG && hv_unit_logs_open(u) < 0)
+		hv_log_warn("%s: output not captured (no log pipe)", d->name);
 	switch (d->stdio) {
 	case HV_STDIO_LOG:
 		p.stdout_fd = u->log_wfd >= 0 ? u->log_wfd : null_fd;
@@ -262,6 +282,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	bool sandbox = d->pledge || d->exec_pledge || d->unveil.n;
 #endif
 
+	sigset_t ignored;
+	ignored_signals(&ignored);
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -280,8 +302,10 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		sigset_t all;
 		sigemptyset(&all);
 		sigprocmask(SIG_SETMASK, &all, NULL);
+		/* exec resets handled signals itself; only ignored ones survive it. */
 		for (int sig = 1; sig < NSIG; sig++)
-			signal(sig, SIG_DFL);
+			if (sigismember(&ignored, sig) == 1)
+				signal(sig, SIG_DFL);
 		int floor = 3 + p.nsrc + 1;
 		int tmp[64], tin = lift(p.stdin_fd, floor), tout = lift(p.stdout_fd, floor);
 		int thand = lift(p.handoff_child, floor);

@@ -193,7 +193,7 @@ static hv_unit *unit_new(hv_manager *m, hv_svc_def *d)
 	u->def = d;
 	u->log_rfd = u->log_wfd = u->log_file = -1;
 	hv_unit **v = realloc(m->units, (m->nunits + 1) * sizeof *v);
-	if (!v || unit_alloc_arrays(u) < 0 || hv_unit_logs_open(u) < 0) {
+	if (!v || unit_alloc_arrays(u) < 0) {
 		if (v)
 			m->units = v;
 		u->def = NULL;

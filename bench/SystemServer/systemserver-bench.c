@@ -1,0 +1,382 @@
+/* systemserver-bench — what SystemServer costs, each figure next to the
+ * floor measured in the same run:
+ *
+ *  1. connect-to-first-reply of an accept-per-connection EchoServer under
+ *     SystemServer vs fork+exec of the same binary on a socketpair done
+ *     directly (LISTEN_FDS=1) — ratio, target <= 1.5;
+ *  2. manager start until 100 lazy services' sockets accept (target
+ *     < 50 ms) vs creating the 100 sockets in-process;
+ *  3. manager start until 100 eager trivial services reported READY=1 vs
+ *     spawning them directly and waiting for the same 100 READY=1;
+ *  4. SystemServer's RSS with 100 services running (target < 4 MiB).
+ *
+ * Medians over repeated, interleaved runs. Paths of the programs come from
+ * the build (see meson.build).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <haven/ipc.h>
+#include <haven/log.h>
+
+#include "EchoServer.ipc.h"
+
+static char tmp[64];
+static int notify_fd = -1;
+static char notify_path[128];
+
+static double now_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return x < y ? -1 : x > y;
+}
+
+static double median(double *v, int n)
+{
+	qsort(v, (size_t)n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+static void die(const char *what)
+{
+	fprintf(stderr, "systemserver-bench: %s: %s\n", what, strerror(errno));
+	exit(1);
+}
+
+static void write_defs(const char *dir, const char *fmt_section, int count, const char *extra)
+{
+	mkdir(dir, 0700);
+	char path[256];
+	snprintf(path, sizeof path, "%s/defs.ini", dir);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		die("write definitions");
+	for (int i = 0; i < count; i++) {
+		fprintf(f, fmt_section, i, i);
+		fprintf(f, "%s\n", extra);
+	}
+	fclose(f);
+}
+
+/* Wait for `want` READY=1 datagrams on our notify socket. */
+static int wait_ready(int want)
+{
+	int got = 0;
+	while (got < want) {
+		struct pollfd p = {notify_fd, POLLIN, 0};
+		if (poll(&p, 1, 60000) <= 0)
+			return -ETIMEDOUT;
+		char buf[512];
+		ssize_t n = recv(notify_fd, buf, sizeof buf - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		if (strstr(buf, "READY=1"))
+			got++;
+	}
+	return 0;
+}
+
+static pid_t start_manager(const char *config, const char *rt)
+{
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		setenv("NOTIFY_SOCKET", notify_path, 1);
+		setenv("HAVEN_LOG", "warn", 1);
+		execl(SS_BIN, SS_BIN, "--user", "--runtime-dir", rt, "--config", config, (char *)NULL);
+		_exit(127);
+	}
+	return pid;
+}
+
+static void stop_manager(pid_t pid)
+{
+	kill(pid, SIGTERM);
+	int st;
+	waitpid(pid, &st, 0);
+}
+
+/* --- 1: first reply ------------------------------------------------------------ */
+
+static double echo_once(hv_conn *c)
+{
+	const char *out = NULL;
+	int r = echo_server_echo(c, "x", &out);
+	if (r < 0 || !out || strcmp(out, "x") != 0) {
+		fprintf(stderr, "systemserver-bench: echo failed: %s\n", strerror(-r));
+		exit(1);
+	}
+	return 0;
+}
+
+static double via_manager(const char *portal)
+{
+	double t0 = now_ms();
+	hv_conn *c = NULL;
+	int r = hv_conn_connect(NULL, portal, &c);
+	if (r < 0) {
+		fprintf(stderr, "systemserver-bench: connect %s: %s\n", portal, strerror(-r));
+		exit(1);
+	}
+	echo_once(c);
+	double t = now_ms() - t0;
+	hv_conn_close(c);
+	return t;
+}
+
+static double direct_spawn(void)
+{
+	double t0 = now_ms();
+	int sv[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		die("socketpair");
+	pid_t pid = fork();
+	if (pid < 0)
+		die("fork");
+	if (pid == 0) {
+		dup2(sv[1], 3);
+		char buf[16];
+		snprintf(buf, sizeof buf, "%d", (int)getpid());
+		setenv("LISTEN_PID", buf, 1);
+		setenv("LISTEN_FDS", "1", 1);
+		int null = open("/dev/null", O_RDWR);
+		dup2(null, 1);
+		dup2(null, 2);
+		execl(ECHO_BIN, ECHO_BIN, (char *)NULL);
+		_exit(127);
+	}
+	close(sv[1]);
+	hv_conn *c = NULL;
+	if (hv_conn_from_fd(NULL, sv[0], &c) < 0)
+		die("hv_conn_from_fd");
+	echo_once(c);
+	double t = now_ms() - t0;
+	hv_conn_close(c);
+	kill(pid, SIGTERM);
+	waitpid(pid, NULL, 0);
+	return t;
+}
+
+/* --- 2: sockets ---------------------------------------------------------------- */
+
+static double sockets_floor(int count)
+{
+	char dir[128];
+	snprintf(dir, sizeof dir, "%s/floor", tmp);
+	mkdir(dir, 0700);
+	int *fds = calloc((size_t)count, sizeof(int));
+	double t0 = now_ms();
+	for (int i = 0; i < count; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%.80s/s%d", dir, i);
+		unlink(sa.sun_path);
+		fds[i] = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (fds[i] < 0 || bind(fds[i], (struct sockaddr *)&sa, sizeof sa) < 0 || listen(fds[i], 128) < 0)
+			die("floor socket");
+	}
+	double t = now_ms() - t0;
+	for (int i = 0; i < count; i++)
+		close(fds[i]);
+	free(fds);
+	return t;
+}
+
+static bool all_accept(const char *rt, int count)
+{
+	for (int i = 0; i < count; i++) {
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%.80s/portal/lazy%d", rt, i);
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
+		close(fd);
+		if (r < 0)
+			return false;
+	}
+	return true;
+}
+
+/* --- 3: eager services ----------------------------------------------------------- */
+
+static double spawn_floor(int count)
+{
+	pid_t *pids = calloc((size_t)count, sizeof(pid_t));
+	double t0 = now_ms();
+	for (int i = 0; i < count; i++) {
+		pids[i] = fork();
+		if (pids[i] == 0) {
+			setenv("NOTIFY_SOCKET", notify_path, 1);
+			execl(TESTD_BIN, TESTD_BIN, "--notify", (char *)NULL);
+			_exit(127);
+		}
+	}
+	if (wait_ready(count) < 0)
+		die("direct services never ready");
+	double t = now_ms() - t0;
+	for (int i = 0; i < count; i++)
+		kill(pids[i], SIGTERM);
+	for (int i = 0; i < count; i++)
+		waitpid(pids[i], NULL, 0);
+	free(pids);
+	return t;
+}
+
+static long rss_kib(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "r");
+	long kib = -1;
+	while (f && fgets(line, sizeof line, f))
+		if (sscanf(line, "VmRSS: %ld", &kib) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kib;
+}
+
+int main(int argc, char **argv)
+{
+	int iters = 100, count = 100, rounds = 5;
+	static const struct option opts[] = {
+		{"iterations", required_argument, NULL, 'i'},
+		{"services", required_argument, NULL, 's'},
+		{"rounds", required_argument, NULL, 'r'},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	int c;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'i': iters = atoi(optarg); break;
+		case 's': count = atoi(optarg); break;
+		case 'r': rounds = atoi(optarg); break;
+		case 'h':
+			puts("Usage: systemserver-bench [--iterations N] [--services N] [--rounds N]\n"
+			     "Measure SystemServer against the direct-spawn floor (see the source).");
+			return 0;
+		default: return 2;
+		}
+	}
+	if (iters < 1 || count < 1 || rounds < 1 || iters > 100000 || count > 2000 || rounds > 100) {
+		fprintf(stderr, "systemserver-bench: bad argument\n");
+		return 2;
+	}
+	hv_log_set_level(HV_LOG_ERROR);
+	signal(SIGPIPE, SIG_IGN);
+	strcpy(tmp, "/tmp/ss-bench-XXXXXX");
+	if (!mkdtemp(tmp))
+		die("mkdtemp");
+	snprintf(notify_path, sizeof notify_path, "%s/notify", tmp);
+	notify_fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	strcpy(sa.sun_path, notify_path);
+	if (bind(notify_fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		die("bind notify");
+	char cfg[128], rt[128], portal[192];
+
+	/* 1. first reply */
+	snprintf(cfg, sizeof cfg, "%s/accept", tmp);
+	snprintf(rt, sizeof rt, "%s/rt-accept", tmp);
+	write_defs(cfg, "[EchoAccept%d]\n# %d\n", 1,
+		   "Executable=" ECHO_BIN "\nSocket=echo\nAcceptSocketConnections=true\nStdIO=null");
+	pid_t m = start_manager(cfg, rt);
+	if (wait_ready(1) < 0)
+		die("manager never ready");
+	snprintf(portal, sizeof portal, "%s/portal/echo", rt);
+	double *a = calloc((size_t)iters, sizeof(double)), *b = calloc((size_t)iters, sizeof(double));
+	via_manager(portal); /* warm caches on both paths */
+	direct_spawn();
+	for (int i = 0; i < iters; i++) {
+		a[i] = via_manager(portal);
+		b[i] = direct_spawn();
+	}
+	double ma = median(a, iters), mb = median(b, iters);
+	double mina = a[0], minb = b[0]; /* sorted by median() */
+	stop_manager(m);
+	/* Medians carry the machine's load; minimums show the cost itself. */
+	printf("first reply, accept-per-connection EchoServer: SystemServer %.3f ms, direct fork+exec %.3f ms, "
+	       "ratio %.2f (target <= 1.5) [median of %d]; best %.3f vs %.3f ms, ratio %.2f\n",
+	       ma, mb, ma / mb, iters, mina, minb, mina / minb);
+
+	/* 2. lazy sockets */
+	snprintf(cfg, sizeof cfg, "%s/lazy", tmp);
+	write_defs(cfg, "[Lazy%d]\nSocket=lazy%d\n", count, "Executable=" TESTD_BIN "\nLazy=true");
+	double *l = calloc((size_t)rounds, sizeof(double)), *lf = calloc((size_t)rounds, sizeof(double));
+	for (int r = 0; r < rounds; r++) {
+		snprintf(rt, sizeof rt, "%s/rt-lazy%d", tmp, r);
+		double t0 = now_ms();
+		m = start_manager(cfg, rt);
+		if (wait_ready(1) < 0)
+			die("manager never ready");
+		l[r] = now_ms() - t0;
+		if (!all_accept(rt, count)) {
+			fprintf(stderr, "systemserver-bench: a lazy socket does not accept\n");
+			return 1;
+		}
+		stop_manager(m);
+		lf[r] = sockets_floor(count);
+	}
+	double ml = median(l, rounds), mlf = median(lf, rounds);
+	printf("%d lazy services, manager exec until every socket accepts: %.2f ms (target < 50 ms); "
+	       "floor (the %d sockets in-process) %.2f ms, ratio %.1f [median of %d]\n",
+	       count, ml, count, mlf, ml / mlf, rounds);
+
+	/* 3 + 4. eager services */
+	snprintf(cfg, sizeof cfg, "%s/eager", tmp);
+	write_defs(cfg, "[Eager%d]\n# %d\n", count, "Executable=" TESTD_BIN "\nArguments=--notify\nReadiness=notify");
+	double *e = calloc((size_t)rounds, sizeof(double)), *ef = calloc((size_t)rounds, sizeof(double));
+	long rss = 0;
+	for (int r = 0; r < rounds; r++) {
+		snprintf(rt, sizeof rt, "%s/rt-eager%d", tmp, r);
+		double t0 = now_ms();
+		m = start_manager(cfg, rt);
+		if (wait_ready(1) < 0)
+			die("manager never ready");
+		e[r] = now_ms() - t0;
+		rss = HV_MAX(rss, rss_kib(m));
+		stop_manager(m);
+		ef[r] = spawn_floor(count);
+	}
+	double me = median(e, rounds), mef = median(ef, rounds);
+	printf("%d eager services (Readiness=notify), manager exec until all READY=1: %.2f ms; "
+	       "direct spawn of the same %.2f ms, ratio %.2f [median of %d]\n",
+	       count, me, mef, me / mef, rounds);
+	printf("SystemServer RSS with %d services running: %.2f MiB (target < 4 MiB)\n", count,
+	       (double)rss / 1024.0);
+
+	char cmd[160];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
+	if (system(cmd) != 0)
+		return 1;
+	free(a);
+	free(b);
+	free(l);
+	free(lf);
+	free(e);
+	free(ef);
+	return 0;
+}
