@@ -183,11 +183,14 @@ int hv_pledge(const char *promises, const char *execpromises)
 		if ((r = hv_filter_build(want, &o, &ctx)) < 0)
 			return r;
 		/* The log line names the promises: set it before the filter can fire. */
-		char text[256];
+		char text[256], old_text[256];
 		hv_promises_format(want, text, sizeof(text));
+		memcpy(old_text, held_text, sizeof(old_text));
 		memcpy(held_text, text, sizeof(text));
-		if ((r = load(ctx, "pledge")) < 0)
+		if ((r = load(ctx, "pledge")) < 0) {
+			memcpy(held_text, old_text, sizeof(old_text));
 			return r;
+		}
 		held = want;
 	}
 	if (execpromises) {
@@ -259,6 +262,18 @@ int hv_internal_exec_filter(const char *promises, const char *execpromises, bool
 		return r;
 	}
 	r = seccomp_load(ctx);
+	if (r < 0 && deny_action == SCMP_ACT_NOTIFY) {
+		/* Already under a supervised filter (sandbox-run in sandbox-run):
+		 * one listener per process tree (EBUSY, which libseccomp 2.5
+		 * reports as it likes), so kill in the kernel instead. */
+		seccomp_release(ctx);
+		o.deny_action = deny_action = SCMP_ACT_KILL_PROCESS;
+		if ((r = hv_filter_build(mask, &o, &ctx)) < 0) {
+			free(env);
+			return r;
+		}
+		r = seccomp_load(ctx);
+	}
 	if (r >= 0 && notify_fd)
 		*notify_fd = deny_action == SCMP_ACT_NOTIFY ? seccomp_notify_fd(ctx) : -1;
 	seccomp_release(ctx);

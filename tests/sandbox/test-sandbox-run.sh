@@ -62,7 +62,14 @@ grep -q "system call socket .*failing it with EPERM" "$T/err" || fail "debug: no
 [ $rc -eq 159 ] || fail "no stdio: exit $rc, want 159"
 grep -q "killed by SIGSYS" "$T/err" || fail "no stdio: not reported: $(cat "$T/err")"
 
-# 8. usage
+# 8. nested: the inner one cannot have a listener of its own (one per
+#    process tree), so its command is killed by the kernel, still reported
+out=$("$RUN" --pledge "stdio rpath proc exec" -- "$RUN" --pledge "stdio rpath" -- cat "$HOSTFILE" 2>"$T/err"); rc=$?
+[ $rc -eq 0 ] && [ "$out" = "$(cat "$HOSTFILE")" ] || fail "nested: exit $rc: $(cat "$T/err")"
+"$RUN" --pledge "stdio rpath proc exec" -- "$RUN" --pledge "stdio" -- cat "$HOSTFILE" 2>"$T/err"; rc=$?
+[ $rc -eq 159 ] && grep -q "killed by SIGSYS" "$T/err" || fail "nested violation: exit $rc: $(cat "$T/err")"
+
+# 9. usage
 "$RUN" --help | grep -q "^Usage: sandbox-run" || fail "--help"
 "$RUN" >/dev/null 2>&1; [ $? -eq 2 ] || fail "no command: want exit 2"
 "$RUN" --bogus -- true >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad option: want exit 2"
