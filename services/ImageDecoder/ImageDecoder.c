@@ -43,6 +43,7 @@ static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct job *queue_head, **queue_tail = &queue_head;
 static struct job *running; /* the job the worker holds (for cancel) */
 static int64_t next_id = 1;
+static bool client_gone; /* one client per process: once gone, jobs only end */
 
 /* --- allocation: frame 0 in shared memory, later frames on the heap ---- */
 
@@ -137,10 +138,14 @@ static void job_decode(struct job *j)
 		return;
 	}
 	madvise(j->data.data, j->data.size, MADV_POPULATE_READ); /* same, for the input */
+	uint64_t t0 = hv_now_ns();
 	j->r = hv_image_decode(j->data.data, j->data.size, &opt, &alloc, &img, &j->err);
+	uint64_t t1 = hv_now_ns();
 	if (j->r < 0)
 		return;
 	j->r = job_finish(j, &img);
+	hv_log_debug("image %lld: %s %ux%u, %u frame(s): decoded in %.3f ms, packed in %.3f ms", (long long)j->id,
+		     img.format, img.width, img.height, img.frame_count, (t1 - t0) / 1e6, (hv_now_ns() - t1) / 1e6);
 	if (j->r < 0)
 		snprintf(j->err.message, sizeof(j->err.message), "out of memory for the decoded frames");
 	hv_image_free(&img);
@@ -158,12 +163,16 @@ static void job_done(hv_loop *loop, void *userdata)
 		else
 			image_decoder_server_decode_image_respond(j->call,
 				&(image_decoder_server_decode_image_rep){.image = j->out});
-	} else if (j->conn) {
+	} else if (j->conn && !client_gone) {
 		if (j->r < 0)
 			image_decoder_client_did_fail_to_decode_image(j->conn, j->id, j->r, msg);
 		else
 			image_decoder_client_did_decode_image(j->conn, j->id, j->out);
 	}
+	/* Send now: unmapping a large frame below takes milliseconds the
+	 * client need not wait for. */
+	if (j->conn && !client_gone && hv_conn_is_open(j->conn))
+		hv_conn_flush(j->conn);
 	job_release(j);
 }
 
@@ -189,6 +198,16 @@ static void *worker(void *arg)
 			job_release(j); /* the loop is gone: so is the client */
 	}
 	return NULL;
+}
+
+static void on_client_gone(hv_server *s, hv_conn *c, void *userdata)
+{
+	client_gone = true;
+}
+
+void hv_imagedecoder_track(hv_server *srv)
+{
+	hv_server_on_disconnect(srv, on_client_gone, NULL);
 }
 
 int hv_imagedecoder_init(hv_loop *loop, const hv_imagedecoder_config *config)

@@ -22,5 +22,8 @@ typedef struct hv_imagedecoder_config {
 
 extern const image_decoder_server_handlers hv_imagedecoder_handlers;
 
+/* Notice the client leaving (jobs finishing later then send nothing). */
+void hv_imagedecoder_track(hv_server *srv);
+
 /* Start the worker thread; the config is kept by pointer. */
 int hv_imagedecoder_init(hv_loop *loop, const hv_imagedecoder_config *cfg);

@@ -133,6 +133,7 @@ int main(int argc, char **argv)
 	 * process ends with its client. */
 	hv_server_set_max_connections(srv, 1);
 	hv_server_set_exit_when_idle(srv, true);
+	hv_imagedecoder_track(srv);
 	/* SystemServer names the connection both in LISTEN_FDS and in
 	 * SOCKET_TAKEOVER; lib/ipc would adopt fd 3 twice. Keep the first. */
 	if (getenv("LISTEN_FDS"))
