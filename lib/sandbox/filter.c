@@ -579,7 +579,7 @@ int hv_filter_build(uint64_t p, const struct hv_filter_opts *o, scmp_filter_ctx 
 		goto fail;
 
 	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if (table[i].promises & p && (r = ALLOW0(ctx, table[i].name)) < 0)
+		if ((table[i].promises == ALWAYS || (table[i].promises & p)) && (r = ALLOW0(ctx, table[i].name)) < 0)
 			goto fail;
 	if ((r = add_open(ctx, p)) < 0 || (r = add_memory(ctx, p)) < 0 || (r = add_socket(ctx, p)) < 0 ||
 	    (r = add_control(ctx, p, o)) < 0)

@@ -200,6 +200,24 @@ int hv_pledge(const char *promises, const char *execpromises)
 	return 0;
 }
 
+int hv_pledge_export(const char *promises, int fd)
+{
+	uint64_t mask;
+	int r;
+
+	if ((r = hv_promises_parse(promises, &mask)) < 0)
+		return r;
+	struct hv_filter_opts o = {.deny_action = SCMP_ACT_TRAP, .tsync = true, .self_pid = getpid()};
+	scmp_filter_ctx ctx;
+	if ((r = hv_filter_build(mask, &o, &ctx)) < 0)
+		return r;
+	r = seccomp_export_pfc(ctx, fd);
+	seccomp_release(ctx);
+	if (r < 0)
+		return hv_log_errno(r, "pledge: failed to export the filter");
+	return 0;
+}
+
 /* --- exec -------------------------------------------------------------- */
 
 /* envp plus HAVEN_PLEDGE/HAVEN_EXECPLEDGE (replacing old values). */

@@ -41,6 +41,7 @@ static int neg(long r)
 }
 
 static int op_write(void) { return neg(write(pipe_w, "x", 1)); }
+static int op_exit(void) { _exit(0); }
 static int op_isatty(void) { return isatty(pty_slave) ? 0 : -ENOTTY; }
 static int op_fstat(void) { struct stat st; return neg(fstat(file_fd, &st)); }
 static int op_raise(void) { return neg(kill(getpid(), 0)); }
@@ -259,6 +260,7 @@ struct tcase {
 static const struct tcase cases[] = {
 	{"stdio: write", "stdio", op_write, OK, NULL, false},
 	{"empty promises: write", "", op_write, KILLED, NULL, false},
+	{"empty promises: _exit", "", op_exit, OK, NULL, false},
 	{"stdio: isatty", "stdio", op_isatty, OK, NULL, false},
 	{"stdio: fstat", "stdio", op_fstat, OK, NULL, false},
 	{"stdio: signal to itself", "stdio", op_raise, OK, NULL, false},

@@ -31,6 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sandbox-run [--pledge PROMISES] [--unveil PATH:PERMS]... [--bare-unveil] [--debug] -- COMMAND [ARG...]\n"
+		"       sandbox-run --pledge PROMISES --print-filter\n"
 		"Run COMMAND confined by pledge promises (seccomp) and unveiled paths (Landlock).\n"
 		"\n"
 		"  -p, --pledge PROMISES  space-separated promises, e.g. \"stdio rpath\" (default: none given,\n"
@@ -40,6 +41,7 @@ static void usage(FILE *f)
 		"                         The command's own executable, its #! interpreter, the library\n"
 		"                         directories (rx) and /etc/ld.so.cache (r) are added, unless --bare-unveil\n"
 		"      --bare-unveil      only the --unveil paths, nothing added\n"
+		"      --print-filter     print the seccomp filter the promises compile to, and exit\n"
 		"  -d, --debug            forbidden calls fail with EPERM (and are logged) instead of killing\n"
 		"  -h, --help             show this help\n"
 		"\n"
@@ -170,12 +172,14 @@ int main(int argc, char **argv)
 		{"unveil", required_argument, NULL, 'u'},
 		{"debug", no_argument, NULL, 'd'},
 		{"bare-unveil", no_argument, NULL, 'B'},
+		{"print-filter", no_argument, NULL, 'P'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	hv_sandbox_spec spec = {0};
 	_hv_free_ const char **unveils = calloc((size_t)argc + 1, sizeof(char *));
 	size_t n_unveils = 0;
+	bool print_filter = false;
 	int c;
 
 	if (!unveils)
@@ -194,6 +198,9 @@ int main(int argc, char **argv)
 		case 'B':
 			spec.bare_unveil = true;
 			break;
+		case 'P':
+			print_filter = true;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -201,6 +208,14 @@ int main(int argc, char **argv)
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (print_filter) {
+		if (hv_pledge_check(spec.promises ? spec.promises : "") < 0) {
+			usage(stderr);
+			return 2;
+		}
+		fflush(stdout);
+		return hv_pledge_export(spec.promises ? spec.promises : "", STDOUT_FILENO) < 0 ? 1 : 0;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "sandbox-run: no command given\n");

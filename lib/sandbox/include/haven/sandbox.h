@@ -41,6 +41,11 @@ void hv_pledge_set_debug(bool on);
  * line naming the unknown promise. */
 int hv_pledge_check(const char *promises);
 
+/* Write the filter `promises` compiles to, in libseccomp's readable
+ * pseudo-code (PFC), to fd: to review what a promise set allows on this
+ * architecture. Nothing is loaded. 0 or a negative errno. */
+int hv_pledge_export(const char *promises, int fd);
+
 /* exec with this process's execpromises: installs the execpromises filter
  * (so the new program starts with exactly that set, intersected with the
  * current promises, which the kernel keeps) and calls execve(). Returns only
