@@ -41,7 +41,8 @@ static int neg(long r)
 }
 
 static int op_write(void) { return neg(write(pipe_w, "x", 1)); }
-static int op_exit(void) { _exit(0); }
+/* raw: sanitizer runtimes hook _exit() with calls of their own */
+static int op_exit(void) { syscall(SYS_exit_group, 0); return 1; }
 static int op_isatty(void) { return isatty(pty_slave) ? 0 : -ENOTTY; }
 static int op_fstat(void) { struct stat st; return neg(fstat(file_fd, &st)); }
 static int op_raise(void) { return neg(kill(getpid(), 0)); }
