@@ -223,6 +223,10 @@ void hv_peer_stop(hv_peer *p)
 		return;
 	if (p->conn)
 		hv_conn_close(p->conn);
+	/* Let the loop run the flush the runtime deferred (it holds a reference
+	 * to the connection), as any client's loop would. */
+	if (p->loop)
+		hv_loop_run_once(p->loop, 0);
 	if (p->bulk)
 		hv_conn_close(p->bulk);
 	hv_loop_free(p->loop);

@@ -52,6 +52,8 @@ static void usage(FILE *f, const char *argv0)
 		"  --pin MODE        none (default), same (both on CPU 0), split (CPU 0 / CPU 1)\n"
 		"  --server PATH     EchoServer executable (default: the one built with this)\n"
 		"  --no-dbus         skip the D-Bus comparison\n"
+		"  --quick           a smoke run: few rounds and messages, one big call (figures\n"
+		"                    are not meaningful; checks that every measurement works)\n"
 		"  -h, --help        show this help\n",
 		argv0);
 }
@@ -237,7 +239,7 @@ static void rmtree_tmp(const char *dir)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_ROUNDS, OPT_MESSAGES, OPT_PIN, OPT_SERVER, OPT_NO_DBUS };
+	enum { OPT_JSON = 256, OPT_ROUNDS, OPT_MESSAGES, OPT_PIN, OPT_SERVER, OPT_NO_DBUS, OPT_QUICK };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"rounds", required_argument, NULL, OPT_ROUNDS},
@@ -245,6 +247,7 @@ int main(int argc, char **argv)
 		{"pin", required_argument, NULL, OPT_PIN},
 		{"server", required_argument, NULL, OPT_SERVER},
 		{"no-dbus", no_argument, NULL, OPT_NO_DBUS},
+		{"quick", no_argument, NULL, OPT_QUICK},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -288,6 +291,11 @@ int main(int argc, char **argv)
 			break;
 		case OPT_NO_DBUS:
 			use_dbus = false;
+			break;
+		case OPT_QUICK:
+			o.rounds = 200;
+			o.oneway_msgs = 2000;
+			o.big_calls = 1;
 			break;
 		case 'h':
 			usage(stdout, argv[0]);
