@@ -13,6 +13,7 @@
  *   ss-testd [--record FILE] [--notify] [--notify-delay MS] [--exit CODE]
  *            [--watchdog-pings N] [--crash-on-connect] [--print TEXT]
  *            [--stop-delay MS] [--hold] [--try-open PATH] [--try-inet]
+ *            [--spam LINES] [--record-env NAME] [--arg WORD]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -147,6 +148,9 @@ int main(int argc, char **argv)
 		{"hold", no_argument, NULL, 'H'},
 		{"try-open", required_argument, NULL, 'o'},
 		{"try-inet", no_argument, NULL, 'i'},
+		{"spam", required_argument, NULL, 'S'},
+		{"record-env", required_argument, NULL, 'E'},
+		{"arg", required_argument, NULL, 'a'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -155,6 +159,8 @@ int main(int argc, char **argv)
 	int exit_code = -1;
 	const char *print = NULL, *try_open = NULL;
 	bool try_inet = false;
+	long spam = 0;
+	const char *env_name = NULL, *arg = NULL;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -169,6 +175,9 @@ int main(int argc, char **argv)
 		case 'H': hold = true; break;
 		case 'o': try_open = optarg; break;
 		case 'i': try_inet = true; break;
+		case 'S': spam = atol(optarg); break;
+		case 'E': env_name = optarg; break;
+		case 'a': arg = optarg; break;
 		case 'h': puts("ss-testd: SystemServer's test daemon (see the source)"); return 0;
 		default: return 2;
 		}
@@ -183,6 +192,18 @@ int main(int argc, char **argv)
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "", fdnames[i]);
 	record("start %s pid=%d uid=%u gid=%u fds=%d names=%s nice=%d", name, (int)getpid(), (unsigned)getuid(),
 	       (unsigned)getgid(), n, names, own_nice());
+	if (env_name) {
+		/* spaces would split the record's words: show them as '_' */
+		char v[256], cwd[256];
+		snprintf(v, sizeof v, "%s", getenv(env_name) ? getenv(env_name) : "(unset)");
+		for (char *q = v; *q; q++)
+			if (*q == ' ')
+				*q = '_';
+		if (!getcwd(cwd, sizeof cwd))
+			strcpy(cwd, "?");
+		record("env %s value=%s cwd=%s arg=%zu:%s", name, v, cwd, arg ? strlen(arg) : 0,
+		       arg && strchr(arg, ' ') ? "spaced" : "plain");
+	}
 	if (try_open) {
 		int fd = open(try_open, O_RDONLY | O_CLOEXEC);
 		record("open %s path=%s result=%d", name, try_open, fd >= 0 ? 0 : errno);
@@ -198,6 +219,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "%s (stderr)\n", print);
 		fflush(stdout);
 	}
+	for (long i = 0; i < spam; i++)
+		printf("line %06ld: %s\n", i,
+		       "....................................................................................");
+	fflush(stdout);
 	if (exit_code >= 0)
 		return exit_code;
 
