@@ -37,6 +37,15 @@ static int send_fd(int sock, int fd)
 
 static int check_perms(const char *spec)
 {
+	if (strncmp(spec, "tcp:", 4) == 0) {
+		const char *colon = strchr(spec + 4, ':');
+		if (!colon || colon == spec + 4 || strspn(spec + 4, "0123456789") != (size_t)(colon - spec - 4) ||
+		    atoi(spec + 4) > 65535 || colon[strspn(colon + 1, "bc") + 1] != '\0') {
+			hv_log_error("unveil: \"%s\": expected tcp:PORT:PERMS (PERMS from \"bc\")", spec);
+			return -EINVAL;
+		}
+		return 0;
+	}
 	const char *colon = strrchr(spec, ':');
 	if (!colon || colon == spec) {
 		hv_log_error("unveil: \"%s\": expected PATH:PERMS", spec);

@@ -53,6 +53,14 @@ struct hv_ll_path_beneath {
 #define LL_SCOPE_ABSTRACT_UNIX (1ULL << 0) /* ABI 6 */
 #define LL_SCOPE_SIGNAL (1ULL << 1)	   /* ABI 6 */
 #define LL_RULE_PATH_BENEATH 1
+#define LL_RULE_NET_PORT 2
+#define LL_NET_BIND_TCP (1ULL << 0)    /* ABI 4 */
+#define LL_NET_CONNECT_TCP (1ULL << 1) /* ABI 4 */
+
+struct hv_ll_net_port {
+	uint64_t allowed_access;
+	uint64_t port;
+} __attribute__((packed));
 #define LL_CREATE_VERSION (1U << 0)
 
 #define LL_FILE_RIGHTS (LL_EXECUTE | LL_WRITE_FILE | LL_READ_FILE | LL_TRUNCATE | LL_IOCTL_DEV)
@@ -66,6 +74,13 @@ struct rule {
 	char *path; /* for log lines */
 };
 
+struct port_rule {
+	uint16_t port;
+	uint64_t access;
+};
+
+static struct port_rule *ports;
+static size_t n_ports;
 static struct rule *rules;
 static size_t n_rules;
 static bool locked;
@@ -174,8 +189,48 @@ int hv_unveil(const char *path, const char *perms)
 	return 0;
 }
 
+int hv_unveil_tcp(unsigned port, const char *perms)
+{
+	if (locked) {
+		hv_log_error("unveil: tcp port %u: unveil is locked", port);
+		return -EPERM;
+	}
+	if (port > 65535 || !perms) {
+		hv_log_error("unveil: tcp port %u: expected a port 0-65535 and perms from \"bc\"", port);
+		return -EINVAL;
+	}
+	uint64_t access = 0;
+	for (const char *p = perms; *p; p++) {
+		if (*p == 'b')
+			access |= LL_NET_BIND_TCP;
+		else if (*p == 'c')
+			access |= LL_NET_CONNECT_TCP;
+		else {
+			hv_log_error("unveil: tcp port %u: bad permission '%c' (use b, c)", port, *p);
+			return -EINVAL;
+		}
+	}
+	struct port_rule *np = realloc(ports, (n_ports + 1) * sizeof(*ports));
+	if (!np)
+		return hv_log_errno(-ENOMEM, "unveil: tcp port %u", port);
+	ports = np;
+	ports[n_ports++] = (struct port_rule){.port = (uint16_t)port, .access = access};
+	return 0;
+}
+
 int hv_unveil_spec(const char *spec)
 {
+	/* "tcp:PORT:bc" is a port rule; anything else is PATH:PERMS. */
+	if (spec && strncmp(spec, "tcp:", 4) == 0) {
+		const char *colon = strchr(spec + 4, ':');
+		int64_t port;
+		_hv_free_ char *num = colon ? strndup(spec + 4, (size_t)(colon - spec - 4)) : NULL;
+		if (!num || hv_parse_i64(num, 0, 65535, &port) < 0) {
+			hv_log_error("unveil: \"%s\": expected tcp:PORT:PERMS", spec);
+			return -EINVAL;
+		}
+		return hv_unveil_tcp((unsigned)port, colon + 1);
+	}
 	const char *colon = spec ? strrchr(spec, ':') : NULL;
 	if (!colon || colon == spec) {
 		hv_log_error("unveil: \"%s\": expected PATH:PERMS", spec ? spec : "(null)");
@@ -196,6 +251,9 @@ static void rules_free(void)
 	free(rules);
 	rules = NULL;
 	n_rules = 0;
+	free(ports);
+	ports = NULL;
+	n_ports = 0;
 }
 
 int hv_unveil_lock(void)
@@ -203,39 +261,59 @@ int hv_unveil_lock(void)
 	if (locked)
 		return 0;
 	locked = true;
-	if (n_rules == 0 && !deny_all)
+	if (n_rules == 0 && n_ports == 0 && !deny_all)
 		return 0; /* never unveiled: the filesystem stays as it is (OpenBSD) */
 
 	int abi = hv_landlock_abi(), status = 0;
 	if (abi < 1) {
-		hv_log_error("unveil: Landlock is not available on this kernel: %zu rule(s) NOT enforced", n_rules);
+		hv_log_error("unveil: Landlock is not available on this kernel: %zu rule(s) NOT enforced",
+			     n_rules + n_ports);
 		rules_free();
 		return -EOPNOTSUPP;
 	}
 	uint64_t known = abi_fs_rights(abi);
-	struct hv_ll_ruleset_attr attr = {.handled_access_fs = known};
-	if (abi >= 6)
+	bool fs = n_rules > 0 || deny_all;
+	struct hv_ll_ruleset_attr attr = {.handled_access_fs = fs ? known : 0};
+	/* Path unveils also close the ways around paths: abstract unix
+	 * sockets and signals to processes outside the domain. */
+	if (abi >= 6 && fs)
 		attr.scoped = LL_SCOPE_ABSTRACT_UNIX | LL_SCOPE_SIGNAL;
 	size_t attr_size = abi >= 6 ? sizeof(attr) : abi >= 4 ? 2 * sizeof(uint64_t) : sizeof(uint64_t);
+	/* TCP is only confined when a port rule was asked: then every other
+	 * port is refused for bind and connect. Path-only unveils leave the
+	 * network to pledge's promises. */
+	bool net = n_ports > 0 && abi >= 4;
+	if (net)
+		attr.handled_access_net = LL_NET_BIND_TCP | LL_NET_CONNECT_TCP;
+	if (n_ports > 0 && abi < 4) {
+		hv_log_warn("unveil: Landlock ABI %d has no network rules: %zu tcp port rule(s) NOT enforced", abi,
+			    n_ports);
+		status = HV_SANDBOX_DEGRADED;
+	}
+	/* With only port rules (and no network ABI), nothing is left to do. */
+	if (!fs && !net) {
+		rules_free();
+		return status;
+	}
 
 	/* Report what this ABI leaves uncontrolled, for the rules asked. */
 	uint64_t asked = 0;
 	for (size_t i = 0; i < n_rules; i++)
 		asked |= rules[i].access;
-	if (abi < 2) {
+	if (fs && abi < 2) {
 		hv_log_warn("unveil: Landlock ABI %d: renames and links across directories are refused", abi);
 		status = HV_SANDBOX_DEGRADED;
 	}
-	if (abi < 3) {
+	if (fs && abi < 3) {
 		hv_log_warn("unveil: Landlock ABI %d cannot control truncate(): files outside unveiled paths "
 			    "can still be truncated", abi);
 		status = HV_SANDBOX_DEGRADED;
 	}
-	if (abi < 5 && (asked & LL_IOCTL_DEV)) {
+	if (fs && abi < 5 && (asked & LL_IOCTL_DEV)) {
 		hv_log_info("unveil: Landlock ABI %d does not control device ioctls (seccomp's ioctl list still does)",
 			    abi);
 	}
-	if (abi < 6) {
+	if (fs && abi < 6) {
 		hv_log_warn("unveil: Landlock ABI %d cannot scope abstract unix sockets and signals", abi);
 		status = HV_SANDBOX_DEGRADED;
 	}
@@ -269,6 +347,15 @@ int hv_unveil_lock(void)
 		if (syscall(SYS_landlock_add_rule, rs, LL_RULE_PATH_BENEATH, &pb, 0) < 0) {
 			int r = -errno;
 			hv_log_errno(r, "unveil: failed to add the rule for %s", rules[i].path);
+			rules_free();
+			return r;
+		}
+	}
+	for (size_t i = 0; net && i < n_ports; i++) {
+		struct hv_ll_net_port np = {.allowed_access = ports[i].access, .port = ports[i].port};
+		if (syscall(SYS_landlock_add_rule, rs, LL_RULE_NET_PORT, &np, 0) < 0) {
+			int r = -errno;
+			hv_log_errno(r, "unveil: failed to add the rule for tcp port %u", ports[i].port);
 			rules_free();
 			return r;
 		}

@@ -12,6 +12,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <netinet/in.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -190,6 +191,53 @@ static int abstract_child(void *p)
 	return 0;
 }
 
+static int tcp_connect(unsigned port)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int r = connect(s, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
+	close(s);
+	return r;
+}
+
+static int tcp_bind(unsigned port)
+{
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port),
+				.sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	int r = bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 ? -errno : 0;
+	close(s);
+	return r;
+}
+
+/* Port rules: connecting to the unveiled port reaches the network stack
+ * (refused or accepted there), any other port and any bind are EACCES. The
+ * filesystem stays open (no path rules). */
+static int tcp_child(void *p)
+{
+	(void)p;
+	STEP(1, hv_unveil_spec("tcp:40001:c") == 0);
+	STEP(2, hv_unveil_spec("tcp:99999:c") == -EINVAL);
+	STEP(3, hv_unveil_tcp(40002, "x") == -EINVAL);
+	STEP(4, hv_unveil(NULL, NULL) == 0);
+	STEP(5, tcp_connect(40001) != -EACCES);
+	STEP(6, tcp_connect(40003) == -EACCES);
+	STEP(7, tcp_bind(0) == -EACCES);
+	STEP(8, try_open(C, "h", O_RDONLY) == 0);
+	return 0;
+}
+
+static int tcp_degraded_child(void *p)
+{
+	(void)p;
+	setenv("HAVEN_LANDLOCK_ABI_MAX", "3", 1);
+	STEP(1, hv_unveil_tcp(40001, "c") == 0);
+	STEP(2, hv_unveil(NULL, NULL) == HV_SANDBOX_DEGRADED);
+	STEP(3, tcp_connect(40003) != -EACCES); /* not enforced, and said so */
+	return 0;
+}
+
 static void mkfile(const char *dir, const char *name)
 {
 	char p[256];
@@ -244,6 +292,9 @@ int main(void)
 	RUN(degraded_child, "5", 0);
 	CHECK(strstr(err, "cannot scope abstract unix sockets"), "ABI 5 should say what it lacks: %s", err);
 	RUN(pledge_locks_child, NULL, 0);
+	RUN(tcp_child, NULL, 0);
+	RUN(tcp_degraded_child, NULL, 0);
+	CHECK(strstr(err, "tcp port rule(s) NOT enforced"), "ABI 3 should say port rules are not enforced: %s", err);
 	RUN(thread_child, NULL, 0);
 
 	/* A listener outside the domain, on an abstract name. */

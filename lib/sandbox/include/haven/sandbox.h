@@ -71,8 +71,14 @@ int hv_unveil(const char *path, const char *perms);
 
 #define HV_SANDBOX_DEGRADED 1
 
+/* TCP port rules (Landlock ABI >= 4), enforced with the other rules at the
+ * lock: perms "b" (bind) and/or "c" (connect). Once one is given, binding or
+ * connecting TCP to any other port is refused (EACCES); without any, TCP is
+ * left to pledge's promises. Older ABI: HV_SANDBOX_DEGRADED, logged. */
+int hv_unveil_tcp(unsigned port, const char *perms);
+
 /* "PATH:PERMS" form used by Unveil= and sandbox-run --unveil (the last ':'
- * splits). Same results as hv_unveil(). */
+ * splits), or "tcp:PORT:PERMS" for hv_unveil_tcp(). */
 int hv_unveil_spec(const char *spec);
 
 /* Landlock ABI of the running kernel (0 = unavailable). The environment
