@@ -836,6 +836,34 @@ static void visit(hv_def_set *set, size_t i, int *colour, size_t *stack, size_t 
 	colour[i] = BLACK;
 }
 
+/* Two services on one path would unlink each other's socket; the control
+ * endpoint's path is the manager's own. */
+static void check_sockets(hv_def_set *set, const hv_def_env *env)
+{
+	_hv_free_ char *control = NULL;
+	if (asprintf(&control, "%s/SystemServer", env->portal_dir) < 0)
+		return;
+	for (size_t i = 0; i < set->n; i++) {
+		hv_svc_def *d = set->defs[i];
+		for (size_t k = 0; !d->invalid && k < d->sockets.n; k++) {
+			const char *p = d->sockets.v[k];
+			const hv_svc_def *other = NULL;
+			for (size_t j = 0; j < i && !other; j++)
+				if (!set->defs[j]->invalid && hv_strv_contains(&set->defs[j]->sockets, p))
+					other = set->defs[j];
+			if (strcmp(p, control) == 0)
+				report(d->file, d->line, "[%s] Socket %s is the manager's control endpoint", d->name, p);
+			else if (other)
+				report(d->file, d->line, "[%s] Socket %s is already [%s]'s (%s:%d)", d->name, p,
+				       other->name, other->file, other->line);
+			else
+				continue;
+			d->invalid = true;
+			set->errors++;
+		}
+	}
+}
+
 static void check_deps(hv_def_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
@@ -915,6 +943,7 @@ int hv_defs_load(const char *path, const hv_def_env *env, hv_def_set *out)
 		hv_defs_free(out);
 		return r;
 	}
+	check_sockets(out, env);
 	check_deps(out);
 	return 0;
 }

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <haven/log.h>
@@ -75,6 +77,18 @@ static int check_definitions(const hv_manager_opts *o)
 	unsigned errors = set.errors;
 	hv_defs_free(&set);
 	return errors ? 1 : 0;
+}
+
+/* A second manager on the same runtime dir would take the first one's
+ * sockets away: refuse to start if its control portal answers. */
+static bool control_in_use(const char *runtime_dir)
+{
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/portal/SystemServer", runtime_dir) >=
+	    (int)sizeof sa.sun_path)
+		return false;
+	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	return fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0;
 }
 
 static void on_stop_signal(hv_loop *loop, int signo, void *userdata)
@@ -150,6 +164,10 @@ int main(int argc, char **argv)
 		return check_definitions(&o);
 	signal(SIGPIPE, SIG_IGN);
 
+	if (control_in_use(o.runtime_dir)) {
+		fprintf(stderr, "SystemServer: another SystemServer already serves %s\n", o.runtime_dir);
+		return 1;
+	}
 	hv_loop *loop = NULL;
 	hv_manager *m = NULL;
 	hv_control *ctl = NULL;

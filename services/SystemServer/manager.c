@@ -146,6 +146,10 @@ static int make_socket(const char *path, mode_t mode, const hv_svc_def *d, bool 
 	if (lstat(path, &st) == 0) {
 		if (!S_ISSOCK(st.st_mode))
 			return -EEXIST; /* never remove what is not a stale socket */
+		/* Stale only if nobody answers: never steal a live socket. */
+		_hv_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0)
+			return -EADDRINUSE;
 		unlink(path);
 	}
 	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -228,6 +232,13 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 			return;
 		}
 		if (getsockopt(c, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+			close(c);
+			return;
+		}
+		if (u->ninstances >= HV_UNIT_MAX_INSTANCES) {
+			/* A flood of connections must not become a fork bomb. */
+			hv_log_warn("%s: %u instances running, refusing a connection from uid %u", u->def->name,
+				    u->ninstances, (unsigned)cred.uid);
 			close(c);
 			return;
 		}

@@ -24,6 +24,9 @@ typedef struct hv_instance hv_instance;
 #define HV_LOG_RING_LINES 1000u
 #define HV_LOG_LINE_MAX 4096u
 #define HV_LOG_FILE_MAX (1u << 20)
+/* Most processes of one accept-per-connection / per-user service; further
+ * connections are closed (and logged) until some end. */
+#define HV_UNIT_MAX_INSTANCES 512u
 /* Longest respawn back-off. */
 #define HV_RESTART_MAX_NS (30ull * 1000000000ull)
 

@@ -267,6 +267,8 @@ static bool same_def(const hv_svc_def *a, const hv_svc_def *b)
 
 int hv_manager_reload(hv_manager *m)
 {
+	if (m->shutting_down)
+		return -ECANCELED;
 	hv_def_env env = def_env(m);
 	hv_def_set set;
 	int r = hv_defs_load(m->config, &env, &set);

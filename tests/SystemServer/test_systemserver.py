@@ -406,15 +406,21 @@ def test_bad_definitions(h):
     h.define("missing.ini", "[M]\nExecutable=ss-testd\nRequires=Nope\n")
     h.define("noexe.ini", "[N]\nExecutable=no-such-program-anywhere\n")
     h.define("syntax.ini", "[S]\nExecutable=ss-testd\nthis line is not a key\n")
+    h.define("dup.ini", "[Dup]\nExecutable=ss-testd\nSocket=good\n")
     h.start()
     log = h.manager_log()
-    for want in ("bad.ini:3:", "badval.ini:3:", "cycle.ini:3:", "dependency cycle", "missing.ini:3:",
+    for want in ("dup.ini:1: [Dup] Socket", "already [Good]'s","bad.ini:3:", "badval.ini:3:", "cycle.ini:3:", "dependency cycle", "missing.ini:3:",
                  "Nope: no such service", "noexe.ini:2:", "syntax.ini:3:"):
         check(want in log, "manager reports %r\n%s" % (want, log))
     check(h.hello(h.connect("good"))["name"] == "Good", "the good service still works")
     check(h.proc.poll() is None, "the manager keeps running")
     started = {r["name"] for r in h.records("start")}
     check(started == {"Good"}, "no bad service started: %r" % started)
+    # A second manager on the same runtime dir must not steal the sockets.
+    p = subprocess.run([SS, "--user", "--runtime-dir", h.rt, "--config", h.etc], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    check(p.returncode == 1 and "already serves" in p.stderr, "second manager refused: %r" % p.stderr)
+    check(h.hello(h.connect("good"))["name"] == "Good", "the first manager still serves")
     h.stop()
 
 
