@@ -42,6 +42,14 @@ printf '#!/bin/sh\necho from-script\n' > "$T/x/script"; chmod +x "$T/x/script"
 out=$("$RUN" --unveil "$T/x:r" --pledge "stdio rpath" -- "$T/x/script" 2>"$T/err"); rc=$?
 [ $rc -eq 0 ] && [ "$out" = from-script ] || fail "script under unveil: exit $rc, '$out': $(cat "$T/err")"
 
+# ... and TCP port rules: only the unveiled port may be connected to
+if command -v bash >/dev/null; then
+	"$RUN" --unveil tcp:40001:c -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/40003' 2>"$T/err"
+	grep -q "connect: Permission denied" "$T/err" || fail "tcp rule: other port not refused: $(cat "$T/err")"
+	"$RUN" --unveil tcp:40001:c -- bash -c 'exec 3<>/dev/tcp/127.0.0.1/40001' 2>"$T/err"
+	! grep -q "Permission denied" "$T/err" || fail "tcp rule: unveiled port refused: $(cat "$T/err")"
+fi
+
 # 4. exit status is the command's; signal deaths pass through
 "$RUN" --pledge "stdio rpath" -- sh -c 'exit 7' 2>"$T/err"; rc=$?
 [ $rc -eq 7 ] || fail "exit status: $rc, want 7: $(cat "$T/err")"
