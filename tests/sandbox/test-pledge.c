@@ -208,7 +208,9 @@ static int op_mmap_file_wx(void)
 static void on_sig(int s) { (void)s; }
 static int op_sigaction_usr1(void) { struct sigaction sa = {.sa_handler = on_sig}; return neg(sigaction(SIGUSR1, &sa, NULL)); }
 static int op_sigaction_sys(void) { struct sigaction sa = {.sa_handler = on_sig}; return neg(sigaction(SIGSYS, &sa, NULL)); }
-static int op_settime(void) { return neg(syscall(SYS_settimeofday, NULL, NULL)); }
+/* Without CAP_SYS_TIME the kernel says EPERM itself: passing the filter
+ * (not being killed) is what is tested. */
+static int op_settime(void) { (void)syscall(SYS_settimeofday, NULL, NULL); return 0; }
 static int op_accept(void)
 {
 	int s = accept4(listen_fd, NULL, NULL, SOCK_CLOEXEC);
@@ -331,7 +333,7 @@ static const struct tcase cases[] = {
 	/* (in debug mode nothing raises SIGSYS, so its handler is then allowed) */
 	{"no sigaction: SIGSYS handler", "stdio", op_sigaction_sys, KILLED, "rt_sigaction", false},
 	{"settime: settimeofday", "stdio settime", op_settime, OK, NULL, false},
-	{"no settime: settimeofday", "stdio", op_settime, KILLED, "settimeofday", true},
+	{"no settime: settimeofday", "stdio", op_settime, KILLED, "settimeofday", false},
 	{"accept: accept4", "stdio accept", op_accept, OK, NULL, false},
 	{"no accept: accept4", "stdio", op_accept, KILLED, "accept4", true},
 	{"unveil: hv_unveil after pledge", "stdio unveil", op_unveil_open, OK, NULL, false},
@@ -380,7 +382,8 @@ static void run_cases(void)
 			CHECK(st == -SIGSYS, "%s [%s]: expected SIGSYS, got %d: %s", c->what, c->promises, st, err);
 			if (c->call) {
 				char want[96];
-				snprintf(want, sizeof(want), "pledge: system call %s (", c->call);
+				/* a prefix: glibc on aarch64 calls mkdirat for mkdir */
+				snprintf(want, sizeof(want), "pledge: system call %s", c->call);
 				CHECK(strstr(err, want), "%s: log line should name %s: \"%s\"", c->what, c->call, err);
 			}
 		}
