@@ -115,6 +115,7 @@ static const struct entry table[] = {
 	{"sched_getaffinity", P(STDIO)},
 	{"sched_getparam", P(STDIO)},
 	{"sched_getscheduler", P(STDIO)},
+	{"sched_getattr", P(STDIO)},
 	{"sched_get_priority_max", P(STDIO)},
 	{"sched_get_priority_min", P(STDIO)},
 	{"getitimer", P(STDIO)},
@@ -267,6 +268,9 @@ static const struct entry table[] = {
 	{"sched_setaffinity", P(PROC)},
 	{"sched_setparam", P(PROC)},
 	{"sched_setscheduler", P(PROC)},
+	{"sched_setattr", P(PROC)},
+	{"rt_sigqueueinfo", P(PROC)},
+	{"rt_tgsigqueueinfo", P(PROC)},
 	{"ioprio_get", P(PROC)},
 	{"ioprio_set", P(PROC)},
 
