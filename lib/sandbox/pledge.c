@@ -32,8 +32,11 @@ static void state_init(void)
 	const char *e = getenv("HAVEN_SANDBOX_DEBUG");
 	if (e && *e && strcmp(e, "0") != 0)
 		debug_mode = true;
+	/* Trust HAVEN_PLEDGE only when a filter is really in place (a stale
+	 * variable in an unconfined process would only cause false -EPERMs). */
 	uint64_t m;
-	if ((e = getenv("HAVEN_PLEDGE")) && hv_promises_parse(e, &m) == 0) {
+	bool filtered = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 2;
+	if (filtered && (e = getenv("HAVEN_PLEDGE")) && hv_promises_parse(e, &m) == 0) {
 		held = m;
 		hv_promises_format(held, held_text, sizeof(held_text));
 	}

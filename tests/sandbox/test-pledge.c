@@ -472,9 +472,19 @@ static int exec_exceeds_child(void *p)
 	return hv_pledge("stdio exec", "stdio inet") == -EPERM ? 0 : 1;
 }
 
+/* HAVEN_PLEDGE without a filter in place is stale: ignored. */
+static int stale_env_child(void *p)
+{
+	(void)p;
+	setenv("HAVEN_PLEDGE", "stdio", 1);
+	return hv_pledge("stdio rpath", NULL) == 0 && op_open_r() == 0 ? 0 : 1;
+}
+
 static void run_process_cases(void)
 {
 	char err[2048];
+	int st0 = run_child(stale_env_child, NULL, err, sizeof(err));
+	CHECK(st0 == 0, "stale HAVEN_PLEDGE in an unconfined process: got %d: %s", st0, err);
 	int st = run_child(narrowing_child, NULL, err, sizeof(err));
 	CHECK(st == -SIGSYS, "narrowing: expected SIGSYS at the dropped promise, got %d: %s", st, err);
 	CHECK(strstr(err, "promise \"unix\" not held"), "narrowing: adding should be logged: %s", err);

@@ -21,7 +21,7 @@ struct spawn {
 static int spawn_child(void *p)
 {
 	struct spawn *s = p;
-	const char *prog = strcmp(s->mode, "narrow") == 0 ? narrow : helper;
+	const char *prog = strcmp(s->mode, "narrow") == 0 || strcmp(s->mode, "widen") == 0 ? narrow : helper;
 	char *argv[] = {(char *)prog, (char *)s->mode, (char *)s->arg, NULL};
 	/* Sanitizer builds: ASan would lower RLIMIT_CORE at startup (prlimit64,
 	 * outside "stdio"); the tested behaviour is the program's, not ASan's. */
@@ -64,6 +64,10 @@ int main(int argc, char **argv)
 	st = run_child(spawn_child, &s, err, sizeof(err));
 	CHECK(st == -SIGSYS && strstr(err, "pledge: system call socket ("),
 	      "self-narrowing under Pledge=: got %d: %s", st, err);
+
+	s.mode = "widen";
+	st = run_child(spawn_child, &s, err, sizeof(err));
+	CHECK(st == 0 && strstr(err, "promise \"unix\" not held"), "widening under Pledge=: got %d: %s", st, err);
 
 	/* debug: EPERM instead of death. */
 	s = (struct spawn){.spec = {.promises = "stdio rpath", .debug = true}, .mode = "eperm"};
