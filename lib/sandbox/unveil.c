@@ -10,7 +10,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/landlock.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
