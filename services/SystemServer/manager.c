@@ -528,7 +528,8 @@ void hv_unit_after_stop(hv_unit *u)
 	}
 	if (u->removed) {
 		hv_unit_close_sockets(u);
-		return; /* freed by the next reap of removed units */
+		hv_manager_schedule(m); /* whose first step frees it */
+		return;
 	}
 	if (u->restart_pending) {
 		u->restart_pending = false;
