@@ -78,7 +78,11 @@ typedef struct hv_peer hv_peer;
 int hv_peer_start(const bench_opts *o, hv_peer **out);
 int hv_peer_rtt_block(hv_peer *p, unsigned n, bench_samples *s);
 int hv_peer_oneway_msgs_s(hv_peer *p, unsigned n, double *out);
-int hv_peer_small_call_ns(hv_peer *p, unsigned n, uint64_t *out);
-int hv_peer_buffer_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out);
+/* n sync EchoBytes calls of BENCH_MSG_SIZE bytes, each a sample. */
+int hv_peer_small_block(hv_peer *p, unsigned n, bench_samples *s);
+/* n sync EchoBuffer calls of one `size`-byte Buffer (made once, kept by
+ * the peer), each a sample that includes releasing the returned buffer. */
+int hv_peer_buffer_block(hv_peer *p, size_t size, unsigned n, bench_samples *s);
+/* Median of n sync EchoBytes calls of `size` bytes inline (one warm-up). */
 int hv_peer_bytes_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out);
 void hv_peer_stop(hv_peer *p);

@@ -30,6 +30,7 @@ struct hv_peer {
 	 * loop turns), as in any service or client that runs a loop. */
 	hv_loop *loop;
 	hv_conn *bulk;
+	hv_buffer buf; /* for EchoBuffer, made on first use */
 	char path[108]; /* sun_path */
 };
 
@@ -54,6 +55,7 @@ int hv_peer_start(const bench_opts *o, hv_peer **out)
 	hv_peer *p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
+	p->buf = HV_BUFFER_EMPTY;
 	snprintf(p->path, sizeof p->path, "%s/echo.sock", o->tmpdir);
 	p->pid = fork();
 	if (p->pid < 0) {
@@ -153,7 +155,26 @@ int hv_peer_oneway_msgs_s(hv_peer *p, unsigned n, double *out)
 	return 0;
 }
 
-static int bytes_calls(hv_peer *p, size_t size, unsigned n, uint64_t *out)
+int hv_peer_small_block(hv_peer *p, unsigned n, bench_samples *s)
+{
+	uint8_t data[BENCH_MSG_SIZE];
+	memset(data, 'x', sizeof data);
+	for (unsigned i = 0; i < n; i++) {
+		hv_bytes back = {0};
+		uint64_t t0 = bench_now_ns();
+		int r = echo_server_echo_bytes(p->conn, (hv_bytes){data, sizeof data}, &back);
+		uint64_t t1 = bench_now_ns();
+		if (r < 0)
+			return r;
+		if (back.len != sizeof data || memcmp(back.data, data, sizeof data) != 0)
+			return -EBADMSG;
+		if (s && (r = bench_samples_add(s, t1 - t0)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+int hv_peer_bytes_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out)
 {
 	uint8_t *data = malloc(size ? size : 1);
 	if (!data)
@@ -178,43 +199,33 @@ static int bytes_calls(hv_peer *p, size_t size, unsigned n, uint64_t *out)
 	return r;
 }
 
-int hv_peer_small_call_ns(hv_peer *p, unsigned n, uint64_t *out)
-{
-	return bytes_calls(p, BENCH_MSG_SIZE, n, out);
-}
-
-int hv_peer_bytes_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out)
-{
-	return bytes_calls(p, size, n, out);
-}
-
 /* The buffer is created and filled once, like an image a client keeps; each
  * call passes it and gets the server's reference back, which the caller
  * then releases (that release is part of the cost, so it is timed). */
-int hv_peer_buffer_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out)
+int hv_peer_buffer_block(hv_peer *p, size_t size, unsigned n, bench_samples *s)
 {
-	hv_buffer buf = HV_BUFFER_EMPTY;
-	int r = hv_buffer_create(size, &buf);
-	if (r < 0)
-		return r;
-	memset(buf.data, 'x', size);
-	bench_samples s = {0};
-	for (unsigned i = 0; r >= 0 && i < n + 1; i++) {
+	if (p->buf.size != size) {
+		hv_buffer_release(&p->buf);
+		int r = hv_buffer_create(size, &p->buf);
+		if (r < 0)
+			return r;
+		memset(p->buf.data, 'x', size);
+	}
+	for (unsigned i = 0; i < n; i++) {
 		hv_buffer back = HV_BUFFER_EMPTY;
 		uint64_t t0 = bench_now_ns();
-		r = echo_server_echo_buffer(p->conn, buf, &back);
-		if (r >= 0 && back.size != size)
-			r = -EBADMSG;
+		int r = echo_server_echo_buffer(p->conn, p->buf, &back);
+		bool ok = r >= 0 && back.size == size;
 		hv_buffer_release(&back);
 		uint64_t t1 = bench_now_ns();
-		if (r >= 0 && i > 0)
-			r = bench_samples_add(&s, t1 - t0);
+		if (r < 0)
+			return r;
+		if (!ok)
+			return -EBADMSG;
+		if (s && (r = bench_samples_add(s, t1 - t0)) < 0)
+			return r;
 	}
-	if (r >= 0)
-		*out = bench_samples_median(&s);
-	bench_samples_free(&s);
-	hv_buffer_release(&buf);
-	return r;
+	return 0;
 }
 
 void hv_peer_stop(hv_peer *p)
@@ -230,6 +241,7 @@ void hv_peer_stop(hv_peer *p)
 	if (p->bulk)
 		hv_conn_close(p->bulk);
 	hv_loop_free(p->loop);
+	hv_buffer_release(&p->buf);
 	if (p->pid > 0) {
 		kill(p->pid, SIGTERM);
 		waitpid(p->pid, NULL, 0);

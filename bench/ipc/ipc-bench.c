@@ -100,6 +100,31 @@ static int measure_rtt(const bench_opts *o, raw_peer *raw, hv_peer *hv, dbus_pee
 	return r;
 }
 
+#ifdef HAVE_HV
+/* The 64-byte call and the 64 MiB Buffer call, interleaved block by block
+ * like the round trips, so that their ratio compares like with like. */
+static int measure_calls(const bench_opts *o, hv_peer *hv, struct results *res)
+{
+	bench_samples s_small = {0}, s_buf = {0};
+	unsigned small = o->rounds / 4 / BLOCKS + 1, buf = o->big_calls * 40 / BLOCKS + 1;
+	int r = hv_peer_small_block(hv, small, NULL);
+	if (r >= 0)
+		r = hv_peer_buffer_block(hv, BIG_SIZE, buf, NULL);
+	for (unsigned b = 0; r >= 0 && b < BLOCKS; b++) {
+		r = hv_peer_small_block(hv, small, &s_small);
+		if (r >= 0)
+			r = hv_peer_buffer_block(hv, BIG_SIZE, buf, &s_buf);
+	}
+	if (r >= 0) {
+		res->small_call = bench_samples_median(&s_small);
+		res->buffer_call = bench_samples_median(&s_buf);
+	}
+	bench_samples_free(&s_small);
+	bench_samples_free(&s_buf);
+	return r;
+}
+#endif
+
 static void print_json(const struct results *r)
 {
 	printf("{\"raw_rtt_ns\": %" PRIu64, r->raw_rtt);
@@ -210,10 +235,8 @@ static int run(bench_opts *o, bool use_dbus, struct results *res)
 #ifdef HAVE_HV
 	const char *what = "one-way";
 	r = hv_peer_oneway_msgs_s(hv, o->oneway_msgs, &res->hv_oneway);
-	if (r >= 0 && (what = "small call"))
-		r = hv_peer_small_call_ns(hv, o->rounds / 4 + 1, &res->small_call);
-	if (r >= 0 && (what = "64 MiB Buffer call"))
-		r = hv_peer_buffer_call_ns(hv, BIG_SIZE, o->big_calls * 20, &res->buffer_call);
+	if (r >= 0 && (what = "small / 64 MiB Buffer call"))
+		r = measure_calls(o, hv, res);
 	if (r >= 0 && (what = "64 MiB bytes call"))
 		r = hv_peer_bytes_call_ns(hv, BIG_SIZE, o->big_calls, &res->bytes_call);
 	if (r < 0)
