@@ -328,9 +328,16 @@ static const int sockopt_stdio[] = {
 #define EQ32(arg, val) LO32(arg, 0xffffffffu, (val))
 #define EQ64(arg, val) SCMP_CMP((arg), SCMP_CMP_EQ, (uint64_t)(val))
 
+/* Architecture being compiled for (0: native). Set by hv_filter_build(),
+ * which runs on one thread at a time like the rest of the library. */
+static uint32_t target_arch;
+
 static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
 		    const struct scmp_arg_cmp *cmp)
 {
+	/* libseccomp takes native numbers and translates them by name. */
+	if (target_arch && seccomp_syscall_resolve_name_arch(target_arch, name) < 0)
+		return 0; /* not a system call on the target architecture */
 	int nr = seccomp_syscall_resolve_name(name);
 	if (nr == __NR_SCMP_ERROR || nr < 0)
 		return 0; /* not a system call on this architecture */
@@ -572,6 +579,10 @@ int hv_filter_build(uint64_t p, const struct hv_filter_opts *o, scmp_filter_ctx 
 
 	if (!ctx)
 		return hv_log_errno(-ENOMEM, "pledge: failed to create a seccomp filter");
+	target_arch = o->arch && o->arch != seccomp_arch_native() ? o->arch : 0;
+	if (target_arch && ((r = seccomp_arch_add(ctx, target_arch)) < 0 ||
+			    (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0))
+		goto fail;
 	/* Another ABI (i386 via int 0x80, x32) is not what we checked: kill. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) < 0 ||

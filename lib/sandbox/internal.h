@@ -52,6 +52,8 @@ struct hv_filter_opts {
 	bool log;		/* SECCOMP_FILTER_FLAG_LOG (audit log of denials) */
 	const void *exec_pin;	/* allow execve(exec_pin, ...) only, when no "exec" */
 	int self_pid;		/* pid that stdio may signal (raise/abort) */
+	uint32_t arch;		/* SCMP_ARCH_* to compile for (0: native); only
+				   for exporting, never loaded */
 };
 
 /* Compile promises into a libseccomp context; caller loads and releases it. */

@@ -204,12 +204,22 @@ int hv_pledge(const char *promises, const char *execpromises)
 
 int hv_pledge_export(const char *promises, int fd)
 {
+	return hv_pledge_export_arch(promises, NULL, fd);
+}
+
+int hv_pledge_export_arch(const char *promises, const char *arch, int fd)
+{
 	uint64_t mask;
 	int r;
 
 	if ((r = hv_promises_parse(promises, &mask)) < 0)
 		return r;
-	struct hv_filter_opts o = {.deny_action = SCMP_ACT_TRAP, .tsync = true, .self_pid = getpid()};
+	uint32_t token = 0;
+	if (arch && !(token = seccomp_arch_resolve_name(arch))) {
+		hv_log_error("pledge: unknown architecture \"%s\" (x86_64, aarch64, ...)", arch);
+		return -EINVAL;
+	}
+	struct hv_filter_opts o = {.deny_action = SCMP_ACT_TRAP, .tsync = true, .self_pid = getpid(), .arch = token};
 	scmp_filter_ctx ctx;
 	if ((r = hv_filter_build(mask, &o, &ctx)) < 0)
 		return r;

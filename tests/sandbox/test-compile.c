@@ -20,15 +20,15 @@ static const char *const all[] = {
 	"prot_exec", "sigaction", "settime", "accept", "unveil", "no_error", "error",
 };
 
-/* The PFC text of a promise set, malloc'd. */
-static char *export(const char *promises)
+/* The PFC text of a promise set, malloc'd (arch NULL: native). */
+static char *export_arch(const char *promises, const char *arch)
 {
 	char path[128];
 	snprintf(path, sizeof(path), "%s/pfc", test_tmpdir());
 	int fd = open(path, O_RDWR | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
 	if (fd < 0)
 		return NULL;
-	int r = hv_pledge_export(promises, fd);
+	int r = hv_pledge_export_arch(promises, arch, fd);
 	off_t len = lseek(fd, 0, SEEK_END);
 	char *text = r < 0 || len < 0 ? NULL : calloc(1, (size_t)len + 1);
 	if (text && pread(fd, text, (size_t)len, 0) != len) {
@@ -39,14 +39,24 @@ static char *export(const char *promises)
 	return text;
 }
 
-static bool mentions(const char *promises, const char *call)
+static char *export(const char *promises)
 {
-	char *t = export(promises);
+	return export_arch(promises, NULL);
+}
+
+static bool mentions_arch(const char *promises, const char *arch, const char *call)
+{
+	char *t = export_arch(promises, arch);
 	char want[64];
 	snprintf(want, sizeof(want), "# filter for syscall \"%s\"", call);
 	bool r = t && strstr(t, want);
 	free(t);
 	return r;
+}
+
+static bool mentions(const char *promises, const char *call)
+{
+	return mentions_arch(promises, NULL, call);
 }
 
 int main(void)
@@ -81,6 +91,17 @@ int main(void)
 	CHECK(mentions("exec", "execve"), "exec allows execve");
 	CHECK(!mentions("stdio proc", "ptrace"), "nothing allows ptrace");
 	CHECK(mentions("", "exit_group"), "exit_group is always allowed");
+
+	/* One table, two architectures: aarch64 has only the *at calls. */
+	const char *every = "stdio rpath wpath cpath dpath inet unix proc thread exec fattr chown flock tty id";
+	CHECK(mentions_arch(every, "aarch64", "openat"), "aarch64: openat");
+	CHECK(mentions_arch(every, "aarch64", "mkdirat"), "aarch64: mkdirat");
+	CHECK(mentions_arch(every, "aarch64", "clone"), "aarch64: clone");
+	CHECK(!mentions_arch(every, "aarch64", "open"), "aarch64 has no open");
+	CHECK(!mentions_arch(every, "aarch64", "fork"), "aarch64 has no fork");
+	CHECK(mentions_arch(every, "x86_64", "open"), "x86_64: open");
+	CHECK(mentions_arch(every, "x86_64", "fork"), "x86_64: fork");
+	CHECK(hv_pledge_export_arch("stdio", "vax", STDOUT_FILENO) == -EINVAL, "unknown architecture");
 
 	CHECK(hv_pledge_check("stdio rpath") == 0, "valid promises");
 	CHECK(hv_pledge_check("stdio,rpath\tinet") == 0, "commas and tabs separate");

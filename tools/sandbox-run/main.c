@@ -31,7 +31,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: sandbox-run [--pledge PROMISES] [--unveil PATH:PERMS]... [--bare-unveil] [--debug] -- COMMAND [ARG...]\n"
-		"       sandbox-run --pledge PROMISES --print-filter\n"
+		"       sandbox-run --pledge PROMISES --print-filter [--arch ARCH]\n"
 		"Run COMMAND confined by pledge promises (seccomp) and unveiled paths (Landlock).\n"
 		"\n"
 		"  -p, --pledge PROMISES  space-separated promises, e.g. \"stdio rpath\" (default: none given,\n"
@@ -42,6 +42,7 @@ static void usage(FILE *f)
 		"                         directories (rx) and /etc/ld.so.cache (r) are added, unless --bare-unveil\n"
 		"      --bare-unveil      only the --unveil paths, nothing added\n"
 		"      --print-filter     print the seccomp filter the promises compile to, and exit\n"
+		"      --arch ARCH        with --print-filter: compile for ARCH (x86_64, aarch64)\n"
 		"  -d, --debug            forbidden calls fail with EPERM (and are logged) instead of killing\n"
 		"  -h, --help             show this help\n"
 		"\n"
@@ -173,6 +174,7 @@ int main(int argc, char **argv)
 		{"debug", no_argument, NULL, 'd'},
 		{"bare-unveil", no_argument, NULL, 'B'},
 		{"print-filter", no_argument, NULL, 'P'},
+		{"arch", required_argument, NULL, 'A'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -180,6 +182,7 @@ int main(int argc, char **argv)
 	_hv_free_ const char **unveils = calloc((size_t)argc + 1, sizeof(char *));
 	size_t n_unveils = 0;
 	bool print_filter = false;
+	const char *arch = NULL;
 	int c;
 
 	if (!unveils)
@@ -201,6 +204,9 @@ int main(int argc, char **argv)
 		case 'P':
 			print_filter = true;
 			break;
+		case 'A':
+			arch = optarg;
+			break;
 		case 'h':
 			usage(stdout);
 			return 0;
@@ -215,7 +221,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 		fflush(stdout);
-		return hv_pledge_export(spec.promises ? spec.promises : "", STDOUT_FILENO) < 0 ? 1 : 0;
+		return hv_pledge_export_arch(spec.promises ? spec.promises : "", arch, STDOUT_FILENO) < 0 ? 1 : 0;
 	}
 	if (optind >= argc) {
 		fprintf(stderr, "sandbox-run: no command given\n");

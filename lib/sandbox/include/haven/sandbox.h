@@ -45,6 +45,9 @@ int hv_pledge_check(const char *promises);
  * pseudo-code (PFC), to fd: to review what a promise set allows on this
  * architecture. Nothing is loaded. 0 or a negative errno. */
 int hv_pledge_export(const char *promises, int fd);
+/* The same for another architecture by libseccomp name ("aarch64",
+ * "x86_64"): -EINVAL for an unknown one. */
+int hv_pledge_export_arch(const char *promises, const char *arch, int fd);
 
 /* exec with this process's execpromises: installs the execpromises filter
  * (so the new program starts with exactly that set, intersected with the
