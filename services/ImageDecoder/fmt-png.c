@@ -381,6 +381,8 @@ out:
 int hv_img_decode_png(hv_img_ctx *c)
 {
 	bool is_apng;
+	if (c->len < 8)
+		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: signature truncated");
 	int r = decode_apng(c, &is_apng);
 	if (r < 0 || is_apng)
 		return r;

@@ -93,11 +93,13 @@ static int pam_header(hv_img_ctx *c, struct pnm *s, uint32_t *w, uint32_t *h, ui
 
 int hv_img_decode_pnm(hv_img_ctx *c)
 {
+	if (c->len < 3)
+		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pnm: header truncated");
 	struct pnm s = {.p = c->data + 2, .end = c->data + c->len, .start = c->data};
 	char kind = (char)c->data[1];
 	uint32_t w, h, depth, maxval = 1;
 	int r;
-	if (c->len < 3 || kind < '1' || kind > '7')
+	if (c->data[0] != 'P' || kind < '1' || kind > '7')
 		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pnm: bad magic number");
 	if (kind == '7') {
 		if ((r = pam_header(c, &s, &w, &h, &depth, &maxval)) < 0)
