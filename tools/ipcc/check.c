@@ -11,6 +11,9 @@
 
 #include "ipcc.h"
 
+/* Largest struct (estimated sizeof) a .ipc may define. */
+#define IPCC_MAX_STRUCT_SIZE 65536u
+
 /* --- a set of generated names, to catch collisions ------------------------ */
 typedef struct name_entry {
 	const char *name, *what;
@@ -187,27 +190,38 @@ static void check_fields(ipcc_unit *u, ipcc_field *fs, size_t n, const char *wha
 	}
 }
 
-/* Structs may nest but not contain themselves (the C would be infinite). */
-static bool recursive(ipcc_unit *u, ipcc_def *d, const ipcc_type *t)
+/* Structs may nest but not contain themselves (the C would be infinite).
+ * One depth-first walk over the struct graph: 0 unvisited, 1 on the current
+ * path, 2 done, so shared sub-structs are visited once (no blow-up on
+ * diamond-shaped definitions). */
+static void walk_struct(ipcc_unit *u, ipcc_def *d);
+
+static void walk_type(ipcc_unit *u, ipcc_def *d, const ipcc_field *f, const ipcc_type *t)
 {
 	switch (t->kind) {
-	case K_VECTOR: case K_OPTIONAL: return recursive(u, d, t->elem);
-	case K_MAP: return recursive(u, d, t->elem) || recursive(u, d, t->value);
+	case K_VECTOR: case K_OPTIONAL: walk_type(u, d, f, t->elem); break;
+	case K_MAP: walk_type(u, d, f, t->elem); walk_type(u, d, f, t->value); break;
 	case K_STRUCT:
-		if (t->def == d)
-			return true;
-		if (t->def->visiting)
-			return false;
-		t->def->visiting = 1;
-		for (size_t i = 0; i < t->def->nfields; i++)
-			if (recursive(u, d, t->def->fields[i].type)) {
-				t->def->visiting = 0;
-				return true;
-			}
-		t->def->visiting = 0;
-		return false;
-	default: return false;
+		if (t->def->visiting == 1) {
+			if (t->def == d)
+				ipcc_error(u, f->loc, "struct '%s' contains itself through field '%s'", d->name, f->name);
+			else
+				ipcc_error(u, f->loc, "struct '%s' contains itself through field '%s' of struct '%s'",
+					   t->def->name, f->name, d->name);
+		} else if (t->def->visiting == 0) {
+			walk_struct(u, t->def);
+		}
+		break;
+	default: break;
 	}
+}
+
+static void walk_struct(ipcc_unit *u, ipcc_def *d)
+{
+	d->visiting = 1;
+	for (size_t i = 0; i < d->nfields; i++)
+		walk_type(u, d, &d->fields[i], d->fields[i].type);
+	d->visiting = 2;
 }
 
 static void check_enum(ipcc_unit *u, ipcc_def *d)
@@ -333,14 +347,20 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 	for (size_t i = 0; i < u->nfiles; i++)
 		for (size_t k = 0; k < u->files[i]->ndefs; k++) {
 			ipcc_def *d = u->files[i]->defs[k];
-			if (d->kind != DEF_STRUCT)
-				continue;
-			for (size_t m = 0; m < d->nfields; m++)
-				if (recursive(u, d, d->fields[m].type)) {
-					ipcc_error(u, d->fields[m].loc, "struct '%s' contains itself through field '%s'",
-						   d->name, d->fields[m].name);
-					break;
-				}
+			if (d->kind == DEF_STRUCT && d->visiting == 0)
+				walk_struct(u, d);
+		}
+	if (u->errors)
+		return;
+	/* Structs nest by value: a few levels of doubling make a C type (and a
+	 * minimal message) of absurd size. */
+	for (size_t i = 0; i < u->nfiles; i++)
+		for (size_t k = 0; k < u->files[i]->ndefs; k++) {
+			ipcc_def *d = u->files[i]->defs[k];
+			ipcc_type t = {.kind = K_STRUCT, .def = d};
+			if (d->kind == DEF_STRUCT && ipcc_c_size(&t) > IPCC_MAX_STRUCT_SIZE)
+				ipcc_error(u, d->loc, "struct '%s' is too large in C (over %u bytes): hold big parts in a Vector or Optional",
+					   d->name, IPCC_MAX_STRUCT_SIZE);
 		}
 }
 

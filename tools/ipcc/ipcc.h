@@ -133,6 +133,10 @@ typedef struct ipcc_def {
 	size_t nenumerators, capenumerators;
 	ipcc_type *underlying; /* enum: integer type (default u32) */
 	int visiting;          /* recursion check */
+	/* Memoized facts (a struct used many times over is walked once). */
+	int has_resources;     /* 0 unknown, 1 no, 2 yes */
+	bool min_wire_known, c_size_known;
+	size_t min_wire, c_size;
 } ipcc_def;
 
 typedef struct ipcc_message {
@@ -204,9 +208,10 @@ char *ipcc_upper(ipcc_arena *a, const char *snake);
 uint32_t ipcc_fnv1a(const char *s);
 bool ipcc_is_c_reserved(const char *name);
 bool ipcc_is_int_kind(enum ipcc_kind k);
-/* Fixed wire size for numbers; minimal wire size / fd count for any type. */
+/* The fewest payload bytes a value of the type takes on the wire. */
 size_t ipcc_min_wire(const ipcc_type *t);
-unsigned ipcc_min_fds(const ipcc_type *t);
+/* An upper estimate of sizeof() of the C type, saturating (never wraps). */
+size_t ipcc_c_size(const ipcc_type *t);
 bool ipcc_has_resources(const ipcc_type *t);
 const char *ipcc_ctype(ipcc_arena *a, const ipcc_type *t);
 const char *ipcc_mangle(ipcc_arena *a, const ipcc_type *t);

@@ -96,27 +96,48 @@ size_t ipcc_min_wire(const ipcc_type *t)
 	case K_BITMAP: return 25; /* 4 x u32 + buffer */
 	case K_ENUM: return ipcc_min_wire(t->def->underlying);
 	case K_STRUCT: {
-		size_t s = 0;
-		for (size_t i = 0; i < t->def->nfields; i++)
-			s += ipcc_min_wire(t->def->fields[i].type);
-		return s;
+		ipcc_def *d = t->def;
+		if (!d->min_wire_known) {
+			size_t s = 0;
+			for (size_t i = 0; i < d->nfields; i++)
+				s += ipcc_min_wire(d->fields[i].type);
+			d->min_wire = s;
+			d->min_wire_known = true;
+		}
+		return d->min_wire;
 	}
 	default: return scalar_size(t->kind);
 	}
 }
 
-unsigned ipcc_min_fds(const ipcc_type *t)
+static size_t sat_add(size_t a, size_t b)
+{
+	size_t r;
+	return __builtin_add_overflow(a, b, &r) ? SIZE_MAX : r;
+}
+
+size_t ipcc_c_size(const ipcc_type *t)
 {
 	switch (t->kind) {
-	case K_FILE: return 1;
-	/* An empty Buffer / Bitmap travels without an fd. */
+	case K_STRING: case K_BYTESTRING: return 8;
+	case K_BYTES: case K_VECTOR: case K_MAP: return 16;
+	case K_FILE: return 4;
+	case K_BUFFER: return 24;
+	case K_BITMAP: return 40;
+	case K_OPTIONAL: return sat_add(8, ipcc_c_size(t->elem));
+	case K_ENUM: return 4;
 	case K_STRUCT: {
-		unsigned s = 0;
-		for (size_t i = 0; i < t->def->nfields; i++)
-			s += ipcc_min_fds(t->def->fields[i].type);
-		return s;
+		ipcc_def *d = t->def;
+		if (!d->c_size_known) {
+			size_t s = 0;
+			for (size_t i = 0; i < d->nfields; i++)
+				s = sat_add(s, sat_add(ipcc_c_size(d->fields[i].type), 8)); /* + padding */
+			d->c_size = s;
+			d->c_size_known = true;
+		}
+		return d->c_size;
 	}
-	default: return 0;
+	default: return scalar_size(t->kind);
 	}
 }
 
@@ -126,11 +147,16 @@ bool ipcc_has_resources(const ipcc_type *t)
 	case K_FILE: case K_BUFFER: case K_BITMAP: return true;
 	case K_VECTOR: case K_OPTIONAL: return ipcc_has_resources(t->elem);
 	case K_MAP: return ipcc_has_resources(t->elem) || ipcc_has_resources(t->value);
-	case K_STRUCT:
-		for (size_t i = 0; i < t->def->nfields; i++)
-			if (ipcc_has_resources(t->def->fields[i].type))
-				return true;
-		return false;
+	case K_STRUCT: {
+		ipcc_def *d = t->def;
+		if (!d->has_resources) {
+			d->has_resources = 1;
+			for (size_t i = 0; i < d->nfields && d->has_resources == 1; i++)
+				if (ipcc_has_resources(d->fields[i].type))
+					d->has_resources = 2;
+		}
+		return d->has_resources == 2;
+	}
 	default: return false;
 	}
 }
