@@ -362,6 +362,17 @@ def test_privdrop(h):
         return fn
     check(as_uid(65534, try_connect("priv")) == 0, "nobody may use the socket it owns")
     check(as_uid(65534, try_connect("private")) == 13, "a 0600 root socket refuses another uid")
+    if SVC:
+        # Anyone may read the system manager's status; only root may change it.
+        def svc_as_nobody(*args):
+            def fn():
+                p = subprocess.run([SVC, "--socket", h.portal("SystemServer")] + list(args),
+                                   capture_output=True, text=True, timeout=TIMEOUT)
+                return p.returncode
+            return fn
+        check(as_uid(65534, svc_as_nobody("status")) == 0, "nobody reads status")
+        check(as_uid(65534, svc_as_nobody("stop", "Priv")) == 1, "nobody may not stop a service")
+        check(not h.records("stop", "Priv"), "Priv still runs")
     h.stop()
 
 
@@ -487,11 +498,21 @@ def test_exec_env(h):
     h.define("Env.ini", "[Env]\nExecutable=ss-testd\n"
              "Arguments=--record %s --record-env FOO --arg 'two words'\n"
              "Environment=FOO=\"bar baz\" OTHER=1\nWorkingDirectory=%s\n" % (h.rec, h.xdg))
+    out = os.path.join(h.tmp, "out.txt")
+    h.define("File.ini", "[File]\nExecutable=ss-testd\nArguments=--print to-a-file\nStdIO=%s\n" % out)
     h.start()
     r = wait_for(lambda: h.records("env", "Env"), "Env recorded")[0]
     check(r["value"] == "bar_baz", "Environment with quotes: %r" % r)
     check(r["cwd"] == h.xdg, "WorkingDirectory: %r" % r)
     check(r["arg"] == "9:spaced", "Arguments with quotes: %r" % r)
+
+    def file_has():
+        try:
+            with open(out) as f:
+                return "to-a-file (stderr)" in f.read()
+        except FileNotFoundError:
+            return False
+    wait_for(file_has, "StdIO=FILE receives stdout and stderr")
     h.stop()
 
 
