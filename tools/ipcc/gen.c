@@ -23,6 +23,8 @@ typedef struct gen {
 	FILE *h, *c;
 	const ipcc_type **types; /* composites in dependency order */
 	size_t ntypes, captypes;
+	const char **mangles; /* parallel to types */
+	size_t nmangles, capmangles;
 } gen;
 
 /* --- collecting the composite types, dependencies first -------------------- */
@@ -35,14 +37,17 @@ static bool is_composite(const ipcc_type *t)
 static bool have_type(gen *g, const char *mangle)
 {
 	for (size_t i = 0; i < g->ntypes; i++)
-		if (!strcmp(ipcc_mangle(g->a, g->types[i]), mangle))
+		if (!strcmp(g->mangles[i], mangle))
 			return true;
 	return false;
 }
 
 static void collect(gen *g, const ipcc_type *t)
 {
-	if (!is_composite(t) || have_type(g, ipcc_mangle(g->a, t)))
+	if (!is_composite(t))
+		return;
+	const char *mangle = ipcc_mangle(g->a, t);
+	if (have_type(g, mangle))
 		return;
 	switch (t->kind) {
 	case K_VECTOR: case K_OPTIONAL: collect(g, t->elem); break;
@@ -53,8 +58,10 @@ static void collect(gen *g, const ipcc_type *t)
 		break;
 	default: break;
 	}
-	if (!have_type(g, ipcc_mangle(g->a, t))) /* a field may have added it */
+	if (!have_type(g, mangle)) { /* a field may have added it */
 		ipcc_push(g->a, &g->types, &g->ntypes, &g->captypes, &t, sizeof(t));
+		ipcc_push(g->a, &g->mangles, &g->nmangles, &g->capmangles, &mangle, sizeof(mangle));
+	}
 }
 
 static const ipcc_type *def_type(gen *g, ipcc_def *d)
