@@ -91,6 +91,8 @@ int main(int argc, char **argv)
 		hv_log_errno(r, "Failed to enter the sandbox");
 		goto out;
 	}
+#else
+	(void)socket_path;
 #endif
 	r = hv_loop_run(loop);
 out:
