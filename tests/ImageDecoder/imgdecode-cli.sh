@@ -1,0 +1,61 @@
+#!/bin/bash
+# imgdecode-cli.sh IMGDECODE — the imgdecode command line end to end: each
+# run decodes in a fresh ImageDecoder process (spawned: no portal here).
+# Outputs are checked against ImageMagick pixel for pixel.
+set -uo pipefail
+bin=$(realpath "$1")
+dir=$(mktemp -d /tmp/imgdecode-cli.XXXXXX)
+trap 'rm -rf "$dir"' EXIT
+cd "$dir"
+export HAVEN_PORTAL_DIR="$dir/no-portals" # never reach a running system's portal
+fails=0
+fail() { echo "FAIL: $*"; fails=$((fails + 1)); }
+# expect CODE CMD...: run, check the exit status
+expect() { local want=$1; shift; "$@" >out.txt 2>err.txt; local rc=$?; [ $rc -eq "$want" ] || fail "$* exited $rc, want $want: $(cat err.txt)"; }
+
+convert -size 31x17 gradient:red-blue -alpha set -channel A -fx "0.3+0.7*i/w" +channel -depth 8 PNG32:in.png
+for i in 0 1 2; do convert -size 20x10 xc:none -fill "rgb($((i * 100)),80,40)" -draw "rectangle $i,1 $((i + 8)),8" PNG32:f$i.png; done
+convert -delay 20 f0.png f1.png f2.png -loop 0 anim.gif
+
+expect 0 "$bin" --help; grep -q "Usage: imgdecode" out.txt || fail "--help prints usage"
+expect 2 "$bin"
+expect 2 "$bin" --bogus in.png
+expect 2 "$bin" in.png out.jpg
+expect 2 "$bin" --frame x in.png out.png
+expect 2 "$bin" --info in.png extra
+expect 2 "$bin" --mime image/nonsense --info in.png
+
+expect 0 "$bin" --info in.png
+[ "$(cat out.txt)" = "png 31x17 1 frame loop 0" ] || fail "--info in.png: $(cat out.txt)"
+expect 0 "$bin" --info anim.gif
+[ "$(cat out.txt)" = "gif 20x10 3 frames loop 0 durations 200 200 200" ] || fail "--info anim.gif: $(cat out.txt)"
+
+for ext in png pam; do
+	expect 0 "$bin" in.png out.$ext
+	ae=$(compare -metric AE in.png out.$ext null: 2>&1)
+	[ "$ae" = 0 ] || fail "out.$ext differs from in.png in $ae pixels"
+done
+expect 0 "$bin" in.png out.ppm
+ae=$(convert in.png -alpha off ppm:- | compare -metric AE - out.ppm null: 2>&1)
+[ "$ae" = 0 ] || fail "out.ppm differs in $ae pixels"
+expect 0 "$bin" --frame 2 anim.gif frame2.png
+ae=$(convert anim.gif -coalesce -delete 0,1 png:- | compare -metric AE - frame2.png null: 2>&1)
+[ "$ae" = 0 ] || fail "frame 2 differs in $ae pixels"
+expect 1 "$bin" --frame 3 anim.gif f.png
+
+# Bad images: exit 1 and one line saying why.
+printf 'not an image at all, just some text\n' > bad.png
+expect 1 "$bin" --info bad.png
+[ "$(wc -l < err.txt)" -eq 1 ] && grep -q "unsupported format" err.txt || fail "bad image message: $(cat err.txt)"
+head -c 100 in.png > cut.png
+expect 1 "$bin" cut.png o.png
+grep -q "truncated" err.txt || fail "truncated message: $(cat err.txt)"
+[ ! -e o.png ] || fail "no output for a bad image"
+expect 1 "$bin" --info missing.png
+# A TGA whose header the sniffer refuses decodes with a hint.
+printf '\0\0\2\0\0\0\0\0\0\0\0\0\1\0\1\0\40\150\1\2\3\4' > odd.tga
+expect 1 "$bin" --info odd.tga
+expect 0 "$bin" --mime image/x-tga --info odd.tga
+
+echo "imgdecode-cli: $fails failure(s)"
+[ $fails -eq 0 ]
