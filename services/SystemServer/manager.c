@@ -118,7 +118,9 @@ void hv_unit_set_failed(hv_unit *u, const char *fmt, ...)
 	free(u->fail_reason);
 	u->fail_reason = why;
 	u->failed = true;
-	hv_unit_listen_pause(u);
+	/* Clients of a failed service get ECONNREFUSED rather than wait in a
+	 * backlog nobody will ever accept; svc start creates the sockets again. */
+	hv_unit_close_sockets(u);
 	hv_manager_schedule(u->m);
 }
 

@@ -190,8 +190,8 @@ int main(int argc, char **argv)
 	char names[1024] = "";
 	for (int i = 0; i < n && fdnames && fdnames[i]; i++)
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "", fdnames[i]);
-	record("start %s pid=%d uid=%u gid=%u fds=%d names=%s nice=%d", name, (int)getpid(), (unsigned)getuid(),
-	       (unsigned)getgid(), n, names, own_nice());
+	record("start %s pid=%d uid=%u gid=%u groups=%d fds=%d names=%s nice=%d", name, (int)getpid(),
+	       (unsigned)getuid(), (unsigned)getgid(), getgroups(0, NULL), n, names, own_nice());
 	if (env_name) {
 		/* spaces would split the record's words: show them as '_' */
 		char v[256], cwd[256];

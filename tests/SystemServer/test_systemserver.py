@@ -299,6 +299,8 @@ def test_dependencies(h):
 def test_respawn(h):
     h.service("Crash", args="--exit 3",
               extra="KeepAlive=true\nRestartSec=0.02\nStartLimitBurst=4\nStartLimitIntervalSec=60")
+    h.service("LazyCrash", args="--crash-on-connect",
+              extra="Socket=lazycrash\nLazy=true\nRestartSec=0.02\nStartLimitBurst=2\nStartLimitIntervalSec=60")
     h.service("Victim", extra="Socket=victim\nKeepAlive=true\nRestartSec=0.02")
     h.start()
     wait_for(lambda: "start limit hit" in h.manager_log(), "Crash to hit its start limit")
@@ -311,6 +313,17 @@ def test_respawn(h):
     g2 = h.hello(h.connect("victim"))
     check(g2["pid"] != g["pid"], "a new instance answers")
     check(len(h.records("start", "Crash")) == 4, "no busy loop once failed")
+    # A lazy service that keeps crashing: each client sees a clean EOF, and
+    # once it has failed, new clients are refused instead of left waiting.
+    for _ in range(2):
+        c = h.connect("lazycrash")
+        check(c.recv(100) == b"", "a crashed instance's client gets EOF")
+    wait_for(lambda: not os.path.exists(h.portal("lazycrash")), "failed lazy service's socket removed")
+    try:
+        h.connect("lazycrash")
+        raise Fail("connected to a failed service")
+    except (FileNotFoundError, ConnectionRefusedError):
+        pass
     if SVC:
         check(h.status("Crash")["state"] == "failed", "svc shows Crash failed")
         check(h.status("Victim")["restarts"] == 1, "one restart counted")
@@ -345,11 +358,12 @@ def test_listen_fds(h):
 def test_privdrop(h):
     if os.geteuid() != 0:
         return SKIP
-    h.service("Priv", extra="Socket=priv\nUser=nobody\nPriority=5\nSocketPermissions=0600")
+    h.service("Priv", extra="Socket=priv\nUser=nobody\nGroup=nogroup\nPriority=5\nSocketPermissions=0600")
     h.service("Private", extra="Socket=private\nSocketPermissions=0600")
     h.start()
     r = wait_for(lambda: h.records("start", "Priv"), "Priv started")
     check(len(r) == 1 and r[0]["uid"] == "65534" and r[0]["nice"] == "5", "runs as nobody, nice 5: %r" % r)
+    check(r[0]["gid"] == "65534" and r[0]["groups"] == "0", "group nogroup, no supplementary groups: %r" % r)
 
     def try_connect(name):
         def fn():
