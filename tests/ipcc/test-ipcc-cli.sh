@@ -53,6 +53,12 @@ echo "previous" >"$tmp/keep/many_errors.ipc.h"
 [ "$(cat "$tmp/keep/many_errors.ipc.h")" = previous ] || fail "failed run touched an output"
 [ "$(ls "$tmp/keep")" = many_errors.ipc.h ] || fail "failed run left files: $(ls "$tmp/keep")"
 
+# Imports: beside the importing file, else in -I directories.
+printf 'import "Shapes.ipc"\nendpoint Uses { Draw(Point p) => () }\n' >"$tmp/Uses.ipc"
+"$ipcc" --check "$tmp/Uses.ipc" 2>"$tmp/err"; [ $? -eq 1 ] || fail "import without -I must fail"
+grep -qF "$tmp/Uses.ipc:1:8: cannot find import 'Shapes.ipc' (searched: $tmp)" "$tmp/err" || fail "import error message: $(cat "$tmp/err")"
+"$ipcc" --check -I "$fix" "$tmp/Uses.ipc" || fail "import through -I"
+
 # Odd but valid input: a byte order mark and CRLF line ends; an endpoint
 # without messages; an empty file.
 printf '\357\273\277endpoint Crlf\r\n{\r\n    Ping(u32 n) =|\r\n}\r\n' >"$tmp/Crlf.ipc"

@@ -180,6 +180,14 @@ ipcc_file *ipcc_import(ipcc_unit *u, ipcc_file *from, const char *path, ipcc_loc
 		if (access(c, R_OK) == 0)
 			cand = c;
 	}
+	if (access(cand, F_OK) != 0) {
+		/* Say where we looked, in the words of the import. */
+		char *where = slash ? ipcc_printf(&u->arena, "%.*s", (int)(slash - from->path), from->path) : ".";
+		for (size_t i = 0; path[0] != '/' && i < u->ninclude_dirs; i++)
+			where = ipcc_printf(&u->arena, "%s, %s", where, u->include_dirs[i]);
+		ipcc_error(u, loc, "cannot find import '%s' (searched: %s)", path, path[0] == '/' ? "absolute path" : where);
+		return NULL;
+	}
 	bool failed;
 	return load(u, cand, loc, &failed);
 }
