@@ -641,6 +641,41 @@ def test_sandbox(h):
     h.stop()
 
 
+def test_run_system(h):
+    """make run: the shipped definitions from the build tree, Ctrl-C ends it."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(SS)))
+    script = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "scripts", "run-system")
+    env = dict(os.environ, XDG_RUNTIME_DIR=h.xdg)
+    p = subprocess.Popen([script, build], env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    try:
+        lines = []
+        end = time.monotonic() + TIMEOUT
+        while time.monotonic() < end:
+            line = p.stdout.readline()
+            check(line != "", "run-system ended early:\n" + "".join(lines))
+            lines.append(line)
+            if "Ctrl-C stops everything" in line:
+                break
+        text = "".join(lines)
+        portal = os.path.join(h.xdg, "haven", "portal")
+        check("Portals in " + portal in text and "svc status" in text, "says where and what to try:\n" + text)
+        check("0 problem(s)" in text, "the shipped definitions load cleanly:\n" + text)
+        if SVC:
+            st = subprocess.run([SVC, "status", "--json"], env=env, capture_output=True, text=True,
+                                timeout=TIMEOUT)
+            check(st.returncode == 0 and json.loads(st.stdout), "svc finds the session's manager")
+        p.send_signal(signal.SIGINT)
+        rest, _ = p.communicate(timeout=TIMEOUT)
+        check(p.returncode == 0, "Ctrl-C: clean exit, got %d\n%s" % (p.returncode, rest))
+        check("shutdown complete" in rest, "ordered shutdown")
+        socks = [f for f in os.listdir(portal) if f != "SystemServer"] if os.path.isdir(portal) else []
+        check(not socks, "sockets removed: %r" % socks)
+    finally:
+        if p.poll() is None:
+            p.kill()
+            p.wait()
+
+
 TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
 SYSTEM_MODE = {"privdrop", "per_user"}
 
