@@ -407,6 +407,63 @@ static void test_client_dies(void)
 	svc_stop(&f);
 }
 
+/* Many writers and readers at once: every write is answered with its own
+ * serial, every read sees a whole entry, the history keeps the newest. */
+static void test_concurrent(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "clipboard", (const char *const[]){"--history", "1024", NULL});
+	enum { CLIENTS = 8, WRITES = 40 };
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	pid_t pids[CLIENTS];
+	for (int k = 0; k < CLIENTS; k++) {
+		pids[k] = fork();
+		CHECK(pids[k] >= 0);
+		if (pids[k] == 0) {
+			close(p[0]);
+			hv_conn *c = svc_connect(&f);
+			for (int i = 0; i < WRITES; i++) {
+				char text[64];
+				snprintf(text, sizeof text, "client %d write %d", k, i);
+				uint64_t serial = set_text(c, text, "text/plain");
+				CHECK_EQ(write(p[1], &serial, sizeof serial), (ssize_t)sizeof serial);
+				/* A read in between: whatever is current, it is whole. */
+				hv_buffer b = HV_BUFFER_EMPTY;
+				CHECK_EQ(clipboard_server_get_clipboard_data(c, &b, NULL, NULL), 0);
+				CHECK(b.size > 7 && !memcmp(b.data, "client ", 7));
+				hv_buffer_release(&b);
+			}
+			hv_conn_close(c);
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	static uint64_t serials[CLIENTS * WRITES];
+	size_t n = 0;
+	uint64_t s;
+	while (read(p[0], &s, sizeof s) == (ssize_t)sizeof s && n < HV_ARRAY_SIZE(serials))
+		serials[n++] = s;
+	close(p[0]);
+	for (int k = 0; k < CLIENTS; k++) {
+		int status;
+		CHECK_EQ(waitpid(pids[k], &status, 0), pids[k]);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	CHECK_EQ(n, CLIENTS * WRITES);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			CHECK(serials[i] != serials[j]);
+	hv_conn *c = svc_connect(&f);
+	hv_vec_clipboard_server_entry_info h;
+	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
+	CHECK_EQ(h.count, CLIENTS * WRITES);
+	for (size_t i = 1; i < h.count; i++)
+		CHECK(h.items[i - 1].serial > h.items[i].serial);
+	hv_conn_close(c);
+	svc_stop(&f);
+}
+
 /* --- crash and respawn -------------------------------------------------------- */
 
 static void test_respawn(void)
@@ -520,6 +577,7 @@ int main(int argc, char **argv)
 	test_events();
 	test_bad_input();
 	test_client_dies();
+	test_concurrent();
 	test_respawn();
 	printf("ok\n");
 	return 0;

@@ -49,6 +49,16 @@ else
 fi
 lines=$("$clip" history | wc -l)
 
+# Both run confined: a seccomp filter and no_new_privs (the promises
+# themselves are tested by tests/sandbox; here: that the definitions and the
+# services' own narrowing take effect).
+confined() { grep -q $'^Seccomp:\t2$' "/proc/$1/status" && grep -q $'^NoNewPrivs:\t1$' "/proc/$1/status"; }
+"$notify" list >/dev/null || fail "notify list"
+for s in Clipboard NotificationServer; do
+	p=$(svc_pid $s)
+	[ -n "$p" ] && confined "$p" || fail "$s is not sandboxed: $(grep -E 'Seccomp|NoNewPrivs' "/proc/$p/status")"
+done
+
 # SIGKILL; the manager respawns; the clipboard and its history are intact.
 pid=$(svc_pid Clipboard)
 [ -n "$pid" ] || fail "no Clipboard pid"

@@ -362,6 +362,64 @@ static void test_dying_clients(void)
 	svc_stop(&f);
 }
 
+/* Many clients showing at once: unique ids, each owner hears about its own
+ * notifications only. */
+static void test_concurrent(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", NULL);
+	enum { CLIENTS = 8, EACH = 20 };
+	int p[2];
+	CHECK_EQ(pipe(p), 0);
+	pid_t pids[CLIENTS];
+	for (int k = 0; k < CLIENTS; k++) {
+		pids[k] = fork();
+		CHECK(pids[k] >= 0);
+		if (pids[k] == 0) {
+			close(p[0]);
+			struct client cl;
+			client_open(&cl, &f, false);
+			uint32_t ids[EACH];
+			for (int i = 0; i < EACH; i++) {
+				ids[i] = send_n(cl.c, "load", (unsigned)(i % 3), 0, NULL);
+				CHECK_EQ(write(p[1], &ids[i], sizeof ids[i]), (ssize_t)sizeof ids[i]);
+			}
+			/* Close our own: we hear exactly those closes. */
+			char want[4096] = "";
+			for (int i = 0; i < EACH; i++) {
+				CHECK_EQ(notification_server_close(cl.c, ids[i]), 0);
+				size_t l = strlen(want);
+				snprintf(want + l, sizeof want - l, "close:%u:3 ", ids[i]);
+			}
+			CHECK(heard(&cl, want));
+			hv_conn_close(cl.c);
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	static uint32_t ids[CLIENTS * EACH];
+	size_t n = 0;
+	uint32_t id;
+	while (read(p[0], &id, sizeof id) == (ssize_t)sizeof id && n < HV_ARRAY_SIZE(ids))
+		ids[n++] = id;
+	close(p[0]);
+	for (int k = 0; k < CLIENTS; k++) {
+		int status;
+		CHECK_EQ(waitpid(pids[k], &status, 0), pids[k]);
+		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	CHECK_EQ(n, CLIENTS * EACH);
+	for (size_t i = 0; i < n; i++)
+		for (size_t j = i + 1; j < n; j++)
+			CHECK(ids[i] != ids[j]);
+	hv_conn *c = svc_connect(&f);
+	hv_vec_notification_server_info v;
+	CHECK_EQ(notification_server_list(c, &v), 0);
+	CHECK_EQ(v.count, 0);
+	hv_conn_close(c);
+	svc_stop(&f);
+}
+
 static void test_respawn(void)
 {
 	svc_fixture f;
@@ -410,6 +468,7 @@ int main(int argc, char **argv)
 	test_expiry_and_icons();
 	test_bad_input();
 	test_dying_clients();
+	test_concurrent();
 	test_respawn();
 	printf("ok\n");
 	return 0;
