@@ -73,6 +73,7 @@ struct hv_conn {
 	struct ucred peer;
 	unsigned refs;
 	bool open, accepted, trace, flush_scheduled, drain_scheduled, draining;
+	bool out_blocked; /* the socket said EAGAIN: wait for writability */
 	int end_reason;
 
 	struct {
@@ -524,6 +525,7 @@ static int conn_flush(hv_conn *c, int timeout_ms)
 		ssize_t n = send_chunk(c->fd, c->out + c->out_off, end - c->out_off, fds, nfds);
 		if (n == -EAGAIN) {
 			if (timeout_ms == 0) {
+				c->out_blocked = true;
 				set_want_write(c, true);
 				return 0;
 			}
@@ -551,6 +553,7 @@ static int conn_flush(hv_conn *c, int timeout_ms)
 		return c->end_reason;
 	c->out_off = c->out_len = 0;
 	c->ofd_head = c->ofd_len = 0;
+	c->out_blocked = false;
 	set_want_write(c, false);
 	return 0;
 }
@@ -634,8 +637,8 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 		goto out;
 	if (!c->loop)
 		r = conn_flush(c, -1); /* nobody would flush it later */
-	else if (c->out_len - c->out_off >= HV_CONN_FLUSH_THRESHOLD)
-		r = conn_flush(c, 0);
+	else if (c->out_len - c->out_off >= HV_CONN_FLUSH_THRESHOLD && !c->out_blocked)
+		r = conn_flush(c, 0); /* when blocked, the write watch resumes it */
 	else
 		schedule_flush(c);
 out:
@@ -928,8 +931,10 @@ static void conn_io(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
 	hv_conn *c = userdata;
 	conn_ref(c);
-	if ((events & HV_IO_WRITE) && c->open)
+	if ((events & HV_IO_WRITE) && c->open) {
+		c->out_blocked = false;
 		conn_flush(c, 0);
+	}
 	if ((events & (HV_IO_READ | HV_IO_ERROR)) && c->open) {
 		ssize_t n = conn_read(c, false);
 		if (n > 0 || c->q_head)

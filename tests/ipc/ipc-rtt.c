@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -34,6 +35,7 @@ static uint64_t raw_rtt(size_t iters, uint64_t *t)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
 		char b[64];
 		while (hv_read_full(sv[1], b, sizeof(b)) == 0)
@@ -62,6 +64,7 @@ static uint64_t hv_rtt(size_t iters, uint64_t *t)
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
 		hv_loop *loop;
 		hv_server *s;

@@ -18,6 +18,14 @@
 #include "testproto.h"
 
 static char sock[256], logpath[256];
+
+/* Progress on stdout, so a slow or stuck step shows in the test log. */
+#define STEP(fn)                                                                           \
+	do {                                                                               \
+		printf("test-ipc-abuse: %s\n", #fn);                                      \
+		fflush(stdout);                                                            \
+		fn();                                                                      \
+	} while (0)
 static hv_conn *good;
 
 static int raw_connect(const char *path)
@@ -67,6 +75,7 @@ static void send_hdr(int fd, uint32_t magic, uint32_t len, uint16_t id, uint8_t 
 		struct cmsghdr a;
 	} ctl;
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
+	memset(&ctl, 0, sizeof(ctl));
 	if (nsend) {
 		mh.msg_control = ctl.c;
 		mh.msg_controllen = CMSG_SPACE(sizeof(int) * nsend);
@@ -364,15 +373,15 @@ int main(void)
 	test_server_stderr = logpath;
 	pid_t srv = test_server_fork(sock, NULL);
 	CHECK_EQ(hv_conn_connect(NULL, sock, &good), 0);
-	test_garbage_peers();
-	test_reply_never_sent();
-	test_max_connections();
-	test_outgoing_limit();
+	STEP(test_garbage_peers);
+	STEP(test_reply_never_sent);
+	STEP(test_max_connections);
+	STEP(test_outgoing_limit);
 	good_still_served();
 	/* One line per dropped peer, in the servers' logs. */
 	CHECK_EQ(count_drop_lines(), drops);
-	test_queued_limits();
-	test_pending_limit();
+	STEP(test_queued_limits);
+	STEP(test_pending_limit);
 	good_still_served();
 	hv_conn_close(good);
 	test_server_kill(srv);

@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/un.h>
 #include <sys/wait.h>
@@ -34,6 +35,7 @@ static pid_t spawn(enum mode mode, const int *fds, int nfds, const char *names, 
 	CHECK(pid >= 0);
 	if (pid)
 		return pid;
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	close(ready[0]);
 	dup2(ready[1], 200);
 	/* Move the handed fds to 3, 4, ... without clobbering each other. */

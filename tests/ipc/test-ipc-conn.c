@@ -331,7 +331,7 @@ static void test_trace(void)
 		/* Re-exec: the trace switch is read once per process. */
 		dup2(p[1], 2);
 		setenv("HAVEN_IPC_TRACE", "1", 1);
-		execl("/proc/self/exe", "test-ipc-conn", "--trace-client", sock, (char *)NULL);
+		execl(program_invocation_name, "test-ipc-conn", "--trace-client", sock, (char *)NULL);
 		_exit(127);
 	}
 	close(p[1]);

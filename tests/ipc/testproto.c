@@ -6,6 +6,7 @@
 #include <signal.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -289,6 +290,8 @@ pid_t test_server_fork(const char *path, void (*hook)(hv_server *s))
 	pid_t pid = fork();
 	CHECK(pid >= 0);
 	if (pid == 0) {
+		/* A failed check in the parent must not leave servers behind. */
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
 		dup2(p[1], 200);
 		if (test_server_stderr) {
