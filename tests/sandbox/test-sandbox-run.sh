@@ -50,6 +50,12 @@ if command -v bash >/dev/null; then
 	! grep -q "Permission denied" "$T/err" || fail "tcp rule: unveiled port refused: $(cat "$T/err")"
 fi
 
+# ... socket activation passes through: LISTEN_PID names the command
+printf '#!/bin/sh\necho "$LISTEN_PID $$"\n' > "$T/pids"; chmod +x "$T/pids"
+out=$(sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --pledge "stdio rpath" -- "$1"' "$RUN" "$T/pids" 2>"$T/err")
+set -- $out
+[ "$#" -eq 2 ] && [ "$1" = "$2" ] || fail "LISTEN_PID should be the command's pid: '$out'"
+
 # 4. exit status is the command's; signal deaths pass through
 "$RUN" --pledge "stdio rpath" -- sh -c 'exit 7' 2>"$T/err"; rc=$?
 [ $rc -eq 7 ] || fail "exit status: $rc, want 7: $(cat "$T/err")"

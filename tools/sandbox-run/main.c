@@ -100,6 +100,14 @@ static int run(const hv_sandbox_spec *spec, char **argv)
 	}
 	if (child == 0) {
 		close(sv[0]);
+		/* Socket activation (LISTEN_FDS) names the process that owns the
+		 * fds: that was us, now it is the command. */
+		const char *lp = getenv("LISTEN_PID");
+		char buf[24];
+		if (lp && atol(lp) == (long)getppid()) {
+			snprintf(buf, sizeof(buf), "%ld", (long)getpid());
+			setenv("LISTEN_PID", buf, 1);
+		}
 		int r = hv_sandbox_exec_supervised(spec, path, argv, environ, sv[1]);
 		_exit(r == -ENOENT ? 127 : 126);
 	}
