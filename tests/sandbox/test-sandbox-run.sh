@@ -56,6 +56,12 @@ out=$(sh -c 'LISTEN_PID=$$ LISTEN_FDS=1 exec "$0" --pledge "stdio rpath" -- "$1"
 set -- $out
 [ "$#" -eq 2 ] && [ "$1" = "$2" ] || fail "LISTEN_PID should be the command's pid: '$out'"
 
+# ... and the command inherits neither the seccomp listener (it could
+#     answer its own violations) nor the socket it was handed over on
+out=$("$RUN" --pledge "stdio rpath" -- find /proc/self/fd/ -maxdepth 1 -printf '%l\n' 2>"$T/err") ||
+	fail "fd listing: $(cat "$T/err")"
+! printf '%s\n' "$out" | grep -q -e seccomp -e 'socket:' || fail "leaked fds into the command: $out"
+
 # 4. exit status is the command's; signal deaths pass through
 "$RUN" --pledge "stdio rpath" -- sh -c 'exit 7' 2>"$T/err"; rc=$?
 [ $rc -eq 7 ] || fail "exit status: $rc, want 7: $(cat "$T/err")"
