@@ -105,6 +105,14 @@ static int wait_ready(int ready[2], pid_t pid)
 	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }
 
+static unsigned disconnects;
+static void on_disc(hv_server *s, hv_conn *c, void *ud) { disconnects++; }
+static void idle_hook(hv_server *s)
+{
+	hv_server_set_exit_when_idle(s, true);
+	hv_server_on_disconnect(s, on_disc, NULL);
+}
+
 static void call_ok(hv_conn *c)
 {
 	int32_t sum;
@@ -216,6 +224,14 @@ int main(void)
 	hv_server_free(s);
 	hv_loop_free(loop);
 	test_server_kill(pid);
+
+	/* exit-when-idle: the instance quits once its last client is gone. */
+	pid = test_server_fork(p2, idle_hook);
+	CHECK_EQ(hv_conn_connect(NULL, p2, &c), 0);
+	call_ok(c);
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 	test_tmp_cleanup();
 	printf("test-ipc-adopt: ok\n");

@@ -137,6 +137,56 @@ static void test_async_out_of_order(void)
 	hv_loop_free(loop);
 }
 
+static void test_portal(void)
+{
+	char buf[300];
+	setenv("HAVEN_PORTAL_DIR", test_tmpdir(), 1);
+	CHECK_EQ(hv_portal_path("test.sock", buf, sizeof(buf)), 0);
+	CHECK(strcmp(buf, sock) == 0);
+	hv_conn *c;
+	CHECK_EQ(hv_conn_connect_portal(NULL, "test.sock", &c), 0);
+	int32_t sum;
+	CHECK_EQ(ts_add(c, 3, 4, &sum), 0);
+	hv_conn_close(c);
+	CHECK_EQ(hv_conn_connect_portal(NULL, "nobody-listens-here", &c), -ENOENT);
+	CHECK_EQ(hv_portal_path("../escape", buf, sizeof(buf)), -EINVAL);
+	unsetenv("HAVEN_PORTAL_DIR");
+	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
+	CHECK_EQ(hv_portal_path("config", buf, sizeof(buf)), 0);
+	CHECK(strcmp(buf, "/run/user/1000/haven/portal/config") == 0);
+	unsetenv("XDG_RUNTIME_DIR");
+	CHECK_EQ(hv_portal_path("config", buf, sizeof(buf)), 0);
+	CHECK(strcmp(buf, "/run/haven/portal/config") == 0);
+}
+
+static void test_held_after_disconnect(void)
+{
+	/* A client leaves while the server holds its calls; another client's
+	 * release makes the server answer into the void (must be harmless). */
+	hv_loop *loop;
+	hv_conn *a;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, sock, &a), 0);
+	struct async_rec rec = {0};
+	for (int i = 0; i < 5; i++) {
+		hv_enc e;
+		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
+		hv_enc_string(&e, "gone");
+		CHECK_EQ(hv_conn_call_async(a, &e, hold_done, &rec), 0);
+	}
+	CHECK_EQ(ts_echo(a, "holds are in", NULL), 0);
+	hv_conn_close(a);
+	CHECK_EQ(rec.n, 5);
+	hv_loop_run_once(loop, 0);
+	hv_loop_free(loop);
+	hv_conn *b = connect_loopless();
+	CHECK_EQ(ts_oneway(b, TS_RELEASE, 0), 0);
+	int32_t sum;
+	CHECK_EQ(ts_add(b, 1, 2, &sum), 0);
+	CHECK_EQ(sum, 3);
+	hv_conn_close(b);
+}
+
 static void test_oneway_and_events(void)
 {
 	hv_loop *loop;
@@ -365,8 +415,10 @@ int main(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "%s/test.sock", test_tmpdir());
 	pid_t srv = test_server_fork(sock, NULL);
 	test_sync();
+	test_portal();
 	test_remote_error();
 	test_async_out_of_order();
+	test_held_after_disconnect();
 	test_oneway_and_events();
 	test_fd_passing();
 	test_timeout();
