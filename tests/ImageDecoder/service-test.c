@@ -147,6 +147,25 @@ static void test_sync_png(void)
 	r = image_decoder_server_get_status(c, &spid, NULL, NULL, NULL, NULL, NULL, &formats);
 	CHECK(r == 0 && spid == pid, "status pid %d, spawned %d", spid, pid);
 	CHECK(r == 0 && strstr(formats, "webp") && strstr(formats, "tga"), "formats");
+	/* The kernel's view of its limits. */
+	char path[64], line[256];
+	snprintf(path, sizeof path, "/proc/%d/limits", pid);
+	FILE *f = fopen(path, "r");
+	bool cpu_ok = false, as_ok = false;
+	while (f && fgets(line, sizeof line, f)) {
+		char soft[32], hard[32];
+		if (sscanf(line, "Max cpu time %31s %31s", soft, hard) == 2)
+			cpu_ok = !strcmp(soft, "30") && !strcmp(hard, "31");
+#ifdef UNDER_ASAN
+		as_ok = true; /* not set under ASan (see main.c) */
+#else
+		if (sscanf(line, "Max address space %31s %31s", soft, hard) == 2)
+			as_ok = !strcmp(soft, "2147483648") && !strcmp(hard, "2147483648");
+#endif
+	}
+	if (f)
+		fclose(f);
+	CHECK(cpu_ok && as_ok, "RLIMIT_CPU 30/31 s (%d) and RLIMIT_AS 2 GiB (%d) in %s", cpu_ok, as_ok, path);
 	free(png);
 	hv_conn_close(c);
 	int st = wait_child(pid);
