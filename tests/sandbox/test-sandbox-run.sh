@@ -100,6 +100,8 @@ out=$("$RUN" --pledge "stdio rpath proc exec" -- "$RUN" --pledge "stdio rpath" -
 [ $rc -eq 2 ] && grep -q 'unknown promise "frobnicate"' "$T/err" || fail "bad promise: exit $rc: $(cat "$T/err")"
 "$RUN" --unveil "/tmp:rq" -- true >/dev/null 2>&1; [ $? -eq 2 ] || fail "bad unveil perms: want exit 2"
 "$RUN" -- "$T/no-such-command" 2>/dev/null; [ $? -eq 127 ] || fail "missing command: want 127"
+"$RUN" --unveil "$T/no-such-dir:r" -- true 2>"$T/err"; rc=$?
+[ $rc -eq 2 ] && grep -q "no-such-dir:r: No such file" "$T/err" || fail "missing unveil path: exit $rc: $(cat "$T/err")"
 
 if [ $fails -ne 0 ]; then
 	echo "$fails failure(s)" >&2

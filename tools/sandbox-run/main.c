@@ -242,5 +242,16 @@ int main(int argc, char **argv)
 		usage(stderr);
 		return 2;
 	}
+	/* A missing path is a bad argument, said here rather than as a
+	 * failed start of the command. */
+	for (size_t i = 0; i < n_unveils; i++) {
+		if (strncmp(unveils[i], "tcp:", 4) == 0)
+			continue;
+		_hv_free_ char *p = strndup(unveils[i], (size_t)(strrchr(unveils[i], ':') - unveils[i]));
+		if (p && access(p, F_OK) < 0) {
+			fprintf(stderr, "sandbox-run: --unveil %s: %s\n", unveils[i], strerror(errno));
+			return 2;
+		}
+	}
 	return run(&spec, argv + optind);
 }
