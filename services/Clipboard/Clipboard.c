@@ -30,22 +30,21 @@ static hv_buffer rep_buffer(const hv_clip_rep *r)
 	return (hv_buffer){.fd = r->fd, .data = NULL, .size = r->size, .readonly = true};
 }
 
-/* Metadata of an entry as the reply's map, from the call's arena. */
-#define FILL_META(call, map, e)                                                            \
-	do {                                                                               \
-		(map).count = 0;                                                           \
-		(map).items = NULL;                                                        \
-		if ((e)->nmeta) {                                                          \
-			(map).items = hv_call_calloc(call, (e)->nmeta, sizeof(*(map).items)); \
-			if (!(map).items)                                                  \
-				return -ENOMEM;                                            \
-			for (size_t _i = 0; _i < (e)->nmeta; _i++) {                       \
-				(map).items[_i].key = (e)->meta_keys[_i];                  \
-				(map).items[_i].value = (e)->meta_values[_i];              \
-			}                                                                  \
-			(map).count = (e)->nmeta;                                          \
-		}                                                                          \
-	} while (0)
+/* Metadata of an entry as a reply's map: views of the store's strings (alive
+ * until the reply is encoded), the array from the call's arena. */
+static int fill_meta(hv_call *call, const hv_clip_entry *e, hv_map_string_string *map)
+{
+	*map = (hv_map_string_string){0};
+	if (!e->nmeta)
+		return 0;
+	map->items = hv_call_calloc(call, e->nmeta, sizeof(*map->items));
+	if (!map->items)
+		return -ENOMEM;
+	for (size_t i = 0; i < e->nmeta; i++)
+		map->items[i] = (hv_map_string_string_entry){e->meta_keys[i], e->meta_values[i]};
+	map->count = e->nmeta;
+	return 0;
+}
 
 static int fill_info(hv_call *call, const hv_clip_entry *e, clipboard_server_entry_info *info)
 {
@@ -60,8 +59,7 @@ static int fill_info(hv_call *call, const hv_clip_entry *e, clipboard_server_ent
 		info->sizes.items[i] = e->reps[i].size;
 	}
 	info->mime_types.count = info->sizes.count = e->nreps;
-	FILL_META(call, info->metadata, e);
-	return 0;
+	return fill_meta(call, e, &info->metadata);
 }
 
 static int notify_one(hv_conn *c, void *userdata)
@@ -117,8 +115,7 @@ static int on_get_clipboard_data(hv_call *call, const clipboard_server_get_clipb
 		return hv_call_fail(call, -ENODATA, "the clipboard is empty");
 	rep->data = rep_buffer(&e->reps[0]);
 	rep->mime_type = e->reps[0].mime;
-	FILL_META(call, rep->metadata, e);
-	return 0;
+	return fill_meta(call, e, &rep->metadata);
 }
 
 static int on_set_clipboard_data(hv_call *call, const clipboard_server_set_clipboard_data_req *req,
@@ -196,8 +193,7 @@ static int on_get_clipboard_data_as(hv_call *call,
 	rep->serial = e->serial;
 	rep->data = rep_buffer(r);
 	rep->mime_type_out = r->mime;
-	FILL_META(call, rep->metadata, e);
-	return 0;
+	return fill_meta(call, e, &rep->metadata);
 }
 
 static int on_get_clipboard_info(hv_call *call, const clipboard_server_get_clipboard_info_req *req,

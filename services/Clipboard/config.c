@@ -113,7 +113,7 @@ int clipboard_follow_config(hv_loop *loop, hv_clip_store *st)
 	if ((r = hv_conn_serve(config, &config_client_endpoint, &config_events)) < 0 ||
 	    (r = config_server_monitor_domain(config, DOMAIN)) < 0)
 		goto fail;
-	__typeof__(((config_server_read_u32_value_rep *)0)->value) v = {0};
+	hv_opt_u32 v = {0};
 	r = config_server_read_u32_value(config, DOMAIN, GROUP, KEY, &v);
 	if (r == -EINVAL) {
 		hv_log_warn("%s/%s/%s is not a number; history keeps %zu entries", DOMAIN, GROUP,

@@ -395,7 +395,7 @@ static int on_close(hv_call *call, const notification_server_close_req *req,
 }
 
 static int fill_list(hv_call *call, size_t n, const hv_notification *(*at)(const hv_nq *, size_t),
-		     __typeof__(((notification_server_list_rep *)0)->notifications) *out)
+		     hv_vec_notification_server_info *out)
 {
 	out->count = 0;
 	out->items = n ? hv_call_calloc(call, n, sizeof(*out->items)) : NULL;
