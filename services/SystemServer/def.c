@@ -401,7 +401,7 @@ void hv_svc_def_free(hv_svc_def *d)
 static const char *const scalar_keys[] = {
 	"Executable", "WorkingDirectory", "StdIO", "Lazy", "AcceptSocketConnections",
 	"MultiInstance", "PerUser", "KeepAlive", "RestartSec", "StartLimitBurst",
-	"StartLimitIntervalSec", "TimeoutStopSec", "User", "Group", "Priority",
+	"StartLimitIntervalSec", "TimeoutStopSec", "TimeoutStartSec", "User", "Group", "Priority",
 	"Pledge", "ExecPledge", "Readiness", "WatchdogSec", "Arguments",
 };
 static const char *const list_keys[] = {
@@ -468,6 +468,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 	d->limit_interval_ns = 10000000000ull;
 	d->limit_burst = 5;
 	d->stop_timeout_ns = 5000000000ull;
+	d->start_timeout_ns = 90000000000ull;
 	hv_strv perms = {0};
 	const char *exe = NULL;
 	int exe_line = s->line;
@@ -562,6 +563,8 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			r = parse_seconds(v, &d->limit_interval_ns);
 		} else if (strcmp(k, "TimeoutStopSec") == 0) {
 			r = parse_seconds(v, &d->stop_timeout_ns);
+		} else if (strcmp(k, "TimeoutStartSec") == 0) {
+			r = parse_seconds(v, &d->start_timeout_ns);
 		} else if (strcmp(k, "StartLimitBurst") == 0) {
 			int64_t n;
 			r = hv_parse_i64(v, 1, 1000, &n);

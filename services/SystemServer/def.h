@@ -47,7 +47,7 @@ typedef struct hv_svc_def {
 	bool lazy, accept, multi, per_user;
 
 	enum hv_keepalive keepalive;
-	uint64_t restart_ns, limit_interval_ns, stop_timeout_ns;
+	uint64_t restart_ns, limit_interval_ns, stop_timeout_ns, start_timeout_ns;
 	unsigned limit_burst;
 
 	bool has_user, has_group;

@@ -396,6 +396,7 @@ void hv_instance_free(hv_instance *i)
 {
 	hv_child_free(i->child);
 	hv_timer_free(i->watchdog);
+	hv_timer_free(i->start_timer);
 	hv_timer_free(i->kill_timer);
 	hv_close(&i->handoff_fd);
 	free(i);
@@ -419,7 +420,9 @@ void hv_instance_exited(hv_instance *inst, int status)
 	const hv_svc_def *d = u->def;
 	char what[128];
 	describe_status(status, what, sizeof what);
-	bool clean = WIFEXITED(status) && WEXITSTATUS(status) == 0;
+	if (inst->start_timed_out)
+		snprintf(what, sizeof what, "did not report READY=1 within %.1f s", (double)d->start_timeout_ns / 1e9);
+	bool clean = !inst->start_timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	bool requested = inst->stopping;
 	bool watchdog = inst->watchdog_fired;
 	uint64_t ran = hv_now_ns() - inst->started_ns;
@@ -449,6 +452,11 @@ void hv_instance_exited(hv_instance *inst, int status)
 		return;
 	}
 	hv_log_info("%s: %s", d->name, what);
+	if (!clean) {
+		char line[200];
+		snprintf(line, sizeof line, "SystemServer: process %d %s", (int)pid, what);
+		hv_unit_log_add(u, line);
+	}
 	if (ran > d->limit_interval_ns)
 		u->consecutive = 0;
 	bool respawn = watchdog || d->lazy || d->keepalive == HV_KEEPALIVE_ALWAYS ||

@@ -40,7 +40,9 @@ struct hv_instance {
 	bool ready;
 	bool stopping;	     /* we asked it to stop: its exit is no failure */
 	bool watchdog_fired; /* restart even without KeepAlive */
+	bool start_timed_out; /* no READY=1 within TimeoutStartSec: a failure */
 	hv_timer *watchdog;
+	hv_timer *start_timer;
 	hv_timer *kill_timer;
 	int handoff_fd; /* per-user: where further connections are passed */
 };

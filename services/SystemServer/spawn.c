@@ -124,6 +124,18 @@ static void ignored_signals(sigset_t *out)
 	*out = cache;
 }
 
+static void start_timeout_cb(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	hv_instance *i = userdata;
+	if (i->ready)
+		return;
+	hv_log_warn("%s[%d]: no READY=1 within %.1f s (TimeoutStartSec), stopping it", i->unit->def->name,
+		    (int)i->pid, (double)i->unit->def->start_timeout_ns / 1e9);
+	i->start_timed_out = true;
+	hv_instance_stop(i, SIGTERM); /* SIGKILL follows after TimeoutStopSec */
+	i->stopping = false;	      /* its exit is a failure, not a request */
+}
+
 typedef struct spawn_plan {
 	hv_strv env;
 	char **argv;
@@ -398,6 +410,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		inst->ready = true;
 	if (d->watchdog_usec)
 		hv_loop_add_timer(m->loop, d->watchdog_usec * 1000, 0, watchdog_cb, inst, &inst->watchdog);
+	if (!inst->ready && d->start_timeout_ns)
+		hv_loop_add_timer(m->loop, d->start_timeout_ns, 0, start_timeout_cb, inst, &inst->start_timer);
 	if (inst->ready)
 		hv_manager_schedule(m);
 	r = 0;

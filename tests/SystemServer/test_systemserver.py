@@ -581,6 +581,19 @@ def test_multi_instance(h):
     check(len(h.records("stop", "Multi")) == 2, "both stopped")
 
 
+def test_start_timeout(h):
+    h.service("Mute", extra="Readiness=notify\nTimeoutStartSec=0.3\nTimeoutStopSec=1")
+    h.service("Waiter", extra="Requires=Mute")
+    h.start()  # boot ends (READY=1) although Mute never becomes ready
+    check("did not report READY=1" in h.manager_log(), "the reason is logged")
+    check(not h.records("start", "Waiter"), "what requires it does not start")
+    if SVC:
+        st = h.status("Mute")
+        check(st["state"] == "failed" and "READY=1" in st["reason"], "svc shows why: %r" % st)
+        check(h.status("Waiter")["state"] == "failed", "Waiter failed with its dependency")
+    h.stop()
+
+
 def test_svc(h):
     if not SVC:
         return SKIP
