@@ -327,6 +327,8 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 	if (hv_nq_validate(req->title, req->text, (unsigned)req->urgency, req->timeout_ms, na, ids,
 			   labels, &why) < 0)
 		return hv_call_fail(call, -EINVAL, "%s", why);
+	if (strlen(req->icon_path) > HV_NQ_MAX_ICON_PATH)
+		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", HV_NQ_MAX_ICON_PATH);
 	void *icon = NULL;
 	if (req->icon.present) {
 		int r = take_icon(call, &req->icon.value, &icon);
@@ -364,6 +366,8 @@ static int on_update_icon(hv_call *call, const notification_server_update_icon_r
 		rep->still_showing = false;
 		return 0;
 	}
+	if (strlen(req->icon_path) > HV_NQ_MAX_ICON_PATH)
+		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", HV_NQ_MAX_ICON_PATH);
 	if (req->icon.present) {
 		int r = take_icon(call, &req->icon.value, &icon);
 		if (r < 0)

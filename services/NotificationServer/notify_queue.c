@@ -247,6 +247,8 @@ int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 	       uint64_t now_ms, uint32_t *id_out)
 {
 	int r = hv_nq_validate(title, text, urgency, timeout_ms, nactions, ids, labels, NULL);
+	if (r == 0 && icon_path && strlen(icon_path) > HV_NQ_MAX_ICON_PATH)
+		r = -EINVAL;
 	if (r < 0 || q->nactive >= HV_NQ_MAX_ACTIVE) {
 		icon_drop(q, &icon);
 		return r < 0 ? r : -ENOSPC;
@@ -311,7 +313,8 @@ int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, boo
 {
 	ssize_t i = find_index(q, id);
 	if (i < 0 || (title && !text_ok(title, HV_NQ_MAX_TITLE, false)) ||
-	    (text && !text_ok(text, HV_NQ_MAX_TEXT, true))) {
+	    (text && !text_ok(text, HV_NQ_MAX_TEXT, true)) ||
+	    (set_icon && icon_path && strlen(icon_path) > HV_NQ_MAX_ICON_PATH)) {
 		icon_drop(q, &icon);
 		return i < 0 ? -ENOENT : -EINVAL;
 	}
@@ -621,7 +624,7 @@ static hv_notification *r_notification(nq_r *r)
 	n->closed_wall = (int64_t)r_u64(r);
 	n->title = r_str(r, HV_NQ_MAX_TITLE);
 	n->text = r_str(r, HV_NQ_MAX_TEXT);
-	n->icon_path = r_str(r, 4096);
+	n->icon_path = r_str(r, HV_NQ_MAX_ICON_PATH);
 	if (!n->text && !r->bad)
 		n->text = strdup("");
 	uint32_t na = r_u32(r);

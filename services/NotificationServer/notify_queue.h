@@ -49,6 +49,7 @@ enum hv_notify_reason {
 #define HV_NQ_MAX_TEXT 4096u
 #define HV_NQ_MAX_ACTION_ID 64u
 #define HV_NQ_MAX_ACTION_LABEL 128u
+#define HV_NQ_MAX_ICON_PATH 4096u
 #define HV_NQ_MAX_TIMEOUT_MS (24 * 3600 * 1000)
 #define HV_NQ_DEFAULT_VISIBLE 3u
 #define HV_NQ_DEFAULT_HISTORY 100u
@@ -101,7 +102,8 @@ int hv_nq_validate(const char *title, const char *text, unsigned urgency, int32_
 		   size_t nactions, const char *const *ids, const char *const *labels,
 		   const char **why);
 /* New notification from copies of the strings (icon is taken, also on
- * failure). -ENOSPC when HV_NQ_MAX_ACTIVE are active. */
+ * failure). -EINVAL for what hv_nq_validate refuses or an icon path over
+ * HV_NQ_MAX_ICON_PATH, -ENOSPC when HV_NQ_MAX_ACTIVE are active. */
 int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
 	       size_t nactions, const char *const *ids, const char *const *labels,

@@ -195,6 +195,11 @@ static void test_dnd_and_actions(void)
 	uint32_t id = 0;
 	CHECK_EQ(hv_nq_show(q, 1, "", "x", NULL, malloc(1), 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
 	CHECK_EQ(hv_nq_active_count(q), 1);
+	/* An icon path too long to keep (and to save) is refused. */
+	static char path[HV_NQ_MAX_ICON_PATH + 2];
+	memset(path, 'p', sizeof path - 1);
+	CHECK_EQ(hv_nq_show(q, 1, "t", "x", path, NULL, 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
+	CHECK_EQ(hv_nq_update(q, normal, NULL, NULL, true, path, NULL, 0), -EINVAL);
 	/* The limit on active notifications. */
 	for (unsigned i = 1; i < HV_NQ_MAX_ACTIVE; i++)
 		show(q, 2, HV_URGENCY_LOW, -1, 20);
