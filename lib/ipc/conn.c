@@ -74,6 +74,7 @@ struct hv_conn {
 	unsigned refs;
 	bool open, accepted, trace, flush_scheduled, drain_scheduled, draining;
 	bool out_blocked; /* the socket said EAGAIN: wait for writability */
+	bool closed;      /* hv_conn_close() was called */
 	int end_reason;
 
 	struct {
@@ -554,6 +555,12 @@ static int conn_flush(hv_conn *c, int timeout_ms)
 	c->out_off = c->out_len = 0;
 	c->ofd_head = c->ofd_len = 0;
 	c->out_blocked = false;
+	if (c->out_cap > (1u << 20)) {
+		/* One burst must not pin a large buffer for the connection's life. */
+		free(c->out);
+		c->out = NULL;
+		c->out_cap = 0;
+	}
 	set_want_write(c, false);
 	return 0;
 }
@@ -1057,6 +1064,9 @@ void hv_conn_close(hv_conn *c)
 		return;
 	/* An accepted connection's reference is its server's, dropped when it
 	 * ends; a client's is the caller's. */
+	if (c->closed)
+		return; /* e.g. again from its own disconnect callback */
+	c->closed = true;
 	bool accepted = c->accepted;
 	if (!accepted)
 		conn_ref(c);
@@ -1162,10 +1172,10 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 			ssize_t n = send_chunk(c->fd, e->buf + off, e->len - off, e->fds, off ? 0 : e->nfds);
 			if (n == -EAGAIN) {
 				int w = wait_fd(c->fd, POLLOUT, ms_left(deadline));
-				if (w == 0) {
-					/* Half a frame is out: the stream cannot be resynchronised. */
-					hv_conn_end(c, -ETIMEDOUT);
-					r = -ETIMEDOUT;
+				if (w <= 0) {
+					/* Part of a frame may be out: the stream cannot be resynchronised. */
+					r = w == 0 ? -ETIMEDOUT : w;
+					hv_conn_end(c, r);
 					break;
 				}
 				continue;

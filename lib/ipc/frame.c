@@ -73,8 +73,15 @@ void hv_rbuf_release(hv_rbuf *r)
 
 ssize_t hv_rbuf_prepare(hv_rbuf *r)
 {
-	if (r->start == r->end)
+	if (r->start == r->end) {
 		r->start = r->end = 0;
+		if (r->cap > (4u << 20)) {
+			/* After a large frame, give the memory back. */
+			free(r->buf);
+			r->buf = NULL;
+			r->cap = 0;
+		}
+	}
 	/* Room for the whole frame being received, so it is read in one go. */
 	size_t want = HV_RBUF_READ_CHUNK;
 	size_t have = r->end - r->start;
