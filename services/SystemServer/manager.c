@@ -445,8 +445,9 @@ void hv_instance_exited(hv_instance *inst, int status)
 		hv_manager_schedule(m);
 		return;
 	}
-	if (d->accept || d->per_user) {
-		/* Per-connection / per-user instances end with their client. */
+	if (d->accept || d->per_user || (d->multi && u->instances)) {
+		/* Per-connection / per-user instances end with their client; one
+		 * of several MultiInstance processes ending changes nothing. */
 		if (!clean)
 			hv_log_warn("%s: instance %s", d->name, what);
 		return;
@@ -519,8 +520,7 @@ void hv_instance_stop(hv_instance *i, int signo)
 static void unit_stop_processes(hv_unit *u)
 {
 	if (u->restart_timer)
-		if (u->restart_timer)
-			hv_timer_disarm(u->restart_timer);
+		hv_timer_disarm(u->restart_timer);
 	for (hv_instance *i = u->instances; i; i = i->next)
 		hv_instance_stop(i, SIGTERM);
 }
@@ -644,7 +644,6 @@ void hv_manager_shutdown(hv_manager *m)
 	for (size_t i = 0; i < m->nunits; i++) {
 		hv_unit *u = m->units[i];
 		hv_unit_listen_pause(u);
-		if (u->restart_timer)
 		if (u->restart_timer)
 			hv_timer_disarm(u->restart_timer);
 	}

@@ -577,8 +577,12 @@ def test_multi_instance(h):
     h.svc("start", "Multi")
     wait_for(lambda: len(h.records("start", "Multi")) == 2, "second instance")
     check(h.status("Multi")["instances"] == 2, "two instances counted")
+    first = int(h.records("start", "Multi")[0]["pid"])
+    os.kill(first, signal.SIGKILL)
+    wait_for(lambda: h.status("Multi")["instances"] == 1, "one instance left")
+    check(h.status("Multi")["state"] == "running", "one dying instance fails nothing")
     h.stop()
-    check(len(h.records("stop", "Multi")) == 2, "both stopped")
+    check(len(h.records("stop", "Multi")) == 1, "the other one stopped in order")
 
 
 def test_start_timeout(h):
