@@ -39,6 +39,11 @@ grep -q 'Shapes.ipc' "$tmp/a/AllTypes.d" || fail "depfile lists the import"
 grep -q "^$tmp/a/AllTypes.ipc.h:" "$tmp/a/AllTypes.d" || fail "depfile target"
 [ -z "$(ls "$tmp/a" | grep tmp)" ] || fail "temporary files left behind"
 
+# Comment lines above a message document it in the header; trailing ones do not.
+grep -q '^ \* Fails with the code and message given. The comment lines above a$' "$tmp/a/AllTypes.ipc.h" || fail "doc comment"
+grep -q 'here must not end it' "$tmp/a/AllTypes.ipc.h" || fail "doc comment, second line"
+grep -q 'trailing comments stay' "$tmp/a/AllTypes.ipc.h" && fail "trailing comment copied"
+
 # --dump: magic as in the generated endpoint, ids in declaration order.
 "$ipcc" --dump "$fix/AllTypes.ipc" >"$tmp/dump" || fail "--dump"
 magic=$(sed -n 's/.*\.magic = \(0x[0-9a-f]*\)u,.*/\1/p' "$tmp/a/AllTypes.ipc.c")

@@ -108,6 +108,32 @@ static const char *message_sig(gen *g, const ipcc_message *m)
 	return ipcc_printf(g->a, "%s)", s);
 }
 
+/* A comment: the title line, then the .ipc author's documentation (if any),
+ * with any comment terminator in it defused. */
+static void comment(FILE *o, const char *title, const char *doc)
+{
+	fprintf(o, "/* %s", title);
+	if (!doc || !*doc) {
+		fprintf(o, " */\n");
+		return;
+	}
+	fprintf(o, "\n");
+	const char *c = doc;
+	while (*c) {
+		const char *nl = strchr(c, '\n');
+		size_t n = nl ? (size_t)(nl - c) : strlen(c);
+		fputs(n ? " * " : " *", o);
+		for (size_t i = 0; i < n; i++) {
+			fputc(c[i], o);
+			if (c[i] == '*' && i + 1 < n && c[i + 1] == '/')
+				fputc(' ', o);
+		}
+		fputc('\n', o);
+		c += n + (nl ? 1 : 0);
+	}
+	fprintf(o, " */\n");
+}
+
 /* --- header: type definitions ------------------------------------------------- */
 static void emit_struct_body(gen *g, const ipcc_field *fs, size_t n)
 {
@@ -124,7 +150,8 @@ static void emit_type_def(gen *g, const ipcc_type *t)
 	switch (t->kind) {
 	case K_ENUM: {
 		ipcc_def *d = t->def;
-		fprintf(g->h, "/* enum %s : %s (%s.ipc) */\n", d->name, d->underlying->name, d->file->base);
+		comment(g->h, ipcc_printf(g->a, "enum %s : %s (%s.ipc)", d->name, d->underlying->name, d->file->base),
+			d->doc);
 		fprintf(g->h, "typedef enum %s {\n", cn);
 		for (size_t i = 0; i < d->nenumerators; i++)
 			fprintf(g->h, "\t%s_%s = %lld,\n", d->upper,
@@ -138,7 +165,7 @@ static void emit_type_def(gen *g, const ipcc_type *t)
 		if (d->builtin)
 			fprintf(g->h, "/* %s (built-in) */\n", d->name);
 		else
-			fprintf(g->h, "/* struct %s (%s.ipc) */\n", d->name, d->file->base);
+			comment(g->h, ipcc_printf(g->a, "struct %s (%s.ipc)", d->name, d->file->base), d->doc);
 		fprintf(g->h, "typedef struct %s {\n", cn);
 		emit_struct_body(g, d->fields, d->nfields);
 		fprintf(g->h, "} %s;\n", cn);
@@ -421,7 +448,9 @@ static void emit_endpoint_header(gen *g, const ipcc_endpoint *ep)
 {
 	FILE *h = g->h;
 	const char *P = ep->prefix;
-	fprintf(h, "/* ===== endpoint %s: magic 0x%08x (FNV-1a of \"%s\") ===== */\n\n", ep->name, ep->magic, ep->name);
+	comment(h, ipcc_printf(g->a, "===== endpoint %s: magic 0x%08x (FNV-1a of \"%s\") =====", ep->name, ep->magic, ep->name),
+		ep->doc);
+	fprintf(h, "\n");
 	fprintf(h, "extern const hv_endpoint %s_endpoint;\n\n", P);
 	if (ep->nmessages) {
 		fprintf(h, "enum {\n");
@@ -432,7 +461,7 @@ static void emit_endpoint_header(gen *g, const ipcc_endpoint *ep)
 	for (size_t i = 0; i < ep->nmessages; i++) {
 		const ipcc_message *m = &ep->messages[i];
 		const char *pm = ipcc_printf(g->a, "%s_%s", P, m->snake);
-		fprintf(h, "/* %u: %s */\n", m->id, message_sig(g, m));
+		comment(h, ipcc_printf(g->a, "%u: %s", m->id, message_sig(g, m)), m->doc);
 		fprintf(h, "typedef struct %s_req {\n", pm);
 		emit_struct_body(g, m->params, m->nparams);
 		fprintf(h, "} %s_req;\n", pm);

@@ -55,6 +55,9 @@ typedef struct ipcc_token {
 	size_t len;
 	ipcc_loc loc;
 	int64_t number; /* TOK_NUMBER */
+	/* The comment lines right above the token (no blank line between, not
+	 * trailing another token): its documentation, copied into the header. */
+	const char *doc_start, *doc_end;
 } ipcc_token;
 
 typedef struct ipcc_lexer {
@@ -62,6 +65,9 @@ typedef struct ipcc_lexer {
 	const char *file;
 	unsigned line, col;
 	const char *error; /* TOK_ERROR's message */
+	unsigned last_tok_line; /* where the previous token ended */
+	const char *doc_start, *doc_end;
+	unsigned doc_last_line;
 } ipcc_lexer;
 
 void ipcc_lexer_init(ipcc_lexer *lx, const char *file, const char *text, size_t len);
@@ -126,6 +132,7 @@ typedef struct ipcc_def {
 	const char *upper;  /* enum constant prefix ("SHAPES_COLOR") */
 	struct ipcc_file *file; /* NULL for built-ins */
 	ipcc_loc loc;
+	const char *doc; /* comment above it, "" if none */
 	bool builtin;
 	ipcc_field *fields;
 	size_t nfields, capfields;
@@ -148,6 +155,7 @@ typedef struct ipcc_message {
 	ipcc_field *params, *results;
 	size_t nparams, capparams, nresults, capresults;
 	ipcc_loc loc;
+	const char *doc; /* comment above it, "" if none */
 } ipcc_message;
 
 typedef struct ipcc_endpoint {
@@ -155,6 +163,7 @@ typedef struct ipcc_endpoint {
 	const char *prefix; /* snake_case(name) */
 	const char *upper;
 	uint32_t magic;
+	const char *doc;
 	ipcc_message *messages;
 	size_t nmessages, capmessages;
 	ipcc_loc loc;

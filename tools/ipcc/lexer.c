@@ -67,8 +67,17 @@ static bool skip_space(ipcc_lexer *lx, ipcc_token *t)
 		while (lx->p < lx->end && isspace((unsigned char)*lx->p))
 			advance(lx);
 		if (at(lx, 0, '/') && at(lx, 1, '/')) {
+			unsigned line = lx->line;
+			const char *start = lx->p;
 			while (lx->p < lx->end && *lx->p != '\n')
 				advance(lx);
+			/* Documentation: comment lines in a row, not trailing a token. */
+			if (line != lx->last_tok_line) {
+				if (!lx->doc_start || line != lx->doc_last_line + 1)
+					lx->doc_start = start;
+				lx->doc_end = lx->p;
+				lx->doc_last_line = line;
+			}
 		} else if (at(lx, 0, '/') && at(lx, 1, '*')) {
 			t->loc = (ipcc_loc){lx->file, lx->line, lx->col};
 			advance(lx);
@@ -101,7 +110,17 @@ static bool skip_space(ipcc_lexer *lx, ipcc_token *t)
 	}
 }
 
+static ipcc_token lex(ipcc_lexer *lx);
+
 ipcc_token ipcc_lex(ipcc_lexer *lx)
+{
+	lx->doc_start = lx->doc_end = NULL;
+	ipcc_token t = lex(lx);
+	lx->last_tok_line = lx->line;
+	return t;
+}
+
+static ipcc_token lex(ipcc_lexer *lx)
 {
 	ipcc_token t = {0};
 	if (!skip_space(lx, &t)) {
@@ -109,6 +128,10 @@ ipcc_token ipcc_lex(ipcc_lexer *lx)
 		return t;
 	}
 	t.loc = (ipcc_loc){lx->file, lx->line, lx->col};
+	if (lx->doc_start && lx->doc_last_line + 1 == lx->line) {
+		t.doc_start = lx->doc_start;
+		t.doc_end = lx->doc_end;
+	}
 	t.start = lx->p;
 	if (lx->p >= lx->end) {
 		t.kind = TOK_EOF;

@@ -31,6 +31,33 @@ static void bump(parser *p)
 		p->next = ipcc_lex(&p->lx);
 }
 
+/* The token's documentation comment as plain lines ("//" and one blank
+ * removed); "" if none. */
+static const char *doc_of(parser *p, const ipcc_token *t)
+{
+	if (!t->doc_start)
+		return "";
+	size_t n = (size_t)(t->doc_end - t->doc_start);
+	char *out = ipcc_alloc(&p->u->arena, n + 1);
+	size_t k = 0;
+	const char *c = t->doc_start;
+	while (c < t->doc_end) {
+		while (c < t->doc_end && (*c == ' ' || *c == '\t'))
+			c++;
+		if (c + 1 < t->doc_end && c[0] == '/' && c[1] == '/')
+			c += 2;
+		if (c < t->doc_end && *c == ' ')
+			c++;
+		while (c < t->doc_end && *c != '\n' && *c != '\r')
+			out[k++] = *c++;
+		while (c < t->doc_end && (*c == '\r' || *c == '\n'))
+			c++;
+		out[k++] = '\n';
+	}
+	out[k] = 0;
+	return out;
+}
+
 static const char *describe(parser *p, const ipcc_token *t)
 {
 	switch (t->kind) {
@@ -231,9 +258,10 @@ static void field_list(parser *p, ipcc_field **arr, size_t *n, size_t *cap, cons
 	expect(p, TOK_RPAREN, "',' or ')'");
 }
 
-static void parse_endpoint(parser *p)
+static void parse_endpoint(parser *p, const char *doc)
 {
 	ipcc_endpoint ep = {0};
+	ep.doc = doc;
 	ep.loc = p->tok.loc;
 	ep.name = name(p, "an endpoint");
 	/* SerenityOS's old "endpoint WindowServer = 2": the number is ignored,
@@ -245,6 +273,7 @@ static void parse_endpoint(parser *p)
 	while (!p->failed && p->tok.kind != TOK_RBRACE) {
 		ipcc_message m = {0};
 		m.loc = p->tok.loc;
+		m.doc = doc_of(p, &p->tok);
 		m.name = name(p, "a message");
 		field_list(p, &m.params, &m.nparams, &m.capparams, "a parameter");
 		if (accept(p, TOK_ONEWAY)) {
@@ -266,9 +295,10 @@ static void parse_endpoint(parser *p)
 	ipcc_push(&p->u->arena, &p->f->endpoints, &p->f->nendpoints, &p->f->capendpoints, &ep, sizeof(ep));
 }
 
-static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind)
+static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind, const char *doc)
 {
 	ipcc_def *d = ipcc_alloc(&p->u->arena, sizeof(*d));
+	d->doc = doc;
 	d->kind = kind;
 	d->file = p->f;
 	d->loc = p->tok.loc;
@@ -276,9 +306,9 @@ static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind)
 	return d;
 }
 
-static void parse_struct(parser *p)
+static void parse_struct(parser *p, const char *doc)
 {
-	ipcc_def *d = new_def(p, DEF_STRUCT);
+	ipcc_def *d = new_def(p, DEF_STRUCT, doc);
 	if (!expect(p, TOK_LBRACE, "'{'"))
 		return;
 	while (!p->failed && p->tok.kind != TOK_RBRACE) {
@@ -297,9 +327,9 @@ static void parse_struct(parser *p)
 	ipcc_push(&p->u->arena, &p->f->defs, &p->f->ndefs, &p->f->capdefs, &d, sizeof(d));
 }
 
-static void parse_enum(parser *p)
+static void parse_enum(parser *p, const char *doc)
 {
-	ipcc_def *d = new_def(p, DEF_ENUM);
+	ipcc_def *d = new_def(p, DEF_ENUM, doc);
 	if (accept(p, TOK_COLON))
 		d->underlying = type(p, 0);
 	if (!expect(p, TOK_LBRACE, "'{'"))
@@ -339,15 +369,16 @@ int ipcc_parse(ipcc_unit *u, ipcc_file *f)
 	p.next = ipcc_lex(&p.lx);
 	bump(&p);
 	while (!p.failed && p.tok.kind != TOK_EOF) {
+		const char *doc = doc_of(&p, &p.tok);
 		if (is_word(&p.tok, "endpoint")) {
 			bump(&p);
-			parse_endpoint(&p);
+			parse_endpoint(&p, doc);
 		} else if (is_word(&p.tok, "struct")) {
 			bump(&p);
-			parse_struct(&p);
+			parse_struct(&p, doc);
 		} else if (is_word(&p.tok, "enum")) {
 			bump(&p);
-			parse_enum(&p);
+			parse_enum(&p, doc);
 		} else if (is_word(&p.tok, "import")) {
 			ipcc_loc loc = p.tok.loc;
 			bump(&p);
