@@ -627,6 +627,11 @@ def test_svc(h):
     check(p.returncode == 1 and "NoSuch" in p.stderr, "unknown service: clear error")
     p = h.svc("frobnicate", check_rc=False)
     check(p.returncode == 2, "bad command: usage, exit 2")
+    # A peer speaking garbage loses its own connection, nothing else.
+    bad = h.connect("SystemServer")
+    bad.sendall(b"\xff" * 64)
+    check(bad.recv(100) == b"", "garbage ends that connection")
+    check(h.status("Lazy")["state"] == "listening", "the manager still answers")
     h.service("New")
     h.svc("reload")
     wait_for(lambda: h.records("start", "New"), "reload started New")
