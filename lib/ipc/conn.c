@@ -1279,7 +1279,10 @@ int hv_conn_call_async(hv_conn *c, hv_enc *e, hv_reply_cb cb, void *userdata)
 		return r;
 	}
 	r = conn_send(c, e, HV_MSG_REQUEST, id);
-	if (r < 0 && c->open) {
+	if (r < 0) {
+		/* Ended while sending: cb already ran with the reason (exactly once). */
+		if (!c->open)
+			return 0;
 		struct pending *p = pend_find(c, id);
 		if (p)
 			pend_remove(c, p);

@@ -283,7 +283,9 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply);
 typedef void (*hv_reply_cb)(hv_conn *c, int status, hv_msg *reply, void *userdata);
 /* Async call: cb runs on the loop with status 0 and the reply, or a negative
  * error (remote: see hv_conn_last_error; transport: reply NULL). cb runs
- * exactly once, also when the connection ends (-ECONNRESET). */
+ * exactly once, also when the connection ends (-ECONNRESET) — possibly
+ * before this returns 0, if it ends while sending. A negative return means
+ * the request was not sent and cb will not run. */
 int hv_conn_call_async(hv_conn *c, hv_enc *e, hv_reply_cb cb, void *userdata); /* -EAGAIN past HV_IPC_MAX_PENDING_CALLS */
 /* For a sync reply: move its fds/buffers out of the runtime's cleanup so
  * results' fds belong to the caller (generated code calls this). */
