@@ -13,6 +13,7 @@
  * Medians over repeated, interleaved runs. Paths of the programs come from
  * the build (see meson.build).
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -181,6 +182,43 @@ static double direct_spawn(void)
 	return t;
 }
 
+/* EchoServer does not leave when its one client does; end the manager's
+ * instances between runs (untimed), as direct_spawn() ends its own, so
+ * both sides measure against the same number of processes. */
+static void end_children_of(pid_t parent)
+{
+	DIR *d = opendir("/proc");
+	struct dirent *e;
+	pid_t kids[256];
+	int n = 0;
+	while (d && (e = readdir(d)) && n < 256) {
+		char path[300], buf[512];
+		if (e->d_name[0] < '0' || e->d_name[0] > '9')
+			continue;
+		snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof buf - 1, f);
+		fclose(f);
+		buf[len] = '\0';
+		char *rp = strrchr(buf, ')');
+		int ppid = 0;
+		if (rp && sscanf(rp + 2, "%*c %d", &ppid) == 1 && ppid == parent)
+			kids[n++] = (pid_t)atoi(e->d_name);
+	}
+	if (d)
+		closedir(d);
+	for (int i = 0; i < n; i++)
+		kill(kids[i], SIGTERM);
+	for (int i = 0; i < n; i++) {
+		char path[64];
+		snprintf(path, sizeof path, "/proc/%d", (int)kids[i]);
+		for (int k = 0; k < 5000 && access(path, F_OK) == 0; k++)
+			usleep(200); /* reaped by the manager */
+	}
+}
+
 /* --- 2: sockets ---------------------------------------------------------------- */
 
 static double sockets_floor(int count)
@@ -312,6 +350,7 @@ int main(int argc, char **argv)
 	direct_spawn();
 	for (int i = 0; i < iters; i++) {
 		a[i] = via_manager(portal);
+		end_children_of(m);
 		b[i] = direct_spawn();
 	}
 	double ma = median(a, iters), mb = median(b, iters);
