@@ -854,7 +854,12 @@ static void check_sockets(hv_def_set *set, const hv_def_env *env)
 			for (size_t j = 0; j < i && !other; j++)
 				if (!set->defs[j]->invalid && hv_strv_contains(&set->defs[j]->sockets, p))
 					other = set->defs[j];
-			if (strcmp(p, control) == 0)
+			for (size_t q = 0; q < k && !other; q++)
+				if (strcmp(d->sockets.v[q], p) == 0)
+					other = d;
+			if (other == d)
+				report(d->file, d->line, "[%s] Socket %s is listed twice", d->name, p);
+			else if (strcmp(p, control) == 0)
 				report(d->file, d->line, "[%s] Socket %s is the manager's control endpoint", d->name, p);
 			else if (other)
 				report(d->file, d->line, "[%s] Socket %s is already [%s]'s (%s:%d)", d->name, p,

@@ -116,7 +116,13 @@ int main(void)
 		   "Executable=ss-testd\n"
 		   "After=Cyc1\n"
 		   "[Full]\n"
-		   "Executable=ss-testd\n");
+		   "Executable=ss-testd\n"
+		   "[Twice]\n"
+		   "Executable=ss-testd\n"
+		   "Socket=t, t\n"
+		   "[Theirs]\n"
+		   "Executable=ss-testd\n"
+		   "Socket=other\n");
 	hv_def_env env = {.user_mode = true, .portal_dir = "/P", .runtime_dir = "/R", .service_path = sp};
 	hv_def_set set;
 	CHECK(hv_defs_load(dir, &env, &set) == 0);
@@ -142,13 +148,13 @@ int main(void)
 	}
 	hv_svc_def *o = hv_defs_find(&set, "Other");
 	CHECK(o && !o->invalid && o->accept && o->lazy && o->multi);
-	const char *bad[] = {"Bad1", "Bad2", "Bad3", "Bad4", "Bad5", "Cyc1", "Cyc2"};
+	const char *bad[] = {"Bad1", "Bad2", "Bad3", "Bad4", "Bad5", "Cyc1", "Cyc2", "Twice", "Theirs"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		hv_svc_def *b = hv_defs_find(&set, bad[i]);
 		CHECK(b && b->invalid);
 	}
-	CHECK(set.n == 9); /* the second [Full] is refused, not added */
-	CHECK(set.errors >= 8);
+	CHECK(set.n == 11); /* the second [Full] is refused, not added */
+	CHECK(set.errors >= 10);
 	hv_defs_free(&set);
 
 	/* A single file works too, and a missing path is an error. */
