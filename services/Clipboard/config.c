@@ -2,7 +2,9 @@
  * ConfigServer (domain "Clipboard", group "History", key "Size"): read at
  * start, then changed live by ConfigServer's events. Without a ConfigServer
  * the Clipboard keeps its default; settings are a convenience, never a
- * reason not to serve the clipboard.
+ * reason not to serve the clipboard. If ConfigServer goes away (crash,
+ * restart), the Clipboard reconnects with a growing delay and reads the
+ * setting again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -22,8 +24,16 @@
 /* Never block the clipboard for long on a settings service. */
 #define CONFIG_TIMEOUT_MS 5000
 
+/* Reconnection delays after losing ConfigServer: doubled up to the max. */
+#define RETRY_FIRST_MS 200u
+#define RETRY_MAX_MS 30000u
+
 static hv_conn *config;
+static hv_conn *lost; /* ended; closed from the retry timer (not inside its callback) */
 static hv_clip_store *store;
+static hv_loop *loop_;
+static hv_timer *retry;
+static unsigned retry_ms = RETRY_FIRST_MS;
 
 static void apply(int64_t n, const char *how)
 {
@@ -92,20 +102,47 @@ static const config_client_handlers config_events = {
 	.notify_removed_group = on_removed_group,
 };
 
+static int follow(bool quiet);
+
+static void on_retry(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	if (lost) {
+		hv_conn_close(lost);
+		lost = NULL;
+	}
+	if (follow(true) == 0) {
+		retry_ms = RETRY_FIRST_MS;
+		return;
+	}
+	retry_ms = HV_MIN(retry_ms * 2, RETRY_MAX_MS);
+	hv_timer_arm(retry, (uint64_t)retry_ms * 1000000u, 0);
+}
+
 static void on_config_gone(hv_conn *c, void *userdata)
 {
-	/* ConfigServer went away: keep the size we have. */
-	hv_log_info("ConfigServer closed the connection; history size stays %zu",
+	/* Keep the size we have, and come back for changes. */
+	hv_log_info("lost ConfigServer; history size stays %zu, reconnecting",
 		    hv_clip_store_max_entries(store));
+	lost = config;
+	config = NULL;
+	if (retry || hv_loop_add_timer(loop_, 0, 0, on_retry, NULL, &retry) == 0)
+		hv_timer_arm(retry, (uint64_t)retry_ms * 1000000u, 0);
 }
 
 int clipboard_follow_config(hv_loop *loop, hv_clip_store *st)
 {
 	store = st;
-	int r = hv_conn_connect_portal(loop, "config", &config);
+	loop_ = loop;
+	return follow(false);
+}
+
+static int follow(bool quiet)
+{
+	int r = hv_conn_connect_portal(loop_, "config", &config);
 	if (r < 0) {
-		hv_log_info("no ConfigServer (%s): history keeps %zu entries", strerror(-r),
-			    hv_clip_store_max_entries(store));
+		if (!quiet)
+			hv_log_info("no ConfigServer (%s): history keeps %zu entries", strerror(-r),
+				    hv_clip_store_max_entries(store));
 		return r;
 	}
 	hv_conn_set_timeout(config, CONFIG_TIMEOUT_MS);
@@ -128,16 +165,26 @@ int clipboard_follow_config(hv_loop *loop, hv_clip_store *st)
 fail:
 	hv_log_warn("ConfigServer did not answer (%s): history keeps %zu entries", strerror(-r),
 		    hv_clip_store_max_entries(store));
-	hv_conn_close(config);
-	config = NULL;
+	if (config) {
+		hv_conn *c = config;
+		config = NULL;
+		hv_conn_on_disconnect(c, NULL, NULL); /* this is not a loss to retry */
+		hv_conn_close(c);
+	}
 	return r;
 }
 
 void clipboard_detach(void)
 {
-	if (config)
+	hv_timer_free(retry);
+	retry = NULL;
+	if (lost)
+		hv_conn_close(lost);
+	if (config) {
+		hv_conn_on_disconnect(config, NULL, NULL); /* leaving, not lost */
 		hv_conn_close(config);
-	config = NULL;
+	}
+	config = lost = NULL;
 }
 
 #else

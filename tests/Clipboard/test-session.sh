@@ -44,6 +44,14 @@ if [ -n "$config" ]; then
 	# Changed live: the Clipboard hears ConfigServer's event and trims.
 	"$config" set Clipboard History Size 2 || fail "config set 2"
 	wait_for history_lines 2 || fail "live history size change not applied"
+	# ConfigServer crashes and comes back: the Clipboard reconnects and
+	# follows the setting again.
+	# (It is lazy: the manager starts it again when someone connects.)
+	kill -9 "$(svc_pid ConfigServer)"
+	"$config" set Clipboard History Size 4 || fail "config set 4"
+	grows() { echo more | "$clip" copy && history_lines 4; }
+	wait_for grows || fail "history size not followed after ConfigServer's respawn"
+	echo "entry 5" | "$clip" copy
 else
 	history_lines 5 || fail "history: $("$clip" history)"
 fi
