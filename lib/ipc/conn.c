@@ -73,7 +73,8 @@ struct hv_conn {
 	struct ucred peer;
 	unsigned refs;
 	bool open, accepted, trace, flush_scheduled, drain_scheduled, draining;
-	bool out_blocked; /* the socket said EAGAIN: wait for writability */
+	bool out_blocked; /* the socket said EAGAIN: wait for writability... */
+	size_t out_retry_at; /* ...or until this much is queued (loop not turning) */
 	bool closed;      /* hv_conn_close() was called */
 	int end_reason;
 
@@ -527,6 +528,7 @@ static int conn_flush(hv_conn *c, int timeout_ms)
 		if (n == -EAGAIN) {
 			if (timeout_ms == 0) {
 				c->out_blocked = true;
+				c->out_retry_at = c->out_len - c->out_off + HV_CONN_FLUSH_THRESHOLD;
 				set_want_write(c, true);
 				return 0;
 			}
@@ -555,7 +557,7 @@ static int conn_flush(hv_conn *c, int timeout_ms)
 	c->out_off = c->out_len = 0;
 	c->ofd_head = c->ofd_len = 0;
 	c->out_blocked = false;
-	if (c->out_cap > (1u << 20)) {
+	if (c->out_cap > (16u << 20)) {
 		/* One burst must not pin a large buffer for the connection's life. */
 		free(c->out);
 		c->out = NULL;
@@ -576,7 +578,9 @@ static int conn_enqueue(hv_conn *c, hv_enc *e)
 		return -ENOBUFS;
 	}
 	if (c->out_len + e->len > c->out_cap) {
-		if (c->out_off > 0) {
+		/* Compact only when at least half is already sent: moving a
+		 * mostly-unsent queue on every append would be quadratic. */
+		if (c->out_off > 0 && c->out_off >= c->out_cap / 2) {
 			memmove(c->out, c->out + c->out_off, queued);
 			for (size_t i = c->ofd_head; i < c->ofd_len; i++)
 				c->ofds[i].pos -= c->out_off;
@@ -644,8 +648,8 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 		goto out;
 	if (!c->loop)
 		r = conn_flush(c, -1); /* nobody would flush it later */
-	else if (c->out_len - c->out_off >= HV_CONN_FLUSH_THRESHOLD && !c->out_blocked)
-		r = conn_flush(c, 0); /* when blocked, the write watch resumes it */
+	else if (c->out_len - c->out_off >= (c->out_blocked ? c->out_retry_at : HV_CONN_FLUSH_THRESHOLD))
+		r = conn_flush(c, 0); /* blocked: retry once per 64 KiB more, not per message */
 	else
 		schedule_flush(c);
 out:
@@ -692,36 +696,57 @@ static void schedule_drain(hv_conn *c)
 	}
 }
 
-/* Move complete frames from the read buffer into messages: the awaited
- * sync reply aside, the rest queued in order. */
-static int conn_cut_frames(hv_conn *c)
+/* Cut the next complete frame out of the read buffer into a message:
+ * 1 = *out, 0 = no complete frame (and no unclaimed fds), < 0 = the peer
+ * broke the protocol (the connection has ended). */
+static int conn_cut_one(hv_conn *c, hv_msg **out)
 {
+	if (!c->open)
+		return c->end_reason;
 	hv_frame f;
 	const char *why = NULL;
+	int r = hv_frame_next(&c->in, &f, &why);
+	if (r == 0)
+		r = hv_rbuf_check_fds(&c->in, &why);
+	if (r < 0) {
+		hv_conn_misbehave(c, "%s", why);
+		return r;
+	}
+	if (r == 0)
+		return 0;
+	hv_msg *m = msg_get(c, f.hdr.len);
+	if (!m) {
+		for (unsigned i = 0; i < f.hdr.nfds; i++)
+			close(f.fds[i]);
+		hv_conn_end(c, -ENOMEM);
+		return -ENOMEM;
+	}
+	m->magic = f.hdr.magic;
+	m->id = f.hdr.id;
+	m->kind = f.hdr.kind;
+	m->request_id = f.hdr.request_id;
+	m->len = f.hdr.len;
+	memcpy(m->payload, f.payload, f.hdr.len);
+	m->payload[f.hdr.len] = 0;
+	m->nfds = f.hdr.nfds;
+	memcpy(m->fds, f.fds, sizeof(int) * f.hdr.nfds);
+	m->next = NULL;
+	*out = m;
+	return 1;
+}
+
+/* While a sync call waits: move every complete frame into messages, the
+ * awaited reply aside and the rest queued in order, within the limits. */
+static int conn_cut_frames(hv_conn *c)
+{
+	hv_msg *m;
 	int r;
-	while ((r = hv_frame_next(&c->in, &f, &why)) > 0) {
-		hv_msg *m = msg_get(c, f.hdr.len);
-		if (!m) {
-			for (unsigned i = 0; i < f.hdr.nfds; i++)
-				close(f.fds[i]);
-			hv_conn_end(c, -ENOMEM);
-			return -ENOMEM;
-		}
-		m->magic = f.hdr.magic;
-		m->id = f.hdr.id;
-		m->kind = f.hdr.kind;
-		m->request_id = f.hdr.request_id;
-		m->len = f.hdr.len;
-		memcpy(m->payload, f.payload, f.hdr.len);
-		m->payload[f.hdr.len] = 0;
-		m->nfds = f.hdr.nfds;
-		memcpy(m->fds, f.fds, sizeof(int) * f.hdr.nfds);
+	while ((r = conn_cut_one(c, &m)) > 0) {
 		if (c->sync_id && m->request_id == c->sync_id &&
 		    (m->kind == HV_MSG_RESPONSE || m->kind == HV_MSG_ERROR) && !c->sync_reply) {
 			c->sync_reply = m;
 			continue;
 		}
-		m->next = NULL;
 		if (c->q_tail)
 			c->q_tail->next = m;
 		else
@@ -735,18 +760,29 @@ static int conn_cut_frames(hv_conn *c)
 			return -EMSGSIZE;
 		}
 	}
-	if (r == 0)
-		r = hv_rbuf_check_fds(&c->in, &why);
-	if (r < 0) {
-		hv_conn_misbehave(c, "%s", why);
-		return r;
-	}
-	return 0;
+	return r;
 }
 
-/* One recvmsg into the read buffer (waiting for data if `block`), then cut
- * frames. Returns >0 bytes read, -EAGAIN, or a negative errno after the
- * connection ended. */
+/* The next message to dispatch: queued ones first (they are older), then
+ * frames still in the read buffer — cut one at a time, so a read of many
+ * frames needs one recycled message, not one allocation each. */
+static int conn_next(hv_conn *c, hv_msg **out)
+{
+	hv_msg *m = c->q_head;
+	if (!m)
+		return conn_cut_one(c, out);
+	c->q_head = m->next;
+	if (!c->q_head)
+		c->q_tail = NULL;
+	c->q_bytes -= m->len + HV_IPC_HEADER_SIZE;
+	c->q_fds -= m->nfds;
+	m->next = NULL;
+	*out = m;
+	return 1;
+}
+
+/* One recvmsg into the read buffer (waiting for data if `block`). Returns
+ * >0 bytes read, -EAGAIN, or a negative errno after the connection ended. */
 static ssize_t conn_read(hv_conn *c, bool block)
 {
 	ssize_t space = hv_rbuf_prepare(&c->in);
@@ -799,8 +835,7 @@ static ssize_t conn_read(hv_conn *c, bool block)
 		return -ECONNRESET;
 	}
 	hv_rbuf_commit(&c->in, (size_t)n);
-	r = conn_cut_frames(c);
-	return r < 0 ? r : n;
+	return n;
 }
 
 static int decode_error(hv_msg *m, int *code, const char **message)
@@ -920,16 +955,9 @@ static void conn_drain(hv_conn *c)
 		return;
 	c->draining = true;
 	conn_ref(c);
-	while (c->open && c->q_head && !c->sync_id) {
-		hv_msg *m = c->q_head;
-		c->q_head = m->next;
-		if (!c->q_head)
-			c->q_tail = NULL;
-		c->q_bytes -= m->len + HV_IPC_HEADER_SIZE;
-		c->q_fds -= m->nfds;
-		m->next = NULL;
+	hv_msg *m;
+	while (c->open && !c->sync_id && conn_next(c, &m) > 0)
 		process(c, m);
-	}
 	c->draining = false;
 	hv_conn_unref(c);
 }
@@ -943,9 +971,8 @@ static void conn_io(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		conn_flush(c, 0);
 	}
 	if ((events & (HV_IO_READ | HV_IO_ERROR)) && c->open) {
-		ssize_t n = conn_read(c, false);
-		if (n > 0 || c->q_head)
-			conn_drain(c);
+		conn_read(c, false);
+		conn_drain(c);
 	}
 	hv_conn_unref(c);
 }
@@ -1195,11 +1222,13 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 	hv_enc_release(e);
 
 	/* Wait for our reply; everything else is queued for the loop. */
-	while (r >= 0 && !c->sync_reply) {
-		if (!c->open) {
+	while (r >= 0) {
+		if (conn_cut_frames(c) < 0 || !c->open) {
 			r = c->end_reason;
 			break;
 		}
+		if (c->sync_reply)
+			break;
 		bool block = deadline == UINT64_MAX;
 		if (!block) {
 			int w = wait_fd(c->fd, POLLIN, ms_left(deadline));
@@ -1298,29 +1327,26 @@ int hv_conn_dispatch(hv_conn *c, int timeout_ms)
 	if (r < 0)
 		return r;
 	conn_ref(c);
-	if (!c->q_head) {
+	int count = 0;
+	hv_msg *m;
+	int k = conn_next(c, &m);
+	if (k == 0) {
 		int w = wait_fd(c->fd, POLLIN, timeout_ms);
 		if (w > 0) {
 			ssize_t n = conn_read(c, false);
-			if (n < 0 && n != -EAGAIN && !c->q_head)
+			if (n < 0 && n != -EAGAIN)
 				r = (int)n;
+			k = c->open ? conn_next(c, &m) : 0;
 		} else if (w < 0) {
 			r = w;
 		}
 	}
-	int count = 0;
-	while (c->open && c->q_head) {
-		/* Counted here rather than in conn_drain: the caller wants how
-		 * many messages this call handled. */
-		hv_msg *m = c->q_head;
-		c->q_head = m->next;
-		if (!c->q_head)
-			c->q_tail = NULL;
-		c->q_bytes -= m->len + HV_IPC_HEADER_SIZE;
-		c->q_fds -= m->nfds;
-		m->next = NULL;
+	/* Counted here rather than in conn_drain: the caller wants how many
+	 * messages this call handled. */
+	while (k > 0) {
 		process(c, m);
 		count++;
+		k = c->open ? conn_next(c, &m) : 0;
 	}
 	if (c->open && c->out_off < c->out_len)
 		conn_flush(c, -1);
