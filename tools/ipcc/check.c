@@ -87,6 +87,16 @@ static bool claim(ipcc_unit *u, name_set *s, const char *name, const char *what,
 	return false;
 }
 
+static bool valid_c_prefix(const char *s)
+{
+	if (!*s || (*s >= '0' && *s <= '9'))
+		return false;
+	for (; *s; s++)
+		if (!((*s >= 'a' && *s <= 'z') || (*s >= 'A' && *s <= 'Z') || (*s >= '0' && *s <= '9') || *s == '_'))
+			return false;
+	return true;
+}
+
 /* --- type resolution -------------------------------------------------------- */
 static ipcc_def *find_def(ipcc_unit *u, const char *name)
 {
@@ -269,6 +279,12 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 	for (size_t oi = 0; oi < u->nfiles; oi++) {
 		size_t i = (oi + 1) % u->nfiles;
 		ipcc_file *f = u->files[i];
+		if (f->ndefs && !valid_c_prefix(f->prefix)) {
+			ipcc_error(u, f->defs[0]->loc,
+				   "the file name '%s' cannot prefix C type names (types need a file named with letters, digits and _)",
+				   f->base);
+			continue;
+		}
 		for (size_t k = 0; k < f->ndefs; k++) {
 			ipcc_def *d = f->defs[k];
 			d->cname = ipcc_printf(&u->arena, "%s_%s", f->prefix, ipcc_snake(&u->arena, d->name));
