@@ -51,6 +51,13 @@ grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 12$" "$tmp/d
 grep -q "^ *1 Scalars(bool b," "$tmp/dump" || fail "--dump first message"
 grep -q "^ *12 Empty() => ()  -> all_types_empty$" "$tmp/dump" || fail "--dump last message"
 
+# Mechanical names: snake_case of SerenityOS spellings.
+"$ipcc" --dump "$fix/Serenity.ipc" >"$tmp/sdump" || fail "--dump Serenity.ipc"
+grep -q '^endpoint CanvasServer magic 0x[0-9a-f]* prefix canvas_server_ messages ' "$tmp/sdump" || fail "Serenity endpoint"
+grep -q 'WM_FocusCanvas(i32 owner_id, i32 canvas_id) =|  -> canvas_server_wm_focus_canvas$' "$tmp/sdump" || fail "WM_ name"
+grep -q 'OpenUrl(URL::URL location) => ()  -> canvas_server_open_url$' "$tmp/sdump" || fail "URL type and name"
+grep -q ' -> canvas_server_get_text_setting$' "$tmp/sdump" || fail "snake_case name kept"
+
 # A failed run leaves existing outputs alone and adds nothing.
 mkdir "$tmp/keep"
 echo "previous" >"$tmp/keep/many_errors.ipc.h"
