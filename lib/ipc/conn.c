@@ -648,6 +648,11 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 		goto out;
 	if (!c->loop)
 		r = conn_flush(c, -1); /* nobody would flush it later */
+	else if ((kind == HV_MSG_RESPONSE || kind == HV_MSG_ERROR) && !c->out_blocked && !c->q_head &&
+		 hv_rbuf_pending(&c->in) == 0)
+		/* A reply with nothing else received to answer: no later message
+		 * to coalesce with, so it goes now (the caller is waiting). */
+		r = conn_flush(c, 0);
 	else if (c->out_len - c->out_off >= (c->out_blocked ? c->out_retry_at : HV_CONN_FLUSH_THRESHOLD))
 		r = conn_flush(c, 0); /* blocked: retry once per 64 KiB more, not per message */
 	else
