@@ -300,7 +300,11 @@ static void test_outgoing_limit(void)
 	memcpy(p + 4, &size, 4);
 	p[8] = 0;
 	send_hdr(fd, test_server_endpoint.magic, 9, TS_FLOOD, HV_MSG_ONEWAY, 0, 0, p, 9, NULL, 0);
-	/* Make sure the flood happened before we read anything. */
+	/* Read nothing until the flood handler has finished: the first bytes
+	 * show it started; the server (one thread) answers `other` only after
+	 * that handler returned. */
+	struct pollfd first = {.fd = fd, .events = POLLIN};
+	CHECK(poll(&first, 1, 30000) == 1);
 	int32_t sum;
 	CHECK_EQ(ts_add(other, 1, 2, &sum), 0);
 	size_t total = 0;
