@@ -174,7 +174,7 @@ static void check_fields(ipcc_unit *u, ipcc_field *fs, size_t n, const char *wha
 	for (size_t i = 0; i < n; i++) {
 		ipcc_field *f = &fs[i];
 		if (ipcc_is_c_reserved(f->name))
-			ipcc_error(u, f->loc, "'%s' is reserved (a C keyword, or the _/hv_ prefix generated code uses) and cannot name a %s",
+			ipcc_error(u, f->loc, "'%s' is reserved in C (a keyword, a predefined macro, or the _ / hv_ prefix of generated names) and cannot name a %s",
 				   f->name, what);
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(fs[k].name, f->name)) {

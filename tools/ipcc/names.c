@@ -60,12 +60,23 @@ bool ipcc_is_c_reserved(const char *name)
 		"switch", "typedef", "union", "unsigned", "void", "volatile", "while", "bool",
 		"true", "false", "alignas", "alignof", "static_assert", "thread_local", "typeof",
 		"nullptr", "constexpr", "asm", "errno", "NULL", "endpoint", "import",
+		/* predefined as 1 by gcc/clang in gnu modes */
+		"linux", "unix", "i386",
+		"stdin", "stdout", "stderr", "assert", "offsetof",
 	};
 	for (size_t i = 0; i < sizeof(words) / sizeof(words[0]); i++)
 		if (!strcmp(words[i], name))
 			return true;
 	if (name[0] == '_' || !strncmp(name, "hv_", 3) || !strncmp(name, "HV_", 3))
 		return true;
+	/* errno macros (EINVAL, E2BIG...), which the generated code includes. */
+	if (name[0] == 'E' && name[1]) {
+		const char *c = name + 1;
+		while ((*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9'))
+			c++;
+		if (!*c)
+			return true;
+	}
 	return false;
 }
 
