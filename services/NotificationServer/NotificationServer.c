@@ -22,6 +22,9 @@
 /* Icons are for a desktop to draw; bounded so a client cannot make the
  * server hold gigabytes. */
 #define MAX_ICON_SIDE 1024u
+/* Active notifications one connection may own, so one noisy client cannot
+ * take every slot of the queue (HV_NQ_MAX_ACTIVE) from the others. */
+#define MAX_ACTIVE_PER_CLIENT 64u
 
 struct notif_conn {
 	uint64_t token;
@@ -323,6 +326,11 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 		ids[i] = req->actions.items[i].id;
 		labels[i] = req->actions.items[i].label;
 	}
+	uint64_t token = caller_token(call);
+	if (hv_nq_owner_count(queue, token) >= MAX_ACTIVE_PER_CLIENT)
+		return hv_call_fail(call, -EDQUOT,
+				    "this connection has %u active notifications, the most allowed",
+				    MAX_ACTIVE_PER_CLIENT);
 	const char *why = NULL;
 	if (hv_nq_validate(req->title, req->text, (unsigned)req->urgency, req->timeout_ms, na, ids,
 			   labels, &why) < 0)
@@ -335,7 +343,7 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 		if (r < 0)
 			return r;
 	}
-	int r = hv_nq_show(queue, caller_token(call), req->title, req->text, req->icon_path, icon,
+	int r = hv_nq_show(queue, token, req->title, req->text, req->icon_path, icon,
 			   (unsigned)req->urgency, req->timeout_ms, na, ids, labels, now_ms(),
 			   &rep->id);
 	if (r == -ENOSPC)

@@ -457,6 +457,14 @@ void hv_nq_forget_owner(hv_nq *q, uint64_t owner)
 
 size_t hv_nq_active_count(const hv_nq *q) { return q->nactive; }
 
+size_t hv_nq_owner_count(const hv_nq *q, uint64_t owner)
+{
+	size_t n = 0;
+	for (size_t i = 0; i < q->nactive; i++)
+		n += q->active[i]->owner == owner;
+	return n;
+}
+
 /* Listing order: shown by appearance (seq), then held by queue order. */
 static bool list_before(const hv_notification *a, const hv_notification *b)
 {

@@ -129,6 +129,8 @@ void hv_nq_forget_owner(hv_nq *q, uint64_t owner);
  * order); NULL past the end. */
 const hv_notification *hv_nq_active(const hv_nq *q, size_t index);
 size_t hv_nq_active_count(const hv_nq *q);
+/* Active ones owned by `owner`. */
+size_t hv_nq_owner_count(const hv_nq *q, uint64_t owner);
 const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id);
 /* History, newest first. */
 const hv_notification *hv_nq_history(const hv_nq *q, size_t index);

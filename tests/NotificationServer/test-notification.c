@@ -312,6 +312,17 @@ static void test_bad_input(void)
 
 	CHECK(svc_alive(&f));
 	CHECK_EQ(notification_server_show(c, "fine", "", none, "", 1, no_actions, -1, &id), 0);
+
+	/* One client cannot take the whole queue. */
+	for (int i = 1; i < 64; i++)
+		CHECK_EQ(notification_server_show(c, "many", "", none, "", 0, no_actions, 0, &id), 0);
+	CHECK_EQ(notification_server_show(c, "one too many", "", none, "", 0, no_actions, 0, &id),
+		 -EDQUOT);
+	hv_conn *other = svc_connect(&f);
+	CHECK_EQ(notification_server_show(other, "others still can", "", none, "", 2, no_actions, 0,
+					  &id),
+		 0);
+	hv_conn_close(other);
 	hv_conn_close(c);
 	svc_stop(&f);
 }

@@ -189,7 +189,9 @@ static void test_dnd_and_actions(void)
 	CHECK_EQ(hv_nq_invoke(q, low, "default", 11), 0);
 	CHECK(saw("!1:default@1 -1:action "));
 	/* The owner went away: events for its notifications go nowhere. */
+	CHECK_EQ(hv_nq_owner_count(q, 1), 1);
 	hv_nq_forget_owner(q, 1);
+	CHECK_EQ(hv_nq_owner_count(q, 1), 0);
 	CHECK_EQ(hv_nq_find(q, normal)->owner, 0);
 	/* Invalid input is refused and changes nothing. */
 	uint32_t id = 0;
