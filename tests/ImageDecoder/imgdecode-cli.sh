@@ -25,6 +25,8 @@ expect 2 "$bin" --frame x in.png out.png
 expect 2 "$bin" --info in.png extra
 expect 2 "$bin" --mime image/nonsense --info in.png
 
+expect 0 "$bin" in.png
+[ ! -s out.txt ] || fail "IN alone prints nothing: $(cat out.txt)"
 expect 0 "$bin" --info in.png
 [ "$(cat out.txt)" = "png 31x17 1 frame loop 0" ] || fail "--info in.png: $(cat out.txt)"
 expect 0 "$bin" --info anim.gif
@@ -45,6 +47,7 @@ expect 1 "$bin" --frame 3 anim.gif f.png
 
 # Bad images: exit 1 and one line saying why.
 printf 'not an image at all, just some text\n' > bad.png
+expect 1 "$bin" bad.png
 expect 1 "$bin" --info bad.png
 [ "$(wc -l < err.txt)" -eq 1 ] && grep -q "unsupported format" err.txt || fail "bad image message: $(cat err.txt)"
 head -c 100 in.png > cut.png

@@ -4,6 +4,7 @@
  *   imgdecode [options] IN [OUT]      OUT's extension: .png, .ppm, .pam
  *   imgdecode --info [options] IN
  *
+ * With IN alone it only checks that IN decodes.
  * The decoder is reached through the "image" portal (SystemServer starts
  * one process per connection); when no portal answers, one is spawned
  * directly. Exit: 0 ok, 1 the image could not be decoded or written (one
@@ -31,6 +32,7 @@ static void usage(FILE *f)
 		"       imgdecode --info [OPTIONS] IN\n"
 		"Decode IN in a sandboxed ImageDecoder process; write OUT as PNG, PPM or PAM\n"
 		"(by its extension), or with --info print format, size, frames and loops.\n"
+		"With IN alone, only check that it decodes (exit 0 or 1).\n"
 		"The format of IN is found from its content, never from its name.\n\n"
 		"  -i, --info           print \"format WIDTHxHEIGHT N frame(s) loop L\" and the\n"
 		"                       frame durations in ms\n"
@@ -145,7 +147,7 @@ int main(int argc, char **argv)
 		}
 	}
 	int nargs = argc - optind;
-	if (nargs < 1 || nargs > 2 || (info && nargs != 1) || (!info && nargs != 2) || (socket_path && spawn)) {
+	if (nargs < 1 || nargs > 2 || (info && nargs != 1) || (socket_path && spawn)) {
 		usage(stderr);
 		return 2;
 	}
@@ -208,6 +210,8 @@ int main(int argc, char **argv)
 		if (img.orientation > 1)
 			printf(" orientation %u", img.orientation);
 		printf("\n");
+	} else if (!out) {
+		/* IN alone: only check that it decodes. */
 	} else if (frame >= img.frame_count) {
 		fprintf(stderr, "imgdecode: %s has %u frame(s), no frame %llu\n", in, img.frame_count,
 			(unsigned long long)frame);
