@@ -17,6 +17,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	hv_rbuf r;
 	hv_frame f;
 	const char *why;
+	static int devnull = -1;
+	if (devnull < 0)
+		devnull = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	hv_rbuf_init(&r);
 	size_t off = 0;
 	while (off + 2 <= size) {
@@ -26,7 +29,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		len = len < size - off ? len : size - off;
 		int fds[8];
 		for (unsigned i = 0; i < nfds; i++)
-			fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
+			fds[i] = fcntl(devnull, F_DUPFD_CLOEXEC, 3);
 		if (hv_rbuf_push_fds(&r, fds, nfds) < 0)
 			break;
 		ssize_t space = hv_rbuf_prepare(&r);
