@@ -327,6 +327,14 @@ static void test_bad_input(void)
 		 -EINVAL);
 	CHECK(strstr(hv_conn_last_error(c)->message, "metadata"));
 
+	/* Over the size limit (a sparse memfd: nothing is touched). */
+	hv_buffer huge;
+	CHECK_EQ(hv_buffer_create((513u << 20), &huge), 0);
+	CHECK_EQ(clipboard_server_set_clipboard_data(c, huge, "application/octet-stream", none, NULL),
+		 -EFBIG);
+	CHECK(strstr(hv_conn_last_error(c)->message, "over the limit"));
+	hv_buffer_release(&huge);
+
 	/* A null Buffer is not data. */
 	CHECK_EQ(clipboard_server_set_clipboard_data(c, HV_BUFFER_EMPTY, "text/plain", none, NULL),
 		 -EINVAL);
