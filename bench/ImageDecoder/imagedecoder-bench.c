@@ -26,6 +26,8 @@
 #include "client.h"
 #include "image.h"
 
+static volatile uint8_t sink; /* keeps the page touches */
+
 static double now(void)
 {
 	struct timespec ts;
@@ -120,9 +122,10 @@ static struct cost inproc(const uint8_t *data, size_t len, int n)
 			exit(1);
 		}
 		/* Touch the result as a client would (one byte per page). */
-		volatile uint8_t s = 0;
+		uint8_t s = 0;
 		for (size_t k = 0; k < (size_t)img.width * img.height * 4; k += 4096)
 			s += img.frames[0].pixels[k];
+		sink = s;
 		hv_image_free(&img);
 		double t = now() - t0, c = cpu() - c0;
 		best.wall = t < best.wall ? t : best.wall;
@@ -150,10 +153,11 @@ static struct cost service(const uint8_t *data, size_t len, int n, bool reuse)
 			fprintf(stderr, "service decode failed: %d %s\n", r, hv_conn_last_error(c)->message);
 			exit(1);
 		}
-		volatile uint8_t s = 0;
+		uint8_t s = 0;
 		const uint8_t *px = im.frames.buffer.data;
 		for (size_t k = 0; k < (size_t)im.width * im.height * 4; k += 4096)
 			s += px[k];
+		sink = s;
 		hv_bitmap_release(&im.frames);
 		if (!reuse) {
 			hv_conn_close(c);
