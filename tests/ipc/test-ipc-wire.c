@@ -228,6 +228,10 @@ static void test_rejections(void)
 	expect_reject("\x01\0\0\0\x80\0", 6, dec_one_string, -EILSEQ);
 	expect_reject("\x02\0\0\0\xc0\xaf\0", 7, dec_one_string, -EILSEQ);
 	expect_reject("\x03\0\0\0\xed\xa0\x80\0", 8, dec_one_string, -EILSEQ);
+	/* after a long ASCII run (the fast path), and a truncated sequence at the end */
+	expect_reject("\x0b\0\0\0abcdefghij\x80\0", 16, dec_one_string, -EILSEQ);
+	expect_reject("\x0a\0\0\0abcdefghi\xe2\0", 15, dec_one_string, -EILSEQ);
+	expect_reject("\x0c\0\0\0abcdefghi\xe2\x9c\x93\0", 17, dec_one_string, 0);
 	/* ...but a ByteString takes any bytes */
 	expect_reject("\x01\0\0\0\x80\0", 6, dec_one_bytestring, 0);
 	/* huge lengths */
