@@ -26,7 +26,7 @@ static int listen_at(const char *path)
 	return fd;
 }
 
-enum mode { M_START, M_BY_NAME, M_WRONG_PID, M_TAKEOVER };
+enum mode { M_START, M_BY_NAME, M_WRONG_PID, M_TAKEOVER, M_BOTH };
 
 /* Child: put fds at 3.., set the environment, adopt, report, serve. */
 static pid_t spawn(enum mode mode, const int *fds, int nfds, const char *names, int ready[2])
@@ -45,11 +45,12 @@ static pid_t spawn(enum mode mode, const int *fds, int nfds, const char *names, 
 	for (int i = 0; i < nfds; i++)
 		dup2(tmp[i], 3 + i);
 	char num[32];
-	if (mode == M_TAKEOVER) {
+	if (mode == M_TAKEOVER || mode == M_BOTH) {
 		char tk[512];
 		snprintf(tk, sizeof(tk), "%s:3", names);
 		setenv("SOCKET_TAKEOVER", tk, 1);
-	} else {
+	}
+	if (mode != M_TAKEOVER) {
 		snprintf(num, sizeof(num), "%d", mode == M_WRONG_PID ? (int)getpid() + 1 : (int)getpid());
 		setenv("LISTEN_PID", num, 1);
 		snprintf(num, sizeof(num), "%d", nfds);
@@ -181,6 +182,17 @@ int main(void)
 	l1 = listen_at(p1);
 	CHECK(pipe(ready) == 0);
 	pid = spawn(M_TAKEOVER, &l1, 1, p1, ready);
+	CHECK_EQ(wait_ready(ready, pid), 0);
+	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
+	call_ok(c);
+	test_server_kill(pid);
+	close(l1);
+	unlink(p1);
+
+	/* One fd named by both protocols (as SystemServer does): adopted once. */
+	l1 = listen_at(p1);
+	CHECK(pipe(ready) == 0);
+	pid = spawn(M_BOTH, &l1, 1, p1, ready);
 	CHECK_EQ(wait_ready(ready, pid), 0);
 	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
 	call_ok(c);
