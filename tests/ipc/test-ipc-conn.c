@@ -219,6 +219,24 @@ static void test_oneway_and_events(void)
 	hv_conn_close(c);
 }
 
+static void test_broadcast(void)
+{
+	/* Events from hv_server_foreach reach every client. */
+	hv_conn *a = connect_loopless(), *b = connect_loopless();
+	CHECK_EQ(hv_conn_serve(a, &test_client_endpoint, NULL), 0);
+	CHECK_EQ(hv_conn_serve(b, &test_client_endpoint, NULL), 0);
+	CHECK_EQ(ts_echo(b, "b is connected", NULL), 0);
+	memset(&test_client_state, 0, sizeof(test_client_state));
+	CHECK_EQ(ts_oneway(a, TS_BROADCAST, 4242), 0);
+	for (int i = 0; test_client_state.npongs < 1; i++)
+		CHECK(i < 6 && hv_conn_dispatch(a, 10000) >= 0);
+	for (int i = 0; test_client_state.npongs < 2; i++)
+		CHECK(i < 6 && hv_conn_dispatch(b, 10000) >= 0);
+	CHECK(test_client_state.pongs[0] == 4242 && test_client_state.pongs[1] == 4242);
+	hv_conn_close(a);
+	hv_conn_close(b);
+}
+
 static void test_fd_passing(void)
 {
 	hv_conn *c = connect_loopless();
@@ -421,6 +439,7 @@ int main(int argc, char **argv)
 	test_held_after_disconnect();
 	test_oneway_and_events();
 	test_fd_passing();
+	test_broadcast();
 	test_timeout();
 	test_trace();
 	test_peer_killed();

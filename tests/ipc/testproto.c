@@ -21,7 +21,7 @@ const char *test_server_stderr;
 
 static const char *const ts_names[] = {"echo",	   "add",   "fail",   "hold",	   "release",
 				       "ping",	   "pass_fds", "get_pipe", "sleep", "crash",
-				       "bitmap",   "make_buffer", "flood"};
+				       "bitmap",   "make_buffer", "flood", "broadcast"};
 static const char *const tc_names[] = {"pong", "blob"};
 
 static hv_call *held[256];
@@ -33,6 +33,15 @@ static int reply_empty(hv_call *call)
 	hv_enc e;
 	hv_call_reply_init(call, &e);
 	return hv_call_respond(call, &e);
+}
+
+static int send_pong(hv_conn *c, void *userdata)
+{
+	hv_enc e;
+	hv_enc_init(&e, &test_client_endpoint, TC_PONG, HV_MSG_ONEWAY);
+	hv_enc_u64(&e, *(const uint64_t *)userdata);
+	hv_conn_send(c, &e); /* a client that just left is no reason to stop */
+	return 0;
 }
 
 static int ts_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
@@ -189,6 +198,14 @@ static int ts_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		hv_enc_buffer(&e, &b);
 		hv_call_respond(call, &e);
 		hv_buffer_release(&b);
+		return 0;
+	}
+	case TS_BROADCAST: {
+		uint64_t seq;
+		hv_dec_u64(&d, &seq);
+		if (hv_dec_finish(&d) < 0)
+			return d.err;
+		hv_server_foreach(hv_conn_server(c), send_pong, &seq);
 		return 0;
 	}
 	case TS_FLOOD: {
@@ -386,7 +403,7 @@ int ts_oneway(hv_conn *c, uint16_t id, uint64_t v)
 {
 	hv_enc e;
 	hv_enc_init(&e, &test_server_endpoint, id, HV_MSG_ONEWAY);
-	if (id == TS_PING)
+	if (id == TS_PING || id == TS_BROADCAST)
 		hv_enc_u64(&e, v);
 	return hv_conn_send(c, &e);
 }

@@ -40,11 +40,12 @@
  *   bitmap(Bitmap b) => (u64 sum)                            11
  *   make_buffer(u32 size) => (Buffer b)  (sealed read-only)  12
  *   flood(u32 count, u32 size, bool with_fd) =|  (count events back)         13
+ *   broadcast(u64 seq) =|           (pong(seq) to every connected client)   14
  * }
  * endpoint TestClient { pong(u64 seq) =|   blob(bytes data, Optional<File> fd) =| } */
 enum {
 	TS_ECHO = 1, TS_ADD, TS_FAIL, TS_HOLD, TS_RELEASE, TS_PING, TS_PASS_FDS, TS_GET_PIPE,
-	TS_SLEEP, TS_CRASH, TS_BITMAP, TS_MAKE_BUFFER, TS_FLOOD, TS_COUNT = TS_FLOOD
+	TS_SLEEP, TS_CRASH, TS_BITMAP, TS_MAKE_BUFFER, TS_FLOOD, TS_BROADCAST, TS_COUNT = TS_BROADCAST
 };
 enum { TC_PONG = 1, TC_BLOB, TC_COUNT = TC_BLOB };
 
