@@ -23,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -273,6 +274,71 @@ static int parse_seconds(const char *v, uint64_t *ns)
 	return 0;
 }
 
+const char *const hv_limit_keys[HV_LIMIT_COUNT] = {
+	[HV_LIMIT_AS] = "LimitAS", [HV_LIMIT_CPU] = "LimitCPU", [HV_LIMIT_NOFILE] = "LimitNOFILE",
+	[HV_LIMIT_CORE] = "LimitCORE", [HV_LIMIT_DATA] = "LimitDATA",
+};
+const int hv_limit_resources[HV_LIMIT_COUNT] = {
+	[HV_LIMIT_AS] = RLIMIT_AS, [HV_LIMIT_CPU] = RLIMIT_CPU, [HV_LIMIT_NOFILE] = RLIMIT_NOFILE,
+	[HV_LIMIT_CORE] = RLIMIT_CORE, [HV_LIMIT_DATA] = RLIMIT_DATA,
+};
+
+static int parse_limit_value(enum hv_limit which, const char *v, uint64_t *out)
+{
+	if (strcmp(v, "infinity") == 0)
+		return *out = RLIM_INFINITY, 0;
+	if (!isdigit((unsigned char)v[0]))
+		return -EINVAL;
+	char *end;
+	errno = 0;
+	unsigned long long n = strtoull(v, &end, 10);
+	if (errno)
+		return -EINVAL;
+	unsigned shift = 0;
+	if (which == HV_LIMIT_CPU) {
+		if (*end == 's')
+			end++;
+	} else if (*end) {
+		static const char units[] = "KMGTPE";
+		const char *u = strchr(units, *end);
+		if (!u)
+			return -EINVAL;
+		shift = 10u * (unsigned)(u - units + 1);
+		end++;
+	}
+	if (*end)
+		return -EINVAL;
+	/* A value that does not fit is a typo, not "infinity". */
+	if (shift && n > (UINT64_MAX >> shift))
+		return -EINVAL;
+	n <<= shift;
+	if (n >= RLIM_INFINITY)
+		return -EINVAL;
+	*out = n;
+	return 0;
+}
+
+int hv_parse_limit(enum hv_limit which, const char *v, hv_svc_limit *out)
+{
+	char buf[64];
+	if ((unsigned)which >= HV_LIMIT_COUNT || strlen(v) >= sizeof buf)
+		return -EINVAL;
+	strcpy(buf, v);
+	char *colon = strchr(buf, ':');
+	if (colon)
+		*colon = '\0';
+	hv_svc_limit l = {.set = true};
+	int r = parse_limit_value(which, buf, &l.soft);
+	if (r == 0)
+		r = colon ? parse_limit_value(which, colon + 1, &l.hard) : (l.hard = l.soft, 0);
+	if (r < 0)
+		return r;
+	if (l.soft > l.hard) /* RLIM_INFINITY is the largest value */
+		return -ERANGE;
+	*out = l;
+	return 0;
+}
+
 /* Comma-separated list into l; empty items are an error. */
 static int parse_list(const char *v, hv_strv *l)
 {
@@ -403,6 +469,7 @@ static const char *const scalar_keys[] = {
 	"MultiInstance", "PerUser", "KeepAlive", "RestartSec", "StartLimitBurst",
 	"StartLimitIntervalSec", "TimeoutStopSec", "TimeoutStartSec", "User", "Group", "Priority",
 	"Pledge", "ExecPledge", "Readiness", "WatchdogSec", "Arguments",
+	"LimitAS", "LimitCPU", "LimitNOFILE", "LimitCORE", "LimitDATA",
 };
 static const char *const list_keys[] = {
 	"Environment", "Socket", "SocketPermissions", "Requires", "After", "SystemModes", "Unveil",
@@ -634,6 +701,14 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			if (r == 0 && ns < 1000000)
 				r = -ERANGE;
 			d->watchdog_usec = ns / 1000;
+		} else if (strncmp(k, "Limit", 5) == 0) {
+			for (int j = 0; j < HV_LIMIT_COUNT; j++)
+				if (strcmp(k, hv_limit_keys[j]) == 0)
+					r = hv_parse_limit((enum hv_limit)j, v, &d->limits[j]);
+			if (r == -ERANGE) {
+				BAD(line, "[%s] %s=%s: soft limit above hard limit", d->name, k, v);
+				continue;
+			}
 		}
 		if (r == -ENOMEM) {
 			BAD(line, "[%s] out of memory", d->name);

@@ -29,6 +29,22 @@ enum hv_stdio { HV_STDIO_LOG, HV_STDIO_NULL, HV_STDIO_INHERIT, HV_STDIO_FILE };
 enum hv_keepalive { HV_KEEPALIVE_NO, HV_KEEPALIVE_ALWAYS, HV_KEEPALIVE_ON_FAILURE };
 enum hv_readiness { HV_READY_EXEC, HV_READY_NOTIFY, HV_READY_SOCKET };
 
+/* Resource limits a definition may set (LimitAS= … LimitDATA=), in the
+ * order of hv_limit_keys[]; applied between fork and exec. */
+enum hv_limit { HV_LIMIT_AS, HV_LIMIT_CPU, HV_LIMIT_NOFILE, HV_LIMIT_CORE, HV_LIMIT_DATA, HV_LIMIT_COUNT };
+extern const char *const hv_limit_keys[HV_LIMIT_COUNT]; /* "LimitAS", … */
+extern const int hv_limit_resources[HV_LIMIT_COUNT];	/* RLIMIT_AS, … */
+
+typedef struct hv_svc_limit {
+	bool set;
+	uint64_t soft, hard; /* RLIM_INFINITY for infinity */
+} hv_svc_limit;
+
+/* systemd's syntax: VALUE or SOFT:HARD, each a number with an optional
+ * K/M/G/T/P/E suffix (powers of 1024; LimitCPU: seconds, optional "s"), or
+ * "infinity". -EINVAL for anything else, -ERANGE when soft > hard. */
+int hv_parse_limit(enum hv_limit which, const char *v, hv_svc_limit *out);
+
 typedef struct hv_svc_def {
 	char *name;
 	char *file; /* where the section starts */
@@ -63,6 +79,7 @@ typedef struct hv_svc_def {
 	hv_strv unveil;
 	enum hv_readiness readiness;
 	uint64_t watchdog_usec;
+	hv_svc_limit limits[HV_LIMIT_COUNT];
 
 	/* Every key as read, canonical, to tell a changed definition on reload. */
 	char *fingerprint;

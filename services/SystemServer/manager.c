@@ -399,6 +399,9 @@ void hv_instance_free(hv_instance *i)
 	hv_timer_free(i->start_timer);
 	hv_timer_free(i->kill_timer);
 	hv_close(&i->handoff_fd);
+	hv_watch_free(i->listener_watch);
+	hv_close(&i->listener);
+	free(i->violation);
 	free(i);
 }
 
@@ -418,8 +421,10 @@ void hv_instance_exited(hv_instance *inst, int status)
 	hv_unit *u = inst->unit;
 	hv_manager *m = u->m;
 	const hv_svc_def *d = u->def;
-	char what[128];
+	char what[512];
 	describe_status(status, what, sizeof what);
+	if (inst->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
+		snprintf(what, sizeof what, "killed by SIGSYS (sandbox violation): %s", inst->violation);
 	if (inst->start_timed_out)
 		snprintf(what, sizeof what, "did not report READY=1 within %.1f s", (double)d->start_timeout_ns / 1e9);
 	bool clean = !inst->start_timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
@@ -454,7 +459,7 @@ void hv_instance_exited(hv_instance *inst, int status)
 	}
 	hv_log_info("%s: %s", d->name, what);
 	if (!clean) {
-		char line[200];
+		char line[600];
 		snprintf(line, sizeof line, "SystemServer: process %d %s", (int)pid, what);
 		hv_unit_log_add(u, line);
 	}

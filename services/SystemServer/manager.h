@@ -45,6 +45,11 @@ struct hv_instance {
 	hv_timer *start_timer;
 	hv_timer *kill_timer;
 	int handoff_fd; /* per-user: where further connections are passed */
+	/* Pledge=: the seccomp listener (hv_sandbox_exec_supervised) through
+	 * which a forbidden call reaches the manager before the kill. */
+	int listener;
+	hv_watch *listener_watch;
+	char *violation; /* the last forbidden call, as logged */
 };
 
 typedef struct hv_log_ring {

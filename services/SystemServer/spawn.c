@@ -31,16 +31,19 @@
 
 extern char **environ;
 
-enum spawn_step { STEP_FDS = 1, STEP_SETSID, STEP_CHDIR, STEP_PRIORITY, STEP_GROUPS, STEP_GID, STEP_UID, STEP_SANDBOX, STEP_EXEC };
+enum spawn_step {
+	STEP_FDS = 1, STEP_SETSID, STEP_CHDIR, STEP_PRIORITY, STEP_RLIMIT, STEP_GROUPS, STEP_GID, STEP_UID,
+	STEP_SANDBOX, STEP_EXEC
+};
 static const char *const step_names[] = {
 	[STEP_FDS] = "arrange fds", [STEP_SETSID] = "setsid", [STEP_CHDIR] = "chdir to WorkingDirectory",
-	[STEP_PRIORITY] = "set Priority", [STEP_GROUPS] = "clear supplementary groups",
+	[STEP_PRIORITY] = "set Priority", [STEP_RLIMIT] = "set resource limit", [STEP_GROUPS] = "clear supplementary groups",
 	[STEP_GID] = "setgid", [STEP_UID] = "setuid", [STEP_SANDBOX] = "apply the sandbox",
 	[STEP_EXEC] = "exec",
 };
 
 struct spawn_err {
-	int step, err;
+	int step, err, detail; /* detail: STEP_RLIMIT's enum hv_limit */
 };
 
 static const char *const managed_env[] = {
@@ -64,12 +67,17 @@ static bool env_overridden(const char *e, const hv_strv *extra)
  * clobber a source. */
 static int lift(int fd, int floor) { return fd < 0 ? -1 : fcntl(fd, F_DUPFD, floor); }
 
-__attribute__((noreturn)) static void child_fail(int errfd, int step, int err)
+__attribute__((noreturn)) static void child_fail_detail(int errfd, int step, int err, int detail)
 {
-	struct spawn_err e = {step, err};
+	struct spawn_err e = {step, err, detail};
 	ssize_t w = write(errfd, &e, sizeof e);
 	(void)w;
 	_exit(127);
+}
+
+__attribute__((noreturn)) static void child_fail(int errfd, int step, int err)
+{
+	child_fail_detail(errfd, step, err, 0);
 }
 
 int hv_handoff_send(int handoff_fd, int conn)
@@ -105,6 +113,59 @@ static void watchdog_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	hv_instance_stop(i, SIGABRT); /* SIGKILL follows after TimeoutStopSec */
 	i->stopping = false;	      /* its exit is a failure to handle, not a request */
 }
+
+#if HAVE_HAVEN_SANDBOX
+/* A forbidden call is waiting on the instance's seccomp listener.
+ * hv_sandbox_notify_handle() logs the call's name on stderr and kills the
+ * caller; that one line is also what the service's log and `svc status`
+ * must show, so it is caught on its way out. The manager is
+ * single-threaded, so borrowing fd 2 for one call races with nothing. */
+static void listener_cb(hv_loop *loop, int fd, uint32_t events, void *userdata)
+{
+	hv_instance *i = userdata;
+	const hv_svc_def *d = i->unit->def;
+	char ident[160];
+	snprintf(ident, sizeof ident, "%s", d->name);
+	if ((events & HV_IO_ERROR) || !(events & HV_IO_READ)) {
+		/* The filter has no users left: the process is gone. */
+		hv_watch_free(i->listener_watch);
+		i->listener_watch = NULL;
+		return;
+	}
+	int pfd[2] = {-1, -1}, saved = -1;
+	if (pipe2(pfd, O_CLOEXEC | O_NONBLOCK) == 0 && (saved = fcntl(2, F_DUPFD_CLOEXEC, 3)) >= 0)
+		dup2(pfd[1], 2);
+	int r = hv_sandbox_notify_handle(fd, ident, d->pledge, false);
+	if (saved >= 0) {
+		dup2(saved, 2);
+		close(saved);
+	}
+	char buf[1024];
+	ssize_t n = pfd[0] >= 0 ? read(pfd[0], buf, sizeof buf - 1) : -1;
+	if (n > 0) {
+		buf[n] = '\0';
+		ssize_t w = write(2, buf, (size_t)n); /* the manager's own log keeps it too */
+		(void)w;
+		buf[strcspn(buf, "\n")] = '\0';
+		/* The unit log gets "pledge: system call …", without the log prefix. */
+		char *what = strstr(buf, "pledge: ");
+		hv_unit_log_add(i->unit, what ? what : buf);
+		free(i->violation);
+		i->violation = strdup(what ? what : buf);
+	}
+	if (pfd[0] >= 0) {
+		close(pfd[0]);
+		close(pfd[1]);
+	}
+	if (r < 0 && r != -ENOENT) {
+		/* A listener that fails once would spin the loop: stop watching;
+		 * further forbidden calls then fail with ENOSYS (never allowed). */
+		hv_log_errno(r, "%s[%d]: cannot handle a sandbox notification", d->name, (int)i->pid);
+		hv_watch_free(i->listener_watch);
+		i->listener_watch = NULL;
+	}
+}
+#endif
 
 /* Signals this process ignores (they would stay ignored across exec).
  * Asked once: the manager never changes them after start-up. */
@@ -155,6 +216,7 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	spawn_plan p = {.stdin_fd = -1, .stdout_fd = -1, .handoff_child = -1};
 	int r = 0;
 	_hv_close_ int handoff_parent = -1, errpipe_r = -1, errpipe_w = -1, null_fd = -1, file_fd = -1;
+	_hv_close_ int sup_parent = -1, sup_child = -1;
 	char *s = NULL;
 
 	/* Which account. */
@@ -292,6 +354,17 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
 	};
 	bool sandbox = d->pledge || d->exec_pledge || d->unveil.n;
+	/* With a Pledge=, a forbidden call is reported to the manager (which
+	 * logs its name) before the kill. */
+	if (d->pledge) {
+		int sv[2];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+			r = hv_log_errno(-errno, "%s: socketpair", d->name);
+			goto out;
+		}
+		sup_parent = sv[0];
+		sup_child = sv[1];
+	}
 #endif
 
 	sigset_t ignored;
@@ -321,6 +394,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		int floor = 3 + p.nsrc + 1;
 		int tmp[64], tin = lift(p.stdin_fd, floor), tout = lift(p.stdout_fd, floor);
 		int thand = lift(p.handoff_child, floor);
+		int tsup = lift(sup_child, floor); /* kept (CLOEXEC below) until the exec */
+		(void)tsup;
 		for (int i = 0; i < p.nsrc; i++)
 			if ((tmp[i] = lift(p.srcs[i], floor)) < 0)
 				child_fail(errpipe_w, STEP_FDS, errno);
@@ -347,6 +422,13 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 			child_fail(errpipe_w, STEP_CHDIR, errno);
 		if (d->priority && setpriority(PRIO_PROCESS, 0, d->priority) < 0)
 			child_fail(errpipe_w, STEP_PRIORITY, errno);
+		/* Before the uid drop: only root may raise a hard limit. */
+		for (int l = 0; l < HV_LIMIT_COUNT; l++) {
+			const hv_svc_limit *lim = &d->limits[l];
+			struct rlimit rl = {(rlim_t)lim->soft, (rlim_t)lim->hard};
+			if (lim->set && setrlimit(hv_limit_resources[l], &rl) < 0)
+				child_fail_detail(errpipe_w, STEP_RLIMIT, errno, l);
+		}
 		if (p.drop) {
 			/* Order matters: groups and gid need privilege we give up with uid. */
 			if (setgroups(0, NULL) < 0)
@@ -358,7 +440,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		}
 #if HAVE_HAVEN_SANDBOX
 		if (sandbox) {
-			int q = hv_sandbox_exec(&spec, d->executable, p.argv, p.env.v);
+			int q = tsup >= 0 ? hv_sandbox_exec_supervised(&spec, d->executable, p.argv, p.env.v, tsup)
+					  : hv_sandbox_exec(&spec, d->executable, p.argv, p.env.v);
 			child_fail(errpipe_w, STEP_SANDBOX, -q);
 		}
 #endif
@@ -369,6 +452,7 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	/* --- parent --- */
 	hv_close(&errpipe_w);
 	hv_close(&p.handoff_child);
+	hv_close(&sup_child);
 	hv_instance *inst = calloc(1, sizeof *inst);
 	if (!inst) {
 		kill(pid, SIGKILL);
@@ -376,7 +460,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		r = -ENOMEM;
 		goto out;
 	}
-	*inst = (hv_instance){.unit = u, .pid = pid, .uid = peer, .started_ns = hv_now_ns(), .handoff_fd = -1};
+	*inst = (hv_instance){
+		.unit = u, .pid = pid, .uid = peer, .started_ns = hv_now_ns(), .handoff_fd = -1, .listener = -1};
 	r = hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
 	if (r < 0) {
 		kill(pid, SIGKILL);
@@ -397,14 +482,28 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	while (n < 0 && errno == EINTR);
 	if (n == (ssize_t)sizeof e) {
 		char line[512];
-		snprintf(line, sizeof line, "failed to start: cannot %s (%s): %s",
-			 e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?", d->executable,
-			 strerror(e.err));
+		const char *what = e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?";
+		if (e.step == STEP_RLIMIT && e.detail >= 0 && e.detail < HV_LIMIT_COUNT)
+			what = hv_limit_keys[e.detail];
+		snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s",
+			 e.step == STEP_RLIMIT ? "set " : "", what, d->executable, strerror(e.err));
 		hv_log_error("%s: %s", d->name, line);
 		hv_unit_log_add(u, line);
 		r = -e.err; /* the exit (127) is handled as a failure when reaped */
 		goto out;
 	}
+#if HAVE_HAVEN_SANDBOX
+	if (sup_parent >= 0) {
+		/* Sent before the exec, so it is queued by now (or never comes:
+		 * promises without stdio fall back to the kernel's SIGSYS). */
+		int l = hv_sandbox_recv_listener(sup_parent);
+		if (l >= 0) {
+			inst->listener = l;
+			if (hv_loop_add_fd(m->loop, l, HV_IO_READ, listener_cb, inst, &inst->listener_watch) < 0)
+				hv_log_warn("%s[%d]: sandbox violations will not be named", d->name, (int)pid);
+		}
+	}
+#endif
 	hv_log_debug("%s: started pid %d", d->name, (int)pid);
 	if (d->readiness != HV_READY_NOTIFY || d->accept || d->per_user)
 		inst->ready = true;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -50,6 +51,80 @@ static void test_words(void)
 	hv_strv_clear(&w);
 	CHECK(hv_split_words("'open", &w) == -EINVAL);
 	hv_strv_clear(&w);
+}
+
+/* LimitAS= … LimitDATA=: systemd's syntax, values and errors. */
+static void test_limit_values(void)
+{
+	hv_svc_limit l;
+	CHECK(hv_parse_limit(HV_LIMIT_NOFILE, "1024", &l) == 0 && l.set && l.soft == 1024 && l.hard == 1024);
+	CHECK(hv_parse_limit(HV_LIMIT_AS, "2G", &l) == 0 && l.soft == (2ull << 30) && l.hard == l.soft);
+	CHECK(hv_parse_limit(HV_LIMIT_DATA, "512M:1G", &l) == 0 && l.soft == (512ull << 20) &&
+	      l.hard == (1ull << 30));
+	CHECK(hv_parse_limit(HV_LIMIT_CORE, "0", &l) == 0 && l.soft == 0 && l.hard == 0);
+	CHECK(hv_parse_limit(HV_LIMIT_CORE, "16K:infinity", &l) == 0 && l.soft == 16384 &&
+	      l.hard == (uint64_t)RLIM_INFINITY);
+	CHECK(hv_parse_limit(HV_LIMIT_AS, "infinity", &l) == 0 && l.soft == (uint64_t)RLIM_INFINITY);
+	CHECK(hv_parse_limit(HV_LIMIT_CPU, "30:31", &l) == 0 && l.soft == 30 && l.hard == 31);
+	CHECK(hv_parse_limit(HV_LIMIT_CPU, "10s", &l) == 0 && l.soft == 10);
+	const char *bad[] = {"", "-1", "1X", "1.5G", "K", "infinite", "1G:", ":1G", "2:1:3", " 1", "1 ",
+			     "99999999999999999999", "20000000000E"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
+		CHECK(hv_parse_limit(HV_LIMIT_AS, bad[i], &l) == -EINVAL);
+	CHECK(hv_parse_limit(HV_LIMIT_CPU, "1G", &l) == -EINVAL); /* seconds: no size suffix */
+	CHECK(hv_parse_limit(HV_LIMIT_NOFILE, "200:100", &l) == -ERANGE);
+	CHECK(hv_parse_limit(HV_LIMIT_NOFILE, "infinity:100", &l) == -ERANGE);
+}
+
+static void test_limit_keys(const hv_def_env *env)
+{
+	char sub[128], path[256];
+	snprintf(sub, sizeof sub, "%s/limits", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	snprintf(path, sizeof path, "%s/l.ini", sub);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fputs("[Lim]\n"
+	      "Executable=ss-testd\n"
+	      "LimitAS=4G\n"
+	      "LimitCPU=30:31\n"
+	      "LimitNOFILE=64\n"
+	      "LimitCORE=0\n"
+	      "LimitDATA=1G:infinity\n"
+	      "[BadValue]\n"
+	      "Executable=ss-testd\n"
+	      "LimitNOFILE=lots\n"
+	      "[BadOrder]\n"
+	      "Executable=ss-testd\n"
+	      "LimitCORE=2M:1M\n"
+	      "[BadTwice]\n"
+	      "Executable=ss-testd\n"
+	      "LimitCPU=1\n"
+	      "LimitCPU=2\n"
+	      "[Unknown]\n"
+	      "Executable=ss-testd\n"
+	      "LimitNPROC=10\n",
+	      f);
+	fclose(f);
+	hv_def_set set;
+	CHECK(hv_defs_load(sub, env, &set) == 0);
+	hv_svc_def *d = hv_defs_find(&set, "Lim");
+	CHECK(d && !d->invalid);
+	if (d) {
+		CHECK(d->limits[HV_LIMIT_AS].set && d->limits[HV_LIMIT_AS].soft == (4ull << 30));
+		CHECK(d->limits[HV_LIMIT_CPU].soft == 30 && d->limits[HV_LIMIT_CPU].hard == 31);
+		CHECK(d->limits[HV_LIMIT_NOFILE].soft == 64 && d->limits[HV_LIMIT_NOFILE].hard == 64);
+		CHECK(d->limits[HV_LIMIT_CORE].set && d->limits[HV_LIMIT_CORE].hard == 0);
+		CHECK(d->limits[HV_LIMIT_DATA].hard == (uint64_t)RLIM_INFINITY);
+	}
+	const char *bad[] = {"BadValue", "BadOrder", "BadTwice", "Unknown"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		hv_svc_def *b = hv_defs_find(&set, bad[i]);
+		CHECK(b && b->invalid);
+	}
+	CHECK(set.errors == 4);
+	hv_defs_free(&set);
 }
 
 int main(void)
@@ -156,6 +231,9 @@ int main(void)
 	CHECK(set.n == 11); /* the second [Full] is refused, not added */
 	CHECK(set.errors >= 10);
 	hv_defs_free(&set);
+
+	test_limit_values();
+	test_limit_keys(&env);
 
 	/* A single file works too, and a missing path is an error. */
 	char path[256];
