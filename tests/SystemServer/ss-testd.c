@@ -14,6 +14,7 @@
  *            [--watchdog-pings N] [--crash-on-connect] [--print TEXT]
  *            [--stop-delay MS] [--hold] [--try-open PATH] [--try-inet]
  *            [--spam LINES] [--record-env NAME] [--arg WORD]
+ *            [--record-limits]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -25,6 +26,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <systemd/sd-daemon.h>
@@ -151,6 +153,7 @@ int main(int argc, char **argv)
 		{"spam", required_argument, NULL, 'S'},
 		{"record-env", required_argument, NULL, 'E'},
 		{"arg", required_argument, NULL, 'a'},
+		{"record-limits", no_argument, NULL, 'L'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -158,7 +161,7 @@ int main(int argc, char **argv)
 	long notify_delay = 0, stop_delay = 0, wd_pings = -1;
 	int exit_code = -1;
 	const char *print = NULL, *try_open = NULL;
-	bool try_inet = false;
+	bool try_inet = false, rec_limits = false;
 	long spam = 0;
 	const char *env_name = NULL, *arg = NULL;
 	int c;
@@ -178,6 +181,7 @@ int main(int argc, char **argv)
 		case 'S': spam = atol(optarg); break;
 		case 'E': env_name = optarg; break;
 		case 'a': arg = optarg; break;
+		case 'L': rec_limits = true; break;
 		case 'h': puts("ss-testd: SystemServer's test daemon (see the source)"); return 0;
 		default: return 2;
 		}
@@ -203,6 +207,23 @@ int main(int argc, char **argv)
 			strcpy(cwd, "?");
 		record("env %s value=%s cwd=%s arg=%zu:%s", name, v, cwd, arg ? strlen(arg) : 0,
 		       arg && strchr(arg, ' ') ? "spaced" : "plain");
+	}
+	if (rec_limits) {
+		/* "limits NAME as=SOFT:HARD cpu=… nofile=… core=… data=…", -1 = infinity */
+		static const struct {
+			const char *k;
+			int res;
+		} lims[] = {{"as", RLIMIT_AS}, {"cpu", RLIMIT_CPU}, {"nofile", RLIMIT_NOFILE},
+			    {"core", RLIMIT_CORE}, {"data", RLIMIT_DATA}};
+		char buf[512] = "";
+		for (size_t i = 0; i < sizeof lims / sizeof *lims; i++) {
+			struct rlimit rl;
+			getrlimit(lims[i].res, &rl);
+			snprintf(buf + strlen(buf), sizeof buf - strlen(buf), " %s=%lld:%lld", lims[i].k,
+				 rl.rlim_cur == RLIM_INFINITY ? -1LL : (long long)rl.rlim_cur,
+				 rl.rlim_max == RLIM_INFINITY ? -1LL : (long long)rl.rlim_max);
+		}
+		record("limits %s%s", name, buf);
 	}
 	if (try_open) {
 		int fd = open(try_open, O_RDONLY | O_CLOEXEC);

@@ -660,6 +660,45 @@ def test_sandbox(h):
     check(h.records("start", "Walled"), "inside its Unveil (the record file): allowed")
     wait_for(lambda: "sandbox violation" in h.manager_log(), "NoNet killed by SIGSYS")
     check(h.records("start", "NoNet") and not h.records("inet", "NoNet"), "the socket call never returned")
+    # Supervised: the forbidden call is named in the manager's log, the
+    # service's own log and svc status.
+    named = "pledge: system call socket"
+    check(named in h.manager_log(), "manager log names the call:\n" + h.manager_log())
+    if SVC:
+        check(named in h.svc("logs", "NoNet").stdout, "svc logs names the call")
+        st = wait_for(lambda: h.status("NoNet")["state"] == "failed" and h.status("NoNet"), "NoNet failed")
+        check(named in st["reason"], "svc status reason names the call: %r" % st)
+    h.stop()
+
+
+def under_asan():
+    with open(TESTD, "rb") as f:
+        return b"__asan_init" in f.read()
+
+
+def test_limits(h):
+    """LimitAS= … LimitDATA= hold in the service from its first instruction;
+    a limit the kernel refuses is a failed start naming the key."""
+    extra = "LimitCPU=100:200\nLimitNOFILE=100:200\nLimitCORE=0:16K"
+    if not under_asan():
+        # ASan maps terabytes of shadow memory: it cannot start under these.
+        extra += "\nLimitAS=8G:infinity\nLimitDATA=1G:2G"
+    h.service("Limited", args="--record-limits", extra=extra)
+    # Above fs.nr_open: refused even for root.
+    h.service("TooMany", args="--record-limits", extra="LimitNOFILE=2000000000")
+    h.start()
+    rec = wait_for(lambda: h.records("limits", "Limited"), "Limited started")[0]
+    check(rec["cpu"] == "100:200", "LimitCPU: %r" % rec)
+    check(rec["nofile"] == "100:200", "LimitNOFILE: %r" % rec)
+    check(rec["core"] == "0:16384", "LimitCORE: %r" % rec)
+    if not under_asan():
+        check(rec["as"] == "%d:-1" % (8 << 30), "LimitAS: %r" % rec)
+        check(rec["data"] == "%d:%d" % (1 << 30, 2 << 30), "LimitDATA: %r" % rec)
+    wait_for(lambda: h.status("TooMany")["state"] == "failed", "TooMany failed")
+    check(not h.records("limits", "TooMany"), "TooMany never ran")
+    check("cannot set LimitNOFILE" in h.manager_log(), "the failed key is named:\n" + h.manager_log())
+    logs = h.svc("logs", "TooMany").stdout
+    check("cannot set LimitNOFILE" in logs, "and in its log: %r" % logs)
     h.stop()
 
 
