@@ -30,6 +30,9 @@
 /* Queued one-way bytes beyond this are flushed at once, not at the end of
  * the loop iteration. */
 #define HV_CONN_FLUSH_THRESHOLD (64u << 10)
+/* A client (the connecting side) that queues more than this waits for the
+ * peer to read (backpressure) instead of growing its queue further. */
+#define HV_CONN_CLIENT_BACKPRESSURE (4u << 20)
 /* Recycled objects kept per connection (no malloc per message). */
 #define HV_CONN_FREE_MSGS 32u
 #define HV_CONN_FREE_CALLS 32u
@@ -646,17 +649,23 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 	r = conn_enqueue(c, e);
 	if (r < 0)
 		goto out;
-	if (!c->loop)
+	if (!c->loop) {
 		r = conn_flush(c, -1); /* nobody would flush it later */
-	else if ((kind == HV_MSG_RESPONSE || kind == HV_MSG_ERROR) && !c->out_blocked && !c->q_head &&
-		 hv_rbuf_pending(&c->in) == 0)
+	} else if (!c->accepted && c->out_len - c->out_off >= HV_CONN_CLIENT_BACKPRESSURE) {
+		/* Queued already; a timeout here only means it goes out later. */
+		int f = conn_flush(c, c->timeout_ms);
+		if (!c->open)
+			r = f;
+	} else if ((kind == HV_MSG_RESPONSE || kind == HV_MSG_ERROR) && !c->out_blocked && !c->q_head &&
+		   hv_rbuf_pending(&c->in) == 0) {
 		/* A reply with nothing else received to answer: no later message
 		 * to coalesce with, so it goes now (the caller is waiting). */
 		r = conn_flush(c, 0);
-	else if (c->out_len - c->out_off >= (c->out_blocked ? c->out_retry_at : HV_CONN_FLUSH_THRESHOLD))
+	} else if (c->out_len - c->out_off >= (c->out_blocked ? c->out_retry_at : HV_CONN_FLUSH_THRESHOLD)) {
 		r = conn_flush(c, 0); /* blocked: retry once per 64 KiB more, not per message */
-	else
+	} else {
 		schedule_flush(c);
+	}
 out:
 	hv_enc_release(e);
 	return r < 0 ? r : 0;

@@ -219,6 +219,55 @@ static void test_oneway_and_events(void)
 	hv_conn_close(c);
 }
 
+static uint64_t sunk(hv_conn *c)
+{
+	hv_enc e;
+	hv_msg *reply;
+	uint64_t v = 0;
+	hv_enc_init(&e, &test_server_endpoint, TS_SUNK, HV_MSG_REQUEST);
+	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	hv_dec d;
+	hv_dec_init(&d, reply);
+	hv_dec_u64(&d, &v);
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	return v;
+}
+
+static void count_reply(hv_conn *c, int status, hv_msg *reply, void *ud) { (*(int *)ud)++; }
+
+static void test_backpressure(void)
+{
+	/* A client that sends 32 MiB of one-way messages without turning its
+	 * loop, with an 8 MiB outgoing limit: it waits for the server to read
+	 * instead of queueing it all (which would be over its limit), and
+	 * every byte arrives. */
+	hv_loop *loop;
+	hv_conn *c;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	hv_conn_set_limits(c, HV_IPC_MAX_QUEUED_BYTES, HV_IPC_MAX_QUEUED_FDS, 8u << 20);
+	uint64_t before = sunk(c);
+	/* Keep the server busy (not reading) for a while first. */
+	hv_enc se;
+	int slept = 0;
+	hv_enc_init(&se, &test_server_endpoint, TS_SLEEP, HV_MSG_REQUEST);
+	hv_enc_u32(&se, 300);
+	CHECK_EQ(hv_conn_call_async(c, &se, count_reply, &slept), 0);
+	static uint8_t chunk[16384];
+	for (int i = 0; i < 2048; i++) {
+		hv_enc e;
+		hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
+		hv_enc_bytes(&e, chunk, sizeof(chunk));
+		CHECK_EQ(hv_conn_send(c, &e), 0);
+	}
+	CHECK_EQ(sunk(c) - before, 2048 * sizeof(chunk));
+	CHECK(hv_conn_is_open(c));
+	hv_conn_close(c);
+	CHECK_EQ(slept, 1);
+	hv_loop_run_once(loop, 0);
+	hv_loop_free(loop);
+}
+
 static void test_broadcast(void)
 {
 	/* Events from hv_server_foreach reach every client. */
@@ -440,6 +489,7 @@ int main(int argc, char **argv)
 	test_oneway_and_events();
 	test_fd_passing();
 	test_broadcast();
+	test_backpressure();
 	test_timeout();
 	test_trace();
 	test_peer_killed();

@@ -21,11 +21,12 @@ const char *test_server_stderr;
 
 static const char *const ts_names[] = {"echo",	   "add",   "fail",   "hold",	   "release",
 				       "ping",	   "pass_fds", "get_pipe", "sleep", "crash",
-				       "bitmap",   "make_buffer", "flood", "broadcast"};
+				       "bitmap",   "make_buffer", "flood", "broadcast", "sink", "sunk"};
 static const char *const tc_names[] = {"pong", "blob"};
 
 static hv_call *held[256];
 static const char *held_tag[256];
+static uint64_t sunk_bytes;
 static unsigned nheld;
 
 static int reply_empty(hv_call *call)
@@ -208,6 +209,21 @@ static int ts_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		hv_server_foreach(hv_conn_server(c), send_pong, &seq);
 		return 0;
 	}
+	case TS_SINK: {
+		hv_bytes b;
+		hv_dec_bytes(&d, &b);
+		if (hv_dec_finish(&d) < 0)
+			return d.err;
+		sunk_bytes += b.len;
+		return 0;
+	}
+	case TS_SUNK:
+		if (hv_dec_finish(&d) < 0)
+			return d.err;
+		hv_call_reply_init(call, &e);
+		hv_enc_u64(&e, sunk_bytes);
+		hv_call_respond(call, &e);
+		return 0;
 	case TS_FLOOD: {
 		uint32_t count, size;
 		bool with_fd;

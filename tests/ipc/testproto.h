@@ -41,11 +41,13 @@
  *   make_buffer(u32 size) => (Buffer b)  (sealed read-only)  12
  *   flood(u32 count, u32 size, bool with_fd) =|  (count events back)         13
  *   broadcast(u64 seq) =|           (pong(seq) to every connected client)   14
+ *   sink(bytes data) =|              (counted, per server process)           15
+ *   sunk() => (u64 bytes)            (bytes sunk so far)                     16
  * }
  * endpoint TestClient { pong(u64 seq) =|   blob(bytes data, Optional<File> fd) =| } */
 enum {
 	TS_ECHO = 1, TS_ADD, TS_FAIL, TS_HOLD, TS_RELEASE, TS_PING, TS_PASS_FDS, TS_GET_PIPE,
-	TS_SLEEP, TS_CRASH, TS_BITMAP, TS_MAKE_BUFFER, TS_FLOOD, TS_BROADCAST, TS_COUNT = TS_BROADCAST
+	TS_SLEEP, TS_CRASH, TS_BITMAP, TS_MAKE_BUFFER, TS_FLOOD, TS_BROADCAST, TS_SINK, TS_SUNK, TS_COUNT = TS_SUNK
 };
 enum { TC_PONG = 1, TC_BLOB, TC_COUNT = TC_BLOB };
 
