@@ -44,19 +44,29 @@ static void usage(FILE *f)
 		HV_IMAGEDECODER_MAX_INPUT >> 20);
 }
 
+/* Lower one limit to `want`, unless it already holds: under SystemServer
+ * the definition's Limit*= keys set them before exec, and a service started
+ * with a Pledge= lacking "proc" may read its limits but not set them. */
+static int limit(int resource, rlim_t soft, rlim_t hard)
+{
+	struct rlimit cur, want = {soft, hard};
+	if (getrlimit(resource, &cur) == 0 && cur.rlim_cur <= soft && cur.rlim_max <= hard)
+		return 0;
+	return setrlimit(resource, &want) < 0 ? -errno : 0;
+}
+
 static int set_limits(const hv_imagedecoder_config *cfg)
 {
-	struct rlimit cpu = {cfg->cpu_seconds, cfg->cpu_seconds + 1};
-	struct rlimit none = {0, 0};
+	int r;
 	/* Not RLIMIT_FSIZE: it also caps the memfds that carry bitmaps. */
-	if (setrlimit(RLIMIT_CPU, &cpu) < 0 || setrlimit(RLIMIT_CORE, &none) < 0)
-		return hv_log_errno(-errno, "Failed to set resource limits");
+	if ((r = limit(RLIMIT_CPU, cfg->cpu_seconds, cfg->cpu_seconds + 1)) < 0 ||
+	    (r = limit(RLIMIT_CORE, 0, 0)) < 0)
+		return hv_log_errno(r, "Failed to set resource limits");
 #ifndef UNDER_ASAN
 	/* ASan reserves terabytes of shadow address space; under it only the
 	 * pixel limits bound memory. */
-	struct rlimit as = {cfg->max_memory, cfg->max_memory};
-	if (setrlimit(RLIMIT_AS, &as) < 0)
-		return hv_log_errno(-errno, "Failed to set RLIMIT_AS");
+	if ((r = limit(RLIMIT_AS, cfg->max_memory, cfg->max_memory)) < 0)
+		return hv_log_errno(r, "Failed to set RLIMIT_AS");
 #endif
 	return 0;
 }

@@ -702,6 +702,60 @@ def test_limits(h):
     h.stop()
 
 
+def tiny_png(path):
+    """A 2x2 RGB PNG, made here so the test needs no image tool."""
+    import struct
+    import zlib
+
+    def chunk(kind, data):
+        c = kind + data
+        return struct.pack(">I", len(data)) + c + struct.pack(">I", zlib.crc32(c) & 0xFFFFFFFF)
+    raw = b"".join(b"\0" + bytes([200, 10, 10] * 2) for _ in range(2))
+    with open(path, "wb") as f:
+        f.write(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", 2, 2, 8, 2, 0, 0, 0))
+                + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b""))
+
+
+def test_imagedecoder_shipped(h):
+    """etc/services/ImageDecoder.ini as shipped: its limits and Pledge hold
+    in each instance, and it still decodes (its own start-up fits them)."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(TESTD)))
+    exe_dir = os.path.join(build, "services", "ImageDecoder")
+    cli = os.path.join(build, "utilities", "imgdecode", "imgdecode")
+    if not os.path.exists(os.path.join(exe_dir, "ImageDecoder")) or not os.path.exists(cli):
+        print("ImageDecoder not built")
+        return SKIP
+    if under_asan():
+        print("ASan cannot start under the shipped LimitAS")
+        return SKIP
+    src = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "etc", "services",
+                       "ImageDecoder.ini")
+    with open(src) as f:
+        h.define("ImageDecoder.ini", f.read())
+    h.start("--service-path", exe_dir)
+    s = h.connect("image")  # one instance for this connection
+    st = wait_for(lambda: h.status("ImageDecoder")["pid"] and h.status("ImageDecoder"), "instance started")
+    pid = st["pid"]
+    with open("/proc/%d/limits" % pid) as f:
+        lim = {ln[:26].strip(): ln[26:].split()[:2] for ln in f.read().splitlines()[1:]}
+    check(lim["Max address space"] == [str(2 << 30)] * 2, "LimitAS=2G: %r" % lim)
+    check(lim["Max cpu time"] == ["30", "31"], "LimitCPU=30:31: %r" % lim)
+    check(lim["Max core file size"] == ["0", "0"], "LimitCORE=0: %r" % lim)
+    check(lim["Max open files"] == ["1024", "1024"], "LimitNOFILE=1024: %r" % lim)
+    with open("/proc/%d/status" % pid) as f:
+        status = f.read()
+    check("Seccomp:\t2" in status and "NoNewPrivs:\t1" in status, "under a seccomp filter")
+    s.close()
+    png = os.path.join(h.tmp, "in.png")
+    tiny_png(png)
+    p = subprocess.run([cli, "--info", "--socket", h.portal("image"), png], capture_output=True,
+                       text=True, timeout=TIMEOUT)
+    check(p.returncode == 0 and p.stdout.startswith("png 2x2 1 frame"),
+          "decodes through the portal: rc %d %r %r\n%s" % (p.returncode, p.stdout, p.stderr, h.manager_log()))
+    check("SIGSYS" not in h.manager_log(), "no sandbox violation:\n" + h.manager_log())
+    h.stop()
+
+
 def test_run_system(h):
     """make run: the shipped definitions from the build tree, Ctrl-C ends it."""
     build = os.path.dirname(os.path.dirname(os.path.dirname(SS)))
