@@ -18,6 +18,7 @@
 #include <linux/netlink.h>
 #include <signal.h>
 #include <sched.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
@@ -299,6 +300,23 @@ static const struct entry table[] = {
 	{"rt_sigaction", P(SIGACTION)},
 };
 
+/* Sanitizer builds only (lib/sandbox itself compiled with ASan/UBSan, so
+ * the programs it confines are too): what the sanitizer runtime calls at
+ * start-up and on its error path, before main() can narrow anything.
+ * Filled in from measurement; see docs/sandbox.md. */
+#if !defined(HV_SANITIZER_BUILD)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HV_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define HV_SANITIZER_BUILD 1
+#endif
+#endif
+#endif
+#ifndef HV_SANITIZER_BUILD
+#define HV_SANITIZER_BUILD 0
+#endif
+
 /* ioctl requests: stdio gets what isatty() and non-blocking I/O need; tty
  * gets terminal control. TIOCSTI (type into a terminal) is never allowed. */
 static const unsigned long ioctl_stdio[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX};
@@ -332,16 +350,34 @@ static const int sockopt_stdio[] = {
  * which runs on one thread at a time like the rest of the library. */
 static uint32_t target_arch;
 
-static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsigned n,
+static int add_rule(struct hv_rules *ctx, uint32_t action, const char *name, unsigned n,
 		    const struct scmp_arg_cmp *cmp)
 {
 	/* libseccomp takes native numbers and translates them by name. */
 	if (target_arch && seccomp_syscall_resolve_name_arch(target_arch, name) < 0)
 		return 0; /* not a system call on the target architecture */
-	int nr = seccomp_syscall_resolve_name(name);
+	int nr = ctx->ctx ? seccomp_syscall_resolve_name(name) : hv_syscall_nr(name);
 	if (nr == __NR_SCMP_ERROR || nr < 0)
 		return 0; /* not a system call on this architecture */
-	int r = seccomp_rule_add_exact_array(ctx, action, nr, n, cmp);
+	if (!ctx->ctx) {
+		/* Collected for the direct BPF emitter (bpf.c). */
+		if (n > HV_RULE_ARGS_MAX)
+			return hv_log_errno(-EINVAL, "pledge: too many argument checks for %s", name);
+		if (ctx->n == ctx->cap) {
+			size_t cap = ctx->cap ? ctx->cap * 2 : 512;
+			struct hv_rule *v = realloc(ctx->v, cap * sizeof(*v));
+			if (!v)
+				return hv_log_errno(-ENOMEM, "pledge: failed to add a rule for %s", name);
+			ctx->v = v;
+			ctx->cap = cap;
+		}
+		struct hv_rule *rule = &ctx->v[ctx->n++];
+		*rule = (struct hv_rule){.nr = nr, .action = action, .n = n};
+		if (n)
+			memcpy(rule->cmp, cmp, n * sizeof(*cmp));
+		return 0;
+	}
+	int r = seccomp_rule_add_exact_array(ctx->ctx, action, nr, n, cmp);
 	if (r == -EEXIST)
 		return 0;
 	if (r < 0)
@@ -349,7 +385,7 @@ static int add_rule(scmp_filter_ctx ctx, uint32_t action, const char *name, unsi
 	return 0;
 }
 
-static int allow(scmp_filter_ctx ctx, const char *name, unsigned n, const struct scmp_arg_cmp *cmp)
+static int allow(struct hv_rules *ctx, const char *name, unsigned n, const struct scmp_arg_cmp *cmp)
 {
 	return add_rule(ctx, SCMP_ACT_ALLOW, name, n, cmp);
 }
@@ -375,7 +411,7 @@ static bool granted(uint64_t promises, const char *name)
  * O_DIRECTORY, which every opendir() sets). */
 #define TMPFILE_BIT 020000000u
 
-static int add_open(scmp_filter_ctx ctx, uint64_t p)
+static int add_open(struct hv_rules *ctx, uint64_t p)
 {
 	const uint32_t mask = O_ACCMODE | O_CREAT | O_TRUNC | TMPFILE_BIT;
 	const bool can_r = p & READERS, can_w = p & (P(WPATH) | P(TMPPATH));
@@ -410,7 +446,7 @@ static int add_open(scmp_filter_ctx ctx, uint64_t p)
 
 /* mmap/mprotect: executable memory only under prot_exec, except the
  * file-backed, non-writable mappings every dynamic loader makes. */
-static int add_memory(scmp_filter_ctx ctx, uint64_t p)
+static int add_memory(struct hv_rules *ctx, uint64_t p)
 {
 	int r;
 
@@ -427,7 +463,7 @@ static int add_memory(scmp_filter_ctx ctx, uint64_t p)
 	return 0;
 }
 
-static int add_socket(scmp_filter_ctx ctx, uint64_t p)
+static int add_socket(struct hv_rules *ctx, uint64_t p)
 {
 	int r;
 
@@ -466,7 +502,7 @@ static int add_socket(scmp_filter_ctx ctx, uint64_t p)
 	return r;
 }
 
-static int add_list32(scmp_filter_ctx ctx, const char *name, unsigned arg, const unsigned long *v, size_t n)
+static int add_list32(struct hv_rules *ctx, const char *name, unsigned arg, const unsigned long *v, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		int r = ALLOWN(ctx, name, EQ32(arg, v[i]));
@@ -476,7 +512,7 @@ static int add_list32(scmp_filter_ctx ctx, const char *name, unsigned arg, const
 	return 0;
 }
 
-static int add_control(scmp_filter_ctx ctx, uint64_t p, const struct hv_filter_opts *o)
+static int add_control(struct hv_rules *ctx, uint64_t p, const struct hv_filter_opts *o)
 {
 	int r;
 
@@ -572,9 +608,47 @@ static int add_control(scmp_filter_ctx ctx, uint64_t p, const struct hv_filter_o
 	return 0;
 }
 
+/* The rules of promise set p, into whichever back end ctx holds. */
+static int add_all(struct hv_rules *ctx, uint64_t p, const struct hv_filter_opts *o)
+{
+	int r;
+
+	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
+		if ((table[i].promises == ALWAYS || (table[i].promises & p)) && (r = ALLOW0(ctx, table[i].name)) < 0)
+			return r;
+#if HV_SANITIZER_BUILD
+	for (size_t i = 0; i < sizeof(sanitizer_table) / sizeof(sanitizer_table[0]); i++)
+		if ((r = ALLOW0(ctx, sanitizer_table[i])) < 0)
+			return r;
+#endif
+	if ((r = add_open(ctx, p)) < 0 || (r = add_memory(ctx, p)) < 0 || (r = add_socket(ctx, p)) < 0 ||
+	    (r = add_control(ctx, p, o)) < 0)
+		return r;
+	return 0;
+}
+
+int hv_filter_rules(uint64_t p, const struct hv_filter_opts *o, struct hv_rules *out)
+{
+	*out = (struct hv_rules){0};
+	target_arch = 0;
+	int r = add_all(out, p, o);
+	if (r < 0) {
+		hv_rules_free(out);
+		return hv_log_errno(r, "pledge: failed to compile the filter");
+	}
+	return 0;
+}
+
+void hv_rules_free(struct hv_rules *rules)
+{
+	free(rules->v);
+	*rules = (struct hv_rules){0};
+}
+
 int hv_filter_build(uint64_t p, const struct hv_filter_opts *o, scmp_filter_ctx *out)
 {
-	scmp_filter_ctx ctx = seccomp_init(o->deny_action);
+	struct hv_rules sink = {.ctx = seccomp_init(o->deny_action)};
+	scmp_filter_ctx ctx = sink.ctx;
 	int r;
 
 	if (!ctx)
@@ -592,12 +666,7 @@ int hv_filter_build(uint64_t p, const struct hv_filter_opts *o, scmp_filter_ctx 
 		goto fail;
 	if (o->log && (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1)) < 0)
 		goto fail;
-
-	for (size_t i = 0; i < sizeof(table) / sizeof(table[0]); i++)
-		if ((table[i].promises == ALWAYS || (table[i].promises & p)) && (r = ALLOW0(ctx, table[i].name)) < 0)
-			goto fail;
-	if ((r = add_open(ctx, p)) < 0 || (r = add_memory(ctx, p)) < 0 || (r = add_socket(ctx, p)) < 0 ||
-	    (r = add_control(ctx, p, o)) < 0)
+	if ((r = add_all(&sink, p, o)) < 0)
 		goto fail;
 	*out = ctx;
 	return 0;

@@ -56,8 +56,43 @@ struct hv_filter_opts {
 				   for exporting, never loaded */
 };
 
-/* Compile promises into a libseccomp context; caller loads and releases it. */
+/* Compile promises into a libseccomp context; caller releases it. Used to
+ * export (readable PFC, other architectures); the filter that is loaded
+ * comes from the same rules through hv_filter_load(). */
 int hv_filter_build(uint64_t promises, const struct hv_filter_opts *o, scmp_filter_ctx *out);
+
+/* The same rules as a plain list, for the direct BPF emitter: libseccomp's
+ * own BPF generation costs ~1 ms per fresh process, this ~20 us. */
+#define HV_RULE_ARGS_MAX 6
+struct hv_rule {
+	int nr;			/* native syscall number */
+	uint32_t action;	/* SCMP_ACT_* (the kernel's SECCOMP_RET_* values) */
+	unsigned n;		/* argument checks, all must hold (0: unconditional) */
+	struct scmp_arg_cmp cmp[HV_RULE_ARGS_MAX];
+};
+struct hv_rules {
+	scmp_filter_ctx ctx;	/* non-NULL: rules go to libseccomp instead */
+	struct hv_rule *v;
+	size_t n, cap;
+};
+/* Native architecture only (o->arch is ignored). */
+int hv_filter_rules(uint64_t promises, const struct hv_filter_opts *o, struct hv_rules *out);
+void hv_rules_free(struct hv_rules *rules);
+
+/* Classic BPF for seccomp, from a rule list (bpf.c): same decisions as
+ * libseccomp's program for the same rules (tests/sandbox/test-bpf.c checks
+ * that, call by call). -EOPNOTSUPP on an architecture it does not know. */
+struct sock_filter;
+struct hv_bpf {
+	struct sock_filter *insns;
+	size_t n;
+};
+int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv_bpf *out);
+void hv_bpf_free(struct hv_bpf *prog);
+/* Compile and load promises (native). Sets no_new_privs. Returns 0, or the
+ * listener fd when o->deny_action is SCMP_ACT_NOTIFY, or a negative errno
+ * (-EBUSY: a listener already exists in this process tree). */
+int hv_filter_load(uint64_t promises, const struct hv_filter_opts *o);
 
 /* Enforce pending unveil rules (if any) and lock. Same returns as
  * hv_unveil(NULL, NULL). */
@@ -75,6 +110,9 @@ int hv_internal_exec_filter(const char *promises, const char *execpromises, bool
  * hv_syscall_names_init()); NULL if unknown. */
 void hv_syscall_names_init(void);
 const char *hv_syscall_name(long nr);
+/* Native number of a system call by name, -ENOENT if this architecture
+ * has no such call (no libseccomp lookup: a generated table). */
+int hv_syscall_nr(const char *name);
 
 /* envp plus HAVEN_PLEDGE / HAVEN_EXECPLEDGE (NULL: left out), replacing
  * inherited ones. The array is malloc'd; the strings it adds are leaked on

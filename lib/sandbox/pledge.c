@@ -121,15 +121,6 @@ static int install_handler(void)
 
 /* --- hv_pledge --------------------------------------------------------- */
 
-static int load(scmp_filter_ctx ctx, const char *what)
-{
-	int r = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (r < 0)
-		return hv_log_errno(r, "pledge: failed to load the %s filter", what);
-	return 0;
-}
-
 static int check_subset(uint64_t want, uint64_t have, const char *what)
 {
 	if ((want & ~have) == 0)
@@ -181,17 +172,14 @@ int hv_pledge(const char *promises, const char *execpromises)
 			.log = dbg,
 			.self_pid = getpid(),
 		};
-		scmp_filter_ctx ctx;
-		if ((r = hv_filter_build(want, &o, &ctx)) < 0)
-			return r;
 		/* The log line names the promises: set it before the filter can fire. */
 		char text[256], old_text[256];
 		hv_promises_format(want, text, sizeof(text));
 		memcpy(old_text, held_text, sizeof(old_text));
 		memcpy(held_text, text, sizeof(text));
-		if ((r = load(ctx, "pledge")) < 0) {
+		if ((r = hv_filter_load(want, &o)) < 0) {
 			memcpy(held_text, old_text, sizeof(old_text));
-			return r;
+			return hv_log_errno(r, "pledge: failed to load the pledge filter");
 		}
 		held = want;
 	}
@@ -286,31 +274,21 @@ int hv_internal_exec_filter(const char *promises, const char *execpromises, bool
 		.exec_pin = path,
 		.self_pid = getpid(),
 	};
-	scmp_filter_ctx ctx;
-	if ((r = hv_filter_build(mask, &o, &ctx)) < 0) {
-		free(env);
-		return r;
-	}
-	r = seccomp_load(ctx);
-	if (r < 0 && deny_action == SCMP_ACT_NOTIFY) {
+	r = hv_filter_load(mask, &o);
+	if (r == -EBUSY && deny_action == SCMP_ACT_NOTIFY) {
 		/* Already under a supervised filter (sandbox-run in sandbox-run):
-		 * one listener per process tree (EBUSY, which libseccomp 2.5
-		 * reports as it likes), so kill in the kernel instead. */
-		seccomp_release(ctx);
+		 * one listener per process tree, so kill in the kernel instead. */
 		o.deny_action = deny_action = SCMP_ACT_KILL_PROCESS;
-		if ((r = hv_filter_build(mask, &o, &ctx)) < 0) {
-			free(env);
-			return r;
-		}
-		r = seccomp_load(ctx);
+		r = hv_filter_load(mask, &o);
 	}
-	if (r >= 0 && notify_fd)
-		*notify_fd = deny_action == SCMP_ACT_NOTIFY ? seccomp_notify_fd(ctx) : -1;
-	seccomp_release(ctx);
 	if (r < 0) {
 		free(env);
 		return hv_log_errno(r, "pledge: failed to load the exec filter");
 	}
+	if (notify_fd)
+		*notify_fd = deny_action == SCMP_ACT_NOTIFY ? r : -1;
+	else if (deny_action == SCMP_ACT_NOTIFY)
+		close(r);
 	*envp_out = env;
 	return 0;
 }

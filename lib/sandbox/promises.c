@@ -79,24 +79,31 @@ int hv_pledge_check(const char *promises)
 	return hv_promises_parse(promises, &mask);
 }
 
-/* Names resolved once, before any filter exists, so the SIGSYS handler can
- * name the call without allocating (the violation may happen inside malloc). */
-#define NAMES_MAX 1024
-static const char *syscall_names[NAMES_MAX];
-static bool names_ready;
+/* This machine's system calls, generated at build time from libseccomp
+ * (gen-syscall-table.c): no lookup at run time, and the SIGSYS handler can
+ * name a call without allocating (the violation may happen inside malloc). */
+#include "syscall-table.h"
 
 void hv_syscall_names_init(void)
 {
-	if (names_ready)
-		return;
-	for (int nr = 0; nr < NAMES_MAX; nr++)
-		syscall_names[nr] = seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, nr);
-	names_ready = true;
 }
 
 const char *hv_syscall_name(long nr)
 {
-	if (!names_ready || nr < 0 || nr >= NAMES_MAX)
+	if (nr < 0 || nr >= HV_SYSCALL_NR_MAX)
 		return NULL;
-	return syscall_names[nr];
+	return hv_syscall_table_names[nr];
+}
+
+static int by_name(const void *key, const void *entry)
+{
+	return strcmp(key, ((const struct hv_syscall_entry *)entry)->name);
+}
+
+int hv_syscall_nr(const char *name)
+{
+	const struct hv_syscall_entry *e =
+		bsearch(name, hv_syscall_table_by_name, sizeof(hv_syscall_table_by_name) / sizeof(hv_syscall_table_by_name[0]),
+			sizeof(hv_syscall_table_by_name[0]), by_name);
+	return e ? e->nr : -ENOENT;
 }
