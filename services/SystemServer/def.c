@@ -753,6 +753,8 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		BAD(d->line, "[%s] PerUser needs exactly one Socket", d->name);
 	if (d->per_user)
 		d->lazy = true;
+	if (d->readiness == HV_READY_SOCKET && d->sockets.n == 0)
+		BAD(d->line, "[%s] Readiness=socket needs a Socket", d->name);
 
 	d->socket_modes = calloc(d->sockets.n ? d->sockets.n : 1, sizeof(mode_t));
 	if (!d->socket_modes) {

@@ -401,6 +401,8 @@ void hv_instance_free(hv_instance *i)
 	hv_close(&i->handoff_fd);
 	hv_watch_free(i->listener_watch);
 	hv_close(&i->listener);
+	hv_timer_free(i->probe_timer);
+	hv_close(&i->probe_fd);
 	free(i->violation);
 	free(i);
 }
@@ -426,7 +428,9 @@ void hv_instance_exited(hv_instance *inst, int status)
 	if (inst->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		snprintf(what, sizeof what, "killed by SIGSYS (sandbox violation): %s", inst->violation);
 	if (inst->start_timed_out)
-		snprintf(what, sizeof what, "did not report READY=1 within %.1f s", (double)d->start_timeout_ns / 1e9);
+		snprintf(what, sizeof what, "did not %s within %.1f s",
+			 d->readiness == HV_READY_SOCKET ? "accept a connection on its socket" : "report READY=1",
+			 (double)d->start_timeout_ns / 1e9);
 	bool clean = !inst->start_timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	bool requested = inst->stopping;
 	bool watchdog = inst->watchdog_fired;

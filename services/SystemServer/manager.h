@@ -50,6 +50,10 @@ struct hv_instance {
 	int listener;
 	hv_watch *listener_watch;
 	char *violation; /* the last forbidden call, as logged */
+	/* Readiness=socket: the manager's own connection, and the timer that
+	 * looks whether the service has accepted it. */
+	int probe_fd;
+	hv_timer *probe_timer;
 };
 
 typedef struct hv_log_ring {

@@ -16,6 +16,8 @@
 #include <string.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/un.h>
+#include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -190,11 +192,51 @@ static void start_timeout_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	hv_instance *i = userdata;
 	if (i->ready)
 		return;
-	hv_log_warn("%s[%d]: no READY=1 within %.1f s (TimeoutStartSec), stopping it", i->unit->def->name,
-		    (int)i->pid, (double)i->unit->def->start_timeout_ns / 1e9);
+	hv_log_warn("%s[%d]: %s within %.1f s (TimeoutStartSec), stopping it", i->unit->def->name, (int)i->pid,
+		    i->unit->def->readiness == HV_READY_SOCKET ? "no connection accepted" : "no READY=1",
+		    (double)i->unit->def->start_timeout_ns / 1e9);
 	i->start_timed_out = true;
 	hv_instance_stop(i, SIGTERM); /* SIGKILL follows after TimeoutStopSec */
 	i->stopping = false;	      /* its exit is a failure, not a request */
+}
+
+/* Readiness=socket: the service is ready once it accepts a connection on
+ * its (first) socket. The manager shares the listening socket with it, so
+ * it can see the accept queue: it connects once itself, and the service is
+ * ready when the queue holding that connection has been drained (poll on
+ * the listening socket: POLLIN while a connection waits to be accepted).
+ * Nothing in the kernel reports "queue became empty", hence the timer. */
+#define HV_PROBE_INTERVAL_NS 2000000ull
+
+static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	hv_instance *i = userdata;
+	hv_unit *u = i->unit;
+	if (i->ready || u->listen_fds[0] < 0)
+		return;
+	if (i->probe_fd < 0) {
+		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+		struct sockaddr_un sa = {.sun_family = AF_UNIX};
+		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", u->def->sockets.v[0]);
+		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+			i->probe_fd = fd;
+		} else {
+			/* EAGAIN: the backlog is full of real clients; try again. */
+			if (errno != EAGAIN)
+				hv_log_debug("%s: readiness probe: %m", u->def->name);
+			if (fd >= 0)
+				close(fd);
+		}
+		return;
+	}
+	struct pollfd p = {.fd = u->listen_fds[0], .events = POLLIN};
+	if (poll(&p, 1, 0) != 0)
+		return; /* still waiting to be accepted (or an error: keep looking) */
+	hv_log_debug("%s[%d]: accepted on its socket: ready", u->def->name, (int)i->pid);
+	hv_timer_disarm(t);
+	hv_close(&i->probe_fd); /* the service sees a client that left at once */
+	i->ready = true;
+	hv_manager_schedule(u->m);
 }
 
 typedef struct spawn_plan {
@@ -460,8 +502,13 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		r = -ENOMEM;
 		goto out;
 	}
-	*inst = (hv_instance){
-		.unit = u, .pid = pid, .uid = peer, .started_ns = hv_now_ns(), .handoff_fd = -1, .listener = -1};
+	*inst = (hv_instance){.unit = u,
+			      .pid = pid,
+			      .uid = peer,
+			      .started_ns = hv_now_ns(),
+			      .handoff_fd = -1,
+			      .listener = -1,
+			      .probe_fd = -1};
 	r = hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
 	if (r < 0) {
 		kill(pid, SIGKILL);
@@ -505,8 +552,14 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	}
 #endif
 	hv_log_debug("%s: started pid %d", d->name, (int)pid);
-	if (d->readiness != HV_READY_NOTIFY || d->accept || d->per_user)
+	/* A lazy service's readiness is its socket existing (a client already
+	 * waits in it), so it needs no probe. */
+	if (d->readiness == HV_READY_EXEC || (d->readiness == HV_READY_SOCKET && d->lazy) || d->accept ||
+	    d->per_user)
 		inst->ready = true;
+	if (!inst->ready && d->readiness == HV_READY_SOCKET &&
+	    hv_loop_add_timer(m->loop, 0, HV_PROBE_INTERVAL_NS, probe_cb, inst, &inst->probe_timer) < 0)
+		inst->ready = true; /* cannot look: behave as Readiness=exec */
 	if (d->watchdog_usec)
 		hv_loop_add_timer(m->loop, d->watchdog_usec * 1000, 0, watchdog_cb, inst, &inst->watchdog);
 	if (!inst->ready && d->start_timeout_ns)

@@ -14,7 +14,7 @@
  *            [--watchdog-pings N] [--crash-on-connect] [--print TEXT]
  *            [--stop-delay MS] [--hold] [--try-open PATH] [--try-inet]
  *            [--spam LINES] [--record-env NAME] [--arg WORD]
- *            [--record-limits]
+ *            [--record-limits] [--listen-delay MS]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -111,7 +111,8 @@ static void greet(int fd)
 {
 	char line[256];
 	int n = snprintf(line, sizeof line, "hello %s pid=%d uid=%u\n", name, (int)getpid(), (unsigned)getuid());
-	if (write(fd, line, (size_t)n) < 0) {
+	/* MSG_NOSIGNAL: the client (e.g. the manager's readiness probe) may be gone. */
+	if (send(fd, line, (size_t)n, MSG_NOSIGNAL) < 0) {
 		/* the client left already: nothing to do */
 	}
 }
@@ -154,11 +155,12 @@ int main(int argc, char **argv)
 		{"record-env", required_argument, NULL, 'E'},
 		{"arg", required_argument, NULL, 'a'},
 		{"record-limits", no_argument, NULL, 'L'},
+		{"listen-delay", required_argument, NULL, 'D'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	bool notify = false, crash = false, hold = false;
-	long notify_delay = 0, stop_delay = 0, wd_pings = -1;
+	long notify_delay = 0, stop_delay = 0, wd_pings = -1, listen_delay = 0;
 	int exit_code = -1;
 	const char *print = NULL, *try_open = NULL;
 	bool try_inet = false, rec_limits = false;
@@ -182,6 +184,7 @@ int main(int argc, char **argv)
 		case 'E': env_name = optarg; break;
 		case 'a': arg = optarg; break;
 		case 'L': rec_limits = true; break;
+		case 'D': listen_delay = atol(optarg); break;
 		case 'h': puts("ss-testd: SystemServer's test daemon (see the source)"); return 0;
 		default: return 2;
 		}
@@ -272,6 +275,7 @@ int main(int argc, char **argv)
 		record("ready %s pid=%d", name, (int)getpid()); /* first: the manager acts on READY */
 		sd_notify(0, "READY=1");
 	}
+	sleep_ms(listen_delay); /* not accepting yet: Readiness=socket must wait */
 	uint64_t wd_usec = 0;
 	bool wd = sd_watchdog_enabled(0, &wd_usec) > 0;
 	pfd[nslots] = (struct pollfd){.fd = sfd, .events = POLLIN};
@@ -307,6 +311,7 @@ int main(int argc, char **argv)
 					continue;
 				if (crash)
 					abort();
+				record("accepted %s pid=%d", name, (int)getpid());
 				greet(cfd);
 				add(cfd, false, false);
 			} else if (s.handoff) {

@@ -702,6 +702,24 @@ def test_limits(h):
     h.stop()
 
 
+def test_socket_readiness(h):
+    """Readiness=socket: ready once the service accepts on its socket (the
+    manager's own connection), not when it exists or at exec."""
+    h.service("Slow", args="--listen-delay 700", extra="Socket=slow\nReadiness=socket")
+    h.service("Dependent", extra="Requires=Slow")
+    h.start()  # READY=1 of the manager: everything that should start is ready
+    recs = [(r["event"], r["name"]) for r in h.records()]
+    check(("accepted", "Slow") in recs, "Slow accepted the probe before the manager was ready: %r" % recs)
+    check(("start", "Dependent") in recs, "Dependent started: %r" % recs)
+    check(recs.index(("accepted", "Slow")) < recs.index(("start", "Dependent")),
+          "Dependent started only after Slow accepted: %r" % recs)
+    # The probe is closed once accepted: a real client is served normally.
+    s = h.connect("slow")
+    check(h.hello(s)["name"] == "Slow", "Slow serves clients")
+    s.close()
+    h.stop()
+
+
 def tiny_png(path):
     """A 2x2 RGB PNG, made here so the test needs no image tool."""
     import struct
