@@ -138,6 +138,12 @@ int main(int argc, char **argv)
 	}
 	hv_log_set_level(HV_LOG_ERROR);
 	signal(SIGPIPE, SIG_IGN);
+	/* meson passes paths relative to the build dir; SystemServer needs them whole */
+	char ss_path[4096], server[4096];
+	if (!realpath(argv[1], ss_path) || !realpath(argv[2], server)) {
+		perror("realpath");
+		return 1;
+	}
 	strcpy(dir, "/tmp/hv-config-ss-XXXXXX");
 	if (!mkdtemp(dir))
 		return 1;
@@ -147,7 +153,14 @@ int main(int argc, char **argv)
 	snprintf(portal, sizeof(portal), "%s/portal/config", rt);
 	CHECK_EQ_INT(mkdir(rt, 0700), 0);
 	CHECK_EQ_INT(mkdir(etc, 0700), 0);
-	char def[1024], path[256];
+	char def[10240], path[256];
+#ifdef __SANITIZE_ADDRESS__
+	/* ASan's runtime starts up with system calls outside the promises; the
+	 * service still pledges itself once started. */
+	const char *pledge_line = "";
+#else
+	const char *pledge_line = "Pledge=stdio rpath wpath cpath accept unveil sigaction\n";
+#endif
 	snprintf(def, sizeof(def),
 		 "[ConfigServer]\n"
 		 "Executable=%s\n"
@@ -157,8 +170,8 @@ int main(int argc, char **argv)
 		 "RestartSec=0.02\n"
 		 "StartLimitBurst=1000\n"
 		 "StartLimitIntervalSec=60\n"
-		 "Pledge=stdio rpath wpath cpath accept unveil sigaction\n",
-		 argv[2], user_dir, dir);
+		 "%s",
+		 server, user_dir, dir, pledge_line);
 	snprintf(path, sizeof(path), "%s/ConfigServer.ini", etc);
 	cfg_write_file(path, def);
 
@@ -174,7 +187,7 @@ int main(int argc, char **argv)
 		}
 		/* LeakSanitizer cannot scan a pledged service (see fixture.c). */
 		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
-		execl(argv[1], argv[1], "--user", "--runtime-dir", rt, "--config", etc, (char *)NULL);
+		execl(ss_path, ss_path, "--user", "--runtime-dir", rt, "--config", etc, (char *)NULL);
 		_exit(127);
 	}
 
@@ -182,6 +195,7 @@ int main(int argc, char **argv)
 	CHECK_EQ_INT(pipe(p), 0);
 	pid_t writer = fork();
 	if (writer == 0) {
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(p[0]);
 		writer_loop(p[1]);
 		_exit(0);
