@@ -145,6 +145,29 @@ static void settle(hv_conn *c)
 }
 
 /* --- tests ---------------------------------------------------------------- */
+/* The server runs confined: a seccomp filter and no_new_privs (its Landlock
+ * layer is not visible in /proc; the store's paths are its only ones). */
+static void test_sandboxed(void)
+{
+#ifdef HAVE_SANDBOX
+	hv_conn *c = connect_client(); /* the server is up once it answers */
+	hv_vec_bytestring g;
+	CHECK_EQ_INT(config_server_list_config_groups(c, "Api", &g), 0);
+	hv_conn_close(c);
+	char path[64], status[4096] = "";
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)fx.pid);
+	FILE *f = fopen(path, "r");
+	CHECK(f != NULL);
+	if (f) {
+		size_t n = fread(status, 1, sizeof(status) - 1, f);
+		status[n] = '\0';
+		fclose(f);
+	}
+	CHECK(strstr(status, "NoNewPrivs:\t1") != NULL);
+	CHECK(strstr(status, "Seccomp:\t2") != NULL);
+#endif
+}
+
 static void test_api(void)
 {
 	hv_conn *c = connect_client();
@@ -523,6 +546,7 @@ int main(int argc, char **argv)
 	cfg_write_file(path, "[Theme]\nname = Default\n");
 	start_server();
 
+	test_sandboxed();
 	test_api();
 	test_bad_input();
 	test_batch_and_events();
