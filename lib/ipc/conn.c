@@ -632,6 +632,41 @@ static int conn_enqueue(hv_conn *c, hv_enc *e)
 	return 0;
 }
 
+static int conn_cut_frames(hv_conn *c);
+static ssize_t conn_read(hv_conn *c, bool block);
+static void schedule_drain(hv_conn *c);
+
+/* A client with too much queued waits until the peer has read half of it
+ * (or the connection's timeout). Meanwhile it keeps reading what the peer
+ * sends (queued for dispatch, within the limits), so two peers that flood
+ * each other cannot deadlock with both sockets full. */
+static void conn_backpressure(hv_conn *c)
+{
+	uint64_t deadline = deadline_after(c->timeout_ms);
+	conn_ref(c);
+	while (c->open && c->out_len - c->out_off >= HV_CONN_CLIENT_BACKPRESSURE / 2) {
+		conn_flush(c, 0);
+		if (!c->open || c->out_len - c->out_off < HV_CONN_CLIENT_BACKPRESSURE / 2)
+			break;
+		struct pollfd p = {.fd = c->fd, .events = POLLIN | POLLOUT};
+		int w;
+		do
+			w = poll(&p, 1, ms_left(deadline));
+		while (w < 0 && errno == EINTR);
+		if (w <= 0)
+			break;
+		if (p.revents & POLLOUT)
+			c->out_blocked = false;
+		if (p.revents & (POLLIN | POLLHUP | POLLERR)) {
+			ssize_t n = conn_read(c, false);
+			if (n > 0)
+				conn_cut_frames(c);
+		}
+	}
+	schedule_drain(c);
+	hv_conn_unref(c);
+}
+
 /* Queue a message with kind and request id, then flush now or later. */
 static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 {
@@ -653,9 +688,9 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 		r = conn_flush(c, -1); /* nobody would flush it later */
 	} else if (!c->accepted && c->out_len - c->out_off >= HV_CONN_CLIENT_BACKPRESSURE) {
 		/* Queued already; a timeout here only means it goes out later. */
-		int f = conn_flush(c, c->timeout_ms);
+		conn_backpressure(c);
 		if (!c->open)
-			r = f;
+			r = c->end_reason;
 	} else if ((kind == HV_MSG_RESPONSE || kind == HV_MSG_ERROR) && !c->out_blocked && !c->q_head &&
 		   hv_rbuf_pending(&c->in) == 0) {
 		/* A reply with nothing else received to answer: no later message

@@ -268,6 +268,54 @@ static void test_backpressure(void)
 	hv_loop_free(loop);
 }
 
+/* Both ends of a socketpair send 32 MiB to each other before either turns
+ * its loop: each blocks in backpressure but keeps reading, so neither
+ * waits forever on a full socket. */
+static void mutual_flood(hv_conn *c)
+{
+	static uint8_t chunk[16384];
+	for (int i = 0; i < 2048; i++) {
+		hv_enc e;
+		hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
+		hv_enc_bytes(&e, chunk, sizeof(chunk));
+		CHECK_EQ(hv_conn_send(c, &e), 0);
+	}
+	/* The loop sends the rest while it receives. */
+	for (int turns = 0; test_sunk_bytes() < 2048 * sizeof(chunk); turns++) {
+		CHECK(turns < 3000);
+		CHECK(hv_loop_run_once(hv_conn_loop(c), 20) >= 0);
+	}
+	/* All of the peer's data is here; ours may still be queued: the peer
+	 * keeps reading until it has it all. */
+	CHECK_EQ(hv_conn_flush(c), 0);
+}
+
+static void test_mutual_flood(void)
+{
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	pid_t pid = fork();
+	CHECK(pid >= 0);
+	int fd = pid == 0 ? sv[1] : sv[0];
+	close(pid == 0 ? sv[0] : sv[1]);
+	alarm(120); /* a deadlock fails the test instead of hanging it */
+	hv_loop *loop;
+	hv_conn *c;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_from_fd(loop, fd, &c), 0);
+	CHECK_EQ(hv_conn_serve(c, &test_server_endpoint, NULL), 0);
+	mutual_flood(c);
+	if (pid == 0)
+		_exit(0);
+	int st;
+	CHECK(waitpid(pid, &st, 0) == pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	alarm(0);
+	hv_conn_close(c);
+	hv_loop_run_once(loop, 0);
+	hv_loop_free(loop);
+}
+
 static void test_broadcast(void)
 {
 	/* Events from hv_server_foreach reach every client. */
@@ -490,6 +538,7 @@ int main(int argc, char **argv)
 	test_fd_passing();
 	test_broadcast();
 	test_backpressure();
+	test_mutual_flood();
 	test_timeout();
 	test_trace();
 	test_peer_killed();

@@ -27,6 +27,8 @@ static const char *const tc_names[] = {"pong", "blob"};
 static hv_call *held[256];
 static const char *held_tag[256];
 static uint64_t sunk_bytes;
+
+uint64_t test_sunk_bytes(void) { return sunk_bytes; }
 static unsigned nheld;
 
 static int reply_empty(hv_call *call)

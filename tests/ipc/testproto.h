@@ -77,6 +77,9 @@ void test_server_kill(pid_t pid);
 const char *test_tmpdir(void);
 void test_tmp_cleanup(void);
 
+/* Bytes this process's TestServer handlers have sunk (TS_SINK). */
+uint64_t test_sunk_bytes(void);
+
 /* Typed client helpers over hv_conn_call (what ipcc generates). */
 int ts_echo(hv_conn *c, const char *text, const char **out);
 int ts_add(hv_conn *c, int32_t a, int32_t b, int32_t *sum);
