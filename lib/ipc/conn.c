@@ -1147,7 +1147,8 @@ void hv_conn_close(hv_conn *c)
 	if (!accepted)
 		conn_ref(c);
 	if (c->open) {
-		conn_flush(c, HV_CONN_CLOSE_FLUSH_MS);
+		/* A server never waits for one client: what the socket takes now. */
+		conn_flush(c, accepted ? 0 : HV_CONN_CLOSE_FLUSH_MS);
 		hv_conn_end(c, -ECONNRESET);
 	}
 	if (!accepted) {
