@@ -35,6 +35,7 @@
 #include "EchoServer.ipc.h"
 
 static char tmp[64];
+static const char *manager_bin = SS_BIN; /* --manager: compare another build */
 static int notify_fd = -1;
 static char notify_path[128];
 
@@ -108,7 +109,7 @@ static pid_t start_manager(const char *config, const char *rt)
 		dup2(null, 2);
 		setenv("NOTIFY_SOCKET", notify_path, 1);
 		setenv("HAVEN_LOG", "warn", 1);
-		execl(SS_BIN, SS_BIN, "--user", "--runtime-dir", rt, "--config", config, (char *)NULL);
+		execl(manager_bin, manager_bin, "--user", "--runtime-dir", rt, "--config", config, (char *)NULL);
 		_exit(127);
 	}
 	return pid;
@@ -303,6 +304,7 @@ int main(int argc, char **argv)
 		{"iterations", required_argument, NULL, 'i'},
 		{"services", required_argument, NULL, 's'},
 		{"rounds", required_argument, NULL, 'r'},
+		{"manager", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -312,12 +314,22 @@ int main(int argc, char **argv)
 		case 'i': iters = atoi(optarg); break;
 		case 's': count = atoi(optarg); break;
 		case 'r': rounds = atoi(optarg); break;
+		case 'm': manager_bin = optarg; break;
 		case 'h':
-			puts("Usage: systemserver-bench [--iterations N] [--services N] [--rounds N]\n"
-			     "Measure SystemServer against the direct-spawn floor (see the source).");
+			puts("Usage: systemserver-bench [--iterations N] [--services N] [--rounds N] [--manager PATH]\n"
+			     "Measure SystemServer against the direct-spawn floor (see the source).\n"
+			     "--manager runs another SystemServer binary (e.g. an older build) instead of\n"
+			     "this build's, to compare them on the same floor.");
 			return 0;
-		default: return 2;
+		default:
+			fputs("Usage: systemserver-bench [--iterations N] [--services N] [--rounds N] [--manager PATH]\n",
+			      stderr);
+			return 2;
 		}
+	}
+	if (optind < argc || access(manager_bin, X_OK) < 0) {
+		fprintf(stderr, "systemserver-bench: bad argument (--manager must be an executable)\n");
+		return 2;
 	}
 	if (iters < 1 || count < 1 || rounds < 1 || iters > 100000 || count > 2000 || rounds > 100) {
 		fprintf(stderr, "systemserver-bench: bad argument\n");

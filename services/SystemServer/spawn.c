@@ -20,6 +20,7 @@
 #include <poll.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sched.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -169,9 +170,11 @@ static void listener_cb(hv_loop *loop, int fd, uint32_t events, void *userdata)
 }
 #endif
 
-/* Signals this process ignores (they would stay ignored across exec).
- * Asked once: the manager never changes them after start-up. */
-static void ignored_signals(sigset_t *out)
+/* Signals whose disposition is not the default: ignored ones would stay
+ * ignored across exec, and a handler must not run in a child sharing our
+ * memory. Asked once: the manager never changes them after start-up (its
+ * own signals come through lib/core's signalfd). */
+static void signals_to_reset(sigset_t *out)
 {
 	static sigset_t cache;
 	static bool known;
@@ -179,7 +182,7 @@ static void ignored_signals(sigset_t *out)
 		sigemptyset(&cache);
 		for (int sig = 1; sig < NSIG; sig++) {
 			struct sigaction sa;
-			if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler == SIG_IGN)
+			if (sigaction(sig, NULL, &sa) == 0 && sa.sa_handler != SIG_DFL)
 				sigaddset(&cache, sig);
 		}
 		known = true;
@@ -250,6 +253,139 @@ typedef struct spawn_plan {
 	uid_t uid;
 	gid_t gid;
 } spawn_plan;
+
+/* What the child needs; it only reads it (and fills the PID slots of the
+ * environment, which the parent built for it). */
+typedef struct child_args {
+	spawn_plan *p;
+	const hv_svc_def *d;
+	int errfd, sup_child;
+	size_t listen_pid_idx, wd_pid_idx;
+	sigset_t reset; /* dispositions to set back to SIG_DFL */
+#if HAVE_HAVEN_SANDBOX
+	const hv_sandbox_spec *spec;
+	bool sandbox;
+#endif
+} child_args;
+
+/* The child, from fork() or from a clone(CLONE_VM | CLONE_VFORK): it runs
+ * on the manager's memory then, so it must not allocate, must not return,
+ * and must leave everything but the environment's PID slots as it was. */
+__attribute__((noreturn)) static int child_main(void *arg)
+{
+	const child_args *a = arg;
+	/* --- child: no allocation from here on --- */
+	/* Every signal is blocked here (the parent blocked them for the
+	 * clone). Ignored ones would survive exec, and with a shared address
+	 * space a handler must never run in the child: default first, then
+	 * the empty mask the service starts with. */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sigismember(&a->reset, sig) == 1)
+			signal(sig, SIG_DFL);
+	sigset_t none;
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	int floor = 3 + a->p->nsrc + 1;
+	int tmp[64], tin = lift(a->p->stdin_fd, floor), tout = lift(a->p->stdout_fd, floor);
+	int thand = lift(a->p->handoff_child, floor);
+	int tsup = lift(a->sup_child, floor); /* kept (CLOEXEC below) until the exec */
+	(void)tsup;
+	for (int i = 0; i < a->p->nsrc; i++)
+		if ((tmp[i] = lift(a->p->srcs[i], floor)) < 0)
+			child_fail(a->errfd, STEP_FDS, errno);
+	for (int i = 0; i < a->p->nsrc; i++)
+		if (dup2(tmp[i], 3 + i) < 0)
+			child_fail(a->errfd, STEP_FDS, errno);
+	if (thand >= 0 && dup2(thand, 3 + a->p->nsrc) < 0)
+		child_fail(a->errfd, STEP_FDS, errno);
+	if (tin >= 0 && dup2(tin, 0) < 0)
+		child_fail(a->errfd, STEP_FDS, errno);
+	if (tout >= 0 && (dup2(tout, 1) < 0 || dup2(tout, 2) < 0))
+		child_fail(a->errfd, STEP_FDS, errno);
+	/* Everything else closes at exec (the error pipe included). */
+	syscall(SYS_close_range, 3 + a->p->nsrc + (thand >= 0), ~0u, 4 /* CLOSE_RANGE_CLOEXEC */);
+	char buf[16];
+	snprintf(buf, sizeof buf, "%d", (int)getpid());
+	if (a->listen_pid_idx)
+		memcpy(a->p->env.v[a->listen_pid_idx - 1] + strlen("LISTEN_PID="), buf, strlen(buf) + 1);
+	if (a->wd_pid_idx)
+		memcpy(a->p->env.v[a->wd_pid_idx - 1] + strlen("WATCHDOG_PID="), buf, strlen(buf) + 1);
+	if (setsid() < 0)
+		child_fail(a->errfd, STEP_SETSID, errno);
+	if (chdir(a->d->workdir) < 0)
+		child_fail(a->errfd, STEP_CHDIR, errno);
+	if (a->d->priority && setpriority(PRIO_PROCESS, 0, a->d->priority) < 0)
+		child_fail(a->errfd, STEP_PRIORITY, errno);
+	/* Before the uid drop: only root may raise a hard limit. */
+	for (int l = 0; l < HV_LIMIT_COUNT; l++) {
+		const hv_svc_limit *lim = &a->d->limits[l];
+		struct rlimit rl = {(rlim_t)lim->soft, (rlim_t)lim->hard};
+		if (lim->set && setrlimit(hv_limit_resources[l], &rl) < 0)
+			child_fail_detail(a->errfd, STEP_RLIMIT, errno, l);
+	}
+	if (a->p->drop) {
+		/* Order matters: groups and gid need privilege we give up with uid. */
+		/* Raw system calls: glibc's wrappers would broadcast the change
+		 * to the threads it knows, which are the parent's when the
+		 * address space is shared; this process has one thread. */
+		if (syscall(SYS_setgroups, 0, NULL) < 0)
+			child_fail(a->errfd, STEP_GROUPS, errno);
+		if (syscall(SYS_setresgid, a->p->gid, a->p->gid, a->p->gid) < 0)
+			child_fail(a->errfd, STEP_GID, errno);
+		if (syscall(SYS_setresuid, a->p->uid, a->p->uid, a->p->uid) < 0)
+			child_fail(a->errfd, STEP_UID, errno);
+	}
+#if HAVE_HAVEN_SANDBOX
+	if (a->sandbox) {
+		int q = tsup >= 0 ? hv_sandbox_exec_supervised(a->spec, a->d->executable, a->p->argv, a->p->env.v, tsup)
+				  : hv_sandbox_exec(a->spec, a->d->executable, a->p->argv, a->p->env.v);
+		child_fail(a->errfd, STEP_SANDBOX, -q);
+	}
+#endif
+	execve(a->d->executable, a->p->argv, a->p->env.v);
+	child_fail(a->errfd, STEP_EXEC, errno);
+}
+
+
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define UNDER_SANITIZER 1
+#endif
+
+/* Start the child. shared_vm: clone(CLONE_VM | CLONE_VFORK) on a stack of
+ * its own, as posix_spawn does: no copy of the manager's page tables (nor
+ * the copy-on-write faults that follow a fork), the manager waits until
+ * the child has exec'd (it waited for that anyway, on the error pipe), and
+ * the same call returns the pidfd the loop watches it with. Otherwise, and
+ * in sanitizer builds (whose runtimes do not expect a second flow of
+ * control on their memory), fork(). Signals stay blocked across the call
+ * so none is handled in the child. Returns the pid or a negative errno. */
+static pid_t spawn_child(child_args *a, bool shared_vm, int *pidfd)
+{
+	sigset_t all, old;
+	sigfillset(&all);
+	sigprocmask(SIG_SETMASK, &all, &old);
+	pid_t pid = -1;
+#ifndef UNDER_SANITIZER
+	if (shared_vm) {
+		/* One child at a time runs on it: the parent is suspended until
+		 * that child has exec'd or exited. */
+		static _Alignas(64) char stack[64 * 1024];
+		pid = clone(child_main, stack + sizeof stack, CLONE_VM | CLONE_VFORK | CLONE_PIDFD | SIGCHLD, a,
+			    pidfd);
+	}
+#else
+	(void)shared_vm;
+#endif
+	if (pid < 0) {
+		*pidfd = -1;
+		pid = fork();
+		if (pid == 0)
+			child_main(a);
+	}
+	int err = errno;
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	return pid < 0 ? -err : pid;
+}
 
 int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 {
@@ -409,8 +545,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	}
 #endif
 
-	sigset_t ignored;
-	ignored_signals(&ignored);
+	sigset_t reset;
+	signals_to_reset(&reset);
 	int ep[2];
 	if (pipe2(ep, O_CLOEXEC) < 0) {
 		r = -errno;
@@ -419,76 +555,25 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	errpipe_r = ep[0];
 	errpipe_w = ep[1];
 
-	pid_t pid = fork();
-	if (pid < 0) {
-		r = hv_log_errno(-errno, "%s: fork", d->name);
-		goto out;
-	}
-	if (pid == 0) {
-		/* --- child: no allocation from here on --- */
-		sigset_t all;
-		sigemptyset(&all);
-		sigprocmask(SIG_SETMASK, &all, NULL);
-		/* exec resets handled signals itself; only ignored ones survive it. */
-		for (int sig = 1; sig < NSIG; sig++)
-			if (sigismember(&ignored, sig) == 1)
-				signal(sig, SIG_DFL);
-		int floor = 3 + p.nsrc + 1;
-		int tmp[64], tin = lift(p.stdin_fd, floor), tout = lift(p.stdout_fd, floor);
-		int thand = lift(p.handoff_child, floor);
-		int tsup = lift(sup_child, floor); /* kept (CLOEXEC below) until the exec */
-		(void)tsup;
-		for (int i = 0; i < p.nsrc; i++)
-			if ((tmp[i] = lift(p.srcs[i], floor)) < 0)
-				child_fail(errpipe_w, STEP_FDS, errno);
-		for (int i = 0; i < p.nsrc; i++)
-			if (dup2(tmp[i], 3 + i) < 0)
-				child_fail(errpipe_w, STEP_FDS, errno);
-		if (thand >= 0 && dup2(thand, 3 + p.nsrc) < 0)
-			child_fail(errpipe_w, STEP_FDS, errno);
-		if (tin >= 0 && dup2(tin, 0) < 0)
-			child_fail(errpipe_w, STEP_FDS, errno);
-		if (tout >= 0 && (dup2(tout, 1) < 0 || dup2(tout, 2) < 0))
-			child_fail(errpipe_w, STEP_FDS, errno);
-		/* Everything else closes at exec (the error pipe included). */
-		syscall(SYS_close_range, 3 + p.nsrc + (thand >= 0), ~0u, 4 /* CLOSE_RANGE_CLOEXEC */);
-		char buf[16];
-		snprintf(buf, sizeof buf, "%d", (int)getpid());
-		if (listen_pid_idx)
-			memcpy(p.env.v[listen_pid_idx - 1] + strlen("LISTEN_PID="), buf, strlen(buf) + 1);
-		if (wd_pid_idx)
-			memcpy(p.env.v[wd_pid_idx - 1] + strlen("WATCHDOG_PID="), buf, strlen(buf) + 1);
-		if (setsid() < 0)
-			child_fail(errpipe_w, STEP_SETSID, errno);
-		if (chdir(d->workdir) < 0)
-			child_fail(errpipe_w, STEP_CHDIR, errno);
-		if (d->priority && setpriority(PRIO_PROCESS, 0, d->priority) < 0)
-			child_fail(errpipe_w, STEP_PRIORITY, errno);
-		/* Before the uid drop: only root may raise a hard limit. */
-		for (int l = 0; l < HV_LIMIT_COUNT; l++) {
-			const hv_svc_limit *lim = &d->limits[l];
-			struct rlimit rl = {(rlim_t)lim->soft, (rlim_t)lim->hard};
-			if (lim->set && setrlimit(hv_limit_resources[l], &rl) < 0)
-				child_fail_detail(errpipe_w, STEP_RLIMIT, errno, l);
-		}
-		if (p.drop) {
-			/* Order matters: groups and gid need privilege we give up with uid. */
-			if (setgroups(0, NULL) < 0)
-				child_fail(errpipe_w, STEP_GROUPS, errno);
-			if (setresgid(p.gid, p.gid, p.gid) < 0)
-				child_fail(errpipe_w, STEP_GID, errno);
-			if (setresuid(p.uid, p.uid, p.uid) < 0)
-				child_fail(errpipe_w, STEP_UID, errno);
-		}
+	child_args ca = {.p = &p,
+			 .d = d,
+			 .errfd = errpipe_w,
+			 .sup_child = sup_child,
+			 .listen_pid_idx = listen_pid_idx,
+			 .wd_pid_idx = wd_pid_idx,
+			 .reset = reset};
 #if HAVE_HAVEN_SANDBOX
-		if (sandbox) {
-			int q = tsup >= 0 ? hv_sandbox_exec_supervised(&spec, d->executable, p.argv, p.env.v, tsup)
-					  : hv_sandbox_exec(&spec, d->executable, p.argv, p.env.v);
-			child_fail(errpipe_w, STEP_SANDBOX, -q);
-		}
+	ca.spec = &spec;
+	ca.sandbox = sandbox;
+	bool shared_vm = !sandbox; /* lib/sandbox allocates: a real fork then */
+#else
+	bool shared_vm = true;
 #endif
-		execve(d->executable, p.argv, p.env.v);
-		child_fail(errpipe_w, STEP_EXEC, errno);
+	int pidfd = -1;
+	pid_t pid = spawn_child(&ca, shared_vm, &pidfd);
+	if (pid < 0) {
+		r = hv_log_errno(pid, "%s: fork", d->name);
+		goto out;
 	}
 
 	/* --- parent --- */
@@ -509,7 +594,8 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 			      .handoff_fd = -1,
 			      .listener = -1,
 			      .probe_fd = -1};
-	r = hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
+	r = pidfd >= 0 ? hv_loop_add_child_pidfd(m->loop, pid, HV_TAKE_FD(pidfd), on_child_exit, inst, &inst->child)
+		       : hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
