@@ -44,9 +44,8 @@ static void start_systemserver(const char *ss, const char *ini, const char *serv
 	if (ss_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Under ASan the service starts inside its Pledge= filter: its leak
-		 * scan needs ptrace and its start-up RLIMIT_CORE change needs
-		 * prlimit, both rightly forbidden. Memory errors still abort it. */
-		setenv("ASAN_OPTIONS", "detect_leaks=0:disable_coredump=0", 1);
+		 * scan needs ptrace, rightly forbidden. Memory errors still abort it. */
+		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 		execl(ss, ss, "--user", "--runtime-dir", dir, "--config", ini, "--service-path",
 		      dirname(server_dir), (char *)NULL);
 		_exit(127);
