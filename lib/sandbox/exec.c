@@ -2,6 +2,7 @@
  * ExecPledge=, Unveil=) applied in a forked child right before exec. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
@@ -96,6 +97,16 @@ static int unveil_program(const char *path)
 		return r;
 	if ((r = hv_unveil(path, "rx")) < 0)
 		return r;
+#if HV_SANITIZER_BUILD
+	/* Sanitizer builds: the runtime reads its options from
+	 * /proc/self/environ before libc is up (unreadable, ASAN_OPTIONS is
+	 * ignored: detect_leaks=0 too) and its maps for reports. This
+	 * process keeps its pid, so its /proc entry, across exec. */
+	char self[32];
+	snprintf(self, sizeof(self), "/proc/%d", (int)getpid());
+	if (access(self, F_OK) == 0 && (r = hv_unveil(self, "r")) < 0)
+		return r;
+#endif
 
 	char head[256];
 	int fd = open(path, O_RDONLY | O_CLOEXEC);

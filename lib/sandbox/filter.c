@@ -301,24 +301,6 @@ static const struct entry table[] = {
 	{"rt_sigaction", P(SIGACTION)},
 };
 
-/* Sanitizer builds (lib/sandbox itself compiled with ASan/UBSan, so the
- * programs it confines are too) add what the sanitizer runtime calls
- * before main() can narrow anything; see add_sanitizer(). Meson defines
- * HV_SANITIZER_BUILD from b_sanitize; the compilers' own macros cover
- * builds made without it. */
-#if !defined(HV_SANITIZER_BUILD)
-#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
-#define HV_SANITIZER_BUILD 1
-#elif defined(__has_feature)
-#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
-#define HV_SANITIZER_BUILD 1
-#endif
-#endif
-#endif
-#ifndef HV_SANITIZER_BUILD
-#define HV_SANITIZER_BUILD 0
-#endif
-
 /* ioctl requests: stdio gets what isatty() and non-blocking I/O need; tty
  * gets terminal control. TIOCSTI (type into a terminal) is never allowed. */
 static const unsigned long ioctl_stdio[] = {TCGETS, TIOCGWINSZ, FIONREAD, FIONBIO, FIOCLEX, FIONCLEX};

@@ -7,6 +7,24 @@
 #include <stddef.h>
 #include <stdint.h>
 
+/* Sanitizer builds (lib/sandbox itself compiled with ASan/UBSan, so the
+ * programs it confines are too) add what the sanitizer runtime calls
+ * before main() can narrow anything; see add_sanitizer() in filter.c and unveil_program() in exec.c. Meson defines
+ * HV_SANITIZER_BUILD from b_sanitize; the compilers' own macros cover
+ * builds made without it. */
+#if !defined(HV_SANITIZER_BUILD)
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define HV_SANITIZER_BUILD 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(undefined_behavior_sanitizer)
+#define HV_SANITIZER_BUILD 1
+#endif
+#endif
+#endif
+#ifndef HV_SANITIZER_BUILD
+#define HV_SANITIZER_BUILD 0
+#endif
+
 enum hv_promise_bit {
 	HV_P_STDIO,
 	HV_P_RPATH,
@@ -118,3 +136,6 @@ int hv_syscall_nr(const char *name);
  * inherited ones. The array is malloc'd; the strings it adds are leaked on
  * purpose (only used right before exec). */
 char **hv_env_with(char *const envp[], const char *pledge, const char *execpledge);
+/* Does a filter in place refuse SIGSYS handlers (so a trapped violation
+ * cannot be reported by a handler installed after exec)? */
+bool hv_pledge_traps(void);

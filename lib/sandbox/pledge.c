@@ -23,6 +23,10 @@ static bool exec_set;
 static uint64_t exec_held = HV_P_ALL;
 static bool debug_mode;
 static char held_text[256] = "(unrestricted)";
+/* A trapping filter without "sigaction" is in place (ours, or inherited
+ * across exec: HAVEN_PLEDGE_TRAPS): installing a SIGSYS handler would
+ * itself trap, so later filters kill in the kernel instead of reporting. */
+static bool sigsys_refused;
 
 static void state_init(void)
 {
@@ -40,6 +44,8 @@ static void state_init(void)
 		held = m;
 		hv_promises_format(held, held_text, sizeof(held_text));
 	}
+	if (filtered && (e = getenv("HAVEN_PLEDGE_TRAPS")) && strcmp(e, "1") == 0)
+		sigsys_refused = true;
 	if ((e = getenv("HAVEN_EXECPLEDGE")) && hv_promises_parse(e, &m) == 0) {
 		exec_held = m;
 		exec_set = true;
@@ -106,9 +112,10 @@ static void sigsys_handler(int sig, siginfo_t *si, void *uc_)
 	_exit(128 + sig);
 }
 
+static bool installed;
+
 static int install_handler(void)
 {
-	static bool installed;
 	if (installed)
 		return 0;
 	struct sigaction sa = {.sa_sigaction = sigsys_handler, .sa_flags = SA_SIGINFO};
@@ -164,10 +171,12 @@ int hv_pledge(const char *promises, const char *execpromises)
 		}
 		hv_syscall_names_init();
 		bool dbg = debug_mode || (want & HV_P(NO_ERROR));
-		if (!dbg && (r = install_handler()) < 0)
+		/* Exec'd by a pledged program: its filter refuses our reporter. */
+		bool report = !dbg && (installed || !sigsys_refused);
+		if (report && (r = install_handler()) < 0)
 			return r;
 		struct hv_filter_opts o = {
-			.deny_action = dbg ? SCMP_ACT_ERRNO(EPERM) : SCMP_ACT_TRAP,
+			.deny_action = dbg ? SCMP_ACT_ERRNO(EPERM) : report ? SCMP_ACT_TRAP : SCMP_ACT_KILL_PROCESS,
 			.tsync = true,
 			.log = dbg,
 			.self_pid = getpid(),
@@ -182,6 +191,8 @@ int hv_pledge(const char *promises, const char *execpromises)
 			return hv_log_errno(r, "pledge: failed to load the pledge filter");
 		}
 		held = want;
+		if (o.deny_action == SCMP_ACT_TRAP && !(want & HV_P(SIGACTION)))
+			sigsys_refused = true;
 	}
 	if (execpromises) {
 		exec_held = exec_want;
@@ -220,19 +231,29 @@ int hv_pledge_export_arch(const char *promises, const char *arch, int fd)
 
 /* --- exec -------------------------------------------------------------- */
 
-/* envp plus HAVEN_PLEDGE/HAVEN_EXECPLEDGE (replacing old values). */
+bool hv_pledge_traps(void)
+{
+	state_init();
+	return sigsys_refused;
+}
+
+/* envp plus HAVEN_PLEDGE/HAVEN_EXECPLEDGE/HAVEN_PLEDGE_TRAPS (replacing
+ * old values). */
 char **hv_env_with(char *const envp[], const char *pledge, const char *execpledge)
 {
 	size_t n = 0;
 	while (envp && envp[n])
 		n++;
-	char **out = calloc(n + 3, sizeof(char *));
+	char **out = calloc(n + 4, sizeof(char *));
 	if (!out)
 		return NULL;
 	size_t k = 0;
 	for (size_t i = 0; i < n; i++)
-		if (strncmp(envp[i], "HAVEN_PLEDGE=", 13) != 0 && strncmp(envp[i], "HAVEN_EXECPLEDGE=", 17) != 0)
+		if (strncmp(envp[i], "HAVEN_PLEDGE=", 13) != 0 && strncmp(envp[i], "HAVEN_EXECPLEDGE=", 17) != 0 &&
+		    strncmp(envp[i], "HAVEN_PLEDGE_TRAPS=", 19) != 0)
 			out[k++] = envp[i];
+	if (hv_pledge_traps())
+		out[k++] = "HAVEN_PLEDGE_TRAPS=1";
 	if (pledge && asprintf(&out[k++], "HAVEN_PLEDGE=%s", pledge) < 0)
 		goto oom;
 	if (execpledge && asprintf(&out[k++], "HAVEN_EXECPLEDGE=%s", execpledge) < 0)
@@ -306,6 +327,14 @@ int hv_execve(const char *path, char *const argv[], char *const envp[])
 					    NULL);
 		if (r < 0)
 			return r;
+		envp = env;
+	} else if (sigsys_refused) {
+		/* No new filter, but the program must still learn what it holds
+		 * and that our filter refuses its SIGSYS reporter. */
+		char text[256];
+		hv_promises_format(held, text, sizeof(text));
+		if (!(env = hv_env_with(envp, text, NULL)))
+			return hv_log_errno(-ENOMEM, "pledge: failed to build the environment");
 		envp = env;
 	}
 	execve(path, argv, envp);
