@@ -106,6 +106,8 @@ struct hv_loop {
 	struct post *posts, **posts_tail;
 };
 
+static int run_deferred(hv_loop *loop);
+
 uint64_t hv_now_ns(void)
 {
 	struct timespec ts;
@@ -215,6 +217,10 @@ void hv_loop_free(hv_loop *loop)
 {
 	if (!loop)
 		return;
+	/* Deferred calls may release what they hold (a connection's pending
+	 * flush keeps it alive): run them, as hv_loop_run() does on quit. */
+	while (loop->n_deferred > 0)
+		run_deferred(loop);
 	while (loop->live) {
 		struct hv_source *s = loop->live;
 		switch (s->type) {
@@ -669,7 +675,8 @@ int hv_loop_run_once(hv_loop *loop, int timeout_ms)
 	int n, ran;
 
 	ran = run_deferred(loop);
-	if (loop->n_deferred > 0 || loop->quit)
+	/* Work was done or is waiting: only poll, so the caller sees it. */
+	if (ran > 0 || loop->n_deferred > 0 || loop->quit)
 		timeout_ms = 0;
 	n = epoll_wait(loop->epfd, evs, (int)HV_ARRAY_SIZE(evs), timeout_ms);
 	if (n < 0) {

@@ -197,10 +197,21 @@ bool hv_utf8_valid(const char *str, size_t len)
 	const unsigned char *s = (const unsigned char *)str, *end = s + len;
 
 	while (s < end) {
-		unsigned char c = *s;
+		unsigned char c;
 		uint32_t cp;
 		size_t n;
 
+		/* ASCII fast path, eight bytes at a time (most text is ASCII). */
+		while ((size_t)(end - s) >= 8) {
+			uint64_t w;
+			memcpy(&w, s, 8);
+			if (w & 0x8080808080808080ull)
+				break;
+			s += 8;
+		}
+		if (s == end)
+			break;
+		c = *s;
 		if (c < 0x80) {
 			s++;
 			continue;

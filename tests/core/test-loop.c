@@ -187,6 +187,9 @@ static void deferred_a(hv_loop *loop, void *ud)
 	CHECK_EQ(hv_loop_defer(loop, deferred_b, NULL), 0);
 }
 
+static int counted;
+static void deferred_count(hv_loop *loop, void *ud) { counted++; }
+
 static void test_defer(void)
 {
 	hv_loop *loop;
@@ -197,7 +200,15 @@ static void test_defer(void)
 	CHECK_EQ(norder, 2);
 	CHECK_EQ(order[0], 1);
 	CHECK_EQ(order[1], 2);
+	/* run_once returns at once after running deferred work, even with a
+	 * long timeout (the test would hang otherwise) */
+	CHECK_EQ(hv_loop_defer(loop, deferred_count, NULL), 0);
+	CHECK(hv_loop_run_once(loop, -1) >= 1);
+	CHECK_EQ(counted, 1);
+	/* calls still deferred run when the loop is freed */
+	CHECK_EQ(hv_loop_defer(loop, deferred_count, NULL), 0);
 	hv_loop_free(loop);
+	CHECK_EQ(counted, 2);
 }
 
 #define POSTERS 4

@@ -67,6 +67,15 @@ static void test_utf8(void)
 	};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(cases); i++)
 		CHECK(hv_utf8_valid(cases[i].s, strlen(cases[i].s)) == cases[i].ok);
+	/* The 8-byte ASCII fast path must hand over correctly at every offset. */
+	for (size_t off = 0; off < 20; off++) {
+		char buf[32];
+		memset(buf, 'a', sizeof(buf));
+		memcpy(buf + off, "\xc3\xa9", 2);
+		CHECK(hv_utf8_valid(buf, sizeof(buf)));
+		buf[off + 1] = 'a'; /* truncated sequence mid-buffer */
+		CHECK(!hv_utf8_valid(buf, sizeof(buf)));
+	}
 }
 
 static void test_log(void)
