@@ -163,6 +163,7 @@ int main(int argc, char **argv)
 	if (check)
 		return check_definitions(&o);
 	signal(SIGPIPE, SIG_IGN);
+	hv_manager_raise_nofile();
 
 	if (control_in_use(o.runtime_dir)) {
 		fprintf(stderr, "SystemServer: another SystemServer already serves %s\n", o.runtime_dir);

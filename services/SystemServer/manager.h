@@ -107,6 +107,13 @@ typedef struct hv_manager_opts {
 /* Called for every captured log line (control.c streams them to svc logs -f). */
 typedef void (*hv_log_line_cb)(hv_unit *u, const char *line, void *userdata);
 
+/* Raise this process's soft RLIMIT_NOFILE to its hard limit (each instance
+ * costs the manager a pidfd, and with Pledge= a seccomp listener too), and
+ * remember the original one: services start with it unless their
+ * LimitNOFILE= says otherwise (select() breaks above 1024). Call once,
+ * before starting anything. */
+void hv_manager_raise_nofile(void);
+
 int hv_manager_new(hv_loop *loop, const hv_manager_opts *opts, hv_manager **out);
 void hv_manager_free(hv_manager *m);
 /* Load definitions, create every socket, then start what should start. */

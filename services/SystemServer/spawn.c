@@ -203,6 +203,23 @@ static void start_timeout_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	i->stopping = false;	      /* its exit is a failure, not a request */
 }
 
+static struct rlimit service_nofile;
+static bool service_nofile_known;
+
+void hv_manager_raise_nofile(void)
+{
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
+		return;
+	service_nofile = rl;
+	service_nofile_known = true;
+	if (rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		if (setrlimit(RLIMIT_NOFILE, &rl) < 0)
+			hv_log_warn("cannot raise the open-file limit: %m");
+	}
+}
+
 /* Readiness=socket: the service is ready once it accepts a connection on
  * its (first) socket. The manager shares the listening socket with it, so
  * it can see the accept queue: it connects once itself, and the service is
@@ -316,7 +333,10 @@ __attribute__((noreturn)) static int child_main(void *arg)
 		child_fail(a->errfd, STEP_CHDIR, errno);
 	if (a->d->priority && setpriority(PRIO_PROCESS, 0, a->d->priority) < 0)
 		child_fail(a->errfd, STEP_PRIORITY, errno);
-	/* Before the uid drop: only root may raise a hard limit. */
+	/* Before the uid drop: only root may raise a hard limit. The manager
+	 * raised its own open-file limit; a service gets the one it had. */
+	if (service_nofile_known && !a->d->limits[HV_LIMIT_NOFILE].set)
+		setrlimit(RLIMIT_NOFILE, &service_nofile);
 	for (int l = 0; l < HV_LIMIT_COUNT; l++) {
 		const hv_svc_limit *lim = &a->d->limits[l];
 		struct rlimit rl = {(rlim_t)lim->soft, (rlim_t)lim->hard};

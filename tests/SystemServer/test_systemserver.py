@@ -686,6 +686,11 @@ def test_limits(h):
     h.service("Limited", args="--record-limits", extra=extra)
     # Above fs.nr_open: refused even for root.
     h.service("TooMany", args="--record-limits", extra="LimitNOFILE=2000000000")
+    h.service("Plain", args="--record-limits")
+    import resource
+    hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+    soft = min(256, hard)
+    resource.setrlimit(resource.RLIMIT_NOFILE, (soft, hard))  # the manager inherits it
     h.start()
     rec = wait_for(lambda: h.records("limits", "Limited"), "Limited started")[0]
     check(rec["cpu"] == "100:200", "LimitCPU: %r" % rec)
@@ -694,6 +699,13 @@ def test_limits(h):
     if not under_asan():
         check(rec["as"] == "%d:-1" % (8 << 30), "LimitAS: %r" % rec)
         check(rec["data"] == "%d:%d" % (1 << 30, 2 << 30), "LimitDATA: %r" % rec)
+    with open("/proc/%d/limits" % h.proc.pid) as f:
+        mine = [ln.split()[3:5] for ln in f if ln.startswith("Max open files")][0]
+    hard_s = "unlimited" if hard == resource.RLIM_INFINITY else str(hard)
+    check(mine == [hard_s] * 2, "the manager raised its own open-file limit: %r" % mine)
+    plain = wait_for(lambda: h.records("limits", "Plain"), "Plain started")[0]
+    check(plain["nofile"] == "%d:%d" % (soft, -1 if hard == resource.RLIM_INFINITY else hard),
+          "without LimitNOFILE: the open-file limit the manager was started with: %r" % plain)
     wait_for(lambda: h.status("TooMany")["state"] == "failed", "TooMany failed")
     check(not h.records("limits", "TooMany"), "TooMany never ran")
     check("cannot set LimitNOFILE" in h.manager_log(), "the failed key is named:\n" + h.manager_log())
