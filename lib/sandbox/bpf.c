@@ -12,8 +12,8 @@
  *
  * Layout: check arch (else kill) → [x86_64: x32 numbers kill] → binary
  * search on the call number → per-call blocks → deny. Conditional jumps
- * only ever skip one instruction; every real jump is a "ja" with a 32-bit
- * offset, so program size never runs into BPF's 8-bit jt/jf limit.
+ * reach at most 255 instructions ahead (8-bit jt/jf): farther ones become
+ * a test plus a "ja" with a 32-bit offset, decided at layout.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -44,18 +44,24 @@
 #define ARG_LO(i) (ARG_HI(i) + 4)
 #endif
 
-struct fixup {
-	size_t at;
+/* An instruction before layout: plain, or a jump to a label ("ja", or a
+ * conditional one taken when the test holds / fails). Conditional jumps
+ * start short (target in jt/jf, at most 255 ahead) and become a test
+ * that skips one instruction plus a "ja" when their target is farther. */
+enum { I_RAW, I_JA, I_JTRUE, I_JFALSE };
+
+struct item {
+	struct sock_filter f;
 	unsigned label;
+	uint8_t kind;
+	bool wide;
 };
 
 struct emitter {
-	struct sock_filter *v;
+	struct item *v;
 	size_t n, cap;
-	struct fixup *fix;
-	size_t nfix, capfix;
-	size_t *label_pc;
-	unsigned nlabels, caplabels;
+	size_t *label_at; /* item index a label precedes */
+	size_t nlabels, caplabels;
 	int err; /* first allocation failure; emission goes on as a no-op */
 };
 
@@ -74,7 +80,7 @@ static bool grow(void **p, size_t *cap, size_t need, size_t size)
 	return true;
 }
 
-static void emit(struct emitter *e, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+static void item(struct emitter *e, uint8_t kind, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf, unsigned label)
 {
 	if (e->err)
 		return;
@@ -82,51 +88,118 @@ static void emit(struct emitter *e, uint16_t code, uint32_t k, uint8_t jt, uint8
 		e->err = -ENOMEM;
 		return;
 	}
-	e->v[e->n++] = (struct sock_filter){.code = code, .jt = jt, .jf = jf, .k = k};
+	e->v[e->n++] = (struct item){.f = {.code = code, .jt = jt, .jf = jf, .k = k}, .label = label, .kind = kind};
+}
+
+/* Raw conditional jumps only ever skip fixed-size items (ja, ret). */
+static void emit(struct emitter *e, uint16_t code, uint32_t k, uint8_t jt, uint8_t jf)
+{
+	item(e, I_RAW, code, k, jt, jf, 0);
 }
 
 static unsigned new_label(struct emitter *e)
 {
-	size_t cap = e->caplabels;
-	if (!grow((void **)&e->label_pc, &cap, e->nlabels + 1, sizeof(*e->label_pc))) {
+	if (e->err)
+		return 0;
+	if (!grow((void **)&e->label_at, &e->caplabels, e->nlabels + 1, sizeof(*e->label_at))) {
 		e->err = -ENOMEM;
 		return 0;
 	}
-	e->caplabels = (unsigned)cap;
-	e->label_pc[e->nlabels] = SIZE_MAX;
-	return e->nlabels++;
+	e->label_at[e->nlabels] = SIZE_MAX;
+	return (unsigned)e->nlabels++;
 }
 
 static void place(struct emitter *e, unsigned label)
 {
 	if (!e->err)
-		e->label_pc[label] = e->n;
+		e->label_at[label] = e->n;
 }
 
 static void jump(struct emitter *e, unsigned label)
 {
-	if (e->err)
-		return;
-	if (!grow((void **)&e->fix, &e->capfix, e->nfix + 1, sizeof(*e->fix))) {
-		e->err = -ENOMEM;
-		return;
-	}
-	e->fix[e->nfix++] = (struct fixup){.at = e->n, .label = label};
-	emit(e, BPF_JMP | BPF_JA, 0, 0, 0);
+	item(e, I_JA, BPF_JMP | BPF_JA, 0, 0, 0, label);
 }
 
 /* if (A op k) goto label */
 static void jump_if(struct emitter *e, uint16_t op, uint32_t k, unsigned label)
 {
-	emit(e, BPF_JMP | op | BPF_K, k, 0, 1);
-	jump(e, label);
+	item(e, I_JTRUE, BPF_JMP | op | BPF_K, k, 0, 0, label);
 }
 
 /* if (!(A op k)) goto label */
 static void jump_unless(struct emitter *e, uint16_t op, uint32_t k, unsigned label)
 {
-	emit(e, BPF_JMP | op | BPF_K, k, 1, 0);
-	jump(e, label);
+	item(e, I_JFALSE, BPF_JMP | op | BPF_K, k, 0, 0, label);
+}
+
+/* Lay the items out (widening conditional jumps whose target is too far,
+ * until nothing changes: widening only grows distances) and resolve
+ * labels. All jumps go forward. */
+static int layout(struct emitter *e, struct hv_bpf *out)
+{
+	size_t *pos = malloc((e->n + 1) * sizeof(*pos));
+	if (!pos)
+		return -ENOMEM;
+	int r = 0;
+	for (bool changed = true; changed;) {
+		changed = false;
+		pos[0] = 0;
+		for (size_t i = 0; i < e->n; i++)
+			pos[i + 1] = pos[i] + (e->v[i].wide ? 2 : 1);
+		for (size_t i = 0; i < e->n; i++) {
+			struct item *it = &e->v[i];
+			if (it->kind == I_RAW || it->kind == I_JA || it->wide)
+				continue;
+			size_t to = e->label_at[it->label];
+			if (to == SIZE_MAX || to <= i) {
+				r = -EINVAL; /* unplaced label or backward jump: emitter bug */
+				goto out;
+			}
+			if (pos[to] - pos[i] - 1 > 255) {
+				it->wide = true;
+				changed = true;
+			}
+		}
+	}
+	size_t total = pos[e->n];
+	if (total > BPF_MAXINSNS) {
+		r = -E2BIG;
+		goto out;
+	}
+	struct sock_filter *f = calloc(total ? total : 1, sizeof(*f));
+	if (!f) {
+		r = -ENOMEM;
+		goto out;
+	}
+	for (size_t i = 0; i < e->n; i++) {
+		const struct item *it = &e->v[i];
+		struct sock_filter *o = &f[pos[i]];
+		*o = it->f;
+		if (it->kind == I_RAW)
+			continue;
+		size_t to = e->label_at[it->label];
+		if (to == SIZE_MAX || to <= i) {
+			free(f);
+			r = -EINVAL;
+			goto out;
+		}
+		size_t dist = pos[to] - pos[i] - 1;
+		if (it->kind == I_JA) {
+			o->k = (uint32_t)dist;
+		} else if (!it->wide) {
+			o->jt = it->kind == I_JTRUE ? (uint8_t)dist : 0;
+			o->jf = it->kind == I_JTRUE ? 0 : (uint8_t)dist;
+		} else {
+			o->jt = it->kind == I_JTRUE ? 0 : 1; /* into the ja, or over it */
+			o->jf = it->kind == I_JTRUE ? 1 : 0;
+			o[1] = (struct sock_filter){.code = BPF_JMP | BPF_JA, .k = (uint32_t)(dist - 1)};
+		}
+	}
+	out->insns = f;
+	out->n = total;
+out:
+	free(pos);
+	return r;
 }
 
 static void load_word(struct emitter *e, uint32_t offset)
@@ -181,6 +254,54 @@ static int check(struct emitter *e, const struct scmp_arg_cmp *c, unsigned fail)
 	default:
 		return -EINVAL; /* the compiler never uses the others (see filter.c) */
 	}
+}
+
+/* Rules that test one argument against a list of values (ioctl requests,
+ * fcntl commands, open flags, ...): the same argument, op and mask, the
+ * same high word, only the low word differs. */
+static uint64_t cmp_mask(const struct scmp_arg_cmp *c)
+{
+	return c->op == SCMP_CMP_MASKED_EQ ? c->datum_a : UINT64_MAX;
+}
+
+static uint64_t cmp_value(const struct scmp_arg_cmp *c)
+{
+	return c->op == SCMP_CMP_MASKED_EQ ? c->datum_b : c->datum_a;
+}
+
+static size_t value_run(const struct hv_rule *const *rules, size_t j, size_t n)
+{
+	const struct hv_rule *a = rules[j];
+	const struct scmp_arg_cmp *ca = &a->cmp[0];
+	if (a->n != 1 || (ca->op != SCMP_CMP_EQ && ca->op != SCMP_CMP_MASKED_EQ) || (uint32_t)cmp_mask(ca) == 0)
+		return 1;
+	size_t k = j + 1;
+	for (; k < n; k++) {
+		const struct hv_rule *b = rules[k];
+		const struct scmp_arg_cmp *cb = &b->cmp[0];
+		if (b->n != 1 || b->action != a->action || cb->arg != ca->arg || cb->op != ca->op ||
+		    cmp_mask(cb) != cmp_mask(ca) || cmp_value(cb) >> 32 != cmp_value(ca) >> 32)
+			break;
+	}
+	return k - j;
+}
+
+/* Load and mask once, then one test per value. */
+static void value_switch(struct emitter *e, const struct hv_rule *const *rules, size_t len)
+{
+	const struct scmp_arg_cmp *c = &rules[0]->cmp[0];
+	uint64_t mask = cmp_mask(c), value = cmp_value(c);
+	unsigned next = new_label(e), pass = new_label(e);
+	masked_eq(e, ARG_HI(c->arg), (uint32_t)(mask >> 32), (uint32_t)(value >> 32), next);
+	load_word(e, ARG_LO(c->arg));
+	if ((uint32_t)mask != UINT32_MAX)
+		emit(e, BPF_ALU | BPF_AND | BPF_K, (uint32_t)mask, 0, 0);
+	for (size_t i = 0; i < len; i++)
+		jump_if(e, BPF_JEQ, (uint32_t)cmp_value(&rules[i]->cmp[0]), pass);
+	jump(e, next);
+	place(e, pass);
+	ret(e, rules[0]->action);
+	place(e, next);
 }
 
 /* One call number's rules, grouped. */
@@ -312,6 +433,12 @@ int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv
 			const struct hv_rule *x = g[i].rules[j];
 			if (j > 0 && same_rule(x, g[i].rules[j - 1]))
 				continue;
+			size_t len = value_run(g[i].rules, j, g[i].n);
+			if (len > 1) {
+				value_switch(&e, &g[i].rules[j], len);
+				j += len - 1;
+				continue;
+			}
 			unsigned next = new_label(&e);
 			for (unsigned k = 0; k < x->n && !r; k++)
 				r = check(&e, &x->cmp[k], next);
@@ -326,25 +453,10 @@ int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv
 		r = e.err;
 		goto out;
 	}
-	for (size_t i = 0; i < e.nfix; i++) {
-		size_t to = e.label_pc[e.fix[i].label], at = e.fix[i].at;
-		if (to == SIZE_MAX || to <= at) {
-			r = -EINVAL; /* unplaced label or backward jump: emitter bug */
-			goto out;
-		}
-		e.v[at].k = (uint32_t)(to - at - 1);
-	}
-	if (e.n > BPF_MAXINSNS) {
-		r = -E2BIG;
-		goto out;
-	}
-	out->insns = e.v;
-	out->n = e.n;
-	e.v = NULL;
+	r = layout(&e, out);
 out:
 	free(e.v);
-	free(e.fix);
-	free(e.label_pc);
+	free(e.label_at);
 	free(sorted);
 	free(g);
 	return r;
