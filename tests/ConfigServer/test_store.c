@@ -156,6 +156,46 @@ static void test_round_trip(void)
 	hv_config_store_free(s);
 }
 
+/* Random values (any byte but NUL, up to 600 bytes, blanks and escapes
+ * over-represented) survive a write and a fresh load. Seeded: repeatable. */
+static void test_random_round_trip(void)
+{
+	hv_config_store *s;
+	CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
+	static const char tricky[] = " \t\n\r\\\";#[]=:";
+	unsigned seed = 12345;
+	enum { N = 300 };
+	static char vals[N][601];
+	for (int i = 0; i < N; i++) {
+		size_t len = (size_t)rand_r(&seed) % 601;
+		for (size_t j = 0; j < len; j++) {
+			int r = rand_r(&seed) % 4;
+			vals[i][j] = r == 0 ? tricky[rand_r(&seed) % (sizeof(tricky) - 1)]
+					    : (char)(1 + rand_r(&seed) % 255);
+		}
+		vals[i][len] = '\0';
+		char key[16];
+		snprintf(key, sizeof(key), "r%d", i);
+		CHECK_EQ_INT(set1(s, "Random", "G", key, vals[i]), 0);
+	}
+	hv_config_store_free(s);
+	CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
+	for (int i = 0; i < N; i++) {
+		char key[16];
+		const char *v = NULL, *why = NULL;
+		snprintf(key, sizeof(key), "r%d", i);
+		CHECK_EQ_INT(hv_config_store_get(s, "Random", "G", key, &v, &why), 0);
+		if (v && strcmp(v, vals[i]) != 0) {
+			fprintf(stderr, "random value %d did not survive\n", i);
+			failures++;
+		}
+	}
+	char path[256];
+	hv_config_store_user_path(s, "Random", path, sizeof(path));
+	check_lines_short(path);
+	hv_config_store_free(s);
+}
+
 static void test_layering_and_events(void)
 {
 	char path[256];
@@ -485,6 +525,7 @@ int main(void)
 	mkdir(defs_dir, 0755);
 
 	test_round_trip();
+	test_random_round_trip();
 	test_layering_and_events();
 	test_atomic_batch();
 	test_names();
