@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <haven/ipc.h>
 #include <haven/log.h>
@@ -103,9 +104,15 @@ int main(int argc, char **argv)
 		goto out;
 #ifdef HAVE_SANDBOX
 	/* From here on: the two config directories and our clients, nothing else. */
-	if ((r = hv_unveil(config_dir, "rwc")) < 0 ||
-	    (access(defaults, F_OK) == 0 && (r = hv_unveil(defaults, "r")) < 0) ||
-	    (r = hv_pledge("stdio rpath wpath cpath accept", NULL)) < 0) {
+	r = hv_unveil(config_dir, "rwc");
+	if (r >= 0 && access(defaults, F_OK) == 0)
+		r = hv_unveil(defaults, "r");
+	/* A kernel without Landlock: lib/sandbox has said so; seccomp still holds. */
+	if (r == -ENOSYS || r == -EOPNOTSUPP)
+		r = 0;
+	if (r >= 0)
+		r = hv_pledge("stdio rpath wpath cpath accept", NULL);
+	if (r < 0) {
 		hv_log_errno(r, "Failed to enter the sandbox");
 		goto out;
 	}
