@@ -1,7 +1,9 @@
 /* lib/ipc/server.c — servers: listening sockets (bound here or handed over
  * by a service manager through LISTEN_FDS or SOCKET_TAKEOVER), accepting
  * clients under a connection limit, connect/disconnect hooks, and the
- * usual service start (`--socket PATH` or the environment). */
+ * usual service start (`--socket PATH` or the environment), including
+ * connections a manager passes later over HAVEN_HANDOFF_FD (per-user
+ * instances). */
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -34,6 +36,9 @@ struct hv_server {
 	unsigned nconns, cap;
 	unsigned max;
 	bool exit_when_idle;
+	bool exit_when_idle_set; /* the service chose: hv_server_start keeps its choice */
+	int handoff_fd;          /* HAVEN_HANDOFF_FD, -1 if none */
+	hv_watch *handoff_watch;
 	hv_server_connect_cb on_connect;
 	void *on_connect_ud;
 	hv_server_conn_cb on_disconnect;
@@ -51,6 +56,7 @@ int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv
 	s->ep = ep;
 	s->handlers = handlers;
 	s->max = HV_IPC_MAX_CONNECTIONS;
+	s->handoff_fd = -1;
 	*out = s;
 	return 0;
 }
@@ -71,6 +77,9 @@ void hv_server_free(hv_server *s)
 		close(l->fd);
 		free(l);
 	}
+	hv_watch_free(s->handoff_watch);
+	if (s->handoff_fd >= 0)
+		close(s->handoff_fd);
 	free(s->ls);
 	free(s->conns);
 	free(s);
@@ -338,6 +347,99 @@ int hv_server_adopt_from_env(hv_server *s, const char *name)
 	return count;
 }
 
+/* --- per-user hand-off -------------------------------------------------
+ * SystemServer's per-user instances get their first connection in
+ * LISTEN_FDS and every later one over HAVEN_HANDOFF_FD: a SOCK_SEQPACKET
+ * socket carrying one byte per message with the connection as SCM_RIGHTS
+ * (docs/systemserver.md). */
+static void handoff_stop(hv_server *s)
+{
+	hv_watch_free(s->handoff_watch);
+	s->handoff_watch = NULL;
+	if (s->handoff_fd >= 0)
+		close(s->handoff_fd);
+	s->handoff_fd = -1;
+}
+
+static void handoff_io(hv_loop *loop, int fd, uint32_t events, void *userdata)
+{
+	hv_server *s = userdata;
+	/* A few per wake-up, like accept: fair to the connections served. */
+	for (int i = 0; i < 16; i++) {
+		char byte;
+		struct iovec iov = {&byte, 1};
+		union {
+			char buf[CMSG_SPACE(4 * sizeof(int))];
+			struct cmsghdr align;
+		} u;
+		struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
+				    .msg_controllen = sizeof(u.buf)};
+		ssize_t n = recvmsg(fd, &mh, MSG_DONTWAIT | MSG_CMSG_CLOEXEC);
+		if (n < 0 && (errno == EAGAIN || errno == EINTR))
+			return;
+		if (n <= 0) {
+			/* The manager is gone (or broke the socket): clients already
+			 * handed over keep being served; no more will come. */
+			if (n < 0)
+				hv_log_warn("ipc: %s: hand-off socket failed: %m", s->ep->name);
+			handoff_stop(s);
+			return;
+		}
+		int got[4], ngot = 0;
+		for (struct cmsghdr *c = CMSG_FIRSTHDR(&mh); c; c = CMSG_NXTHDR(&mh, c)) {
+			if (c->cmsg_level != SOL_SOCKET || c->cmsg_type != SCM_RIGHTS)
+				continue;
+			size_t k = (c->cmsg_len - CMSG_LEN(0)) / sizeof(int);
+			for (size_t j = 0; j < k && ngot < 4; j++)
+				memcpy(&got[ngot++], CMSG_DATA(c) + j * sizeof(int), sizeof(int));
+		}
+		if (ngot != 1 || (mh.msg_flags & MSG_CTRUNC)) {
+			/* Not the protocol: drop what came, keep listening. */
+			hv_log_warn("ipc: %s: hand-off message with %d fds ignored", s->ep->name, ngot);
+			for (int j = 0; j < ngot; j++)
+				close(got[j]);
+			continue;
+		}
+		/* Only connected AF_UNIX sockets: server_add_conn owns the fd. */
+		int listening = 1, domain = 0;
+		socklen_t l1 = sizeof(listening), l2 = sizeof(domain);
+		if (getsockopt(got[0], SOL_SOCKET, SO_ACCEPTCONN, &listening, &l1) < 0 ||
+		    getsockopt(got[0], SOL_SOCKET, SO_DOMAIN, &domain, &l2) < 0 || listening ||
+		    domain != AF_UNIX) {
+			hv_log_warn("ipc: %s: handed-over fd is not a connected AF_UNIX socket", s->ep->name);
+			close(got[0]);
+			continue;
+		}
+		fcntl(got[0], F_SETFD, FD_CLOEXEC);
+		server_add_conn(s, got[0]);
+	}
+}
+
+static int handoff_watch(hv_server *s)
+{
+	const char *v = getenv("HAVEN_HANDOFF_FD");
+	if (!v)
+		return 0;
+	int64_t fd;
+	int r = hv_parse_i64(v, 0, INT32_MAX, &fd);
+	unsetenv("HAVEN_HANDOFF_FD"); /* once per process, as LISTEN_FDS */
+	if (r < 0)
+		return hv_log_errno(-EINVAL, "ipc: %s: invalid HAVEN_HANDOFF_FD=%s", s->ep->name, v);
+	int type = 0;
+	socklen_t sl = sizeof(type);
+	if (getsockopt((int)fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0)
+		return hv_log_errno(-errno, "ipc: %s: HAVEN_HANDOFF_FD=%d", s->ep->name, (int)fd);
+	if (type != SOCK_SEQPACKET)
+		return hv_log_errno(-EPROTOTYPE, "ipc: %s: HAVEN_HANDOFF_FD=%d is not a SOCK_SEQPACKET socket",
+				    s->ep->name, (int)fd);
+	fcntl((int)fd, F_SETFD, FD_CLOEXEC);
+	r = hv_loop_add_fd(s->loop, (int)fd, HV_IO_READ, handoff_io, s, &s->handoff_watch);
+	if (r < 0)
+		return hv_log_errno(r, "ipc: %s: failed to watch the hand-off socket", s->ep->name);
+	s->handoff_fd = (int)fd;
+	return 1;
+}
+
 int hv_server_start(hv_server *s, int argc, char **argv)
 {
 	for (int i = 1; i < argc; i++) {
@@ -355,11 +457,21 @@ int hv_server_start(hv_server *s, int argc, char **argv)
 	int r = hv_server_adopt_from_env(s, NULL);
 	if (r < 0)
 		return r;
-	if (r == 0) {
+	int h = handoff_watch(s);
+	if (h < 0)
+		return h;
+	if (r == 0 && h == 0) {
 		hv_log_error("%s: no socket to serve: start it under SystemServer (LISTEN_FDS) or "
 			     "with --socket PATH",
 			     s->ep->name);
 		return -ENOENT;
+	}
+	/* Only accepted connections and nothing to accept more from: a
+	 * per-connection instance, which should leave with its client. */
+	if (s->nls == 0 && h == 0 && !s->exit_when_idle_set) {
+		s->exit_when_idle = true;
+		if (s->nconns == 0) /* its connection already ended */
+			hv_loop_quit(s->loop, 0);
 	}
 	return 0;
 }
@@ -377,7 +489,11 @@ void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata)
 }
 
 void hv_server_set_max_connections(hv_server *s, unsigned max) { s->max = max; }
-void hv_server_set_exit_when_idle(hv_server *s, bool on) { s->exit_when_idle = on; }
+void hv_server_set_exit_when_idle(hv_server *s, bool on)
+{
+	s->exit_when_idle = on;
+	s->exit_when_idle_set = true;
+}
 unsigned hv_server_connection_count(const hv_server *s) { return s->nconns; }
 
 int hv_server_foreach(hv_server *s, int (*cb)(hv_conn *c, void *userdata), void *userdata)

@@ -284,8 +284,10 @@ typedef void (*hv_reply_cb)(hv_conn *c, int status, hv_msg *reply, void *userdat
 /* Async call: cb runs on the loop with status 0 and the reply, or a negative
  * error (remote: see hv_conn_last_error; transport: reply NULL). cb runs
  * exactly once, also when the connection ends (-ECONNRESET) — possibly
- * before this returns 0, if it ends while sending. A negative return means
- * the request was not sent and cb will not run. */
+ * before this returns 0, if it ends while sending. A negative return
+ * (encoder error, connection already ended, -EAGAIN at the limit) means
+ * the request was not sent and cb never runs, neither now nor later: the
+ * caller handles that error itself (tests/ipc/test-ipc-handoff.c). */
 int hv_conn_call_async(hv_conn *c, hv_enc *e, hv_reply_cb cb, void *userdata); /* -EAGAIN past HV_IPC_MAX_PENDING_CALLS */
 /* For a sync reply: move its fds/buffers out of the runtime's cleanup so
  * results' fds belong to the caller (generated code calls this). */
@@ -336,13 +338,27 @@ int hv_server_adopt_fd(hv_server *s, int fd);
  * Returns the number adopted (0 if none was handed over). */
 int hv_server_adopt_from_env(hv_server *s, const char *name);
 /* The usual service start: `--socket PATH` in argv if given, else sockets
- * from the environment; -ENOENT (with a log line) if neither. */
+ * from the environment; -ENOENT (with a log line) if neither.
+ * From the environment it also watches HAVEN_HANDOFF_FD (SystemServer's
+ * per-user instances: a SOCK_SEQPACKET socket, each message 1 byte + one
+ * connected socket as SCM_RIGHTS) and serves each socket passed there as a
+ * new connection; malformed hand-off messages are logged and dropped, and
+ * when the manager closes it the connections already adopted stay.
+ * Exit when idle: if what was adopted is only accepted connections (no
+ * listening socket, no hand-off socket: the manager's
+ * AcceptSocketConnections mode, one instance per client), the server turns
+ * on hv_server_set_exit_when_idle() so the instance's loop quits when its
+ * client leaves — unless the service called hv_server_set_exit_when_idle()
+ * itself before, whose choice is kept. Listening with --socket never
+ * turns it on. */
 int hv_server_start(hv_server *s, int argc, char **argv);
 void hv_server_on_connect(hv_server *s, hv_server_connect_cb cb, void *userdata);
 void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata);
 void hv_server_set_max_connections(hv_server *s, unsigned max);
 /* Quit the loop when the last client disconnects (per-connection
- * instances started by the manager with AcceptSocketConnections). */
+ * instances started by the manager with AcceptSocketConnections).
+ * Default: off, except as hv_server_start() decides (see there); an
+ * explicit call, either way, overrides that default. */
 void hv_server_set_exit_when_idle(hv_server *s, bool on);
 unsigned hv_server_connection_count(const hv_server *s);
 /* Visit every open connection (for broadcasting events); stop when cb
