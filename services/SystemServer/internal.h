@@ -11,6 +11,7 @@ struct hv_manager {
 	char *config, *mode, *runtime_dir, *portal_dir, *log_dir, *service_path;
 	char *notify_path;
 	int notify_fd;
+	int null_fd; /* /dev/null for StdIO, opened once */
 	hv_watch *notify_watch;
 	hv_unit **units;
 	size_t nunits;

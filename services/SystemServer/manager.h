@@ -86,6 +86,11 @@ struct hv_unit {
 	uint64_t last_exit_status_valid;
 	int last_exit_status;
 
+	/* The inherited environment minus what the manager sets, plus the
+	 * definition's Environment=: built once per definition, not per spawn. */
+	hv_strv base_env;
+	const hv_svc_def *base_env_def;
+
 	int log_rfd, log_wfd;
 	hv_watch *log_watch;
 	char *partial; /* incomplete line read so far */

@@ -260,7 +260,8 @@ static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 }
 
 typedef struct spawn_plan {
-	hv_strv env;
+	hv_strv env;  /* what this spawn adds (owned) */
+	char **envp;  /* unit's base environment + env, for execve */
 	char **argv;
 	int srcs[64];
 	int nsrc;
@@ -357,12 +358,12 @@ __attribute__((noreturn)) static int child_main(void *arg)
 	}
 #if HAVE_HAVEN_SANDBOX
 	if (a->sandbox) {
-		int q = tsup >= 0 ? hv_sandbox_exec_supervised(a->spec, a->d->executable, a->p->argv, a->p->env.v, tsup)
-				  : hv_sandbox_exec(a->spec, a->d->executable, a->p->argv, a->p->env.v);
+		int q = tsup >= 0 ? hv_sandbox_exec_supervised(a->spec, a->d->executable, a->p->argv, a->p->envp, tsup)
+				  : hv_sandbox_exec(a->spec, a->d->executable, a->p->argv, a->p->envp);
 		child_fail(a->errfd, STEP_SANDBOX, -q);
 	}
 #endif
-	execve(a->d->executable, a->p->argv, a->p->env.v);
+	execve(a->d->executable, a->p->argv, a->p->envp);
 	child_fail(a->errfd, STEP_EXEC, errno);
 }
 
@@ -411,9 +412,10 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 {
 	hv_manager *m = u->m;
 	const hv_svc_def *d = u->def;
+	uint64_t t0 = hv_now_ns();
 	spawn_plan p = {.stdin_fd = -1, .stdout_fd = -1, .handoff_child = -1};
 	int r = 0;
-	_hv_close_ int handoff_parent = -1, errpipe_r = -1, errpipe_w = -1, null_fd = -1, file_fd = -1;
+	_hv_close_ int handoff_parent = -1, errpipe_r = -1, errpipe_w = -1, file_fd = -1;
 	_hv_close_ int sup_parent = -1, sup_child = -1;
 	char *s = NULL;
 
@@ -456,9 +458,9 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		handoff_parent = sv[0];
 		p.handoff_child = sv[1];
 	}
-	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null_fd < 0)
+	if (m->null_fd < 0 && (m->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
 		return hv_log_errno(-errno, "Failed to open /dev/null");
+	int null_fd = m->null_fd;
 	p.stdin_fd = null_fd;
 	if (d->stdio == HV_STDIO_LOG && hv_unit_logs_open(u) < 0)
 		hv_log_warn("%s: output not captured (no log pipe)", d->name);
@@ -482,12 +484,20 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		break;
 	}
 
-	/* Environment. */
-	for (char **e = environ; *e && r == 0; e++)
-		if (!env_overridden(*e, &d->env))
-			r = hv_strv_push(&p.env, *e);
-	for (size_t i = 0; i < d->env.n && r == 0; i++)
-		r = hv_strv_push(&p.env, d->env.v[i]);
+	/* Environment: the unit's base (prepared once per definition; the
+	 * manager never changes its own environment), then this spawn's. */
+	if (u->base_env_def != d) {
+		hv_strv_clear(&u->base_env);
+		for (char **e = environ; *e && r == 0; e++)
+			if (!env_overridden(*e, &d->env))
+				r = hv_strv_push(&u->base_env, *e);
+		for (size_t i = 0; i < d->env.n && r == 0; i++)
+			r = hv_strv_push(&u->base_env, d->env.v[i]);
+		if (r < 0)
+			hv_strv_clear(&u->base_env);
+		else
+			u->base_env_def = d;
+	}
 	/* PIDs are written by the child into these reserved slots. */
 	size_t listen_pid_idx = 0, wd_pid_idx = 0;
 #define PUSHF(...)                                                                         \
@@ -531,12 +541,29 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		PUSHF("LOGNAME=%s", pw->pw_name);
 	}
 #undef PUSHF
+	p.envp = calloc(u->base_env.n + p.env.n + 1, sizeof(char *));
+	if (r == 0 && !p.envp)
+		r = -ENOMEM;
+	if (r == 0) {
+		size_t n = 0;
+		for (size_t i = 0; i < u->base_env.n; i++) {
+			const char *e = u->base_env.v[i];
+			/* A dropped-to account's HOME/USER/LOGNAME win over the manager's. */
+			if (p.drop && pw &&
+			    (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8)))
+				continue;
+			p.envp[n++] = u->base_env.v[i];
+		}
+		for (size_t i = 0; i < p.env.n; i++)
+			p.envp[n++] = p.env.v[i];
+	}
 	/* argv */
 	p.argv = calloc(d->args.n + 2, sizeof(char *));
 	if (r == 0 && !p.argv)
 		r = -ENOMEM;
 	if (r < 0) {
 		hv_strv_clear(&p.env);
+		free(p.envp);
 		free(p.argv);
 		hv_close(&p.handoff_child);
 		return hv_log_errno(r, "%s: cannot prepare the environment", d->name);
@@ -657,7 +684,9 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		}
 	}
 #endif
-	hv_log_debug("%s: started pid %d", d->name, (int)pid);
+	/* What a client waiting for its first reply pays in the manager. */
+	hv_log_debug("%s: started pid %d (%.0f us from decision to exec)", d->name, (int)pid,
+		     (double)(hv_now_ns() - t0) / 1e3);
 	/* A lazy service's readiness is its socket existing (a client already
 	 * waits in it), so it needs no probe. */
 	if (d->readiness == HV_READY_EXEC || (d->readiness == HV_READY_SOCKET && d->lazy) || d->accept ||
@@ -676,6 +705,7 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 out:
 	hv_close(&p.handoff_child);
 	hv_strv_clear(&p.env);
+	free(p.envp);
 	free(p.argv);
 	return r;
 }

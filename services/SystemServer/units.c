@@ -155,6 +155,8 @@ void hv_unit_replace_def(hv_unit *u, hv_svc_def *d)
 {
 	hv_svc_def_free(u->def);
 	u->def = d;
+	hv_strv_clear(&u->base_env);
+	u->base_env_def = NULL;
 	if (unit_alloc_arrays(u) < 0)
 		hv_unit_set_failed(u, "out of memory");
 }
@@ -181,6 +183,7 @@ static void unit_free(hv_unit *u)
 	free(u->fail_reason);
 	hv_svc_def_free(u->replacement);
 	hv_svc_def_free(u->def);
+	hv_strv_clear(&u->base_env);
 	free(u);
 }
 
@@ -350,6 +353,7 @@ int hv_manager_new(hv_loop *loop, const hv_manager_opts *o, hv_manager **out)
 		return -ENOMEM;
 	m->loop = loop;
 	m->notify_fd = -1;
+	m->null_fd = -1;
 	m->user_mode = o->user_mode;
 	m->root = geteuid() == 0;
 	m->config = strdup(o->config);
@@ -389,6 +393,7 @@ void hv_manager_free(hv_manager *m)
 	free(m->units);
 	hv_watch_free(m->notify_watch);
 	hv_close(&m->notify_fd);
+	hv_close(&m->null_fd);
 	if (m->notify_path)
 		unlink(m->notify_path);
 	free(m->notify_path);
