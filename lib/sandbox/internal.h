@@ -81,7 +81,7 @@ int hv_filter_build(uint64_t promises, const struct hv_filter_opts *o, scmp_filt
 
 /* The same rules as a plain list, for the direct BPF emitter: libseccomp's
  * own BPF generation costs ~1 ms per fresh process, this ~20 us. */
-#define HV_RULE_ARGS_MAX 6
+#define HV_RULE_ARGS_MAX 3 /* the compiler uses at most 2 */
 struct hv_rule {
 	int nr;			/* native syscall number */
 	uint32_t action;	/* SCMP_ACT_* (the kernel's SECCOMP_RET_* values) */
