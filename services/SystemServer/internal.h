@@ -12,6 +12,8 @@ struct hv_manager {
 	char *notify_path;
 	int notify_fd;
 	int null_fd; /* /dev/null for StdIO, opened once */
+	hv_strv base_env; /* inherited environment minus what the manager sets */
+	bool base_env_ready;
 	hv_watch *notify_watch;
 	hv_unit **units;
 	size_t nunits;

@@ -86,8 +86,9 @@ struct hv_unit {
 	uint64_t last_exit_status_valid;
 	int last_exit_status;
 
-	/* The inherited environment minus what the manager sets, plus the
-	 * definition's Environment=: built once per definition, not per spawn. */
+	/* With Environment=: the inherited environment minus what the manager
+	 * or the definition sets, plus the definition's; built once per
+	 * definition, not per spawn (without it, the manager's one is used). */
 	hv_strv base_env;
 	const hv_svc_def *base_env_def;
 

@@ -484,19 +484,23 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		break;
 	}
 
-	/* Environment: the unit's base (prepared once per definition; the
-	 * manager never changes its own environment), then this spawn's. */
-	if (u->base_env_def != d) {
-		hv_strv_clear(&u->base_env);
+	/* Environment: a base prepared once (the manager never changes its own
+	 * environment) - shared by every unit without Environment=, per
+	 * definition otherwise - then this spawn's own variables. */
+	hv_strv *benv = d->env.n ? &u->base_env : &m->base_env;
+	if (d->env.n ? u->base_env_def != d : !m->base_env_ready) {
+		hv_strv_clear(benv);
 		for (char **e = environ; *e && r == 0; e++)
 			if (!env_overridden(*e, &d->env))
-				r = hv_strv_push(&u->base_env, *e);
+				r = hv_strv_push(benv, *e);
 		for (size_t i = 0; i < d->env.n && r == 0; i++)
-			r = hv_strv_push(&u->base_env, d->env.v[i]);
+			r = hv_strv_push(benv, d->env.v[i]);
 		if (r < 0)
-			hv_strv_clear(&u->base_env);
-		else
+			hv_strv_clear(benv);
+		else if (d->env.n)
 			u->base_env_def = d;
+		else
+			m->base_env_ready = true;
 	}
 	/* PIDs are written by the child into these reserved slots. */
 	size_t listen_pid_idx = 0, wd_pid_idx = 0;
@@ -541,18 +545,18 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		PUSHF("LOGNAME=%s", pw->pw_name);
 	}
 #undef PUSHF
-	p.envp = calloc(u->base_env.n + p.env.n + 1, sizeof(char *));
+	p.envp = calloc(benv->n + p.env.n + 1, sizeof(char *));
 	if (r == 0 && !p.envp)
 		r = -ENOMEM;
 	if (r == 0) {
 		size_t n = 0;
-		for (size_t i = 0; i < u->base_env.n; i++) {
-			const char *e = u->base_env.v[i];
+		for (size_t i = 0; i < benv->n; i++) {
+			const char *e = benv->v[i];
 			/* A dropped-to account's HOME/USER/LOGNAME win over the manager's. */
 			if (p.drop && pw &&
 			    (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8)))
 				continue;
-			p.envp[n++] = u->base_env.v[i];
+			p.envp[n++] = benv->v[i];
 		}
 		for (size_t i = 0; i < p.env.n; i++)
 			p.envp[n++] = p.env.v[i];

@@ -394,6 +394,7 @@ void hv_manager_free(hv_manager *m)
 	hv_watch_free(m->notify_watch);
 	hv_close(&m->notify_fd);
 	hv_close(&m->null_fd);
+	hv_strv_clear(&m->base_env);
 	if (m->notify_path)
 		unlink(m->notify_path);
 	free(m->notify_path);
