@@ -729,6 +729,12 @@ def test_socket_readiness(h):
     s = h.connect("slow")
     check(h.hello(s)["name"] == "Slow", "Slow serves clients")
     s.close()
+    # One that never accepts fails its start after TimeoutStartSec.
+    h.service("Deaf", args="--listen-delay 600000",
+              extra="Socket=deaf\nReadiness=socket\nTimeoutStartSec=0.3\nTimeoutStopSec=0.2")
+    h.svc("reload")
+    st = wait_for(lambda: h.status("Deaf")["state"] == "failed" and h.status("Deaf"), "Deaf failed")
+    check("did not accept a connection on its socket" in st["reason"], "reason: %r" % st)
     h.stop()
 
 
