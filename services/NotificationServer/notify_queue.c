@@ -241,6 +241,8 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
+static ssize_t find_index(const hv_nq *q, uint32_t id);
+
 int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
 	       size_t nactions, const char *const *ids, const char *const *labels,
@@ -281,9 +283,14 @@ int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 		notification_free(q, n);
 		return -ENOMEM;
 	}
-	n->id = q->next_id++;
-	if (q->next_id == 0)
-		q->next_id = 1; /* ids are never 0 (wrapping after 4e9 is fine) */
+	/* ids are never 0 and never one in use: after wrapping, or after a
+	 * restored state whose next id is behind its active ones (at most
+	 * HV_NQ_MAX_ACTIVE tries). */
+	do {
+		n->id = q->next_id++;
+		if (q->next_id == 0)
+			q->next_id = 1;
+	} while (find_index(q, n->id) >= 0);
 	n->seq = q->next_seq++;
 	n->state = HV_NOTIFY_HELD;
 	n->created_wall = wall_ms();
@@ -674,6 +681,12 @@ int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms)
 	for (uint32_t i = 0; !r.bad && i < nactive; i++) {
 		hv_notification *n = r_notification(&r);
 		if (r.bad || n->state == HV_NOTIFY_CLOSED) {
+			r.bad = true;
+			notification_free(q, n);
+			break;
+		}
+		if (find_index(q, n->id) >= 0) {
+			/* two on screen with one id: closes would hit the wrong one */
 			r.bad = true;
 			notification_free(q, n);
 			break;

@@ -277,6 +277,47 @@ static void test_persistence(void)
 	hv_nq_free(q);
 }
 
+/* Found by fuzz-notificationserver-state: a saved state with two active
+ * notifications of one id loaded, and a next id behind the active ones made
+ * hv_nq_show hand out an id already on screen. */
+static void test_restore_ids(void)
+{
+	hv_nq *q = NULL, *r = NULL;
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &q), 0);
+	uint32_t a = show(q, 1, HV_URGENCY_NORMAL, 0, 0), b = show(q, 1, HV_URGENCY_NORMAL, 0, 0);
+	CHECK_EQ(a, 1);
+	CHECK_EQ(b, 2);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	CHECK_EQ(hv_nq_serialize(q, &data, &len), 0);
+	/* header: magic 8, next_id 4, dnd 1, nactive 4, nhistory 4; then two
+	 * records of the same size, each starting with its u32 id */
+	const size_t hdr = 21, rec = (len - hdr) / 2;
+	CHECK_EQ(data[hdr], 1);
+	CHECK_EQ(data[hdr + rec], 2);
+
+	data[8] = 1; /* next id 1: behind both */
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &r), 0);
+	CHECK_EQ(hv_nq_restore(r, data, len, 0), 0);
+	events[0] = 0;
+	uint32_t c = show(r, 1, HV_URGENCY_NORMAL, 0, 0);
+	CHECK_EQ(c, 3);
+	CHECK(hv_nq_find(r, c) && hv_nq_find(r, c)->owner == 1);
+	CHECK_EQ(hv_nq_close(r, 1, HV_REASON_DISMISSED, 0), 0);
+	CHECK_EQ(hv_nq_close(r, 2, HV_REASON_DISMISSED, 0), 0);
+	CHECK(hv_nq_find(r, c) != NULL);
+	hv_nq_free(r);
+
+	data[hdr + rec] = 1; /* both id 1 */
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &r), 0);
+	CHECK_EQ(hv_nq_restore(r, data, len, 0), -EBADMSG);
+	CHECK_EQ(hv_nq_active_count(r), 0);
+	hv_nq_free(r);
+	free(data);
+	hv_nq_free(q);
+	events[0] = 0;
+}
+
 int main(void)
 {
 	test_validate();
@@ -285,6 +326,7 @@ int main(void)
 	CHECK_EQ(icons_freed, 2);
 	test_persistence();
 	CHECK_EQ(icons_freed, 3);
+	test_restore_ids();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
