@@ -5,6 +5,10 @@
  * applies the sandbox and execs. A CLOEXEC pipe carries a failure back
  * ("which step, which errno") so the log says exactly why a start failed;
  * it reads EOF when exec succeeded, which is also the `exec` readiness.
+ * Without a sandbox the child shares the manager's memory until its exec
+ * (clone with CLONE_VM | CLONE_VFORK, see spawn_child). Also here: the
+ * Pledge= supervisor (the seccomp listener that names a forbidden call)
+ * and the Readiness=socket probe.
  */
 #include <errno.h>
 #include <fcntl.h>
