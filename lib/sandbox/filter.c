@@ -328,7 +328,7 @@ static const int sockopt_stdio[] = {
 /* Compare the low 32 bits only: for arguments the kernel reads as int. */
 #define LO32(arg, mask, val) SCMP_CMP((arg), SCMP_CMP_MASKED_EQ, (uint32_t)(mask), (uint32_t)(val))
 #define EQ32(arg, val) LO32(arg, 0xffffffffu, (val))
-#define EQ64(arg, val) SCMP_CMP((arg), SCMP_CMP_EQ, (uint64_t)(val))
+#define EQ64(arg, val) SCMP_CMP((arg), SCMP_CMP_EQ, (uint64_t)(val), 0)
 
 /* Architecture being compiled for (0: native). Set by hv_filter_build(),
  * which runs on one thread at a time like the rest of the library. */
@@ -563,7 +563,7 @@ static int add_control(struct hv_rules *ctx, uint64_t p, const struct hv_filter_
 		if ((r = ALLOW0(ctx, "rt_sigaction")) < 0)
 			return r;
 	} else if (p & P(STDIO) && !(p & P(SIGACTION))) {
-		if ((r = ALLOWN(ctx, "rt_sigaction", SCMP_A0(SCMP_CMP_LT, SIGSYS))) < 0 ||
+		if ((r = ALLOWN(ctx, "rt_sigaction", SCMP_A0(SCMP_CMP_LT, SIGSYS, 0))) < 0 ||
 		    (r = ALLOWN(ctx, "rt_sigaction", LO32(0, 0xffffffe0u, 32))) < 0 ||
 		    (r = ALLOWN(ctx, "rt_sigaction", EQ32(0, 64))) < 0)
 			return r;

@@ -299,8 +299,8 @@ int main(void)
 		"stdio rpath inet dns", "stdio rpath dns unix accept", "stdio rpath proc exec unix accept",
 		"stdio thread", "stdio proc", "stdio tty", "stdio fattr flock", "stdio sigaction",
 		"stdio prot_exec", "stdio tmppath", "stdio getpw", "stdio id proc",
-		"stdio rpath wpath cpath dpath tmppath inet unix dns fattr chown flock getpw sendfd recvfd proc "
-		"exec id tty thread prot_exec sigaction settime accept unveil no_error",
+		("stdio rpath wpath cpath dpath tmppath inet unix dns fattr chown flock getpw sendfd recvfd proc "
+		 "exec id tty thread prot_exec sigaction settime accept unveil no_error"),
 	};
 	static const uint32_t denies[] = {SCMP_ACT_TRAP, SCMP_ACT_KILL_PROCESS, SCMP_ACT_ERRNO(EPERM),
 					  SCMP_ACT_NOTIFY};
