@@ -570,17 +570,19 @@ static int conn_flush(hv_conn *c, int timeout_ms)
 	return 0;
 }
 
-/* Append a finalized message to the queue (fds duplicated). */
-static int conn_enqueue(hv_conn *c, hv_enc *e)
+/* Append bytes of a finalized message to the queue; fds (duplicated: the
+ * caller's stay the caller's) ride with the first of them. */
+static int conn_enqueue_bytes(hv_conn *c, const uint8_t *data, size_t len, const int *fds,
+			      unsigned nfds)
 {
 	size_t queued = c->out_len - c->out_off;
-	if (queued + e->len > c->max_out_bytes) {
+	if (queued + len > c->max_out_bytes) {
 		hv_log_warn("ipc: dropping peer pid=%d uid=%d: it does not read (%zu bytes queued)",
 			    (int)c->peer.pid, (int)c->peer.uid, queued);
 		hv_conn_end(c, -ENOBUFS);
 		return -ENOBUFS;
 	}
-	if (c->out_len + e->len > c->out_cap) {
+	if (c->out_len + len > c->out_cap) {
 		/* Compact only when at least half is already sent: moving a
 		 * mostly-unsent queue on every append would be quadratic. */
 		if (c->out_off > 0 && c->out_off >= c->out_cap / 2) {
@@ -590,9 +592,9 @@ static int conn_enqueue(hv_conn *c, hv_enc *e)
 			c->out_len = queued;
 			c->out_off = 0;
 		}
-		if (c->out_len + e->len > c->out_cap) {
+		if (c->out_len + len > c->out_cap) {
 			size_t cap = c->out_cap ? c->out_cap : 4096;
-			while (cap < c->out_len + e->len)
+			while (cap < c->out_len + len)
 				cap *= 2;
 			uint8_t *nb = realloc(c->out, cap);
 			if (!nb)
@@ -601,7 +603,7 @@ static int conn_enqueue(hv_conn *c, hv_enc *e)
 			c->out_cap = cap;
 		}
 	}
-	if (e->nfds) {
+	if (nfds) {
 		if (c->ofd_head > 0 && c->ofd_head == c->ofd_len)
 			c->ofd_head = c->ofd_len = 0;
 		if (c->ofd_len == c->ofd_cap) {
@@ -615,8 +617,8 @@ static int conn_enqueue(hv_conn *c, hv_enc *e)
 		struct out_fds *of = &c->ofds[c->ofd_len];
 		of->pos = c->out_len;
 		of->nfds = 0;
-		for (unsigned i = 0; i < e->nfds; i++) {
-			int d = fcntl(e->fds[i], F_DUPFD_CLOEXEC, 3);
+		for (unsigned i = 0; i < nfds; i++) {
+			int d = fcntl(fds[i], F_DUPFD_CLOEXEC, 3);
 			if (d < 0) {
 				int r = -errno;
 				for (unsigned j = 0; j < of->nfds; j++)
@@ -627,9 +629,15 @@ static int conn_enqueue(hv_conn *c, hv_enc *e)
 		}
 		c->ofd_len++;
 	}
-	memcpy(c->out + c->out_len, e->buf, e->len);
-	c->out_len += e->len;
+	memcpy(c->out + c->out_len, data, len);
+	c->out_len += len;
 	return 0;
+}
+
+/* Append a finalized message to the queue (fds duplicated). */
+static int conn_enqueue(hv_conn *c, hv_enc *e)
+{
+	return conn_enqueue_bytes(c, e->buf, e->len, e->fds, e->nfds);
 }
 
 static int conn_cut_frames(hv_conn *c);
@@ -681,6 +689,27 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 	if (c->trace)
 		trace(c, "send", e->endpoint, e->message_id, kind, request_id, e->len - HV_IPC_HEADER_SIZE,
 		      e->nfds);
+	if ((kind == HV_MSG_RESPONSE || kind == HV_MSG_ERROR) && c->out_off == c->out_len &&
+	    !c->out_blocked && !c->q_head && hv_rbuf_pending(&c->in) == 0) {
+		/* A reply with nothing queued before it and nothing else received
+		 * to answer (no later message to coalesce with; the caller waits):
+		 * straight from the encoder, its fds without a dup and a close. */
+		ssize_t n = send_chunk(c->fd, e->buf, e->len, e->fds, e->nfds);
+		if (n == (ssize_t)e->len)
+			goto out;
+		if (n >= 0) /* the rest of the frame; its fds went with its first byte */
+			r = conn_enqueue_bytes(c, e->buf + n, e->len - (size_t)n, NULL, 0);
+		else if (n == -EAGAIN)
+			r = conn_enqueue(c, e);
+		else {
+			hv_conn_end(c, transport_reason((int)n));
+			r = (int)n;
+			goto out;
+		}
+		if (r == 0)
+			r = conn_flush(c, c->loop ? 0 : -1);
+		goto out;
+	}
 	r = conn_enqueue(c, e);
 	if (r < 0)
 		goto out;

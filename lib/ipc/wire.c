@@ -4,6 +4,7 @@
  * The format itself is specified in docs/ipc-wire-format.md. */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -385,7 +386,100 @@ bool hv_dec_fd(hv_dec *d, int *fd)
 /* Check that a received memfd can be trusted with `size` bytes and, if
  * read-only, cannot be written by anyone (else a peer could change data
  * under us after validation, or shrink it and SIGBUS us). */
-static int buffer_verify(int fd, uint64_t size, bool readonly)
+/* --- mappings shared between buffer handles -----------------------------
+ * A memfd that comes back (a reply carrying the buffer the caller sent,
+ * as EchoBuffer does, or an image a client keeps passing) is recognised by
+ * st_dev/st_ino and given the mapping this process already has, with a
+ * reference count, instead of a new mmap (~1.5 us for any size) and a later
+ * munmap. Only live mappings are shared: nothing is kept mapped after its
+ * last handle is released, so no peer's memory outlives its use here.
+ * Guarded by a mutex: buffers may be released on any thread. */
+struct shared_map {
+	void *data;
+	size_t size;
+	dev_t dev;
+	ino_t ino;
+	bool writable;
+	unsigned refs;
+};
+static pthread_mutex_t maps_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct shared_map *maps;
+static size_t n_maps, cap_maps;
+
+/* Register a fresh mapping (refs 1). On -ENOMEM it simply stays unshared. */
+static void map_register(void *data, size_t size, dev_t dev, ino_t ino, bool writable)
+{
+	pthread_mutex_lock(&maps_lock);
+	if (n_maps == cap_maps) {
+		size_t cap = cap_maps ? cap_maps * 2 : 16;
+		struct shared_map *t = reallocarray(maps, cap, sizeof(*t));
+		if (!t) {
+			pthread_mutex_unlock(&maps_lock);
+			return;
+		}
+		maps = t;
+		cap_maps = cap;
+	}
+	maps[n_maps++] = (struct shared_map){data, size, dev, ino, writable, 1};
+	pthread_mutex_unlock(&maps_lock);
+}
+
+/* A live mapping of that file, same size and protection: one more ref. */
+static void *map_reuse(size_t size, dev_t dev, ino_t ino, bool writable)
+{
+	void *data = NULL;
+	pthread_mutex_lock(&maps_lock);
+	for (size_t i = 0; i < n_maps; i++) {
+		struct shared_map *m = &maps[i];
+		if (m->ino == ino && m->dev == dev && m->size == size && m->writable == writable) {
+			m->refs++;
+			data = m->data;
+			break;
+		}
+	}
+	pthread_mutex_unlock(&maps_lock);
+	return data;
+}
+
+/* Drop one handle's reference; unmap with the last (or if unregistered). */
+static void map_unref(void *data, size_t size)
+{
+	if (!data || !size)
+		return;
+	bool last = true;
+	pthread_mutex_lock(&maps_lock);
+	for (size_t i = 0; i < n_maps; i++) {
+		if (maps[i].data != data)
+			continue;
+		last = --maps[i].refs == 0;
+		if (last)
+			maps[i] = maps[--n_maps];
+		break;
+	}
+	if (n_maps == 0) {
+		free(maps);
+		maps = NULL;
+		cap_maps = 0;
+	}
+	pthread_mutex_unlock(&maps_lock);
+	if (last)
+		munmap(data, size);
+}
+
+/* Map a verified memfd, or share this process's live mapping of it. */
+static void *map_buffer(int fd, const struct stat *st, size_t size, bool writable)
+{
+	void *data = map_reuse(size, st->st_dev, st->st_ino, writable);
+	if (data)
+		return data;
+	data = mmap(NULL, size, writable ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, fd, 0);
+	if (data == MAP_FAILED)
+		return NULL;
+	map_register(data, size, st->st_dev, st->st_ino, writable);
+	return data;
+}
+
+static int buffer_verify(int fd, uint64_t size, bool readonly, struct stat *st)
 {
 	int seals = fcntl(fd, F_GET_SEALS);
 	if (seals < 0)
@@ -394,8 +488,7 @@ static int buffer_verify(int fd, uint64_t size, bool readonly)
 		return -EBADMSG;
 	if (readonly && !(seals & F_SEAL_WRITE))
 		return -EBADMSG;
-	struct stat st;
-	if (fstat(fd, &st) < 0 || st.st_size < 0 || (uint64_t)st.st_size != size)
+	if (fstat(fd, st) < 0 || st->st_size < 0 || (uint64_t)st->st_size != size)
 		return -EBADMSG;
 	return 0;
 }
@@ -420,17 +513,18 @@ bool hv_dec_buffer(hv_dec *d, hv_buffer *b)
 	if (!hv_dec_fd(d, &fd))
 		return false;
 	bool ro = flags & HV_BUF_FLAG_READONLY;
-	int r = buffer_verify(fd, size, ro);
+	struct stat st;
+	int r = buffer_verify(fd, size, ro, &st);
 	if (r < 0)
 		return dec_fail(d, r);
 	void *data = NULL;
 	if (size > 0) {
-		data = mmap(NULL, size, ro ? PROT_READ : PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (data == MAP_FAILED)
+		data = map_buffer(fd, &st, size, !ro);
+		if (!data)
 			return dec_fail(d, errno == ENOMEM ? -ENOMEM : -EBADMSG);
 		struct hv_msg_map *m = hv_arena_alloc(&d->msg->arena, sizeof(*m));
 		if (!m) {
-			munmap(data, size);
+			map_unref(data, size);
 			return dec_fail(d, -ENOMEM);
 		}
 		*m = (struct hv_msg_map){.next = d->msg->maps, .data = data, .size = size};
@@ -562,7 +656,7 @@ void hv_msg_clear(hv_msg *m)
 	}
 	if (!m->given)
 		for (struct hv_msg_map *p = m->maps; p; p = p->next)
-			munmap(p->data, p->size);
+			map_unref(p->data, p->size);
 	m->maps = NULL;
 	m->nfds = 0;
 	m->fds_consumed = 0;
@@ -619,9 +713,13 @@ int hv_buffer_create(size_t size, hv_buffer *out)
 		return -errno;
 	void *data = NULL;
 	if (size > 0) {
+		struct stat st;
+		if (fstat(fd, &st) < 0)
+			return -errno;
 		data = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
 		if (data == MAP_FAILED)
 			return -errno;
+		map_register(data, size, st.st_dev, st.st_ino, true);
 	}
 	*out = (hv_buffer){.fd = HV_TAKE_FD(fd), .data = data, .size = size, .readonly = false};
 	return 0;
@@ -633,17 +731,20 @@ int hv_buffer_seal(hv_buffer *b)
 		return -EBADF;
 	if (b->readonly)
 		return 0;
-	/* F_SEAL_WRITE needs every writable shared mapping gone, ours too. */
-	if (b->data)
-		munmap(b->data, b->size);
+	/* F_SEAL_WRITE needs every writable shared mapping gone, ours too
+	 * (a handle sharing it keeps it, and the seal then fails: -EBUSY). */
+	map_unref(b->data, b->size);
 	b->data = NULL;
 	int r = 0;
 	if (fcntl(b->fd, F_ADD_SEALS, F_SEAL_WRITE | F_SEAL_SEAL) < 0)
 		r = -errno;
 	void *data = NULL;
 	if (b->size > 0) {
-		data = mmap(NULL, b->size, r < 0 ? PROT_READ | PROT_WRITE : PROT_READ, MAP_SHARED, b->fd, 0);
-		if (data == MAP_FAILED)
+		struct stat st;
+		if (fstat(b->fd, &st) < 0)
+			return r < 0 ? r : -errno;
+		data = map_buffer(b->fd, &st, b->size, r < 0);
+		if (!data)
 			return r < 0 ? r : -errno;
 	}
 	b->data = data;
@@ -657,8 +758,7 @@ void hv_buffer_release(hv_buffer *b)
 {
 	if (!b)
 		return;
-	if (b->data && b->size)
-		munmap(b->data, b->size);
+	map_unref(b->data, b->size);
 	hv_close(&b->fd);
 	*b = HV_BUFFER_EMPTY;
 }

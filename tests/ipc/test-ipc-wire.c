@@ -345,6 +345,71 @@ static void test_buffers(void)
 	hv_bitmap_release(&bm);
 }
 
+/* A memfd this process has mapped comes back (a reply carrying the
+ * caller's own buffer): the handle shares the live mapping, by reference;
+ * releases in any order unmap only with the last one. */
+static bool is_mapped(void *p, size_t size) { return msync(p, size, MS_ASYNC) == 0; }
+
+static hv_buffer decode_back(const hv_buffer *b)
+{
+	hv_enc e;
+	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
+	hv_enc_buffer(&e, b);
+	hv_msg *m = to_msg(&e);
+	hv_dec d;
+	hv_buffer rb;
+	hv_dec_init(&d, m);
+	CHECK(hv_dec_buffer(&d, &rb));
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	CHECK_EQ(hv_msg_take_buffer(m, &rb), 0);
+	hv_msg_destroy(m);
+	return rb;
+}
+
+static void test_shared_mappings(void)
+{
+	hv_buffer b;
+	CHECK_EQ(hv_buffer_create(1 << 20, &b), 0);
+	((uint8_t *)b.data)[5] = 7;
+	hv_buffer r1 = decode_back(&b), r2 = decode_back(&b);
+	CHECK(r1.data == b.data && r2.data == b.data && r1.fd != b.fd && !r1.readonly);
+	void *addr = b.data;
+	hv_buffer_release(&b); /* the creator first: the others keep the memory */
+	CHECK(is_mapped(addr, 1 << 20));
+	((uint8_t *)r1.data)[6] = 8;
+	CHECK_EQ(((uint8_t *)r2.data)[5] + ((uint8_t *)r2.data)[6], 15);
+	hv_buffer_release(&r2);
+	CHECK(is_mapped(addr, 1 << 20));
+	hv_buffer_release(&r1);
+	CHECK(!is_mapped(addr, 1 << 20));
+
+	/* While a writable handle shares it, sealing cannot succeed (a writable
+	 * mapping exists), and the buffer stays usable. */
+	CHECK_EQ(hv_buffer_create(4096, &b), 0);
+	r1 = decode_back(&b);
+	CHECK_EQ(hv_buffer_seal(&b), -EBUSY);
+	CHECK(!b.readonly && b.data == r1.data);
+	((uint8_t *)b.data)[0] = 1;
+	hv_buffer_release(&r1);
+	/* Sealed: a read-only mapping, shared by read-only handles only. */
+	CHECK_EQ(hv_buffer_seal(&b), 0);
+	r1 = decode_back(&b);
+	CHECK(r1.readonly && r1.data == b.data && ((const uint8_t *)r1.data)[0] == 1);
+	hv_buffer_release(&b);
+	CHECK_EQ(((const uint8_t *)r1.data)[0], 1);
+	hv_buffer_release(&r1);
+
+	/* A different memfd of the same size never shares. */
+	hv_buffer x, y;
+	CHECK_EQ(hv_buffer_create(4096, &x), 0);
+	CHECK_EQ(hv_buffer_create(4096, &y), 0);
+	r1 = decode_back(&y);
+	CHECK(r1.data == y.data && r1.data != x.data);
+	hv_buffer_release(&r1);
+	hv_buffer_release(&x);
+	hv_buffer_release(&y);
+}
+
 static int dec_one_buffer(hv_dec *d)
 {
 	hv_buffer b;
@@ -534,6 +599,7 @@ int main(void)
 	test_rejections();
 	test_encoder_errors();
 	test_buffers();
+	test_shared_mappings();
 	test_buffer_rejections();
 	test_frames();
 	printf("test-ipc-wire: ok\n");

@@ -84,8 +84,16 @@ typedef struct hv_buffer {
 } hv_buffer;
 
 #define HV_BUFFER_EMPTY ((hv_buffer){.fd = -1})
+/* Mappings are shared within a process: a received buffer whose memfd this
+ * process already maps (same file, size and protection — e.g. a reply
+ * carrying the caller's own buffer) gets that mapping, reference-counted,
+ * instead of a new mmap. So: release every handle with hv_buffer_release()
+ * (each once), never munmap() b->data yourself; releases may come in any
+ * order. Nothing stays mapped after its last handle is released. */
 int hv_buffer_create(size_t size, hv_buffer *out);  /* rw mapping, zeroed */
-int hv_buffer_seal(hv_buffer *b);                   /* -> read-only everywhere */
+/* -> read-only everywhere; -EBUSY while a writable mapping of it exists
+ * (in this process: another handle sharing it; the buffer stays as it was). */
+int hv_buffer_seal(hv_buffer *b);
 void hv_buffer_release(hv_buffer *b);               /* munmap + close; idempotent */
 
 enum hv_pixel_format {
