@@ -453,6 +453,10 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 		sizes[i] = rb_u64(&b);
 		if (b.bad || hv_clip_mime_valid(mimes[i]) < 0 || sizes[i] > (uint64_t)st.st_size)
 			b.bad = true;
+		/* one entry never holds a type twice (hv_clip_store_add refuses) */
+		for (uint32_t j = 0; !b.bad && j < i; j++)
+			if (strcmp(mimes[i], mimes[j]) == 0)
+				b.bad = true;
 		total += sizes[i];
 	}
 	if (!b.bad && nmeta) {
@@ -465,6 +469,10 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 			e->meta_values[i] = rb_str(&b, HV_CLIP_MAX_METADATA_VALUE);
 			e->nmeta = i + 1;
 		}
+		/* only what a client could have set: no empty or repeated keys */
+		if (!b.bad && hv_clip_metadata_valid((const char *const *)e->meta_keys,
+						     (const char *const *)e->meta_values, nmeta) < 0)
+			b.bad = true;
 	}
 	off_t off = (off_t)(b.p - hdr);
 	if (!b.bad && (uint64_t)off + total != (uint64_t)st.st_size)
@@ -521,6 +529,13 @@ static int store_load(hv_clip_store *s)
 		errno = 0;
 		serial = strtoull(de->d_name + 6, &end, 16);
 		if (errno || *end || end != de->d_name + 22 || serial == 0)
+			continue;
+		/* Only the name we write (lowercase hex): "entry-…A" and "entry-…a"
+		 * would be two entries with one serial, and the uppercase one could
+		 * never be renamed or removed by its serial. */
+		char canon[64];
+		entry_name(canon, sizeof(canon), "entry-", serial);
+		if (strcmp(canon, de->d_name) != 0)
 			continue;
 		hv_clip_entry *e = NULL;
 		int k = entry_load(s->dirfd, de->d_name, serial, &e);

@@ -278,12 +278,101 @@ static void test_persistence(void)
 	CHECK_EQ(system(cmd), 0);
 }
 
+/* Read a whole small file into buf; its length. */
+static size_t slurp(const char *path, char *buf, size_t size)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	ssize_t n = read(fd, buf, size);
+	close(fd);
+	CHECK(n > 0);
+	return n > 0 ? (size_t)n : 0;
+}
+
+static void spit(const char *path, const char *buf, size_t len)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	CHECK(fd >= 0);
+	CHECK_EQ(write(fd, buf, len), (ssize_t)len);
+	close(fd);
+}
+
+/* Found by fuzz-clipboard-state: entry files holding what no client can
+ * set (one MIME type twice, empty or repeated metadata keys) loaded; and
+ * a file named with uppercase hex loaded as a second entry of a serial. */
+static void test_load_rejects(void)
+{
+	char dir[] = "/tmp/haven-clip-store-XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char state[512], path[600], buf[1024], bad[1024];
+	snprintf(state, sizeof(state), "%s/state", dir);
+	hv_clip_store *s = NULL;
+	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	const char *mk[] = {"k1", "k2"}, *mv[] = {"v1", "v2"};
+	uint64_t s1 = 0;
+	CHECK_EQ(hv_clip_store_set(s, mkdata("one"), 3, "text/plain", mk, mv, 2, &s1), 0);
+	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("two"), 3, "text/plaiX"), 0);
+	CHECK_EQ(s1, 1);
+	hv_clip_store_free(s);
+	snprintf(path, sizeof(path), "%s/entry-0000000000000001", state);
+	size_t len = slurp(path, buf, sizeof(buf));
+	char *m = memmem(buf, len, "plaiX", 5), *k = memmem(buf, len, "k2", 2);
+	CHECK(m && k);
+	if (!m || !k)
+		abort();
+
+	/* one MIME type twice */
+	memcpy(bad, buf, len);
+	bad[m - buf + 4] = 'n';
+	spit(path, bad, len);
+	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(hv_clip_store_count(s), 0);
+	CHECK(access(path, F_OK) < 0); /* reported and removed */
+	hv_clip_store_free(s);
+
+	/* a metadata key twice; then an empty one */
+	memcpy(bad, buf, len);
+	bad[k - buf + 1] = '1';
+	spit(path, bad, len);
+	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(hv_clip_store_count(s), 0);
+	hv_clip_store_free(s);
+	memcpy(bad, buf, len);
+	memset(k - 4 - buf + bad, 0, 4); /* length of "k2" := 0 */
+	memmove(k - buf + bad, k - buf + bad + 2, len - (size_t)(k - buf) - 2);
+	spit(path, bad, len - 2);
+	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(hv_clip_store_count(s), 0);
+	hv_clip_store_free(s);
+
+	/* the good file loads; an uppercase twin of serial 10 does not */
+	spit(path, buf, len);
+	snprintf(path, sizeof(path), "%s/entry-000000000000000a", state);
+	spit(path, buf, len);
+	snprintf(path, sizeof(path), "%s/entry-000000000000000A", state);
+	spit(path, buf, len);
+	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(hv_clip_store_count(s), 2);
+	const hv_clip_entry *e = hv_clip_store_find(s, 1);
+	CHECK(e && e->nreps == 2 && e->nmeta == 2);
+	CHECK(hv_clip_store_find(s, 10) != NULL);
+	uint64_t ns = 0;
+	CHECK_EQ(hv_clip_store_restore(s, 10, &ns), 0);
+	CHECK_EQ(ns, 11);
+	hv_clip_store_free(s);
+
+	char cmd[700];
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	CHECK_EQ(system(cmd), 0);
+}
+
 int main(void)
 {
 	test_validation();
 	test_adopt();
 	test_memory_store();
 	test_persistence();
+	test_load_rejects();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
