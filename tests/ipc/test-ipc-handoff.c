@@ -73,6 +73,7 @@ static void send_fds(int sock, const int *fds, int nfds)
 		char buf[CMSG_SPACE(2 * sizeof(int))];
 		struct cmsghdr align;
 	} u;
+	memset(&u, 0, sizeof(u)); /* no uninitialised padding in the control data */
 	struct msghdr mh = {.msg_iov = &iov, .msg_iovlen = 1};
 	if (nfds > 0) {
 		mh.msg_control = u.buf;
