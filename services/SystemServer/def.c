@@ -358,16 +358,78 @@ static int parse_list(const char *v, hv_strv *l)
 	return l->n > before ? 0 : -EINVAL;
 }
 
-char *hv_expand_path(const char *tmpl, const hv_def_env *env)
+/* $HOME of the account, or NULL. */
+static const char *owner_home(const hv_path_owner *who)
+{
+	if (who->own_env) {
+		const char *h = getenv("HOME");
+		if (h && h[0] == '/')
+			return h;
+	}
+	if (who->home && who->home[0] == '/')
+		return who->home;
+	struct passwd *pw = getpwuid(who->uid);
+	return pw && pw->pw_dir[0] == '/' ? pw->pw_dir : NULL;
+}
+
+/* The value of a variable a definition may name; -EINVAL if unknown,
+ * -ENOENT if the account has no home for it. XDG defaults as in the XDG
+ * Base Directory spec (a relative value in the environment is ignored). */
+static int expand_var(const char *name, size_t len, const hv_path_owner *who, FILE *m)
+{
+	static const struct {
+		const char *var, *under_home;
+	} xdg[] = {
+		{"XDG_CONFIG_HOME", ".config"},
+		{"XDG_DATA_HOME", ".local/share"},
+		{"XDG_STATE_HOME", ".local/state"},
+		{"XDG_CACHE_HOME", ".cache"},
+	};
+	if (len == 15 && strncmp(name, "XDG_RUNTIME_DIR", len) == 0) {
+		const char *x = who->own_env ? getenv("XDG_RUNTIME_DIR") : NULL;
+		if (x && x[0] == '/')
+			fputs(x, m);
+		else
+			fprintf(m, "/run/user/%lu", (unsigned long)who->uid);
+		return 0;
+	}
+	const char *home = owner_home(who);
+	if (len == 4 && strncmp(name, "HOME", len) == 0) {
+		if (!home)
+			return -ENOENT;
+		fputs(home, m);
+		return 0;
+	}
+	for (size_t i = 0; i < HV_ARRAY_SIZE(xdg); i++) {
+		if (strlen(xdg[i].var) != len || strncmp(name, xdg[i].var, len) != 0)
+			continue;
+		const char *x = who->own_env ? getenv(xdg[i].var) : NULL;
+		if (x && x[0] == '/')
+			fputs(x, m);
+		else if (home)
+			fprintf(m, "%s/%s", home, xdg[i].under_home);
+		else
+			return -ENOENT;
+		return 0;
+	}
+	return -EINVAL;
+}
+
+int hv_expand_path(const char *tmpl, const hv_def_env *env, const hv_path_owner *who, char **out,
+		   char *bad, size_t bad_size)
 {
 	/* SerenityOS portal forms map onto our portal dir, so its definitions
 	 * keep working unchanged. */
 	static const char *const serenity[] = {"/tmp/session/%sid/portal/", "/tmp/portal/"};
-	char *out = NULL;
+	hv_path_owner self = {.uid = getuid(), .own_env = true};
+	if (!who)
+		who = &self;
+	char *buf = NULL;
 	size_t len = 0;
-	FILE *m = open_memstream(&out, &len);
+	int r = 0;
+	FILE *m = open_memstream(&buf, &len);
 	if (!m)
-		return NULL;
+		return -ENOMEM;
 	const char *p = tmpl;
 	for (size_t i = 0; i < HV_ARRAY_SIZE(serenity); i++) {
 		size_t sl = strlen(serenity[i]);
@@ -377,35 +439,57 @@ char *hv_expand_path(const char *tmpl, const hv_def_env *env)
 			break;
 		}
 	}
-	if (p == tmpl && *p != '/' && *p != '%' && *p != '$')
+	if (p == tmpl && p[0] == '~' && (p[1] == '/' || p[1] == '\0')) {
+		/* ~ is $HOME, at the start only (as in a shell). */
+		r = expand_var("HOME", 4, who, m);
+		if (r < 0 && bad)
+			snprintf(bad, bad_size, "~");
+		p++;
+	} else if (p == tmpl && *p != '/' && *p != '%' && *p != '$') {
 		fprintf(m, "%s/", env->portal_dir); /* relative: inside the portal dir */
-	while (*p) {
+	}
+	while (*p && r == 0) {
 		if (strncmp(p, "%sid", 4) == 0) {
 			fprintf(m, "%ld", (long)getsid(0));
 			p += 4;
 		} else if (strncmp(p, "%uid", 4) == 0) {
-			fprintf(m, "%lu", (unsigned long)getuid());
+			fprintf(m, "%lu", (unsigned long)who->uid);
 			p += 4;
 		} else if (strncmp(p, "%portal", 7) == 0) {
 			fputs(env->portal_dir, m);
 			p += 7;
-		} else if (strncmp(p, "$XDG_RUNTIME_DIR", 16) == 0 || strncmp(p, "${XDG_RUNTIME_DIR}", 18) == 0) {
-			const char *x = getenv("XDG_RUNTIME_DIR");
-			fputs(x ? x : "/run", m);
-			p += p[1] == '{' ? 18 : 16;
-		} else if (strncmp(p, "$HOME", 5) == 0) {
-			const char *h = getenv("HOME");
-			fputs(h ? h : "/", m);
-			p += 5;
+		} else if (strncmp(p, "%sysconfdir", 11) == 0) {
+			/* Where this installation keeps read-only settings
+			 * (ConfigServer's defaults): the manager's own prefix. */
+			fputs(HAVEN_SYSCONFDIR, m);
+			p += 11;
+		} else if (*p == '$') {
+			/* $NAME or ${NAME}; anything else after a '$' is an error,
+			 * never a literal: a typo must not become a path. */
+			bool brace = p[1] == '{';
+			const char *name = p + 1 + brace;
+			size_t n = 0;
+			while (isalnum((unsigned char)name[n]) || name[n] == '_')
+				n++;
+			if (n == 0 || (brace && name[n] != '}'))
+				r = -EINVAL;
+			else
+				r = expand_var(name, n, who, m);
+			if (r < 0 && bad)
+				snprintf(bad, bad_size, "%.*s", (int)(n + 1 + brace + (brace && name[n] == '}')), p);
+			p = name + n + (brace && name[n] == '}');
 		} else {
 			fputc(*p++, m);
 		}
 	}
-	if (fclose(m) != 0) {
-		free(out);
-		return NULL;
+	if (fclose(m) != 0 && r == 0)
+		r = -ENOMEM;
+	if (r < 0) {
+		free(buf);
+		return r;
 	}
-	return out;
+	*out = buf;
+	return 0;
 }
 
 int hv_find_executable(const char *name, const char *service_path, char **out)
@@ -552,10 +636,29 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		return NULL;
 	}
 
+	/* Paths mean the account the service runs as: a root manager's User=
+	 * decides whose $HOME and XDG dirs they name, wherever the key is. */
+	hv_path_owner owner = {.uid = getuid(), .own_env = true};
+	_hv_free_ char *owner_home = NULL;
+	for (size_t i = 0; i < s->n && env->root; i++) {
+		struct passwd *pw;
+		uid_t uid;
+		gid_t gid;
+		if (strcmp(s->kv[i].key, "User") != 0 || resolve_user(s->kv[i].value, &uid, &gid) < 0)
+			continue;
+		owner = (hv_path_owner){.uid = uid, .own_env = uid == getuid()};
+		free(owner_home);
+		owner_home = (pw = getpwuid(uid)) ? strdup(pw->pw_dir) : NULL;
+		owner.home = owner_home;
+	}
+	char bad_var[64];
+#define EXPAND(tmpl, outp) hv_expand_path((tmpl), env, &owner, (outp), bad_var, sizeof bad_var)
+
 	for (size_t i = 0; i < s->n; i++) {
 		const char *k = s->kv[i].key, *v = s->kv[i].value;
 		int line = s->kv[i].line;
 		bool scalar;
+		bad_var[0] = '\0';
 		fprintf(fpm, "%s=%s\n", k, v);
 		if (!known_key(k, &scalar)) {
 			BAD(line, "[%s] unknown key \"%s\"", d->name, k);
@@ -575,8 +678,9 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			r = hv_split_words(v, &d->args);
 		} else if (strcmp(k, "WorkingDirectory") == 0) {
 			free(d->workdir);
-			d->workdir = hv_expand_path(v, env);
-			r = d->workdir && d->workdir[0] == '/' ? 0 : -EINVAL;
+			d->workdir = NULL;
+			if ((r = EXPAND(v, &d->workdir)) == 0 && d->workdir[0] != '/')
+				r = -EINVAL;
 		} else if (strcmp(k, "Environment") == 0) {
 			hv_strv w = {0};
 			r = hv_split_words(v, &w);
@@ -595,15 +699,18 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			else if (v[0] == '/' || v[0] == '%' || v[0] == '$') {
 				d->stdio = HV_STDIO_FILE;
 				free(d->stdio_path);
-				d->stdio_path = hv_expand_path(v, env);
+				d->stdio_path = NULL;
+				r = EXPAND(v, &d->stdio_path);
 			} else
 				r = -EINVAL;
 		} else if (strcmp(k, "Socket") == 0) {
 			hv_strv l = {0};
 			r = parse_list(v, &l);
 			for (size_t j = 0; r == 0 && j < l.n; j++) {
-				_hv_free_ char *p = hv_expand_path(l.v[j], env);
-				r = !p ? -ENOMEM : strlen(p) >= 108 ? -ENAMETOOLONG : hv_strv_push(&d->sockets, p);
+				_hv_free_ char *p = NULL;
+				r = EXPAND(l.v[j], &p);
+				if (r == 0)
+					r = strlen(p) >= 108 ? -ENAMETOOLONG : hv_strv_push(&d->sockets, p);
 			}
 			hv_strv_clear(&l);
 		} else if (strcmp(k, "SocketPermissions") == 0) {
@@ -673,14 +780,20 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			r = parse_list(v, &l);
 			for (size_t j = 0; r == 0 && j < l.n; j++) {
 				char *colon = strrchr(l.v[j], ':');
+				if (strncmp(l.v[j], "tcp:", 4) == 0) { /* tcp:PORT:PERMS, checked below */
+					r = hv_strv_push(&d->unveil, l.v[j]);
+					continue;
+				}
 				if (!colon || strspn(colon + 1, "rwxc") != strlen(colon + 1)) {
 					r = -EINVAL;
 					break;
 				}
 				*colon = '\0';
-				_hv_free_ char *p = hv_expand_path(l.v[j], env);
+				_hv_free_ char *p = NULL;
 				_hv_free_ char *e = NULL;
-				if (!p || asprintf(&e, "%s:%s", p, colon + 1) < 0)
+				if ((r = EXPAND(l.v[j], &p)) < 0)
+					break;
+				else if (asprintf(&e, "%s:%s", p, colon + 1) < 0)
 					r = -ENOMEM;
 				else
 					r = hv_strv_push(&d->unveil, e);
@@ -712,10 +825,20 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		}
 		if (r == -ENOMEM) {
 			BAD(line, "[%s] out of memory", d->name);
+		} else if (r == -EINVAL && bad_var[0]) {
+			BAD(line,
+			    "[%s] %s: unknown variable \"%s\" in \"%s\" (known: ~ $HOME $XDG_RUNTIME_DIR "
+			    "$XDG_CONFIG_HOME $XDG_DATA_HOME $XDG_STATE_HOME $XDG_CACHE_HOME %%sid %%uid %%portal "
+			    "%%sysconfdir)",
+			    d->name, k, bad_var, v);
+		} else if (r == -ENOENT && bad_var[0]) {
+			BAD(line, "[%s] %s: %s: the service's account (uid %lu) has no home directory", d->name, k,
+			    bad_var, (unsigned long)owner.uid);
 		} else if (r < 0) {
 			BAD(line, "[%s] bad value for %s: \"%s\"", d->name, k, v);
 		}
 	}
+#undef EXPAND
 	fclose(fpm);
 	d->fingerprint = fp;
 

@@ -108,7 +108,22 @@ void hv_defs_free(hv_def_set *set);
 void hv_svc_def_free(hv_svc_def *d);
 hv_svc_def *hv_defs_find(const hv_def_set *set, const char *name);
 
-/* Expand %sid %uid %portal $XDG_RUNTIME_DIR $HOME in a path. */
-char *hv_expand_path(const char *tmpl, const hv_def_env *env);
+/* Whose $HOME and XDG directories a definition's paths mean: the manager's
+ * own account (own_env: its environment's XDG_* and HOME apply), or the
+ * account User= drops to (system mode; the XDG defaults under its home). */
+typedef struct hv_path_owner {
+	uid_t uid;
+	const char *home; /* NULL: look it up by uid */
+	bool own_env;
+} hv_path_owner;
+
+/* Expand a path: %sid %uid %portal %sysconfdir, ~ at the start, $HOME, $XDG_RUNTIME_DIR,
+ * $XDG_CONFIG_HOME, $XDG_DATA_HOME, $XDG_STATE_HOME, $XDG_CACHE_HOME (also
+ * as ${NAME}; XDG defaults when unset), SerenityOS portal forms; a relative
+ * path is in the portal dir. who NULL: the manager's account. *out is
+ * malloc'd. -EINVAL for an unknown variable, -ENOENT when the account has
+ * no home for it (the offending text is copied to bad), -ENOMEM. */
+int hv_expand_path(const char *tmpl, const hv_def_env *env, const hv_path_owner *who, char **out,
+		   char *bad, size_t bad_size);
 /* Find a bare executable name along the service path; malloc'd path. */
 int hv_find_executable(const char *name, const char *service_path, char **out);

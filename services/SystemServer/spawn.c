@@ -13,6 +13,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <limits.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -40,17 +41,18 @@ extern char **environ;
 
 enum spawn_step {
 	STEP_FDS = 1, STEP_SETSID, STEP_CHDIR, STEP_PRIORITY, STEP_RLIMIT, STEP_GROUPS, STEP_GID, STEP_UID,
-	STEP_SANDBOX, STEP_EXEC
+	STEP_UNVEIL, STEP_SANDBOX, STEP_EXEC
 };
 static const char *const step_names[] = {
 	[STEP_FDS] = "arrange fds", [STEP_SETSID] = "setsid", [STEP_CHDIR] = "chdir to WorkingDirectory",
 	[STEP_PRIORITY] = "set Priority", [STEP_RLIMIT] = "set resource limit", [STEP_GROUPS] = "clear supplementary groups",
-	[STEP_GID] = "setgid", [STEP_UID] = "setuid", [STEP_SANDBOX] = "apply the sandbox",
+	[STEP_GID] = "setgid", [STEP_UID] = "setuid", [STEP_UNVEIL] = "create the Unveil= directory",
+	[STEP_SANDBOX] = "apply the sandbox",
 	[STEP_EXEC] = "exec",
 };
 
 struct spawn_err {
-	int step, err, detail; /* detail: STEP_RLIMIT's enum hv_limit */
+	int step, err, detail; /* detail: STEP_RLIMIT's enum hv_limit, STEP_UNVEIL's entry */
 };
 
 static const char *const managed_env[] = {
@@ -286,9 +288,61 @@ typedef struct child_args {
 	sigset_t reset; /* dispositions to set back to SIG_DFL */
 #if HAVE_HAVEN_SANDBOX
 	const hv_sandbox_spec *spec;
+	const char **unveils; /* spec's list, ours to edit (a real fork then) */
 	bool sandbox;
 #endif
 } child_args;
+
+#if HAVE_HAVEN_SANDBOX
+/* Unveil= paths that do not exist yet, in the child after the uid drop (so
+ * as the service's account; a real fork, never a shared address space).
+ * With "c" the path is created (0700, parents too): it is the directory the
+ * service is to write in, e.g. $XDG_CONFIG_HOME/haven of a fresh account.
+ * Without "c" the entry is dropped, with a line in the service's log: a
+ * missing path grants nothing and Landlock cannot name it, so the view only
+ * gets narrower. Returns the index of an entry that could not be created
+ * (errno in *err), or -1. */
+static int prepare_unveils(const char **v, int *err)
+{
+	size_t k = 0;
+	for (size_t i = 0; v[i]; i++) {
+		const char *e = v[i], *colon = strrchr(e, ':');
+		size_t len = colon ? (size_t)(colon - e) : 0;
+		char path[PATH_MAX];
+		struct stat st;
+		if (e[0] != '/' || len == 0 || len >= sizeof path) { /* tcp:…, or lib/sandbox's to refuse */
+			v[k++] = e;
+			continue;
+		}
+		memcpy(path, e, len);
+		path[len] = '\0';
+		if (stat(path, &st) == 0 || errno != ENOENT) {
+			v[k++] = e; /* exists, or an error lib/sandbox reports */
+			continue;
+		}
+		if (!strchr(colon + 1, 'c')) {
+			dprintf(2, "SystemServer: Unveil= %s does not exist: left out (nothing to grant)\n", path);
+			continue;
+		}
+		for (char *s = path + 1;; s++) {
+			if (*s != '/' && *s != '\0')
+				continue;
+			char c = *s;
+			*s = '\0';
+			if (mkdir(path, 0700) < 0 && errno != EEXIST) {
+				*err = errno;
+				return (int)i;
+			}
+			*s = c;
+			if (!c)
+				break;
+		}
+		v[k++] = e;
+	}
+	v[k] = NULL;
+	return -1;
+}
+#endif
 
 /* The child, from fork() or from a clone(CLONE_VM | CLONE_VFORK): it runs
  * on the manager's memory then, so it must not allocate, must not return,
@@ -362,6 +416,9 @@ __attribute__((noreturn)) static int child_main(void *arg)
 	}
 #if HAVE_HAVEN_SANDBOX
 	if (a->sandbox) {
+		int uerr = 0, bad = a->unveils ? prepare_unveils(a->unveils, &uerr) : -1;
+		if (bad >= 0)
+			child_fail_detail(a->errfd, STEP_UNVEIL, uerr, bad);
 		int q = tsup >= 0 ? hv_sandbox_exec_supervised(a->spec, a->d->executable, a->p->argv, a->p->envp, tsup)
 				  : hv_sandbox_exec(a->spec, a->d->executable, a->p->argv, a->p->envp);
 		child_fail(a->errfd, STEP_SANDBOX, -q);
@@ -422,6 +479,7 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	_hv_close_ int handoff_parent = -1, errpipe_r = -1, errpipe_w = -1, file_fd = -1;
 	_hv_close_ int sup_parent = -1, sup_child = -1;
 	char *s = NULL;
+	const char **unveils = NULL;
 
 	/* Which account. */
 	struct passwd *pw = NULL;
@@ -556,9 +614,14 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		size_t n = 0;
 		for (size_t i = 0; i < benv->n; i++) {
 			const char *e = benv->v[i];
-			/* A dropped-to account's HOME/USER/LOGNAME win over the manager's. */
+			/* A dropped-to account's HOME/USER/LOGNAME win over the
+			 * manager's, and its XDG dirs are the defaults under its
+			 * HOME (as the definition's $XDG_CONFIG_HOME … meant). */
 			if (p.drop && pw &&
-			    (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8)))
+			    (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8) ||
+			     (pw->pw_uid != getuid() &&
+			      (!strncmp(e, "XDG_CONFIG_HOME=", 16) || !strncmp(e, "XDG_DATA_HOME=", 14) ||
+			       !strncmp(e, "XDG_STATE_HOME=", 15) || !strncmp(e, "XDG_CACHE_HOME=", 15)))))
 				continue;
 			p.envp[n++] = benv->v[i];
 		}
@@ -581,10 +644,18 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		p.argv[i + 1] = d->args.v[i];
 
 #if HAVE_HAVEN_SANDBOX
+	if (d->unveil.n) {
+		unveils = calloc(d->unveil.n + 1, sizeof(char *));
+		if (!unveils) {
+			r = -ENOMEM;
+			goto out;
+		}
+		memcpy(unveils, d->unveil.v, d->unveil.n * sizeof(char *));
+	}
 	hv_sandbox_spec spec = {
 		.promises = d->pledge,
 		.execpromises = d->exec_pledge,
-		.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
+		.unveils = unveils,
 	};
 	bool sandbox = d->pledge || d->exec_pledge || d->unveil.n;
 	/* With a Pledge=, a forbidden call is reported to the manager (which
@@ -619,6 +690,7 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 			 .reset = reset};
 #if HAVE_HAVEN_SANDBOX
 	ca.spec = &spec;
+	ca.unveils = unveils;
 	ca.sandbox = sandbox;
 	bool shared_vm = !sandbox; /* lib/sandbox allocates: a real fork then */
 #else
@@ -671,10 +743,13 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	if (n == (ssize_t)sizeof e) {
 		char line[512];
 		const char *what = e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?";
+		const char *obj = d->executable;
 		if (e.step == STEP_RLIMIT && e.detail >= 0 && e.detail < HV_LIMIT_COUNT)
 			what = hv_limit_keys[e.detail];
+		if (e.step == STEP_UNVEIL && e.detail >= 0 && (size_t)e.detail < d->unveil.n)
+			obj = d->unveil.v[e.detail];
 		snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s",
-			 e.step == STEP_RLIMIT ? "set " : "", what, d->executable, strerror(e.err));
+			 e.step == STEP_RLIMIT ? "set " : "", what, obj, strerror(e.err));
 		hv_log_error("%s: %s", d->name, line);
 		hv_unit_log_add(u, line);
 		r = -e.err; /* the exit (127) is handled as a failure when reaped */
@@ -711,6 +786,7 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		hv_manager_schedule(m);
 	r = 0;
 out:
+	free(unveils);
 	hv_close(&p.handoff_child);
 	hv_strv_clear(&p.env);
 	free(p.envp);
