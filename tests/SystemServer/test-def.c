@@ -1,7 +1,8 @@
 /* test-def.c — the definition parser on real files: every key, list and
- * quoting rules, expansion, the cross-key rules, and errors that invalidate
+ * quoting rules, expansion (variables, XDG defaults, whose account), the cross-key rules, and errors that invalidate
  * only their own section. */
 #include <errno.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -127,6 +128,101 @@ static void test_limit_keys(const hv_def_env *env)
 	hv_defs_free(&set);
 }
 
+/* Paths: the XDG variables, their defaults, ~, and the account whose
+ * paths they are; an unknown variable is an error, never a literal. */
+static void test_expand(const hv_def_env *env)
+{
+	char bad[64] = "", *out = NULL;
+	hv_path_owner me = {.uid = 1234, .home = "/home/u", .own_env = false};
+	struct {
+		const char *in, *want;
+	} ok[] = {
+		{"$XDG_CONFIG_HOME/haven", "/home/u/.config/haven"},
+		{"${XDG_DATA_HOME}/x", "/home/u/.local/share/x"},
+		{"$XDG_STATE_HOME", "/home/u/.local/state"},
+		{"$XDG_CACHE_HOME/c", "/home/u/.cache/c"},
+		{"$HOME/f", "/home/u/f"},
+		{"~/f", "/home/u/f"},
+		{"~", "/home/u"},
+		{"$XDG_RUNTIME_DIR/haven", "/run/user/1234/haven"},
+		{"/a/%uid/b", "/a/1234/b"},
+		{"%portal/x", "/P/x"},
+		{"/a~b", "/a~b"},
+	};
+	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
+		out = NULL;
+		int r = hv_expand_path(ok[i].in, env, &me, &out, bad, sizeof bad);
+		CHECK(r == 0 && out && strcmp(out, ok[i].want) == 0);
+		if (r != 0 || !out || strcmp(out, ok[i].want) != 0)
+			fprintf(stderr, "  %s -> %s (want %s)\n", ok[i].in, out ? out : "(error)", ok[i].want);
+		free(out);
+	}
+	CHECK(hv_expand_path("$XDG_CONFIG_HOMEX/a", env, &me, &out, bad, sizeof bad) == -EINVAL &&
+	      strcmp(bad, "$XDG_CONFIG_HOMEX") == 0);
+	CHECK(hv_expand_path("${HOME/a", env, &me, &out, bad, sizeof bad) == -EINVAL);
+	CHECK(hv_expand_path("/a/$/b", env, &me, &out, bad, sizeof bad) == -EINVAL);
+	CHECK(hv_expand_path("$PATH", env, &me, &out, bad, sizeof bad) == -EINVAL && strcmp(bad, "$PATH") == 0);
+
+	/* The manager's own account: its environment wins, relative values
+	 * are ignored (XDG spec). */
+	setenv("XDG_CONFIG_HOME", "/cfg", 1);
+	setenv("XDG_DATA_HOME", "relative", 1);
+	setenv("HOME", "/h", 1);
+	CHECK(hv_expand_path("$XDG_CONFIG_HOME/haven", env, NULL, &out, bad, sizeof bad) == 0 &&
+	      strcmp(out, "/cfg/haven") == 0);
+	free(out);
+	CHECK(hv_expand_path("$XDG_DATA_HOME", env, NULL, &out, bad, sizeof bad) == 0 &&
+	      strcmp(out, "/h/.local/share") == 0);
+	free(out);
+
+	/* In a file: User= (root manager) decides whose dirs, wherever it is;
+	 * an unknown variable invalidates only its section. */
+	char sub[128], path[256];
+	snprintf(sub, sizeof sub, "%s/expand", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	snprintf(path, sizeof path, "%s/e.ini", sub);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		return;
+	fputs("[Mine]\n"
+	      "Executable=ss-testd\n"
+	      "Unveil=$XDG_CONFIG_HOME/haven:rwc, ~/.x:r, tcp:443:c\n"
+	      "[Nobody]\n"
+	      "Executable=ss-testd\n"
+	      "Unveil=$XDG_CONFIG_HOME/haven:rwc\n"
+	      "User=nobody\n"
+	      "[Typo]\n"
+	      "Executable=ss-testd\n"
+	      "Unveil=$XDG_CONFIG/haven:rwc\n",
+	      f);
+	fclose(f);
+	hv_def_env root_env = *env;
+	root_env.root = true;
+	hv_def_set set;
+	CHECK(hv_defs_load(sub, &root_env, &set) == 0);
+	hv_svc_def *d = hv_defs_find(&set, "Mine");
+	CHECK(d && !d->invalid && d->unveil.n == 3);
+	if (d && d->unveil.n == 3) {
+		CHECK(strcmp(d->unveil.v[0], "/cfg/haven:rwc") == 0);
+		CHECK(strcmp(d->unveil.v[1], "/h/.x:r") == 0);
+		CHECK(strcmp(d->unveil.v[2], "tcp:443:c") == 0);
+	}
+	d = hv_defs_find(&set, "Nobody");
+	CHECK(d && d->unveil.n == 1);
+	struct passwd *pw = getpwnam("nobody");
+	if (d && d->unveil.n == 1 && pw) {
+		char want[512];
+		snprintf(want, sizeof want, "%s/.config/haven:rwc", pw->pw_dir);
+		CHECK(strcmp(d->unveil.v[0], want) == 0);
+	}
+	d = hv_defs_find(&set, "Typo");
+	CHECK(d && d->invalid);
+	CHECK(set.errors == 1);
+	hv_defs_free(&set);
+	unsetenv("XDG_CONFIG_HOME");
+	unsetenv("XDG_DATA_HOME");
+}
+
 int main(void)
 {
 	hv_log_set_level(HV_LOG_ERROR);
@@ -234,6 +330,7 @@ int main(void)
 
 	test_limit_values();
 	test_limit_keys(&env);
+	test_expand(&env);
 
 	/* A single file works too, and a missing path is an error. */
 	char path[256];
