@@ -143,32 +143,33 @@ int hv_frame_next(hv_rbuf *r, hv_frame *f, const char **why)
 	size_t have = r->end - r->start;
 	if (have < HV_IPC_HEADER_SIZE)
 		return 0;
-	hv_frame_hdr h;
-	hv_frame_hdr_parse(r->buf + r->start, &h);
+	/* Parsed in place: copying a just-written header struct as one 16-byte
+	 * load stalls on store forwarding (measured: the parser's top cost). */
+	hv_frame_hdr *h = &f->hdr;
+	hv_frame_hdr_parse(r->buf + r->start, h);
 	/* Checked as soon as the header is in, not when the payload is: an
 	 * oversized frame must not make us buffer it first. */
-	const char *bad = hv_frame_hdr_check(&h);
+	const char *bad = hv_frame_hdr_check(h);
 	if (bad) {
 		*why = bad;
-		return h.len > HV_IPC_MAX_MESSAGE_SIZE || h.nfds > HV_IPC_MAX_FDS_PER_MESSAGE ? -EMSGSIZE
+		return h->len > HV_IPC_MAX_MESSAGE_SIZE || h->nfds > HV_IPC_MAX_FDS_PER_MESSAGE ? -EMSGSIZE
 											   : -EBADMSG;
 	}
 	/* A frame's fds travel with its first byte, so once its header is
 	 * here they must be too. */
-	if (h.nfds > r->fd_count) {
+	if (h->nfds > r->fd_count) {
 		*why = "frame's fds did not arrive with it";
 		return -EBADMSG;
 	}
-	if (have - HV_IPC_HEADER_SIZE < h.len)
+	if (have - HV_IPC_HEADER_SIZE < h->len)
 		return 0;
-	f->hdr = h;
 	f->payload = r->buf + r->start + HV_IPC_HEADER_SIZE;
-	for (unsigned i = 0; i < h.nfds; i++) {
+	for (unsigned i = 0; i < h->nfds; i++) {
 		f->fds[i] = r->fds[r->fd_head];
 		r->fd_head = (r->fd_head + 1) % r->fd_cap;
 		r->fd_count--;
 	}
-	r->start += HV_IPC_HEADER_SIZE + h.len;
+	r->start += HV_IPC_HEADER_SIZE + h->len;
 	return 1;
 }
 
