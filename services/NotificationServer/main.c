@@ -109,7 +109,7 @@ int main(int argc, char **argv)
 		hv_log_errno(r, "Failed to unveil %s", state_dir);
 		goto out;
 	}
-	if ((r = hv_pledge("stdio rpath wpath cpath unix recvfd sendfd accept", NULL)) < 0) {
+	if ((r = hv_pledge("stdio rpath wpath cpath recvfd sendfd accept", NULL)) < 0) {
 		hv_log_errno(r, "Failed to pledge");
 		goto out;
 	}
