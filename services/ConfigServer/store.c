@@ -922,6 +922,18 @@ int hv_config_store_load(hv_config_store *s, const char *name, const char **why)
 	return get_domain(s, name, &d, why);
 }
 
+void hv_config_store_forget(hv_config_store *s, const char *name)
+{
+	for (size_t i = 0; i < s->n_domains; i++)
+		if (strcmp(s->domains[i]->name, name) == 0) {
+			domain_free(s->domains[i]);
+			memmove(&s->domains[i], &s->domains[i + 1],
+				(s->n_domains - i - 1) * sizeof(*s->domains));
+			s->n_domains--;
+			return;
+		}
+}
+
 /* --- effective view -------------------------------------------------------------- */
 static const char *eff_get(const cfg_table *user, const cfg_table *defs, const char *group,
 			   const char *key)

@@ -94,6 +94,11 @@ int hv_config_check_value(const char *value, const char **why);
  * logged file:line if a file cannot be parsed. */
 int hv_config_store_load(hv_config_store *s, const char *domain, const char **why);
 
+/* Drop a loaded domain from memory (its files stay); the next use loads it
+ * again from disk. For long-running tools and the fuzzer, which must not
+ * open a store (an inotify instance) per input. */
+void hv_config_store_forget(hv_config_store *s, const char *domain);
+
 /* Effective value: 0 and *value (valid until the next change to the store)
  * or -ENOENT. */
 int hv_config_store_get(hv_config_store *s, const char *domain, const char *group,
