@@ -31,7 +31,7 @@ static void usage(FILE *f)
  * needs "cpath" on that one directory and nowhere else. */
 static int enter_sandbox(const char *socket_path)
 {
-	const char *promises = "stdio unix recvfd sendfd accept";
+	const char *promises = "stdio recvfd sendfd accept";
 	if (socket_path) {
 		char dir[4096];
 		snprintf(dir, sizeof dir, "%s", socket_path);
@@ -46,7 +46,7 @@ static int enter_sandbox(const char *socket_path)
 		/* No Landlock in this kernel: logged by lib/sandbox; seccomp still applies. */
 		if (r < 0 && r != -ENOSYS && r != -EOPNOTSUPP)
 			return r;
-		promises = "stdio unix recvfd sendfd accept cpath";
+		promises = "stdio recvfd sendfd accept cpath";
 	}
 	return hv_pledge(promises, NULL);
 }
