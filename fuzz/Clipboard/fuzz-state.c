@@ -2,7 +2,7 @@
  * is put in a state directory as "entry-0000000000000001" and a store is
  * opened there, as a respawned Clipboard does. Beyond "no crash, no leak, no
  * fd left open": an entry that loads must be one a client could have made
- * (valid, distinct MIME types; valid metadata; data of the stated size),
+ * (valid, distinct MIME types; valid UTF-8 metadata; data of the stated size),
  * and once the store writes it again (adding a representation) a new store
  * must load exactly the same entry back. */
 #include <dirent.h>
@@ -71,6 +71,11 @@ static void check_entry(const hv_clip_entry *e)
 	if (hv_clip_metadata_valid((const char *const *)e->meta_keys,
 				   (const char *const *)e->meta_values, e->nmeta) < 0)
 		fail("invalid metadata loaded");
+	/* metadata goes out as IPC Strings, which must be UTF-8 */
+	for (size_t i = 0; i < e->nmeta; i++)
+		if (!hv_utf8_valid(e->meta_keys[i], strlen(e->meta_keys[i])) ||
+		    !hv_utf8_valid(e->meta_values[i], strlen(e->meta_values[i])))
+			fail("metadata that is not UTF-8 loaded");
 }
 
 static bool same_data(int a, int b, uint64_t size)

@@ -1,7 +1,8 @@
 /* fuzz-ini — ConfigServer's domain files on arbitrary bytes. The input is
  * up to three files separated by a line "%%": the user's file, the
  * defaults under it, and a hand edit of the user's file that inotify
- * reports. Beyond "no crash, no leak": every value the store loads and a
+ * reports. Beyond "no crash, no leak": every name that loads is UTF-8 (it
+ * goes out in IPC Strings), every value the store loads and a
  * client could have written (valid names) must survive the store's own
  * writer — written to another domain and loaded by a fresh store, it reads
  * back byte for byte — and a hand edit that loads must show through. */
@@ -157,6 +158,33 @@ static void check_same_view(hv_config_store *a, hv_config_store *b)
 	free(gb);
 }
 
+static bool utf8(const char *s) { return hv_utf8_valid(s, strlen(s)); }
+
+/* Names go out as IPC Strings, which must be UTF-8. */
+static void check_utf8(hv_config_store *s)
+{
+	const char **groups = NULL;
+	size_t ng = 0;
+	if (hv_config_store_list_groups(s, "D", &groups, &ng, NULL) < 0)
+		return;
+	for (size_t i = 0; i < ng; i++) {
+		if (!utf8(groups[i]))
+			fail("a group name that is not UTF-8 loaded", NULL, NULL);
+		const char **keys = NULL;
+		size_t nk = 0;
+		if (hv_config_check_name(groups[i], NULL) < 0 ||
+		    hv_config_store_list_keys(s, "D", groups[i], &keys, &nk, NULL) < 0)
+			continue;
+		for (size_t j = 0; j < nk; j++) {
+			if (!utf8(keys[j]))
+				fail("a key name that is not UTF-8 loaded", groups[i], NULL);
+			/* Values are bytes in the store (store.h): not checked. */
+		}
+		free(keys);
+	}
+	free(groups);
+}
+
 static const uint8_t *next_part(const uint8_t *p, const uint8_t *end, size_t *len)
 {
 	static const char sep[] = "\n%%\n";
@@ -205,6 +233,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	hv_config_store *s = store;
 	if (hv_config_store_load(s, "D", NULL) == 0) {
+		check_utf8(s);
 		check_writer_roundtrip(s);
 		if (n > 2) {
 			/* A hand edit, the way an editor saves: a new file renamed over. */
@@ -219,6 +248,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			hv_config_store_forget(fresh, "D");
 			if (hv_config_store_load(fresh, "D", NULL) == 0)
 				check_same_view(s, fresh);
+			check_utf8(s);
 			check_writer_roundtrip(s);
 		}
 	}

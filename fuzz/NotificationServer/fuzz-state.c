@@ -1,7 +1,8 @@
 /* fuzz-state — NotificationServer's saved state (hv_nq_restore) on
  * arbitrary bytes. Beyond "no crash, no leak": a state that loads must
  * behave like one the queue made itself — it serializes and loads again
- * to the same bytes, ids stay unique, and the queue keeps working
+ * to the same bytes, every notification is one a client could have shown
+ * (valid, UTF-8), ids stay unique, and the queue keeps working
  * (ticks, a new notification, DND, closes) without breaking its rules. */
 #include <stddef.h>
 #include <stdint.h>
@@ -10,6 +11,7 @@
 #include <string.h>
 
 #include <haven/log.h>
+#include <haven/util.h>
 
 #include "notify_queue.h"
 
@@ -25,6 +27,34 @@ static void check_unique_ids(const hv_nq *q)
 					hv_nq_active(q, i)->id);
 				abort();
 			}
+}
+
+static bool utf8(const char *s) { return !s || hv_utf8_valid(s, strlen(s)); }
+
+/* What a client could have shown: hv_nq_validate's rules, UTF-8 strings
+ * (they go out as IPC Strings), and a known close reason. */
+static void check_valid(const hv_notification *n)
+{
+	const char *why = NULL;
+	if (hv_nq_validate(n->title, n->text, n->urgency, n->timeout_ms, n->nactions,
+			   (const char *const *)n->action_ids, (const char *const *)n->action_labels,
+			   &why) < 0) {
+		fprintf(stderr, "restored notification %u is invalid: %s\n", n->id, why);
+		abort();
+	}
+	bool ok = utf8(n->title) && utf8(n->text) && utf8(n->icon_path);
+	for (size_t i = 0; i < n->nactions; i++)
+		ok = ok && utf8(n->action_ids[i]) && utf8(n->action_labels[i]);
+	if (!ok) {
+		fprintf(stderr, "restored notification %u has a string that is not UTF-8\n", n->id);
+		abort();
+	}
+	if (n->state == HV_NOTIFY_CLOSED &&
+	    (n->reason < HV_REASON_EXPIRED || n->reason > HV_REASON_ACTION)) {
+		fprintf(stderr, "restored notification %u closed for unknown reason %u\n", n->id,
+			n->reason);
+		abort();
+	}
 }
 
 static void check_roundtrip(const hv_nq *q)
@@ -64,6 +94,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (hv_nq_restore(q, data, size, 1000) == 0) {
 		check_unique_ids(q);
+		for (size_t i = 0; i < hv_nq_active_count(q); i++)
+			check_valid(hv_nq_active(q, i));
+		for (size_t i = 0; i < hv_nq_history_count(q); i++)
+			check_valid(hv_nq_history(q, i));
 		check_roundtrip(q);
 		/* The restored queue in use: what a client and the clock do. */
 		uint32_t id = 0;

@@ -473,6 +473,11 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 		if (!b.bad && hv_clip_metadata_valid((const char *const *)e->meta_keys,
 						     (const char *const *)e->meta_values, nmeta) < 0)
 			b.bad = true;
+		/* it goes out as IPC Strings, which are UTF-8 */
+		for (uint32_t i = 0; !b.bad && i < nmeta; i++)
+			if (!hv_utf8_valid(e->meta_keys[i], strlen(e->meta_keys[i])) ||
+			    !hv_utf8_valid(e->meta_values[i], strlen(e->meta_values[i])))
+				b.bad = true;
 	}
 	off_t off = (off_t)(b.p - hdr);
 	if (!b.bad && (uint64_t)off + total != (uint64_t)st.st_size)

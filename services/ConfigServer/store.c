@@ -575,6 +575,7 @@ static int prescan(const char *buf, size_t len, cfg_table *t, unsigned *bad_line
 			*why = "line is longer than 198 bytes";
 			return -EBADMSG;
 		}
+
 		const char *s = skip_blank(p, le);
 		if (s < le && (*s == ';' || *s == '#')) {
 			/* comment */
@@ -589,6 +590,11 @@ static int prescan(const char *buf, size_t len, cfg_table *t, unsigned *bad_line
 			size_t n = (size_t)(close - s - 1);
 			if (n == 0 || n > HV_CONFIG_MAX_NAME_LEN) {
 				*why = "group name is empty or longer than 48 bytes";
+				return -EBADMSG;
+			}
+			/* names are UTF-8 (store.h), as the IPC Strings carrying them */
+			if (!hv_utf8_valid(s + 1, n)) {
+				*why = "group name is not valid UTF-8";
 				return -EBADMSG;
 			}
 			char name[HV_CONFIG_MAX_NAME_LEN + 1];
@@ -612,6 +618,10 @@ static int prescan(const char *buf, size_t len, cfg_table *t, unsigned *bad_line
 				ke--;
 			if (ke == s || (size_t)(ke - s) > HV_CONFIG_MAX_NAME_LEN) {
 				*why = "key name is empty or longer than 48 bytes";
+				return -EBADMSG;
+			}
+			if (!hv_utf8_valid(s, (size_t)(ke - s))) {
+				*why = "key name is not valid UTF-8";
 				return -EBADMSG;
 			}
 			have_prev = true;

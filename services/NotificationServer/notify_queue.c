@@ -620,6 +620,8 @@ static char *r_str(nq_r *r, size_t max)
 	return s;
 }
 
+static bool utf8_ok(const char *s) { return !s || hv_utf8_valid(s, strlen(s)); }
+
 static hv_notification *r_notification(nq_r *r)
 {
 	hv_notification *n = calloc(1, sizeof(*n));
@@ -660,6 +662,20 @@ static hv_notification *r_notification(nq_r *r)
 	}
 	if (!r->bad && (!n->title || !n->text || n->urgency > HV_URGENCY_CRITICAL || n->id == 0 ||
 			n->state > HV_NOTIFY_CLOSED))
+		r->bad = true;
+	/* Only what a client could have shown: the same checks, strings that
+	 * can go out as IPC Strings (UTF-8), and a known close reason. */
+	if (!r->bad && hv_nq_validate(n->title, n->text, n->urgency, n->timeout_ms, n->nactions,
+				      (const char *const *)n->action_ids,
+				      (const char *const *)n->action_labels, NULL) < 0)
+		r->bad = true;
+	if (!r->bad && (!utf8_ok(n->title) || !utf8_ok(n->text) || !utf8_ok(n->icon_path)))
+		r->bad = true;
+	for (size_t i = 0; !r->bad && i < n->nactions; i++)
+		if (!utf8_ok(n->action_ids[i]) || !utf8_ok(n->action_labels[i]))
+			r->bad = true;
+	if (!r->bad && n->state == HV_NOTIFY_CLOSED &&
+	    (n->reason < HV_REASON_EXPIRED || n->reason > HV_REASON_ACTION))
 		r->bad = true;
 	return n;
 }

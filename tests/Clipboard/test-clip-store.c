@@ -298,7 +298,8 @@ static void spit(const char *path, const char *buf, size_t len)
 }
 
 /* Found by fuzz-clipboard-state: entry files holding what no client can
- * set (one MIME type twice, empty or repeated metadata keys) loaded; and
+ * set (one MIME type twice, empty or repeated metadata keys, metadata that
+ * is not UTF-8, so no reply could carry it) loaded; and
  * a file named with uppercase hex loaded as a second entry of a serial. */
 static void test_load_rejects(void)
 {
@@ -341,6 +342,17 @@ static void test_load_rejects(void)
 	memset(k - 4 - buf + bad, 0, 4); /* length of "k2" := 0 */
 	memmove(k - buf + bad, k - buf + bad + 2, len - (size_t)(k - buf) - 2);
 	spit(path, bad, len - 2);
+	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(hv_clip_store_count(s), 0);
+	hv_clip_store_free(s);
+
+	/* a metadata value that is not UTF-8 */
+	memcpy(bad, buf, len);
+	char *v = memmem(bad, len, "v1", 2);
+	CHECK(v != NULL);
+	if (v)
+		v[0] = (char)0xff;
+	spit(path, bad, len);
 	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
 	CHECK_EQ(hv_clip_store_count(s), 0);
 	hv_clip_store_free(s);

@@ -353,6 +353,20 @@ static void test_parse_errors(void)
 	why = NULL;
 	CHECK_EQ_INT(hv_config_store_get(s, "Long", "G", "k", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Long.ini:2: line is longer than 198 bytes"));
+
+	/* Found by fuzz-configserver-ini: names in Latin-1 loaded (and listed),
+	 * and then every reply listing them failed to encode. Values stay
+	 * bytes (see test_random_round_trip). */
+	snprintf(path, sizeof(path), "%s/Latin.ini", user_dir);
+	write_file(path, "[G]\nstra\xdf" "e = x\n");
+	why = NULL;
+	CHECK_EQ_INT(hv_config_store_get(s, "Latin", "G", "x", &v, &why), -EBADMSG);
+	CHECK(why && strstr(why, "Latin.ini:2: key name is not valid UTF-8"));
+	snprintf(path, sizeof(path), "%s/Latin2.ini", user_dir);
+	write_file(path, "[Gr\xfc\xdf" "e]\n");
+	why = NULL;
+	CHECK_EQ_INT(hv_config_store_get(s, "Latin2", "G", "x", &v, &why), -EBADMSG);
+	CHECK(why && strstr(why, "Latin2.ini:1: group name is not valid UTF-8"));
 	hv_config_store_free(s);
 }
 

@@ -318,6 +318,46 @@ static void test_restore_ids(void)
 	events[0] = 0;
 }
 
+/* Found by fuzz-notificationserver-state: a saved state holding what no
+ * client can send (a title that is not UTF-8, an unknown close reason)
+ * loaded, and then every reply listing it failed to encode. */
+static void test_restore_invalid(void)
+{
+	hv_nq *q = NULL, *r = NULL;
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &q), 0);
+	uint32_t id = 0;
+	CHECK_EQ(hv_nq_show(q, 1, "Caf\xc3\xa9", "text", NULL, NULL, 1, 0, 0, NULL, NULL, 0, &id), 0);
+	CHECK_EQ(hv_nq_close(q, id, HV_REASON_CLOSED, 0), 0);
+	uint8_t *data = NULL;
+	size_t len = 0;
+	CHECK_EQ(hv_nq_serialize(q, &data, &len), 0);
+	uint8_t *e = memmem(data, len, "Caf\xc3\xa9", 5);
+	CHECK(e != NULL);
+	if (!e)
+		abort();
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &r), 0);
+	CHECK_EQ(hv_nq_restore(r, data, len, 0), 0); /* as saved: fine */
+	hv_nq_free(r);
+
+	e[3] = 0xe9; /* Latin-1 'é' and a stray continuation byte */
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &r), 0);
+	CHECK_EQ(hv_nq_restore(r, data, len, 0), -EBADMSG);
+	CHECK_EQ(hv_nq_history_count(r), 0);
+	hv_nq_free(r);
+	e[3] = 0xc3;
+
+	/* record: id 4, urgency, state, reason: the reason byte is 7 after "HVNQ1"
+	 * header (21) when the only record is in the history */
+	CHECK_EQ(data[21 + 6], HV_REASON_CLOSED);
+	data[21 + 6] = 9;
+	CHECK_EQ(hv_nq_new(NULL, &sink, NULL, &r), 0);
+	CHECK_EQ(hv_nq_restore(r, data, len, 0), -EBADMSG);
+	hv_nq_free(r);
+	free(data);
+	hv_nq_free(q);
+	events[0] = 0;
+}
+
 int main(void)
 {
 	test_validate();
@@ -327,6 +367,7 @@ int main(void)
 	test_persistence();
 	CHECK_EQ(icons_freed, 3);
 	test_restore_ids();
+	test_restore_invalid();
 	if (failures) {
 		fprintf(stderr, "%d check(s) failed\n", failures);
 		return 1;
