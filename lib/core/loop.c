@@ -555,6 +555,18 @@ void hv_signal_free(hv_signal *s)
 	free(s); /* never referenced by epoll data: safe to free now */
 }
 
+static void quit_on_signal(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
+
+int hv_loop_quit_on_signals(hv_loop *loop)
+{
+	int r;
+
+	if ((r = hv_loop_add_signal(loop, SIGTERM, quit_on_signal, NULL, NULL)) < 0 ||
+	    (r = hv_loop_add_signal(loop, SIGINT, quit_on_signal, NULL, NULL)) < 0)
+		return hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+	return 0;
+}
+
 static int dispatch_signals(hv_loop *loop)
 {
 	struct signalfd_siginfo si;

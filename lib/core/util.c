@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /* --- arena -------------------------------------------------------------- */
 struct hv_arena_chunk {
@@ -188,6 +189,24 @@ int hv_read_full(int fd, void *buf, size_t len)
 		p += n;
 		len -= (size_t)n;
 	}
+	return 0;
+}
+
+int hv_runtime_dir(const char *name, char *buf, size_t size)
+{
+	const char *rt = getenv("XDG_RUNTIME_DIR");
+	int n;
+
+	if (!rt || !*rt)
+		return -ENOENT;
+	n = snprintf(buf, size, "%s/haven", rt);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
+	if (mkdir(buf, 0700) < 0 && errno != EEXIST)
+		return -errno;
+	n = snprintf(buf, size, "%s/haven/%s", rt, name);
+	if (n < 0 || (size_t)n >= size)
+		return -ENAMETOOLONG;
 	return 0;
 }
 

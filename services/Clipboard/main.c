@@ -35,8 +35,6 @@ static void usage(FILE *f)
 		HV_CLIP_MAX_HISTORY, HV_CLIP_DEFAULT_HISTORY);
 }
 
-static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
-
 int main(int argc, char **argv)
 {
 	const char *state_dir = NULL;
@@ -61,14 +59,11 @@ int main(int argc, char **argv)
 	}
 	char dir[4096];
 	if (!state_dir) {
-		const char *rt = getenv("XDG_RUNTIME_DIR");
-		if (!rt || !*rt) {
-			hv_log_error("XDG_RUNTIME_DIR is not set: give --state-dir DIR (or - for memory)");
+		int rd = hv_runtime_dir("Clipboard", dir, sizeof(dir));
+		if (rd < 0) {
+			hv_log_errno(rd, "No state directory under $XDG_RUNTIME_DIR (give --state-dir DIR, or - for memory)");
 			return 1;
 		}
-		snprintf(dir, sizeof(dir), "%s/haven", rt);
-		mkdir(dir, 0700);
-		snprintf(dir, sizeof(dir), "%s/haven/Clipboard", rt);
 		state_dir = dir;
 	} else if (!strcmp(state_dir, "-")) {
 		state_dir = NULL;
@@ -83,11 +78,8 @@ int main(int argc, char **argv)
 	if ((r = hv_clip_store_new(state_dir, history ? (size_t)history : HV_CLIP_DEFAULT_HISTORY, 0,
 				   &store)) < 0)
 		goto out;
-	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
-	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
-		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+	if ((r = hv_loop_quit_on_signals(loop)) < 0)
 		goto out;
-	}
 	if ((r = hv_server_new(loop, &clipboard_server_endpoint, &clipboard_handlers, &srv)) < 0) {
 		hv_log_errno(r, "Failed to create the server");
 		goto out;

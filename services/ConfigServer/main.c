@@ -49,8 +49,6 @@ static int default_user_dir(char *buf, size_t size)
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;
 }
 
-static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
-
 int main(int argc, char **argv)
 {
 	char user_dir[PATH_MAX];
@@ -87,11 +85,8 @@ int main(int argc, char **argv)
 	int r = hv_loop_new(&loop);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to create the event loop"), 1;
-	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
-	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
-		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+	if ((r = hv_loop_quit_on_signals(loop)) < 0)
 		goto out;
-	}
 	if ((r = hv_config_store_open(config_dir, defaults, &store)) < 0)
 		goto out;
 	if ((r = hv_server_new(loop, &config_server_endpoint, &config_handlers, &srv)) < 0) {

@@ -52,8 +52,6 @@ static int enter_sandbox(const char *socket_path)
 }
 #endif
 
-static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
-
 int main(int argc, char **argv)
 {
 	const char *socket_path = NULL;
@@ -74,11 +72,8 @@ int main(int argc, char **argv)
 	int r = hv_loop_new(&loop);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to create the event loop"), 1;
-	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
-	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
-		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+	if ((r = hv_loop_quit_on_signals(loop)) < 0)
 		goto out;
-	}
 	if ((r = hv_server_new(loop, &echo_server_endpoint, &echo_handlers, &srv)) < 0) {
 		hv_log_errno(r, "Failed to create the server");
 		goto out;

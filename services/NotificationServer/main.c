@@ -36,8 +36,6 @@ static void usage(FILE *f)
 		HV_NQ_DEFAULT_VISIBLE, HV_NQ_DEFAULT_HISTORY);
 }
 
-static void on_term(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
-
 int main(int argc, char **argv)
 {
 	hv_nq_config cfg = {.default_timeout_ms = {-1, -1, -1}};
@@ -67,14 +65,11 @@ int main(int argc, char **argv)
 
 	char dir[4096];
 	if (!state_dir) {
-		const char *rt = getenv("XDG_RUNTIME_DIR");
-		if (!rt || !*rt) {
-			hv_log_error("XDG_RUNTIME_DIR is not set: give --state-dir DIR (or - for memory)");
+		int rd = hv_runtime_dir("NotificationServer", dir, sizeof(dir));
+		if (rd < 0) {
+			hv_log_errno(rd, "No state directory under $XDG_RUNTIME_DIR (give --state-dir DIR, or - for memory)");
 			return 1;
 		}
-		snprintf(dir, sizeof(dir), "%s/haven", rt);
-		mkdir(dir, 0700);
-		snprintf(dir, sizeof(dir), "%s/haven/NotificationServer", rt);
 		state_dir = dir;
 	} else if (!strcmp(state_dir, "-")) {
 		state_dir = NULL;
@@ -86,11 +81,8 @@ int main(int argc, char **argv)
 	int r = hv_loop_new(&loop);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to create the event loop"), 1;
-	if ((r = hv_loop_add_signal(loop, SIGTERM, on_term, NULL, NULL)) < 0 ||
-	    (r = hv_loop_add_signal(loop, SIGINT, on_term, NULL, NULL)) < 0) {
-		hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+	if ((r = hv_loop_quit_on_signals(loop)) < 0)
 		goto out;
-	}
 	if ((r = hv_server_new(loop, &notification_server_endpoint, &notification_handlers,
 			       &srv)) < 0) {
 		hv_log_errno(r, "Failed to create the server");

@@ -81,5 +81,10 @@ int hv_parse_u64(const char *s, uint64_t max, uint64_t *out);
  * -EPIPE on a short read at EOF for hv_read_full. */
 int hv_write_full(int fd, const void *buf, size_t len);
 int hv_read_full(int fd, void *buf, size_t len);
+/* A service's private runtime directory, $XDG_RUNTIME_DIR/haven/<name>,
+ * into buf; $XDG_RUNTIME_DIR/haven is created (0700) when missing, the
+ * last component is left to the caller. -ENOENT when XDG_RUNTIME_DIR is
+ * unset or empty, -ENAMETOOLONG when buf is too small. */
+int hv_runtime_dir(const char *name, char *buf, size_t size);
 /* Validate UTF-8 (rejects overlongs, surrogates, > U+10FFFF). */
 bool hv_utf8_valid(const char *s, size_t len);
