@@ -116,7 +116,14 @@ static void test_signal(void)
 	CHECK_EQ(hv_loop_run(loop), 0);
 	CHECK_EQ(got_signal, SIGUSR1);
 	hv_signal_free(s);
+	/* the service shutdown helper: SIGTERM makes run() return 0 */
+	CHECK_EQ(hv_loop_quit_on_signals(loop), 0);
+	CHECK_EQ(kill(getpid(), SIGTERM), 0);
+	CHECK_EQ(hv_loop_run(loop), 0);
 	hv_loop_free(loop);
+	/* the loop is gone: restore default dispositions for what follows */
+	signal(SIGTERM, SIG_DFL);
+	signal(SIGINT, SIG_DFL);
 }
 
 struct child_result {

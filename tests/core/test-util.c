@@ -3,6 +3,7 @@
 #include <haven/util.h>
 
 #include <stdint.h>
+#include <sys/stat.h>
 
 #include "check.h"
 
@@ -87,8 +88,29 @@ static void test_log(void)
 	CHECK(hv_log_get_level() == HV_LOG_ERROR);
 }
 
+static void test_runtime_dir(void)
+{
+	char tmpl[] = "/tmp/hv-rtdir-XXXXXX", buf[256], small[8], want[300];
+	struct stat st;
+
+	CHECK(mkdtemp(tmpl));
+	setenv("XDG_RUNTIME_DIR", tmpl, 1);
+	CHECK_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), 0);
+	snprintf(want, sizeof(want), "%s/haven/Svc", tmpl);
+	CHECK(!strcmp(buf, want));
+	snprintf(want, sizeof(want), "%s/haven", tmpl);
+	CHECK_EQ(stat(want, &st), 0);
+	CHECK_EQ(st.st_mode & 0777, 0700);
+	CHECK_EQ(hv_runtime_dir("Svc", small, sizeof(small)), -ENAMETOOLONG);
+	setenv("XDG_RUNTIME_DIR", "", 1);
+	CHECK_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), -ENOENT);
+	rmdir(want);
+	rmdir(tmpl);
+}
+
 int main(void)
 {
+	test_runtime_dir();
 	test_arena();
 	test_parse();
 	test_utf8();
