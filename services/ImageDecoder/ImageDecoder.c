@@ -79,7 +79,8 @@ static void job_release(struct job *j)
 	free(j);
 }
 
-/* Turn the decoded image into the reply: zero-copy for one frame. */
+/* Turn the decoded image into the reply: zero-copy for one frame (unless
+ * it was scaled to the ideal size: the small copy is on the heap). */
 static int job_finish(struct job *j, hv_image *img)
 {
 	size_t frame_bytes = (size_t)img->width * img->height * 4;
@@ -89,7 +90,7 @@ static int job_finish(struct job *j, hv_image *img)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < img->frame_count; i++)
 		j->durations[i] = img->frames[i].duration_ms;
-	if (img->frame_count == 1) {
+	if (img->frame_count == 1 && j->first.fd >= 0 && img->frames[0].pixels == j->first.data) {
 		bm->buffer = j->first;
 		j->first = HV_BUFFER_EMPTY;
 		img->frames[0].pixels = NULL; /* now owned by the bitmap */

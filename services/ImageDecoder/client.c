@@ -103,13 +103,24 @@ int hv_imagedecoder_buffer(const void *data, size_t len, hv_buffer *out)
 int hv_imagedecoder_decode(hv_conn *c, const void *data, size_t len, const char *mime,
 			   image_decoder_server_decoded_image *out)
 {
+	return hv_imagedecoder_decode_sized(c, data, len, 0, 0, mime, out);
+}
+
+int hv_imagedecoder_decode_sized(hv_conn *c, const void *data, size_t len, uint32_t ideal_w,
+				 uint32_t ideal_h, const char *mime,
+				 image_decoder_server_decoded_image *out)
+{
+	if (ideal_w > INT32_MAX || ideal_h > INT32_MAX)
+		return -EINVAL;
 	hv_buffer b;
 	int r = hv_imagedecoder_buffer(data, len, &b);
 	if (r < 0)
 		return r;
-	hv_opt_int_size no_size = {0};
+	hv_opt_int_size size = {.present = ideal_w || ideal_h};
+	size.value.width = (int32_t)ideal_w;
+	size.value.height = (int32_t)ideal_h;
 	hv_opt_bytestring m = {.present = mime != NULL, .value = mime};
-	r = image_decoder_server_decode_image(c, b, no_size, m, out);
+	r = image_decoder_server_decode_image(c, b, size, m, out);
 	hv_buffer_release(&b);
 	if (r == 0 && out->frames.buffer.data)
 		madvise(out->frames.buffer.data, out->frames.buffer.size, MADV_POPULATE_READ);

@@ -27,3 +27,10 @@ int hv_imagedecoder_buffer(const void *data, size_t len, hv_buffer *out);
  * (hv_bitmap_release); strings in *out live until the next call on c. */
 int hv_imagedecoder_decode(hv_conn *c, const void *data, size_t len, const char *mime,
 			   image_decoder_server_decoded_image *out);
+
+/* The same, asking for the image scaled down to fit ideal_w x ideal_h
+ * (aspect kept, never scaled up; both 0: full size, 0 on one side: that
+ * side is free). */
+int hv_imagedecoder_decode_sized(hv_conn *c, const void *data, size_t len, uint32_t ideal_w,
+				 uint32_t ideal_h, const char *mime,
+				 image_decoder_server_decoded_image *out);

@@ -154,6 +154,163 @@ void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uin
 		memset(canvas + ((size_t)(y + row) * cw + x) * 4, 0, (size_t)w * 4);
 }
 
+/* --- scaling to the ideal size --------------------------------------- */
+
+void hv_img_fit(const hv_img_ctx *c, uint32_t w, uint32_t h, uint32_t *tw, uint32_t *th)
+{
+	uint64_t iw = c->opt.ideal_width, ih = c->opt.ideal_height;
+	*tw = w;
+	*th = h;
+	if ((iw == 0 && ih == 0) || ((iw == 0 || w <= iw) && (ih == 0 || h <= ih)))
+		return;
+	/* The side with the smaller ratio ideal/actual binds; the other is
+	 * rounded to keep the aspect ratio. */
+	if (ih == 0 || (iw != 0 && iw * h <= ih * w)) {
+		*tw = (uint32_t)iw;
+		*th = (uint32_t)((h * iw + w / 2) / w);
+	} else {
+		*th = (uint32_t)ih;
+		*tw = (uint32_t)((w * ih + h / 2) / h);
+	}
+	if (*tw == 0)
+		*tw = 1;
+	if (*th == 0)
+		*th = 1;
+}
+
+/* Which source pixels cover each destination pixel, and by how much: in
+ * units of 1/dn source pixel, destination pixel x spans [x*sn, (x+1)*sn),
+ * so the weights are exact integers summing to sn. */
+typedef struct span_map {
+	uint32_t *first, *count, *weight; /* weight: concatenated per x */
+} span_map;
+
+static int span_map_init(span_map *m, uint32_t sn, uint32_t dn)
+{
+	m->first = malloc(sizeof(uint32_t) * dn);
+	m->count = malloc(sizeof(uint32_t) * dn);
+	m->weight = malloc(sizeof(uint32_t) * ((size_t)sn + dn));
+	if (!m->first || !m->count || !m->weight)
+		return -ENOMEM;
+	size_t k = 0;
+	for (uint64_t x = 0; x < dn; x++) {
+		uint64_t lo = x * sn, hi = (x + 1) * sn;
+		uint64_t i0 = lo / dn, i1 = (hi - 1) / dn;
+		m->first[x] = (uint32_t)i0;
+		m->count[x] = (uint32_t)(i1 - i0 + 1);
+		for (uint64_t i = i0; i <= i1; i++) {
+			uint64_t a = i * dn > lo ? i * dn : lo, b = (i + 1) * dn < hi ? (i + 1) * dn : hi;
+			m->weight[k++] = (uint32_t)(b - a);
+		}
+	}
+	return 0;
+}
+
+static void span_map_done(span_map *m)
+{
+	free(m->first);
+	free(m->count);
+	free(m->weight);
+}
+
+int hv_img_downscale(const uint8_t *src, uint32_t sw, uint32_t sh, uint8_t *dst, uint32_t dw,
+		     uint32_t dh)
+{
+	span_map mx = {0}, my = {0};
+	uint64_t *row = malloc(sizeof(uint64_t) * 4 * dw), *acc = malloc(sizeof(uint64_t) * 4 * dw);
+	int r = -ENOMEM;
+	if (!row || !acc || span_map_init(&mx, sw, dw) < 0 || span_map_init(&my, sh, dh) < 0)
+		goto out;
+	/* Sums stay exact in 64 bits: at most 255*255 * 65535*65535 < 2^48. */
+	const uint64_t total = (uint64_t)sw * sh;
+	size_t ky = 0;
+	for (uint32_t y = 0; y < dh; y++) {
+		memset(acc, 0, sizeof(uint64_t) * 4 * dw);
+		for (uint32_t j = 0; j < my.count[y]; j++) {
+			uint64_t wy = my.weight[ky + j];
+			const uint8_t *s = src + (size_t)(my.first[y] + j) * sw * 4;
+			size_t kx = 0;
+			for (uint32_t x = 0; x < dw; x++) {
+				const uint8_t *p = s + (size_t)mx.first[x] * 4;
+				uint64_t b = 0, g = 0, rr = 0, a = 0;
+				for (uint32_t i = 0; i < mx.count[x]; i++, p += 4) {
+					/* Premultiplied: a transparent pixel adds no colour. */
+					uint64_t wa = (uint64_t)mx.weight[kx + i] * p[3];
+					b += wa * p[0];
+					g += wa * p[1];
+					rr += wa * p[2];
+					a += wa;
+				}
+				kx += mx.count[x];
+				row[x * 4 + 0] = b;
+				row[x * 4 + 1] = g;
+				row[x * 4 + 2] = rr;
+				row[x * 4 + 3] = a;
+			}
+			for (size_t x = 0; x < (size_t)dw * 4; x++)
+				acc[x] += wy * row[x];
+		}
+		ky += my.count[y];
+		uint8_t *d = dst + (size_t)y * dw * 4;
+		for (uint32_t x = 0; x < dw; x++, d += 4) {
+			uint64_t a = acc[x * 4 + 3];
+			for (int k = 0; k < 3; k++)
+				d[k] = a ? (uint8_t)((acc[x * 4 + k] + a / 2) / a) : 0;
+			d[3] = (uint8_t)((a + total / 2) / total);
+		}
+	}
+	r = 0;
+out:
+	span_map_done(&mx);
+	span_map_done(&my);
+	free(row);
+	free(acc);
+	return r;
+}
+
+/* Replace every frame of the decoded image by its downscaled version. */
+static int scale_to_ideal(hv_img_ctx *c)
+{
+	hv_image *img = c->img;
+	uint32_t tw = c->target_w, th = c->target_h;
+	if (tw == 0 || th == 0)
+		hv_img_fit(c, img->width, img->height, &tw, &th);
+	if (tw > img->width)
+		tw = img->width;
+	if (th > img->height)
+		th = img->height;
+	if (tw == img->width && th == img->height)
+		return 0;
+	size_t old = (size_t)img->width * img->height * 4, new = (size_t)tw * th * 4;
+	/* All new frames first: on failure the image keeps one size for all
+	 * its frames, as hv_image_free needs. */
+	uint8_t **scaled = calloc(img->frame_count, sizeof(*scaled));
+	if (!scaled)
+		return hv_img_fail(c, -ENOMEM, "out of memory");
+	int r = 0;
+	for (uint32_t i = 0; i < img->frame_count && r == 0; i++) {
+		scaled[i] = img->allocator.alloc(img->allocator.userdata, new);
+		if (!scaled[i])
+			r = hv_img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", tw, th);
+		else if ((r = hv_img_downscale(img->frames[i].pixels, img->width, img->height,
+					       scaled[i], tw, th)) < 0)
+			hv_img_fail(c, r, "out of memory scaling to %ux%u", tw, th);
+	}
+	for (uint32_t i = 0; i < img->frame_count; i++) {
+		uint8_t **drop = r < 0 ? &scaled[i] : &img->frames[i].pixels;
+		if (*drop)
+			img->allocator.free(img->allocator.userdata, *drop, r < 0 ? new : old);
+		if (r == 0)
+			img->frames[i].pixels = scaled[i];
+	}
+	free(scaled);
+	if (r < 0)
+		return r;
+	img->width = tw;
+	img->height = th;
+	return 0;
+}
+
 /* --- sniffing ------------------------------------------------------------ */
 
 static bool looks_like_tga(const uint8_t *d, size_t len)
@@ -286,6 +443,8 @@ int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt
 	int r = f->decode(&c);
 	if (r >= 0 && out->frame_count == 0)
 		r = hv_img_fail(&c, HV_IMAGE_ECORRUPT, "%s: no image data", f->name);
+	if (r >= 0)
+		r = scale_to_ideal(&c);
 	if (r < 0) {
 		if (err->code == 0)
 			hv_img_fail(&c, r, "%s: decoding failed", f->name);

@@ -16,7 +16,18 @@ typedef struct hv_img_ctx {
 	hv_image_error *err;
 	uint32_t frame_cap;
 	uint64_t total_pixels;
+	/* Final size wanted when a decoder already scaled (JPEG's DCT scaling
+	 * gives only approximately the aspect ratio); 0 = derive it. */
+	uint32_t target_w, target_h;
 } hv_img_ctx;
+
+/* The size w x h becomes when fitted inside the ideal size of c (aspect
+ * kept, never larger than w x h). */
+void hv_img_fit(const hv_img_ctx *c, uint32_t w, uint32_t h, uint32_t *tw, uint32_t *th);
+/* Area-average a straight-alpha BGRA sw x sh image into dw x dh (dw <= sw,
+ * dh <= sh); alpha weights the colours so transparent pixels add none. */
+int hv_img_downscale(const uint8_t *src, uint32_t sw, uint32_t sh, uint8_t *dst, uint32_t dw,
+		     uint32_t dh);
 
 /* Record the first failure (later ones keep the first reason) and return code. */
 int hv_img_fail(hv_img_ctx *c, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));

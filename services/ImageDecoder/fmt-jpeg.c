@@ -161,6 +161,29 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGRA;
 	uint32_t w = cinfo.image_width, h = cinfo.image_height;
 	bool rotated = orient >= 5;
+	/* Limits apply to the full size, scaled or not. */
+	if (hv_img_check_size(c, w, h) < 0)
+		longjmp(e.jmp, 1);
+	/* Ideal size: let the IDCT produce the smallest scale n/8 still at
+	 * least as large as the target (much cheaper than decoding it all);
+	 * decode.c area-averages the rest down to the exact target. */
+	uint32_t tw, th;
+	hv_img_fit(c, rotated ? h : w, rotated ? w : h, &tw, &th);
+	if (tw < (rotated ? h : w) || th < (rotated ? w : h)) {
+		uint64_t jw = rotated ? th : tw, jh = rotated ? tw : th;
+		unsigned num = 1;
+		while (num < 8 && ((uint64_t)w * num + 7) / 8 < jw)
+			num++;
+		while (num < 8 && ((uint64_t)h * num + 7) / 8 < jh)
+			num++;
+		cinfo.scale_num = num;
+		cinfo.scale_denom = 8;
+		c->target_w = tw;
+		c->target_h = th;
+	}
+	jpeg_calc_output_dimensions(&cinfo);
+	w = cinfo.output_width;
+	h = cinfo.output_height;
 	if (hv_img_set_size(c, rotated ? h : w, rotated ? w : h) < 0)
 		longjmp(e.jmp, 1);
 	jpeg_start_decompress(&cinfo);

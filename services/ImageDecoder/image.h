@@ -40,8 +40,10 @@ typedef struct hv_image_options {
 	uint64_t max_total_pixels; /* summed over every decoded frame */
 	uint32_t max_frames;
 	volatile const bool *cancel; /* optional: polled between rows/frames */
-	/* Wanted size (0 = none): picks the ICO/CUR entry (the smallest at
-	 * least this large, else the largest). Images are never scaled. */
+	/* Wanted size (0 = no bound on that side): picks the ICO/CUR entry
+	 * (the smallest at least this large, else the largest), then a larger
+	 * image is scaled down to fit inside it, aspect ratio kept (area
+	 * average; JPEG first uses libjpeg's DCT scaling). Never scaled up. */
 	uint32_t ideal_width, ideal_height;
 	/* A format name ("png", "tga", ...) or MIME type ("image/png"):
 	 * tried when sniffing recognises nothing (TGA has no magic number). */

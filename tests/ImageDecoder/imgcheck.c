@@ -2,6 +2,8 @@
  *   imgcheck compare IN TOL REF...   decode IN in-process and compare frame i
  *                                    with REF i (raw RGBA from ImageMagick or
  *                                    a lossless source), max |diff| <= TOL
+ *   imgcheck scaled IN WxH TOL REF   decode IN with the ideal size WxH and
+ *                                    compare as above (REF at the fitted size)
  *   imgcheck info IN                 print "format WxH frames loop"
  *   imgcheck expect IN ERROR         decoding must fail with ERROR (truncated,
  *                                    corrupt, toolarge, unsupported)
@@ -38,11 +40,18 @@ static uint8_t *slurp(const char *path, size_t *len)
 	return buf;
 }
 
+/* Ideal size for the "scaled" command (0x0: none). */
+static uint32_t ideal_w, ideal_h;
+
 static int decode_file(const char *path, hv_image *img, hv_image_error *err)
 {
 	size_t len;
 	uint8_t *data = slurp(path, &len);
-	int r = hv_image_decode(data, len, NULL, NULL, img, err);
+	hv_image_options opt;
+	hv_image_options_default(&opt);
+	opt.ideal_width = ideal_w;
+	opt.ideal_height = ideal_h;
+	int r = hv_image_decode(data, len, &opt, NULL, img, err);
 	free(data);
 	return r;
 }
@@ -213,6 +222,13 @@ int main(int argc, char **argv)
 {
 	if (argc >= 3 && !strcmp(argv[1], "compare"))
 		return cmd_compare(argc, argv);
+	if (argc >= 6 && !strcmp(argv[1], "scaled")) {
+		if (sscanf(argv[3], "%ux%u", &ideal_w, &ideal_h) != 2)
+			return 2;
+		/* The same argument layout as compare, without WxH. */
+		argv[3] = argv[2];
+		return cmd_compare(argc - 1, argv + 1);
+	}
 	if (argc == 3 && !strcmp(argv[1], "info"))
 		return cmd_info(argv[2]);
 	if (argc == 4 && !strcmp(argv[1], "expect"))

@@ -45,6 +45,20 @@ ae=$(convert anim.gif -coalesce -delete 0,1 png:- | compare -metric AE - frame2.
 [ "$ae" = 0 ] || fail "frame 2 differs in $ae pixels"
 expect 1 "$bin" --frame 3 anim.gif f.png
 
+# --size: scaled down in the service, aspect kept, never up.
+expect 0 "$bin" --size 10x10 in.png small.png
+[ "$(identify -format %wx%h small.png)" = 10x5 ] || fail "--size 10x10: $(identify -format %wx%h small.png)"
+ae=$(convert in.png -scale 10x10 png:- | compare -metric AE -fuzz 1% - small.png null: 2>&1)
+[ "$ae" = 0 ] || fail "--size output differs from ImageMagick -scale in $ae pixels"
+expect 0 "$bin" --size 100x100 --info in.png
+[ "$(cat out.txt)" = "png 31x17 1 frame loop 0" ] || fail "--size never upscales: $(cat out.txt)"
+expect 0 "$bin" --size 0x5 --info anim.gif
+[ "$(cut -d' ' -f1-3 out.txt)" = "gif 10x5 3" ] || fail "--size 0x5 anim.gif: $(cat out.txt)"
+expect 2 "$bin" --size 10 in.png
+expect 2 "$bin" --size 0x0 in.png
+expect 2 "$bin" --size 10x-1 in.png
+expect 2 "$bin" --size 70000x10 in.png
+
 # Bad images: exit 1 and one line saying why.
 printf 'not an image at all, just some text\n' > bad.png
 expect 1 "$bin" bad.png

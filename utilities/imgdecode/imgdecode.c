@@ -38,6 +38,8 @@ static void usage(FILE *f)
 		"                       frame durations in ms\n"
 		"  -f, --frame N        which frame of an animation to write (default 0)\n"
 		"  -m, --mime TYPE      format hint for content without a signature (TGA)\n"
+		"  -z, --size WxH       scale down to fit inside WxH (aspect kept, never up;\n"
+		"                       0 for a side leaves it free)\n"
 		"  -s, --socket PATH    use the ImageDecoder listening at PATH\n"
 		"      --spawn[=EXE]    start an ImageDecoder directly (default: the built one)\n"
 		"  -h, --help           this text\n"
@@ -117,19 +119,38 @@ static const char *kind_of(int code)
 	}
 }
 
+/* "WxH", each side 0..65535, not both 0. */
+static int parse_size(const char *s, uint32_t *w, uint32_t *h)
+{
+	char buf[32];
+	const char *x = strchr(s, 'x');
+	uint64_t a, b;
+	if (!x || (size_t)(x - s) >= sizeof(buf))
+		return -EINVAL;
+	memcpy(buf, s, (size_t)(x - s));
+	buf[x - s] = 0;
+	if (hv_parse_u64(buf, 65535, &a) < 0 || hv_parse_u64(x + 1, 65535, &b) < 0 || (a == 0 && b == 0))
+		return -EINVAL;
+	*w = (uint32_t)a;
+	*h = (uint32_t)b;
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"info", no_argument, NULL, 'i'},    {"frame", required_argument, NULL, 'f'},
 		{"mime", required_argument, NULL, 'm'}, {"socket", required_argument, NULL, 's'},
 		{"spawn", optional_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'},
+		{"size", required_argument, NULL, 'z'},
 		{NULL, 0, NULL, 0},
 	};
 	bool info = false, spawn = false;
 	const char *mime = NULL, *socket_path = NULL, *exe = NULL;
 	uint64_t frame = 0;
+	uint32_t ideal_w = 0, ideal_h = 0;
 	int c;
-	while ((c = getopt_long(argc, argv, "if:m:s:h", opts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "if:m:s:hz:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': info = true; break;
 		case 'f':
@@ -140,6 +161,13 @@ int main(int argc, char **argv)
 			}
 			break;
 		case 'm': mime = optarg; break;
+		case 'z':
+			if (parse_size(optarg, &ideal_w, &ideal_h) < 0) {
+				fprintf(stderr, "imgdecode: bad size (want WxH): %s\n", optarg);
+				usage(stderr);
+				return 2;
+			}
+			break;
 		case 's': socket_path = optarg; break;
 		case 'S': spawn = true; exe = optarg; break;
 		case 'h': usage(stdout); return 0;
@@ -188,7 +216,7 @@ int main(int argc, char **argv)
 	}
 
 	image_decoder_server_decoded_image img;
-	r = hv_imagedecoder_decode(conn, data, len, mime, &img);
+	r = hv_imagedecoder_decode_sized(conn, data, len, ideal_w, ideal_h, mime, &img);
 	free(data);
 	bool decoded = r == 0;
 	int rc = 0;
