@@ -8,7 +8,8 @@
  *   large: 4096x4096 PNG and JPEG, fresh process each, vs in-process.
  *          Prints the throughput ratio (target >= 0.9).
  *
- *   imagedecoder-bench [--small N] [--large N]
+ *   imagedecoder-bench [--small N] [--large N] [--only small|png|jpeg]
+ *   (--only: one case, e.g. to profile it)
  */
 #include <errno.h>
 #include <stdbool.h>
@@ -175,43 +176,62 @@ static struct cost service(const uint8_t *data, size_t len, int n, bool reuse)
 	return best;
 }
 
+static void bench_small(int n)
+{
+	size_t len;
+	uint8_t *png = make_png(32, 32, &len);
+	struct cost a = inproc(png, len, n), b = service(png, len, n, false);
+	printf("small 32x32 png (%zu B): in-process %.3f ms, fresh ImageDecoder process %.3f ms: overhead %.3f ms "
+	       "per image wall, %.3f ms CPU (target <= 2 ms)\n",
+	       len, a.wall * 1e3, b.wall * 1e3, (b.wall - a.wall) * 1e3, (b.cpu - a.cpu) * 1e3);
+	free(png);
+}
+
+static void bench_large(bool png, int n)
+{
+	size_t len;
+	uint8_t *data = png ? make_png(4096, 4096, &len) : make_jpeg(4096, 4096, &len);
+	struct cost a = inproc(data, len, n), b = service(data, len, n, false);
+	struct cost r = service(data, len, n, true);
+	double mpx = 4096.0 * 4096 / 1e6;
+	printf("large 4096x4096 %s (%.1f MB): in-process %.1f ms (%.0f Mpx/s), fresh process %.1f ms (%.0f Mpx/s): "
+	       "throughput ratio %.3f wall, %.3f CPU (%.1f / %.1f ms, target >= 0.9); one reused process %.1f ms: ratio %.3f wall\n",
+	       png ? "png" : "jpeg", len / 1e6, a.wall * 1e3, mpx / a.wall, b.wall * 1e3, mpx / b.wall,
+	       a.wall / b.wall, a.cpu / b.cpu, a.cpu * 1e3, b.cpu * 1e3, r.wall * 1e3, a.wall / r.wall);
+	free(data); /* jpeg_mem_dest's buffer is malloc'd too */
+}
+
 int main(int argc, char **argv)
 {
 	int small_n = 200, large_n = 5;
+	const char *only = NULL;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help")) {
-			printf("Usage: imagedecoder-bench [--small N] [--large N]\n");
+			printf("Usage: imagedecoder-bench [--small N] [--large N] [--only small|png|jpeg]\n");
 			return 0;
 		} else if (!strcmp(argv[i], "--small") && i + 1 < argc) {
 			small_n = atoi(argv[++i]);
 		} else if (!strcmp(argv[i], "--large") && i + 1 < argc) {
 			large_n = atoi(argv[++i]);
+		} else if (!strcmp(argv[i], "--only") && i + 1 < argc &&
+			   (!strcmp(argv[i + 1], "small") || !strcmp(argv[i + 1], "png") ||
+			    !strcmp(argv[i + 1], "jpeg"))) {
+			only = argv[++i];
 		} else {
-			fprintf(stderr, "Usage: imagedecoder-bench [--small N] [--large N]\n");
+			fprintf(stderr, "Usage: imagedecoder-bench [--small N] [--large N] [--only small|png|jpeg]\n");
 			return 2;
 		}
 	}
 	if (small_n < 1 || large_n < 1)
 		return 2;
-	size_t len;
-	uint8_t *png = make_png(32, 32, &len);
-	struct cost a = inproc(png, len, small_n), b = service(png, len, small_n, false);
-	printf("small 32x32 png (%zu B): in-process %.3f ms, fresh ImageDecoder process %.3f ms: overhead %.3f ms "
-	       "per image wall, %.3f ms CPU (target <= 2 ms)\n",
-	       len, a.wall * 1e3, b.wall * 1e3, (b.wall - a.wall) * 1e3, (b.cpu - a.cpu) * 1e3);
-	free(png);
-
-	for (int k = 0; k < 2; k++) {
-		uint8_t *data = k == 0 ? make_png(4096, 4096, &len) : make_jpeg(4096, 4096, &len);
-		a = inproc(data, len, large_n);
-		b = service(data, len, large_n, false);
-		struct cost r = service(data, len, large_n, true);
-		double mpx = 4096.0 * 4096 / 1e6;
-		printf("large 4096x4096 %s (%.1f MB): in-process %.1f ms (%.0f Mpx/s), fresh process %.1f ms (%.0f Mpx/s): "
-		       "throughput ratio %.3f wall, %.3f CPU (target >= 0.9); one reused process %.1f ms: ratio %.3f wall\n",
-		       k == 0 ? "png" : "jpeg", len / 1e6, a.wall * 1e3, mpx / a.wall, b.wall * 1e3, mpx / b.wall,
-		       a.wall / b.wall, a.cpu / b.cpu, r.wall * 1e3, a.wall / r.wall);
-		free(data); /* jpeg_mem_dest's buffer is malloc'd too */
+	for (int k = 0; k < 3; k++) {
+		static const char *const names[] = {"small", "png", "jpeg"};
+		if (only && strcmp(only, names[k]))
+			continue;
+		if (k == 0)
+			bench_small(small_n);
+		else
+			bench_large(k == 1, large_n);
 	}
 	return 0;
 }
