@@ -95,6 +95,10 @@ struct hv_conn {
 
 	/* input */
 	hv_rbuf in;
+	/* The message being dispatched straight from `in` (its payload a view
+	 * into in.buf, not a copy); NULL if none. While it lives, in.buf must
+	 * not move: a read first hands the buffer to it (conn_unpin). */
+	hv_msg *borrowed;
 	hv_msg *q_head, *q_tail; /* received, not yet dispatched */
 	size_t q_bytes;
 	unsigned q_fds;
@@ -131,6 +135,12 @@ static void call_destroy(hv_call *call);
 
 static void conn_free(hv_conn *c)
 {
+	if (c->borrowed) {
+		/* Its call was held when unpinning failed: it keeps the buffer. */
+		c->borrowed->keep = c->in.buf;
+		c->in.buf = NULL;
+		c->borrowed = NULL;
+	}
 	hv_rbuf_release(&c->in);
 	for (hv_msg *m = c->q_head, *n; m; m = n) {
 		n = m->next;
@@ -280,14 +290,16 @@ static uint32_t new_request_id(hv_conn *c)
 }
 
 /* --- messages and calls: recycled per connection ------------------------ */
-static hv_msg *msg_get(hv_conn *c, size_t len)
+/* A message with room for len payload bytes; with `view`, its payload will
+ * be a view elsewhere (no room needed). */
+static hv_msg *msg_get(hv_conn *c, size_t len, bool view)
 {
 	hv_msg *m = c->free_msgs;
 	if (m) {
 		c->free_msgs = m->next;
 		c->n_free_msgs--;
 		m->next = NULL;
-		if (hv_msg_reserve(m, len) < 0) {
+		if (!view && hv_msg_reserve(m, len) < 0) {
 			hv_msg_destroy(m);
 			return NULL;
 		}
@@ -300,6 +312,8 @@ static void msg_put(hv_conn *c, hv_msg *m)
 {
 	if (!m)
 		return;
+	if (c && c->borrowed == m)
+		c->borrowed = NULL;
 	hv_msg_clear(m);
 	if (!c || c->n_free_msgs >= HV_CONN_FREE_MSGS || m->cap > HV_CONN_KEEP_PAYLOAD) {
 		hv_msg_destroy(m);
@@ -340,7 +354,8 @@ static void call_destroy(hv_call *k)
 	}
 	msg_put(c, k->msg);
 	k->msg = NULL;
-	hv_arena_reset(&k->arena);
+	if (k->arena.used_total) /* most calls reply without it */
+		hv_arena_reset(&k->arena);
 	if (c && c->n_free_calls < HV_CONN_FREE_CALLS) {
 		k->next = c->free_calls;
 		c->free_calls = k;
@@ -731,7 +746,8 @@ static int conn_send(hv_conn *c, hv_enc *e, uint8_t kind, uint32_t request_id)
 		schedule_flush(c);
 	}
 out:
-	hv_enc_release(e);
+	if (e->buf != e->inline_buf) /* the usual small message: nothing to free */
+		hv_enc_release(e);
 	return r < 0 ? r : 0;
 }
 
@@ -774,10 +790,37 @@ static void schedule_drain(hv_conn *c)
 	}
 }
 
+/* in.buf must move on while the borrowed message's payload lives in it (a
+ * read during its dispatch — a handler's sync call —, or its call is held):
+ * the message keeps that buffer and reading continues in a new one, with
+ * the unparsed bytes. Rare, so the common dispatch copies nothing. */
+static int conn_unpin(hv_conn *c)
+{
+	hv_msg *m = c->borrowed;
+	hv_rbuf *r = &c->in;
+	size_t have = r->end - r->start;
+	uint8_t *nb = NULL;
+	if (have) {
+		nb = malloc(r->cap);
+		if (!nb)
+			return -ENOMEM;
+		memcpy(nb, r->buf + r->start, have);
+	}
+	/* Nothing unparsed: hv_rbuf_prepare() allocates when reading. */
+	m->keep = r->buf;
+	r->buf = nb;
+	r->cap = nb ? r->cap : 0;
+	r->start = 0;
+	r->end = have;
+	c->borrowed = NULL;
+	return 0;
+}
+
 /* Cut the next complete frame out of the read buffer into a message:
  * 1 = *out, 0 = no complete frame (and no unclaimed fds), < 0 = the peer
- * broke the protocol (the connection has ended). */
-static int conn_cut_one(hv_conn *c, hv_msg **out)
+ * broke the protocol (the connection has ended). With `borrow`, the
+ * payload stays where it was received (c->borrowed), else it is copied. */
+static int conn_cut_one(hv_conn *c, hv_msg **out, bool borrow)
 {
 	if (!c->open)
 		return c->end_reason;
@@ -792,7 +835,10 @@ static int conn_cut_one(hv_conn *c, hv_msg **out)
 	}
 	if (r == 0)
 		return 0;
-	hv_msg *m = msg_get(c, f.hdr.len);
+	/* Only one-way messages and events: they are what comes in bulk, and
+	 * nobody holds them (a held request would keep the read buffer). */
+	borrow = borrow && (f.hdr.kind == HV_MSG_ONEWAY || f.hdr.kind == HV_MSG_EVENT);
+	hv_msg *m = msg_get(c, borrow ? 0 : f.hdr.len, borrow);
 	if (!m) {
 		for (unsigned i = 0; i < f.hdr.nfds; i++)
 			close(f.fds[i]);
@@ -804,8 +850,13 @@ static int conn_cut_one(hv_conn *c, hv_msg **out)
 	m->kind = f.hdr.kind;
 	m->request_id = f.hdr.request_id;
 	m->len = f.hdr.len;
-	memcpy(m->payload, f.payload, f.hdr.len);
-	m->payload[f.hdr.len] = 0;
+	if (borrow) {
+		m->payload = f.payload;
+		c->borrowed = m;
+	} else {
+		memcpy(m->buf, f.payload, f.hdr.len);
+		m->buf[f.hdr.len] = 0;
+	}
 	m->nfds = f.hdr.nfds;
 	memcpy(m->fds, f.fds, sizeof(int) * f.hdr.nfds);
 	m->next = NULL;
@@ -819,7 +870,7 @@ static int conn_cut_frames(hv_conn *c)
 {
 	hv_msg *m;
 	int r;
-	while ((r = conn_cut_one(c, &m)) > 0) {
+	while ((r = conn_cut_one(c, &m, false)) > 0) {
 		if (c->sync_id && m->request_id == c->sync_id &&
 		    (m->kind == HV_MSG_RESPONSE || m->kind == HV_MSG_ERROR) && !c->sync_reply) {
 			c->sync_reply = m;
@@ -848,7 +899,7 @@ static int conn_next(hv_conn *c, hv_msg **out)
 {
 	hv_msg *m = c->q_head;
 	if (!m)
-		return conn_cut_one(c, out);
+		return conn_cut_one(c, out, !c->borrowed);
 	c->q_head = m->next;
 	if (!c->q_head)
 		c->q_tail = NULL;
@@ -863,6 +914,13 @@ static int conn_next(hv_conn *c, hv_msg **out)
  * >0 bytes read, -EAGAIN, or a negative errno after the connection ended. */
 static ssize_t conn_read(hv_conn *c, bool block)
 {
+	if (c->borrowed) {
+		int u = conn_unpin(c);
+		if (u < 0) {
+			hv_conn_end(c, u);
+			return u;
+		}
+	}
 	ssize_t space = hv_rbuf_prepare(&c->in);
 	if (space < 0) {
 		hv_conn_end(c, (int)space);
@@ -1493,6 +1551,12 @@ hv_call *hv_call_hold(hv_call *call)
 	if (call->held || !call->conn)
 		return call;
 	hv_conn *c = call->conn;
+	/* The request's views must outlive this dispatch: its payload cannot
+	 * stay in the read buffer, which moves on. */
+	if (c->borrowed && c->borrowed == call->msg && conn_unpin(c) < 0) {
+		hv_log_error("ipc: no memory to hold a call; ending the connection");
+		hv_conn_end(c, -ENOMEM); /* conn_free hands it the buffer */
+	}
 	call->held = true;
 	call->prev = NULL;
 	call->next = c->held;

@@ -21,8 +21,15 @@ struct hv_msg {
 	uint8_t nfds;
 	unsigned fds_consumed; /* by decoders: the next fd to hand out */
 	bool given;            /* hv_msg_give_all(): decoded fds/buffers are the caller's */
-	uint8_t *payload;      /* owned; payload[len] is a guard NUL */
+	/* The payload: buf (owned; buf[len] is a guard NUL), or a view into the
+	 * connection's read buffer for a message dispatched where it was
+	 * received (no copy; see conn.c's "borrowed"). */
+	const uint8_t *payload;
+	uint8_t *buf;
 	size_t len, cap;
+	/* A read buffer the connection handed over because it had to move on
+	 * while this message's payload still lived in it (freed on clear). */
+	uint8_t *keep;
 	int fds[HV_IPC_MAX_FDS_PER_MESSAGE]; /* -1 once taken */
 	struct hv_msg_map *maps;
 	hv_arena arena;

@@ -3,7 +3,8 @@
  * reverse order, one-way and events (also arriving during a sync call),
  * fd passing (pipe + memfd used on the other side), Buffer and Bitmap,
  * timeouts, peer killed mid-call (sync and async), loop-less clients,
- * peer credentials and the IPC trace. */
+ * peer credentials, the IPC trace, and a handler making a sync call while
+ * later events wait in the read buffer. */
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -290,6 +291,70 @@ static void mutual_flood(hv_conn *c)
 	CHECK_EQ(hv_conn_flush(c), 0);
 }
 
+/* Events are dispatched straight from the read buffer (no copy). A handler
+ * that makes a sync call on the same connection makes it read more while
+ * the event's views point into that buffer, with later events still
+ * unparsed behind it: the views must stay intact (the runtime moves on to
+ * a fresh buffer). The flood's blobs are zeros; a moved or reused buffer
+ * would show frame headers (or ASan a use after free). */
+struct reentrant_rec {
+	unsigned blobs, calls;
+	bool bad;
+};
+static struct reentrant_rec reentrant;
+
+static int reentrant_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
+{
+	(void)handlers;
+	if (hv_msg_id(msg) != TC_BLOB)
+		return -EBADMSG;
+	hv_dec d;
+	hv_bytes b;
+	bool present;
+	hv_dec_init(&d, msg);
+	hv_dec_bytes(&d, &b);
+	hv_dec_present(&d, &present);
+	if (hv_dec_finish(&d) < 0)
+		return d.err;
+	if (reentrant.blobs++ % 7 == 0) {
+		const char *back = NULL;
+		if (ts_echo(hv_call_conn(call), "in a handler", &back) < 0 || strcmp(back, "in a handler") != 0)
+			reentrant.bad = true;
+		reentrant.calls++;
+	}
+	for (size_t i = 0; i < b.len; i++)
+		if (b.data[i] != 0)
+			reentrant.bad = true;
+	return 0;
+}
+
+static void test_sync_call_in_handler(void)
+{
+	/* TestClient's magic, this test's dispatch. */
+	static hv_endpoint ep = {.name = "TestClient", .message_count = TC_COUNT, .dispatch = reentrant_dispatch};
+	ep.magic = test_client_endpoint.magic;
+	hv_loop *loop;
+	hv_conn *c;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	CHECK_EQ(hv_conn_serve(c, &ep, NULL), 0);
+	reentrant = (struct reentrant_rec){0};
+	hv_enc e;
+	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
+	hv_enc_u32(&e, 300);
+	hv_enc_u32(&e, 1000);
+	hv_enc_bool(&e, false);
+	CHECK_EQ(hv_conn_send(c, &e), 0);
+	while (reentrant.blobs < 300 && hv_conn_is_open(c))
+		spin(loop);
+	CHECK_EQ(reentrant.blobs, 300);
+	CHECK(reentrant.calls > 1);
+	CHECK(!reentrant.bad);
+	CHECK(hv_conn_is_open(c));
+	hv_conn_close(c);
+	hv_loop_free(loop);
+}
+
 static void test_mutual_flood(void)
 {
 	int sv[2];
@@ -539,6 +604,7 @@ int main(int argc, char **argv)
 	test_broadcast();
 	test_backpressure();
 	test_mutual_flood();
+	test_sync_call_in_handler();
 	test_timeout();
 	test_trace();
 	test_peer_killed();
