@@ -19,6 +19,10 @@ convert -size 64x64 xc:"rgba(0,0,255,0)" -fill red -draw "rectangle 0,0 30,63" P
 convert -seed 5 -size 1024x768 plasma:fractal -quality 92 big.jpg
 convert -size 128x96 gradient:white-black -quality 95 gray.jpg
 convert alpha.png -alpha off bmp3:plain.bmp
+# EXIF orientation 6 (rotate 90): the DCT scale is chosen on the stored
+# (unrotated) sides, the target on the displayed ones.
+convert -seed 7 -size 160x96 plasma:fractal -quality 95 rot.jpg
+exiftool -q -overwrite_original -Orientation=6 -n rot.jpg
 for i in 0 1 2; do convert -size 40x30 xc:white -fill "rgb($((i * 100)),80,40)" -draw "rectangle $((i * 5)),2 $((i * 5 + 20)),20" PNG24:f$i.png; done
 convert -delay 10 f0.png f1.png f2.png -loop 0 anim.gif
 
@@ -46,6 +50,8 @@ check alpha.png 20x61 1 20x13
 check alpha.png 100x50 1 80x50
 check alpha.png 48x0 1 48x30
 check alpha.png 0x10 1 16x10
+check alpha.png 1x1 1 1x1
+check alpha.png 97x1 1 2x1
 check bleed.png 16x16 1 16x16
 check bleed.png 5x5 1
 check plain.bmp 33x33 1
@@ -54,6 +60,8 @@ check big.jpg 100x50 8 67x50
 check big.jpg 300x300 8
 check big.jpg 1000x1000 8 1000x750
 check gray.jpg 30x30 8
+convert rot.jpg -auto-orient -scale 30x30 -depth 8 rgba:rot.rgba
+"$bin" scaled rot.jpg 30x30 8 rot.rgba | grep -q "jpeg 18x30," || fail "rot.jpg: not 18x30 upright"
 # Never scaled up: a larger ideal size leaves the image as it is.
 convert alpha.png -depth 8 rgba:full.rgba
 "$bin" scaled alpha.png 500x500 0 full.rgba || fail "alpha.png upscaled"
