@@ -2,7 +2,9 @@
  * Built once per format with -DFUZZ_FORMAT="png" (and so on), which makes
  * the decoder take the input without sniffing; FUZZ_FORMAT NULL fuzzes the
  * sniffer and whatever decoder it picks. Limits are lowered so that a
- * legal but huge image is refused instead of exhausting the fuzzer's RSS. */
+ * legal but huge image is refused instead of exhausting the fuzzer's RSS.
+ * The last input byte also picks an ideal size for half the inputs, so the
+ * downscaler (and JPEG's IDCT scaling) run on every decoded shape. */
 #include <stddef.h>
 #include <stdint.h>
 
@@ -20,6 +22,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	opt.max_total_pixels = 1u << 23;
 	opt.max_frames = 64;
 	opt.force = FUZZ_FORMAT;
+	if (size > 0 && (data[size - 1] & 0x80)) {
+		uint8_t b = data[size - 1];
+		opt.ideal_width = (b & 0x7u) * 9u;	   /* 0 (free side) .. 63 */
+		opt.ideal_height = ((b >> 3) & 0xfu) * 5u; /* 0 .. 75 */
+	}
 	hv_image img;
 	hv_image_error err;
 	if (hv_image_decode(data, size, &opt, NULL, &img, &err) == 0) {
