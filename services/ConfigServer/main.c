@@ -53,7 +53,8 @@ int main(int argc, char **argv)
 {
 	char user_dir[PATH_MAX];
 	const char *config_dir = NULL, *defaults = HAVEN_CONFIG_DEFAULTS_DIR;
-	for (int i = 1; i < argc; i++) {
+	/* every option takes a value: step over it */
+	for (int i = 1; i < argc; i += 2) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
@@ -68,7 +69,6 @@ int main(int argc, char **argv)
 			config_dir = argv[i + 1];
 		else if (!strcmp(argv[i], "--defaults"))
 			defaults = argv[i + 1];
-		i++;
 	}
 	if (!config_dir) {
 		if (default_user_dir(user_dir, sizeof(user_dir)) < 0) {
