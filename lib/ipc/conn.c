@@ -314,7 +314,16 @@ static void msg_put(hv_conn *c, hv_msg *m)
 		return;
 	if (c && c->borrowed == m)
 		c->borrowed = NULL;
-	hv_msg_clear(m);
+	if (!m->nfds && !m->maps && !m->keep && !m->arena.used_total) {
+		/* The usual message: nothing to close, unmap or free (what
+		 * hv_msg_clear() would find, without the call). */
+		m->fds_consumed = 0;
+		m->given = false;
+		m->len = 0;
+		m->payload = m->buf;
+	} else {
+		hv_msg_clear(m);
+	}
 	if (!c || c->n_free_msgs >= HV_CONN_FREE_MSGS || m->cap > HV_CONN_KEEP_PAYLOAD) {
 		hv_msg_destroy(m);
 		return;
@@ -858,7 +867,8 @@ static int conn_cut_one(hv_conn *c, hv_msg **out, bool borrow)
 		m->buf[f.hdr.len] = 0;
 	}
 	m->nfds = f.hdr.nfds;
-	memcpy(m->fds, f.fds, sizeof(int) * f.hdr.nfds);
+	if (f.hdr.nfds)
+		memcpy(m->fds, f.fds, sizeof(int) * f.hdr.nfds);
 	m->next = NULL;
 	*out = m;
 	return 1;
