@@ -312,6 +312,7 @@ static double set_get_us(service *s, const hv_buffer *data, int n)
 }
 
 static char tmpdir[64];
+static pid_t main_pid;
 
 static void rm_tree(const char *dir)
 {
@@ -319,6 +320,12 @@ static void rm_tree(const char *dir)
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
 		fprintf(stderr, "clipboard-bench: could not remove %s\n", dir);
+}
+
+static void remove_tmpdir(void)
+{
+	if (getpid() == main_pid)
+		rm_tree(tmpdir);
 }
 
 static void usage(FILE *f)
@@ -346,6 +353,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
+	main_pid = getpid();
 	signal(SIGPIPE, SIG_IGN);
 	/* In a sanitizer build, LeakSanitizer's exit-time scan uses ptrace,
 	 * which the service's pledge rightly forbids (SIGSYS): skip it there. */
@@ -358,6 +366,7 @@ int main(int argc, char **argv)
 						      : "/tmp/clipboard-bench-XXXXXX");
 	if (!mkdtemp(tmpdir))
 		die("mkdtemp", errno);
+	atexit(remove_tmpdir); /* also when die() ends the run */
 
 	const int n_small = quick ? 100 : 2000, n_big_mem = quick ? 20 : 400,
 		  n_big_disk = quick ? 3 : 15, n_floor = quick ? 200 : 4000;
@@ -395,6 +404,5 @@ int main(int argc, char **argv)
 	       res[1][1] / wr);
 	hv_buffer_release(&small);
 	hv_buffer_release(&big);
-	rm_tree(tmpdir);
 	return 0;
 }
