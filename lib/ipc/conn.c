@@ -777,6 +777,22 @@ int hv_conn_send(hv_conn *c, hv_enc *e)
 		hv_enc_release(e);
 		return -EINVAL;
 	}
+	/* The bulk case, appended in place: a small message without fds that
+	 * fits the queue's storage and leaves it under the flush threshold (or
+	 * the retry mark, while the socket is full), on a connection whose loop
+	 * flushes it: conn_send() would take the same branches (no limit, no
+	 * backpressure, no flush now) at about twice the cost. */
+	size_t after = c->out_len - c->out_off + e->len;
+	if (!e->err && !e->nfds && e->buf == e->inline_buf && c->open && c->loop && !c->trace &&
+	    c->out_len + e->len <= c->out_cap && after <= c->max_out_bytes &&
+	    after < (c->out_blocked ? c->out_retry_at : HV_CONN_FLUSH_THRESHOLD) &&
+	    (c->accepted || after < HV_CONN_CLIENT_BACKPRESSURE)) {
+		hv_enc_finalize(e, kind, 0);
+		memcpy(c->out + c->out_len, e->buf, e->len);
+		c->out_len += e->len;
+		schedule_flush(c);
+		return 0;
+	}
 	return conn_send(c, e, kind, 0);
 }
 
