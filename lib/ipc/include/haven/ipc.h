@@ -92,11 +92,10 @@ typedef struct hv_buffer {
  * order. Nothing stays mapped after its last handle is released. */
 int hv_buffer_create(size_t size, hv_buffer *out);  /* rw mapping, zeroed */
 /* -> read-only everywhere; -EBUSY while a writable mapping of it exists
- * (in this process: another handle sharing it; the buffer stays as it was). */
+ * (the buffer stays as it was): another handle sharing it in this process,
+ * or a peer that has not yet released a buffer you sent it (a server
+ * releases a request's buffers just after its reply is sent: retry shortly). */
 int hv_buffer_seal(hv_buffer *b);
-/* hv_buffer_seal: -EBUSY while another writable mapping exists, e.g. a peer
- * that has not yet released a buffer you sent it (a server releases a
- * request's buffers just after its reply is sent): retry shortly. */
 void hv_buffer_release(hv_buffer *b);               /* munmap + close; idempotent */
 
 enum hv_pixel_format {
