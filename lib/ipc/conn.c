@@ -1574,6 +1574,10 @@ int hv_call_take_buffer(hv_call *call, const hv_buffer *b) { return hv_msg_take_
 
 hv_call *hv_call_hold(hv_call *call)
 {
+	/* Only a request has a reply to defer; a held one-way message or event
+	 * could never be released (nothing responds to it). */
+	if (call->msg->kind != HV_MSG_REQUEST)
+		return NULL;
 	if (call->held || !call->conn)
 		return call;
 	hv_conn *c = call->conn;

@@ -320,7 +320,9 @@ int hv_call_take_fd(hv_call *call, int fd);
 int hv_call_take_buffer(hv_call *call, const hv_buffer *b);
 /* Keep the call beyond the handler (reply later with the generated
  * *_respond() or hv_call_respond_error()). The request message, and so its
- * views, stay alive until then. Return HV_IPC_DEFERRED from the handler. */
+ * views, stay alive until then. Return HV_IPC_DEFERRED from the handler.
+ * Only requests can be held: for a one-way message or event it returns NULL
+ * (copy what you need to keep instead). */
 hv_call *hv_call_hold(hv_call *call);
 /* Used by generated dispatch: send the RESPONSE built in e, or an ERROR. A
  * held call is freed by these. If the connection is gone, they just free.
