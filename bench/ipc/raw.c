@@ -16,6 +16,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <haven/util.h>
+
 #include "bench.h"
 
 struct raw_peer {
@@ -39,29 +41,11 @@ static int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-static int read_all(int fd, void *buf, size_t len)
-{
-	char *p = buf;
-	while (len > 0) {
-		ssize_t n = read(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		if (n == 0)
-			return -EPIPE;
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 static void echo_child(int fd)
 {
 	char buf[BENCH_MSG_SIZE];
 	for (;;) {
-		if (read_all(fd, buf, sizeof buf) < 0)
+		if (hv_read_full(fd, buf, sizeof buf) < 0)
 			_exit(0);
 		if (write_all(fd, buf, sizeof buf) < 0)
 			_exit(1);
@@ -108,7 +92,7 @@ int raw_peer_rtt_block(raw_peer *p, unsigned n, bench_samples *s)
 		uint64_t t0 = bench_now_ns();
 		int r = write_all(p->fd, out, sizeof out);
 		if (r >= 0)
-			r = read_all(p->fd, in, sizeof in);
+			r = hv_read_full(p->fd, in, sizeof in);
 		uint64_t t1 = bench_now_ns();
 		if (r < 0)
 			return r;
@@ -195,7 +179,7 @@ static int raw_oneway_once(const bench_opts *o, unsigned count, double *out)
 	}
 	uint64_t seen = 0;
 	if (r >= 0)
-		r = read_all(sv[0], &seen, sizeof seen);
+		r = hv_read_full(sv[0], &seen, sizeof seen);
 	uint64_t t1 = bench_now_ns();
 	close(sv[0]);
 	int status = 0;

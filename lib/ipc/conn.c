@@ -1304,6 +1304,15 @@ const struct ucred *hv_conn_peer(const hv_conn *c) { return &c->peer; }
 void hv_conn_set_timeout(hv_conn *c, int timeout_ms) { c->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms; }
 const hv_ipc_error *hv_conn_last_error(const hv_conn *c) { return &c->last_error; }
 
+const char *hv_conn_strerror(const hv_conn *c, int r)
+{
+	const hv_ipc_error *e = c ? &c->last_error : NULL;
+
+	if (e && e->remote && e->code == r && e->message && e->message[0])
+		return e->message;
+	return strerror(r < 0 ? -r : r);
+}
+
 void hv_conn_set_limits(hv_conn *c, size_t max_queued_bytes, unsigned max_queued_fds,
 			size_t max_outgoing_bytes)
 {

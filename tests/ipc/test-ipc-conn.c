@@ -71,6 +71,10 @@ static void test_remote_error(void)
 	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), -EACCES);
 	const hv_ipc_error *err = hv_conn_last_error(c);
 	CHECK(err->remote && err->code == -EACCES && strcmp(err->message, "not for you") == 0);
+	/* One-line text for CLIs: the peer's words for its own error only. */
+	CHECK(strcmp(hv_conn_strerror(c, -EACCES), "not for you") == 0);
+	CHECK(strcmp(hv_conn_strerror(c, -EPIPE), strerror(EPIPE)) == 0);
+	CHECK(strcmp(hv_conn_strerror(NULL, -ENOENT), strerror(ENOENT)) == 0);
 	/* The connection is still fine after a typed failure. */
 	int32_t sum;
 	CHECK_EQ(ts_add(c, 1, 1, &sum), 0);

@@ -54,11 +54,7 @@ static int usage_error(const char *fmt, const char *arg)
 /* One line saying what failed, with the server's words when it answered. */
 static int fail(hv_conn *c, int r, const char *what)
 {
-	const hv_ipc_error *e = c ? hv_conn_last_error(c) : NULL;
-	if (e && e->remote && e->message[0])
-		fprintf(stderr, "clip: %s: %s\n", what, e->message);
-	else
-		fprintf(stderr, "clip: %s: %s\n", what, strerror(-r));
+	fprintf(stderr, "clip: %s: %s\n", what, hv_conn_strerror(c, r));
 	return 1;
 }
 

@@ -45,14 +45,11 @@ enum vtype { T_STRING, T_I32, T_U32, T_BOOL };
 
 static int fail(hv_conn *c, int r, const char *what)
 {
-	const hv_ipc_error *e = c ? hv_conn_last_error(c) : NULL;
 	if (r == -ETIMEDOUT)
 		fprintf(stderr, "config: %s: ConfigServer did not answer within %d s\n", what,
 			CALL_TIMEOUT_MS / 1000);
-	else if (e && e->remote && e->message && e->message[0])
-		fprintf(stderr, "config: %s: %s\n", what, e->message);
 	else
-		fprintf(stderr, "config: %s: %s\n", what, strerror(-r));
+		fprintf(stderr, "config: %s: %s\n", what, hv_conn_strerror(c, r));
 	return 1;
 }
 

@@ -50,11 +50,7 @@ static int report(hv_conn *c, int r, const char *what, const char *name)
 {
 	if (r >= 0)
 		return 0;
-	const hv_ipc_error *e = hv_conn_last_error(c);
-	if (e && e->remote && e->message[0])
-		fprintf(stderr, "svc: %s %s: %s\n", what, name ? name : "", e->message);
-	else
-		fprintf(stderr, "svc: %s %s: %s\n", what, name ? name : "", strerror(-r));
+	fprintf(stderr, "svc: %s %s: %s\n", what, name ? name : "", hv_conn_strerror(c, r));
 	return 1;
 }
 

@@ -264,6 +264,10 @@ const struct ucred *hv_conn_peer(const hv_conn *c);
 /* Default timeout of sync calls, ms; -1 (the default) waits forever. */
 void hv_conn_set_timeout(hv_conn *c, int timeout_ms);
 const hv_ipc_error *hv_conn_last_error(const hv_conn *c);
+/* Text for a failed call's result r: the peer handler's message when r is
+ * the remote error last received on c (and it has one), else strerror(-r).
+ * For command-line clients' one-line errors. c may be NULL. */
+const char *hv_conn_strerror(const hv_conn *c, int r);
 /* End the connection because the peer broke the protocol; logs one line
  * naming the peer and the reason. Safe from inside a handler. */
 void hv_conn_misbehave(hv_conn *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
