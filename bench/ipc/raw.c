@@ -25,59 +25,57 @@ struct raw_peer {
 	pid_t pid;
 };
 
-static int write_all(int fd, const void *buf, size_t len)
-{
-	const char *p = buf;
-	while (len > 0) {
-		ssize_t n = write(fd, p, len);
-		if (n < 0) {
-			if (errno == EINTR)
-				continue;
-			return -errno;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
-static void echo_child(int fd)
+static void echo_child(int fd, uint64_t unused)
 {
 	char buf[BENCH_MSG_SIZE];
 	for (;;) {
 		if (hv_read_full(fd, buf, sizeof buf) < 0)
 			_exit(0);
-		if (write_all(fd, buf, sizeof buf) < 0)
+		if (hv_write_full(fd, buf, sizeof buf) < 0)
 			_exit(1);
 	}
 }
 
-int raw_peer_start(const bench_opts *o, raw_peer **out)
+/* A child on the other end of a fresh socketpair, pinned as asked, running
+ * fn (which never returns). *fd is our end. */
+static int spawn_peer(const bench_opts *o, void (*fn)(int fd, uint64_t arg), uint64_t arg,
+		      int *fd, pid_t *pid)
 {
 	int sv[2];
 	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
+	*pid = fork();
+	if (*pid < 0) {
 		int r = -errno;
 		close(sv[0]);
 		close(sv[1]);
 		return r;
 	}
-	if (pid == 0) {
+	if (*pid == 0) {
 		close(sv[0]);
 		bench_pin_self(o->pin, 1);
-		echo_child(sv[1]);
+		fn(sv[1], arg);
 	}
 	close(sv[1]);
+	*fd = sv[0];
+	return 0;
+}
+
+int raw_peer_start(const bench_opts *o, raw_peer **out)
+{
+	int fd;
+	pid_t pid;
+	int r = spawn_peer(o, echo_child, 0, &fd, &pid);
+	if (r < 0)
+		return r;
 	raw_peer *p = calloc(1, sizeof *p);
 	if (!p) {
-		close(sv[0]);
+		close(fd);
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		return -ENOMEM;
 	}
-	p->fd = sv[0];
+	p->fd = fd;
 	p->pid = pid;
 	*out = p;
 	return 0;
@@ -90,7 +88,7 @@ int raw_peer_rtt_block(raw_peer *p, unsigned n, bench_samples *s)
 	for (unsigned i = 0; i < n; i++) {
 		memcpy(out, &i, sizeof i);
 		uint64_t t0 = bench_now_ns();
-		int r = write_all(p->fd, out, sizeof out);
+		int r = hv_write_full(p->fd, out, sizeof out);
 		if (r >= 0)
 			r = hv_read_full(p->fd, in, sizeof in);
 		uint64_t t1 = bench_now_ns();
@@ -142,46 +140,33 @@ static void sink_child(int fd, uint64_t expect)
 			}
 		}
 	}
-	if (write_all(fd, &seen, sizeof seen) < 0)
+	if (hv_write_full(fd, &seen, sizeof seen) < 0)
 		_exit(1);
 	_exit(0);
 }
 
 static int raw_oneway_once(const bench_opts *o, unsigned count, double *out)
 {
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return -errno;
-	pid_t pid = fork();
-	if (pid < 0) {
-		int r = -errno;
-		close(sv[0]);
-		close(sv[1]);
+	int fd;
+	pid_t pid;
+	int r = spawn_peer(o, sink_child, count, &fd, &pid);
+	if (r < 0)
 		return r;
-	}
-	if (pid == 0) {
-		close(sv[0]);
-		bench_pin_self(o->pin, 1);
-		sink_child(sv[1], count);
-	}
-	close(sv[1]);
-
 	char batch[BUFSIZ];
 	const unsigned per_batch = sizeof batch / BENCH_MSG_SIZE;
 	memset(batch, 'x', sizeof batch);
-	int r = 0;
 	uint64_t t0 = bench_now_ns();
 	for (uint64_t seq = 0; seq < count && r >= 0;) {
 		unsigned k = 0;
 		for (; k < per_batch && seq < count; k++, seq++)
 			memcpy(batch + k * BENCH_MSG_SIZE, &seq, sizeof seq);
-		r = write_all(sv[0], batch, k * BENCH_MSG_SIZE);
+		r = hv_write_full(fd, batch, k * BENCH_MSG_SIZE);
 	}
 	uint64_t seen = 0;
 	if (r >= 0)
-		r = hv_read_full(sv[0], &seen, sizeof seen);
+		r = hv_read_full(fd, &seen, sizeof seen);
 	uint64_t t1 = bench_now_ns();
-	close(sv[0]);
+	close(fd);
 	int status = 0;
 	waitpid(pid, &status, 0);
 	if (r < 0)
