@@ -1,4 +1,5 @@
 /* util.c — arena, number parsing, full reads/writes, UTF-8 validation. */
+#include <haven/log.h>
 #include <haven/util.h>
 
 #include <errno.h>
@@ -207,6 +208,22 @@ int hv_runtime_dir(const char *name, char *buf, size_t size)
 	n = snprintf(buf, size, "%s/haven/%s", rt, name);
 	if (n < 0 || (size_t)n >= size)
 		return -ENAMETOOLONG;
+	return 0;
+}
+
+int hv_state_dir_arg(const char *arg, const char *name, char *buf, size_t size,
+		     const char **out)
+{
+	int r;
+
+	if (arg) {
+		*out = strcmp(arg, "-") ? arg : NULL;
+		return 0;
+	}
+	r = hv_runtime_dir(name, buf, size);
+	if (r < 0)
+		return hv_log_errno(r, "No state directory under $XDG_RUNTIME_DIR (give --state-dir DIR, or - for memory)");
+	*out = buf;
 	return 0;
 }
 

@@ -58,16 +58,8 @@ int main(int argc, char **argv)
 		}
 	}
 	char dir[4096];
-	if (!state_dir) {
-		int rd = hv_runtime_dir("Clipboard", dir, sizeof(dir));
-		if (rd < 0) {
-			hv_log_errno(rd, "No state directory under $XDG_RUNTIME_DIR (give --state-dir DIR, or - for memory)");
-			return 1;
-		}
-		state_dir = dir;
-	} else if (!strcmp(state_dir, "-")) {
-		state_dir = NULL;
-	}
+	if (hv_state_dir_arg(state_dir, "Clipboard", dir, sizeof(dir), &state_dir) < 0)
+		return 1;
 
 	hv_loop *loop = NULL;
 	hv_server *srv = NULL;

@@ -102,8 +102,16 @@ static void test_runtime_dir(void)
 	CHECK_EQ(stat(want, &st), 0);
 	CHECK_EQ(st.st_mode & 0777, 0700);
 	CHECK_EQ(hv_runtime_dir("Svc", small, sizeof(small)), -ENAMETOOLONG);
+	const char *dir = NULL;
+	CHECK_EQ(hv_state_dir_arg(NULL, "Svc", buf, sizeof(buf), &dir), 0);
+	CHECK(dir == buf && !strcmp(buf + strlen(tmpl), "/haven/Svc"));
+	CHECK_EQ(hv_state_dir_arg("-", "Svc", buf, sizeof(buf), &dir), 0);
+	CHECK(dir == NULL);
+	CHECK_EQ(hv_state_dir_arg("/x/y", "Svc", buf, sizeof(buf), &dir), 0);
+	CHECK(!strcmp(dir, "/x/y"));
 	setenv("XDG_RUNTIME_DIR", "", 1);
 	CHECK_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), -ENOENT);
+	CHECK_EQ(hv_state_dir_arg(NULL, "Svc", buf, sizeof(buf), &dir), -ENOENT);
 	rmdir(want);
 	rmdir(tmpl);
 }

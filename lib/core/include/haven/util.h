@@ -86,5 +86,10 @@ int hv_read_full(int fd, void *buf, size_t len);
  * last component is left to the caller. -ENOENT when XDG_RUNTIME_DIR is
  * unset or empty, -ENAMETOOLONG when buf is too small. */
 int hv_runtime_dir(const char *name, char *buf, size_t size);
+/* A service's --state-dir argument: NULL → hv_runtime_dir(name) into buf,
+ * "-" → *out = NULL (state kept in memory only), anything else as given.
+ * Logs why and returns a negative errno when no directory can be found. */
+int hv_state_dir_arg(const char *arg, const char *name, char *buf, size_t size,
+		     const char **out);
 /* Validate UTF-8 (rejects overlongs, surrogates, > U+10FFFF). */
 bool hv_utf8_valid(const char *s, size_t len);
