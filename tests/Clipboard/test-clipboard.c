@@ -19,7 +19,7 @@
 
 #include "ClipboardClient.ipc.h"
 #include "ClipboardServer.ipc.h"
-#include "fixture.h"
+#include "service.h"
 
 static const char *exe;
 
@@ -33,10 +33,10 @@ static void ignore_reply(hv_conn *c, int status, const clipboard_server_set_clip
 static hv_buffer text_buffer(const char *s)
 {
 	hv_buffer b;
-	CHECK_EQ(hv_buffer_create(strlen(s), &b), 0);
+	REQUIRE_EQ(hv_buffer_create(strlen(s), &b), 0);
 	if (b.size)
 		memcpy(b.data, s, b.size);
-	CHECK_EQ(hv_buffer_seal(&b), 0);
+	REQUIRE_EQ(hv_buffer_seal(&b), 0);
 	return b;
 }
 
@@ -45,9 +45,9 @@ static uint64_t set_text(hv_conn *c, const char *s, const char *mime)
 	hv_buffer b = text_buffer(s);
 	uint64_t serial = 0;
 	hv_map_string_string none = {0};
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, b, mime, none, &serial), 0);
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, b, mime, none, &serial), 0);
 	hv_buffer_release(&b);
-	CHECK(serial > 0);
+	REQUIRE(serial > 0);
 	return serial;
 }
 
@@ -72,74 +72,74 @@ static void test_api(void)
 	/* Empty: a clear error, not an empty answer. */
 	hv_buffer b = HV_BUFFER_EMPTY;
 	const char *mime = NULL;
-	CHECK_EQ(clipboard_server_get_clipboard_data(c, &b, &mime, NULL), -ENODATA);
-	CHECK(strstr(hv_conn_last_error(c)->message, "empty"));
+	REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &b, &mime, NULL), -ENODATA);
+	REQUIRE(strstr(hv_conn_last_error(c)->message, "empty"));
 	hv_opt_clipboard_server_entry_info info;
-	CHECK_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
-	CHECK(!info.present);
+	REQUIRE_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
+	REQUIRE(!info.present);
 
 	/* SerenityOS's pair: data, type, metadata. */
 	hv_buffer in = text_buffer("hello, world");
 	hv_map_string_string_entry meta[] = {{"source", "test"}, {"selection", "primary"}};
 	uint64_t s1 = 0;
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, in, "text/plain;charset=utf-8",
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, in, "text/plain;charset=utf-8",
 						     (hv_map_string_string){meta, 2}, &s1),
 		 0);
 	hv_buffer_release(&in);
 	hv_map_string_string m;
-	CHECK_EQ(clipboard_server_get_clipboard_data(c, &b, &mime, &m), 0);
-	CHECK_EQ(b.size, 12);
-	CHECK(!memcmp(b.data, "hello, world", 12));
-	CHECK(b.readonly);
-	CHECK(!strcmp(mime, "text/plain;charset=utf-8"));
-	CHECK_EQ(m.count, 2);
-	CHECK(!strcmp(m.items[0].key, "source") && !strcmp(m.items[0].value, "test"));
-	CHECK(!strcmp(m.items[1].key, "selection") && !strcmp(m.items[1].value, "primary"));
+	REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &b, &mime, &m), 0);
+	REQUIRE_EQ(b.size, 12);
+	REQUIRE(!memcmp(b.data, "hello, world", 12));
+	REQUIRE(b.readonly);
+	REQUIRE(!strcmp(mime, "text/plain;charset=utf-8"));
+	REQUIRE_EQ(m.count, 2);
+	REQUIRE(!strcmp(m.items[0].key, "source") && !strcmp(m.items[0].value, "test"));
+	REQUIRE(!strcmp(m.items[1].key, "selection") && !strcmp(m.items[1].value, "primary"));
 	hv_buffer_release(&b);
 
 	/* A second representation of the same entry. */
 	in = text_buffer("<b>hello</b>, world");
-	CHECK_EQ(clipboard_server_add_clipboard_data(c, s1, in, "text/html"), 0);
-	CHECK_EQ(clipboard_server_add_clipboard_data(c, s1, in, "text/html"), -EEXIST);
-	CHECK_EQ(clipboard_server_add_clipboard_data(c, s1 + 100, in, "text/rtf"), -ESTALE);
+	REQUIRE_EQ(clipboard_server_add_clipboard_data(c, s1, in, "text/html"), 0);
+	REQUIRE_EQ(clipboard_server_add_clipboard_data(c, s1, in, "text/html"), -EEXIST);
+	REQUIRE_EQ(clipboard_server_add_clipboard_data(c, s1 + 100, in, "text/rtf"), -ESTALE);
 	hv_buffer_release(&in);
-	CHECK(paste_is(c, "text/html", "<b>hello</b>, world"));
-	CHECK(paste_is(c, "", "hello, world"));
-	CHECK_EQ(clipboard_server_get_clipboard_data_as(c, "image/png", NULL, &b, NULL, NULL),
+	REQUIRE(paste_is(c, "text/html", "<b>hello</b>, world"));
+	REQUIRE(paste_is(c, "", "hello, world"));
+	REQUIRE_EQ(clipboard_server_get_clipboard_data_as(c, "image/png", NULL, &b, NULL, NULL),
 		 -ENOENT);
-	CHECK_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
-	CHECK(info.present && info.value.serial == s1);
-	CHECK_EQ(info.value.mime_types.count, 2);
-	CHECK(!strcmp(info.value.mime_types.items[1], "text/html"));
-	CHECK_EQ(info.value.sizes.items[1], 19);
+	REQUIRE_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
+	REQUIRE(info.present && info.value.serial == s1);
+	REQUIRE_EQ(info.value.mime_types.count, 2);
+	REQUIRE(!strcmp(info.value.mime_types.items[1], "text/html"));
+	REQUIRE_EQ(info.value.sizes.items[1], 19);
 
 	/* History: bounded to 3, newest first; restore; clear. */
 	uint64_t s2 = set_text(c, "two", "text/plain");
 	uint64_t s3 = set_text(c, "three", "text/plain");
 	uint64_t s4 = set_text(c, "four", "text/plain");
-	CHECK(s1 < s2 && s2 < s3 && s3 < s4);
+	REQUIRE(s1 < s2 && s2 < s3 && s3 < s4);
 	hv_vec_clipboard_server_entry_info h;
-	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
-	CHECK_EQ(h.count, 3);
-	CHECK_EQ(h.items[0].serial, s4);
-	CHECK_EQ(h.items[2].serial, s2);
-	CHECK_EQ(clipboard_server_get_history_data(c, s1, "", &b), -ENOENT);
-	CHECK_EQ(clipboard_server_get_history_data(c, s3, "", &b), 0);
-	CHECK(b.size == 5 && !memcmp(b.data, "three", 5));
+	REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
+	REQUIRE_EQ(h.count, 3);
+	REQUIRE_EQ(h.items[0].serial, s4);
+	REQUIRE_EQ(h.items[2].serial, s2);
+	REQUIRE_EQ(clipboard_server_get_history_data(c, s1, "", &b), -ENOENT);
+	REQUIRE_EQ(clipboard_server_get_history_data(c, s3, "", &b), 0);
+	REQUIRE(b.size == 5 && !memcmp(b.data, "three", 5));
 	hv_buffer_release(&b);
 	uint64_t s5 = 0;
-	CHECK_EQ(clipboard_server_restore_history_entry(c, s2, &s5), 0);
-	CHECK(s5 > s4);
-	CHECK(paste_is(c, "", "two"));
-	CHECK_EQ(clipboard_server_restore_history_entry(c, 999999, &s5), -ENOENT);
-	CHECK_EQ(clipboard_server_clear_history(c), 0);
-	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
-	CHECK_EQ(h.count, 1);
-	CHECK(paste_is(c, "", "two"));
+	REQUIRE_EQ(clipboard_server_restore_history_entry(c, s2, &s5), 0);
+	REQUIRE(s5 > s4);
+	REQUIRE(paste_is(c, "", "two"));
+	REQUIRE_EQ(clipboard_server_restore_history_entry(c, 999999, &s5), -ENOENT);
+	REQUIRE_EQ(clipboard_server_clear_history(c), 0);
+	REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
+	REQUIRE_EQ(h.count, 1);
+	REQUIRE(paste_is(c, "", "two"));
 
 	/* Empty data is data. */
 	set_text(c, "", "application/octet-stream");
-	CHECK(paste_is(c, "", ""));
+	REQUIRE(paste_is(c, "", ""));
 
 	hv_conn_close(c);
 	svc_stop(&f);
@@ -154,46 +154,46 @@ static void test_big_buffer(void)
 
 	/* Sealed: the Clipboard keeps the very memfd (same inode back). */
 	hv_buffer big;
-	CHECK_EQ(hv_buffer_create(size, &big), 0);
+	REQUIRE_EQ(hv_buffer_create(size, &big), 0);
 	for (size_t i = 0; i < size; i += 4096)
 		((uint8_t *)big.data)[i] = (uint8_t)(i / 4096 * 7 + 1);
 	((uint8_t *)big.data)[size - 1] = 0xAB;
-	CHECK_EQ(hv_buffer_seal(&big), 0);
+	REQUIRE_EQ(hv_buffer_seal(&big), 0);
 	hv_map_string_string none = {0};
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, big, "image/x-test", none, NULL), 0);
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, big, "image/x-test", none, NULL), 0);
 	hv_buffer out = HV_BUFFER_EMPTY;
-	CHECK_EQ(clipboard_server_get_clipboard_data(c, &out, NULL, NULL), 0);
-	CHECK_EQ(out.size, size);
-	CHECK(!memcmp(out.data, big.data, size));
+	REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &out, NULL, NULL), 0);
+	REQUIRE_EQ(out.size, size);
+	REQUIRE(!memcmp(out.data, big.data, size));
 	struct stat a, b;
-	CHECK_EQ(fstat(big.fd, &a), 0);
-	CHECK_EQ(fstat(out.fd, &b), 0);
-	CHECK(a.st_ino == b.st_ino);
+	REQUIRE_EQ(fstat(big.fd, &a), 0);
+	REQUIRE_EQ(fstat(out.fd, &b), 0);
+	REQUIRE(a.st_ino == b.st_ino);
 	hv_buffer_release(&out);
 
 	/* Not sealed: copied, so writing after the call changes nothing. */
 	hv_buffer rw;
-	CHECK_EQ(hv_buffer_create(size, &rw), 0);
+	REQUIRE_EQ(hv_buffer_create(size, &rw), 0);
 	memset(rw.data, 'x', size);
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, rw, "application/octet-stream", none, NULL), 0);
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, rw, "application/octet-stream", none, NULL), 0);
 	memset(rw.data, 'y', size);
-	CHECK_EQ(clipboard_server_get_clipboard_data(c, &out, NULL, NULL), 0);
-	CHECK_EQ(out.size, size);
-	CHECK(((uint8_t *)out.data)[0] == 'x' && ((uint8_t *)out.data)[size - 1] == 'x');
-	CHECK(memchr(out.data, 'y', size) == NULL);
-	CHECK_EQ(fstat(rw.fd, &a), 0);
-	CHECK_EQ(fstat(out.fd, &b), 0);
-	CHECK(a.st_ino != b.st_ino);
+	REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &out, NULL, NULL), 0);
+	REQUIRE_EQ(out.size, size);
+	REQUIRE(((uint8_t *)out.data)[0] == 'x' && ((uint8_t *)out.data)[size - 1] == 'x');
+	REQUIRE(memchr(out.data, 'y', size) == NULL);
+	REQUIRE_EQ(fstat(rw.fd, &a), 0);
+	REQUIRE_EQ(fstat(out.fd, &b), 0);
+	REQUIRE(a.st_ino != b.st_ino);
 	hv_buffer_release(&out);
 	hv_buffer_release(&rw);
 
 	/* The previous one is in the history, intact. */
 	hv_vec_clipboard_server_entry_info h;
-	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
-	CHECK_EQ(h.count, 2);
+	REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
+	REQUIRE_EQ(h.count, 2);
 	uint64_t first = h.items[1].serial;
-	CHECK_EQ(clipboard_server_get_history_data(c, first, "image/x-test", &out), 0);
-	CHECK(out.size == size && !memcmp(out.data, big.data, size));
+	REQUIRE_EQ(clipboard_server_get_history_data(c, first, "image/x-test", &out), 0);
+	REQUIRE(out.size == size && !memcmp(out.data, big.data, size));
 	hv_buffer_release(&out);
 	hv_buffer_release(&big);
 	hv_conn_close(c);
@@ -225,9 +225,9 @@ static void watcher_open(struct watcher *w, const svc_fixture *f, bool subscribe
 	memset(w, 0, sizeof *w);
 	w->c = svc_connect(f);
 	hv_conn_set_userdata(w->c, w);
-	CHECK_EQ(hv_conn_serve(w->c, &clipboard_client_endpoint, &watcher_handlers), 0);
+	REQUIRE_EQ(hv_conn_serve(w->c, &clipboard_client_endpoint, &watcher_handlers), 0);
 	if (subscribe)
-		CHECK_EQ(clipboard_server_subscribe(w->c, true), 0);
+		REQUIRE_EQ(clipboard_server_subscribe(w->c, true), 0);
 }
 
 /* Every event the server sent before this point has arrived: events and
@@ -235,7 +235,7 @@ static void watcher_open(struct watcher *w, const svc_fixture *f, bool subscribe
 static void sync_events(struct watcher *w)
 {
 	hv_opt_clipboard_server_entry_info info;
-	CHECK_EQ(clipboard_server_get_clipboard_info(w->c, &info), 0);
+	REQUIRE_EQ(clipboard_server_get_clipboard_info(w->c, &info), 0);
 	drain(w->c);
 }
 
@@ -248,46 +248,46 @@ static void test_events(void)
 	/* 0-2 subscribe; 3 never does; 4 subscribes and stops; 5 writes and subscribes. */
 	for (int i = 0; i < N; i++)
 		watcher_open(&w[i], &f, i != 3);
-	CHECK_EQ(clipboard_server_subscribe(w[4].c, false), 0);
+	REQUIRE_EQ(clipboard_server_subscribe(w[4].c, false), 0);
 
 	uint64_t s = set_text(w[3].c, "from 3", "text/plain");
 	for (int i = 0; i < N; i++)
 		sync_events(&w[i]);
 	for (int i = 0; i < N; i++) {
 		bool want = i != 3 && i != 4;
-		CHECK_EQ(w[i].events, want ? 1 : 0);
+		REQUIRE_EQ(w[i].events, want ? 1 : 0);
 		if (want) {
-			CHECK_EQ(w[i].last_serial, s);
-			CHECK(!strcmp(w[i].last_mime, "text/plain"));
+			REQUIRE_EQ(w[i].last_serial, s);
+			REQUIRE(!strcmp(w[i].last_mime, "text/plain"));
 		}
 	}
 	/* A new representation is a change too, named by its type. */
 	hv_buffer b = text_buffer("<p>from 3</p>");
-	CHECK_EQ(clipboard_server_add_clipboard_data(w[5].c, s, b, "text/html"), 0);
+	REQUIRE_EQ(clipboard_server_add_clipboard_data(w[5].c, s, b, "text/html"), 0);
 	hv_buffer_release(&b);
 	for (int i = 0; i < N; i++)
 		sync_events(&w[i]);
-	CHECK_EQ(w[0].events, 2);
-	CHECK(!strcmp(w[0].last_mime, "text/html"));
-	CHECK_EQ(w[5].events, 2); /* the writer subscribed: it hears its own changes */
-	CHECK_EQ(w[3].events, 0);
-	CHECK_EQ(w[4].events, 0);
+	REQUIRE_EQ(w[0].events, 2);
+	REQUIRE(!strcmp(w[0].last_mime, "text/html"));
+	REQUIRE_EQ(w[5].events, 2); /* the writer subscribed: it hears its own changes */
+	REQUIRE_EQ(w[3].events, 0);
+	REQUIRE_EQ(w[4].events, 0);
 
 	/* A rejected write changes nothing and announces nothing. */
 	b = text_buffer("x");
 	hv_map_string_string none = {0};
-	CHECK_EQ(clipboard_server_set_clipboard_data(w[1].c, b, "not a mime", none, NULL), -EINVAL);
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(w[1].c, b, "not a mime", none, NULL), -EINVAL);
 	hv_buffer_release(&b);
 	for (int i = 0; i < N; i++)
 		sync_events(&w[i]);
-	CHECK_EQ(w[0].events, 2);
+	REQUIRE_EQ(w[0].events, 2);
 
 	/* A subscriber that goes away is simply gone. */
 	hv_conn_close(w[0].c);
 	set_text(w[1].c, "after", "text/plain");
 	for (int i = 1; i < N; i++)
 		sync_events(&w[i]);
-	CHECK_EQ(w[1].events, 3);
+	REQUIRE_EQ(w[1].events, 3);
 	for (int i = 1; i < N; i++)
 		hv_conn_close(w[i].c);
 	svc_stop(&f);
@@ -305,43 +305,43 @@ static void test_bad_input(void)
 
 	const char *bad_mimes[] = {"", "text", "/x", "text/", "te xt/plain", "a/b/c", "text/\x01"};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad_mimes); i++) {
-		CHECK_EQ(clipboard_server_set_clipboard_data(c, b, bad_mimes[i], none, NULL), -EINVAL);
-		CHECK(strstr(hv_conn_last_error(c)->message, "MIME"));
+		REQUIRE_EQ(clipboard_server_set_clipboard_data(c, b, bad_mimes[i], none, NULL), -EINVAL);
+		REQUIRE(strstr(hv_conn_last_error(c)->message, "MIME"));
 	}
 	char longmime[300];
 	memset(longmime, 'a', sizeof longmime - 1);
 	longmime[sizeof longmime - 1] = 0;
 	longmime[4] = '/';
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, b, longmime, none, NULL), -EINVAL);
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, b, longmime, none, NULL), -EINVAL);
 
 	/* Metadata: duplicate keys, empty key, oversized value. */
 	hv_map_string_string_entry dup[] = {{"k", "1"}, {"k", "2"}};
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain",
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain",
 						     (hv_map_string_string){dup, 2}, NULL),
 		 -EINVAL);
 	static char big_value[5000];
 	memset(big_value, 'v', sizeof big_value - 1);
 	hv_map_string_string_entry big[] = {{"k", big_value}};
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain",
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain",
 						     (hv_map_string_string){big, 1}, NULL),
 		 -EINVAL);
-	CHECK(strstr(hv_conn_last_error(c)->message, "metadata"));
+	REQUIRE(strstr(hv_conn_last_error(c)->message, "metadata"));
 
 	/* Over the size limit (a sparse memfd: nothing is touched). */
 	hv_buffer huge;
-	CHECK_EQ(hv_buffer_create((513u << 20), &huge), 0);
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, huge, "application/octet-stream", none, NULL),
+	REQUIRE_EQ(hv_buffer_create((513u << 20), &huge), 0);
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, huge, "application/octet-stream", none, NULL),
 		 -EFBIG);
-	CHECK(strstr(hv_conn_last_error(c)->message, "over the limit"));
+	REQUIRE(strstr(hv_conn_last_error(c)->message, "over the limit"));
 	hv_buffer_release(&huge);
 
 	/* A null Buffer is not data. */
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, HV_BUFFER_EMPTY, "text/plain", none, NULL),
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, HV_BUFFER_EMPTY, "text/plain", none, NULL),
 		 -EINVAL);
 	/* Nothing of that reached the clipboard; the connection still works. */
 	hv_opt_clipboard_server_entry_info info;
-	CHECK_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
-	CHECK(!info.present);
+	REQUIRE_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
+	REQUIRE(!info.present);
 
 	/* Invalid UTF-8 where a String goes: the peer is misbehaving and is
 	 * disconnected; nobody else notices. */
@@ -355,21 +355,21 @@ static void test_bad_input(void)
 	hv_msg *reply = NULL;
 	int r = hv_conn_call(bad, &e, 60000, &reply);
 	hv_enc_release(&e);
-	CHECK(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(bad);
 
 	/* Garbage bytes on a raw socket: that connection ends, the service lives. */
 	int raw = svc_raw_socket(&f);
 	char junk[64];
 	memset(junk, 0xee, sizeof junk);
-	CHECK_EQ(write(raw, junk, sizeof junk), (ssize_t)sizeof junk);
+	REQUIRE_EQ(write(raw, junk, sizeof junk), (ssize_t)sizeof junk);
 	char buf[16];
-	CHECK(read(raw, buf, sizeof buf) <= 0);
+	REQUIRE(read(raw, buf, sizeof buf) <= 0);
 	close(raw);
 
-	CHECK(svc_alive(&f));
+	REQUIRE(svc_alive(&f));
 	uint64_t s = set_text(c, "still fine", "text/plain");
-	CHECK(s > 0);
+	REQUIRE(s > 0);
 	hv_buffer_release(&b);
 	hv_conn_close(c);
 	svc_stop(&f);
@@ -383,7 +383,7 @@ static void test_client_dies(void)
 	 * die without waiting for the answer; others die with half a message. */
 	for (int i = 0; i < 4; i++) {
 		pid_t pid = fork();
-		CHECK(pid >= 0);
+		REQUIRE(pid >= 0);
 		if (pid == 0) {
 			hv_conn *c = svc_connect(&f);
 			hv_buffer b;
@@ -403,14 +403,14 @@ static void test_client_dies(void)
 			_exit(0); /* no close, no goodbye */
 		}
 		int status;
-		CHECK_EQ(waitpid(pid, &status, 0), pid);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	hv_conn *c = svc_connect(&f);
 	uint64_t s = set_text(c, "survivor", "text/plain");
-	CHECK(s > 0);
-	CHECK(paste_is(c, "", "survivor"));
-	CHECK(svc_alive(&f));
+	REQUIRE(s > 0);
+	REQUIRE(paste_is(c, "", "survivor"));
+	REQUIRE(svc_alive(&f));
 	hv_conn_close(c);
 	svc_stop(&f);
 }
@@ -423,11 +423,11 @@ static void test_concurrent(void)
 	svc_start(&f, exe, "clipboard", (const char *const[]){"--history", "1024", NULL});
 	enum { CLIENTS = 8, WRITES = 40 };
 	int p[2];
-	CHECK_EQ(pipe(p), 0);
+	REQUIRE_EQ(pipe(p), 0);
 	pid_t pids[CLIENTS];
 	for (int k = 0; k < CLIENTS; k++) {
 		pids[k] = fork();
-		CHECK(pids[k] >= 0);
+		REQUIRE(pids[k] >= 0);
 		if (pids[k] == 0) {
 			close(p[0]);
 			hv_conn *c = svc_connect(&f);
@@ -435,11 +435,11 @@ static void test_concurrent(void)
 				char text[64];
 				snprintf(text, sizeof text, "client %d write %d", k, i);
 				uint64_t serial = set_text(c, text, "text/plain");
-				CHECK_EQ(write(p[1], &serial, sizeof serial), (ssize_t)sizeof serial);
+				REQUIRE_EQ(write(p[1], &serial, sizeof serial), (ssize_t)sizeof serial);
 				/* A read in between: whatever is current, it is whole. */
 				hv_buffer b = HV_BUFFER_EMPTY;
-				CHECK_EQ(clipboard_server_get_clipboard_data(c, &b, NULL, NULL), 0);
-				CHECK(b.size > 7 && !memcmp(b.data, "client ", 7));
+				REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &b, NULL, NULL), 0);
+				REQUIRE(b.size > 7 && !memcmp(b.data, "client ", 7));
 				hv_buffer_release(&b);
 			}
 			hv_conn_close(c);
@@ -455,19 +455,19 @@ static void test_concurrent(void)
 	close(p[0]);
 	for (int k = 0; k < CLIENTS; k++) {
 		int status;
-		CHECK_EQ(waitpid(pids[k], &status, 0), pids[k]);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		REQUIRE_EQ(waitpid(pids[k], &status, 0), pids[k]);
+		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	CHECK_EQ(n, CLIENTS * WRITES);
+	REQUIRE_EQ(n, CLIENTS * WRITES);
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
-			CHECK(serials[i] != serials[j]);
+			REQUIRE(serials[i] != serials[j]);
 	hv_conn *c = svc_connect(&f);
 	hv_vec_clipboard_server_entry_info h;
-	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
-	CHECK_EQ(h.count, CLIENTS * WRITES);
+	REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
+	REQUIRE_EQ(h.count, CLIENTS * WRITES);
 	for (size_t i = 1; i < h.count; i++)
-		CHECK(h.items[i - 1].serial > h.items[i].serial);
+		REQUIRE(h.items[i - 1].serial > h.items[i].serial);
 	hv_conn_close(c);
 	svc_stop(&f);
 }
@@ -482,39 +482,39 @@ static void test_respawn(void)
 	hv_map_string_string_entry meta[] = {{"app", "editor"}};
 	hv_buffer b = text_buffer("first");
 	uint64_t s1 = 0;
-	CHECK_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain",
+	REQUIRE_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain",
 						     (hv_map_string_string){meta, 1}, &s1),
 		 0);
 	hv_buffer_release(&b);
 	b = text_buffer("<i>first</i>");
-	CHECK_EQ(clipboard_server_add_clipboard_data(c, s1, b, "text/html"), 0);
+	REQUIRE_EQ(clipboard_server_add_clipboard_data(c, s1, b, "text/html"), 0);
 	hv_buffer_release(&b);
 	uint64_t s2 = set_text(c, "second", "text/plain");
 
 	/* SIGKILL: no chance to save anything after the acknowledgements. */
 	int status = svc_kill(&f, SIGKILL);
-	CHECK(WIFSIGNALED(status));
+	REQUIRE(WIFSIGNALED(status));
 	hv_buffer out = HV_BUFFER_EMPTY;
 	int r = clipboard_server_get_clipboard_data(c, &out, NULL, NULL);
-	CHECK(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(c);
 	svc_respawn(&f);
 
 	c = svc_connect(&f);
-	CHECK(paste_is(c, "", "second"));
+	REQUIRE(paste_is(c, "", "second"));
 	hv_vec_clipboard_server_entry_info h;
-	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
-	CHECK_EQ(h.count, 2);
-	CHECK_EQ(h.items[0].serial, s2);
-	CHECK_EQ(h.items[1].serial, s1);
-	CHECK_EQ(h.items[1].mime_types.count, 2);
-	CHECK_EQ(h.items[1].metadata.count, 1);
-	CHECK(!strcmp(h.items[1].metadata.items[0].value, "editor"));
-	CHECK_EQ(clipboard_server_get_history_data(c, s1, "text/html", &out), 0);
-	CHECK(out.size == 12 && !memcmp(out.data, "<i>first</i>", 12));
+	REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
+	REQUIRE_EQ(h.count, 2);
+	REQUIRE_EQ(h.items[0].serial, s2);
+	REQUIRE_EQ(h.items[1].serial, s1);
+	REQUIRE_EQ(h.items[1].mime_types.count, 2);
+	REQUIRE_EQ(h.items[1].metadata.count, 1);
+	REQUIRE(!strcmp(h.items[1].metadata.items[0].value, "editor"));
+	REQUIRE_EQ(clipboard_server_get_history_data(c, s1, "text/html", &out), 0);
+	REQUIRE(out.size == 12 && !memcmp(out.data, "<i>first</i>", 12));
 	hv_buffer_release(&out);
 	/* New entries continue after the old serials. */
-	CHECK(set_text(c, "third", "text/plain") > s2);
+	REQUIRE(set_text(c, "third", "text/plain") > s2);
 	hv_conn_close(c);
 
 	/* A writer that is killed under: every acknowledged write survives.
@@ -534,7 +534,7 @@ static void test_respawn(void)
 		 * not be kept, but it must never be torn. */
 		hv_buffer inflight = text_buffer("in flight");
 		hv_map_string_string none = {0};
-		CHECK_EQ(clipboard_server_set_clipboard_data_async(c, inflight, "text/plain", none,
+		REQUIRE_EQ(clipboard_server_set_clipboard_data_async(c, inflight, "text/plain", none,
 								   ignore_reply, NULL),
 			 0);
 		hv_conn_flush(c);
@@ -544,27 +544,27 @@ static void test_respawn(void)
 		svc_respawn(&f);
 
 		c = svc_connect(&f);
-		CHECK_EQ(clipboard_server_get_history(c, &h), 0);
+		REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
 		/* Newest first: maybe the in-flight one, then the last acked ones. */
 		size_t k = 0;
 		hv_buffer d = HV_BUFFER_EMPTY;
-		CHECK(h.count >= 1);
+		REQUIRE(h.count >= 1);
 		uint64_t first_serial = h.items[0].serial;
-		CHECK_EQ(clipboard_server_get_history_data(c, first_serial, "", &d), 0);
+		REQUIRE_EQ(clipboard_server_get_history_data(c, first_serial, "", &d), 0);
 		bool kept_inflight = d.size == 9 && !memcmp(d.data, "in flight", 9);
 		hv_buffer_release(&d);
-		CHECK_EQ(clipboard_server_get_history(c, &h), 0);
+		REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
 		k = kept_inflight ? 1 : 0;
 		size_t want = HV_MIN((size_t)8 - k, (size_t)n);
-		CHECK(h.count >= k + want);
+		REQUIRE(h.count >= k + want);
 		uint64_t serials[8];
 		for (size_t i = 0; i < k + want; i++)
 			serials[i] = h.items[i].serial;
 		for (size_t i = 0; i < want; i++) {
 			char text[32];
 			snprintf(text, sizeof text, "w%d", acked - (int)i);
-			CHECK_EQ(clipboard_server_get_history_data(c, serials[k + i], "", &d), 0);
-			CHECK(d.size == strlen(text) && !memcmp(d.data, text, d.size));
+			REQUIRE_EQ(clipboard_server_get_history_data(c, serials[k + i], "", &d), 0);
+			REQUIRE(d.size == strlen(text) && !memcmp(d.data, text, d.size));
 			hv_buffer_release(&d);
 		}
 		hv_conn_close(c);

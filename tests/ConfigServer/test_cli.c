@@ -43,74 +43,74 @@ static int run(const char *in, ...)
 static void test_usage(void)
 {
 	char *help[] = {(char *)cli, "--help", NULL};
-	CHECK_EQ_INT(run_capture(help, NULL, out, sizeof(out)), 0);
+	CHECK_EQ(run_capture(help, NULL, out, sizeof(out)), 0);
 	CHECK(strstr(out, "Usage: config") != NULL);
 	char *none[] = {(char *)cli, NULL};
-	CHECK_EQ_INT(run_capture(none, NULL, out, sizeof(out)), 2);
-	CHECK_EQ_INT(run(NULL, "get", "D", "G", NULL), 2);
-	CHECK_EQ_INT(run(NULL, "frob", "D", NULL), 2);
-	CHECK_EQ_INT(run(NULL, "--bogus", "get", "D", "G", "K", NULL), 2);
-	CHECK_EQ_INT(run(NULL, "get", "D", "G", "K", "--type", "float", NULL), 2);
-	CHECK_EQ_INT(run(NULL, "set", "D", "G", "K", "abc", "--type", "i32", NULL), 2);
+	CHECK_EQ(run_capture(none, NULL, out, sizeof(out)), 2);
+	CHECK_EQ(run(NULL, "get", "D", "G", NULL), 2);
+	CHECK_EQ(run(NULL, "frob", "D", NULL), 2);
+	CHECK_EQ(run(NULL, "--bogus", "get", "D", "G", "K", NULL), 2);
+	CHECK_EQ(run(NULL, "get", "D", "G", "K", "--type", "float", NULL), 2);
+	CHECK_EQ(run(NULL, "set", "D", "G", "K", "abc", "--type", "i32", NULL), 2);
 	CHECK(strstr(out, "not an i32") != NULL);
 	char *unreachable[] = {(char *)cli, "--socket", "/nonexistent/config", "get", "D", "G", "K",
 			       NULL};
-	CHECK_EQ_INT(run_capture(unreachable, NULL, out, sizeof(out)), 1);
+	CHECK_EQ(run_capture(unreachable, NULL, out, sizeof(out)), 1);
 	CHECK(strstr(out, "cannot reach ConfigServer") != NULL);
 }
 
 static void test_commands(void)
 {
-	CHECK_EQ_INT(run(NULL, "set", "Cli", "Window", "title", "two words; and more", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "get", "Cli", "Window", "title", NULL), 0);
+	CHECK_EQ(run(NULL, "set", "Cli", "Window", "title", "two words; and more", NULL), 0);
+	CHECK_EQ(run(NULL, "get", "Cli", "Window", "title", NULL), 0);
 	CHECK_STR(out, "two words; and more\n");
-	CHECK_EQ_INT(run(NULL, "get", "Cli", "Window", "absent", NULL), 1);
+	CHECK_EQ(run(NULL, "get", "Cli", "Window", "absent", NULL), 1);
 	CHECK_STR(out, "");
-	CHECK_EQ_INT(run(NULL, "set", "Cli", "Window", "x", "-5", "--type", "i32", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "get", "Cli", "Window", "x", "--type", "i32", NULL), 0);
+	CHECK_EQ(run(NULL, "set", "Cli", "Window", "x", "-5", "--type", "i32", NULL), 0);
+	CHECK_EQ(run(NULL, "get", "Cli", "Window", "x", "--type", "i32", NULL), 0);
 	CHECK_STR(out, "-5\n");
-	CHECK_EQ_INT(run(NULL, "set", "Cli", "Window", "shown", "true", "--type", "bool", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "get", "Cli", "Window", "shown", "--type", "bool", NULL), 0);
+	CHECK_EQ(run(NULL, "set", "Cli", "Window", "shown", "true", "--type", "bool", NULL), 0);
+	CHECK_EQ(run(NULL, "get", "Cli", "Window", "shown", "--type", "bool", NULL), 0);
 	CHECK_STR(out, "true\n");
-	CHECK_EQ_INT(run(NULL, "get", "Cli", "Window", "title", "--type", "u32", NULL), 1);
+	CHECK_EQ(run(NULL, "get", "Cli", "Window", "title", "--type", "u32", NULL), 1);
 	CHECK(strstr(out, "not a u32") != NULL);
 
-	CHECK_EQ_INT(run(NULL, "list", "Cli", "Window", NULL), 0);
+	CHECK_EQ(run(NULL, "list", "Cli", "Window", NULL), 0);
 	CHECK_STR(out, "title=two words; and more\nx=-5\nshown=true\n");
-	CHECK_EQ_INT(run(NULL, "add", "Cli", "Empty", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "list", "Cli", NULL), 0);
+	CHECK_EQ(run(NULL, "add", "Cli", "Empty", NULL), 0);
+	CHECK_EQ(run(NULL, "list", "Cli", NULL), 0);
 	CHECK_STR(out, "Window\nEmpty\n");
-	CHECK_EQ_INT(run(NULL, "rm", "Cli", "Window", "x", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "get", "Cli", "Window", "x", NULL), 1);
-	CHECK_EQ_INT(run(NULL, "rm", "Cli", "Empty", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "list", "Cli", NULL), 0);
+	CHECK_EQ(run(NULL, "rm", "Cli", "Window", "x", NULL), 0);
+	CHECK_EQ(run(NULL, "get", "Cli", "Window", "x", NULL), 1);
+	CHECK_EQ(run(NULL, "rm", "Cli", "Empty", NULL), 0);
+	CHECK_EQ(run(NULL, "list", "Cli", NULL), 0);
 	CHECK_STR(out, "Window\n");
 
 	/* Bad input: a clear message, exit 1. */
-	CHECK_EQ_INT(run(NULL, "set", "../../etc", "G", "k", "v", NULL), 1);
+	CHECK_EQ(run(NULL, "set", "../../etc", "G", "k", "v", NULL), 1);
 	CHECK(strstr(out, "invalid domain name") != NULL);
-	CHECK_EQ_INT(run(NULL, "set", "Cli", "G", "k=v", "v", NULL), 1);
+	CHECK_EQ(run(NULL, "set", "Cli", "G", "k=v", "v", NULL), 1);
 	CHECK(strstr(out, "[ ] = : ; #") != NULL);
 }
 
 static void test_batch(void)
 {
-	CHECK_EQ_INT(run("set G a 1\nset G b two  words\nadd Empty\n# comment\n", "batch", "Batch",
+	CHECK_EQ(run("set G a 1\nset G b two  words\nadd Empty\n# comment\n", "batch", "Batch",
 			 NULL),
 		     0);
-	CHECK_EQ_INT(run(NULL, "list", "Batch", "G", NULL), 0);
+	CHECK_EQ(run(NULL, "list", "Batch", "G", NULL), 0);
 	CHECK_STR(out, "a=1\nb=two  words\n");
 	/* One bad operation: none applied. */
-	CHECK_EQ_INT(run("set G a 2\nset G c 3\nset G bad;key 4\n", "batch", "Batch", NULL), 1);
-	CHECK_EQ_INT(run(NULL, "list", "Batch", "G", NULL), 0);
+	CHECK_EQ(run("set G a 2\nset G c 3\nset G bad;key 4\n", "batch", "Batch", NULL), 1);
+	CHECK_EQ(run(NULL, "list", "Batch", "G", NULL), 0);
 	CHECK_STR(out, "a=1\nb=two  words\n");
 	/* A line that is not an operation: usage error, nothing sent. */
-	CHECK_EQ_INT(run("set G a 5\nfrobnicate\n", "batch", "Batch", NULL), 2);
+	CHECK_EQ(run("set G a 5\nfrobnicate\n", "batch", "Batch", NULL), 2);
 	CHECK(strstr(out, "stdin:2:") != NULL);
-	CHECK_EQ_INT(run(NULL, "get", "Batch", "G", "a", NULL), 0);
+	CHECK_EQ(run(NULL, "get", "Batch", "G", "a", NULL), 0);
 	CHECK_STR(out, "1\n");
-	CHECK_EQ_INT(run("rm G b\nrm Empty\n", "batch", "Batch", NULL), 0);
-	CHECK_EQ_INT(run(NULL, "list", "Batch", NULL), 0);
+	CHECK_EQ(run("rm G b\nrm Empty\n", "batch", "Batch", NULL), 0);
+	CHECK_EQ(run(NULL, "list", "Batch", NULL), 0);
 	CHECK_STR(out, "G\n");
 }
 
@@ -136,7 +136,7 @@ static bool read_line(int fd, char *line, size_t size, int timeout_ms)
 static void test_watch(void)
 {
 	int p[2];
-	CHECK_EQ_INT(pipe2(p, O_CLOEXEC), 0);
+	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
 	pid_t pid = fork();
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -153,20 +153,20 @@ static void test_watch(void)
 	for (int i = 0; i < 300 && !ready; i++) {
 		char v[16];
 		snprintf(v, sizeof(v), "%d", i);
-		CHECK_EQ_INT(config_server_write_string_value(c, "Watched", "Probe", "n", v), 0);
+		CHECK_EQ(config_server_write_string_value(c, "Watched", "Probe", "n", v), 0);
 		while (!ready && read_line(p[0], line, sizeof(line), 200))
 			ready = strncmp(line, "changed Probe n ", 16) == 0;
 	}
 	CHECK(ready);
 	/* Drain the probes' other lines (the first one added the group). */
-	CHECK_EQ_INT(config_server_write_string_value(c, "Watched", "Probe", "n", "last"), 0);
+	CHECK_EQ(config_server_write_string_value(c, "Watched", "Probe", "n", "last"), 0);
 	while (read_line(p[0], line, sizeof(line), 60000) && strcmp(line, "changed Probe n last"))
 		;
-	CHECK_EQ_INT(config_server_write_string_value(c, "Watched", "G", "k", "multi\nline"), 0);
-	CHECK_EQ_INT(config_server_write_u32_value(c, "Watched", "G", "n", 7), 0);
-	CHECK_EQ_INT(config_server_remove_key_entry(c, "Watched", "G", "k"), 0);
-	CHECK_EQ_INT(config_server_remove_group_entry(c, "Watched", "G"), 0);
-	CHECK_EQ_INT(config_server_write_string_value(c, "Elsewhere", "G", "k", "unseen"), 0);
+	CHECK_EQ(config_server_write_string_value(c, "Watched", "G", "k", "multi\nline"), 0);
+	CHECK_EQ(config_server_write_u32_value(c, "Watched", "G", "n", 7), 0);
+	CHECK_EQ(config_server_remove_key_entry(c, "Watched", "G", "k"), 0);
+	CHECK_EQ(config_server_remove_group_entry(c, "Watched", "G"), 0);
+	CHECK_EQ(config_server_write_string_value(c, "Elsewhere", "G", "k", "unseen"), 0);
 	const char *expect[] = {"added-group G", "changed G k multi\\nline", "changed G n 7",
 				"removed-key G k", "removed-group G"};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(expect); i++) {
@@ -176,7 +176,7 @@ static void test_watch(void)
 	hv_conn_close(c);
 	kill(pid, SIGINT);
 	int st;
-	CHECK_EQ_INT(waitpid(pid, &st, 0), pid);
+	CHECK_EQ(waitpid(pid, &st, 0), pid);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	close(p[0]);
 }
@@ -201,10 +201,8 @@ int main(int argc, char **argv)
 	int st = cfg_fixture_kill(&fx, SIGTERM);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	cfg_fixture_cleanup(&fx);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

@@ -126,10 +126,10 @@ static const config_client_handlers ev_handlers = {
 static hv_conn *connect_listener(events *e, const char *domain)
 {
 	hv_conn *c = connect_client();
-	CHECK_EQ_INT(hv_conn_serve(c, &config_client_endpoint, &ev_handlers), 0);
+	CHECK_EQ(hv_conn_serve(c, &config_client_endpoint, &ev_handlers), 0);
 	hv_conn_set_userdata(c, e);
 	if (domain)
-		CHECK_EQ_INT(config_server_monitor_domain(c, domain), 0);
+		CHECK_EQ(config_server_monitor_domain(c, domain), 0);
 	return c;
 }
 
@@ -139,7 +139,7 @@ static hv_conn *connect_listener(events *e, const char *domain)
 static void settle(hv_conn *c)
 {
 	hv_vec_bytestring g;
-	CHECK_EQ_INT(config_server_list_config_groups(c, "Settle", &g), 0);
+	CHECK_EQ(config_server_list_config_groups(c, "Settle", &g), 0);
 	while (hv_conn_dispatch(c, 0) > 0)
 		;
 }
@@ -152,7 +152,7 @@ static void test_sandboxed(void)
 #ifdef HAVE_SANDBOX
 	hv_conn *c = connect_client(); /* the server is up once it answers */
 	hv_vec_bytestring g;
-	CHECK_EQ_INT(config_server_list_config_groups(c, "Api", &g), 0);
+	CHECK_EQ(config_server_list_config_groups(c, "Api", &g), 0);
 	hv_conn_close(c);
 	char path[64], status[4096] = "";
 	snprintf(path, sizeof(path), "/proc/%d/status", (int)fx.pid);
@@ -171,63 +171,63 @@ static void test_sandboxed(void)
 static void test_api(void)
 {
 	hv_conn *c = connect_client();
-	CHECK_EQ_INT(config_server_write_string_value(c, "Api", "Window", "title", "Hello, world"), 0);
-	CHECK_EQ_INT(config_server_write_i32_value(c, "Api", "Window", "x", -42), 0);
-	CHECK_EQ_INT(config_server_write_u32_value(c, "Api", "Window", "width", 4000000000u), 0);
-	CHECK_EQ_INT(config_server_write_bool_value(c, "Api", "Window", "visible", true), 0);
+	CHECK_EQ(config_server_write_string_value(c, "Api", "Window", "title", "Hello, world"), 0);
+	CHECK_EQ(config_server_write_i32_value(c, "Api", "Window", "x", -42), 0);
+	CHECK_EQ(config_server_write_u32_value(c, "Api", "Window", "width", 4000000000u), 0);
+	CHECK_EQ(config_server_write_bool_value(c, "Api", "Window", "visible", true), 0);
 
 	hv_opt_bytestring s;
-	CHECK_EQ_INT(config_server_read_string_value(c, "Api", "Window", "title", &s), 0);
+	CHECK_EQ(config_server_read_string_value(c, "Api", "Window", "title", &s), 0);
 	CHECK(s.present);
 	if (s.present)
 		CHECK_STR(s.value, "Hello, world");
 	hv_opt_i32 i;
-	CHECK_EQ_INT(config_server_read_i32_value(c, "Api", "Window", "x", &i), 0);
+	CHECK_EQ(config_server_read_i32_value(c, "Api", "Window", "x", &i), 0);
 	CHECK(i.present && i.value == -42);
 	hv_opt_u32 u;
-	CHECK_EQ_INT(config_server_read_u32_value(c, "Api", "Window", "width", &u), 0);
+	CHECK_EQ(config_server_read_u32_value(c, "Api", "Window", "width", &u), 0);
 	CHECK(u.present && u.value == 4000000000u);
 	hv_opt_bool b;
-	CHECK_EQ_INT(config_server_read_bool_value(c, "Api", "Window", "visible", &b), 0);
+	CHECK_EQ(config_server_read_bool_value(c, "Api", "Window", "visible", &b), 0);
 	CHECK(b.present && b.value);
 
 	/* Absent: an empty Optional, not an error. */
-	CHECK_EQ_INT(config_server_read_string_value(c, "Api", "Window", "nope", &s), 0);
+	CHECK_EQ(config_server_read_string_value(c, "Api", "Window", "nope", &s), 0);
 	CHECK(!s.present);
-	CHECK_EQ_INT(config_server_read_i32_value(c, "Nowhere", "G", "k", &i), 0);
+	CHECK_EQ(config_server_read_i32_value(c, "Nowhere", "G", "k", &i), 0);
 	CHECK(!i.present);
 	/* Present but not that type: a clear error. */
-	CHECK_EQ_INT(config_server_read_i32_value(c, "Api", "Window", "title", &i), -EINVAL);
+	CHECK_EQ(config_server_read_i32_value(c, "Api", "Window", "title", &i), -EINVAL);
 	CHECK(error_says(c, "not an i32"));
-	CHECK_EQ_INT(config_server_read_u32_value(c, "Api", "Window", "x", &u), -EINVAL);
-	CHECK_EQ_INT(config_server_read_bool_value(c, "Api", "Window", "x", &b), -EINVAL);
+	CHECK_EQ(config_server_read_u32_value(c, "Api", "Window", "x", &u), -EINVAL);
+	CHECK_EQ(config_server_read_bool_value(c, "Api", "Window", "x", &b), -EINVAL);
 
 	/* Lists, removals, empty groups. */
-	CHECK_EQ_INT(config_server_add_group_entry(c, "Api", "Empty"), 0);
+	CHECK_EQ(config_server_add_group_entry(c, "Api", "Empty"), 0);
 	hv_vec_bytestring names;
-	CHECK_EQ_INT(config_server_list_config_groups(c, "Api", &names), 0);
-	CHECK_EQ_INT(names.count, 2);
+	CHECK_EQ(config_server_list_config_groups(c, "Api", &names), 0);
+	CHECK_EQ(names.count, 2);
 	if (names.count == 2) {
 		CHECK_STR(names.items[0], "Window");
 		CHECK_STR(names.items[1], "Empty");
 	}
-	CHECK_EQ_INT(config_server_list_config_keys(c, "Api", "Window", &names), 0);
-	CHECK_EQ_INT(names.count, 4);
-	CHECK_EQ_INT(config_server_remove_key_entry(c, "Api", "Window", "x"), 0);
-	CHECK_EQ_INT(config_server_read_i32_value(c, "Api", "Window", "x", &i), 0);
+	CHECK_EQ(config_server_list_config_keys(c, "Api", "Window", &names), 0);
+	CHECK_EQ(names.count, 4);
+	CHECK_EQ(config_server_remove_key_entry(c, "Api", "Window", "x"), 0);
+	CHECK_EQ(config_server_read_i32_value(c, "Api", "Window", "x", &i), 0);
 	CHECK(!i.present);
-	CHECK_EQ_INT(config_server_remove_group_entry(c, "Api", "Window"), 0);
-	CHECK_EQ_INT(config_server_list_config_groups(c, "Api", &names), 0);
-	CHECK_EQ_INT(names.count, 1);
+	CHECK_EQ(config_server_remove_group_entry(c, "Api", "Window"), 0);
+	CHECK_EQ(config_server_list_config_groups(c, "Api", &names), 0);
+	CHECK_EQ(names.count, 1);
 
 	/* Defaults show under the user's values and again after removal. */
-	CHECK_EQ_INT(config_server_read_string_value(c, "Shipped", "Theme", "name", &s), 0);
+	CHECK_EQ(config_server_read_string_value(c, "Shipped", "Theme", "name", &s), 0);
 	CHECK(s.present && !strcmp(s.value, "Default"));
-	CHECK_EQ_INT(config_server_write_string_value(c, "Shipped", "Theme", "name", "Dark"), 0);
-	CHECK_EQ_INT(config_server_read_string_value(c, "Shipped", "Theme", "name", &s), 0);
+	CHECK_EQ(config_server_write_string_value(c, "Shipped", "Theme", "name", "Dark"), 0);
+	CHECK_EQ(config_server_read_string_value(c, "Shipped", "Theme", "name", &s), 0);
 	CHECK(s.present && !strcmp(s.value, "Dark"));
-	CHECK_EQ_INT(config_server_remove_key_entry(c, "Shipped", "Theme", "name"), 0);
-	CHECK_EQ_INT(config_server_read_string_value(c, "Shipped", "Theme", "name", &s), 0);
+	CHECK_EQ(config_server_remove_key_entry(c, "Shipped", "Theme", "name"), 0);
+	CHECK_EQ(config_server_read_string_value(c, "Shipped", "Theme", "name", &s), 0);
 	CHECK(s.present && !strcmp(s.value, "Default"));
 
 	/* What was acknowledged is in the file already. */
@@ -249,25 +249,25 @@ static void test_bad_input(void)
 	hv_conn *c = connect_client();
 	const char *bad[] = {"../etc", "a/b", "..", ".hidden", "bad\xff\xfe"};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad); i++) {
-		CHECK_EQ_INT(config_server_write_string_value(c, bad[i], "G", "k", "v"), -EINVAL);
+		CHECK_EQ(config_server_write_string_value(c, bad[i], "G", "k", "v"), -EINVAL);
 		CHECK(error_says(c, "invalid domain name"));
 		hv_opt_bytestring s;
-		CHECK_EQ_INT(config_server_read_string_value(c, bad[i], "G", "k", &s), -EINVAL);
+		CHECK_EQ(config_server_read_string_value(c, bad[i], "G", "k", &s), -EINVAL);
 	}
 	CHECK(error_says(c, "UTF-8"));
-	CHECK_EQ_INT(config_server_write_string_value(c, "Bad", "G", "a=b", "v"), -EINVAL);
+	CHECK_EQ(config_server_write_string_value(c, "Bad", "G", "a=b", "v"), -EINVAL);
 	CHECK(error_says(c, "[ ] = : ; #"));
 	char *big = malloc(HV_CONFIG_MAX_VALUE_LEN + 2);
 	memset(big, 'v', HV_CONFIG_MAX_VALUE_LEN + 1);
 	big[HV_CONFIG_MAX_VALUE_LEN + 1] = '\0';
-	CHECK_EQ_INT(config_server_write_string_value(c, "Bad", "G", "big", big), -E2BIG);
+	CHECK_EQ(config_server_write_string_value(c, "Bad", "G", "big", big), -E2BIG);
 	CHECK(error_says(c, "64 KiB"));
 	free(big);
 	/* Nothing escaped, and the connection still works after typed errors. */
 	char path[256];
 	snprintf(path, sizeof(path), "%s/etc.ini", fx.dir);
 	CHECK(access(path, F_OK) < 0);
-	CHECK_EQ_INT(config_server_write_string_value(c, "Bad", "G", "ok", "fine"), 0);
+	CHECK_EQ(config_server_write_string_value(c, "Bad", "G", "ok", "fine"), 0);
 	hv_conn_close(c);
 }
 
@@ -284,28 +284,28 @@ static void test_batch_and_events(void)
 		{.kind = CONFIG_SERVER_CONFIG_OP_KIND_SET, .group = "G", .key = "bad key;", .value = "x"},
 	};
 	hv_vec_config_server_config_op v = {.items = ops, .count = 3};
-	CHECK_EQ_INT(config_server_write_batch(b, "Ev", v), -EINVAL);
+	CHECK_EQ(config_server_write_batch(b, "Ev", v), -EINVAL);
 	settle(a);
-	CHECK_EQ_INT(ea.n, 0); /* nothing applied, nothing announced */
+	CHECK_EQ(ea.n, 0); /* nothing applied, nothing announced */
 	hv_opt_bytestring s;
-	CHECK_EQ_INT(config_server_read_string_value(b, "Ev", "G", "one", &s), 0);
+	CHECK_EQ(config_server_read_string_value(b, "Ev", "G", "one", &s), 0);
 	CHECK(!s.present);
 
 	v.count = 2;
-	CHECK_EQ_INT(config_server_write_batch(b, "Ev", v), 0);
-	CHECK_EQ_INT(config_server_write_i32_value(b, "Ev", "G", "n", 7), 0);
-	CHECK_EQ_INT(config_server_remove_group_entry(b, "Ev", "Empty"), 0);
+	CHECK_EQ(config_server_write_batch(b, "Ev", v), 0);
+	CHECK_EQ(config_server_write_i32_value(b, "Ev", "G", "n", 7), 0);
+	CHECK_EQ(config_server_remove_group_entry(b, "Ev", "Empty"), 0);
 	settle(a);
 	settle(b);
 	settle(c);
-	CHECK_EQ_INT(ea.n, 5);
+	CHECK_EQ(ea.n, 5);
 	CHECK_STR(ea.line[0], "Ev G added");
 	CHECK_STR(ea.line[1], "Ev G one = 1");
 	CHECK_STR(ea.line[2], "Ev Empty added");
 	CHECK_STR(ea.line[3], "Ev G n = i32 7");
 	CHECK_STR(ea.line[4], "Ev Empty removed");
-	CHECK_EQ_INT(eb.n, 0); /* the writer is not told its own writes */
-	CHECK_EQ_INT(ec.n, 0); /* another domain's monitor hears nothing */
+	CHECK_EQ(eb.n, 0); /* the writer is not told its own writes */
+	CHECK_EQ(ec.n, 0); /* another domain's monitor hears nothing */
 
 	/* A hand edit reaches every monitor, the writer included. */
 	ea.n = eb.n = 0;
@@ -315,14 +315,14 @@ static void test_batch_and_events(void)
 	char tmp[256];
 	snprintf(tmp, sizeof(tmp), "%s/Ev.ini.new", fx.user_dir);
 	cfg_write_file(tmp, "[G]\none = uno\nn = 7\n");
-	CHECK_EQ_INT(rename(tmp, path), 0);
+	CHECK_EQ(rename(tmp, path), 0);
 	while (ea.n < 1 && hv_conn_dispatch(a, 30000) > 0)
 		;
-	CHECK_EQ_INT(ea.n, 1);
+	CHECK_EQ(ea.n, 1);
 	CHECK_STR(ea.line[0], "Ev G one = uno");
 	while (eb.n < 1 && hv_conn_dispatch(b, 30000) > 0)
 		;
-	CHECK_EQ_INT(eb.n, 1);
+	CHECK_EQ(eb.n, 1);
 	hv_conn_close(a);
 	hv_conn_close(b);
 	hv_conn_close(c);
@@ -340,13 +340,13 @@ static void test_pledge(void)
 	hv_conn *strict = connect_client(), *perm = connect_client(), *other = connect_client();
 	const char *allowed[] = {"Allowed"};
 	hv_vec_bytestring dom = {.items = allowed, .count = 1};
-	CHECK_EQ_INT(config_server_pledge_domains(strict, dom), 0);
-	CHECK_EQ_INT(config_server_pledge_domains(perm, dom), 0);
-	CHECK_EQ_INT(config_server_enable_permissive_mode(perm), 0);
+	CHECK_EQ(config_server_pledge_domains(strict, dom), 0);
+	CHECK_EQ(config_server_pledge_domains(perm, dom), 0);
+	CHECK_EQ(config_server_enable_permissive_mode(perm), 0);
 
-	CHECK_EQ_INT(config_server_write_string_value(strict, "Allowed", "G", "k", "v"), 0);
+	CHECK_EQ(config_server_write_string_value(strict, "Allowed", "G", "k", "v"), 0);
 	/* Permissive: refused with -EACCES, connection kept. */
-	CHECK_EQ_INT(config_server_write_string_value(perm, "Secret", "G", "k", "v"), -EACCES);
+	CHECK_EQ(config_server_write_string_value(perm, "Secret", "G", "k", "v"), -EACCES);
 	CHECK(error_says(perm, "outside"));
 	CHECK(!conn_dropped(perm));
 	/* Strict: misbehaviour ends the connection; others are unaffected. */
@@ -354,7 +354,7 @@ static void test_pledge(void)
 	int r = config_server_read_string_value(strict, "Secret", "G", "k", &s);
 	CHECK(r < 0);
 	CHECK(conn_dropped(strict));
-	CHECK_EQ_INT(config_server_write_string_value(other, "Secret", "G", "k", "mine"), 0);
+	CHECK_EQ(config_server_write_string_value(other, "Secret", "G", "k", "mine"), 0);
 	/* Pledging twice is misbehaviour too. */
 	CHECK(config_server_pledge_domains(perm, dom) < 0);
 	CHECK(conn_dropped(perm));
@@ -391,15 +391,15 @@ static void test_concurrent(void)
 	}
 	for (int w = 0; w < CLIENTS; w++) {
 		int st;
-		CHECK_EQ_INT(waitpid(pids[w], &st, 0), pids[w]);
+		CHECK_EQ(waitpid(pids[w], &st, 0), pids[w]);
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	}
 	hv_conn *c = connect_client();
 	hv_vec_bytestring names;
-	CHECK_EQ_INT(config_server_list_config_groups(c, "Many", &names), 0);
-	CHECK_EQ_INT(names.count, CLIENTS);
-	CHECK_EQ_INT(config_server_list_config_keys(c, "Many", "W5", &names), 0);
-	CHECK_EQ_INT(names.count, KEYS);
+	CHECK_EQ(config_server_list_config_groups(c, "Many", &names), 0);
+	CHECK_EQ(names.count, CLIENTS);
+	CHECK_EQ(config_server_list_config_keys(c, "Many", "W5", &names), 0);
+	CHECK_EQ(names.count, KEYS);
 	hv_conn_close(c);
 }
 
@@ -409,14 +409,14 @@ static void test_bad_peers(void)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	strcpy(sa.sun_path, fx.sock);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK_EQ_INT(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
 	static const uint8_t junk[32] = {0xff, 0xff, 0xff, 0x7f, 1, 2, 3, 4, 5, 6, 7};
-	CHECK_EQ_INT(write(fd, junk, sizeof(junk)), (long long)sizeof(junk));
+	CHECK_EQ(write(fd, junk, sizeof(junk)), (long long)sizeof(junk));
 	char buf[64];
 	/* The server ends this connection (read sees EOF or a reset); the
 	 * timeout only keeps a broken server from hanging the test. */
 	struct pollfd pfd = {.fd = fd, .events = POLLIN};
-	CHECK_EQ_INT(poll(&pfd, 1, 60000), 1);
+	CHECK_EQ(poll(&pfd, 1, 60000), 1);
 	CHECK(read(fd, buf, sizeof(buf)) <= 0);
 	close(fd);
 
@@ -430,14 +430,14 @@ static void test_bad_peers(void)
 	hv_opt_i32 v = {0};
 	/* wait until the child's writes are being served */
 	for (int tries = 0; tries < 60000 && !v.present; tries++) {
-		CHECK_EQ_INT(config_server_read_i32_value(probe, "Dying", "G", "i", &v), 0);
+		CHECK_EQ(config_server_read_i32_value(probe, "Dying", "G", "i", &v), 0);
 		if (!v.present)
 			poll(NULL, 0, 1);
 	}
 	CHECK(v.present);
 	kill(pid, SIGKILL);
 	waitpid(pid, NULL, 0);
-	CHECK_EQ_INT(config_server_write_string_value(probe, "Dying", "G", "after", "ok"), 0);
+	CHECK_EQ(config_server_write_string_value(probe, "Dying", "G", "after", "ok"), 0);
 	hv_conn_close(probe);
 }
 
@@ -480,7 +480,7 @@ static void writer_loop(int ack)
 static void test_crash_respawn(void)
 {
 	int p[2];
-	CHECK_EQ_INT(pipe(p), 0);
+	CHECK_EQ(pipe(p), 0);
 	pid_t writer = fork();
 	if (writer == 0) {
 		close(p[0]);
@@ -503,9 +503,9 @@ static void test_crash_respawn(void)
 		kill_server(SIGKILL);
 		/* No file is ever torn: it parses now, with the server dead. */
 		hv_config_store *s;
-		CHECK_EQ_INT(hv_config_store_open(fx.user_dir, NULL, &s), 0);
+		CHECK_EQ(hv_config_store_open(fx.user_dir, NULL, &s), 0);
 		const char *why = NULL;
-		CHECK_EQ_INT(hv_config_store_load(s, "Durable", &why), 0);
+		CHECK_EQ(hv_config_store_load(s, "Durable", &why), 0);
 		hv_config_store_free(s);
 		start_server();
 	}
@@ -523,7 +523,7 @@ static void test_crash_respawn(void)
 		char k[16];
 		snprintf(k, sizeof(k), "k%u", i % 100);
 		hv_opt_bytestring s;
-		CHECK_EQ_INT(config_server_read_string_value(c, "Durable", "Kill", k, &s), 0);
+		CHECK_EQ(config_server_read_string_value(c, "Durable", "Kill", k, &s), 0);
 		unsigned seen = 0;
 		CHECK(s.present && sscanf(s.value, "%u", &seen) == 1 && seen >= i);
 	}
@@ -557,10 +557,8 @@ int main(int argc, char **argv)
 
 	kill_server(SIGTERM);
 	cfg_fixture_cleanup(&fx);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

@@ -102,7 +102,7 @@ static void check_lines_short(const char *path)
 static void test_round_trip(void)
 {
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
 
 	/* Values inih would mangle if written plainly. */
 	static char long_val[20000];
@@ -128,20 +128,20 @@ static void test_round_trip(void)
 	char key[32];
 	for (size_t i = 0; i < HV_ARRAY_SIZE(values); i++) {
 		snprintf(key, sizeof(key), "k%zu", i);
-		CHECK_EQ_INT(set1(s, "RoundTrip", "Values", key, values[i]), 0);
+		CHECK_EQ(set1(s, "RoundTrip", "Values", key, values[i]), 0);
 	}
 	hv_config_store_free(s);
 
 	/* A fresh store reads the file back exactly. */
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
 	for (size_t i = 0; i < HV_ARRAY_SIZE(values); i++) {
 		const char *v = NULL, *why = NULL;
 		snprintf(key, sizeof(key), "k%zu", i);
-		CHECK_EQ_INT(hv_config_store_get(s, "RoundTrip", "Values", key, &v, &why), 0);
+		CHECK_EQ(hv_config_store_get(s, "RoundTrip", "Values", key, &v, &why), 0);
 		if (v && strcmp(v, values[i]) != 0) {
 			fprintf(stderr, "value %zu differs: got \"%.60s\" want \"%.60s\"\n", i, v,
 				values[i]);
-			failures++;
+			check_failures++;
 		}
 	}
 	char path[256];
@@ -149,9 +149,9 @@ static void test_round_trip(void)
 	check_lines_short(path);
 	/* Nothing changed: no write at all (same inode). */
 	struct stat a, b;
-	CHECK_EQ_INT(stat(path, &a), 0);
-	CHECK_EQ_INT(set1(s, "RoundTrip", "Values", "k1", "plain"), 0);
-	CHECK_EQ_INT(stat(path, &b), 0);
+	CHECK_EQ(stat(path, &a), 0);
+	CHECK_EQ(set1(s, "RoundTrip", "Values", "k1", "plain"), 0);
+	CHECK_EQ(stat(path, &b), 0);
 	CHECK(a.st_ino == b.st_ino);
 	hv_config_store_free(s);
 }
@@ -161,7 +161,7 @@ static void test_round_trip(void)
 static void test_random_round_trip(void)
 {
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
 	static const char tricky[] = " \t\n\r\\\";#[]=:";
 	unsigned seed = 12345;
 	enum { N = 300 };
@@ -176,18 +176,18 @@ static void test_random_round_trip(void)
 		vals[i][len] = '\0';
 		char key[16];
 		snprintf(key, sizeof(key), "r%d", i);
-		CHECK_EQ_INT(set1(s, "Random", "G", key, vals[i]), 0);
+		CHECK_EQ(set1(s, "Random", "G", key, vals[i]), 0);
 	}
 	hv_config_store_free(s);
-	CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
 	for (int i = 0; i < N; i++) {
 		char key[16];
 		const char *v = NULL, *why = NULL;
 		snprintf(key, sizeof(key), "r%d", i);
-		CHECK_EQ_INT(hv_config_store_get(s, "Random", "G", key, &v, &why), 0);
+		CHECK_EQ(hv_config_store_get(s, "Random", "G", key, &v, &why), 0);
 		if (v && strcmp(v, vals[i]) != 0) {
 			fprintf(stderr, "random value %d did not survive\n", i);
-			failures++;
+			check_failures++;
 		}
 	}
 	char path[256];
@@ -203,19 +203,19 @@ static void test_layering_and_events(void)
 	write_file(path, "; shipped defaults\n[Window]\nwidth = 640\nheight = 480\n\n[Theme]\nname = "
 			 "Default\n[Empty]\n");
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
 	rec r = {0};
 	hv_config_store_set_change_cb(s, record, &r);
 
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Layered", "Window", "width", &v, &why), 0);
+	CHECK_EQ(hv_config_store_get(s, "Layered", "Window", "width", &v, &why), 0);
 	CHECK_STR(v, "640");
-	CHECK_EQ_INT(hv_config_store_get(s, "Layered", "Window", "depth", &v, &why), -ENOENT);
+	CHECK_EQ(hv_config_store_get(s, "Layered", "Window", "depth", &v, &why), -ENOENT);
 
 	const char **names = NULL;
 	size_t n = 0;
-	CHECK_EQ_INT(hv_config_store_list_groups(s, "Layered", &names, &n, &why), 0);
-	CHECK_EQ_INT(n, 3);
+	CHECK_EQ(hv_config_store_list_groups(s, "Layered", &names, &n, &why), 0);
+	CHECK_EQ(n, 3);
 	if (n == 3) {
 		CHECK_STR(names[0], "Window");
 		CHECK_STR(names[2], "Empty"); /* an empty group is still a group */
@@ -229,40 +229,40 @@ static void test_layering_and_events(void)
 		{.kind = HV_CONFIG_SET, .group = "Fonts", .key = "mono", .value = "Hack"},
 		{.kind = HV_CONFIG_ADD_GROUP, .group = "Plugins"},
 	};
-	CHECK_EQ_INT(hv_config_store_apply(s, "Layered", ops, 3, &origin_token, &why), 0);
-	CHECK_EQ_INT(r.n, 4);
+	CHECK_EQ(hv_config_store_apply(s, "Layered", ops, 3, &origin_token, &why), 0);
+	CHECK_EQ(r.n, 4);
 	CHECK_STR(r.text[0], "changed Layered Window width 1024 (origin)");
 	CHECK_STR(r.text[1], "added-group Layered Fonts - - (origin)");
 	CHECK_STR(r.text[2], "changed Layered Fonts mono Hack (origin)");
 	CHECK_STR(r.text[3], "added-group Layered Plugins - - (origin)");
 
-	CHECK_EQ_INT(hv_config_store_list_keys(s, "Layered", "Window", &names, &n, &why), 0);
-	CHECK_EQ_INT(n, 2); /* width (user) and height (default) */
+	CHECK_EQ(hv_config_store_list_keys(s, "Layered", "Window", &names, &n, &why), 0);
+	CHECK_EQ(n, 2); /* width (user) and height (default) */
 	free(names);
 
 	/* Removing the user's value shows the default again. */
 	r.n = 0;
 	hv_config_op rm = {.kind = HV_CONFIG_REMOVE_KEY, .group = "Window", .key = "width"};
-	CHECK_EQ_INT(hv_config_store_apply(s, "Layered", &rm, 1, NULL, &why), 0);
-	CHECK_EQ_INT(r.n, 1);
+	CHECK_EQ(hv_config_store_apply(s, "Layered", &rm, 1, NULL, &why), 0);
+	CHECK_EQ(r.n, 1);
 	CHECK_STR(r.text[0], "changed Layered Window width 640");
 	hv_config_op rmg = {.kind = HV_CONFIG_REMOVE_GROUP, .group = "Fonts"};
 	r.n = 0;
-	CHECK_EQ_INT(hv_config_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
-	CHECK_EQ_INT(r.n, 1);
+	CHECK_EQ(hv_config_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
+	CHECK_EQ(r.n, 1);
 	CHECK_STR(r.text[0], "removed-group Layered Fonts - -");
 	/* Removing what is absent is not an error and announces nothing. */
 	r.n = 0;
-	CHECK_EQ_INT(hv_config_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
-	CHECK_EQ_INT(r.n, 0);
+	CHECK_EQ(hv_config_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
+	CHECK_EQ(r.n, 0);
 	hv_config_store_free(s);
 }
 
 static void test_atomic_batch(void)
 {
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
-	CHECK_EQ_INT(set1(s, "Atomic", "G", "a", "1"), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
+	CHECK_EQ(set1(s, "Atomic", "G", "a", "1"), 0);
 	char path[256];
 	hv_config_store_user_path(s, "Atomic", path, sizeof(path));
 	char *before = read_all(path);
@@ -274,13 +274,13 @@ static void test_atomic_batch(void)
 		{.kind = HV_CONFIG_SET, .group = "G", .key = "bad=key", .value = "4"},
 	};
 	const char *why = NULL;
-	CHECK_EQ_INT(hv_config_store_apply(s, "Atomic", ops, 3, NULL, &why), -EINVAL);
+	CHECK_EQ(hv_config_store_apply(s, "Atomic", ops, 3, NULL, &why), -EINVAL);
 	CHECK(why && strstr(why, "[ ] = : ; #"));
-	CHECK_EQ_INT(r.n, 0);
+	CHECK_EQ(r.n, 0);
 	const char *v = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Atomic", "G", "a", &v, &why), 0);
+	CHECK_EQ(hv_config_store_get(s, "Atomic", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "1");
-	CHECK_EQ_INT(hv_config_store_get(s, "Atomic", "G", "b", &v, &why), -ENOENT);
+	CHECK_EQ(hv_config_store_get(s, "Atomic", "G", "b", &v, &why), -ENOENT);
 	char *after = read_all(path);
 	CHECK(before && after && strcmp(before, after) == 0);
 	free(before);
@@ -290,7 +290,7 @@ static void test_atomic_batch(void)
 	char *big = malloc(HV_CONFIG_MAX_VALUE_LEN + 2);
 	memset(big, 'x', HV_CONFIG_MAX_VALUE_LEN + 1);
 	big[HV_CONFIG_MAX_VALUE_LEN + 1] = '\0';
-	CHECK_EQ_INT(set1(s, "Atomic", "G", "big", big), -E2BIG);
+	CHECK_EQ(set1(s, "Atomic", "G", "big", big), -E2BIG);
 	free(big);
 	hv_config_store_free(s);
 }
@@ -298,33 +298,33 @@ static void test_atomic_batch(void)
 static void test_names(void)
 {
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
 	const char *bad_domains[] = {"", "../evil", "a/b", "..", ".hidden", "x..y", "bad\xff",
 				     "tab\there"};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad_domains); i++) {
 		const char *why = NULL;
-		CHECK_EQ_INT(set1(s, bad_domains[i], "G", "k", "v"), -EINVAL);
-		CHECK_EQ_INT(hv_config_check_domain(bad_domains[i], &why), -EINVAL);
+		CHECK_EQ(set1(s, bad_domains[i], "G", "k", "v"), -EINVAL);
+		CHECK_EQ(hv_config_check_domain(bad_domains[i], &why), -EINVAL);
 		CHECK(why != NULL);
 	}
 	char longname[200];
 	memset(longname, 'd', 129);
 	longname[129] = '\0';
-	CHECK_EQ_INT(set1(s, longname, "G", "k", "v"), -EINVAL);
+	CHECK_EQ(set1(s, longname, "G", "k", "v"), -EINVAL);
 	longname[128] = '\0';
-	CHECK_EQ_INT(set1(s, longname, "G", "k", "v"), 0);
+	CHECK_EQ(set1(s, longname, "G", "k", "v"), 0);
 	/* Names inih could not read back are refused. */
 	const char *bad_names[] = {"", "a=b", "a:b", "[x]", ";c", "#c", " lead", "trail ",
 				   "new\nline", "\xc3\x28"};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad_names); i++) {
-		CHECK_EQ_INT(set1(s, "Names", bad_names[i], "k", "v"), -EINVAL);
-		CHECK_EQ_INT(set1(s, "Names", "G", bad_names[i], "v"), -EINVAL);
+		CHECK_EQ(set1(s, "Names", bad_names[i], "k", "v"), -EINVAL);
+		CHECK_EQ(set1(s, "Names", "G", bad_names[i], "v"), -EINVAL);
 	}
 	memset(longname, 'n', 49);
 	longname[49] = '\0';
-	CHECK_EQ_INT(set1(s, "Names", "G", longname, "v"), -EINVAL);
+	CHECK_EQ(set1(s, "Names", "G", longname, "v"), -EINVAL);
 	longname[48] = '\0';
-	CHECK_EQ_INT(set1(s, "Names", longname, longname, "v"), 0);
+	CHECK_EQ(set1(s, "Names", longname, longname, "v"), 0);
 	hv_config_store_free(s);
 	/* nothing escaped the user directory */
 	char path[256];
@@ -338,9 +338,9 @@ static void test_parse_errors(void)
 	snprintf(path, sizeof(path), "%s/Broken.ini", user_dir);
 	write_file(path, "[G]\na = 1\nthis line has no separator\n");
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Broken", "G", "a", &v, &why), -EBADMSG);
+	CHECK_EQ(hv_config_store_get(s, "Broken", "G", "a", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Broken.ini:3:"));
 
 	char line[400];
@@ -351,7 +351,7 @@ static void test_parse_errors(void)
 	snprintf(path, sizeof(path), "%s/Long.ini", user_dir);
 	write_file(path, line);
 	why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Long", "G", "k", &v, &why), -EBADMSG);
+	CHECK_EQ(hv_config_store_get(s, "Long", "G", "k", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Long.ini:2: line is longer than 198 bytes"));
 
 	/* Found by fuzz-configserver-ini: names in Latin-1 loaded (and listed),
@@ -360,12 +360,12 @@ static void test_parse_errors(void)
 	snprintf(path, sizeof(path), "%s/Latin.ini", user_dir);
 	write_file(path, "[G]\nstra\xdf" "e = x\n");
 	why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Latin", "G", "x", &v, &why), -EBADMSG);
+	CHECK_EQ(hv_config_store_get(s, "Latin", "G", "x", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Latin.ini:2: key name is not valid UTF-8"));
 	snprintf(path, sizeof(path), "%s/Latin2.ini", user_dir);
 	write_file(path, "[Gr\xfc\xdf" "e]\n");
 	why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Latin2", "G", "x", &v, &why), -EBADMSG);
+	CHECK_EQ(hv_config_store_get(s, "Latin2", "G", "x", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Latin2.ini:1: group name is not valid UTF-8"));
 	hv_config_store_free(s);
 }
@@ -374,28 +374,28 @@ static int wait_inotify(hv_config_store *s)
 {
 	struct pollfd p = {.fd = hv_config_store_inotify_fd(s), .events = POLLIN};
 	int r = poll(&p, 1, 10000);
-	CHECK_EQ_INT(r, 1);
+	CHECK_EQ(r, 1);
 	return hv_config_store_process_inotify(s);
 }
 
 static void test_hand_edits(void)
 {
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
-	CHECK_EQ_INT(set1(s, "Hand", "G", "a", "1"), 0);
-	CHECK_EQ_INT(set1(s, "Hand", "G", "b", "2"), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(set1(s, "Hand", "G", "a", "1"), 0);
+	CHECK_EQ(set1(s, "Hand", "G", "b", "2"), 0);
 	/* Our own writes are not re-announced as hand edits. */
 	rec r = {0};
 	hv_config_store_set_change_cb(s, record, &r);
-	CHECK_EQ_INT(wait_inotify(s), 0);
-	CHECK_EQ_INT(r.n, 0);
+	CHECK_EQ(wait_inotify(s), 0);
+	CHECK_EQ(r.n, 0);
 
 	/* An editor that writes in place. */
 	char path[256];
 	hv_config_store_user_path(s, "Hand", path, sizeof(path));
 	write_file(path, "[G]\na = 10\n[New]\nx = y\n");
-	CHECK_EQ_INT(wait_inotify(s), 0);
-	CHECK_EQ_INT(r.n, 4);
+	CHECK_EQ(wait_inotify(s), 0);
+	CHECK_EQ(r.n, 4);
 	CHECK_STR(r.text[0], "changed Hand G a 10");
 	CHECK_STR(r.text[1], "added-group Hand New - -");
 	CHECK_STR(r.text[2], "changed Hand New x y");
@@ -406,26 +406,26 @@ static void test_hand_edits(void)
 	char tmp[256];
 	snprintf(tmp, sizeof(tmp), "%s/Hand.ini~", user_dir);
 	write_file(tmp, "[G]\na = 11\n");
-	CHECK_EQ_INT(rename(tmp, path), 0);
-	CHECK_EQ_INT(wait_inotify(s), 0);
+	CHECK_EQ(rename(tmp, path), 0);
+	CHECK_EQ(wait_inotify(s), 0);
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Hand", "G", "a", &v, &why), 0);
+	CHECK_EQ(hv_config_store_get(s, "Hand", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "11");
-	CHECK_EQ_INT(r.n, 2);
+	CHECK_EQ(r.n, 2);
 	CHECK_STR(r.text[1], "removed-group Hand New - -");
 
 	/* A broken edit keeps the last good state. */
 	r.n = 0;
 	write_file(path, "[G\n");
-	CHECK_EQ_INT(wait_inotify(s), 0);
-	CHECK_EQ_INT(hv_config_store_get(s, "Hand", "G", "a", &v, &why), 0);
+	CHECK_EQ(wait_inotify(s), 0);
+	CHECK_EQ(hv_config_store_get(s, "Hand", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "11");
-	CHECK_EQ_INT(r.n, 0);
+	CHECK_EQ(r.n, 0);
 	/* Deleting the file removes the values. */
-	CHECK_EQ_INT(unlink(path), 0);
-	CHECK_EQ_INT(wait_inotify(s), 0);
-	CHECK_EQ_INT(hv_config_store_get(s, "Hand", "G", "a", &v, &why), -ENOENT);
-	CHECK_EQ_INT(r.n, 1);
+	CHECK_EQ(unlink(path), 0);
+	CHECK_EQ(wait_inotify(s), 0);
+	CHECK_EQ(hv_config_store_get(s, "Hand", "G", "a", &v, &why), -ENOENT);
+	CHECK_EQ(r.n, 1);
 	hv_config_store_free(s);
 }
 
@@ -434,20 +434,20 @@ static void test_hand_edits(void)
 static void test_forget(void)
 {
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
-	CHECK_EQ_INT(set1(s, "Forget", "G", "a", "1"), 0);
-	CHECK_EQ_INT(set1(s, "Kept", "G", "a", "k"), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(set1(s, "Forget", "G", "a", "1"), 0);
+	CHECK_EQ(set1(s, "Kept", "G", "a", "k"), 0);
 	char path[256];
 	hv_config_store_user_path(s, "Forget", path, sizeof(path));
 	write_file(path, "[G]\na = 2\n"); /* no inotify processing on purpose */
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ_INT(hv_config_store_get(s, "Forget", "G", "a", &v, &why), 0);
+	CHECK_EQ(hv_config_store_get(s, "Forget", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "1");
 	hv_config_store_forget(s, "Forget");
 	hv_config_store_forget(s, "NeverLoaded");
-	CHECK_EQ_INT(hv_config_store_get(s, "Forget", "G", "a", &v, &why), 0);
+	CHECK_EQ(hv_config_store_get(s, "Forget", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "2");
-	CHECK_EQ_INT(hv_config_store_get(s, "Kept", "G", "a", &v, &why), 0);
+	CHECK_EQ(hv_config_store_get(s, "Kept", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "k");
 	hv_config_store_free(s);
 }
@@ -461,7 +461,7 @@ static void test_stale_temp_removed(void)
 	snprintf(keep, sizeof(keep), "%s/.notes.ini.bak", user_dir);
 	write_file(keep, "mine");
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
 	CHECK(access(path, F_OK) < 0);
 	CHECK(access(keep, F_OK) == 0); /* not ours: left alone */
 	hv_config_store_free(s);
@@ -477,7 +477,7 @@ static void test_sigkill_durability(void)
 	unsigned next = 0;
 	for (int round = 0; round < 12; round++) {
 		int p[2];
-		CHECK_EQ_INT(pipe(p), 0);
+		CHECK_EQ(pipe(p), 0);
 		pid_t pid = fork();
 		if (pid == 0) {
 			close(p[0]);
@@ -522,7 +522,7 @@ static void test_sigkill_durability(void)
 		CHECK(got > 0);
 
 		hv_config_store *s;
-		CHECK_EQ_INT(hv_config_store_open(user_dir, NULL, &s), 0);
+		CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
 		/* every acknowledged write of this round (the last 200 keys) */
 		for (unsigned i = last >= 199 ? last - 199 : 0; i <= last; i++) {
 			if (i < next)
@@ -531,7 +531,7 @@ static void test_sigkill_durability(void)
 			snprintf(k, sizeof(k), "k%u", i % 200);
 			const char *val = NULL, *why = NULL;
 			int r = hv_config_store_get(s, "Durable", "Kill", k, &val, &why);
-			CHECK_EQ_INT(r, 0);
+			CHECK_EQ(r, 0);
 			if (r < 0)
 				break;
 			/* it holds this write or a later one (never an older one) */
@@ -573,10 +573,8 @@ int main(void)
 	test_sigkill_durability();
 
 	rm_rf(root);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

@@ -78,7 +78,7 @@ static pid_t wait_server(void)
 		exit(1);
 	hv_conn_set_timeout(c, 60000);
 	hv_vec_bytestring g;
-	CHECK_EQ_INT(config_server_list_config_groups(c, "Durable", &g), 0);
+	CHECK_EQ(config_server_list_config_groups(c, "Durable", &g), 0);
 	hv_conn_close(c);
 	pid_t pid = find_server();
 	CHECK(pid > 0);
@@ -98,9 +98,9 @@ static void check_not_torn(void)
 	if (system(cmd) != 0)
 		return; /* not written yet */
 	hv_config_store *s;
-	CHECK_EQ_INT(hv_config_store_open(cdir, NULL, &s), 0);
+	CHECK_EQ(hv_config_store_open(cdir, NULL, &s), 0);
 	const char *why = NULL;
-	CHECK_EQ_INT(hv_config_store_load(s, "Durable", &why), 0);
+	CHECK_EQ(hv_config_store_load(s, "Durable", &why), 0);
 	hv_config_store_free(s);
 }
 
@@ -151,8 +151,8 @@ int main(int argc, char **argv)
 	snprintf(etc, sizeof(etc), "%s/etc", dir);
 	snprintf(user_dir, sizeof(user_dir), "%s/user", dir);
 	snprintf(portal, sizeof(portal), "%s/portal/config", rt);
-	CHECK_EQ_INT(mkdir(rt, 0700), 0);
-	CHECK_EQ_INT(mkdir(etc, 0700), 0);
+	CHECK_EQ(mkdir(rt, 0700), 0);
+	CHECK_EQ(mkdir(etc, 0700), 0);
 	char def[10240], path[256];
 #ifdef __SANITIZE_ADDRESS__
 	/* ASan's runtime starts up with system calls outside the promises; the
@@ -192,7 +192,7 @@ int main(int argc, char **argv)
 	}
 
 	int p[2];
-	CHECK_EQ_INT(pipe(p), 0);
+	CHECK_EQ(pipe(p), 0);
 	pid_t writer = fork();
 	if (writer == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -212,7 +212,7 @@ int main(int argc, char **argv)
 		}
 		usleep((useconds_t)(rand() % 2000));
 		if (pid > 0)
-			CHECK_EQ_INT(kill(pid, SIGKILL), 0);
+			CHECK_EQ(kill(pid, SIGKILL), 0);
 		/* gone before we look again (it is SystemServer's child, not ours) */
 		for (int i = 0; i < 6000 && pid > 0 && kill(pid, 0) == 0; i++)
 			poll(NULL, 0, 5);
@@ -229,14 +229,14 @@ int main(int argc, char **argv)
 	CHECK(acked > 0);
 
 	hv_conn *c = NULL;
-	CHECK_EQ_INT(hv_conn_connect(NULL, portal, &c), 0);
+	CHECK_EQ(hv_conn_connect(NULL, portal, &c), 0);
 	if (c) {
 		hv_conn_set_timeout(c, 60000);
 		for (unsigned i = last >= KEYS - 1 ? last - (KEYS - 1) : 0; i <= last; i++) {
 			char k[16];
 			snprintf(k, sizeof(k), "k%u", i % KEYS);
 			hv_opt_bytestring s;
-			CHECK_EQ_INT(config_server_read_string_value(c, "Durable", "Kill", k, &s), 0);
+			CHECK_EQ(config_server_read_string_value(c, "Durable", "Kill", k, &s), 0);
 			unsigned seen = 0;
 			CHECK(s.present && sscanf(s.value, "%u", &seen) == 1 && seen >= i);
 		}
@@ -244,11 +244,11 @@ int main(int argc, char **argv)
 	}
 	int st;
 	kill(ss, SIGTERM);
-	CHECK_EQ_INT(waitpid(ss, &st, 0), ss);
+	CHECK_EQ(waitpid(ss, &st, 0), ss);
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	fprintf(stderr, "under SystemServer: %u acknowledged writes over %d SIGKILLs, none lost\n",
 		acked, KILLS);
-	if (failures) {
+	if (check_failures) {
 		snprintf(path, sizeof(path), "cat '%s' >&2", log);
 		if (system(path) != 0)
 			fprintf(stderr, "(no SystemServer log)\n");
@@ -256,11 +256,9 @@ int main(int argc, char **argv)
 	char cmd[128];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
 	if (system(cmd) != 0)
-		failures++;
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+		check_failures++;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

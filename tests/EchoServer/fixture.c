@@ -15,7 +15,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../core/check.h"
+#include "check.h"
 #include "fixture.h"
 
 /* Only to avoid hanging forever on a broken build; never an assertion. */
@@ -25,10 +25,10 @@ static int unix_socket_for(const char *path, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof *sa);
 	sa->sun_family = AF_UNIX;
-	CHECK(strlen(path) < sizeof sa->sun_path);
+	REQUIRE(strlen(path) < sizeof sa->sun_path);
 	strcpy(sa->sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0);
+	REQUIRE(fd >= 0);
 	return fd;
 }
 
@@ -36,7 +36,7 @@ int echo_fixture_raw_socket(const echo_fixture *f)
 {
 	struct sockaddr_un sa;
 	int fd = unix_socket_for(f->sock, &sa);
-	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	REQUIRE_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	return fd;
 }
 
@@ -72,7 +72,7 @@ void echo_fixture_start(echo_fixture *f, const char *server, bool listen_fds)
 {
 	memset(f, 0, sizeof *f);
 	strcpy(f->dir, "/tmp/echo-test-XXXXXX");
-	CHECK(mkdtemp(f->dir));
+	REQUIRE(mkdtemp(f->dir));
 	snprintf(f->sock, sizeof f->sock, "%s/echo", f->dir);
 
 	int listen_fd = -1;
@@ -80,11 +80,11 @@ void echo_fixture_start(echo_fixture *f, const char *server, bool listen_fds)
 		/* What a manager does: bind and listen before the service runs. */
 		struct sockaddr_un sa;
 		listen_fd = unix_socket_for(f->sock, &sa);
-		CHECK_EQ(bind(listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
-		CHECK_EQ(listen(listen_fd, 64), 0);
+		REQUIRE_EQ(bind(listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+		REQUIRE_EQ(listen(listen_fd, 64), 0);
 	}
 	f->pid = fork();
-	CHECK(f->pid >= 0);
+	REQUIRE(f->pid >= 0);
 	if (f->pid == 0)
 		exec_server(server, f->sock, listen_fd);
 	if (listen_fd >= 0)
@@ -99,12 +99,12 @@ void echo_fixture_start(echo_fixture *f, const char *server, bool listen_fds)
 		close(fd);
 		if (r == 0)
 			return;
-		CHECK(echo_fixture_alive(f));
+		REQUIRE(echo_fixture_alive(f));
 		struct timespec now;
 		clock_gettime(CLOCK_MONOTONIC, &now);
 		uint64_t ns = (uint64_t)(now.tv_sec - start.tv_sec) * 1000000000ull +
 			      (uint64_t)now.tv_nsec - (uint64_t)start.tv_nsec;
-		CHECK(ns < START_TIMEOUT_NS);
+		REQUIRE(ns < START_TIMEOUT_NS);
 		poll(NULL, 0, 5);
 	}
 }
@@ -118,19 +118,19 @@ bool echo_fixture_alive(echo_fixture *f)
 void echo_fixture_stop(echo_fixture *f)
 {
 	int status = 0;
-	CHECK_EQ(kill(f->pid, SIGTERM), 0);
-	CHECK_EQ(waitpid(f->pid, &status, 0), f->pid);
+	REQUIRE_EQ(kill(f->pid, SIGTERM), 0);
+	REQUIRE_EQ(waitpid(f->pid, &status, 0), f->pid);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fprintf(stderr, "EchoServer ended with status %#x\n", status);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	unlink(f->sock);
-	CHECK_EQ(rmdir(f->dir), 0);
+	REQUIRE_EQ(rmdir(f->dir), 0);
 }
 
 hv_conn *echo_fixture_connect(const echo_fixture *f)
 {
 	hv_conn *c = NULL;
-	CHECK_EQ(hv_conn_connect(NULL, f->sock, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, f->sock, &c), 0);
 	/* A generous bound so a broken server fails the test instead of hanging it. */
 	hv_conn_set_timeout(c, 60000);
 	return c;
@@ -139,9 +139,9 @@ hv_conn *echo_fixture_connect(const echo_fixture *f)
 int run_capture(char *const argv[], char *const envp_extra[], char *out, size_t size)
 {
 	int p[2];
-	CHECK_EQ(pipe2(p, O_CLOEXEC), 0);
+	REQUIRE_EQ(pipe2(p, O_CLOEXEC), 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		dup2(p[1], 1);
@@ -169,7 +169,7 @@ int run_capture(char *const argv[], char *const envp_extra[], char *out, size_t 
 	out[len] = '\0';
 	close(p[0]);
 	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
 
@@ -178,7 +178,7 @@ int proc_status_field(pid_t pid, const char *key)
 	char path[64], line[256];
 	snprintf(path, sizeof path, "/proc/%d/status", (int)pid);
 	FILE *f = fopen(path, "re");
-	CHECK(f);
+	REQUIRE(f);
 	int v = -1;
 	size_t kl = strlen(key);
 	while (fgets(line, sizeof line, f))

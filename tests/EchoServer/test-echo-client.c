@@ -10,7 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../core/check.h"
+#include "check.h"
 #include "fixture.h"
 
 static const char *server_path, *client_path;
@@ -32,19 +32,19 @@ static int run_client(char *out, size_t size, char *env, ...)
 static void test_usage(void)
 {
 	char out[8192];
-	CHECK_EQ(run_client(out, sizeof out, NULL, "--help", NULL), 0);
-	CHECK(strstr(out, "Usage: echo-client"));
+	REQUIRE_EQ(run_client(out, sizeof out, NULL, "--help", NULL), 0);
+	REQUIRE(strstr(out, "Usage: echo-client"));
 	static const char *const bad[][2] = {
 		{"--count", "0"},  {"--count", "abc"}, {"--count", "-3"},
 		{"--size", "-1"},  {"--size", "1e3"},  {"--size", "99999999999"},
 		{"--frobnicate", NULL}, {"stray", NULL},
 	};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad); i++) {
-		CHECK_EQ(run_client(out, sizeof out, NULL, bad[i][0], bad[i][1], NULL), 2);
-		CHECK(strstr(out, "Usage: echo-client"));
+		REQUIRE_EQ(run_client(out, sizeof out, NULL, bad[i][0], bad[i][1], NULL), 2);
+		REQUIRE(strstr(out, "Usage: echo-client"));
 	}
 	char *missing_arg[] = {(char *)client_path, "--socket", NULL};
-	CHECK_EQ(run_capture(missing_arg, NULL, out, sizeof out), 2);
+	REQUIRE_EQ(run_capture(missing_arg, NULL, out, sizeof out), 2);
 }
 
 static void test_against_server(void)
@@ -53,29 +53,29 @@ static void test_against_server(void)
 	echo_fixture f;
 	echo_fixture_start(&f, server_path, false);
 
-	CHECK_EQ(run_client(out, sizeof out, NULL, "--count", "20", "--size", "1000", "--socket",
+	REQUIRE_EQ(run_client(out, sizeof out, NULL, "--count", "20", "--size", "1000", "--socket",
 			    f.sock, NULL),
 		 0);
-	CHECK(strstr(out, "20 Echo calls of 1000 bytes"));
-	CHECK(strstr(out, "20000 bytes each way"));
+	REQUIRE(strstr(out, "20 Echo calls of 1000 bytes"));
+	REQUIRE(strstr(out, "20000 bytes each way"));
 
-	CHECK_EQ(run_client(out, sizeof out, NULL, "--size", "0", "--socket", f.sock, NULL), 0);
-	CHECK(strstr(out, "1 Echo call of 0 bytes"));
+	REQUIRE_EQ(run_client(out, sizeof out, NULL, "--size", "0", "--socket", f.sock, NULL), 0);
+	REQUIRE(strstr(out, "1 Echo call of 0 bytes"));
 
-	CHECK_EQ(run_client(out, sizeof out, NULL, "-n", "3", "-s", "1048576", "-S", f.sock, NULL),
+	REQUIRE_EQ(run_client(out, sizeof out, NULL, "-n", "3", "-s", "1048576", "-S", f.sock, NULL),
 		 0);
-	CHECK(strstr(out, "3 Echo calls of 1048576 bytes"));
+	REQUIRE(strstr(out, "3 Echo calls of 1048576 bytes"));
 
 	/* The default is the "echo" portal. */
 	char env[200];
 	snprintf(env, sizeof env, "HAVEN_PORTAL_DIR=%s", f.dir);
-	CHECK_EQ(run_client(out, sizeof out, env, "--count", "2", NULL), 0);
-	CHECK(strstr(out, "2 Echo calls of 64 bytes"));
+	REQUIRE_EQ(run_client(out, sizeof out, env, "--count", "2", NULL), 0);
+	REQUIRE(strstr(out, "2 Echo calls of 64 bytes"));
 
 	/* The server goes away in the middle of a long run: whether the client
 	 * was still connecting or mid-call, it says so and exits 1. */
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		char *argv[] = {(char *)client_path, "--count", "10000000", "--socket", f.sock, NULL};
 		int r = run_capture(argv, NULL, out, sizeof out);
@@ -89,19 +89,19 @@ static void test_against_server(void)
 	usleep(200 * 1000);
 	echo_fixture_stop(&f);
 	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 
 	/* No server at all. */
-	CHECK_EQ(run_client(out, sizeof out, NULL, "--socket", f.sock, NULL), 1);
-	CHECK(strstr(out, "cannot connect"));
-	CHECK_EQ(run_client(out, sizeof out, "HAVEN_PORTAL_DIR=/nonexistent", NULL), 1);
-	CHECK(strstr(out, "/nonexistent/echo"));
+	REQUIRE_EQ(run_client(out, sizeof out, NULL, "--socket", f.sock, NULL), 1);
+	REQUIRE(strstr(out, "cannot connect"));
+	REQUIRE_EQ(run_client(out, sizeof out, "HAVEN_PORTAL_DIR=/nonexistent", NULL), 1);
+	REQUIRE(strstr(out, "/nonexistent/echo"));
 }
 
 int main(int argc, char **argv)
 {
-	CHECK_EQ(argc, 3);
+	REQUIRE_EQ(argc, 3);
 	server_path = argv[1];
 	client_path = argv[2];
 	test_usage();

@@ -19,7 +19,7 @@
 #include <haven/ipc.h>
 #include <haven/loop.h>
 
-#include "../core/check.h"
+#include "check.h"
 #include "EchoClient.ipc.h"
 #include "EchoServer.ipc.h"
 #include "fixture.h"
@@ -31,7 +31,7 @@ static const char *server_path;
 static uint64_t pongs_seen, last_pong;
 static int on_pong(hv_call *call, const echo_client_pong_req *req)
 {
-	CHECK_EQ(req->seq, last_pong + 1); /* in order, none lost */
+	REQUIRE_EQ(req->seq, last_pong + 1); /* in order, none lost */
 	last_pong = req->seq;
 	pongs_seen++;
 	return 0;
@@ -41,17 +41,17 @@ static const echo_client_handlers client_handlers = {.pong = on_pong};
 static void check_echo(hv_conn *c)
 {
 	const char *back = NULL;
-	CHECK_EQ(echo_server_echo(c, "hello", &back), 0);
-	CHECK(!strcmp(back, "hello"));
-	CHECK_EQ(echo_server_echo(c, "", &back), 0);
-	CHECK(!strcmp(back, ""));
-	CHECK_EQ(echo_server_echo(c, "caf\xc3\xa9 \xe2\x9c\x93", &back), 0);
-	CHECK(!strcmp(back, "caf\xc3\xa9 \xe2\x9c\x93"));
+	REQUIRE_EQ(echo_server_echo(c, "hello", &back), 0);
+	REQUIRE(!strcmp(back, "hello"));
+	REQUIRE_EQ(echo_server_echo(c, "", &back), 0);
+	REQUIRE(!strcmp(back, ""));
+	REQUIRE_EQ(echo_server_echo(c, "caf\xc3\xa9 \xe2\x9c\x93", &back), 0);
+	REQUIRE(!strcmp(back, "caf\xc3\xa9 \xe2\x9c\x93"));
 	/* Invalid UTF-8 is refused by the sender's encoder, before the wire. */
-	CHECK(echo_server_echo(c, "bad \xff", &back) < 0);
+	REQUIRE(echo_server_echo(c, "bad \xff", &back) < 0);
 	/* ...and the connection is still usable. */
-	CHECK_EQ(echo_server_echo(c, "still here", &back), 0);
-	CHECK(!strcmp(back, "still here"));
+	REQUIRE_EQ(echo_server_echo(c, "still here", &back), 0);
+	REQUIRE(!strcmp(back, "still here"));
 }
 
 static void check_echo_bytes(hv_conn *c)
@@ -59,46 +59,46 @@ static void check_echo_bytes(hv_conn *c)
 	static const size_t sizes[] = {0, 1, 64, 4096, 1u << 20};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(sizes); i++) {
 		uint8_t *data = malloc(sizes[i] + 1);
-		CHECK(data);
+		REQUIRE(data);
 		for (size_t k = 0; k < sizes[i]; k++)
 			data[k] = (uint8_t)(k * 7 + i); /* includes zeros */
 		hv_bytes back = {0};
-		CHECK_EQ(echo_server_echo_bytes(c, (hv_bytes){data, sizes[i]}, &back), 0);
-		CHECK_EQ(back.len, sizes[i]);
-		CHECK(sizes[i] == 0 || !memcmp(back.data, data, sizes[i]));
+		REQUIRE_EQ(echo_server_echo_bytes(c, (hv_bytes){data, sizes[i]}, &back), 0);
+		REQUIRE_EQ(back.len, sizes[i]);
+		REQUIRE(sizes[i] == 0 || !memcmp(back.data, data, sizes[i]));
 		free(data);
 	}
 }
 
 static void check_ping_pong(hv_conn *c)
 {
-	CHECK_EQ(hv_conn_serve(c, &echo_client_endpoint, &client_handlers), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &echo_client_endpoint, &client_handlers), 0);
 	pongs_seen = last_pong = 0;
 	for (uint64_t seq = 1; seq <= 100; seq++)
-		CHECK_EQ(echo_server_ping(c, seq), 0);
-	CHECK_EQ(hv_conn_flush(c), 0);
+		REQUIRE_EQ(echo_server_ping(c, seq), 0);
+	REQUIRE_EQ(hv_conn_flush(c), 0);
 	while (pongs_seen < 100)
-		CHECK(hv_conn_dispatch(c, 30000) > 0);
-	CHECK_EQ(last_pong, 100);
+		REQUIRE(hv_conn_dispatch(c, 30000) > 0);
+	REQUIRE_EQ(last_pong, 100);
 }
 
 static void check_echo_buffer(hv_conn *c)
 {
 	hv_buffer b = HV_BUFFER_EMPTY, back = HV_BUFFER_EMPTY;
-	CHECK_EQ(hv_buffer_create(1u << 20, &b), 0);
+	REQUIRE_EQ(hv_buffer_create(1u << 20, &b), 0);
 	memset(b.data, 0x5a, b.size);
-	CHECK_EQ(echo_server_echo_buffer(c, b, &back), 0);
-	CHECK_EQ(back.size, b.size);
-	CHECK(back.fd >= 0 && back.fd != b.fd);
+	REQUIRE_EQ(echo_server_echo_buffer(c, b, &back), 0);
+	REQUIRE_EQ(back.size, b.size);
+	REQUIRE(back.fd >= 0 && back.fd != b.fd);
 	/* The same memory came back, not a copy: same memfd inode, and a write
 	 * through one mapping shows in the other. */
 	struct stat s1, s2;
-	CHECK_EQ(fstat(b.fd, &s1), 0);
-	CHECK_EQ(fstat(back.fd, &s2), 0);
-	CHECK(s1.st_ino == s2.st_ino && s1.st_dev == s2.st_dev);
-	CHECK(!memcmp(back.data, b.data, b.size));
+	REQUIRE_EQ(fstat(b.fd, &s1), 0);
+	REQUIRE_EQ(fstat(back.fd, &s2), 0);
+	REQUIRE(s1.st_ino == s2.st_ino && s1.st_dev == s2.st_dev);
+	REQUIRE(!memcmp(back.data, b.data, b.size));
 	((uint8_t *)b.data)[12345] = 0xa5;
-	CHECK_EQ(((const uint8_t *)back.data)[12345], 0xa5);
+	REQUIRE_EQ(((const uint8_t *)back.data)[12345], 0xa5);
 	hv_buffer_release(&back);
 
 	/* A sealed (read-only) buffer comes back read-only. Sealing waits
@@ -107,10 +107,10 @@ static void check_echo_buffer(hv_conn *c)
 	int sr;
 	for (int tries = 0; (sr = hv_buffer_seal(&b)) == -EBUSY && tries < 5000; tries++)
 		usleep(1000);
-	CHECK_EQ(sr, 0);
-	CHECK_EQ(echo_server_echo_buffer(c, b, &back), 0);
-	CHECK(back.readonly);
-	CHECK_EQ(((const uint8_t *)back.data)[12345], 0xa5);
+	REQUIRE_EQ(sr, 0);
+	REQUIRE_EQ(echo_server_echo_buffer(c, b, &back), 0);
+	REQUIRE(back.readonly);
+	REQUIRE_EQ(((const uint8_t *)back.data)[12345], 0xa5);
 	hv_buffer_release(&back);
 	hv_buffer_release(&b);
 }
@@ -120,58 +120,58 @@ static void check_echo_file(hv_conn *c, const char *dir)
 	char path[256];
 	snprintf(path, sizeof path, "%s/file", dir);
 	int fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
-	CHECK(fd >= 0);
-	CHECK_EQ(write(fd, "contents", 8), 8);
+	REQUIRE(fd >= 0);
+	REQUIRE_EQ(write(fd, "contents", 8), 8);
 	int back = -1;
-	CHECK_EQ(echo_server_echo_file(c, fd, &back), 0);
-	CHECK(back >= 0 && back != fd);
+	REQUIRE_EQ(echo_server_echo_file(c, fd, &back), 0);
+	REQUIRE(back >= 0 && back != fd);
 	struct stat s1, s2;
-	CHECK_EQ(fstat(fd, &s1), 0);
-	CHECK_EQ(fstat(back, &s2), 0);
-	CHECK(s1.st_ino == s2.st_ino && s1.st_dev == s2.st_dev);
+	REQUIRE_EQ(fstat(fd, &s1), 0);
+	REQUIRE_EQ(fstat(back, &s2), 0);
+	REQUIRE(s1.st_ino == s2.st_ino && s1.st_dev == s2.st_dev);
 	char buf[16] = {0};
-	CHECK_EQ(pread(back, buf, sizeof buf, 0), 8);
-	CHECK(!memcmp(buf, "contents", 8));
+	REQUIRE_EQ(pread(back, buf, sizeof buf, 0), 8);
+	REQUIRE(!memcmp(buf, "contents", 8));
 	close(back);
 	close(fd);
-	CHECK_EQ(unlink(path), 0);
+	REQUIRE_EQ(unlink(path), 0);
 }
 
 static void check_fail(hv_conn *c)
 {
-	CHECK_EQ(echo_server_fail(c, -42), -42);
+	REQUIRE_EQ(echo_server_fail(c, -42), -42);
 	const hv_ipc_error *e = hv_conn_last_error(c);
-	CHECK(e->remote);
-	CHECK_EQ(e->code, -42);
-	CHECK(strstr(e->message, "-42"));
-	CHECK_EQ(echo_server_fail(c, -ENOENT), -ENOENT);
+	REQUIRE(e->remote);
+	REQUIRE_EQ(e->code, -42);
+	REQUIRE(strstr(e->message, "-42"));
+	REQUIRE_EQ(echo_server_fail(c, -ENOENT), -ENOENT);
 	/* A non-negative code is itself a bad request. */
-	CHECK_EQ(echo_server_fail(c, 3), -EINVAL);
-	CHECK(hv_conn_last_error(c)->remote);
+	REQUIRE_EQ(echo_server_fail(c, 3), -EINVAL);
+	REQUIRE(hv_conn_last_error(c)->remote);
 	/* A failed call leaves the connection working. */
 	const char *back;
-	CHECK_EQ(echo_server_echo(c, "after", &back), 0);
+	REQUIRE_EQ(echo_server_echo(c, "after", &back), 0);
 }
 
 static void check_stats(hv_conn *c, const echo_fixture *f)
 {
 	uint64_t pings, discards, bytes;
-	CHECK_EQ(echo_server_stats(c, &pings, &discards, &bytes), 0);
-	CHECK_EQ(discards, 0);
+	REQUIRE_EQ(echo_server_stats(c, &pings, &discards, &bytes), 0);
+	REQUIRE_EQ(discards, 0);
 	uint8_t data[64] = {1};
 	for (int i = 0; i < 1000; i++)
-		CHECK_EQ(echo_server_discard(c, (hv_bytes){data, sizeof data}), 0);
+		REQUIRE_EQ(echo_server_discard(c, (hv_bytes){data, sizeof data}), 0);
 	uint64_t pings2;
 	/* The sync call is ordered after the one-way messages on the socket. */
-	CHECK_EQ(echo_server_stats(c, &pings2, &discards, &bytes), 0);
-	CHECK_EQ(pings2, pings);
-	CHECK_EQ(discards, 1000);
-	CHECK_EQ(bytes, 64000);
+	REQUIRE_EQ(echo_server_stats(c, &pings2, &discards, &bytes), 0);
+	REQUIRE_EQ(pings2, pings);
+	REQUIRE_EQ(discards, 1000);
+	REQUIRE_EQ(bytes, 64000);
 	/* Counters are per connection. */
 	hv_conn *other = echo_fixture_connect(f);
-	CHECK_EQ(echo_server_stats(other, &pings2, &discards, &bytes), 0);
-	CHECK_EQ(pings2, 0);
-	CHECK_EQ(discards, 0);
+	REQUIRE_EQ(echo_server_stats(other, &pings2, &discards, &bytes), 0);
+	REQUIRE_EQ(pings2, 0);
+	REQUIRE_EQ(discards, 0);
 	hv_conn_close(other);
 }
 
@@ -183,9 +183,9 @@ static void test_messages(bool listen_fds)
 	/* Once serving, the server has pledged itself: seccomp filter mode (2)
 	 * and no_new_privs, whoever started it. */
 	const char *back;
-	CHECK_EQ(echo_server_echo(c, "sandboxed?", &back), 0);
-	CHECK_EQ(proc_status_field(f.pid, "Seccomp"), 2);
-	CHECK_EQ(proc_status_field(f.pid, "NoNewPrivs"), 1);
+	REQUIRE_EQ(echo_server_echo(c, "sandboxed?", &back), 0);
+	REQUIRE_EQ(proc_status_field(f.pid, "Seccomp"), 2);
+	REQUIRE_EQ(proc_status_field(f.pid, "NoNewPrivs"), 1);
 	check_echo(c);
 	check_echo_bytes(c);
 	check_ping_pong(c);
@@ -239,7 +239,7 @@ static void test_concurrent_clients(void)
 	pid_t kids[CHILDREN];
 	for (int i = 0; i < CHILDREN; i++) {
 		kids[i] = fork();
-		CHECK(kids[i] >= 0);
+		REQUIRE(kids[i] >= 0);
 		if (kids[i] == 0)
 			client_child(&f, i);
 	}
@@ -248,24 +248,24 @@ static void test_concurrent_clients(void)
 	 * connection: each reply must reach the callback of its own request. */
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, f.sock, &c), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, f.sock, &c), 0);
 	for (size_t i = 0; i < HV_ARRAY_SIZE(async_texts); i++) {
 		snprintf(async_texts[i], sizeof async_texts[i], "async %zu", i);
-		CHECK_EQ(echo_server_echo_async(c, async_texts[i], on_async_echo, async_texts[i]), 0);
+		REQUIRE_EQ(echo_server_echo_async(c, async_texts[i], on_async_echo, async_texts[i]), 0);
 	}
-	CHECK_EQ(hv_loop_run(loop), 0);
-	CHECK_EQ(async_st.done, HV_ARRAY_SIZE(async_texts));
-	CHECK_EQ(async_st.bad, 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(async_st.done, HV_ARRAY_SIZE(async_texts));
+	REQUIRE_EQ(async_st.bad, 0);
 	hv_conn_close(c);
 	hv_loop_free(loop);
 
 	for (int i = 0; i < CHILDREN; i++) {
 		int status;
-		CHECK_EQ(waitpid(kids[i], &status, 0), kids[i]);
+		REQUIRE_EQ(waitpid(kids[i], &status, 0), kids[i]);
 		if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 			fprintf(stderr, "client %d ended with status %#x\n", i, status);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	echo_fixture_stop(&f);
 }
@@ -279,7 +279,7 @@ static void write_all_or_die(int fd, const void *buf, size_t len)
 		ssize_t n = write(fd, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
-		CHECK(n > 0);
+		REQUIRE(n > 0);
 		p += n;
 		len -= (size_t)n;
 	}
@@ -303,23 +303,23 @@ static size_t make_header(uint8_t *h, uint32_t payload_len, uint32_t magic, uint
 static void expect_dropped(int fd)
 {
 	struct pollfd p = {.fd = fd, .events = POLLIN};
-	CHECK_EQ(poll(&p, 1, 60000), 1); /* a hang bound, not a timing check */
+	REQUIRE_EQ(poll(&p, 1, 60000), 1); /* a hang bound, not a timing check */
 	uint8_t buf[256];
 	ssize_t n;
 	while ((n = read(fd, buf, sizeof buf)) > 0)
 		; /* an error reply before the close would be fine too */
-	CHECK(n == 0 || (n < 0 && errno == ECONNRESET));
+	REQUIRE(n == 0 || (n < 0 && errno == ECONNRESET));
 	close(fd);
 }
 
 static void check_serving(echo_fixture *f, hv_conn *keep)
 {
 	const char *back;
-	CHECK(echo_fixture_alive(f));
-	CHECK_EQ(echo_server_echo(keep, "old client fine", &back), 0);
-	CHECK(!strcmp(back, "old client fine"));
+	REQUIRE(echo_fixture_alive(f));
+	REQUIRE_EQ(echo_server_echo(keep, "old client fine", &back), 0);
+	REQUIRE(!strcmp(back, "old client fine"));
 	hv_conn *fresh = echo_fixture_connect(f);
-	CHECK_EQ(echo_server_echo(fresh, "new client fine", &back), 0);
+	REQUIRE_EQ(echo_server_echo(fresh, "new client fine", &back), 0);
 	hv_conn_close(fresh);
 }
 
@@ -336,7 +336,7 @@ static void test_client_dies_mid_call(void)
 
 	/* 1. A big request, then death before reading the big reply. */
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		hv_conn *c = echo_fixture_connect(&f);
 		size_t n = 8u << 20;
@@ -348,8 +348,8 @@ static void test_client_dies_mid_call(void)
 		raise(SIGKILL);
 	}
 	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFSIGNALED(status));
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	REQUIRE(WIFSIGNALED(status));
 	check_serving(&f, keep);
 
 	/* 2. Half a header, then gone. */
@@ -431,26 +431,26 @@ static void test_command_line(void)
 {
 	char out[4096];
 	char *help[] = {(char *)server_path, "--help", NULL};
-	CHECK_EQ(run_capture(help, NULL, out, sizeof out), 0);
-	CHECK(strstr(out, "Usage: EchoServer"));
+	REQUIRE_EQ(run_capture(help, NULL, out, sizeof out), 0);
+	REQUIRE(strstr(out, "Usage: EchoServer"));
 
 	char *bad[] = {(char *)server_path, "--frobnicate", NULL};
-	CHECK_EQ(run_capture(bad, NULL, out, sizeof out), 2);
-	CHECK(strstr(out, "Usage: EchoServer"));
+	REQUIRE_EQ(run_capture(bad, NULL, out, sizeof out), 2);
+	REQUIRE(strstr(out, "Usage: EchoServer"));
 
 	char *missing[] = {(char *)server_path, "--socket", NULL};
-	CHECK_EQ(run_capture(missing, NULL, out, sizeof out), 2);
+	REQUIRE_EQ(run_capture(missing, NULL, out, sizeof out), 2);
 
 	/* Neither --socket nor sockets from a manager: a clear error, exit 1. */
 	char *none[] = {(char *)server_path, NULL};
 	unsetenv("LISTEN_FDS");
-	CHECK_EQ(run_capture(none, NULL, out, sizeof out), 1);
-	CHECK(out[0] != '\0');
+	REQUIRE_EQ(run_capture(none, NULL, out, sizeof out), 1);
+	REQUIRE(out[0] != '\0');
 }
 
 int main(int argc, char **argv)
 {
-	CHECK_EQ(argc, 2);
+	REQUIRE_EQ(argc, 2);
 	server_path = argv[1];
 	signal(SIGPIPE, SIG_IGN);
 	test_command_line();

@@ -21,7 +21,7 @@
 
 #include <haven/ipc.h>
 
-#include "../core/check.h"
+#include "check.h"
 #include "EchoServer.ipc.h"
 #include "fixture.h"
 
@@ -34,13 +34,13 @@ static pid_t ss_pid;
 static void start_systemserver(const char *ss, const char *ini, const char *server)
 {
 	strcpy(dir, "/tmp/echo-ss-XXXXXX");
-	CHECK(mkdtemp(dir));
+	REQUIRE(mkdtemp(dir));
 	snprintf(portal, sizeof portal, "%s/portal/echo", dir);
 	/* Absolute: SystemServer starts services in "/" (WorkingDirectory). */
 	char server_dir[PATH_MAX];
-	CHECK(realpath(server, server_dir));
+	REQUIRE(realpath(server, server_dir));
 	ss_pid = fork();
-	CHECK(ss_pid >= 0);
+	REQUIRE(ss_pid >= 0);
 	if (ss_pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		/* Under ASan the service starts inside its Pledge= filter: its leak
@@ -61,10 +61,10 @@ static hv_conn *connect_portal(void)
 			return c;
 		}
 		int status;
-		CHECK_EQ(waitpid(ss_pid, &status, WNOHANG), 0); /* SystemServer still up */
+		REQUIRE_EQ(waitpid(ss_pid, &status, WNOHANG), 0); /* SystemServer still up */
 		poll(NULL, 0, 5);
 	}
-	CHECK(!"the echo portal never appeared");
+	REQUIRE(!"the echo portal never appeared");
 	return NULL;
 }
 
@@ -73,7 +73,7 @@ static hv_conn *connect_portal(void)
 static pid_t find_service(void)
 {
 	DIR *d = opendir("/proc");
-	CHECK(d);
+	REQUIRE(d);
 	pid_t found = 0;
 	struct dirent *e;
 	while (!found && (e = readdir(d))) {
@@ -101,31 +101,31 @@ static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *
 
 int main(int argc, char **argv)
 {
-	CHECK_EQ(argc, 4);
+	REQUIRE_EQ(argc, 4);
 	signal(SIGPIPE, SIG_IGN);
 	start_systemserver(argv[1], argv[2], argv[3]);
 
 	/* Lazy: the first connection starts the service. */
 	hv_conn *c = connect_portal();
 	const char *back;
-	CHECK_EQ(echo_server_echo(c, "under SystemServer", &back), 0);
-	CHECK(!strcmp(back, "under SystemServer"));
+	REQUIRE_EQ(echo_server_echo(c, "under SystemServer", &back), 0);
+	REQUIRE(!strcmp(back, "under SystemServer"));
 
 	pid_t svc = find_service();
-	CHECK(svc > 0);
+	REQUIRE(svc > 0);
 	/* Confined by the kernel: a seccomp filter and no_new_privs. */
-	CHECK_EQ(proc_status_field(svc, "Seccomp"), 2);
-	CHECK_EQ(proc_status_field(svc, "NoNewPrivs"), 1);
+	REQUIRE_EQ(proc_status_field(svc, "Seccomp"), 2);
+	REQUIRE_EQ(proc_status_field(svc, "NoNewPrivs"), 1);
 
 	/* Killed mid-session: the client gets a clean error, not a hang... */
-	CHECK_EQ(kill(svc, SIGKILL), 0);
+	REQUIRE_EQ(kill(svc, SIGKILL), 0);
 	int r = 0;
 	for (int i = 0; i < WAIT_ROUNDS && r == 0; i++) {
 		r = echo_server_echo(c, "still there?", &back);
 		if (r == 0)
 			poll(NULL, 0, 5);
 	}
-	CHECK(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(c);
 
 	/* ...and KeepAlive brings it back on the same portal. */
@@ -138,16 +138,16 @@ int main(int argc, char **argv)
 		c = NULL;
 		poll(NULL, 0, 5);
 	}
-	CHECK(c);
-	CHECK(!strcmp(back, "respawned"));
+	REQUIRE(c);
+	REQUIRE(!strcmp(back, "respawned"));
 	pid_t again = find_service();
-	CHECK(again > 0 && again != svc);
+	REQUIRE(again > 0 && again != svc);
 	hv_conn_close(c);
 
 	int status;
-	CHECK_EQ(kill(ss_pid, SIGTERM), 0);
-	CHECK_EQ(waitpid(ss_pid, &status, 0), ss_pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE_EQ(kill(ss_pid, SIGTERM), 0);
+	REQUIRE_EQ(waitpid(ss_pid, &status, 0), ss_pid);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	nftw(dir, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
 	printf("test-echo-systemserver: ok\n");
 	return 0;

@@ -16,7 +16,7 @@
 
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.ipc.h"
-#include "fixture.h"
+#include "service.h"
 
 static const char *exe;
 
@@ -74,9 +74,9 @@ static void client_open(struct client *cl, const svc_fixture *f, bool watch)
 	memset(cl, 0, sizeof *cl);
 	cl->c = svc_connect(f);
 	hv_conn_set_userdata(cl->c, cl);
-	CHECK_EQ(hv_conn_serve(cl->c, &notification_client_endpoint, &handlers), 0);
+	REQUIRE_EQ(hv_conn_serve(cl->c, &notification_client_endpoint, &handlers), 0);
 	if (watch)
-		CHECK_EQ(notification_server_watch(cl->c, true), 0);
+		REQUIRE_EQ(notification_server_watch(cl->c, true), 0);
 }
 
 /* Everything the server sent this client before now has been handled
@@ -84,7 +84,7 @@ static void client_open(struct client *cl, const svc_fixture *f, bool watch)
 static bool heard(struct client *cl, const char *expect)
 {
 	bool dnd;
-	CHECK_EQ(notification_server_get_dnd(cl->c, &dnd), 0);
+	REQUIRE_EQ(notification_server_get_dnd(cl->c, &dnd), 0);
 	drain(cl->c);
 	bool ok = strcmp(cl->log, expect) == 0;
 	if (!ok)
@@ -104,8 +104,8 @@ static uint32_t send_n(hv_conn *c, const char *title, unsigned urgency, size_t n
 	int r = notification_server_show(c, title, "body", none, "",
 					 (notification_server_urgency)urgency,
 					 (hv_vec_notification_server_action){a, nactions}, -1, &id);
-	CHECK_EQ(r, 0);
-	CHECK(id > 0);
+	REQUIRE_EQ(r, 0);
+	REQUIRE(id > 0);
 	return id;
 }
 
@@ -122,78 +122,78 @@ static void test_api_and_routing(void)
 	uint32_t a = send_n(owner.c, "A", 1, 2, acts);
 	uint32_t b = send_n(owner.c, "B", 0, 0, NULL);
 	uint32_t c = send_n(other.c, "C", 1, 0, NULL); /* no slot: held */
-	CHECK(heard(&watcher, "show:1 show:2 "));
-	CHECK(heard(&owner, ""));
-	CHECK(heard(&other, ""));
+	REQUIRE(heard(&watcher, "show:1 show:2 "));
+	REQUIRE(heard(&owner, ""));
+	REQUIRE(heard(&other, ""));
 
 	bool showing = false;
-	CHECK_EQ(notification_server_is_showing(other.c, c, &showing), 0);
-	CHECK(showing); /* held counts: it is not closed */
+	REQUIRE_EQ(notification_server_is_showing(other.c, c, &showing), 0);
+	REQUIRE(showing); /* held counts: it is not closed */
 	hv_vec_notification_server_info v;
-	CHECK_EQ(notification_server_list(owner.c, &v), 0);
-	CHECK_EQ(v.count, 3);
-	CHECK(v.items[0].id == a && v.items[0].state == 1 && v.items[0].mine);
-	CHECK_EQ(v.items[0].actions.count, 2);
-	CHECK(!strcmp(v.items[0].actions.items[1].id, "later"));
-	CHECK(v.items[2].id == c && v.items[2].state == 0 && !v.items[2].mine);
+	REQUIRE_EQ(notification_server_list(owner.c, &v), 0);
+	REQUIRE_EQ(v.count, 3);
+	REQUIRE(v.items[0].id == a && v.items[0].state == 1 && v.items[0].mine);
+	REQUIRE_EQ(v.items[0].actions.count, 2);
+	REQUIRE(!strcmp(v.items[0].actions.items[1].id, "later"));
+	REQUIRE(v.items[2].id == c && v.items[2].state == 0 && !v.items[2].mine);
 
 	/* Update: the watcher sees it; the title changed. */
-	CHECK_EQ(notification_server_update(owner.c, a, "A2", "new body", &showing), 0);
-	CHECK(showing);
-	CHECK(heard(&watcher, "upd:1 "));
-	CHECK_EQ(notification_server_list(other.c, &v), 0);
-	CHECK(!strcmp(v.items[0].title, "A2") && !strcmp(v.items[0].text, "new body"));
+	REQUIRE_EQ(notification_server_update(owner.c, a, "A2", "new body", &showing), 0);
+	REQUIRE(showing);
+	REQUIRE(heard(&watcher, "upd:1 "));
+	REQUIRE_EQ(notification_server_list(other.c, &v), 0);
+	REQUIRE(!strcmp(v.items[0].title, "A2") && !strcmp(v.items[0].text, "new body"));
 
 	/* Someone else clicks an action: only the owner hears the action and
 	 * the close; the watcher sees it go; C takes the free slot. */
-	CHECK_EQ(notification_server_invoke_action(other.c, a, "later"), 0);
-	CHECK(heard(&owner, "act:1:later close:1:4 "));
-	CHECK(heard(&watcher, "hide:1:4 show:3 "));
-	CHECK(heard(&other, ""));
-	CHECK_EQ(notification_server_is_showing(owner.c, a, &showing), 0);
-	CHECK(!showing);
-	CHECK_EQ(notification_server_update(owner.c, a, "x", "y", &showing), 0);
-	CHECK(!showing);
+	REQUIRE_EQ(notification_server_invoke_action(other.c, a, "later"), 0);
+	REQUIRE(heard(&owner, "act:1:later close:1:4 "));
+	REQUIRE(heard(&watcher, "hide:1:4 show:3 "));
+	REQUIRE(heard(&other, ""));
+	REQUIRE_EQ(notification_server_is_showing(owner.c, a, &showing), 0);
+	REQUIRE(!showing);
+	REQUIRE_EQ(notification_server_update(owner.c, a, "x", "y", &showing), 0);
+	REQUIRE(!showing);
 
 	/* Closing: by its owner "closed" (3), by anyone else "dismissed" (2). */
-	CHECK_EQ(notification_server_close(owner.c, b), 0);
-	CHECK_EQ(notification_server_close(owner.c, c), 0);
-	CHECK(heard(&owner, "close:2:3 "));
-	CHECK(heard(&other, "close:3:2 "));
-	CHECK(heard(&watcher, "hide:2:3 hide:3:2 "));
-	CHECK_EQ(notification_server_close(owner.c, c), -ENOENT);
-	CHECK(strstr(hv_conn_last_error(owner.c)->message, "no active notification"));
+	REQUIRE_EQ(notification_server_close(owner.c, b), 0);
+	REQUIRE_EQ(notification_server_close(owner.c, c), 0);
+	REQUIRE(heard(&owner, "close:2:3 "));
+	REQUIRE(heard(&other, "close:3:2 "));
+	REQUIRE(heard(&watcher, "hide:2:3 hide:3:2 "));
+	REQUIRE_EQ(notification_server_close(owner.c, c), -ENOENT);
+	REQUIRE(strstr(hv_conn_last_error(owner.c)->message, "no active notification"));
 
 	/* History: newest first, with reasons; --max. */
-	CHECK_EQ(notification_server_history(other.c, 0, &v), 0);
-	CHECK_EQ(v.count, 3);
-	CHECK(v.items[0].id == c && v.items[0].reason == 2 && v.items[0].state == 2);
-	CHECK(v.items[2].id == a && v.items[2].reason == 4 && v.items[2].closed_ms > 0);
-	CHECK_EQ(notification_server_history(other.c, 1, &v), 0);
-	CHECK_EQ(v.count, 1);
+	REQUIRE_EQ(notification_server_history(other.c, 0, &v), 0);
+	REQUIRE_EQ(v.count, 3);
+	REQUIRE(v.items[0].id == c && v.items[0].reason == 2 && v.items[0].state == 2);
+	REQUIRE(v.items[2].id == a && v.items[2].reason == 4 && v.items[2].closed_ms > 0);
+	REQUIRE_EQ(notification_server_history(other.c, 1, &v), 0);
+	REQUIRE_EQ(v.count, 1);
 
 	/* Do Not Disturb: held until it ends; critical passes through. */
-	CHECK_EQ(notification_server_set_dnd(other.c, true), 0);
+	REQUIRE_EQ(notification_server_set_dnd(other.c, true), 0);
 	uint32_t d = send_n(owner.c, "D", 1, 0, NULL);
 	uint32_t e = send_n(owner.c, "E", 2, 0, NULL);
 	uint32_t g = send_n(owner.c, "G", 0, 0, NULL);
-	CHECK(heard(&watcher, "dnd:1 show:5 "));
-	CHECK_EQ(notification_server_invoke_action(other.c, d, "default"), -EAGAIN);
-	CHECK(strstr(hv_conn_last_error(other.c)->message, "held"));
-	CHECK_EQ(notification_server_set_dnd(other.c, false), 0);
-	CHECK(heard(&watcher, "dnd:0 show:4 show:6 "));
-	CHECK_EQ(notification_server_invoke_action(other.c, d, "nope"), -EINVAL);
-	CHECK_EQ(notification_server_invoke_action(other.c, 9999, "default"), -ENOENT);
-	CHECK_EQ(notification_server_invoke_action(other.c, d, "default"), 0);
-	CHECK(heard(&owner, "act:4:default close:4:4 "));
-	CHECK(heard(&watcher, "hide:4:4 "));
+	REQUIRE(heard(&watcher, "dnd:1 show:5 "));
+	REQUIRE_EQ(notification_server_invoke_action(other.c, d, "default"), -EAGAIN);
+	REQUIRE(strstr(hv_conn_last_error(other.c)->message, "held"));
+	REQUIRE_EQ(notification_server_set_dnd(other.c, false), 0);
+	REQUIRE(heard(&watcher, "dnd:0 show:4 show:6 "));
+	REQUIRE_EQ(notification_server_invoke_action(other.c, d, "nope"), -EINVAL);
+	REQUIRE_EQ(notification_server_invoke_action(other.c, 9999, "default"), -ENOENT);
+	REQUIRE_EQ(notification_server_invoke_action(other.c, d, "default"), 0);
+	REQUIRE(heard(&owner, "act:4:default close:4:4 "));
+	REQUIRE(heard(&watcher, "hide:4:4 "));
 	(void)e;
 	(void)g;
 
 	/* A watcher that stops watching hears nothing more. */
-	CHECK_EQ(notification_server_watch(watcher.c, false), 0);
+	REQUIRE_EQ(notification_server_watch(watcher.c, false), 0);
 	send_n(other.c, "H", 2, 0, NULL);
-	CHECK(heard(&watcher, ""));
+	REQUIRE(heard(&watcher, ""));
 
 	hv_conn_close(owner.c);
 	hv_conn_close(watcher.c);
@@ -210,42 +210,42 @@ static void test_expiry_and_icons(void)
 	hv_opt_bitmap none = {0};
 	hv_vec_notification_server_action no_actions = {0};
 	uint32_t id = 0;
-	CHECK_EQ(notification_server_show(owner.c, "short", "", none, "",
+	REQUIRE_EQ(notification_server_show(owner.c, "short", "", none, "",
 					  NOTIFICATION_SERVER_URGENCY_LOW, no_actions, 1, &id),
 		 0);
 	/* Expiry is the server's clock: wait for the event, however long the
 	 * loaded machine takes (the bound only stops a hang). */
 	bool closed = false;
 	for (int i = 0; i < 600 && !closed; i++) {
-		CHECK(hv_conn_dispatch(owner.c, 100) >= 0);
+		REQUIRE(hv_conn_dispatch(owner.c, 100) >= 0);
 		closed = strstr(owner.log, "close:1:1 ") != NULL;
 	}
-	CHECK(closed);
-	CHECK(strstr(owner.log, "hide:1:1 "));
+	REQUIRE(closed);
+	REQUIRE(strstr(owner.log, "hide:1:1 "));
 	owner.log[0] = 0;
 
 	/* A bitmap icon is kept (and reported), an absurd one refused. */
 	hv_opt_bitmap icon = {.present = true};
-	CHECK_EQ(hv_bitmap_create(16, 16, HV_PIXEL_BGRA8888, &icon.value), 0);
-	CHECK_EQ(notification_server_show(owner.c, "icon", "", icon, "",
+	REQUIRE_EQ(hv_bitmap_create(16, 16, HV_PIXEL_BGRA8888, &icon.value), 0);
+	REQUIRE_EQ(notification_server_show(owner.c, "icon", "", icon, "",
 					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &id),
 		 0);
 	hv_bitmap_release(&icon.value);
 	hv_vec_notification_server_info v;
-	CHECK_EQ(notification_server_list(owner.c, &v), 0);
-	CHECK(v.count == 1 && v.items[0].has_icon);
+	REQUIRE_EQ(notification_server_list(owner.c, &v), 0);
+	REQUIRE(v.count == 1 && v.items[0].has_icon);
 	bool showing;
-	CHECK_EQ(notification_server_update_icon(owner.c, id, none, "/usr/share/icons/x.png",
+	REQUIRE_EQ(notification_server_update_icon(owner.c, id, none, "/usr/share/icons/x.png",
 						 &showing),
 		 0);
-	CHECK(showing);
-	CHECK_EQ(notification_server_list(owner.c, &v), 0);
-	CHECK(!v.items[0].has_icon && !strcmp(v.items[0].icon_path, "/usr/share/icons/x.png"));
-	CHECK_EQ(hv_bitmap_create(2000, 1, HV_PIXEL_BGRA8888, &icon.value), 0);
-	CHECK_EQ(notification_server_show(owner.c, "huge", "", icon, "",
+	REQUIRE(showing);
+	REQUIRE_EQ(notification_server_list(owner.c, &v), 0);
+	REQUIRE(!v.items[0].has_icon && !strcmp(v.items[0].icon_path, "/usr/share/icons/x.png"));
+	REQUIRE_EQ(hv_bitmap_create(2000, 1, HV_PIXEL_BGRA8888, &icon.value), 0);
+	REQUIRE_EQ(notification_server_show(owner.c, "huge", "", icon, "",
 					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &id),
 		 -EINVAL);
-	CHECK(strstr(hv_conn_last_error(owner.c)->message, "icon"));
+	REQUIRE(strstr(hv_conn_last_error(owner.c)->message, "icon"));
 	hv_bitmap_release(&icon.value);
 	hv_conn_close(owner.c);
 	svc_stop(&f);
@@ -261,13 +261,13 @@ static void test_bad_input(void)
 	uint32_t id;
 	static char big[5000];
 	memset(big, 'x', sizeof big - 1);
-	CHECK_EQ(notification_server_show(c, "", "t", none, "", 1, no_actions, -1, &id), -EINVAL);
-	CHECK(strstr(hv_conn_last_error(c)->message, "title"));
-	CHECK_EQ(notification_server_show(c, "t", big, none, "", 1, no_actions, -1, &id), -EINVAL);
-	CHECK_EQ(notification_server_show(c, "t", "t", none, "", 1, no_actions, -5, &id), -EINVAL);
-	CHECK(strstr(hv_conn_last_error(c)->message, "timeout"));
+	REQUIRE_EQ(notification_server_show(c, "", "t", none, "", 1, no_actions, -1, &id), -EINVAL);
+	REQUIRE(strstr(hv_conn_last_error(c)->message, "title"));
+	REQUIRE_EQ(notification_server_show(c, "t", big, none, "", 1, no_actions, -1, &id), -EINVAL);
+	REQUIRE_EQ(notification_server_show(c, "t", "t", none, "", 1, no_actions, -5, &id), -EINVAL);
+	REQUIRE(strstr(hv_conn_last_error(c)->message, "timeout"));
 	notification_server_action dup[] = {{"a", "A"}, {"a", "B"}};
-	CHECK_EQ(notification_server_show(c, "t", "t", none, "", 1,
+	REQUIRE_EQ(notification_server_show(c, "t", "t", none, "", 1,
 					  (hv_vec_notification_server_action){dup, 2}, -1, &id),
 		 -EINVAL);
 	notification_server_action many[9];
@@ -276,12 +276,12 @@ static void test_bad_input(void)
 		snprintf(names[i], sizeof names[i], "a%d", i);
 		many[i] = (notification_server_action){names[i], "L"};
 	}
-	CHECK_EQ(notification_server_show(c, "t", "t", none, "", 1,
+	REQUIRE_EQ(notification_server_show(c, "t", "t", none, "", 1,
 					  (hv_vec_notification_server_action){many, 9}, -1, &id),
 		 -EINVAL);
 	hv_vec_notification_server_info v;
-	CHECK_EQ(notification_server_list(c, &v), 0);
-	CHECK_EQ(v.count, 0);
+	REQUIRE_EQ(notification_server_list(c, &v), 0);
+	REQUIRE_EQ(v.count, 0);
 
 	/* An urgency outside the enum, and invalid UTF-8 in a String: the
 	 * decoder refuses the message and that peer is dropped, nobody else. */
@@ -298,7 +298,7 @@ static void test_bad_input(void)
 	hv_msg *reply;
 	int r = hv_conn_call(bad, &e, 60000, &reply);
 	hv_enc_release(&e);
-	CHECK(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(bad);
 	bad = svc_connect(&f);
 	hv_enc_init(&e, &notification_server_endpoint, NOTIFICATION_SERVER_MSG_INVOKE_ACTION,
@@ -307,19 +307,19 @@ static void test_bad_input(void)
 	hv_enc_bytestring(&e, "\xc3\x28");
 	r = hv_conn_call(bad, &e, 60000, &reply);
 	hv_enc_release(&e);
-	CHECK(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(bad);
 
-	CHECK(svc_alive(&f));
-	CHECK_EQ(notification_server_show(c, "fine", "", none, "", 1, no_actions, -1, &id), 0);
+	REQUIRE(svc_alive(&f));
+	REQUIRE_EQ(notification_server_show(c, "fine", "", none, "", 1, no_actions, -1, &id), 0);
 
 	/* One client cannot take the whole queue. */
 	for (int i = 1; i < 64; i++)
-		CHECK_EQ(notification_server_show(c, "many", "", none, "", 0, no_actions, 0, &id), 0);
-	CHECK_EQ(notification_server_show(c, "one too many", "", none, "", 0, no_actions, 0, &id),
+		REQUIRE_EQ(notification_server_show(c, "many", "", none, "", 0, no_actions, 0, &id), 0);
+	REQUIRE_EQ(notification_server_show(c, "one too many", "", none, "", 0, no_actions, 0, &id),
 		 -EDQUOT);
 	hv_conn *other = svc_connect(&f);
-	CHECK_EQ(notification_server_show(other, "others still can", "", none, "", 2, no_actions, 0,
+	REQUIRE_EQ(notification_server_show(other, "others still can", "", none, "", 2, no_actions, 0,
 					  &id),
 		 0);
 	hv_conn_close(other);
@@ -339,7 +339,7 @@ static void test_dying_clients(void)
 	 * nowhere and harms nobody. Another dies mid-call. */
 	for (int i = 0; i < 2; i++) {
 		pid_t pid = fork();
-		CHECK(pid >= 0);
+		REQUIRE(pid >= 0);
 		if (pid == 0) {
 			hv_conn *c = svc_connect(&f);
 			notification_server_action a[] = {{"ok", "OK"}};
@@ -357,18 +357,18 @@ static void test_dying_clients(void)
 			_exit(0);
 		}
 		int status;
-		CHECK_EQ(waitpid(pid, &status, 0), pid);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
 	struct client cl;
 	client_open(&cl, &f, false);
 	hv_vec_notification_server_info v;
-	CHECK_EQ(notification_server_list(cl.c, &v), 0);
-	CHECK(v.count >= 1 && !strcmp(v.items[0].title, "orphan") && !v.items[0].mine);
+	REQUIRE_EQ(notification_server_list(cl.c, &v), 0);
+	REQUIRE(v.count >= 1 && !strcmp(v.items[0].title, "orphan") && !v.items[0].mine);
 	uint32_t orphan = v.items[0].id;
-	CHECK_EQ(notification_server_invoke_action(cl.c, orphan, "ok"), 0);
-	CHECK(heard(&cl, ""));
-	CHECK(svc_alive(&f));
+	REQUIRE_EQ(notification_server_invoke_action(cl.c, orphan, "ok"), 0);
+	REQUIRE(heard(&cl, ""));
+	REQUIRE(svc_alive(&f));
 	hv_conn_close(cl.c);
 	svc_stop(&f);
 }
@@ -381,11 +381,11 @@ static void test_concurrent(void)
 	svc_start(&f, exe, "notify", NULL);
 	enum { CLIENTS = 8, EACH = 20 };
 	int p[2];
-	CHECK_EQ(pipe(p), 0);
+	REQUIRE_EQ(pipe(p), 0);
 	pid_t pids[CLIENTS];
 	for (int k = 0; k < CLIENTS; k++) {
 		pids[k] = fork();
-		CHECK(pids[k] >= 0);
+		REQUIRE(pids[k] >= 0);
 		if (pids[k] == 0) {
 			close(p[0]);
 			struct client cl;
@@ -393,16 +393,16 @@ static void test_concurrent(void)
 			uint32_t ids[EACH];
 			for (int i = 0; i < EACH; i++) {
 				ids[i] = send_n(cl.c, "load", (unsigned)(i % 3), 0, NULL);
-				CHECK_EQ(write(p[1], &ids[i], sizeof ids[i]), (ssize_t)sizeof ids[i]);
+				REQUIRE_EQ(write(p[1], &ids[i], sizeof ids[i]), (ssize_t)sizeof ids[i]);
 			}
 			/* Close our own: we hear exactly those closes. */
 			char want[4096] = "";
 			for (int i = 0; i < EACH; i++) {
-				CHECK_EQ(notification_server_close(cl.c, ids[i]), 0);
+				REQUIRE_EQ(notification_server_close(cl.c, ids[i]), 0);
 				size_t l = strlen(want);
 				snprintf(want + l, sizeof want - l, "close:%u:3 ", ids[i]);
 			}
-			CHECK(heard(&cl, want));
+			REQUIRE(heard(&cl, want));
 			hv_conn_close(cl.c);
 			_exit(0);
 		}
@@ -416,17 +416,17 @@ static void test_concurrent(void)
 	close(p[0]);
 	for (int k = 0; k < CLIENTS; k++) {
 		int status;
-		CHECK_EQ(waitpid(pids[k], &status, 0), pids[k]);
-		CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+		REQUIRE_EQ(waitpid(pids[k], &status, 0), pids[k]);
+		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	}
-	CHECK_EQ(n, CLIENTS * EACH);
+	REQUIRE_EQ(n, CLIENTS * EACH);
 	for (size_t i = 0; i < n; i++)
 		for (size_t j = i + 1; j < n; j++)
-			CHECK(ids[i] != ids[j]);
+			REQUIRE(ids[i] != ids[j]);
 	hv_conn *c = svc_connect(&f);
 	hv_vec_notification_server_info v;
-	CHECK_EQ(notification_server_list(c, &v), 0);
-	CHECK_EQ(v.count, 0);
+	REQUIRE_EQ(notification_server_list(c, &v), 0);
+	REQUIRE_EQ(v.count, 0);
 	hv_conn_close(c);
 	svc_stop(&f);
 }
@@ -441,28 +441,28 @@ static void test_respawn(void)
 	uint32_t a = send_n(cl.c, "first", 1, 1, acts);
 	uint32_t b = send_n(cl.c, "second", 1, 0, NULL); /* held */
 	uint32_t c = send_n(cl.c, "third", 0, 0, NULL);
-	CHECK_EQ(notification_server_close(cl.c, c), 0);
-	CHECK_EQ(notification_server_set_dnd(cl.c, true), 0);
+	REQUIRE_EQ(notification_server_close(cl.c, c), 0);
+	REQUIRE_EQ(notification_server_set_dnd(cl.c, true), 0);
 	int status = svc_kill(&f, SIGKILL);
-	CHECK(WIFSIGNALED(status));
+	REQUIRE(WIFSIGNALED(status));
 	hv_conn_close(cl.c);
 	svc_respawn(&f);
 
 	client_open(&cl, &f, false);
 	hv_vec_notification_server_info v;
-	CHECK_EQ(notification_server_list(cl.c, &v), 0);
-	CHECK_EQ(v.count, 2);
-	CHECK(v.items[0].id == a && v.items[0].state == 1 && !strcmp(v.items[0].title, "first"));
-	CHECK(v.items[0].actions.count == 1 && !strcmp(v.items[0].actions.items[0].id, "open"));
-	CHECK(v.items[1].id == b && v.items[1].state == 0);
-	CHECK_EQ(notification_server_history(cl.c, 0, &v), 0);
-	CHECK(v.count == 1 && v.items[0].id == c && v.items[0].reason == 3);
+	REQUIRE_EQ(notification_server_list(cl.c, &v), 0);
+	REQUIRE_EQ(v.count, 2);
+	REQUIRE(v.items[0].id == a && v.items[0].state == 1 && !strcmp(v.items[0].title, "first"));
+	REQUIRE(v.items[0].actions.count == 1 && !strcmp(v.items[0].actions.items[0].id, "open"));
+	REQUIRE(v.items[1].id == b && v.items[1].state == 0);
+	REQUIRE_EQ(notification_server_history(cl.c, 0, &v), 0);
+	REQUIRE(v.count == 1 && v.items[0].id == c && v.items[0].reason == 3);
 	bool dnd = false;
-	CHECK_EQ(notification_server_get_dnd(cl.c, &dnd), 0);
-	CHECK(dnd);
+	REQUIRE_EQ(notification_server_get_dnd(cl.c, &dnd), 0);
+	REQUIRE(dnd);
 	/* Ids go on where they stopped; a click on a restored one works. */
-	CHECK_EQ(send_n(cl.c, "fourth", 2, 0, NULL), c + 1);
-	CHECK_EQ(notification_server_invoke_action(cl.c, a, "open"), 0);
+	REQUIRE_EQ(send_n(cl.c, "fourth", 2, 0, NULL), c + 1);
+	REQUIRE_EQ(notification_server_invoke_action(cl.c, a, "open"), 0);
 	hv_conn_close(cl.c);
 	svc_stop(&f);
 }

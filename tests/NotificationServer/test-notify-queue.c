@@ -6,25 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check.h"
 #include "notify_queue.h"
 
-static int failures;
-#define CHECK(cond)                                                                        \
-	do {                                                                               \
-		if (!(cond)) {                                                             \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
-#define CHECK_EQ(a, b)                                                                     \
-	do {                                                                               \
-		long long _a = (long long)(a), _b = (long long)(b);                        \
-		if (_a != _b) {                                                            \
-			fprintf(stderr, "%s:%d: %s == %lld, expected %lld\n", __FILE__, __LINE__, \
-				#a, _a, _b);                                               \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
 
 /* What the sink saw, as one string: "+3 ~3 -3:expired !3:open dnd:on ". */
 static char events[4096];
@@ -368,10 +352,8 @@ int main(void)
 	CHECK_EQ(icons_freed, 3);
 	test_restore_ids();
 	test_restore_invalid();
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

@@ -12,16 +12,9 @@
 
 #include <haven/log.h>
 
+#include "check.h"
 #include "def.h"
 
-static int failures;
-#define CHECK(c)                                                                           \
-	do {                                                                               \
-		if (!(c)) {                                                                \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #c); \
-			failures++;                                                        \
-		}                                                                          \
-	} while (0)
 
 static char dir[64];
 
@@ -341,9 +334,6 @@ int main(void)
 	CHECK(hv_defs_load(path, &env, &set) == -ENOENT);
 
 	snprintf(path, sizeof path, "rm -rf '%s'", dir);
-	if (system(path) != 0)
-		failures++;
-	if (failures)
-		fprintf(stderr, "%d failure(s)\n", failures);
-	return failures ? 1 : 0;
+	CHECK(system(path) == 0);
+	return check_result();
 }

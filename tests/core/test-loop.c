@@ -15,7 +15,7 @@ static int reads;
 static void on_read(hv_loop *loop, int fd, uint32_t ev, void *ud)
 {
 	char buf[16];
-	CHECK(ev & HV_IO_READ);
+	REQUIRE(ev & HV_IO_READ);
 	ssize_t n = read(fd, buf, sizeof(buf));
 	if (n == 0) {
 		hv_watch_free(*(hv_watch **)ud);
@@ -31,21 +31,21 @@ static void test_fd_watch(void)
 	hv_watch *w;
 	int p[2];
 
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(pipe(p), 0);
-	CHECK_EQ(hv_loop_add_fd(loop, p[0], HV_IO_READ, on_read, &w, &w), 0);
-	CHECK_EQ(hv_loop_add_fd(loop, p[0], HV_IO_READ, on_read, &w, NULL), -EEXIST);
-	CHECK_EQ(write(p[1], "a", 1), 1);
-	CHECK_EQ(hv_loop_run_once(loop, 1000), 1);
-	CHECK_EQ(reads, 1);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(pipe(p), 0);
+	REQUIRE_EQ(hv_loop_add_fd(loop, p[0], HV_IO_READ, on_read, &w, &w), 0);
+	REQUIRE_EQ(hv_loop_add_fd(loop, p[0], HV_IO_READ, on_read, &w, NULL), -EEXIST);
+	REQUIRE_EQ(write(p[1], "a", 1), 1);
+	REQUIRE_EQ(hv_loop_run_once(loop, 1000), 1);
+	REQUIRE_EQ(reads, 1);
 	/* paused: nothing dispatched even though data waits */
-	CHECK_EQ(hv_watch_set_events(w, 0), 0);
-	CHECK_EQ(write(p[1], "b", 1), 1);
-	CHECK_EQ(hv_loop_run_once(loop, 0), 0);
-	CHECK_EQ(hv_watch_set_events(w, HV_IO_READ), 0);
+	REQUIRE_EQ(hv_watch_set_events(w, 0), 0);
+	REQUIRE_EQ(write(p[1], "b", 1), 1);
+	REQUIRE_EQ(hv_loop_run_once(loop, 0), 0);
+	REQUIRE_EQ(hv_watch_set_events(w, HV_IO_READ), 0);
 	close(p[1]);
-	CHECK_EQ(hv_loop_run(loop), 7); /* reads "b", then EOF frees the watch in its callback */
-	CHECK_EQ(reads, 2);
+	REQUIRE_EQ(hv_loop_run(loop), 7); /* reads "b", then EOF frees the watch in its callback */
+	REQUIRE_EQ(reads, 2);
 	close(p[0]);
 	hv_loop_free(loop);
 }
@@ -62,37 +62,37 @@ static void on_tick(hv_loop *loop, hv_timer *t, void *ud)
 static void on_oneshot(hv_loop *loop, hv_timer *t, void *ud)
 {
 	oneshots++;
-	CHECK(!hv_timer_armed(t));
+	REQUIRE(!hv_timer_armed(t));
 	/* Freeing another source from a callback must be safe even if its event
 	 * is in the same batch. */
 	hv_timer_free(victim);
 	victim = NULL;
 }
-static void on_never(hv_loop *loop, hv_timer *t, void *ud) { CHECK(!"disarmed timer fired"); }
+static void on_never(hv_loop *loop, hv_timer *t, void *ud) { REQUIRE(!"disarmed timer fired"); }
 
 static void test_timers(void)
 {
 	hv_loop *loop;
 	hv_timer *once, *never;
 
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_loop_add_timer(loop, 1000000, 0, on_oneshot, NULL, &once), 0);
-	CHECK_EQ(hv_loop_add_timer(loop, 1000000, 0, on_never, NULL, &victim), 0);
-	CHECK_EQ(hv_loop_add_timer(loop, 2000000, 2000000, on_tick, NULL, NULL), 0);
-	CHECK_EQ(hv_loop_add_timer(loop, 1000000, 0, on_never, NULL, &never), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_add_timer(loop, 1000000, 0, on_oneshot, NULL, &once), 0);
+	REQUIRE_EQ(hv_loop_add_timer(loop, 1000000, 0, on_never, NULL, &victim), 0);
+	REQUIRE_EQ(hv_loop_add_timer(loop, 2000000, 2000000, on_tick, NULL, NULL), 0);
+	REQUIRE_EQ(hv_loop_add_timer(loop, 1000000, 0, on_never, NULL, &never), 0);
 	hv_timer_disarm(never);
-	CHECK(!hv_timer_armed(never));
+	REQUIRE(!hv_timer_armed(never));
 	/* the victim may fire before the one-shot frees it; make it harmless */
 	hv_timer_free(victim);
-	CHECK_EQ(hv_loop_add_timer(loop, 50000000, 0, on_never, NULL, &victim), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
-	CHECK_EQ(ticks, 3);
-	CHECK_EQ(oneshots, 1);
-	CHECK(victim == NULL);
+	REQUIRE_EQ(hv_loop_add_timer(loop, 50000000, 0, on_never, NULL, &victim), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(ticks, 3);
+	REQUIRE_EQ(oneshots, 1);
+	REQUIRE(victim == NULL);
 	/* re-arm a one-shot */
-	CHECK_EQ(hv_timer_arm(once, 1000, 0), 0);
+	REQUIRE_EQ(hv_timer_arm(once, 1000, 0), 0);
 	while (oneshots < 2)
-		CHECK(hv_loop_run_once(loop, 1000) >= 0);
+		REQUIRE(hv_loop_run_once(loop, 1000) >= 0);
 	hv_timer_free(once);
 	hv_loop_free(loop); /* frees `never` too (leak-checked under ASan) */
 }
@@ -109,17 +109,17 @@ static void test_signal(void)
 	hv_loop *loop;
 	hv_signal *s;
 
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_loop_add_signal(loop, SIGUSR1, on_signal, NULL, &s), 0);
-	CHECK_EQ(hv_loop_add_signal(loop, SIGUSR1, on_signal, NULL, NULL), -EEXIST);
-	CHECK_EQ(kill(getpid(), SIGUSR1), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
-	CHECK_EQ(got_signal, SIGUSR1);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_add_signal(loop, SIGUSR1, on_signal, NULL, &s), 0);
+	REQUIRE_EQ(hv_loop_add_signal(loop, SIGUSR1, on_signal, NULL, NULL), -EEXIST);
+	REQUIRE_EQ(kill(getpid(), SIGUSR1), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(got_signal, SIGUSR1);
 	hv_signal_free(s);
 	/* the service shutdown helper: SIGTERM makes run() return 0 */
-	CHECK_EQ(hv_loop_quit_on_signals(loop), 0);
-	CHECK_EQ(kill(getpid(), SIGTERM), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(hv_loop_quit_on_signals(loop), 0);
+	REQUIRE_EQ(kill(getpid(), SIGTERM), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
 	hv_loop_free(loop);
 	/* the loop is gone: restore default dispositions for what follows */
 	signal(SIGTERM, SIG_DFL);
@@ -147,7 +147,7 @@ static void test_children(void)
 	struct child_result r1 = {0}, r2 = {0};
 	pid_t p1, p2;
 
-	CHECK_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	p1 = fork();
 	if (p1 == 0)
 		_exit(42);
@@ -166,21 +166,21 @@ static void test_children(void)
 		hv_loop_free(loop);
 		return;
 	}
-	CHECK_EQ(r, 0);
-	CHECK_EQ(hv_loop_add_child(loop, p2, on_child, &r2, &c2), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
-	CHECK_EQ(r1.pid, p1);
-	CHECK(WIFEXITED(r1.status));
-	CHECK_EQ(WEXITSTATUS(r1.status), 42);
-	CHECK_EQ(hv_child_kill(c2, SIGKILL), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
-	CHECK_EQ(r2.pid, p2);
-	CHECK(WIFSIGNALED(r2.status));
-	CHECK_EQ(WTERMSIG(r2.status), SIGKILL);
-	CHECK_EQ(hv_child_kill(c2, SIGKILL), -ESRCH);
+	REQUIRE_EQ(r, 0);
+	REQUIRE_EQ(hv_loop_add_child(loop, p2, on_child, &r2, &c2), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(r1.pid, p1);
+	REQUIRE(WIFEXITED(r1.status));
+	REQUIRE_EQ(WEXITSTATUS(r1.status), 42);
+	REQUIRE_EQ(hv_child_kill(c2, SIGKILL), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(r2.pid, p2);
+	REQUIRE(WIFSIGNALED(r2.status));
+	REQUIRE_EQ(WTERMSIG(r2.status), SIGKILL);
+	REQUIRE_EQ(hv_child_kill(c2, SIGKILL), -ESRCH);
 	/* reaped by the loop: no zombie left */
-	CHECK_EQ(waitpid(-1, NULL, WNOHANG), -1);
-	CHECK_EQ(errno, ECHILD);
+	REQUIRE_EQ(waitpid(-1, NULL, WNOHANG), -1);
+	REQUIRE_EQ(errno, ECHILD);
 	hv_child_free(c1);
 	hv_child_free(c2);
 	hv_loop_free(loop);
@@ -191,7 +191,7 @@ static void deferred_b(hv_loop *loop, void *ud) { order[norder++] = 2; hv_loop_q
 static void deferred_a(hv_loop *loop, void *ud)
 {
 	order[norder++] = 1;
-	CHECK_EQ(hv_loop_defer(loop, deferred_b, NULL), 0);
+	REQUIRE_EQ(hv_loop_defer(loop, deferred_b, NULL), 0);
 }
 
 static int counted;
@@ -201,21 +201,21 @@ static void test_defer(void)
 {
 	hv_loop *loop;
 
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_loop_defer(loop, deferred_a, NULL), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
-	CHECK_EQ(norder, 2);
-	CHECK_EQ(order[0], 1);
-	CHECK_EQ(order[1], 2);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_defer(loop, deferred_a, NULL), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
+	REQUIRE_EQ(norder, 2);
+	REQUIRE_EQ(order[0], 1);
+	REQUIRE_EQ(order[1], 2);
 	/* run_once returns at once after running deferred work, even with a
 	 * long timeout (the test would hang otherwise) */
-	CHECK_EQ(hv_loop_defer(loop, deferred_count, NULL), 0);
-	CHECK(hv_loop_run_once(loop, -1) >= 1);
-	CHECK_EQ(counted, 1);
+	REQUIRE_EQ(hv_loop_defer(loop, deferred_count, NULL), 0);
+	REQUIRE(hv_loop_run_once(loop, -1) >= 1);
+	REQUIRE_EQ(counted, 1);
 	/* calls still deferred run when the loop is freed */
-	CHECK_EQ(hv_loop_defer(loop, deferred_count, NULL), 0);
+	REQUIRE_EQ(hv_loop_defer(loop, deferred_count, NULL), 0);
 	hv_loop_free(loop);
-	CHECK_EQ(counted, 2);
+	REQUIRE_EQ(counted, 2);
 }
 
 #define POSTERS 4
@@ -224,14 +224,14 @@ static int posted;
 static pthread_t loop_thread;
 static void on_post(hv_loop *loop, void *ud)
 {
-	CHECK(pthread_equal(pthread_self(), loop_thread));
+	REQUIRE(pthread_equal(pthread_self(), loop_thread));
 	if (++posted == POSTERS * POSTS)
 		hv_loop_quit(loop, 0);
 }
 static void *poster(void *ud)
 {
 	for (int i = 0; i < POSTS; i++)
-		CHECK_EQ(hv_loop_post(ud, on_post, NULL), 0);
+		REQUIRE_EQ(hv_loop_post(ud, on_post, NULL), 0);
 	return NULL;
 }
 
@@ -241,13 +241,13 @@ static void test_post(void)
 	pthread_t t[POSTERS];
 
 	loop_thread = pthread_self();
-	CHECK_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	for (int i = 0; i < POSTERS; i++)
-		CHECK_EQ(pthread_create(&t[i], NULL, poster, loop), 0);
-	CHECK_EQ(hv_loop_run(loop), 0);
+		REQUIRE_EQ(pthread_create(&t[i], NULL, poster, loop), 0);
+	REQUIRE_EQ(hv_loop_run(loop), 0);
 	for (int i = 0; i < POSTERS; i++)
 		pthread_join(t[i], NULL);
-	CHECK_EQ(posted, POSTERS * POSTS);
+	REQUIRE_EQ(posted, POSTERS * POSTS);
 	hv_loop_free(loop);
 }
 

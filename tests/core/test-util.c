@@ -15,19 +15,19 @@ static void test_arena(void)
 
 	for (int i = 0; i < 1000; i++) {
 		uint64_t *p = hv_arena_alloc(&a, sizeof(*p) * 3);
-		CHECK(p);
-		CHECK_EQ((uintptr_t)p % 16, 0);
+		REQUIRE(p);
+		REQUIRE_EQ((uintptr_t)p % 16, 0);
 		p[0] = p[1] = p[2] = (uint64_t)i;
 	}
 	big = hv_arena_alloc(&a, 1 << 20);
-	CHECK(big);
+	REQUIRE(big);
 	memset(big, 0xab, 1 << 20);
 	s = hv_arena_printf(&a, "%s-%d", "x", 42);
-	CHECK(!strcmp(s, "x-42"));
-	CHECK(!strcmp(hv_arena_strdup(&a, "hello"), "hello"));
-	CHECK(hv_arena_calloc(&a, SIZE_MAX / 2, 4) == NULL); /* overflow refused */
+	REQUIRE(!strcmp(s, "x-42"));
+	REQUIRE(!strcmp(hv_arena_strdup(&a, "hello"), "hello"));
+	REQUIRE(hv_arena_calloc(&a, SIZE_MAX / 2, 4) == NULL); /* overflow refused */
 	hv_arena_reset(&a);
-	CHECK(hv_arena_alloc(&a, 10));
+	REQUIRE(hv_arena_alloc(&a, 10));
 	hv_arena_release(&a);
 	hv_arena_release(&a);
 }
@@ -37,15 +37,15 @@ static void test_parse(void)
 	int64_t i;
 	uint64_t u;
 
-	CHECK_EQ(hv_parse_i64("-12", -100, 100, &i), 0);
-	CHECK_EQ(i, -12);
-	CHECK_EQ(hv_parse_i64("12x", -100, 100, &i), -EINVAL);
-	CHECK_EQ(hv_parse_i64("", -100, 100, &i), -EINVAL);
-	CHECK_EQ(hv_parse_i64("101", -100, 100, &i), -ERANGE);
-	CHECK_EQ(hv_parse_u64("18446744073709551615", UINT64_MAX, &u), 0);
-	CHECK(u == UINT64_MAX);
-	CHECK_EQ(hv_parse_u64("18446744073709551616", UINT64_MAX, &u), -ERANGE);
-	CHECK_EQ(hv_parse_u64("-1", UINT64_MAX, &u), -EINVAL);
+	REQUIRE_EQ(hv_parse_i64("-12", -100, 100, &i), 0);
+	REQUIRE_EQ(i, -12);
+	REQUIRE_EQ(hv_parse_i64("12x", -100, 100, &i), -EINVAL);
+	REQUIRE_EQ(hv_parse_i64("", -100, 100, &i), -EINVAL);
+	REQUIRE_EQ(hv_parse_i64("101", -100, 100, &i), -ERANGE);
+	REQUIRE_EQ(hv_parse_u64("18446744073709551615", UINT64_MAX, &u), 0);
+	REQUIRE(u == UINT64_MAX);
+	REQUIRE_EQ(hv_parse_u64("18446744073709551616", UINT64_MAX, &u), -ERANGE);
+	REQUIRE_EQ(hv_parse_u64("-1", UINT64_MAX, &u), -EINVAL);
 }
 
 static void test_utf8(void)
@@ -67,25 +67,25 @@ static void test_utf8(void)
 		{"\xff", false},
 	};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(cases); i++)
-		CHECK(hv_utf8_valid(cases[i].s, strlen(cases[i].s)) == cases[i].ok);
+		REQUIRE(hv_utf8_valid(cases[i].s, strlen(cases[i].s)) == cases[i].ok);
 	/* The 8-byte ASCII fast path must hand over correctly at every offset. */
 	for (size_t off = 0; off < 20; off++) {
 		char buf[32];
 		memset(buf, 'a', sizeof(buf));
 		memcpy(buf + off, "\xc3\xa9", 2);
-		CHECK(hv_utf8_valid(buf, sizeof(buf)));
+		REQUIRE(hv_utf8_valid(buf, sizeof(buf)));
 		buf[off + 1] = 'a'; /* truncated sequence mid-buffer */
-		CHECK(!hv_utf8_valid(buf, sizeof(buf)));
+		REQUIRE(!hv_utf8_valid(buf, sizeof(buf)));
 	}
 }
 
 static void test_log(void)
 {
 	hv_log_set_ident("test-util");
-	CHECK_EQ(hv_log_errno(-ENOENT, "opening %s", "x"), -ENOENT);
-	CHECK_EQ(hv_log_errno(EINVAL, "positive errno is normalized"), -EINVAL);
+	REQUIRE_EQ(hv_log_errno(-ENOENT, "opening %s", "x"), -ENOENT);
+	REQUIRE_EQ(hv_log_errno(EINVAL, "positive errno is normalized"), -EINVAL);
 	hv_log_set_level(HV_LOG_ERROR);
-	CHECK(hv_log_get_level() == HV_LOG_ERROR);
+	REQUIRE(hv_log_get_level() == HV_LOG_ERROR);
 }
 
 static void test_runtime_dir(void)
@@ -93,25 +93,25 @@ static void test_runtime_dir(void)
 	char tmpl[] = "/tmp/hv-rtdir-XXXXXX", buf[256], small[8], want[300];
 	struct stat st;
 
-	CHECK(mkdtemp(tmpl));
+	REQUIRE(mkdtemp(tmpl));
 	setenv("XDG_RUNTIME_DIR", tmpl, 1);
-	CHECK_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), 0);
+	REQUIRE_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), 0);
 	snprintf(want, sizeof(want), "%s/haven/Svc", tmpl);
-	CHECK(!strcmp(buf, want));
+	REQUIRE(!strcmp(buf, want));
 	snprintf(want, sizeof(want), "%s/haven", tmpl);
-	CHECK_EQ(stat(want, &st), 0);
-	CHECK_EQ(st.st_mode & 0777, 0700);
-	CHECK_EQ(hv_runtime_dir("Svc", small, sizeof(small)), -ENAMETOOLONG);
+	REQUIRE_EQ(stat(want, &st), 0);
+	REQUIRE_EQ(st.st_mode & 0777, 0700);
+	REQUIRE_EQ(hv_runtime_dir("Svc", small, sizeof(small)), -ENAMETOOLONG);
 	const char *dir = NULL;
-	CHECK_EQ(hv_state_dir_arg(NULL, "Svc", buf, sizeof(buf), &dir), 0);
-	CHECK(dir == buf && !strcmp(buf + strlen(tmpl), "/haven/Svc"));
-	CHECK_EQ(hv_state_dir_arg("-", "Svc", buf, sizeof(buf), &dir), 0);
-	CHECK(dir == NULL);
-	CHECK_EQ(hv_state_dir_arg("/x/y", "Svc", buf, sizeof(buf), &dir), 0);
-	CHECK(!strcmp(dir, "/x/y"));
+	REQUIRE_EQ(hv_state_dir_arg(NULL, "Svc", buf, sizeof(buf), &dir), 0);
+	REQUIRE(dir == buf && !strcmp(buf + strlen(tmpl), "/haven/Svc"));
+	REQUIRE_EQ(hv_state_dir_arg("-", "Svc", buf, sizeof(buf), &dir), 0);
+	REQUIRE(dir == NULL);
+	REQUIRE_EQ(hv_state_dir_arg("/x/y", "Svc", buf, sizeof(buf), &dir), 0);
+	REQUIRE(!strcmp(dir, "/x/y"));
 	setenv("XDG_RUNTIME_DIR", "", 1);
-	CHECK_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), -ENOENT);
-	CHECK_EQ(hv_state_dir_arg(NULL, "Svc", buf, sizeof(buf), &dir), -ENOENT);
+	REQUIRE_EQ(hv_runtime_dir("Svc", buf, sizeof(buf)), -ENOENT);
+	REQUIRE_EQ(hv_state_dir_arg(NULL, "Svc", buf, sizeof(buf), &dir), -ENOENT);
 	rmdir(want);
 	rmdir(tmpl);
 }

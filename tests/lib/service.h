@@ -1,8 +1,8 @@
-/* fixture.h — run a session service (Clipboard, NotificationServer) the way
+/* service.h — run a service (Clipboard, NotificationServer, …) the way
  * SystemServer does, in a private temp dir: the test binds the portal socket
  * and keeps it, the service gets it as fd 3 (LISTEN_FDS), and a crash is
  * followed by a respawn on the same socket, so clients see what they would
- * under the manager. Shared by tests/Clipboard and tests/NotificationServer. */
+ * under the manager. Shared by the service tests (tests/lib). */
 #pragma once
 
 #include <stdbool.h>
@@ -11,7 +11,7 @@
 
 #include <haven/ipc.h>
 
-#include "../core/check.h"
+#include "check.h"
 
 typedef struct svc_fixture {
 	char dir[64];	  /* mkdtemp'd; removed by svc_stop */

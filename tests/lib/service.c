@@ -1,5 +1,5 @@
-/* fixture.c — session services under a minimal manager of the test's own
- * (see fixture.h). No sleeps: the socket exists before the service runs, so
+/* service.c — a service under a minimal manager of the test's own
+ * (see service.h). No sleeps: the socket exists before the service runs, so
  * a client's connect is queued by the kernel until the service accepts. */
 #include <errno.h>
 #include <fcntl.h>
@@ -15,23 +15,23 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "fixture.h"
+#include "service.h"
 
 static int unix_socket_for(const char *path, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof *sa);
 	sa->sun_family = AF_UNIX;
-	CHECK(strlen(path) < sizeof sa->sun_path);
+	REQUIRE(strlen(path) < sizeof sa->sun_path);
 	strcpy(sa->sun_path, path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0);
+	REQUIRE(fd >= 0);
 	return fd;
 }
 
 static void spawn(svc_fixture *f)
 {
 	f->pid = fork();
-	CHECK(f->pid >= 0);
+	REQUIRE(f->pid >= 0);
 	if (f->pid)
 		return;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -64,15 +64,15 @@ void svc_start(svc_fixture *f, const char *exe, const char *name, const char *co
 {
 	memset(f, 0, sizeof *f);
 	strcpy(f->dir, "/tmp/haven-svc-test-XXXXXX");
-	CHECK(mkdtemp(f->dir));
+	REQUIRE(mkdtemp(f->dir));
 	snprintf(f->portal, sizeof f->portal, "%s/portal", f->dir);
 	snprintf(f->runtime, sizeof f->runtime, "%s/run", f->dir);
 	snprintf(f->sock, sizeof f->sock, "%s/%s", f->portal, name);
 	char config[128];
 	snprintf(config, sizeof config, "%s/config", f->dir);
-	CHECK_EQ(mkdir(f->portal, 0700), 0);
-	CHECK_EQ(mkdir(f->runtime, 0700), 0);
-	CHECK_EQ(mkdir(config, 0700), 0);
+	REQUIRE_EQ(mkdir(f->portal, 0700), 0);
+	REQUIRE_EQ(mkdir(f->runtime, 0700), 0);
+	REQUIRE_EQ(mkdir(config, 0700), 0);
 	setenv("HAVEN_PORTAL_DIR", f->portal, 1);
 	setenv("XDG_RUNTIME_DIR", f->runtime, 1);
 	setenv("XDG_CONFIG_HOME", config, 1);
@@ -80,23 +80,23 @@ void svc_start(svc_fixture *f, const char *exe, const char *name, const char *co
 	f->args = args;
 	struct sockaddr_un sa;
 	f->listen_fd = unix_socket_for(f->sock, &sa);
-	CHECK_EQ(bind(f->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
-	CHECK_EQ(listen(f->listen_fd, 128), 0);
+	REQUIRE_EQ(bind(f->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	REQUIRE_EQ(listen(f->listen_fd, 128), 0);
 	spawn(f);
 }
 
 int svc_kill(svc_fixture *f, int signo)
 {
 	int status = 0;
-	CHECK_EQ(kill(f->pid, signo), 0);
-	CHECK_EQ(waitpid(f->pid, &status, 0), f->pid);
+	REQUIRE_EQ(kill(f->pid, signo), 0);
+	REQUIRE_EQ(waitpid(f->pid, &status, 0), f->pid);
 	f->pid = 0;
 	return status;
 }
 
 void svc_respawn(svc_fixture *f)
 {
-	CHECK(f->pid == 0);
+	REQUIRE(f->pid == 0);
 	spawn(f);
 }
 
@@ -111,17 +111,17 @@ void svc_stop(svc_fixture *f)
 	int status = svc_kill(f, SIGTERM);
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0)
 		fprintf(stderr, "%s ended with status %#x\n", f->exe, status);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	close(f->listen_fd);
 	char cmd[256];
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f->dir);
-	CHECK_EQ(system(cmd), 0);
+	REQUIRE_EQ(system(cmd), 0);
 }
 
 hv_conn *svc_connect(const svc_fixture *f)
 {
 	hv_conn *c = NULL;
-	CHECK_EQ(hv_conn_connect(NULL, f->sock, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, f->sock, &c), 0);
 	/* Only so a broken service fails the test instead of hanging it. */
 	hv_conn_set_timeout(c, 120000);
 	return c;
@@ -131,7 +131,7 @@ int svc_raw_socket(const svc_fixture *f)
 {
 	struct sockaddr_un sa;
 	int fd = unix_socket_for(f->sock, &sa);
-	CHECK_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
+	REQUIRE_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	return fd;
 }
 
@@ -165,10 +165,10 @@ static void slurp(int fd, char *buf, size_t size)
 int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, size_t err_size)
 {
 	int po[2], pe[2];
-	CHECK_EQ(pipe2(po, O_CLOEXEC), 0);
-	CHECK_EQ(pipe2(pe, O_CLOEXEC), 0);
+	REQUIRE_EQ(pipe2(po, O_CLOEXEC), 0);
+	REQUIRE_EQ(pipe2(pe, O_CLOEXEC), 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		int in = in_fd >= 0 ? in_fd : open("/dev/null", O_RDONLY);
@@ -187,6 +187,6 @@ int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, si
 	close(po[0]);
 	close(pe[0]);
 	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
