@@ -25,6 +25,12 @@ extern int check_failures;
 		if (!(cond))                                                               \
 			CHECK_FAIL_("CHECK failed: %s", #cond);                            \
 	} while (0)
+/* CHECK_MSG(cond, fmt, ...): the failure says what was being checked. */
+#define CHECK_MSG(cond, ...)                                                               \
+	do {                                                                               \
+		if (!(cond))                                                               \
+			CHECK_FAIL_(__VA_ARGS__);                                          \
+	} while (0)
 #define CHECK_EQ(a, b)                                                                     \
 	do {                                                                               \
 		long long _a = (long long)(a), _b = (long long)(b);                        \

@@ -12,7 +12,6 @@
 
 #include "sandbox-test.h"
 
-int test_failures;
 static char tmpdir[64];
 
 const char *test_tmpdir(void)

@@ -11,16 +11,7 @@ typedef int (*child_fn)(void *arg);
 int run_child(child_fn fn, void *arg, char *err, size_t errsize);
 
 /* Failures are counted, not fatal, so one run reports every case. */
-extern int test_failures;
-#define CHECK(cond, ...)                                                                       \
-	do {                                                                                   \
-		if (!(cond)) {                                                                 \
-			test_failures++;                                                       \
-			fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);                   \
-			fprintf(stderr, __VA_ARGS__);                                          \
-			fputc('\n', stderr);                                                   \
-		}                                                                              \
-	} while (0)
+#include "check.h"
 
 /* mkdtemp under /tmp; removed (recursively) by test_tmpdir_cleanup(). */
 const char *test_tmpdir(void);

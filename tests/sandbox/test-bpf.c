@@ -181,7 +181,7 @@ static int compare(const char *what, const struct prog *mine, const struct prog 
 	uint32_t a = run(mine, d), b = run(ref, d);
 	if (a == b && a != 0xdeadbeef)
 		return 0;
-	CHECK(false, "%s: nr %d arch 0x%x args %#llx %#llx %#llx %#llx: emitted 0x%x, libseccomp 0x%x", what, d->nr,
+	CHECK_MSG(false, "%s: nr %d arch 0x%x args %#llx %#llx %#llx %#llx: emitted 0x%x, libseccomp 0x%x", what, d->nr,
 	      d->arch, (unsigned long long)d->args[0], (unsigned long long)d->args[1],
 	      (unsigned long long)d->args[2], (unsigned long long)d->args[3], a, b);
 	return 1;
@@ -193,7 +193,7 @@ static void check_set(const char *promises, uint32_t deny, const void *exec_pin)
 {
 	uint64_t mask;
 	if (hv_promises_parse(promises, &mask) < 0) {
-		CHECK(false, "parse %s", promises);
+		CHECK_MSG(false, "parse %s", promises);
 		return;
 	}
 	struct hv_filter_opts o = {.deny_action = deny, .tsync = true, .exec_pin = exec_pin, .self_pid = 4242};
@@ -201,20 +201,20 @@ static void check_set(const char *promises, uint32_t deny, const void *exec_pin)
 	struct hv_bpf bpf = {0};
 	struct prog ref = {0};
 	if (hv_filter_rules(mask, &o, &rules) < 0) {
-		CHECK(false, "\"%s\": rules", promises);
+		CHECK_MSG(false, "\"%s\": rules", promises);
 		return;
 	}
 	int r = hv_bpf_compile(&rules, deny, &bpf);
-	CHECK(r == 0, "\"%s\": emit: %s", promises, strerror(-r));
+	CHECK_MSG(r == 0, "\"%s\": emit: %s", promises, strerror(-r));
 	r = r == 0 ? libseccomp_prog(mask, &o, &ref) : r;
-	CHECK(r == 0, "\"%s\": libseccomp export: %s", promises, strerror(-r));
+	CHECK_MSG(r == 0, "\"%s\": libseccomp export: %s", promises, strerror(-r));
 	if (r < 0) {
 		hv_bpf_free(&bpf);
 		hv_rules_free(&rules);
 		return;
 	}
 	struct prog mine = {bpf.insns, bpf.n};
-	CHECK(mine.n <= BPF_MAXINSNS, "\"%s\": %zu instructions", promises, mine.n);
+	CHECK_MSG(mine.n <= BPF_MAXINSNS, "\"%s\": %zu instructions", promises, mine.n);
 
 	char what[160];
 	snprintf(what, sizeof(what), "\"%s\" deny 0x%x", promises, deny);
@@ -311,8 +311,8 @@ int main(void)
 	/* The exec pin with a pointer whose high word is not zero. */
 	check_set("stdio rpath", SCMP_ACT_KILL_PROCESS, (const void *)(uintptr_t)UINT64_C(0x00007ffd00001234));
 
-	if (test_failures) {
-		fprintf(stderr, "%d difference(s) (%zu calls compared)\n", test_failures, compared);
+	if (check_failures) {
+		fprintf(stderr, "%d difference(s) (%zu calls compared)\n", check_failures, compared);
 		return 1;
 	}
 	printf("ok: %zu calls compared\n", compared);

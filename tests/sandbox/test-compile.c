@@ -71,51 +71,51 @@ int main(void)
 	char joined[512] = "";
 	for (size_t i = 0; i < sizeof(all) / sizeof(all[0]); i++) {
 		char *t = export(all[i]);
-		CHECK(t != NULL, "promise \"%s\" should compile", all[i]);
+		CHECK_MSG(t != NULL, "promise \"%s\" should compile", all[i]);
 		free(t);
 		strcat(joined, all[i]);
 		strcat(joined, " ");
 	}
 	char *t = export(joined);
-	CHECK(t != NULL, "all promises together should compile");
+	CHECK_MSG(t != NULL, "all promises together should compile");
 	free(t);
 	t = export("");
-	CHECK(t != NULL, "empty promises should compile");
+	CHECK_MSG(t != NULL, "empty promises should compile");
 	free(t);
 
-	CHECK(mentions("stdio", "read"), "stdio allows read");
-	CHECK(!mentions("stdio", "socket"), "stdio has no socket rule");
-	CHECK(mentions("stdio inet", "socket"), "inet has a socket rule");
-	CHECK(mentions("stdio rpath", "openat"), "rpath has openat rules");
-	CHECK(!mentions("stdio", "execve"), "stdio has no execve");
-	CHECK(mentions("exec", "execve"), "exec allows execve");
-	CHECK(!mentions("stdio proc", "ptrace"), "nothing allows ptrace");
-	CHECK(mentions("", "exit_group"), "exit_group is always allowed");
+	CHECK_MSG(mentions("stdio", "read"), "stdio allows read");
+	CHECK_MSG(!mentions("stdio", "socket"), "stdio has no socket rule");
+	CHECK_MSG(mentions("stdio inet", "socket"), "inet has a socket rule");
+	CHECK_MSG(mentions("stdio rpath", "openat"), "rpath has openat rules");
+	CHECK_MSG(!mentions("stdio", "execve"), "stdio has no execve");
+	CHECK_MSG(mentions("exec", "execve"), "exec allows execve");
+	CHECK_MSG(!mentions("stdio proc", "ptrace"), "nothing allows ptrace");
+	CHECK_MSG(mentions("", "exit_group"), "exit_group is always allowed");
 
 	/* One table, two architectures: aarch64 has only the *at calls. */
 	const char *every = "stdio rpath wpath cpath dpath inet unix proc thread exec fattr chown flock tty id";
-	CHECK(mentions_arch(every, "aarch64", "openat"), "aarch64: openat");
-	CHECK(mentions_arch(every, "aarch64", "mkdirat"), "aarch64: mkdirat");
-	CHECK(mentions_arch(every, "aarch64", "clone"), "aarch64: clone");
-	CHECK(!mentions_arch(every, "aarch64", "open"), "aarch64 has no open");
-	CHECK(!mentions_arch(every, "aarch64", "fork"), "aarch64 has no fork");
-	CHECK(mentions_arch(every, "x86_64", "open"), "x86_64: open");
-	CHECK(mentions_arch(every, "x86_64", "fork"), "x86_64: fork");
-	CHECK(hv_pledge_export_arch("stdio", "vax", STDOUT_FILENO) == -EINVAL, "unknown architecture");
+	CHECK_MSG(mentions_arch(every, "aarch64", "openat"), "aarch64: openat");
+	CHECK_MSG(mentions_arch(every, "aarch64", "mkdirat"), "aarch64: mkdirat");
+	CHECK_MSG(mentions_arch(every, "aarch64", "clone"), "aarch64: clone");
+	CHECK_MSG(!mentions_arch(every, "aarch64", "open"), "aarch64 has no open");
+	CHECK_MSG(!mentions_arch(every, "aarch64", "fork"), "aarch64 has no fork");
+	CHECK_MSG(mentions_arch(every, "x86_64", "open"), "x86_64: open");
+	CHECK_MSG(mentions_arch(every, "x86_64", "fork"), "x86_64: fork");
+	CHECK_MSG(hv_pledge_export_arch("stdio", "vax", STDOUT_FILENO) == -EINVAL, "unknown architecture");
 
-	CHECK(hv_pledge_check("stdio rpath") == 0, "valid promises");
-	CHECK(hv_pledge_check("stdio,rpath\tinet") == 0, "commas and tabs separate");
-	CHECK(hv_pledge_check("stdio nope") == -EINVAL, "unknown promise");
-	CHECK(hv_pledge_check("stdiorpath") == -EINVAL, "glued names");
-	CHECK(hv_pledge_export("bogus", STDOUT_FILENO) == -EINVAL, "export refuses unknown names");
+	CHECK_MSG(hv_pledge_check("stdio rpath") == 0, "valid promises");
+	CHECK_MSG(hv_pledge_check("stdio,rpath\tinet") == 0, "commas and tabs separate");
+	CHECK_MSG(hv_pledge_check("stdio nope") == -EINVAL, "unknown promise");
+	CHECK_MSG(hv_pledge_check("stdiorpath") == -EINVAL, "glued names");
+	CHECK_MSG(hv_pledge_export("bogus", STDOUT_FILENO) == -EINVAL, "export refuses unknown names");
 
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio", .unveils = (const char *const[]){"/a:rwxc", "/b:", NULL}}) == 0,
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio", .unveils = (const char *const[]){"/a:rwxc", "/b:", NULL}}) == 0,
 	      "empty perms are valid (the path is hidden)");
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.execpromises = "stdio exec"}) == 0, "execpromises alone");
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.execpromises = "stdio exec"}) == 0, "execpromises alone");
 
 	test_tmpdir_cleanup();
-	if (test_failures) {
-		fprintf(stderr, "%d failure(s)\n", test_failures);
+	if (check_failures) {
+		fprintf(stderr, "%d failure(s)\n", check_failures);
 		return 1;
 	}
 	printf("ok\n");

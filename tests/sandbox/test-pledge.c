@@ -377,20 +377,20 @@ static void run_cases(void)
 		struct run_arg a = {c, false};
 		int st = run_child(case_child, &a, err, sizeof(err));
 		if (c->expect == OK) {
-			CHECK(st == 0, "%s [%s]: expected success, got %d: %s", c->what, c->promises, st, err);
+			CHECK_MSG(st == 0, "%s [%s]: expected success, got %d: %s", c->what, c->promises, st, err);
 		} else {
-			CHECK(st == -SIGSYS, "%s [%s]: expected SIGSYS, got %d: %s", c->what, c->promises, st, err);
+			CHECK_MSG(st == -SIGSYS, "%s [%s]: expected SIGSYS, got %d: %s", c->what, c->promises, st, err);
 			if (c->call) {
 				char want[96];
 				/* a prefix: glibc on aarch64 calls mkdirat for mkdir */
 				snprintf(want, sizeof(want), "pledge: system call %s", c->call);
-				CHECK(strstr(err, want), "%s: log line should name %s: \"%s\"", c->what, c->call, err);
+				CHECK_MSG(strstr(err, want), "%s: log line should name %s: \"%s\"", c->what, c->call, err);
 			}
 		}
 		if (c->debug) {
 			a.debug = true;
 			st = run_child(case_child, &a, err, sizeof(err));
-			CHECK(st == 1, "%s [%s] debug: expected EPERM, got %d: %s", c->what, c->promises, st, err);
+			CHECK_MSG(st == 1, "%s [%s] debug: expected EPERM, got %d: %s", c->what, c->promises, st, err);
 		}
 	}
 	printf("%zu promise cases run\n", sizeof(cases) / sizeof(cases[0]));
@@ -484,26 +484,26 @@ static void run_process_cases(void)
 {
 	char err[2048];
 	int st0 = run_child(stale_env_child, NULL, err, sizeof(err));
-	CHECK(st0 == 0, "stale HAVEN_PLEDGE in an unconfined process: got %d: %s", st0, err);
+	CHECK_MSG(st0 == 0, "stale HAVEN_PLEDGE in an unconfined process: got %d: %s", st0, err);
 	int st = run_child(narrowing_child, NULL, err, sizeof(err));
-	CHECK(st == -SIGSYS, "narrowing: expected SIGSYS at the dropped promise, got %d: %s", st, err);
-	CHECK(strstr(err, "promise \"unix\" not held"), "narrowing: adding should be logged: %s", err);
+	CHECK_MSG(st == -SIGSYS, "narrowing: expected SIGSYS at the dropped promise, got %d: %s", st, err);
+	CHECK_MSG(strstr(err, "promise \"unix\" not held"), "narrowing: adding should be logged: %s", err);
 
 	st = run_child(thread_before_child, NULL, err, sizeof(err));
-	CHECK(st == -SIGSYS, "thread created before pledge: expected SIGSYS, got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "thread created before pledge: expected SIGSYS, got %d: %s", st, err);
 	st = run_child(thread_after_child, NULL, err, sizeof(err));
-	CHECK(st == -SIGSYS, "thread created after pledge: expected SIGSYS, got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "thread created after pledge: expected SIGSYS, got %d: %s", st, err);
 
 	/* execpromises: the exec'd helper starts with exactly "stdio rpath". */
 	st = run_child(exec_child, "promises", err, sizeof(err));
-	CHECK(st == 0, "execpromises: helper should run, got %d: %s", st, err);
-	CHECK(strstr(err, "HAVEN_PLEDGE=stdio rpath"), "execpromises: helper should see its promises: %s", err);
+	CHECK_MSG(st == 0, "execpromises: helper should run, got %d: %s", st, err);
+	CHECK_MSG(strstr(err, "HAVEN_PLEDGE=stdio rpath"), "execpromises: helper should see its promises: %s", err);
 	st = run_child(exec_child, "socket", err, sizeof(err));
-	CHECK(st == -SIGSYS, "execpromises: helper's socket() should kill it, got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "execpromises: helper's socket() should kill it, got %d: %s", st, err);
 	st = run_child(exec_child, "exec", err, sizeof(err));
-	CHECK(st == -SIGSYS, "execpromises: helper's own execve (no exec) should kill it, got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "execpromises: helper's own execve (no exec) should kill it, got %d: %s", st, err);
 	st = run_child(exec_exceeds_child, NULL, err, sizeof(err));
-	CHECK(st == 0, "execpromises beyond promises should be -EPERM, got %d: %s", st, err);
+	CHECK_MSG(st == 0, "execpromises beyond promises should be -EPERM, got %d: %s", st, err);
 }
 
 int main(int argc, char **argv)
@@ -547,8 +547,8 @@ int main(int argc, char **argv)
 	run_process_cases();
 
 	test_tmpdir_cleanup();
-	if (test_failures) {
-		fprintf(stderr, "%d failure(s)\n", test_failures);
+	if (check_failures) {
+		fprintf(stderr, "%d failure(s)\n", check_failures);
 		return 1;
 	}
 	printf("ok\n");

@@ -58,53 +58,53 @@ int main(int argc, char **argv)
 	/* Pledge= only. */
 	struct spawn s = {.spec = {.promises = "stdio rpath"}, .mode = "promises"};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0, "promises: got %d: %s", st, err);
-	CHECK(strstr(err, "HAVEN_PLEDGE=stdio rpath"), "the program should be told its promises: %s", err);
+	CHECK_MSG(st == 0, "promises: got %d: %s", st, err);
+	CHECK_MSG(strstr(err, "HAVEN_PLEDGE=stdio rpath"), "the program should be told its promises: %s", err);
 	s.mode = "socket";
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == -SIGSYS, "forbidden call in the started program: got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "forbidden call in the started program: got %d: %s", st, err);
 	s.mode = "exec"; /* no exec promise: only the one pinned execve was allowed */
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == -SIGSYS, "exec without the exec promise: got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "exec without the exec promise: got %d: %s", st, err);
 	s.spec.promises = "stdio rpath exec";
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0, "exec with the exec promise: got %d: %s", st, err);
+	CHECK_MSG(st == 0, "exec with the exec promise: got %d: %s", st, err);
 
 	/* A program started under Pledge= narrows itself with hv_pledge()
 	 * (which installs its SIGSYS reporter) without needing "sigaction". */
 	s = (struct spawn){.spec = {.promises = "stdio rpath inet"}, .mode = "narrow"};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == -SIGSYS && strstr(err, "pledge: system call socket ("),
+	CHECK_MSG(st == -SIGSYS && strstr(err, "pledge: system call socket ("),
 	      "self-narrowing under Pledge=: got %d: %s", st, err);
 
 	s.mode = "widen";
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0 && strstr(err, "promise \"unix\" not held"), "widening under Pledge=: got %d: %s", st, err);
+	CHECK_MSG(st == 0 && strstr(err, "promise \"unix\" not held"), "widening under Pledge=: got %d: %s", st, err);
 
 	/* Narrowing under Pledge= needs neither "sigaction" nor "unveil":
 	 * plain narrowing that keeps running, ... */
 	s = (struct spawn){.spec = {.promises = "stdio rpath"}, .mode = "run", .narrow = true};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0 && strstr(err, "narrowed to stdio"), "narrow to stdio under Pledge=stdio rpath: got %d: %s", st, err);
+	CHECK_MSG(st == 0 && strstr(err, "narrowed to stdio"), "narrow to stdio under Pledge=stdio rpath: got %d: %s", st, err);
 	/* ... under Pledge= + Unveil= (Landlock already in place) ... */
 	const char *unveil_tmp[] = {"/tmp:r", NULL};
 	s.spec.unveils = unveil_tmp;
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0 && strstr(err, "narrowed to stdio"), "narrow under Pledge= and Unveil=: got %d: %s", st, err);
+	CHECK_MSG(st == 0 && strstr(err, "narrowed to stdio"), "narrow under Pledge= and Unveil=: got %d: %s", st, err);
 	/* ... its own hv_unveil() then hv_pledge() without "unveil" ... */
 	s = (struct spawn){.spec = {.promises = "stdio rpath"}, .mode = "unveil", .arg = test_tmpdir(),
 			   .arg2 = "/etc/passwd", .narrow = true};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0, "hv_unveil + hv_pledge under Pledge=stdio rpath: got %d: %s", st, err);
+	CHECK_MSG(st == 0, "hv_unveil + hv_pledge under Pledge=stdio rpath: got %d: %s", st, err);
 	/* ... and a program exec'd by a pledged one (whose filter traps, so
 	 * SIGSYS handlers are refused there): it narrows again. */
 	s = (struct spawn){.spec = {.promises = "stdio rpath exec"}, .mode = "exec-narrow", .narrow = true};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0 && strstr(err, "narrowed to stdio"), "narrow after hv_execve from a pledged program: got %d: %s",
+	CHECK_MSG(st == 0 && strstr(err, "narrowed to stdio"), "narrow after hv_execve from a pledged program: got %d: %s",
 	      st, err);
 	s.arg = ""; /* ...and what it dropped still kills */
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == -SIGSYS, "violation after hv_execve + narrowing: got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "violation after hv_execve + narrowing: got %d: %s", st, err);
 
 	/* Sanitizer builds: a sanitized program starts under Pledge= (ASan's
 	 * start-up call is allowed: the "run" cases above), and the relaxation
@@ -112,17 +112,17 @@ int main(int argc, char **argv)
 	s = (struct spawn){.spec = {.promises = "stdio rpath"}, .mode = "core", .narrow = true};
 	st = run_child(spawn_child, &s, err, sizeof(err));
 	if (HV_SANITIZER_BUILD)
-		CHECK(st == 0, "sanitizer build: setrlimit(RLIMIT_CORE) should be allowed: got %d: %s", st, err);
+		CHECK_MSG(st == 0, "sanitizer build: setrlimit(RLIMIT_CORE) should be allowed: got %d: %s", st, err);
 	else
-		CHECK(st == -SIGSYS, "setrlimit(RLIMIT_CORE) is outside stdio: got %d: %s", st, err);
+		CHECK_MSG(st == -SIGSYS, "setrlimit(RLIMIT_CORE) is outside stdio: got %d: %s", st, err);
 	s.mode = "nofile";
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == -SIGSYS, "setrlimit(RLIMIT_NOFILE) is outside stdio in every build: got %d: %s", st, err);
+	CHECK_MSG(st == -SIGSYS, "setrlimit(RLIMIT_NOFILE) is outside stdio in every build: got %d: %s", st, err);
 
 	/* debug: EPERM instead of death. */
 	s = (struct spawn){.spec = {.promises = "stdio rpath", .debug = true}, .mode = "eperm"};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0, "debug: forbidden call should fail with EPERM: got %d: %s", st, err);
+	CHECK_MSG(st == 0, "debug: forbidden call should fail with EPERM: got %d: %s", st, err);
 
 	/* Unveil= with Pledge=: the program (and its loader) is added by
 	 * itself; what it reads must be unveiled. */
@@ -137,40 +137,40 @@ int main(int argc, char **argv)
 	const char *unveils[] = {file_r, NULL};
 	s = (struct spawn){.spec = {.promises = "stdio rpath", .unveils = unveils}, .mode = "read", .arg = file};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0, "unveil + pledge: reading an unveiled file: got %d: %s", st, err);
+	CHECK_MSG(st == 0, "unveil + pledge: reading an unveiled file: got %d: %s", st, err);
 	s.arg = "/etc/passwd";
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 13, "unveil + pledge: reading a hidden file should be EACCES: got %d: %s", st, err);
+	CHECK_MSG(st == 13, "unveil + pledge: reading a hidden file should be EACCES: got %d: %s", st, err);
 	/* An empty Unveil= list hides everything but the program's own needs. */
 	const char *none[] = {NULL};
 	s.spec.unveils = none;
 	s.arg = file;
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 13, "empty unveil list: the file should be hidden: got %d: %s", st, err);
+	CHECK_MSG(st == 13, "empty unveil list: the file should be hidden: got %d: %s", st, err);
 	/* bare_unveil: not even the program. */
 	s.spec.bare_unveil = true;
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 40, "bare empty unveil list: exec should be refused (EACCES): got %d: %s", st, err);
+	CHECK_MSG(st == 40, "bare empty unveil list: exec should be refused (EACCES): got %d: %s", st, err);
 	/* ExecPledge= alone reaches the program's environment. */
 	s = (struct spawn){.spec = {.execpromises = "stdio"}, .mode = "promises"};
 	st = run_child(spawn_child, &s, err, sizeof(err));
-	CHECK(st == 0 && strstr(err, "HAVEN_PLEDGE=(unset)") && strstr(err, "HAVEN_EXECPLEDGE=stdio\n"), "ExecPledge alone: got %d: %s", st, err);
+	CHECK_MSG(st == 0 && strstr(err, "HAVEN_PLEDGE=(unset)") && strstr(err, "HAVEN_EXECPLEDGE=stdio\n"), "ExecPledge alone: got %d: %s", st, err);
 
 	/* Definitions are checked before forking. */
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio bogus"}) == -EINVAL, "bad promise");
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio", .execpromises = "stdio inet"}) == -EINVAL,
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio bogus"}) == -EINVAL, "bad promise");
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio", .execpromises = "stdio inet"}) == -EINVAL,
 	      "execpromises beyond promises");
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.unveils = (const char *const[]){"/tmp:rq", NULL}}) == -EINVAL,
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.unveils = (const char *const[]){"/tmp:rq", NULL}}) == -EINVAL,
 	      "bad unveil perms");
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.unveils = (const char *const[]){"/tmp", NULL}}) == -EINVAL,
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.unveils = (const char *const[]){"/tmp", NULL}}) == -EINVAL,
 	      "unveil without perms");
-	CHECK(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio rpath", .execpromises = "stdio",
+	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.promises = "stdio rpath", .execpromises = "stdio",
 						      .unveils = unveils}) == 0,
 	      "good spec");
 
 	test_tmpdir_cleanup();
-	if (test_failures) {
-		fprintf(stderr, "%d failure(s)\n", test_failures);
+	if (check_failures) {
+		fprintf(stderr, "%d failure(s)\n", check_failures);
 		return 1;
 	}
 	printf("ok\n");

@@ -276,7 +276,7 @@ int main(void)
 #define RUN(fn, arg, want)                                                                         \
 	do {                                                                                       \
 		st = run_child(fn, arg, err, sizeof(err));                                         \
-		CHECK(st == (want), "%s(%s): got %d, want %d: %s", #fn, (const char *)(arg) ? (const char *)(arg) : "", st, want, err); \
+		CHECK_MSG(st == (want), "%s(%s): got %d, want %d: %s", #fn, (const char *)(arg) ? (const char *)(arg) : "", st, want, err); \
 	} while (0)
 
 	RUN(basic_child, NULL, 0);
@@ -287,14 +287,14 @@ int main(void)
 	RUN(exec_child, "rx", 0);
 	RUN(degraded_child, "0", 0);
 	RUN(degraded_child, "1", 0);
-	CHECK(strstr(err, "renames and links across directories are refused"), "ABI 1 should say what it lacks: %s", err);
+	CHECK_MSG(strstr(err, "renames and links across directories are refused"), "ABI 1 should say what it lacks: %s", err);
 	RUN(degraded_child, "3", 0);
 	RUN(degraded_child, "5", 0);
-	CHECK(strstr(err, "cannot scope abstract unix sockets"), "ABI 5 should say what it lacks: %s", err);
+	CHECK_MSG(strstr(err, "cannot scope abstract unix sockets"), "ABI 5 should say what it lacks: %s", err);
 	RUN(pledge_locks_child, NULL, 0);
 	RUN(tcp_child, NULL, 0);
 	RUN(tcp_degraded_child, NULL, 0);
-	CHECK(strstr(err, "tcp port rule(s) NOT enforced"), "ABI 3 should say port rules are not enforced: %s", err);
+	CHECK_MSG(strstr(err, "tcp port rule(s) NOT enforced"), "ABI 3 should say port rules are not enforced: %s", err);
 	RUN(thread_child, NULL, 0);
 
 	/* A listener outside the domain, on an abstract name. */
@@ -312,8 +312,8 @@ int main(void)
 	close(ls);
 
 	test_tmpdir_cleanup();
-	if (test_failures) {
-		fprintf(stderr, "%d failure(s)\n", test_failures);
+	if (check_failures) {
+		fprintf(stderr, "%d failure(s)\n", check_failures);
 		return 1;
 	}
 	printf("ok\n");
