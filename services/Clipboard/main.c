@@ -8,6 +8,7 @@
  * written to the state directory (default $XDG_RUNTIME_DIR/haven/Clipboard)
  * before it is acknowledged, so a respawned Clipboard has it all.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -37,25 +38,41 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
+	enum { OPT_SOCKET = 256, OPT_STATE_DIR, OPT_HISTORY };
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, OPT_SOCKET}, /* read by hv_server_start */
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"history", required_argument, NULL, OPT_HISTORY},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
 	const char *state_dir = NULL;
 	int64_t history = 0;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	for (int c; (c = getopt_long(argc, argv, "h", options, NULL)) != -1;) {
+		switch (c) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		}
-		bool has_value = i + 1 < argc;
-		if (!strcmp(argv[i], "--socket") && has_value)
-			i++;
-		else if (!strcmp(argv[i], "--state-dir") && has_value)
-			state_dir = argv[++i];
-		else if (!strcmp(argv[i], "--history") && has_value &&
-			 hv_parse_i64(argv[++i], 1, HV_CLIP_MAX_HISTORY, &history) == 0)
-			;
-		else {
+		case OPT_SOCKET:
+			break;
+		case OPT_STATE_DIR:
+			state_dir = optarg;
+			break;
+		case OPT_HISTORY:
+			if (hv_parse_i64(optarg, 1, HV_CLIP_MAX_HISTORY, &history) == 0)
+				break;
+			fprintf(stderr, "Clipboard: --history: not a number in 1..%u: %s\n",
+				HV_CLIP_MAX_HISTORY, optarg);
+			/* fall through */
+		default:
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "Clipboard: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
 	}
 	char dir[4096];
 	if (hv_state_dir_arg(state_dir, "Clipboard", dir, sizeof(dir), &state_dir) < 0)

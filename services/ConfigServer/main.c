@@ -9,6 +9,7 @@
  * serves ConfigServer.ipc.
  */
 #include <errno.h>
+#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -53,22 +54,36 @@ int main(int argc, char **argv)
 {
 	char user_dir[PATH_MAX];
 	const char *config_dir = NULL, *defaults = HAVEN_CONFIG_DEFAULTS_DIR;
-	/* every option takes a value: step over it */
-	for (int i = 1; i < argc; i += 2) {
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	enum { OPT_SOCKET = 256, OPT_CONFIG_DIR, OPT_DEFAULTS };
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, OPT_SOCKET}, /* read by hv_server_start */
+		{"config-dir", required_argument, NULL, OPT_CONFIG_DIR},
+		{"defaults", required_argument, NULL, OPT_DEFAULTS},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
+	for (int c; (c = getopt_long(argc, argv, "h", options, NULL)) != -1;) {
+		switch (c) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		}
-		bool known = !strcmp(argv[i], "--socket") || !strcmp(argv[i], "--config-dir") ||
-			     !strcmp(argv[i], "--defaults");
-		if (!known || i + 1 == argc) {
+		case OPT_SOCKET:
+			break;
+		case OPT_CONFIG_DIR:
+			config_dir = optarg;
+			break;
+		case OPT_DEFAULTS:
+			defaults = optarg;
+			break;
+		default:
 			usage(stderr);
 			return 2;
 		}
-		if (!strcmp(argv[i], "--config-dir"))
-			config_dir = argv[i + 1];
-		else if (!strcmp(argv[i], "--defaults"))
-			defaults = argv[i + 1];
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ConfigServer: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
 	}
 	if (!config_dir) {
 		if (default_user_dir(user_dir, sizeof(user_dir)) < 0) {

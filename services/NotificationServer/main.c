@@ -8,6 +8,7 @@
  * saved to the state directory (default $XDG_RUNTIME_DIR/haven/
  * NotificationServer) before it is acknowledged, so a respawn keeps it.
  */
+#include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -39,28 +40,45 @@ static void usage(FILE *f)
 int main(int argc, char **argv)
 {
 	hv_nq_config cfg = {.default_timeout_ms = {-1, -1, -1}};
+	enum { OPT_SOCKET = 256, OPT_STATE_DIR, OPT_MAX_VISIBLE, OPT_HISTORY };
+	static const struct option options[] = {
+		{"socket", required_argument, NULL, OPT_SOCKET}, /* read by hv_server_start */
+		{"state-dir", required_argument, NULL, OPT_STATE_DIR},
+		{"max-visible", required_argument, NULL, OPT_MAX_VISIBLE},
+		{"history", required_argument, NULL, OPT_HISTORY},
+		{"help", no_argument, NULL, 'h'},
+		{0},
+	};
 	const char *state_dir = NULL;
-	for (int i = 1; i < argc; i++) {
-		int64_t v;
-		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+	for (int c; (c = getopt_long(argc, argv, "h", options, NULL)) != -1;) {
+		int64_t v, max = c == OPT_MAX_VISIBLE ? 64 : 100000;
+		switch (c) {
+		case 'h':
 			usage(stdout);
 			return 0;
-		}
-		bool has_value = i + 1 < argc;
-		if (!strcmp(argv[i], "--socket") && has_value)
-			i++;
-		else if (!strcmp(argv[i], "--state-dir") && has_value)
-			state_dir = argv[++i];
-		else if (!strcmp(argv[i], "--max-visible") && has_value &&
-			 hv_parse_i64(argv[++i], 1, 64, &v) == 0)
-			cfg.max_visible = (unsigned)v;
-		else if (!strcmp(argv[i], "--history") && has_value &&
-			 hv_parse_i64(argv[++i], 1, 100000, &v) == 0)
-			cfg.history_max = (unsigned)v;
-		else {
+		case OPT_SOCKET:
+			break;
+		case OPT_STATE_DIR:
+			state_dir = optarg;
+			break;
+		case OPT_MAX_VISIBLE:
+		case OPT_HISTORY:
+			if (hv_parse_i64(optarg, 1, max, &v) == 0) {
+				*(c == OPT_MAX_VISIBLE ? &cfg.max_visible : &cfg.history_max) = (unsigned)v;
+				break;
+			}
+			fprintf(stderr, "NotificationServer: --%s: not a number in 1..%lld: %s\n",
+				c == OPT_MAX_VISIBLE ? "max-visible" : "history", (long long)max, optarg);
+			/* fall through */
+		default:
 			usage(stderr);
 			return 2;
 		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "NotificationServer: unexpected argument: %s\n", argv[optind]);
+		usage(stderr);
+		return 2;
 	}
 
 	char dir[4096];
