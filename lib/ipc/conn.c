@@ -79,6 +79,7 @@ struct hv_conn {
 	bool out_blocked; /* the socket said EAGAIN: wait for writability... */
 	size_t out_retry_at; /* ...or until this much is queued (loop not turning) */
 	bool closed;      /* hv_conn_close() was called */
+	bool lazy_buffers; /* received Buffers/Bitmaps stay unmapped until mapped */
 	int end_reason;
 
 	struct {
@@ -875,6 +876,7 @@ static int conn_cut_one(hv_conn *c, hv_msg **out, bool borrow)
 	m->kind = f.hdr.kind;
 	m->request_id = f.hdr.request_id;
 	m->len = f.hdr.len;
+	m->lazy_buffers = c->lazy_buffers;
 	if (borrow) {
 		m->payload = f.payload;
 		c->borrowed = m;
@@ -1289,6 +1291,7 @@ int hv_conn_serve(hv_conn *c, const hv_endpoint *ep, const void *handlers)
 	return 0;
 }
 
+void hv_conn_set_lazy_buffers(hv_conn *c, bool on) { c->lazy_buffers = on; }
 void hv_conn_set_userdata(hv_conn *c, void *userdata) { c->userdata = userdata; }
 void *hv_conn_userdata(const hv_conn *c) { return c->userdata; }
 void hv_conn_on_disconnect(hv_conn *c, hv_conn_cb cb, void *userdata)
@@ -1580,6 +1583,7 @@ int hv_call_fail(hv_call *call, int code, const char *fmt, ...)
 
 int hv_call_take_fd(hv_call *call, int fd) { return hv_msg_take_fd(call->msg, fd); }
 int hv_call_take_buffer(hv_call *call, const hv_buffer *b) { return hv_msg_take_buffer(call->msg, b); }
+int hv_call_map_buffer(hv_call *call, hv_buffer *b) { return hv_msg_map_buffer(call->msg, b); }
 
 hv_call *hv_call_hold(hv_call *call)
 {

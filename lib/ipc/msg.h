@@ -21,6 +21,7 @@ struct hv_msg {
 	uint8_t nfds;
 	unsigned fds_consumed; /* by decoders: the next fd to hand out */
 	bool given;            /* hv_msg_give_all(): decoded fds/buffers are the caller's */
+	bool lazy_buffers;     /* decode Buffers/Bitmaps unmapped (hv_conn_set_lazy_buffers) */
 	/* The payload: buf (owned; buf[len] is a guard NUL), or a view into the
 	 * connection's read buffer for a message dispatched where it was
 	 * received (no copy; see conn.c's "borrowed"). */
@@ -46,6 +47,11 @@ void hv_msg_destroy(hv_msg *m); /* NULL-safe */
 /* Build a message from raw parts (copies payload; takes the fds). */
 int hv_msg_new_raw(uint32_t magic, uint16_t id, uint8_t kind, uint32_t request_id,
 		   const void *payload, size_t len, const int *fds, unsigned nfds, hv_msg **out);
+
+/* Verify and map a lazily decoded buffer of this message (hv_call_map_buffer):
+ * the mapping is the message's, unmapped with it. -EBADF if the message does
+ * not hold b->fd. */
+int hv_msg_map_buffer(hv_msg *m, hv_buffer *b);
 
 /* Header access on an encoder's buffer (finalized just before sending). */
 void hv_enc_finalize(hv_enc *e, uint8_t kind, uint32_t request_id);

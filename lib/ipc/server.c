@@ -36,6 +36,7 @@ struct hv_server {
 	unsigned nconns, cap;
 	unsigned max;
 	bool exit_when_idle;
+	bool lazy_buffers; /* hv_server_set_lazy_buffers: for every connection */
 	bool exit_when_idle_set; /* the service chose: hv_server_start keeps its choice */
 	int handoff_fd;          /* HAVEN_HANDOFF_FD, -1 if none */
 	hv_watch *handoff_watch;
@@ -126,6 +127,7 @@ static int server_add_conn(hv_server *s, int fd)
 	if (r < 0)
 		return hv_log_errno(r, "ipc: %s: failed to set up a connection", s->ep->name);
 	s->conns[s->nconns++] = c;
+	hv_conn_set_lazy_buffers(c, s->lazy_buffers);
 	if (s->on_connect) {
 		r = s->on_connect(s, c, s->on_connect_ud);
 		if (r < 0) {
@@ -489,6 +491,12 @@ void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata)
 }
 
 void hv_server_set_max_connections(hv_server *s, unsigned max) { s->max = max; }
+void hv_server_set_lazy_buffers(hv_server *s, bool on)
+{
+	s->lazy_buffers = on;
+	for (unsigned i = 0; i < s->nconns; i++)
+		hv_conn_set_lazy_buffers(s->conns[i], on);
+}
 void hv_server_set_exit_when_idle(hv_server *s, bool on)
 {
 	s->exit_when_idle = on;

@@ -481,17 +481,45 @@ static void *map_buffer(int fd, const struct stat *st, size_t size, bool writabl
 	return data;
 }
 
-static int buffer_verify(int fd, uint64_t size, bool readonly, struct stat *st)
+static int buffer_verify(int fd, uint64_t size, bool readonly, struct stat *st, const char **why)
 {
 	int seals = fcntl(fd, F_GET_SEALS);
-	if (seals < 0)
-		return -EBADMSG; /* not a memfd */
-	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW))
+	if (seals < 0) {
+		*why = "not a memfd";
 		return -EBADMSG;
-	if (readonly && !(seals & F_SEAL_WRITE))
+	}
+	if ((seals & (F_SEAL_SHRINK | F_SEAL_GROW)) != (F_SEAL_SHRINK | F_SEAL_GROW)) {
+		*why = "memfd not sealed against shrinking and growing";
 		return -EBADMSG;
-	if (fstat(fd, st) < 0 || st->st_size < 0 || (uint64_t)st->st_size != size)
+	}
+	if (readonly && !(seals & F_SEAL_WRITE)) {
+		*why = "read-only buffer without F_SEAL_WRITE";
 		return -EBADMSG;
+	}
+	if (fstat(fd, st) < 0 || st->st_size < 0 || (uint64_t)st->st_size != size) {
+		*why = "memfd size differs from the size on the wire";
+		return -EBADMSG;
+	}
+	return 0;
+}
+
+/* Verify b (fd, size and readonly as received) and map it into b->data. */
+static int buffer_verify_map(hv_buffer *b)
+{
+	struct stat st;
+	const char *why = NULL;
+	int r = buffer_verify(b->fd, b->size, b->readonly, &st, &why);
+	if (r < 0) {
+		hv_log_warn("ipc: rejecting a received buffer (fd %d, %zu bytes): %s", b->fd, b->size,
+			    why);
+		return r;
+	}
+	if (b->size == 0)
+		return 0;
+	void *data = map_buffer(b->fd, &st, b->size, !b->readonly);
+	if (!data)
+		return errno == ENOMEM ? -ENOMEM : -EBADMSG;
+	b->data = data;
 	return 0;
 }
 
@@ -514,26 +542,58 @@ bool hv_dec_buffer(hv_dec *d, hv_buffer *b)
 	int fd;
 	if (!hv_dec_fd(d, &fd))
 		return false;
-	bool ro = flags & HV_BUF_FLAG_READONLY;
-	struct stat st;
-	int r = buffer_verify(fd, size, ro, &st);
-	if (r < 0)
-		return dec_fail(d, r);
-	void *data = NULL;
-	if (size > 0) {
-		data = map_buffer(fd, &st, size, !ro);
-		if (!data)
-			return dec_fail(d, errno == ENOMEM ? -ENOMEM : -EBADMSG);
-		struct hv_msg_map *m = hv_arena_alloc(&d->msg->arena, sizeof(*m));
-		if (!m) {
-			map_unref(data, size);
-			return dec_fail(d, -ENOMEM);
+	hv_buffer v = {.fd = fd, .data = NULL, .size = size, .readonly = flags & HV_BUF_FLAG_READONLY};
+	/* Lazy: what the wire says, unchecked and unmapped until someone maps
+	 * it (hv_buffer_map / hv_call_map_buffer verify then). */
+	if (!d->msg->lazy_buffers) {
+		int r = buffer_verify_map(&v);
+		if (r < 0)
+			return dec_fail(d, r);
+		if (v.data) {
+			struct hv_msg_map *m = hv_arena_alloc(&d->msg->arena, sizeof(*m));
+			if (!m) {
+				map_unref(v.data, v.size);
+				return dec_fail(d, -ENOMEM);
+			}
+			*m = (struct hv_msg_map){.next = d->msg->maps, .data = v.data, .size = v.size};
+			d->msg->maps = m;
 		}
-		*m = (struct hv_msg_map){.next = d->msg->maps, .data = data, .size = size};
-		d->msg->maps = m;
 	}
-	*b = (hv_buffer){.fd = fd, .data = data, .size = size, .readonly = ro};
+	*b = v;
 	return true;
+}
+
+int hv_buffer_map(hv_buffer *b)
+{
+	if (!b || b->fd < 0)
+		return -EBADF;
+	if (b->data)
+		return 0;
+	return buffer_verify_map(b);
+}
+
+int hv_msg_map_buffer(hv_msg *m, hv_buffer *b)
+{
+	if (!b || b->fd < 0)
+		return -EBADF;
+	if (b->data)
+		return 0;
+	/* Only the message's own, untaken fds: a mapping recorded here is
+	 * unmapped with the message, which must still hold the fd. */
+	bool held = false;
+	for (unsigned i = 0; i < m->nfds && !held; i++)
+		held = m->fds[i] == b->fd;
+	if (!held)
+		return -EBADF;
+	struct hv_msg_map *mm = hv_arena_alloc(&m->arena, sizeof(*mm));
+	if (!mm)
+		return -ENOMEM;
+	int r = buffer_verify_map(b);
+	if (r < 0 || !b->data)
+		return r;
+	*mm = (struct hv_msg_map){.next = m->maps, .data = b->data, .size = b->size};
+	m->maps = mm;
+	return 0;
 }
 
 bool hv_dec_bitmap(hv_dec *d, hv_bitmap *b)
@@ -608,7 +668,8 @@ int hv_msg_take_buffer(hv_msg *m, const hv_buffer *b)
 	int r = hv_msg_take_fd(m, b->fd);
 	if (r < 0)
 		return r;
-	for (struct hv_msg_map **pp = &m->maps; *pp; pp = &(*pp)->next)
+	/* An unmapped (lazy) buffer has no mapping to take along. */
+	for (struct hv_msg_map **pp = &m->maps; b->data && *pp; pp = &(*pp)->next)
 		if ((*pp)->data == b->data) {
 			*pp = (*pp)->next;
 			break;

@@ -44,6 +44,7 @@ static int on_ping(hv_call *call, const echo_server_ping_req *req)
 	return echo_client_pong(hv_call_conn(call), req->seq);
 }
 
+/* Decoded lazily (main.c): the buffer is passed back unmapped, unread. */
 static int on_echo_buffer(hv_call *call, const echo_server_echo_buffer_req *req,
 			  echo_server_echo_buffer_rep *rep)
 {

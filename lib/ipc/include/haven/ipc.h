@@ -97,6 +97,24 @@ int hv_buffer_create(size_t size, hv_buffer *out);  /* rw mapping, zeroed */
  * releases a request's buffers just after its reply is sent: retry shortly). */
 int hv_buffer_seal(hv_buffer *b);
 void hv_buffer_release(hv_buffer *b);               /* munmap + close; idempotent */
+/* Lazy buffers (opt-in per connection: hv_conn_set_lazy_buffers, or
+ * hv_server_set_lazy_buffers for all of a server's). Received Buffers and
+ * Bitmaps then decode to what the wire says — fd, size, readonly — with
+ * data == NULL and nothing checked or mapped: a handler that only passes a
+ * buffer along (or keeps it for later) costs no fcntl/fstat/mmap/munmap.
+ * Whoever maps it verifies it then, exactly as an eager decode would (a
+ * sealed memfd of that size; F_SEAL_WRITE if readonly):
+ *  - hv_buffer_map(b) on an owned handle (taken with hv_call_take_buffer,
+ *    or a call's result): maps b->data (or shares a live mapping, see
+ *    above); hv_buffer_release() unmaps it as usual;
+ *  - hv_call_map_buffer(call, &view) on a request's buffer (a copy of the
+ *    decoded struct): the mapping belongs to the message, unmapped with it.
+ * A buffer that fails verification is -EBADMSG (one log line says why);
+ * a handler returning that error ends the connection as a malformed
+ * message would. Either call on a mapped buffer is a no-op returning 0;
+ * on an empty one (fd -1) it is -EBADF. A lazy buffer passed on unmapped
+ * is verified by its next receiver. Default: eager (decoded = mapped). */
+int hv_buffer_map(hv_buffer *b);
 
 enum hv_pixel_format {
 	HV_PIXEL_BGRA8888 = 1, /* SerenityOS's: B,G,R,A bytes in memory; straight alpha */
@@ -249,6 +267,9 @@ void hv_conn_close(hv_conn *c);
  * messages / events whose magic is ep->magic go to `handlers` (ipcc's
  * generated table for ep). Several endpoints may be served. */
 int hv_conn_serve(hv_conn *c, const hv_endpoint *ep, const void *handlers);
+/* Decode received Buffers/Bitmaps lazily (see hv_buffer_map); for messages
+ * cut after the call. Default off. */
+void hv_conn_set_lazy_buffers(hv_conn *c, bool on);
 void hv_conn_set_userdata(hv_conn *c, void *userdata);
 void *hv_conn_userdata(const hv_conn *c);
 /* Called once when the connection ends for any reason (peer closed,
@@ -322,6 +343,11 @@ char *hv_call_printf(hv_call *call, const char *fmt, ...) __attribute__((format(
 int hv_call_fail(hv_call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
 int hv_call_take_fd(hv_call *call, int fd);
 int hv_call_take_buffer(hv_call *call, const hv_buffer *b);
+/* Verify and map a lazily decoded buffer of this call's message, in place
+ * (b is the handler's copy of the decoded hv_buffer, or a bitmap's
+ * .buffer); unmapped with the message. -EBADF if the message does not hold
+ * b->fd (taken, or not this call's). See hv_buffer_map. */
+int hv_call_map_buffer(hv_call *call, hv_buffer *b);
 /* Keep the call beyond the handler (reply later with the generated
  * *_respond() or hv_call_respond_error()). The request message, and so its
  * views, stay alive until then. Return HV_IPC_DEFERRED from the handler.
@@ -371,6 +397,8 @@ int hv_server_start(hv_server *s, int argc, char **argv);
 void hv_server_on_connect(hv_server *s, hv_server_connect_cb cb, void *userdata);
 void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata);
 void hv_server_set_max_connections(hv_server *s, unsigned max);
+/* hv_conn_set_lazy_buffers for every connection, now and later. */
+void hv_server_set_lazy_buffers(hv_server *s, bool on);
 /* Quit the loop when the last client disconnects (per-connection
  * instances started by the manager with AcceptSocketConnections).
  * Default: off, except as hv_server_start() decides (see there); an
