@@ -15,9 +15,13 @@
 #define BENCH_MSG_SIZE 64u
 #define HV_BENCH_MIN(a, b) ((a) < (b) ? (a) : (b))
 
-/* How the two processes of a ping-pong are placed (see docs/echoserver.md). */
+/* How the processes are placed (see docs/echoserver.md). On this VM a
+ * wake-up of an idle CPU costs ~50 us (halt + IPI in the hypervisor), so a
+ * ping-pong across two CPUs measures that, not IPC: latency runs on one
+ * CPU; a throughput pipeline wants producer and consumer on two. */
 enum bench_pin {
-	BENCH_PIN_NONE,	 /* scheduler decides: default, fairest on a loaded box */
+	BENCH_PIN_AUTO,	 /* default: latency SAME, throughput SPLIT */
+	BENCH_PIN_NONE,	 /* scheduler decides */
 	BENCH_PIN_SAME,	 /* both on CPU 0: no cross-CPU wake-ups */
 	BENCH_PIN_SPLIT, /* client CPU 0, server CPU 1 */
 };
@@ -27,7 +31,9 @@ typedef struct bench_opts {
 	unsigned warmup;	/* round trips discarded first */
 	unsigned oneway_msgs;	/* messages per throughput figure */
 	unsigned big_calls;	/* calls carrying 64 MiB */
-	enum bench_pin pin;
+	enum bench_pin pin;	/* as asked (--pin) */
+	enum bench_pin lat_pin;	/* placement for latency figures (never AUTO) */
+	enum bench_pin tput_pin; /* placement for throughput figures (never AUTO) */
 	const char *server_path; /* EchoServer executable */
 	const char *tmpdir;	 /* private directory for sockets */
 } bench_opts;
@@ -53,8 +59,11 @@ static inline uint64_t bench_now_ns(void)
 	return (uint64_t)ts.tv_sec * 1000000000u + (uint64_t)ts.tv_nsec;
 }
 
-/* Pin the calling process for role 0 (client) or 1 (server). */
+/* Pin the calling process (or pid) for role 0 (client) or 1 (server);
+ * NONE lets it run anywhere again. Best effort. */
 void bench_pin_self(enum bench_pin pin, int role);
+void bench_pin_pid(int pid, enum bench_pin pin, int role);
+const char *bench_pin_name(enum bench_pin pin);
 
 /* --- raw floors (raw.c) --------------------------------------------------- */
 /* A raw AF_UNIX SOCK_STREAM echo peer in a child process. */
@@ -63,8 +72,9 @@ int raw_peer_start(const bench_opts *o, raw_peer **out);
 /* One measured block: `n` round trips of BENCH_MSG_SIZE bytes, each a sample. */
 int raw_peer_rtt_block(raw_peer *p, unsigned n, bench_samples *s);
 void raw_peer_stop(raw_peer *p);
-/* One-way records of BENCH_MSG_SIZE bytes, counted by the reading child. */
-int raw_oneway_msgs_s(const bench_opts *o, double *out);
+/* One run of `count` one-way records of BENCH_MSG_SIZE bytes, counted by a
+ * fresh reading child (placed by o->tput_pin); records per second. */
+int raw_oneway_run(const bench_opts *o, unsigned count, double *out);
 
 /* --- D-Bus peer (dbus.c; only built with libsystemd) ---------------------- */
 typedef struct dbus_peer dbus_peer;
@@ -77,11 +87,15 @@ void dbus_peer_stop(dbus_peer *p);
 typedef struct hv_peer hv_peer;
 int hv_peer_start(const bench_opts *o, hv_peer **out);
 int hv_peer_rtt_block(hv_peer *p, unsigned n, bench_samples *s);
-int hv_peer_oneway_msgs_s(hv_peer *p, unsigned n, double *out);
+/* One run of n one-way Discard messages; messages per second. */
+int hv_peer_oneway_run(hv_peer *p, unsigned n, double *out);
+/* Move the server process to the placement for `pin` (role 1). */
+void hv_peer_pin(hv_peer *p, enum bench_pin pin);
 /* n sync EchoBytes calls of BENCH_MSG_SIZE bytes, each a sample. */
 int hv_peer_small_block(hv_peer *p, unsigned n, bench_samples *s);
-/* n sync EchoBuffer calls of one `size`-byte Buffer (made once, kept by
- * the peer), each a sample that includes releasing the returned buffer. */
+/* n sync EchoBuffer calls of one `size`-byte Buffer (made once per size,
+ * two sizes kept by the peer), each a sample that includes releasing the
+ * returned buffer. */
 int hv_peer_buffer_block(hv_peer *p, size_t size, unsigned n, bench_samples *s);
 /* Median of n sync EchoBytes calls of `size` bytes inline (one warm-up). */
 int hv_peer_bytes_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out);

@@ -6,7 +6,7 @@ set -eu
 bench=$1
 out=$("$bench" --quick --json)
 echo "$out"
-keys="raw_rtt_ns hv_rtt_ns rtt_ratio raw_oneway_msgs_s hv_oneway_msgs_s small_call_ns buffer_64m_call_ns bytes_64m_call_ns"
+keys="raw_rtt_ns hv_rtt_ns rtt_ratio raw_oneway_msgs_s hv_oneway_msgs_s small_call_ns buffer_64m_call_ns buffer_4k_call_ns bytes_64m_call_ns"
 if command -v dbus-daemon >/dev/null 2>&1; then
 	keys="$keys dbus_rtt_ns"
 fi

@@ -195,7 +195,7 @@ int dbus_peer_start(const bench_opts *o, dbus_peer **out)
 	}
 	if (pid == 0) {
 		close(ready[0]);
-		service_child(p->address, ready[1], o->pin);
+		service_child(p->address, ready[1], o->lat_pin);
 	}
 	close(ready[1]);
 	p->service_pid = pid;

@@ -30,7 +30,7 @@ struct hv_peer {
 	 * loop turns), as in any service or client that runs a loop. */
 	hv_loop *loop;
 	hv_conn *bulk;
-	hv_buffer buf; /* for EchoBuffer, made on first use */
+	hv_buffer bufs[2]; /* for EchoBuffer, one per size, made on first use */
 	char path[108]; /* sun_path */
 };
 
@@ -55,7 +55,7 @@ int hv_peer_start(const bench_opts *o, hv_peer **out)
 	hv_peer *p = calloc(1, sizeof *p);
 	if (!p)
 		return -ENOMEM;
-	p->buf = HV_BUFFER_EMPTY;
+	p->bufs[0] = p->bufs[1] = HV_BUFFER_EMPTY;
 	snprintf(p->path, sizeof p->path, "%s/echo.sock", o->tmpdir);
 	p->pid = fork();
 	if (p->pid < 0) {
@@ -64,7 +64,7 @@ int hv_peer_start(const bench_opts *o, hv_peer **out)
 	}
 	if (p->pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
-		bench_pin_self(o->pin, 1); /* inherited across exec */
+		bench_pin_self(o->lat_pin, 1); /* inherited across exec */
 		execl(o->server_path, o->server_path, "--socket", p->path, (char *)NULL);
 		_exit(127);
 	}
@@ -119,7 +119,7 @@ int hv_peer_rtt_block(hv_peer *p, unsigned n, bench_samples *s)
 /* n one-way Discard messages, then a Stats call: it is answered only after
  * the server has dispatched every earlier message on the connection, so the
  * time is the time until the server has received and counted all n. */
-static int oneway_once(hv_peer *p, unsigned n, double *out)
+int hv_peer_oneway_run(hv_peer *p, unsigned n, double *out)
 {
 	uint8_t data[BENCH_MSG_SIZE];
 	memset(data, 'x', sizeof data);
@@ -143,17 +143,7 @@ static int oneway_once(hv_peer *p, unsigned n, double *out)
 	return 0;
 }
 
-int hv_peer_oneway_msgs_s(hv_peer *p, unsigned n, double *out)
-{
-	double runs[3], warm;
-	int r = oneway_once(p, n / 10 + 1, &warm);
-	for (unsigned i = 0; r >= 0 && i < 3; i++)
-		r = oneway_once(p, n, &runs[i]);
-	if (r < 0)
-		return r;
-	*out = bench_median3(runs);
-	return 0;
-}
+void hv_peer_pin(hv_peer *p, enum bench_pin pin) { bench_pin_pid(p->pid, pin, 1); }
 
 int hv_peer_small_block(hv_peer *p, unsigned n, bench_samples *s)
 {
@@ -204,17 +194,18 @@ int hv_peer_bytes_call_ns(hv_peer *p, size_t size, unsigned n, uint64_t *out)
  * then releases (that release is part of the cost, so it is timed). */
 int hv_peer_buffer_block(hv_peer *p, size_t size, unsigned n, bench_samples *s)
 {
-	if (p->buf.size != size) {
-		hv_buffer_release(&p->buf);
-		int r = hv_buffer_create(size, &p->buf);
+	hv_buffer *buf = p->bufs[0].size == size || p->bufs[0].fd < 0 ? &p->bufs[0] : &p->bufs[1];
+	if (buf->fd < 0 || buf->size != size) {
+		hv_buffer_release(buf);
+		int r = hv_buffer_create(size, buf);
 		if (r < 0)
 			return r;
-		memset(p->buf.data, 'x', size);
+		memset(buf->data, 'x', size);
 	}
 	for (unsigned i = 0; i < n; i++) {
 		hv_buffer back = HV_BUFFER_EMPTY;
 		uint64_t t0 = bench_now_ns();
-		int r = echo_server_echo_buffer(p->conn, p->buf, &back);
+		int r = echo_server_echo_buffer(p->conn, *buf, &back);
 		bool ok = r >= 0 && back.size == size;
 		hv_buffer_release(&back);
 		uint64_t t1 = bench_now_ns();
@@ -241,7 +232,8 @@ void hv_peer_stop(hv_peer *p)
 	if (p->bulk)
 		hv_conn_close(p->bulk);
 	hv_loop_free(p->loop);
-	hv_buffer_release(&p->buf);
+	hv_buffer_release(&p->bufs[0]);
+	hv_buffer_release(&p->bufs[1]);
 	if (p->pid > 0) {
 		kill(p->pid, SIGTERM);
 		waitpid(p->pid, NULL, 0);

@@ -38,7 +38,7 @@ static void echo_child(int fd, uint64_t unused)
 
 /* A child on the other end of a fresh socketpair, pinned as asked, running
  * fn (which never returns). *fd is our end. */
-static int spawn_peer(const bench_opts *o, void (*fn)(int fd, uint64_t arg), uint64_t arg,
+static int spawn_peer(enum bench_pin pin, void (*fn)(int fd, uint64_t arg), uint64_t arg,
 		      int *fd, pid_t *pid)
 {
 	int sv[2];
@@ -53,7 +53,7 @@ static int spawn_peer(const bench_opts *o, void (*fn)(int fd, uint64_t arg), uin
 	}
 	if (*pid == 0) {
 		close(sv[0]);
-		bench_pin_self(o->pin, 1);
+		bench_pin_self(pin, 1);
 		fn(sv[1], arg);
 	}
 	close(sv[1]);
@@ -65,7 +65,7 @@ int raw_peer_start(const bench_opts *o, raw_peer **out)
 {
 	int fd;
 	pid_t pid;
-	int r = spawn_peer(o, echo_child, 0, &fd, &pid);
+	int r = spawn_peer(o->lat_pin, echo_child, 0, &fd, &pid);
 	if (r < 0)
 		return r;
 	raw_peer *p = calloc(1, sizeof *p);
@@ -145,11 +145,11 @@ static void sink_child(int fd, uint64_t expect)
 	_exit(0);
 }
 
-static int raw_oneway_once(const bench_opts *o, unsigned count, double *out)
+int raw_oneway_run(const bench_opts *o, unsigned count, double *out)
 {
 	int fd;
 	pid_t pid;
-	int r = spawn_peer(o, sink_child, count, &fd, &pid);
+	int r = spawn_peer(o->tput_pin, sink_child, count, &fd, &pid);
 	if (r < 0)
 		return r;
 	char batch[BUFSIZ];
@@ -174,22 +174,5 @@ static int raw_oneway_once(const bench_opts *o, unsigned count, double *out)
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || seen != count)
 		return -EBADMSG;
 	*out = (double)count * 1e9 / (double)(t1 - t0);
-	return 0;
-}
-
-/* The raw floor is so fast that one run of oneway_msgs lasts a few scheduler
- * ticks and swings with whatever else runs: each run sends 4x as many
- * records (the figure is a rate, so it stays comparable). */
-#define RAW_ONEWAY_SCALE 4u
-
-int raw_oneway_msgs_s(const bench_opts *o, double *out)
-{
-	double runs[3], warm;
-	int r = raw_oneway_once(o, o->oneway_msgs / 10 + 1, &warm);
-	for (unsigned i = 0; r >= 0 && i < 3; i++)
-		r = raw_oneway_once(o, o->oneway_msgs * RAW_ONEWAY_SCALE, &runs[i]);
-	if (r < 0)
-		return r;
-	*out = bench_median3(runs);
 	return 0;
 }

@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <sched.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "bench.h"
 
@@ -51,14 +52,33 @@ double bench_median3(const double v[3])
 	return c;
 }
 
-void bench_pin_self(enum bench_pin pin, int role)
+void bench_pin_pid(int pid, enum bench_pin pin, int role)
 {
-	if (pin == BENCH_PIN_NONE)
-		return;
-	int cpu = (pin == BENCH_PIN_SPLIT && role == 1) ? 1 : 0;
 	cpu_set_t set;
 	CPU_ZERO(&set);
-	CPU_SET(cpu, &set);
+	if (pin == BENCH_PIN_NONE || pin == BENCH_PIN_AUTO) {
+		long n = sysconf(_SC_NPROCESSORS_ONLN);
+		for (long i = 0; i < n && i < CPU_SETSIZE; i++)
+			CPU_SET((int)i, &set);
+	} else {
+		CPU_SET((pin == BENCH_PIN_SPLIT && role == 1) ? 1 : 0, &set);
+	}
 	/* Best effort: a CPU we may not use leaves the scheduler in charge. */
-	(void)sched_setaffinity(0, sizeof set, &set);
+	(void)sched_setaffinity(pid, sizeof set, &set);
+}
+
+void bench_pin_self(enum bench_pin pin, int role) { bench_pin_pid(0, pin, role); }
+
+const char *bench_pin_name(enum bench_pin pin)
+{
+	switch (pin) {
+	case BENCH_PIN_AUTO:
+		return "auto";
+	case BENCH_PIN_SAME:
+		return "same CPU";
+	case BENCH_PIN_SPLIT:
+		return "split CPUs";
+	default:
+		return "none";
+	}
 }
