@@ -18,10 +18,7 @@
 
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.h"
-
-/* Icons are for a desktop to draw; bounded so a client cannot make the
- * server hold gigabytes. */
-#define MAX_ICON_SIDE 1024u
+#include "icon_store.h"
 /* Active notifications one connection may own, so one noisy client cannot
  * take every slot of the queue (HV_NQ_MAX_ACTIVE) from the others. */
 #define MAX_ACTIVE_PER_CLIENT 64u
@@ -48,10 +45,24 @@ static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
  * directory) so a respawned server shows what this one acknowledged. A
  * failure is logged, not returned: the notification is on screen already,
  * and saying otherwise to the client would be a lie. */
+static bool icon_file_wanted(uint32_t id, void *ud)
+{
+	const hv_notification *n = hv_nq_find(queue, id);
+	return n && n->icon;
+}
+
 static void persist(void)
 {
 	if (state_dirfd < 0)
 		return;
+	/* Icons first: the state that names one is never on disk before it. */
+	for (size_t i = 0; i < hv_nq_active_count(queue); i++) {
+		const hv_notification *n = hv_nq_active(queue, i);
+		hv_icon *icon = n->icon;
+		int r = icon && !icon->saved ? hv_icon_save(state_dirfd, n->id, icon) : 0;
+		if (r < 0)
+			hv_log_errno(r, "Failed to save the icon of notification %u", n->id);
+	}
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
 	int r = hv_nq_serialize(queue, &data, &len);
@@ -73,6 +84,8 @@ static void persist(void)
 		r = -errno;
 	if (r < 0)
 		hv_log_errno(r, "Failed to save the notification state");
+	else
+		hv_icon_prune(state_dirfd, icon_file_wanted, NULL);
 }
 
 static int load_state(const char *dir)
@@ -100,11 +113,23 @@ static int load_state(const char *dir)
 	if (r < 0)
 		return hv_log_errno(r, "Failed to read %s/%s", dir, STATE_FILE);
 	r = hv_nq_restore(queue, data, (size_t)st.st_size, now_ms());
-	if (r < 0)
+	if (r < 0) {
 		hv_log_warn("ignoring %s/%s: %s (starting empty)", dir, STATE_FILE, strerror(-r));
-	else
-		hv_log_info("restored %zu active and %zu past notifications",
-			    hv_nq_active_count(queue), hv_nq_history_count(queue));
+		return 0;
+	}
+	size_t icons = 0;
+	for (size_t i = 0; i < hv_nq_active_count(queue); i++) {
+		uint32_t id = hv_nq_active(queue, i)->id;
+		hv_icon *icon = NULL;
+		r = hv_icon_load(state_dirfd, id, &icon);
+		if (r == 0 && hv_nq_restore_icon(queue, id, icon) == 0)
+			icons++;
+		else if (r < 0 && r != -ENOENT)
+			hv_log_warn("ignoring the icon of notification %u: %s", id, strerror(-r));
+	}
+	hv_icon_prune(state_dirfd, icon_file_wanted, NULL);
+	hv_log_info("restored %zu active (%zu with an icon) and %zu past notifications",
+		    hv_nq_active_count(queue), icons, hv_nq_history_count(queue));
 	return 0;
 }
 
@@ -284,31 +309,19 @@ static int changed(void)
 
 /* --- icons ------------------------------------------------------------------ */
 
-static void icon_free(void *icon)
-{
-	hv_bitmap *b = icon;
-	hv_bitmap_release(b);
-	free(b);
-}
+static void icon_free(void *icon) { hv_icon_free(icon); }
 
-/* Keep the request's bitmap (or none). */
+/* Keep the request's bitmap (see icon_store.h). */
 static int take_icon(hv_call *call, const hv_bitmap *in, void **out)
 {
-	*out = NULL;
-	if (in->width == 0 || in->height == 0 || in->width > MAX_ICON_SIDE ||
-	    in->height > MAX_ICON_SIDE)
-		return hv_call_fail(call, -EINVAL, "icon must be 1x1 to %ux%u pixels, not %ux%u",
-				    MAX_ICON_SIDE, MAX_ICON_SIDE, in->width, in->height);
-	hv_bitmap *b = malloc(sizeof(*b));
-	if (!b)
-		return -ENOMEM;
-	int r = hv_call_take_buffer(call, &in->buffer);
-	if (r < 0) {
-		free(b);
+	hv_icon *icon = NULL;
+	int r = hv_icon_take(call, in, &icon);
+	if (r == -EINVAL)
+		return hv_call_fail(call, r, "icon must be 1x1 to %ux%u pixels, not %ux%u",
+				    HV_ICON_MAX_SIDE, HV_ICON_MAX_SIDE, in->width, in->height);
+	if (r < 0)
 		return hv_call_fail(call, r, "could not keep the icon: %s", strerror(-r));
-	}
-	*b = *in;
-	*out = b;
+	*out = icon;
 	return 0;
 }
 
@@ -386,6 +399,19 @@ static int on_update_icon(hv_call *call, const notification_server_update_icon_r
 		return r;
 	rep->still_showing = r == 0;
 	return changed();
+}
+
+static int on_get_icon(hv_call *call, const notification_server_get_icon_req *req,
+		       notification_server_get_icon_rep *rep)
+{
+	const hv_notification *n = hv_nq_find(queue, req->id);
+	if (!n)
+		return hv_call_fail(call, -ENOENT, "no active notification %u", req->id);
+	const hv_icon *icon = n->icon;
+	rep->icon.present = icon != NULL;
+	if (icon)
+		rep->icon.value = icon->bitmap; /* sealed: the receiver maps it read-only */
+	return 0;
 }
 
 static int on_is_showing(hv_call *call, const notification_server_is_showing_req *req,
@@ -485,6 +511,7 @@ const notification_server_handlers notification_handlers = {
 	.show = on_show,
 	.update = on_update,
 	.update_icon = on_update_icon,
+	.get_icon = on_get_icon,
 	.is_showing = on_is_showing,
 	.close = on_close,
 	.list = on_list,

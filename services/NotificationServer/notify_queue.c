@@ -315,6 +315,17 @@ const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id)
 	return i < 0 ? NULL : q->active[i];
 }
 
+int hv_nq_restore_icon(hv_nq *q, uint32_t id, void *icon)
+{
+	ssize_t i = find_index(q, id);
+	if (i < 0 || q->active[i]->icon) {
+		icon_drop(q, &icon);
+		return -ENOENT;
+	}
+	q->active[i]->icon = icon;
+	return 0;
+}
+
 int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, bool set_icon,
 		 const char *icon_path, void *icon, uint64_t now_ms)
 {

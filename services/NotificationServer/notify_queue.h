@@ -108,6 +108,10 @@ int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
 	       size_t nactions, const char *const *ids, const char *const *labels,
 	       uint64_t now_ms, uint32_t *id_out);
+/* Give a restored notification (hv_nq_restore) back its icon, which its
+ * saved state cannot hold: no event, nothing else changes. icon is taken;
+ * -ENOENT (icon freed) if id is not active or has an icon already. */
+int hv_nq_restore_icon(hv_nq *q, uint32_t id, void *icon);
 /* Replace title/text (NULL keeps) and, if set_icon, the icon; a shown one
  * restarts its timeout. -ENOENT if not active. icon is taken. */
 int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, bool set_icon,

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -68,6 +69,33 @@ static int on_dnd(hv_call *call, const notification_client_dnd_changed_req *req)
 static const notification_client_handlers handlers = {
 	on_action, on_closed, on_shown, on_updated, on_hidden, on_dnd,
 };
+
+/* A 16x12 icon whose pixels say `seed`; sealed when asked. */
+static hv_opt_bitmap make_icon(uint8_t seed, bool sealed)
+{
+	hv_opt_bitmap icon = {.present = true};
+	REQUIRE_EQ(hv_bitmap_create(16, 12, HV_PIXEL_BGRA8888, &icon.value), 0);
+	uint8_t *px = icon.value.buffer.data;
+	for (size_t i = 0; i < icon.value.buffer.size; i++)
+		px[i] = (uint8_t)(seed + i * 7);
+	if (sealed)
+		REQUIRE_EQ(hv_buffer_seal(&icon.value.buffer), 0);
+	return icon;
+}
+
+/* The server's icon of id has make_icon(seed)'s pixels, read-only. */
+static void check_icon(hv_conn *c, uint32_t id, uint8_t seed)
+{
+	hv_opt_bitmap got = {0};
+	REQUIRE_EQ(notification_server_get_icon(c, id, &got), 0);
+	REQUIRE(got.present && got.value.width == 16 && got.value.height == 12);
+	REQUIRE(got.value.buffer.readonly);
+	const uint8_t *px = got.value.buffer.data;
+	for (size_t y = 0; y < 12; y++)
+		for (size_t x = 0; x < 64; x++)
+			REQUIRE_EQ(px[y * got.value.stride + x], (uint8_t)(seed + (y * 64 + x) * 7));
+	hv_bitmap_release(&got.value);
+}
 
 static void client_open(struct client *cl, const svc_fixture *f, bool watch)
 {
@@ -224,13 +252,34 @@ static void test_expiry_and_icons(void)
 	REQUIRE(strstr(owner.log, "hide:1:1 "));
 	owner.log[0] = 0;
 
-	/* A bitmap icon is kept (and reported), an absurd one refused. */
-	hv_opt_bitmap icon = {.present = true};
-	REQUIRE_EQ(hv_bitmap_create(16, 16, HV_PIXEL_BGRA8888, &icon.value), 0);
+	/* A bitmap icon is kept (and reported, and handed to whoever draws it),
+	 * an absurd one refused. A writable one is copied: its owner scribbling
+	 * on it later changes nothing the server shows. */
+	hv_conn *drawer = svc_connect(&f); /* what draws the screen: not the owner */
+	hv_opt_bitmap icon = make_icon(3, false);
 	REQUIRE_EQ(notification_server_show(owner.c, "icon", "", icon, "",
 					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &id),
 		 0);
+	memset(icon.value.buffer.data, 0xee, icon.value.buffer.size);
+	check_icon(drawer, id, 3);
 	hv_bitmap_release(&icon.value);
+	/* A sealed one is kept as it is: the very same memfd comes back. */
+	icon = make_icon(9, true);
+	uint32_t sealed_id = 0;
+	REQUIRE_EQ(notification_server_show(owner.c, "sealed", "", icon, "",
+					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &sealed_id),
+		 0);
+	hv_opt_bitmap back = {0};
+	REQUIRE_EQ(notification_server_get_icon(drawer, sealed_id, &back), 0);
+	struct stat mine, theirs;
+	REQUIRE(back.present && fstat(icon.value.buffer.fd, &mine) == 0 &&
+		fstat(back.value.buffer.fd, &theirs) == 0);
+	REQUIRE(mine.st_ino == theirs.st_ino && mine.st_dev == theirs.st_dev);
+	hv_bitmap_release(&back.value);
+	hv_bitmap_release(&icon.value);
+	check_icon(drawer, sealed_id, 9);
+	REQUIRE_EQ(notification_server_close(owner.c, sealed_id), 0);
+	REQUIRE_EQ(notification_server_get_icon(drawer, sealed_id, &back), -ENOENT);
 	hv_vec_notification_server_info v;
 	REQUIRE_EQ(notification_server_list(owner.c, &v), 0);
 	REQUIRE(v.count == 1 && v.items[0].has_icon);
@@ -241,12 +290,15 @@ static void test_expiry_and_icons(void)
 	REQUIRE(showing);
 	REQUIRE_EQ(notification_server_list(owner.c, &v), 0);
 	REQUIRE(!v.items[0].has_icon && !strcmp(v.items[0].icon_path, "/usr/share/icons/x.png"));
+	REQUIRE_EQ(notification_server_get_icon(drawer, id, &back), 0);
+	REQUIRE(!back.present);
 	REQUIRE_EQ(hv_bitmap_create(2000, 1, HV_PIXEL_BGRA8888, &icon.value), 0);
 	REQUIRE_EQ(notification_server_show(owner.c, "huge", "", icon, "",
 					  NOTIFICATION_SERVER_URGENCY_NORMAL, no_actions, 0, &id),
 		 -EINVAL);
 	REQUIRE(strstr(hv_conn_last_error(owner.c)->message, "icon"));
 	hv_bitmap_release(&icon.value);
+	hv_conn_close(drawer);
 	hv_conn_close(owner.c);
 	svc_stop(&f);
 }
@@ -441,7 +493,19 @@ static void test_respawn(void)
 	uint32_t a = send_n(cl.c, "first", 1, 1, acts);
 	uint32_t b = send_n(cl.c, "second", 1, 0, NULL); /* held */
 	uint32_t c = send_n(cl.c, "third", 0, 0, NULL);
+	/* Icons survive too (b's), and a closed one's file goes (c's). */
+	hv_opt_bitmap icon = make_icon(5, false);
+	bool showing = false;
+	REQUIRE_EQ(notification_server_update_icon(cl.c, b, icon, "", &showing), 0);
+	REQUIRE_EQ(notification_server_update_icon(cl.c, c, icon, "", &showing), 0);
+	hv_bitmap_release(&icon.value);
+	char icon_b[256], icon_c[256];
+	snprintf(icon_b, sizeof icon_b, "%s/haven/NotificationServer/icon-%u", f.runtime, b);
+	snprintf(icon_c, sizeof icon_c, "%s/haven/NotificationServer/icon-%u", f.runtime, c);
+	REQUIRE(access(icon_c, F_OK) == 0);
 	REQUIRE_EQ(notification_server_close(cl.c, c), 0);
+	REQUIRE(access(icon_c, F_OK) < 0 && errno == ENOENT);
+	REQUIRE(access(icon_b, F_OK) == 0);
 	REQUIRE_EQ(notification_server_set_dnd(cl.c, true), 0);
 	int status = svc_kill(&f, SIGKILL);
 	REQUIRE(WIFSIGNALED(status));
@@ -455,6 +519,8 @@ static void test_respawn(void)
 	REQUIRE(v.items[0].id == a && v.items[0].state == 1 && !strcmp(v.items[0].title, "first"));
 	REQUIRE(v.items[0].actions.count == 1 && !strcmp(v.items[0].actions.items[0].id, "open"));
 	REQUIRE(v.items[1].id == b && v.items[1].state == 0);
+	REQUIRE(!v.items[0].has_icon && v.items[1].has_icon);
+	check_icon(cl.c, b, 5);
 	REQUIRE_EQ(notification_server_history(cl.c, 0, &v), 0);
 	REQUIRE(v.count == 1 && v.items[0].id == c && v.items[0].reason == 3);
 	bool dnd = false;
