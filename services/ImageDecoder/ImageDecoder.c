@@ -63,6 +63,10 @@ static void *job_alloc(void *ud, size_t size)
 			return NULL;
 		}
 		madvise(j->first.data, size, MADV_POPULATE_WRITE);
+		/* No recency tracking: unmapping then skips marking each of the
+		 * 16384 pages of a 64 MiB frame accessed (an LRU move each),
+		 * ~1.7 ms less; shmem has no readahead for it to change. */
+		madvise(j->first.data, size, MADV_RANDOM);
 		return j->first.data;
 	}
 	return malloc(size);
@@ -98,7 +102,14 @@ static int job_finish(struct job *j, hv_image *img)
 	for (uint32_t i = 0; i < img->frame_count; i++)
 		j->durations[i] = img->frames[i].duration_ms;
 	if (img->frame_count == 1 && j->first.fd >= 0 && img->frames[0].pixels == j->first.data) {
-		bm->buffer = j->first;
+		/* Only the fd goes out: unmap our copy now, before the client
+		 * maps its own, so the two do not fight over the same 16384
+		 * page structures from both CPUs (the client's MADV_POPULATE_READ
+		 * of a 64 MiB frame: 6 -> 4.5 ms, strace -T). */
+		hv_buffer mapping = j->first;
+		mapping.fd = -1;
+		hv_buffer_release(&mapping);
+		bm->buffer = (hv_buffer){.fd = j->first.fd, .size = j->first.size};
 		j->first = HV_BUFFER_EMPTY;
 		img->frames[0].pixels = NULL; /* now owned by the bitmap */
 	} else {

@@ -122,7 +122,12 @@ int hv_imagedecoder_decode_sized(hv_conn *c, const void *data, size_t len, uint3
 	hv_opt_bytestring m = {.present = mime != NULL, .value = mime};
 	r = image_decoder_server_decode_image(c, b, size, m, out);
 	hv_buffer_release(&b);
-	if (r == 0 && out->frames.buffer.data)
+	if (r == 0 && out->frames.buffer.data) {
+		/* Map every page in one call (shmem maps 16 per fault this
+		 * way), and drop recency tracking so the unmap does not mark
+		 * each page accessed (see ImageDecoder.c's job_alloc). */
 		madvise(out->frames.buffer.data, out->frames.buffer.size, MADV_POPULATE_READ);
+		madvise(out->frames.buffer.data, out->frames.buffer.size, MADV_RANDOM);
+	}
 	return r;
 }
