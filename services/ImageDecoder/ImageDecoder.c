@@ -90,8 +90,8 @@ static void job_release(struct job *j)
 	free(j);
 }
 
-/* Turn the decoded image into the reply: zero-copy for one frame (unless
- * it was scaled to the ideal size: the small copy is on the heap). */
+/* Turn the decoded image into the reply: zero-copy for one frame, scaled
+ * or not (a scaled image's full-size frame stayed on the heap, decode.c). */
 static int job_finish(struct job *j, hv_image *img)
 {
 	size_t frame_bytes = (size_t)img->width * img->height * 4;

@@ -72,6 +72,27 @@ int hv_img_check_cancel(hv_img_ctx *c)
 	return 0;
 }
 
+/* The size the decoded frames will be scaled to (their own when none). */
+static void final_size(const hv_img_ctx *c, uint32_t *tw, uint32_t *th)
+{
+	const hv_image *img = c->img;
+	*tw = c->target_w;
+	*th = c->target_h;
+	if (*tw == 0 || *th == 0)
+		hv_img_fit(c, img->width, img->height, tw, th);
+	if (*tw > img->width)
+		*tw = img->width;
+	if (*th > img->height)
+		*th = img->height;
+}
+
+static bool will_scale(const hv_img_ctx *c)
+{
+	uint32_t tw, th;
+	final_size(c, &tw, &th);
+	return tw != c->img->width || th != c->img->height;
+}
+
 int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels)
 {
 	hv_image *img = c->img;
@@ -96,7 +117,9 @@ int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels)
 		img->frames = f;
 		c->frame_cap = cap;
 	}
-	uint8_t *p = img->allocator.alloc(img->allocator.userdata, px * 4);
+	if (img->frame_count == 0)
+		c->heap_frames = will_scale(c);
+	uint8_t *p = c->heap_frames ? malloc(px * 4) : img->allocator.alloc(img->allocator.userdata, px * 4);
 	if (!p)
 		return hv_img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", img->width,
 				   img->height);
@@ -268,18 +291,15 @@ out:
 	return r;
 }
 
-/* Replace every frame of the decoded image by its downscaled version. */
+/* Replace every frame of the decoded image by its downscaled version,
+ * allocated with the caller's allocator (the full-size frames were on the
+ * heap when c->heap_frames: they are freed here). */
 static int scale_to_ideal(hv_img_ctx *c)
 {
 	hv_image *img = c->img;
-	uint32_t tw = c->target_w, th = c->target_h;
-	if (tw == 0 || th == 0)
-		hv_img_fit(c, img->width, img->height, &tw, &th);
-	if (tw > img->width)
-		tw = img->width;
-	if (th > img->height)
-		th = img->height;
-	if (tw == img->width && th == img->height)
+	uint32_t tw, th;
+	final_size(c, &tw, &th);
+	if (tw == img->width && th == img->height && !c->heap_frames)
 		return 0;
 	size_t old = (size_t)img->width * img->height * 4, new = (size_t)tw * th * 4;
 	/* All new frames first: on failure the image keeps one size for all
@@ -292,20 +312,28 @@ static int scale_to_ideal(hv_img_ctx *c)
 		scaled[i] = img->allocator.alloc(img->allocator.userdata, new);
 		if (!scaled[i])
 			r = hv_img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", tw, th);
+		else if (new == old)
+			memcpy(scaled[i], img->frames[i].pixels, new); /* not reached: heap_frames means smaller */
 		else if ((r = hv_img_downscale(img->frames[i].pixels, img->width, img->height,
 					       scaled[i], tw, th)) < 0)
 			hv_img_fail(c, r, "out of memory scaling to %ux%u", tw, th);
 	}
 	for (uint32_t i = 0; i < img->frame_count; i++) {
-		uint8_t **drop = r < 0 ? &scaled[i] : &img->frames[i].pixels;
-		if (*drop)
-			img->allocator.free(img->allocator.userdata, *drop, r < 0 ? new : old);
-		if (r == 0)
-			img->frames[i].pixels = scaled[i];
+		if (r < 0) {
+			if (scaled[i])
+				img->allocator.free(img->allocator.userdata, scaled[i], new);
+			continue;
+		}
+		if (c->heap_frames)
+			free(img->frames[i].pixels);
+		else
+			img->allocator.free(img->allocator.userdata, img->frames[i].pixels, old);
+		img->frames[i].pixels = scaled[i];
 	}
 	free(scaled);
 	if (r < 0)
 		return r;
+	c->heap_frames = false;
 	img->width = tw;
 	img->height = th;
 	return 0;
@@ -448,6 +476,11 @@ int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt
 	if (r < 0) {
 		if (err->code == 0)
 			hv_img_fail(&c, r, "%s: decoding failed", f->name);
+		if (c.heap_frames)
+			for (uint32_t i = 0; i < out->frame_count; i++) {
+				free(out->frames[i].pixels);
+				out->frames[i].pixels = NULL;
+			}
 		hv_image_free(out);
 		return err->code;
 	}

@@ -19,6 +19,10 @@ typedef struct hv_img_ctx {
 	/* Final size wanted when a decoder already scaled (JPEG's DCT scaling
 	 * gives only approximately the aspect ratio); 0 = derive it. */
 	uint32_t target_w, target_h;
+	/* Frames are only an intermediate to be scaled down: they live on the
+	 * heap, and only the scaled frames come from the caller's allocator
+	 * (the service's shared memory) — no full-size frame there, no copy. */
+	bool heap_frames;
 } hv_img_ctx;
 
 /* The size w x h becomes when fitted inside the ideal size of c (aspect

@@ -1,14 +1,34 @@
 /* fmt-qoi.c — QOI through the reference qoi.h (Debian's libqoi-dev, a
  * single-header library compiled here). The header is checked against our
- * limits before qoi_decode allocates anything; its RGBA output is
- * swizzled into the BGRA frame. */
+ * limits before qoi_decode allocates anything; its one allocation is the
+ * frame itself (QOI_MALLOC below), whose RGBA is then swizzled to BGRA in
+ * place: no second full-size buffer. */
 #include <stdlib.h>
+
+#include "decoders.h"
+
+/* qoi_decode allocates its output with QOI_MALLOC and frees nothing; the
+ * decoding context reaches it through this (the decode runs on one thread). */
+static _Thread_local hv_img_ctx *qoi_ctx;
+
+static void *qoi_frame_alloc(size_t size)
+{
+	hv_img_ctx *c = qoi_ctx;
+	uint8_t *px;
+	if (!c)
+		return malloc(size); /* qoi_encode (tests link this file to make QOIs) */
+	if (size != (size_t)c->img->width * c->img->height * 4) {
+		hv_img_fail(c, HV_IMAGE_ECORRUPT, "qoi: unexpected output size");
+		return NULL;
+	}
+	return hv_img_add_frame(c, 0, &px) < 0 ? NULL : px;
+}
 
 #define QOI_IMPLEMENTATION
 #define QOI_NO_STDIO
+#define QOI_MALLOC(sz) qoi_frame_alloc(sz)
+#define QOI_FREE(p) free(p)
 #include <qoi.h>
-
-#include "decoders.h"
 
 int hv_img_decode_qoi(hv_img_ctx *c)
 {
@@ -29,21 +49,16 @@ int hv_img_decode_qoi(hv_img_ctx *c)
 	if (c->len > INT32_MAX)
 		return hv_img_fail(c, HV_IMAGE_ETOOLARGE, "qoi: input larger than 2 GiB");
 	qoi_desc desc;
-	uint8_t *rgba = qoi_decode(c->data, (int)c->len, &desc, 4);
-	if (!rgba)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "qoi: corrupt data");
-	uint8_t *px;
-	if ((r = hv_img_add_frame(c, 0, &px)) < 0) {
-		free(rgba);
-		return r;
-	}
+	qoi_ctx = c;
+	uint8_t *px = qoi_decode(c->data, (int)c->len, &desc, 4);
+	qoi_ctx = NULL;
+	if (!px)
+		return c->err && c->err->code ? c->err->code : hv_img_fail(c, HV_IMAGE_ECORRUPT, "qoi: corrupt data");
 	size_t n = (size_t)w * h;
 	for (size_t i = 0; i < n; i++) {
-		px[i * 4 + 0] = rgba[i * 4 + 2];
-		px[i * 4 + 1] = rgba[i * 4 + 1];
-		px[i * 4 + 2] = rgba[i * 4 + 0];
-		px[i * 4 + 3] = rgba[i * 4 + 3];
+		uint8_t t = px[i * 4 + 0];
+		px[i * 4 + 0] = px[i * 4 + 2];
+		px[i * 4 + 2] = t;
 	}
-	free(rgba);
 	return 0;
 }

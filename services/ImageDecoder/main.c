@@ -11,6 +11,7 @@
  * is a byte of input read. The process exits when its client goes.
  */
 #include <errno.h>
+#include <malloc.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -132,6 +133,12 @@ int main(int argc, char **argv)
 	hv_loop *loop = NULL;
 	hv_server *srv = NULL;
 	int r;
+	/* One malloc arena, fixed thresholds: the worker thread's own arena
+	 * would reserve 64 MiB of the RLIMIT_AS budget, and trimming it makes
+	 * glibc open /proc/sys/vm/overcommit_memory (shrink_heap), which the
+	 * sandbox kills. Blocks from 256 KiB (frames) get their own mapping. */
+	mallopt(M_ARENA_MAX, 1);
+	mallopt(M_MMAP_THRESHOLD, 256 << 10);
 	if ((r = set_limits(&cfg)) < 0)
 		return 1;
 	if ((r = hv_loop_new(&loop)) < 0)

@@ -19,6 +19,8 @@
 #include <unistd.h>
 
 #include <haven/log.h>
+#include <jpeglib.h> /* after stdio.h */
+#include <qoi.h>     /* the implementation is in the decoder library */
 
 #include "client.h"
 #include "image.h"
@@ -398,6 +400,94 @@ static void test_memory_limit(void)
 #endif
 }
 
+#ifndef UNDER_ASAN
+/* A w x h grayscale JPEG of one value, written a row at a time (a big
+ * image costs no big buffer here). */
+static uint8_t *make_gray_jpeg(uint32_t w, uint32_t h, uint8_t v, size_t *len)
+{
+	struct jpeg_compress_struct c;
+	struct jpeg_error_mgr err;
+	c.err = jpeg_std_error(&err);
+	jpeg_create_compress(&c);
+	unsigned char *out = NULL;
+	unsigned long n = 0;
+	jpeg_mem_dest(&c, &out, &n);
+	c.image_width = w;
+	c.image_height = h;
+	c.input_components = 1;
+	c.in_color_space = JCS_GRAYSCALE;
+	jpeg_set_defaults(&c);
+	jpeg_start_compress(&c, TRUE);
+	uint8_t *row = malloc(w);
+	memset(row, v, w);
+	while (c.next_scanline < h)
+		jpeg_write_scanlines(&c, &row, 1);
+	jpeg_finish_compress(&c);
+	jpeg_destroy_compress(&c);
+	free(row);
+	*len = n;
+	return out;
+}
+
+static void expect_scaled(hv_conn *c, const void *data, size_t len, uint32_t iw, uint32_t ih, uint32_t w,
+			  uint32_t h, const uint8_t bgra[4], const char *what)
+{
+	image_decoder_server_decoded_image im;
+	int r = hv_imagedecoder_decode_sized(c, data, len, iw, ih, NULL, &im);
+	CHECK(r == 0, "%s: %d %s", what, r, hv_conn_last_error(c)->message);
+	if (r < 0)
+		return;
+	CHECK(im.width == w && im.height == h, "%s: %ux%u, want %ux%u", what, im.width, im.height, w, h);
+	const uint8_t *px = im.frames.buffer.data;
+	size_t bad = 0;
+	for (size_t i = 0; im.width == w && im.height == h && i < (size_t)w * h; i++)
+		for (int k = 0; k < 4; k++)
+			bad += abs(px[i * 4 + k] - bgra[k]) > 1;
+	CHECK(bad == 0, "%s: %zu samples off", what, bad);
+	printf("ok %s: %ux%u\n", what, im.width, im.height);
+	hv_bitmap_release(&im.frames);
+}
+
+#endif
+
+/* Scaled decodes keep one full-size frame at most, and JPEG not even that
+ * (its IDCT decodes at n/8): under an address-space limit too small for the
+ * full-size frame (JPEG) or for two of them (QOI), they still succeed. */
+static void test_scaled_memory(void)
+{
+#ifdef UNDER_ASAN
+	printf("skipped: ASan needs an unlimited address space (RLIMIT_AS is not set under it)\n");
+	exit(77);
+#else
+	static const char *const args[] = {"--max-memory", "112", NULL};
+	pid_t pid;
+	hv_conn *c = spawn(&pid, args);
+	size_t len;
+	static const uint8_t gray[4] = {77, 77, 77, 255}, rgba_px[4] = {10, 200, 30, 128},
+			     bgra_px[4] = {30, 200, 10, 128};
+	uint8_t *jpeg = make_gray_jpeg(6000, 6000, 77, &len); /* 144 MB as BGRA */
+	expect_error(c, jpeg, len, NULL, -ENOMEM, "6000x6000 jpeg at full size under 112 MiB");
+	expect_scaled(c, jpeg, len, 300, 0, 300, 300, gray, "6000x6000 jpeg scaled to 300 wide under 112 MiB");
+	free(jpeg);
+	/* 4000x4000 is 64 MB as BGRA: one fits, two (qoi.h's own buffer and
+	 * the frame, as before) would not. */
+	uint8_t *rgba = malloc(4000u * 4000 * 4);
+	for (size_t i = 0; i < 4000u * 4000; i++)
+		memcpy(rgba + i * 4, rgba_px, 4);
+	qoi_desc d = {.width = 4000, .height = 4000, .channels = 4, .colorspace = QOI_SRGB};
+	int qlen = 0;
+	uint8_t *qoi = qoi_encode(rgba, &d, &qlen);
+	CHECK(qoi && qlen > 0, "qoi_encode");
+	free(rgba);
+	expect_scaled(c, qoi, (size_t)qlen, 0, 0, 4000, 4000, bgra_px, "4000x4000 qoi under 112 MiB");
+	expect_scaled(c, qoi, (size_t)qlen, 100, 100, 100, 100, bgra_px, "4000x4000 qoi scaled to 100x100 under 112 MiB");
+	free(qoi);
+	hv_conn_close(c);
+	int st = wait_child(pid);
+	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
+#endif
+}
+
 /* Under SystemServer: AcceptSocketConnections gives each connection to the
  * "image" portal its own process, which ends with its client. */
 static void test_systemserver(const char *ss)
@@ -505,6 +595,8 @@ int main(int argc, char **argv)
 		test_crash_isolation();
 	else if (!strcmp(t, "memory-limit"))
 		test_memory_limit();
+	else if (!strcmp(t, "scaled-memory"))
+		test_scaled_memory();
 	else if (!strcmp(t, "systemserver") && argc == 3)
 		test_systemserver(argv[2]);
 	else
