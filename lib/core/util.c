@@ -1,13 +1,15 @@
-/* util.c — arena, number parsing, full reads/writes, UTF-8 validation. */
+/* util.c — arena, number parsing, full reads/writes, whole files, UTF-8 validation. */
 #include <haven/log.h>
 #include <haven/util.h>
 
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 /* --- arena -------------------------------------------------------------- */
 struct hv_arena_chunk {
@@ -191,6 +193,48 @@ int hv_read_full(int fd, void *buf, size_t len)
 		len -= (size_t)n;
 	}
 	return 0;
+}
+
+int hv_read_file_at(int dirfd, const char *name, size_t max, uint8_t **out, size_t *len)
+{
+	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -errno;
+	struct stat st;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size < 0)
+		return -EINVAL;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	size_t n = (size_t)st.st_size;
+	uint8_t *data = malloc(n + 1);
+	if (!data)
+		return -ENOMEM;
+	int r = hv_read_full(fd, data, n);
+	if (r < 0) {
+		free(data);
+		return r;
+	}
+	data[n] = 0;
+	*out = data;
+	*len = n;
+	return 0;
+}
+
+DIR *hv_opendir_at(int dirfd)
+{
+	/* A new open file description: readdir moves its offset, not dirfd's. */
+	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return NULL;
+	DIR *d = fdopendir(fd);
+	if (!d) {
+		int e = errno;
+		close(fd);
+		errno = e;
+	}
+	return d;
 }
 
 int hv_runtime_dir(const char *name, char *buf, size_t size)

@@ -511,14 +511,9 @@ static int cmp_serial_desc(const void *a, const void *b)
 
 static int store_load(hv_clip_store *s)
 {
-	int dfd = fcntl(s->dirfd, F_DUPFD_CLOEXEC, 3);
-	if (dfd < 0)
+	DIR *d = hv_opendir_at(s->dirfd);
+	if (!d)
 		return -errno;
-	DIR *d = fdopendir(dfd);
-	if (!d) {
-		close(dfd);
-		return -errno;
-	}
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d))) {

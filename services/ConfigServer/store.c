@@ -769,14 +769,9 @@ static int mkdir_p(const char *path, mode_t mode)
 /* A SIGKILL between mkostemp and rename leaves ".<domain>.ini.XXXXXX". */
 static void remove_stale_temps(hv_config_store *s)
 {
-	int fd = openat(s->user_dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = hv_opendir_at(s->user_dirfd);
+	if (!d)
 		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	struct dirent *de;
 	while ((de = readdir(d))) {
 		const char *n = de->d_name;

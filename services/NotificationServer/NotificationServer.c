@@ -96,23 +96,18 @@ static int load_state(const char *dir)
 	if (state_dirfd < 0)
 		return hv_log_errno(-errno, "Failed to open %s", dir);
 	unlinkat(state_dirfd, STATE_TMP, 0); /* never acknowledged */
-	_hv_close_ int fd = openat(state_dirfd, STATE_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return errno == ENOENT ? 0 : hv_log_errno(-errno, "Failed to open %s/%s", dir, STATE_FILE);
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return hv_log_errno(-errno, "Failed to stat %s/%s", dir, STATE_FILE);
-	if (!S_ISREG(st.st_mode) || st.st_size > STATE_MAX_BYTES) {
+	_hv_free_ uint8_t *data = NULL;
+	size_t len = 0;
+	int r = hv_read_file_at(state_dirfd, STATE_FILE, STATE_MAX_BYTES, &data, &len);
+	if (r == -ENOENT)
+		return 0;
+	if (r == -EINVAL || r == -EFBIG) {
 		hv_log_warn("ignoring %s/%s: not a state file", dir, STATE_FILE);
 		return 0;
 	}
-	_hv_free_ uint8_t *data = malloc((size_t)st.st_size + 1);
-	if (!data)
-		return -ENOMEM;
-	int r = hv_read_full(fd, data, (size_t)st.st_size);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to read %s/%s", dir, STATE_FILE);
-	r = hv_nq_restore(queue, data, (size_t)st.st_size, now_ms());
+	r = hv_nq_restore(queue, data, len, now_ms());
 	if (r < 0) {
 		hv_log_warn("ignoring %s/%s: %s (starting empty)", dir, STATE_FILE, strerror(-r));
 		return 0;

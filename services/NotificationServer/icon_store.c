@@ -138,24 +138,17 @@ int hv_icon_load(int dirfd, uint32_t id, hv_icon **out)
 {
 	char name[64];
 	file_name(name, sizeof name, id, false);
-	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	size_t max = HEADER_SIZE + (size_t)HV_ICON_MAX_SIDE * HV_ICON_MAX_SIDE * 4;
-	if (!S_ISREG(st.st_mode) || st.st_size < 0 || (uint64_t)st.st_size > max)
+	_hv_free_ uint8_t *data = NULL;
+	size_t len;
+	int r = hv_read_file_at(dirfd, name, HEADER_SIZE + (size_t)HV_ICON_MAX_SIDE * HV_ICON_MAX_SIDE * 4,
+				&data, &len);
+	if (r == -EINVAL || r == -EFBIG)
 		return -EBADMSG;
-	_hv_free_ uint8_t *data = malloc((size_t)st.st_size + 1);
-	if (!data)
-		return -ENOMEM;
-	int r = hv_read_full(fd, data, (size_t)st.st_size);
 	if (r < 0)
 		return r;
 	uint32_t w, h, f;
 	const uint8_t *px;
-	if ((r = hv_icon_parse(data, (size_t)st.st_size, &w, &h, &f, &px)) < 0)
+	if ((r = hv_icon_parse(data, len, &w, &h, &f, &px)) < 0)
 		return r;
 	if ((r = icon_from_pixels(w, h, f, px, (size_t)w * 4, out)) < 0)
 		return r;
@@ -165,14 +158,9 @@ int hv_icon_load(int dirfd, uint32_t id, hv_icon **out)
 
 void hv_icon_prune(int dirfd, bool (*keep)(uint32_t id, void *ud), void *ud)
 {
-	int fd = openat(dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
+	DIR *d = hv_opendir_at(dirfd);
+	if (!d)
 		return;
-	DIR *d = fdopendir(fd);
-	if (!d) {
-		close(fd);
-		return;
-	}
 	for (struct dirent *e; (e = readdir(d));) {
 		unsigned id;
 		int end = 0;

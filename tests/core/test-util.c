@@ -1,9 +1,12 @@
-/* test-util.c — arena, parsing, UTF-8 validation, logging. */
+/* test-util.c — arena, parsing, UTF-8 validation, logging, directories and whole files. */
 #include <haven/log.h>
 #include <haven/util.h>
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "check.h"
 
@@ -116,9 +119,51 @@ static void test_runtime_dir(void)
 	rmdir(tmpl);
 }
 
+static void test_files(void)
+{
+	char tmpl[] = "/tmp/hv-files-XXXXXX";
+	REQUIRE(mkdtemp(tmpl));
+	int dirfd = open(tmpl, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	REQUIRE(dirfd >= 0);
+	int fd = openat(dirfd, "a", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0 && hv_write_full(fd, "hello", 5) == 0);
+	close(fd);
+	REQUIRE_EQ(symlinkat("a", dirfd, "link"), 0);
+	REQUIRE_EQ(mkdirat(dirfd, "sub", 0700), 0);
+
+	uint8_t *data = NULL;
+	size_t len = 0;
+	REQUIRE_EQ(hv_read_file_at(dirfd, "a", 5, &data, &len), 0);
+	REQUIRE(len == 5 && !memcmp(data, "hello", 6)); /* NUL-terminated */
+	free(data);
+	REQUIRE_EQ(hv_read_file_at(dirfd, "a", 4, &data, &len), -EFBIG);
+	REQUIRE_EQ(hv_read_file_at(dirfd, "link", 100, &data, &len), -ELOOP);
+	REQUIRE_EQ(hv_read_file_at(dirfd, "sub", 100, &data, &len), -EINVAL);
+	REQUIRE_EQ(hv_read_file_at(dirfd, "none", 100, &data, &len), -ENOENT);
+
+	/* Two walks in a row see every entry: the stream is not dirfd's. */
+	for (int pass = 0; pass < 2; pass++) {
+		DIR *d = hv_opendir_at(dirfd);
+		REQUIRE(d);
+		int n = 0;
+		for (struct dirent *e; (e = readdir(d));)
+			n += e->d_name[0] != '.';
+		closedir(d);
+		REQUIRE_EQ(n, 3);
+	}
+	REQUIRE(fcntl(dirfd, F_GETFD) >= 0); /* still open */
+	unlinkat(dirfd, "a", 0);
+	unlinkat(dirfd, "link", 0);
+	unlinkat(dirfd, "sub", AT_REMOVEDIR);
+	close(dirfd);
+	REQUIRE_EQ(rmdir(tmpl), 0);
+	REQUIRE(hv_opendir_at(-1) == NULL && errno == EBADF);
+}
+
 int main(void)
 {
 	test_runtime_dir();
+	test_files();
 	test_arena();
 	test_parse();
 	test_utf8();

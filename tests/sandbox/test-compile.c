@@ -114,10 +114,8 @@ int main(void)
 	CHECK_MSG(hv_sandbox_spec_check(&(hv_sandbox_spec){.execpromises = "stdio exec"}) == 0, "execpromises alone");
 
 	test_tmpdir_cleanup();
-	if (check_failures) {
-		fprintf(stderr, "%d failure(s)\n", check_failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

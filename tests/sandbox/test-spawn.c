@@ -169,10 +169,8 @@ int main(int argc, char **argv)
 	      "good spec");
 
 	test_tmpdir_cleanup();
-	if (check_failures) {
-		fprintf(stderr, "%d failure(s)\n", check_failures);
-		return 1;
-	}
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }
