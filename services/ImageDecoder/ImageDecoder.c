@@ -131,6 +131,8 @@ static int job_finish(struct job *j, hv_image *img)
 		.is_animated = img->animated,
 		.loop_count = img->loop_count,
 		.orientation = img->orientation,
+		.hotspot = {.present = img->has_hotspot,
+			    .value = {(int32_t)img->hotspot_x, (int32_t)img->hotspot_y}},
 		.frames = *bm,
 		.durations = {.items = j->durations, .count = img->frame_count},
 	};

@@ -334,6 +334,10 @@ static int scale_to_ideal(hv_img_ctx *c)
 	if (r < 0)
 		return r;
 	c->heap_frames = false;
+	if (img->has_hotspot) { /* the source pixel's destination pixel */
+		img->hotspot_x = (uint32_t)((uint64_t)img->hotspot_x * tw / img->width);
+		img->hotspot_y = (uint32_t)((uint64_t)img->hotspot_y * th / img->height);
+	}
 	img->width = tw;
 	img->height = th;
 	return 0;

@@ -5,6 +5,8 @@
  * checks against the input; every error names the byte offset. */
 #include <stdlib.h>
 
+#include <haven/util.h>
+
 #include "decoders.h"
 
 #define BI_RGB 0
@@ -338,16 +340,25 @@ int hv_img_decode_ico(hv_img_ctx *c)
 	const uint8_t *e = c->data + 6 + best * 16;
 	const uint8_t *d = c->data + hv_rd_le32(e + 12);
 	size_t len = hv_rd_le32(e + 8);
+	int r;
 	if (len >= 8 && memcmp(d, png_sig, 8) == 0) {
 		uint32_t w, h;
 		uint8_t *rgba, *px;
-		int r = hv_img_png_to_bgra(c, d, len, &w, &h, &rgba);
-		if (r < 0)
+		if ((r = hv_img_png_to_bgra(c, d, len, &w, &h, &rgba)) < 0)
 			return r;
 		if ((r = hv_img_set_size(c, w, h)) == 0 && (r = hv_img_add_frame(c, 0, &px)) == 0)
 			memcpy(px, rgba, (size_t)w * h * 4);
 		free(rgba);
-		return r;
+	} else {
+		r = hv_img_decode_dib(c, d, len, true);
 	}
-	return hv_img_decode_dib(c, d, len, true);
+	if (r == 0 && c->data[2] == 2) {
+		/* CUR puts the hotspot where ICO has planes and bit count. A
+		 * hotspot outside the image is clamped to its edge. */
+		hv_image *img = c->img;
+		img->has_hotspot = true;
+		img->hotspot_x = HV_MIN((uint32_t)hv_rd_le16(e + 4), img->width - 1);
+		img->hotspot_y = HV_MIN((uint32_t)hv_rd_le16(e + 6), img->height - 1);
+	}
+	return r;
 }

@@ -74,6 +74,10 @@ typedef struct hv_image {
 	uint32_t loop_count; /* animations: 0 = forever */
 	bool animated;
 	uint8_t orientation; /* EXIF orientation found (1..8; 0 none); already applied */
+	/* CUR: the hotspot (the pixel that points) of the entry decoded, in
+	 * the returned frame's pixels (scaled with it, clamped inside it). */
+	bool has_hotspot;
+	uint32_t hotspot_x, hotspot_y;
 	hv_image_allocator allocator;
 } hv_image;
 

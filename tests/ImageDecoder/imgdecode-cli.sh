@@ -59,6 +59,28 @@ expect 2 "$bin" --size 0x0 in.png
 expect 2 "$bin" --size 10x-1 in.png
 expect 2 "$bin" --size 70000x10 in.png
 
+# CUR: the hotspot of the entry chosen, in the returned frame's pixels.
+# ImageMagick writes the ICO; CUR differs in its type field (2) and the
+# hotspot where ICO keeps planes and bit count.
+convert in.png -background none -gravity center -extent 32x32 -define icon:auto-resize=32,16 cur.ico
+python3 - cur.ico cur.cur <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read())
+d[2] = 2
+for i in range(struct.unpack_from('<H', d, 4)[0]):
+    w = d[6 + 16 * i] or 256
+    struct.pack_into('<HH', d, 6 + 16 * i + 4, 13 * w // 32, 29 * w // 32)  # 13,29 at 32x32; 6,14 at 16x16
+open(sys.argv[2], 'wb').write(d)
+PY
+expect 0 "$bin" --info cur.cur
+[ "$(cat out.txt)" = "cur 32x32 1 frame loop 0 hotspot 13,29" ] || fail "--info cur.cur: $(cat out.txt)"
+expect 0 "$bin" --info --size 16x16 cur.cur
+[ "$(cat out.txt)" = "cur 16x16 1 frame loop 0 hotspot 6,14" ] || fail "--info --size 16x16 cur.cur (the 16x16 entry): $(cat out.txt)"
+expect 0 "$bin" --info --size 20x20 cur.cur
+[ "$(cat out.txt)" = "cur 20x20 1 frame loop 0 hotspot 8,18" ] || fail "--info --size 20x20 cur.cur (32x32 scaled): $(cat out.txt)"
+expect 0 "$bin" --info cur.ico
+[ "$(cat out.txt)" = "ico 32x32 1 frame loop 0" ] || fail "an ICO has no hotspot: $(cat out.txt)"
+
 # Bad images: exit 1 and one line saying why.
 printf 'not an image at all, just some text\n' > bad.png
 expect 1 "$bin" bad.png

@@ -34,8 +34,9 @@ static void usage(FILE *f)
 		"(by its extension), or with --info print format, size, frames and loops.\n"
 		"With IN alone, only check that it decodes (exit 0 or 1).\n"
 		"The format of IN is found from its content, never from its name.\n\n"
-		"  -i, --info           print \"format WIDTHxHEIGHT N frame(s) loop L\" and the\n"
-		"                       frame durations in ms\n"
+		"  -i, --info           print \"format WIDTHxHEIGHT N frame(s) loop L\", then the\n"
+		"                       frame durations in ms, the EXIF orientation applied\n"
+		"                       and a cursor's hotspot X,Y when there are any\n"
 		"  -f, --frame N        which frame of an animation to write (default 0)\n"
 		"  -m, --mime TYPE      format hint for content without a signature (TGA)\n"
 		"  -z, --size WxH       scale down to fit inside WxH (aspect kept, never up;\n"
@@ -237,6 +238,8 @@ int main(int argc, char **argv)
 		}
 		if (img.orientation > 1)
 			printf(" orientation %u", img.orientation);
+		if (img.hotspot.present)
+			printf(" hotspot %d,%d", img.hotspot.value.x, img.hotspot.value.y);
 		printf("\n");
 	} else if (!out) {
 		/* IN alone: only check that it decodes. */
