@@ -72,6 +72,23 @@ grep -q $'^3\tdismissed\tnormal\t' "$dir/hist" && grep -q $'^2\taction\tnormal\t
 [ "$("$notify" history --max 1 | wc -l)" -eq 1 ] || fail "history --max"
 grep -q '^hidden 2 action$' "$dir/watch" && grep -q '^dnd on$' "$dir/watch" || fail "watch lines: $(cat "$dir/watch")"
 
+# A bitmap icon from an image file, decoded by an ImageDecoder process
+# (spawned for the call: no "image" portal here), and read back as PAM.
+if "$notify" --help | grep -q -- --icon-image && command -v convert >/dev/null; then
+	convert -size 600x300 xc:'#ff0000' "$dir/red.png"
+	id=$("$notify" send "Pic" "red" --icon-image "$dir/red.png") || fail "send --icon-image: $id"
+	expect_rc 0 "$notify" icon "$id" "$dir/icon.pam"
+	head -n 7 "$dir/icon.pam" | tr '\n' ' ' | grep -q '^P7 WIDTH 256 HEIGHT 128 DEPTH 4 MAXVAL 255 TUPLTYPE RGB_ALPHA ENDHDR' ||
+		fail "icon PAM header (scaled to fit 256x256): $(head -c 80 "$dir/icon.pam")"
+	[ "$(tail -c 4 "$dir/icon.pam" | od -An -tx1 | tr -d ' ')" = ff0000ff ] || fail "icon pixel is not opaque red"
+	expect_rc 1 "$notify" send "Bad" "x" --icon-image "$dir/list"
+	grep -q 'unrecognised image format' "$dir/err" || fail "a non-image not said: $(cat "$dir/err")"
+	expect_rc 1 "$notify" icon 4 "$dir/none.pam"; grep -q 'no bitmap icon' "$dir/err" || fail "no icon not said"
+	expect_rc 2 "$notify" icon 4
+else
+	echo "skipped: --icon-image (no ImageDecoder or no ImageMagick)"
+fi
+
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
 expect_rc 1 "$notify" list; grep -q 'cannot reach NotificationServer' "$dir/err" || fail "no server not said"
 

@@ -4,10 +4,12 @@
  * NotificationServer client.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <inttypes.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -16,6 +18,9 @@
 
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.ipc.h"
+#ifdef HAVE_IMAGEDECODER
+#include "client.h"
+#endif
 
 #define PORTAL "notify"
 #define MAX_ACTIONS 8
@@ -25,15 +30,18 @@ static void usage(FILE *f)
 	fprintf(f,
 		"Usage: notify COMMAND [OPTIONS]\n"
 		"  send TITLE TEXT [--urgency low|normal|critical] [--action ID:LABEL]...\n"
-		"       [--icon PATH] [--timeout MS] [--wait]\n"
+		"       [--icon PATH] [--icon-image FILE] [--timeout MS] [--wait]\n"
 		"                     show a notification and print its id; --wait then waits\n"
-		"                     for an action (\"action ID\") or its end (\"closed REASON\")\n"
+		"                     for an action (\"action ID\") or its end (\"closed REASON\");\n"
+		"                     --icon-image sends FILE's pixels (any format ImageDecoder\n"
+		"                     reads, decoded in its sandbox, scaled to fit 256x256)\n"
 		"  list               active notifications: ID, state, urgency, title, text, actions\n"
 		"  history [--max N]  closed ones, newest first: ID, reason, urgency, time, title, text\n"
 		"  dnd [on|off]       set Do Not Disturb, or print it\n"
 		"  close ID           close (dismiss) a notification\n"
 		"  watch              print what a desktop would show, as it happens\n"
 		"  invoke ID ACTION   what a click on ACTION would do (\"default\": the body)\n"
+		"  icon ID OUT.pam    write a notification's bitmap icon as a PAM image\n"
 		"Exit status: 0 ok, 1 failure, 2 usage. NotificationServer is reached at the\n"
 		"portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR, else $XDG_RUNTIME_DIR/haven/portal).\n");
 }
@@ -141,11 +149,104 @@ static const notification_client_handlers wait_handlers = {
 	.closed = on_closed,
 };
 
+/* --- icons ------------------------------------------------------------------ */
+
+#define ICON_FIT 256u
+#define ICON_MAX_FILE (64u << 20)
+
+/* FILE decoded by an ImageDecoder — the "image" portal's, else one spawned
+ * for this call: a sandboxed process either way, never this one — scaled
+ * to fit ICON_FIT; its first frame becomes *icon (release it). */
+static int load_icon_image(const char *path, hv_opt_bitmap *icon)
+{
+#ifdef HAVE_IMAGEDECODER
+	_hv_free_ uint8_t *data = NULL;
+	size_t len = 0;
+	int r = hv_read_file_at(AT_FDCWD, path, ICON_MAX_FILE, &data, &len);
+	if (r < 0) {
+		fprintf(stderr, "notify: %s: %s\n", path, r == -EFBIG ? "over 64 MiB" : strerror(-r));
+		return 1;
+	}
+	hv_conn *c = NULL;
+	pid_t child = -1;
+	if (hv_conn_connect_portal(NULL, "image", &c) < 0 &&
+	    (r = hv_imagedecoder_spawn(NULL, NULL, NULL, &c, &child)) < 0) {
+		fprintf(stderr, "notify: cannot reach an ImageDecoder: %s\n", strerror(-r));
+		return 1;
+	}
+	image_decoder_server_decoded_image img;
+	r = hv_imagedecoder_decode_sized(c, data, len, ICON_FIT, ICON_FIT, NULL, &img);
+	if (r < 0) {
+		fprintf(stderr, "notify: %s: %s\n", path, hv_conn_strerror(c, r));
+	} else {
+		/* Frames are stacked: the first is the top `height` rows. */
+		icon->present = true;
+		icon->value = img.frames;
+		icon->value.height = img.height;
+	}
+	hv_conn_close(c);
+	if (child > 0)
+		waitpid(child, NULL, 0); /* it ends with its only client */
+	return r < 0 ? 1 : 0;
+#else
+	fprintf(stderr, "notify: %s: built without ImageDecoder\n", path);
+	return 1;
+#endif
+}
+
+/* A PAM (P7, RGB_ALPHA) of the icon: what any image tool reads. */
+static int write_pam(const char *path, const hv_bitmap *b)
+{
+	FILE *f = fopen(path, "we");
+	if (!f)
+		return -errno;
+	fprintf(f, "P7\nWIDTH %u\nHEIGHT %u\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n",
+		b->width, b->height);
+	const uint8_t *px = b->buffer.data;
+	for (uint32_t y = 0; y < b->height; y++)
+		for (uint32_t x = 0; x < b->width; x++) {
+			const uint8_t *p = px + (size_t)y * b->stride + (size_t)x * 4;
+			bool rgba = b->format == HV_PIXEL_RGBA8888;
+			uint8_t out[4] = {rgba ? p[0] : p[2], p[1], rgba ? p[2] : p[0],
+					  b->format == HV_PIXEL_BGRX8888 ? 255 : p[3]};
+			fwrite(out, 1, 4, f);
+		}
+	int r = ferror(f) ? -EIO : 0;
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	return r;
+}
+
+static int cmd_icon(const char *id_arg, const char *out)
+{
+	int64_t id;
+	if (hv_parse_i64(id_arg, 1, UINT32_MAX, &id) < 0)
+		return usage_error("bad notification id \"%s\"", id_arg);
+	hv_conn *c = NULL;
+	if (connect_server(&c))
+		return 1;
+	hv_opt_bitmap icon = {0};
+	int r = notification_server_get_icon(c, (uint32_t)id, &icon);
+	if (r < 0) {
+		r = fail(c, r, "cannot get the icon");
+	} else if (!icon.present) {
+		fprintf(stderr, "notify: notification %u has no bitmap icon\n", (uint32_t)id);
+		r = 1;
+	} else if ((r = write_pam(out, &icon.value)) < 0) {
+		fprintf(stderr, "notify: %s: %s\n", out, strerror(-r));
+		r = 1;
+	}
+	if (icon.present)
+		hv_bitmap_release(&icon.value);
+	hv_conn_close(c);
+	return r;
+}
+
 static int cmd_send(int argc, char **argv)
 {
 	if (argc < 2)
 		return usage_error("%s", "send needs TITLE and TEXT");
-	const char *title = argv[0], *text = argv[1], *icon = "";
+	const char *title = argv[0], *text = argv[1], *icon = "", *icon_image = NULL;
 	notification_server_action actions[MAX_ACTIONS];
 	size_t nactions = 0;
 	int64_t timeout = -1;
@@ -169,6 +270,8 @@ static int cmd_send(int argc, char **argv)
 			actions[nactions++] = (notification_server_action){argv[i], colon + 1};
 		} else if (!strcmp(argv[i], "--icon") && i + 1 < argc) {
 			icon = argv[++i];
+		} else if (!strcmp(argv[i], "--icon-image") && i + 1 < argc) {
+			icon_image = argv[++i];
 		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
 			if (hv_parse_i64(argv[++i], -1, 24 * 3600 * 1000, &timeout) < 0)
 				return usage_error("bad --timeout \"%s\" (ms; -1 default, 0 never)",
@@ -178,18 +281,23 @@ static int cmd_send(int argc, char **argv)
 		} else
 			return usage_error("send: unexpected argument \"%s\"", argv[i]);
 	}
-	hv_conn *c = NULL;
-	if (connect_server(&c))
+	hv_opt_bitmap bitmap = {0};
+	if (icon_image && load_icon_image(icon_image, &bitmap))
 		return 1;
+	hv_conn *c = NULL;
+	if (connect_server(&c)) {
+		if (bitmap.present)
+			hv_bitmap_release(&bitmap.value);
+		return 1;
+	}
 	int r = 0;
 	if (wait && (r = hv_conn_serve(c, &notification_client_endpoint, &wait_handlers)) < 0) {
 		r = fail(c, r, "cannot wait");
 		goto out;
 	}
-	hv_opt_bitmap no_icon = {0};
 	hv_vec_notification_server_action va = {actions, nactions};
 	uint32_t id = 0;
-	r = notification_server_show(c, title, text, no_icon, icon,
+	r = notification_server_show(c, title, text, bitmap, icon,
 				     (notification_server_urgency)urgency, va, (int32_t)timeout,
 				     &id);
 	if (r < 0) {
@@ -210,6 +318,8 @@ static int cmd_send(int argc, char **argv)
 		r = 0;
 	}
 out:
+	if (bitmap.present)
+		hv_bitmap_release(&bitmap.value);
 	hv_conn_close(c);
 	return r;
 }
@@ -431,5 +541,7 @@ int main(int argc, char **argv)
 		return cmd_invoke(argv[2], argv[3]);
 	if (!strcmp(cmd, "watch") && argc == 2)
 		return cmd_watch();
+	if (!strcmp(cmd, "icon") && argc == 4)
+		return cmd_icon(argv[2], argv[3]);
 	return usage_error("bad command or arguments: \"%s\"", cmd);
 }
