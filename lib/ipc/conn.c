@@ -40,7 +40,10 @@
 /* How long hv_conn_close() tries to hand queued messages to a slow peer. */
 #define HV_CONN_CLOSE_FLUSH_MS 2000
 
-enum pend_state { PEND_EMPTY = 0, PEND_ASYNC, PEND_SYNC, PEND_ABANDONED };
+/* A sync call is not in the table while it waits (c->sync_id names it);
+ * only if it gives up does its id go in, abandoned, so that a late reply is
+ * dropped rather than taken for misbehaviour. */
+enum pend_state { PEND_EMPTY = 0, PEND_ASYNC, PEND_ABANDONED };
 
 struct pending {
 	uint32_t id;
@@ -808,7 +811,7 @@ static void drain_deferred(hv_loop *loop, void *userdata)
 
 static void schedule_drain(hv_conn *c)
 {
-	if (c->drain_scheduled || !c->loop || !c->q_head)
+	if (c->drain_scheduled || !c->loop || (!c->q_head && !hv_rbuf_pending(&c->in)))
 		return;
 	if (hv_loop_defer(c->loop, drain_deferred, c) == 0) {
 		c->drain_scheduled = true;
@@ -861,9 +864,14 @@ static int conn_cut_one(hv_conn *c, hv_msg **out, bool borrow)
 	}
 	if (r == 0)
 		return 0;
-	/* Only one-way messages and events: they are what comes in bulk, and
-	 * nobody holds them (a held request would keep the read buffer). */
-	borrow = borrow && (f.hdr.kind == HV_MSG_ONEWAY || f.hdr.kind == HV_MSG_EVENT);
+	/* One-way messages and events: they are what comes in bulk, and nobody
+	 * holds them (a held request would keep the read buffer). And the reply
+	 * a sync call waits for: it lives until the next call, before which
+	 * nothing reads unless a loop turns in between (then conn_unpin). */
+	bool sync_reply = c->sync_id && f.hdr.request_id == c->sync_id && !c->sync_reply &&
+			  (f.hdr.kind == HV_MSG_RESPONSE || f.hdr.kind == HV_MSG_ERROR);
+	borrow = !c->borrowed &&
+		 (sync_reply || (borrow && (f.hdr.kind == HV_MSG_ONEWAY || f.hdr.kind == HV_MSG_EVENT)));
 	hv_msg *m = msg_get(c, borrow ? 0 : f.hdr.len, borrow);
 	if (!m) {
 		for (unsigned i = 0; i < f.hdr.nfds; i++)
@@ -901,8 +909,10 @@ static int conn_cut_frames(hv_conn *c)
 	while ((r = conn_cut_one(c, &m, false)) > 0) {
 		if (c->sync_id && m->request_id == c->sync_id &&
 		    (m->kind == HV_MSG_RESPONSE || m->kind == HV_MSG_ERROR) && !c->sync_reply) {
+			/* Later frames stay in the read buffer for the loop's
+			 * drain (schedule_drain) or the next call. */
 			c->sync_reply = m;
-			continue;
+			return 0;
 		}
 		if (c->q_tail)
 			c->q_tail->next = m;
@@ -926,8 +936,11 @@ static int conn_cut_frames(hv_conn *c)
 static int conn_next(hv_conn *c, hv_msg **out)
 {
 	hv_msg *m = c->q_head;
-	if (!m)
+	if (!m) {
+		if (c->open && !hv_rbuf_pending(&c->in) && !c->in.fd_count)
+			return 0; /* the usual end of a drain: nothing buffered */
 		return conn_cut_one(c, out, !c->borrowed);
+	}
 	c->q_head = m->next;
 	if (!c->q_head)
 		c->q_tail = NULL;
@@ -1351,12 +1364,6 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 		return -EAGAIN;
 	}
 	uint32_t id = new_request_id(c);
-	r = pend_insert(c, &(struct pending){.id = id, .state = PEND_SYNC, .ep = e->endpoint,
-					     .msg_id = e->message_id});
-	if (r < 0) {
-		hv_enc_release(e);
-		return r;
-	}
 	const hv_endpoint *ep = e->endpoint;
 	uint16_t msg_id = e->message_id;
 	uint64_t deadline = deadline_after(timeout_ms < 0 ? c->timeout_ms : timeout_ms);
@@ -1398,7 +1405,12 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 
 	/* Wait for our reply; everything else is queued for the loop. */
 	while (r >= 0) {
-		if (conn_cut_frames(c) < 0 || !c->open) {
+		/* Usually nothing is buffered before the first read. */
+		if ((hv_rbuf_pending(&c->in) || c->in.fd_count) && conn_cut_frames(c) < 0) {
+			r = c->end_reason;
+			break;
+		}
+		if (!c->open) {
 			r = c->end_reason;
 			break;
 		}
@@ -1424,10 +1436,7 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 	if (!c->open && r >= 0 && !c->sync_reply)
 		r = c->end_reason;
 
-	struct pending *p = c->open ? pend_find(c, id) : NULL;
 	if (c->sync_reply) {
-		if (p)
-			pend_remove(c, p);
 		hv_msg *m = c->sync_reply;
 		if (c->trace)
 			trace(c, "recv", ep, msg_id, m->kind, id, m->len, m->nfds);
@@ -1450,8 +1459,11 @@ int hv_conn_call(hv_conn *c, hv_enc *e, int timeout_ms, hv_msg **reply)
 				*reply = m;
 		}
 	} else {
-		if (p)
-			p->state = PEND_ABANDONED; /* a late reply is dropped, not misbehaviour */
+		/* A late reply is dropped, not misbehaviour (without memory for
+		 * the entry it would end the connection: logged). */
+		if (c->open && pend_insert(c, &(struct pending){.id = id, .state = PEND_ABANDONED,
+							       .ep = ep, .msg_id = msg_id}) < 0)
+			hv_log_warn("ipc: no memory to remember abandoned request id %u", id);
 		set_error(c, r, r == -ETIMEDOUT ? "timed out" : "connection closed", false);
 	}
 	schedule_drain(c);

@@ -31,22 +31,6 @@ uint32_t hv_ipc_magic(const char *endpoint_name)
 	return h;
 }
 
-/* UTF-8 check with an ASCII fast path, 8 bytes at a time: most strings on
- * the wire are ASCII and every String is checked twice per hop. */
-static bool utf8_ok(const char *s, size_t len)
-{
-	size_t i = 0;
-	for (; i + 8 <= len; i += 8) {
-		uint64_t w;
-		memcpy(&w, s + i, 8);
-		if (w & 0x8080808080808080ull)
-			break;
-	}
-	for (; i < len && !((unsigned char)s[i] & 0x80); i++)
-		;
-	return i == len || hv_utf8_valid(s + i, len - i);
-}
-
 /* --- encoder ------------------------------------------------------------ */
 void hv_enc_init(hv_enc *e, const hv_endpoint *ep, uint16_t message_id, enum hv_msg_kind kind)
 {
@@ -153,7 +137,7 @@ void hv_enc_string(hv_enc *e, const char *s)
 		return;
 	}
 	size_t len = strlen(s);
-	if (!utf8_ok(s, len)) {
+	if (!hv_utf8_valid(s, len)) {
 		e->err = -EILSEQ;
 		return;
 	}
@@ -325,7 +309,7 @@ bool hv_dec_string(hv_dec *d, const char **v)
 	uint32_t len;
 	if (!dec_len_prefixed(d, &data, &len, true))
 		return false;
-	if (!utf8_ok((const char *)data, len))
+	if (!hv_utf8_valid((const char *)data, len))
 		return dec_fail(d, -EILSEQ);
 	*v = (const char *)data;
 	return true;
