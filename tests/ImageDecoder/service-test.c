@@ -337,6 +337,28 @@ static void test_sandbox(void)
 	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0, "status %#x", st);
 }
 
+/* RLIMIT_CPU: a decoder spinning on the CPU dies of SIGXCPU (or of the
+ * hard limit's SIGKILL a second later) and its client gets a clean error.
+ * Only the test's timeout bounds it: nothing here is timed. */
+static void test_cpu_limit(void)
+{
+	static const char *const args[] = {"--cpu-seconds", "1", "--debug-hooks", NULL};
+	pid_t pid;
+	hv_conn *c = spawn(&pid, args);
+	int32_t res = 12345;
+	int r = image_decoder_server_debug_try_escape(c, 3, &res);
+	CHECK(r == -ECONNRESET || r == -EPIPE, "the call must end with the process (got %d, result %d)", r, res);
+	int32_t spid;
+	r = image_decoder_server_get_status(c, &spid, NULL, NULL, NULL, NULL, NULL, NULL);
+	CHECK(r == -ECONNRESET || r == -EPIPE || r == -ENOTCONN, "later calls fail cleanly: %d", r);
+	hv_conn_close(c);
+	int st = wait_child(pid);
+	CHECK(WIFSIGNALED(st) && (WTERMSIG(st) == SIGXCPU || WTERMSIG(st) == SIGKILL),
+	      "killed by SIGXCPU or SIGKILL (status %#x)", st);
+	if (WIFSIGNALED(st))
+		printf("ok decoder ended by signal %d (%s)\n", WTERMSIG(st), strsignal(WTERMSIG(st)));
+}
+
 /* A decoder that dies mid-call gives its client a clean error, and another
  * decoder process is untouched. */
 static void test_crash_isolation(void)
@@ -597,6 +619,8 @@ int main(int argc, char **argv)
 		test_memory_limit();
 	else if (!strcmp(t, "scaled-memory"))
 		test_scaled_memory();
+	else if (!strcmp(t, "cpu-limit"))
+		test_cpu_limit();
 	else if (!strcmp(t, "systemserver") && argc == 3)
 		test_systemserver(argv[2]);
 	else
