@@ -4,22 +4,8 @@
 # codes.   test-clip-cli.sh CLIPBOARD_EXE CLIP_EXE
 set -u
 server=$1 clip=$2
-dir=$(mktemp -d /tmp/haven-clip-cli-XXXXXX)
-export HAVEN_PORTAL_DIR=$dir/portal XDG_RUNTIME_DIR=$dir/run
-mkdir -p "$HAVEN_PORTAL_DIR" "$XDG_RUNTIME_DIR"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$dir"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-# Wait (bounded only against hangs) until a command succeeds.
-wait_for() { for _ in $(seq 1 600); do "$@" && return 0; sleep 0.1; done; return 1; }
-expect_rc() { local want=$1; shift; "$@" >"$dir/out" 2>"$dir/err"; local rc=$?
-	[ "$rc" -eq "$want" ] || fail "$* exited $rc, expected $want: $(cat "$dir/err")"; }
-
-"$server" --socket "$HAVEN_PORTAL_DIR/clipboard" 2>"$dir/server.log" &
-pids+=($!)
-wait_for test -S "$HAVEN_PORTAL_DIR/clipboard" || { echo "Clipboard did not start"; exit 1; }
+. "$(dirname "$0")/../lib/cli-test.sh" clip-cli
+start_service "$server" clipboard
 
 expect_rc 0 "$clip" --help; grep -q '^Usage: clip' "$dir/out" || fail "--help has no usage"
 expect_rc 0 "$clip" paste --help
@@ -77,5 +63,4 @@ kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
 expect_rc 1 "$clip" paste; grep -q 'cannot reach the Clipboard' "$dir/err" || fail "no server not said: $(cat "$dir/err")"
 wait "$wpid"; [ $? -eq 1 ] || fail "watch did not end with 1 when the Clipboard went away"
 
-[ $fails -eq 0 ] && echo ok
-exit $((fails > 0))
+finish

@@ -4,21 +4,8 @@
 # errors and exit codes.   test-notify-cli.sh NOTIFICATIONSERVER_EXE NOTIFY_EXE
 set -u
 server=$1 notify=$2
-dir=$(mktemp -d /tmp/haven-notify-cli-XXXXXX)
-export HAVEN_PORTAL_DIR=$dir/portal XDG_RUNTIME_DIR=$dir/run
-mkdir -p "$HAVEN_PORTAL_DIR" "$XDG_RUNTIME_DIR"
-pids=()
-cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; wait "$p" 2>/dev/null; done; rm -rf "$dir"; }
-trap cleanup EXIT
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-wait_for() { for _ in $(seq 1 600); do "$@" && return 0; sleep 0.1; done; return 1; }
-expect_rc() { local want=$1; shift; "$@" >"$dir/out" 2>"$dir/err"; local rc=$?
-	[ "$rc" -eq "$want" ] || fail "$* exited $rc, expected $want: $(cat "$dir/err")"; }
-
-"$server" --socket "$HAVEN_PORTAL_DIR/notify" --max-visible 2 2>"$dir/server.log" &
-pids+=($!)
-wait_for test -S "$HAVEN_PORTAL_DIR/notify" || { echo "NotificationServer did not start"; exit 1; }
+. "$(dirname "$0")/../lib/cli-test.sh" notify-cli
+start_service "$server" notify --max-visible 2
 
 expect_rc 0 "$notify" --help; grep -q '^Usage: notify' "$dir/out" || fail "--help has no usage"
 expect_rc 2 "$notify"
@@ -92,5 +79,4 @@ fi
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null
 expect_rc 1 "$notify" list; grep -q 'cannot reach NotificationServer' "$dir/err" || fail "no server not said"
 
-[ $fails -eq 0 ] && echo ok
-exit $((fails > 0))
+finish
