@@ -476,6 +476,9 @@ int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt
 	if (r >= 0 && out->frame_count == 0)
 		r = hv_img_fail(&c, HV_IMAGE_ECORRUPT, "%s: no image data", f->name);
 	if (r >= 0)
+		r = hv_img_to_srgb(&c);
+	free(c.colour.icc);
+	if (r >= 0)
 		r = scale_to_ideal(&c);
 	if (r < 0) {
 		if (err->code == 0)

@@ -8,6 +8,16 @@
 
 #include "image.h"
 
+/* The colour space a decoder found in the image (colour.c). */
+typedef struct hv_img_colour {
+	uint8_t *icc;	/* embedded ICC profile (malloc'd; decode.c frees it) */
+	size_t icc_len;
+	bool srgb;	/* PNG sRGB chunk */
+	double gamma;	/* PNG gAMA: the file gamma (0.45455 for 1/2.2); 0 none */
+	bool has_chrm;	/* PNG cHRM: white x,y then red, green, blue x,y */
+	double chrm[8];
+} hv_img_colour;
+
 typedef struct hv_img_ctx {
 	const uint8_t *data;
 	size_t len;
@@ -23,6 +33,7 @@ typedef struct hv_img_ctx {
 	 * heap, and only the scaled frames come from the caller's allocator
 	 * (the service's shared memory) — no full-size frame there, no copy. */
 	bool heap_frames;
+	hv_img_colour colour;
 } hv_img_ctx;
 
 /* The size w x h becomes when fitted inside the ideal size of c (aspect
@@ -68,6 +79,10 @@ void hv_img_composite(uint8_t *canvas, uint32_t cw, const uint8_t *sub, uint32_t
 		      uint32_t w, uint32_t h, bool blend);
 /* Clear a rectangle of the canvas to transparent black. */
 void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uint32_t w, uint32_t h);
+
+/* Convert every frame from c->colour's space to sRGB in place (nothing
+ * when it says sRGB or nothing). */
+int hv_img_to_srgb(hv_img_ctx *c);
 
 int hv_img_decode_png(hv_img_ctx *c);
 int hv_img_decode_jpeg(hv_img_ctx *c);

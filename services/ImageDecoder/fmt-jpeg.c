@@ -147,6 +147,7 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	cinfo.mem->max_memory_to_use = 512L << 20;
 	jpeg_mem_src(&cinfo, c->data, c->len);
 	jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
+	jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff); /* ICC_PROFILE chunks */
 	if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
 		hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: no image in the data");
 		longjmp(e.jmp, 1);
@@ -156,6 +157,14 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 		if (m->marker == JPEG_APP0 + 1 && (orient = exif_orientation(m->data, m->data_length)))
 			break;
 	c->img->orientation = orient;
+	/* The embedded ICC profile (colour.c converts to sRGB); a malformed
+	 * one is left out. */
+	JOCTET *icc = NULL;
+	unsigned int icc_len = 0;
+	if (jpeg_read_icc_profile(&cinfo, &icc, &icc_len) && icc) {
+		c->colour.icc = icc;
+		c->colour.icc_len = icc_len;
+	}
 
 	bool cmyk = cinfo.jpeg_color_space == JCS_CMYK || cinfo.jpeg_color_space == JCS_YCCK;
 	cinfo.out_color_space = cmyk ? JCS_CMYK : JCS_EXT_BGRA;

@@ -50,6 +50,29 @@ static void png_on_warning(png_structp png, png_const_charp msg)
 	(void)msg; /* warnings (bad ancillary chunks) are not failures */
 }
 
+/* Record the image's colour chunks (iCCP, sRGB, gAMA, cHRM) for colour.c.
+ * A chunk libpng found invalid is not there. */
+static void png_colour(png_structp png, png_infop info, hv_img_ctx *c)
+{
+	hv_img_colour *col = &c->colour;
+	int intent;
+	col->srgb = png_get_sRGB(png, info, &intent) != 0;
+	png_charp name;
+	int compression;
+	png_bytep profile;
+	png_uint_32 len;
+	if (png_get_iCCP(png, info, &name, &compression, &profile, &len) && len > 0 && !col->icc &&
+	    (col->icc = malloc(len))) {
+		memcpy(col->icc, profile, len);
+		col->icc_len = len;
+	}
+	double g;
+	if (png_get_gAMA(png, info, &g) && g > 0)
+		col->gamma = g;
+	double *h = col->chrm;
+	col->has_chrm = png_get_cHRM(png, info, &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6], &h[7]) != 0;
+}
+
 /* Decode a complete PNG stream into BGRA rows. dst == NULL: allocate with
  * hv_img_scratch (for APNG sub-frames and ICO); else dst holds the image's
  * canvas, whose size must match. */
@@ -82,6 +105,8 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 	png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
 #endif
 	png_read_info(png, info);
+	if (data == c->data) /* the image itself, not an APNG frame or ICO entry */
+		png_colour(png, info, c);
 
 	png_uint_32 w, h;
 	int depth, color, interlace;
@@ -378,14 +403,34 @@ out:
 	return r;
 }
 
+/* APNG frames are decoded from rewrapped chunks: read the colour chunks
+ * from the stream's own header. Any failure here has already been seen by
+ * the frames' decode; it only leaves the colour chunks unread. */
+static int apng_colour(hv_img_ctx *c)
+{
+	struct png_src s = {.c = c, .data = c->data, .len = c->len};
+	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_on_error, png_on_warning);
+	png_infop info = png ? png_create_info_struct(png) : NULL;
+	if (info && !setjmp(png_jmpbuf(png))) {
+		png_set_read_fn(png, &s, png_read_mem);
+		png_set_chunk_malloc_max(png, 16u << 20);
+		png_read_info(png, info);
+		png_colour(png, info, c);
+	}
+	png_destroy_read_struct(&png, info ? &info : NULL, NULL);
+	return 0;
+}
+
 int hv_img_decode_png(hv_img_ctx *c)
 {
 	bool is_apng;
 	if (c->len < 8)
 		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: signature truncated");
 	int r = decode_apng(c, &is_apng);
-	if (r < 0 || is_apng)
+	if (r < 0)
 		return r;
+	if (is_apng)
+		return apng_colour(c);
 	/* Plain PNG: read the size first so the frame is allocated once, then
 	 * let libpng write straight into it (no copy). */
 	if (c->len < 24 || memcmp(c->data + 12, "IHDR", 4) != 0)

@@ -17,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <time.h>
 
 #include <haven/ipc.h>
 #include <haven/log.h>
@@ -139,6 +140,9 @@ int main(int argc, char **argv)
 	 * sandbox kills. Blocks from 256 KiB (frames) get their own mapping. */
 	mallopt(M_ARENA_MAX, 1);
 	mallopt(M_MMAP_THRESHOLD, 256 << 10);
+	/* lcms2 stamps the profiles it builds with gmtime(), whose first call
+	 * loads /etc/localtime: load it now, while files may be opened. */
+	tzset();
 	if ((r = set_limits(&cfg)) < 0)
 		return 1;
 	if ((r = hv_loop_new(&loop)) < 0)

@@ -1,0 +1,129 @@
+/* colour.c — decoded frames to sRGB with lcms2: the ICC profile a PNG
+ * (iCCP) or JPEG (APP2 ICC_PROFILE) embeds, or the colour space a PNG's
+ * gAMA/cHRM chunks describe. Applied in place to every BGRA frame after
+ * decoding, before any scaling (which averages in the output space).
+ * Not converted, taken as sRGB: images without such data, a PNG with an
+ * sRGB chunk or a gAMA of 1/2.2 alone, profiles lcms2 cannot read or that
+ * are neither RGB nor gray (CMYK JPEGs keep their naive conversion). */
+#include <lcms2.h>
+#include <math.h>
+#include <stdlib.h>
+
+#include "decoders.h"
+
+static const double srgb_chrm[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15, 0.06};
+
+/* A profile for PNG's gAMA/cHRM: the primaries and white point of cHRM
+ * (sRGB's when absent) and a pure power curve of 1/gAMA (sRGB's curve when
+ * absent). */
+static cmsHPROFILE profile_from_chunks(cmsContext ctx, const hv_img_colour *col)
+{
+	const double *ch = col->has_chrm ? col->chrm : srgb_chrm;
+	cmsCIExyY white = {ch[0], ch[1], 1.0};
+	cmsCIExyYTRIPLE prim = {{ch[2], ch[3], 1.0}, {ch[4], ch[5], 1.0}, {ch[6], ch[7], 1.0}};
+	cmsToneCurve *curve;
+	if (col->gamma > 0) {
+		curve = cmsBuildGamma(ctx, 1.0 / col->gamma);
+	} else {
+		/* IEC 61966-2-1: parametric type 4. */
+		static const double p[5] = {2.4, 1 / 1.055, 0.055 / 1.055, 1 / 12.92, 0.04045};
+		curve = cmsBuildParametricToneCurve(ctx, 4, p);
+	}
+	if (!curve)
+		return NULL;
+	cmsToneCurve *curves[3] = {curve, curve, curve};
+	cmsHPROFILE p = cmsCreateRGBProfileTHR(ctx, &white, &prim, curves);
+	cmsFreeToneCurve(curve);
+	return p;
+}
+
+/* Whether the PNG chunks say sRGB already (or close enough that viewers
+ * show it as such): an sRGB chunk, none at all, or gAMA 1/2.2 (or none)
+ * with sRGB's primaries (or none) — what ImageMagick and many encoders
+ * write for sRGB images. */
+static bool chunks_are_srgb(const hv_img_colour *col)
+{
+	if (col->srgb)
+		return true;
+	if (col->gamma > 0 && fabs(col->gamma - 1 / 2.2) >= 0.0005)
+		return false;
+	for (int i = 0; col->has_chrm && i < 8; i++)
+		if (fabs(col->chrm[i] - srgb_chrm[i]) >= 0.001)
+			return false;
+	return true;
+}
+
+static int convert(hv_img_ctx *c, cmsContext ctx, cmsHPROFILE src)
+{
+	cmsColorSpaceSignature cs = cmsGetColorSpace(src);
+	bool gray = cs == cmsSigGrayData;
+	if (cs != cmsSigRgbData && !gray)
+		return 0; /* documented: taken as sRGB */
+	cmsHPROFILE dst = cmsCreate_sRGBProfileTHR(ctx);
+	if (!dst)
+		return hv_img_fail(c, -ENOMEM, "out of memory for a colour transform");
+	/* RGB: BGRA in place, alpha copied. Gray: the frames hold gray as equal
+	 * B, G and R; one channel goes in, B, G, R come out (alpha stays). */
+	cmsHTRANSFORM xf = gray ? cmsCreateTransformTHR(ctx, src, TYPE_GRAY_8, dst, TYPE_BGR_8, INTENT_PERCEPTUAL, 0)
+				: cmsCreateTransformTHR(ctx, src, TYPE_BGRA_8, dst, TYPE_BGRA_8, INTENT_PERCEPTUAL,
+							cmsFLAGS_COPY_ALPHA);
+	cmsCloseProfile(dst);
+	if (!xf)
+		return 0; /* a profile lcms2 cannot use (e.g. no usable tags): as sRGB */
+	hv_image *img = c->img;
+	uint32_t w = img->width;
+	uint8_t *in = gray ? malloc(w) : NULL, *out = gray ? malloc((size_t)w * 3) : NULL;
+	int r = 0;
+	if (gray && (!in || !out))
+		r = hv_img_fail(c, -ENOMEM, "out of memory for a colour transform");
+	for (uint32_t f = 0; f < img->frame_count && r == 0; f++) {
+		for (uint32_t y = 0; y < img->height; y++) {
+			uint8_t *row = img->frames[f].pixels + (size_t)y * w * 4;
+			if (!gray) {
+				cmsDoTransform(xf, row, row, w);
+				continue;
+			}
+			for (uint32_t x = 0; x < w; x++)
+				in[x] = row[x * 4];
+			cmsDoTransform(xf, in, out, w);
+			for (uint32_t x = 0; x < w; x++)
+				memcpy(row + x * 4, out + x * 3, 3);
+		}
+		r = hv_img_check_cancel(c);
+	}
+	free(in);
+	free(out);
+	cmsDeleteTransform(xf);
+	return r;
+}
+
+/* lcms2 reports problems (a malformed profile) here; they only mean the
+ * profile is not used. */
+static void on_lcms_error(cmsContext ctx, cmsUInt32Number code, const char *text)
+{
+	(void)ctx;
+	(void)code;
+	(void)text;
+}
+
+int hv_img_to_srgb(hv_img_ctx *c)
+{
+	hv_img_colour *col = &c->colour;
+	if (c->img->frame_count == 0 || (!col->icc && chunks_are_srgb(col)))
+		return 0;
+	cmsContext ctx = cmsCreateContext(NULL, NULL);
+	if (!ctx)
+		return hv_img_fail(c, -ENOMEM, "out of memory for a colour transform");
+	cmsSetLogErrorHandlerTHR(ctx, on_lcms_error);
+	int r = 0;
+	/* An ICC profile outranks sRGB, which outranks gAMA/cHRM (PNG 3rd
+	 * edition, 4.3). */
+	cmsHPROFILE src = col->icc ? cmsOpenProfileFromMemTHR(ctx, col->icc, (cmsUInt32Number)col->icc_len)
+				   : profile_from_chunks(ctx, col);
+	if (src) {
+		r = convert(c, ctx, src);
+		cmsCloseProfile(src);
+	}
+	cmsDeleteContext(ctx);
+	return r;
+}
