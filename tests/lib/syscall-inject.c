@@ -151,8 +151,11 @@ static int inject(pid_t pid, const struct user_regs_struct *saved, long nr, cons
 		}
 		if (WSTOPSIG(st) == (SIGTRAP | 0x80))
 			break;
-		if (!(st >> 16)) { /* a signal arrived first: deliver it later, unharmed */
-			fprintf(stderr, "syscall-inject: signal %d arrived first; try again\n", WSTOPSIG(st));
+		if (!(st >> 16)) {
+			/* A signal arrived first: put the process back as it was and
+			 * let it take the signal, unharmed; the caller tries again. */
+			ptrace(PTRACE_SETREGS, pid, 0, saved);
+			ptrace(PTRACE_DETACH, pid, 0, (void *)(long)WSTOPSIG(st));
 			return -EAGAIN;
 		}
 	}
@@ -160,7 +163,9 @@ static int inject(pid_t pid, const struct user_regs_struct *saved, long nr, cons
 	return finish_call(pid, ret);
 }
 
-static int run(pid_t pid, const char *what, const char *path)
+/* One attempt: 0 done (reported), -EAGAIN to try again (the process was
+ * left as it was), else an exit code. */
+static int attempt(pid_t pid, const char *what, const char *path)
 {
 	if (ptrace(PTRACE_SEIZE, pid, 0, (void *)(long)PTRACE_O_TRACESYSGOOD) < 0) {
 		fprintf(stderr, "syscall-inject: cannot trace %d: %m\n", (int)pid);
@@ -177,9 +182,9 @@ static int run(pid_t pid, const char *what, const char *path)
 	errno = 0;
 	long insn = ptrace(PTRACE_PEEKTEXT, pid, (void *)(saved.rip - 2), 0);
 	if (errno || (insn & 0xffff) != 0x050f) {
-		fprintf(stderr, "syscall-inject: %d is not stopped in a system call; try again\n", (int)pid);
+		/* Caught running, between two calls: let it go on, try again. */
 		ptrace(PTRACE_DETACH, pid, 0, 0);
-		return 1;
+		return -EAGAIN;
 	}
 	uintptr_t scratch = ((uintptr_t)saved.rsp - 4096) & ~(uintptr_t)15;
 	long args[6] = {0}, nr;
@@ -200,6 +205,8 @@ static int run(pid_t pid, const char *what, const char *path)
 	}
 	long long ret = 0;
 	int r = inject(pid, &saved, nr, args, &ret);
+	if (r == -EAGAIN)
+		return r;
 	if (r < 0) {
 		fprintf(stderr, "syscall-inject: %s\n", strerror(-r));
 		ptrace(PTRACE_SETREGS, pid, 0, &saved);
@@ -222,6 +229,19 @@ static int run(pid_t pid, const char *what, const char *path)
 		return 1;
 	}
 	return 0;
+}
+
+static int run(pid_t pid, const char *what, const char *path)
+{
+	/* A busy process is seldom caught between calls; a few tries do. */
+	for (int i = 0; i < 100; i++) {
+		int r = attempt(pid, what, path);
+		if (r != -EAGAIN)
+			return r;
+		usleep(20000);
+	}
+	fprintf(stderr, "syscall-inject: %d was never caught in a system call\n", (int)pid);
+	return 1;
 }
 #else
 static int run(pid_t pid, const char *what, const char *path)
