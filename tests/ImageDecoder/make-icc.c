@@ -1,10 +1,10 @@
 /* make-icc.c — writes the ICC profiles the colour test needs, with lcms2
  * (Debian ships no Display P3 or Adobe RGB profile in a package we use):
  *
- *   make-icc srgb|p3|adobe OUT
+ *   make-icc srgb|p3|adobe|gray18 OUT
  *
  * p3: Display P3 (P3 primaries, D65, sRGB's curve); adobe: Adobe RGB
- * (1998) primaries, D65, gamma 563/256. */
+ * (1998) primaries, D65, gamma 563/256; gray18: gray, D65, gamma 1.8. */
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
@@ -14,7 +14,7 @@
 int main(int argc, char **argv)
 {
 	if (argc != 3) {
-		fprintf(stderr, "usage: make-icc srgb|p3|adobe OUT\n");
+		fprintf(stderr, "usage: make-icc srgb|p3|adobe|gray18 OUT\n");
 		return 2;
 	}
 	cmsCIExyY d65 = {0.3127, 0.3290, 1.0};
@@ -29,6 +29,10 @@ int main(int argc, char **argv)
 		cmsToneCurve *t = p3 ? cmsBuildParametricToneCurve(NULL, 4, srgb_trc) : cmsBuildGamma(NULL, 563.0 / 256);
 		cmsToneCurve *curves[3] = {t, t, t};
 		p = cmsCreateRGBProfile(&d65, &prim, curves);
+		cmsFreeToneCurve(t);
+	} else if (!strcmp(argv[1], "gray18")) {
+		cmsToneCurve *t = cmsBuildGamma(NULL, 1.8);
+		p = cmsCreateGrayProfile(&d65, t);
 		cmsFreeToneCurve(t);
 	} else {
 		fprintf(stderr, "make-icc: unknown profile %s\n", argv[1]);
