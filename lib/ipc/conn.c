@@ -820,7 +820,8 @@ static void schedule_drain(hv_conn *c)
 }
 
 /* in.buf must move on while the borrowed message's payload lives in it (a
- * read during its dispatch — a handler's sync call —, or its call is held):
+ * read during its dispatch — a handler's sync call —, its call is held, or
+ * a sync call's reply is still the caller's when the loop reads):
  * the message keeps that buffer and reading continues in a new one, with
  * the unparsed bytes. Rare, so the common dispatch copies nothing. */
 static int conn_unpin(hv_conn *c)
@@ -829,8 +830,11 @@ static int conn_unpin(hv_conn *c)
 	hv_rbuf *r = &c->in;
 	size_t have = r->end - r->start;
 	uint8_t *nb = NULL;
+	/* Room for what is unparsed (hv_rbuf_prepare grows it as needed), not
+	 * the old capacity: that may be a large frame's. */
+	size_t cap = HV_MAX(have, (size_t)HV_RBUF_READ_CHUNK);
 	if (have) {
-		nb = malloc(r->cap);
+		nb = malloc(cap);
 		if (!nb)
 			return -ENOMEM;
 		memcpy(nb, r->buf + r->start, have);
@@ -838,7 +842,7 @@ static int conn_unpin(hv_conn *c)
 	/* Nothing unparsed: hv_rbuf_prepare() allocates when reading. */
 	m->keep = r->buf;
 	r->buf = nb;
-	r->cap = nb ? r->cap : 0;
+	r->cap = nb ? cap : 0;
 	r->start = 0;
 	r->end = have;
 	c->borrowed = NULL;
@@ -864,14 +868,14 @@ static int conn_cut_one(hv_conn *c, hv_msg **out, bool borrow)
 	}
 	if (r == 0)
 		return 0;
-	/* One-way messages and events: they are what comes in bulk, and nobody
-	 * holds them (a held request would keep the read buffer). And the reply
-	 * a sync call waits for: it lives until the next call, before which
-	 * nothing reads unless a loop turns in between (then conn_unpin). */
+	/* Borrowed: one message at a time — the one dispatched now (whatever
+	 * its kind: a handler that holds its request makes conn_unpin hand it
+	 * the buffer), or the reply a sync call waits for, which lives until
+	 * the next call, before which nothing reads unless a loop turns in
+	 * between (conn_unpin again). Messages queued for later are copied. */
 	bool sync_reply = c->sync_id && f.hdr.request_id == c->sync_id && !c->sync_reply &&
 			  (f.hdr.kind == HV_MSG_RESPONSE || f.hdr.kind == HV_MSG_ERROR);
-	borrow = !c->borrowed &&
-		 (sync_reply || (borrow && (f.hdr.kind == HV_MSG_ONEWAY || f.hdr.kind == HV_MSG_EVENT)));
+	borrow = !c->borrowed && (borrow || sync_reply);
 	hv_msg *m = msg_get(c, borrow ? 0 : f.hdr.len, borrow);
 	if (!m) {
 		for (unsigned i = 0; i < f.hdr.nfds; i++)
