@@ -72,6 +72,44 @@ static void *job_alloc(void *ud, size_t size)
 	return malloc(size);
 }
 
+/* A streamed frame: the shared memory without a mapping here; rows
+ * arrive by pwrite (allocated up front, as above). */
+static int job_stream_begin(void *ud, size_t size)
+{
+	struct job *j = ud;
+	if (j->first.fd >= 0)
+		return -EBUSY;
+	int r = hv_buffer_create(size, &j->first);
+	if (r < 0)
+		return r;
+	if (fallocate(j->first.fd, 0, 0, (off_t)size) < 0) {
+		r = -errno;
+		hv_buffer_release(&j->first);
+		return r;
+	}
+	hv_buffer mapping = j->first; /* untouched: unmapping it costs nothing */
+	mapping.fd = -1;
+	hv_buffer_release(&mapping);
+	j->first.data = NULL;
+	return 0;
+}
+
+static int job_write(void *ud, const void *data, size_t len, size_t offset)
+{
+	struct job *j = ud;
+	while (len > 0) {
+		ssize_t n = pwrite(j->first.fd, data, len, (off_t)offset);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		data = (const uint8_t *)data + n;
+		len -= (size_t)n;
+		offset += (size_t)n;
+	}
+	return 0;
+}
+
 static void job_free(void *ud, void *p, size_t size)
 {
 	struct job *j = ud;
@@ -101,7 +139,7 @@ static int job_finish(struct job *j, hv_image *img)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < img->frame_count; i++)
 		j->durations[i] = img->frames[i].duration_ms;
-	if (img->frame_count == 1 && j->first.fd >= 0 && img->frames[0].pixels == j->first.data) {
+	if (img->frame_count == 1 && j->first.fd >= 0 && (img->streamed || img->frames[0].pixels == j->first.data)) {
 		/* Only the fd goes out: unmap our copy now, before the client
 		 * maps its own, so the two do not fight over the same 16384
 		 * page structures from both CPUs (the client's MADV_POPULATE_READ
@@ -149,7 +187,7 @@ static void job_decode(struct job *j)
 	opt.ideal_width = j->ideal_w;
 	opt.ideal_height = j->ideal_h;
 	opt.hint = j->hint[0] ? j->hint : NULL;
-	hv_image_allocator alloc = {job_alloc, job_free, j};
+	hv_image_allocator alloc = {job_alloc, job_free, j, job_stream_begin, job_write};
 	hv_image img;
 	j->first = HV_BUFFER_EMPTY;
 	j->out.frames.buffer = HV_BUFFER_EMPTY;

@@ -72,6 +72,15 @@ int hv_img_check_cancel(hv_img_ctx *c)
 	return 0;
 }
 
+/* hv_img_stream_begin's stand-in allocator: a non-NULL nothing. */
+static void *stream_placeholder(void *ud, size_t size)
+{
+	(void)ud;
+	(void)size;
+	static uint8_t none;
+	return &none;
+}
+
 /* The size the decoded frames will be scaled to (their own when none). */
 static void final_size(const hv_img_ctx *c, uint32_t *tw, uint32_t *th)
 {
@@ -127,6 +136,38 @@ int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels)
 	c->total_pixels += px;
 	*pixels = p;
 	return 0;
+}
+
+int hv_img_stream_begin(hv_img_ctx *c)
+{
+	hv_image *img = c->img;
+	if (!img->allocator.stream_begin || !img->allocator.write || img->frame_count != 0 || will_scale(c))
+		return 0;
+	uint8_t *none;
+	/* The limits and bookkeeping of hv_img_add_frame, with no memory. */
+	hv_image_allocator keep = img->allocator;
+	img->allocator.alloc = stream_placeholder;
+	int r = hv_img_add_frame(c, 0, &none);
+	img->allocator = keep;
+	if (r < 0)
+		return r;
+	img->frames[0].pixels = NULL;
+	size_t size = (size_t)img->width * img->height * 4;
+	if ((r = img->allocator.stream_begin(img->allocator.userdata, size)) < 0) {
+		img->frame_count = 0;
+		c->total_pixels = 0;
+		return hv_img_fail(c, r, "out of memory for a %ux%u frame", img->width, img->height);
+	}
+	img->streamed = true;
+	return 1;
+}
+
+int hv_img_stream_rows(hv_img_ctx *c, const uint8_t *rows, uint32_t y, uint32_t n)
+{
+	hv_image *img = c->img;
+	size_t stride = (size_t)img->width * 4;
+	int r = img->allocator.write(img->allocator.userdata, rows, stride * n, stride * y);
+	return r < 0 ? hv_img_fail(c, r, "could not write the frame: %s", strerror(-r)) : 0;
 }
 
 void *hv_img_scratch(hv_img_ctx *c, uint64_t w, uint64_t h, size_t bytes_per_px)
@@ -453,7 +494,7 @@ int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt
 		err = &dummy;
 	*err = (hv_image_error){0};
 	*out = (hv_image){0};
-	out->allocator = alloc ? *alloc : (hv_image_allocator){malloc_alloc, malloc_free, NULL};
+	out->allocator = alloc ? *alloc : (hv_image_allocator){.alloc = malloc_alloc, .free = malloc_free};
 
 	hv_img_ctx c = {.data = data, .len = len, .img = out, .err = err};
 	if (opt)

@@ -52,6 +52,14 @@ int hv_img_check_size(hv_img_ctx *c, uint64_t w, uint64_t h);
 int hv_img_set_size(hv_img_ctx *c, uint64_t w, uint64_t h);
 /* Append a frame of the canvas size; *pixels is uninitialised. */
 int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels);
+/* Stream the one still frame (the canvas size) to the allocator's writer,
+ * when it has one and nothing is to be done to the frame afterwards
+ * (scaling; colour conversion is the caller's to rule out): 1 when the
+ * frame is now streamed (write its rows with hv_img_stream_rows, in
+ * order), 0 when the caller must use hv_img_add_frame, or an error. */
+int hv_img_stream_begin(hv_img_ctx *c);
+/* Rows [y, y + n) of the streamed frame, stride width * 4. */
+int hv_img_stream_rows(hv_img_ctx *c, const uint8_t *rows, uint32_t y, uint32_t n);
 /* -ECANCELED (recorded) once the caller's cancel flag is set, else 0. */
 int hv_img_check_cancel(hv_img_ctx *c);
 

@@ -9,6 +9,8 @@
 #include <jpeglib.h> /* after stdio.h: it uses FILE and size_t */
 #include <jerror.h>
 
+#include <haven/util.h>
+
 #include "decoders.h"
 
 /* Progressive JPEGs may carry any number of scans, each a full pass over
@@ -199,6 +201,38 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	if (cinfo.output_width != w || cinfo.output_height != h || cinfo.output_components != 4) {
 		hv_img_fail(c, HV_IMAGE_ECORRUPT, "jpeg: unexpected output geometry");
 		longjmp(e.jmp, 1);
+	}
+	/* Nothing to do to the frame afterwards: stream it in strips of rows
+	 * (the service writes them to its shared memory, decode.c). */
+	int streamed = orient <= 1 && !c->colour.icc ? hv_img_stream_begin(c) : 0;
+	if (streamed < 0)
+		longjmp(e.jmp, 1);
+	if (streamed) {
+		enum { STRIP = 16 }; /* 256 KiB at 4096 wide: stays in cache */
+		if (!(scratch = hv_img_scratch(c, w, STRIP, 4)))
+			longjmp(e.jmp, 1);
+		while (cinfo.output_scanline < h) {
+			uint32_t y0 = cinfo.output_scanline, n = HV_MIN(h - y0, (uint32_t)STRIP);
+			while (cinfo.output_scanline < y0 + n) {
+				JSAMPROW rows[STRIP];
+				uint32_t k = cinfo.output_scanline - y0;
+				for (uint32_t i = k; i < n; i++)
+					rows[i - k] = scratch + (size_t)i * w * 4;
+				if (jpeg_read_scanlines(&cinfo, rows, n - k) == 0) {
+					hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: data ends before the image does");
+					longjmp(e.jmp, 1);
+				}
+			}
+			if (cmyk)
+				for (uint32_t i = 0; i < n; i++)
+					cmyk_to_bgra(scratch + (size_t)i * w * 4, w, cinfo.saw_Adobe_marker);
+			if (hv_img_stream_rows(c, scratch, y0, n) < 0)
+				longjmp(e.jmp, 1);
+		}
+		jpeg_finish_decompress(&cinfo);
+		jpeg_destroy_decompress(&cinfo);
+		free(scratch);
+		return 0;
 	}
 	uint8_t *frame;
 	if (hv_img_add_frame(c, 0, &frame) < 0)

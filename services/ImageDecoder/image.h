@@ -58,6 +58,14 @@ typedef struct hv_image_allocator {
 	void *(*alloc)(void *userdata, size_t size); /* NULL: out of memory */
 	void (*free)(void *userdata, void *p, size_t size);
 	void *userdata;
+	/* Optional: a decoder that produces a still frame in row order (JPEG
+	 * without profile, orientation or scaling) may instead hand the rows
+	 * over: stream_begin(size) once, then write(data, len, offset) in
+	 * order. The frame's pixels are then NULL (hv_image.streamed). The
+	 * service writes them to its shared memory with pwrite: from a strip
+	 * the decoder keeps in cache, with no page fault per page. */
+	int (*stream_begin)(void *userdata, size_t size);		  /* 0 or -errno */
+	int (*write)(void *userdata, const void *data, size_t len, size_t offset); /* 0 or -errno */
 } hv_image_allocator;
 
 typedef struct hv_image_frame {
@@ -78,6 +86,7 @@ typedef struct hv_image {
 	 * the returned frame's pixels (scaled with it, clamped inside it). */
 	bool has_hotspot;
 	uint32_t hotspot_x, hotspot_y;
+	bool streamed; /* frame 0 went to allocator.write: its pixels are NULL */
 	hv_image_allocator allocator;
 } hv_image;
 

@@ -45,6 +45,16 @@ ae=$(convert anim.gif -coalesce -delete 0,1 png:- | compare -metric AE - frame2.
 [ "$ae" = 0 ] || fail "frame 2 differs in $ae pixels"
 expect 1 "$bin" --frame 3 anim.gif f.png
 
+# JPEG through the service: its frame is streamed to the shared memory
+# in strips of 16 rows (37 rows: a short last strip), CMYK converted per strip.
+convert -seed 4 -size 203x37 plasma:fractal -quality 92 photo.jpg
+convert photo.jpg -colorspace cmyk -quality 95 cmyk.jpg
+for f in photo cmyk; do
+	expect 0 "$bin" $f.jpg $f-out.png
+	ae=$(convert $f.jpg -colorspace srgb png:- | compare -metric AE -fuzz 2% - $f-out.png null: 2>&1)
+	[ "$ae" = 0 ] || fail "$f.jpg through the service differs from ImageMagick's decode in $ae pixels"
+done
+
 # --size: scaled down in the service, aspect kept, never up.
 expect 0 "$bin" --size 10x10 in.png small.png
 [ "$(identify -format %wx%h small.png)" = 10x5 ] || fail "--size 10x10: $(identify -format %wx%h small.png)"
