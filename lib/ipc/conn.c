@@ -323,6 +323,7 @@ static void msg_put(hv_conn *c, hv_msg *m)
 		 * hv_msg_clear() would find, without the call). */
 		m->fds_consumed = 0;
 		m->given = false;
+		m->nchecked = 0;
 		m->len = 0;
 		m->payload = m->buf;
 	} else {
@@ -1628,6 +1629,7 @@ hv_call *hv_call_hold(hv_call *call)
 void hv_call_reply_init(hv_call *call, hv_enc *e)
 {
 	hv_enc_init(e, call->ep, call->msg->id, HV_MSG_RESPONSE);
+	e->src = call->msg;
 }
 
 /* Replies of held calls free the call once sent; during dispatch the

@@ -22,6 +22,11 @@ struct hv_msg {
 	unsigned fds_consumed; /* by decoders: the next fd to hand out */
 	bool given;            /* hv_msg_give_all(): decoded fds/buffers are the caller's */
 	bool lazy_buffers;     /* decode Buffers/Bitmaps unmapped (hv_conn_set_lazy_buffers) */
+	/* Strings hv_dec_string checked (UTF-8, no NUL) in this payload, for
+	 * replies that send them back (hv_enc.src); forgotten on release. */
+	uint8_t nchecked;
+	const char *checked[4];
+	uint32_t checked_len[4];
 	/* The payload: buf (owned; buf[len] is a guard NUL), or a view into the
 	 * connection's read buffer for a message dispatched where it was
 	 * received (no copy; see conn.c's "borrowed"). */

@@ -39,6 +39,7 @@ void hv_enc_init(hv_enc *e, const hv_endpoint *ep, uint16_t message_id, enum hv_
 	e->kind = (uint8_t)kind;
 	e->nfds = 0;
 	e->err = 0;
+	e->src = NULL;
 	e->buf = e->inline_buf;
 	e->cap = sizeof(e->inline_buf);
 	e->len = HV_IPC_HEADER_SIZE;
@@ -136,6 +137,12 @@ void hv_enc_string(hv_enc *e, const char *s)
 		e->err = -EINVAL;
 		return;
 	}
+	const hv_msg *m = e->src;
+	for (unsigned i = 0; m && i < m->nchecked; i++)
+		if (m->checked[i] == s) {
+			enc_len_prefixed(e, s, m->checked_len[i], true);
+			return;
+		}
 	size_t len = strlen(s);
 	if (!hv_utf8_valid(s, len)) {
 		e->err = -EILSEQ;
@@ -311,6 +318,11 @@ bool hv_dec_string(hv_dec *d, const char **v)
 		return false;
 	if (!hv_utf8_valid((const char *)data, len))
 		return dec_fail(d, -EILSEQ);
+	hv_msg *m = d->msg;
+	if (m->nchecked < HV_ARRAY_SIZE(m->checked)) {
+		m->checked[m->nchecked] = (const char *)data;
+		m->checked_len[m->nchecked++] = len;
+	}
 	*v = (const char *)data;
 	return true;
 }
@@ -711,6 +723,7 @@ void hv_msg_clear(hv_msg *m)
 	m->nfds = 0;
 	m->fds_consumed = 0;
 	m->given = false;
+	m->nchecked = 0;
 	m->len = 0;
 	m->payload = m->buf;
 	if (m->keep) {

@@ -606,11 +606,59 @@ static void test_frames(void)
 	hv_rbuf_release(&r);
 }
 
+/* A reply encoder that knows its request (hv_enc.src) reuses the request
+ * decoder's check for a String that is one of the request's own, and
+ * checks everything else as always. */
+static void test_reply_reuses_checks(void)
+{
+	hv_enc e;
+	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
+	hv_enc_string(&e, "name ✓");
+	hv_enc_string(&e, "second");
+	hv_msg *m = to_msg(&e);
+	hv_dec d;
+	const char *a, *b;
+	hv_dec_init(&d, m);
+	CHECK(hv_dec_string(&d, &a));
+	CHECK(hv_dec_string(&d, &b));
+	CHECK_EQ(hv_dec_finish(&d), 0);
+
+	hv_enc r;
+	hv_enc_init(&r, &ep, 1, HV_MSG_RESPONSE);
+	r.src = m;
+	hv_enc_string(&r, b);     /* one of the request's: same bytes out */
+	hv_enc_string(&r, a + 1); /* inside one, not one: checked and sent */
+	hv_enc_string(&r, "other");
+	CHECK_EQ(r.err, 0);
+	hv_msg *back = to_msg(&r);
+	const char *x, *y, *z;
+	hv_dec_init(&d, back);
+	CHECK(hv_dec_string(&d, &x) && hv_dec_string(&d, &y) && hv_dec_string(&d, &z));
+	CHECK_EQ(hv_dec_finish(&d), 0);
+	CHECK(strcmp(x, "second") == 0 && strcmp(y, "ame ✓") == 0 && strcmp(z, "other") == 0);
+	hv_msg_destroy(back);
+
+	/* Invalid UTF-8 is still refused with a source set. */
+	hv_enc_init(&r, &ep, 1, HV_MSG_RESPONSE);
+	r.src = m;
+	hv_enc_string(&r, "bad \xff");
+	CHECK_EQ(r.err, -EILSEQ);
+	hv_enc_release(&r);
+	/* A view into the middle of a multi-byte character is checked too. */
+	hv_enc_init(&r, &ep, 1, HV_MSG_RESPONSE);
+	r.src = m;
+	hv_enc_string(&r, strstr(a, "✓") + 1);
+	CHECK_EQ(r.err, -EILSEQ);
+	hv_enc_release(&r);
+	hv_msg_destroy(m);
+}
+
 int main(void)
 {
 	test_magic();
 	test_scalars();
 	test_strings_bytes_containers();
+	test_reply_reuses_checks();
 	test_rejections();
 	test_encoder_errors();
 	test_buffers();

@@ -159,6 +159,10 @@ typedef struct hv_enc {
 	uint8_t *buf; /* header space + payload */
 	size_t len, cap;
 	int fds[HV_IPC_MAX_FDS_PER_MESSAGE]; /* borrowed from the caller */
+	/* For a reply: the request it answers (hv_call_reply_init). A String
+	 * that is one the request's decoder already checked is not checked
+	 * again (a handler echoing a name back pays for one check, not two). */
+	const hv_msg *src;
 	uint8_t inline_buf[512];
 } hv_enc;
 
