@@ -122,6 +122,8 @@ static uint32_t to_epoll(uint32_t events)
 		e |= EPOLLIN | EPOLLRDHUP;
 	if (events & HV_IO_WRITE)
 		e |= EPOLLOUT;
+	if (events & HV_IO_EDGE)
+		e |= EPOLLET;
 	return e;
 }
 

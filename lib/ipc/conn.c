@@ -79,6 +79,7 @@ struct hv_conn {
 	struct ucred peer;
 	unsigned refs;
 	bool open, accepted, trace, flush_scheduled, drain_scheduled, draining;
+	bool read_scheduled; /* edge-triggered watch: a read may have left data */
 	bool out_blocked; /* the socket said EAGAIN: wait for writability... */
 	size_t out_retry_at; /* ...or until this much is queued (loop not turning) */
 	bool closed;      /* hv_conn_close() was called */
@@ -462,7 +463,7 @@ static void set_want_write(hv_conn *c, bool on)
 {
 	if (!c->watch)
 		return;
-	uint32_t ev = HV_IO_READ | (on ? HV_IO_WRITE : 0);
+	uint32_t ev = HV_IO_READ | HV_IO_EDGE | (on ? HV_IO_WRITE : 0);
 	if (hv_watch_events(c->watch) != ev)
 		hv_watch_set_events(c->watch, ev);
 }
@@ -820,6 +821,33 @@ static void schedule_drain(hv_conn *c)
 	}
 }
 
+/* The watch is edge-triggered: no new event comes for data that was
+ * already in the socket when a read returned, so a read that may have
+ * left some (it filled the space offered, or stopped at a message with
+ * fds, as AF_UNIX does) reads again once the loop turns. */
+static void read_deferred(hv_loop *loop, void *userdata)
+{
+	hv_conn *c = userdata;
+	c->read_scheduled = false;
+	if (c->open) {
+		conn_read(c, false);
+		conn_drain(c);
+	}
+	hv_conn_unref(c);
+}
+
+static void schedule_read(hv_conn *c)
+{
+	if (c->read_scheduled || !c->loop)
+		return;
+	if (hv_loop_defer(c->loop, read_deferred, c) == 0) {
+		c->read_scheduled = true;
+		conn_ref(c);
+	} else {
+		hv_conn_end(c, -ENOMEM); /* it would never be read again */
+	}
+}
+
 /* in.buf must move on while the borrowed message's payload lives in it (a
  * read during its dispatch — a handler's sync call —, its call is held, or
  * a sync call's reply is still the caller's when the loop reads):
@@ -991,9 +1019,11 @@ static ssize_t conn_read(hv_conn *c, bool block)
 		return r;
 	}
 	int r = 0;
+	bool more = n > 0 && (size_t)n == (size_t)space;
 	for (struct cmsghdr *cm = CMSG_FIRSTHDR(&mh); cm; cm = CMSG_NXTHDR(&mh, cm)) {
 		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
 			continue;
+		more = true;
 		unsigned nfds = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 		int fds[HV_IPC_MAX_FDS_PER_MESSAGE];
 		memcpy(fds, CMSG_DATA(cm), sizeof(int) * nfds);
@@ -1017,6 +1047,8 @@ static ssize_t conn_read(hv_conn *c, bool block)
 		return -ECONNRESET;
 	}
 	hv_rbuf_commit(&c->in, (size_t)n);
+	if (more)
+		schedule_read(c);
 	return n;
 }
 
@@ -1196,7 +1228,10 @@ static int conn_new(hv_loop *loop, int fd, hv_server *server, hv_conn **out)
 		return r;
 	}
 	if (loop) {
-		int r = hv_loop_add_fd(loop, fd, HV_IO_READ, conn_io, c, &c->watch);
+		/* Edge-triggered: the kernel does not re-poll the socket on every
+		 * wait after an event (measured ~0.1 us per round trip); a read
+		 * that may have left data behind schedules another (conn_read). */
+		int r = hv_loop_add_fd(loop, fd, HV_IO_READ | HV_IO_EDGE, conn_io, c, &c->watch);
 		if (r < 0) {
 			conn_free(c);
 			return r;

@@ -591,6 +591,42 @@ static int trace_client(const char *path)
 	return 0;
 }
 
+/* Connections watch their socket edge-triggered: a read that stops early
+ * (AF_UNIX ends a read at a message carrying fds) or fills its buffer
+ * leaves data no new event will announce, so the connection must read
+ * again by itself. Many small events with an fd each, then events larger
+ * than a read, all reach a loop client (a stall would run out of turns). */
+static void flood_and_wait(hv_loop *loop, hv_conn *c, uint32_t count, uint32_t size, bool with_fd)
+{
+	unsigned before = test_client_state.nblobs;
+	hv_enc e;
+	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
+	hv_enc_u32(&e, count);
+	hv_enc_u32(&e, size);
+	hv_enc_bool(&e, with_fd);
+	CHECK_EQ(hv_conn_send(c, &e), 0);
+	while (test_client_state.nblobs < before + count && hv_conn_is_open(c))
+		spin(loop);
+	CHECK_EQ(test_client_state.nblobs, before + count);
+}
+
+static void test_edge_triggered_reads(void)
+{
+	hv_loop *loop;
+	hv_conn *c;
+	CHECK_EQ(hv_loop_new(&loop), 0);
+	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	CHECK_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	memset(&test_client_state, 0, sizeof(test_client_state));
+	flood_and_wait(loop, c, 500, 16, true);
+	flood_and_wait(loop, c, 20, 200000, false);
+	flood_and_wait(loop, c, 50, 100000, true);
+	CHECK(hv_conn_is_open(c));
+	hv_conn_close(c);
+	hv_loop_run_once(loop, 0);
+	hv_loop_free(loop);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "--trace-client") == 0)
@@ -605,6 +641,7 @@ int main(int argc, char **argv)
 	test_held_after_disconnect();
 	test_oneway_and_events();
 	test_fd_passing();
+	test_edge_triggered_reads();
 	test_broadcast();
 	test_backpressure();
 	test_mutual_flood();

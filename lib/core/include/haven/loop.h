@@ -26,6 +26,10 @@ enum {
 	HV_IO_READ = 1u << 0,  /* readable (or peer hung up: read returns 0) */
 	HV_IO_WRITE = 1u << 1, /* writable */
 	HV_IO_ERROR = 1u << 2, /* reported only: EPOLLERR or EPOLLHUP */
+	/* Edge-triggered (EPOLLET): reported once per new readiness, so the
+	 * callback must consume until EAGAIN (or know it did); saves the
+	 * kernel re-polling the fd on every wait after an event. */
+	HV_IO_EDGE = 1u << 3,
 };
 
 /* Create a loop. Blocks nothing: signals are blocked only when a signal
@@ -45,7 +49,7 @@ bool hv_loop_quitting(const hv_loop *loop);
 /* Monotonic clock in nanoseconds (CLOCK_MONOTONIC). */
 uint64_t hv_now_ns(void);
 
-/* --- fd watches (level-triggered) -------------------------------------- */
+/* --- fd watches (level-triggered unless HV_IO_EDGE) -------------------- */
 typedef void (*hv_io_cb)(hv_loop *loop, int fd, uint32_t events, void *userdata);
 /* Watch fd for `events` (HV_IO_READ | HV_IO_WRITE; 0 = paused). The loop does
  * not own fd and never closes it. -EEXIST if fd is already watched. */
