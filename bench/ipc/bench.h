@@ -49,8 +49,6 @@ int bench_samples_add(bench_samples *s, uint64_t ns);
 uint64_t bench_samples_median(bench_samples *s);
 void bench_samples_free(bench_samples *s);
 
-/* Median of three runs (for throughputs, each a whole run). */
-double bench_median3(const double v[3]);
 
 static inline uint64_t bench_now_ns(void)
 {

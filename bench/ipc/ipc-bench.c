@@ -36,7 +36,7 @@
  * scheduler ticks and swings with whatever else runs: each raw run sends
  * 4x as many records (the figure is a rate, so it stays comparable). */
 #define RAW_ONEWAY_SCALE 4u
-#define ONEWAY_RUNS 3u
+#define ONEWAY_RUNS 5u
 
 struct results {
 	uint64_t raw_rtt, hv_rtt, dbus_rtt;
@@ -223,8 +223,20 @@ static void print_table(const bench_opts *o, const struct results *r)
 		       "-");
 }
 
+static int cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+	return (x > y) - (x < y);
+}
+
+static double median_runs(double *v, size_t n)
+{
+	qsort(v, n, sizeof *v, cmp_double);
+	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
 /* Raw and Haven one-way runs, interleaved (raw, hv, raw, hv, ...): the
- * median of each. */
+ * median of each (the split floor swings with whether CPU 1 idles). */
 static int measure_oneway(const bench_opts *o, hv_peer *hv, struct results *res)
 {
 	double raw[ONEWAY_RUNS], hvr[ONEWAY_RUNS], warm;
@@ -238,9 +250,9 @@ static int measure_oneway(const bench_opts *o, hv_peer *hv, struct results *res)
 	}
 	if (r < 0)
 		return r;
-	res->raw_oneway = bench_median3(raw);
+	res->raw_oneway = median_runs(raw, ONEWAY_RUNS);
 	if (hv)
-		res->hv_oneway = bench_median3(hvr);
+		res->hv_oneway = median_runs(hvr, ONEWAY_RUNS);
 	return 0;
 }
 

@@ -42,16 +42,6 @@ void bench_samples_free(bench_samples *s)
 	*s = (bench_samples){0};
 }
 
-double bench_median3(const double v[3])
-{
-	double a = v[0], b = v[1], c = v[2];
-	if ((a <= b && b <= c) || (c <= b && b <= a))
-		return b;
-	if ((b <= a && a <= c) || (c <= a && a <= b))
-		return a;
-	return c;
-}
-
 void bench_pin_pid(int pid, enum bench_pin pin, int role)
 {
 	cpu_set_t set;
