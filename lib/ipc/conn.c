@@ -114,6 +114,7 @@ struct hv_conn {
 	hv_call *free_calls;
 	unsigned n_free_calls;
 	hv_call *held;
+	hv_arena ow_arena; /* for one-way messages' and events' calls */
 
 	/* output */
 	uint8_t *out;
@@ -170,6 +171,7 @@ static void conn_free(hv_conn *c)
 	for (size_t i = c->ofd_head; i < c->ofd_len; i++)
 		for (unsigned j = 0; j < c->ofds[i].nfds; j++)
 			close(c->ofds[i].fds[j]);
+	hv_arena_release(&c->ow_arena);
 	free(c->ofds);
 	free(c->out);
 	free(c->pend);
@@ -1124,6 +1126,26 @@ static void process_incoming(hv_conn *c, hv_msg *m)
 	 * one-way messages, so those are accepted from either side). */
 	if (m->kind == HV_MSG_EVENT && c->accepted) {
 		hv_conn_misbehave(c, "%s sent in the wrong direction", kind_name(m->kind));
+		msg_put(c, m);
+		return;
+	}
+	if (m->kind != HV_MSG_REQUEST) {
+		/* A one-way message or event: nothing can hold or answer it
+		 * (hv_call_hold refuses), so its call lives on the stack, with the
+		 * connection's spare arena (taken while in use: a nested dispatch
+		 * gets a fresh one), instead of a recycled heap call. */
+		hv_call ow = {.conn = c, .msg = m, .ep = ep, .arena = c->ow_arena, .in_dispatch = true};
+		c->ow_arena = (hv_arena)HV_ARENA_INIT;
+		int r = ep->dispatch(&ow, m, handlers);
+		if (r == -EBADMSG || r == -EILSEQ || r == -EMSGSIZE)
+			hv_conn_misbehave(c, "malformed %s.%s (%s)", ep->name, msg_name(ep, m->id),
+					  strerror(-r));
+		if (ow.arena.used_total)
+			hv_arena_reset(&ow.arena);
+		if (!c->ow_arena.head)
+			c->ow_arena = ow.arena;
+		else
+			hv_arena_release(&ow.arena);
 		msg_put(c, m);
 		return;
 	}
