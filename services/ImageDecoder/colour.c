@@ -106,10 +106,15 @@ static void on_lcms_error(cmsContext ctx, cmsUInt32Number code, const char *text
 	(void)text;
 }
 
+bool hv_img_colour_is_srgb(const hv_img_ctx *c)
+{
+	return !c->colour.icc && chunks_are_srgb(&c->colour);
+}
+
 int hv_img_to_srgb(hv_img_ctx *c)
 {
 	hv_img_colour *col = &c->colour;
-	if (c->img->frame_count == 0 || (!col->icc && chunks_are_srgb(col)))
+	if (c->img->frame_count == 0 || hv_img_colour_is_srgb(c))
 		return 0;
 	cmsContext ctx = cmsCreateContext(NULL, NULL);
 	if (!ctx)

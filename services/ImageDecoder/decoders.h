@@ -91,6 +91,8 @@ void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uin
 /* Convert every frame from c->colour's space to sRGB in place (nothing
  * when it says sRGB or nothing). */
 int hv_img_to_srgb(hv_img_ctx *c);
+/* Whether c->colour leaves the pixels as they are (hv_img_to_srgb: nothing). */
+bool hv_img_colour_is_srgb(const hv_img_ctx *c);
 
 int hv_img_decode_png(hv_img_ctx *c);
 int hv_img_decode_jpeg(hv_img_ctx *c);

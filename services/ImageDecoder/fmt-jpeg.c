@@ -204,7 +204,7 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	}
 	/* Nothing to do to the frame afterwards: stream it in strips of rows
 	 * (the service writes them to its shared memory, decode.c). */
-	int streamed = orient <= 1 && !c->colour.icc ? hv_img_stream_begin(c) : 0;
+	int streamed = orient <= 1 && hv_img_colour_is_srgb(c) ? hv_img_stream_begin(c) : 0;
 	if (streamed < 0)
 		longjmp(e.jmp, 1);
 	if (streamed) {

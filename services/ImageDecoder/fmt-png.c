@@ -74,8 +74,11 @@ static void png_colour(png_structp png, png_infop info, hv_img_ctx *c)
 }
 
 /* Decode a complete PNG stream into BGRA rows. dst == NULL: allocate with
- * hv_img_scratch (for APNG sub-frames and ICO); else dst holds the image's
- * canvas, whose size must match. */
+ * hv_img_scratch (for APNG sub-frames and ICO); dst == PNG_FRAME: the
+ * image's one frame (streamed in strips when nothing is to be done to it
+ * afterwards, see decode.c; else allocated here); else dst holds the
+ * image's canvas, whose size must match. */
+#define PNG_FRAME ((uint8_t *)1)
 static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_t *dst,
 			  uint32_t *w_out, uint32_t *h_out, uint8_t **out)
 {
@@ -131,6 +134,29 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 		png_longjmp(png, 1);
 	}
 
+	if (dst == PNG_FRAME) {
+		int streamed = interlace == PNG_INTERLACE_NONE && hv_img_colour_is_srgb(c) ? hv_img_stream_begin(c) : 0;
+		if (streamed < 0)
+			png_longjmp(png, 1);
+		if (streamed) {
+			enum { STRIP = 16 };
+			if (!(scratch = hv_img_scratch(c, w, STRIP, 4)))
+				png_longjmp(png, 1);
+			for (png_uint_32 y0 = 0; y0 < h; y0 += STRIP) {
+				uint32_t n = HV_MIN(h - y0, (uint32_t)STRIP);
+				for (uint32_t i = 0; i < n; i++)
+					png_read_row(png, scratch + (size_t)i * w * 4, NULL);
+				if (hv_img_check_cancel(c) < 0 || hv_img_stream_rows(c, scratch, y0, n) < 0)
+					png_longjmp(png, 1);
+			}
+			png_read_end(png, NULL);
+			png_destroy_read_struct(&png, &info, NULL);
+			free(scratch);
+			return 0;
+		}
+		if (hv_img_add_frame(c, 0, &dst) < 0)
+			png_longjmp(png, 1);
+	}
 	uint8_t *pixels = dst;
 	if (!pixels) {
 		scratch = hv_img_scratch(c, w, h, 4);
@@ -438,8 +464,5 @@ int hv_img_decode_png(hv_img_ctx *c)
 				   "png: IHDR missing");
 	if ((r = hv_img_set_size(c, hv_rd_be32(c->data + 16), hv_rd_be32(c->data + 20))) < 0)
 		return r;
-	uint8_t *px;
-	if ((r = hv_img_add_frame(c, 0, &px)) < 0)
-		return r;
-	return png_decode_mem(c, c->data, c->len, px, NULL, NULL, NULL);
+	return png_decode_mem(c, c->data, c->len, PNG_FRAME, NULL, NULL, NULL);
 }

@@ -45,6 +45,12 @@ ae=$(convert anim.gif -coalesce -delete 0,1 png:- | compare -metric AE - frame2.
 [ "$ae" = 0 ] || fail "frame 2 differs in $ae pixels"
 expect 1 "$bin" --frame 3 anim.gif f.png
 
+# An interlaced PNG is not streamed (rows come in 7 passes): same pixels.
+convert in.png -interlace PNG PNG32:inter.png
+expect 0 "$bin" inter.png inter-out.png
+ae=$(compare -metric AE in.png inter-out.png null: 2>&1)
+[ "$ae" = 0 ] || fail "interlaced png differs in $ae pixels"
+
 # JPEG through the service: its frame is streamed to the shared memory
 # in strips of 16 rows (37 rows: a short last strip), CMYK converted per strip.
 convert -seed 4 -size 203x37 plasma:fractal -quality 92 photo.jpg
