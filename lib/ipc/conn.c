@@ -136,7 +136,7 @@ static int conn_flush(hv_conn *c, int timeout_ms);
 /* --- small helpers ------------------------------------------------------ */
 static void conn_ref(hv_conn *c) { c->refs++; }
 
-static void msg_put(hv_conn *c, hv_msg *m);
+static inline void msg_put(hv_conn *c, hv_msg *m);
 static void call_destroy(hv_call *call);
 
 static void conn_free(hv_conn *c)
@@ -315,23 +315,15 @@ static hv_msg *msg_get(hv_conn *c, size_t len, bool view)
 	return hv_msg_alloc(len);
 }
 
-static void msg_put(hv_conn *c, hv_msg *m)
+/* The general release: close, unmap, free what the message still holds,
+ * then recycle it (or free it). */
+static void msg_put_slow(hv_conn *c, hv_msg *m)
 {
 	if (!m)
 		return;
 	if (c && c->borrowed == m)
 		c->borrowed = NULL;
-	if (!m->nfds && !m->maps && !m->keep && !m->arena.used_total) {
-		/* The usual message: nothing to close, unmap or free (what
-		 * hv_msg_clear() would find, without the call). */
-		m->fds_consumed = 0;
-		m->given = false;
-		m->nchecked = 0;
-		m->len = 0;
-		m->payload = m->buf;
-	} else {
-		hv_msg_clear(m);
-	}
+	hv_msg_clear(m);
 	if (!c || c->n_free_msgs >= HV_CONN_FREE_MSGS || m->cap > HV_CONN_KEEP_PAYLOAD) {
 		hv_msg_destroy(m);
 		return;
@@ -339,6 +331,27 @@ static void msg_put(hv_conn *c, hv_msg *m)
 	m->next = c->free_msgs;
 	c->free_msgs = m;
 	c->n_free_msgs++;
+}
+
+/* The usual message (nothing to close, unmap or free, room on the free
+ * list) is recycled inline: once per message dispatched. */
+static inline void msg_put(hv_conn *c, hv_msg *m)
+{
+	if (m && c && !m->nfds && !m->maps && !m->keep && !m->arena.used_total &&
+	    c->n_free_msgs < HV_CONN_FREE_MSGS && m->cap <= HV_CONN_KEEP_PAYLOAD) {
+		if (c->borrowed == m)
+			c->borrowed = NULL;
+		m->fds_consumed = 0;
+		m->given = false;
+		m->nchecked = 0;
+		m->len = 0;
+		m->payload = m->buf;
+		m->next = c->free_msgs;
+		c->free_msgs = m;
+		c->n_free_msgs++;
+		return;
+	}
+	msg_put_slow(c, m);
 }
 
 static hv_call *call_get(hv_conn *c)
