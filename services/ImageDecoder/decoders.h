@@ -91,6 +91,14 @@ void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uin
 /* Convert every frame from c->colour's space to sRGB in place (nothing
  * when it says sRGB or nothing). */
 int hv_img_to_srgb(hv_img_ctx *c);
+/* A CMYK JPEG's rows to sRGB BGRA in place through its embedded CMYK
+ * profile: NULL when there is none or lcms2 cannot use it (the caller
+ * then converts naively); else the profile is consumed (c->colour.icc
+ * freed and cleared). */
+typedef struct hv_img_cmyk hv_img_cmyk;
+hv_img_cmyk *hv_img_cmyk_begin(hv_img_ctx *c, bool inverted, uint32_t w);
+void hv_img_cmyk_row(hv_img_cmyk *k, uint8_t *row); /* w pixels */
+void hv_img_cmyk_end(hv_img_cmyk *k);
 /* Whether c->colour leaves the pixels as they are (hv_img_to_srgb: nothing). */
 bool hv_img_colour_is_srgb(const hv_img_ctx *c);
 

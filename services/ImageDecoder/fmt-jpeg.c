@@ -130,17 +130,28 @@ static void cmyk_to_bgra(uint8_t *row, uint32_t w, bool inverted)
 	}
 }
 
+/* One CMYK row to BGRA: through its profile when it has one. */
+static void cmyk_row(hv_img_cmyk *profile, uint8_t *row, uint32_t w, bool inverted)
+{
+	if (profile)
+		hv_img_cmyk_row(profile, row);
+	else
+		cmyk_to_bgra(row, w, inverted);
+}
+
 int hv_img_decode_jpeg(hv_img_ctx *c)
 {
 	struct jpeg_decompress_struct cinfo;
 	struct jerr e = {.c = c};
 	uint8_t *volatile scratch = NULL;
+	hv_img_cmyk *volatile profile = NULL; /* a CMYK JPEG's CMYK profile */
 	cinfo.err = jpeg_std_error(&e.mgr);
 	e.mgr.error_exit = jpeg_on_error;
 	e.mgr.emit_message = jpeg_on_message;
 	if (setjmp(e.jmp)) {
 		jpeg_destroy_decompress(&cinfo);
 		free(scratch);
+		hv_img_cmyk_end(profile);
 		return c->err && c->err->code ? c->err->code : HV_IMAGE_ECORRUPT;
 	}
 	jpeg_create_decompress(&cinfo);
@@ -202,6 +213,8 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 		hv_img_fail(c, HV_IMAGE_ECORRUPT, "jpeg: unexpected output geometry");
 		longjmp(e.jmp, 1);
 	}
+	if (cmyk)
+		profile = hv_img_cmyk_begin(c, cinfo.saw_Adobe_marker, w);
 	/* Nothing to do to the frame afterwards: stream it in strips of rows
 	 * (the service writes them to its shared memory, decode.c). */
 	int streamed = orient <= 1 && hv_img_colour_is_srgb(c) ? hv_img_stream_begin(c) : 0;
@@ -223,15 +236,15 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 					longjmp(e.jmp, 1);
 				}
 			}
-			if (cmyk)
-				for (uint32_t i = 0; i < n; i++)
-					cmyk_to_bgra(scratch + (size_t)i * w * 4, w, cinfo.saw_Adobe_marker);
+			for (uint32_t i = 0; cmyk && i < n; i++)
+				cmyk_row(profile, scratch + (size_t)i * w * 4, w, cinfo.saw_Adobe_marker);
 			if (hv_img_stream_rows(c, scratch, y0, n) < 0)
 				longjmp(e.jmp, 1);
 		}
 		jpeg_finish_decompress(&cinfo);
 		jpeg_destroy_decompress(&cinfo);
 		free(scratch);
+		hv_img_cmyk_end(profile);
 		return 0;
 	}
 	uint8_t *frame;
@@ -250,10 +263,11 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 			longjmp(e.jmp, 1);
 		}
 		if (cmyk)
-			cmyk_to_bgra(row, w, cinfo.saw_Adobe_marker);
+			cmyk_row(profile, row, w, cinfo.saw_Adobe_marker);
 	}
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
+	hv_img_cmyk_end(profile);
 	if (orient > 1) {
 		apply_orientation(orient, (const uint32_t *)scratch, w, h, (uint32_t *)frame);
 		free(scratch);

@@ -74,6 +74,30 @@ open(sys.argv[2], 'wb').write(b''.join(out))
 PY
 run "$check" compare gama1.png 1 lin.rgba
 
+# CMYK JPEG with a CMYK profile (Ghostscript's, libgs-common): lcms2's
+# optimised 16-bit table against ImageMagick's exact float conversion is
+# within 3 for nearly every sample and up to ~16 in the darkest tones, so
+# the check is statistical; the naive conversion it replaces is far off.
+cmyk_icc=/usr/share/color/icc/ghostscript/default_cmyk.icc
+if [ -r $cmyk_icc ]; then
+	convert src.png -profile srgb.icc -profile $cmyk_icc -quality 95 -sampling-factor 1x1 cmyk.jpg
+	convert cmyk.jpg -profile srgb.icc -depth 8 rgba:ref-cmyk.jpg.rgba
+	if "$imgdecode" --spawn cmyk.jpg out-cmyk.pam; then
+		convert out-cmyk.pam -depth 8 rgba:out-cmyk.rgba
+		python3 - out-cmyk.rgba ref-cmyk.jpg.rgba <<'PY' || fail "cmyk.jpg differs from ImageMagick's conversion"
+import sys
+a, b = open(sys.argv[1], 'rb').read(), open(sys.argv[2], 'rb').read()
+d = sorted(abs(x - y) for x, y in zip(a, b))
+print(f"cmyk.jpg: mean {sum(d) / len(d):.2f}, 99th percentile {d[len(d) * 99 // 100]}, max {d[-1]}")
+sys.exit(0 if len(a) == len(b) and sum(d) / len(d) <= 1 and d[len(d) * 99 // 100] <= 4 and d[-1] <= 24 else 1)
+PY
+	else
+		fail "imgdecode cmyk.jpg"
+	fi
+else
+	fail "$cmyk_icc missing (libgs-common, scripts/deps.txt)"
+fi
+
 # Through the service: the sandboxed process converts too.
 for f in p3.png adobe.jpg; do
 	if "$imgdecode" --spawn "$f" out-$f.pam; then
