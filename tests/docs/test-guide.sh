@@ -1,9 +1,10 @@
 #!/bin/bash
 # test-guide.sh SRC_ROOT BUILD_ROOT — docs/writing-a-service.md works as
-# written: its tagged code blocks are extracted, compiled against this
-# build (ipcc, lib/ipc, lib/core, lib/sandbox), the service is started by
-# hand and, from the guide's definition, under SystemServer, and the
-# guide's client gets its greeting and the typed error.
+# written: its tagged code blocks are extracted and built out of the tree,
+# as the guide says (this build installed into a temp dir, its ipcc,
+# pkg-config haven-ipc / haven-sandbox); the service is started by hand
+# and, from the guide's definition, under SystemServer, and the guide's
+# client gets its greeting and the typed error.
 set -euo pipefail
 src=$1 build=$2
 tmp=$(mktemp -d /tmp/haven-guide.XXXXXX)
@@ -12,7 +13,7 @@ cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; wait 
 trap cleanup EXIT
 fail() { echo "FAIL: $*" >&2; exit 1; }
 
-# The project's own warning flags (top meson.build). Blocks follow a "<!-- file: NAME -->" line; the fence lines are dropped.
+# Blocks follow a "<!-- file: NAME -->" line; the fence lines are dropped.
 awk -v dir="$tmp" '
 	/^<!-- file: .* -->$/ { name = $3; next }
 	name != "" && /^```/ { if (out) { close(out); out = ""; name = "" } else out = dir "/" name; next }
@@ -22,18 +23,28 @@ for f in Greeter.ipc Greeter.c main.c greet.c Greeter.ini; do
 	[ -s "$tmp/$f" ] || fail "docs/writing-a-service.md has no block for $f"
 done
 
-"$build/tools/ipcc/ipcc" -o "$tmp" "$tmp/Greeter.ipc"
+# Out of the tree, as the guide says: the build installed (into $tmp/inst),
+# then its ipcc and pkg-config files.
+meson install -C "$build" --no-rebuild --quiet --destdir "$tmp/inst" >/dev/null ||
+	fail "meson install failed"
+prefix=$(meson introspect "$build" --buildoptions |
+	python3 -c 'import json,sys; print(next(o["value"] for o in json.load(sys.stdin) if o["name"] == "prefix"))')
+pcdir=$(dirname "$(find "$tmp/inst" -name haven-ipc.pc | head -1)")
+[ -d "$pcdir" ] || fail "no haven-ipc.pc installed"
+export PKG_CONFIG_SYSROOT_DIR=$tmp/inst PKG_CONFIG_PATH=$pcdir
+"$tmp/inst$prefix/bin/ipcc" -o "$tmp" "$tmp/Greeter.ipc"
 cc=${CC:-cc}
-flags=(-std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wmissing-prototypes -Wstrict-prototypes -D_GNU_SOURCE -I"$tmp" -I"$src/lib/core/include"
-	-I"$src/lib/ipc/include" -I"$src/lib/sandbox/include")
-# The build's own sanitizer flags, if any, so its static libraries link.
+# The project's own warning flags (top meson.build).
+flags=(-std=gnu17 -Wall -Wextra -Werror -Wno-unused-parameter -Wshadow -Wmissing-prototypes
+	-Wstrict-prototypes -D_GNU_SOURCE -I"$tmp")
+# The build's sanitizer flags, if any, so its static libraries link.
 if nm "$build/lib/ipc/libhaven-ipc.a" 2>/dev/null | grep __asan_ >/dev/null; then
 	flags+=(-fsanitize=address,undefined)
 fi
-libs=("$build/lib/ipc/libhaven-ipc.a" "$build/lib/sandbox/libhaven-sandbox.a"
-	"$build/lib/core/libhaven-core.a" $(pkg-config --libs libseccomp) -lpthread)
-"$cc" "${flags[@]}" -o "$tmp/Greeter" "$tmp/main.c" "$tmp/Greeter.c" "$tmp/Greeter.ipc.c" "${libs[@]}"
-"$cc" "${flags[@]}" -o "$tmp/greet" "$tmp/greet.c" "$tmp/Greeter.ipc.c" "${libs[@]}"
+cd "$tmp"
+"$cc" "${flags[@]}" -o Greeter main.c Greeter.c Greeter.ipc.c $(pkg-config --cflags --libs haven-ipc haven-sandbox)
+"$cc" "${flags[@]}" -o greet greet.c Greeter.ipc.c $(pkg-config --cflags --libs haven-ipc)
+cd - >/dev/null
 
 # By hand, on --socket.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 # pledged: no ptrace for LSan
