@@ -17,6 +17,12 @@ apngasm x f0.png f1.png f2.png 1 10 >/dev/null && c png x anim.png
 convert s.png -quality 80 jpg:x && c jpeg x base.jpg; convert s.png -interlace Plane jpg:x && c jpeg x prog.jpg
 convert s.png -colorspace CMYK jpg:x && c jpeg x cmyk.jpg; convert s.png -colorspace gray jpg:x && c jpeg x gray.jpg
 cp "$root/fuzz/corpus/imagedecoder-jpeg/base.jpg" o.jpg && exiftool -q -overwrite_original -n -Orientation=6 o.jpg && c jpeg o.jpg orient6.jpg
+# Colour: small ICC profiles from Ghostscript's (libgs-common) for lcms2.
+icc=/usr/share/color/icc/ghostscript
+convert s.png -profile $icc/a98.icc PNG24:x && c png x icc.png
+convert s.png -colorspace gray -profile $icc/ps_gray.icc -define png:color-type=0 png:x && c png x icc-gray.png
+convert s.png -quality 80 -profile $icc/a98.icc jpg:x && c jpeg x icc.jpg
+convert s.png -profile $icc/srgb.icc -profile $icc/ps_cmyk.icc -quality 80 jpg:x && c jpeg x icc-cmyk.jpg
 convert s.png -colors 8 gif:x && c gif x still.gif
 convert -delay 5 -dispose Previous f0.png f1.png f2.png -loop 0 gif:x && c gif x anim.gif
 cwebp -quiet -q 50 s.png -o x && c webp x lossy.webp; cwebp -quiet -lossless a.png -o x && c webp x lossless.webp
