@@ -17,54 +17,26 @@
 
 #include "check.h"
 #include "fixture.h"
+#include "service.h"
 
 /* Only to avoid hanging forever on a broken build; never an assertion. */
 #define START_TIMEOUT_NS (30ull * 1000000000ull)
 
-static int unix_socket_for(const char *path, struct sockaddr_un *sa)
-{
-	memset(sa, 0, sizeof *sa);
-	sa->sun_family = AF_UNIX;
-	REQUIRE(strlen(path) < sizeof sa->sun_path);
-	strcpy(sa->sun_path, path);
-	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	REQUIRE(fd >= 0);
-	return fd;
-}
-
 int echo_fixture_raw_socket(const echo_fixture *f)
 {
 	struct sockaddr_un sa;
-	int fd = unix_socket_for(f->sock, &sa);
+	int fd = svc_unix_socket(f->sock, &sa);
 	REQUIRE_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	return fd;
 }
 
 static void exec_server(const char *server, const char *sock, int listen_fd)
 {
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* LeakSanitizer's exit-time scan needs ptrace, which the server's pledge
-	 * rightly forbids; under ASan the server still aborts on any memory
-	 * error, only its leak scan is off (the tests' own processes keep it). */
-	const char *asan = getenv("ASAN_OPTIONS");
-	char opts[1024];
-	snprintf(opts, sizeof opts, "%s%sdetect_leaks=0", asan ? asan : "",
-		 asan && *asan ? ":" : "");
-	setenv("ASAN_OPTIONS", opts, 1);
-	if (listen_fd >= 0) {
-		char pid[32];
-		/* dup2 onto itself would keep CLOEXEC: clear it explicitly. */
-		if (listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(listen_fd, 3) < 0)
-			_exit(127);
-		snprintf(pid, sizeof pid, "%d", (int)getpid());
-		setenv("LISTEN_FDS", "1", 1);
-		setenv("LISTEN_PID", pid, 1);
-		setenv("LISTEN_FDNAMES", "echo", 1);
+	svc_child_setup(listen_fd, "echo");
+	if (listen_fd >= 0)
 		execl(server, server, (char *)NULL);
-	} else {
-		unsetenv("LISTEN_FDS");
+	else
 		execl(server, server, "--socket", sock, (char *)NULL);
-	}
 	_exit(127);
 }
 
@@ -79,7 +51,7 @@ void echo_fixture_start(echo_fixture *f, const char *server, bool listen_fds)
 	if (listen_fds) {
 		/* What a manager does: bind and listen before the service runs. */
 		struct sockaddr_un sa;
-		listen_fd = unix_socket_for(f->sock, &sa);
+		listen_fd = svc_unix_socket(f->sock, &sa);
 		REQUIRE_EQ(bind(listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
 		REQUIRE_EQ(listen(listen_fd, 64), 0);
 	}
@@ -94,7 +66,7 @@ void echo_fixture_start(echo_fixture *f, const char *server, bool listen_fds)
 	clock_gettime(CLOCK_MONOTONIC, &start);
 	for (;;) {
 		struct sockaddr_un sa;
-		int fd = unix_socket_for(f->sock, &sa);
+		int fd = svc_unix_socket(f->sock, &sa);
 		int r = connect(fd, (struct sockaddr *)&sa, sizeof sa);
 		close(fd);
 		if (r == 0)

@@ -31,9 +31,9 @@ static uint64_t median(uint64_t *v, size_t n)
 static uint64_t raw_rtt(size_t iters, uint64_t *t)
 {
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
@@ -48,8 +48,8 @@ static uint64_t raw_rtt(size_t iters, uint64_t *t)
 	memset(b, 'p', sizeof(b));
 	for (size_t i = 0; i < iters; i++) {
 		uint64_t t0 = hv_now_ns();
-		CHECK(hv_write_full(sv[0], b, sizeof(b)) == 0);
-		CHECK(hv_read_full(sv[0], b, sizeof(b)) == 0);
+		REQUIRE(hv_write_full(sv[0], b, sizeof(b)) == 0);
+		REQUIRE(hv_read_full(sv[0], b, sizeof(b)) == 0);
 		t[i] = hv_now_ns() - t0;
 	}
 	close(sv[0]);
@@ -60,31 +60,31 @@ static uint64_t raw_rtt(size_t iters, uint64_t *t)
 static uint64_t hv_rtt(size_t iters, uint64_t *t)
 {
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(sv[0]);
 		hv_loop *loop;
 		hv_server *s;
-		CHECK(hv_loop_new(&loop) == 0);
-		CHECK(hv_server_new(loop, &test_server_endpoint, NULL, &s) == 0);
-		CHECK(hv_server_adopt_fd(s, sv[1]) == 0);
+		REQUIRE(hv_loop_new(&loop) == 0);
+		REQUIRE(hv_server_new(loop, &test_server_endpoint, NULL, &s) == 0);
+		REQUIRE(hv_server_adopt_fd(s, sv[1]) == 0);
 		hv_server_set_exit_when_idle(s, true);
 		hv_loop_run(loop);
 		_exit(0);
 	}
 	close(sv[1]);
 	hv_conn *c;
-	CHECK(hv_conn_from_fd(NULL, sv[0], &c) == 0);
+	REQUIRE(hv_conn_from_fd(NULL, sv[0], &c) == 0);
 	/* echo(String): 4-byte length + 59 bytes + NUL = 64 payload bytes. */
 	char text[60];
 	memset(text, 'p', 59);
 	text[59] = 0;
 	for (size_t i = 0; i < iters; i++) {
 		uint64_t t0 = hv_now_ns();
-		CHECK(ts_echo(c, text, NULL) == 0);
+		REQUIRE(ts_echo(c, text, NULL) == 0);
 		t[i] = hv_now_ns() - t0;
 	}
 	hv_conn_close(c);
@@ -101,7 +101,7 @@ int main(int argc, char **argv)
 	}
 	signal(SIGPIPE, SIG_IGN);
 	uint64_t *t = calloc(iters, sizeof(*t));
-	CHECK(t);
+	REQUIRE(t);
 	/* Interleaved rounds so machine load hits both alike. */
 	uint64_t raw[5], hv[5];
 	for (int r = 0; r < 5; r++) {

@@ -33,8 +33,8 @@ static int raw_connect(const char *path)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0);
-	CHECK(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	REQUIRE(fd >= 0);
+	REQUIRE(connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
 	return fd;
 }
 
@@ -44,11 +44,11 @@ static void expect_dropped(int fd)
 	char buf[65536];
 	for (;;) {
 		struct pollfd p = {.fd = fd, .events = POLLIN};
-		CHECK(poll(&p, 1, 30000) == 1);
+		REQUIRE(poll(&p, 1, 30000) == 1);
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n == 0 || (n < 0 && errno == ECONNRESET))
 			break;
-		CHECK(n > 0);
+		REQUIRE(n > 0);
 	}
 	close(fd);
 }
@@ -56,8 +56,8 @@ static void expect_dropped(int fd)
 static void good_still_served(void)
 {
 	int32_t sum;
-	CHECK_EQ(ts_add(good, 40, 2, &sum), 0);
-	CHECK_EQ(sum, 42);
+	REQUIRE_EQ(ts_add(good, 40, 2, &sum), 0);
+	REQUIRE_EQ(sum, 42);
 }
 
 static void send_hdr(int fd, uint32_t magic, uint32_t len, uint16_t id, uint8_t kind, uint8_t nfds,
@@ -66,7 +66,7 @@ static void send_hdr(int fd, uint32_t magic, uint32_t len, uint16_t id, uint8_t 
 	uint8_t buf[256];
 	hv_frame_hdr h = {.len = len, .magic = magic, .id = id, .kind = kind, .nfds = nfds, .request_id = rid};
 	hv_frame_hdr_write(buf, &h);
-	CHECK(plen <= sizeof(buf) - 16);
+	REQUIRE(plen <= sizeof(buf) - 16);
 	if (plen)
 		memcpy(buf + 16, payload, plen);
 	struct iovec iov = {buf, 16 + plen};
@@ -85,7 +85,7 @@ static void send_hdr(int fd, uint32_t magic, uint32_t len, uint16_t id, uint8_t 
 		cm->cmsg_len = CMSG_LEN(sizeof(int) * nsend);
 		memcpy(CMSG_DATA(cm), fds, sizeof(int) * nsend);
 	}
-	CHECK(sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)(16 + plen));
+	REQUIRE(sendmsg(fd, &mh, MSG_NOSIGNAL) == (ssize_t)(16 + plen));
 }
 
 static unsigned drops; /* misbehaving peers so far: one log line each */
@@ -179,13 +179,13 @@ static void test_reply_never_sent(void)
 {
 	/* The client side: a peer answering a request id we never used. */
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
 	send_hdr(sv[1], test_server_endpoint.magic, 0, TS_ECHO, HV_MSG_RESPONSE, 0, 1234, NULL, 0, NULL, 0);
 	int r = hv_conn_dispatch(c, 30000);
-	CHECK(r == -EBADMSG || r == 0 || r == 1);
-	CHECK(!hv_conn_is_open(c));
+	REQUIRE(r == -EBADMSG || r == 0 || r == 1);
+	REQUIRE(!hv_conn_is_open(c));
 	hv_conn_close(c);
 	close(sv[1]);
 }
@@ -199,20 +199,20 @@ static void test_max_connections(void)
 	pid_t pid = test_server_fork(path, limits_hook);
 	hv_conn *a, *b, *c;
 	int32_t sum;
-	CHECK_EQ(hv_conn_connect(NULL, path, &a), 0);
-	CHECK_EQ(hv_conn_connect(NULL, path, &b), 0);
-	CHECK_EQ(ts_add(a, 1, 1, &sum), 0);
-	CHECK_EQ(ts_add(b, 1, 1, &sum), 0);
-	CHECK_EQ(hv_conn_connect(NULL, path, &c), 0); /* the kernel accepts... */
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &a), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &b), 0);
+	REQUIRE_EQ(ts_add(a, 1, 1, &sum), 0);
+	REQUIRE_EQ(ts_add(b, 1, 1, &sum), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0); /* the kernel accepts... */
 	int r = ts_add(c, 1, 1, &sum);                /* ...the server refuses */
-	CHECK(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(c);
-	CHECK_EQ(ts_add(a, 1, 1, &sum), 0);
+	REQUIRE_EQ(ts_add(a, 1, 1, &sum), 0);
 	/* A freed slot can be used again. */
 	hv_conn_close(b);
 	for (int tries = 0;; tries++) {
-		CHECK(tries < 1000);
-		CHECK_EQ(hv_conn_connect(NULL, path, &c), 0);
+		REQUIRE(tries < 1000);
+		REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0);
 		r = ts_add(c, 2, 2, &sum);
 		hv_conn_close(c);
 		if (r == 0)
@@ -229,9 +229,9 @@ static void test_queued_limits(void)
 	/* While a sync call waits, what else arrives is queued; past the
 	 * connection's limit the peer is dropped and the call fails. */
 	hv_loop *loop;
-	CHECK_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	hv_conn_serve(c, &test_client_endpoint, NULL);
 	hv_conn_set_limits(c, 64u << 10, HV_IPC_MAX_QUEUED_FDS, HV_IPC_MAX_OUTGOING_BYTES);
 	hv_enc e;
@@ -239,39 +239,39 @@ static void test_queued_limits(void)
 	hv_enc_u32(&e, 100);
 	hv_enc_u32(&e, 4096);
 	hv_enc_bool(&e, false);
-	CHECK_EQ(hv_conn_send(c, &e), 0);
-	CHECK_EQ(ts_echo(c, "x", NULL), -EBADMSG);
-	CHECK(!hv_conn_is_open(c));
+	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(ts_echo(c, "x", NULL), -EBADMSG);
+	REQUIRE(!hv_conn_is_open(c));
 	hv_conn_close(c);
 
 	/* The same with fds. */
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	hv_conn_serve(c, &test_client_endpoint, NULL);
 	hv_conn_set_limits(c, HV_IPC_MAX_QUEUED_BYTES, 8, HV_IPC_MAX_OUTGOING_BYTES);
 	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
 	hv_enc_u32(&e, 20);
 	hv_enc_u32(&e, 0);
 	hv_enc_bool(&e, true);
-	CHECK_EQ(hv_conn_send(c, &e), 0);
-	CHECK_EQ(ts_echo(c, "x", NULL), -EBADMSG);
+	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(ts_echo(c, "x", NULL), -EBADMSG);
 	hv_conn_close(c);
 
 	/* Under the limits, all of it is dispatched afterwards. */
 	memset(&test_client_state, 0, sizeof(test_client_state));
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	hv_conn_serve(c, &test_client_endpoint, NULL);
 	hv_conn_set_limits(c, 1u << 20, 64, HV_IPC_MAX_OUTGOING_BYTES);
 	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
 	hv_enc_u32(&e, 20);
 	hv_enc_u32(&e, 1000);
 	hv_enc_bool(&e, true);
-	CHECK_EQ(hv_conn_send(c, &e), 0);
-	CHECK_EQ(ts_echo(c, "x", NULL), 0);
+	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(ts_echo(c, "x", NULL), 0);
 	for (int turns = 0; test_client_state.nblobs < 20; turns++) {
-		CHECK(turns < 3000);
+		REQUIRE(turns < 3000);
 		hv_loop_run_once(loop, 20);
 	}
-	CHECK_EQ(test_client_state.blob_bytes, 20000);
+	REQUIRE_EQ(test_client_state.blob_bytes, 20000);
 	hv_conn_close(c);
 	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);
@@ -292,7 +292,7 @@ static void test_outgoing_limit(void)
 	snprintf(path, sizeof(path), "%s/out.sock", test_tmpdir());
 	pid_t pid = test_server_fork(path, out_limit_hook);
 	hv_conn *other;
-	CHECK_EQ(hv_conn_connect(NULL, path, &other), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &other), 0);
 	int fd = raw_connect(path);
 	uint8_t p[9];
 	uint32_t count = 4096, size = 4096;
@@ -304,22 +304,22 @@ static void test_outgoing_limit(void)
 	 * show it started; the server (one thread) answers `other` only after
 	 * that handler returned. */
 	struct pollfd first = {.fd = fd, .events = POLLIN};
-	CHECK(poll(&first, 1, 30000) == 1);
+	REQUIRE(poll(&first, 1, 30000) == 1);
 	int32_t sum;
-	CHECK_EQ(ts_add(other, 1, 2, &sum), 0);
+	REQUIRE_EQ(ts_add(other, 1, 2, &sum), 0);
 	size_t total = 0;
 	char buf[65536];
 	for (;;) {
 		struct pollfd pf = {.fd = fd, .events = POLLIN};
-		CHECK(poll(&pf, 1, 30000) == 1);
+		REQUIRE(poll(&pf, 1, 30000) == 1);
 		ssize_t n = read(fd, buf, sizeof(buf));
 		if (n <= 0)
 			break;
 		total += (size_t)n;
 	}
 	close(fd);
-	CHECK(total < (size_t)count * size / 2);
-	CHECK_EQ(ts_add(other, 3, 4, &sum), 0);
+	REQUIRE(total < (size_t)count * size / 2);
+	REQUIRE_EQ(ts_add(other, 3, 4, &sum), 0);
 	hv_conn_close(other);
 	test_server_kill(pid);
 	drops++;
@@ -330,27 +330,27 @@ static void ignore_reply(hv_conn *c, int status, hv_msg *reply, void *ud) { (*(i
 static void test_pending_limit(void)
 {
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	hv_loop *loop;
-	CHECK_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_from_fd(loop, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(loop, sv[0], &c), 0);
 	int done = 0;
 	for (unsigned i = 0; i < HV_IPC_MAX_PENDING_CALLS; i++) {
 		hv_enc e;
 		hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
 		hv_enc_i32(&e, 1);
 		hv_enc_i32(&e, 2);
-		CHECK_EQ(hv_conn_call_async(c, &e, ignore_reply, &done), 0);
+		REQUIRE_EQ(hv_conn_call_async(c, &e, ignore_reply, &done), 0);
 	}
 	hv_enc e;
 	hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
 	hv_enc_i32(&e, 1);
 	hv_enc_i32(&e, 2);
-	CHECK_EQ(hv_conn_call_async(c, &e, ignore_reply, &done), -EAGAIN);
+	REQUIRE_EQ(hv_conn_call_async(c, &e, ignore_reply, &done), -EAGAIN);
 	/* Closing answers every one of them exactly once. */
 	hv_conn_close(c);
-	CHECK_EQ(done, HV_IPC_MAX_PENDING_CALLS);
+	REQUIRE_EQ(done, HV_IPC_MAX_PENDING_CALLS);
 	close(sv[1]);
 	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);
@@ -359,7 +359,7 @@ static void test_pending_limit(void)
 static unsigned count_drop_lines(void)
 {
 	FILE *f = fopen(logpath, "r");
-	CHECK(f);
+	REQUIRE(f);
 	char line[1024];
 	unsigned n = 0;
 	while (fgets(line, sizeof(line), f))
@@ -376,14 +376,14 @@ int main(void)
 	snprintf(logpath, sizeof(logpath), "%s/server.log", test_tmpdir());
 	test_server_stderr = logpath;
 	pid_t srv = test_server_fork(sock, NULL);
-	CHECK_EQ(hv_conn_connect(NULL, sock, &good), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, sock, &good), 0);
 	STEP(test_garbage_peers);
 	STEP(test_reply_never_sent);
 	STEP(test_max_connections);
 	STEP(test_outgoing_limit);
 	good_still_served();
 	/* One line per dropped peer, in the servers' logs. */
-	CHECK_EQ(count_drop_lines(), drops);
+	REQUIRE_EQ(count_drop_lines(), drops);
 	STEP(test_queued_limits);
 	STEP(test_pending_limit);
 	good_still_served();

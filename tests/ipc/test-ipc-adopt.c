@@ -20,9 +20,9 @@ static int listen_at(const char *path)
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	CHECK(fd >= 0);
-	CHECK(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
-	CHECK(listen(fd, 16) == 0);
+	REQUIRE(fd >= 0);
+	REQUIRE(bind(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0);
+	REQUIRE(listen(fd, 16) == 0);
 	return fd;
 }
 
@@ -32,7 +32,7 @@ enum mode { M_START, M_BY_NAME, M_WRONG_PID, M_TAKEOVER, M_BOTH };
 static pid_t spawn(enum mode mode, const int *fds, int nfds, const char *names, int ready[2])
 {
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid)
 		return pid;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -117,8 +117,8 @@ static void idle_hook(hv_server *s)
 static void call_ok(hv_conn *c)
 {
 	int32_t sum;
-	CHECK_EQ(ts_add(c, 2, 3, &sum), 0);
-	CHECK_EQ(sum, 5);
+	REQUIRE_EQ(ts_add(c, 2, 3, &sum), 0);
+	REQUIRE_EQ(sum, 5);
 	hv_conn_close(c);
 }
 
@@ -133,10 +133,10 @@ int main(void)
 
 	/* LISTEN_FDS with one listening socket, via hv_server_start. */
 	int l1 = listen_at(p1);
-	CHECK(pipe(ready) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid_t pid = spawn(M_START, &l1, 1, "main", ready);
-	CHECK_EQ(wait_ready(ready, pid), 0);
-	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
+	REQUIRE_EQ(wait_ready(ready, pid), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p1, &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
 	close(l1);
@@ -146,12 +146,12 @@ int main(void)
 	l1 = listen_at(p1);
 	int l2 = listen_at(p2);
 	int both[2] = {l1, l2};
-	CHECK(pipe(ready) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid = spawn(M_BY_NAME, both, 2, "first:second", ready);
-	CHECK_EQ(wait_ready(ready, pid), 0);
-	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
+	REQUIRE_EQ(wait_ready(ready, pid), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p1, &c), 0);
 	call_ok(c);
-	CHECK_EQ(hv_conn_connect(NULL, p2, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p2, &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
 	close(l1);
@@ -161,29 +161,29 @@ int main(void)
 
 	/* An already-accepted connection (SO_ACCEPTCONN = 0). */
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
-	CHECK(pipe(ready) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid = spawn(M_START, &sv[1], 1, NULL, ready);
-	CHECK_EQ(wait_ready(ready, pid), 0);
+	REQUIRE_EQ(wait_ready(ready, pid), 0);
 	close(sv[1]);
-	CHECK_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
 
 	/* LISTEN_PID of another process: not ours, nothing adopted. */
 	l1 = listen_at(p1);
-	CHECK(pipe(ready) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid = spawn(M_WRONG_PID, &l1, 1, NULL, ready);
-	CHECK_EQ(wait_ready(ready, pid), 11);
+	REQUIRE_EQ(wait_ready(ready, pid), 11);
 	close(l1);
 	unlink(p1);
 
 	/* SerenityOS's SOCKET_TAKEOVER="path:fd". */
 	l1 = listen_at(p1);
-	CHECK(pipe(ready) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid = spawn(M_TAKEOVER, &l1, 1, p1, ready);
-	CHECK_EQ(wait_ready(ready, pid), 0);
-	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
+	REQUIRE_EQ(wait_ready(ready, pid), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p1, &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
 	close(l1);
@@ -191,10 +191,10 @@ int main(void)
 
 	/* One fd named by both protocols (as SystemServer does): adopted once. */
 	l1 = listen_at(p1);
-	CHECK(pipe(ready) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid = spawn(M_BOTH, &l1, 1, p1, ready);
-	CHECK_EQ(wait_ready(ready, pid), 0);
-	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
+	REQUIRE_EQ(wait_ready(ready, pid), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p1, &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
 	close(l1);
@@ -204,12 +204,12 @@ int main(void)
 	l1 = listen_at(p1);
 	close(l1); /* leaves a stale socket file */
 	pid = test_server_fork(p1, NULL);
-	CHECK_EQ(hv_conn_connect(NULL, p1, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p1, &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
-	CHECK(pipe(ready) == 0);
+	REQUIRE(pipe(ready) == 0);
 	pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		close(ready[0]);
 		dup2(ready[1], 200);
@@ -218,8 +218,8 @@ int main(void)
 		char *argv[] = {"test-server", "-v", arg, NULL};
 		test_server_main(3, argv, NULL);
 	}
-	CHECK_EQ(wait_ready(ready, pid), 0);
-	CHECK_EQ(hv_conn_connect(NULL, p2, &c), 0);
+	REQUIRE_EQ(wait_ready(ready, pid), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p2, &c), 0);
 	call_ok(c);
 	test_server_kill(pid);
 
@@ -227,23 +227,23 @@ int main(void)
 	pid = test_server_fork(p1, NULL);
 	hv_loop *loop;
 	hv_server *s;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_server_new(loop, &test_server_endpoint, NULL, &s), 0);
-	CHECK_EQ(hv_server_listen(s, p1), -EADDRINUSE);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_server_new(loop, &test_server_endpoint, NULL, &s), 0);
+	REQUIRE_EQ(hv_server_listen(s, p1), -EADDRINUSE);
 	/* Nothing handed over and no --socket: -ENOENT. */
 	char *argv[] = {"x", NULL};
-	CHECK_EQ(hv_server_start(s, 1, argv), -ENOENT);
+	REQUIRE_EQ(hv_server_start(s, 1, argv), -ENOENT);
 	hv_server_free(s);
 	hv_loop_free(loop);
 	test_server_kill(pid);
 
 	/* exit-when-idle: the instance quits once its last client is gone. */
 	pid = test_server_fork(p2, idle_hook);
-	CHECK_EQ(hv_conn_connect(NULL, p2, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, p2, &c), 0);
 	call_ok(c);
 	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 	test_tmp_cleanup();
 	printf("test-ipc-adopt: ok\n");

@@ -24,14 +24,14 @@ static char sock[256];
 static void spin(hv_loop *loop)
 {
 	static unsigned turns;
-	CHECK(hv_loop_run_once(loop, 20) >= 0);
-	CHECK(++turns < 3000);
+	REQUIRE(hv_loop_run_once(loop, 20) >= 0);
+	REQUIRE(++turns < 3000);
 }
 
 static hv_conn *connect_loopless(void)
 {
 	hv_conn *c;
-	CHECK_EQ(hv_conn_connect(NULL, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, sock, &c), 0);
 	return c;
 }
 
@@ -39,24 +39,24 @@ static void test_sync(void)
 {
 	hv_conn *c = connect_loopless();
 	const char *out;
-	CHECK_EQ(ts_echo(c, "hello", &out), 0);
-	CHECK(strcmp(out, "hello") == 0);
+	REQUIRE_EQ(ts_echo(c, "hello", &out), 0);
+	REQUIRE(strcmp(out, "hello") == 0);
 	int32_t sum;
 	for (int i = 0; i < 1000; i++) {
-		CHECK_EQ(ts_add(c, i, 2 * i, &sum), 0);
-		CHECK_EQ(sum, 3 * i);
+		REQUIRE_EQ(ts_add(c, i, 2 * i, &sum), 0);
+		REQUIRE_EQ(sum, 3 * i);
 	}
 	/* Large payload (several read chunks). */
 	size_t n = 3u << 20;
 	char *big = malloc(n + 1);
 	memset(big, 'z', n);
 	big[n] = 0;
-	CHECK_EQ(ts_echo(c, big, &out), 0);
-	CHECK_EQ(strlen(out), n);
+	REQUIRE_EQ(ts_echo(c, big, &out), 0);
+	REQUIRE_EQ(strlen(out), n);
 	free(big);
 	/* Peer credentials: the server is our child, same uid. */
-	CHECK_EQ(hv_conn_peer(c)->uid, getuid());
-	CHECK(hv_conn_peer(c)->pid > 0 && hv_conn_peer(c)->pid != getpid());
+	REQUIRE_EQ(hv_conn_peer(c)->uid, getuid());
+	REQUIRE(hv_conn_peer(c)->pid > 0 && hv_conn_peer(c)->pid != getpid());
 	hv_conn_close(c);
 }
 
@@ -68,22 +68,22 @@ static void test_remote_error(void)
 	hv_enc_init(&e, &test_server_endpoint, TS_FAIL, HV_MSG_REQUEST);
 	hv_enc_i32(&e, -EACCES);
 	hv_enc_string(&e, "not for you");
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), -EACCES);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), -EACCES);
 	const hv_ipc_error *err = hv_conn_last_error(c);
-	CHECK(err->remote && err->code == -EACCES && strcmp(err->message, "not for you") == 0);
+	REQUIRE(err->remote && err->code == -EACCES && strcmp(err->message, "not for you") == 0);
 	/* One-line text for CLIs: the peer's words for its own error only. */
-	CHECK(strcmp(hv_conn_strerror(c, -EACCES), "not for you") == 0);
-	CHECK(strcmp(hv_conn_strerror(c, -EPIPE), strerror(EPIPE)) == 0);
-	CHECK(strcmp(hv_conn_strerror(NULL, -ENOENT), strerror(ENOENT)) == 0);
+	REQUIRE(strcmp(hv_conn_strerror(c, -EACCES), "not for you") == 0);
+	REQUIRE(strcmp(hv_conn_strerror(c, -EPIPE), strerror(EPIPE)) == 0);
+	REQUIRE(strcmp(hv_conn_strerror(NULL, -ENOENT), strerror(ENOENT)) == 0);
 	/* The connection is still fine after a typed failure. */
 	int32_t sum;
-	CHECK_EQ(ts_add(c, 1, 1, &sum), 0);
-	CHECK_EQ(sum, 2);
+	REQUIRE_EQ(ts_add(c, 1, 1, &sum), 0);
+	REQUIRE_EQ(sum, 2);
 	/* Encoding errors never reach the wire. */
 	hv_enc_init(&e, &test_server_endpoint, TS_ECHO, HV_MSG_REQUEST);
 	hv_enc_string(&e, "\xff");
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), -EILSEQ);
-	CHECK_EQ(ts_add(c, 2, 2, &sum), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), -EILSEQ);
+	REQUIRE_EQ(ts_add(c, 2, 2, &sum), 0);
 	hv_conn_close(c);
 }
 
@@ -102,7 +102,7 @@ static void hold_done(hv_conn *c, int status, hv_msg *reply, void *ud)
 		const char *tag;
 		hv_dec_init(&d, reply);
 		hv_dec_string(&d, &tag);
-		CHECK_EQ(hv_dec_finish(&d), 0);
+		REQUIRE_EQ(hv_dec_finish(&d), 0);
 		snprintf(rec->tags[rec->n], sizeof(rec->tags[0]), "%s", tag);
 	}
 	rec->n++;
@@ -112,8 +112,8 @@ static void test_async_out_of_order(void)
 {
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	struct async_rec rec = {0};
 	for (int i = 0; i < 50; i++) {
 		hv_enc e;
@@ -121,22 +121,22 @@ static void test_async_out_of_order(void)
 		snprintf(tag, sizeof(tag), "t%d", i);
 		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
 		hv_enc_string(&e, tag);
-		CHECK_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
+		REQUIRE_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
 	}
 	/* A sync call in between: the server holds the 50 and answers this. */
 	int32_t sum;
-	CHECK_EQ(ts_add(c, 20, 22, &sum), 0);
-	CHECK_EQ(sum, 42);
-	CHECK_EQ(rec.n, 0);
-	CHECK_EQ(ts_oneway(c, TS_RELEASE, 0), 0);
+	REQUIRE_EQ(ts_add(c, 20, 22, &sum), 0);
+	REQUIRE_EQ(sum, 42);
+	REQUIRE_EQ(rec.n, 0);
+	REQUIRE_EQ(ts_oneway(c, TS_RELEASE, 0), 0);
 	while (rec.n < 50)
 		spin(loop);
 	/* Released in reverse: each reply still matched its own request. */
 	for (int i = 0; i < 50; i++) {
 		char want[8];
 		snprintf(want, sizeof(want), "t%d", 49 - i);
-		CHECK_EQ(rec.status[i], 0);
-		CHECK(strcmp(rec.tags[i], want) == 0);
+		REQUIRE_EQ(rec.status[i], 0);
+		REQUIRE(strcmp(rec.tags[i], want) == 0);
 	}
 	hv_conn_close(c);
 	hv_loop_free(loop);
@@ -146,22 +146,22 @@ static void test_portal(void)
 {
 	char buf[300];
 	setenv("HAVEN_PORTAL_DIR", test_tmpdir(), 1);
-	CHECK_EQ(hv_portal_path("test.sock", buf, sizeof(buf)), 0);
-	CHECK(strcmp(buf, sock) == 0);
+	REQUIRE_EQ(hv_portal_path("test.sock", buf, sizeof(buf)), 0);
+	REQUIRE(strcmp(buf, sock) == 0);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_connect_portal(NULL, "test.sock", &c), 0);
+	REQUIRE_EQ(hv_conn_connect_portal(NULL, "test.sock", &c), 0);
 	int32_t sum;
-	CHECK_EQ(ts_add(c, 3, 4, &sum), 0);
+	REQUIRE_EQ(ts_add(c, 3, 4, &sum), 0);
 	hv_conn_close(c);
-	CHECK_EQ(hv_conn_connect_portal(NULL, "nobody-listens-here", &c), -ENOENT);
-	CHECK_EQ(hv_portal_path("../escape", buf, sizeof(buf)), -EINVAL);
+	REQUIRE_EQ(hv_conn_connect_portal(NULL, "nobody-listens-here", &c), -ENOENT);
+	REQUIRE_EQ(hv_portal_path("../escape", buf, sizeof(buf)), -EINVAL);
 	unsetenv("HAVEN_PORTAL_DIR");
 	setenv("XDG_RUNTIME_DIR", "/run/user/1000", 1);
-	CHECK_EQ(hv_portal_path("config", buf, sizeof(buf)), 0);
-	CHECK(strcmp(buf, "/run/user/1000/haven/portal/config") == 0);
+	REQUIRE_EQ(hv_portal_path("config", buf, sizeof(buf)), 0);
+	REQUIRE(strcmp(buf, "/run/user/1000/haven/portal/config") == 0);
 	unsetenv("XDG_RUNTIME_DIR");
-	CHECK_EQ(hv_portal_path("config", buf, sizeof(buf)), 0);
-	CHECK(strcmp(buf, "/run/haven/portal/config") == 0);
+	REQUIRE_EQ(hv_portal_path("config", buf, sizeof(buf)), 0);
+	REQUIRE(strcmp(buf, "/run/haven/portal/config") == 0);
 }
 
 static void test_held_after_disconnect(void)
@@ -170,25 +170,25 @@ static void test_held_after_disconnect(void)
 	 * release makes the server answer into the void (must be harmless). */
 	hv_loop *loop;
 	hv_conn *a;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, sock, &a), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &a), 0);
 	struct async_rec rec = {0};
 	for (int i = 0; i < 5; i++) {
 		hv_enc e;
 		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
 		hv_enc_string(&e, "gone");
-		CHECK_EQ(hv_conn_call_async(a, &e, hold_done, &rec), 0);
+		REQUIRE_EQ(hv_conn_call_async(a, &e, hold_done, &rec), 0);
 	}
-	CHECK_EQ(ts_echo(a, "holds are in", NULL), 0);
+	REQUIRE_EQ(ts_echo(a, "holds are in", NULL), 0);
 	hv_conn_close(a);
-	CHECK_EQ(rec.n, 5);
+	REQUIRE_EQ(rec.n, 5);
 	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);
 	hv_conn *b = connect_loopless();
-	CHECK_EQ(ts_oneway(b, TS_RELEASE, 0), 0);
+	REQUIRE_EQ(ts_oneway(b, TS_RELEASE, 0), 0);
 	int32_t sum;
-	CHECK_EQ(ts_add(b, 1, 2, &sum), 0);
-	CHECK_EQ(sum, 3);
+	REQUIRE_EQ(ts_add(b, 1, 2, &sum), 0);
+	REQUIRE_EQ(sum, 3);
 	hv_conn_close(b);
 }
 
@@ -196,31 +196,31 @@ static void test_oneway_and_events(void)
 {
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
-	CHECK_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
 	for (uint64_t i = 0; i < 2000; i++)
-		CHECK_EQ(ts_oneway(c, TS_PING, i), 0);
+		REQUIRE_EQ(ts_oneway(c, TS_PING, i), 0);
 	/* The sync call flushes the pings; the pongs arrive before its reply
 	 * and are queued, then dispatched by the loop in order. */
-	CHECK_EQ(ts_echo(c, "after pings", NULL), 0);
-	CHECK_EQ(test_client_state.npongs, 0);
+	REQUIRE_EQ(ts_echo(c, "after pings", NULL), 0);
+	REQUIRE_EQ(test_client_state.npongs, 0);
 	while (test_client_state.npongs < 2000)
 		spin(loop);
 	for (unsigned i = 0; i < 2000; i++)
-		CHECK_EQ(test_client_state.pongs[i], i);
+		REQUIRE_EQ(test_client_state.pongs[i], i);
 	hv_conn_close(c);
 	hv_loop_free(loop);
 
 	/* Loop-less: events are read by hv_conn_dispatch. */
 	c = connect_loopless();
-	CHECK_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
-	CHECK_EQ(ts_oneway(c, TS_PING, 77), 0);
+	REQUIRE_EQ(ts_oneway(c, TS_PING, 77), 0);
 	while (test_client_state.npongs < 1)
-		CHECK(hv_conn_dispatch(c, 10000) >= 0);
-	CHECK_EQ(test_client_state.pongs[0], 77);
+		REQUIRE(hv_conn_dispatch(c, 10000) >= 0);
+	REQUIRE_EQ(test_client_state.pongs[0], 77);
 	hv_conn_close(c);
 }
 
@@ -230,11 +230,11 @@ static uint64_t sunk(hv_conn *c)
 	hv_msg *reply;
 	uint64_t v = 0;
 	hv_enc_init(&e, &test_server_endpoint, TS_SUNK, HV_MSG_REQUEST);
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_dec d;
 	hv_dec_init(&d, reply);
 	hv_dec_u64(&d, &v);
-	CHECK_EQ(hv_dec_finish(&d), 0);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
 	return v;
 }
 
@@ -248,8 +248,8 @@ static void test_backpressure(void)
 	 * every byte arrives. */
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	hv_conn_set_limits(c, HV_IPC_MAX_QUEUED_BYTES, HV_IPC_MAX_QUEUED_FDS, 8u << 20);
 	uint64_t before = sunk(c);
 	/* Keep the server busy (not reading) for a while first. */
@@ -257,18 +257,18 @@ static void test_backpressure(void)
 	int slept = 0;
 	hv_enc_init(&se, &test_server_endpoint, TS_SLEEP, HV_MSG_REQUEST);
 	hv_enc_u32(&se, 300);
-	CHECK_EQ(hv_conn_call_async(c, &se, count_reply, &slept), 0);
+	REQUIRE_EQ(hv_conn_call_async(c, &se, count_reply, &slept), 0);
 	static uint8_t chunk[16384];
 	for (int i = 0; i < 2048; i++) {
 		hv_enc e;
 		hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
 		hv_enc_bytes(&e, chunk, sizeof(chunk));
-		CHECK_EQ(hv_conn_send(c, &e), 0);
+		REQUIRE_EQ(hv_conn_send(c, &e), 0);
 	}
-	CHECK_EQ(sunk(c) - before, 2048 * sizeof(chunk));
-	CHECK(hv_conn_is_open(c));
+	REQUIRE_EQ(sunk(c) - before, 2048 * sizeof(chunk));
+	REQUIRE(hv_conn_is_open(c));
 	hv_conn_close(c);
-	CHECK_EQ(slept, 1);
+	REQUIRE_EQ(slept, 1);
 	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);
 }
@@ -283,16 +283,16 @@ static void mutual_flood(hv_conn *c)
 		hv_enc e;
 		hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
 		hv_enc_bytes(&e, chunk, sizeof(chunk));
-		CHECK_EQ(hv_conn_send(c, &e), 0);
+		REQUIRE_EQ(hv_conn_send(c, &e), 0);
 	}
 	/* The loop sends the rest while it receives. */
 	for (int turns = 0; test_sunk_bytes() < 2048 * sizeof(chunk); turns++) {
-		CHECK(turns < 3000);
-		CHECK(hv_loop_run_once(hv_conn_loop(c), 20) >= 0);
+		REQUIRE(turns < 3000);
+		REQUIRE(hv_loop_run_once(hv_conn_loop(c), 20) >= 0);
 	}
 	/* All of the peer's data is here; ours may still be queued: the peer
 	 * keeps reading until it has it all. */
-	CHECK_EQ(hv_conn_flush(c), 0);
+	REQUIRE_EQ(hv_conn_flush(c), 0);
 }
 
 /* Events are dispatched straight from the read buffer (no copy). A handler
@@ -339,22 +339,22 @@ static void test_sync_call_in_handler(void)
 	ep.magic = test_client_endpoint.magic;
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
-	CHECK_EQ(hv_conn_serve(c, &ep, NULL), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &ep, NULL), 0);
 	reentrant = (struct reentrant_rec){0};
 	hv_enc e;
 	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
 	hv_enc_u32(&e, 300);
 	hv_enc_u32(&e, 1000);
 	hv_enc_bool(&e, false);
-	CHECK_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(hv_conn_send(c, &e), 0);
 	while (reentrant.blobs < 300 && hv_conn_is_open(c))
 		spin(loop);
-	CHECK_EQ(reentrant.blobs, 300);
-	CHECK(reentrant.calls > 1);
-	CHECK(!reentrant.bad);
-	CHECK(hv_conn_is_open(c));
+	REQUIRE_EQ(reentrant.blobs, 300);
+	REQUIRE(reentrant.calls > 1);
+	REQUIRE(!reentrant.bad);
+	REQUIRE(hv_conn_is_open(c));
 	hv_conn_close(c);
 	hv_loop_free(loop);
 }
@@ -362,23 +362,23 @@ static void test_sync_call_in_handler(void)
 static void test_mutual_flood(void)
 {
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	int fd = pid == 0 ? sv[1] : sv[0];
 	close(pid == 0 ? sv[0] : sv[1]);
 	alarm(120); /* a deadlock fails the test instead of hanging it */
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_from_fd(loop, fd, &c), 0);
-	CHECK_EQ(hv_conn_serve(c, &test_server_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_from_fd(loop, fd, &c), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_server_endpoint, NULL), 0);
 	mutual_flood(c);
 	if (pid == 0)
 		_exit(0);
 	int st;
-	CHECK(waitpid(pid, &st, 0) == pid);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	REQUIRE(waitpid(pid, &st, 0) == pid);
+	REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 	alarm(0);
 	hv_conn_close(c);
 	hv_loop_run_once(loop, 0);
@@ -389,16 +389,16 @@ static void test_broadcast(void)
 {
 	/* Events from hv_server_foreach reach every client. */
 	hv_conn *a = connect_loopless(), *b = connect_loopless();
-	CHECK_EQ(hv_conn_serve(a, &test_client_endpoint, NULL), 0);
-	CHECK_EQ(hv_conn_serve(b, &test_client_endpoint, NULL), 0);
-	CHECK_EQ(ts_echo(b, "b is connected", NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(a, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(b, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(ts_echo(b, "b is connected", NULL), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
-	CHECK_EQ(ts_oneway(a, TS_BROADCAST, 4242), 0);
+	REQUIRE_EQ(ts_oneway(a, TS_BROADCAST, 4242), 0);
 	for (int i = 0; test_client_state.npongs < 1; i++)
-		CHECK(i < 6 && hv_conn_dispatch(a, 10000) >= 0);
+		REQUIRE(i < 6 && hv_conn_dispatch(a, 10000) >= 0);
 	for (int i = 0; test_client_state.npongs < 2; i++)
-		CHECK(i < 6 && hv_conn_dispatch(b, 10000) >= 0);
-	CHECK(test_client_state.pongs[0] == 4242 && test_client_state.pongs[1] == 4242);
+		REQUIRE(i < 6 && hv_conn_dispatch(b, 10000) >= 0);
+	REQUIRE(test_client_state.pongs[0] == 4242 && test_client_state.pongs[1] == 4242);
 	hv_conn_close(a);
 	hv_conn_close(b);
 }
@@ -407,11 +407,11 @@ static void test_fd_passing(void)
 {
 	hv_conn *c = connect_loopless();
 	int p[2];
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
-	CHECK(write(p[1], "through a pipe", 14) == 14);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(write(p[1], "through a pipe", 14) == 14);
 	close(p[1]);
 	hv_buffer b;
-	CHECK_EQ(hv_buffer_create(1000, &b), 0);
+	REQUIRE_EQ(hv_buffer_create(1000, &b), 0);
 	uint64_t want = 0;
 	for (int i = 0; i < 1000; i++) {
 		((uint8_t *)b.data)[i] = (uint8_t)(i * 3);
@@ -422,61 +422,61 @@ static void test_fd_passing(void)
 	hv_enc_init(&e, &test_server_endpoint, TS_PASS_FDS, HV_MSG_REQUEST);
 	hv_enc_fd(&e, p[0]);
 	hv_enc_buffer(&e, &b);
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_dec d;
 	const char *text;
 	uint64_t sum;
 	hv_dec_init(&d, reply);
 	hv_dec_string(&d, &text);
 	hv_dec_u64(&d, &sum);
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK(strcmp(text, "through a pipe") == 0);
-	CHECK(sum == want);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(strcmp(text, "through a pipe") == 0);
+	REQUIRE(sum == want);
 	/* Sending did not take our fds. */
-	CHECK(fcntl(p[0], F_GETFD) >= 0);
+	REQUIRE(fcntl(p[0], F_GETFD) >= 0);
 	close(p[0]);
 	hv_buffer_release(&b);
 
 	/* An fd in a reply belongs to the caller (hv_msg_give_all). */
 	hv_enc_init(&e, &test_server_endpoint, TS_GET_PIPE, HV_MSG_REQUEST);
 	hv_enc_string(&e, "from the server");
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_msg_give_all(reply);
 	int fd;
 	hv_dec_init(&d, reply);
 	hv_dec_fd(&d, &fd);
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK(fcntl(fd, F_GETFD) & FD_CLOEXEC); /* MSG_CMSG_CLOEXEC */
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(fcntl(fd, F_GETFD) & FD_CLOEXEC); /* MSG_CMSG_CLOEXEC */
 	int32_t s;
-	CHECK_EQ(ts_add(c, 1, 2, &s), 0); /* frees the reply, not the given fd */
+	REQUIRE_EQ(ts_add(c, 1, 2, &s), 0); /* frees the reply, not the given fd */
 	char buf[64] = {0};
-	CHECK_EQ(read(fd, buf, sizeof(buf)), 15);
-	CHECK(strcmp(buf, "from the server") == 0);
+	REQUIRE_EQ(read(fd, buf, sizeof(buf)), 15);
+	REQUIRE(strcmp(buf, "from the server") == 0);
 	close(fd);
 
 	/* A sealed read-only buffer made by the server. */
 	hv_enc_init(&e, &test_server_endpoint, TS_MAKE_BUFFER, HV_MSG_REQUEST);
 	hv_enc_u32(&e, 5000);
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_msg_give_all(reply);
 	hv_buffer rb;
 	hv_dec_init(&d, reply);
 	hv_dec_buffer(&d, &rb);
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK(rb.readonly && rb.size == 5000 && ((uint8_t *)rb.data)[4999] == (uint8_t)(4999 * 7));
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(rb.readonly && rb.size == 5000 && ((uint8_t *)rb.data)[4999] == (uint8_t)(4999 * 7));
 	hv_buffer_release(&rb);
 
 	/* Bitmap. */
 	hv_bitmap bm;
-	CHECK_EQ(hv_bitmap_create(16, 8, HV_PIXEL_BGRA8888, &bm), 0);
+	REQUIRE_EQ(hv_bitmap_create(16, 8, HV_PIXEL_BGRA8888, &bm), 0);
 	memset(bm.buffer.data, 1, bm.buffer.size);
 	hv_enc_init(&e, &test_server_endpoint, TS_BITMAP, HV_MSG_REQUEST);
 	hv_enc_bitmap(&e, &bm);
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_dec_init(&d, reply);
 	hv_dec_u64(&d, &sum);
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK_EQ(sum, 16 * 8 * 4);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE_EQ(sum, 16 * 8 * 4);
 	hv_bitmap_release(&bm);
 	hv_conn_close(c);
 }
@@ -485,14 +485,14 @@ static void test_timeout(void)
 {
 	hv_conn *c = connect_loopless();
 	hv_conn_set_timeout(c, 50);
-	CHECK_EQ(ts_sleep(c, 1500), -ETIMEDOUT);
-	CHECK(!hv_conn_last_error(c)->remote);
+	REQUIRE_EQ(ts_sleep(c, 1500), -ETIMEDOUT);
+	REQUIRE(!hv_conn_last_error(c)->remote);
 	/* The late reply is dropped (not misbehaviour); the next call works. */
 	hv_conn_set_timeout(c, -1);
 	int32_t s;
-	CHECK_EQ(ts_add(c, 5, 6, &s), 0);
-	CHECK_EQ(s, 11);
-	CHECK(hv_conn_is_open(c));
+	REQUIRE_EQ(ts_add(c, 5, 6, &s), 0);
+	REQUIRE_EQ(s, 11);
+	REQUIRE(hv_conn_is_open(c));
 	hv_conn_close(c);
 }
 
@@ -500,7 +500,7 @@ static int async_status = 1;
 static void crash_done(hv_conn *c, int status, hv_msg *reply, void *ud)
 {
 	async_status = status;
-	CHECK(reply == NULL);
+	REQUIRE(reply == NULL);
 }
 
 static void test_peer_killed(void)
@@ -510,44 +510,44 @@ static void test_peer_killed(void)
 	snprintf(path, sizeof(path), "%s/crash.sock", test_tmpdir());
 	pid_t pid = test_server_fork(path, NULL);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_connect(NULL, path, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0);
 	hv_enc e;
 	hv_msg *reply;
 	hv_enc_init(&e, &test_server_endpoint, TS_CRASH, HV_MSG_REQUEST);
 	int r = hv_conn_call(c, &e, -1, &reply);
-	CHECK(r == -ECONNRESET || r == -EPIPE);
-	CHECK(!hv_conn_is_open(c));
-	CHECK_EQ(ts_add(c, 1, 1, NULL), r); /* and stays failed, never hangs */
+	REQUIRE(r == -ECONNRESET || r == -EPIPE);
+	REQUIRE(!hv_conn_is_open(c));
+	REQUIRE_EQ(ts_add(c, 1, 1, NULL), r); /* and stays failed, never hangs */
 	hv_conn_close(c);
 	waitpid(pid, NULL, 0);
 
 	/* Async: killed from outside while calls are held. */
 	pid = test_server_fork(path, NULL);
 	hv_loop *loop;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, path, &c), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, path, &c), 0);
 	struct async_rec rec = {0};
 	for (int i = 0; i < 10; i++) {
 		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
 		hv_enc_string(&e, "x");
-		CHECK_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
+		REQUIRE_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
 	}
-	CHECK_EQ(ts_echo(c, "sync", NULL), 0); /* the holds have arrived */
+	REQUIRE_EQ(ts_echo(c, "sync", NULL), 0); /* the holds have arrived */
 	test_server_kill(pid);
 	while (rec.n < 10)
 		spin(loop);
 	for (int i = 0; i < 10; i++)
-		CHECK(rec.status[i] == -ECONNRESET || rec.status[i] == -EPIPE);
+		REQUIRE(rec.status[i] == -ECONNRESET || rec.status[i] == -EPIPE);
 	hv_conn_close(c);
 
 	/* Async calls pending when the client closes get their callback. */
 	pid = test_server_fork(path, NULL);
-	CHECK_EQ(hv_conn_connect(loop, path, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, path, &c), 0);
 	hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
 	hv_enc_string(&e, "y");
-	CHECK_EQ(hv_conn_call_async(c, &e, crash_done, NULL), 0);
+	REQUIRE_EQ(hv_conn_call_async(c, &e, crash_done, NULL), 0);
 	hv_conn_close(c);
-	CHECK_EQ(async_status, -ECONNRESET);
+	REQUIRE_EQ(async_status, -ECONNRESET);
 	test_server_kill(pid);
 	/* Deferred calls hold references; hv_loop_free does not run them. */
 	hv_loop_run_once(loop, 0);
@@ -558,9 +558,9 @@ static void test_trace(void)
 {
 	/* In a child with stderr on a pipe: one line per message each way. */
 	int p[2];
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		/* Re-exec: the trace switch is read once per process. */
 		dup2(p[1], 2);
@@ -577,9 +577,9 @@ static void test_trace(void)
 	close(p[0]);
 	int st;
 	waitpid(pid, &st, 0);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	CHECK(strstr(buf, "send TestServer.echo request id=1 size=11 fds=0"));
-	CHECK(strstr(buf, "recv TestServer.echo response id=1 size=11 fds=0"));
+	REQUIRE(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	REQUIRE(strstr(buf, "send TestServer.echo request id=1 size=11 fds=0"));
+	REQUIRE(strstr(buf, "recv TestServer.echo response id=1 size=11 fds=0"));
 }
 
 static int trace_client(const char *path)
@@ -604,24 +604,24 @@ static void flood_and_wait(hv_loop *loop, hv_conn *c, uint32_t count, uint32_t s
 	hv_enc_u32(&e, count);
 	hv_enc_u32(&e, size);
 	hv_enc_bool(&e, with_fd);
-	CHECK_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(hv_conn_send(c, &e), 0);
 	while (test_client_state.nblobs < before + count && hv_conn_is_open(c))
 		spin(loop);
-	CHECK_EQ(test_client_state.nblobs, before + count);
+	REQUIRE_EQ(test_client_state.nblobs, before + count);
 }
 
 static void test_edge_triggered_reads(void)
 {
 	hv_loop *loop;
 	hv_conn *c;
-	CHECK_EQ(hv_loop_new(&loop), 0);
-	CHECK_EQ(hv_conn_connect(loop, sock, &c), 0);
-	CHECK_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
 	flood_and_wait(loop, c, 500, 16, true);
 	flood_and_wait(loop, c, 20, 200000, false);
 	flood_and_wait(loop, c, 50, 100000, true);
-	CHECK(hv_conn_is_open(c));
+	REQUIRE(hv_conn_is_open(c));
 	hv_conn_close(c);
 	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);

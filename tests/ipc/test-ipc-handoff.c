@@ -26,9 +26,9 @@
 static pid_t spawn(const int *fds, int nfds, int handoff, void (*hook)(hv_server *s))
 {
 	int ready[2];
-	CHECK(pipe2(ready, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(ready, O_CLOEXEC) == 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		close(ready[0]);
@@ -59,7 +59,7 @@ static pid_t spawn(const int *fds, int nfds, int handoff, void (*hook)(hv_server
 	}
 	close(ready[1]);
 	char ch;
-	CHECK(read(ready[0], &ch, 1) == 1);
+	REQUIRE(read(ready[0], &ch, 1) == 1);
 	close(ready[0]);
 	return pid;
 }
@@ -84,18 +84,18 @@ static void send_fds(int sock, const int *fds, int nfds)
 		c->cmsg_len = CMSG_LEN(nfds * sizeof(int));
 		memcpy(CMSG_DATA(c), fds, nfds * sizeof(int));
 	}
-	CHECK(sendmsg(sock, &mh, MSG_NOSIGNAL) == 1);
+	REQUIRE(sendmsg(sock, &mh, MSG_NOSIGNAL) == 1);
 }
 
 /* A new client connection handed to the instance; returns our end. */
 static hv_conn *hand_over(int handoff)
 {
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	send_fds(handoff, &sv[1], 1);
 	close(sv[1]);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
 	hv_conn_set_timeout(c, 60000); /* an unserved connection fails, not hangs */
 	return c;
 }
@@ -106,8 +106,8 @@ static void sink(hv_conn *c, size_t n)
 	hv_enc e;
 	hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
 	hv_enc_bytes(&e, data, n);
-	CHECK_EQ(hv_conn_send(c, &e), 0);
-	CHECK_EQ(hv_conn_flush(c), 0);
+	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(hv_conn_flush(c), 0);
 }
 
 static uint64_t sunk(hv_conn *c)
@@ -115,20 +115,20 @@ static uint64_t sunk(hv_conn *c)
 	hv_enc e;
 	hv_msg *reply;
 	hv_enc_init(&e, &test_server_endpoint, TS_SUNK, HV_MSG_REQUEST);
-	CHECK_EQ(hv_conn_call(c, &e, -1, &reply), 0);
+	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_dec d;
 	uint64_t v = 0;
 	hv_dec_init(&d, reply);
 	hv_dec_u64(&d, &v);
-	CHECK_EQ(hv_dec_finish(&d), 0);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
 	return v;
 }
 
 static void add_ok(hv_conn *c, int32_t a)
 {
 	int32_t sum = 0;
-	CHECK_EQ(ts_add(c, a, 1, &sum), 0);
-	CHECK_EQ(sum, a + 1);
+	REQUIRE_EQ(ts_add(c, a, 1, &sum), 0);
+	REQUIRE_EQ(sum, a + 1);
 }
 
 /* Has pid exited (and been reaped) within ~60 s? Returns its status or -1. */
@@ -154,13 +154,13 @@ static void count_cb(hv_conn *c, int status, hv_msg *reply, void *ud) { cb_runs+
 static void test_handoff(void)
 {
 	int first[2], ho[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, first) == 0);
-	CHECK(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ho) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, first) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, ho) == 0);
 	pid_t pid = spawn(&first[1], 1, ho[1], NULL);
 	close(first[1]);
 	close(ho[1]);
 	hv_conn *c1;
-	CHECK_EQ(hv_conn_from_fd(NULL, first[0], &c1), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, first[0], &c1), 0);
 	add_ok(c1, 1);
 
 	/* Two more clients through the hand-off socket, same process: what one
@@ -174,28 +174,28 @@ static void test_handoff(void)
 	sink(c3, 234);
 	/* Each sunk() is ordered after its own connection's sink; the other
 	 * connection's may or may not have been read yet. */
-	CHECK(sunk(c2) >= base + 1000);
-	CHECK(sunk(c3) >= base + 234);
-	CHECK_EQ(sunk(c1), base + 1234);
+	REQUIRE(sunk(c2) >= base + 1000);
+	REQUIRE(sunk(c3) >= base + 234);
+	REQUIRE_EQ(sunk(c1), base + 1234);
 
 	/* Broken hand-off messages: no fd, two fds, a pipe. Ignored, the
 	 * instance keeps serving and takes the next good one. */
 	send_fds(ho[0], NULL, 0);
 	int sv[2], p[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	send_fds(ho[0], sv, 2);
 	close(sv[1]);
 	/* The two-fd message was refused: its socket was closed, we see EOF. */
 	char ch;
-	CHECK_EQ(read(sv[0], &ch, 1), 0);
+	REQUIRE_EQ(read(sv[0], &ch, 1), 0);
 	close(sv[0]);
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	send_fds(ho[0], &p[0], 1);
 	close(p[0]);
 	/* The pipe's read end was closed by the instance: writing breaks. */
 	struct pollfd pf = {.fd = p[1], .events = 0};
-	CHECK_EQ(poll(&pf, 1, 60000), 1);
-	CHECK(pf.revents & POLLERR);
+	REQUIRE_EQ(poll(&pf, 1, 60000), 1);
+	REQUIRE(pf.revents & POLLERR);
 	close(p[1]);
 	hv_conn *c4 = hand_over(ho[0]);
 	add_ok(c4, 4);
@@ -203,7 +203,7 @@ static void test_handoff(void)
 	/* The first client leaving does not end a per-user instance. */
 	hv_conn_close(c1);
 	add_ok(c2, 5);
-	CHECK(still_running(pid));
+	REQUIRE(still_running(pid));
 
 	/* The manager goes away: adopted clients are still served. */
 	close(ho[0]);
@@ -212,7 +212,7 @@ static void test_handoff(void)
 	hv_conn_close(c2);
 	hv_conn_close(c3);
 	hv_conn_close(c4);
-	CHECK(still_running(pid));
+	REQUIRE(still_running(pid));
 	test_server_kill(pid);
 }
 
@@ -220,62 +220,62 @@ static void test_exit_when_idle(void)
 {
 	/* Only an accepted connection: the instance leaves with its client. */
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	pid_t pid = spawn(&sv[1], 1, -1, NULL);
 	close(sv[1]);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
 	add_ok(c, 10);
 	hv_conn_close(c);
 	int st = wait_exit(pid);
 	if (st == -1)
 		test_server_kill(pid);
-	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 	/* Two accepted connections: it stays until the second leaves too. */
 	int a[2], b[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a) == 0);
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, a) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, b) == 0);
 	int two[2] = {a[1], b[1]};
 	pid = spawn(two, 2, -1, NULL);
 	close(a[1]);
 	close(b[1]);
 	hv_conn *ca, *cb;
-	CHECK_EQ(hv_conn_from_fd(NULL, a[0], &ca), 0);
-	CHECK_EQ(hv_conn_from_fd(NULL, b[0], &cb), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, a[0], &ca), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, b[0], &cb), 0);
 	hv_conn_close(ca);
 	add_ok(cb, 11); /* served after ca's end was seen or not: either way alive */
-	CHECK(still_running(pid));
+	REQUIRE(still_running(pid));
 	hv_conn_close(cb);
 	st = wait_exit(pid);
 	if (st == -1)
 		test_server_kill(pid);
-	CHECK(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
+	REQUIRE(st != -1 && WIFEXITED(st) && WEXITSTATUS(st) == 0);
 
 	/* The service said no: it keeps running with no client. */
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	pid = spawn(&sv[1], 1, -1, keep_alive);
 	close(sv[1]);
-	CHECK_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
 	add_ok(c, 12);
 	hv_conn_close(c);
 	/* It must not exit while we give it time to (a pass on a slow machine
 	 * proves less, but never fails wrongly). */
 	usleep(200000);
-	CHECK(still_running(pid));
+	REQUIRE(still_running(pid));
 	test_server_kill(pid);
 
 	/* A listening socket handed over: never idle-exits by default. */
 	char path[300];
 	snprintf(path, sizeof(path), "%s/idle.sock", test_tmpdir());
 	pid = test_server_fork(path, NULL);
-	CHECK_EQ(hv_conn_connect(NULL, path, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0);
 	add_ok(c, 13);
 	hv_conn_close(c);
-	CHECK_EQ(hv_conn_connect(NULL, path, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0);
 	add_ok(c, 14);
 	hv_conn_close(c);
-	CHECK(still_running(pid));
+	REQUIRE(still_running(pid));
 	test_server_kill(pid);
 }
 
@@ -285,37 +285,37 @@ static void test_async_error_no_callback(void)
 	snprintf(path, sizeof(path), "%s/async.sock", test_tmpdir());
 	pid_t pid = test_server_fork(path, NULL);
 	hv_loop *loop;
-	CHECK_EQ(hv_loop_new(&loop), 0);
+	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_connect(loop, path, &c), 0);
+	REQUIRE_EQ(hv_conn_connect(loop, path, &c), 0);
 
 	/* An encoder error: not sent, callback never runs. */
 	hv_enc e;
 	hv_enc_init(&e, &test_server_endpoint, TS_ECHO, HV_MSG_REQUEST);
 	hv_enc_string(&e, "\xff\xfe not UTF-8");
-	CHECK_EQ(hv_conn_call_async(c, &e, count_cb, NULL), -EILSEQ);
+	REQUIRE_EQ(hv_conn_call_async(c, &e, count_cb, NULL), -EILSEQ);
 	/* A good call after it completes normally: its callback runs once. */
 	hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
 	hv_enc_i32(&e, 1);
 	hv_enc_i32(&e, 2);
-	CHECK_EQ(hv_conn_call_async(c, &e, count_cb, NULL), 0);
+	REQUIRE_EQ(hv_conn_call_async(c, &e, count_cb, NULL), 0);
 	for (int i = 0; i < 600 && cb_runs == 0; i++)
-		CHECK(hv_loop_run_once(loop, 100) >= 0);
-	CHECK_EQ(cb_runs, 1);
+		REQUIRE(hv_loop_run_once(loop, 100) >= 0);
+	REQUIRE_EQ(cb_runs, 1);
 
 	/* The peer gone and the end seen: the call is refused, no callback. */
 	test_server_kill(pid);
 	for (int i = 0; i < 600 && hv_conn_is_open(c); i++)
-		CHECK(hv_loop_run_once(loop, 100) >= 0);
-	CHECK(!hv_conn_is_open(c));
+		REQUIRE(hv_loop_run_once(loop, 100) >= 0);
+	REQUIRE(!hv_conn_is_open(c));
 	hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
 	hv_enc_i32(&e, 1);
 	hv_enc_i32(&e, 2);
 	int r = hv_conn_call_async(c, &e, count_cb, NULL);
-	CHECK(r < 0);
+	REQUIRE(r < 0);
 	for (int i = 0; i < 5; i++)
-		CHECK(hv_loop_run_once(loop, 0) >= 0);
-	CHECK_EQ(cb_runs, 1);
+		REQUIRE(hv_loop_run_once(loop, 0) >= 0);
+	REQUIRE_EQ(cb_runs, 1);
 	hv_conn_close(c);
 	hv_loop_free(loop);
 }

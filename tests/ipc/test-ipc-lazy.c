@@ -63,10 +63,10 @@ static int lt_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		int r;
 		uint64_t sum = 0;
 		if (take) {
-			CHECK_EQ(hv_call_take_buffer(call, &b), 0);
+			REQUIRE_EQ(hv_call_take_buffer(call, &b), 0);
 			r = hv_buffer_map(&b);
 			if (r == 0) {
-				CHECK_EQ(hv_buffer_map(&b), 0); /* mapped already: no-op */
+				REQUIRE_EQ(hv_buffer_map(&b), 0); /* mapped already: no-op */
 				sum = sum_bytes(b.data, b.size);
 			}
 			hv_buffer_release(&b);
@@ -74,8 +74,8 @@ static int lt_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 			r = hv_call_map_buffer(call, &b);
 			if (r == 0) {
 				void *first = b.data;
-				CHECK_EQ(hv_call_map_buffer(call, &b), 0);
-				CHECK(b.data == first);
+				REQUIRE_EQ(hv_call_map_buffer(call, &b), 0);
+				REQUIRE(b.data == first);
 				sum = sum_bytes(b.data, b.size);
 			}
 		}
@@ -112,7 +112,7 @@ static int lt_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		hv_dec_bitmap(&d, &bm);
 		if (hv_dec_finish(&d) < 0)
 			return d.err;
-		CHECK(bm.buffer.data == NULL);
+		REQUIRE(bm.buffer.data == NULL);
 		int r = hv_call_map_buffer(call, &bm.buffer);
 		if (r < 0)
 			return hv_call_respond_error(call, r, "bitmap refused at map time"), 0;
@@ -135,16 +135,16 @@ static void on_gone(hv_conn *c, void *userdata) { hv_loop_quit(userdata, 0); }
 static hv_conn *start_server(pid_t *pid)
 {
 	int sv[2];
-	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	*pid = fork();
-	CHECK(*pid >= 0);
+	REQUIRE(*pid >= 0);
 	if (*pid == 0) {
 		close(sv[0]);
 		hv_loop *loop;
 		hv_conn *c;
-		CHECK_EQ(hv_loop_new(&loop), 0);
-		CHECK_EQ(hv_conn_from_fd(loop, sv[1], &c), 0);
-		CHECK_EQ(hv_conn_serve(c, &lt_endpoint, NULL), 0);
+		REQUIRE_EQ(hv_loop_new(&loop), 0);
+		REQUIRE_EQ(hv_conn_from_fd(loop, sv[1], &c), 0);
+		REQUIRE_EQ(hv_conn_serve(c, &lt_endpoint, NULL), 0);
 		hv_conn_set_lazy_buffers(c, true);
 		hv_conn_on_disconnect(c, on_gone, loop);
 		hv_loop_run(loop);
@@ -154,7 +154,7 @@ static hv_conn *start_server(pid_t *pid)
 	}
 	close(sv[1]);
 	hv_conn *c;
-	CHECK_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
+	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
 	return c;
 }
 
@@ -162,8 +162,8 @@ static void stop_server(hv_conn *c, pid_t pid)
 {
 	hv_conn_close(c);
 	int status;
-	CHECK_EQ(waitpid(pid, &status, 0), pid);
-	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
 }
 
 static int call_sum(hv_conn *c, const hv_buffer *b, bool take, uint64_t *sum, bool *unmapped)
@@ -226,7 +226,7 @@ static int call_u64(hv_conn *c, uint16_t id, const hv_buffer *b, const hv_bitmap
 /* A sealed rw buffer of n bytes filled with a pattern; its byte sum. */
 static uint64_t make_buffer(size_t n, hv_buffer *b)
 {
-	CHECK_EQ(hv_buffer_create(n, b), 0);
+	REQUIRE_EQ(hv_buffer_create(n, b), 0);
 	for (size_t i = 0; i < n; i++)
 		((uint8_t *)b->data)[i] = (uint8_t)(i * 7 + 1);
 	return sum_bytes(b->data, n);
@@ -236,10 +236,10 @@ static uint64_t make_buffer(size_t n, hv_buffer *b)
 static hv_buffer raw_memfd(size_t n, unsigned seals, bool readonly)
 {
 	int fd = memfd_create("lazy-test", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	CHECK(fd >= 0);
-	CHECK(ftruncate(fd, (off_t)n) == 0);
+	REQUIRE(fd >= 0);
+	REQUIRE(ftruncate(fd, (off_t)n) == 0);
 	if (seals)
-		CHECK(fcntl(fd, F_ADD_SEALS, seals) == 0);
+		REQUIRE(fcntl(fd, F_ADD_SEALS, seals) == 0);
 	return (hv_buffer){.fd = fd, .size = n, .readonly = readonly};
 }
 
@@ -251,35 +251,35 @@ static void test_map_after_lazy_decode(void)
 	uint64_t want = make_buffer(8192, &b), sum = 0;
 	bool unmapped = false;
 	/* The request's view, mapped by the handler (twice: one mapping). */
-	CHECK_EQ(call_sum(c, &b, false, &sum, &unmapped), 0);
-	CHECK(unmapped);
-	CHECK_EQ(sum, want);
+	REQUIRE_EQ(call_sum(c, &b, false, &sum, &unmapped), 0);
+	REQUIRE(unmapped);
+	REQUIRE_EQ(sum, want);
 	/* A taken handle mapped with hv_buffer_map and released by the handler. */
 	sum = 0;
-	CHECK_EQ(call_sum(c, &b, true, &sum, &unmapped), 0);
-	CHECK(unmapped);
-	CHECK_EQ(sum, want);
+	REQUIRE_EQ(call_sum(c, &b, true, &sum, &unmapped), 0);
+	REQUIRE(unmapped);
+	REQUIRE_EQ(sum, want);
 	/* Read-only: F_SEAL_WRITE is what the map checks then. The handler
 	 * released its mappings before replying, so sealing succeeds now. */
-	CHECK_EQ(hv_buffer_seal(&b), 0);
-	CHECK_EQ(call_sum(c, &b, false, &sum, &unmapped), 0);
-	CHECK_EQ(sum, want);
+	REQUIRE_EQ(hv_buffer_seal(&b), 0);
+	REQUIRE_EQ(call_sum(c, &b, false, &sum, &unmapped), 0);
+	REQUIRE_EQ(sum, want);
 	hv_buffer_release(&b);
 	/* An empty buffer decodes as empty, lazily or not. */
 	hv_buffer empty = HV_BUFFER_EMPTY;
-	CHECK_EQ(hv_buffer_map(&empty), -EBADF);
+	REQUIRE_EQ(hv_buffer_map(&empty), -EBADF);
 	/* A zero-byte memfd is still verified (seals), then has nothing to map. */
 	hv_buffer zero;
-	CHECK_EQ(hv_buffer_create(0, &zero), 0);
-	CHECK_EQ(call_sum(c, &zero, false, &sum, &unmapped), 0);
-	CHECK_EQ(sum, 0);
+	REQUIRE_EQ(hv_buffer_create(0, &zero), 0);
+	REQUIRE_EQ(call_sum(c, &zero, false, &sum, &unmapped), 0);
+	REQUIRE_EQ(sum, 0);
 	hv_buffer_release(&zero);
 	/* A bitmap's buffer, mapped through hv_call_map_buffer. */
 	hv_bitmap bm;
-	CHECK_EQ(hv_bitmap_create(16, 8, HV_PIXEL_BGRA8888, &bm), 0);
+	REQUIRE_EQ(hv_bitmap_create(16, 8, HV_PIXEL_BGRA8888, &bm), 0);
 	memset(bm.buffer.data, 3, bm.buffer.size);
-	CHECK_EQ(call_u64(c, LT_BITMAP, NULL, &bm, &sum), 0);
-	CHECK_EQ(sum, 3u * 16 * 8 * 4);
+	REQUIRE_EQ(call_u64(c, LT_BITMAP, NULL, &bm, &sum), 0);
+	REQUIRE_EQ(sum, 3u * 16 * 8 * 4);
 	hv_bitmap_release(&bm);
 	stop_server(c, pid);
 }
@@ -307,23 +307,23 @@ static void test_bad_buffers_at_map_time(void)
 			int r = call_sum(c, &bad[i].b, take, &sum, &unmapped);
 			if (r != -EBADMSG || !hv_conn_last_error(c)->remote) {
 				fprintf(stderr, "%s (take %d): got %d\n", bad[i].what, take, r);
-				CHECK(0);
+				REQUIRE(0);
 			}
 		}
 		close(bad[i].b.fd);
 	}
 	/* Not a memfd at all. */
 	int p[2];
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	hv_buffer pipe_buf = {.fd = p[0], .size = 16};
-	CHECK_EQ(call_sum(c, &pipe_buf, false, &sum, &unmapped), -EBADMSG);
+	REQUIRE_EQ(call_sum(c, &pipe_buf, false, &sum, &unmapped), -EBADMSG);
 	close(p[0]);
 	close(p[1]);
 	/* The connection survived every refusal (the handler answered). */
 	hv_buffer good;
 	uint64_t want = make_buffer(100, &good);
-	CHECK_EQ(call_sum(c, &good, false, &sum, &unmapped), 0);
-	CHECK_EQ(sum, want);
+	REQUIRE_EQ(call_sum(c, &good, false, &sum, &unmapped), 0);
+	REQUIRE_EQ(sum, want);
 	hv_buffer_release(&good);
 	stop_server(c, pid);
 
@@ -331,8 +331,8 @@ static void test_bad_buffers_at_map_time(void)
 	 * malformed message does under eager decoding. */
 	c = start_server(&pid);
 	hv_buffer unsealed = raw_memfd(64, 0, false);
-	CHECK_EQ(call_u64(c, LT_STRICT, &unsealed, NULL, &sum), -ECONNRESET);
-	CHECK(!hv_conn_is_open(c));
+	REQUIRE_EQ(call_u64(c, LT_STRICT, &unsealed, NULL, &sum), -ECONNRESET);
+	REQUIRE(!hv_conn_is_open(c));
 	close(unsealed.fd);
 	stop_server(c, pid);
 }
@@ -346,35 +346,35 @@ static void test_pass_through(void)
 	bool unmapped = false;
 	/* The server never maps it; this (eager) client verifies and maps the
 	 * reply, which is the very same memfd. */
-	CHECK_EQ(call_pass(c, &b, &back, &unmapped), 0);
-	CHECK(unmapped);
-	CHECK(back.data != NULL);
-	CHECK_EQ(back.size, b.size);
-	CHECK_EQ(sum_bytes(back.data, back.size), want);
+	REQUIRE_EQ(call_pass(c, &b, &back, &unmapped), 0);
+	REQUIRE(unmapped);
+	REQUIRE(back.data != NULL);
+	REQUIRE_EQ(back.size, b.size);
+	REQUIRE_EQ(sum_bytes(back.data, back.size), want);
 	struct stat s1, s2;
-	CHECK(fstat(b.fd, &s1) == 0 && fstat(back.fd, &s2) == 0);
-	CHECK(s1.st_ino == s2.st_ino);
+	REQUIRE(fstat(b.fd, &s1) == 0 && fstat(back.fd, &s2) == 0);
+	REQUIRE(s1.st_ino == s2.st_ino);
 	hv_buffer_release(&back);
 
 	/* A lazy client: the reply's buffer stays unmapped until it maps it. */
 	hv_conn_set_lazy_buffers(c, true);
-	CHECK_EQ(call_pass(c, &b, &back, &unmapped), 0);
-	CHECK(back.data == NULL && back.fd >= 0 && back.size == b.size);
-	CHECK_EQ(hv_buffer_map(&back), 0);
-	CHECK_EQ(sum_bytes(back.data, back.size), want);
+	REQUIRE_EQ(call_pass(c, &b, &back, &unmapped), 0);
+	REQUIRE(back.data == NULL && back.fd >= 0 && back.size == b.size);
+	REQUIRE_EQ(hv_buffer_map(&back), 0);
+	REQUIRE_EQ(sum_bytes(back.data, back.size), want);
 	hv_buffer_release(&back);
 	hv_buffer_release(&back); /* idempotent */
 	/* Released unmapped: just the fd goes. */
-	CHECK_EQ(call_pass(c, &b, &back, &unmapped), 0);
-	CHECK(back.data == NULL);
+	REQUIRE_EQ(call_pass(c, &b, &back, &unmapped), 0);
+	REQUIRE(back.data == NULL);
 	hv_buffer_release(&back);
 	hv_conn_set_lazy_buffers(c, false);
 
 	/* An unverified buffer passed on is checked by its next receiver: this
 	 * eager client rejects the reply as malformed. */
 	hv_buffer unsealed = raw_memfd(64, 0, false);
-	CHECK_EQ(call_pass(c, &unsealed, &back, &unmapped), -EBADMSG);
-	CHECK(!hv_conn_is_open(c));
+	REQUIRE_EQ(call_pass(c, &unsealed, &back, &unmapped), -EBADMSG);
+	REQUIRE(!hv_conn_is_open(c));
 	close(unsealed.fd);
 	hv_buffer_release(&b);
 	stop_server(c, pid);

@@ -18,12 +18,12 @@ static const hv_endpoint ep = {.name = "WireTest", .magic = 1, .message_count = 
 /* Turn an encoder's result into a received message (as the socket would). */
 static hv_msg *to_msg(hv_enc *e)
 {
-	CHECK_EQ(e->err, 0);
+	REQUIRE_EQ(e->err, 0);
 	int fds[HV_IPC_MAX_FDS_PER_MESSAGE];
 	for (unsigned i = 0; i < e->nfds; i++)
-		CHECK((fds[i] = fcntl(e->fds[i], F_DUPFD_CLOEXEC, 3)) >= 0);
+		REQUIRE((fds[i] = fcntl(e->fds[i], F_DUPFD_CLOEXEC, 3)) >= 0);
 	hv_msg *m;
-	CHECK_EQ(hv_msg_new_raw(ep.magic, 1, HV_MSG_REQUEST, 1, e->buf + HV_IPC_HEADER_SIZE,
+	REQUIRE_EQ(hv_msg_new_raw(ep.magic, 1, HV_MSG_REQUEST, 1, e->buf + HV_IPC_HEADER_SIZE,
 				e->len - HV_IPC_HEADER_SIZE, fds, e->nfds, &m),
 		 0);
 	hv_enc_release(e);
@@ -33,16 +33,16 @@ static hv_msg *to_msg(hv_enc *e)
 static hv_msg *raw_msg(const void *p, size_t len)
 {
 	hv_msg *m;
-	CHECK_EQ(hv_msg_new_raw(ep.magic, 1, HV_MSG_REQUEST, 1, p, len, NULL, 0, &m), 0);
+	REQUIRE_EQ(hv_msg_new_raw(ep.magic, 1, HV_MSG_REQUEST, 1, p, len, NULL, 0, &m), 0);
 	return m;
 }
 
 static void test_magic(void)
 {
-	CHECK_EQ(hv_ipc_magic(""), 2166136261u);
-	CHECK_EQ(hv_ipc_magic("a"), 0xe40c292cu); /* FNV-1a reference value */
-	CHECK_EQ(hv_ipc_magic("TestServer"), test_server_endpoint.magic);
-	CHECK_EQ(hv_ipc_magic("TestClient"), test_client_endpoint.magic);
+	REQUIRE_EQ(hv_ipc_magic(""), 2166136261u);
+	REQUIRE_EQ(hv_ipc_magic("a"), 0xe40c292cu); /* FNV-1a reference value */
+	REQUIRE_EQ(hv_ipc_magic("TestServer"), test_server_endpoint.magic);
+	REQUIRE_EQ(hv_ipc_magic("TestClient"), test_client_endpoint.magic);
 }
 
 static void test_scalars(void)
@@ -62,9 +62,9 @@ static void test_scalars(void)
 	hv_enc_f32(&e, 1.5f);
 	hv_enc_f64(&e, -DBL_MAX);
 	/* Little-endian on the wire, no padding. */
-	CHECK_EQ(e.len - HV_IPC_HEADER_SIZE, 2 + 1 + 2 + 4 + 8 + 1 + 2 + 4 + 8 + 4 + 8);
-	CHECK_EQ(e.buf[HV_IPC_HEADER_SIZE + 3], 0xef);
-	CHECK_EQ(e.buf[HV_IPC_HEADER_SIZE + 4], 0xbe);
+	REQUIRE_EQ(e.len - HV_IPC_HEADER_SIZE, 2 + 1 + 2 + 4 + 8 + 1 + 2 + 4 + 8 + 4 + 8);
+	REQUIRE_EQ(e.buf[HV_IPC_HEADER_SIZE + 3], 0xef);
+	REQUIRE_EQ(e.buf[HV_IPC_HEADER_SIZE + 4], 0xbe);
 	hv_msg *m = to_msg(&e);
 	hv_dec d;
 	bool b1, b2;
@@ -79,23 +79,23 @@ static void test_scalars(void)
 	float f;
 	double df;
 	hv_dec_init(&d, m);
-	CHECK(hv_dec_bool(&d, &b1) && hv_dec_bool(&d, &b2) && hv_dec_u8(&d, &u8) && hv_dec_u16(&d, &u16) &&
+	REQUIRE(hv_dec_bool(&d, &b1) && hv_dec_bool(&d, &b2) && hv_dec_u8(&d, &u8) && hv_dec_u16(&d, &u16) &&
 	      hv_dec_u32(&d, &u32) && hv_dec_u64(&d, &u64) && hv_dec_i8(&d, &i8) && hv_dec_i16(&d, &i16) &&
 	      hv_dec_i32(&d, &i32) && hv_dec_i64(&d, &i64) && hv_dec_f32(&d, &f) && hv_dec_f64(&d, &df));
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK(b1 && !b2);
-	CHECK_EQ(u8, 0xfe);
-	CHECK_EQ(u16, 0xbeef);
-	CHECK_EQ(u32, 0xdeadbeefu);
-	CHECK(u64 == 0x0123456789abcdefull);
-	CHECK_EQ(i8, -5);
-	CHECK_EQ(i16, -30000);
-	CHECK_EQ(i32, INT32_MIN);
-	CHECK(i64 == INT64_MIN + 1);
-	CHECK(f == 1.5f && df == -DBL_MAX);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(b1 && !b2);
+	REQUIRE_EQ(u8, 0xfe);
+	REQUIRE_EQ(u16, 0xbeef);
+	REQUIRE_EQ(u32, 0xdeadbeefu);
+	REQUIRE(u64 == 0x0123456789abcdefull);
+	REQUIRE_EQ(i8, -5);
+	REQUIRE_EQ(i16, -30000);
+	REQUIRE_EQ(i32, INT32_MIN);
+	REQUIRE(i64 == INT64_MIN + 1);
+	REQUIRE(f == 1.5f && df == -DBL_MAX);
 	/* Reading past the end fails, and stays failed. */
-	CHECK(!hv_dec_u8(&d, &u8));
-	CHECK_EQ(d.err, -EBADMSG);
+	REQUIRE(!hv_dec_u8(&d, &u8));
+	REQUIRE_EQ(d.err, -EBADMSG);
 	hv_msg_destroy(m);
 }
 
@@ -141,25 +141,25 @@ static void test_strings_bytes_containers(void)
 	bool present;
 	uint16_t u16;
 	hv_dec_init(&d, m);
-	CHECK(hv_dec_string(&d, &s1) && strcmp(s1, "héllo wörld ✓") == 0);
-	CHECK(hv_dec_string(&d, &s2) && strcmp(s2, "") == 0);
-	CHECK(hv_dec_bytestring(&d, &bs) && strcmp(bs, "\xff\xfe raw") == 0);
-	CHECK(hv_dec_bytes(&d, &b) && b.len == sizeof(raw) && memcmp(b.data, raw, sizeof(raw)) == 0);
-	CHECK(hv_dec_bytes(&d, &b0) && b0.len == 0);
-	CHECK(hv_dec_count(&d, 4, &n) && n == 3);
+	REQUIRE(hv_dec_string(&d, &s1) && strcmp(s1, "héllo wörld ✓") == 0);
+	REQUIRE(hv_dec_string(&d, &s2) && strcmp(s2, "") == 0);
+	REQUIRE(hv_dec_bytestring(&d, &bs) && strcmp(bs, "\xff\xfe raw") == 0);
+	REQUIRE(hv_dec_bytes(&d, &b) && b.len == sizeof(raw) && memcmp(b.data, raw, sizeof(raw)) == 0);
+	REQUIRE(hv_dec_bytes(&d, &b0) && b0.len == 0);
+	REQUIRE(hv_dec_count(&d, 4, &n) && n == 3);
 	uint32_t *arr = hv_dec_alloc(&d, n, sizeof(uint32_t));
-	CHECK(arr);
+	REQUIRE(arr);
 	for (size_t i = 0; i < n; i++)
-		CHECK(hv_dec_u32(&d, &arr[i]) && arr[i] == i * 100);
-	CHECK(hv_dec_count(&d, 5 + 8, &n) && n == 2);
-	CHECK(hv_dec_string(&d, &k) && strcmp(k, "k1") == 0 && hv_dec_i64(&d, &v) && v == -1);
-	CHECK(hv_dec_string(&d, &k) && strcmp(k, "k2") == 0 && hv_dec_i64(&d, &v) && v == 2);
-	CHECK(hv_dec_present(&d, &present) && !present);
-	CHECK(hv_dec_present(&d, &present) && present && hv_dec_string(&d, &opt) && strcmp(opt, "opt") == 0);
-	CHECK(hv_dec_u16(&d, &u16) && u16 == 7 && hv_dec_string(&d, &field) && strcmp(field, "field") == 0);
-	CHECK(hv_dec_u32(&d, &u) && u == 2);
-	CHECK(hv_dec_string(&d, &bigs) && strlen(bigs) == sizeof(big) - 1);
-	CHECK_EQ(hv_dec_finish(&d), 0);
+		REQUIRE(hv_dec_u32(&d, &arr[i]) && arr[i] == i * 100);
+	REQUIRE(hv_dec_count(&d, 5 + 8, &n) && n == 2);
+	REQUIRE(hv_dec_string(&d, &k) && strcmp(k, "k1") == 0 && hv_dec_i64(&d, &v) && v == -1);
+	REQUIRE(hv_dec_string(&d, &k) && strcmp(k, "k2") == 0 && hv_dec_i64(&d, &v) && v == 2);
+	REQUIRE(hv_dec_present(&d, &present) && !present);
+	REQUIRE(hv_dec_present(&d, &present) && present && hv_dec_string(&d, &opt) && strcmp(opt, "opt") == 0);
+	REQUIRE(hv_dec_u16(&d, &u16) && u16 == 7 && hv_dec_string(&d, &field) && strcmp(field, "field") == 0);
+	REQUIRE(hv_dec_u32(&d, &u) && u == 2);
+	REQUIRE(hv_dec_string(&d, &bigs) && strlen(bigs) == sizeof(big) - 1);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
 	hv_msg_destroy(m);
 }
 
@@ -169,7 +169,7 @@ static void expect_reject(const void *p, size_t len, int (*decode)(hv_dec *d), i
 	hv_dec d;
 	hv_dec_init(&d, m);
 	int r = decode(&d);
-	CHECK_EQ(r, err);
+	REQUIRE_EQ(r, err);
 	hv_msg_destroy(m);
 }
 
@@ -249,14 +249,14 @@ static void test_rejections(void)
 
 	/* wrong fd count: two sent, one decoded */
 	int p[2];
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	hv_msg *m;
-	CHECK_EQ(hv_msg_new_raw(1, 1, HV_MSG_REQUEST, 1, "", 0, p, 2, &m), 0);
+	REQUIRE_EQ(hv_msg_new_raw(1, 1, HV_MSG_REQUEST, 1, "", 0, p, 2, &m), 0);
 	hv_dec d;
 	hv_dec_init(&d, m);
-	CHECK_EQ(dec_one_fd(&d), -EBADMSG);
+	REQUIRE_EQ(dec_one_fd(&d), -EBADMSG);
 	hv_msg_destroy(m); /* closes both */
-	CHECK(fcntl(p[0], F_GETFD) < 0 && fcntl(p[1], F_GETFD) < 0);
+	REQUIRE(fcntl(p[0], F_GETFD) < 0 && fcntl(p[1], F_GETFD) < 0);
 }
 
 static void test_encoder_errors(void)
@@ -264,26 +264,26 @@ static void test_encoder_errors(void)
 	hv_enc e;
 	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
 	hv_enc_string(&e, "\xc3\x28");
-	CHECK_EQ(e.err, -EILSEQ);
+	REQUIRE_EQ(e.err, -EILSEQ);
 	hv_enc_u32(&e, 1); /* sticky: a no-op */
-	CHECK_EQ(e.len, HV_IPC_HEADER_SIZE);
+	REQUIRE_EQ(e.len, HV_IPC_HEADER_SIZE);
 	hv_enc_release(&e);
 	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
 	hv_enc_string(&e, NULL);
-	CHECK_EQ(e.err, -EINVAL);
+	REQUIRE_EQ(e.err, -EINVAL);
 	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
 	for (unsigned i = 0; i < HV_IPC_MAX_FDS_PER_MESSAGE; i++)
 		hv_enc_fd(&e, 0);
-	CHECK_EQ(e.err, 0);
+	REQUIRE_EQ(e.err, 0);
 	hv_enc_fd(&e, 0);
-	CHECK_EQ(e.err, -EMSGSIZE);
+	REQUIRE_EQ(e.err, -EMSGSIZE);
 	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
 	hv_enc_fd(&e, -1);
-	CHECK_EQ(e.err, -EBADF);
+	REQUIRE_EQ(e.err, -EBADF);
 	/* over the message size limit */
 	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
-	CHECK(hv_enc_reserve(&e, HV_IPC_MAX_MESSAGE_SIZE + 1) == NULL);
-	CHECK_EQ(e.err, -EMSGSIZE);
+	REQUIRE(hv_enc_reserve(&e, HV_IPC_MAX_MESSAGE_SIZE + 1) == NULL);
+	REQUIRE_EQ(e.err, -EMSGSIZE);
 	hv_enc_release(&e);
 	hv_enc_release(&e); /* idempotent */
 }
@@ -291,15 +291,15 @@ static void test_encoder_errors(void)
 static void test_buffers(void)
 {
 	hv_buffer b;
-	CHECK_EQ(hv_buffer_create(10000, &b), 0);
+	REQUIRE_EQ(hv_buffer_create(10000, &b), 0);
 	for (int i = 0; i < 10000; i++)
 		((uint8_t *)b.data)[i] = (uint8_t)i;
 	/* A created buffer cannot change size (seals). */
-	CHECK(ftruncate(b.fd, 10) < 0);
+	REQUIRE(ftruncate(b.fd, 10) < 0);
 	hv_buffer empty = HV_BUFFER_EMPTY;
 	hv_bitmap bm;
-	CHECK_EQ(hv_bitmap_create(7, 5, HV_PIXEL_BGRA8888, &bm), 0);
-	CHECK(bm.stride == 28 && bm.buffer.size == 140);
+	REQUIRE_EQ(hv_bitmap_create(7, 5, HV_PIXEL_BGRA8888, &bm), 0);
+	REQUIRE(bm.stride == 28 && bm.buffer.size == 140);
 	memset(bm.buffer.data, 3, bm.buffer.size);
 
 	hv_enc e;
@@ -307,39 +307,39 @@ static void test_buffers(void)
 	hv_enc_buffer(&e, &b);
 	hv_enc_buffer(&e, &empty);
 	hv_enc_bitmap(&e, &bm);
-	CHECK_EQ(e.nfds, 2);
+	REQUIRE_EQ(e.nfds, 2);
 	hv_msg *m = to_msg(&e);
 	hv_dec d;
 	hv_buffer rb, re;
 	hv_bitmap rbm;
 	hv_dec_init(&d, m);
-	CHECK(hv_dec_buffer(&d, &rb) && hv_dec_buffer(&d, &re) && hv_dec_bitmap(&d, &rbm));
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK(rb.size == 10000 && !rb.readonly && ((uint8_t *)rb.data)[9999] == (uint8_t)9999);
+	REQUIRE(hv_dec_buffer(&d, &rb) && hv_dec_buffer(&d, &re) && hv_dec_bitmap(&d, &rbm));
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(rb.size == 10000 && !rb.readonly && ((uint8_t *)rb.data)[9999] == (uint8_t)9999);
 	/* Shared memory: a write on one side is seen on the other. */
 	((uint8_t *)rb.data)[0] = 42;
-	CHECK_EQ(((uint8_t *)b.data)[0], 42);
-	CHECK(re.fd == -1 && re.data == NULL);
-	CHECK(rbm.width == 7 && rbm.height == 5 && rbm.stride == 28 && rbm.format == HV_PIXEL_BGRA8888);
-	CHECK_EQ(((uint8_t *)rbm.buffer.data)[139], 3);
+	REQUIRE_EQ(((uint8_t *)b.data)[0], 42);
+	REQUIRE(re.fd == -1 && re.data == NULL);
+	REQUIRE(rbm.width == 7 && rbm.height == 5 && rbm.stride == 28 && rbm.format == HV_PIXEL_BGRA8888);
+	REQUIRE_EQ(((uint8_t *)rbm.buffer.data)[139], 3);
 	/* Take one buffer: it survives the message. */
-	CHECK_EQ(hv_msg_take_buffer(m, &rb), 0);
-	CHECK_EQ(hv_msg_take_buffer(m, &rb), -EBADF);
+	REQUIRE_EQ(hv_msg_take_buffer(m, &rb), 0);
+	REQUIRE_EQ(hv_msg_take_buffer(m, &rb), -EBADF);
 	hv_msg_destroy(m);
-	CHECK_EQ(((uint8_t *)rb.data)[1], 1);
+	REQUIRE_EQ(((uint8_t *)rb.data)[1], 1);
 	hv_buffer_release(&rb);
 	hv_buffer_release(&rb); /* idempotent */
 
 	/* Read-only: sealed, mapped read-only on the receiving side. */
-	CHECK_EQ(hv_buffer_seal(&b), 0);
-	CHECK(b.readonly);
-	CHECK(mmap(NULL, 10000, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, 0) == MAP_FAILED);
+	REQUIRE_EQ(hv_buffer_seal(&b), 0);
+	REQUIRE(b.readonly);
+	REQUIRE(mmap(NULL, 10000, PROT_READ | PROT_WRITE, MAP_SHARED, b.fd, 0) == MAP_FAILED);
 	hv_enc_init(&e, &ep, 1, HV_MSG_REQUEST);
 	hv_enc_buffer(&e, &b);
 	m = to_msg(&e);
 	hv_dec_init(&d, m);
-	CHECK(hv_dec_buffer(&d, &rb) && rb.readonly && ((const uint8_t *)rb.data)[0] == 42);
-	CHECK_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(hv_dec_buffer(&d, &rb) && rb.readonly && ((const uint8_t *)rb.data)[0] == 42);
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
 	hv_msg_destroy(m);
 	hv_buffer_release(&b);
 	hv_bitmap_release(&bm);
@@ -352,7 +352,7 @@ static void test_buffers(void)
 static bool is_mapped(void *p)
 {
 	FILE *f = fopen("/proc/self/maps", "re");
-	CHECK(f);
+	REQUIRE(f);
 	char line[512];
 	bool found = false;
 	while (!found && fgets(line, sizeof(line), f)) {
@@ -374,9 +374,9 @@ static hv_buffer decode_back(const hv_buffer *b)
 	hv_dec d;
 	hv_buffer rb;
 	hv_dec_init(&d, m);
-	CHECK(hv_dec_buffer(&d, &rb));
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK_EQ(hv_msg_take_buffer(m, &rb), 0);
+	REQUIRE(hv_dec_buffer(&d, &rb));
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE_EQ(hv_msg_take_buffer(m, &rb), 0);
 	hv_msg_destroy(m);
 	return rb;
 }
@@ -384,42 +384,42 @@ static hv_buffer decode_back(const hv_buffer *b)
 static void test_shared_mappings(void)
 {
 	hv_buffer b;
-	CHECK_EQ(hv_buffer_create(1 << 20, &b), 0);
+	REQUIRE_EQ(hv_buffer_create(1 << 20, &b), 0);
 	((uint8_t *)b.data)[5] = 7;
 	hv_buffer r1 = decode_back(&b), r2 = decode_back(&b);
-	CHECK(r1.data == b.data && r2.data == b.data && r1.fd != b.fd && !r1.readonly);
+	REQUIRE(r1.data == b.data && r2.data == b.data && r1.fd != b.fd && !r1.readonly);
 	void *addr = b.data;
 	hv_buffer_release(&b); /* the creator first: the others keep the memory */
-	CHECK(is_mapped(addr));
+	REQUIRE(is_mapped(addr));
 	((uint8_t *)r1.data)[6] = 8;
-	CHECK_EQ(((uint8_t *)r2.data)[5] + ((uint8_t *)r2.data)[6], 15);
+	REQUIRE_EQ(((uint8_t *)r2.data)[5] + ((uint8_t *)r2.data)[6], 15);
 	hv_buffer_release(&r2);
-	CHECK(is_mapped(addr));
+	REQUIRE(is_mapped(addr));
 	hv_buffer_release(&r1);
-	CHECK(!is_mapped(addr));
+	REQUIRE(!is_mapped(addr));
 
 	/* While a writable handle shares it, sealing cannot succeed (a writable
 	 * mapping exists), and the buffer stays usable. */
-	CHECK_EQ(hv_buffer_create(4096, &b), 0);
+	REQUIRE_EQ(hv_buffer_create(4096, &b), 0);
 	r1 = decode_back(&b);
-	CHECK_EQ(hv_buffer_seal(&b), -EBUSY);
-	CHECK(!b.readonly && b.data == r1.data);
+	REQUIRE_EQ(hv_buffer_seal(&b), -EBUSY);
+	REQUIRE(!b.readonly && b.data == r1.data);
 	((uint8_t *)b.data)[0] = 1;
 	hv_buffer_release(&r1);
 	/* Sealed: a read-only mapping, shared by read-only handles only. */
-	CHECK_EQ(hv_buffer_seal(&b), 0);
+	REQUIRE_EQ(hv_buffer_seal(&b), 0);
 	r1 = decode_back(&b);
-	CHECK(r1.readonly && r1.data == b.data && ((const uint8_t *)r1.data)[0] == 1);
+	REQUIRE(r1.readonly && r1.data == b.data && ((const uint8_t *)r1.data)[0] == 1);
 	hv_buffer_release(&b);
-	CHECK_EQ(((const uint8_t *)r1.data)[0], 1);
+	REQUIRE_EQ(((const uint8_t *)r1.data)[0], 1);
 	hv_buffer_release(&r1);
 
 	/* A different memfd of the same size never shares. */
 	hv_buffer x, y;
-	CHECK_EQ(hv_buffer_create(4096, &x), 0);
-	CHECK_EQ(hv_buffer_create(4096, &y), 0);
+	REQUIRE_EQ(hv_buffer_create(4096, &x), 0);
+	REQUIRE_EQ(hv_buffer_create(4096, &y), 0);
 	r1 = decode_back(&y);
-	CHECK(r1.data == y.data && r1.data != x.data);
+	REQUIRE(r1.data == y.data && r1.data != x.data);
 	hv_buffer_release(&r1);
 	hv_buffer_release(&x);
 	hv_buffer_release(&y);
@@ -440,10 +440,10 @@ static void expect_buffer_reject(int fd, uint64_t size, uint8_t flags)
 	p[8] = flags;
 	hv_msg *m;
 	int dupfd = fcntl(fd, F_DUPFD_CLOEXEC, 3);
-	CHECK_EQ(hv_msg_new_raw(1, 1, HV_MSG_REQUEST, 1, p, 9, &dupfd, 1, &m), 0);
+	REQUIRE_EQ(hv_msg_new_raw(1, 1, HV_MSG_REQUEST, 1, p, 9, &dupfd, 1, &m), 0);
 	hv_dec d;
 	hv_dec_init(&d, m);
-	CHECK_EQ(dec_one_buffer(&d), -EBADMSG);
+	REQUIRE_EQ(dec_one_buffer(&d), -EBADMSG);
 	hv_msg_destroy(m);
 }
 
@@ -451,16 +451,16 @@ static void test_buffer_rejections(void)
 {
 	/* not a memfd */
 	int p[2];
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	expect_buffer_reject(p[0], 0, 0);
 	close(p[0]);
 	close(p[1]);
 	/* a memfd without size seals: the peer could shrink it and SIGBUS us */
 	int fd = memfd_create("unsealed", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	CHECK(fd >= 0 && ftruncate(fd, 4096) == 0);
+	REQUIRE(fd >= 0 && ftruncate(fd, 4096) == 0);
 	expect_buffer_reject(fd, 4096, 0);
 	/* sealed size, but claimed read-only without a write seal */
-	CHECK(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
+	REQUIRE(fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW) == 0);
 	expect_buffer_reject(fd, 4096, 1);
 	/* size on the wire differs from the memfd's */
 	expect_buffer_reject(fd, 8192, 0);
@@ -472,7 +472,7 @@ static void test_buffer_rejections(void)
 
 	/* bitmaps: stride smaller than a row, rows beyond the buffer, bad format */
 	hv_bitmap bm;
-	CHECK_EQ(hv_bitmap_create(4, 4, HV_PIXEL_RGBA8888, &bm), 0);
+	REQUIRE_EQ(hv_bitmap_create(4, 4, HV_PIXEL_RGBA8888, &bm), 0);
 	struct {
 		uint32_t w, h, stride, fmt;
 	} bad[] = {{4, 4, 15, 2}, {4, 5, 16, 2}, {4, 4, 16, 9}};
@@ -488,8 +488,8 @@ static void test_buffer_rejections(void)
 		hv_dec d;
 		hv_bitmap out;
 		hv_dec_init(&d, m);
-		CHECK(!hv_dec_bitmap(&d, &out));
-		CHECK_EQ(d.err, -EBADMSG);
+		REQUIRE(!hv_dec_bitmap(&d, &out));
+		REQUIRE_EQ(d.err, -EBADMSG);
 		hv_msg_destroy(m);
 	}
 	hv_bitmap_release(&bm);
@@ -503,7 +503,7 @@ static void put_hdr(uint8_t *p, uint32_t len, uint16_t id, uint8_t kind, uint8_t
 
 static void feed(hv_rbuf *r, const void *p, size_t n)
 {
-	CHECK(hv_rbuf_prepare(r) >= (ssize_t)n);
+	REQUIRE(hv_rbuf_prepare(r) >= (ssize_t)n);
 	memcpy(r->buf + r->end, p, n);
 	hv_rbuf_commit(r, n);
 }
@@ -524,16 +524,16 @@ static void test_frames(void)
 		feed(&r, b + i, 1);
 		int n = hv_frame_next(&r, &f, &why);
 		if (i == 18) {
-			CHECK_EQ(n, 1);
-			CHECK(f.hdr.len == 3 && f.hdr.id == 1 && memcmp(f.payload, "abc", 3) == 0);
+			REQUIRE_EQ(n, 1);
+			REQUIRE(f.hdr.len == 3 && f.hdr.id == 1 && memcmp(f.payload, "abc", 3) == 0);
 		} else if (i == 34) {
-			CHECK_EQ(n, 1);
-			CHECK(f.hdr.id == 2 && f.hdr.request_id == 9 && f.hdr.kind == HV_MSG_REQUEST);
+			REQUIRE_EQ(n, 1);
+			REQUIRE(f.hdr.id == 2 && f.hdr.request_id == 9 && f.hdr.kind == HV_MSG_REQUEST);
 		} else {
-			CHECK_EQ(n, 0);
+			REQUIRE_EQ(n, 0);
 		}
 	}
-	CHECK_EQ(hv_rbuf_pending(&r), 0);
+	REQUIRE_EQ(hv_rbuf_pending(&r), 0);
 	hv_rbuf_release(&r);
 
 	/* Header violations, each detected from the header alone. */
@@ -560,8 +560,8 @@ static void test_frames(void)
 		put_hdr(b, bad[i].len, bad[i].id, bad[i].kind, bad[i].nfds, bad[i].rid);
 		feed(&r, b, 16);
 		why = NULL;
-		CHECK_EQ(hv_frame_next(&r, &f, &why), bad[i].err);
-		CHECK(why != NULL);
+		REQUIRE_EQ(hv_frame_next(&r, &f, &why), bad[i].err);
+		REQUIRE(why != NULL);
 		hv_rbuf_release(&r);
 	}
 
@@ -570,19 +570,19 @@ static void test_frames(void)
 	for (int i = 0; i < 3; i++)
 		fds[i] = open("/dev/null", O_RDONLY | O_CLOEXEC);
 	hv_rbuf_init(&r);
-	CHECK_EQ(hv_rbuf_push_fds(&r, fds, 2), 0);
+	REQUIRE_EQ(hv_rbuf_push_fds(&r, fds, 2), 0);
 	put_hdr(b, 1, 1, HV_MSG_ONEWAY, 2, 0);
 	b[16] = 'x';
 	feed(&r, b, 17);
-	CHECK_EQ(hv_frame_next(&r, &f, &why), 1);
-	CHECK(f.fds[0] == fds[0] && f.fds[1] == fds[1]);
-	CHECK_EQ(hv_rbuf_check_fds(&r, &why), 0);
+	REQUIRE_EQ(hv_frame_next(&r, &f, &why), 1);
+	REQUIRE(f.fds[0] == fds[0] && f.fds[1] == fds[1]);
+	REQUIRE_EQ(hv_rbuf_check_fds(&r, &why), 0);
 	close(f.fds[0]);
 	close(f.fds[1]);
-	CHECK_EQ(hv_rbuf_push_fds(&r, &fds[2], 1), 0);
-	CHECK_EQ(hv_rbuf_check_fds(&r, &why), -EBADMSG); /* no frame claims it */
+	REQUIRE_EQ(hv_rbuf_push_fds(&r, &fds[2], 1), 0);
+	REQUIRE_EQ(hv_rbuf_check_fds(&r, &why), -EBADMSG); /* no frame claims it */
 	hv_rbuf_release(&r);                               /* closes fds[2] */
-	CHECK(fcntl(fds[2], F_GETFD) < 0);
+	REQUIRE(fcntl(fds[2], F_GETFD) < 0);
 
 	/* A large frame makes the buffer grow to hold it whole. */
 	hv_rbuf_init(&r);
@@ -592,16 +592,16 @@ static void test_frames(void)
 	size_t off = 0;
 	while (off < big + 16) {
 		ssize_t space = hv_rbuf_prepare(&r);
-		CHECK(space > 0);
+		REQUIRE(space > 0);
 		size_t n = HV_MIN((size_t)space, big + 16 - off);
 		memcpy(r.buf + r.end, bb + off, n);
 		hv_rbuf_commit(&r, n);
 		off += n;
 		if (off < big + 16)
-			CHECK_EQ(hv_frame_next(&r, &f, &why), 0);
+			REQUIRE_EQ(hv_frame_next(&r, &f, &why), 0);
 	}
-	CHECK_EQ(hv_frame_next(&r, &f, &why), 1);
-	CHECK_EQ(f.hdr.len, big);
+	REQUIRE_EQ(hv_frame_next(&r, &f, &why), 1);
+	REQUIRE_EQ(f.hdr.len, big);
 	free(bb);
 	hv_rbuf_release(&r);
 }
@@ -619,9 +619,9 @@ static void test_reply_reuses_checks(void)
 	hv_dec d;
 	const char *a, *b;
 	hv_dec_init(&d, m);
-	CHECK(hv_dec_string(&d, &a));
-	CHECK(hv_dec_string(&d, &b));
-	CHECK_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(hv_dec_string(&d, &a));
+	REQUIRE(hv_dec_string(&d, &b));
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
 
 	hv_enc r;
 	hv_enc_init(&r, &ep, 1, HV_MSG_RESPONSE);
@@ -629,26 +629,26 @@ static void test_reply_reuses_checks(void)
 	hv_enc_string(&r, b);     /* one of the request's: same bytes out */
 	hv_enc_string(&r, a + 1); /* inside one, not one: checked and sent */
 	hv_enc_string(&r, "other");
-	CHECK_EQ(r.err, 0);
+	REQUIRE_EQ(r.err, 0);
 	hv_msg *back = to_msg(&r);
 	const char *x, *y, *z;
 	hv_dec_init(&d, back);
-	CHECK(hv_dec_string(&d, &x) && hv_dec_string(&d, &y) && hv_dec_string(&d, &z));
-	CHECK_EQ(hv_dec_finish(&d), 0);
-	CHECK(strcmp(x, "second") == 0 && strcmp(y, "ame ✓") == 0 && strcmp(z, "other") == 0);
+	REQUIRE(hv_dec_string(&d, &x) && hv_dec_string(&d, &y) && hv_dec_string(&d, &z));
+	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE(strcmp(x, "second") == 0 && strcmp(y, "ame ✓") == 0 && strcmp(z, "other") == 0);
 	hv_msg_destroy(back);
 
 	/* Invalid UTF-8 is still refused with a source set. */
 	hv_enc_init(&r, &ep, 1, HV_MSG_RESPONSE);
 	r.src = m;
 	hv_enc_string(&r, "bad \xff");
-	CHECK_EQ(r.err, -EILSEQ);
+	REQUIRE_EQ(r.err, -EILSEQ);
 	hv_enc_release(&r);
 	/* A view into the middle of a multi-byte character is checked too. */
 	hv_enc_init(&r, &ep, 1, HV_MSG_RESPONSE);
 	r.src = m;
 	hv_enc_string(&r, strstr(a, "✓") + 1);
-	CHECK_EQ(r.err, -EILSEQ);
+	REQUIRE_EQ(r.err, -EILSEQ);
 	hv_enc_release(&r);
 	hv_msg_destroy(m);
 }

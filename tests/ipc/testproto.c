@@ -325,9 +325,9 @@ int test_server_main(int argc, char **argv, void (*hook)(hv_server *s))
 pid_t test_server_fork(const char *path, void (*hook)(hv_server *s))
 {
 	int p[2];
-	CHECK(pipe2(p, O_CLOEXEC) == 0);
+	REQUIRE(pipe2(p, O_CLOEXEC) == 0);
 	pid_t pid = fork();
-	CHECK(pid >= 0);
+	REQUIRE(pid >= 0);
 	if (pid == 0) {
 		/* A failed check in the parent must not leave servers behind. */
 		prctl(PR_SET_PDEATHSIG, SIGKILL);
@@ -343,7 +343,7 @@ pid_t test_server_fork(const char *path, void (*hook)(hv_server *s))
 	}
 	close(p[1]);
 	char ch;
-	CHECK(read(p[0], &ch, 1) == 1);
+	REQUIRE(read(p[0], &ch, 1) == 1);
 	close(p[0]);
 	return pid;
 }
@@ -360,7 +360,7 @@ const char *test_tmpdir(void)
 {
 	if (!tmpdir[0]) {
 		strcpy(tmpdir, "/tmp/haven-ipc-test-XXXXXX");
-		CHECK(mkdtemp(tmpdir));
+		REQUIRE(mkdtemp(tmpdir));
 	}
 	return tmpdir;
 }

@@ -18,25 +18,10 @@
 #include <haven/ipc.h>
 #include <haven/loop.h>
 
+#include "check.h"
 #include "AllTypes.ipc.h"
 #include "AllTypesClient.ipc.h"
 
-static int failures;
-#define CHECK(cond)                                                                    \
-	do {                                                                           \
-		if (!(cond)) {                                                         \
-			fprintf(stderr, "%s:%d: CHECK failed: %s\n", __FILE__, __LINE__, #cond); \
-			failures++;                                                    \
-		}                                                                      \
-	} while (0)
-#define CHECK_EQ_INT(a, b)                                                             \
-	do {                                                                           \
-		long long a_ = (long long)(a), b_ = (long long)(b);                    \
-		if (a_ != b_) {                                                        \
-			fprintf(stderr, "%s:%d: %s = %lld, expected %lld\n", __FILE__, __LINE__, #a, a_, b_); \
-			failures++;                                                    \
-		}                                                                      \
-	} while (0)
 
 /* ---- server (child process) ---------------------------------------------- */
 
@@ -201,20 +186,20 @@ static void test_scalars(hv_conn *c)
 	double k;
 	int r = all_types_scalars(c, true, -5, -300, -70000, -5000000000000LL, 200, 60000, 4000000000u,
 				  18000000000000000000ull, 1.5f, -2.25, &b, &a, &cc, &d, &e, &f, &g, &h, &i, &j, &k);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	CHECK(b == true);
-	CHECK_EQ_INT(a, -5);
-	CHECK_EQ_INT(cc, -300);
-	CHECK_EQ_INT(d, -70000);
-	CHECK_EQ_INT(e, -5000000000000LL);
-	CHECK_EQ_INT(f, 200);
-	CHECK_EQ_INT(g, 60000);
-	CHECK_EQ_INT(h, 4000000000u);
+	CHECK_EQ(a, -5);
+	CHECK_EQ(cc, -300);
+	CHECK_EQ(d, -70000);
+	CHECK_EQ(e, -5000000000000LL);
+	CHECK_EQ(f, 200);
+	CHECK_EQ(g, 60000);
+	CHECK_EQ(h, 4000000000u);
 	CHECK(i == 18000000000000000000ull);
 	CHECK(j == 1.5f);
 	CHECK(k == -2.25);
 	/* NULL out-pointers are allowed. */
-	CHECK_EQ_INT(all_types_scalars(c, false, 0, 0, 0, 0, 0, 0, 0, 0, NAN, INFINITY, NULL, NULL, NULL, NULL, NULL,
+	CHECK_EQ(all_types_scalars(c, false, 0, 0, 0, 0, 0, 0, 0, 0, NAN, INFINITY, NULL, NULL, NULL, NULL, NULL,
 				       NULL, NULL, NULL, NULL, NULL, &k),
 		     0);
 	CHECK(isinf(k));
@@ -227,17 +212,17 @@ static void test_strings(hv_conn *c)
 	hv_bytes out;
 	int r = all_types_strings(c, "héllo ✓", "\x01\xff bytes", "ütf", "view", (hv_bytes){raw, sizeof(raw)},
 				  (hv_bytes){NULL, 0}, &s, &bs, &out);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	if (r == 0) {
 		CHECK(!strcmp(s, "héllo ✓|ütf|view"));
 		CHECK(!strcmp(bs, "\x01\xff bytes"));
 		CHECK(out.len == sizeof(raw) && !memcmp(out.data, raw, sizeof(raw)));
 	}
 	/* Invalid UTF-8 in a String, or in a [UTF8] ByteString, fails locally. */
-	CHECK_EQ_INT(all_types_strings(c, "\xff", "", "", "", (hv_bytes){0}, (hv_bytes){0}, NULL, NULL, NULL), -EILSEQ);
-	CHECK_EQ_INT(all_types_strings(c, "", "", "\xc3", "", (hv_bytes){0}, (hv_bytes){0}, NULL, NULL, NULL), -EILSEQ);
+	CHECK_EQ(all_types_strings(c, "\xff", "", "", "", (hv_bytes){0}, (hv_bytes){0}, NULL, NULL, NULL), -EILSEQ);
+	CHECK_EQ(all_types_strings(c, "", "", "\xc3", "", (hv_bytes){0}, (hv_bytes){0}, NULL, NULL, NULL), -EILSEQ);
 	/* A handler's typed failure. */
-	CHECK_EQ_INT(all_types_strings(c, "", "", "", "", (hv_bytes){0}, (hv_bytes){raw, 1}, NULL, NULL, NULL), -EINVAL);
+	CHECK_EQ(all_types_strings(c, "", "", "", "", (hv_bytes){0}, (hv_bytes){raw, 1}, NULL, NULL, NULL), -EINVAL);
 	CHECK(!strcmp(hv_conn_last_error(c)->message, "bb should be empty"));
 }
 
@@ -257,7 +242,7 @@ static void test_containers(hv_conn *c)
 	int r = all_types_containers(c, (hv_vec_i32){vi, 3}, (hv_opt_string){true, "opt"}, (hv_opt_i32){false, 0},
 				     (hv_map_string_vec_u8){me, 2}, (hv_vec_opt_shapes_point){vo, 2},
 				     (hv_map_u32_shapes_color){ce, 2}, &v, &o, &none, &m, &vo_out, &colors);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	if (r)
 		return;
 	CHECK(v.count == 3 && v.items[0] == 1 && v.items[2] == 3);
@@ -272,7 +257,7 @@ static void test_containers(hv_conn *c)
 	r = all_types_containers(c, (hv_vec_i32){0}, (hv_opt_string){0}, (hv_opt_i32){true, -1},
 				 (hv_map_string_vec_u8){0}, (hv_vec_opt_shapes_point){0}, (hv_map_u32_shapes_color){0}, &v,
 				 &o, &none, NULL, NULL, NULL);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	CHECK(v.count == 0 && !o.present && none.present && none.value == -1);
 }
 
@@ -297,7 +282,7 @@ static void test_structs(hv_conn *c)
 	all_types_mode m;
 	int r = all_types_structs(c, (shapes_point){3, 4}, label, outer, SHAPES_COLOR_BLUE, ALL_TYPES_MODE_AUTO, &p, &l,
 				  &o, &col, &m);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	if (r)
 		return;
 	CHECK(p.x == 3 && p.y == 4);
@@ -311,7 +296,7 @@ static void test_structs(hv_conn *c)
 	CHECK(o.mode == ALL_TYPES_MODE_OFF && !strcmp(o.label.text, "l2") && !o.label.color.present);
 	CHECK(col == SHAPES_COLOR_BLUE && m == ALL_TYPES_MODE_AUTO);
 	/* A value that is not an enumerator is refused before sending. */
-	CHECK_EQ_INT(all_types_structs(c, p, label, outer, (shapes_color)3, ALL_TYPES_MODE_ON, NULL, NULL, NULL, NULL,
+	CHECK_EQ(all_types_structs(c, p, label, outer, (shapes_color)3, ALL_TYPES_MODE_ON, NULL, NULL, NULL, NULL,
 				       NULL),
 		     -EINVAL);
 }
@@ -328,7 +313,7 @@ static void test_gfx(hv_conn *c)
 	int e = all_types_gfx(c, (hv_int_rect){10, 20, 30, 40}, (hv_int_point){-1, 1}, (hv_int_size){640, 480},
 			      (hv_color){0xff336699u}, (hv_float_rect){0.5f, 1.5f, 2.5f, 3.5f}, (hv_vec_int_rect){rects, 2},
 			      &r, &p, &s, &col, &fr, &rv);
-	CHECK_EQ_INT(e, 0);
+	CHECK_EQ(e, 0);
 	if (e)
 		return;
 	CHECK(r.x == 10 && r.y == 20 && r.width == 30 && r.height == 40);
@@ -366,9 +351,9 @@ static void test_resources(hv_conn *c)
 	CHECK(f >= 0 && hf >= 0 && m1 >= 0 && m2 >= 0 && mb >= 0);
 	hv_buffer b, hb;
 	hv_bitmap bm;
-	CHECK_EQ_INT(hv_buffer_create(8192, &b), 0);
-	CHECK_EQ_INT(hv_buffer_create(100, &hb), 0);
-	CHECK_EQ_INT(hv_bitmap_create(4, 4, HV_PIXEL_BGRA8888, &bm), 0);
+	CHECK_EQ(hv_buffer_create(8192, &b), 0);
+	CHECK_EQ(hv_buffer_create(100, &hb), 0);
+	CHECK_EQ(hv_bitmap_create(4, 4, HV_PIXEL_BGRA8888, &bm), 0);
 	for (size_t i = 0; i < b.size; i++)
 		((uint8_t *)b.data)[i] = (uint8_t)(i * 7);
 	memset(hb.data, 0x5a, hb.size);
@@ -382,7 +367,7 @@ static void test_resources(hv_conn *c)
 	all_types_holder ho;
 	hv_opt_file maybe;
 	int r = all_types_resources(c, f, b, bm, holder, (hv_opt_file){true, mb}, &fo, &bo, &bmo, &ho, &maybe);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	if (r == 0) {
 		CHECK(fo >= 0 && fo != f && same_file(fo, f));
 		CHECK(bo.size == 8192 && bo.data && !memcmp(bo.data, b.data, 8192));
@@ -410,9 +395,9 @@ static void test_resources(hv_conn *c)
 	int before = dup(0);
 	close(before);
 	r = all_types_resources(c, f, b, bm, holder, (hv_opt_file){false, -1}, NULL, NULL, NULL, NULL, NULL);
-	CHECK_EQ_INT(r, 0);
+	CHECK_EQ(r, 0);
 	int after = dup(0);
-	CHECK_EQ_INT(after, before);
+	CHECK_EQ(after, before);
 	close(after);
 	/* Arguments were never taken: still open and mapped. */
 	CHECK(fcntl(f, F_GETFD) >= 0 && fcntl(hf, F_GETFD) >= 0 && ((uint8_t *)b.data)[1] == 7);
@@ -430,7 +415,7 @@ static void test_old_style(hv_conn *c)
 {
 	int f = temp_file("\x42rest");
 	hv_bitmap bm = {.buffer = HV_BUFFER_EMPTY};
-	CHECK_EQ_INT(all_types_old_style(c, f, &bm), 0);
+	CHECK_EQ(all_types_old_style(c, f, &bm), 0);
 	CHECK(bm.width == 2 && bm.height == 3 && bm.buffer.data && ((uint8_t *)bm.buffer.data)[0] == 0x42);
 	hv_bitmap_release(&bm);
 	close(f);
@@ -440,27 +425,27 @@ static void test_limited(hv_conn *c)
 {
 	uint8_t small[] = {1, 2, 3, 4, 5};
 	const char *name;
-	CHECK_EQ_INT(all_types_limited(c, "12345678", (hv_vec_u8){small, 4}, &name), 0);
+	CHECK_EQ(all_types_limited(c, "12345678", (hv_vec_u8){small, 4}, &name), 0);
 	CHECK(!strcmp(name, "12345678"));
 	/* Over [MaxLength]: refused by the encoder, the connection stays usable. */
-	CHECK_EQ_INT(all_types_limited(c, "123456789", (hv_vec_u8){small, 4}, NULL), -EMSGSIZE);
-	CHECK_EQ_INT(all_types_limited(c, "ok", (hv_vec_u8){small, 5}, NULL), -EMSGSIZE);
-	CHECK_EQ_INT(all_types_limited(c, "ok", (hv_vec_u8){small, 0}, &name), 0);
+	CHECK_EQ(all_types_limited(c, "123456789", (hv_vec_u8){small, 4}, NULL), -EMSGSIZE);
+	CHECK_EQ(all_types_limited(c, "ok", (hv_vec_u8){small, 5}, NULL), -EMSGSIZE);
+	CHECK_EQ(all_types_limited(c, "ok", (hv_vec_u8){small, 0}, &name), 0);
 }
 
 static void test_fail_and_missing(hv_conn *c)
 {
-	CHECK_EQ_INT(all_types_fail(c, -EPERM, "nope"), -EPERM);
+	CHECK_EQ(all_types_fail(c, -EPERM, "nope"), -EPERM);
 	const hv_ipc_error *e = hv_conn_last_error(c);
 	CHECK(e->remote && e->code == -EPERM && !strcmp(e->message, "nope"));
 	/* Any negative code, even one that means "malformed" to the runtime,
 	 * is just the client's error: the connection stays open. */
-	CHECK_EQ_INT(all_types_fail(c, -EBADMSG, "still fine"), -EBADMSG);
-	CHECK_EQ_INT(all_types_empty(c), -ENOSYS);
+	CHECK_EQ(all_types_fail(c, -EBADMSG, "still fine"), -EBADMSG);
+	CHECK_EQ(all_types_empty(c), -ENOSYS);
 	CHECK(strstr(hv_conn_last_error(c)->message, "AllTypes.Empty has no handler") != NULL);
 	uint32_t n = 0;
-	CHECK_EQ_INT(all_types_later(c, 5, &n), 0);
-	CHECK_EQ_INT(n, 10);
+	CHECK_EQ(all_types_later(c, 5, &n), 0);
+	CHECK_EQ(n, 10);
 }
 
 struct async_state {
@@ -505,18 +490,18 @@ static void test_async_and_events(hv_loop *loop, hv_conn *c)
 {
 	struct async_state st[3] = {{0}};
 	for (int i = 0; i < 3; i++)
-		CHECK_EQ_INT(all_types_later_async(c, (uint32_t)(100 + i), later_done, &st[i]), 0);
+		CHECK_EQ(all_types_later_async(c, (uint32_t)(100 + i), later_done, &st[i]), 0);
 	for (int i = 0; i < 3; i++) {
 		run_until(loop, &st[i].done);
 		CHECK(st[i].done == 1 && st[i].status == 0 && st[i].n == (uint32_t)(200 + 2 * i));
 	}
-	CHECK_EQ_INT(all_types_later_async(c, 1, NULL, NULL), -EINVAL);
+	CHECK_EQ(all_types_later_async(c, 1, NULL, NULL), -EINVAL);
 
 	static const all_types_client_handlers ch = {.notified = on_notified};
 	struct event_state ev = {0};
 	hv_conn_set_userdata(c, &ev);
-	CHECK_EQ_INT(hv_conn_serve(c, &all_types_client_endpoint, &ch), 0);
-	CHECK_EQ_INT(all_types_notify(c, 41, "event!"), 0);
+	CHECK_EQ(hv_conn_serve(c, &all_types_client_endpoint, &ch), 0);
+	CHECK_EQ(all_types_notify(c, 41, "event!"), 0);
 	run_until(loop, &ev.count);
 	CHECK(ev.count == 1 && ev.n == 42 && !strcmp(ev.text, "event!") && ev.px == 41);
 }
@@ -542,13 +527,13 @@ static void test_identity(void)
 	CHECK(all_types_endpoint.magic == hv_ipc_magic("AllTypes"));
 	CHECK(all_types_client_endpoint.magic == hv_ipc_magic("AllTypesClient"));
 	CHECK(!strcmp(all_types_endpoint.name, "AllTypes"));
-	CHECK_EQ_INT(all_types_endpoint.message_count, 12);
-	CHECK_EQ_INT(ALL_TYPES_MSG_SCALARS, 1);
-	CHECK_EQ_INT(ALL_TYPES_MSG_OLD_STYLE, 7);
-	CHECK_EQ_INT(ALL_TYPES_MSG_EMPTY, 12);
+	CHECK_EQ(all_types_endpoint.message_count, 12);
+	CHECK_EQ(ALL_TYPES_MSG_SCALARS, 1);
+	CHECK_EQ(ALL_TYPES_MSG_OLD_STYLE, 7);
+	CHECK_EQ(ALL_TYPES_MSG_EMPTY, 12);
 	CHECK(!strcmp(all_types_endpoint.message_names[ALL_TYPES_MSG_OLD_STYLE - 1], "OldStyle"));
 	CHECK(!strcmp(all_types_endpoint.message_names[ALL_TYPES_MSG_EMPTY - 1], "Empty"));
-	CHECK_EQ_INT(all_types_client_endpoint.message_count, 1);
+	CHECK_EQ(all_types_client_endpoint.message_count, 1);
 }
 
 int main(void)
@@ -593,10 +578,8 @@ int main(void)
 	int status;
 	CHECK(waitpid(pid, &status, 0) == pid);
 	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	if (failures) {
-		fprintf(stderr, "%d check(s) failed\n", failures);
-		return 1;
-	}
-	printf("ok: every AllTypes.ipc message round-tripped across processes\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok: every AllTypes.ipc message round-tripped across processes\n");
+	return r;
 }

@@ -17,7 +17,7 @@
 
 #include "service.h"
 
-static int unix_socket_for(const char *path, struct sockaddr_un *sa)
+int svc_unix_socket(const char *path, struct sockaddr_un *sa)
 {
 	memset(sa, 0, sizeof *sa);
 	sa->sun_family = AF_UNIX;
@@ -28,21 +28,9 @@ static int unix_socket_for(const char *path, struct sockaddr_un *sa)
 	return fd;
 }
 
-static void spawn(svc_fixture *f)
+void svc_child_setup(int listen_fd, const char *name)
 {
-	f->pid = fork();
-	REQUIRE(f->pid >= 0);
-	if (f->pid)
-		return;
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* fd 3 without close-on-exec (dup2 onto itself would keep the flag). */
-	if (f->listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(f->listen_fd, 3) < 0)
-		_exit(127);
-	char pid[32];
-	snprintf(pid, sizeof pid, "%d", (int)getpid());
-	setenv("LISTEN_FDS", "1", 1);
-	setenv("LISTEN_PID", pid, 1);
-	setenv("LISTEN_FDNAMES", strrchr(f->sock, '/') + 1, 1);
 	/* LeakSanitizer's exit-time scan needs ptrace, which the service's
 	 * pledge rightly forbids (SIGSYS). Under ASan the service still aborts
 	 * on any memory error; its logic's leaks are checked by the unit tests. */
@@ -50,6 +38,27 @@ static void spawn(svc_fixture *f)
 	char opts[512];
 	snprintf(opts, sizeof opts, "%s%sdetect_leaks=0", asan ? asan : "", asan && *asan ? ":" : "");
 	setenv("ASAN_OPTIONS", opts, 1);
+	if (listen_fd < 0) {
+		unsetenv("LISTEN_FDS");
+		return;
+	}
+	/* fd 3 without close-on-exec (dup2 onto itself would keep the flag). */
+	if (listen_fd == 3 ? fcntl(3, F_SETFD, 0) < 0 : dup2(listen_fd, 3) < 0)
+		_exit(127);
+	char pid[32];
+	snprintf(pid, sizeof pid, "%d", (int)getpid());
+	setenv("LISTEN_FDS", "1", 1);
+	setenv("LISTEN_PID", pid, 1);
+	setenv("LISTEN_FDNAMES", name, 1);
+}
+
+static void spawn(svc_fixture *f)
+{
+	f->pid = fork();
+	REQUIRE(f->pid >= 0);
+	if (f->pid)
+		return;
+	svc_child_setup(f->listen_fd, strrchr(f->sock, '/') + 1);
 	char *argv[16];
 	size_t n = 0;
 	argv[n++] = (char *)f->exe;
@@ -79,7 +88,7 @@ void svc_start(svc_fixture *f, const char *exe, const char *name, const char *co
 	f->exe = exe;
 	f->args = args;
 	struct sockaddr_un sa;
-	f->listen_fd = unix_socket_for(f->sock, &sa);
+	f->listen_fd = svc_unix_socket(f->sock, &sa);
 	REQUIRE_EQ(bind(f->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	REQUIRE_EQ(listen(f->listen_fd, 128), 0);
 	spawn(f);
@@ -130,7 +139,7 @@ hv_conn *svc_connect(const svc_fixture *f)
 int svc_raw_socket(const svc_fixture *f)
 {
 	struct sockaddr_un sa;
-	int fd = unix_socket_for(f->sock, &sa);
+	int fd = svc_unix_socket(f->sock, &sa);
 	REQUIRE_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	return fd;
 }

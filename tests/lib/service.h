@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <sys/un.h>
 
 #include <haven/ipc.h>
 
@@ -39,6 +40,14 @@ bool svc_alive(svc_fixture *f);
 hv_conn *svc_connect(const svc_fixture *f);
 /* A raw socket to the service, for peers that misbehave. */
 int svc_raw_socket(const svc_fixture *f);
+/* An AF_UNIX stream socket (close-on-exec) and path's address in sa; the
+ * test ends if path does not fit. */
+int svc_unix_socket(const char *path, struct sockaddr_un *sa);
+/* In a forked child about to exec a service: die with the test
+ * (PDEATHSIG), LeakSanitizer off (the service's pledge forbids its
+ * ptrace), and with listen_fd >= 0 that socket handed over as fd 3 with
+ * LISTEN_FDS=1, LISTEN_PID and LISTEN_FDNAMES=name (else LISTEN_FDS unset). */
+void svc_child_setup(int listen_fd, const char *name);
 /* Run argv with stdin from in_fd (-1: /dev/null), stdout into out (NUL
  * terminated, truncated to size; NULL: discarded), stderr into err likewise.
  * Returns the exit status, or -1 when killed by a signal. */
