@@ -195,9 +195,10 @@ int hv_read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int hv_read_file_at(int dirfd, const char *name, size_t max, uint8_t **out, size_t *len)
+int hv_read_file_at(int dirfd, const char *name, int open_flags, size_t max, uint8_t **out,
+		    size_t *len)
 {
-	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | open_flags);
 	if (fd < 0)
 		return -errno;
 	struct stat st;

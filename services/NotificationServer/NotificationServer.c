@@ -98,7 +98,7 @@ static int load_state(const char *dir)
 	unlinkat(state_dirfd, STATE_TMP, 0); /* never acknowledged */
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
-	int r = hv_read_file_at(state_dirfd, STATE_FILE, STATE_MAX_BYTES, &data, &len);
+	int r = hv_read_file_at(state_dirfd, STATE_FILE, O_NOFOLLOW, STATE_MAX_BYTES, &data, &len);
 	if (r == -ENOENT)
 		return 0;
 	if (r == -EINVAL || r == -EFBIG) {

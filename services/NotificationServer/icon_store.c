@@ -140,8 +140,8 @@ int hv_icon_load(int dirfd, uint32_t id, hv_icon **out)
 	file_name(name, sizeof name, id, false);
 	_hv_free_ uint8_t *data = NULL;
 	size_t len;
-	int r = hv_read_file_at(dirfd, name, HEADER_SIZE + (size_t)HV_ICON_MAX_SIDE * HV_ICON_MAX_SIDE * 4,
-				&data, &len);
+	size_t max = HEADER_SIZE + (size_t)HV_ICON_MAX_SIDE * HV_ICON_MAX_SIDE * 4;
+	int r = hv_read_file_at(dirfd, name, O_NOFOLLOW, max, &data, &len);
 	if (r == -EINVAL || r == -EFBIG)
 		return -EBADMSG;
 	if (r < 0)

@@ -162,7 +162,7 @@ static int load_icon_image(const char *path, hv_opt_bitmap *icon)
 #ifdef HAVE_IMAGEDECODER
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
-	int r = hv_read_file_at(AT_FDCWD, path, ICON_MAX_FILE, &data, &len);
+	int r = hv_read_file_at(AT_FDCWD, path, 0, ICON_MAX_FILE, &data, &len);
 	if (r < 0) {
 		fprintf(stderr, "notify: %s: %s\n", path, r == -EFBIG ? "over 64 MiB" : strerror(-r));
 		return 1;

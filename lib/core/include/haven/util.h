@@ -82,10 +82,13 @@ int hv_parse_u64(const char *s, uint64_t max, uint64_t *out);
  * -EPIPE on a short read at EOF for hv_read_full. */
 int hv_write_full(int fd, const void *buf, size_t len);
 int hv_read_full(int fd, void *buf, size_t len);
-/* A whole regular file dirfd/name (not following a final symlink) into a
- * malloc'd, NUL-terminated buffer (*len excludes the NUL). -EINVAL when it
- * is not a regular file, -EFBIG when it is larger than max, else -errno. */
-int hv_read_file_at(int dirfd, const char *name, size_t max, uint8_t **out, size_t *len);
+/* A whole regular file dirfd/name into a malloc'd, NUL-terminated buffer
+ * (*len excludes the NUL). open_flags are added to O_RDONLY|O_CLOEXEC:
+ * O_NOFOLLOW for a service's own state files (a symlink there is not one
+ * it wrote), 0 for a path a person gave. -EINVAL when it is not a regular
+ * file, -EFBIG when it is larger than max, else -errno. */
+int hv_read_file_at(int dirfd, const char *name, int open_flags, size_t max, uint8_t **out,
+		    size_t *len);
 /* A directory stream on dirfd's directory that leaves dirfd open (and its
  * offset alone): closedir() it. NULL with errno set on failure. */
 DIR *hv_opendir_at(int dirfd);
