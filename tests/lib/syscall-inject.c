@@ -78,17 +78,25 @@ static bool signal_pending(pid_t pid, int sig)
 	return pending;
 }
 
+/* Resume to the next syscall stop (or signal, or death): its wait status,
+ * or -errno. */
+static int step(pid_t pid)
+{
+	int st;
+	if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0 || waitpid(pid, &st, __WALL) < 0)
+		return -errno;
+	return st;
+}
+
 /* What became of the tracee after PTRACE_SYSCALL from its entry stop.
  * Returns 1 with *ret set at the exit stop, 0 when it was reported as
  * killed or signalled (and it is no longer ours to restore), <0 on error. */
 static int finish_call(pid_t pid, long long *ret)
 {
 	for (;;) {
-		int st;
-		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0)
-			return -errno;
-		if (waitpid(pid, &st, __WALL) < 0)
-			return -errno;
+		int st = step(pid);
+		if (st < 0)
+			return st;
 		if (WIFSIGNALED(st)) {
 			printf("killed %s\n", sigabbrev_np(WTERMSIG(st)) ?: "?");
 			return 0;
@@ -140,11 +148,9 @@ static int inject(pid_t pid, const struct user_regs_struct *saved, long nr, cons
 		return -errno;
 	/* To the entry stop of our call... */
 	for (;;) {
-		int st;
-		if (ptrace(PTRACE_SYSCALL, pid, 0, 0) < 0)
-			return -errno;
-		if (waitpid(pid, &st, __WALL) < 0)
-			return -errno;
+		int st = step(pid);
+		if (st < 0)
+			return st;
 		if (WIFSIGNALED(st) || WIFEXITED(st)) {
 			printf("%s before the call\n", WIFEXITED(st) ? "exited" : "killed");
 			return 0;
