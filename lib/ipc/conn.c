@@ -1256,7 +1256,18 @@ static int conn_new(hv_loop *loop, int fd, hv_server *server, hv_conn **out)
 		conn_free(c);
 		return r;
 	}
-	socklen_t sl = sizeof(c->peer);
+	/* A byte stream only: reads of a SOCK_SEQPACKET/SOCK_DGRAM socket stop
+	 * at each packet, which the edge-triggered watch never reports again
+	 * (the rest would wait for the next packet), and truncate frames
+	 * larger than the space offered. */
+	int type = 0;
+	socklen_t sl = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0 || type != SOCK_STREAM) {
+		int r = type ? -EPROTOTYPE : -errno;
+		conn_free(c);
+		return r;
+	}
+	sl = sizeof(c->peer);
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &c->peer, &sl) < 0) {
 		int r = -errno;
 		conn_free(c);

@@ -231,6 +231,12 @@ int hv_server_adopt_fd(hv_server *s, int fd)
 		return -errno;
 	if (domain != AF_UNIX)
 		return -EAFNOSUPPORT;
+	int type = 0;
+	sl = sizeof(type);
+	if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &sl) < 0)
+		return -errno;
+	if (type != SOCK_STREAM) /* connections are byte streams (see conn.c) */
+		return -EPROTOTYPE;
 	fcntl(fd, F_SETFD, FD_CLOEXEC);
 	if (listening)
 		return add_listener(s, fd, NULL);

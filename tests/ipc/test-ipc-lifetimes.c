@@ -30,7 +30,8 @@ enum {
 	RV_RELEASE, /* () => (u32 count): answers every held PUT, newest first */
 	RV_BLOB,    /* (bytes data, u64 sum, Optional<File> fd) =|  fd: a memfd with the same bytes */
 	RV_STATS,   /* () => (u64 good, u64 bad, u64 blobs, u64 close_ok) */
-	RV_NESTED,  /* (bytes data, u64 sum, u32 size, u32 seed) => (bool outer_ok, bool big_ok) */
+	RV_NESTED,  /* (bytes data, u64 sum, u32 size, u32 seed, bool hold) => (bool outer_ok, bool big_ok)
+		     * hold: held after the nested calls, answered by RELEASE as a PUT */
 	RV_BIG,     /* (u32 size, u32 seed) => (bytes data) */
 	RV_SPRAY,   /* (u32 before, u32 after, u32 size, u32 seed) => (bytes data): events around the reply */
 	RV_CLOSE,   /* (bytes data, u64 sum) => (): closes its connection, then reads data */
@@ -135,7 +136,10 @@ static void send_blob(hv_conn *c, uint32_t size, uint32_t seed, bool with_fd)
 		close(fd);
 }
 
-static int on_blob(hv_dec *d)
+/* Set: the next BLOB's handler closes its connection before reading it. */
+static bool close_on_blob, closed_on_blob;
+
+static int on_blob(hv_call *call, hv_dec *d)
 {
 	hv_bytes b;
 	uint64_t sum;
@@ -147,6 +151,11 @@ static int on_blob(hv_dec *d)
 		hv_dec_fd(d, &fd);
 	if (hv_dec_finish(d) < 0)
 		return d->err;
+	if (close_on_blob) {
+		close_on_blob = false;
+		closed_on_blob = true;
+		hv_conn_close(hv_call_conn(call));
+	}
 	st.blobs++;
 	count(fnv(b.data, b.len) == sum);
 	if (fd >= 0) {
@@ -224,7 +233,7 @@ static int rv_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		return hv_call_respond(call, &e);
 	}
 	case RV_BLOB:
-		return on_blob(&d);
+		return on_blob(call, &d);
 	case RV_STATS:
 		if (hv_dec_finish(&d) < 0)
 			return d.err;
@@ -242,6 +251,8 @@ static int rv_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		hv_dec_u64(&d, &sum);
 		hv_dec_u32(&d, &size);
 		hv_dec_u32(&d, &seed);
+		bool hold;
+		hv_dec_bool(&d, &hold);
 		if (hv_dec_finish(&d) < 0)
 			return d.err;
 		_hv_free_ uint8_t *want = pattern(size, seed);
@@ -253,6 +264,16 @@ static int rv_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 			int r = big_call(c, size, seed, &big);
 			big_ok = big_ok && r == 0 && big.len == size && !memcmp(big.data, want, size);
 			outer_ok = outer_ok && fnv(b.data, b.len) == sum;
+		}
+		if (hold) {
+			/* Held while the nested reply, not this request, is what
+			 * the read buffer lends out. */
+			count(outer_ok && big_ok);
+			REQUIRE(nheld < HV_ARRAY_SIZE(held));
+			hv_call *k = hv_call_hold(call);
+			REQUIRE(k);
+			held[nheld++] = (typeof(held[0])){.call = k, .view = b, .sum = sum, .buf = HV_BUFFER_EMPTY};
+			return HV_IPC_DEFERRED;
 		}
 		hv_call_reply_init(call, &e);
 		hv_enc_bool(&e, outer_ok);
@@ -595,6 +616,7 @@ static void test_nested_large(void)
 			hv_enc_u64(&e, fnv(p, outer[i]));
 			hv_enc_u32(&e, inner[j]);
 			hv_enc_u32(&e, 77 + j);
+			hv_enc_bool(&e, false);
 			REQUIRE_EQ(hv_conn_call_async(c, &e, nested_done, &r), 0);
 			/* Events right behind the request: in the server's same read. */
 			send_blob(c, 5000, 9 + j, true);
@@ -947,6 +969,260 @@ static void test_client_dies_while_held(void)
 	}
 }
 
+/* --- held after nested calls, and held before them ------------------------ */
+static void send_nested(hv_conn *c, uint32_t outer, uint32_t inner, uint32_t seed, bool hold,
+			hv_reply_cb cb, void *r, uint64_t *sum)
+{
+	_hv_free_ uint8_t *p = pattern(outer, seed);
+	*sum = fnv(p, outer);
+	hv_enc e;
+	hv_enc_init(&e, &rv_ep, RV_NESTED, HV_MSG_REQUEST);
+	hv_enc_bytes(&e, p, outer);
+	hv_enc_u64(&e, *sum);
+	hv_enc_u32(&e, inner);
+	hv_enc_u32(&e, seed + 1);
+	hv_enc_bool(&e, hold);
+	REQUIRE_EQ(hv_conn_call_async(c, &e, cb, r), 0);
+}
+
+struct release_result {
+	bool done;
+	int status;
+	uint32_t n;
+};
+
+static void release_done(hv_conn *c, int status, hv_msg *reply, void *userdata)
+{
+	(void)c;
+	struct release_result *r = userdata;
+	r->done = true;
+	r->status = status;
+	if (status == 0) {
+		hv_dec d;
+		hv_dec_init(&d, reply);
+		hv_dec_u32(&d, &r->n);
+		if (hv_dec_finish(&d) < 0)
+			r->status = d.err;
+	}
+}
+
+/* Async with the loop turning: the server may be in a nested call back to
+ * us for an earlier request (a sync call here would only queue it). */
+static uint32_t release(hv_conn *c)
+{
+	hv_enc e;
+	struct release_result r = {0};
+	hv_enc_init(&e, &rv_ep, RV_RELEASE, HV_MSG_REQUEST);
+	REQUIRE_EQ(hv_conn_call_async(c, &e, release_done, &r), 0);
+	run_until(&r.done);
+	CHECK_EQ(r.status, 0);
+	return r.n;
+}
+
+static void test_nested_then_hold(void)
+{
+	hv_conn *c = connect_rv();
+	enum { N = 8 };
+	struct put_result res[N] = {0};
+	uint64_t want[N];
+	for (unsigned i = 0; i < N; i++) {
+		send_nested(c, i % 2 ? 90000 : 3000, i % 3 ? 300000 : 100, 40 + i, true, put_done, &res[i],
+			    &want[i]);
+		send_blob(c, 66000, 4000 + i, true);
+	}
+	/* RELEASE is behind every NESTED on this connection: all are held. */
+	CHECK_EQ(release(c), (uint32_t)N);
+	for (unsigned i = 0; i < N; i++) {
+		run_until(&res[i].done);
+		CHECK_EQ(res[i].status, 0);
+		CHECK_MSG(res[i].sum == want[i] && res[i].echo_sum == want[i],
+			  "call %u held after nested calls: request view changed", i);
+	}
+	CHECK_EQ(stats(c).bad, 0u);
+	hv_conn_close(c);
+}
+
+/* --- a loop-less client: the sync reply outlives hv_conn_dispatch ---------- */
+static void test_loopless_spray(void)
+{
+	hv_conn *c;
+	REQUIRE(hv_conn_connect(NULL, path, &c) == 0);
+	REQUIRE(hv_conn_serve(c, &rv_ep, NULL) == 0);
+	hv_conn_set_timeout(c, HANG_MS);
+	for (unsigned i = 0; i < 6; i++) {
+		uint32_t size = i % 2 ? 70000 : 900, seed = 7000 + i;
+		hv_enc e;
+		hv_msg *reply;
+		hv_enc_init(&e, &rv_ep, RV_SPRAY, HV_MSG_REQUEST);
+		hv_enc_u32(&e, i % 3);
+		hv_enc_u32(&e, 4);
+		hv_enc_u32(&e, size);
+		hv_enc_u32(&e, seed);
+		uint64_t blobs0 = st.blobs;
+		REQUIRE_EQ(hv_conn_call(c, &e, HANG_MS, &reply), 0);
+		hv_bytes b;
+		hv_dec d;
+		hv_dec_init(&d, reply);
+		hv_dec_bytes(&d, &b);
+		REQUIRE_EQ(hv_dec_finish(&d), 0);
+		_hv_free_ uint8_t *want = pattern(size, seed);
+		uint64_t end = hv_now_ns() + (uint64_t)HANG_MS * 1000000u;
+		while (st.blobs < blobs0 + i % 3 + 4) {
+			REQUIRE(hv_now_ns() < end);
+			REQUIRE(hv_conn_dispatch(c, 100) >= 0);
+		}
+		CHECK_MSG(b.len == size && !memcmp(b.data, want, size),
+			  "loop-less: sync reply changed under hv_conn_dispatch (%u)", i);
+	}
+	CHECK_EQ(st.bad, 0u);
+	hv_conn_close(c);
+}
+
+/* --- a client closing its connection from an event's handler --------------- */
+static void test_client_close_in_event(void)
+{
+	for (unsigned i = 0; i < 3; i++) {
+		hv_conn *c = connect_rv();
+		uint64_t blobs0 = st.blobs;
+		hv_enc e;
+		hv_enc_init(&e, &rv_ep, RV_FLOOD, HV_MSG_ONEWAY);
+		hv_enc_u32(&e, 20);
+		hv_enc_u32(&e, i == 1 ? 70000 : 300);
+		hv_enc_u32(&e, 31 + i);
+		REQUIRE_EQ(hv_conn_send(c, &e), 0);
+		REQUIRE_EQ(hv_conn_flush(c), 0);
+		close_on_blob = true;
+		closed_on_blob = false;
+		run_until(&closed_on_blob);
+		/* c is gone (its handler closed it); the rest was dropped. */
+		CHECK_EQ(st.blobs, blobs0 + 1);
+		CHECK_EQ(st.bad, 0u);
+	}
+}
+
+/* --- everything at once on one connection, in a fixed pseudo-random order -- */
+static void test_mixed(void)
+{
+	hv_conn *c = connect_rv();
+	enum { OPS = 160 };
+	static struct put_result puts[OPS];
+	static uint64_t want[OPS];
+	static struct nested_result nests[OPS];
+	unsigned nputs = 0, nnests = 0, outstanding = 0;
+	uint32_t x = 12345;
+	for (unsigned op = 0; op < OPS; op++) {
+		x = x * 1103515245u + 12345u;
+		unsigned what = (x >> 16) % 7;
+		uint32_t size = (x >> 8) % 5 == 0 ? 65536 + (x % 300000) : (x >> 4) % 70000;
+		switch (what) {
+		case 0: { /* held */
+			_hv_free_ uint8_t *p = pattern(size, op);
+			want[nputs] = fnv(p, size);
+			hv_enc e;
+			hv_enc_init(&e, &rv_ep, RV_PUT, HV_MSG_REQUEST);
+			hv_enc_bytes(&e, p, size);
+			hv_enc_u64(&e, want[nputs]);
+			hv_enc_buffer(&e, &HV_BUFFER_EMPTY);
+			hv_enc_u64(&e, 0);
+			REQUIRE_EQ(hv_conn_call_async(c, &e, put_done, &puts[nputs]), 0);
+			nputs++;
+			outstanding++;
+			break;
+		}
+		case 1: { /* nested, answered at once */
+			uint64_t sum;
+			send_nested(c, size / 2, (x >> 3) % 200000, op, false, nested_done, &nests[nnests++], &sum);
+			break;
+		}
+		case 2: /* events to the server */
+			send_blob(c, size, op, x & 1);
+			break;
+		case 3: { /* events back */
+			hv_enc e;
+			hv_enc_init(&e, &rv_ep, RV_FLOOD, HV_MSG_ONEWAY);
+			hv_enc_u32(&e, 1 + x % 5);
+			hv_enc_u32(&e, size / 4);
+			hv_enc_u32(&e, op);
+			REQUIRE_EQ(hv_conn_send(c, &e), 0);
+			break;
+		}
+		case 4: { /* a sync reply kept while the loop turns */
+			/* No nested call of the server's may wait for us meanwhile. */
+			for (unsigned k = 0; k < nnests; k++)
+				run_until(&nests[k].done);
+			hv_enc e;
+			hv_msg *reply;
+			hv_enc_init(&e, &rv_ep, RV_SPRAY, HV_MSG_REQUEST);
+			hv_enc_u32(&e, x % 3);
+			hv_enc_u32(&e, (x >> 2) % 3);
+			hv_enc_u32(&e, size);
+			hv_enc_u32(&e, op);
+			REQUIRE_EQ(hv_conn_call(c, &e, HANG_MS, &reply), 0);
+			hv_bytes b;
+			hv_dec d;
+			hv_dec_init(&d, reply);
+			hv_dec_bytes(&d, &b);
+			REQUIRE_EQ(hv_dec_finish(&d), 0);
+			for (int k = 0; k < 3; k++)
+				hv_loop_run_once(loop, 0);
+			_hv_free_ uint8_t *w = pattern(size, op);
+			CHECK_MSG(b.len == size && !memcmp(b.data, w, size), "mixed op %u: sync reply changed", op);
+			break;
+		}
+		case 5: /* release, some of the time */
+			if (outstanding > 6) {
+				CHECK_EQ(release(c), outstanding);
+				outstanding = 0;
+			}
+			break;
+		default:
+			hv_loop_run_once(loop, 0);
+		}
+	}
+	CHECK_EQ(release(c), outstanding);
+	for (unsigned i = 0; i < nputs; i++) {
+		run_until(&puts[i].done);
+		CHECK_EQ(puts[i].status, 0);
+		CHECK_MSG(puts[i].sum == want[i] && puts[i].echo_sum == want[i], "mixed put %u corrupted", i);
+	}
+	for (unsigned i = 0; i < nnests; i++) {
+		run_until(&nests[i].done);
+		CHECK_EQ(nests[i].status, 0);
+		CHECK_MSG(nests[i].outer_ok && nests[i].big_ok, "mixed nested %u corrupted", i);
+	}
+	CHECK_EQ(stats(c).bad, 0u);
+	CHECK_EQ(st.bad, 0u);
+	hv_conn_close(c);
+}
+
+/* --- packet sockets are refused ------------------------------------------ */
+/* A SOCK_SEQPACKET connection used to be accepted: with the edge-triggered
+ * watch, two packets arriving before one read dispatched only the first
+ * (the rest waited for the next packet), and a frame larger than the read
+ * space was truncated. Connections are byte streams only. */
+static void test_stream_only(void)
+{
+	static const int types[] = {SOCK_SEQPACKET, SOCK_DGRAM};
+	for (unsigned i = 0; i < HV_ARRAY_SIZE(types); i++) {
+		int sv[2];
+		REQUIRE(socketpair(AF_UNIX, types[i] | SOCK_CLOEXEC, 0, sv) == 0);
+		hv_conn *c = NULL;
+		CHECK_EQ(hv_conn_from_fd(loop, sv[0], &c), -EPROTOTYPE); /* fd taken and closed */
+		hv_server *s;
+		REQUIRE(hv_server_new(loop, &rv_ep, NULL, &s) == 0);
+		CHECK_EQ(hv_server_adopt_fd(s, sv[1]), -EPROTOTYPE);
+		CHECK_EQ(hv_server_connection_count(s), 0u);
+		hv_server_free(s);
+		close(sv[1]);
+	}
+	int sv[2];
+	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	hv_conn *c = NULL;
+	CHECK_EQ(hv_conn_from_fd(loop, sv[0], &c), 0);
+	hv_conn_close(c);
+	close(sv[1]);
+}
+
 int main(void)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -962,6 +1238,11 @@ int main(void)
 	test_lazy();
 	test_close_in_handler();
 	test_client_dies_while_held();
+	test_nested_then_hold();
+	test_loopless_spray();
+	test_client_close_in_event();
+	test_mixed();
+	test_stream_only();
 
 	CHECK_EQ(st.bad, 0u);
 	CHECK_EQ(server_stop(server), 0);

@@ -262,7 +262,8 @@ int hv_conn_connect(hv_loop *loop, const char *path, hv_conn **out);
 int hv_conn_connect_portal(hv_loop *loop, const char *name, hv_conn **out);
 /* Resolve the portal path as above into buf. */
 int hv_portal_path(const char *name, char *buf, size_t size);
-/* Wrap an already-connected socket (takes ownership of fd). */
+/* Wrap an already-connected AF_UNIX SOCK_STREAM socket (takes ownership of
+ * fd, also on failure; another socket type is -EPROTOTYPE). */
 int hv_conn_from_fd(hv_loop *loop, int fd, hv_conn **out);
 /* Flush what can be flushed without blocking long, close, free. */
 void hv_conn_close(hv_conn *c);
@@ -377,7 +378,8 @@ void hv_server_free(hv_server *s); /* closes every connection */
 /* Bind and listen at path (a stale socket file is replaced; mode 0600
  * unless changed with umask). */
 int hv_server_listen(hv_server *s, const char *path);
-/* Adopt a listening socket, or an already accepted connection. */
+/* Adopt a listening socket, or an already accepted connection (AF_UNIX
+ * SOCK_STREAM only: -EAFNOSUPPORT / -EPROTOTYPE otherwise). */
 int hv_server_adopt_fd(hv_server *s, int fd);
 /* Adopt what a service manager handed over: LISTEN_FDS (+ LISTEN_PID,
  * LISTEN_FDNAMES; name NULL = all fds) or SerenityOS's SOCKET_TAKEOVER.
