@@ -100,6 +100,10 @@ struct hv_conn {
 
 	/* input */
 	hv_rbuf in;
+	/* Set while in.buf is shared with messages that still use it (see
+	 * conn_unpin): the connection may cut further frames from it, but must
+	 * not write, move or free it; the next read moves on to a new one. */
+	struct hv_keep *in_keep;
 	/* The message being dispatched straight from `in` (its payload a view
 	 * into in.buf, not a copy); NULL if none. While it lives, in.buf must
 	 * not move: a read first hands the buffer to it (conn_unpin). */
@@ -132,6 +136,7 @@ struct hv_conn {
 
 static void conn_drain(hv_conn *c);
 static int conn_flush(hv_conn *c, int timeout_ms);
+static int conn_unpin(hv_conn *c);
 
 /* --- small helpers ------------------------------------------------------ */
 static void conn_ref(hv_conn *c) { c->refs++; }
@@ -141,11 +146,17 @@ static void call_destroy(hv_call *call);
 
 static void conn_free(hv_conn *c)
 {
-	if (c->borrowed) {
-		/* Its call was held when unpinning failed: it keeps the buffer. */
-		c->borrowed->keep = c->in.buf;
+	if (c->borrowed && conn_unpin(c) < 0) {
+		/* Its call was held when unpinning failed, and again now: the
+		 * buffer stays allocated (a leak rather than a dangling view). */
+		hv_log_error("ipc: no memory to hand a read buffer to a held call");
 		c->in.buf = NULL;
 		c->borrowed = NULL;
+	}
+	if (c->in_keep) {
+		c->in.buf = NULL; /* the held messages' now */
+		hv_keep_unref(c->in_keep);
+		c->in_keep = NULL;
 	}
 	hv_rbuf_release(&c->in);
 	for (hv_msg *m = c->q_head, *n; m; m = n) {
@@ -863,14 +874,34 @@ static void schedule_read(hv_conn *c)
 	}
 }
 
-/* in.buf must move on while the borrowed message's payload lives in it (a
- * read during its dispatch — a handler's sync call —, its call is held, or
- * a sync call's reply is still the caller's when the loop reads):
- * the message keeps that buffer and reading continues in a new one, with
- * the unparsed bytes. Rare, so the common dispatch copies nothing. */
+/* The borrowed message's payload must outlive the read buffer's current
+ * use (its call is held, a read comes during its dispatch — a handler's
+ * sync call —, or a sync call's reply is still the caller's when the loop
+ * reads): the message takes a reference to in.buf, which the connection
+ * shares from then on (in_keep). Nothing is copied here: a burst of held
+ * requests in one read shares that one buffer (a copy of the unparsed rest
+ * per held call was quadratic, and pinned a 64 KiB buffer each). */
 static int conn_unpin(hv_conn *c)
 {
 	hv_msg *m = c->borrowed;
+	if (!c->in_keep) {
+		struct hv_keep *k = malloc(sizeof(*k));
+		if (!k)
+			return -ENOMEM;
+		*k = (struct hv_keep){.refs = 1, .buf = c->in.buf};
+		c->in_keep = k;
+	}
+	c->in_keep->refs++;
+	m->keep = c->in_keep;
+	c->borrowed = NULL;
+	return 0;
+}
+
+/* Before a read: a shared in.buf is left to the messages using it and
+ * reading continues in a new buffer with the unparsed bytes (once per
+ * read that follows a hand-over, not per message). */
+static int conn_unshare(hv_conn *c)
+{
 	hv_rbuf *r = &c->in;
 	size_t have = r->end - r->start;
 	uint8_t *nb = NULL;
@@ -884,12 +915,12 @@ static int conn_unpin(hv_conn *c)
 		memcpy(nb, r->buf + r->start, have);
 	}
 	/* Nothing unparsed: hv_rbuf_prepare() allocates when reading. */
-	m->keep = r->buf;
 	r->buf = nb;
 	r->cap = nb ? cap : 0;
 	r->start = 0;
 	r->end = have;
-	c->borrowed = NULL;
+	hv_keep_unref(c->in_keep);
+	c->in_keep = NULL;
 	return 0;
 }
 
@@ -1003,8 +1034,10 @@ static int conn_next(hv_conn *c, hv_msg **out)
  * >0 bytes read, -EAGAIN, or a negative errno after the connection ended. */
 static ssize_t conn_read(hv_conn *c, bool block)
 {
-	if (c->borrowed) {
-		int u = conn_unpin(c);
+	if (c->borrowed || c->in_keep) {
+		int u = c->borrowed ? conn_unpin(c) : 0;
+		if (u == 0)
+			u = conn_unshare(c);
 		if (u < 0) {
 			hv_conn_end(c, u);
 			return u;

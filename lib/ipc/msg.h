@@ -3,6 +3,8 @@
  * Not installed; services only see the opaque hv_msg of haven/ipc.h. */
 #pragma once
 
+#include <stdlib.h>
+
 #include <haven/ipc.h>
 
 /* A buffer mapping that the message still owns (unmapped on release). */
@@ -11,6 +13,22 @@ struct hv_msg_map {
 	void *data;
 	size_t size;
 };
+
+/* A read buffer shared by the connection (while it still reads into its
+ * tail) and the messages whose payloads live in it. Single-threaded, as
+ * the connection is. */
+struct hv_keep {
+	unsigned refs;
+	uint8_t *buf;
+};
+
+static inline void hv_keep_unref(struct hv_keep *k)
+{
+	if (k && --k->refs == 0) {
+		free(k->buf);
+		free(k);
+	}
+}
 
 struct hv_msg {
 	struct hv_msg *next; /* incoming queue or the connection's free list */
@@ -33,9 +51,11 @@ struct hv_msg {
 	const uint8_t *payload;
 	uint8_t *buf;
 	size_t len, cap;
-	/* A read buffer the connection handed over because it had to move on
-	 * while this message's payload still lived in it (freed on clear). */
-	uint8_t *keep;
+	/* The read buffer this message's payload lives in, once the
+	 * connection had to let it go (a held call, a read during its
+	 * dispatch): shared with the connection and every other message
+	 * borrowed from it, freed with the last (hv_keep_unref on clear). */
+	struct hv_keep *keep;
 	int fds[HV_IPC_MAX_FDS_PER_MESSAGE]; /* -1 once taken */
 	struct hv_msg_map *maps;
 	hv_arena arena;

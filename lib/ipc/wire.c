@@ -727,7 +727,7 @@ void hv_msg_clear(hv_msg *m)
 	m->len = 0;
 	m->payload = m->buf;
 	if (m->keep) {
-		free(m->keep);
+		hv_keep_unref(m->keep);
 		m->keep = NULL;
 	}
 	if (m->arena.used_total) /* most messages decode without it */
