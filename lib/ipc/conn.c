@@ -874,6 +874,8 @@ static void schedule_read(hv_conn *c)
 	}
 }
 
+static bool conn_tail_ok(const hv_conn *c);
+
 /* The borrowed message's payload must outlive the read buffer's current
  * use (its call is held, a read comes during its dispatch — a handler's
  * sync call —, or a sync call's reply is still the caller's when the loop
@@ -895,6 +897,22 @@ static int conn_unpin(hv_conn *c)
 	m->keep = c->in_keep;
 	c->borrowed = NULL;
 	return 0;
+}
+
+/* Can the next read go into a shared in.buf's free tail? It must hold the
+ * frame being received and a fair chunk: a client whose held requests come
+ * one per read then fills one buffer with many, not one buffer each. */
+static bool conn_tail_ok(const hv_conn *c)
+{
+	const hv_rbuf *r = &c->in;
+	size_t have = r->end - r->start, need = HV_RBUF_READ_CHUNK / 4;
+	if (have >= HV_IPC_HEADER_SIZE) {
+		uint32_t len;
+		memcpy(&len, r->buf + r->start, 4);
+		if ((size_t)len + HV_IPC_HEADER_SIZE > have)
+			need = HV_MAX(need, (size_t)len + HV_IPC_HEADER_SIZE - have);
+	}
+	return r->buf && r->cap - r->end >= need;
 }
 
 /* Before a read: a shared in.buf is left to the messages using it and
@@ -1034,16 +1052,22 @@ static int conn_next(hv_conn *c, hv_msg **out)
  * >0 bytes read, -EAGAIN, or a negative errno after the connection ended. */
 static ssize_t conn_read(hv_conn *c, bool block)
 {
+	if (c->in_keep && c->in_keep->refs == 1 && !c->borrowed) {
+		/* Every message that shared it is gone: the buffer is ours again. */
+		free(c->in_keep);
+		c->in_keep = NULL;
+	}
 	if (c->borrowed || c->in_keep) {
 		int u = c->borrowed ? conn_unpin(c) : 0;
-		if (u == 0)
+		if (u == 0 && !conn_tail_ok(c))
 			u = conn_unshare(c);
 		if (u < 0) {
 			hv_conn_end(c, u);
 			return u;
 		}
 	}
-	ssize_t space = hv_rbuf_prepare(&c->in);
+	/* A shared buffer is only appended to (its users' bytes stay put). */
+	ssize_t space = c->in_keep ? (ssize_t)(c->in.cap - c->in.end) : hv_rbuf_prepare(&c->in);
 	if (space < 0) {
 		hv_conn_end(c, (int)space);
 		return space;
