@@ -417,55 +417,39 @@ static void test_client_dies(void)
 
 /* Many writers and readers at once: every write is answered with its own
  * serial, every read sees a whole entry, the history keeps the newest. */
+enum { CONCURRENT_CLIENTS = 8, CONCURRENT_WRITES = 40 };
+
+/* One of the concurrent writers: reports the serial of each of its writes. */
+static void concurrent_writer(int k, int report, void *ud)
+{
+	const svc_fixture *f = ud;
+	hv_conn *c = svc_connect(f);
+	for (int i = 0; i < CONCURRENT_WRITES; i++) {
+		char text[64];
+		snprintf(text, sizeof text, "client %d write %d", k, i);
+		uint64_t serial = set_text(c, text, "text/plain");
+		REQUIRE_EQ(write(report, &serial, sizeof serial), (ssize_t)sizeof serial);
+		/* A read in between: whatever is current, it is whole. */
+		hv_buffer b = HV_BUFFER_EMPTY;
+		REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &b, NULL, NULL), 0);
+		REQUIRE(b.size > 7 && !memcmp(b.data, "client ", 7));
+		hv_buffer_release(&b);
+	}
+	hv_conn_close(c);
+}
+
 static void test_concurrent(void)
 {
 	svc_fixture f;
 	svc_start(&f, exe, "clipboard", (const char *const[]){"--history", "1024", NULL});
-	enum { CLIENTS = 8, WRITES = 40 };
-	int p[2];
-	REQUIRE_EQ(pipe(p), 0);
-	pid_t pids[CLIENTS];
-	for (int k = 0; k < CLIENTS; k++) {
-		pids[k] = fork();
-		REQUIRE(pids[k] >= 0);
-		if (pids[k] == 0) {
-			close(p[0]);
-			hv_conn *c = svc_connect(&f);
-			for (int i = 0; i < WRITES; i++) {
-				char text[64];
-				snprintf(text, sizeof text, "client %d write %d", k, i);
-				uint64_t serial = set_text(c, text, "text/plain");
-				REQUIRE_EQ(write(p[1], &serial, sizeof serial), (ssize_t)sizeof serial);
-				/* A read in between: whatever is current, it is whole. */
-				hv_buffer b = HV_BUFFER_EMPTY;
-				REQUIRE_EQ(clipboard_server_get_clipboard_data(c, &b, NULL, NULL), 0);
-				REQUIRE(b.size > 7 && !memcmp(b.data, "client ", 7));
-				hv_buffer_release(&b);
-			}
-			hv_conn_close(c);
-			_exit(0);
-		}
-	}
-	close(p[1]);
-	static uint64_t serials[CLIENTS * WRITES];
-	size_t n = 0;
-	uint64_t s;
-	while (read(p[0], &s, sizeof s) == (ssize_t)sizeof s && n < HV_ARRAY_SIZE(serials))
-		serials[n++] = s;
-	close(p[0]);
-	for (int k = 0; k < CLIENTS; k++) {
-		int status;
-		REQUIRE_EQ(waitpid(pids[k], &status, 0), pids[k]);
-		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	REQUIRE_EQ(n, CLIENTS * WRITES);
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			REQUIRE(serials[i] != serials[j]);
+	static uint64_t serials[CONCURRENT_CLIENTS * CONCURRENT_WRITES];
+	size_t n = svc_run_clients(CONCURRENT_CLIENTS, concurrent_writer, &f, serials, HV_ARRAY_SIZE(serials));
+	REQUIRE_EQ(n, CONCURRENT_CLIENTS * CONCURRENT_WRITES);
+	REQUIRE(svc_all_distinct(serials, n));
 	hv_conn *c = svc_connect(&f);
 	hv_vec_clipboard_server_entry_info h;
 	REQUIRE_EQ(clipboard_server_get_history(c, &h), 0);
-	REQUIRE_EQ(h.count, CLIENTS * WRITES);
+	REQUIRE_EQ(h.count, CONCURRENT_CLIENTS * CONCURRENT_WRITES);
 	for (size_t i = 1; i < h.count; i++)
 		REQUIRE(h.items[i - 1].serial > h.items[i].serial);
 	hv_conn_close(c);

@@ -427,54 +427,38 @@ static void test_dying_clients(void)
 
 /* Many clients showing at once: unique ids, each owner hears about its own
  * notifications only. */
+enum { CONCURRENT_CLIENTS = 8, CONCURRENT_EACH = 20 };
+
+/* One of the concurrent clients: shows CONCURRENT_EACH, reports their ids,
+ * closes them and hears exactly those closes. */
+static void concurrent_client(int k, int report, void *ud)
+{
+	struct client cl;
+	client_open(&cl, ud, false);
+	uint32_t ids[CONCURRENT_EACH];
+	for (int i = 0; i < CONCURRENT_EACH; i++) {
+		ids[i] = send_n(cl.c, "load", (unsigned)(i % 3), 0, NULL);
+		uint64_t id = ids[i];
+		REQUIRE_EQ(write(report, &id, sizeof id), (ssize_t)sizeof id);
+	}
+	char want[4096] = "";
+	for (int i = 0; i < CONCURRENT_EACH; i++) {
+		REQUIRE_EQ(notification_server_close(cl.c, ids[i]), 0);
+		size_t l = strlen(want);
+		snprintf(want + l, sizeof want - l, "close:%u:3 ", ids[i]);
+	}
+	REQUIRE(heard(&cl, want));
+	hv_conn_close(cl.c);
+}
+
 static void test_concurrent(void)
 {
 	svc_fixture f;
 	svc_start(&f, exe, "notify", NULL);
-	enum { CLIENTS = 8, EACH = 20 };
-	int p[2];
-	REQUIRE_EQ(pipe(p), 0);
-	pid_t pids[CLIENTS];
-	for (int k = 0; k < CLIENTS; k++) {
-		pids[k] = fork();
-		REQUIRE(pids[k] >= 0);
-		if (pids[k] == 0) {
-			close(p[0]);
-			struct client cl;
-			client_open(&cl, &f, false);
-			uint32_t ids[EACH];
-			for (int i = 0; i < EACH; i++) {
-				ids[i] = send_n(cl.c, "load", (unsigned)(i % 3), 0, NULL);
-				REQUIRE_EQ(write(p[1], &ids[i], sizeof ids[i]), (ssize_t)sizeof ids[i]);
-			}
-			/* Close our own: we hear exactly those closes. */
-			char want[4096] = "";
-			for (int i = 0; i < EACH; i++) {
-				REQUIRE_EQ(notification_server_close(cl.c, ids[i]), 0);
-				size_t l = strlen(want);
-				snprintf(want + l, sizeof want - l, "close:%u:3 ", ids[i]);
-			}
-			REQUIRE(heard(&cl, want));
-			hv_conn_close(cl.c);
-			_exit(0);
-		}
-	}
-	close(p[1]);
-	static uint32_t ids[CLIENTS * EACH];
-	size_t n = 0;
-	uint32_t id;
-	while (read(p[0], &id, sizeof id) == (ssize_t)sizeof id && n < HV_ARRAY_SIZE(ids))
-		ids[n++] = id;
-	close(p[0]);
-	for (int k = 0; k < CLIENTS; k++) {
-		int status;
-		REQUIRE_EQ(waitpid(pids[k], &status, 0), pids[k]);
-		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
-	}
-	REQUIRE_EQ(n, CLIENTS * EACH);
-	for (size_t i = 0; i < n; i++)
-		for (size_t j = i + 1; j < n; j++)
-			REQUIRE(ids[i] != ids[j]);
+	static uint64_t ids[CONCURRENT_CLIENTS * CONCURRENT_EACH];
+	size_t n = svc_run_clients(CONCURRENT_CLIENTS, concurrent_client, &f, ids, HV_ARRAY_SIZE(ids));
+	REQUIRE_EQ(n, CONCURRENT_CLIENTS * CONCURRENT_EACH);
+	REQUIRE(svc_all_distinct(ids, n));
 	hv_conn *c = svc_connect(&f);
 	hv_vec_notification_server_info v;
 	REQUIRE_EQ(notification_server_list(c, &v), 0);

@@ -199,3 +199,53 @@ int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, si
 	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
 	return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
 }
+
+size_t svc_run_clients(int n, void (*client)(int k, int report_fd, void *ud), void *ud,
+		       uint64_t *out, size_t max)
+{
+	int p[2];
+	REQUIRE_EQ(pipe2(p, O_CLOEXEC), 0);
+	pid_t pids[64];
+	REQUIRE(n > 0 && n <= (int)HV_ARRAY_SIZE(pids));
+	for (int k = 0; k < n; k++) {
+		pids[k] = fork();
+		REQUIRE(pids[k] >= 0);
+		if (pids[k] == 0) {
+			close(p[0]);
+			client(k, p[1], ud);
+			_exit(0);
+		}
+	}
+	close(p[1]);
+	size_t got = 0;
+	uint64_t v;
+	while (read(p[0], &v, sizeof v) == (ssize_t)sizeof v)
+		if (got < max)
+			out[got++] = v;
+	close(p[0]);
+	for (int k = 0; k < n; k++) {
+		int status;
+		REQUIRE_EQ(waitpid(pids[k], &status, 0), pids[k]);
+		REQUIRE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	}
+	return got;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+	return x < y ? -1 : x > y;
+}
+
+bool svc_all_distinct(const uint64_t *v, size_t n)
+{
+	uint64_t *s = malloc(n * sizeof(*s) + 1);
+	REQUIRE(s);
+	memcpy(s, v, n * sizeof(*s));
+	qsort(s, n, sizeof(*s), cmp_u64);
+	bool ok = true;
+	for (size_t i = 1; i < n && ok; i++)
+		ok = s[i] != s[i - 1];
+	free(s);
+	return ok;
+}

@@ -48,6 +48,14 @@ int svc_unix_socket(const char *path, struct sockaddr_un *sa);
  * ptrace), and with listen_fd >= 0 that socket handed over as fd 3 with
  * LISTEN_FDS=1, LISTEN_PID and LISTEN_FDNAMES=name (else LISTEN_FDS unset). */
 void svc_child_setup(int listen_fd, const char *name);
+/* Run client(k, report_fd, ud) in n forked processes at once (k = 0..n-1);
+ * each reports what it got as uint64_t values written to report_fd. Every
+ * client must exit 0 (the test ends otherwise); returns how many values
+ * were collected into out (at most max). */
+size_t svc_run_clients(int n, void (*client)(int k, int report_fd, void *ud), void *ud,
+		       uint64_t *out, size_t max);
+/* No two of the n values are equal (ids handed out under concurrency). */
+bool svc_all_distinct(const uint64_t *v, size_t n);
 /* Run argv with stdin from in_fd (-1: /dev/null), stdout into out (NUL
  * terminated, truncated to size; NULL: discarded), stderr into err likewise.
  * Returns the exit status, or -1 when killed by a signal. */
