@@ -45,6 +45,10 @@ static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
  * directory) so a respawned server shows what this one acknowledged. A
  * failure is logged, not returned: the notification is on screen already,
  * and saying otherwise to the client would be a lie. */
+/* An icon whose file is on disk was dropped (closed, or replaced): the next
+ * save prunes the directory, instead of every save listing it. */
+static bool icon_files_stale;
+
 static bool icon_file_wanted(uint32_t id, void *ud)
 {
 	const hv_notification *n = hv_nq_find(queue, id);
@@ -84,8 +88,10 @@ static void persist(void)
 		r = -errno;
 	if (r < 0)
 		hv_log_errno(r, "Failed to save the notification state");
-	else
+	else if (icon_files_stale) {
 		hv_icon_prune(state_dirfd, icon_file_wanted, NULL);
+		icon_files_stale = false;
+	}
 }
 
 static int load_state(const char *dir)
@@ -304,7 +310,12 @@ static int changed(void)
 
 /* --- icons ------------------------------------------------------------------ */
 
-static void icon_free(void *icon) { hv_icon_free(icon); }
+static void icon_free(void *icon)
+{
+	if (icon && ((hv_icon *)icon)->saved)
+		icon_files_stale = true;
+	hv_icon_free(icon);
+}
 
 /* Keep the request's bitmap (see icon_store.h). */
 static int take_icon(hv_call *call, const hv_bitmap *in, void **out)
