@@ -26,16 +26,29 @@ grep -q 'Usage:' "$tmp/err" || fail "bad option must print usage"
 
 # --check writes nothing
 mkdir "$tmp/check" && cd "$tmp/check" || exit 1
-"$ipcc" --check "$fix/AllTypes.ipc" "$fix/Serenity.ipc" "$fix/Shapes.ipc" || fail "--check of good files"
+types="--types $fix/LibTypes.ipc"
+"$ipcc" --check $types "$fix/AllTypes.ipc" "$fix/Serenity.ipc" "$fix/Shapes.ipc" || fail "--check of good files"
 [ -z "$(ls -A "$tmp/check")" ] || fail "--check wrote files"
 
 # Stable output: same bytes from another directory and another path spelling.
 mkdir "$tmp/a" "$tmp/b"
-"$ipcc" -o "$tmp/a" --depfile "$tmp/a/AllTypes.d" "$fix/AllTypes.ipc" || fail "compile AllTypes"
-(cd "$fix/bad" && "$ipcc" -o "$tmp/b" ../AllTypes.ipc) || fail "compile AllTypes (relative)"
+"$ipcc" -o "$tmp/a" --depfile "$tmp/a/AllTypes.d" $types "$fix/AllTypes.ipc" || fail "compile AllTypes"
+(cd "$fix/bad" && "$ipcc" -o "$tmp/b" -t ../LibTypes.ipc ../AllTypes.ipc) || fail "compile AllTypes (relative)"
 cmp -s "$tmp/a/AllTypes.ipc.h" "$tmp/b/AllTypes.ipc.h" || fail "header differs between runs"
 cmp -s "$tmp/a/AllTypes.ipc.c" "$tmp/b/AllTypes.ipc.c" || fail "source differs between runs"
 grep -q 'Shapes.ipc' "$tmp/a/AllTypes.d" || fail "depfile lists the import"
+grep -q 'LibTypes.ipc' "$tmp/a/AllTypes.d" || fail "depfile lists the --types file"
+
+# --types: required when the file uses its types; missing file; qualified C names.
+"$ipcc" --check "$fix/AllTypes.ipc" 2>"$tmp/err"; [ $? -eq 1 ] || fail "AllTypes without --types must fail"
+grep -q "unknown type 'HTTP::HeaderMap'" "$tmp/err" || fail "unknown qualified type: $(cat "$tmp/err")"
+"$ipcc" --check --types "$tmp/none.ipc" "$fix/Shapes.ipc" 2>"$tmp/err"; [ $? -eq 1 ] || fail "missing --types file must fail"
+grep -qF "$tmp/none.ipc:0:0: cannot read: No such file or directory" "$tmp/err" || fail "missing --types message: $(cat "$tmp/err")"
+"$ipcc" --check --types NoSuchShippedTypes "$fix/Shapes.ipc" 2>"$tmp/err"; [ $? -eq 1 ] || fail "unknown bare --types name must fail"
+grep -q "/haven/ipcc/types/NoSuchShippedTypes.ipc:0:0: cannot read" "$tmp/err" || fail "bare --types name is looked up where type files are installed: $(cat "$tmp/err")"
+grep -q '^typedef struct lib_types_http_header_map {$' "$tmp/a/AllTypes.ipc.h" || fail "C name of HTTP::HeaderMap"
+grep -q 'LIB_TYPES_CORE_PRIORITY_HIGH = 2,' "$tmp/a/AllTypes.ipc.h" || fail "enumerator of Core::Priority"
+"$ipcc" --dump "$fix/LibTypes.ipc" | grep -q '^struct HTTP::HeaderMap -> lib_types_http_header_map ' || fail "--dump qualified struct"
 grep -q "^$tmp/a/AllTypes.ipc.h:" "$tmp/a/AllTypes.d" || fail "depfile target"
 [ -z "$(ls "$tmp/a" | grep tmp)" ] || fail "temporary files left behind"
 
@@ -45,11 +58,12 @@ grep -q 'here must not end it' "$tmp/a/AllTypes.ipc.h" || fail "doc comment, sec
 grep -q 'trailing comments stay' "$tmp/a/AllTypes.ipc.h" && fail "trailing comment copied"
 
 # --dump: magic as in the generated endpoint, ids in declaration order.
-"$ipcc" --dump "$fix/AllTypes.ipc" >"$tmp/dump" || fail "--dump"
+"$ipcc" --dump $types "$fix/AllTypes.ipc" >"$tmp/dump" || fail "--dump"
 magic=$(sed -n 's/.*\.magic = \(0x[0-9a-f]*\)u,.*/\1/p' "$tmp/a/AllTypes.ipc.c")
-grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 12$" "$tmp/dump" || fail "--dump endpoint line ($magic)"
+grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 13$" "$tmp/dump" || fail "--dump endpoint line ($magic)"
 grep -q "^ *1 Scalars(bool b," "$tmp/dump" || fail "--dump first message"
-grep -q "^ *12 Empty() => ()  -> all_types_empty$" "$tmp/dump" || fail "--dump last message"
+grep -q "^ *12 Empty() => ()  -> all_types_empty$" "$tmp/dump" || fail "--dump message 12"
+grep -q "^ *13 Qualified(HTTP::HeaderMap headers, ::Core::Priority priority, AK::Duration timeout) => (" "$tmp/dump" || fail "--dump qualified types as written"
 
 # Mechanical names: snake_case of SerenityOS spellings.
 "$ipcc" --dump "$fix/Serenity.ipc" >"$tmp/sdump" || fail "--dump Serenity.ipc"
@@ -82,13 +96,13 @@ for f in Crlf Nothing Blank; do
 done
 
 # The generated C compiles cleanly with the project's warnings, with gcc and clang.
-for f in Shapes AllTypesClient Serenity; do
+for f in Shapes AllTypesClient Serenity LibTypes; do
 	"$ipcc" -o "$tmp/a" "$fix/$f.ipc" || fail "compile $f"
 done
 flags="-std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wcast-qual -Wpointer-arith -Wundef"
 for compiler in gcc clang; do
 	command -v $compiler >/dev/null 2>&1 || continue
-	for f in AllTypes Shapes AllTypesClient Serenity Crlf Nothing Blank; do
+	for f in AllTypes Shapes AllTypesClient Serenity LibTypes Crlf Nothing Blank; do
 		$compiler $flags -I"$src/lib/ipc/include" -I"$src/lib/core/include" -c "$tmp/a/$f.ipc.c" -o /dev/null ||
 			fail "$compiler: $f.ipc.c does not compile cleanly"
 	done

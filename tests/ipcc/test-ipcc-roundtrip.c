@@ -137,6 +137,12 @@ static int h_notify(hv_call *call, const all_types_notify_req *q)
 	return all_types_client_notified(hv_call_conn(call), q->n + 1, q->text, v);
 }
 
+static int h_qualified(hv_call *call, const all_types_qualified_req *q, all_types_qualified_rep *r)
+{
+	*r = (all_types_qualified_rep){q->headers, q->priority, q->timeout};
+	return 0;
+}
+
 static void server_gone(hv_conn *c, void *ud)
 {
 	hv_loop_quit(ud, 0);
@@ -157,6 +163,7 @@ static int run_server(int fd)
 		.later = h_later,
 		.notify = h_notify,
 		/* .empty left NULL: answers -ENOSYS */
+		.qualified = h_qualified,
 	};
 	hv_loop *loop;
 	hv_conn *c;
@@ -448,6 +455,25 @@ static void test_fail_and_missing(hv_conn *c)
 	CHECK_EQ(n, 10);
 }
 
+/* Types defined under qualified names in LibTypes.ipc (ipcc --types). */
+static void test_qualified(hv_conn *c)
+{
+	lib_types_http_header hs[] = {{"Content-Type", "text/plain"}, {"X-Empty", ""}};
+	lib_types_http_header_map in = {.headers = {hs, 2}};
+	lib_types_http_header_map out;
+	lib_types_core_priority prio;
+	lib_types_duration d;
+	int r = all_types_qualified(c, in, LIB_TYPES_CORE_PRIORITY_HIGH, (lib_types_duration){-7}, &out, &prio, &d);
+	CHECK_EQ(r, 0);
+	if (r)
+		return;
+	CHECK(out.headers.count == 2 && !strcmp(out.headers.items[0].name, "Content-Type") &&
+	      !strcmp(out.headers.items[1].value, ""));
+	CHECK(prio == LIB_TYPES_CORE_PRIORITY_HIGH && d.nanoseconds == -7);
+	/* The enum check applies to qualified enums like any other. */
+	CHECK_EQ(all_types_qualified(c, in, (lib_types_core_priority)3, d, NULL, NULL, NULL), -EINVAL);
+}
+
 struct async_state {
 	int done, status;
 	uint32_t n;
@@ -527,7 +553,7 @@ static void test_identity(void)
 	CHECK(all_types_endpoint.magic == hv_ipc_magic("AllTypes"));
 	CHECK(all_types_client_endpoint.magic == hv_ipc_magic("AllTypesClient"));
 	CHECK(!strcmp(all_types_endpoint.name, "AllTypes"));
-	CHECK_EQ(all_types_endpoint.message_count, 12);
+	CHECK_EQ(all_types_endpoint.message_count, 13);
 	CHECK_EQ(ALL_TYPES_MSG_SCALARS, 1);
 	CHECK_EQ(ALL_TYPES_MSG_OLD_STYLE, 7);
 	CHECK_EQ(ALL_TYPES_MSG_EMPTY, 12);
@@ -570,6 +596,7 @@ int main(void)
 	test_old_style(c);
 	test_limited(c);
 	test_fail_and_missing(c);
+	test_qualified(c);
 	test_async_and_events(loop, c);
 	test_malformed(c);
 	hv_conn_close(c);

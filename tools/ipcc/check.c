@@ -98,7 +98,7 @@ static bool valid_c_prefix(const char *s)
 }
 
 /* --- type resolution -------------------------------------------------------- */
-static ipcc_def *find_def(ipcc_unit *u, const char *name)
+static ipcc_def *find_def_exact(ipcc_unit *u, const char *name)
 {
 	ipcc_def *d = ipcc_builtin_def(u, name);
 	if (d)
@@ -108,6 +108,33 @@ static ipcc_def *find_def(ipcc_unit *u, const char *name)
 			if (!strcmp(u->files[i]->defs[k]->name, name))
 				return u->files[i]->defs[k];
 	return NULL;
+}
+
+/* A name as written, then without C++'s global-scope "::", then without
+ * "AK::" (AK's types are used unqualified in C++, so either spelling finds
+ * one definition). */
+static ipcc_def *find_def(ipcc_unit *u, const char *name)
+{
+	if (!strncmp(name, "::", 2))
+		name += 2;
+	ipcc_def *d = find_def_exact(u, name);
+	if (!d && !strncmp(name, "AK::", 4))
+		d = find_def_exact(u, name + 4);
+	return d;
+}
+
+/* "HTTP::HeaderMap" → "http_header_map": each "::" becomes one "_". */
+static char *snake_qualified(ipcc_arena *a, const char *name)
+{
+	char *flat = ipcc_alloc(a, strlen(name) + 1);
+	size_t k = 0;
+	for (const char *c = name; *c; c++) {
+		if (c[0] == ':' && c[1] == ':')
+			c++;
+		flat[k++] = *c == ':' ? '_' : *c;
+	}
+	flat[k] = 0;
+	return ipcc_snake(a, flat);
 }
 
 static bool valid_map_key(const ipcc_type *t)
@@ -287,7 +314,7 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 		}
 		for (size_t k = 0; k < f->ndefs; k++) {
 			ipcc_def *d = f->defs[k];
-			d->cname = ipcc_printf(&u->arena, "%s_%s", f->prefix, ipcc_snake(&u->arena, d->name));
+			d->cname = ipcc_printf(&u->arena, "%s_%s", f->prefix, snake_qualified(&u->arena, d->name));
 			d->mangle = d->cname;
 			d->upper = ipcc_upper(&u->arena, d->cname);
 			if (ipcc_is_builtin_name(d->name)) {

@@ -190,6 +190,9 @@ typedef struct ipcc_unit {
 	bool allow_imports; /* false when fuzzing: never open files */
 	const char **include_dirs;
 	size_t ninclude_dirs, capinclude_dirs;
+	/* --types files: loaded after the root, as if it imported each. */
+	const char **types_files;
+	size_t ntypes_files;
 	ipcc_file **files; /* files[0] is the root; the rest are imports */
 	size_t nfiles, capfiles;
 	char **realpaths;  /* parallel to files: identity for import cycles */

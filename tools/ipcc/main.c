@@ -12,16 +12,36 @@
 
 #include "ipcc.h"
 
+/* Where shipped type files (SerenityOS.ipc) are installed; meson sets it. */
+#ifndef IPCC_TYPES_DIR
+#define IPCC_TYPES_DIR "/usr/local/share/haven/ipcc/types"
+#endif
+
+/* --types NAME: a path as given; a bare name that is no file here is one
+ * of the installed type files. Returns a malloc'ed path. */
+static char *types_path(const char *arg)
+{
+	if (strchr(arg, '/') || access(arg, F_OK) == 0)
+		return strdup(arg);
+	size_t n = strlen(arg);
+	char *p = NULL;
+	if (asprintf(&p, "%s/%s%s", IPCC_TYPES_DIR, arg, n > 4 && !strcmp(arg + n - 4, ".ipc") ? "" : ".ipc") < 0)
+		return NULL;
+	return p;
+}
+
 static void usage(FILE *out)
 {
-	fputs("Usage: ipcc [-o OUTDIR] [-I DIR]... [--depfile FILE] FILE.ipc...\n"
-	      "       ipcc --check FILE.ipc...\n"
+	fputs("Usage: ipcc [-o OUTDIR] [-I DIR]... [--types FILE]... [--depfile FILE] FILE.ipc...\n"
+	      "       ipcc --check [--types FILE]... FILE.ipc...\n"
 	      "       ipcc --dump FILE.ipc...\n"
 	      "\n"
 	      "Compile Haven IPC definitions to C: FILE.ipc gives FILE.ipc.h and FILE.ipc.c.\n"
 	      "\n"
 	      "  -o, --output DIR    write the generated files into DIR (default: .)\n"
 	      "  -I, --include DIR   also look for imported .ipc files in DIR\n"
+	      "  -t, --types FILE    load FILE's structs and enums for every input (repeatable;\n"
+	      "                      a bare NAME is " IPCC_TYPES_DIR "/NAME.ipc)\n"
 	      "      --depfile FILE  write a Make-style dependency file (one input only)\n"
 	      "      --check         only validate; write nothing\n"
 	      "      --dump          print endpoints, magics, message ids and signatures\n"
@@ -144,12 +164,21 @@ static int write_outputs(ipcc_unit *u, const char *outdir, const char *depfile)
 	return r;
 }
 
+static void free_opts(const char **incs, char **types, size_t ntypes)
+{
+	free(incs);
+	for (size_t i = 0; i < ntypes; i++)
+		free(types[i]);
+	free(types);
+}
+
 int main(int argc, char **argv)
 {
 	enum { OPT_CHECK = 256, OPT_DUMP, OPT_DEPFILE, OPT_VERSION };
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"include", required_argument, NULL, 'I'},
+		{"types", required_argument, NULL, 't'},
 		{"depfile", required_argument, NULL, OPT_DEPFILE},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"dump", no_argument, NULL, OPT_DUMP},
@@ -161,14 +190,26 @@ int main(int argc, char **argv)
 	bool check = false, dump = false;
 	const char **incs = NULL;
 	size_t nincs = 0;
+	char **types = NULL;
+	size_t ntypes = 0;
 	int opt;
-	while ((opt = getopt_long(argc, argv, "o:I:h", opts, NULL)) != -1) {
+	while ((opt = getopt_long(argc, argv, "o:I:t:h", opts, NULL)) != -1) {
 		switch (opt) {
+		case 't': {
+			char **n = realloc(types, (ntypes + 1) * sizeof(*n));
+			if (!n || !(n[ntypes] = types_path(optarg))) {
+				fputs("ipcc: out of memory\n", stderr);
+				return 1;
+			}
+			types = n;
+			ntypes++;
+			break;
+		}
 		case 'o': outdir = optarg; break;
 		case 'I': {
 			const char **n = realloc(incs, (nincs + 1) * sizeof(*n));
 			if (!n) {
-				free(incs);
+				free_opts(incs, types, ntypes);
 				return 1;
 			}
 			incs = n;
@@ -178,9 +219,9 @@ int main(int argc, char **argv)
 		case OPT_DEPFILE: depfile = optarg; break;
 		case OPT_CHECK: check = true; break;
 		case OPT_DUMP: dump = true; break;
-		case 'h': usage(stdout); free(incs); return 0;
-		case OPT_VERSION: puts("ipcc (Haven) 0.1.0"); free(incs); return 0;
-		default: usage(stderr); free(incs); return 2;
+		case 'h': usage(stdout); free_opts(incs, types, ntypes); return 0;
+		case OPT_VERSION: puts("ipcc (Haven) 0.1.0"); free_opts(incs, types, ntypes); return 0;
+		default: usage(stderr); free_opts(incs, types, ntypes); return 2;
 		}
 	}
 	if (optind >= argc || (check && dump) || (depfile && argc - optind != 1)) {
@@ -191,14 +232,14 @@ int main(int argc, char **argv)
 		else
 			fputs("ipcc: --depfile takes exactly one input file\n", stderr);
 		usage(stderr);
-		free(incs);
+		free_opts(incs, types, ntypes);
 		return 2;
 	}
 	if (!check && !dump) {
 		struct stat st;
 		if (stat(outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "ipcc: output directory '%s' does not exist\n", outdir);
-			free(incs);
+			free_opts(incs, types, ntypes);
 			return 2;
 		}
 	}
@@ -208,6 +249,8 @@ int main(int argc, char **argv)
 		ipcc_unit_init(&u, stderr);
 		u.include_dirs = incs;
 		u.ninclude_dirs = nincs;
+		u.types_files = (const char **)types;
+		u.ntypes_files = ntypes;
 		const char *in = argv[i];
 		size_t len = strlen(in);
 		if (len < 5 || strcmp(in + len - 4, ".ipc")) {
@@ -221,9 +264,10 @@ int main(int argc, char **argv)
 			status = 1;
 		}
 		u.include_dirs = NULL;
+		u.types_files = NULL;
 		ipcc_unit_free(&u);
 	}
-	free(incs);
+	free_opts(incs, types, ntypes);
 	if (fflush(stdout) != 0)
 		status = 1;
 	return status;

@@ -2,8 +2,9 @@
  *
  *   file     := { import | struct | enum | endpoint }
  *   import   := "import" STRING [";"]
- *   struct   := "struct" NAME "{" { field (";" | ",") } "}" [";"]
- *   enum     := "enum" NAME [":" type] "{" NAME ["=" NUMBER] { "," ... } [","] "}" [";"]
+ *   struct   := "struct" QNAME "{" { field (";" | ",") } "}" [";"]
+ *   enum     := "enum" QNAME [":" type] "{" NAME ["=" NUMBER] { "," ... } [","] "}" [";"]
+ *   QNAME    := NAME {"::" NAME}        ("HTTP::HeaderMap": C++ namespaces)
  *   endpoint := "endpoint" NAME ["=" NUMBER] "{" { message } "}"
  *   message  := NAME "(" [field {"," field}] ")" ("=>" "(" [field {"," field}] ")" | "=|") [";"]
  *   field    := ["[" attr {"," attr} "]"] [type] NAME      (type implied by [File]/[Bitmap]/[Buffer])
@@ -295,6 +296,19 @@ static void parse_endpoint(parser *p, const char *doc)
 	ipcc_push(&p->u->arena, &p->f->endpoints, &p->f->nendpoints, &p->f->capendpoints, &ep, sizeof(ep));
 }
 
+/* NAME {"::" NAME}: a type may be defined under its C++ name. */
+static const char *qualified_name(parser *p, const char *what)
+{
+	const char *n = name(p, what);
+	while (n && accept(p, TOK_COLONCOLON)) {
+		const char *part = name(p, "a name after '::'");
+		if (!part)
+			return NULL;
+		n = ipcc_printf(&p->u->arena, "%s::%s", n, part);
+	}
+	return n;
+}
+
 static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind, const char *doc)
 {
 	ipcc_def *d = ipcc_alloc(&p->u->arena, sizeof(*d));
@@ -302,7 +316,7 @@ static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind, const char *doc)
 	d->kind = kind;
 	d->file = p->f;
 	d->loc = p->tok.loc;
-	d->name = name(p, kind == DEF_STRUCT ? "a struct" : "an enum");
+	d->name = qualified_name(p, kind == DEF_STRUCT ? "a struct" : "an enum");
 	return d;
 }
 

@@ -1,7 +1,8 @@
 /* unit.c — one compilation: the root .ipc file and the files it imports.
  *
  * Imports are resolved relative to the importing file, then in each -I
- * directory; a file is loaded once however often it is imported (cycles
+ * directory; `--types` files are loaded after the root as if it imported
+ * them; a file is loaded once however often it is imported (cycles
  * are harmless). The whole text of each file is read before parsing, so a
  * read error is reported as such and never as a syntax error.
  */
@@ -142,7 +143,14 @@ int ipcc_load_file(ipcc_unit *u, const char *path)
 {
 	bool failed;
 	ipcc_file *f = load(u, path, (ipcc_loc){0}, &failed);
-	return f && !failed && !u->errors ? 0 : -1;
+	if (!f || failed)
+		return -1;
+	/* After the root, so files[0] stays the file being compiled; a types
+	 * file the root also imports is loaded once. */
+	for (size_t i = 0; i < u->ntypes_files; i++)
+		if (!load(u, u->types_files[i], (ipcc_loc){0}, &failed) || failed)
+			return -1;
+	return u->errors ? -1 : 0;
 }
 
 int ipcc_load_text(ipcc_unit *u, const char *name, const char *text, size_t len)
