@@ -8,6 +8,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -195,34 +196,6 @@ int hv_read_full(int fd, void *buf, size_t len)
 	return 0;
 }
 
-int hv_read_file_at(int dirfd, const char *name, int open_flags, size_t max, uint8_t **out,
-		    size_t *len)
-{
-	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | open_flags);
-	if (fd < 0)
-		return -errno;
-	struct stat st;
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size < 0)
-		return -EINVAL;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	size_t n = (size_t)st.st_size;
-	uint8_t *data = malloc(n + 1);
-	if (!data)
-		return -ENOMEM;
-	int r = hv_read_full(fd, data, n);
-	if (r < 0) {
-		free(data);
-		return r;
-	}
-	data[n] = 0;
-	*out = data;
-	*len = n;
-	return 0;
-}
-
 DIR *hv_opendir_at(int dirfd)
 {
 	/* A new open file description: readdir moves its offset, not dirfd's. */
@@ -322,4 +295,51 @@ bool hv_utf8_valid(const char *str, size_t len)
 		s += n + 1;
 	}
 	return true;
+}
+
+int hv_parse_bool(const char *s, bool *out)
+{
+	static const char *const yes[] = {"true", "yes", "on", "1"};
+	static const char *const no[] = {"false", "no", "off", "0"};
+	for (size_t i = 0; s && i < HV_ARRAY_SIZE(yes); i++) {
+		if (strcasecmp(s, yes[i]) == 0)
+			return *out = true, 0;
+		if (strcasecmp(s, no[i]) == 0)
+			return *out = false, 0;
+	}
+	return -EINVAL;
+}
+
+int hv_strv_push(hv_strv *l, const char *s)
+{
+	char **v = reallocarray(l->v, l->n + 2, sizeof(char *));
+	if (!v)
+		return -ENOMEM;
+	l->v = v;
+	if (!(v[l->n] = strdup(s)))
+		return -ENOMEM;
+	v[++l->n] = NULL;
+	return 0;
+}
+
+int hv_strv_push_unique(hv_strv *l, const char *s)
+{
+	return hv_strv_contains(l, s) ? 0 : hv_strv_push(l, s);
+}
+
+bool hv_strv_contains(const hv_strv *l, const char *s)
+{
+	for (size_t i = 0; i < l->n; i++)
+		if (strcmp(l->v[i], s) == 0)
+			return true;
+	return false;
+}
+
+void hv_strv_clear(hv_strv *l)
+{
+	for (size_t i = 0; i < l->n; i++)
+		free(l->v[i]);
+	free(l->v);
+	l->v = NULL;
+	l->n = 0;
 }

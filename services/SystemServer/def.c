@@ -35,36 +35,6 @@
 
 /* --- small string lists ------------------------------------------------- */
 
-int hv_strv_push(hv_strv *l, const char *s)
-{
-	char **v = realloc(l->v, (l->n + 2) * sizeof(char *));
-	if (!v)
-		return -ENOMEM;
-	l->v = v;
-	v[l->n] = strdup(s);
-	if (!v[l->n])
-		return -ENOMEM;
-	v[++l->n] = NULL;
-	return 0;
-}
-
-void hv_strv_clear(hv_strv *l)
-{
-	for (size_t i = 0; i < l->n; i++)
-		free(l->v[i]);
-	free(l->v);
-	l->v = NULL;
-	l->n = 0;
-}
-
-bool hv_strv_contains(const hv_strv *l, const char *s)
-{
-	for (size_t i = 0; i < l->n; i++)
-		if (strcmp(l->v[i], s) == 0)
-			return true;
-	return false;
-}
-
 int hv_split_words(const char *s, hv_strv *out)
 {
 	size_t len = strlen(s);

@@ -12,14 +12,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 
-typedef struct hv_strv {
-	char **v; /* NULL-terminated when n > 0 */
-	size_t n;
-} hv_strv;
-
-int hv_strv_push(hv_strv *l, const char *s); /* copies */
-void hv_strv_clear(hv_strv *l);
-bool hv_strv_contains(const hv_strv *l, const char *s);
+#include <haven/util.h>
 
 /* Shell-like word splitting: '…' literal, "…" with \" \\ escapes, \x
  * outside quotes. -EINVAL on an unterminated quote. */

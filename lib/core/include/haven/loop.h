@@ -16,6 +16,8 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+#include <haven/util.h>
+
 typedef struct hv_loop hv_loop;
 typedef struct hv_watch hv_watch;
 typedef struct hv_timer hv_timer;
@@ -36,6 +38,7 @@ enum {
  * source is added (see hv_loop_add_signal). */
 int hv_loop_new(hv_loop **out);
 void hv_loop_free(hv_loop *loop);
+HV_DEFINE_CLEANUP(hv_loop *, hv_loop_free)
 
 /* Run until hv_loop_quit(); returns the code passed to it. */
 int hv_loop_run(hv_loop *loop);

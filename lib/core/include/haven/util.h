@@ -7,6 +7,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 /* Cleanup on scope exit (dbus-broker / systemd style): every early return
@@ -20,6 +21,18 @@ static inline void hv_closep(int *fd)
 }
 #define _hv_free_ _hv_cleanup_(hv_freep)
 #define _hv_close_ _hv_cleanup_(hv_closep)
+
+/* A cleanup function for a pointer type from its destructor, as dbus-broker's
+ * C_DEFINE_CLEANUP: HV_DEFINE_CLEANUP(hv_loop *, hv_loop_free) defines
+ * hv_loop_freep(hv_loop **), used as `_hv_cleanup_(hv_loop_freep) hv_loop
+ * *loop = NULL;`. The destructor is not called for NULL. Every Haven type
+ * with a destructor has one, declared beside it. */
+#define HV_DEFINE_CLEANUP(type, func)                                                              \
+	static inline void func##p(type *p)                                                        \
+	{                                                                                          \
+		if (*p)                                                                            \
+			func(*p);                                                                  \
+	}
 
 #define HV_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define HV_MIN(a, b) ((a) < (b) ? (a) : (b))
@@ -102,5 +115,45 @@ int hv_runtime_dir(const char *name, char *buf, size_t size);
  * Logs why and returns a negative errno when no directory can be found. */
 int hv_state_dir_arg(const char *arg, const char *name, char *buf, size_t size,
 		     const char **out);
+/* A boolean as people write them in files and on command lines:
+ * true/yes/on/1 and false/no/off/0, any case. -EINVAL otherwise. */
+int hv_parse_bool(const char *s, bool *out);
+
+/* --- string vectors --------------------------------------------------- */
+/* Owned copies; v is NULL-terminated when n > 0 (usable as an argv). A
+ * zeroed hv_strv is empty. */
+typedef struct hv_strv {
+	char **v;
+	size_t n;
+} hv_strv;
+int hv_strv_push(hv_strv *l, const char *s); /* appends a copy */
+/* Appends a copy unless an equal string is there (0 either way). */
+int hv_strv_push_unique(hv_strv *l, const char *s);
+bool hv_strv_contains(const hv_strv *l, const char *s);
+void hv_strv_clear(hv_strv *l); /* frees all; l is empty again */
+
+/* --- files a service keeps: hostile-directory safe ----------------------- */
+/* Open dirfd/name for reading as a regular file and nothing else: never
+ * follows a symlink, never blocks on a FIFO or device (O_NONBLOCK at open,
+ * cleared after the check), and refuses what fstat says is not a regular
+ * file with -EINVAL (a symlink: -ELOOP). open_flags are added (e.g.
+ * O_NOATIME); the fd is close-on-exec. Returns the fd or a negative errno. */
+int hv_open_regular_at(int dirfd, const char *name, int open_flags);
+
+/* Replace dirfd/name durably and atomically: a new temp file beside it
+ * (".NAME.XXXXXX", created O_EXCL|O_NOFOLLOW, so nothing planted there is
+ * ever opened), filled by fill(fd, userdata) (0 or a negative errno),
+ * fsync'd, renamed over name, then the directory fsync'd — unless flags
+ * has HV_REPLACE_NO_DIRSYNC, for a batch whose last write syncs it. On any
+ * failure the temp file is removed and name is as it was. If st is not
+ * NULL it receives the new file's stat (its identity after the rename). */
+#define HV_REPLACE_NO_DIRSYNC 1u
+typedef int (*hv_fill_fn)(int fd, void *userdata);
+int hv_replace_file_at(int dirfd, const char *name, mode_t mode, unsigned flags, hv_fill_fn fill,
+		       void *userdata, struct stat *st);
+/* The same with the whole content in one buffer. */
+int hv_replace_file_data_at(int dirfd, const char *name, mode_t mode, unsigned flags,
+			    const void *data, size_t len, struct stat *st);
+
 /* Validate UTF-8 (rejects overlongs, surrogates, > U+10FFFF). */
 bool hv_utf8_valid(const char *s, size_t len);
