@@ -44,6 +44,10 @@ struct hv_server {
 	void *on_connect_ud;
 	hv_server_conn_cb on_disconnect;
 	void *on_disconnect_ud;
+	void *userdata;
+	size_t state_size; /* hv_server_set_conn_state */
+	hv_conn_state_init_fn state_init;
+	hv_conn_state_fini_fn state_fini;
 };
 
 int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv_server **out)
@@ -86,6 +90,46 @@ void hv_server_free(hv_server *s)
 	free(s);
 }
 
+/* The per-connection state of a client that is leaving (or was refused
+ * after its state was set up). */
+static void conn_state_end(hv_server *s, hv_conn *c)
+{
+	void *state = s->state_size ? hv_conn_userdata(c) : NULL;
+	if (!state)
+		return;
+	if (s->state_fini)
+		s->state_fini(c, state);
+	hv_conn_set_userdata(c, NULL);
+	free(state);
+}
+
+static int conn_state_begin(hv_server *s, hv_conn *c)
+{
+	if (!s->state_size)
+		return 0;
+	void *state = calloc(1, s->state_size);
+	if (!state)
+		return -ENOMEM;
+	int r = s->state_init ? s->state_init(c, state) : 0;
+	if (r < 0) {
+		free(state);
+		return r;
+	}
+	hv_conn_set_userdata(c, state);
+	return 0;
+}
+
+/* Refuse a client before it was one: no disconnect hook, and fini only for
+ * a state that init set up. */
+static int refuse(hv_server *s, hv_conn *c, int reason)
+{
+	hv_server_conn_cb saved = s->on_disconnect;
+	s->on_disconnect = NULL;
+	hv_conn_end(c, reason);
+	s->on_disconnect = saved;
+	return reason;
+}
+
 void hv_server_conn_ended(hv_server *s, hv_conn *c)
 {
 	for (unsigned i = 0; i < s->nconns; i++)
@@ -95,6 +139,7 @@ void hv_server_conn_ended(hv_server *s, hv_conn *c)
 		}
 	if (s->on_disconnect)
 		s->on_disconnect(s, c, s->on_disconnect_ud);
+	conn_state_end(s, c);
 	hv_conn_unref(c);
 	if (s->nconns == 0 && s->exit_when_idle)
 		hv_loop_quit(s->loop, 0);
@@ -128,17 +173,10 @@ static int server_add_conn(hv_server *s, int fd)
 		return hv_log_errno(r, "ipc: %s: failed to set up a connection", s->ep->name);
 	s->conns[s->nconns++] = c;
 	hv_conn_set_lazy_buffers(c, s->lazy_buffers);
-	if (s->on_connect) {
-		r = s->on_connect(s, c, s->on_connect_ud);
-		if (r < 0) {
-			/* Refused: it never was a client, so no disconnect hook. */
-			hv_server_conn_cb saved = s->on_disconnect;
-			s->on_disconnect = NULL;
-			hv_conn_end(c, r);
-			s->on_disconnect = saved;
-			return r;
-		}
-	}
+	if ((r = conn_state_begin(s, c)) < 0)
+		return refuse(s, c, r);
+	if (s->on_connect && (r = s->on_connect(s, c, s->on_connect_ud)) < 0)
+		return refuse(s, c, r);
 	return 0;
 }
 
@@ -448,20 +486,10 @@ static int handoff_watch(hv_server *s)
 	return 1;
 }
 
-int hv_server_start(hv_server *s, int argc, char **argv)
+int hv_server_start(hv_server *s, const char *socket_path)
 {
-	for (int i = 1; i < argc; i++) {
-		const char *path = NULL;
-		if (strcmp(argv[i], "--socket") == 0) {
-			if (i + 1 >= argc)
-				return hv_log_errno(-EINVAL, "ipc: --socket needs a path");
-			path = argv[i + 1];
-		} else if (strncmp(argv[i], "--socket=", 9) == 0) {
-			path = argv[i] + 9;
-		}
-		if (path)
-			return hv_server_listen(s, path);
-	}
+	if (socket_path)
+		return hv_server_listen(s, socket_path);
 	int r = hv_server_adopt_from_env(s, NULL);
 	if (r < 0)
 		return r;
@@ -509,6 +537,21 @@ void hv_server_set_exit_when_idle(hv_server *s, bool on)
 	s->exit_when_idle_set = true;
 }
 unsigned hv_server_connection_count(const hv_server *s) { return s->nconns; }
+bool hv_server_listens(const hv_server *s) { return s->nls > 0; }
+bool hv_server_has_handoff(const hv_server *s) { return s->handoff_fd >= 0; }
+hv_loop *hv_server_loop(const hv_server *s) { return s->loop; }
+void hv_server_set_userdata(hv_server *s, void *userdata) { s->userdata = userdata; }
+void *hv_server_userdata(const hv_server *s) { return s->userdata; }
+
+void hv_server_set_conn_state(hv_server *s, size_t size, hv_conn_state_init_fn init,
+			      hv_conn_state_fini_fn fini)
+{
+	s->state_size = size;
+	s->state_init = init;
+	s->state_fini = fini;
+}
+
+void *hv_call_state(const hv_call *call) { return hv_conn_userdata(hv_call_conn(call)); }
 
 int hv_server_foreach(hv_server *s, int (*cb)(hv_conn *c, void *userdata), void *userdata)
 {

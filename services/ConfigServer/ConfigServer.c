@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -503,9 +504,9 @@ static void on_inotify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		hv_log_errno(r, "Failed to read inotify events");
 }
 
-int config_service_init(hv_loop *loop, hv_server *srv, hv_config_store *store,
-			config_service **out)
+int config_service_init(hv_server *srv, hv_config_store *store)
 {
+	hv_loop *loop = hv_server_loop(srv);
 	config_service *svc = &the_service;
 	svc->store = store;
 	svc->server = srv;
@@ -516,6 +517,23 @@ int config_service_init(hv_loop *loop, hv_server *srv, hv_config_store *store,
 			       NULL);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to watch the configuration directory");
-	*out = svc;
+	return 0;
+}
+
+int config_default_dir(const char **out)
+{
+	static char buf[PATH_MAX];
+	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+	int n;
+	if (xdg && xdg[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%s/haven", xdg);
+	else if (home && home[0] == '/')
+		n = snprintf(buf, sizeof(buf), "%s/.config/haven", home);
+	else
+		return hv_log_errno(-ENOENT, "neither XDG_CONFIG_HOME nor HOME is an absolute path; "
+					     "use --config-dir");
+	if (n < 0 || (size_t)n >= sizeof(buf))
+		return hv_log_errno(-ENAMETOOLONG, "the settings directory's path is too long");
+	*out = buf;
 	return 0;
 }

@@ -13,14 +13,7 @@
 #include "EchoServer.h"
 
 /* Per-connection counters, answered by Stats. */
-struct echo_conn {
-	uint64_t pings, discards, discard_bytes;
-};
-
-static struct echo_conn *conn_state(hv_call *call)
-{
-	return hv_conn_userdata(hv_call_conn(call));
-}
+static struct echo_conn *conn_state(hv_call *call) { return hv_call_state(call); }
 
 static int on_echo(hv_call *call, const echo_server_echo_req *req, echo_server_echo_rep *rep)
 {
@@ -97,24 +90,3 @@ const echo_server_handlers echo_handlers = {
 	.discard = on_discard,
 	.stats = on_stats,
 };
-
-static int on_connect(hv_server *s, hv_conn *c, void *userdata)
-{
-	struct echo_conn *st = calloc(1, sizeof *st);
-	if (!st)
-		return hv_log_errno(-ENOMEM, "Failed to accept a client");
-	hv_conn_set_userdata(c, st);
-	return 0;
-}
-
-static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
-{
-	free(hv_conn_userdata(c));
-	hv_conn_set_userdata(c, NULL);
-}
-
-void echo_server_track_connections(hv_server *srv)
-{
-	hv_server_on_connect(srv, on_connect, NULL);
-	hv_server_on_disconnect(srv, on_disconnect, NULL);
-}

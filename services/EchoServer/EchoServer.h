@@ -8,5 +8,7 @@
 /* The handlers table of the EchoServer endpoint (EchoServer.c). */
 extern const echo_server_handlers echo_handlers;
 
-/* Give each connection of srv its own counters (for Stats). */
-void echo_server_track_connections(hv_server *srv);
+/* Each client's counters, for Stats: the per-connection state. */
+struct echo_conn {
+	uint64_t pings, discards, discard_bytes;
+};

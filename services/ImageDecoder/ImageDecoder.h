@@ -25,5 +25,15 @@ extern const image_decoder_server_handlers hv_imagedecoder_handlers;
 /* Notice the client leaving (jobs finishing later then send nothing). */
 void hv_imagedecoder_track(hv_server *srv);
 
+/* The process around the handlers (process.c): option values and parsers
+ * for haven/options.h, and the service hooks of main.c. */
+extern hv_imagedecoder_config imagedecoder_cfg;
+int imagedecoder_parse_mib(const char *arg, void *target);     /* uint64_t bytes */
+int imagedecoder_parse_pixels(const char *arg, void *target);  /* the config */
+int imagedecoder_parse_seconds(const char *arg, void *target); /* uint32_t */
+int imagedecoder_setup(hv_server *srv);
+int imagedecoder_ready(hv_server *srv);
+void imagedecoder_teardown(int code);
+
 /* Start the worker thread; the config is kept by pointer. */
 int hv_imagedecoder_init(hv_loop *loop, const hv_imagedecoder_config *cfg);

@@ -2,7 +2,7 @@
 # test-guide.sh SRC_ROOT BUILD_ROOT — docs/writing-a-service.md works as
 # written: its tagged code blocks are extracted and built out of the tree,
 # as the guide says (this build installed into a temp dir, its ipcc,
-# pkg-config haven-ipc / haven-sandbox); the service is started by hand
+# pkg-config haven-service / haven-ipc); the service is started by hand
 # and, from the guide's definition, under SystemServer, and the guide's
 # client gets its greeting and the typed error.
 set -euo pipefail
@@ -19,7 +19,7 @@ awk -v dir="$tmp" '
 	name != "" && /^```/ { if (out) { close(out); out = ""; name = "" } else out = dir "/" name; next }
 	out { print > out }
 ' "$src/docs/writing-a-service.md"
-for f in Greeter.ipc Greeter.c main.c greet.c Greeter.ini; do
+for f in Greeter.ipc Greeter.c Greeter.h main.c greet.c Greeter.ini; do
 	[ -s "$tmp/$f" ] || fail "docs/writing-a-service.md has no block for $f"
 done
 
@@ -42,9 +42,14 @@ if nm "$build/lib/ipc/libhaven-ipc.a" 2>/dev/null | grep __asan_ >/dev/null; the
 	flags+=(-fsanitize=address,undefined)
 fi
 cd "$tmp"
-"$cc" "${flags[@]}" -o Greeter main.c Greeter.c Greeter.ipc.c $(pkg-config --cflags --libs haven-ipc haven-sandbox)
+"$cc" "${flags[@]}" -o Greeter main.c Greeter.c Greeter.ipc.c $(pkg-config --cflags --libs haven-service)
 "$cc" "${flags[@]}" -o greet greet.c Greeter.ipc.c $(pkg-config --cflags --libs haven-ipc)
 cd - >/dev/null
+
+# The runner's command line: --help, and a usage error (exit 2).
+"$tmp/Greeter" --help | grep -q "^Usage: Greeter \[--socket PATH\]" || fail "Greeter --help"
+rc=0; "$tmp/Greeter" --bogus 2>"$tmp/usage.err" || rc=$?
+[ "$rc" = 2 ] && grep -q "unknown option: --bogus" "$tmp/usage.err" || fail "a bad option: exit $rc"
 
 # By hand, on --socket.
 export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0 # pledged: no ptrace for LSan

@@ -76,8 +76,7 @@ static pid_t spawn(enum mode mode, const int *fds, int nfds, const char *names, 
 			_exit(14);
 		r = 0;
 	} else {
-		char *argv[] = {"test-server", NULL};
-		r = hv_server_start(s, 1, argv);
+		r = hv_server_start(s, NULL);
 	}
 	if (r == -ENOENT)
 		_exit(11);
@@ -231,8 +230,7 @@ int main(void)
 	REQUIRE_EQ(hv_server_new(loop, &test_server_endpoint, NULL, &s), 0);
 	REQUIRE_EQ(hv_server_listen(s, p1), -EADDRINUSE);
 	/* Nothing handed over and no --socket: -ENOENT. */
-	char *argv[] = {"x", NULL};
-	REQUIRE_EQ(hv_server_start(s, 1, argv), -ENOENT);
+	REQUIRE_EQ(hv_server_start(s, NULL), -ENOENT);
 	hv_server_free(s);
 	hv_loop_free(loop);
 	test_server_kill(pid);

@@ -309,7 +309,13 @@ int test_server_main(int argc, char **argv, void (*hook)(hv_server *s))
 		_exit(10);
 	if (hook)
 		hook(s);
-	if (hv_server_start(s, argc, argv) < 0)
+	const char *path = NULL; /* --socket PATH or --socket=PATH, else the environment */
+	for (int i = 1; i < argc; i++)
+		if (strcmp(argv[i], "--socket") == 0 && i + 1 < argc)
+			path = argv[i + 1];
+		else if (strncmp(argv[i], "--socket=", 9) == 0)
+			path = argv[i] + 9;
+	if (hv_server_start(s, path) < 0)
 		_exit(11);
 	/* Readiness: the parent waits for this byte (fd 200 if open). */
 	if (fcntl(200, F_GETFD) >= 0) {

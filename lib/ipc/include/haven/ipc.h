@@ -97,6 +97,8 @@ int hv_buffer_create(size_t size, hv_buffer *out);  /* rw mapping, zeroed */
  * releases a request's buffers just after its reply is sent: retry shortly). */
 int hv_buffer_seal(hv_buffer *b);
 void hv_buffer_release(hv_buffer *b);               /* munmap + close; idempotent */
+/* As a cleanup: `_hv_cleanup_(hv_buffer_release) hv_buffer b = HV_BUFFER_EMPTY;`
+ * (hv_bitmap_release and hv_enc_release serve the same way). */
 /* Lazy buffers (opt-in per connection: hv_conn_set_lazy_buffers, or
  * hv_server_set_lazy_buffers for all of a server's). Received Buffers and
  * Bitmaps then decode to what the wire says — fd, size, readonly — with
@@ -267,6 +269,7 @@ int hv_portal_path(const char *name, char *buf, size_t size);
 int hv_conn_from_fd(hv_loop *loop, int fd, hv_conn **out);
 /* Flush what can be flushed without blocking long, close, free. */
 void hv_conn_close(hv_conn *c);
+HV_DEFINE_CLEANUP(hv_conn *, hv_conn_close)
 
 /* Serve an endpoint on this connection: incoming requests / one-way
  * messages / events whose magic is ep->magic go to `handlers` (ipcc's
@@ -375,6 +378,7 @@ typedef void (*hv_server_conn_cb)(hv_server *s, hv_conn *c, void *userdata);
 
 int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv_server **out);
 void hv_server_free(hv_server *s); /* closes every connection */
+HV_DEFINE_CLEANUP(hv_server *, hv_server_free)
 /* Bind and listen at path (a stale socket file is replaced; mode 0600
  * unless changed with umask). */
 int hv_server_listen(hv_server *s, const char *path);
@@ -385,8 +389,11 @@ int hv_server_adopt_fd(hv_server *s, int fd);
  * LISTEN_FDNAMES; name NULL = all fds) or SerenityOS's SOCKET_TAKEOVER.
  * Returns the number adopted (0 if none was handed over). */
 int hv_server_adopt_from_env(hv_server *s, const char *name);
-/* The usual service start: `--socket PATH` in argv if given, else sockets
- * from the environment; -ENOENT (with a log line) if neither.
+/* The usual service start: listen on socket_path if it is not NULL (a
+ * service started by hand with --socket), else serve the sockets from the
+ * environment; -ENOENT (with a log line) if neither. Services rarely call
+ * it themselves: hv_service_main() (haven/service.h) does, after parsing
+ * --socket with the service's other options.
  * From the environment it also watches HAVEN_HANDOFF_FD (SystemServer's
  * per-user instances: a SOCK_SEQPACKET socket, each message 1 byte + one
  * connected socket as SCM_RIGHTS) and serves each socket passed there as a
@@ -397,9 +404,15 @@ int hv_server_adopt_from_env(hv_server *s, const char *name);
  * AcceptSocketConnections mode, one instance per client), the server turns
  * on hv_server_set_exit_when_idle() so the instance's loop quits when its
  * client leaves — unless the service called hv_server_set_exit_when_idle()
- * itself before, whose choice is kept. Listening with --socket never
+ * itself before, whose choice is kept. Listening on socket_path never
  * turns it on. */
-int hv_server_start(hv_server *s, int argc, char **argv);
+int hv_server_start(hv_server *s, const char *socket_path);
+/* What the server serves besides the connections it was given, for the
+ * promises it needs: a listening socket (its own or handed over: "accept"),
+ * SystemServer's hand-off socket (connections arrive as fds: "recvfd"). */
+bool hv_server_listens(const hv_server *s);
+bool hv_server_has_handoff(const hv_server *s);
+hv_loop *hv_server_loop(const hv_server *s);
 void hv_server_on_connect(hv_server *s, hv_server_connect_cb cb, void *userdata);
 void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata);
 void hv_server_set_max_connections(hv_server *s, unsigned max);
@@ -411,6 +424,24 @@ void hv_server_set_lazy_buffers(hv_server *s, bool on);
  * explicit call, either way, overrides that default. */
 void hv_server_set_exit_when_idle(hv_server *s, bool on);
 unsigned hv_server_connection_count(const hv_server *s);
+/* The service's own state, for handlers: hv_server_userdata(hv_conn_server(
+ * hv_call_conn(call))). */
+void hv_server_set_userdata(hv_server *s, void *userdata);
+void *hv_server_userdata(const hv_server *s);
+
+/* Per-connection state: every client of the server gets `size` zeroed
+ * bytes, set up by init (which may refuse the client with a negative
+ * errno: the connection is ended and fini is not called) before the
+ * connect hook, and torn down by fini after the disconnect hook, once,
+ * however the connection ends. The state is the connection's userdata
+ * (hv_conn_userdata), reached from a handler with hv_call_state(call);
+ * don't hv_conn_set_userdata() a connection that has it. Set it before
+ * the server takes its first client; size 0 turns it off. */
+typedef int (*hv_conn_state_init_fn)(hv_conn *c, void *state);
+typedef void (*hv_conn_state_fini_fn)(hv_conn *c, void *state);
+void hv_server_set_conn_state(hv_server *s, size_t size, hv_conn_state_init_fn init,
+			      hv_conn_state_fini_fn fini);
+void *hv_call_state(const hv_call *call);
 /* Visit every open connection (for broadcasting events); stop when cb
  * returns non-zero and return that value. */
 int hv_server_foreach(hv_server *s, int (*cb)(hv_conn *c, void *userdata), void *userdata);
