@@ -69,10 +69,12 @@ static int create_temp(int dirfd, const char *name, mode_t mode, char *tmp, size
 		uint64_t rnd;
 		if (getrandom(&rnd, sizeof(rnd), GRND_NONBLOCK) != sizeof(rnd))
 			rnd ^= (uint64_t)getpid() << 32 ^ (uint64_t)attempt * 0x9e3779b97f4a7c15u;
-		int n = snprintf(tmp, size, ".%s.%06llx", name, (unsigned long long)(rnd & 0xffffff));
+		int n = snprintf(tmp, size, ".%s.%06llx", name,
+				 (unsigned long long)(rnd & 0xffffff));
 		if (n < 0 || (size_t)n >= size)
 			return -ENAMETOOLONG;
-		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+		int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+				mode);
 		if (fd >= 0 || errno != EEXIST)
 			return fd >= 0 ? fd : -errno;
 	}
@@ -119,6 +121,6 @@ static int fill_data(int fd, void *userdata)
 int hv_replace_file_data_at(int dirfd, const char *name, mode_t mode, unsigned flags,
 			    const void *data, size_t len, struct stat *st)
 {
-	struct data_fill d = {data, len};
+	struct data_fill d = { data, len };
 	return hv_replace_file_at(dirfd, name, mode, flags, fill_data, &d, st);
 }

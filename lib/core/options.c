@@ -6,12 +6,14 @@
 #include <haven/util.h>
 
 #define for_each_option(cmd, o)                                                                    \
-	for (const hv_option *const *t_ = (cmd)->tables; t_ && *t_; t_++)                           \
+	for (const hv_option *const *t_ = (cmd)->tables; t_ && *t_; t_++)                          \
 		for (const hv_option *o = *t_; o->name; o++)
 
 static const hv_option *find(const hv_cmdline *cmd, const char *name, size_t len)
 {
-	for_each_option(cmd, o) if (strlen(o->name) == len && memcmp(o->name, name, len) == 0) return o;
+	for_each_option(cmd, o)
+		if (strlen(o->name) == len && memcmp(o->name, name, len) == 0)
+			return o;
 	return NULL;
 }
 
@@ -25,14 +27,17 @@ void hv_options_usage(const hv_cmdline *cmd, FILE *f)
 			fprintf(f, "\n%*s", indent, "");
 			col = indent;
 		}
-		col += fprintf(f, " [--%s%s%s]", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		col += fprintf(f, " [--%s%s%s]", o->name, o->metavar ? " " : "",
+			       o->metavar ? o->metavar : "");
 	}
 	if (cmd->args)
-		fprintf(f, "%s%s", col + (int)strlen(cmd->args) > 78 ? "\n       " : " ", cmd->args);
+		fprintf(f, "%s%s", col + (int)strlen(cmd->args) > 78 ? "\n       " : " ",
+			cmd->args);
 	fprintf(f, "\n%s%s", cmd->summary ? cmd->summary : "",
 		cmd->summary && cmd->summary[strlen(cmd->summary) - 1] != '\n' ? "\n" : "");
 	for_each_option(cmd, o) {
-		int w = fprintf(f, "  --%s%s%s", o->name, o->metavar ? " " : "", o->metavar ? o->metavar : "");
+		int w = fprintf(f, "  --%s%s%s", o->name, o->metavar ? " " : "",
+				o->metavar ? o->metavar : "");
 		/* Help lines start in one column; continuation lines too. */
 		for (const char *h = o->help ? o->help : ""; *h;) {
 			const char *nl = strchr(h, '\n');
@@ -69,8 +74,10 @@ static int apply(const hv_cmdline *cmd, const hv_option *o, const char *arg)
 		r = hv_parse_i64(arg, o->min, o->max, (int64_t *)o->target);
 		if (r < 0) {
 			char range[64];
-			snprintf(range, sizeof(range), "%lld..%lld", (long long)o->min, (long long)o->max);
-			fprintf(stderr, "%s: --%s: not a number in %s: %s\n", cmd->name, o->name, range, arg);
+			snprintf(range, sizeof(range), "%lld..%lld", (long long)o->min,
+				 (long long)o->max);
+			fprintf(stderr, "%s: --%s: not a number in %s: %s\n", cmd->name, o->name,
+				range, arg);
 			hv_options_usage(cmd, stderr);
 			return -EINVAL;
 		}

@@ -13,7 +13,10 @@
 /* One service per process: what hv_service_parse() read. */
 static const char *socket_path;
 
-const char *hv_service_socket_path(void) { return socket_path; }
+const char *hv_service_socket_path(void)
+{
+	return socket_path;
+}
 
 int hv_service_parse(const hv_service *svc, int argc, char **argv)
 {
@@ -21,9 +24,9 @@ int hv_service_parse(const hv_service *svc, int argc, char **argv)
 		HV_OPT_STRING("socket", "PATH", &socket_path,
 			      "listen on PATH (started by hand); default: serve the\n"
 			      "socket(s) a service manager hands over (LISTEN_FDS)"),
-		{0},
+		{ 0 },
 	};
-	const hv_option *const tables[] = {runner_options, svc->options, NULL};
+	const hv_option *const tables[] = { runner_options, svc->options, NULL };
 	const hv_cmdline cmd = {
 		.name = svc->name,
 		.summary = svc->summary,
@@ -34,7 +37,10 @@ int hv_service_parse(const hv_service *svc, int argc, char **argv)
 }
 
 /* No Landlock in this kernel: lib/sandbox has said so; seccomp still holds. */
-static int unveil_ok(int r) { return r == -ENOSYS || r == -EOPNOTSUPP ? 0 : r; }
+static int unveil_ok(int r)
+{
+	return r == -ENOSYS || r == -EOPNOTSUPP ? 0 : r;
+}
 
 /* Step 5: the rules, and the directory of a socket we bound ourselves. */
 static int enter_view(const hv_service *svc)
@@ -112,7 +118,8 @@ static int serve(const hv_service *svc, hv_server *srv)
 int hv_service_run(const hv_service *svc)
 {
 	if (!svc->pledge)
-		return hv_log_errno(-EINVAL, "%s: a service must declare its promises", svc->name), 1;
+		return hv_log_errno(-EINVAL, "%s: a service must declare its promises", svc->name),
+		       1;
 	_hv_cleanup_(hv_loop_freep) hv_loop *loop = NULL;
 	hv_server *srv = NULL;
 	int r = hv_loop_new(&loop);

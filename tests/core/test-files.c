@@ -72,7 +72,10 @@ static int fill_fail(int fd, void *ud)
 	return -ENOSPC;
 }
 
-static int fill_hello(int fd, void *ud) { return hv_write_full(fd, ud, strlen(ud)); }
+static int fill_hello(int fd, void *ud)
+{
+	return hv_write_full(fd, ud, strlen(ud));
+}
 
 static void test_replace(void)
 {

@@ -16,22 +16,29 @@ static bool verbose;
 static int64_t count;
 static bool yes;
 
-static int parse_yes(const char *arg, void *target) { return hv_parse_bool(arg, target); }
+static int parse_yes(const char *arg, void *target)
+{
+	return hv_parse_bool(arg, target);
+}
 
 static const hv_option table_a[] = {
 	HV_OPT_STRING("dir", "DIR", &dir, "a directory"),
 	HV_OPT_FLAG("verbose", &verbose, "say more"),
-	{0},
+	{ 0 },
 };
 static const hv_option table_b[] = {
 	HV_OPT_INT("count", "N", &count, 1, 10, "how many\nsecond line"),
 	HV_OPT_CUSTOM("yes", "BOOL", parse_yes, &yes, "a boolean"),
 	HV_OPT_STRING("name", "NAME", &name, "a name"),
-	{0},
+	{ 0 },
 };
-static const hv_option *const tables[] = {table_a, table_b, NULL};
-static const hv_cmdline cmd = {.name = "prog", .args = "[FILE...]", .summary = "Does things.",
-			       .tables = tables, .min_args = 0, .max_args = 2};
+static const hv_option *const tables[] = { table_a, table_b, NULL };
+static const hv_cmdline cmd = { .name = "prog",
+				.args = "[FILE...]",
+				.summary = "Does things.",
+				.tables = tables,
+				.min_args = 0,
+				.max_args = 2 };
 
 /* Parse a NULL-terminated argv with stdout/stderr discarded. */
 static int parse(int *first, char **argv)
@@ -56,7 +63,7 @@ static int parse(int *first, char **argv)
 	return r;
 }
 
-#define ARGV(...) ((char *[]){"prog", __VA_ARGS__, NULL})
+#define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
 
 static void test_parse(void)
 {
@@ -80,10 +87,11 @@ static void test_parse(void)
 	CHECK_EQ(parse(&first, ARGV("--dir", "/a", "-h")), 0);
 	/* Usage errors: -EINVAL, exit code 2. */
 	char **bad[] = {
-		ARGV("--bogus"),	  ARGV("-x"),		 ARGV("--dir"),
-		ARGV("--count", "0"),	  ARGV("--count", "11"), ARGV("--count=abc"),
-		ARGV("--yes", "maybe"),	  ARGV("--verbose=1"),	 ARGV("a", "b", "c"),
-		ARGV("--dirx", "/a"),
+		ARGV("--bogus"),	ARGV("-x"),
+		ARGV("--dir"),		ARGV("--count", "0"),
+		ARGV("--count", "11"),	ARGV("--count=abc"),
+		ARGV("--yes", "maybe"), ARGV("--verbose=1"),
+		ARGV("a", "b", "c"),	ARGV("--dirx", "/a"),
 	};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad); i++) {
 		CHECK_MSG(parse(&first, bad[i]) == -EINVAL, "case %zu", i);
@@ -116,7 +124,8 @@ static void test_usage(void)
 
 static void test_bool_strv(void)
 {
-	static const char *const t[] = {"true", "YES", "On", "1"}, *const f[] = {"false", "no", "OFF", "0"};
+	static const char *const t[] = { "true", "YES", "On", "1" }, *const f[] = { "false", "no",
+										    "OFF", "0" };
 	bool b;
 	for (size_t i = 0; i < HV_ARRAY_SIZE(t); i++) {
 		CHECK(hv_parse_bool(t[i], &b) == 0 && b);
@@ -126,7 +135,7 @@ static void test_bool_strv(void)
 	CHECK_EQ(hv_parse_bool("", &b), -EINVAL);
 	CHECK_EQ(hv_parse_bool(NULL, &b), -EINVAL);
 
-	hv_strv v = {0};
+	hv_strv v = { 0 };
 	CHECK(!hv_strv_contains(&v, "a"));
 	REQUIRE_EQ(hv_strv_push(&v, "a"), 0);
 	REQUIRE_EQ(hv_strv_push_unique(&v, "b"), 0);

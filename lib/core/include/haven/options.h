@@ -29,18 +29,24 @@ enum hv_option_kind {
 };
 
 typedef struct hv_option {
-	const char *name;    /* long name without "--"; NULL ends the table */
+	const char *name; /* long name without "--"; NULL ends the table */
 	enum hv_option_kind kind;
 	void *target;
-	const char *metavar; /* "DIR"; NULL for a flag */
-	const char *help;    /* may hold '\n' for more lines */
-	int64_t min, max;    /* HV_OPTION_INT */
+	const char *metavar;			     /* "DIR"; NULL for a flag */
+	const char *help;			     /* may hold '\n' for more lines */
+	int64_t min, max;			     /* HV_OPTION_INT */
 	int (*parse)(const char *arg, void *target); /* HV_OPTION_CUSTOM */
 } hv_option;
 
 #define HV_OPT_STRING(n, mv, tgt, h)                                                               \
-	{ .name = (n), .kind = HV_OPTION_STRING, .target = (tgt), .metavar = (mv), .help = (h) }
-#define HV_OPT_FLAG(n, tgt, h) { .name = (n), .kind = HV_OPTION_FLAG, .target = (tgt), .help = (h) }
+	{                                                                                          \
+		.name = (n), .kind = HV_OPTION_STRING, .target = (tgt), .metavar = (mv),           \
+		.help = (h)                                                                        \
+	}
+#define HV_OPT_FLAG(n, tgt, h)                                                                     \
+	{                                                                                          \
+		.name = (n), .kind = HV_OPTION_FLAG, .target = (tgt), .help = (h)                  \
+	}
 #define HV_OPT_INT(n, mv, tgt, lo, hi, h)                                                          \
 	{                                                                                          \
 		.name = (n), .kind = HV_OPTION_INT, .target = (tgt), .metavar = (mv), .help = (h), \
@@ -53,11 +59,11 @@ typedef struct hv_option {
 	}
 
 typedef struct hv_cmdline {
-	const char *name;	   /* program name, as in "Usage: NAME" */
-	const char *args;	   /* positional part of the usage line ("[FILE...]"), or NULL */
-	const char *summary;	   /* what it does: lines printed under the usage line */
+	const char *name;    /* program name, as in "Usage: NAME" */
+	const char *args;    /* positional part of the usage line ("[FILE...]"), or NULL */
+	const char *summary; /* what it does: lines printed under the usage line */
 	const hv_option *const *tables; /* NULL-terminated list of option tables */
-	int min_args, max_args;	   /* positional arguments allowed (max < 0: any) */
+	int min_args, max_args;		/* positional arguments allowed (max < 0: any) */
 } hv_cmdline;
 
 /* Parse argv against cmd. 1: go on, with the positional arguments from
@@ -65,5 +71,8 @@ typedef struct hv_cmdline {
  * usage error was reported on stderr. hv_options_exit_code() turns the
  * last two into the process's exit code (0, 2). */
 int hv_options_parse(const hv_cmdline *cmd, int argc, char **argv, int *first_arg);
-static inline int hv_options_exit_code(int r) { return r < 0 ? 2 : 0; }
+static inline int hv_options_exit_code(int r)
+{
+	return r < 0 ? 2 : 0;
+}
 void hv_options_usage(const hv_cmdline *cmd, FILE *f);

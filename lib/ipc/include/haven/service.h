@@ -43,17 +43,23 @@
  * is declared statically: a NULL variable skips the rule. */
 typedef struct hv_unveil_rule {
 	const char *const *path;
-	const char *perms;  /* "r", "rwc", ... (haven/sandbox.h) */
-	bool if_exists;	    /* skip it when the path does not exist */
+	const char *perms; /* "r", "rwc", ... (haven/sandbox.h) */
+	bool if_exists;	   /* skip it when the path does not exist */
 } hv_unveil_rule;
-#define HV_UNVEIL(var, perms_) { .path = &(var), .perms = (perms_) }
-#define HV_UNVEIL_IF_EXISTS(var, perms_) { .path = &(var), .perms = (perms_), .if_exists = true }
+#define HV_UNVEIL(var, perms_)                                                                     \
+	{                                                                                          \
+		.path = &(var), .perms = (perms_)                                                  \
+	}
+#define HV_UNVEIL_IF_EXISTS(var, perms_)                                                           \
+	{                                                                                          \
+		.path = &(var), .perms = (perms_), .if_exists = true                               \
+	}
 
 typedef struct hv_service {
 	const char *name;    /* "ConfigServer": usage and logs */
 	const char *summary; /* under the usage line of --help */
 	const hv_endpoint *endpoint;
-	const void *handlers; /* the endpoint's generated handlers table */
+	const void *handlers;	  /* the endpoint's generated handlers table */
 	const hv_option *options; /* the service's own, {0}-terminated; may be NULL */
 
 	/* Per-connection state (hv_server_set_conn_state). */
@@ -61,8 +67,8 @@ typedef struct hv_service {
 	hv_conn_state_init_fn conn_init;
 	hv_conn_state_fini_fn conn_fini;
 
-	int (*setup)(hv_server *srv);	 /* step 3; <0 ends the service */
-	int (*ready)(hv_server *srv);	 /* step 6; <0 ends the service */
+	int (*setup)(hv_server *srv); /* step 3; <0 ends the service */
+	int (*ready)(hv_server *srv); /* step 6; <0 ends the service */
 	/* After the server is freed, with the exit code the process is
 	 * about to return (a service that must not free the rest, because a
 	 * thread may still use it, can _exit() with it here). */
