@@ -1,6 +1,7 @@
 /* fuzz-ipcc-stubs.c — libFuzzer target for the C that ipcc generates: every
  * request and reply decoder of tests/ipcc/AllTypes.ipc (which uses every
- * type) on arbitrary payloads and fds. Whatever decodes must re-encode to
+ * type: qualified names, flag sets, recursive types, Variants) on arbitrary
+ * payloads and fds. Whatever decodes must re-encode to
  * exactly the input bytes, so a decoder can neither accept more than the
  * encoder produces nor lose information.
  * Input: byte 0 = message (low 4 bits: id - 1; bit 7: the reply rather
@@ -110,6 +111,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case ALL_TYPES_MSG_LATER: FUZZ_MSG(later); break;
 	case ALL_TYPES_MSG_NOTIFY: FUZZ_ONE(notify, req, HV_MSG_ONEWAY); break;
 	case ALL_TYPES_MSG_EMPTY: FUZZ_MSG(empty); break;
+	case ALL_TYPES_MSG_QUALIFIED: FUZZ_MSG(qualified); break;
+	case ALL_TYPES_MSG_FLAGS: FUZZ_MSG(flags); break;
+	case ALL_TYPES_MSG_RECURSIVE: FUZZ_MSG(recursive); break;
+	case ALL_TYPES_MSG_VARIANTS: FUZZ_MSG(variants); break;
 	default: break;
 	}
 	hv_msg_destroy(m); /* closes the fds and unmaps the buffers decoding made */

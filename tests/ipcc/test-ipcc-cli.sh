@@ -60,7 +60,7 @@ grep -q 'trailing comments stay' "$tmp/a/AllTypes.ipc.h" && fail "trailing comme
 # --dump: magic as in the generated endpoint, ids in declaration order.
 "$ipcc" --dump $types "$fix/AllTypes.ipc" >"$tmp/dump" || fail "--dump"
 magic=$(sed -n 's/.*\.magic = \(0x[0-9a-f]*\)u,.*/\1/p' "$tmp/a/AllTypes.ipc.c")
-grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 13$" "$tmp/dump" || fail "--dump endpoint line ($magic)"
+grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 16$" "$tmp/dump" || fail "--dump endpoint line ($magic)"
 grep -q "^ *1 Scalars(bool b," "$tmp/dump" || fail "--dump first message"
 grep -q "^ *12 Empty() => ()  -> all_types_empty$" "$tmp/dump" || fail "--dump message 12"
 grep -q "^ *13 Qualified(HTTP::HeaderMap headers, ::Core::Priority priority, AK::Duration timeout) => (" "$tmp/dump" || fail "--dump qualified types as written"
@@ -96,13 +96,17 @@ for f in Crlf Nothing Blank; do
 done
 
 # The generated C compiles cleanly with the project's warnings, with gcc and clang.
-for f in Shapes AllTypesClient Serenity LibTypes; do
+"$ipcc" --dump "$fix/Routed.ipc" >"$tmp/rdump" || fail "--dump Routed.ipc"
+grep -q '^endpoint RoutedServer magic 0x[0-9a-f]* prefix routed_server_ messages 3 routed by u64 page_id$' "$tmp/rdump" || fail "routed by in --dump"
+grep -q '^ *1 \[NotRouted\] Hello(String who) => (u32 pages)' "$tmp/rdump" || fail "[NotRouted] message has no route parameter"
+grep -q '^ *2 LoadUrl(u64 page_id, URL::URL url) =|' "$tmp/rdump" || fail "routed message starts with the route parameter"
+for f in Shapes AllTypesClient Serenity LibTypes Routed; do
 	"$ipcc" -o "$tmp/a" "$fix/$f.ipc" || fail "compile $f"
 done
 flags="-std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wcast-qual -Wpointer-arith -Wundef"
 for compiler in gcc clang; do
 	command -v $compiler >/dev/null 2>&1 || continue
-	for f in AllTypes Shapes AllTypesClient Serenity LibTypes Crlf Nothing Blank; do
+	for f in AllTypes Shapes AllTypesClient Serenity LibTypes Routed Crlf Nothing Blank; do
 		$compiler $flags -I"$src/lib/ipc/include" -I"$src/lib/core/include" -c "$tmp/a/$f.ipc.c" -o /dev/null ||
 			fail "$compiler: $f.ipc.c does not compile cleanly"
 	done

@@ -143,6 +143,24 @@ static int h_qualified(hv_call *call, const all_types_qualified_req *q, all_type
 	return 0;
 }
 
+static int h_flags(hv_call *call, const all_types_flags_req *q, all_types_flags_rep *r)
+{
+	*r = (all_types_flags_rep){q->mode, q->modes};
+	return 0;
+}
+
+static int h_recursive(hv_call *call, const all_types_recursive_req *q, all_types_recursive_rep *r)
+{
+	*r = (all_types_recursive_rep){q->json, q->tree};
+	return 0;
+}
+
+static int h_variants(hv_call *call, const all_types_variants_req *q, all_types_variants_rep *r)
+{
+	*r = (all_types_variants_rep){q->v, q->sources};
+	return 0;
+}
+
 static void server_gone(hv_conn *c, void *ud)
 {
 	hv_loop_quit(ud, 0);
@@ -164,6 +182,9 @@ static int run_server(int fd)
 		.notify = h_notify,
 		/* .empty left NULL: answers -ENOSYS */
 		.qualified = h_qualified,
+		.flags = h_flags,
+		.recursive = h_recursive,
+		.variants = h_variants,
 	};
 	hv_loop *loop;
 	hv_conn *c;
@@ -474,6 +495,122 @@ static void test_qualified(hv_conn *c)
 	CHECK_EQ(all_types_qualified(c, in, (lib_types_core_priority)3, d, NULL, NULL, NULL), -EINVAL);
 }
 
+typedef hv_var_empty_bool_f64_string_vec_all_types_json_value_map_string_all_types_json_value json_var;
+#define JSON(x) HV_VAR_EMPTY_BOOL_F64_STRING_VEC_ALL_TYPES_JSON_VALUE_MAP_STRING_ALL_TYPES_JSON_VALUE_##x
+
+static void test_flags(hv_conn *c)
+{
+	lib_types_core_file_open_mode m;
+	lib_types_core_file_open_mode list[] = {LIB_TYPES_CORE_FILE_OPEN_MODE_NOT_OPEN,
+						LIB_TYPES_CORE_FILE_OPEN_MODE_READ_WRITE | LIB_TYPES_CORE_FILE_OPEN_MODE_TRUNCATE};
+	hv_vec_lib_types_core_file_open_mode out;
+	int r = all_types_flags(c, LIB_TYPES_CORE_FILE_OPEN_MODE_READ | LIB_TYPES_CORE_FILE_OPEN_MODE_TRUNCATE,
+				(hv_vec_lib_types_core_file_open_mode){list, 2}, &m, &out);
+	CHECK_EQ(r, 0);
+	CHECK_EQ(m, 5);
+	CHECK(out.count == 2 && out.items[0] == 0 && out.items[1] == 7);
+	/* A bit no flag declares (8) is refused before sending. */
+	CHECK_EQ(all_types_flags(c, 8 | LIB_TYPES_CORE_FILE_OPEN_MODE_READ, (hv_vec_lib_types_core_file_open_mode){0},
+				 NULL, NULL),
+		 -EINVAL);
+}
+
+/* A chain of n Trees through `next`. */
+static all_types_tree *tree_chain(int n)
+{
+	all_types_tree *t = calloc((size_t)n, sizeof(*t));
+	for (int i = 0; i < n; i++) {
+		t[i].name = "t";
+		t[i].fd = (hv_opt_file){false, -1};
+		if (i + 1 < n)
+			t[i].next = (hv_opt_all_types_tree){true, &t[i + 1]};
+	}
+	return t;
+}
+
+static void test_recursive(hv_conn *c)
+{
+	/* {"a": [true, 1.5, "s", {}], "b": null} */
+	all_types_json_value arr[4] = {
+		{{.tag = JSON(BOOL), .as_bool = true}},
+		{{.tag = JSON(F64), .as_f64 = 1.5}},
+		{{.tag = JSON(STRING), .as_string = "s"}},
+		{{.tag = JSON(MAP_STRING_ALL_TYPES_JSON_VALUE)}},
+	};
+	hv_map_string_all_types_json_value_entry obj[2] = {
+		{"a", {{.tag = JSON(VEC_ALL_TYPES_JSON_VALUE), .as_vec_all_types_json_value = {arr, 4}}}},
+		{"b", {{.tag = JSON(EMPTY)}}},
+	};
+	all_types_json_value json = {{.tag = JSON(MAP_STRING_ALL_TYPES_JSON_VALUE), .as_map_string_all_types_json_value = {obj, 2}}};
+	all_types_tree kids[2] = {{.name = "k0", .fd = {false, -1}}, {.name = "k1", .fd = {false, -1}}};
+	all_types_tree leaf = {.name = "leaf", .fd = {false, -1}};
+	all_types_tree root = {.name = "root", .children = {kids, 2}, .next = {true, &leaf}, .fd = {false, -1}};
+	all_types_json_value jo;
+	all_types_tree to;
+	int r = all_types_recursive(c, json, root, &jo, &to);
+	CHECK_EQ(r, 0);
+	if (r == 0) {
+		CHECK(jo.value.tag == JSON(MAP_STRING_ALL_TYPES_JSON_VALUE) && jo.value.as_map_string_all_types_json_value.count == 2);
+		const hv_map_string_all_types_json_value_entry *e = jo.value.as_map_string_all_types_json_value.items;
+		CHECK(!strcmp(e[0].key, "a") && e[0].value.value.tag == JSON(VEC_ALL_TYPES_JSON_VALUE));
+		const hv_vec_all_types_json_value *a = &e[0].value.value.as_vec_all_types_json_value;
+		CHECK(a->count == 4 && a->items[0].value.as_bool && a->items[1].value.as_f64 == 1.5 &&
+		      !strcmp(a->items[2].value.as_string, "s") &&
+		      a->items[3].value.as_map_string_all_types_json_value.count == 0);
+		CHECK(!strcmp(e[1].key, "b") && e[1].value.value.tag == JSON(EMPTY));
+		CHECK(!strcmp(to.name, "root") && to.children.count == 2 && !strcmp(to.children.items[1].name, "k1"));
+		CHECK(to.next.present && to.next.value && !strcmp(to.next.value->name, "leaf") && !to.next.value->next.present);
+	}
+	/* Depth: HV_IPC_MAX_DEPTH (64) nested values pass, one more is refused
+	 * by the encoder (and a cycle of pointers cannot loop it). */
+	all_types_tree *chain = tree_chain(65);
+	CHECK_EQ(all_types_recursive(c, json, chain[1], NULL, &to), 0);
+	int depth = 0;
+	for (const all_types_tree *t = &to; t; t = t->next.present ? t->next.value : NULL)
+		depth++;
+	CHECK_EQ(depth, 64);
+	CHECK_EQ(all_types_recursive(c, json, chain[0], NULL, NULL), -ELOOP);
+	chain[64].next = (hv_opt_all_types_tree){true, &chain[0]}; /* a cycle */
+	CHECK_EQ(all_types_recursive(c, json, chain[0], NULL, NULL), -ELOOP);
+	free(chain);
+	/* Present without a value. */
+	root.next.value = NULL;
+	CHECK_EQ(all_types_recursive(c, json, root, NULL, NULL), -EINVAL);
+}
+
+static void test_variants(hv_conn *c)
+{
+	typedef hv_var_empty_i32_string_shapes_point var;
+	typedef hv_var_file_string src;
+	int fd = temp_file("V");
+	src in[3] = {{.tag = HV_VAR_FILE_STRING_STRING, .as_string = "inline"}, {.tag = HV_VAR_FILE_STRING_FILE, .as_file = fd},
+		     {.tag = HV_VAR_FILE_STRING_STRING, .as_string = ""}};
+	var v;
+	hv_vec_var_file_string out;
+	int r = all_types_variants(c, (var){.tag = HV_VAR_EMPTY_I32_STRING_SHAPES_POINT_SHAPES_POINT, .as_shapes_point = {3, -4}},
+				   (hv_vec_var_file_string){in, 3}, &v, &out);
+	CHECK_EQ(r, 0);
+	if (r == 0) {
+		CHECK(v.tag == HV_VAR_EMPTY_I32_STRING_SHAPES_POINT_SHAPES_POINT && v.as_shapes_point.x == 3 &&
+		      v.as_shapes_point.y == -4);
+		CHECK(out.count == 3 && out.items[0].tag == HV_VAR_FILE_STRING_STRING && !strcmp(out.items[0].as_string, "inline"));
+		CHECK(out.items[1].tag == HV_VAR_FILE_STRING_FILE && same_file(out.items[1].as_file, fd));
+		if (out.items[1].tag == HV_VAR_FILE_STRING_FILE)
+			close(out.items[1].as_file); /* the caller's */
+	}
+	CHECK_EQ(all_types_variants(c, (var){.tag = HV_VAR_EMPTY_I32_STRING_SHAPES_POINT_EMPTY}, (hv_vec_var_file_string){0},
+				    &v, NULL),
+		 0);
+	CHECK_EQ(v.tag, 0);
+	CHECK_EQ(all_types_variants(c, (var){.tag = HV_VAR_EMPTY_I32_STRING_SHAPES_POINT_I32, .as_i32 = -9},
+				    (hv_vec_var_file_string){0}, &v, NULL),
+		 0);
+	CHECK(v.tag == 1 && v.as_i32 == -9);
+	/* A tag that is no alternative is refused before sending. */
+	CHECK_EQ(all_types_variants(c, (var){.tag = 4}, (hv_vec_var_file_string){0}, NULL, NULL), -EINVAL);
+	close(fd);
+}
+
 struct async_state {
 	int done, status;
 	uint32_t n;
@@ -547,13 +684,117 @@ static void test_malformed(hv_conn *c)
 	CHECK(!hv_conn_is_open(c));
 }
 
+/* Malformed values of the new types, each sent hand-encoded to a server of
+ * its own: the server must end the connection (no handler sees it), while
+ * the same message made well-formed is answered (so the check can fail). */
+static int bad_flags(hv_enc *e, bool ok)
+{
+	hv_enc_u8(e, ok ? 7 : 8 | 1); /* mode: 8 is no declared flag */
+	hv_enc_count(e, 0);
+	return ALL_TYPES_MSG_FLAGS;
+}
+
+static int bad_flags_in_vector(hv_enc *e, bool ok)
+{
+	hv_enc_u8(e, 0);
+	hv_enc_count(e, 2);
+	hv_enc_u8(e, 1);
+	hv_enc_u8(e, ok ? 2 : 0x80);
+	return ALL_TYPES_MSG_FLAGS;
+}
+
+static int bad_variant_tag(hv_enc *e, bool ok)
+{
+	hv_enc_u32(e, ok ? 3 : 4); /* Variant<Empty, i32, String, Point>: 0..3 */
+	if (ok) {
+		hv_enc_i32(e, 1);
+		hv_enc_i32(e, 2);
+	}
+	hv_enc_count(e, 0);
+	return ALL_TYPES_MSG_VARIANTS;
+}
+
+static int bad_json_tag(hv_enc *e, bool ok)
+{
+	hv_enc_u32(e, 4); /* Vector<JsonValue> of one element... */
+	hv_enc_count(e, 1);
+	hv_enc_u32(e, ok ? 0 : 6); /* ...whose tag is out of range (0..5) */
+	hv_enc_string(e, "t");
+	hv_enc_count(e, 0);
+	hv_enc_present(e, false);
+	hv_enc_present(e, false);
+	return ALL_TYPES_MSG_RECURSIVE;
+}
+
+/* levels Trees nested through `next`. */
+static int deep_tree(hv_enc *e, int levels)
+{
+	hv_enc_u32(e, 0); /* json: Empty */
+	for (int i = 0; i < levels; i++) {
+		hv_enc_string(e, "");
+		hv_enc_count(e, 0);
+		hv_enc_present(e, i + 1 < levels);
+	}
+	for (int i = 0; i < levels; i++)
+		hv_enc_present(e, false); /* each level's fd, after its next */
+	return ALL_TYPES_MSG_RECURSIVE;
+}
+
+static int too_deep(hv_enc *e, bool ok)
+{
+	return deep_tree(e, ok ? 64 : 65);
+}
+
+static void expect_dropped(const char *what, int (*build)(hv_enc *e, bool ok))
+{
+	for (int ok = 1; ok >= 0; ok--) {
+		int sv[2];
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+		pid_t pid = fork();
+		if (pid == 0) {
+			close(sv[0]);
+			_exit(run_server(sv[1]));
+		}
+		close(sv[1]);
+		hv_conn *c;
+		CHECK(hv_conn_from_fd(NULL, sv[0], &c) == 0);
+		hv_enc e;
+		hv_enc_init(&e, &all_types_endpoint, 0, HV_MSG_REQUEST);
+		e.message_id = (uint16_t)build(&e, ok);
+		hv_msg *reply = NULL;
+		int r = hv_conn_call(c, &e, 5000, &reply);
+		hv_enc_release(&e);
+		if (ok) {
+			if (r != 0)
+				fprintf(stderr, "%s: the well-formed message failed (%d)\n", what, r);
+			CHECK_EQ(r, 0);
+		} else {
+			if (r != -ECONNRESET && r != -EPIPE)
+				fprintf(stderr, "%s: the connection was not ended (%d)\n", what, r);
+			CHECK(r == -ECONNRESET || r == -EPIPE);
+		}
+		hv_conn_close(c);
+		int status;
+		CHECK(waitpid(pid, &status, 0) == pid && WIFEXITED(status));
+	}
+}
+
+static void test_malformed_new_types(void)
+{
+	expect_dropped("flags", bad_flags);
+	expect_dropped("flags in a vector", bad_flags_in_vector);
+	expect_dropped("variant tag", bad_variant_tag);
+	expect_dropped("nested variant tag", bad_json_tag);
+	expect_dropped("depth", too_deep);
+}
+
 /* Identity: the magic is lib/ipc's hash of the name, ids follow declaration order. */
 static void test_identity(void)
 {
 	CHECK(all_types_endpoint.magic == hv_ipc_magic("AllTypes"));
 	CHECK(all_types_client_endpoint.magic == hv_ipc_magic("AllTypesClient"));
 	CHECK(!strcmp(all_types_endpoint.name, "AllTypes"));
-	CHECK_EQ(all_types_endpoint.message_count, 13);
+	CHECK_EQ(all_types_endpoint.message_count, 16);
 	CHECK_EQ(ALL_TYPES_MSG_SCALARS, 1);
 	CHECK_EQ(ALL_TYPES_MSG_OLD_STYLE, 7);
 	CHECK_EQ(ALL_TYPES_MSG_EMPTY, 12);
@@ -597,9 +838,13 @@ int main(void)
 	test_limited(c);
 	test_fail_and_missing(c);
 	test_qualified(c);
+	test_flags(c);
+	test_recursive(c);
+	test_variants(c);
 	test_async_and_events(loop, c);
 	test_malformed(c);
 	hv_conn_close(c);
+	test_malformed_new_types();
 	hv_loop_free(loop);
 
 	int status;

@@ -24,6 +24,7 @@ static const struct {
 	{"File", K_FILE}, {"IPC::File", K_FILE},
 	{"Buffer", K_BUFFER}, {"Core::AnonymousBuffer", K_BUFFER},
 	{"Bitmap", K_BITMAP}, {"Gfx::ShareableBitmap", K_BITMAP},
+	{"Empty", K_EMPTY}, {"AK::Empty", K_EMPTY},
 };
 
 static const struct {
@@ -34,6 +35,8 @@ static const struct {
 	{"Vector", K_VECTOR, 1}, {"AK::Vector", K_VECTOR, 1},
 	{"Optional", K_OPTIONAL, 1}, {"AK::Optional", K_OPTIONAL, 1},
 	{"HashMap", K_MAP, 2}, {"AK::HashMap", K_MAP, 2}, {"OrderedHashMap", K_MAP, 2},
+	/* nargs 0: one or more (up to IPCC_MAX_VARIANT_ALTERNATIVES) */
+	{"Variant", K_VARIANT, 0}, {"AK::Variant", K_VARIANT, 0},
 };
 
 /* Gfx's value types become small C structs every generated header declares. */

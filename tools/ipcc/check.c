@@ -140,18 +140,51 @@ static char *snake_qualified(ipcc_arena *a, const char *name)
 static bool valid_map_key(const ipcc_type *t)
 {
 	return t->kind == K_BOOL || ipcc_is_int_kind(t->kind) || t->kind == K_STRING || t->kind == K_BYTESTRING ||
-	       t->kind == K_ENUM;
+	       t->kind == K_ENUM || t->kind == K_FLAGS;
 }
 
+static bool resolve_in(ipcc_unit *u, ipcc_type *t, bool variant_alternative);
+
 static bool resolve(ipcc_unit *u, ipcc_type *t)
+{
+	return resolve_in(u, t, false);
+}
+
+/* Variant<A, B, ...>: one or more distinct alternatives (by C spelling,
+ * since each becomes a union member named after it). */
+static bool resolve_variant(ipcc_unit *u, ipcc_type *t)
+{
+	if (!t->nargs) {
+		ipcc_error(u, t->loc, "'%s' takes at least 1 type argument, 0 given", t->name);
+		return false;
+	}
+	bool ok = true;
+	for (size_t i = 0; i < t->nargs; i++)
+		ok = resolve_in(u, t->args[i], true) && ok;
+	if (!ok)
+		return false;
+	for (size_t i = 0; i < t->nargs; i++)
+		for (size_t k = 0; k < i; k++)
+			if (!strcmp(ipcc_mangle(&u->arena, t->args[i]), ipcc_mangle(&u->arena, t->args[k]))) {
+				ipcc_error(u, t->args[i]->loc, "'%s' appears twice in '%s' (alternatives must differ)",
+					   ipcc_type_text(&u->arena, t->args[i]), ipcc_type_text(&u->arena, t));
+				return false;
+			}
+	t->kind = K_VARIANT;
+	return true;
+}
+
+static bool resolve_in(ipcc_unit *u, ipcc_type *t, bool variant_alternative)
 {
 	if (t->kind != K_UNRESOLVED)
 		return true;
 	unsigned want = 0;
 	enum ipcc_kind ck = ipcc_builtin_container(t->name, &want);
+	if (ck == K_VARIANT)
+		return resolve_variant(u, t);
 	if (ck != K_UNRESOLVED) {
 		if (t->nargs != want) {
-			ipcc_error(u, t->loc, "'%s' takes %u type argument%s, %u given", t->name, want,
+			ipcc_error(u, t->loc, "'%s' takes %u type argument%s, %zu given", t->name, want,
 				   want == 1 ? "" : "s", t->nargs);
 			return false;
 		}
@@ -165,7 +198,7 @@ static bool resolve(ipcc_unit *u, ipcc_type *t)
 		t->value = want == 2 ? t->args[1] : NULL;
 		if (ck == K_MAP && !valid_map_key(t->elem)) {
 			ipcc_error(u, t->args[0]->loc,
-				   "a HashMap key must be bool, an integer, String, ByteString or an enum, not '%s'",
+				   "a HashMap key must be bool, an integer, String, ByteString, an enum or flags, not '%s'",
 				   ipcc_type_text(&u->arena, t->args[0]));
 			return false;
 		}
@@ -176,6 +209,10 @@ static bool resolve(ipcc_unit *u, ipcc_type *t)
 		return false;
 	}
 	enum ipcc_kind k = ipcc_builtin_scalar(t->name);
+	if (k == K_EMPTY && !variant_alternative) {
+		ipcc_error(u, t->loc, "'%s' has no value: it can only be an alternative of a Variant", t->name);
+		return false;
+	}
 	if (k != K_UNRESOLVED) {
 		t->kind = k;
 		return true;
@@ -183,7 +220,7 @@ static bool resolve(ipcc_unit *u, ipcc_type *t)
 	ipcc_def *d = find_def(u, t->name);
 	if (d) {
 		t->def = d;
-		t->kind = d->kind == DEF_STRUCT ? K_STRUCT : K_ENUM;
+		t->kind = d->kind == DEF_STRUCT ? K_STRUCT : d->kind == DEF_ENUM ? K_ENUM : K_FLAGS;
 		return true;
 	}
 	ipcc_error(u, t->loc, "unknown type '%s' (see the type table in docs/ipc-language.md)", t->name);
@@ -227,17 +264,94 @@ static void check_fields(ipcc_unit *u, ipcc_field *fs, size_t n, const char *wha
 	}
 }
 
-/* Structs may nest but not contain themselves (the C would be infinite).
- * One depth-first walk over the struct graph: 0 unvisited, 1 on the current
- * path, 2 done, so shared sub-structs are visited once (no blow-up on
- * diamond-shaped definitions). */
+/* Recursive types: a struct may reach itself through a Vector, a HashMap
+ * or an Optional (held by pointer in C: ipcc_opt_boxed), never by value
+ * (a field, a Variant alternative: the C would be infinite).
+ * First, which structs reach themselves at all (any edge)? */
+static bool reaches(const ipcc_type *t, const ipcc_def *target, unsigned stamp);
+
+static bool reaches_def(ipcc_def *d, const ipcc_def *target, unsigned stamp)
+{
+	if (d == target)
+		return true;
+	if ((unsigned)d->visiting == stamp)
+		return false;
+	d->visiting = (int)stamp;
+	for (size_t i = 0; i < d->nfields; i++)
+		if (reaches(d->fields[i].type, target, stamp))
+			return true;
+	return false;
+}
+
+static bool reaches(const ipcc_type *t, const ipcc_def *target, unsigned stamp)
+{
+	switch (t->kind) {
+	case K_VECTOR: case K_OPTIONAL: return reaches(t->elem, target, stamp);
+	case K_MAP: return reaches(t->elem, target, stamp) || reaches(t->value, target, stamp);
+	case K_VARIANT:
+		for (size_t i = 0; i < t->nargs; i++)
+			if (reaches(t->args[i], target, stamp))
+				return true;
+		return false;
+	case K_STRUCT: return reaches_def(t->def, target, stamp);
+	default: return false;
+	}
+}
+
+static void find_recursive(ipcc_unit *u)
+{
+	unsigned stamp = 16; /* above walk_struct's 0..2 */
+	for (size_t i = 0; i < u->nfiles; i++)
+		for (size_t k = 0; k < u->files[i]->ndefs; k++) {
+			ipcc_def *d = u->files[i]->defs[k];
+			if (d->kind != DEF_STRUCT)
+				continue;
+			d->visiting = (int)++stamp;
+			for (size_t f = 0; f < d->nfields && !d->recursive; f++)
+				d->recursive = reaches(d->fields[f].type, d, stamp);
+		}
+	for (size_t i = 0; i < u->nfiles; i++)
+		for (size_t k = 0; k < u->files[i]->ndefs; k++)
+			u->files[i]->defs[k]->visiting = 0;
+}
+
+/* Whether a struct holds fds or buffers, settled as a fixed point (a walk
+ * that meets a recursive struct in progress cannot know yet). */
+static void settle_resources(ipcc_unit *u)
+{
+	for (size_t i = 0; i < u->nfiles; i++)
+		for (size_t k = 0; k < u->files[i]->ndefs; k++)
+			u->files[i]->defs[k]->has_resources = 1;
+	for (bool changed = true; changed;) {
+		changed = false;
+		for (size_t i = 0; i < u->nfiles; i++)
+			for (size_t k = 0; k < u->files[i]->ndefs; k++) {
+				ipcc_def *d = u->files[i]->defs[k];
+				for (size_t f = 0; f < d->nfields && d->has_resources == 1; f++)
+					if (ipcc_has_resources(d->fields[f].type)) {
+						d->has_resources = 2;
+						changed = true;
+					}
+			}
+	}
+}
+
+/* Then no struct may contain itself by value. One depth-first walk over
+ * the by-value graph: 0 unvisited, 1 on the current path, 2 done, so
+ * shared sub-structs are visited once (no blow-up on diamond shapes). */
 static void walk_struct(ipcc_unit *u, ipcc_def *d);
 
 static void walk_type(ipcc_unit *u, ipcc_def *d, const ipcc_field *f, const ipcc_type *t)
 {
 	switch (t->kind) {
-	case K_VECTOR: case K_OPTIONAL: walk_type(u, d, f, t->elem); break;
-	case K_MAP: walk_type(u, d, f, t->elem); walk_type(u, d, f, t->value); break;
+	case K_OPTIONAL:
+		if (!ipcc_opt_boxed(t))
+			walk_type(u, d, f, t->elem);
+		break;
+	case K_VARIANT:
+		for (size_t i = 0; i < t->nargs; i++)
+			walk_type(u, d, f, t->args[i]);
+		break;
 	case K_STRUCT:
 		if (t->def->visiting == 1) {
 			if (t->def == d)
@@ -261,39 +375,56 @@ static void walk_struct(ipcc_unit *u, ipcc_def *d)
 	d->visiting = 2;
 }
 
+/* An enum's or flag set's underlying type and values. Flags are unsigned
+ * (u8..u64) and every value is given: a flag's bits are its meaning. */
 static void check_enum(ipcc_unit *u, ipcc_def *d)
 {
+	bool flags = d->kind == DEF_FLAGS;
+	const char *what = flags ? "flag set" : "enum";
 	if (!d->underlying) {
 		d->underlying = ipcc_alloc(&u->arena, sizeof(*d->underlying));
 		d->underlying->name = "u32";
 		d->underlying->kind = K_U32;
 		d->underlying->loc = d->loc;
-	} else if (resolve(u, d->underlying) &&
-		   (!ipcc_is_int_kind(d->underlying->kind) || d->underlying->kind == K_I64 || d->underlying->kind == K_U64)) {
+	} else if (!resolve(u, d->underlying)) {
+		return;
+	} else if (!flags && (!ipcc_is_int_kind(d->underlying->kind) || d->underlying->kind == K_I64 ||
+			      d->underlying->kind == K_U64)) {
 		ipcc_error(u, d->underlying->loc, "an enum's underlying type must be i8, i16, i32, u8, u16 or u32, not '%s'",
+			   ipcc_type_text(&u->arena, d->underlying));
+		return;
+	} else if (flags && !(d->underlying->kind >= K_U8 && d->underlying->kind <= K_U64)) {
+		ipcc_error(u, d->underlying->loc, "a flag set's underlying type must be u8, u16, u32 or u64, not '%s'",
 			   ipcc_type_text(&u->arena, d->underlying));
 		return;
 	}
 	if (!d->nenumerators)
-		ipcc_error(u, d->loc, "enum '%s' has no enumerators", d->name);
+		ipcc_error(u, d->loc, "%s '%s' has no %s", what, d->name, flags ? "flags" : "enumerators");
 	int64_t lo = INT32_MIN, hi = INT32_MAX; /* a C enum constant is an int */
 	switch (d->underlying->kind) {
 	case K_I8: lo = INT8_MIN; hi = INT8_MAX; break;
 	case K_I16: lo = INT16_MIN; hi = INT16_MAX; break;
 	case K_U8: lo = 0; hi = UINT8_MAX; break;
 	case K_U16: lo = 0; hi = UINT16_MAX; break;
-	case K_U32: lo = 0; break;
+	case K_U32: lo = 0; hi = flags ? (int64_t)UINT32_MAX : INT32_MAX; break;
+	case K_U64: lo = 0; hi = INT64_MAX; break;
 	default: break;
 	}
+	d->flag_mask = 0;
 	for (size_t i = 0; i < d->nenumerators; i++) {
 		ipcc_enumerator *e = &d->enumerators[i];
-		if (e->value < lo || e->value > hi)
-			ipcc_error(u, e->loc, "enumerator '%s' = %lld is out of range for %s (%lld..%lld)", e->name,
-				   (long long)e->value, d->underlying->name, (long long)lo, (long long)hi);
+		if (flags && !e->explicit_value)
+			ipcc_error(u, e->loc, "flag '%s' needs a value ('%s = 1', '= 2', '= 4', ...)", e->name, e->name);
+		else if (e->value < lo || e->value > hi)
+			ipcc_error(u, e->loc, "%s '%s' = %lld is out of range for %s (%lld..%lld)",
+				   flags ? "flag" : "enumerator", e->name, (long long)e->value, d->underlying->name,
+				   (long long)lo, (long long)hi);
+		else
+			d->flag_mask |= (uint64_t)e->value;
 		for (size_t k = 0; k < i; k++)
 			if (!strcmp(d->enumerators[k].name, e->name)) {
-				ipcc_error(u, e->loc, "duplicate enumerator '%s' (first at line %u)", e->name,
-					   d->enumerators[k].loc.line);
+				ipcc_error(u, e->loc, "duplicate %s '%s' (first at line %u)", flags ? "flag" : "enumerator",
+					   e->name, d->enumerators[k].loc.line);
 				break;
 			}
 	}
@@ -357,7 +488,7 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 			if (taken)
 				continue;
 			claim(u, cnames, d->cname, ipcc_printf(&u->arena, "type '%s'", d->name), d->loc);
-			if (d->kind == DEF_ENUM)
+			if (d->kind != DEF_STRUCT)
 				for (size_t m = 0; m < d->nenumerators; m++) {
 					bool dup = false;
 					for (size_t q = 0; q < m; q++)
@@ -376,7 +507,7 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 		ipcc_file *f = u->files[i];
 		for (size_t k = 0; k < f->ndefs; k++) {
 			ipcc_def *d = f->defs[k];
-			if (d->kind == DEF_ENUM) {
+			if (d->kind != DEF_STRUCT) {
 				check_enum(u, d);
 				continue;
 			}
@@ -387,6 +518,7 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 	}
 	if (u->errors)
 		return;
+	find_recursive(u);
 	for (size_t i = 0; i < u->nfiles; i++)
 		for (size_t k = 0; k < u->files[i]->ndefs; k++) {
 			ipcc_def *d = u->files[i]->defs[k];
@@ -395,6 +527,7 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 		}
 	if (u->errors)
 		return;
+	settle_resources(u);
 	/* Structs nest by value: a few levels of doubling make a C type (and a
 	 * minimal message) of absurd size. */
 	for (size_t i = 0; i < u->nfiles; i++)
@@ -430,6 +563,19 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 		if (ipcc_is_c_reserved(m->snake) && m->snake[0] != '_' && strncmp(m->snake, "hv_", 3)) {
 			/* Prefixed in C except as a handlers-table field: a C keyword there breaks the struct. */
 			ipcc_error(u, m->loc, "'%s' becomes the C keyword '%s' and cannot name a message", m->name, m->snake);
+		}
+		if (ep->route && !m->not_routed) {
+			/* Routed: the route is the message's first parameter, so a
+			 * handler knows which object it addresses. */
+			ipcc_field *ps = ipcc_alloc(&u->arena, (m->nparams + 1) * sizeof(*ps));
+			ps[0] = *ep->route;
+			ps[0].type = ipcc_alloc(&u->arena, sizeof(*ps[0].type));
+			*ps[0].type = *ep->route->type; /* each message resolves its own copy */
+			if (m->nparams)
+				memcpy(ps + 1, m->params, m->nparams * sizeof(*ps));
+			m->params = ps;
+			m->nparams++;
+			m->capparams = m->nparams;
 		}
 		const char *mw = ipcc_printf(&u->arena, "message '%s'", m->name);
 		static const char *const suffixes[] = {"", "_req", "_rep", "_async", "_cb", "_respond"};

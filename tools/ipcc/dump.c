@@ -22,11 +22,14 @@ void ipcc_dump(ipcc_unit *u, FILE *out)
 		fprintf(out, "import %s\n", f->imports[i]->path);
 	for (size_t e = 0; e < f->nendpoints; e++) {
 		const ipcc_endpoint *ep = &f->endpoints[e];
-		fprintf(out, "endpoint %s magic 0x%08x prefix %s_ messages %zu\n", ep->name, ep->magic, ep->prefix,
+		fprintf(out, "endpoint %s magic 0x%08x prefix %s_ messages %zu", ep->name, ep->magic, ep->prefix,
 			ep->nmessages);
+		if (ep->route)
+			fprintf(out, " routed by %s %s", ipcc_type_text(&u->arena, ep->route->type), ep->route->name);
+		fprintf(out, "\n");
 		for (size_t i = 0; i < ep->nmessages; i++) {
 			const ipcc_message *m = &ep->messages[i];
-			fprintf(out, "  %5u %s(", m->id, m->name);
+			fprintf(out, "  %5u %s%s(", m->id, m->not_routed ? "[NotRouted] " : "", m->name);
 			print_fields(u, out, m->params, m->nparams);
 			if (m->oneway) {
 				fprintf(out, ") =|");
@@ -46,7 +49,8 @@ void ipcc_dump(ipcc_unit *u, FILE *out)
 				fprintf(out, "%s %s; ", ipcc_type_text(&u->arena, d->fields[k].type), d->fields[k].name);
 			fprintf(out, "}\n");
 		} else {
-			fprintf(out, "enum %s : %s -> %s { ", d->name, d->underlying->name, d->cname);
+			fprintf(out, "%s %s : %s -> %s { ", d->kind == DEF_FLAGS ? "flags" : "enum", d->name,
+				d->underlying->name, d->cname);
 			for (size_t k = 0; k < d->nenumerators; k++)
 				fprintf(out, "%s = %lld; ", d->enumerators[k].name, (long long)d->enumerators[k].value);
 			fprintf(out, "}\n");

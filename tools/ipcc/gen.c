@@ -21,25 +21,46 @@ typedef struct gen {
 	ipcc_arena *a;
 	ipcc_file *f;
 	FILE *h, *c;
-	const ipcc_type **types; /* composites in dependency order */
+	const ipcc_type **types; /* composites, by-value dependencies first */
 	size_t ntypes, captypes;
-	const char **mangles; /* parallel to types */
-	size_t nmangles, capmangles;
+	const char **seen; /* mangles of types collected or being collected */
+	size_t nseen, capseen;
+	const ipcc_type **later; /* reached through a pointer: collected after */
+	size_t nlater, caplater;
 } gen;
 
 /* --- collecting the composite types, dependencies first -------------------- */
 static bool is_composite(const ipcc_type *t)
 {
 	return t->kind == K_VECTOR || t->kind == K_OPTIONAL || t->kind == K_MAP || t->kind == K_STRUCT ||
-	       t->kind == K_ENUM;
+	       t->kind == K_ENUM || t->kind == K_FLAGS || t->kind == K_VARIANT;
 }
 
-static bool have_type(gen *g, const char *mangle)
+/* A C struct (forward-declared at the top of the header), not an integer. */
+static bool is_c_struct(const ipcc_type *t)
 {
-	for (size_t i = 0; i < g->ntypes; i++)
-		if (!strcmp(g->mangles[i], mangle))
+	return is_composite(t) && t->kind != K_ENUM && t->kind != K_FLAGS;
+}
+
+static bool seen(gen *g, const char *mangle)
+{
+	for (size_t i = 0; i < g->nseen; i++)
+		if (!strcmp(g->seen[i], mangle))
 			return true;
 	return false;
+}
+
+static void collect(gen *g, const ipcc_type *t);
+
+/* An element held by pointer (Vector, HashMap, a recursive Optional) needs
+ * only its forward declaration, so it is collected later: that is what
+ * lets a struct hold a Vector of itself. Enums are integers: now. */
+static void collect_pointee(gen *g, const ipcc_type *t)
+{
+	if (t->kind == K_ENUM || t->kind == K_FLAGS)
+		collect(g, t);
+	else if (is_composite(t))
+		ipcc_push(g->a, &g->later, &g->nlater, &g->caplater, &t, sizeof(t));
 }
 
 static void collect(gen *g, const ipcc_type *t)
@@ -47,27 +68,43 @@ static void collect(gen *g, const ipcc_type *t)
 	if (!is_composite(t))
 		return;
 	const char *mangle = ipcc_mangle(g->a, t);
-	if (have_type(g, mangle))
+	if (seen(g, mangle))
 		return;
+	ipcc_push(g->a, &g->seen, &g->nseen, &g->capseen, &mangle, sizeof(mangle));
 	switch (t->kind) {
-	case K_VECTOR: case K_OPTIONAL: collect(g, t->elem); break;
-	case K_MAP: collect(g, t->elem); collect(g, t->value); break;
+	case K_VECTOR: collect_pointee(g, t->elem); break;
+	case K_OPTIONAL:
+		if (ipcc_opt_boxed(t))
+			collect_pointee(g, t->elem);
+		else
+			collect(g, t->elem);
+		break;
+	case K_MAP: collect_pointee(g, t->elem); collect_pointee(g, t->value); break;
+	case K_VARIANT:
+		for (size_t i = 0; i < t->nargs; i++)
+			collect(g, t->args[i]);
+		break;
 	case K_STRUCT:
 		for (size_t i = 0; i < t->def->nfields; i++)
 			collect(g, t->def->fields[i].type);
 		break;
 	default: break;
 	}
-	if (!have_type(g, mangle)) { /* a field may have added it */
-		ipcc_push(g->a, &g->types, &g->ntypes, &g->captypes, &t, sizeof(t));
-		ipcc_push(g->a, &g->mangles, &g->nmangles, &g->capmangles, &mangle, sizeof(mangle));
-	}
+	ipcc_push(g->a, &g->types, &g->ntypes, &g->captypes, &t, sizeof(t));
+}
+
+static void collect_all(gen *g, const ipcc_type *t)
+{
+	collect(g, t);
+	for (size_t i = 0; i < g->nlater; i++) /* grows while it runs */
+		collect(g, g->later[i]);
+	g->nlater = 0;
 }
 
 static const ipcc_type *def_type(gen *g, ipcc_def *d)
 {
 	ipcc_type *t = ipcc_alloc(g->a, sizeof(*t));
-	t->kind = d->kind == DEF_STRUCT ? K_STRUCT : K_ENUM;
+	t->kind = d->kind == DEF_STRUCT ? K_STRUCT : d->kind == DEF_ENUM ? K_ENUM : K_FLAGS;
 	t->def = d;
 	t->name = d->name;
 	return t;
@@ -176,17 +213,83 @@ static void emit_type_def(gen *g, const ipcc_type *t)
 			decl(g, t->elem, "*items"), cn);
 		break;
 	case K_OPTIONAL:
-		fprintf(g->h, "/* %s */\ntypedef struct %s {\n\tbool present;\n\t%s;\n} %s;\n", ipcc_type_text(g->a, t), cn,
-			decl(g, t->elem, "value"), cn);
+		if (ipcc_opt_boxed(t))
+			fprintf(g->h, "/* %s: value points to one %s when present (the type is recursive) */\n"
+				      "typedef struct %s {\n\tbool present;\n\t%s;\n} %s;\n",
+				ipcc_type_text(g->a, t), ipcc_ctype(g->a, t->elem), cn, decl(g, t->elem, "*value"), cn);
+		else
+			fprintf(g->h, "/* %s */\ntypedef struct %s {\n\tbool present;\n\t%s;\n} %s;\n",
+				ipcc_type_text(g->a, t), cn, decl(g, t->elem, "value"), cn);
 		break;
 	case K_MAP:
-		fprintf(g->h, "/* %s: entries in wire order */\ntypedef struct %s_entry {\n\t%s;\n\t%s;\n} %s_entry;\n",
-			ipcc_type_text(g->a, t), cn, decl(g, t->elem, "key"), decl(g, t->value, "value"), cn);
+		fprintf(g->h, "/* %s: entries (%s_entry, below) in wire order */\n", ipcc_type_text(g->a, t), cn);
 		fprintf(g->h, "typedef struct %s {\n\t%s_entry *items;\n\tsize_t count;\n} %s;\n", cn, cn, cn);
 		break;
+	case K_FLAGS: {
+		ipcc_def *d = t->def;
+		comment(g->h, ipcc_printf(g->a, "flags %s : %s (%s.ipc): values combine with |", d->name,
+					  d->underlying->name, d->file->base),
+			d->doc);
+		fprintf(g->h, "typedef %s %s;\n", ipcc_ctype(g->a, d->underlying), cn);
+		for (size_t i = 0; i < d->nenumerators; i++)
+			fprintf(g->h, "#define %s_%s ((%s)0x%llx%s)\n", d->upper,
+				ipcc_upper(g->a, ipcc_snake(g->a, d->enumerators[i].name)), cn,
+				(unsigned long long)d->enumerators[i].value, d->underlying->kind == K_U64 ? "ull" : "u");
+		break;
+	}
+	case K_VARIANT: {
+		const char *U = ipcc_upper(g->a, cn);
+		fprintf(g->h, "/* %s: tag is the index of the alternative held */\ntypedef struct %s {\n\tuint32_t tag;\n",
+			ipcc_type_text(g->a, t), cn);
+		bool any = false;
+		for (size_t i = 0; i < t->nargs; i++)
+			any = any || t->args[i]->kind != K_EMPTY;
+		if (any) {
+			fprintf(g->h, "\tunion {\n");
+			for (size_t i = 0; i < t->nargs; i++)
+				if (t->args[i]->kind != K_EMPTY)
+					fprintf(g->h, "\t\t%s;\n",
+						decl(g, t->args[i], ipcc_printf(g->a, "as_%s", ipcc_mangle(g->a, t->args[i]))));
+			fprintf(g->h, "\t};\n");
+		}
+		fprintf(g->h, "} %s;\nenum {\n", cn);
+		for (size_t i = 0; i < t->nargs; i++)
+			fprintf(g->h, "\t%s_%s = %zu,\n", U, ipcc_upper(g->a, ipcc_mangle(g->a, t->args[i])), i);
+		fprintf(g->h, "};\n");
+		break;
+	}
 	default: break;
 	}
 	fprintf(g->h, "#endif\n\n");
+}
+
+/* Every C struct is declared first, so a type may hold a pointer to one
+ * defined later (a Vector of the struct it is in). A typedef may repeat
+ * (C11), so several generated headers can declare the same one. */
+static void emit_forward_decls(gen *g)
+{
+	bool any = false;
+	for (size_t i = 0; i < g->ntypes; i++) {
+		if (!is_c_struct(g->types[i]))
+			continue;
+		const char *cn = ipcc_ctype(g->a, g->types[i]);
+		fprintf(g->h, "typedef struct %s %s;\n", cn, cn);
+		if (g->types[i]->kind == K_MAP)
+			fprintf(g->h, "typedef struct %s_entry %s_entry;\n", cn, cn);
+		any = true;
+	}
+	if (any)
+		fprintf(g->h, "\n");
+}
+
+/* A map's entry holds its key and value by value, so it comes after every
+ * other type (its value may be the struct the map is in). */
+static void emit_map_entry(gen *g, const ipcc_type *t)
+{
+	const char *cn = ipcc_ctype(g->a, t);
+	fprintf(g->h, "#ifndef HV_IPC_TYPE_%s_entry\n#define HV_IPC_TYPE_%s_entry\n", cn, cn);
+	fprintf(g->h, "/* an entry of %s */\nstruct %s_entry {\n\t%s;\n\t%s;\n};\n#endif\n\n", ipcc_type_text(g->a, t), cn,
+		decl(g, t->elem, "key"), decl(g, t->value, "value"));
 }
 
 /* --- source: encode / decode / release statements ------------------------------ */
@@ -325,6 +428,83 @@ static void emit_count(gen *g, size_t min_wire)
 		   "\t\tif (!d->err)\n\t\t\td->err = -ENOMEM;\n\t\treturn false;\n\t}\n");
 }
 
+/* A recursive struct: its fields' helpers, wrapped by ones that count the
+ * nesting (HV_IPC_MAX_DEPTH): a peer cannot exhaust the stack with a deep
+ * value, and a cycle of pointers cannot make the encoder loop. */
+static void emit_recursive_struct(gen *g, const ipcc_type *t, const char *T, const char *M)
+{
+	FILE *o = g->c;
+	emit_fields_helpers(g, T, ipcc_printf(g->a, "%s_fields", M), t->def->fields, t->def->nfields, false);
+	fprintf(o, "HV_IPC_HELPER void enc_%s(hv_enc *e, const %s *v)\n{\n", M, T);
+	fprintf(o, "\tif (hv_ipc_depth >= HV_IPC_MAX_DEPTH) {\n\t\tif (!e->err)\n\t\t\te->err = -ELOOP;\n\t\treturn;\n\t}\n");
+	fprintf(o, "\thv_ipc_depth++;\n\tenc_%s_fields(e, v);\n\thv_ipc_depth--;\n}\n\n", M);
+	fprintf(o, "HV_IPC_HELPER bool dec_%s(hv_dec *d, %s *v)\n{\n", M, T);
+	fprintf(o, "\tif (hv_ipc_depth >= HV_IPC_MAX_DEPTH) {\n\t\td->err = -EBADMSG;\n\t\treturn false;\n\t}\n");
+	fprintf(o, "\thv_ipc_depth++;\n\tbool ok = dec_%s_fields(d, v);\n\thv_ipc_depth--;\n\treturn ok;\n}\n\n", M);
+	if (ipcc_has_resources(t))
+		fprintf(o, "HV_IPC_HELPER void rel_%s(%s *v)\n{\n\trel_%s_fields(v);\n}\n\n", M, T, M);
+}
+
+/* Optional<S> of a recursive struct S: a pointer to one S, allocated from
+ * the message's arena on decode. */
+static void emit_boxed_optional(gen *g, const ipcc_type *t, const char *T, const char *M)
+{
+	FILE *o = g->c;
+	fprintf(o, "HV_IPC_HELPER void enc_%s(hv_enc *e, const %s *v)\n{\n", M, T);
+	fprintf(o, "\tif (v->present && !v->value) {\n\t\tif (!e->err)\n\t\t\te->err = -EINVAL; /* present without a value */\n"
+		   "\t\treturn;\n\t}\n");
+	fprintf(o, "\thv_enc_present(e, v->present);\n\tif (v->present)\n");
+	enc_stmt(g, "\t\t", t->elem, "e", "*v->value");
+	fprintf(o, "}\n\n");
+	fprintf(o, "HV_IPC_HELPER bool dec_%s(hv_dec *d, %s *v)\n{\n", M, T);
+	fprintf(o, "\tmemset(v, 0, sizeof(*v));\n\tif (!hv_dec_present(d, &v->present))\n\t\treturn false;\n");
+	fprintf(o, "\tif (!v->present)\n\t\treturn true;\n");
+	fprintf(o, "\tif (!(v->value = hv_dec_alloc(d, 1, sizeof(*v->value)))) {\n"
+		   "\t\tif (!d->err)\n\t\t\td->err = -ENOMEM;\n\t\treturn false;\n\t}\n");
+	fprintf(o, "\tmemset(v->value, 0, sizeof(*v->value));\n");
+	fprintf(o, "\treturn %s;\n}\n\n", dec_expr(g, t->elem, "d", "*v->value"));
+	if (ipcc_has_resources(t)) {
+		fprintf(o, "HV_IPC_HELPER void rel_%s(%s *v)\n{\n\tif (v->present && v->value)\n", M, T);
+		rel_stmt(g, "\t\t", t->elem, "*v->value");
+		fprintf(o, "}\n\n");
+	}
+}
+
+/* Variant: u32 tag (the alternative's index), then that alternative. */
+static void emit_variant_helpers(gen *g, const ipcc_type *t, const char *T, const char *M)
+{
+	FILE *o = g->c;
+	fprintf(o, "HV_IPC_HELPER void enc_%s(hv_enc *e, const %s *v)\n{\n\thv_enc_u32(e, v->tag);\n\tswitch (v->tag) {\n", M, T);
+	for (size_t i = 0; i < t->nargs; i++) {
+		fprintf(o, "\tcase %zu:\n", i);
+		if (t->args[i]->kind != K_EMPTY)
+			enc_stmt(g, "\t\t", t->args[i], "e", ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->args[i])));
+		fprintf(o, "\t\tbreak;\n");
+	}
+	fprintf(o, "\tdefault:\n\t\tif (!e->err)\n\t\t\te->err = -EINVAL; /* not an alternative of %s */\n\t\tbreak;\n\t}\n}\n\n",
+		ipcc_type_text(g->a, t));
+	fprintf(o, "HV_IPC_HELPER bool dec_%s(hv_dec *d, %s *v)\n{\n", M, T);
+	fprintf(o, "\tmemset(v, 0, sizeof(*v));\n\tif (!hv_dec_u32(d, &v->tag))\n\t\treturn false;\n\tswitch (v->tag) {\n");
+	for (size_t i = 0; i < t->nargs; i++) {
+		if (t->args[i]->kind == K_EMPTY)
+			fprintf(o, "\tcase %zu:\n\t\treturn true;\n", i);
+		else
+			fprintf(o, "\tcase %zu:\n\t\treturn %s;\n", i,
+				dec_expr(g, t->args[i], "d", ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->args[i]))));
+	}
+	fprintf(o, "\tdefault:\n\t\td->err = -EBADMSG;\n\t\treturn false;\n\t}\n}\n\n");
+	if (!ipcc_has_resources(t))
+		return;
+	fprintf(o, "HV_IPC_HELPER void rel_%s(%s *v)\n{\n\tswitch (v->tag) {\n", M, T);
+	for (size_t i = 0; i < t->nargs; i++)
+		if (ipcc_has_resources(t->args[i])) {
+			fprintf(o, "\tcase %zu:\n", i);
+			rel_stmt(g, "\t\t", t->args[i], ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->args[i])));
+			fprintf(o, "\t\tbreak;\n");
+		}
+	fprintf(o, "\tdefault:\n\t\tbreak;\n\t}\n}\n\n");
+}
+
 static void emit_type_helpers(gen *g, const ipcc_type *t)
 {
 	FILE *o = g->c;
@@ -332,7 +512,28 @@ static void emit_type_helpers(gen *g, const ipcc_type *t)
 	const char *M = ipcc_mangle(g->a, t);
 	switch (t->kind) {
 	case K_STRUCT:
+		if (t->def->recursive) {
+			emit_recursive_struct(g, t, T, M);
+			return;
+		}
 		emit_fields_helpers(g, T, M, t->def->fields, t->def->nfields, false);
+		return;
+	case K_FLAGS: {
+		ipcc_def *d = t->def;
+		const char *fn = int_fn(d->underlying->kind);
+		const char *mask = ipcc_printf(g->a, "(%s)0x%llx%s", T, (unsigned long long)d->flag_mask,
+					       d->underlying->kind == K_U64 ? "ull" : "u");
+		fprintf(o, "HV_IPC_HELPER void enc_%s(hv_enc *e, const %s *v)\n{\n", M, T);
+		fprintf(o, "\tif ((*v & ~%s) && !e->err)\n\t\te->err = -EINVAL; /* a bit no flag of %s declares */\n", mask,
+			d->name);
+		fprintf(o, "\thv_enc_%s(e, *v);\n}\n\n", fn);
+		fprintf(o, "HV_IPC_HELPER bool dec_%s(hv_dec *d, %s *v)\n{\n", M, T);
+		fprintf(o, "\tif (!hv_dec_%s(d, v))\n\t\treturn false;\n", fn);
+		fprintf(o, "\tif (*v & ~%s) {\n\t\td->err = -EBADMSG;\n\t\treturn false;\n\t}\n\treturn true;\n}\n\n", mask);
+		return;
+	}
+	case K_VARIANT:
+		emit_variant_helpers(g, t, T, M);
 		return;
 	case K_ENUM: {
 		ipcc_def *d = t->def;
@@ -373,6 +574,10 @@ static void emit_type_helpers(gen *g, const ipcc_type *t)
 		}
 		return;
 	case K_OPTIONAL:
+		if (ipcc_opt_boxed(t)) {
+			emit_boxed_optional(g, t, T, M);
+			return;
+		}
 		fprintf(o, "HV_IPC_HELPER void enc_%s(hv_enc *e, const %s *v)\n{\n", M, T);
 		fprintf(o, "\thv_enc_present(e, v->present);\n\tif (v->present)\n");
 		enc_stmt(g, "\t\t", t->elem, "e", "v->value");
@@ -669,14 +874,14 @@ int ipcc_generate(ipcc_unit *u, char **header, size_t *header_len, char **source
 
 	/* Every type the file defines, and whatever its messages use. */
 	for (size_t i = 0; i < f->ndefs; i++)
-		collect(&g, def_type(&g, f->defs[i]));
+		collect_all(&g, def_type(&g, f->defs[i]));
 	for (size_t e = 0; e < f->nendpoints; e++)
 		for (size_t i = 0; i < f->endpoints[e].nmessages; i++) {
 			const ipcc_message *m = &f->endpoints[e].messages[i];
 			for (size_t k = 0; k < m->nparams; k++)
-				collect(&g, m->params[k].type);
+				collect_all(&g, m->params[k].type);
 			for (size_t k = 0; k < m->nresults; k++)
-				collect(&g, m->results[k].type);
+				collect_all(&g, m->results[k].type);
 		}
 
 	fprintf(g.h, "/* %s.ipc.h — generated by ipcc from %s.ipc; do not edit.\n *\n", f->base, f->base);
@@ -684,8 +889,12 @@ int ipcc_generate(ipcc_unit *u, char **header, size_t *header_len, char **source
 	fputs(ownership_comment, g.h);
 	fprintf(g.h, " */\n#pragma once\n\n#include <stdbool.h>\n#include <stddef.h>\n#include <stdint.h>\n\n");
 	fprintf(g.h, "#include <haven/ipc.h>\n\n");
+	emit_forward_decls(&g);
 	for (size_t i = 0; i < g.ntypes; i++)
 		emit_type_def(&g, g.types[i]);
+	for (size_t i = 0; i < g.ntypes; i++)
+		if (g.types[i]->kind == K_MAP)
+			emit_map_entry(&g, g.types[i]);
 	for (size_t e = 0; e < f->nendpoints; e++)
 		emit_endpoint_header(&g, &f->endpoints[e]);
 
@@ -695,6 +904,14 @@ int ipcc_generate(ipcc_unit *u, char **header, size_t *header_len, char **source
 	fprintf(g.c, "#include \"%s.ipc.h\"\n\n", f->base);
 	fprintf(g.c, "/* Helpers exist for every type the file declares; not all are used. */\n");
 	fprintf(g.c, "#define HV_IPC_HELPER static __attribute__((unused))\n\n");
+	bool recursive = false;
+	for (size_t i = 0; i < g.ntypes; i++)
+		recursive = recursive || ipcc_is_recursive(g.types[i]);
+	if (recursive)
+		fprintf(g.c, "/* Values of recursive types nest at most this deep: deeper is a malformed\n"
+			     " * message (decode) or -ELOOP (encode; also catches a cycle of pointers). */\n"
+			     "#ifndef HV_IPC_MAX_DEPTH\n#define HV_IPC_MAX_DEPTH 64\n#endif\n"
+			     "static __thread unsigned hv_ipc_depth;\n\n");
 	if (g.ntypes) {
 		for (size_t i = 0; i < g.ntypes; i++) {
 			const char *T = ipcc_ctype(g.a, g.types[i]);

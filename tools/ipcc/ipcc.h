@@ -86,15 +86,22 @@ enum ipcc_kind {
 	K_BITMAP,     /* hv_bitmap */
 	K_VECTOR, K_OPTIONAL, K_MAP,
 	K_STRUCT, K_ENUM,
+	K_FLAGS,      /* enum whose values combine with | (an unsigned integer in C) */
+	K_VARIANT,    /* Variant<A, B, ...>: u32 tag, then that alternative */
+	K_EMPTY,      /* AK::Empty: a Variant alternative without a value */
 };
+
+/* Most alternatives of one Variant. */
+#define IPCC_MAX_VARIANT_ALTERNATIVES 255u
 
 struct ipcc_def;
 
 typedef struct ipcc_type {
-	/* As written: a (possibly qualified) name and up to two arguments. */
+	/* As written: a (possibly qualified) name and its type arguments
+	 * (Vector: 1, HashMap: 2, Variant: any number). */
 	const char *name;
-	struct ipcc_type *args[2];
-	unsigned nargs;
+	struct ipcc_type **args;
+	size_t nargs, capargs;
 	ipcc_loc loc;
 	/* Filled by the checker. */
 	enum ipcc_kind kind;
@@ -119,10 +126,11 @@ typedef struct ipcc_field {
 typedef struct ipcc_enumerator {
 	const char *name;
 	int64_t value;
+	bool explicit_value; /* "= N" given (required in flags) */
 	ipcc_loc loc;
 } ipcc_enumerator;
 
-enum ipcc_def_kind { DEF_STRUCT, DEF_ENUM };
+enum ipcc_def_kind { DEF_STRUCT, DEF_ENUM, DEF_FLAGS };
 
 typedef struct ipcc_def {
 	enum ipcc_def_kind kind;
@@ -138,8 +146,10 @@ typedef struct ipcc_def {
 	size_t nfields, capfields;
 	ipcc_enumerator *enumerators;
 	size_t nenumerators, capenumerators;
-	ipcc_type *underlying; /* enum: integer type (default u32) */
+	ipcc_type *underlying; /* enum / flags: integer type (default u32) */
+	uint64_t flag_mask;    /* flags: OR of every value */
 	int visiting;          /* recursion check */
+	bool recursive;        /* a struct reachable from itself (through Vector, HashMap or Optional) */
 	/* Memoized facts (a struct used many times over is walked once). */
 	int has_resources;     /* 0 unknown, 1 no, 2 yes */
 	bool min_wire_known, c_size_known;
@@ -152,6 +162,7 @@ typedef struct ipcc_message {
 	const char *upper;
 	unsigned id;      /* 1-based, declaration order */
 	bool oneway;      /* =| */
+	bool not_routed;  /* [NotRouted]: no route parameter */
 	ipcc_field *params, *results;
 	size_t nparams, capparams, nresults, capresults;
 	ipcc_loc loc;
@@ -167,6 +178,9 @@ typedef struct ipcc_endpoint {
 	ipcc_message *messages;
 	size_t nmessages, capmessages;
 	ipcc_loc loc;
+	/* Ladybird's "routed by Type name": a first parameter of every message
+	 * not marked [NotRouted]. NULL if none. */
+	ipcc_field *route;
 } ipcc_endpoint;
 
 typedef struct ipcc_file {
@@ -225,6 +239,10 @@ size_t ipcc_min_wire(const ipcc_type *t);
 /* An upper estimate of sizeof() of the C type, saturating (never wraps). */
 size_t ipcc_c_size(const ipcc_type *t);
 bool ipcc_has_resources(const ipcc_type *t);
+/* An Optional held by pointer: its element is a recursive struct. */
+bool ipcc_opt_boxed(const ipcc_type *t);
+/* A value of the type can contain itself (decoders bound the depth). */
+bool ipcc_is_recursive(const ipcc_type *t);
 const char *ipcc_ctype(ipcc_arena *a, const ipcc_type *t);
 const char *ipcc_mangle(ipcc_arena *a, const ipcc_type *t);
 /* The type as it reads in the .ipc ("Vector<Gfx::IntRect>"). */

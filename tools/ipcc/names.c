@@ -102,10 +102,18 @@ size_t ipcc_min_wire(const ipcc_type *t)
 	case K_STRING: case K_BYTESTRING: return 5; /* u32 length + NUL */
 	case K_BYTES: case K_VECTOR: case K_MAP: return 4;
 	case K_OPTIONAL: return 1;
-	case K_FILE: return 0;
+	case K_FILE: case K_EMPTY: return 0;
+	case K_VARIANT: {
+		size_t m = SIZE_MAX;
+		for (size_t i = 0; i < t->nargs; i++) {
+			size_t w = ipcc_min_wire(t->args[i]);
+			m = w < m ? w : m;
+		}
+		return 4 + (m == SIZE_MAX ? 0 : m); /* u32 tag + the smallest alternative */
+	}
 	case K_BUFFER: return 9;  /* u64 size + u8 flags */
 	case K_BITMAP: return 25; /* 4 x u32 + buffer */
-	case K_ENUM: return ipcc_min_wire(t->def->underlying);
+	case K_ENUM: case K_FLAGS: return ipcc_min_wire(t->def->underlying);
 	case K_STRUCT: {
 		ipcc_def *d = t->def;
 		if (!d->min_wire_known) {
@@ -135,8 +143,18 @@ size_t ipcc_c_size(const ipcc_type *t)
 	case K_FILE: return 4;
 	case K_BUFFER: return 24;
 	case K_BITMAP: return 40;
-	case K_OPTIONAL: return sat_add(8, ipcc_c_size(t->elem));
+	case K_OPTIONAL: return ipcc_opt_boxed(t) ? 16 : sat_add(8, ipcc_c_size(t->elem));
 	case K_ENUM: return 4;
+	case K_FLAGS: return ipcc_c_size(t->def->underlying);
+	case K_EMPTY: return 0;
+	case K_VARIANT: {
+		size_t m = 0;
+		for (size_t i = 0; i < t->nargs; i++) {
+			size_t w = ipcc_c_size(t->args[i]);
+			m = w > m ? w : m;
+		}
+		return sat_add(8, m);
+	}
 	case K_STRUCT: {
 		ipcc_def *d = t->def;
 		if (!d->c_size_known) {
@@ -152,12 +170,20 @@ size_t ipcc_c_size(const ipcc_type *t)
 	}
 }
 
+/* A struct's answer is memoized; for recursive structs the checker settles
+ * it first by a fixed point (ipcc_settle_resources), since a walk that
+ * meets a struct in progress cannot know the answer yet. */
 bool ipcc_has_resources(const ipcc_type *t)
 {
 	switch (t->kind) {
 	case K_FILE: case K_BUFFER: case K_BITMAP: return true;
 	case K_VECTOR: case K_OPTIONAL: return ipcc_has_resources(t->elem);
 	case K_MAP: return ipcc_has_resources(t->elem) || ipcc_has_resources(t->value);
+	case K_VARIANT:
+		for (size_t i = 0; i < t->nargs; i++)
+			if (ipcc_has_resources(t->args[i]))
+				return true;
+		return false;
 	case K_STRUCT: {
 		ipcc_def *d = t->def;
 		if (!d->has_resources) {
@@ -170,6 +196,16 @@ bool ipcc_has_resources(const ipcc_type *t)
 	}
 	default: return false;
 	}
+}
+
+bool ipcc_opt_boxed(const ipcc_type *t)
+{
+	return t->kind == K_OPTIONAL && t->elem->kind == K_STRUCT && t->elem->def->recursive;
+}
+
+bool ipcc_is_recursive(const ipcc_type *t)
+{
+	return t->kind == K_STRUCT && t->def->recursive;
 }
 
 const char *ipcc_mangle(ipcc_arena *a, const ipcc_type *t)
@@ -195,7 +231,14 @@ const char *ipcc_mangle(ipcc_arena *a, const ipcc_type *t)
 	case K_VECTOR: return ipcc_printf(a, "vec_%s", ipcc_mangle(a, t->elem));
 	case K_OPTIONAL: return ipcc_printf(a, "opt_%s", ipcc_mangle(a, t->elem));
 	case K_MAP: return ipcc_printf(a, "map_%s_%s", ipcc_mangle(a, t->elem), ipcc_mangle(a, t->value));
-	case K_STRUCT: case K_ENUM: return t->def->mangle;
+	case K_VARIANT: {
+		char *s = "var";
+		for (size_t i = 0; i < t->nargs; i++)
+			s = ipcc_printf(a, "%s_%s", s, ipcc_mangle(a, t->args[i]));
+		return s;
+	}
+	case K_EMPTY: return "empty";
+	case K_STRUCT: case K_ENUM: case K_FLAGS: return t->def->mangle;
 	case K_UNRESOLVED: break;
 	}
 	return "?";
@@ -220,8 +263,9 @@ const char *ipcc_ctype(ipcc_arena *a, const ipcc_type *t)
 	case K_FILE: return "int";
 	case K_BUFFER: return "hv_buffer";
 	case K_BITMAP: return "hv_bitmap";
-	case K_VECTOR: case K_OPTIONAL: case K_MAP: return ipcc_printf(a, "hv_%s", ipcc_mangle(a, t));
-	case K_STRUCT: case K_ENUM: return t->def->cname;
+	case K_VECTOR: case K_OPTIONAL: case K_MAP: case K_VARIANT: return ipcc_printf(a, "hv_%s", ipcc_mangle(a, t));
+	case K_STRUCT: case K_ENUM: case K_FLAGS: return t->def->cname;
+	case K_EMPTY: break;
 	case K_UNRESOLVED: break;
 	}
 	return "?";
@@ -229,9 +273,10 @@ const char *ipcc_ctype(ipcc_arena *a, const ipcc_type *t)
 
 const char *ipcc_type_text(ipcc_arena *a, const ipcc_type *t)
 {
-	if (t->nargs == 2)
-		return ipcc_printf(a, "%s<%s, %s>", t->name, ipcc_type_text(a, t->args[0]), ipcc_type_text(a, t->args[1]));
-	if (t->nargs == 1)
-		return ipcc_printf(a, "%s<%s>", t->name, ipcc_type_text(a, t->args[0]));
-	return t->name;
+	if (!t->nargs)
+		return t->name;
+	char *s = ipcc_printf(a, "%s<", t->name);
+	for (size_t i = 0; i < t->nargs; i++)
+		s = ipcc_printf(a, "%s%s%s", s, i ? ", " : "", ipcc_type_text(a, t->args[i]));
+	return ipcc_printf(a, "%s>", s);
 }

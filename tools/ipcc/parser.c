@@ -4,11 +4,13 @@
  *   import   := "import" STRING [";"]
  *   struct   := "struct" QNAME "{" { field (";" | ",") } "}" [";"]
  *   enum     := "enum" QNAME [":" type] "{" NAME ["=" NUMBER] { "," ... } [","] "}" [";"]
+ *   flags    := "flags" QNAME [":" type] "{" NAME "=" NUMBER { "," ... } [","] "}" [";"]
  *   QNAME    := NAME {"::" NAME}        ("HTTP::HeaderMap": C++ namespaces)
- *   endpoint := "endpoint" NAME ["=" NUMBER] "{" { message } "}"
- *   message  := NAME "(" [field {"," field}] ")" ("=>" "(" [field {"," field}] ")" | "=|") [";"]
+ *   endpoint := "endpoint" NAME ["=" NUMBER] ["routed" "by" field] "{" { message } "}"
+ *   message  := ["[" NAME {"," NAME} "]"] NAME "(" [field {"," field}] ")"
+ *               ("=>" "(" [field {"," field}] ")" | "=|") [";"]
  *   field    := ["[" attr {"," attr} "]"] [type] NAME      (type implied by [File]/[Bitmap]/[Buffer])
- *   type     := NAME {"::" NAME} ["<" type ["," type] ">"]
+ *   type     := ["::"] NAME {"::" NAME} ["<" type {"," type} ">"]
  *
  * A syntax error stops the parse of that file (the first one is the
  * useful one); names and types are checked later by check.c.
@@ -173,11 +175,12 @@ static ipcc_type *type(parser *p, unsigned depth)
 	t->name = n;
 	if (accept(p, TOK_LT)) {
 		do {
-			if (t->nargs == 2) {
-				fail_at(p, &p->tok, "'>' (at most two type arguments)");
+			if (t->nargs == IPCC_MAX_VARIANT_ALTERNATIVES) {
+				fail_at(p, &p->tok, "'>' (at most 255 type arguments)");
 				return NULL;
 			}
-			t->args[t->nargs++] = type(p, depth + 1);
+			ipcc_type *arg = type(p, depth + 1);
+			ipcc_push(&p->u->arena, &t->args, &t->nargs, &t->capargs, &arg, sizeof(arg));
 		} while (accept(p, TOK_COMMA));
 		if (!expect(p, TOK_GT, "',' or '>'"))
 			return NULL;
@@ -259,6 +262,26 @@ static void field_list(parser *p, ipcc_field **arr, size_t *n, size_t *cap, cons
 	expect(p, TOK_RPAREN, "',' or ')'");
 }
 
+/* After '[': message attributes (Ladybird's [NotRouted]). */
+static bool message_attributes(parser *p, ipcc_message *m)
+{
+	do {
+		if (p->tok.kind != TOK_IDENT) {
+			fail_at(p, &p->tok, "a message attribute");
+			return false;
+		}
+		if (!is_word(&p->tok, "NotRouted")) {
+			p->failed = true;
+			ipcc_error(p->u, p->tok.loc, "unknown message attribute '%.*s' (known: NotRouted)", (int)p->tok.len,
+				   p->tok.start);
+			return false;
+		}
+		m->not_routed = true;
+		bump(p);
+	} while (accept(p, TOK_COMMA));
+	return expect(p, TOK_RBRACKET, "',' or ']'");
+}
+
 static void parse_endpoint(parser *p, const char *doc)
 {
 	ipcc_endpoint ep = {0};
@@ -269,12 +292,26 @@ static void parse_endpoint(parser *p, const char *doc)
 	 * Haven's magic is the hash of the name. */
 	if (accept(p, TOK_EQ))
 		expect(p, TOK_NUMBER, "a number");
+	/* Ladybird's "routed by Type name" (see check.c for its meaning). */
+	if (is_word(&p->tok, "routed")) {
+		bump(p);
+		if (!is_word(&p->tok, "by")) {
+			fail_at(p, &p->tok, "'by' after 'routed'");
+			return;
+		}
+		bump(p);
+		ep.route = ipcc_alloc(&p->u->arena, sizeof(*ep.route));
+		if (!field(p, ep.route, "the route parameter"))
+			return;
+	}
 	if (!expect(p, TOK_LBRACE, "'{'"))
 		return;
 	while (!p->failed && p->tok.kind != TOK_RBRACE) {
 		ipcc_message m = {0};
 		m.loc = p->tok.loc;
 		m.doc = doc_of(p, &p->tok);
+		if (accept(p, TOK_LBRACKET) && !message_attributes(p, &m))
+			return;
 		m.name = name(p, "a message");
 		field_list(p, &m.params, &m.nparams, &m.capparams, "a parameter");
 		if (accept(p, TOK_ONEWAY)) {
@@ -316,7 +353,7 @@ static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind, const char *doc)
 	d->kind = kind;
 	d->file = p->f;
 	d->loc = p->tok.loc;
-	d->name = qualified_name(p, kind == DEF_STRUCT ? "a struct" : "an enum");
+	d->name = qualified_name(p, kind == DEF_STRUCT ? "a struct" : kind == DEF_ENUM ? "an enum" : "a flag set");
 	return d;
 }
 
@@ -341,9 +378,11 @@ static void parse_struct(parser *p, const char *doc)
 	ipcc_push(&p->u->arena, &p->f->defs, &p->f->ndefs, &p->f->capdefs, &d, sizeof(d));
 }
 
-static void parse_enum(parser *p, const char *doc)
+/* An enum, or a flag set (same syntax, values combine; check.c wants each
+ * flag's value given). */
+static void parse_enum(parser *p, const char *doc, enum ipcc_def_kind kind)
 {
-	ipcc_def *d = new_def(p, DEF_ENUM, doc);
+	ipcc_def *d = new_def(p, kind, doc);
 	if (accept(p, TOK_COLON))
 		d->underlying = type(p, 0);
 	if (!expect(p, TOK_LBRACE, "'{'"))
@@ -360,6 +399,7 @@ static void parse_enum(parser *p, const char *doc)
 				return;
 			}
 			next = p->tok.number;
+			e.explicit_value = true;
 			bump(p);
 		}
 		e.value = next;
@@ -392,7 +432,10 @@ int ipcc_parse(ipcc_unit *u, ipcc_file *f)
 			parse_struct(&p, doc);
 		} else if (is_word(&p.tok, "enum")) {
 			bump(&p);
-			parse_enum(&p, doc);
+			parse_enum(&p, doc, DEF_ENUM);
+		} else if (is_word(&p.tok, "flags")) {
+			bump(&p);
+			parse_enum(&p, doc, DEF_FLAGS);
 		} else if (is_word(&p.tok, "import")) {
 			ipcc_loc loc = p.tok.loc;
 			bump(&p);
@@ -408,7 +451,7 @@ int ipcc_parse(ipcc_unit *u, ipcc_file *f)
 			if (imp)
 				ipcc_push(&u->arena, &f->imports, &f->nimports, &f->capimports, &imp, sizeof(imp));
 		} else {
-			fail_at(&p, &p.tok, "'endpoint', 'struct', 'enum' or 'import'");
+			fail_at(&p, &p.tok, "'endpoint', 'struct', 'enum', 'flags' or 'import'");
 		}
 	}
 	return p.failed ? -1 : 0;
