@@ -28,10 +28,8 @@
 #include <unistd.h>
 
 #include <haven/log.h>
-#include <haven/util.h>
-#if HAVE_HAVEN_SANDBOX
 #include <haven/sandbox.h>
-#endif
+#include <haven/util.h>
 
 /* --- small string lists ------------------------------------------------- */
 
@@ -813,7 +811,6 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 	d->fingerprint = fp;
 
 	if (sandbox_line) {
-#if HAVE_HAVEN_SANDBOX
 		hv_sandbox_spec spec = {
 			.promises = d->pledge,
 			.execpromises = d->exec_pledge,
@@ -821,11 +818,6 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		};
 		if (hv_sandbox_spec_check(&spec) < 0)
 			BAD(sandbox_line, "[%s] invalid Pledge/ExecPledge/Unveil (see above)", d->name);
-#else
-		/* Never pretend: say that this build cannot enforce it. */
-		report(file, sandbox_line, "[%s] warning: built without lib/sandbox, sandbox keys not enforced",
-		       d->name);
-#endif
 	}
 
 	/* Keys that constrain each other. */

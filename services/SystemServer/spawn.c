@@ -30,10 +30,8 @@
 #include <unistd.h>
 
 #include <haven/log.h>
-#include <haven/util.h>
-#if HAVE_HAVEN_SANDBOX
 #include <haven/sandbox.h>
-#endif
+#include <haven/util.h>
 
 #include "internal.h"
 
@@ -123,7 +121,6 @@ static void watchdog_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	i->stopping = false;	      /* its exit is a failure to handle, not a request */
 }
 
-#if HAVE_HAVEN_SANDBOX
 /* A forbidden call is waiting on the instance's seccomp listener.
  * hv_sandbox_notify_handle() logs the call's name on stderr and kills the
  * caller; that one line is also what the service's log and `svc status`
@@ -174,7 +171,6 @@ static void listener_cb(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		i->listener_watch = NULL;
 	}
 }
-#endif
 
 /* Signals whose disposition is not the default: ignored ones would stay
  * ignored across exec, and a handler must not run in a child sharing our
@@ -286,14 +282,11 @@ typedef struct child_args {
 	int errfd, sup_child;
 	size_t listen_pid_idx, wd_pid_idx;
 	sigset_t reset; /* dispositions to set back to SIG_DFL */
-#if HAVE_HAVEN_SANDBOX
 	const hv_sandbox_spec *spec;
 	const char **unveils; /* spec's list, ours to edit (a real fork then) */
 	bool sandbox;
-#endif
 } child_args;
 
-#if HAVE_HAVEN_SANDBOX
 /* Unveil= paths that do not exist yet, in the child after the uid drop (so
  * as the service's account; a real fork, never a shared address space).
  * With "c" the path is created (0700, parents too): it is the directory the
@@ -342,7 +335,6 @@ static int prepare_unveils(const char **v, int *err)
 	v[k] = NULL;
 	return -1;
 }
-#endif
 
 /* The child, from fork() or from a clone(CLONE_VM | CLONE_VFORK): it runs
  * on the manager's memory then, so it must not allocate, must not return,
@@ -414,7 +406,6 @@ __attribute__((noreturn)) static int child_main(void *arg)
 		if (syscall(SYS_setresuid, a->p->uid, a->p->uid, a->p->uid) < 0)
 			child_fail(a->errfd, STEP_UID, errno);
 	}
-#if HAVE_HAVEN_SANDBOX
 	if (a->sandbox) {
 		int uerr = 0, bad = a->unveils ? prepare_unveils(a->unveils, &uerr) : -1;
 		if (bad >= 0)
@@ -423,7 +414,6 @@ __attribute__((noreturn)) static int child_main(void *arg)
 				  : hv_sandbox_exec(a->spec, a->d->executable, a->p->argv, a->p->envp);
 		child_fail(a->errfd, STEP_SANDBOX, -q);
 	}
-#endif
 	execve(a->d->executable, a->p->argv, a->p->envp);
 	child_fail(a->errfd, STEP_EXEC, errno);
 }
@@ -643,7 +633,6 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	for (size_t i = 0; i < d->args.n; i++)
 		p.argv[i + 1] = d->args.v[i];
 
-#if HAVE_HAVEN_SANDBOX
 	if (d->unveil.n) {
 		unveils = calloc(d->unveil.n + 1, sizeof(char *));
 		if (!unveils) {
@@ -669,7 +658,6 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		sup_parent = sv[0];
 		sup_child = sv[1];
 	}
-#endif
 
 	sigset_t reset;
 	signals_to_reset(&reset);
@@ -688,14 +676,10 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 			 .listen_pid_idx = listen_pid_idx,
 			 .wd_pid_idx = wd_pid_idx,
 			 .reset = reset};
-#if HAVE_HAVEN_SANDBOX
 	ca.spec = &spec;
 	ca.unveils = unveils;
 	ca.sandbox = sandbox;
 	bool shared_vm = !sandbox; /* lib/sandbox allocates: a real fork then */
-#else
-	bool shared_vm = true;
-#endif
 	int pidfd = -1;
 	pid_t pid = spawn_child(&ca, shared_vm, &pidfd);
 	if (pid < 0) {
@@ -755,7 +739,6 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		r = -e.err; /* the exit (127) is handled as a failure when reaped */
 		goto out;
 	}
-#if HAVE_HAVEN_SANDBOX
 	if (sup_parent >= 0) {
 		/* Sent before the exec, so it is queued by now (or never comes:
 		 * promises without stdio fall back to the kernel's SIGSYS). */
@@ -766,7 +749,6 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 				hv_log_warn("%s[%d]: sandbox violations will not be named", d->name, (int)pid);
 		}
 	}
-#endif
 	/* What a client waiting for its first reply pays in the manager. */
 	hv_log_debug("%s: started pid %d (%.0f us from decision to exec)", d->name, (int)pid,
 		     (double)(hv_now_ns() - t0) / 1e3);
