@@ -26,9 +26,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	}
 	if (ftruncate(fd, 0) < 0 || pwrite(fd, data, size, 0) != (ssize_t)size)
 		return 0;
-	hv_def_env env = {.user_mode = true, .portal_dir = "/P", .runtime_dir = "/R", .service_path = "/nonexistent"};
-	hv_def_set set;
-	if (hv_defs_load(path, &env, &set) == 0)
-		hv_defs_free(&set);
+	ss_def_env env = {.user_mode = true, .portal_dir = "/P", .runtime_dir = "/R", .service_path = "/nonexistent"};
+	ss_def_set set;
+	if (ss_defs_load(path, &env, &set) == 0)
+		ss_defs_free(&set);
 	return 0;
 }

@@ -20,23 +20,23 @@
 #include "control.h"
 
 /* Followers of `svc logs -f` per connection, at most this many at once. */
-#define HV_CONTROL_MAX_FOLLOWERS 64u
+#define SS_CONTROL_MAX_FOLLOWERS 64u
 
 typedef struct follower {
 	hv_conn *conn;
 	char *name;
 } follower;
 
-struct hv_control {
-	hv_manager *m;
+struct ss_control {
+	ss_manager *m;
 	hv_server *srv;
 	char *path;
-	follower followers[HV_CONTROL_MAX_FOLLOWERS];
+	follower followers[SS_CONTROL_MAX_FOLLOWERS];
 	unsigned nfollowers;
 };
 
 /* Handlers get the call, not our state; there is one control per process. */
-static hv_control *ctl;
+static ss_control *ctl;
 
 static int need_admin(hv_call *call, const char *what)
 {
@@ -46,19 +46,19 @@ static int need_admin(hv_call *call, const char *what)
 	return hv_call_fail(call, -EPERM, "only root or uid %u may %s", (unsigned)geteuid(), what);
 }
 
-static hv_unit *find(hv_call *call, const char *name, int *err)
+static ss_unit *find(hv_call *call, const char *name, int *err)
 {
-	hv_unit *u = hv_manager_find(ctl->m, name);
+	ss_unit *u = ss_manager_find(ctl->m, name);
 	if (!u)
 		*err = hv_call_fail(call, -ENOENT, "no service named \"%s\"", name);
 	return u;
 }
 
-static void fill(hv_call *call, hv_unit *u, system_server_service_status *s)
+static void fill(hv_call *call, ss_unit *u, system_server_service_status *s)
 {
 	s->name = u->def->name;
-	s->state = hv_unit_state(u);
-	s->pid = (int32_t)hv_unit_main_pid(u);
+	s->state = ss_unit_state(u);
+	s->pid = (int32_t)ss_unit_main_pid(u);
 	s->restarts = u->restarts;
 	s->instances = u->ninstances;
 	s->reason = u->fail_reason ? u->fail_reason : (u->def->invalid ? "invalid definition" : "");
@@ -69,12 +69,12 @@ static void fill(hv_call *call, hv_unit *u, system_server_service_status *s)
 
 static int h_list(hv_call *call, const system_server_list_req *req, system_server_list_rep *rep)
 {
-	size_t n = hv_manager_unit_count(ctl->m);
+	size_t n = ss_manager_unit_count(ctl->m);
 	rep->services.items = hv_call_calloc(call, n ? n : 1, sizeof *rep->services.items);
 	if (!rep->services.items)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++)
-		fill(call, hv_manager_unit_at(ctl->m, i), &rep->services.items[i]);
+		fill(call, ss_manager_unit_at(ctl->m, i), &rep->services.items[i]);
 	rep->services.count = n;
 	return 0;
 }
@@ -82,7 +82,7 @@ static int h_list(hv_call *call, const system_server_list_req *req, system_serve
 static int h_status(hv_call *call, const system_server_status_req *req, system_server_status_rep *rep)
 {
 	int err = 0;
-	hv_unit *u = find(call, req->name, &err);
+	ss_unit *u = find(call, req->name, &err);
 	if (!u)
 		return err;
 	fill(call, u, &rep->service);
@@ -90,12 +90,12 @@ static int h_status(hv_call *call, const system_server_status_req *req, system_s
 }
 
 /* start / stop / restart share their shape. */
-static int op(hv_call *call, const char *name, int (*fn)(hv_manager *, const char *), const char *verb)
+static int op(hv_call *call, const char *name, int (*fn)(ss_manager *, const char *), const char *verb)
 {
 	int r = need_admin(call, verb);
 	if (r < 0)
 		return r;
-	if (!hv_manager_find(ctl->m, name))
+	if (!ss_manager_find(ctl->m, name))
 		return hv_call_fail(call, -ENOENT, "no service named \"%s\"", name);
 	r = fn(ctl->m, name);
 	if (r == -ENOEXEC)
@@ -105,17 +105,17 @@ static int op(hv_call *call, const char *name, int (*fn)(hv_manager *, const cha
 
 static int h_start(hv_call *call, const system_server_start_req *req, system_server_start_rep *rep)
 {
-	return op(call, req->name, hv_manager_start, "start services");
+	return op(call, req->name, ss_manager_start, "start services");
 }
 
 static int h_stop(hv_call *call, const system_server_stop_req *req, system_server_stop_rep *rep)
 {
-	return op(call, req->name, hv_manager_stop, "stop services");
+	return op(call, req->name, ss_manager_stop, "stop services");
 }
 
 static int h_restart(hv_call *call, const system_server_restart_req *req, system_server_restart_rep *rep)
 {
-	return op(call, req->name, hv_manager_restart, "restart services");
+	return op(call, req->name, ss_manager_restart, "restart services");
 }
 
 static int h_reload(hv_call *call, const system_server_reload_req *req, system_server_reload_rep *rep)
@@ -123,7 +123,7 @@ static int h_reload(hv_call *call, const system_server_reload_req *req, system_s
 	int r = need_admin(call, "reload");
 	if (r < 0)
 		return r;
-	r = hv_manager_reload(ctl->m);
+	r = ss_manager_reload(ctl->m);
 	return r < 0 ? hv_call_fail(call, r, "cannot read the definitions: %s", strerror(-r)) : 0;
 }
 
@@ -132,7 +132,7 @@ static int h_shutdown(hv_call *call, const system_server_shutdown_req *req, syst
 	int r = need_admin(call, "shut down");
 	if (r < 0)
 		return r;
-	hv_manager_shutdown(ctl->m);
+	ss_manager_shutdown(ctl->m);
 	return 0;
 }
 
@@ -150,19 +150,19 @@ static void collect(const char *line, void *ud)
 static int h_logs(hv_call *call, const system_server_logs_req *req, system_server_logs_rep *rep)
 {
 	int err = 0;
-	hv_unit *u = find(call, req->name, &err);
+	ss_unit *u = find(call, req->name, &err);
 	if (!u)
 		return err;
-	unsigned n = req->count ? req->count : HV_LOG_RING_LINES;
-	n = HV_MIN(n, HV_LOG_RING_LINES);
+	unsigned n = req->count ? req->count : SS_LOG_RING_LINES;
+	n = HV_MIN(n, SS_LOG_RING_LINES);
 	rep->lines.items = hv_call_calloc(call, n, sizeof(char *));
 	if (!rep->lines.items)
 		return -ENOMEM;
 	tail_ctx t = {call, &rep->lines};
-	hv_unit_log_tail(u, n, collect, &t);
+	ss_unit_log_tail(u, n, collect, &t);
 	if (req->follow) {
-		if (ctl->nfollowers == HV_CONTROL_MAX_FOLLOWERS)
-			return hv_call_fail(call, -EUSERS, "too many log followers (%u)", HV_CONTROL_MAX_FOLLOWERS);
+		if (ctl->nfollowers == SS_CONTROL_MAX_FOLLOWERS)
+			return hv_call_fail(call, -EUSERS, "too many log followers (%u)", SS_CONTROL_MAX_FOLLOWERS);
 		char *name = strdup(req->name);
 		if (!name)
 			return -ENOMEM;
@@ -197,7 +197,7 @@ static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
 			i++;
 }
 
-static void on_log_line(hv_unit *u, const char *line, void *userdata)
+static void on_log_line(ss_unit *u, const char *line, void *userdata)
 {
 	for (unsigned i = 0; i < ctl->nfollowers;) {
 		follower *f = &ctl->followers[i];
@@ -210,40 +210,40 @@ static void on_log_line(hv_unit *u, const char *line, void *userdata)
 	}
 }
 
-int hv_control_start(hv_manager *m, hv_control **out)
+int ss_control_start(ss_manager *m, ss_control **out)
 {
 	*out = NULL;
-	hv_control *c = calloc(1, sizeof *c);
+	ss_control *c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
 	c->m = m;
-	int r = hv_server_new(hv_manager_loop(m), &system_server_endpoint, &handlers, &c->srv);
-	if (r < 0 || asprintf(&c->path, "%s/SystemServer", hv_manager_portal_dir(m)) < 0) {
+	int r = hv_server_new(ss_manager_loop(m), &system_server_endpoint, &handlers, &c->srv);
+	if (r < 0 || asprintf(&c->path, "%s/SystemServer", ss_manager_portal_dir(m)) < 0) {
 		hv_server_free(c->srv);
 		free(c);
 		return r < 0 ? r : -ENOMEM;
 	}
 	r = hv_server_listen(c->srv, c->path);
 	if (r < 0) {
-		hv_control_free(c);
+		ss_control_free(c);
 		return hv_log_errno(r, "Failed to listen on %s", c->path);
 	}
 	/* Reading status is for everyone who can reach the portal dir; the
 	 * handlers check who may change things. */
-	if (!hv_manager_user_mode(m) && !geteuid() && chmod(c->path, 0666) < 0)
+	if (!ss_manager_user_mode(m) && !geteuid() && chmod(c->path, 0666) < 0)
 		hv_log_warn("cannot chmod %s: %m", c->path);
 	hv_server_on_disconnect(c->srv, on_disconnect, c);
 	ctl = c;
-	hv_manager_on_log_line(m, on_log_line, c);
+	ss_manager_on_log_line(m, on_log_line, c);
 	*out = c;
 	return 0;
 }
 
-void hv_control_free(hv_control *c)
+void ss_control_free(ss_control *c)
 {
 	if (!c)
 		return;
-	hv_manager_on_log_line(c->m, NULL, NULL);
+	ss_manager_on_log_line(c->m, NULL, NULL);
 	while (c->nfollowers)
 		drop_follower(c->nfollowers - 1);
 	hv_server_free(c->srv);

@@ -5,9 +5,9 @@
 
 #include "manager.h"
 
-typedef struct hv_control hv_control;
+typedef struct ss_control ss_control;
 
 /* Listen on <portal dir>/SystemServer (mode 0600 in user mode, 0666 in
  * system mode where mutating requests need uid 0). */
-int hv_control_start(hv_manager *m, hv_control **out);
-void hv_control_free(hv_control *c); /* NULL-safe */
+int ss_control_start(ss_manager *m, ss_control **out);
+void ss_control_free(ss_control *c); /* NULL-safe */

@@ -1,4 +1,4 @@
-/* def.c — reading service definitions (INI via inih) into hv_svc_def.
+/* def.c — reading service definitions (INI via inih) into ss_svc_def.
  *
  * Two steps per file: inih feeds raw key/value lines (with their line
  * numbers, counted by our reader) into per-section lists; then each section
@@ -33,7 +33,7 @@
 
 /* --- small string lists ------------------------------------------------- */
 
-int hv_split_words(const char *s, hv_strv *out)
+int ss_split_words(const char *s, hv_strv *out)
 {
 	size_t len = strlen(s);
 	_hv_free_ char *w = malloc(len + 1);
@@ -242,16 +242,16 @@ static int parse_seconds(const char *v, uint64_t *ns)
 	return 0;
 }
 
-const char *const hv_limit_keys[HV_LIMIT_COUNT] = {
-	[HV_LIMIT_AS] = "LimitAS", [HV_LIMIT_CPU] = "LimitCPU", [HV_LIMIT_NOFILE] = "LimitNOFILE",
-	[HV_LIMIT_CORE] = "LimitCORE", [HV_LIMIT_DATA] = "LimitDATA",
+const char *const ss_limit_keys[SS_LIMIT_COUNT] = {
+	[SS_LIMIT_AS] = "LimitAS", [SS_LIMIT_CPU] = "LimitCPU", [SS_LIMIT_NOFILE] = "LimitNOFILE",
+	[SS_LIMIT_CORE] = "LimitCORE", [SS_LIMIT_DATA] = "LimitDATA",
 };
-const int hv_limit_resources[HV_LIMIT_COUNT] = {
-	[HV_LIMIT_AS] = RLIMIT_AS, [HV_LIMIT_CPU] = RLIMIT_CPU, [HV_LIMIT_NOFILE] = RLIMIT_NOFILE,
-	[HV_LIMIT_CORE] = RLIMIT_CORE, [HV_LIMIT_DATA] = RLIMIT_DATA,
+const int ss_limit_resources[SS_LIMIT_COUNT] = {
+	[SS_LIMIT_AS] = RLIMIT_AS, [SS_LIMIT_CPU] = RLIMIT_CPU, [SS_LIMIT_NOFILE] = RLIMIT_NOFILE,
+	[SS_LIMIT_CORE] = RLIMIT_CORE, [SS_LIMIT_DATA] = RLIMIT_DATA,
 };
 
-static int parse_limit_value(enum hv_limit which, const char *v, uint64_t *out)
+static int parse_limit_value(enum ss_limit which, const char *v, uint64_t *out)
 {
 	if (strcmp(v, "infinity") == 0)
 		return *out = RLIM_INFINITY, 0;
@@ -263,7 +263,7 @@ static int parse_limit_value(enum hv_limit which, const char *v, uint64_t *out)
 	if (errno)
 		return -EINVAL;
 	unsigned shift = 0;
-	if (which == HV_LIMIT_CPU) {
+	if (which == SS_LIMIT_CPU) {
 		if (*end == 's')
 			end++;
 	} else if (*end) {
@@ -286,16 +286,16 @@ static int parse_limit_value(enum hv_limit which, const char *v, uint64_t *out)
 	return 0;
 }
 
-int hv_parse_limit(enum hv_limit which, const char *v, hv_svc_limit *out)
+int ss_parse_limit(enum ss_limit which, const char *v, ss_svc_limit *out)
 {
 	char buf[64];
-	if ((unsigned)which >= HV_LIMIT_COUNT || strlen(v) >= sizeof buf)
+	if ((unsigned)which >= SS_LIMIT_COUNT || strlen(v) >= sizeof buf)
 		return -EINVAL;
 	strcpy(buf, v);
 	char *colon = strchr(buf, ':');
 	if (colon)
 		*colon = '\0';
-	hv_svc_limit l = {.set = true};
+	ss_svc_limit l = {.set = true};
 	int r = parse_limit_value(which, buf, &l.soft);
 	if (r == 0)
 		r = colon ? parse_limit_value(which, colon + 1, &l.hard) : (l.hard = l.soft, 0);
@@ -327,7 +327,7 @@ static int parse_list(const char *v, hv_strv *l)
 }
 
 /* $HOME of the account, or NULL. */
-static const char *owner_home(const hv_path_owner *who)
+static const char *owner_home(const ss_path_owner *who)
 {
 	if (who->own_env) {
 		const char *h = getenv("HOME");
@@ -343,7 +343,7 @@ static const char *owner_home(const hv_path_owner *who)
 /* The value of a variable a definition may name; -EINVAL if unknown,
  * -ENOENT if the account has no home for it. XDG defaults as in the XDG
  * Base Directory spec (a relative value in the environment is ignored). */
-static int expand_var(const char *name, size_t len, const hv_path_owner *who, FILE *m)
+static int expand_var(const char *name, size_t len, const ss_path_owner *who, FILE *m)
 {
 	static const struct {
 		const char *var, *under_home;
@@ -383,13 +383,13 @@ static int expand_var(const char *name, size_t len, const hv_path_owner *who, FI
 	return -EINVAL;
 }
 
-int hv_expand_path(const char *tmpl, const hv_def_env *env, const hv_path_owner *who, char **out,
+int ss_expand_path(const char *tmpl, const ss_def_env *env, const ss_path_owner *who, char **out,
 		   char *bad, size_t bad_size)
 {
 	/* SerenityOS portal forms map onto our portal dir, so its definitions
 	 * keep working unchanged. */
 	static const char *const serenity[] = {"/tmp/session/%sid/portal/", "/tmp/portal/"};
-	hv_path_owner self = {.uid = getuid(), .own_env = true};
+	ss_path_owner self = {.uid = getuid(), .own_env = true};
 	if (!who)
 		who = &self;
 	char *buf = NULL;
@@ -460,7 +460,7 @@ int hv_expand_path(const char *tmpl, const hv_def_env *env, const hv_path_owner 
 	return 0;
 }
 
-int hv_find_executable(const char *name, const char *service_path, char **out)
+int ss_find_executable(const char *name, const char *service_path, char **out)
 {
 	_hv_free_ char *sp = strdup(service_path ? service_path : "");
 	if (!sp)
@@ -491,7 +491,7 @@ int hv_find_executable(const char *name, const char *service_path, char **out)
 
 /* --- interpreting one section ------------------------------------------- */
 
-void hv_svc_def_free(hv_svc_def *d)
+void ss_svc_def_free(ss_svc_def *d)
 {
 	if (!d)
 		return;
@@ -574,9 +574,9 @@ static int resolve_group(const char *v, gid_t *gid)
 	return -ENOENT;
 }
 
-static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_def_env *env)
+static ss_svc_def *interpret(const raw_section *s, const char *file, const ss_def_env *env)
 {
-	hv_svc_def *d = calloc(1, sizeof *d);
+	ss_svc_def *d = calloc(1, sizeof *d);
 	if (!d)
 		return NULL;
 	d->name = strdup(s->name);
@@ -600,13 +600,13 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		if (fpm)
 			fclose(fpm);
 		free(fp);
-		hv_svc_def_free(d);
+		ss_svc_def_free(d);
 		return NULL;
 	}
 
 	/* Paths mean the account the service runs as: a root manager's User=
 	 * decides whose $HOME and XDG dirs they name, wherever the key is. */
-	hv_path_owner owner = {.uid = getuid(), .own_env = true};
+	ss_path_owner owner = {.uid = getuid(), .own_env = true};
 	_hv_free_ char *owner_home = NULL;
 	for (size_t i = 0; i < s->n && env->root; i++) {
 		struct passwd *pw;
@@ -614,13 +614,13 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		gid_t gid;
 		if (strcmp(s->kv[i].key, "User") != 0 || resolve_user(s->kv[i].value, &uid, &gid) < 0)
 			continue;
-		owner = (hv_path_owner){.uid = uid, .own_env = uid == getuid()};
+		owner = (ss_path_owner){.uid = uid, .own_env = uid == getuid()};
 		free(owner_home);
 		owner_home = (pw = getpwuid(uid)) ? strdup(pw->pw_dir) : NULL;
 		owner.home = owner_home;
 	}
 	char bad_var[64];
-#define EXPAND(tmpl, outp) hv_expand_path((tmpl), env, &owner, (outp), bad_var, sizeof bad_var)
+#define EXPAND(tmpl, outp) ss_expand_path((tmpl), env, &owner, (outp), bad_var, sizeof bad_var)
 
 	for (size_t i = 0; i < s->n; i++) {
 		const char *k = s->kv[i].key, *v = s->kv[i].value;
@@ -643,7 +643,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			exe = v;
 			exe_line = line;
 		} else if (strcmp(k, "Arguments") == 0) {
-			r = hv_split_words(v, &d->args);
+			r = ss_split_words(v, &d->args);
 		} else if (strcmp(k, "WorkingDirectory") == 0) {
 			free(d->workdir);
 			d->workdir = NULL;
@@ -651,7 +651,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 				r = -EINVAL;
 		} else if (strcmp(k, "Environment") == 0) {
 			hv_strv w = {0};
-			r = hv_split_words(v, &w);
+			r = ss_split_words(v, &w);
 			for (size_t j = 0; r == 0 && j < w.n; j++) {
 				char *eq = strchr(w.v[j], '=');
 				r = eq && eq != w.v[j] ? hv_strv_push(&d->env, w.v[j]) : -EINVAL;
@@ -659,13 +659,13 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			hv_strv_clear(&w);
 		} else if (strcmp(k, "StdIO") == 0) {
 			if (strcmp(v, "log") == 0)
-				d->stdio = HV_STDIO_LOG;
+				d->stdio = SS_STDIO_LOG;
 			else if (strcmp(v, "null") == 0)
-				d->stdio = HV_STDIO_NULL;
+				d->stdio = SS_STDIO_NULL;
 			else if (strcmp(v, "inherit") == 0)
-				d->stdio = HV_STDIO_INHERIT;
+				d->stdio = SS_STDIO_INHERIT;
 			else if (v[0] == '/' || v[0] == '%' || v[0] == '$') {
-				d->stdio = HV_STDIO_FILE;
+				d->stdio = SS_STDIO_FILE;
 				free(d->stdio_path);
 				d->stdio_path = NULL;
 				r = EXPAND(v, &d->stdio_path);
@@ -694,11 +694,11 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			r = parse_bool(v, &d->per_user);
 		} else if (strcmp(k, "KeepAlive") == 0) {
 			if (strcmp(v, "on-failure") == 0)
-				d->keepalive = HV_KEEPALIVE_ON_FAILURE;
+				d->keepalive = SS_KEEPALIVE_ON_FAILURE;
 			else if (strcmp(v, "always") == 0)
-				d->keepalive = HV_KEEPALIVE_ALWAYS;
+				d->keepalive = SS_KEEPALIVE_ALWAYS;
 			else if ((r = parse_bool(v, &b)) == 0)
-				d->keepalive = b ? HV_KEEPALIVE_ALWAYS : HV_KEEPALIVE_NO;
+				d->keepalive = b ? SS_KEEPALIVE_ALWAYS : SS_KEEPALIVE_NO;
 		} else if (strcmp(k, "RestartSec") == 0) {
 			r = parse_seconds(v, &d->restart_ns);
 		} else if (strcmp(k, "StartLimitIntervalSec") == 0) {
@@ -769,11 +769,11 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			hv_strv_clear(&l);
 		} else if (strcmp(k, "Readiness") == 0) {
 			if (strcmp(v, "exec") == 0)
-				d->readiness = HV_READY_EXEC;
+				d->readiness = SS_READY_EXEC;
 			else if (strcmp(v, "notify") == 0)
-				d->readiness = HV_READY_NOTIFY;
+				d->readiness = SS_READY_NOTIFY;
 			else if (strcmp(v, "socket") == 0)
-				d->readiness = HV_READY_SOCKET;
+				d->readiness = SS_READY_SOCKET;
 			else
 				r = -EINVAL;
 		} else if (strcmp(k, "WatchdogSec") == 0) {
@@ -783,9 +783,9 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 				r = -ERANGE;
 			d->watchdog_usec = ns / 1000;
 		} else if (strncmp(k, "Limit", 5) == 0) {
-			for (int j = 0; j < HV_LIMIT_COUNT; j++)
-				if (strcmp(k, hv_limit_keys[j]) == 0)
-					r = hv_parse_limit((enum hv_limit)j, v, &d->limits[j]);
+			for (int j = 0; j < SS_LIMIT_COUNT; j++)
+				if (strcmp(k, ss_limit_keys[j]) == 0)
+					r = ss_parse_limit((enum ss_limit)j, v, &d->limits[j]);
 			if (r == -ERANGE) {
 				BAD(line, "[%s] %s=%s: soft limit above hard limit", d->name, k, v);
 				continue;
@@ -830,7 +830,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 			BAD(d->line, "[%s] AcceptSocketConnections and PerUser exclude each other", d->name);
 		d->lazy = d->multi = true;
 	}
-	if (d->multi && d->keepalive != HV_KEEPALIVE_NO)
+	if (d->multi && d->keepalive != SS_KEEPALIVE_NO)
 		BAD(d->line, "[%s] MultiInstance services cannot be KeepAlive", d->name);
 	if (d->lazy && d->sockets.n == 0)
 		BAD(d->line, "[%s] Lazy needs a Socket", d->name);
@@ -838,13 +838,13 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		BAD(d->line, "[%s] PerUser needs exactly one Socket", d->name);
 	if (d->per_user)
 		d->lazy = true;
-	if (d->readiness == HV_READY_SOCKET && d->sockets.n == 0)
+	if (d->readiness == SS_READY_SOCKET && d->sockets.n == 0)
 		BAD(d->line, "[%s] Readiness=socket needs a Socket", d->name);
 
 	d->socket_modes = calloc(d->sockets.n ? d->sockets.n : 1, sizeof(mode_t));
 	if (!d->socket_modes) {
 		hv_strv_clear(&perms);
-		hv_svc_def_free(d);
+		ss_svc_def_free(d);
 		return NULL;
 	}
 	for (size_t j = 0; j < d->sockets.n; j++)
@@ -887,7 +887,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 		}
 		if (d->executable && access(d->executable, X_OK) != 0)
 			BAD(exe_line, "[%s] Executable %s: %s", d->name, d->executable, strerror(errno));
-	} else if (hv_find_executable(exe, env->service_path, &d->executable) < 0) {
+	} else if (ss_find_executable(exe, env->service_path, &d->executable) < 0) {
 		BAD(exe_line, "[%s] Executable \"%s\" not found on the service path (%s)", d->name, exe,
 		    env->service_path ? env->service_path : "");
 		d->executable = strdup(exe); /* kept for status; never run */
@@ -895,7 +895,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 	if (!d->workdir)
 		d->workdir = strdup("/");
 	if (!d->executable || !d->workdir) {
-		hv_svc_def_free(d);
+		ss_svc_def_free(d);
 		return NULL;
 	}
 	return d;
@@ -904,7 +904,7 @@ static hv_svc_def *interpret(const raw_section *s, const char *file, const hv_de
 
 /* --- files, directories, the set ---------------------------------------- */
 
-hv_svc_def *hv_defs_find(const hv_def_set *set, const char *name)
+ss_svc_def *ss_defs_find(const ss_def_set *set, const char *name)
 {
 	for (size_t i = 0; i < set->n; i++)
 		if (set->defs[i] && strcmp(set->defs[i]->name, name) == 0)
@@ -912,7 +912,7 @@ hv_svc_def *hv_defs_find(const hv_def_set *set, const char *name)
 	return NULL;
 }
 
-static int load_file(const char *path, const hv_def_env *env, hv_def_set *set)
+static int load_file(const char *path, const ss_def_env *env, ss_def_set *set)
 {
 	parse_ctx c = {.file = path};
 	c.f = fopen(path, "re");
@@ -927,17 +927,17 @@ static int load_file(const char *path, const hv_def_env *env, hv_def_set *set)
 	set->errors += c.errors;
 	for (size_t i = 0; i < c.nsecs; i++) {
 		raw_section *s = &c.secs[i];
-		hv_svc_def *prev = hv_defs_find(set, s->name);
+		ss_svc_def *prev = ss_defs_find(set, s->name);
 		if (prev) {
 			report(path, s->line, "service [%s] defined again (first at %s:%d); ignored", s->name,
 			       prev->file, prev->line);
 			set->errors++;
 			continue;
 		}
-		hv_svc_def *d = interpret(s, path, env);
-		hv_svc_def **v = d ? realloc(set->defs, (set->n + 1) * sizeof *v) : NULL;
+		ss_svc_def *d = interpret(s, path, env);
+		ss_svc_def **v = d ? realloc(set->defs, (set->n + 1) * sizeof *v) : NULL;
 		if (!v) {
-			hv_svc_def_free(d);
+			ss_svc_def_free(d);
 			raw_free(c.secs, c.nsecs);
 			return -ENOMEM;
 		}
@@ -959,11 +959,11 @@ static int ini_filter(const struct dirent *e)
 /* DFS colours for cycle detection. */
 enum { WHITE, GREY, BLACK };
 
-static void visit(hv_def_set *set, size_t i, int *colour, size_t *stack, size_t depth)
+static void visit(ss_def_set *set, size_t i, int *colour, size_t *stack, size_t depth)
 {
 	colour[i] = GREY;
 	stack[depth] = i;
-	hv_svc_def *d = set->defs[i];
+	ss_svc_def *d = set->defs[i];
 	for (int pass = 0; pass < 2; pass++) {
 		hv_strv *deps = pass ? &d->after : &d->requires;
 		for (size_t k = 0; k < deps->n; k++) {
@@ -985,7 +985,7 @@ static void visit(hv_def_set *set, size_t i, int *colour, size_t *stack, size_t 
 				}
 				strncat(path, set->defs[j]->name, sizeof path - strlen(path) - 1);
 				for (size_t y = x; y <= depth; y++) {
-					hv_svc_def *c = set->defs[stack[y]];
+					ss_svc_def *c = set->defs[stack[y]];
 					if (!c->invalid) {
 						report(c->file, c->deps_line ? c->deps_line : c->line,
 						       "[%s] dependency cycle: %s", c->name, path);
@@ -1003,16 +1003,16 @@ static void visit(hv_def_set *set, size_t i, int *colour, size_t *stack, size_t 
 
 /* Two services on one path would unlink each other's socket; the control
  * endpoint's path is the manager's own. */
-static void check_sockets(hv_def_set *set, const hv_def_env *env)
+static void check_sockets(ss_def_set *set, const ss_def_env *env)
 {
 	_hv_free_ char *control = NULL;
 	if (asprintf(&control, "%s/SystemServer", env->portal_dir) < 0)
 		return;
 	for (size_t i = 0; i < set->n; i++) {
-		hv_svc_def *d = set->defs[i];
+		ss_svc_def *d = set->defs[i];
 		for (size_t k = 0; !d->invalid && k < d->sockets.n; k++) {
 			const char *p = d->sockets.v[k];
-			const hv_svc_def *other = NULL;
+			const ss_svc_def *other = NULL;
 			for (size_t j = 0; j < i && !other; j++)
 				if (!set->defs[j]->invalid && hv_strv_contains(&set->defs[j]->sockets, p))
 					other = set->defs[j];
@@ -1034,14 +1034,14 @@ static void check_sockets(hv_def_set *set, const hv_def_env *env)
 	}
 }
 
-static void check_deps(hv_def_set *set)
+static void check_deps(ss_def_set *set)
 {
 	for (size_t i = 0; i < set->n; i++) {
-		hv_svc_def *d = set->defs[i];
+		ss_svc_def *d = set->defs[i];
 		for (int pass = 0; pass < 2; pass++) {
 			hv_strv *deps = pass ? &d->after : &d->requires;
 			for (size_t k = 0; k < deps->n; k++) {
-				if (hv_defs_find(set, deps->v[k]))
+				if (ss_defs_find(set, deps->v[k]))
 					continue;
 				report(d->file, d->deps_line, "[%s] %s=%s: no such service", d->name,
 				       pass ? "After" : "Requires", deps->v[k]);
@@ -1064,9 +1064,9 @@ static void check_deps(hv_def_set *set)
 	while (changed) {
 		changed = false;
 		for (size_t i = 0; i < set->n; i++) {
-			hv_svc_def *d = set->defs[i];
+			ss_svc_def *d = set->defs[i];
 			for (size_t k = 0; !d->invalid && k < d->requires.n; k++) {
-				hv_svc_def *dep = hv_defs_find(set, d->requires.v[k]);
+				ss_svc_def *dep = ss_defs_find(set, d->requires.v[k]);
 				if (dep && dep->invalid) {
 					report(d->file, d->deps_line, "[%s] Requires=%s, which is invalid",
 					       d->name, dep->name);
@@ -1079,9 +1079,9 @@ static void check_deps(hv_def_set *set)
 	}
 }
 
-int hv_defs_load(const char *path, const hv_def_env *env, hv_def_set *out)
+int ss_defs_load(const char *path, const ss_def_env *env, ss_def_set *out)
 {
-	*out = (hv_def_set){0};
+	*out = (ss_def_set){0};
 	struct stat st;
 	if (stat(path, &st) < 0)
 		return hv_log_errno(-errno, "Failed to read service definitions %s", path);
@@ -1110,7 +1110,7 @@ int hv_defs_load(const char *path, const hv_def_env *env, hv_def_set *out)
 		r = load_file(path, env, out);
 	}
 	if (r < 0) {
-		hv_defs_free(out);
+		ss_defs_free(out);
 		return r;
 	}
 	check_sockets(out, env);
@@ -1118,10 +1118,10 @@ int hv_defs_load(const char *path, const hv_def_env *env, hv_def_set *out)
 	return 0;
 }
 
-void hv_defs_free(hv_def_set *set)
+void ss_defs_free(ss_def_set *set)
 {
 	for (size_t i = 0; i < set->n; i++)
-		hv_svc_def_free(set->defs[i]);
+		ss_svc_def_free(set->defs[i]);
 	free(set->defs);
-	*set = (hv_def_set){0};
+	*set = (ss_def_set){0};
 }

@@ -1,6 +1,6 @@
 /* logs.c — each service's stdout/stderr, line by line, timestamped, into
- * <runtime>/log/<Name>.log (rotated to .log.1 past HV_LOG_FILE_MAX) and a
- * ring of the last HV_LOG_RING_LINES lines for `svc logs`.
+ * <runtime>/log/<Name>.log (rotated to .log.1 past SS_LOG_FILE_MAX) and a
+ * ring of the last SS_LOG_RING_LINES lines for `svc logs`.
  *
  * One pipe per unit: every instance writes into the same write end, which
  * the manager keeps open, so the read end never sees EOF and lines under
@@ -20,7 +20,7 @@
 
 #include "internal.h"
 
-static void open_log_file(hv_unit *u)
+static void open_log_file(ss_unit *u)
 {
 	_hv_free_ char *path = NULL;
 	if (asprintf(&path, "%s/%s.log", u->m->log_dir, u->def->name) < 0)
@@ -32,7 +32,7 @@ static void open_log_file(hv_unit *u)
 		hv_log_warn("%s: cannot open log file %s: %m", u->def->name, path);
 }
 
-static void rotate(hv_unit *u)
+static void rotate(ss_unit *u)
 {
 	_hv_free_ char *path = NULL, *old = NULL;
 	if (asprintf(&path, "%s/%s.log", u->m->log_dir, u->def->name) < 0 ||
@@ -44,7 +44,7 @@ static void rotate(hv_unit *u)
 	open_log_file(u);
 }
 
-void hv_unit_log_add(hv_unit *u, const char *text)
+void ss_unit_log_add(ss_unit *u, const char *text)
 {
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
@@ -56,12 +56,12 @@ void hv_unit_log_add(hv_unit *u, const char *text)
 	char *line = NULL;
 	if (asprintf(&line, "%s %s", stamp, text) < 0)
 		return;
-	hv_log_ring *r = &u->ring;
-	unsigned slot = (r->head + r->count) % HV_LOG_RING_LINES;
-	if (r->count == HV_LOG_RING_LINES) {
+	ss_log_ring *r = &u->ring;
+	unsigned slot = (r->head + r->count) % SS_LOG_RING_LINES;
+	if (r->count == SS_LOG_RING_LINES) {
 		free(r->lines[r->head]);
-		r->head = (r->head + 1) % HV_LOG_RING_LINES;
-		slot = (r->head + r->count - 1) % HV_LOG_RING_LINES;
+		r->head = (r->head + 1) % SS_LOG_RING_LINES;
+		slot = (r->head + r->count - 1) % SS_LOG_RING_LINES;
 	} else {
 		r->count++;
 	}
@@ -77,26 +77,26 @@ void hv_unit_log_add(hv_unit *u, const char *text)
 		if (hv_write_full(u->log_file, line, len + 1) == 0)
 			u->log_file_size += len + 1;
 		line[len] = '\0';
-		if (u->log_file_size >= HV_LOG_FILE_MAX)
+		if (u->log_file_size >= SS_LOG_FILE_MAX)
 			rotate(u);
 	}
 	if (u->m->log_cb)
 		u->m->log_cb(u, line, u->m->log_ud);
 }
 
-static void take_lines(hv_unit *u, const char *buf, size_t len)
+static void take_lines(ss_unit *u, const char *buf, size_t len)
 {
 	while (len) {
 		const char *nl = memchr(buf, '\n', len);
 		size_t take = nl ? (size_t)(nl - buf) : len;
-		size_t room = HV_LOG_LINE_MAX - u->partial_len;
+		size_t room = SS_LOG_LINE_MAX - u->partial_len;
 		size_t copy = HV_MIN(take, room);
 		memcpy(u->partial + u->partial_len, buf, copy);
 		u->partial_len += copy;
 		/* A whole line, or an over-long one split at the limit. */
-		if (nl || u->partial_len == HV_LOG_LINE_MAX) {
+		if (nl || u->partial_len == SS_LOG_LINE_MAX) {
 			u->partial[u->partial_len] = '\0';
-			hv_unit_log_add(u, u->partial);
+			ss_unit_log_add(u, u->partial);
 			u->partial_len = 0;
 		}
 		size_t used = nl ? take + 1 : copy;
@@ -107,7 +107,7 @@ static void take_lines(hv_unit *u, const char *buf, size_t len)
 
 static void on_log_readable(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
-	hv_unit *u = userdata;
+	ss_unit *u = userdata;
 	char buf[16384];
 	for (int rounds = 0; rounds < 8; rounds++) { /* bounded: others get their turn */
 		ssize_t n = read(fd, buf, sizeof buf);
@@ -119,11 +119,11 @@ static void on_log_readable(hv_loop *loop, int fd, uint32_t events, void *userda
 
 /* Opened on first use: a lazy service that never runs costs no pipe, no
  * file and no watch (boot time with many services). */
-int hv_unit_logs_open(hv_unit *u)
+int ss_unit_logs_open(ss_unit *u)
 {
 	if (u->log_rfd >= 0)
 		return 0;
-	if (!u->partial && !(u->partial = malloc(HV_LOG_LINE_MAX + 1)))
+	if (!u->partial && !(u->partial = malloc(SS_LOG_LINE_MAX + 1)))
 		return -ENOMEM;
 	int p[2];
 	if (pipe2(p, O_CLOEXEC) < 0)
@@ -140,13 +140,13 @@ int hv_unit_logs_open(hv_unit *u)
 	return 0;
 }
 
-void hv_unit_logs_close(hv_unit *u)
+void ss_unit_logs_close(ss_unit *u)
 {
 	if (u->log_watch && u->log_rfd >= 0)
 		on_log_readable(u->m->loop, u->log_rfd, HV_IO_READ, u); /* what is left */
 	if (u->partial && u->partial_len) {
 		u->partial[u->partial_len] = '\0';
-		hv_unit_log_add(u, u->partial);
+		ss_unit_log_add(u, u->partial);
 		u->partial_len = 0;
 	}
 	hv_watch_free(u->log_watch);
@@ -157,14 +157,14 @@ void hv_unit_logs_close(hv_unit *u)
 	free(u->partial);
 	u->partial = NULL;
 	for (unsigned i = 0; i < u->ring.count; i++)
-		free(u->ring.lines[(u->ring.head + i) % HV_LOG_RING_LINES]);
-	u->ring = (hv_log_ring){0};
+		free(u->ring.lines[(u->ring.head + i) % SS_LOG_RING_LINES]);
+	u->ring = (ss_log_ring){0};
 }
 
-void hv_unit_log_tail(const hv_unit *u, unsigned n, void (*cb)(const char *line, void *ud), void *ud)
+void ss_unit_log_tail(const ss_unit *u, unsigned n, void (*cb)(const char *line, void *ud), void *ud)
 {
-	const hv_log_ring *r = &u->ring;
+	const ss_log_ring *r = &u->ring;
 	unsigned skip = n < r->count ? r->count - n : 0;
 	for (unsigned i = skip; i < r->count; i++)
-		cb(r->lines[(r->head + i) % HV_LOG_RING_LINES], ud);
+		cb(r->lines[(r->head + i) % SS_LOG_RING_LINES], ud);
 }

@@ -54,28 +54,28 @@ static bool in_build_tree(void)
 }
 
 /* --check: what the manager would load, without starting anything. */
-static int check_definitions(const hv_manager_opts *o)
+static int check_definitions(const ss_manager_opts *o)
 {
 	_hv_free_ char *portal = NULL;
 	if (asprintf(&portal, "%s/portal", o->runtime_dir) < 0)
 		return 1;
-	hv_def_env env = {
+	ss_def_env env = {
 		.user_mode = o->user_mode,
 		.root = geteuid() == 0,
 		.portal_dir = portal,
 		.runtime_dir = o->runtime_dir,
 		.service_path = o->service_path,
 	};
-	hv_def_set set;
-	if (hv_defs_load(o->config, &env, &set) < 0)
+	ss_def_set set;
+	if (ss_defs_load(o->config, &env, &set) < 0)
 		return 1;
 	for (size_t i = 0; i < set.n; i++) {
-		const hv_svc_def *d = set.defs[i];
+		const ss_svc_def *d = set.defs[i];
 		printf("%-24s %s  %s:%d\n", d->name, d->invalid ? "INVALID" : "ok     ", d->file, d->line);
 	}
 	printf("%zu service(s), %u problem(s)\n", set.n, set.errors);
 	unsigned errors = set.errors;
-	hv_defs_free(&set);
+	ss_defs_free(&set);
 	return errors ? 1 : 0;
 }
 
@@ -94,13 +94,13 @@ static bool control_in_use(const char *runtime_dir)
 static void on_stop_signal(hv_loop *loop, int signo, void *userdata)
 {
 	hv_log_info("received %s", strsignal(signo));
-	hv_manager_shutdown(userdata);
+	ss_manager_shutdown(userdata);
 }
 
 static void on_hup(hv_loop *loop, int signo, void *userdata)
 {
 	hv_log_info("SIGHUP: reloading definitions");
-	hv_manager_reload(userdata);
+	ss_manager_reload(userdata);
 }
 
 int main(int argc, char **argv)
@@ -115,7 +115,7 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	hv_manager_opts o = {0};
+	ss_manager_opts o = {0};
 	bool check = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
@@ -163,19 +163,19 @@ int main(int argc, char **argv)
 	if (check)
 		return check_definitions(&o);
 	signal(SIGPIPE, SIG_IGN);
-	hv_manager_raise_nofile();
+	ss_manager_raise_nofile();
 
 	if (control_in_use(o.runtime_dir)) {
 		fprintf(stderr, "SystemServer: another SystemServer already serves %s\n", o.runtime_dir);
 		return 1;
 	}
 	hv_loop *loop = NULL;
-	hv_manager *m = NULL;
-	hv_control *ctl = NULL;
+	ss_manager *m = NULL;
+	ss_control *ctl = NULL;
 	int r = hv_loop_new(&loop);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to create the event loop"), 1;
-	r = hv_manager_new(loop, &o, &m);
+	r = ss_manager_new(loop, &o, &m);
 	if (r < 0)
 		goto out;
 	if ((r = hv_loop_add_signal(loop, SIGTERM, on_stop_signal, m, NULL)) < 0 ||
@@ -186,18 +186,18 @@ int main(int argc, char **argv)
 	}
 	hv_log_info("%s mode, runtime dir %s, definitions %s", o.user_mode ? "user" : "system",
 		    o.runtime_dir, o.config);
-	r = hv_manager_boot(m);
+	r = ss_manager_boot(m);
 	if (r < 0) {
 		hv_log_errno(r, "Failed to load the service definitions");
 		goto out;
 	}
-	r = hv_control_start(m, &ctl);
+	r = ss_control_start(m, &ctl);
 	if (r < 0)
 		hv_log_errno(r, "Control endpoint unavailable; continuing without it");
 	r = hv_loop_run(loop);
 out:
-	hv_control_free(ctl);
-	hv_manager_free(m);
+	ss_control_free(ctl);
+	ss_manager_free(m);
 	hv_loop_free(loop);
 	return r < 0 ? 1 : r;
 }

@@ -50,20 +50,20 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-const char *hv_manager_portal_dir(const hv_manager *m) { return m->portal_dir; }
-const char *hv_manager_runtime_dir(const hv_manager *m) { return m->runtime_dir; }
-hv_loop *hv_manager_loop(const hv_manager *m) { return m->loop; }
-bool hv_manager_user_mode(const hv_manager *m) { return m->user_mode; }
-size_t hv_manager_unit_count(const hv_manager *m) { return m->nunits; }
-hv_unit *hv_manager_unit_at(const hv_manager *m, size_t i) { return i < m->nunits ? m->units[i] : NULL; }
+const char *ss_manager_portal_dir(const ss_manager *m) { return m->portal_dir; }
+const char *ss_manager_runtime_dir(const ss_manager *m) { return m->runtime_dir; }
+hv_loop *ss_manager_loop(const ss_manager *m) { return m->loop; }
+bool ss_manager_user_mode(const ss_manager *m) { return m->user_mode; }
+size_t ss_manager_unit_count(const ss_manager *m) { return m->nunits; }
+ss_unit *ss_manager_unit_at(const ss_manager *m, size_t i) { return i < m->nunits ? m->units[i] : NULL; }
 
-void hv_manager_on_log_line(hv_manager *m, hv_log_line_cb cb, void *userdata)
+void ss_manager_on_log_line(ss_manager *m, ss_log_line_cb cb, void *userdata)
 {
 	m->log_cb = cb;
 	m->log_ud = userdata;
 }
 
-hv_unit *hv_manager_find(const hv_manager *m, const char *name)
+ss_unit *ss_manager_find(const ss_manager *m, const char *name)
 {
 	for (size_t i = 0; i < m->nunits; i++)
 		if (strcmp(m->units[i]->def->name, name) == 0 && !m->units[i]->removed)
@@ -71,7 +71,7 @@ hv_unit *hv_manager_find(const hv_manager *m, const char *name)
 	return NULL;
 }
 
-const char *hv_unit_state(const hv_unit *u)
+const char *ss_unit_state(const ss_unit *u)
 {
 	if (u->failed)
 		return "failed";
@@ -82,14 +82,14 @@ const char *hv_unit_state(const hv_unit *u)
 	}
 	if (!u->want_active)
 		return "stopped";
-	if (u->def->lazy && hv_unit_listening(u))
+	if (u->def->lazy && ss_unit_listening(u))
 		return "listening";
 	return "starting";
 }
 
-pid_t hv_unit_main_pid(const hv_unit *u) { return u->instances ? u->instances->pid : 0; }
+pid_t ss_unit_main_pid(const ss_unit *u) { return u->instances ? u->instances->pid : 0; }
 
-bool hv_unit_listening(const hv_unit *u)
+bool ss_unit_listening(const ss_unit *u)
 {
 	for (size_t i = 0; i < u->def->sockets.n; i++)
 		if (u->listen_watches[i] && hv_watch_events(u->listen_watches[i]))
@@ -97,7 +97,7 @@ bool hv_unit_listening(const hv_unit *u)
 	return false;
 }
 
-static bool unit_ready(const hv_unit *u)
+static bool unit_ready(const ss_unit *u)
 {
 	if (u->failed || !u->want_active)
 		return false;
@@ -106,7 +106,7 @@ static bool unit_ready(const hv_unit *u)
 	return u->instances && u->instances->ready;
 }
 
-void hv_unit_set_failed(hv_unit *u, const char *fmt, ...)
+void ss_unit_set_failed(ss_unit *u, const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -120,13 +120,13 @@ void hv_unit_set_failed(hv_unit *u, const char *fmt, ...)
 	u->failed = true;
 	/* Clients of a failed service get ECONNREFUSED rather than wait in a
 	 * backlog nobody will ever accept; svc start creates the sockets again. */
-	hv_unit_close_sockets(u);
-	hv_manager_schedule(u->m);
+	ss_unit_close_sockets(u);
+	ss_manager_schedule(u->m);
 }
 
 /* --- sockets ------------------------------------------------------------ */
 
-static int make_socket(const char *path, mode_t mode, const hv_svc_def *d, bool root)
+static int make_socket(const char *path, mode_t mode, const ss_svc_def *d, bool root)
 {
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	if (strlen(path) >= sizeof sa.sun_path)
@@ -174,14 +174,14 @@ static int make_socket(const char *path, mode_t mode, const hv_svc_def *d, bool 
 
 static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata);
 
-int hv_unit_open_sockets(hv_unit *u)
+int ss_unit_open_sockets(ss_unit *u)
 {
 	for (size_t i = 0; i < u->def->sockets.n; i++) {
 		if (u->listen_fds[i] >= 0)
 			continue;
 		int fd = make_socket(u->def->sockets.v[i], u->def->socket_modes[i], u->def, u->m->root);
 		if (fd < 0) {
-			hv_unit_set_failed(u, "cannot create socket %s: %s", u->def->sockets.v[i],
+			ss_unit_set_failed(u, "cannot create socket %s: %s", u->def->sockets.v[i],
 					   strerror(-fd));
 			return fd;
 		}
@@ -195,7 +195,7 @@ int hv_unit_open_sockets(hv_unit *u)
 	return 0;
 }
 
-void hv_unit_close_sockets(hv_unit *u)
+void ss_unit_close_sockets(ss_unit *u)
 {
 	for (size_t i = 0; i < u->def->sockets.n; i++) {
 		hv_watch_free(u->listen_watches[i]);
@@ -207,14 +207,14 @@ void hv_unit_close_sockets(hv_unit *u)
 	}
 }
 
-void hv_unit_listen_pause(hv_unit *u)
+void ss_unit_listen_pause(ss_unit *u)
 {
 	for (size_t i = 0; i < u->def->sockets.n; i++)
 		if (u->listen_watches[i])
 			hv_watch_set_events(u->listen_watches[i], 0);
 }
 
-static void listen_resume(hv_unit *u)
+static void listen_resume(ss_unit *u)
 {
 	for (size_t i = 0; i < u->def->sockets.n; i++)
 		if (u->listen_watches[i])
@@ -223,7 +223,7 @@ static void listen_resume(hv_unit *u)
 
 static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
-	hv_unit *u = userdata;
+	ss_unit *u = userdata;
 	if (u->def->accept || u->def->per_user) {
 		struct ucred cred;
 		socklen_t len = sizeof cred;
@@ -237,7 +237,7 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 			close(c);
 			return;
 		}
-		if (u->ninstances >= HV_UNIT_MAX_INSTANCES) {
+		if (u->ninstances >= SS_UNIT_MAX_INSTANCES) {
 			/* A flood of connections must not become a fork bomb. */
 			hv_log_warn("%s: %u instances running, refusing a connection from uid %u", u->def->name,
 				    u->ninstances, (unsigned)cred.uid);
@@ -245,10 +245,10 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 			return;
 		}
 		if (u->def->per_user) {
-			for (hv_instance *i = u->instances; i; i = i->next) {
+			for (ss_instance *i = u->instances; i; i = i->next) {
 				if (i->uid != cred.uid || i->stopping)
 					continue;
-				int r = hv_handoff_send(i->handoff_fd, c);
+				int r = ss_handoff_send(i->handoff_fd, c);
 				close(c);
 				if (r < 0)
 					hv_log_warn("%s: could not pass connection to uid %u's instance: %s",
@@ -256,53 +256,53 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 				return;
 			}
 		}
-		hv_spawn_instance(u, c, cred.uid);
+		ss_spawn_instance(u, c, cred.uid);
 		close(c);
 		return;
 	}
 	/* Lazy single instance: the first connection starts it; it takes the
 	 * socket and accepts this connection itself. */
-	hv_unit_listen_pause(u);
+	ss_unit_listen_pause(u);
 	if (!u->instances)
-		hv_spawn_instance(u, -1, (uid_t)-1);
+		ss_spawn_instance(u, -1, (uid_t)-1);
 }
 
 /* --- scheduling ------------------------------------------------------------ */
 
-static void activate(hv_unit *u)
+static void activate(ss_unit *u)
 {
-	if (hv_unit_open_sockets(u) < 0)
+	if (ss_unit_open_sockets(u) < 0)
 		return;
 	if (u->def->lazy)
 		listen_resume(u);
 	else if (!u->instances)
-		hv_spawn_instance(u, -1, (uid_t)-1);
+		ss_spawn_instance(u, -1, (uid_t)-1);
 }
 
 /* A unit waits for what it Requires (pulling it in) and for what it comes
  * After if that is active too. */
-static bool deps_satisfied(hv_unit *u)
+static bool deps_satisfied(ss_unit *u)
 {
-	hv_manager *m = u->m;
+	ss_manager *m = u->m;
 	for (size_t k = 0; k < u->def->requires.n; k++) {
-		hv_unit *d = hv_manager_find(m, u->def->requires.v[k]);
+		ss_unit *d = ss_manager_find(m, u->def->requires.v[k]);
 		if (!d || d->def->invalid) {
-			hv_unit_set_failed(u, "required service %s is not available", u->def->requires.v[k]);
+			ss_unit_set_failed(u, "required service %s is not available", u->def->requires.v[k]);
 			return false;
 		}
 		if (d->failed) {
-			hv_unit_set_failed(u, "required service %s failed", d->def->name);
+			ss_unit_set_failed(u, "required service %s failed", d->def->name);
 			return false;
 		}
 		if (!d->want_active) {
 			d->want_active = true; /* pulled in */
-			hv_manager_schedule(m);
+			ss_manager_schedule(m);
 		}
 		if (!unit_ready(d))
 			return false;
 	}
 	for (size_t k = 0; k < u->def->after.n; k++) {
-		hv_unit *d = hv_manager_find(m, u->def->after.v[k]);
+		ss_unit *d = ss_manager_find(m, u->def->after.v[k]);
 		if (d && d->want_active && !d->failed && !unit_ready(d))
 			return false;
 	}
@@ -311,18 +311,18 @@ static bool deps_satisfied(hv_unit *u)
 
 static void run_schedule(hv_loop *loop, void *userdata)
 {
-	hv_manager *m = userdata;
+	ss_manager *m = userdata;
 	m->schedule_queued = false;
-	hv_manager_reap(m);
+	ss_manager_reap(m);
 	if (m->shutting_down) {
-		hv_shutdown_step(m);
+		ss_shutdown_step(m);
 		return;
 	}
 	for (size_t i = 0; i < m->nunits; i++) {
-		hv_unit *u = m->units[i];
+		ss_unit *u = m->units[i];
 		if (!u->want_active || u->failed || u->removed || u->def->invalid)
 			continue;
-		if (u->instances || hv_unit_listening(u) || (u->restart_timer && hv_timer_armed(u->restart_timer)) ||
+		if (u->instances || ss_unit_listening(u) || (u->restart_timer && hv_timer_armed(u->restart_timer)) ||
 		    u->restart_pending)
 			continue;
 		if (deps_satisfied(u))
@@ -332,17 +332,17 @@ static void run_schedule(hv_loop *loop, void *userdata)
 	 * us (systemd's protocol; the benchmark and tests use it). */
 	if (!m->boot_reported) {
 		for (size_t i = 0; i < m->nunits; i++) {
-			hv_unit *u = m->units[i];
+			ss_unit *u = m->units[i];
 			if (u->want_active && !u->failed && !unit_ready(u))
 				return;
 		}
 		m->boot_reported = true;
-		hv_notify_parent("READY=1");
+		ss_notify_parent("READY=1");
 		hv_log_info("all services started (%zu defined)", m->nunits);
 	}
 }
 
-void hv_manager_schedule(hv_manager *m)
+void ss_manager_schedule(ss_manager *m)
 {
 	if (m->schedule_queued)
 		return;
@@ -354,14 +354,14 @@ void hv_manager_schedule(hv_manager *m)
 
 static void restart_timer_cb(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	hv_unit *u = userdata;
-	hv_manager_schedule(u->m);
+	ss_unit *u = userdata;
+	ss_manager_schedule(u->m);
 }
 
 /* Records a failure; true when the start limit is hit. */
-static bool note_failure(hv_unit *u, uint64_t now)
+static bool note_failure(ss_unit *u, uint64_t now)
 {
-	const hv_svc_def *d = u->def;
+	const ss_svc_def *d = u->def;
 	u->fail_times[u->fail_count % d->limit_burst] = now;
 	u->fail_count++;
 	if (u->fail_count < d->limit_burst)
@@ -371,7 +371,7 @@ static bool note_failure(hv_unit *u, uint64_t now)
 	return now - oldest <= d->limit_interval_ns;
 }
 
-void hv_unit_reset_failures(hv_unit *u)
+void ss_unit_reset_failures(ss_unit *u)
 {
 	u->failed = false;
 	free(u->fail_reason);
@@ -392,7 +392,7 @@ static void describe_status(int status, char *buf, size_t size)
 		snprintf(buf, size, "ended (status 0x%x)", status);
 }
 
-void hv_instance_free(hv_instance *i)
+void ss_instance_free(ss_instance *i)
 {
 	hv_child_free(i->child);
 	hv_timer_free(i->watchdog);
@@ -407,9 +407,9 @@ void hv_instance_free(hv_instance *i)
 	free(i);
 }
 
-static void unlink_instance(hv_unit *u, hv_instance *inst)
+static void unlink_instance(ss_unit *u, ss_instance *inst)
 {
-	for (hv_instance **p = &u->instances; *p; p = &(*p)->next) {
+	for (ss_instance **p = &u->instances; *p; p = &(*p)->next) {
 		if (*p == inst) {
 			*p = inst->next;
 			u->ninstances--;
@@ -418,18 +418,18 @@ static void unlink_instance(hv_unit *u, hv_instance *inst)
 	}
 }
 
-void hv_instance_exited(hv_instance *inst, int status)
+void ss_instance_exited(ss_instance *inst, int status)
 {
-	hv_unit *u = inst->unit;
-	hv_manager *m = u->m;
-	const hv_svc_def *d = u->def;
+	ss_unit *u = inst->unit;
+	ss_manager *m = u->m;
+	const ss_svc_def *d = u->def;
 	char what[512];
 	describe_status(status, what, sizeof what);
 	if (inst->violation && WIFSIGNALED(status) && WTERMSIG(status) == SIGSYS)
 		snprintf(what, sizeof what, "killed by SIGSYS (sandbox violation): %s", inst->violation);
 	if (inst->start_timed_out)
 		snprintf(what, sizeof what, "did not %s within %.1f s",
-			 d->readiness == HV_READY_SOCKET ? "accept a connection on its socket" : "report READY=1",
+			 d->readiness == SS_READY_SOCKET ? "accept a connection on its socket" : "report READY=1",
 			 (double)d->start_timeout_ns / 1e9);
 	bool clean = !inst->start_timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	bool requested = inst->stopping;
@@ -437,7 +437,7 @@ void hv_instance_exited(hv_instance *inst, int status)
 	uint64_t ran = hv_now_ns() - inst->started_ns;
 	pid_t pid = inst->pid;
 	unlink_instance(u, inst);
-	hv_instance_free(inst);
+	ss_instance_free(inst);
 	u->last_exit_status = status;
 	u->last_exit_status_valid = 1;
 
@@ -445,13 +445,13 @@ void hv_instance_exited(hv_instance *inst, int status)
 		hv_log_info("%s[%d]: stopped (%s)", d->name, (int)pid, what);
 	}
 	if (m->shutting_down) {
-		hv_manager_schedule(m);
+		ss_manager_schedule(m);
 		return;
 	}
 	if (requested) {
 		if (!u->instances)
-			hv_unit_after_stop(u);
-		hv_manager_schedule(m);
+			ss_unit_after_stop(u);
+		ss_manager_schedule(m);
 		return;
 	}
 	if (d->accept || d->per_user || (d->multi && u->instances)) {
@@ -465,34 +465,34 @@ void hv_instance_exited(hv_instance *inst, int status)
 	if (!clean) {
 		char line[600];
 		snprintf(line, sizeof line, "SystemServer: process %d %s", (int)pid, what);
-		hv_unit_log_add(u, line);
+		ss_unit_log_add(u, line);
 	}
 	if (ran > d->limit_interval_ns)
 		u->consecutive = 0;
-	bool respawn = watchdog || d->lazy || d->keepalive == HV_KEEPALIVE_ALWAYS ||
-		       (d->keepalive == HV_KEEPALIVE_ON_FAILURE && !clean);
+	bool respawn = watchdog || d->lazy || d->keepalive == SS_KEEPALIVE_ALWAYS ||
+		       (d->keepalive == SS_KEEPALIVE_ON_FAILURE && !clean);
 	if (!respawn || !u->want_active) {
 		if (!clean)
-			hv_unit_set_failed(u, "%s", what);
+			ss_unit_set_failed(u, "%s", what);
 		else
 			u->want_active = false;
-		hv_manager_schedule(m);
+		ss_manager_schedule(m);
 		return;
 	}
 	/* A lazy service that exits cleanly just goes back to listening. */
 	if (d->lazy && clean && !watchdog) {
-		hv_manager_schedule(m);
+		ss_manager_schedule(m);
 		return;
 	}
 	if (note_failure(u, hv_now_ns())) {
-		hv_unit_set_failed(u, "start limit hit: %u failures within %.1f s (last: %s)", d->limit_burst,
+		ss_unit_set_failed(u, "start limit hit: %u failures within %.1f s (last: %s)", d->limit_burst,
 				   (double)d->limit_interval_ns / 1e9, what);
 		return;
 	}
 	uint64_t delay = d->restart_ns;
-	for (unsigned k = 0; k < u->consecutive && delay < HV_RESTART_MAX_NS; k++)
+	for (unsigned k = 0; k < u->consecutive && delay < SS_RESTART_MAX_NS; k++)
 		delay *= 2;
-	delay = HV_MIN(delay, HV_RESTART_MAX_NS);
+	delay = HV_MIN(delay, SS_RESTART_MAX_NS);
 	u->consecutive++;
 	u->restarts++;
 	hv_log_info("%s: respawning in %.2f s", d->name, (double)delay / 1e9);
@@ -508,12 +508,12 @@ void hv_instance_exited(hv_instance *inst, int status)
 
 static void kill_timer_cb(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	hv_instance *i = userdata;
+	ss_instance *i = userdata;
 	hv_log_warn("%s[%d]: did not stop in time, sending SIGKILL", i->unit->def->name, (int)i->pid);
 	hv_child_kill(i->child, SIGKILL);
 }
 
-void hv_instance_stop(hv_instance *i, int signo)
+void ss_instance_stop(ss_instance *i, int signo)
 {
 	if (i->stopping && signo == SIGTERM)
 		return;
@@ -526,82 +526,82 @@ void hv_instance_stop(hv_instance *i, int signo)
 		hv_timer_arm(i->kill_timer, t ? t : 1, 0);
 }
 
-static void unit_stop_processes(hv_unit *u)
+static void unit_stop_processes(ss_unit *u)
 {
 	if (u->restart_timer)
 		hv_timer_disarm(u->restart_timer);
-	for (hv_instance *i = u->instances; i; i = i->next)
-		hv_instance_stop(i, SIGTERM);
+	for (ss_instance *i = u->instances; i; i = i->next)
+		ss_instance_stop(i, SIGTERM);
 }
 
 /* Once a stopped unit has no process left: restart it, swap in its new
  * definition (reload), or forget it. */
-void hv_unit_after_stop(hv_unit *u)
+void ss_unit_after_stop(ss_unit *u)
 {
-	hv_manager *m = u->m;
+	ss_manager *m = u->m;
 	if (u->replacement) {
-		hv_unit_close_sockets(u);
-		hv_unit_replace_def(u, u->replacement);
+		ss_unit_close_sockets(u);
+		ss_unit_replace_def(u, u->replacement);
 		u->replacement = NULL;
-		u->want_active = hv_unit_in_mode(u);
+		u->want_active = ss_unit_in_mode(u);
 	}
 	if (u->removed) {
-		hv_unit_close_sockets(u);
-		hv_manager_schedule(m); /* whose first step frees it */
+		ss_unit_close_sockets(u);
+		ss_manager_schedule(m); /* whose first step frees it */
 		return;
 	}
 	if (u->restart_pending) {
 		u->restart_pending = false;
 		u->want_active = true;
 	}
-	hv_manager_schedule(m);
+	ss_manager_schedule(m);
 }
 
-int hv_manager_stop(hv_manager *m, const char *name)
+int ss_manager_stop(ss_manager *m, const char *name)
 {
-	hv_unit *u = hv_manager_find(m, name);
+	ss_unit *u = ss_manager_find(m, name);
 	if (!u)
 		return -ENOENT;
 	u->want_active = false;
 	u->restart_pending = false;
-	hv_unit_close_sockets(u); /* connecting clients get ECONNREFUSED, never hang */
+	ss_unit_close_sockets(u); /* connecting clients get ECONNREFUSED, never hang */
 	unit_stop_processes(u);
-	hv_manager_schedule(m);
+	ss_manager_schedule(m);
 	return 0;
 }
 
-int hv_manager_start(hv_manager *m, const char *name)
+int ss_manager_start(ss_manager *m, const char *name)
 {
-	hv_unit *u = hv_manager_find(m, name);
+	ss_unit *u = ss_manager_find(m, name);
 	if (!u)
 		return -ENOENT;
 	if (u->def->invalid)
 		return -ENOEXEC;
-	hv_unit_reset_failures(u);
+	ss_unit_reset_failures(u);
 	if (u->instances && u->def->multi && !u->def->accept && !u->def->per_user && u->want_active) {
-		hv_spawn_instance(u, -1, (uid_t)-1); /* MultiInstance: one more */
+		ss_spawn_instance(u, -1, (uid_t)-1); /* MultiInstance: one more */
 		return 0;
 	}
 	u->want_active = true;
-	hv_manager_schedule(m);
+	ss_manager_schedule(m);
 	return 0;
 }
 
-int hv_manager_restart(hv_manager *m, const char *name)
+int ss_manager_restart(ss_manager *m, const char *name)
 {
-	hv_unit *u = hv_manager_find(m, name);
+	ss_unit *u = ss_manager_find(m, name);
 	if (!u)
 		return -ENOENT;
 	if (u->def->invalid)
 		return -ENOEXEC;
-	hv_unit_reset_failures(u);
+	ss_unit_reset_failures(u);
 	if (!u->instances) {
 		u->want_active = true;
-		hv_manager_schedule(m);
+		ss_manager_schedule(m);
 		return 0;
 	}
 	u->restart_pending = true;
-	hv_unit_listen_pause(u);
+	ss_unit_listen_pause(u);
 	unit_stop_processes(u);
 	return 0;
 }
@@ -609,10 +609,10 @@ int hv_manager_restart(hv_manager *m, const char *name)
 /* --- shutdown -------------------------------------------------------------- */
 
 /* Does any unit with processes depend on u (Requires or After)? */
-static bool has_running_dependents(hv_manager *m, hv_unit *u)
+static bool has_running_dependents(ss_manager *m, ss_unit *u)
 {
 	for (size_t i = 0; i < m->nunits; i++) {
-		hv_unit *o = m->units[i];
+		ss_unit *o = m->units[i];
 		if (o == u || !o->instances)
 			continue;
 		if (hv_strv_contains(&o->def->requires, u->def->name) ||
@@ -622,11 +622,11 @@ static bool has_running_dependents(hv_manager *m, hv_unit *u)
 	return false;
 }
 
-void hv_shutdown_step(hv_manager *m)
+void ss_shutdown_step(ss_manager *m)
 {
 	bool any = false;
 	for (size_t i = 0; i < m->nunits; i++) {
-		hv_unit *u = m->units[i];
+		ss_unit *u = m->units[i];
 		if (!u->instances)
 			continue;
 		any = true;
@@ -639,22 +639,22 @@ void hv_shutdown_step(hv_manager *m)
 	if (any)
 		return;
 	for (size_t i = 0; i < m->nunits; i++)
-		hv_unit_close_sockets(m->units[i]);
+		ss_unit_close_sockets(m->units[i]);
 	hv_log_info("shutdown complete");
 	hv_loop_quit(m->loop, 0);
 }
 
-void hv_manager_shutdown(hv_manager *m)
+void ss_manager_shutdown(ss_manager *m)
 {
 	if (m->shutting_down)
 		return;
 	hv_log_info("shutting down");
 	m->shutting_down = true;
 	for (size_t i = 0; i < m->nunits; i++) {
-		hv_unit *u = m->units[i];
-		hv_unit_listen_pause(u);
+		ss_unit *u = m->units[i];
+		ss_unit_listen_pause(u);
 		if (u->restart_timer)
 			hv_timer_disarm(u->restart_timer);
 	}
-	hv_manager_schedule(m);
+	ss_manager_schedule(m);
 }

@@ -50,7 +50,7 @@ static const char *const step_names[] = {
 };
 
 struct spawn_err {
-	int step, err, detail; /* detail: STEP_RLIMIT's enum hv_limit, STEP_UNVEIL's entry */
+	int step, err, detail; /* detail: STEP_RLIMIT's enum ss_limit, STEP_UNVEIL's entry */
 };
 
 static const char *const managed_env[] = {
@@ -87,7 +87,7 @@ __attribute__((noreturn)) static void child_fail(int errfd, int step, int err)
 	child_fail_detail(errfd, step, err, 0);
 }
 
-int hv_handoff_send(int handoff_fd, int conn)
+int ss_handoff_send(int handoff_fd, int conn)
 {
 	char byte = 'c';
 	struct iovec iov = {&byte, 1};
@@ -108,16 +108,16 @@ int hv_handoff_send(int handoff_fd, int conn)
 
 static void on_child_exit(hv_loop *loop, pid_t pid, int status, void *userdata)
 {
-	hv_instance_exited(userdata, status);
+	ss_instance_exited(userdata, status);
 }
 
 static void watchdog_cb(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	hv_instance *i = userdata;
+	ss_instance *i = userdata;
 	hv_log_warn("%s[%d]: watchdog timeout (no WATCHDOG=1 within %.1f s), restarting",
 		    i->unit->def->name, (int)i->pid, (double)i->unit->def->watchdog_usec / 1e6);
 	i->watchdog_fired = true;
-	hv_instance_stop(i, SIGABRT); /* SIGKILL follows after TimeoutStopSec */
+	ss_instance_stop(i, SIGABRT); /* SIGKILL follows after TimeoutStopSec */
 	i->stopping = false;	      /* its exit is a failure to handle, not a request */
 }
 
@@ -128,8 +128,8 @@ static void watchdog_cb(hv_loop *loop, hv_timer *t, void *userdata)
  * single-threaded, so borrowing fd 2 for one call races with nothing. */
 static void listener_cb(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
-	hv_instance *i = userdata;
-	const hv_svc_def *d = i->unit->def;
+	ss_instance *i = userdata;
+	const ss_svc_def *d = i->unit->def;
 	char ident[160];
 	snprintf(ident, sizeof ident, "%s", d->name);
 	if ((events & HV_IO_ERROR) || !(events & HV_IO_READ)) {
@@ -155,7 +155,7 @@ static void listener_cb(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		buf[strcspn(buf, "\n")] = '\0';
 		/* The unit log gets "pledge: system call …", without the log prefix. */
 		char *what = strstr(buf, "pledge: ");
-		hv_unit_log_add(i->unit, what ? what : buf);
+		ss_unit_log_add(i->unit, what ? what : buf);
 		free(i->violation);
 		i->violation = strdup(what ? what : buf);
 	}
@@ -194,21 +194,21 @@ static void signals_to_reset(sigset_t *out)
 
 static void start_timeout_cb(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	hv_instance *i = userdata;
+	ss_instance *i = userdata;
 	if (i->ready)
 		return;
 	hv_log_warn("%s[%d]: %s within %.1f s (TimeoutStartSec), stopping it", i->unit->def->name, (int)i->pid,
-		    i->unit->def->readiness == HV_READY_SOCKET ? "no connection accepted" : "no READY=1",
+		    i->unit->def->readiness == SS_READY_SOCKET ? "no connection accepted" : "no READY=1",
 		    (double)i->unit->def->start_timeout_ns / 1e9);
 	i->start_timed_out = true;
-	hv_instance_stop(i, SIGTERM); /* SIGKILL follows after TimeoutStopSec */
+	ss_instance_stop(i, SIGTERM); /* SIGKILL follows after TimeoutStopSec */
 	i->stopping = false;	      /* its exit is a failure, not a request */
 }
 
 static struct rlimit service_nofile;
 static bool service_nofile_known;
 
-void hv_manager_raise_nofile(void)
+void ss_manager_raise_nofile(void)
 {
 	struct rlimit rl;
 	if (getrlimit(RLIMIT_NOFILE, &rl) < 0)
@@ -228,12 +228,12 @@ void hv_manager_raise_nofile(void)
  * ready when the queue holding that connection has been drained (poll on
  * the listening socket: POLLIN while a connection waits to be accepted).
  * Nothing in the kernel reports "queue became empty", hence the timer. */
-#define HV_PROBE_INTERVAL_NS 2000000ull
+#define SS_PROBE_INTERVAL_NS 2000000ull
 
 static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	hv_instance *i = userdata;
-	hv_unit *u = i->unit;
+	ss_instance *i = userdata;
+	ss_unit *u = i->unit;
 	if (i->ready || u->listen_fds[0] < 0)
 		return;
 	if (i->probe_fd < 0) {
@@ -258,7 +258,7 @@ static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	hv_timer_disarm(t);
 	hv_close(&i->probe_fd); /* the service sees a client that left at once */
 	i->ready = true;
-	hv_manager_schedule(u->m);
+	ss_manager_schedule(u->m);
 }
 
 typedef struct spawn_plan {
@@ -278,7 +278,7 @@ typedef struct spawn_plan {
  * environment, which the parent built for it). */
 typedef struct child_args {
 	spawn_plan *p;
-	const hv_svc_def *d;
+	const ss_svc_def *d;
 	int errfd, sup_child;
 	size_t listen_pid_idx, wd_pid_idx;
 	sigset_t reset; /* dispositions to set back to SIG_DFL */
@@ -386,12 +386,12 @@ __attribute__((noreturn)) static int child_main(void *arg)
 		child_fail(a->errfd, STEP_PRIORITY, errno);
 	/* Before the uid drop: only root may raise a hard limit. The manager
 	 * raised its own open-file limit; a service gets the one it had. */
-	if (service_nofile_known && !a->d->limits[HV_LIMIT_NOFILE].set)
+	if (service_nofile_known && !a->d->limits[SS_LIMIT_NOFILE].set)
 		setrlimit(RLIMIT_NOFILE, &service_nofile);
-	for (int l = 0; l < HV_LIMIT_COUNT; l++) {
-		const hv_svc_limit *lim = &a->d->limits[l];
+	for (int l = 0; l < SS_LIMIT_COUNT; l++) {
+		const ss_svc_limit *lim = &a->d->limits[l];
 		struct rlimit rl = {(rlim_t)lim->soft, (rlim_t)lim->hard};
-		if (lim->set && setrlimit(hv_limit_resources[l], &rl) < 0)
+		if (lim->set && setrlimit(ss_limit_resources[l], &rl) < 0)
 			child_fail_detail(a->errfd, STEP_RLIMIT, errno, l);
 	}
 	if (a->p->drop) {
@@ -459,10 +459,10 @@ static pid_t spawn_child(child_args *a, bool shared_vm, int *pidfd)
 	return pid < 0 ? -err : pid;
 }
 
-int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
+int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
 {
-	hv_manager *m = u->m;
-	const hv_svc_def *d = u->def;
+	ss_manager *m = u->m;
+	const ss_svc_def *d = u->def;
 	uint64_t t0 = hv_now_ns();
 	spawn_plan p = {.stdin_fd = -1, .stdout_fd = -1, .handoff_child = -1};
 	int r = 0;
@@ -514,22 +514,22 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		return hv_log_errno(-errno, "Failed to open /dev/null");
 	int null_fd = m->null_fd;
 	p.stdin_fd = null_fd;
-	if (d->stdio == HV_STDIO_LOG && hv_unit_logs_open(u) < 0)
+	if (d->stdio == SS_STDIO_LOG && ss_unit_logs_open(u) < 0)
 		hv_log_warn("%s: output not captured (no log pipe)", d->name);
 	switch (d->stdio) {
-	case HV_STDIO_LOG:
+	case SS_STDIO_LOG:
 		p.stdout_fd = u->log_wfd >= 0 ? u->log_wfd : null_fd;
 		break;
-	case HV_STDIO_NULL:
+	case SS_STDIO_NULL:
 		p.stdout_fd = null_fd;
 		break;
-	case HV_STDIO_INHERIT:
+	case SS_STDIO_INHERIT:
 		p.stdin_fd = p.stdout_fd = -1;
 		break;
-	case HV_STDIO_FILE:
+	case SS_STDIO_FILE:
 		file_fd = open(d->stdio_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (file_fd < 0) {
-			hv_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path, strerror(errno));
+			ss_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path, strerror(errno));
 			return -errno;
 		}
 		p.stdout_fd = file_fd;
@@ -691,14 +691,14 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 	hv_close(&errpipe_w);
 	hv_close(&p.handoff_child);
 	hv_close(&sup_child);
-	hv_instance *inst = calloc(1, sizeof *inst);
+	ss_instance *inst = calloc(1, sizeof *inst);
 	if (!inst) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		r = -ENOMEM;
 		goto out;
 	}
-	*inst = (hv_instance){.unit = u,
+	*inst = (ss_instance){.unit = u,
 			      .pid = pid,
 			      .uid = peer,
 			      .started_ns = hv_now_ns(),
@@ -728,14 +728,14 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		char line[512];
 		const char *what = e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?";
 		const char *obj = d->executable;
-		if (e.step == STEP_RLIMIT && e.detail >= 0 && e.detail < HV_LIMIT_COUNT)
-			what = hv_limit_keys[e.detail];
+		if (e.step == STEP_RLIMIT && e.detail >= 0 && e.detail < SS_LIMIT_COUNT)
+			what = ss_limit_keys[e.detail];
 		if (e.step == STEP_UNVEIL && e.detail >= 0 && (size_t)e.detail < d->unveil.n)
 			obj = d->unveil.v[e.detail];
 		snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s",
 			 e.step == STEP_RLIMIT ? "set " : "", what, obj, strerror(e.err));
 		hv_log_error("%s: %s", d->name, line);
-		hv_unit_log_add(u, line);
+		ss_unit_log_add(u, line);
 		r = -e.err; /* the exit (127) is handled as a failure when reaped */
 		goto out;
 	}
@@ -754,18 +754,18 @@ int hv_spawn_instance(hv_unit *u, int conn, uid_t peer)
 		     (double)(hv_now_ns() - t0) / 1e3);
 	/* A lazy service's readiness is its socket existing (a client already
 	 * waits in it), so it needs no probe. */
-	if (d->readiness == HV_READY_EXEC || (d->readiness == HV_READY_SOCKET && d->lazy) || d->accept ||
+	if (d->readiness == SS_READY_EXEC || (d->readiness == SS_READY_SOCKET && d->lazy) || d->accept ||
 	    d->per_user)
 		inst->ready = true;
-	if (!inst->ready && d->readiness == HV_READY_SOCKET &&
-	    hv_loop_add_timer(m->loop, 0, HV_PROBE_INTERVAL_NS, probe_cb, inst, &inst->probe_timer) < 0)
+	if (!inst->ready && d->readiness == SS_READY_SOCKET &&
+	    hv_loop_add_timer(m->loop, 0, SS_PROBE_INTERVAL_NS, probe_cb, inst, &inst->probe_timer) < 0)
 		inst->ready = true; /* cannot look: behave as Readiness=exec */
 	if (d->watchdog_usec)
 		hv_loop_add_timer(m->loop, d->watchdog_usec * 1000, 0, watchdog_cb, inst, &inst->watchdog);
 	if (!inst->ready && d->start_timeout_ns)
 		hv_loop_add_timer(m->loop, d->start_timeout_ns, 0, start_timeout_cb, inst, &inst->start_timer);
 	if (inst->ready)
-		hv_manager_schedule(m);
+		ss_manager_schedule(m);
 	r = 0;
 out:
 	free(unveils);

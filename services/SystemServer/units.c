@@ -21,7 +21,7 @@
 
 /* --- NOTIFY_SOCKET --------------------------------------------------------- */
 
-void hv_notify_parent(const char *msg)
+void ss_notify_parent(const char *msg)
 {
 	const char *path = getenv("NOTIFY_SOCKET");
 	if (!path || !*path)
@@ -41,10 +41,10 @@ void hv_notify_parent(const char *msg)
 		hv_log_debug("cannot notify %s: %m", path);
 }
 
-static hv_instance *find_instance(hv_manager *m, pid_t pid)
+static ss_instance *find_instance(ss_manager *m, pid_t pid)
 {
 	for (size_t i = 0; i < m->nunits; i++)
-		for (hv_instance *in = m->units[i]->instances; in; in = in->next)
+		for (ss_instance *in = m->units[i]->instances; in; in = in->next)
 			if (in->pid == pid)
 				return in;
 	return NULL;
@@ -52,7 +52,7 @@ static hv_instance *find_instance(hv_manager *m, pid_t pid)
 
 static void on_notify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
-	hv_manager *m = userdata;
+	ss_manager *m = userdata;
 	for (int rounds = 0; rounds < 64; rounds++) {
 		char buf[4097];
 		union {
@@ -83,7 +83,7 @@ static void on_notify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		buf[n] = '\0';
 		/* The kernel vouches for the pid: only the service itself can
 		 * speak for itself. */
-		hv_instance *in = find_instance(m, cred->pid);
+		ss_instance *in = find_instance(m, cred->pid);
 		if (!in) {
 			hv_log_debug("notify from unknown pid %d ignored", (int)cred->pid);
 			continue;
@@ -93,7 +93,7 @@ static void on_notify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 			if (strcmp(l, "READY=1") == 0 && !in->ready) {
 				in->ready = true;
 				hv_log_debug("%s[%d]: ready", in->unit->def->name, (int)in->pid);
-				hv_manager_schedule(m);
+				ss_manager_schedule(m);
 			} else if (strcmp(l, "WATCHDOG=1") == 0 && in->watchdog && !in->watchdog_fired) {
 				hv_timer_arm(in->watchdog, in->unit->def->watchdog_usec * 1000, 0);
 			}
@@ -101,7 +101,7 @@ static void on_notify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 	}
 }
 
-static int open_notify(hv_manager *m)
+static int open_notify(ss_manager *m)
 {
 	if (asprintf(&m->notify_path, "%s/notify", m->runtime_dir) < 0)
 		return -ENOMEM;
@@ -128,13 +128,13 @@ static int open_notify(hv_manager *m)
 
 /* --- units ------------------------------------------------------------------ */
 
-bool hv_unit_in_mode(const hv_unit *u)
+bool ss_unit_in_mode(const ss_unit *u)
 {
-	const hv_svc_def *d = u->def;
+	const ss_svc_def *d = u->def;
 	return !d->invalid && (d->modes.n == 0 || hv_strv_contains(&d->modes, u->m->mode));
 }
 
-static int unit_alloc_arrays(hv_unit *u)
+static int unit_alloc_arrays(ss_unit *u)
 {
 	size_t n = u->def->sockets.n ? u->def->sockets.n : 1;
 	free(u->listen_fds);
@@ -151,51 +151,51 @@ static int unit_alloc_arrays(hv_unit *u)
 	return 0;
 }
 
-void hv_unit_replace_def(hv_unit *u, hv_svc_def *d)
+void ss_unit_replace_def(ss_unit *u, ss_svc_def *d)
 {
-	hv_svc_def_free(u->def);
+	ss_svc_def_free(u->def);
 	u->def = d;
 	hv_strv_clear(&u->base_env);
 	u->base_env_def = NULL;
 	if (unit_alloc_arrays(u) < 0)
-		hv_unit_set_failed(u, "out of memory");
+		ss_unit_set_failed(u, "out of memory");
 }
 
-static void unit_free(hv_unit *u)
+static void unit_free(ss_unit *u)
 {
 	if (!u)
 		return;
 	while (u->instances) {
-		hv_instance *i = u->instances;
+		ss_instance *i = u->instances;
 		u->instances = i->next;
 		/* Only at exit after a failed shutdown: do not leave orphans. */
 		hv_child_kill(i->child, SIGKILL);
 		waitpid(i->pid, NULL, 0);
-		hv_instance_free(i);
+		ss_instance_free(i);
 	}
 	if (u->listen_fds)
-		hv_unit_close_sockets(u);
+		ss_unit_close_sockets(u);
 	hv_timer_free(u->restart_timer);
-	hv_unit_logs_close(u);
+	ss_unit_logs_close(u);
 	free(u->listen_fds);
 	free(u->listen_watches);
 	free(u->fail_times);
 	free(u->fail_reason);
-	hv_svc_def_free(u->replacement);
-	hv_svc_def_free(u->def);
+	ss_svc_def_free(u->replacement);
+	ss_svc_def_free(u->def);
 	hv_strv_clear(&u->base_env);
 	free(u);
 }
 
-static hv_unit *unit_new(hv_manager *m, hv_svc_def *d)
+static ss_unit *unit_new(ss_manager *m, ss_svc_def *d)
 {
-	hv_unit *u = calloc(1, sizeof *u);
+	ss_unit *u = calloc(1, sizeof *u);
 	if (!u)
 		return NULL;
 	u->m = m;
 	u->def = d;
 	u->log_rfd = u->log_wfd = u->log_file = -1;
-	hv_unit **v = realloc(m->units, (m->nunits + 1) * sizeof *v);
+	ss_unit **v = realloc(m->units, (m->nunits + 1) * sizeof *v);
 	if (!v || unit_alloc_arrays(u) < 0) {
 		if (v)
 			m->units = v;
@@ -205,16 +205,16 @@ static hv_unit *unit_new(hv_manager *m, hv_svc_def *d)
 	}
 	m->units = v;
 	v[m->nunits++] = u;
-	u->want_active = hv_unit_in_mode(u);
+	u->want_active = ss_unit_in_mode(u);
 	return u;
 }
 
 /* Units dropped by a reload are freed once their last process is gone. */
-static void reap_removed(hv_manager *m)
+static void reap_removed(ss_manager *m)
 {
 	size_t w = 0;
 	for (size_t i = 0; i < m->nunits; i++) {
-		hv_unit *u = m->units[i];
+		ss_unit *u = m->units[i];
 		if (u->removed && !u->instances)
 			unit_free(u);
 		else
@@ -223,9 +223,9 @@ static void reap_removed(hv_manager *m)
 	m->nunits = w;
 }
 
-static hv_def_env def_env(const hv_manager *m)
+static ss_def_env def_env(const ss_manager *m)
 {
-	return (hv_def_env){
+	return (ss_def_env){
 		.user_mode = m->user_mode,
 		.root = m->root,
 		.portal_dir = m->portal_dir,
@@ -234,18 +234,18 @@ static hv_def_env def_env(const hv_manager *m)
 	};
 }
 
-int hv_manager_boot(hv_manager *m)
+int ss_manager_boot(ss_manager *m)
 {
-	hv_def_env env = def_env(m);
-	hv_def_set set;
-	int r = hv_defs_load(m->config, &env, &set);
+	ss_def_env env = def_env(m);
+	ss_def_set set;
+	int r = ss_defs_load(m->config, &env, &set);
 	if (r < 0)
 		return r; /* the config path itself is unreadable: nothing to run */
 	for (size_t i = 0; i < set.n; i++) {
-		hv_unit *u = unit_new(m, set.defs[i]);
+		ss_unit *u = unit_new(m, set.defs[i]);
 		if (!u) {
 			for (size_t j = i; j < set.n; j++)
-				hv_svc_def_free(set.defs[j]);
+				ss_svc_def_free(set.defs[j]);
 			free(set.defs);
 			return -ENOMEM;
 		}
@@ -256,40 +256,40 @@ int hv_manager_boot(hv_manager *m)
 	 * may connect to each other in any order and simply wait. */
 	for (size_t i = 0; i < m->nunits; i++)
 		if (m->units[i]->want_active)
-			hv_unit_open_sockets(m->units[i]);
+			ss_unit_open_sockets(m->units[i]);
 	/* Phase two: the scheduler starts units as their dependencies allow. */
-	hv_manager_schedule(m);
+	ss_manager_schedule(m);
 	return 0;
 }
 
-static bool same_def(const hv_svc_def *a, const hv_svc_def *b)
+static bool same_def(const ss_svc_def *a, const ss_svc_def *b)
 {
 	return a->invalid == b->invalid && strcmp(a->fingerprint, b->fingerprint) == 0 &&
 	       strcmp(a->executable, b->executable) == 0;
 }
 
-int hv_manager_reload(hv_manager *m)
+int ss_manager_reload(ss_manager *m)
 {
 	if (m->shutting_down)
 		return -ECANCELED;
-	hv_def_env env = def_env(m);
-	hv_def_set set;
-	int r = hv_defs_load(m->config, &env, &set);
+	ss_def_env env = def_env(m);
+	ss_def_set set;
+	int r = ss_defs_load(m->config, &env, &set);
 	if (r < 0)
 		return r; /* keep running what we have */
 	unsigned added = 0, removed = 0, changed = 0;
 	for (size_t i = 0; i < m->nunits; i++) {
-		hv_unit *u = m->units[i];
+		ss_unit *u = m->units[i];
 		if (u->removed)
 			continue;
-		hv_svc_def *nd = hv_defs_find(&set, u->def->name);
+		ss_svc_def *nd = ss_defs_find(&set, u->def->name);
 		if (!nd) {
 			removed++;
 			u->removed = true;
 			u->want_active = false;
-			hv_unit_close_sockets(u);
-			for (hv_instance *in = u->instances; in; in = in->next)
-				hv_instance_stop(in, SIGTERM);
+			ss_unit_close_sockets(u);
+			for (ss_instance *in = u->instances; in; in = in->next)
+				ss_instance_stop(in, SIGTERM);
 			continue;
 		}
 		/* take nd out of the set */
@@ -297,43 +297,43 @@ int hv_manager_reload(hv_manager *m)
 			if (set.defs[j] == nd)
 				set.defs[j] = NULL;
 		if (same_def(u->def, nd)) {
-			hv_svc_def_free(nd);
+			ss_svc_def_free(nd);
 			continue;
 		}
 		changed++;
 		hv_log_info("%s: definition changed, restarting", nd->name);
-		hv_unit_reset_failures(u);
+		ss_unit_reset_failures(u);
 		if (u->instances) {
-			hv_svc_def_free(u->replacement);
+			ss_svc_def_free(u->replacement);
 			u->replacement = nd;
-			hv_unit_listen_pause(u);
-			for (hv_instance *in = u->instances; in; in = in->next)
-				hv_instance_stop(in, SIGTERM);
+			ss_unit_listen_pause(u);
+			for (ss_instance *in = u->instances; in; in = in->next)
+				ss_instance_stop(in, SIGTERM);
 		} else {
-			hv_unit_close_sockets(u);
-			hv_unit_replace_def(u, nd);
-			u->want_active = hv_unit_in_mode(u);
+			ss_unit_close_sockets(u);
+			ss_unit_replace_def(u, nd);
+			u->want_active = ss_unit_in_mode(u);
 			if (u->want_active)
-				hv_unit_open_sockets(u);
+				ss_unit_open_sockets(u);
 		}
 	}
 	for (size_t j = 0; j < set.n; j++) {
 		if (!set.defs[j])
 			continue;
-		hv_unit *u = unit_new(m, set.defs[j]);
+		ss_unit *u = unit_new(m, set.defs[j]);
 		if (!u) {
-			hv_svc_def_free(set.defs[j]);
+			ss_svc_def_free(set.defs[j]);
 			continue;
 		}
 		added++;
 		if (u->want_active)
-			hv_unit_open_sockets(u);
+			ss_unit_open_sockets(u);
 	}
 	free(set.defs);
 	reap_removed(m);
 	hv_log_info("reloaded %s: %u added, %u removed, %u changed, %u problem(s)", m->config, added, removed,
 		    changed, set.errors);
-	hv_manager_schedule(m);
+	ss_manager_schedule(m);
 	return 0;
 }
 
@@ -346,9 +346,9 @@ static int mkdir_mode(const char *path, mode_t mode)
 	return 0;
 }
 
-int hv_manager_new(hv_loop *loop, const hv_manager_opts *o, hv_manager **out)
+int ss_manager_new(hv_loop *loop, const ss_manager_opts *o, ss_manager **out)
 {
-	hv_manager *m = calloc(1, sizeof *m);
+	ss_manager *m = calloc(1, sizeof *m);
 	if (!m)
 		return -ENOMEM;
 	m->loop = loop;
@@ -380,11 +380,11 @@ int hv_manager_new(hv_loop *loop, const hv_manager_opts *o, hv_manager **out)
 	*out = m;
 	return 0;
 fail:
-	hv_manager_free(m);
+	ss_manager_free(m);
 	return r;
 }
 
-void hv_manager_free(hv_manager *m)
+void ss_manager_free(ss_manager *m)
 {
 	if (!m)
 		return;
@@ -407,4 +407,4 @@ void hv_manager_free(hv_manager *m)
 	free(m);
 }
 
-void hv_manager_reap(hv_manager *m) { reap_removed(m); }
+void ss_manager_reap(ss_manager *m) { reap_removed(m); }

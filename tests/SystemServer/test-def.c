@@ -34,7 +34,7 @@ static void write_file(const char *name, const char *text)
 static void test_words(void)
 {
 	hv_strv w = {0};
-	CHECK(hv_split_words("a 'b c' \"d \\\"e\\\"\" f\\ g", &w) == 0);
+	CHECK(ss_split_words("a 'b c' \"d \\\"e\\\"\" f\\ g", &w) == 0);
 	CHECK(w.n == 4);
 	if (w.n == 4) {
 		CHECK(strcmp(w.v[0], "a") == 0);
@@ -43,34 +43,34 @@ static void test_words(void)
 		CHECK(strcmp(w.v[3], "f g") == 0);
 	}
 	hv_strv_clear(&w);
-	CHECK(hv_split_words("'open", &w) == -EINVAL);
+	CHECK(ss_split_words("'open", &w) == -EINVAL);
 	hv_strv_clear(&w);
 }
 
 /* LimitAS= … LimitDATA=: systemd's syntax, values and errors. */
 static void test_limit_values(void)
 {
-	hv_svc_limit l;
-	CHECK(hv_parse_limit(HV_LIMIT_NOFILE, "1024", &l) == 0 && l.set && l.soft == 1024 && l.hard == 1024);
-	CHECK(hv_parse_limit(HV_LIMIT_AS, "2G", &l) == 0 && l.soft == (2ull << 30) && l.hard == l.soft);
-	CHECK(hv_parse_limit(HV_LIMIT_DATA, "512M:1G", &l) == 0 && l.soft == (512ull << 20) &&
+	ss_svc_limit l;
+	CHECK(ss_parse_limit(SS_LIMIT_NOFILE, "1024", &l) == 0 && l.set && l.soft == 1024 && l.hard == 1024);
+	CHECK(ss_parse_limit(SS_LIMIT_AS, "2G", &l) == 0 && l.soft == (2ull << 30) && l.hard == l.soft);
+	CHECK(ss_parse_limit(SS_LIMIT_DATA, "512M:1G", &l) == 0 && l.soft == (512ull << 20) &&
 	      l.hard == (1ull << 30));
-	CHECK(hv_parse_limit(HV_LIMIT_CORE, "0", &l) == 0 && l.soft == 0 && l.hard == 0);
-	CHECK(hv_parse_limit(HV_LIMIT_CORE, "16K:infinity", &l) == 0 && l.soft == 16384 &&
+	CHECK(ss_parse_limit(SS_LIMIT_CORE, "0", &l) == 0 && l.soft == 0 && l.hard == 0);
+	CHECK(ss_parse_limit(SS_LIMIT_CORE, "16K:infinity", &l) == 0 && l.soft == 16384 &&
 	      l.hard == (uint64_t)RLIM_INFINITY);
-	CHECK(hv_parse_limit(HV_LIMIT_AS, "infinity", &l) == 0 && l.soft == (uint64_t)RLIM_INFINITY);
-	CHECK(hv_parse_limit(HV_LIMIT_CPU, "30:31", &l) == 0 && l.soft == 30 && l.hard == 31);
-	CHECK(hv_parse_limit(HV_LIMIT_CPU, "10s", &l) == 0 && l.soft == 10);
+	CHECK(ss_parse_limit(SS_LIMIT_AS, "infinity", &l) == 0 && l.soft == (uint64_t)RLIM_INFINITY);
+	CHECK(ss_parse_limit(SS_LIMIT_CPU, "30:31", &l) == 0 && l.soft == 30 && l.hard == 31);
+	CHECK(ss_parse_limit(SS_LIMIT_CPU, "10s", &l) == 0 && l.soft == 10);
 	const char *bad[] = {"", "-1", "1X", "1.5G", "K", "infinite", "1G:", ":1G", "2:1:3", " 1", "1 ",
 			     "99999999999999999999", "20000000000E"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++)
-		CHECK(hv_parse_limit(HV_LIMIT_AS, bad[i], &l) == -EINVAL);
-	CHECK(hv_parse_limit(HV_LIMIT_CPU, "1G", &l) == -EINVAL); /* seconds: no size suffix */
-	CHECK(hv_parse_limit(HV_LIMIT_NOFILE, "200:100", &l) == -ERANGE);
-	CHECK(hv_parse_limit(HV_LIMIT_NOFILE, "infinity:100", &l) == -ERANGE);
+		CHECK(ss_parse_limit(SS_LIMIT_AS, bad[i], &l) == -EINVAL);
+	CHECK(ss_parse_limit(SS_LIMIT_CPU, "1G", &l) == -EINVAL); /* seconds: no size suffix */
+	CHECK(ss_parse_limit(SS_LIMIT_NOFILE, "200:100", &l) == -ERANGE);
+	CHECK(ss_parse_limit(SS_LIMIT_NOFILE, "infinity:100", &l) == -ERANGE);
 }
 
-static void test_limit_keys(const hv_def_env *env)
+static void test_limit_keys(const ss_def_env *env)
 {
 	char sub[128], path[256];
 	snprintf(sub, sizeof sub, "%s/limits", dir);
@@ -101,32 +101,32 @@ static void test_limit_keys(const hv_def_env *env)
 	      "LimitNPROC=10\n",
 	      f);
 	fclose(f);
-	hv_def_set set;
-	CHECK(hv_defs_load(sub, env, &set) == 0);
-	hv_svc_def *d = hv_defs_find(&set, "Lim");
+	ss_def_set set;
+	CHECK(ss_defs_load(sub, env, &set) == 0);
+	ss_svc_def *d = ss_defs_find(&set, "Lim");
 	CHECK(d && !d->invalid);
 	if (d) {
-		CHECK(d->limits[HV_LIMIT_AS].set && d->limits[HV_LIMIT_AS].soft == (4ull << 30));
-		CHECK(d->limits[HV_LIMIT_CPU].soft == 30 && d->limits[HV_LIMIT_CPU].hard == 31);
-		CHECK(d->limits[HV_LIMIT_NOFILE].soft == 64 && d->limits[HV_LIMIT_NOFILE].hard == 64);
-		CHECK(d->limits[HV_LIMIT_CORE].set && d->limits[HV_LIMIT_CORE].hard == 0);
-		CHECK(d->limits[HV_LIMIT_DATA].hard == (uint64_t)RLIM_INFINITY);
+		CHECK(d->limits[SS_LIMIT_AS].set && d->limits[SS_LIMIT_AS].soft == (4ull << 30));
+		CHECK(d->limits[SS_LIMIT_CPU].soft == 30 && d->limits[SS_LIMIT_CPU].hard == 31);
+		CHECK(d->limits[SS_LIMIT_NOFILE].soft == 64 && d->limits[SS_LIMIT_NOFILE].hard == 64);
+		CHECK(d->limits[SS_LIMIT_CORE].set && d->limits[SS_LIMIT_CORE].hard == 0);
+		CHECK(d->limits[SS_LIMIT_DATA].hard == (uint64_t)RLIM_INFINITY);
 	}
 	const char *bad[] = {"BadValue", "BadOrder", "BadTwice", "Unknown"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		hv_svc_def *b = hv_defs_find(&set, bad[i]);
+		ss_svc_def *b = ss_defs_find(&set, bad[i]);
 		CHECK(b && b->invalid);
 	}
 	CHECK(set.errors == 4);
-	hv_defs_free(&set);
+	ss_defs_free(&set);
 }
 
 /* Paths: the XDG variables, their defaults, ~, and the account whose
  * paths they are; an unknown variable is an error, never a literal. */
-static void test_expand(const hv_def_env *env)
+static void test_expand(const ss_def_env *env)
 {
 	char bad[64] = "", *out = NULL;
-	hv_path_owner me = {.uid = 1234, .home = "/home/u", .own_env = false};
+	ss_path_owner me = {.uid = 1234, .home = "/home/u", .own_env = false};
 	struct {
 		const char *in, *want;
 	} ok[] = {
@@ -144,27 +144,27 @@ static void test_expand(const hv_def_env *env)
 	};
 	for (size_t i = 0; i < sizeof ok / sizeof *ok; i++) {
 		out = NULL;
-		int r = hv_expand_path(ok[i].in, env, &me, &out, bad, sizeof bad);
+		int r = ss_expand_path(ok[i].in, env, &me, &out, bad, sizeof bad);
 		CHECK(r == 0 && out && strcmp(out, ok[i].want) == 0);
 		if (r != 0 || !out || strcmp(out, ok[i].want) != 0)
 			fprintf(stderr, "  %s -> %s (want %s)\n", ok[i].in, out ? out : "(error)", ok[i].want);
 		free(out);
 	}
-	CHECK(hv_expand_path("$XDG_CONFIG_HOMEX/a", env, &me, &out, bad, sizeof bad) == -EINVAL &&
+	CHECK(ss_expand_path("$XDG_CONFIG_HOMEX/a", env, &me, &out, bad, sizeof bad) == -EINVAL &&
 	      strcmp(bad, "$XDG_CONFIG_HOMEX") == 0);
-	CHECK(hv_expand_path("${HOME/a", env, &me, &out, bad, sizeof bad) == -EINVAL);
-	CHECK(hv_expand_path("/a/$/b", env, &me, &out, bad, sizeof bad) == -EINVAL);
-	CHECK(hv_expand_path("$PATH", env, &me, &out, bad, sizeof bad) == -EINVAL && strcmp(bad, "$PATH") == 0);
+	CHECK(ss_expand_path("${HOME/a", env, &me, &out, bad, sizeof bad) == -EINVAL);
+	CHECK(ss_expand_path("/a/$/b", env, &me, &out, bad, sizeof bad) == -EINVAL);
+	CHECK(ss_expand_path("$PATH", env, &me, &out, bad, sizeof bad) == -EINVAL && strcmp(bad, "$PATH") == 0);
 
 	/* The manager's own account: its environment wins, relative values
 	 * are ignored (XDG spec). */
 	setenv("XDG_CONFIG_HOME", "/cfg", 1);
 	setenv("XDG_DATA_HOME", "relative", 1);
 	setenv("HOME", "/h", 1);
-	CHECK(hv_expand_path("$XDG_CONFIG_HOME/haven", env, NULL, &out, bad, sizeof bad) == 0 &&
+	CHECK(ss_expand_path("$XDG_CONFIG_HOME/haven", env, NULL, &out, bad, sizeof bad) == 0 &&
 	      strcmp(out, "/cfg/haven") == 0);
 	free(out);
-	CHECK(hv_expand_path("$XDG_DATA_HOME", env, NULL, &out, bad, sizeof bad) == 0 &&
+	CHECK(ss_expand_path("$XDG_DATA_HOME", env, NULL, &out, bad, sizeof bad) == 0 &&
 	      strcmp(out, "/h/.local/share") == 0);
 	free(out);
 
@@ -189,18 +189,18 @@ static void test_expand(const hv_def_env *env)
 	      "Unveil=$XDG_CONFIG/haven:rwc\n",
 	      f);
 	fclose(f);
-	hv_def_env root_env = *env;
+	ss_def_env root_env = *env;
 	root_env.root = true;
-	hv_def_set set;
-	CHECK(hv_defs_load(sub, &root_env, &set) == 0);
-	hv_svc_def *d = hv_defs_find(&set, "Mine");
+	ss_def_set set;
+	CHECK(ss_defs_load(sub, &root_env, &set) == 0);
+	ss_svc_def *d = ss_defs_find(&set, "Mine");
 	CHECK(d && !d->invalid && d->unveil.n == 3);
 	if (d && d->unveil.n == 3) {
 		CHECK(strcmp(d->unveil.v[0], "/cfg/haven:rwc") == 0);
 		CHECK(strcmp(d->unveil.v[1], "/h/.x:r") == 0);
 		CHECK(strcmp(d->unveil.v[2], "tcp:443:c") == 0);
 	}
-	d = hv_defs_find(&set, "Nobody");
+	d = ss_defs_find(&set, "Nobody");
 	CHECK(d && d->unveil.n == 1);
 	struct passwd *pw = getpwnam("nobody");
 	if (d && d->unveil.n == 1 && pw) {
@@ -208,10 +208,10 @@ static void test_expand(const hv_def_env *env)
 		snprintf(want, sizeof want, "%s/.config/haven:rwc", pw->pw_dir);
 		CHECK(strcmp(d->unveil.v[0], want) == 0);
 	}
-	d = hv_defs_find(&set, "Typo");
+	d = ss_defs_find(&set, "Typo");
 	CHECK(d && d->invalid);
 	CHECK(set.errors == 1);
-	hv_defs_free(&set);
+	ss_defs_free(&set);
 	unsetenv("XDG_CONFIG_HOME");
 	unsetenv("XDG_DATA_HOME");
 }
@@ -287,10 +287,10 @@ int main(void)
 		   "[Theirs]\n"
 		   "Executable=ss-testd\n"
 		   "Socket=other\n");
-	hv_def_env env = {.user_mode = true, .portal_dir = "/P", .runtime_dir = "/R", .service_path = sp};
-	hv_def_set set;
-	CHECK(hv_defs_load(dir, &env, &set) == 0);
-	hv_svc_def *d = hv_defs_find(&set, "Full");
+	ss_def_env env = {.user_mode = true, .portal_dir = "/P", .runtime_dir = "/R", .service_path = sp};
+	ss_def_set set;
+	CHECK(ss_defs_load(dir, &env, &set) == 0);
+	ss_svc_def *d = ss_defs_find(&set, "Full");
 	CHECK(d && !d->invalid);
 	if (d) {
 		CHECK(strcmp(d->executable, testd) == 0);
@@ -299,7 +299,7 @@ int main(void)
 		CHECK(d->sockets.n == 2 && strcmp(d->sockets.v[0], "/P/full") == 0 &&
 		      strcmp(d->sockets.v[1], "/P/serenity") == 0);
 		CHECK(d->socket_modes[0] == 0660 && d->socket_modes[1] == 0660);
-		CHECK(d->lazy && !d->accept && d->keepalive == HV_KEEPALIVE_ON_FAILURE);
+		CHECK(d->lazy && !d->accept && d->keepalive == SS_KEEPALIVE_ON_FAILURE);
 		CHECK(d->restart_ns == 500000000ull && d->limit_burst == 3);
 		CHECK(d->has_user && d->uid == 65534);
 		CHECK(d->priority == -5);
@@ -307,19 +307,19 @@ int main(void)
 		CHECK(strcmp(d->modes.v[1], "text") == 0);
 		CHECK(d->pledge && strcmp(d->pledge, "stdio unix") == 0);
 		CHECK(d->unveil.n == 2 && strcmp(d->unveil.v[1], "/P:rwc") == 0);
-		CHECK(d->readiness == HV_READY_NOTIFY && d->watchdog_usec == 2000000);
+		CHECK(d->readiness == SS_READY_NOTIFY && d->watchdog_usec == 2000000);
 		CHECK(strcmp(d->file + strlen(d->file) - 5, "a.ini") == 0 && d->line == 2);
 	}
-	hv_svc_def *o = hv_defs_find(&set, "Other");
+	ss_svc_def *o = ss_defs_find(&set, "Other");
 	CHECK(o && !o->invalid && o->accept && o->lazy && o->multi);
 	const char *bad[] = {"Bad1", "Bad2", "Bad3", "Bad4", "Bad5", "Cyc1", "Cyc2", "Twice", "Theirs"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
-		hv_svc_def *b = hv_defs_find(&set, bad[i]);
+		ss_svc_def *b = ss_defs_find(&set, bad[i]);
 		CHECK(b && b->invalid);
 	}
 	CHECK(set.n == 11); /* the second [Full] is refused, not added */
 	CHECK(set.errors >= 10);
-	hv_defs_free(&set);
+	ss_defs_free(&set);
 
 	test_limit_values();
 	test_limit_keys(&env);
@@ -328,10 +328,10 @@ int main(void)
 	/* A single file works too, and a missing path is an error. */
 	char path[256];
 	snprintf(path, sizeof path, "%s/a.ini", dir);
-	CHECK(hv_defs_load(path, &env, &set) == 0 && set.n == 2 && set.errors == 0);
-	hv_defs_free(&set);
+	CHECK(ss_defs_load(path, &env, &set) == 0 && set.n == 2 && set.errors == 0);
+	ss_defs_free(&set);
 	snprintf(path, sizeof path, "%s/none.ini", dir);
-	CHECK(hv_defs_load(path, &env, &set) == -ENOENT);
+	CHECK(ss_defs_load(path, &env, &set) == -ENOENT);
 
 	snprintf(path, sizeof path, "rm -rf '%s'", dir);
 	CHECK(system(path) == 0);

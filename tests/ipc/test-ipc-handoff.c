@@ -64,7 +64,7 @@ static pid_t spawn(const int *fds, int nfds, int handoff, void (*hook)(hv_server
 	return pid;
 }
 
-/* What SystemServer's hv_handoff_send does; nfds 0 or 2 break the protocol. */
+/* What SystemServer's ss_handoff_send does; nfds 0 or 2 break the protocol. */
 static void send_fds(int sock, const int *fds, int nfds)
 {
 	char byte = 'c';
