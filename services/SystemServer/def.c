@@ -105,14 +105,19 @@ typedef struct parse_ctx {
 	unsigned errors;
 } parse_ctx;
 
-__attribute__((format(printf, 3, 4))) static void report(const char *file, int line, const char *fmt, ...)
+__attribute__((format(printf, 3, 0))) static void vreport(const char *file, int line, const char *fmt, va_list ap)
 {
 	char msg[512];
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	hv_log_error("%s:%d: %s", file, line, msg);
+}
+
+__attribute__((format(printf, 3, 4))) static void report(const char *file, int line, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
+	vreport(file, line, fmt, ap);
 	va_end(ap);
-	hv_log_error("%s:%d: %s", file, line, msg);
 }
 
 static char *trim(char *s)
@@ -515,35 +520,6 @@ void ss_svc_def_free(ss_svc_def *d)
 	free(d);
 }
 
-/* Keys whose value is a scalar: set at most once. */
-static const char *const scalar_keys[] = {
-	"Executable", "WorkingDirectory", "StdIO", "Lazy", "AcceptSocketConnections",
-	"MultiInstance", "PerUser", "KeepAlive", "RestartSec", "StartLimitBurst",
-	"StartLimitIntervalSec", "TimeoutStopSec", "TimeoutStartSec", "User", "Group", "Priority",
-	"Pledge", "ExecPledge", "Readiness", "WatchdogSec", "Arguments",
-	"LimitAS", "LimitCPU", "LimitNOFILE", "LimitCORE", "LimitDATA",
-};
-static const char *const list_keys[] = {
-	"Environment", "Socket", "SocketPermissions", "Requires", "After", "SystemModes", "Unveil",
-};
-
-static bool known_key(const char *k, bool *scalar)
-{
-	for (size_t i = 0; i < HV_ARRAY_SIZE(scalar_keys); i++)
-		if (strcmp(k, scalar_keys[i]) == 0)
-			return *scalar = true, true;
-	for (size_t i = 0; i < HV_ARRAY_SIZE(list_keys); i++)
-		if (strcmp(k, list_keys[i]) == 0)
-			return *scalar = false, true;
-	return false;
-}
-
-#define BAD(line, ...)                                                                     \
-	do {                                                                               \
-		report(file, line, __VA_ARGS__);                                           \
-		d->invalid = true;                                                         \
-	} while (0)
-
 static int resolve_user(const char *v, uid_t *uid, gid_t *gid)
 {
 	struct passwd *pw = getpwnam(v);
@@ -574,311 +550,496 @@ static int resolve_group(const char *v, gid_t *gid)
 	return -ENOENT;
 }
 
-static ss_svc_def *interpret(const raw_section *s, const char *file, const ss_def_env *env)
-{
-	ss_svc_def *d = calloc(1, sizeof *d);
-	if (!d)
-		return NULL;
-	d->name = strdup(s->name);
-	d->file = strdup(file);
-	d->line = s->line;
-	d->invalid = s->bad;
-	d->restart_ns = 100000000ull;
-	d->limit_interval_ns = 10000000000ull;
-	d->limit_burst = 5;
-	d->stop_timeout_ns = 5000000000ull;
-	d->start_timeout_ns = 90000000000ull;
-	hv_strv perms = {0};
-	const char *exe = NULL;
-	int exe_line = s->line;
-	bool lazy_set = false;
-	int sandbox_line = 0;
-	char *fp = NULL;
-	size_t fplen = 0;
-	FILE *fpm = open_memstream(&fp, &fplen);
-	if (!d->name || !d->file || !fpm) {
-		if (fpm)
-			fclose(fpm);
-		free(fp);
-		ss_svc_def_free(d);
-		return NULL;
-	}
+/* What interpreting one section needs besides the definition: the state
+ * some keys leave for the checks that follow the last key. */
+typedef struct def_ctx {
+	ss_svc_def *d;
+	const char *file;
+	const ss_def_env *env;
+	ss_path_owner owner; /* whose $HOME and XDG dirs the paths mean */
+	char *owner_home;
+	int line;	   /* of the key being read */
+	char bad_var[64];  /* what an expansion failed on, "" if none */
+	const char *exe;   /* Executable=, resolved once all keys are read */
+	int exe_line;
+	hv_strv perms;	   /* SocketPermissions=, applied once the sockets are known */
+	bool lazy_set;	   /* Lazy= was given (AcceptSocketConnections implies it) */
+	int sandbox_line;  /* the last Pledge/ExecPledge/Unveil, 0 if none */
+} def_ctx;
 
-	/* Paths mean the account the service runs as: a root manager's User=
-	 * decides whose $HOME and XDG dirs they name, wherever the key is. */
-	ss_path_owner owner = {.uid = getuid(), .own_env = true};
-	_hv_free_ char *owner_home = NULL;
-	for (size_t i = 0; i < s->n && env->root; i++) {
+static void def_ctx_done(def_ctx *c)
+{
+	free(c->owner_home);
+	hv_strv_clear(&c->perms);
+}
+
+/* Report a problem of the section and mark it invalid. */
+__attribute__((format(printf, 3, 4))) static void bad(def_ctx *c, int line, const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	vreport(c->file, line, fmt, ap);
+	va_end(ap);
+	c->d->invalid = true;
+}
+
+static int expand(def_ctx *c, const char *tmpl, char **out)
+{
+	return ss_expand_path(tmpl, c->env, &c->owner, out, c->bad_var, sizeof c->bad_var);
+}
+
+/* One row per key, as systemd's ConfigTableItem: the parser gets the
+ * field at `offset` (in the definition, or with KEY_IN_CTX in def_ctx). A
+ * parser returns 0, a negative errno that interpret_key reports (with the
+ * file and line), or KEY_REPORTED when it said more precisely what is
+ * wrong. */
+enum {
+	KEY_LIST = 1 << 0,    /* may be given several times (values add up) */
+	KEY_SANDBOX = 1 << 1, /* checked by lib/sandbox once the section is read */
+	KEY_IN_CTX = 1 << 2,  /* offset is into def_ctx */
+};
+#define KEY_REPORTED 1
+
+typedef struct key_item key_item;
+typedef int key_parser(def_ctx *c, const key_item *k, const char *v, void *field);
+struct key_item {
+	const char *name;
+	key_parser *parse;
+	size_t offset;
+	unsigned flags;
+	int arg;	/* key_limit: which limit */
+	int64_t lo, hi; /* key_int, key_unsigned: the range */
+};
+
+static int key_bool(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_bool(v, field); }
+static int key_seconds(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_seconds(v, field); }
+static int key_list(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_list(v, field); }
+static int key_words(def_ctx *c, const key_item *k, const char *v, void *field) { return ss_split_words(v, field); }
+
+static int key_lazy(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	c->lazy_set = true;
+	return parse_bool(v, field);
+}
+
+static int key_string(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	char **dst = field;
+	free(*dst);
+	*dst = strdup(v);
+	return *dst ? 0 : -ENOMEM;
+}
+
+static int key_int(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	int64_t n;
+	int r = hv_parse_i64(v, k->lo, k->hi, &n);
+	if (r == 0)
+		*(int *)field = (int)n;
+	return r;
+}
+
+static int key_unsigned(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	int64_t n;
+	int r = hv_parse_i64(v, k->lo, k->hi, &n);
+	if (r == 0)
+		*(unsigned *)field = (unsigned)n;
+	return r;
+}
+
+static int key_executable(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	*(const char **)field = v;
+	c->exe_line = c->line;
+	return 0;
+}
+
+static int key_deps(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	if (!c->d->deps_line)
+		c->d->deps_line = c->line;
+	return parse_list(v, field);
+}
+
+/* An absolute directory after expansion. */
+static int key_workdir(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	char **dst = field;
+	free(*dst);
+	*dst = NULL;
+	int r = expand(c, v, dst);
+	return r == 0 && (*dst)[0] != '/' ? -EINVAL : r;
+}
+
+/* Words, each NAME=VALUE. */
+static int key_environment(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	_hv_cleanup_(hv_strv_clear) hv_strv w = {0};
+	int r = ss_split_words(v, &w);
+	for (size_t j = 0; r == 0 && j < w.n; j++) {
+		char *eq = strchr(w.v[j], '=');
+		r = eq && eq != w.v[j] ? hv_strv_push(field, w.v[j]) : -EINVAL;
+	}
+	return r;
+}
+
+/* Names of an enum's values; NULL-terminated. */
+typedef struct key_name {
+	const char *name;
+	int value;
+} key_name;
+
+static int lookup_name(const key_name *names, const char *v, int *out)
+{
+	for (; names->name; names++)
+		if (strcmp(v, names->name) == 0)
+			return *out = names->value, 0;
+	return -EINVAL;
+}
+
+static int key_stdio(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	static const key_name names[] = {
+		{"log", SS_STDIO_LOG}, {"null", SS_STDIO_NULL}, {"inherit", SS_STDIO_INHERIT}, {NULL, 0}};
+	int x;
+	if (lookup_name(names, v, &x) == 0)
+		return *(enum ss_stdio *)field = (enum ss_stdio)x, 0;
+	if (v[0] != '/' && v[0] != '%' && v[0] != '$')
+		return -EINVAL;
+	*(enum ss_stdio *)field = SS_STDIO_FILE;
+	free(c->d->stdio_path);
+	c->d->stdio_path = NULL;
+	return expand(c, v, &c->d->stdio_path);
+}
+
+static int key_keepalive(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	static const key_name names[] = {
+		{"on-failure", SS_KEEPALIVE_ON_FAILURE}, {"always", SS_KEEPALIVE_ALWAYS}, {NULL, 0}};
+	int x;
+	bool b;
+	int r = lookup_name(names, v, &x);
+	if (r < 0 && (r = parse_bool(v, &b)) == 0)
+		x = b ? SS_KEEPALIVE_ALWAYS : SS_KEEPALIVE_NO;
+	if (r == 0)
+		*(enum ss_keepalive *)field = (enum ss_keepalive)x;
+	return r;
+}
+
+static int key_readiness(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	static const key_name names[] = {
+		{"exec", SS_READY_EXEC}, {"notify", SS_READY_NOTIFY}, {"socket", SS_READY_SOCKET}, {NULL, 0}};
+	int x;
+	int r = lookup_name(names, v, &x);
+	if (r == 0)
+		*(enum ss_readiness *)field = (enum ss_readiness)x;
+	return r;
+}
+
+static int key_sockets(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	_hv_cleanup_(hv_strv_clear) hv_strv l = {0};
+	int r = parse_list(v, &l);
+	for (size_t j = 0; r == 0 && j < l.n; j++) {
+		_hv_free_ char *p = NULL;
+		r = expand(c, l.v[j], &p);
+		if (r == 0)
+			r = strlen(p) >= 108 ? -ENAMETOOLONG : hv_strv_push(field, p); /* sun_path */
+	}
+	return r;
+}
+
+/* PATH:PERMS (PATH expanded) or tcp:PORT:PERMS, which lib/sandbox checks. */
+static int add_unveil(def_ctx *c, char *e, hv_strv *out)
+{
+	if (strncmp(e, "tcp:", 4) == 0)
+		return hv_strv_push(out, e);
+	char *colon = strrchr(e, ':');
+	if (!colon || strspn(colon + 1, "rwxc") != strlen(colon + 1))
+		return -EINVAL;
+	*colon = '\0';
+	_hv_free_ char *p = NULL;
+	int r = expand(c, e, &p);
+	if (r < 0)
+		return r;
+	_hv_free_ char *joined = NULL;
+	if (asprintf(&joined, "%s:%s", p, colon + 1) < 0) {
+		joined = NULL;
+		return -ENOMEM;
+	}
+	return hv_strv_push(out, joined);
+}
+
+static int key_unveil(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	_hv_cleanup_(hv_strv_clear) hv_strv l = {0};
+	int r = parse_list(v, &l);
+	for (size_t j = 0; r == 0 && j < l.n; j++)
+		r = add_unveil(c, l.v[j], field);
+	return r;
+}
+
+static int key_user(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	ss_svc_def *d = c->d;
+	d->has_user = true;
+	free(d->user_name);
+	d->user_name = strdup(v);
+	if (resolve_user(v, &d->uid, &d->gid) < 0) {
+		bad(c, c->line, "[%s] User=%s: no such user", d->name, v);
+		return KEY_REPORTED;
+	}
+	return d->user_name ? 0 : -ENOMEM;
+}
+
+static int key_group(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	c->d->has_group = true;
+	if (resolve_group(v, field) < 0) {
+		bad(c, c->line, "[%s] Group=%s: no such group", c->d->name, v);
+		return KEY_REPORTED;
+	}
+	return 0;
+}
+
+/* At least a millisecond; kept in microseconds (WATCHDOG_USEC). */
+static int key_watchdog(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	uint64_t ns;
+	int r = parse_seconds(v, &ns);
+	if (r == 0 && ns < 1000000)
+		r = -ERANGE;
+	if (r == 0)
+		*(uint64_t *)field = ns / 1000;
+	return r;
+}
+
+static int key_limit(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	int r = ss_parse_limit((enum ss_limit)k->arg, v, field);
+	if (r == -ERANGE) {
+		bad(c, c->line, "[%s] %s=%s: soft limit above hard limit", c->d->name, k->name, v);
+		return KEY_REPORTED;
+	}
+	return r;
+}
+
+#define KEY(n, p, field, ...) {.name = n, .parse = p, .offset = offsetof(ss_svc_def, field), __VA_ARGS__}
+#define CTX_KEY(n, p, field, fl) {.name = n, .parse = p, .offset = offsetof(def_ctx, field), .flags = KEY_IN_CTX | (fl)}
+#define LIMIT_KEY(n, which) KEY(n, key_limit, limits[which], .arg = which)
+
+static const key_item keys[] = {
+	CTX_KEY("Executable", key_executable, exe, 0),
+	KEY("Arguments", key_words, args),
+	KEY("WorkingDirectory", key_workdir, workdir),
+	KEY("Environment", key_environment, env, .flags = KEY_LIST),
+	KEY("StdIO", key_stdio, stdio),
+	KEY("Socket", key_sockets, sockets, .flags = KEY_LIST),
+	CTX_KEY("SocketPermissions", key_list, perms, KEY_LIST),
+	KEY("Lazy", key_lazy, lazy),
+	KEY("AcceptSocketConnections", key_bool, accept),
+	KEY("MultiInstance", key_bool, multi),
+	KEY("PerUser", key_bool, per_user),
+	KEY("KeepAlive", key_keepalive, keepalive),
+	KEY("RestartSec", key_seconds, restart_ns),
+	KEY("StartLimitBurst", key_unsigned, limit_burst, .lo = 1, .hi = 1000),
+	KEY("StartLimitIntervalSec", key_seconds, limit_interval_ns),
+	KEY("TimeoutStopSec", key_seconds, stop_timeout_ns),
+	KEY("TimeoutStartSec", key_seconds, start_timeout_ns),
+	KEY("User", key_user, uid), /* and gid, user_name */
+	KEY("Group", key_group, gid),
+	KEY("Priority", key_int, priority, .lo = -20, .hi = 19),
+	KEY("Requires", key_deps, requires, .flags = KEY_LIST),
+	KEY("After", key_deps, after, .flags = KEY_LIST),
+	KEY("SystemModes", key_list, modes, .flags = KEY_LIST),
+	KEY("Pledge", key_string, pledge, .flags = KEY_SANDBOX),
+	KEY("ExecPledge", key_string, exec_pledge, .flags = KEY_SANDBOX),
+	KEY("Unveil", key_unveil, unveil, .flags = KEY_LIST | KEY_SANDBOX),
+	KEY("Readiness", key_readiness, readiness),
+	KEY("WatchdogSec", key_watchdog, watchdog_usec),
+	LIMIT_KEY("LimitAS", SS_LIMIT_AS),
+	LIMIT_KEY("LimitCPU", SS_LIMIT_CPU),
+	LIMIT_KEY("LimitNOFILE", SS_LIMIT_NOFILE),
+	LIMIT_KEY("LimitCORE", SS_LIMIT_CORE),
+	LIMIT_KEY("LimitDATA", SS_LIMIT_DATA),
+};
+#undef KEY
+#undef CTX_KEY
+#undef LIMIT_KEY
+
+static const key_item *find_key(const char *name)
+{
+	for (size_t i = 0; i < HV_ARRAY_SIZE(keys); i++)
+		if (strcmp(keys[i].name, name) == 0)
+			return &keys[i];
+	return NULL;
+}
+
+/* The errno a parser returned, as a sentence that names the key. */
+static void report_value(def_ctx *c, const char *k, const char *v, int r)
+{
+	const char *name = c->d->name;
+	if (r == -ENOMEM)
+		bad(c, c->line, "[%s] out of memory", name);
+	else if (r == -EINVAL && c->bad_var[0])
+		bad(c, c->line,
+		    "[%s] %s: unknown variable \"%s\" in \"%s\" (known: ~ $HOME $XDG_RUNTIME_DIR "
+		    "$XDG_CONFIG_HOME $XDG_DATA_HOME $XDG_STATE_HOME $XDG_CACHE_HOME %%sid %%uid %%portal "
+		    "%%sysconfdir)",
+		    name, k, c->bad_var, v);
+	else if (r == -ENOENT && c->bad_var[0])
+		bad(c, c->line, "[%s] %s: %s: the service's account (uid %lu) has no home directory", name, k,
+		    c->bad_var, (unsigned long)c->owner.uid);
+	else
+		bad(c, c->line, "[%s] bad value for %s: \"%s\"", name, k, v);
+}
+
+/* Key i of section s: known, not repeated unless it is a list, a value
+ * its parser accepts. */
+static void interpret_key(def_ctx *c, const raw_section *s, size_t i)
+{
+	const char *k = s->kv[i].key, *v = s->kv[i].value;
+	c->line = s->kv[i].line;
+	c->bad_var[0] = '\0';
+	const key_item *item = find_key(k);
+	if (!item) {
+		bad(c, c->line, "[%s] unknown key \"%s\"", c->d->name, k);
+		return;
+	}
+	if (!(item->flags & KEY_LIST))
+		for (size_t j = 0; j < i; j++)
+			if (strcmp(s->kv[j].key, k) == 0)
+				bad(c, c->line, "[%s] %s set twice (first on line %d)", c->d->name, k, s->kv[j].line);
+	if (item->flags & KEY_SANDBOX)
+		c->sandbox_line = c->line;
+	char *base = item->flags & KEY_IN_CTX ? (char *)c : (char *)c->d;
+	int r = item->parse(c, item, v, base + item->offset);
+	if (r < 0)
+		report_value(c, k, v, r);
+}
+
+/* Paths mean the account the service runs as: a root manager's User=
+ * decides whose $HOME and XDG dirs they name, wherever the key is. */
+static void find_owner(def_ctx *c, const raw_section *s)
+{
+	c->owner = (ss_path_owner){.uid = getuid(), .own_env = true};
+	for (size_t i = 0; i < s->n && c->env->root; i++) {
 		struct passwd *pw;
 		uid_t uid;
 		gid_t gid;
 		if (strcmp(s->kv[i].key, "User") != 0 || resolve_user(s->kv[i].value, &uid, &gid) < 0)
 			continue;
-		owner = (ss_path_owner){.uid = uid, .own_env = uid == getuid()};
-		free(owner_home);
-		owner_home = (pw = getpwuid(uid)) ? strdup(pw->pw_dir) : NULL;
-		owner.home = owner_home;
+		c->owner = (ss_path_owner){.uid = uid, .own_env = uid == getuid()};
+		free(c->owner_home);
+		c->owner_home = (pw = getpwuid(uid)) ? strdup(pw->pw_dir) : NULL;
+		c->owner.home = c->owner_home;
 	}
-	char bad_var[64];
-#define EXPAND(tmpl, outp) ss_expand_path((tmpl), env, &owner, (outp), bad_var, sizeof bad_var)
+}
 
-	for (size_t i = 0; i < s->n; i++) {
-		const char *k = s->kv[i].key, *v = s->kv[i].value;
-		int line = s->kv[i].line;
-		bool scalar;
-		bad_var[0] = '\0';
-		fprintf(fpm, "%s=%s\n", k, v);
-		if (!known_key(k, &scalar)) {
-			BAD(line, "[%s] unknown key \"%s\"", d->name, k);
-			continue;
-		}
-		if (scalar)
-			for (size_t j = 0; j < i; j++)
-				if (strcmp(s->kv[j].key, k) == 0)
-					BAD(line, "[%s] %s set twice (first on line %d)", d->name, k, s->kv[j].line);
-
-		int r = 0;
-		bool b;
-		if (strcmp(k, "Executable") == 0) {
-			exe = v;
-			exe_line = line;
-		} else if (strcmp(k, "Arguments") == 0) {
-			r = ss_split_words(v, &d->args);
-		} else if (strcmp(k, "WorkingDirectory") == 0) {
-			free(d->workdir);
-			d->workdir = NULL;
-			if ((r = EXPAND(v, &d->workdir)) == 0 && d->workdir[0] != '/')
-				r = -EINVAL;
-		} else if (strcmp(k, "Environment") == 0) {
-			hv_strv w = {0};
-			r = ss_split_words(v, &w);
-			for (size_t j = 0; r == 0 && j < w.n; j++) {
-				char *eq = strchr(w.v[j], '=');
-				r = eq && eq != w.v[j] ? hv_strv_push(&d->env, w.v[j]) : -EINVAL;
-			}
-			hv_strv_clear(&w);
-		} else if (strcmp(k, "StdIO") == 0) {
-			if (strcmp(v, "log") == 0)
-				d->stdio = SS_STDIO_LOG;
-			else if (strcmp(v, "null") == 0)
-				d->stdio = SS_STDIO_NULL;
-			else if (strcmp(v, "inherit") == 0)
-				d->stdio = SS_STDIO_INHERIT;
-			else if (v[0] == '/' || v[0] == '%' || v[0] == '$') {
-				d->stdio = SS_STDIO_FILE;
-				free(d->stdio_path);
-				d->stdio_path = NULL;
-				r = EXPAND(v, &d->stdio_path);
-			} else
-				r = -EINVAL;
-		} else if (strcmp(k, "Socket") == 0) {
-			hv_strv l = {0};
-			r = parse_list(v, &l);
-			for (size_t j = 0; r == 0 && j < l.n; j++) {
-				_hv_free_ char *p = NULL;
-				r = EXPAND(l.v[j], &p);
-				if (r == 0)
-					r = strlen(p) >= 108 ? -ENAMETOOLONG : hv_strv_push(&d->sockets, p);
-			}
-			hv_strv_clear(&l);
-		} else if (strcmp(k, "SocketPermissions") == 0) {
-			r = parse_list(v, &perms);
-		} else if (strcmp(k, "Lazy") == 0) {
-			r = parse_bool(v, &d->lazy);
-			lazy_set = true;
-		} else if (strcmp(k, "AcceptSocketConnections") == 0) {
-			r = parse_bool(v, &d->accept);
-		} else if (strcmp(k, "MultiInstance") == 0) {
-			r = parse_bool(v, &d->multi);
-		} else if (strcmp(k, "PerUser") == 0) {
-			r = parse_bool(v, &d->per_user);
-		} else if (strcmp(k, "KeepAlive") == 0) {
-			if (strcmp(v, "on-failure") == 0)
-				d->keepalive = SS_KEEPALIVE_ON_FAILURE;
-			else if (strcmp(v, "always") == 0)
-				d->keepalive = SS_KEEPALIVE_ALWAYS;
-			else if ((r = parse_bool(v, &b)) == 0)
-				d->keepalive = b ? SS_KEEPALIVE_ALWAYS : SS_KEEPALIVE_NO;
-		} else if (strcmp(k, "RestartSec") == 0) {
-			r = parse_seconds(v, &d->restart_ns);
-		} else if (strcmp(k, "StartLimitIntervalSec") == 0) {
-			r = parse_seconds(v, &d->limit_interval_ns);
-		} else if (strcmp(k, "TimeoutStopSec") == 0) {
-			r = parse_seconds(v, &d->stop_timeout_ns);
-		} else if (strcmp(k, "TimeoutStartSec") == 0) {
-			r = parse_seconds(v, &d->start_timeout_ns);
-		} else if (strcmp(k, "StartLimitBurst") == 0) {
-			int64_t n;
-			r = hv_parse_i64(v, 1, 1000, &n);
-			d->limit_burst = (unsigned)n;
-		} else if (strcmp(k, "User") == 0) {
-			d->has_user = true;
-			free(d->user_name);
-			d->user_name = strdup(v);
-			r = resolve_user(v, &d->uid, &d->gid);
-			if (r == -ENOENT) {
-				BAD(line, "[%s] User=%s: no such user", d->name, v);
-				continue;
-			}
-		} else if (strcmp(k, "Group") == 0) {
-			d->has_group = true;
-			r = resolve_group(v, &d->gid);
-			if (r == -ENOENT) {
-				BAD(line, "[%s] Group=%s: no such group", d->name, v);
-				continue;
-			}
-		} else if (strcmp(k, "Priority") == 0) {
-			int64_t n;
-			r = hv_parse_i64(v, -20, 19, &n);
-			d->priority = (int)n;
-		} else if (strcmp(k, "Requires") == 0 || strcmp(k, "After") == 0) {
-			r = parse_list(v, k[0] == 'R' ? &d->requires : &d->after);
-			if (!d->deps_line)
-				d->deps_line = line;
-		} else if (strcmp(k, "SystemModes") == 0) {
-			r = parse_list(v, &d->modes);
-		} else if (strcmp(k, "Pledge") == 0 || strcmp(k, "ExecPledge") == 0) {
-			sandbox_line = line;
-			char **dst = k[0] == 'P' ? &d->pledge : &d->exec_pledge;
-			free(*dst);
-			*dst = strdup(v);
-		} else if (strcmp(k, "Unveil") == 0) {
-			sandbox_line = line;
-			hv_strv l = {0};
-			r = parse_list(v, &l);
-			for (size_t j = 0; r == 0 && j < l.n; j++) {
-				char *colon = strrchr(l.v[j], ':');
-				if (strncmp(l.v[j], "tcp:", 4) == 0) { /* tcp:PORT:PERMS, checked below */
-					r = hv_strv_push(&d->unveil, l.v[j]);
-					continue;
-				}
-				if (!colon || strspn(colon + 1, "rwxc") != strlen(colon + 1)) {
-					r = -EINVAL;
-					break;
-				}
-				*colon = '\0';
-				_hv_free_ char *p = NULL;
-				_hv_free_ char *e = NULL;
-				if ((r = EXPAND(l.v[j], &p)) < 0)
-					break;
-				else if (asprintf(&e, "%s:%s", p, colon + 1) < 0)
-					r = -ENOMEM;
-				else
-					r = hv_strv_push(&d->unveil, e);
-			}
-			hv_strv_clear(&l);
-		} else if (strcmp(k, "Readiness") == 0) {
-			if (strcmp(v, "exec") == 0)
-				d->readiness = SS_READY_EXEC;
-			else if (strcmp(v, "notify") == 0)
-				d->readiness = SS_READY_NOTIFY;
-			else if (strcmp(v, "socket") == 0)
-				d->readiness = SS_READY_SOCKET;
-			else
-				r = -EINVAL;
-		} else if (strcmp(k, "WatchdogSec") == 0) {
-			uint64_t ns;
-			r = parse_seconds(v, &ns);
-			if (r == 0 && ns < 1000000)
-				r = -ERANGE;
-			d->watchdog_usec = ns / 1000;
-		} else if (strncmp(k, "Limit", 5) == 0) {
-			for (int j = 0; j < SS_LIMIT_COUNT; j++)
-				if (strcmp(k, ss_limit_keys[j]) == 0)
-					r = ss_parse_limit((enum ss_limit)j, v, &d->limits[j]);
-			if (r == -ERANGE) {
-				BAD(line, "[%s] %s=%s: soft limit above hard limit", d->name, k, v);
-				continue;
-			}
-		}
-		if (r == -ENOMEM) {
-			BAD(line, "[%s] out of memory", d->name);
-		} else if (r == -EINVAL && bad_var[0]) {
-			BAD(line,
-			    "[%s] %s: unknown variable \"%s\" in \"%s\" (known: ~ $HOME $XDG_RUNTIME_DIR "
-			    "$XDG_CONFIG_HOME $XDG_DATA_HOME $XDG_STATE_HOME $XDG_CACHE_HOME %%sid %%uid %%portal "
-			    "%%sysconfdir)",
-			    d->name, k, bad_var, v);
-		} else if (r == -ENOENT && bad_var[0]) {
-			BAD(line, "[%s] %s: %s: the service's account (uid %lu) has no home directory", d->name, k,
-			    bad_var, (unsigned long)owner.uid);
-		} else if (r < 0) {
-			BAD(line, "[%s] bad value for %s: \"%s\"", d->name, k, v);
-		}
+/* Every key as read, canonical, to tell a changed definition on reload. */
+static char *fingerprint(const raw_section *s)
+{
+	char *fp = NULL;
+	size_t len = 0;
+	FILE *m = open_memstream(&fp, &len);
+	if (!m)
+		return NULL;
+	for (size_t i = 0; i < s->n; i++)
+		fprintf(m, "%s=%s\n", s->kv[i].key, s->kv[i].value);
+	if (fclose(m) != 0) {
+		free(fp);
+		return NULL;
 	}
-#undef EXPAND
-	fclose(fpm);
-	d->fingerprint = fp;
+	return fp;
+}
 
-	if (sandbox_line) {
-		hv_sandbox_spec spec = {
-			.promises = d->pledge,
-			.execpromises = d->exec_pledge,
-			.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
-		};
-		if (hv_sandbox_spec_check(&spec) < 0)
-			BAD(sandbox_line, "[%s] invalid Pledge/ExecPledge/Unveil (see above)", d->name);
-	}
+static void check_sandbox(def_ctx *c)
+{
+	ss_svc_def *d = c->d;
+	if (!c->sandbox_line)
+		return;
+	hv_sandbox_spec spec = {
+		.promises = d->pledge,
+		.execpromises = d->exec_pledge,
+		.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
+	};
+	if (hv_sandbox_spec_check(&spec) < 0)
+		bad(c, c->sandbox_line, "[%s] invalid Pledge/ExecPledge/Unveil (see above)", d->name);
+}
 
-	/* Keys that constrain each other. */
+/* Keys that constrain each other. */
+static void check_combinations(def_ctx *c)
+{
+	ss_svc_def *d = c->d;
 	if (d->accept) {
 		if (d->sockets.n != 1)
-			BAD(d->line, "[%s] AcceptSocketConnections needs exactly one Socket", d->name);
-		if (lazy_set && !d->lazy)
-			BAD(d->line, "[%s] AcceptSocketConnections implies Lazy=true", d->name);
+			bad(c, d->line, "[%s] AcceptSocketConnections needs exactly one Socket", d->name);
+		if (c->lazy_set && !d->lazy)
+			bad(c, d->line, "[%s] AcceptSocketConnections implies Lazy=true", d->name);
 		if (d->per_user)
-			BAD(d->line, "[%s] AcceptSocketConnections and PerUser exclude each other", d->name);
+			bad(c, d->line, "[%s] AcceptSocketConnections and PerUser exclude each other", d->name);
 		d->lazy = d->multi = true;
 	}
 	if (d->multi && d->keepalive != SS_KEEPALIVE_NO)
-		BAD(d->line, "[%s] MultiInstance services cannot be KeepAlive", d->name);
+		bad(c, d->line, "[%s] MultiInstance services cannot be KeepAlive", d->name);
 	if (d->lazy && d->sockets.n == 0)
-		BAD(d->line, "[%s] Lazy needs a Socket", d->name);
+		bad(c, d->line, "[%s] Lazy needs a Socket", d->name);
 	if (d->per_user && d->sockets.n != 1)
-		BAD(d->line, "[%s] PerUser needs exactly one Socket", d->name);
+		bad(c, d->line, "[%s] PerUser needs exactly one Socket", d->name);
 	if (d->per_user)
 		d->lazy = true;
 	if (d->readiness == SS_READY_SOCKET && d->sockets.n == 0)
-		BAD(d->line, "[%s] Readiness=socket needs a Socket", d->name);
+		bad(c, d->line, "[%s] Readiness=socket needs a Socket", d->name);
+}
 
+/* One mode per socket: the default, or SocketPermissions= (one value for
+ * all, or one each). */
+static int apply_socket_modes(def_ctx *c)
+{
+	ss_svc_def *d = c->d;
+	const hv_strv *perms = &c->perms;
 	d->socket_modes = calloc(d->sockets.n ? d->sockets.n : 1, sizeof(mode_t));
-	if (!d->socket_modes) {
-		hv_strv_clear(&perms);
-		ss_svc_def_free(d);
-		return NULL;
-	}
+	if (!d->socket_modes)
+		return -ENOMEM;
 	for (size_t j = 0; j < d->sockets.n; j++)
 		/* PerUser exists to be shared by every user: the manager keeps
 		 * them apart, so its socket is open to all by default. */
-		d->socket_modes[j] = env->user_mode ? 0600 : d->per_user ? 0666 : 0660;
-	if (perms.n && perms.n != 1 && perms.n != d->sockets.n)
-		BAD(d->line, "[%s] SocketPermissions has %zu values for %zu sockets", d->name, perms.n,
+		d->socket_modes[j] = c->env->user_mode ? 0600 : d->per_user ? 0666 : 0660;
+	if (perms->n && perms->n != 1 && perms->n != d->sockets.n)
+		bad(c, d->line, "[%s] SocketPermissions has %zu values for %zu sockets", d->name, perms->n,
 		    d->sockets.n);
-	for (size_t j = 0; j < perms.n && perms.n <= HV_MAX(d->sockets.n, 1); j++) {
+	for (size_t j = 0; j < perms->n && perms->n <= HV_MAX(d->sockets.n, 1); j++) {
 		char *end;
 		errno = 0;
-		unsigned long m = strtoul(perms.v[j], &end, 8);
-		if (errno || end == perms.v[j] || *end || m > 07777) {
-			BAD(d->line, "[%s] bad SocketPermissions \"%s\" (octal mode expected)", d->name,
-			    perms.v[j]);
+		unsigned long m = strtoul(perms->v[j], &end, 8);
+		if (errno || end == perms->v[j] || *end || m > 07777) {
+			bad(c, d->line, "[%s] bad SocketPermissions \"%s\" (octal mode expected)", d->name,
+			    perms->v[j]);
 			break;
 		}
-		if (perms.n == 1)
+		if (perms->n == 1)
 			for (size_t q = 0; q < d->sockets.n; q++)
 				d->socket_modes[q] = (mode_t)m;
 		else
 			d->socket_modes[j] = (mode_t)m;
 	}
-	hv_strv_clear(&perms);
+	return 0;
+}
 
-	if (!exe)
-		exe = d->name; /* SerenityOS: the section name is the program */
+/* Executable= (or the section name, as in SerenityOS): an absolute path, a
+ * path relative to the definition file, or a name on the service path.
+ * -ENOMEM only; a missing program is reported and marks it invalid. */
+static int resolve_executable(def_ctx *c)
+{
+	ss_svc_def *d = c->d;
+	const char *exe = c->exe ? c->exe : d->name;
 	if (strchr(exe, '/')) {
 		if (exe[0] == '/') {
 			d->executable = strdup(exe);
 		} else {
-			/* relative to the definition file's directory */
-			_hv_free_ char *dir = strdup(file);
+			_hv_free_ char *dir = strdup(c->file);
 			char *slash = dir ? strrchr(dir, '/') : NULL;
 			if (slash)
 				*slash = '\0';
@@ -886,21 +1047,58 @@ static ss_svc_def *interpret(const raw_section *s, const char *file, const ss_de
 				d->executable = NULL;
 		}
 		if (d->executable && access(d->executable, X_OK) != 0)
-			BAD(exe_line, "[%s] Executable %s: %s", d->name, d->executable, strerror(errno));
-	} else if (ss_find_executable(exe, env->service_path, &d->executable) < 0) {
-		BAD(exe_line, "[%s] Executable \"%s\" not found on the service path (%s)", d->name, exe,
-		    env->service_path ? env->service_path : "");
+			bad(c, c->exe_line, "[%s] Executable %s: %s", d->name, d->executable, strerror(errno));
+	} else if (ss_find_executable(exe, c->env->service_path, &d->executable) < 0) {
+		bad(c, c->exe_line, "[%s] Executable \"%s\" not found on the service path (%s)", d->name, exe,
+		    c->env->service_path ? c->env->service_path : "");
 		d->executable = strdup(exe); /* kept for status; never run */
 	}
-	if (!d->workdir)
-		d->workdir = strdup("/");
-	if (!d->executable || !d->workdir) {
-		ss_svc_def_free(d);
-		return NULL;
-	}
-	return d;
+	return d->executable ? 0 : -ENOMEM;
 }
-#undef BAD
+
+static ss_svc_def *def_new(const raw_section *s, const char *file)
+{
+	_hv_cleanup_(ss_svc_def_freep) ss_svc_def *d = calloc(1, sizeof *d);
+	if (!d)
+		return NULL;
+	*d = (ss_svc_def){
+		.name = strdup(s->name),
+		.file = strdup(file),
+		.line = s->line,
+		.invalid = s->bad,
+		.restart_ns = 100000000ull,
+		.limit_interval_ns = 10000000000ull,
+		.limit_burst = 5,
+		.stop_timeout_ns = 5000000000ull,
+		.start_timeout_ns = 90000000000ull,
+	};
+	if (!d->name || !d->file)
+		return NULL;
+	return HV_TAKE_PTR(d);
+}
+
+/* A section as a whole: its keys, then what depends on several of them.
+ * NULL only when out of memory. */
+static ss_svc_def *interpret(const raw_section *s, const char *file, const ss_def_env *env)
+{
+	_hv_cleanup_(ss_svc_def_freep) ss_svc_def *d = def_new(s, file);
+	_hv_cleanup_(def_ctx_done) def_ctx c = {.d = d, .file = file, .env = env, .exe_line = s->line};
+	if (!d)
+		return NULL;
+	find_owner(&c, s);
+	for (size_t i = 0; i < s->n; i++)
+		interpret_key(&c, s, i);
+	d->fingerprint = fingerprint(s);
+	if (!d->fingerprint)
+		return NULL;
+	check_sandbox(&c);
+	check_combinations(&c);
+	if (apply_socket_modes(&c) < 0 || resolve_executable(&c) < 0)
+		return NULL;
+	if (!d->workdir && !(d->workdir = strdup("/")))
+		return NULL;
+	return HV_TAKE_PTR(d);
+}
 
 /* --- files, directories, the set ---------------------------------------- */
 
