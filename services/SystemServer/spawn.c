@@ -16,6 +16,7 @@
 #include <limits.h>
 #include <pwd.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -261,18 +262,50 @@ static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	ss_manager_schedule(u->m);
 }
 
+/* Everything a spawn prepares in the parent; spawn_plan_done releases what
+ * it still owns, whichever step failed. */
 typedef struct spawn_plan {
-	hv_strv env;  /* what this spawn adds (owned) */
-	char **envp;  /* unit's base environment + env, for execve */
-	char **argv;
-	int srcs[64];
-	int nsrc;
-	int stdin_fd, stdout_fd;
-	int handoff_child;
+	/* Which account. */
 	bool drop;
 	uid_t uid;
 	gid_t gid;
+	const struct passwd *pw; /* the account's entry, if known (getpwuid's) */
+	/* fds: the ones handed over as 3, 4, …, then stdio. */
+	int srcs[64];
+	int nsrc;
+	int stdin_fd, stdout_fd; /* borrowed (-1: inherit) */
+	int file_fd;		 /* StdIO=file (owned) */
+	int handoff_parent, handoff_child; /* PerUser: further connections (owned) */
+	/* Environment and argv. */
+	hv_strv env; /* what this spawn adds (owned) */
+	char **envp; /* unit's base environment + env, for execve (array owned) */
+	char **argv; /* array owned */
+	size_t listen_pid_idx, wd_pid_idx; /* 1-based slots the child fills; 0: none */
+	/* Sandbox. */
+	bool sandbox;
+	hv_sandbox_spec spec;
+	const char **unveils; /* spec's list, the child's to edit (array owned) */
+	int sup_parent, sup_child; /* Pledge=: where the seccomp listener comes (owned) */
 } spawn_plan;
+
+#define SPAWN_PLAN_INIT                                                                    \
+	{                                                                                  \
+		.stdin_fd = -1, .stdout_fd = -1, .file_fd = -1, .handoff_parent = -1,      \
+		.handoff_child = -1, .sup_parent = -1, .sup_child = -1                     \
+	}
+
+static void spawn_plan_done(spawn_plan *p)
+{
+	hv_close(&p->file_fd);
+	hv_close(&p->handoff_parent);
+	hv_close(&p->handoff_child);
+	hv_strv_clear(&p->env);
+	free(p->envp);
+	free(p->argv);
+	free(p->unveils);
+	hv_close(&p->sup_parent);
+	hv_close(&p->sup_child);
+}
 
 /* What the child needs; it only reads it (and fills the PID slots of the
  * environment, which the parent built for it). */
@@ -459,298 +492,344 @@ static pid_t spawn_child(child_args *a, bool shared_vm, int *pidfd)
 	return pid < 0 ? -err : pid;
 }
 
-int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
+/* --- the plan: account, fds, environment, argv, sandbox ------------------- */
+
+static void plan_account(const ss_unit *u, uid_t peer, spawn_plan *p)
+{
+	const ss_manager *m = u->m;
+	const ss_svc_def *d = u->def;
+	if (d->has_user) {
+		p->uid = d->uid;
+		p->gid = d->gid;
+		p->drop = true;
+		p->pw = getpwuid(d->uid);
+	} else if (m->root && peer != (uid_t)-1 && peer != 0 && (d->accept || d->per_user)) {
+		/* SerenityOS: a per-connection instance runs as the peer. */
+		p->pw = getpwuid(peer);
+		p->uid = peer;
+		p->gid = p->pw ? p->pw->pw_gid : (gid_t)peer;
+		p->drop = true;
+	} else if (d->has_group) {
+		p->uid = getuid();
+		p->gid = d->gid;
+		p->drop = true;
+	}
+	if (p->drop && !m->root) {
+		if (p->uid != getuid() || p->gid != getgid())
+			hv_log_warn("%s: User=/Group= ignored: the manager is not root", d->name);
+		p->drop = false;
+	}
+}
+
+static int plan_stdio(ss_unit *u, spawn_plan *p)
 {
 	ss_manager *m = u->m;
 	const ss_svc_def *d = u->def;
-	uint64_t t0 = hv_now_ns();
-	spawn_plan p = {.stdin_fd = -1, .stdout_fd = -1, .handoff_child = -1};
-	int r = 0;
-	_hv_close_ int handoff_parent = -1, errpipe_r = -1, errpipe_w = -1, file_fd = -1;
-	_hv_close_ int sup_parent = -1, sup_child = -1;
-	char *s = NULL;
-	const char **unveils = NULL;
-
-	/* Which account. */
-	struct passwd *pw = NULL;
-	if (d->has_user) {
-		p.uid = d->uid;
-		p.gid = d->gid;
-		p.drop = true;
-		pw = getpwuid(d->uid);
-	} else if (m->root && peer != (uid_t)-1 && peer != 0 && (d->accept || d->per_user)) {
-		/* SerenityOS: a per-connection instance runs as the peer. */
-		pw = getpwuid(peer);
-		p.uid = peer;
-		p.gid = pw ? pw->pw_gid : (gid_t)peer;
-		p.drop = true;
-	} else if (d->has_group) {
-		p.uid = getuid();
-		p.gid = d->gid;
-		p.drop = true;
+	if (m->null_fd < 0 && (m->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
+		return hv_log_errno(-errno, "Failed to open /dev/null");
+	p->stdin_fd = m->null_fd;
+	switch (d->stdio) {
+	case SS_STDIO_LOG:
+		if (ss_unit_logs_open(u) < 0)
+			hv_log_warn("%s: output not captured (no log pipe)", d->name);
+		p->stdout_fd = u->log_wfd >= 0 ? u->log_wfd : m->null_fd;
+		break;
+	case SS_STDIO_NULL:
+		p->stdout_fd = m->null_fd;
+		break;
+	case SS_STDIO_INHERIT:
+		p->stdin_fd = p->stdout_fd = -1;
+		break;
+	case SS_STDIO_FILE:
+		p->file_fd = open(d->stdio_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
+		if (p->file_fd < 0) {
+			int err = errno;
+			ss_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path, strerror(err));
+			return -err;
+		}
+		p->stdout_fd = p->file_fd;
+		break;
 	}
-	if (p.drop && !m->root) {
-		if (p.uid != getuid() || p.gid != getgid())
-			hv_log_warn("%s: User=/Group= ignored: the manager is not root", d->name);
-		p.drop = false;
-	}
+	return 0;
+}
 
-	/* fds handed over: the accepted connection or the listening sockets. */
+/* fds handed over: the accepted connection or the listening sockets, the
+ * PerUser hand-off channel, stdio. */
+static int plan_fds(ss_unit *u, int conn, spawn_plan *p)
+{
+	const ss_svc_def *d = u->def;
 	if (conn >= 0) {
-		p.srcs[p.nsrc++] = conn;
+		p->srcs[p->nsrc++] = conn;
 	} else {
-		for (size_t i = 0; i < d->sockets.n && p.nsrc < 60; i++)
+		for (size_t i = 0; i < d->sockets.n && p->nsrc < 60; i++)
 			if (u->listen_fds[i] >= 0)
-				p.srcs[p.nsrc++] = u->listen_fds[i];
+				p->srcs[p->nsrc++] = u->listen_fds[i];
 	}
 	if (d->per_user) {
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return hv_log_errno(-errno, "%s: socketpair", d->name);
-		handoff_parent = sv[0];
-		p.handoff_child = sv[1];
+		p->handoff_parent = sv[0];
+		p->handoff_child = sv[1];
 	}
-	if (m->null_fd < 0 && (m->null_fd = open("/dev/null", O_RDWR | O_CLOEXEC)) < 0)
-		return hv_log_errno(-errno, "Failed to open /dev/null");
-	int null_fd = m->null_fd;
-	p.stdin_fd = null_fd;
-	if (d->stdio == SS_STDIO_LOG && ss_unit_logs_open(u) < 0)
-		hv_log_warn("%s: output not captured (no log pipe)", d->name);
-	switch (d->stdio) {
-	case SS_STDIO_LOG:
-		p.stdout_fd = u->log_wfd >= 0 ? u->log_wfd : null_fd;
-		break;
-	case SS_STDIO_NULL:
-		p.stdout_fd = null_fd;
-		break;
-	case SS_STDIO_INHERIT:
-		p.stdin_fd = p.stdout_fd = -1;
-		break;
-	case SS_STDIO_FILE:
-		file_fd = open(d->stdio_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
-		if (file_fd < 0) {
-			ss_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path, strerror(errno));
-			return -errno;
-		}
-		p.stdout_fd = file_fd;
-		break;
-	}
+	return plan_stdio(u, p);
+}
 
-	/* Environment: a base prepared once (the manager never changes its own
-	 * environment) - shared by every unit without Environment=, per
-	 * definition otherwise - then this spawn's own variables. */
+/* The environment every spawn of u starts from: prepared once (the
+ * manager never changes its own environment) - shared by every unit
+ * without Environment=, per definition otherwise. NULL when out of memory. */
+static const hv_strv *base_environment(ss_unit *u)
+{
+	ss_manager *m = u->m;
+	const ss_svc_def *d = u->def;
 	hv_strv *benv = d->env.n ? &u->base_env : &m->base_env;
-	if (d->env.n ? u->base_env_def != d : !m->base_env_ready) {
-		hv_strv_clear(benv);
-		for (char **e = environ; *e && r == 0; e++)
-			if (!env_overridden(*e, &d->env))
-				r = hv_strv_push(benv, *e);
-		for (size_t i = 0; i < d->env.n && r == 0; i++)
-			r = hv_strv_push(benv, d->env.v[i]);
-		if (r < 0)
-			hv_strv_clear(benv);
-		else if (d->env.n)
-			u->base_env_def = d;
-		else
-			m->base_env_ready = true;
-	}
-	/* PIDs are written by the child into these reserved slots. */
-	size_t listen_pid_idx = 0, wd_pid_idx = 0;
-#define PUSHF(...)                                                                         \
-	do {                                                                               \
-		if (r == 0 && asprintf(&s, __VA_ARGS__) < 0)                               \
-			r = -ENOMEM;                                                       \
-		if (r == 0)                                                                \
-			r = hv_strv_push(&p.env, s);                                       \
-		free(s);                                                           \
-		s = NULL;                                                          \
-	} while (0)
-	if (p.nsrc > 0) {
-		PUSHF("LISTEN_FDS=%d", p.nsrc);
-		listen_pid_idx = p.env.n + 1; /* 1-based: 0 means none */
-		PUSHF("LISTEN_PID=%-12s", "");
-		char names[2048] = "", takeover[4096] = "";
-		for (int i = 0; i < p.nsrc; i++) {
-			const char *path = conn >= 0 ? d->sockets.v[0] : d->sockets.v[i];
-			const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
-			snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "",
-				 conn >= 0 ? "connection" : base);
-			snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover), "%s%s:%d",
-				 i ? " " : "", path, 3 + i);
-		}
-		PUSHF("LISTEN_FDNAMES=%s", names);
-		PUSHF("SOCKET_TAKEOVER=%s", takeover);
-	}
-	if (p.handoff_child >= 0)
-		PUSHF("HAVEN_HANDOFF_FD=%d", 3 + p.nsrc);
-	PUSHF("NOTIFY_SOCKET=%s", m->notify_path);
-	if (d->watchdog_usec) {
-		PUSHF("WATCHDOG_USEC=%llu", (unsigned long long)d->watchdog_usec);
-		wd_pid_idx = p.env.n + 1;
-		PUSHF("WATCHDOG_PID=%-12s", "");
-	}
-	PUSHF("HAVEN_SERVICE=%s", d->name);
-	PUSHF("HAVEN_PORTAL_DIR=%s", m->portal_dir);
-	if (p.drop && pw) {
-		PUSHF("HOME=%s", pw->pw_dir);
-		PUSHF("USER=%s", pw->pw_name);
-		PUSHF("LOGNAME=%s", pw->pw_name);
-	}
-#undef PUSHF
-	p.envp = calloc(benv->n + p.env.n + 1, sizeof(char *));
-	if (r == 0 && !p.envp)
-		r = -ENOMEM;
-	if (r == 0) {
-		size_t n = 0;
-		for (size_t i = 0; i < benv->n; i++) {
-			const char *e = benv->v[i];
-			/* A dropped-to account's HOME/USER/LOGNAME win over the
-			 * manager's, and its XDG dirs are the defaults under its
-			 * HOME (as the definition's $XDG_CONFIG_HOME … meant). */
-			if (p.drop && pw &&
-			    (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8) ||
-			     (pw->pw_uid != getuid() &&
-			      (!strncmp(e, "XDG_CONFIG_HOME=", 16) || !strncmp(e, "XDG_DATA_HOME=", 14) ||
-			       !strncmp(e, "XDG_STATE_HOME=", 15) || !strncmp(e, "XDG_CACHE_HOME=", 15)))))
-				continue;
-			p.envp[n++] = benv->v[i];
-		}
-		for (size_t i = 0; i < p.env.n; i++)
-			p.envp[n++] = p.env.v[i];
-	}
-	/* argv */
-	p.argv = calloc(d->args.n + 2, sizeof(char *));
-	if (r == 0 && !p.argv)
-		r = -ENOMEM;
+	if (d->env.n ? u->base_env_def == d : m->base_env_ready)
+		return benv;
+	int r = 0;
+	hv_strv_clear(benv);
+	for (char **e = environ; *e && r == 0; e++)
+		if (!env_overridden(*e, &d->env))
+			r = hv_strv_push(benv, *e);
+	for (size_t i = 0; i < d->env.n && r == 0; i++)
+		r = hv_strv_push(benv, d->env.v[i]);
 	if (r < 0) {
-		hv_strv_clear(&p.env);
-		free(p.envp);
-		free(p.argv);
-		hv_close(&p.handoff_child);
-		return hv_log_errno(r, "%s: cannot prepare the environment", d->name);
+		hv_strv_clear(benv);
+		return NULL;
 	}
-	p.argv[0] = d->executable;
-	for (size_t i = 0; i < d->args.n; i++)
-		p.argv[i + 1] = d->args.v[i];
+	if (d->env.n)
+		u->base_env_def = d;
+	else
+		m->base_env_ready = true;
+	return benv;
+}
 
-	if (d->unveil.n) {
-		unveils = calloc(d->unveil.n + 1, sizeof(char *));
-		if (!unveils) {
-			r = -ENOMEM;
-			goto out;
-		}
-		memcpy(unveils, d->unveil.v, d->unveil.n * sizeof(char *));
+__attribute__((format(printf, 2, 3))) static int pushf(hv_strv *l, const char *fmt, ...)
+{
+	_hv_free_ char *s = NULL;
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vasprintf(&s, fmt, ap);
+	va_end(ap);
+	if (n < 0) {
+		s = NULL;
+		return -ENOMEM;
 	}
-	hv_sandbox_spec spec = {
+	return hv_strv_push(l, s);
+}
+
+/* systemd's socket activation: LISTEN_* (the PID is written by the child
+ * into its reserved slot) and SOCKET_TAKEOVER (paths with their fds). */
+static int plan_listen_env(const ss_svc_def *d, int conn, spawn_plan *p)
+{
+	int r = pushf(&p->env, "LISTEN_FDS=%d", p->nsrc);
+	if (r < 0)
+		return r;
+	p->listen_pid_idx = p->env.n + 1;
+	if ((r = pushf(&p->env, "LISTEN_PID=%-12s", "")) < 0)
+		return r;
+	char names[2048] = "", takeover[4096] = "";
+	for (int i = 0; i < p->nsrc; i++) {
+		const char *path = conn >= 0 ? d->sockets.v[0] : d->sockets.v[i];
+		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "",
+			 conn >= 0 ? "connection" : base);
+		snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover), "%s%s:%d", i ? " " : "",
+			 path, 3 + i);
+	}
+	if ((r = pushf(&p->env, "LISTEN_FDNAMES=%s", names)) < 0)
+		return r;
+	return pushf(&p->env, "SOCKET_TAKEOVER=%s", takeover);
+}
+
+/* What the manager tells this spawn (managed_env). */
+static int plan_own_env(const ss_unit *u, int conn, spawn_plan *p)
+{
+	const ss_svc_def *d = u->def;
+	int r = p->nsrc > 0 ? plan_listen_env(d, conn, p) : 0;
+	if (r == 0 && p->handoff_child >= 0)
+		r = pushf(&p->env, "HAVEN_HANDOFF_FD=%d", 3 + p->nsrc);
+	if (r == 0)
+		r = pushf(&p->env, "NOTIFY_SOCKET=%s", u->m->notify_path);
+	if (r == 0 && d->watchdog_usec) {
+		r = pushf(&p->env, "WATCHDOG_USEC=%llu", (unsigned long long)d->watchdog_usec);
+		p->wd_pid_idx = p->env.n + 1;
+		if (r == 0)
+			r = pushf(&p->env, "WATCHDOG_PID=%-12s", "");
+	}
+	if (r == 0)
+		r = pushf(&p->env, "HAVEN_SERVICE=%s", d->name);
+	if (r == 0)
+		r = pushf(&p->env, "HAVEN_PORTAL_DIR=%s", u->m->portal_dir);
+	if (r == 0 && p->drop && p->pw) {
+		if ((r = pushf(&p->env, "HOME=%s", p->pw->pw_dir)) == 0 &&
+		    (r = pushf(&p->env, "USER=%s", p->pw->pw_name)) == 0)
+			r = pushf(&p->env, "LOGNAME=%s", p->pw->pw_name);
+	}
+	return r;
+}
+
+/* A dropped-to account's HOME/USER/LOGNAME win over the manager's, and its
+ * XDG dirs are the defaults under its HOME (as the definition's
+ * $XDG_CONFIG_HOME … meant). */
+static bool env_replaced_by_account(const spawn_plan *p, const char *e)
+{
+	if (!p->drop || !p->pw)
+		return false;
+	if (!strncmp(e, "HOME=", 5) || !strncmp(e, "USER=", 5) || !strncmp(e, "LOGNAME=", 8))
+		return true;
+	return p->pw->pw_uid != getuid() &&
+	       (!strncmp(e, "XDG_CONFIG_HOME=", 16) || !strncmp(e, "XDG_DATA_HOME=", 14) ||
+		!strncmp(e, "XDG_STATE_HOME=", 15) || !strncmp(e, "XDG_CACHE_HOME=", 15));
+}
+
+/* envp = the base environment (minus what the account replaces) + this
+ * spawn's own; argv = Executable + Arguments. */
+static int plan_environment(ss_unit *u, int conn, spawn_plan *p)
+{
+	const ss_svc_def *d = u->def;
+	const hv_strv *benv = base_environment(u);
+	if (!benv)
+		return -ENOMEM;
+	int r = plan_own_env(u, conn, p);
+	if (r < 0)
+		return r;
+	p->envp = calloc(benv->n + p->env.n + 1, sizeof(char *));
+	p->argv = calloc(d->args.n + 2, sizeof(char *));
+	if (!p->envp || !p->argv)
+		return -ENOMEM;
+	size_t n = 0;
+	for (size_t i = 0; i < benv->n; i++)
+		if (!env_replaced_by_account(p, benv->v[i]))
+			p->envp[n++] = benv->v[i];
+	for (size_t i = 0; i < p->env.n; i++)
+		p->envp[n++] = p->env.v[i];
+	p->argv[0] = d->executable;
+	for (size_t i = 0; i < d->args.n; i++)
+		p->argv[i + 1] = d->args.v[i];
+	return 0;
+}
+
+static int plan_sandbox(const ss_svc_def *d, spawn_plan *p)
+{
+	if (d->unveil.n) {
+		p->unveils = calloc(d->unveil.n + 1, sizeof(char *));
+		if (!p->unveils)
+			return -ENOMEM;
+		memcpy(p->unveils, d->unveil.v, d->unveil.n * sizeof(char *));
+	}
+	p->spec = (hv_sandbox_spec){
 		.promises = d->pledge,
 		.execpromises = d->exec_pledge,
-		.unveils = unveils,
+		.unveils = p->unveils,
 	};
-	bool sandbox = d->pledge || d->exec_pledge || d->unveil.n;
+	p->sandbox = d->pledge || d->exec_pledge || d->unveil.n;
 	/* With a Pledge=, a forbidden call is reported to the manager (which
 	 * logs its name) before the kill. */
 	if (d->pledge) {
 		int sv[2];
-		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-			r = hv_log_errno(-errno, "%s: socketpair", d->name);
-			goto out;
-		}
-		sup_parent = sv[0];
-		sup_child = sv[1];
+		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+			return hv_log_errno(-errno, "%s: socketpair", d->name);
+		p->sup_parent = sv[0];
+		p->sup_child = sv[1];
 	}
+	return 0;
+}
 
-	sigset_t reset;
-	signals_to_reset(&reset);
-	int ep[2];
-	if (pipe2(ep, O_CLOEXEC) < 0) {
-		r = -errno;
-		goto out;
-	}
-	errpipe_r = ep[0];
-	errpipe_w = ep[1];
+static int plan_spawn(ss_unit *u, int conn, uid_t peer, spawn_plan *p)
+{
+	plan_account(u, peer, p);
+	int r = plan_fds(u, conn, p);
+	if (r < 0)
+		return r;
+	r = plan_environment(u, conn, p);
+	if (r < 0)
+		return hv_log_errno(r, "%s: cannot prepare the environment", u->def->name);
+	return plan_sandbox(u->def, p);
+}
 
-	child_args ca = {.p = &p,
-			 .d = d,
-			 .errfd = errpipe_w,
-			 .sup_child = sup_child,
-			 .listen_pid_idx = listen_pid_idx,
-			 .wd_pid_idx = wd_pid_idx,
-			 .reset = reset};
-	ca.spec = &spec;
-	ca.unveils = unveils;
-	ca.sandbox = sandbox;
-	bool shared_vm = !sandbox; /* lib/sandbox allocates: a real fork then */
-	int pidfd = -1;
-	pid_t pid = spawn_child(&ca, shared_vm, &pidfd);
-	if (pid < 0) {
-		r = hv_log_errno(pid, "%s: fork", d->name);
-		goto out;
-	}
+/* --- after the fork: bookkeeping --------------------------------------- */
 
-	/* --- parent --- */
-	hv_close(&errpipe_w);
-	hv_close(&p.handoff_child);
-	hv_close(&sup_child);
+/* The instance the loop watches; on failure the child is killed and
+ * reaped here. The pidfd (if any) is taken. */
+static int track_instance(ss_unit *u, pid_t pid, int *pidfd, uid_t peer, spawn_plan *p, ss_instance **out)
+{
+	ss_manager *m = u->m;
 	ss_instance *inst = calloc(1, sizeof *inst);
-	if (!inst) {
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
-		r = -ENOMEM;
-		goto out;
+	int r = -ENOMEM;
+	if (inst) {
+		*inst = (ss_instance){.unit = u,
+				      .pid = pid,
+				      .uid = peer,
+				      .started_ns = hv_now_ns(),
+				      .handoff_fd = -1,
+				      .listener = -1,
+				      .probe_fd = -1};
+		r = *pidfd >= 0 ? hv_loop_add_child_pidfd(m->loop, pid, HV_TAKE_FD(*pidfd), on_child_exit, inst,
+							  &inst->child)
+				: hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
+		if (r < 0)
+			hv_log_errno(r, "%s: cannot watch child", u->def->name);
 	}
-	*inst = (ss_instance){.unit = u,
-			      .pid = pid,
-			      .uid = peer,
-			      .started_ns = hv_now_ns(),
-			      .handoff_fd = -1,
-			      .listener = -1,
-			      .probe_fd = -1};
-	r = pidfd >= 0 ? hv_loop_add_child_pidfd(m->loop, pid, HV_TAKE_FD(pidfd), on_child_exit, inst, &inst->child)
-		       : hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
 	if (r < 0) {
 		kill(pid, SIGKILL);
 		waitpid(pid, NULL, 0);
 		free(inst);
-		hv_log_errno(r, "%s: cannot watch child", d->name);
-		goto out;
+		return r;
 	}
-	inst->handoff_fd = HV_TAKE_FD(handoff_parent);
+	inst->handoff_fd = HV_TAKE_FD(p->handoff_parent);
 	inst->next = u->instances;
 	u->instances = inst;
 	u->ninstances++;
+	*out = inst;
+	return 0;
+}
 
+/* EOF on the error pipe: the exec happened. Otherwise the step that failed
+ * and its errno, logged (the exit, 127, is handled as a failure when the
+ * child is reaped). */
+static int read_child_error(ss_unit *u, int errpipe)
+{
+	const ss_svc_def *d = u->def;
 	struct spawn_err e;
 	ssize_t n;
 	do
-		n = read(errpipe_r, &e, sizeof e);
+		n = read(errpipe, &e, sizeof e);
 	while (n < 0 && errno == EINTR);
-	if (n == (ssize_t)sizeof e) {
-		char line[512];
-		const char *what = e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?";
-		const char *obj = d->executable;
-		if (e.step == STEP_RLIMIT && e.detail >= 0 && e.detail < SS_LIMIT_COUNT)
-			what = ss_limit_keys[e.detail];
-		if (e.step == STEP_UNVEIL && e.detail >= 0 && (size_t)e.detail < d->unveil.n)
-			obj = d->unveil.v[e.detail];
-		snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s",
-			 e.step == STEP_RLIMIT ? "set " : "", what, obj, strerror(e.err));
-		hv_log_error("%s: %s", d->name, line);
-		ss_unit_log_add(u, line);
-		r = -e.err; /* the exit (127) is handled as a failure when reaped */
-		goto out;
-	}
-	if (sup_parent >= 0) {
+	if (n != (ssize_t)sizeof e)
+		return 0;
+	char line[512];
+	const char *what = e.step > 0 && e.step <= STEP_EXEC ? step_names[e.step] : "?";
+	const char *obj = d->executable;
+	if (e.step == STEP_RLIMIT && e.detail >= 0 && e.detail < SS_LIMIT_COUNT)
+		what = ss_limit_keys[e.detail];
+	if (e.step == STEP_UNVEIL && e.detail >= 0 && (size_t)e.detail < d->unveil.n)
+		obj = d->unveil.v[e.detail];
+	snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s", e.step == STEP_RLIMIT ? "set " : "",
+		 what, obj, strerror(e.err));
+	hv_log_error("%s: %s", d->name, line);
+	ss_unit_log_add(u, line);
+	return -e.err;
+}
+
+/* The instance runs its program: watch its sandbox listener, and its
+ * readiness, watchdog and start timeout. */
+static void instance_started(ss_instance *inst, spawn_plan *p, uint64_t t0)
+{
+	ss_unit *u = inst->unit;
+	ss_manager *m = u->m;
+	const ss_svc_def *d = u->def;
+	if (p->sup_parent >= 0) {
 		/* Sent before the exec, so it is queued by now (or never comes:
 		 * promises without stdio fall back to the kernel's SIGSYS). */
-		int l = hv_sandbox_recv_listener(sup_parent);
+		int l = hv_sandbox_recv_listener(p->sup_parent);
 		if (l >= 0) {
 			inst->listener = l;
 			if (hv_loop_add_fd(m->loop, l, HV_IO_READ, listener_cb, inst, &inst->listener_watch) < 0)
-				hv_log_warn("%s[%d]: sandbox violations will not be named", d->name, (int)pid);
+				hv_log_warn("%s[%d]: sandbox violations will not be named", d->name, (int)inst->pid);
 		}
 	}
 	/* What a client waiting for its first reply pays in the manager. */
-	hv_log_debug("%s: started pid %d (%.0f us from decision to exec)", d->name, (int)pid,
+	hv_log_debug("%s: started pid %d (%.0f us from decision to exec)", d->name, (int)inst->pid,
 		     (double)(hv_now_ns() - t0) / 1e3);
 	/* A lazy service's readiness is its socket existing (a client already
 	 * waits in it), so it needs no probe. */
@@ -766,12 +845,46 @@ int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
 		hv_loop_add_timer(m->loop, d->start_timeout_ns, 0, start_timeout_cb, inst, &inst->start_timer);
 	if (inst->ready)
 		ss_manager_schedule(m);
-	r = 0;
-out:
-	free(unveils);
+}
+
+int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
+{
+	const ss_svc_def *d = u->def;
+	uint64_t t0 = hv_now_ns();
+	_hv_cleanup_(spawn_plan_done) spawn_plan p = SPAWN_PLAN_INIT;
+	int r = plan_spawn(u, conn, peer, &p);
+	if (r < 0)
+		return r;
+	int ep[2];
+	if (pipe2(ep, O_CLOEXEC) < 0)
+		return -errno;
+	_hv_close_ int errpipe_r = ep[0], errpipe_w = ep[1];
+	child_args ca = {.p = &p,
+			 .d = d,
+			 .errfd = errpipe_w,
+			 .sup_child = p.sup_child,
+			 .listen_pid_idx = p.listen_pid_idx,
+			 .wd_pid_idx = p.wd_pid_idx,
+			 .spec = &p.spec,
+			 .unveils = p.unveils,
+			 .sandbox = p.sandbox};
+	signals_to_reset(&ca.reset);
+	_hv_close_ int pidfd = -1;
+	pid_t pid = spawn_child(&ca, !p.sandbox /* lib/sandbox allocates: a real fork then */, &pidfd);
+	if (pid < 0)
+		return hv_log_errno(pid, "%s: fork", d->name);
+
+	/* --- parent --- */
+	hv_close(&errpipe_w);
 	hv_close(&p.handoff_child);
-	hv_strv_clear(&p.env);
-	free(p.envp);
-	free(p.argv);
-	return r;
+	hv_close(&p.sup_child);
+	ss_instance *inst;
+	r = track_instance(u, pid, &pidfd, peer, &p, &inst);
+	if (r < 0)
+		return r;
+	r = read_child_error(u, errpipe_r);
+	if (r < 0)
+		return r;
+	instance_started(inst, &p, t0);
+	return 0;
 }
