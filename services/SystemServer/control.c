@@ -1,4 +1,4 @@
-/* control.c — SystemServer.ipc's handlers: one function per message, each
+/* control.c — SystemServer.ipc's handlers: on_<message> for each message, each
  * a thin layer over manager.h. Requests that change anything need the
  * peer to be root or the manager's own user; anyone who can reach the
  * socket may read status. `logs` with follow keeps the connection as a
@@ -67,7 +67,7 @@ static void fill(hv_call *call, ss_unit *u, system_server_service_status *s)
 		s->definition = "";
 }
 
-static int h_list(hv_call *call, const system_server_list_req *req, system_server_list_rep *rep)
+static int on_list(hv_call *call, const system_server_list_req *req, system_server_list_rep *rep)
 {
 	size_t n = ss_manager_unit_count(ctl->m);
 	rep->services.items = hv_call_calloc(call, n ? n : 1, sizeof *rep->services.items);
@@ -79,7 +79,7 @@ static int h_list(hv_call *call, const system_server_list_req *req, system_serve
 	return 0;
 }
 
-static int h_status(hv_call *call, const system_server_status_req *req, system_server_status_rep *rep)
+static int on_status(hv_call *call, const system_server_status_req *req, system_server_status_rep *rep)
 {
 	int err = 0;
 	ss_unit *u = find(call, req->name, &err);
@@ -103,22 +103,22 @@ static int op(hv_call *call, const char *name, int (*fn)(ss_manager *, const cha
 	return r;
 }
 
-static int h_start(hv_call *call, const system_server_start_req *req, system_server_start_rep *rep)
+static int on_start(hv_call *call, const system_server_start_req *req, system_server_start_rep *rep)
 {
 	return op(call, req->name, ss_manager_start, "start services");
 }
 
-static int h_stop(hv_call *call, const system_server_stop_req *req, system_server_stop_rep *rep)
+static int on_stop(hv_call *call, const system_server_stop_req *req, system_server_stop_rep *rep)
 {
 	return op(call, req->name, ss_manager_stop, "stop services");
 }
 
-static int h_restart(hv_call *call, const system_server_restart_req *req, system_server_restart_rep *rep)
+static int on_restart(hv_call *call, const system_server_restart_req *req, system_server_restart_rep *rep)
 {
 	return op(call, req->name, ss_manager_restart, "restart services");
 }
 
-static int h_reload(hv_call *call, const system_server_reload_req *req, system_server_reload_rep *rep)
+static int on_reload(hv_call *call, const system_server_reload_req *req, system_server_reload_rep *rep)
 {
 	int r = need_admin(call, "reload");
 	if (r < 0)
@@ -127,7 +127,7 @@ static int h_reload(hv_call *call, const system_server_reload_req *req, system_s
 	return r < 0 ? hv_call_fail(call, r, "cannot read the definitions: %s", strerror(-r)) : 0;
 }
 
-static int h_shutdown(hv_call *call, const system_server_shutdown_req *req, system_server_shutdown_rep *rep)
+static int on_shutdown(hv_call *call, const system_server_shutdown_req *req, system_server_shutdown_rep *rep)
 {
 	int r = need_admin(call, "shut down");
 	if (r < 0)
@@ -147,7 +147,7 @@ static void collect(const char *line, void *ud)
 	t->out->items[t->out->count++] = line;
 }
 
-static int h_logs(hv_call *call, const system_server_logs_req *req, system_server_logs_rep *rep)
+static int on_logs(hv_call *call, const system_server_logs_req *req, system_server_logs_rep *rep)
 {
 	int err = 0;
 	ss_unit *u = find(call, req->name, &err);
@@ -172,14 +172,14 @@ static int h_logs(hv_call *call, const system_server_logs_req *req, system_serve
 }
 
 static const system_server_handlers handlers = {
-	.list = h_list,
-	.status = h_status,
-	.start = h_start,
-	.stop = h_stop,
-	.restart = h_restart,
-	.reload = h_reload,
-	.logs = h_logs,
-	.shutdown = h_shutdown,
+	.list = on_list,
+	.status = on_status,
+	.start = on_start,
+	.stop = on_stop,
+	.restart = on_restart,
+	.reload = on_reload,
+	.logs = on_logs,
+	.shutdown = on_shutdown,
 };
 
 static void drop_follower(unsigned i)
@@ -197,7 +197,7 @@ static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
 			i++;
 }
 
-static void on_log_line(ss_unit *u, const char *line, void *userdata)
+static void forward_log_line(ss_unit *u, const char *line, void *userdata)
 {
 	for (unsigned i = 0; i < ctl->nfollowers;) {
 		follower *f = &ctl->followers[i];
@@ -213,29 +213,26 @@ static void on_log_line(ss_unit *u, const char *line, void *userdata)
 int ss_control_start(ss_manager *m, ss_control **out)
 {
 	*out = NULL;
-	ss_control *c = calloc(1, sizeof *c);
+	_hv_cleanup_(ss_control_freep) ss_control *c = calloc(1, sizeof *c);
 	if (!c)
 		return -ENOMEM;
 	c->m = m;
 	int r = hv_server_new(ss_manager_loop(m), &system_server_endpoint, &handlers, &c->srv);
-	if (r < 0 || asprintf(&c->path, "%s/SystemServer", ss_manager_portal_dir(m)) < 0) {
-		hv_server_free(c->srv);
-		free(c);
-		return r < 0 ? r : -ENOMEM;
-	}
+	if (r < 0)
+		return r;
+	if (asprintf(&c->path, "%s/SystemServer", ss_manager_portal_dir(m)) < 0)
+		return c->path = NULL, -ENOMEM;
 	r = hv_server_listen(c->srv, c->path);
-	if (r < 0) {
-		ss_control_free(c);
+	if (r < 0)
 		return hv_log_errno(r, "Failed to listen on %s", c->path);
-	}
 	/* Reading status is for everyone who can reach the portal dir; the
 	 * handlers check who may change things. */
 	if (!ss_manager_user_mode(m) && !geteuid() && chmod(c->path, 0666) < 0)
 		hv_log_warn("cannot chmod %s: %m", c->path);
 	hv_server_on_disconnect(c->srv, on_disconnect, c);
 	ctl = c;
-	ss_manager_on_log_line(m, on_log_line, c);
-	*out = c;
+	ss_manager_on_log_line(m, forward_log_line, c);
+	*out = HV_TAKE_PTR(c);
 	return 0;
 }
 
