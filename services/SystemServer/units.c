@@ -348,7 +348,7 @@ static int mkdir_mode(const char *path, mode_t mode)
 
 int ss_manager_new(hv_loop *loop, const ss_manager_opts *o, ss_manager **out)
 {
-	ss_manager *m = calloc(1, sizeof *m);
+	_hv_cleanup_(ss_manager_freep) ss_manager *m = calloc(1, sizeof *m);
 	if (!m)
 		return -ENOMEM;
 	m->loop = loop;
@@ -360,28 +360,25 @@ int ss_manager_new(hv_loop *loop, const ss_manager_opts *o, ss_manager **out)
 	m->mode = strdup(o->mode ? o->mode : "default");
 	m->runtime_dir = strdup(o->runtime_dir);
 	m->service_path = strdup(o->service_path ? o->service_path : "");
-	int r = 0;
-	if (!m->config || !m->mode || !m->runtime_dir || !m->service_path ||
-	    asprintf(&m->portal_dir, "%s/portal", m->runtime_dir) < 0 ||
-	    asprintf(&m->log_dir, "%s/log", m->runtime_dir) < 0) {
-		r = -ENOMEM;
-		goto fail;
-	}
+	if (!m->config || !m->mode || !m->runtime_dir || !m->service_path)
+		return -ENOMEM;
+	/* asprintf leaves its pointer undefined when it fails. */
+	if (asprintf(&m->portal_dir, "%s/portal", m->runtime_dir) < 0)
+		return m->portal_dir = NULL, -ENOMEM;
+	if (asprintf(&m->log_dir, "%s/log", m->runtime_dir) < 0)
+		return m->log_dir = NULL, -ENOMEM;
 	/* User mode: only the user; system mode: portals reachable by all,
 	 * each socket guarded by its own mode. */
 	mode_t dm = m->user_mode ? 0700 : 0755;
+	int r;
 	if ((r = mkdir_mode(m->runtime_dir, dm)) < 0 || (r = mkdir_mode(m->portal_dir, dm)) < 0 ||
-	    (r = mkdir_mode(m->log_dir, 0750)) < 0) {
-		hv_log_errno(r, "Failed to create runtime dirs under %s", m->runtime_dir);
-		goto fail;
-	}
-	if ((r = open_notify(m)) < 0)
-		goto fail;
-	*out = m;
+	    (r = mkdir_mode(m->log_dir, 0750)) < 0)
+		return hv_log_errno(r, "Failed to create runtime dirs under %s", m->runtime_dir);
+	r = open_notify(m);
+	if (r < 0)
+		return r;
+	*out = HV_TAKE_PTR(m);
 	return 0;
-fail:
-	ss_manager_free(m);
-	return r;
 }
 
 void ss_manager_free(ss_manager *m)
