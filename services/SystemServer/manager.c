@@ -570,7 +570,9 @@ int ss_manager_stop(ss_manager *m, const char *name)
 	return 0;
 }
 
-int ss_manager_start(ss_manager *m, const char *name)
+/* What start and restart act on, its failures forgotten: -ENOENT if there
+ * is no such unit, -ENOEXEC if its definition is invalid. */
+static int unit_to_start(ss_manager *m, const char *name, ss_unit **out)
 {
 	ss_unit *u = ss_manager_find(m, name);
 	if (!u)
@@ -578,6 +580,16 @@ int ss_manager_start(ss_manager *m, const char *name)
 	if (u->def->invalid)
 		return -ENOEXEC;
 	ss_unit_reset_failures(u);
+	*out = u;
+	return 0;
+}
+
+int ss_manager_start(ss_manager *m, const char *name)
+{
+	ss_unit *u;
+	int r = unit_to_start(m, name, &u);
+	if (r < 0)
+		return r;
 	if (u->instances && u->def->multi && !u->def->accept && !u->def->per_user && u->want_active) {
 		ss_spawn_instance(u, -1, (uid_t)-1); /* MultiInstance: one more */
 		return 0;
@@ -589,12 +601,10 @@ int ss_manager_start(ss_manager *m, const char *name)
 
 int ss_manager_restart(ss_manager *m, const char *name)
 {
-	ss_unit *u = ss_manager_find(m, name);
-	if (!u)
-		return -ENOENT;
-	if (u->def->invalid)
-		return -ENOEXEC;
-	ss_unit_reset_failures(u);
+	ss_unit *u;
+	int r = unit_to_start(m, name, &u);
+	if (r < 0)
+		return r;
 	if (!u->instances) {
 		u->want_active = true;
 		ss_manager_schedule(m);
