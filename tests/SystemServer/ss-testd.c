@@ -197,6 +197,12 @@ int main(int argc, char **argv)
 	char names[1024] = "";
 	for (int i = 0; i < n && fdnames && fdnames[i]; i++)
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "", fdnames[i]);
+	/* Blocked before "start" is recorded: a test may stop the manager as
+	 * soon as it sees the record, and --hold must still outlive SIGTERM. */
+	sigset_t ss;
+	sigemptyset(&ss);
+	sigaddset(&ss, SIGTERM);
+	sigprocmask(SIG_BLOCK, &ss, NULL);
 	record("start %s pid=%d uid=%u gid=%u groups=%d fds=%d names=%s nice=%d", name, (int)getpid(),
 	       (unsigned)getuid(), (unsigned)getgid(), getgroups(0, NULL), n, names, own_nice());
 	if (env_name) {
@@ -250,11 +256,7 @@ int main(int argc, char **argv)
 	if (exit_code >= 0)
 		return exit_code;
 
-	sigset_t ss;
-	sigemptyset(&ss);
-	sigaddset(&ss, SIGTERM);
-	sigprocmask(SIG_BLOCK, &ss, NULL);
-	int sfd = signalfd(-1, &ss, SFD_CLOEXEC);
+	int sfd = signalfd(-1, &ss, SFD_CLOEXEC); /* takes the SIGTERM pending since start */
 
 	bool per_connection = false;
 	for (int i = 0; i < n; i++) {
