@@ -11,4 +11,4 @@ typedef struct ss_control ss_control;
  * system mode where mutating requests need uid 0). */
 int ss_control_start(ss_manager *m, ss_control **out);
 void ss_control_free(ss_control *c); /* NULL-safe */
-static inline void ss_control_freep(ss_control **c) { ss_control_free(*c); } /* _hv_cleanup_ */
+HV_DEFINE_CLEANUP(ss_control *, ss_control_free)

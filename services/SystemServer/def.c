@@ -223,19 +223,6 @@ static void raw_free(raw_section *secs, size_t n)
 
 /* --- value parsers ------------------------------------------------------- */
 
-static int parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"true", "yes", "on", "1"};
-	static const char *const no[] = {"false", "no", "off", "0"};
-	for (size_t i = 0; i < HV_ARRAY_SIZE(yes); i++) {
-		if (strcasecmp(v, yes[i]) == 0)
-			return *out = true, 0;
-		if (strcasecmp(v, no[i]) == 0)
-			return *out = false, 0;
-	}
-	return -EINVAL;
-}
-
 static int parse_seconds(const char *v, uint64_t *ns)
 {
 	char *end;
@@ -611,7 +598,7 @@ struct key_item {
 	int64_t lo, hi; /* key_int, key_unsigned: the range */
 };
 
-static int key_bool(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_bool(v, field); }
+static int key_bool(def_ctx *c, const key_item *k, const char *v, void *field) { return hv_parse_bool(v, field); }
 static int key_seconds(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_seconds(v, field); }
 static int key_list(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_list(v, field); }
 static int key_words(def_ctx *c, const key_item *k, const char *v, void *field) { return ss_split_words(v, field); }
@@ -619,7 +606,7 @@ static int key_words(def_ctx *c, const key_item *k, const char *v, void *field) 
 static int key_lazy(def_ctx *c, const key_item *k, const char *v, void *field)
 {
 	c->lazy_set = true;
-	return parse_bool(v, field);
+	return hv_parse_bool(v, field);
 }
 
 static int key_string(def_ctx *c, const key_item *k, const char *v, void *field)
@@ -720,7 +707,7 @@ static int key_keepalive(def_ctx *c, const key_item *k, const char *v, void *fie
 	int x;
 	bool b;
 	int r = lookup_name(names, v, &x);
-	if (r < 0 && (r = parse_bool(v, &b)) == 0)
+	if (r < 0 && (r = hv_parse_bool(v, &b)) == 0)
 		x = b ? SS_KEEPALIVE_ALWAYS : SS_KEEPALIVE_NO;
 	if (r == 0)
 		*(enum ss_keepalive *)field = (enum ss_keepalive)x;

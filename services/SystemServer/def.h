@@ -99,7 +99,7 @@ typedef struct ss_def_set {
 int ss_defs_load(const char *path, const ss_def_env *env, ss_def_set *out);
 void ss_defs_free(ss_def_set *set);
 void ss_svc_def_free(ss_svc_def *d);
-static inline void ss_svc_def_freep(ss_svc_def **d) { ss_svc_def_free(*d); } /* _hv_cleanup_ */
+HV_DEFINE_CLEANUP(ss_svc_def *, ss_svc_def_free)
 ss_svc_def *ss_defs_find(const ss_def_set *set, const char *name);
 
 /* Whose $HOME and XDG directories a definition's paths mean: the manager's

@@ -12,6 +12,7 @@
 #include <sys/types.h>
 
 #include <haven/loop.h>
+#include <haven/util.h>
 
 #include "def.h"
 
@@ -122,7 +123,7 @@ void ss_manager_raise_nofile(void);
 
 int ss_manager_new(hv_loop *loop, const ss_manager_opts *opts, ss_manager **out);
 void ss_manager_free(ss_manager *m);
-static inline void ss_manager_freep(ss_manager **m) { ss_manager_free(*m); } /* _hv_cleanup_ */
+HV_DEFINE_CLEANUP(ss_manager *, ss_manager_free)
 /* Load definitions, create every socket, then start what should start. */
 int ss_manager_boot(ss_manager *m);
 const char *ss_manager_portal_dir(const ss_manager *m);

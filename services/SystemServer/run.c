@@ -183,8 +183,6 @@ static void on_hup(hv_loop *loop, int signo, void *userdata)
 	ss_manager_reload(userdata);
 }
 
-static void loop_freep(hv_loop **l) { hv_loop_free(*l); }
-
 /* The manager's part of the loop: signals, definitions, control endpoint.
  * A negative errno (logged) if the manager cannot run. */
 static int start(hv_loop *loop, ss_manager *m, const ss_manager_opts *o, ss_control **ctl)
@@ -214,7 +212,7 @@ int ss_run(const ss_manager_opts *o)
 		return 1;
 	}
 	/* Freed in reverse: the control endpoint, the manager, the loop. */
-	_hv_cleanup_(loop_freep) hv_loop *loop = NULL;
+	_hv_cleanup_(hv_loop_freep) hv_loop *loop = NULL;
 	_hv_cleanup_(ss_manager_freep) ss_manager *m = NULL;
 	_hv_cleanup_(ss_control_freep) ss_control *ctl = NULL;
 	int r = hv_loop_new(&loop);
