@@ -1,12 +1,12 @@
-/* run.c — SystemServer as a program: the command line and its defaults
- * (the build tree's definitions and binaries when run from it), `--check`,
- * and the run: one event loop, the manager, the control endpoint.
+/* run.c — SystemServer as a program: the command line (an hv_options
+ * table) and its defaults (the build tree's definitions and binaries when
+ * run from it), `--check`, and the run: one event loop, the manager, the
+ * control endpoint.
  * SIGTERM/SIGINT stop everything in order; SIGHUP reloads the definitions.
  */
 #include "run.h"
 
 #include <errno.h>
-#include <getopt.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
@@ -18,30 +18,12 @@
 
 #include <haven/log.h>
 #include <haven/loop.h>
+#include <haven/options.h>
 #include <haven/util.h>
 
 #include "control.h"
 
 /* --- the command line ------------------------------------------------------ */
-
-static void usage(FILE *f)
-{
-	fprintf(f,
-		"Usage: SystemServer [OPTIONS]\n"
-		"Start and supervise Haven's services (see docs/systemserver.md).\n\n"
-		"  --user               user session mode: runtime dir $XDG_RUNTIME_DIR/haven\n"
-		"  --config PATH        definitions: a file, or a directory of *.ini files\n"
-		"                       (default: %s)\n"
-		"  --mode NAME          boot mode; only services whose SystemModes include it start\n"
-		"                       (default: default)\n"
-		"  --runtime-dir DIR    runtime dir (default: /run/haven, or the --user one)\n"
-		"  --service-path DIRS  ':'-separated dirs (globs allowed) for bare Executable=\n"
-		"                       names (default: $HAVEN_SERVICE_PATH, else %s)\n"
-		"  --check              only read the definitions, report problems, exit 1 if any\n"
-		"  -h, --help           show this help\n",
-		"the build's etc/services, or " HAVEN_SYSCONFDIR "/haven/services",
-		"the build's services/* and utilities/*, or " HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR);
-}
 
 /* Is this binary the one in the build tree? Then the build's own
  * definitions and binaries are the defaults. */
@@ -89,35 +71,34 @@ static int fill_defaults(ss_run_opts *ro)
 
 int ss_run_parse_args(int argc, char **argv, ss_run_opts *ro)
 {
-	static const struct option longopts[] = {
-		{"user", no_argument, NULL, 'u'},
-		{"config", required_argument, NULL, 'c'},
-		{"mode", required_argument, NULL, 'm'},
-		{"runtime-dir", required_argument, NULL, 'r'},
-		{"service-path", required_argument, NULL, 's'},
-		{"check", no_argument, NULL, 'C'},
-		{"help", no_argument, NULL, 'h'},
+	ss_manager_opts *o = &ro->manager;
+	const hv_option options[] = {
+		HV_OPT_FLAG("user", &o->user_mode, "user session mode: runtime dir $XDG_RUNTIME_DIR/haven"),
+		HV_OPT_STRING("config", "PATH", &o->config,
+			      "definitions: a file, or a directory of *.ini files\n"
+			      "(default: the build's etc/services, or " HAVEN_SYSCONFDIR "/haven/services)"),
+		HV_OPT_STRING("mode", "NAME", &o->mode,
+			      "boot mode; only services whose SystemModes include it start\n(default: default)"),
+		HV_OPT_STRING("runtime-dir", "DIR", &o->runtime_dir,
+			      "runtime dir (default: /run/haven, or the --user one)"),
+		HV_OPT_STRING("service-path", "DIRS", &o->service_path,
+			      "':'-separated dirs (globs allowed) for bare Executable= names\n"
+			      "(default: $HAVEN_SERVICE_PATH, else the build's services/* and\n"
+			      "utilities/*, or " HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR ")"),
+		HV_OPT_FLAG("check", &ro->check, "only read the definitions, report problems, exit 1 if any"),
 		{0},
 	};
-	ss_manager_opts *o = &ro->manager;
-	int c;
-	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
-		switch (c) {
-		case 'u': o->user_mode = true; break;
-		case 'c': o->config = optarg; break;
-		case 'm': o->mode = optarg; break;
-		case 'r': o->runtime_dir = optarg; break;
-		case 's': o->service_path = optarg; break;
-		case 'C': ro->check = true; break;
-		case 'h': usage(stdout); return 0;
-		default: usage(stderr); return 2;
-		}
-	}
-	if (optind < argc) {
-		fprintf(stderr, "SystemServer: unexpected argument \"%s\"\n", argv[optind]);
-		usage(stderr);
-		return 2;
-	}
+	const hv_option *const tables[] = {options, NULL};
+	const hv_cmdline cmd = {
+		.name = "SystemServer",
+		.summary = "Start and supervise Haven's services (see docs/systemserver.md).\n",
+		.tables = tables,
+		.max_args = 0,
+	};
+	int first;
+	int r = hv_options_parse(&cmd, argc, argv, &first);
+	if (r <= 0)
+		return hv_options_exit_code(r);
 	hv_log_set_ident("SystemServer");
 	return fill_defaults(ro);
 }
