@@ -79,7 +79,8 @@ static int on_list(hv_call *call, const system_server_list_req *req, system_serv
 	return 0;
 }
 
-static int on_status(hv_call *call, const system_server_status_req *req, system_server_status_rep *rep)
+static int on_status(hv_call *call, const system_server_status_req *req,
+		     system_server_status_rep *rep)
 {
 	int err = 0;
 	ss_unit *u = find(call, req->name, &err);
@@ -113,12 +114,14 @@ static int on_stop(hv_call *call, const system_server_stop_req *req, system_serv
 	return op(call, req->name, ss_manager_stop, "stop services");
 }
 
-static int on_restart(hv_call *call, const system_server_restart_req *req, system_server_restart_rep *rep)
+static int on_restart(hv_call *call, const system_server_restart_req *req,
+		      system_server_restart_rep *rep)
 {
 	return op(call, req->name, ss_manager_restart, "restart services");
 }
 
-static int on_reload(hv_call *call, const system_server_reload_req *req, system_server_reload_rep *rep)
+static int on_reload(hv_call *call, const system_server_reload_req *req,
+		     system_server_reload_rep *rep)
 {
 	int r = need_admin(call, "reload");
 	if (r < 0)
@@ -127,7 +130,8 @@ static int on_reload(hv_call *call, const system_server_reload_req *req, system_
 	return r < 0 ? hv_call_fail(call, r, "cannot read the definitions: %s", strerror(-r)) : 0;
 }
 
-static int on_shutdown(hv_call *call, const system_server_shutdown_req *req, system_server_shutdown_rep *rep)
+static int on_shutdown(hv_call *call, const system_server_shutdown_req *req,
+		       system_server_shutdown_rep *rep)
 {
 	int r = need_admin(call, "shut down");
 	if (r < 0)

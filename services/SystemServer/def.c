@@ -105,14 +105,16 @@ typedef struct parse_ctx {
 	unsigned errors;
 } parse_ctx;
 
-__attribute__((format(printf, 3, 0))) static void vreport(const char *file, int line, const char *fmt, va_list ap)
+__attribute__((format(printf, 3, 0))) static void vreport(const char *file, int line,
+							  const char *fmt, va_list ap)
 {
 	char msg[512];
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	hv_log_error("%s:%d: %s", file, line, msg);
 }
 
-__attribute__((format(printf, 3, 4))) static void report(const char *file, int line, const char *fmt, ...)
+__attribute__((format(printf, 3, 4))) static void report(const char *file, int line,
+							 const char *fmt, ...)
 {
 	va_list ap;
 	va_start(ap, fmt);
@@ -545,13 +547,13 @@ typedef struct def_ctx {
 	const ss_def_env *env;
 	ss_path_owner owner; /* whose $HOME and XDG dirs the paths mean */
 	char *owner_home;
-	int line;	   /* of the key being read */
-	char bad_var[64];  /* what an expansion failed on, "" if none */
-	const char *exe;   /* Executable=, resolved once all keys are read */
+	int line;	  /* of the key being read */
+	char bad_var[64]; /* what an expansion failed on, "" if none */
+	const char *exe;  /* Executable=, resolved once all keys are read */
 	int exe_line;
-	hv_strv perms;	   /* SocketPermissions=, applied once the sockets are known */
-	bool lazy_set;	   /* Lazy= was given (AcceptSocketConnections implies it) */
-	int sandbox_line;  /* the last Pledge/ExecPledge/Unveil, 0 if none */
+	hv_strv perms;	  /* SocketPermissions=, applied once the sockets are known */
+	bool lazy_set;	  /* Lazy= was given (AcceptSocketConnections implies it) */
+	int sandbox_line; /* the last Pledge/ExecPledge/Unveil, 0 if none */
 } def_ctx;
 
 static void def_ctx_done(def_ctx *c)
@@ -598,10 +600,22 @@ struct key_item {
 	int64_t lo, hi; /* key_int, key_unsigned: the range */
 };
 
-static int key_bool(def_ctx *c, const key_item *k, const char *v, void *field) { return hv_parse_bool(v, field); }
-static int key_seconds(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_seconds(v, field); }
-static int key_list(def_ctx *c, const key_item *k, const char *v, void *field) { return parse_list(v, field); }
-static int key_words(def_ctx *c, const key_item *k, const char *v, void *field) { return ss_split_words(v, field); }
+static int key_bool(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	return hv_parse_bool(v, field);
+}
+static int key_seconds(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	return parse_seconds(v, field);
+}
+static int key_list(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	return parse_list(v, field);
+}
+static int key_words(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	return ss_split_words(v, field);
+}
 
 static int key_lazy(def_ctx *c, const key_item *k, const char *v, void *field)
 {
@@ -662,7 +676,7 @@ static int key_workdir(def_ctx *c, const key_item *k, const char *v, void *field
 /* Words, each NAME=VALUE. */
 static int key_environment(def_ctx *c, const key_item *k, const char *v, void *field)
 {
-	_hv_cleanup_(hv_strv_clear) hv_strv w = {0};
+	_hv_cleanup_(hv_strv_clear) hv_strv w = { 0 };
 	int r = ss_split_words(v, &w);
 	for (size_t j = 0; r == 0 && j < w.n; j++) {
 		char *eq = strchr(w.v[j], '=');
@@ -687,8 +701,10 @@ static int lookup_name(const key_name *names, const char *v, int *out)
 
 static int key_stdio(def_ctx *c, const key_item *k, const char *v, void *field)
 {
-	static const key_name names[] = {
-		{"log", SS_STDIO_LOG}, {"null", SS_STDIO_NULL}, {"inherit", SS_STDIO_INHERIT}, {NULL, 0}};
+	static const key_name names[] = { { "log", SS_STDIO_LOG },
+					  { "null", SS_STDIO_NULL },
+					  { "inherit", SS_STDIO_INHERIT },
+					  { NULL, 0 } };
 	int x;
 	if (lookup_name(names, v, &x) == 0)
 		return *(enum ss_stdio *)field = (enum ss_stdio)x, 0;
@@ -702,8 +718,9 @@ static int key_stdio(def_ctx *c, const key_item *k, const char *v, void *field)
 
 static int key_keepalive(def_ctx *c, const key_item *k, const char *v, void *field)
 {
-	static const key_name names[] = {
-		{"on-failure", SS_KEEPALIVE_ON_FAILURE}, {"always", SS_KEEPALIVE_ALWAYS}, {NULL, 0}};
+	static const key_name names[] = { { "on-failure", SS_KEEPALIVE_ON_FAILURE },
+					  { "always", SS_KEEPALIVE_ALWAYS },
+					  { NULL, 0 } };
 	int x;
 	bool b;
 	int r = lookup_name(names, v, &x);
@@ -716,8 +733,10 @@ static int key_keepalive(def_ctx *c, const key_item *k, const char *v, void *fie
 
 static int key_readiness(def_ctx *c, const key_item *k, const char *v, void *field)
 {
-	static const key_name names[] = {
-		{"exec", SS_READY_EXEC}, {"notify", SS_READY_NOTIFY}, {"socket", SS_READY_SOCKET}, {NULL, 0}};
+	static const key_name names[] = { { "exec", SS_READY_EXEC },
+					  { "notify", SS_READY_NOTIFY },
+					  { "socket", SS_READY_SOCKET },
+					  { NULL, 0 } };
 	int x;
 	int r = lookup_name(names, v, &x);
 	if (r == 0)
@@ -727,13 +746,14 @@ static int key_readiness(def_ctx *c, const key_item *k, const char *v, void *fie
 
 static int key_sockets(def_ctx *c, const key_item *k, const char *v, void *field)
 {
-	_hv_cleanup_(hv_strv_clear) hv_strv l = {0};
+	_hv_cleanup_(hv_strv_clear) hv_strv l = { 0 };
 	int r = parse_list(v, &l);
 	for (size_t j = 0; r == 0 && j < l.n; j++) {
 		_hv_free_ char *p = NULL;
 		r = expand(c, l.v[j], &p);
 		if (r == 0)
-			r = strlen(p) >= 108 ? -ENAMETOOLONG : hv_strv_push(field, p); /* sun_path */
+			r = strlen(p) >= 108 ? -ENAMETOOLONG
+					     : hv_strv_push(field, p); /* sun_path */
 	}
 	return r;
 }
@@ -761,7 +781,7 @@ static int add_unveil(def_ctx *c, char *e, hv_strv *out)
 
 static int key_unveil(def_ctx *c, const key_item *k, const char *v, void *field)
 {
-	_hv_cleanup_(hv_strv_clear) hv_strv l = {0};
+	_hv_cleanup_(hv_strv_clear) hv_strv l = { 0 };
 	int r = parse_list(v, &l);
 	for (size_t j = 0; r == 0 && j < l.n; j++)
 		r = add_unveil(c, l.v[j], field);
@@ -813,8 +833,15 @@ static int key_limit(def_ctx *c, const key_item *k, const char *v, void *field)
 	return r;
 }
 
-#define KEY(n, p, field, ...) {.name = n, .parse = p, .offset = offsetof(ss_svc_def, field), __VA_ARGS__}
-#define CTX_KEY(n, p, field, fl) {.name = n, .parse = p, .offset = offsetof(def_ctx, field), .flags = KEY_IN_CTX | (fl)}
+#define KEY(n, p, field, ...)                                                                      \
+	{                                                                                          \
+		.name = n, .parse = p, .offset = offsetof(ss_svc_def, field), __VA_ARGS__          \
+	}
+#define CTX_KEY(n, p, field, fl)                                                                   \
+	{                                                                                          \
+		.name = n, .parse = p, .offset = offsetof(def_ctx, field),                         \
+		.flags = KEY_IN_CTX | (fl)                                                         \
+	}
 #define LIMIT_KEY(n, which) KEY(n, key_limit, limits[which], .arg = which)
 
 static const key_item keys[] = {
@@ -873,11 +900,13 @@ static void report_value(def_ctx *c, const char *k, const char *v, int r)
 	else if (r == -EINVAL && c->bad_var[0])
 		bad(c, c->line,
 		    "[%s] %s: unknown variable \"%s\" in \"%s\" (known: ~ $HOME $XDG_RUNTIME_DIR "
-		    "$XDG_CONFIG_HOME $XDG_DATA_HOME $XDG_STATE_HOME $XDG_CACHE_HOME %%sid %%uid %%portal "
+		    "$XDG_CONFIG_HOME $XDG_DATA_HOME $XDG_STATE_HOME $XDG_CACHE_HOME %%sid %%uid "
+		    "%%portal "
 		    "%%sysconfdir)",
 		    name, k, c->bad_var, v);
 	else if (r == -ENOENT && c->bad_var[0])
-		bad(c, c->line, "[%s] %s: %s: the service's account (uid %lu) has no home directory", name, k,
+		bad(c, c->line,
+		    "[%s] %s: %s: the service's account (uid %lu) has no home directory", name, k,
 		    c->bad_var, (unsigned long)c->owner.uid);
 	else
 		bad(c, c->line, "[%s] bad value for %s: \"%s\"", name, k, v);
@@ -898,7 +927,8 @@ static void interpret_key(def_ctx *c, const raw_section *s, size_t i)
 	if (!(item->flags & KEY_LIST))
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(s->kv[j].key, k) == 0)
-				bad(c, c->line, "[%s] %s set twice (first on line %d)", c->d->name, k, s->kv[j].line);
+				bad(c, c->line, "[%s] %s set twice (first on line %d)", c->d->name,
+				    k, s->kv[j].line);
 	if (item->flags & KEY_SANDBOX)
 		c->sandbox_line = c->line;
 	char *base = item->flags & KEY_IN_CTX ? (char *)c : (char *)c->d;
@@ -911,14 +941,14 @@ static void interpret_key(def_ctx *c, const raw_section *s, size_t i)
  * decides whose $HOME and XDG dirs they name, wherever the key is. */
 static void find_owner(def_ctx *c, const raw_section *s)
 {
-	c->owner = (ss_path_owner){.uid = getuid(), .own_env = true};
+	c->owner = (ss_path_owner){ .uid = getuid(), .own_env = true };
 	for (size_t i = 0; i < s->n && c->env->root; i++) {
 		struct passwd *pw;
 		uid_t uid;
 		gid_t gid;
 		if (strcmp(s->kv[i].key, "User") != 0 || resolve_user(s->kv[i].value, &uid, &gid) < 0)
 			continue;
-		c->owner = (ss_path_owner){.uid = uid, .own_env = uid == getuid()};
+		c->owner = (ss_path_owner){ .uid = uid, .own_env = uid == getuid() };
 		free(c->owner_home);
 		c->owner_home = (pw = getpwuid(uid)) ? strdup(pw->pw_dir) : NULL;
 		c->owner.home = c->owner_home;
@@ -953,7 +983,8 @@ static void check_sandbox(def_ctx *c)
 		.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL,
 	};
 	if (hv_sandbox_spec_check(&spec) < 0)
-		bad(c, c->sandbox_line, "[%s] invalid Pledge/ExecPledge/Unveil (see above)", d->name);
+		bad(c, c->sandbox_line, "[%s] invalid Pledge/ExecPledge/Unveil (see above)",
+		    d->name);
 }
 
 /* Keys that constrain each other. */
@@ -962,11 +993,13 @@ static void check_combinations(def_ctx *c)
 	ss_svc_def *d = c->d;
 	if (d->accept) {
 		if (d->sockets.n != 1)
-			bad(c, d->line, "[%s] AcceptSocketConnections needs exactly one Socket", d->name);
+			bad(c, d->line, "[%s] AcceptSocketConnections needs exactly one Socket",
+			    d->name);
 		if (c->lazy_set && !d->lazy)
 			bad(c, d->line, "[%s] AcceptSocketConnections implies Lazy=true", d->name);
 		if (d->per_user)
-			bad(c, d->line, "[%s] AcceptSocketConnections and PerUser exclude each other", d->name);
+			bad(c, d->line,
+			    "[%s] AcceptSocketConnections and PerUser exclude each other", d->name);
 		d->lazy = d->multi = true;
 	}
 	if (d->multi && d->keepalive != SS_KEEPALIVE_NO)
@@ -995,15 +1028,15 @@ static int apply_socket_modes(def_ctx *c)
 		 * them apart, so its socket is open to all by default. */
 		d->socket_modes[j] = c->env->user_mode ? 0600 : d->per_user ? 0666 : 0660;
 	if (perms->n && perms->n != 1 && perms->n != d->sockets.n)
-		bad(c, d->line, "[%s] SocketPermissions has %zu values for %zu sockets", d->name, perms->n,
-		    d->sockets.n);
+		bad(c, d->line, "[%s] SocketPermissions has %zu values for %zu sockets", d->name,
+		    perms->n, d->sockets.n);
 	for (size_t j = 0; j < perms->n && perms->n <= HV_MAX(d->sockets.n, 1); j++) {
 		char *end;
 		errno = 0;
 		unsigned long m = strtoul(perms->v[j], &end, 8);
 		if (errno || end == perms->v[j] || *end || m > 07777) {
-			bad(c, d->line, "[%s] bad SocketPermissions \"%s\" (octal mode expected)", d->name,
-			    perms->v[j]);
+			bad(c, d->line, "[%s] bad SocketPermissions \"%s\" (octal mode expected)",
+			    d->name, perms->v[j]);
 			break;
 		}
 		if (perms->n == 1)
@@ -1034,10 +1067,11 @@ static int resolve_executable(def_ctx *c)
 				d->executable = NULL;
 		}
 		if (d->executable && access(d->executable, X_OK) != 0)
-			bad(c, c->exe_line, "[%s] Executable %s: %s", d->name, d->executable, strerror(errno));
+			bad(c, c->exe_line, "[%s] Executable %s: %s", d->name, d->executable,
+			    strerror(errno));
 	} else if (ss_find_executable(exe, c->env->service_path, &d->executable) < 0) {
-		bad(c, c->exe_line, "[%s] Executable \"%s\" not found on the service path (%s)", d->name, exe,
-		    c->env->service_path ? c->env->service_path : "");
+		bad(c, c->exe_line, "[%s] Executable \"%s\" not found on the service path (%s)",
+		    d->name, exe, c->env->service_path ? c->env->service_path : "");
 		d->executable = strdup(exe); /* kept for status; never run */
 	}
 	return d->executable ? 0 : -ENOMEM;
@@ -1069,7 +1103,8 @@ static ss_svc_def *def_new(const raw_section *s, const char *file)
 static ss_svc_def *interpret(const raw_section *s, const char *file, const ss_def_env *env)
 {
 	_hv_cleanup_(ss_svc_def_freep) ss_svc_def *d = def_new(s, file);
-	_hv_cleanup_(def_ctx_done) def_ctx c = {.d = d, .file = file, .env = env, .exe_line = s->line};
+	_hv_cleanup_(def_ctx_done)
+		def_ctx c = { .d = d, .file = file, .env = env, .exe_line = s->line };
 	if (!d)
 		return NULL;
 	find_owner(&c, s);

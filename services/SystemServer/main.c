@@ -7,7 +7,7 @@
 
 int main(int argc, char **argv)
 {
-	_hv_cleanup_(ss_run_opts_done) ss_run_opts o = {0};
+	_hv_cleanup_(ss_run_opts_done) ss_run_opts o = { 0 };
 	int r = ss_run_parse_args(argc, argv, &o);
 	if (r >= 0)
 		return r;

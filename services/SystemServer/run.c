@@ -38,18 +38,21 @@ static bool in_build_tree(void)
 	return strncmp(self, HAVEN_BUILD_ROOT, bl) == 0 && self[bl] == '/';
 }
 
+#define BUILD_SERVICE_PATH HAVEN_BUILD_ROOT "/services/*:" HAVEN_BUILD_ROOT "/utilities/*"
+
 /* What was not given on the command line. -1, or an exit code. */
 static int fill_defaults(ss_run_opts *ro)
 {
 	ss_manager_opts *o = &ro->manager;
 	bool build = in_build_tree();
 	if (!o->config)
-		o->config = build ? HAVEN_SOURCE_ROOT "/etc/services" : HAVEN_SYSCONFDIR "/haven/services";
+		o->config = build ? HAVEN_SOURCE_ROOT "/etc/services"
+				  : HAVEN_SYSCONFDIR "/haven/services";
 	if (!o->service_path)
 		o->service_path = getenv("HAVEN_SERVICE_PATH");
 	if (!o->service_path)
-		o->service_path = build ? HAVEN_BUILD_ROOT "/services/*:" HAVEN_BUILD_ROOT "/utilities/*"
-					: HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR;
+		o->service_path =
+			build ? BUILD_SERVICE_PATH : HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR;
 	if (o->runtime_dir)
 		return -1;
 	if (!o->user_mode) {
@@ -73,22 +76,26 @@ int ss_run_parse_args(int argc, char **argv, ss_run_opts *ro)
 {
 	ss_manager_opts *o = &ro->manager;
 	const hv_option options[] = {
-		HV_OPT_FLAG("user", &o->user_mode, "user session mode: runtime dir $XDG_RUNTIME_DIR/haven"),
+		HV_OPT_FLAG("user", &o->user_mode,
+			    "user session mode: runtime dir $XDG_RUNTIME_DIR/haven"),
 		HV_OPT_STRING("config", "PATH", &o->config,
 			      "definitions: a file, or a directory of *.ini files\n"
-			      "(default: the build's etc/services, or " HAVEN_SYSCONFDIR "/haven/services)"),
+			      "(default: the build's etc/services, or " HAVEN_SYSCONFDIR
+			      "/haven/services)"),
 		HV_OPT_STRING("mode", "NAME", &o->mode,
-			      "boot mode; only services whose SystemModes include it start\n(default: default)"),
+			      "boot mode; only services whose SystemModes include it "
+			      "start\n(default: default)"),
 		HV_OPT_STRING("runtime-dir", "DIR", &o->runtime_dir,
 			      "runtime dir (default: /run/haven, or the --user one)"),
 		HV_OPT_STRING("service-path", "DIRS", &o->service_path,
 			      "':'-separated dirs (globs allowed) for bare Executable= names\n"
 			      "(default: $HAVEN_SERVICE_PATH, else the build's services/* and\n"
 			      "utilities/*, or " HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR ")"),
-		HV_OPT_FLAG("check", &ro->check, "only read the definitions, report problems, exit 1 if any"),
-		{0},
+		HV_OPT_FLAG("check", &ro->check,
+			    "only read the definitions, report problems, exit 1 if any"),
+		{ 0 },
 	};
-	const hv_option *const tables[] = {options, NULL};
+	const hv_option *const tables[] = { options, NULL };
 	const hv_cmdline cmd = {
 		.name = "SystemServer",
 		.summary = "Start and supervise Haven's services (see docs/systemserver.md).\n",
@@ -130,7 +137,8 @@ int ss_run_check(const ss_manager_opts *o)
 		return 1;
 	for (size_t i = 0; i < set.n; i++) {
 		const ss_svc_def *d = set.defs[i];
-		printf("%-24s %s  %s:%d\n", d->name, d->invalid ? "INVALID" : "ok     ", d->file, d->line);
+		printf("%-24s %s  %s:%d\n", d->name, d->invalid ? "INVALID" : "ok     ", d->file,
+		       d->line);
 	}
 	printf("%zu service(s), %u problem(s)\n", set.n, set.errors);
 	unsigned errors = set.errors;
@@ -144,7 +152,7 @@ int ss_run_check(const ss_manager_opts *o)
  * sockets away: refuse to start if its control portal answers. */
 static bool control_in_use(const char *runtime_dir)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
 	if (snprintf(sa.sun_path, sizeof sa.sun_path, "%s/portal/SystemServer", runtime_dir) >=
 	    (int)sizeof sa.sun_path)
 		return false;
@@ -173,8 +181,8 @@ static int start(hv_loop *loop, ss_manager *m, const ss_manager_opts *o, ss_cont
 	    (r = hv_loop_add_signal(loop, SIGINT, on_stop_signal, m, NULL)) < 0 ||
 	    (r = hv_loop_add_signal(loop, SIGHUP, on_hup, m, NULL)) < 0)
 		return hv_log_errno(r, "Failed to watch signals");
-	hv_log_info("%s mode, runtime dir %s, definitions %s", o->user_mode ? "user" : "system", o->runtime_dir,
-		    o->config);
+	hv_log_info("%s mode, runtime dir %s, definitions %s", o->user_mode ? "user" : "system",
+		    o->runtime_dir, o->config);
 	r = ss_manager_boot(m);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to load the service definitions");
@@ -189,7 +197,8 @@ int ss_run(const ss_manager_opts *o)
 	signal(SIGPIPE, SIG_IGN);
 	ss_manager_raise_nofile();
 	if (control_in_use(o->runtime_dir)) {
-		fprintf(stderr, "SystemServer: another SystemServer already serves %s\n", o->runtime_dir);
+		fprintf(stderr, "SystemServer: another SystemServer already serves %s\n",
+			o->runtime_dir);
 		return 1;
 	}
 	/* Freed in reverse: the control endpoint, the manager, the loop. */

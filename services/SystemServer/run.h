@@ -8,7 +8,7 @@
 
 typedef struct ss_run_opts {
 	ss_manager_opts manager;
-	bool check;	    /* --check: only read the definitions */
+	bool check;	   /* --check: only read the definitions */
 	char *runtime_dir; /* the --user default, when computed (owned) */
 } ss_run_opts;
 

@@ -273,8 +273,8 @@ typedef struct spawn_plan {
 	/* fds: the ones handed over as 3, 4, …, then stdio. */
 	int srcs[64];
 	int nsrc;
-	int stdin_fd, stdout_fd; /* borrowed (-1: inherit) */
-	int file_fd;		 /* StdIO=file (owned) */
+	int stdin_fd, stdout_fd;	   /* borrowed (-1: inherit) */
+	int file_fd;			   /* StdIO=file (owned) */
 	int handoff_parent, handoff_child; /* PerUser: further connections (owned) */
 	/* Environment and argv. */
 	hv_strv env; /* what this spawn adds (owned) */
@@ -284,14 +284,14 @@ typedef struct spawn_plan {
 	/* Sandbox. */
 	bool sandbox;
 	hv_sandbox_spec spec;
-	const char **unveils; /* spec's list, the child's to edit (array owned) */
+	const char **unveils;	   /* spec's list, the child's to edit (array owned) */
 	int sup_parent, sup_child; /* Pledge=: where the seccomp listener comes (owned) */
 } spawn_plan;
 
-#define SPAWN_PLAN_INIT                                                                    \
-	{                                                                                  \
-		.stdin_fd = -1, .stdout_fd = -1, .file_fd = -1, .handoff_parent = -1,      \
-		.handoff_child = -1, .sup_parent = -1, .sup_child = -1                     \
+#define SPAWN_PLAN_INIT                                                                            \
+	{                                                                                          \
+		.stdin_fd = -1, .stdout_fd = -1, .file_fd = -1, .handoff_parent = -1,              \
+		.handoff_child = -1, .sup_parent = -1, .sup_child = -1                             \
 	}
 
 static void spawn_plan_done(spawn_plan *p)
@@ -544,7 +544,8 @@ static int plan_stdio(ss_unit *u, spawn_plan *p)
 		p->file_fd = open(d->stdio_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0640);
 		if (p->file_fd < 0) {
 			int err = errno;
-			ss_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path, strerror(err));
+			ss_unit_set_failed(u, "cannot open StdIO=%s: %s", d->stdio_path,
+					   strerror(err));
 			return -err;
 		}
 		p->stdout_fd = p->file_fd;
@@ -633,8 +634,8 @@ static int plan_listen_env(const ss_svc_def *d, int conn, spawn_plan *p)
 		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "",
 			 conn >= 0 ? "connection" : base);
-		snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover), "%s%s:%d", i ? " " : "",
-			 path, 3 + i);
+		snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover), "%s%s:%d",
+			 i ? " " : "", path, 3 + i);
 	}
 	if ((r = pushf(&p->env, "LISTEN_FDNAMES=%s", names)) < 0)
 		return r;
@@ -751,22 +752,24 @@ static int plan_spawn(ss_unit *u, int conn, uid_t peer, spawn_plan *p)
 
 /* The instance the loop watches; on failure the child is killed and
  * reaped here. The pidfd (if any) is taken. */
-static int track_instance(ss_unit *u, pid_t pid, int *pidfd, uid_t peer, spawn_plan *p, ss_instance **out)
+static int track_instance(ss_unit *u, pid_t pid, int *pidfd, uid_t peer, spawn_plan *p,
+			  ss_instance **out)
 {
 	ss_manager *m = u->m;
 	ss_instance *inst = calloc(1, sizeof *inst);
 	int r = -ENOMEM;
 	if (inst) {
-		*inst = (ss_instance){.unit = u,
-				      .pid = pid,
-				      .uid = peer,
-				      .started_ns = hv_now_ns(),
-				      .handoff_fd = -1,
-				      .listener = -1,
-				      .probe_fd = -1};
-		r = *pidfd >= 0 ? hv_loop_add_child_pidfd(m->loop, pid, HV_TAKE_FD(*pidfd), on_child_exit, inst,
-							  &inst->child)
-				: hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
+		*inst = (ss_instance){ .unit = u,
+				       .pid = pid,
+				       .uid = peer,
+				       .started_ns = hv_now_ns(),
+				       .handoff_fd = -1,
+				       .listener = -1,
+				       .probe_fd = -1 };
+		r = *pidfd >= 0
+			    ? hv_loop_add_child_pidfd(m->loop, pid, HV_TAKE_FD(*pidfd),
+						      on_child_exit, inst, &inst->child)
+			    : hv_loop_add_child(m->loop, pid, on_child_exit, inst, &inst->child);
 		if (r < 0)
 			hv_log_errno(r, "%s: cannot watch child", u->def->name);
 	}
@@ -804,8 +807,8 @@ static int read_child_error(ss_unit *u, int errpipe)
 		what = ss_limit_keys[e.detail];
 	if (e.step == STEP_UNVEIL && e.detail >= 0 && (size_t)e.detail < d->unveil.n)
 		obj = d->unveil.v[e.detail];
-	snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s", e.step == STEP_RLIMIT ? "set " : "",
-		 what, obj, strerror(e.err));
+	snprintf(line, sizeof line, "failed to start: cannot %s%s (%s): %s",
+		 e.step == STEP_RLIMIT ? "set " : "", what, obj, strerror(e.err));
 	hv_log_error("%s: %s", d->name, line);
 	ss_unit_log_add(u, line);
 	return -e.err;
@@ -825,7 +828,8 @@ static void instance_started(ss_instance *inst, spawn_plan *p, uint64_t t0)
 		if (l >= 0) {
 			inst->listener = l;
 			if (hv_loop_add_fd(m->loop, l, HV_IO_READ, listener_cb, inst, &inst->listener_watch) < 0)
-				hv_log_warn("%s[%d]: sandbox violations will not be named", d->name, (int)inst->pid);
+				hv_log_warn("%s[%d]: sandbox violations will not be named", d->name,
+					    (int)inst->pid);
 		}
 	}
 	/* What a client waiting for its first reply pays in the manager. */
@@ -859,18 +863,19 @@ int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
 	if (pipe2(ep, O_CLOEXEC) < 0)
 		return -errno;
 	_hv_close_ int errpipe_r = ep[0], errpipe_w = ep[1];
-	child_args ca = {.p = &p,
-			 .d = d,
-			 .errfd = errpipe_w,
-			 .sup_child = p.sup_child,
-			 .listen_pid_idx = p.listen_pid_idx,
-			 .wd_pid_idx = p.wd_pid_idx,
-			 .spec = &p.spec,
-			 .unveils = p.unveils,
-			 .sandbox = p.sandbox};
+	child_args ca = { .p = &p,
+			  .d = d,
+			  .errfd = errpipe_w,
+			  .sup_child = p.sup_child,
+			  .listen_pid_idx = p.listen_pid_idx,
+			  .wd_pid_idx = p.wd_pid_idx,
+			  .spec = &p.spec,
+			  .unveils = p.unveils,
+			  .sandbox = p.sandbox };
 	signals_to_reset(&ca.reset);
 	_hv_close_ int pidfd = -1;
-	pid_t pid = spawn_child(&ca, !p.sandbox /* lib/sandbox allocates: a real fork then */, &pidfd);
+	pid_t pid =
+		spawn_child(&ca, !p.sandbox /* lib/sandbox allocates: a real fork then */, &pidfd);
 	if (pid < 0)
 		return hv_log_errno(pid, "%s: fork", d->name);
 
