@@ -11,21 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <haven/log.h>
 
 #include "ConfigClient.ipc.h"
-
-/* Per connection. Domain lists are short (a client names its own few). */
-typedef struct config_client {
-	config_service *svc;
-	char **pledged;
-	size_t n_pledged;
-	bool has_pledged, permissive;
-	char **monitored;
-	size_t n_monitored;
-} config_client;
 
 struct config_service {
 	hv_config_store *store;
@@ -34,36 +23,7 @@ struct config_service {
 
 static config_service the_service;
 
-static void strv_free(char **v, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		free(v[i]);
-	free(v);
-}
-
-static bool strv_has(char *const *v, size_t n, const char *s)
-{
-	for (size_t i = 0; i < n; i++)
-		if (strcmp(v[i], s) == 0)
-			return true;
-	return false;
-}
-
-static int strv_add(char ***v, size_t *n, const char *s)
-{
-	if (strv_has(*v, *n, s))
-		return 0;
-	char **nv = reallocarray(*v, *n + 1, sizeof(char *));
-	if (!nv)
-		return -ENOMEM;
-	*v = nv;
-	if (!(nv[*n] = strdup(s)))
-		return -ENOMEM;
-	(*n)++;
-	return 0;
-}
-
-static config_client *client_of(hv_call *call) { return hv_conn_userdata(hv_call_conn(call)); }
+static cfg_client *client_of(hv_call *call) { return hv_call_state(call); }
 
 /* A name for an error message (which must be UTF-8): bytes of an invalid
  * or control-bearing name are shown as \xHH. */
@@ -99,8 +59,8 @@ static int check_domain(hv_call *call, const char *domain)
 	if (hv_config_check_domain(domain, &why) < 0)
 		return hv_call_fail(call, -EINVAL, "invalid domain name \"%s\": %s",
 				    printable(call, domain), why);
-	config_client *c = client_of(call);
-	if (!c || !c->has_pledged || strv_has(c->pledged, c->n_pledged, domain))
+	cfg_client *c = client_of(call);
+	if (!c->has_pledged || hv_strv_contains(&c->pledged, domain))
 		return 0;
 	if (c->permissive)
 		return hv_call_fail(call, -EACCES, "domain \"%s\" is outside this client's pledge",
@@ -118,7 +78,7 @@ static int store_fail(hv_call *call, int r, const char *why)
 static int on_pledge_domains(hv_call *call, const config_server_pledge_domains_req *req,
 			     config_server_pledge_domains_rep *rep)
 {
-	config_client *c = client_of(call);
+	cfg_client *c = client_of(call);
 	if (c->has_pledged) {
 		hv_conn_misbehave(hv_call_conn(call), "pledged domains twice");
 		return -EPERM;
@@ -130,7 +90,7 @@ static int on_pledge_domains(hv_call *call, const config_server_pledge_domains_r
 					    printable(call, req->domains.items[i]), why);
 	}
 	for (size_t i = 0; i < req->domains.count; i++)
-		if (strv_add(&c->pledged, &c->n_pledged, req->domains.items[i]) < 0)
+		if (hv_strv_push_unique(&c->pledged, req->domains.items[i]) < 0)
 			return -ENOMEM;
 	c->has_pledged = true;
 	return 0;
@@ -153,8 +113,8 @@ static int on_monitor_domain(hv_call *call, const config_server_monitor_domain_r
 	/* Load now, so later changes (hand edits too) are diffed against it. */
 	if ((r = hv_config_store_load(the_service.store, req->domain, &why)) < 0)
 		return store_fail(call, r, why);
-	config_client *c = client_of(call);
-	return strv_add(&c->monitored, &c->n_monitored, req->domain);
+	cfg_client *c = client_of(call);
+	return hv_strv_push_unique(&c->monitored, req->domain);
 }
 
 /* --- reads --------------------------------------------------------------- */
@@ -225,24 +185,6 @@ static int not_a(hv_call *call, const char *group, const char *key, const char *
 			    printable(call, v), type);
 }
 
-/* Accepted spellings of booleans (as hand-written files use them). */
-int config_parse_bool(const char *v, bool *out)
-{
-	static const char *const yes[] = {"true", "1", "yes", "on"};
-	static const char *const no[] = {"false", "0", "no", "off"};
-	for (size_t i = 0; i < HV_ARRAY_SIZE(yes); i++) {
-		if (!strcasecmp(v, yes[i])) {
-			*out = true;
-			return 0;
-		}
-		if (!strcasecmp(v, no[i])) {
-			*out = false;
-			return 0;
-		}
-	}
-	return -EINVAL;
-}
-
 static int on_read_string_value(hv_call *call, const config_server_read_string_value_req *req,
 				config_server_read_string_value_rep *rep)
 {
@@ -297,7 +239,7 @@ static int on_read_bool_value(hv_call *call, const config_server_read_bool_value
 		return r;
 	rep->value.present = r == 0;
 	bool b = false;
-	if (r == 0 && config_parse_bool(v, &b) < 0)
+	if (r == 0 && hv_parse_bool(v, &b) < 0)
 		return not_a(call, req->group, req->key, v, "a bool");
 	rep->value.value = b;
 	return 0;
@@ -430,9 +372,9 @@ typedef struct announce_ctx {
 static int send_change(hv_conn *conn, void *ud)
 {
 	announce_ctx *a = ud;
-	config_client *c = hv_conn_userdata(conn);
+	cfg_client *c = hv_conn_userdata(conn); /* the runner's per-connection state */
 	const hv_config_change *ch = a->ch;
-	if (!c || conn == a->origin || !strv_has(c->monitored, c->n_monitored, ch->domain))
+	if (conn == a->origin || !hv_strv_contains(&c->monitored, ch->domain))
 		return 0;
 	int r = 0;
 	int64_t i = 0;
@@ -447,7 +389,7 @@ static int send_change(hv_conn *conn, void *ud)
 		else if (ch->type == HV_CONFIG_TYPE_U32 && hv_parse_u64(ch->value, UINT32_MAX, &u) == 0)
 			r = config_client_notify_changed_u32_value(conn, ch->domain, ch->group, ch->key,
 								   (uint32_t)u);
-		else if (ch->type == HV_CONFIG_TYPE_BOOL && config_parse_bool(ch->value, &b) == 0)
+		else if (ch->type == HV_CONFIG_TYPE_BOOL && hv_parse_bool(ch->value, &b) == 0)
 			r = config_client_notify_changed_bool_value(conn, ch->domain, ch->group, ch->key, b);
 		else
 			r = config_client_notify_changed_string_value(conn, ch->domain, ch->group,
@@ -475,25 +417,11 @@ static void on_store_change(const hv_config_change *ch, void *origin, void *user
 	hv_server_foreach(svc->server, send_change, &a);
 }
 
-static int on_connect(hv_server *s, hv_conn *conn, void *userdata)
+void cfg_client_fini(hv_conn *conn, void *state)
 {
-	config_client *c = calloc(1, sizeof(*c));
-	if (!c)
-		return -ENOMEM;
-	c->svc = userdata;
-	hv_conn_set_userdata(conn, c);
-	return 0;
-}
-
-static void on_disconnect(hv_server *s, hv_conn *conn, void *userdata)
-{
-	config_client *c = hv_conn_userdata(conn);
-	hv_conn_set_userdata(conn, NULL);
-	if (!c)
-		return;
-	strv_free(c->pledged, c->n_pledged);
-	strv_free(c->monitored, c->n_monitored);
-	free(c);
+	cfg_client *c = state;
+	hv_strv_clear(&c->pledged);
+	hv_strv_clear(&c->monitored);
 }
 
 static void on_inotify(hv_loop *loop, int fd, uint32_t events, void *userdata)
@@ -510,8 +438,6 @@ int config_service_init(hv_server *srv, hv_config_store *store)
 	config_service *svc = &the_service;
 	svc->store = store;
 	svc->server = srv;
-	hv_server_on_connect(srv, on_connect, svc);
-	hv_server_on_disconnect(srv, on_disconnect, svc);
 	hv_config_store_set_change_cb(store, on_store_change, svc);
 	int r = hv_loop_add_fd(loop, hv_config_store_inotify_fd(store), HV_IO_READ, on_inotify, svc,
 			       NULL);

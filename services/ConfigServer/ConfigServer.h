@@ -4,6 +4,7 @@
 #include <stdbool.h>
 
 #include <haven/ipc.h>
+#include <haven/util.h>
 
 #include "ConfigServer.ipc.h"
 #include "store.h"
@@ -13,12 +14,19 @@ extern const config_server_handlers config_handlers;
 
 typedef struct config_service config_service;
 
-/* Track srv's connections (pledges, monitors), announce store changes to
- * monitoring clients, and pick up hand edits through the server's loop. */
+/* Each client's state (the service description's conn_size): the domains
+ * it pledged to stay within, and those it monitors. Lists are short (a
+ * client names its own few). */
+typedef struct cfg_client {
+	hv_strv pledged;
+	bool has_pledged, permissive;
+	hv_strv monitored;
+} cfg_client;
+void cfg_client_fini(hv_conn *conn, void *state);
+
+/* Announce store changes to monitoring clients, and pick up hand edits
+ * through the server's loop. */
 int config_service_init(hv_server *srv, hv_config_store *store);
 /* The user's settings directory: $XDG_CONFIG_HOME/haven, else
  * ~/.config/haven (logged and -ENOENT when neither is an absolute path). */
 int config_default_dir(const char **out);
-
-/* "true/false", "1/0", "yes/no", "on/off" (any case): 0, else -EINVAL. */
-int config_parse_bool(const char *v, bool *out);

@@ -1,11 +1,6 @@
-/* ConfigServer — the session's settings service.
- *
- *   ConfigServer [--socket PATH] [--config-dir DIR] [--defaults DIR]
- *
- * Opens the store (user files in DIR, default $XDG_CONFIG_HOME/haven or
- * ~/.config/haven; read-only defaults in --defaults), narrows its sandbox to
- * those two directories and serves ConfigServer.ipc.
- */
+/* ConfigServer — the session's settings service: a layered INI store (user
+ * files in --config-dir over read-only --defaults), sandboxed to those two
+ * directories, serving ConfigServer.ipc. */
 #include <haven/service.h>
 
 #include "ConfigServer.h"
@@ -28,6 +23,8 @@ static const hv_service config_server = {
 	.summary = "Settings service: serves ConfigServer.ipc.",
 	.endpoint = &config_server_endpoint,
 	.handlers = &config_handlers,
+	.conn_size = sizeof(cfg_client),
+	.conn_fini = cfg_client_fini,
 	.options = (const hv_option[]){
 		HV_OPT_STRING("config-dir", "DIR", &config_dir, "user settings, one DOMAIN.ini each\n"
 			      "(default $XDG_CONFIG_HOME/haven, ~/.config/haven)"),
