@@ -19,11 +19,6 @@
 static hv_clip_store *store;
 static hv_server *server;
 
-/* Per connection: does it want change events? */
-struct clip_conn {
-	bool subscribed;
-};
-
 static hv_buffer rep_buffer(const hv_clip_rep *r)
 {
 	/* The encoder only needs the fd (it duplicates it) and the size. */
@@ -64,9 +59,9 @@ static int fill_info(hv_call *call, const hv_clip_entry *e, clipboard_server_ent
 
 static int notify_one(hv_conn *c, void *userdata)
 {
-	const struct clip_conn *st = hv_conn_userdata(c);
+	const struct clip_client *st = hv_conn_userdata(c); /* the runner's state */
 	const hv_clip_entry *e = userdata;
-	if (st && st->subscribed) {
+	if (st->subscribed) {
 		int r = clipboard_client_clipboard_data_changed(c, e->serial, e->reps[e->nreps - 1].mime);
 		if (r < 0)
 			hv_log_debug("could not queue a change event: %s", strerror(-r));
@@ -266,9 +261,7 @@ static int on_clear_history(hv_call *call, const clipboard_server_clear_history_
 static int on_subscribe(hv_call *call, const clipboard_server_subscribe_req *req,
 			clipboard_server_subscribe_rep *rep)
 {
-	struct clip_conn *st = hv_conn_userdata(hv_call_conn(call));
-	if (!st)
-		return -ENOMEM;
+	struct clip_client *st = hv_call_state(call);
 	st->subscribed = req->on;
 	return 0;
 }
@@ -286,25 +279,27 @@ const clipboard_server_handlers clipboard_handlers = {
 	.subscribe = on_subscribe,
 };
 
-static int on_connect(hv_server *s, hv_conn *c, void *userdata)
+int clipboard_open(hv_server *srv, const char *state_dir, size_t history)
 {
-	struct clip_conn *st = calloc(1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
-	hv_conn_set_userdata(c, st);
+	int r = hv_clip_store_new(state_dir, history ? history : HV_CLIP_DEFAULT_HISTORY, 0, &store);
+	if (r < 0)
+		return r;
+	server = srv;
 	return 0;
 }
 
-static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
+int clipboard_follow_setting(hv_server *srv)
 {
-	free(hv_conn_userdata(c));
-	hv_conn_set_userdata(c, NULL);
+	/* Without a ConfigServer the history keeps its size (config.c logs why):
+	 * settings are a convenience, never a reason not to serve. */
+	clipboard_follow_config(hv_server_loop(srv), store);
+	return 0;
 }
 
-void clipboard_attach(hv_server *srv, hv_clip_store *st)
+void clipboard_close(int exit_code)
 {
-	server = srv;
-	store = st;
-	hv_server_on_connect(srv, on_connect, NULL);
-	hv_server_on_disconnect(srv, on_disconnect, NULL);
+	clipboard_detach();
+	hv_clip_store_free(store);
+	store = NULL;
+	server = NULL;
 }

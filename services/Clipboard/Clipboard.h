@@ -1,4 +1,5 @@
-/* Clipboard.h — what main.c needs from the Clipboard's handlers. */
+/* Clipboard.h — what main.c needs from the Clipboard's handlers (Clipboard.c)
+ * and its ConfigServer follower (config.c). */
 #pragma once
 
 #include <haven/ipc.h>
@@ -9,8 +10,18 @@
 /* The handlers of ClipboardServer.ipc, one per message (Clipboard.c). */
 extern const clipboard_server_handlers clipboard_handlers;
 
-/* Serve `store` on `srv` (tracks subscribers for change events). */
-void clipboard_attach(hv_server *srv, hv_clip_store *store);
+/* Each client's state (the service description's conn_size). */
+struct clip_client {
+	bool subscribed; /* wants ClipboardClient change events */
+};
+
+/* The service's lifetime (main.c's setup, ready and teardown): open the
+ * store in state_dir (NULL: memory only) keeping `history` entries (0: the
+ * default) and serve it on srv; follow the history size in ConfigServer;
+ * free it all. */
+int clipboard_open(hv_server *srv, const char *state_dir, size_t history);
+int clipboard_follow_setting(hv_server *srv);
+void clipboard_close(int exit_code);
 
 /* Follow the history size (config.c) in ConfigServer (domain "Clipboard", group
  * "History", key "Size"): read it now and watch it. Without a ConfigServer
