@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,11 +21,31 @@
 
 #include "ConfigServer.ipc.h"
 #include "check.h"
-#include "fixture.h"
+#include "service.h"
 
-static cfg_fixture fx;
+static svc_fixture fx;
 static const char *cli;
 static char out[65536];
+
+/* argv with stdin_text (NULL: /dev/null) on stdin; its stdout, then its
+ * stderr, into out. Returns the exit status (-1: killed). */
+static int run_capture(char *const argv[], const char *stdin_text, char *buf, size_t size)
+{
+	static char err[4096];
+	int in = -1;
+	if (stdin_text) {
+		in = memfd_create("stdin", MFD_CLOEXEC);
+		REQUIRE(in >= 0);
+		REQUIRE_EQ(hv_write_full(in, stdin_text, strlen(stdin_text)), 0);
+		REQUIRE_EQ(lseek(in, 0, SEEK_SET), 0);
+	}
+	int st = run_cmd(argv, in, buf, size, err, sizeof(err));
+	if (in >= 0)
+		close(in);
+	size_t len = strlen(buf);
+	snprintf(buf + len, size - len, "%s", err);
+	return st;
+}
 
 /* config --socket SOCK args... (NULL-terminated), stdin from `in`. */
 static int run(const char *in, ...)
@@ -145,7 +166,7 @@ static void test_watch(void)
 		_exit(127);
 	}
 	close(p[1]);
-	hv_conn *c = cfg_fixture_connect(&fx);
+	hv_conn *c = svc_connect(&fx);
 	/* Handshake: `watch` is ready once it reports a probe write; until then
 	 * probes may go unseen, so write new ones until one shows. */
 	char line[512];
@@ -190,17 +211,18 @@ int main(int argc, char **argv)
 	cli = argv[2];
 	hv_log_set_level(HV_LOG_ERROR);
 	signal(SIGPIPE, SIG_IGN);
-	cfg_fixture_init(&fx, argv[1]);
-	cfg_fixture_start(&fx);
+	if (!getenv("HAVEN_LOG"))
+		setenv("HAVEN_LOG", "error", 1); /* the server's own log: errors only */
+	/* Settings in $XDG_CONFIG_HOME/haven (svc_start's), no defaults. */
+	static const char *const args[] = {"--defaults", "/nonexistent/haven-defaults", NULL};
+	svc_start(&fx, argv[1], "config", args);
 
 	test_usage();
 	test_commands();
 	test_batch();
 	test_watch();
 
-	int st = cfg_fixture_kill(&fx, SIGTERM);
-	CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-	cfg_fixture_cleanup(&fx);
+	svc_stop(&fx);
 	int r = check_result();
 	if (r == 0)
 		printf("ok\n");

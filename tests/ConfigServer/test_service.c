@@ -31,21 +31,25 @@
 #include "ConfigClient.ipc.h"
 #include "ConfigServer.ipc.h"
 #include "check.h"
-#include "fixture.h"
+#include "service.h"
 #include "store.h"
 
-static cfg_fixture fx;
+/* The server under a manager of the test's own (tests/lib/service.h), on
+ * dir/user over the read-only dir/defaults. */
+static svc_fixture fx;
+static char user_dir[128], defs_dir[128];
+static const char *const server_args[] = {"--config-dir", user_dir, "--defaults", defs_dir, NULL};
 
-static void start_server(void) { cfg_fixture_start(&fx); }
+static void start_server(void) { svc_respawn(&fx); }
 
 static void kill_server(int sig)
 {
-	int st = cfg_fixture_kill(&fx, sig);
+	int st = svc_kill(&fx, sig);
 	if (sig == SIGTERM)
 		CHECK(WIFEXITED(st) && WEXITSTATUS(st) == 0);
 }
 
-static hv_conn *connect_client(void) { return cfg_fixture_connect(&fx); }
+static hv_conn *connect_client(void) { return svc_connect(&fx); }
 
 static bool error_says(hv_conn *c, const char *words)
 {
@@ -149,7 +153,6 @@ static void settle(hv_conn *c)
  * layer is not visible in /proc; the store's paths are its only ones). */
 static void test_sandboxed(void)
 {
-#ifdef HAVE_SANDBOX
 	hv_conn *c = connect_client(); /* the server is up once it answers */
 	hv_vec_bytestring g;
 	CHECK_EQ(config_server_list_config_groups(c, "Api", &g), 0);
@@ -165,7 +168,6 @@ static void test_sandboxed(void)
 	}
 	CHECK(strstr(status, "NoNewPrivs:\t1") != NULL);
 	CHECK(strstr(status, "Seccomp:\t2") != NULL);
-#endif
 }
 
 static void test_api(void)
@@ -232,7 +234,7 @@ static void test_api(void)
 
 	/* What was acknowledged is in the file already. */
 	char path[256], text[4096] = "";
-	snprintf(path, sizeof(path), "%s/Api.ini", fx.user_dir);
+	snprintf(path, sizeof(path), "%s/Api.ini", user_dir);
 	FILE *f = fopen(path, "r");
 	CHECK(f != NULL);
 	if (f) {
@@ -310,11 +312,11 @@ static void test_batch_and_events(void)
 	/* A hand edit reaches every monitor, the writer included. */
 	ea.n = eb.n = 0;
 	char path[256];
-	snprintf(path, sizeof(path), "%s/Ev.ini", fx.user_dir);
+	snprintf(path, sizeof(path), "%s/Ev.ini", user_dir);
 	/* replaced whole (as most editors do), so no half-written state is seen */
 	char tmp[256];
-	snprintf(tmp, sizeof(tmp), "%s/Ev.ini.new", fx.user_dir);
-	cfg_write_file(tmp, "[G]\none = uno\nn = 7\n");
+	snprintf(tmp, sizeof(tmp), "%s/Ev.ini.new", user_dir);
+	svc_write_file(tmp, "[G]\none = uno\nn = 7\n");
 	CHECK_EQ(rename(tmp, path), 0);
 	while (ea.n < 1 && hv_conn_dispatch(a, 30000) > 0)
 		;
@@ -503,7 +505,7 @@ static void test_crash_respawn(void)
 		kill_server(SIGKILL);
 		/* No file is ever torn: it parses now, with the server dead. */
 		hv_config_store *s;
-		CHECK_EQ(hv_config_store_open(fx.user_dir, NULL, &s), 0);
+		CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
 		const char *why = NULL;
 		CHECK_EQ(hv_config_store_load(s, "Durable", &why), 0);
 		hv_config_store_free(s);
@@ -540,10 +542,15 @@ int main(int argc, char **argv)
 	}
 	hv_log_set_level(HV_LOG_ERROR);
 	signal(SIGPIPE, SIG_IGN);
-	cfg_fixture_init(&fx, argv[1]);
-	char path[256];
-	snprintf(path, sizeof(path), "%s/Shipped.ini", fx.defs_dir);
-	cfg_write_file(path, "[Theme]\nname = Default\n");
+	if (!getenv("HAVEN_LOG"))
+		setenv("HAVEN_LOG", "error", 1); /* the server's own log: errors only */
+	svc_prepare(&fx, argv[1], "config", server_args);
+	snprintf(user_dir, sizeof(user_dir), "%s/user", fx.dir);
+	snprintf(defs_dir, sizeof(defs_dir), "%s/defaults", fx.dir);
+	REQUIRE_EQ(mkdir(defs_dir, 0755), 0);
+	char path[300];
+	snprintf(path, sizeof(path), "%s/Shipped.ini", defs_dir);
+	svc_write_file(path, "[Theme]\nname = Default\n");
 	start_server();
 
 	test_sandboxed();
@@ -555,8 +562,7 @@ int main(int argc, char **argv)
 	test_bad_peers();
 	test_crash_respawn();
 
-	kill_server(SIGTERM);
-	cfg_fixture_cleanup(&fx);
+	svc_stop(&fx);
 	int r = check_result();
 	if (r == 0)
 		printf("ok\n");

@@ -26,7 +26,7 @@
 
 #include "ConfigServer.ipc.h"
 #include "check.h"
-#include "fixture.h"
+#include "service.h"
 #include "store.h"
 
 enum { KILLS = 8, KEYS = 100 };
@@ -173,7 +173,7 @@ int main(int argc, char **argv)
 		 "%s",
 		 server, user_dir, dir, pledge_line);
 	snprintf(path, sizeof(path), "%s/ConfigServer.ini", etc);
-	cfg_write_file(path, def);
+	svc_write_file(path, def);
 
 	char log[200];
 	snprintf(log, sizeof(log), "%s/SystemServer.log", dir);
@@ -185,7 +185,7 @@ int main(int argc, char **argv)
 			dup2(fd, 1);
 			dup2(fd, 2);
 		}
-		/* LeakSanitizer cannot scan a pledged service (see fixture.c). */
+		/* LeakSanitizer cannot scan a pledged service (see tests/lib/service.c). */
 		setenv("ASAN_OPTIONS", "detect_leaks=0", 1);
 		execl(ss_path, ss_path, "--user", "--runtime-dir", rt, "--config", etc, (char *)NULL);
 		_exit(127);

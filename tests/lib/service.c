@@ -59,6 +59,11 @@ static void spawn(svc_fixture *f)
 	if (f->pid)
 		return;
 	svc_child_setup(f->listen_fd, strrchr(f->sock, '/') + 1);
+	if (f->log) {
+		int fd = open(f->log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+	}
 	char *argv[16];
 	size_t n = 0;
 	argv[n++] = (char *)f->exe;
@@ -69,7 +74,7 @@ static void spawn(svc_fixture *f)
 	_exit(127);
 }
 
-void svc_start(svc_fixture *f, const char *exe, const char *name, const char *const *args)
+void svc_prepare(svc_fixture *f, const char *exe, const char *name, const char *const *args)
 {
 	memset(f, 0, sizeof *f);
 	strcpy(f->dir, "/tmp/haven-svc-test-XXXXXX");
@@ -91,6 +96,11 @@ void svc_start(svc_fixture *f, const char *exe, const char *name, const char *co
 	f->listen_fd = svc_unix_socket(f->sock, &sa);
 	REQUIRE_EQ(bind(f->listen_fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	REQUIRE_EQ(listen(f->listen_fd, 128), 0);
+}
+
+void svc_start(svc_fixture *f, const char *exe, const char *name, const char *const *args)
+{
+	svc_prepare(f, exe, name, args);
 	spawn(f);
 }
 
@@ -142,6 +152,14 @@ int svc_raw_socket(const svc_fixture *f)
 	int fd = svc_unix_socket(f->sock, &sa);
 	REQUIRE_EQ(connect(fd, (struct sockaddr *)&sa, sizeof sa), 0);
 	return fd;
+}
+
+void svc_write_file(const char *path, const char *text)
+{
+	FILE *fp = fopen(path, "w");
+	REQUIRE(fp);
+	REQUIRE(fputs(text, fp) >= 0);
+	REQUIRE_EQ(fclose(fp), 0);
 }
 
 void drain(hv_conn *c)

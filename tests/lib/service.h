@@ -21,6 +21,7 @@ typedef struct svc_fixture {
 	char runtime[128]; /* dir/run: the service's XDG_RUNTIME_DIR */
 	const char *exe;
 	const char *const *args;
+	const char *log; /* the service's stderr is appended here when set */
 	int listen_fd;
 	pid_t pid;
 } svc_fixture;
@@ -29,6 +30,10 @@ typedef struct svc_fixture {
  * HAVEN_PORTAL_DIR, XDG_RUNTIME_DIR and XDG_CONFIG_HOME (dir/config) in this
  * process, so CLIs it runs find the service. */
 void svc_start(svc_fixture *f, const char *exe, const char *name, const char *const *args);
+/* svc_start without starting it: the dirs, the environment and the bound
+ * socket, so arguments naming paths under dir (and `log`) can be set before
+ * svc_respawn starts it. */
+void svc_prepare(svc_fixture *f, const char *exe, const char *name, const char *const *args);
 /* Kill with `signo`, reap; returns the wait status. */
 int svc_kill(svc_fixture *f, int signo);
 /* Start it again on the same socket (a manager's respawn). */
@@ -60,5 +65,7 @@ bool svc_all_distinct(const uint64_t *v, size_t n);
  * terminated, truncated to size; NULL: discarded), stderr into err likewise.
  * Returns the exit status, or -1 when killed by a signal. */
 int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, size_t err_size);
+/* Write text to path (created 0644 or truncated); ends the test on failure. */
+void svc_write_file(const char *path, const char *text);
 /* Dispatch what has arrived on c without waiting. */
 void drain(hv_conn *c);
