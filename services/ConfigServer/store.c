@@ -677,21 +677,21 @@ static int load_file(hv_config_store *s, int dirfd, const char *dir, const char 
 	*id = (file_id){0};
 	if (dirfd < 0)
 		return 0;
-	_hv_close_ int fd = openat(dirfd, fname, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Never follows a symlink, never blocks on a FIFO planted there. */
+	_hv_close_ int fd = hv_open_regular_at(dirfd, fname, 0);
+	if (fd == -ENOENT)
+		return 0;
+	if (fd == -EINVAL) {
+		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: not a regular file", dir, fname);
+		return -EBADMSG;
+	}
 	if (fd < 0) {
-		if (errno == ENOENT)
-			return 0;
-		int r = -errno;
-		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: %s", dir, fname, strerror(-r));
-		return r;
+		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: %s", dir, fname, strerror(-fd));
+		return fd;
 	}
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: not a regular file", dir, fname);
-		return -EBADMSG;
-	}
 	if ((uint64_t)st.st_size > HV_CONFIG_MAX_FILE_SIZE) {
 		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: larger than %u bytes", dir, fname,
 			 HV_CONFIG_MAX_FILE_SIZE);
@@ -766,7 +766,8 @@ static int mkdir_p(const char *path, mode_t mode)
 	return 0;
 }
 
-/* A SIGKILL between mkostemp and rename leaves ".<domain>.ini.XXXXXX". */
+/* A SIGKILL between creating the temp file and the rename leaves
+ * ".<domain>.ini.XXXXXX" (hv_replace_file_at's name). */
 static void remove_stale_temps(hv_config_store *s)
 {
 	DIR *d = hv_opendir_at(s->user_dirfd);
@@ -1136,33 +1137,14 @@ static void announce(diff_ctx *c)
 /* --- durable writes ------------------------------------------------------------------ */
 static int write_durably(hv_config_store *s, const char *dn, const sbuf *content, file_id *id)
 {
-	char fname[HV_CONFIG_MAX_DOMAIN_LEN + 8], tmp[PATH_MAX];
+	char fname[HV_CONFIG_MAX_DOMAIN_LEN + 8];
 	snprintf(fname, sizeof(fname), "%s.ini", dn);
-	int n = snprintf(tmp, sizeof(tmp), "%s/.%s.ini.XXXXXX", s->user_dir, dn);
-	if (n < 0 || (size_t)n >= sizeof(tmp))
-		return -ENAMETOOLONG;
-	_hv_close_ int fd = mkostemp(tmp, O_CLOEXEC);
-	if (fd < 0)
-		return hv_log_errno(-errno, "Failed to create a temporary file in %s", s->user_dir);
-	const char *tmp_name = strrchr(tmp, '/') + 1;
-	int r = hv_write_full(fd, content->p, content->len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
 	struct stat st;
-	if (r == 0 && fstat(fd, &st) < 0)
-		r = -errno;
-	if (r == 0 && renameat(s->user_dirfd, tmp_name, s->user_dirfd, fname) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(s->user_dirfd, tmp_name, 0);
+	int r = hv_replace_file_data_at(s->user_dirfd, fname, 0600, 0, content->p, content->len, &st);
+	if (r < 0)
 		return hv_log_errno(r, "Failed to write %s/%s", s->user_dir, fname);
-	}
-	/* The rename is durable only once the directory is. */
-	if (fsync(s->user_dirfd) < 0)
-		return hv_log_errno(-errno, "Failed to sync %s", s->user_dir);
-	/* rename changes ctime; stat again for the identity inotify will see. */
-	if (fstat(fd, &st) == 0)
-		file_id_from_stat(id, &st);
+	/* The identity after the rename: what inotify will show us again. */
+	file_id_from_stat(id, &st);
 	return 0;
 }
 

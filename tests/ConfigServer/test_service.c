@@ -4,9 +4,11 @@
  *   API (every type, absent values, lists, removals, defaults), bad input
  *   (clear typed errors, connection kept), atomic batches, events to the
  *   right clients only (and hand edits), pledges and permissive mode, many
- *   concurrent clients, peers that misbehave or die mid-call, and a writer
- *   looping while the server is SIGKILLed at random moments and respawned:
- *   every acknowledged write survives and the file always parses.
+ *   concurrent clients, peers that misbehave or die mid-call, FIFOs planted
+ *   at a domain's file and a temp file's name (refused, logged, the server
+ *   keeps serving), and a writer looping while the server is SIGKILLed at
+ *   random moments and respawned: every acknowledged write survives and the
+ *   file always parses.
  *
  *   test-config-service CONFIGSERVER
  */
@@ -479,6 +481,84 @@ static void writer_loop(int ack)
 	}
 }
 
+/* --- hostile files (issue 12: "a FIFO in a state directory freezes a
+ * service") ---------------------------------------------------------------- */
+static char log_path[256];
+
+/* Whether the server's log says `words` within ms milliseconds. */
+static bool log_says(const char *words, int ms)
+{
+	for (int waited = 0;; waited += 20) {
+		static char text[65536];
+		int fd = open(log_path, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		text[n > 0 ? n : 0] = '\0';
+		if (strstr(text, words))
+			return true;
+		if (waited >= ms) {
+			fprintf(stderr, "the server's log lacks \"%s\":\n%s", words, text);
+			return false;
+		}
+		usleep(20000);
+	}
+}
+
+/* A FIFO named like a domain file, renamed over a loaded domain's file, or
+ * named like a temp file: each is refused with a logged reason, never
+ * opened for reading (which would block the whole server until SIGKILL),
+ * and the server keeps answering everyone. */
+static void test_hostile_files(void)
+{
+	kill_server(SIGTERM);
+	snprintf(log_path, sizeof(log_path), "%s/server.log", fx.dir);
+	fx.log = log_path;
+	setenv("HAVEN_LOG", "info", 1);
+	char path[256], tmp[256];
+	/* A stale temp name: the start-up cleanup removes it without opening it. */
+	snprintf(path, sizeof(path), "%s/.Loaded.ini.a1b2c3", user_dir);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	start_server();
+	hv_conn *c = connect_client();
+	hv_conn_set_timeout(c, 5000); /* a frozen server fails the checks, not the run */
+	CHECK_EQ(config_server_write_string_value(c, "Loaded", "G", "k", "before"), 0);
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+
+	snprintf(path, sizeof(path), "%s/Fifo.ini", user_dir);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	hv_opt_bytestring v;
+	CHECK_EQ(config_server_read_string_value(c, "Fifo", "G", "k", &v), -EBADMSG);
+	CHECK(error_says(c, "not a regular file"));
+	CHECK(log_says("Fifo.ini: not a regular file", 5000));
+	CHECK_EQ(config_server_write_string_value(c, "Fifo", "G", "k", "v"), -EBADMSG);
+
+	/* Renamed over a loaded domain: inotify alone makes the server look. */
+	snprintf(tmp, sizeof(tmp), "%s/fifo.new", user_dir);
+	snprintf(path, sizeof(path), "%s/Loaded.ini", user_dir);
+	CHECK_EQ(mkfifo(tmp, 0600), 0);
+	CHECK_EQ(rename(tmp, path), 0);
+	CHECK(log_says("keeping the last good state of domain Loaded", 10000));
+	v = (hv_opt_bytestring){0};
+	CHECK_EQ(config_server_read_string_value(c, "Loaded", "G", "k", &v), 0);
+	CHECK(v.present && strcmp(v.value, "before") == 0);
+	hv_conn *other = connect_client();
+	hv_conn_set_timeout(other, 5000);
+	v = (hv_opt_bytestring){0};
+	CHECK_EQ(config_server_read_string_value(other, "Shipped", "Theme", "name", &v), 0);
+	CHECK(v.present && strcmp(v.value, "Default") == 0);
+	hv_conn_close(other);
+	hv_conn_close(c);
+	CHECK_EQ(unlink(path), 0);
+	snprintf(path, sizeof(path), "%s/Fifo.ini", user_dir);
+	CHECK_EQ(unlink(path), 0);
+
+	kill_server(SIGTERM);
+	fx.log = NULL;
+	setenv("HAVEN_LOG", "error", 1);
+	start_server();
+}
+
 static void test_crash_respawn(void)
 {
 	int p[2];
@@ -560,6 +640,7 @@ int main(int argc, char **argv)
 	test_pledge();
 	test_concurrent();
 	test_bad_peers();
+	test_hostile_files();
 	test_crash_respawn();
 
 	svc_stop(&fx);
