@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char root[64], user_dir[96], defs_dir[96];
 /* Opened once: an inotify instance per input would cost milliseconds to
  * close. Each input starts with its domains forgotten and files removed. */
-static hv_config_store *store, *fresh;
+static cfg_store *store, *fresh;
 
 static void fail(const char *what, const char *g, const char *k)
 {
@@ -49,8 +49,8 @@ static void rm_files(const char *dir)
 
 static void cleanup_dirs(void)
 {
-	hv_config_store_free(store);
-	hv_config_store_free(fresh);
+	cfg_store_free(store);
+	cfg_store_free(fresh);
 	rm_files(user_dir);
 	rm_files(defs_dir);
 	rmdir(user_dir);
@@ -70,48 +70,48 @@ static void put_file(const char *dir, const char *name, const uint8_t *p, size_t
 
 /* Copy every effective value with client-valid names of domain "D" into
  * domain "W" in one batch; then a fresh store must read the same values. */
-static void check_writer_roundtrip(hv_config_store *s)
+static void check_writer_roundtrip(cfg_store *s)
 {
 	const char **groups = NULL;
 	size_t ng = 0;
-	if (hv_config_store_list_groups(s, "D", &groups, &ng, NULL) < 0)
+	if (cfg_store_list_groups(s, "D", &groups, &ng, NULL) < 0)
 		return;
-	hv_config_op *ops = NULL;
+	cfg_op *ops = NULL;
 	size_t nops = 0;
 	for (size_t i = 0; i < ng; i++) {
-		if (hv_config_check_name(groups[i], NULL) < 0)
+		if (cfg_check_name(groups[i], NULL) < 0)
 			continue;
 		const char **keys = NULL;
 		size_t nk = 0;
-		if (hv_config_store_list_keys(s, "D", groups[i], &keys, &nk, NULL) < 0)
+		if (cfg_store_list_keys(s, "D", groups[i], &keys, &nk, NULL) < 0)
 			fail("cannot list the keys of a listed group", groups[i], NULL);
 		for (size_t j = 0; j < nk; j++) {
 			const char *v;
-			if (hv_config_check_name(keys[j], NULL) < 0)
+			if (cfg_check_name(keys[j], NULL) < 0)
 				continue;
-			if (hv_config_store_get(s, "D", groups[i], keys[j], &v, NULL) < 0)
+			if (cfg_store_get(s, "D", groups[i], keys[j], &v, NULL) < 0)
 				fail("a listed key cannot be read", groups[i], keys[j]);
-			if (hv_config_check_value(v, NULL) < 0)
+			if (cfg_check_value(v, NULL) < 0)
 				continue;
-			hv_config_op *n = reallocarray(ops, nops + 1, sizeof(*ops));
+			cfg_op *n = reallocarray(ops, nops + 1, sizeof(*ops));
 			if (!n)
 				abort();
 			ops = n;
-			ops[nops++] = (hv_config_op){.kind = HV_CONFIG_SET, .group = groups[i],
+			ops[nops++] = (cfg_op){.kind = CFG_SET, .group = groups[i],
 						     .key = keys[j], .value = v};
 		}
 		free(keys);
 	}
 	const char *why = NULL;
-	int r = nops ? hv_config_store_apply(s, "W", ops, nops, NULL, &why) : 0;
+	int r = nops ? cfg_store_apply(s, "W", ops, nops, NULL, &why) : 0;
 	if (r < 0 && r != -EFBIG && r != -E2BIG)
 		fail(why ? why : "cannot write loaded values", NULL, NULL);
 	if (r == 0 && nops) {
-		hv_config_store *s2 = fresh;
-		hv_config_store_forget(s2, "W");
+		cfg_store *s2 = fresh;
+		cfg_store_forget(s2, "W");
 		for (size_t i = 0; i < nops; i++) {
 			const char *v2;
-			if (hv_config_store_get(s2, "W", ops[i].group, ops[i].key, &v2, &why) < 0)
+			if (cfg_store_get(s2, "W", ops[i].group, ops[i].key, &v2, &why) < 0)
 				fail("a written value is missing after a reload", ops[i].group, ops[i].key);
 			if (strcmp(v2, ops[i].value) != 0)
 				fail("a written value reads back differently", ops[i].group, ops[i].key);
@@ -122,12 +122,12 @@ static void check_writer_roundtrip(hv_config_store *s)
 }
 
 /* Two stores show the same effective domain D: groups, keys, values. */
-static void check_same_view(hv_config_store *a, hv_config_store *b)
+static void check_same_view(cfg_store *a, cfg_store *b)
 {
 	const char **ga = NULL, **gb = NULL;
 	size_t nga = 0, ngb = 0;
-	if (hv_config_store_list_groups(a, "D", &ga, &nga, NULL) < 0 ||
-	    hv_config_store_list_groups(b, "D", &gb, &ngb, NULL) < 0)
+	if (cfg_store_list_groups(a, "D", &ga, &nga, NULL) < 0 ||
+	    cfg_store_list_groups(b, "D", &gb, &ngb, NULL) < 0)
 		fail("cannot list groups", NULL, NULL);
 	if (nga != ngb)
 		fail("a picked-up hand edit differs from a fresh load (groups)", NULL, NULL);
@@ -136,19 +136,19 @@ static void check_same_view(hv_config_store *a, hv_config_store *b)
 			fail("a picked-up hand edit differs from a fresh load (group)", ga[i], NULL);
 		const char **ka = NULL, **kb = NULL;
 		size_t nka = 0, nkb = 0;
-		if (hv_config_check_name(ga[i], NULL) < 0)
+		if (cfg_check_name(ga[i], NULL) < 0)
 			continue;
-		if (hv_config_store_list_keys(a, "D", ga[i], &ka, &nka, NULL) < 0 ||
-		    hv_config_store_list_keys(b, "D", gb[i], &kb, &nkb, NULL) < 0 || nka != nkb)
+		if (cfg_store_list_keys(a, "D", ga[i], &ka, &nka, NULL) < 0 ||
+		    cfg_store_list_keys(b, "D", gb[i], &kb, &nkb, NULL) < 0 || nka != nkb)
 			fail("a picked-up hand edit differs from a fresh load (keys)", ga[i], NULL);
 		for (size_t j = 0; j < nka; j++) {
 			const char *va, *vb;
 			if (strcmp(ka[j], kb[j]) != 0)
 				fail("a picked-up hand edit differs from a fresh load (key)", ga[i], ka[j]);
-			if (hv_config_check_name(ka[j], NULL) < 0)
+			if (cfg_check_name(ka[j], NULL) < 0)
 				continue;
-			if (hv_config_store_get(a, "D", ga[i], ka[j], &va, NULL) < 0 ||
-			    hv_config_store_get(b, "D", ga[i], ka[j], &vb, NULL) < 0 || strcmp(va, vb) != 0)
+			if (cfg_store_get(a, "D", ga[i], ka[j], &va, NULL) < 0 ||
+			    cfg_store_get(b, "D", ga[i], ka[j], &vb, NULL) < 0 || strcmp(va, vb) != 0)
 				fail("a picked-up hand edit differs from a fresh load (value)", ga[i], ka[j]);
 		}
 		free(ka);
@@ -161,19 +161,19 @@ static void check_same_view(hv_config_store *a, hv_config_store *b)
 static bool utf8(const char *s) { return hv_utf8_valid(s, strlen(s)); }
 
 /* Names go out as IPC Strings, which must be UTF-8. */
-static void check_utf8(hv_config_store *s)
+static void check_utf8(cfg_store *s)
 {
 	const char **groups = NULL;
 	size_t ng = 0;
-	if (hv_config_store_list_groups(s, "D", &groups, &ng, NULL) < 0)
+	if (cfg_store_list_groups(s, "D", &groups, &ng, NULL) < 0)
 		return;
 	for (size_t i = 0; i < ng; i++) {
 		if (!utf8(groups[i]))
 			fail("a group name that is not UTF-8 loaded", NULL, NULL);
 		const char **keys = NULL;
 		size_t nk = 0;
-		if (hv_config_check_name(groups[i], NULL) < 0 ||
-		    hv_config_store_list_keys(s, "D", groups[i], &keys, &nk, NULL) < 0)
+		if (cfg_check_name(groups[i], NULL) < 0 ||
+		    cfg_store_list_keys(s, "D", groups[i], &keys, &nk, NULL) < 0)
 			continue;
 		for (size_t j = 0; j < nk; j++) {
 			if (!utf8(keys[j]))
@@ -206,20 +206,20 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		snprintf(defs_dir, sizeof(defs_dir), "%s/defaults", root);
 		if (mkdir(user_dir, 0700) < 0 || mkdir(defs_dir, 0700) < 0)
 			fail("cannot create a directory", NULL, NULL);
-		if (hv_config_store_open(user_dir, defs_dir, &store) < 0 ||
-		    hv_config_store_open(user_dir, defs_dir, &fresh) < 0)
+		if (cfg_store_open(user_dir, defs_dir, &store) < 0 ||
+		    cfg_store_open(user_dir, defs_dir, &fresh) < 0)
 			fail("cannot open the store", NULL, NULL);
 		atexit(cleanup_dirs);
 	}
-	hv_config_store_forget(store, "D");
-	hv_config_store_forget(store, "W");
-	hv_config_store_forget(fresh, "D");
-	hv_config_store_forget(fresh, "W");
+	cfg_store_forget(store, "D");
+	cfg_store_forget(store, "W");
+	cfg_store_forget(fresh, "D");
+	cfg_store_forget(fresh, "W");
 	rm_files(user_dir);
 	rm_files(defs_dir);
 	/* drain what the last input's files caused (no domain is loaded) */
-	hv_config_store_process_inotify(store);
-	hv_config_store_process_inotify(fresh);
+	cfg_store_process_inotify(store);
+	cfg_store_process_inotify(fresh);
 	const uint8_t *end = data + size, *p = data, *parts[3] = {0};
 	size_t lens[3] = {0}, n = 0;
 	while (p && n < 3) {
@@ -231,8 +231,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (n > 1)
 		put_file(defs_dir, "D.ini", parts[1], lens[1]);
 
-	hv_config_store *s = store;
-	if (hv_config_store_load(s, "D", NULL) == 0) {
+	cfg_store *s = store;
+	if (cfg_store_load(s, "D", NULL) == 0) {
 		check_utf8(s);
 		check_writer_roundtrip(s);
 		if (n > 2) {
@@ -243,10 +243,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			snprintf(to, sizeof(to), "%s/D.ini", user_dir);
 			if (rename(from, to) < 0)
 				fail("rename", NULL, NULL);
-			if (hv_config_store_process_inotify(s) < 0)
+			if (cfg_store_process_inotify(s) < 0)
 				fail("inotify processing failed", NULL, NULL);
-			hv_config_store_forget(fresh, "D");
-			if (hv_config_store_load(fresh, "D", NULL) == 0)
+			cfg_store_forget(fresh, "D");
+			if (cfg_store_load(fresh, "D", NULL) == 0)
 				check_same_view(s, fresh);
 			check_utf8(s);
 			check_writer_roundtrip(s);

@@ -16,12 +16,12 @@
 
 #include "ConfigClient.ipc.h"
 
-struct config_service {
-	hv_config_store *store;
+struct cfg_service {
+	cfg_store *store;
 	hv_server *server;
 };
 
-static config_service the_service;
+static cfg_service the_service;
 
 static cfg_client *client_of(hv_call *call) { return hv_call_state(call); }
 
@@ -56,7 +56,7 @@ static const char *printable(hv_call *call, const char *s)
 static int check_domain(hv_call *call, const char *domain)
 {
 	const char *why = NULL;
-	if (hv_config_check_domain(domain, &why) < 0)
+	if (cfg_check_domain(domain, &why) < 0)
 		return hv_call_fail(call, -EINVAL, "invalid domain name \"%s\": %s",
 				    printable(call, domain), why);
 	cfg_client *c = client_of(call);
@@ -85,7 +85,7 @@ static int on_pledge_domains(hv_call *call, const config_server_pledge_domains_r
 	}
 	for (size_t i = 0; i < req->domains.count; i++) {
 		const char *why = NULL;
-		if (hv_config_check_domain(req->domains.items[i], &why) < 0)
+		if (cfg_check_domain(req->domains.items[i], &why) < 0)
 			return hv_call_fail(call, -EINVAL, "invalid domain name \"%s\": %s",
 					    printable(call, req->domains.items[i]), why);
 	}
@@ -111,7 +111,7 @@ static int on_monitor_domain(hv_call *call, const config_server_monitor_domain_r
 		return r;
 	const char *why = NULL;
 	/* Load now, so later changes (hand edits too) are diffed against it. */
-	if ((r = hv_config_store_load(the_service.store, req->domain, &why)) < 0)
+	if ((r = cfg_store_load(the_service.store, req->domain, &why)) < 0)
 		return store_fail(call, r, why);
 	cfg_client *c = client_of(call);
 	return hv_strv_push_unique(&c->monitored, req->domain);
@@ -141,7 +141,7 @@ static int on_list_config_groups(hv_call *call, const config_server_list_config_
 		return r;
 	const char **names = NULL, *why = NULL;
 	size_t n = 0;
-	if ((r = hv_config_store_list_groups(the_service.store, req->domain, &names, &n, &why)) < 0)
+	if ((r = cfg_store_list_groups(the_service.store, req->domain, &names, &n, &why)) < 0)
 		return store_fail(call, r, why);
 	r = fill_names(call, names, n, &rep->groups);
 	free(names);
@@ -156,7 +156,7 @@ static int on_list_config_keys(hv_call *call, const config_server_list_config_ke
 		return r;
 	const char **names = NULL, *why = NULL;
 	size_t n = 0;
-	r = hv_config_store_list_keys(the_service.store, req->domain, req->group, &names, &n, &why);
+	r = cfg_store_list_keys(the_service.store, req->domain, req->group, &names, &n, &why);
 	if (r < 0)
 		return store_fail(call, r, why);
 	r = fill_names(call, names, n, &rep->keys);
@@ -172,7 +172,7 @@ static int read_value(hv_call *call, const char *domain, const char *group, cons
 	if (r < 0)
 		return r;
 	const char *why = NULL;
-	r = hv_config_store_get(the_service.store, domain, group, key, value, &why);
+	r = cfg_store_get(the_service.store, domain, group, key, value, &why);
 	if (r == -ENOENT)
 		return 1;
 	return r < 0 ? store_fail(call, r, why) : 0;
@@ -246,21 +246,21 @@ static int on_read_bool_value(hv_call *call, const config_server_read_bool_value
 }
 
 /* --- writes -------------------------------------------------------------- */
-static int apply(hv_call *call, const char *domain, const hv_config_op *ops, size_t n)
+static int apply(hv_call *call, const char *domain, const cfg_op *ops, size_t n)
 {
 	int r = check_domain(call, domain);
 	if (r < 0)
 		return r;
 	const char *why = NULL;
 	/* origin = the writer's connection: it is not told about its own write. */
-	r = hv_config_store_apply(the_service.store, domain, ops, n, hv_call_conn(call), &why);
+	r = cfg_store_apply(the_service.store, domain, ops, n, hv_call_conn(call), &why);
 	return r < 0 ? store_fail(call, r, why) : 0;
 }
 
 static int write_one(hv_call *call, const char *domain, const char *group, const char *key,
-		     const char *value, enum hv_config_type type)
+		     const char *value, enum cfg_type type)
 {
-	hv_config_op op = {.kind = HV_CONFIG_SET, .type = type, .group = group, .key = key,
+	cfg_op op = {.kind = CFG_SET, .type = type, .group = group, .key = key,
 			   .value = value};
 	return apply(call, domain, &op, 1);
 }
@@ -269,7 +269,7 @@ static int on_write_string_value(hv_call *call, const config_server_write_string
 				 config_server_write_string_value_rep *rep)
 {
 	return write_one(call, req->domain, req->group, req->key, req->value,
-			 HV_CONFIG_TYPE_STRING);
+			 CFG_TYPE_STRING);
 }
 
 static int on_write_i32_value(hv_call *call, const config_server_write_i32_value_req *req,
@@ -277,7 +277,7 @@ static int on_write_i32_value(hv_call *call, const config_server_write_i32_value
 {
 	char buf[16];
 	snprintf(buf, sizeof(buf), "%" PRId32, req->value);
-	return write_one(call, req->domain, req->group, req->key, buf, HV_CONFIG_TYPE_I32);
+	return write_one(call, req->domain, req->group, req->key, buf, CFG_TYPE_I32);
 }
 
 static int on_write_u32_value(hv_call *call, const config_server_write_u32_value_req *req,
@@ -285,57 +285,57 @@ static int on_write_u32_value(hv_call *call, const config_server_write_u32_value
 {
 	char buf[16];
 	snprintf(buf, sizeof(buf), "%" PRIu32, req->value);
-	return write_one(call, req->domain, req->group, req->key, buf, HV_CONFIG_TYPE_U32);
+	return write_one(call, req->domain, req->group, req->key, buf, CFG_TYPE_U32);
 }
 
 static int on_write_bool_value(hv_call *call, const config_server_write_bool_value_req *req,
 			       config_server_write_bool_value_rep *rep)
 {
 	return write_one(call, req->domain, req->group, req->key, req->value ? "true" : "false",
-			 HV_CONFIG_TYPE_BOOL);
+			 CFG_TYPE_BOOL);
 }
 
 static int on_remove_key_entry(hv_call *call, const config_server_remove_key_entry_req *req,
 			       config_server_remove_key_entry_rep *rep)
 {
-	hv_config_op op = {.kind = HV_CONFIG_REMOVE_KEY, .group = req->group, .key = req->key};
+	cfg_op op = {.kind = CFG_REMOVE_KEY, .group = req->group, .key = req->key};
 	return apply(call, req->domain, &op, 1);
 }
 
 static int on_remove_group_entry(hv_call *call, const config_server_remove_group_entry_req *req,
 				 config_server_remove_group_entry_rep *rep)
 {
-	hv_config_op op = {.kind = HV_CONFIG_REMOVE_GROUP, .group = req->group};
+	cfg_op op = {.kind = CFG_REMOVE_GROUP, .group = req->group};
 	return apply(call, req->domain, &op, 1);
 }
 
 static int on_add_group_entry(hv_call *call, const config_server_add_group_entry_req *req,
 			      config_server_add_group_entry_rep *rep)
 {
-	hv_config_op op = {.kind = HV_CONFIG_ADD_GROUP, .group = req->group};
+	cfg_op op = {.kind = CFG_ADD_GROUP, .group = req->group};
 	return apply(call, req->domain, &op, 1);
 }
 
 static int on_write_batch(hv_call *call, const config_server_write_batch_req *req,
 			  config_server_write_batch_rep *rep)
 {
-	if (req->ops.count > HV_CONFIG_MAX_BATCH_OPS)
+	if (req->ops.count > CFG_MAX_BATCH_OPS)
 		return hv_call_fail(call, -E2BIG, "a batch holds at most %u operations",
-				    HV_CONFIG_MAX_BATCH_OPS);
-	hv_config_op *ops = hv_call_calloc(call, req->ops.count ? req->ops.count : 1, sizeof(*ops));
+				    CFG_MAX_BATCH_OPS);
+	cfg_op *ops = hv_call_calloc(call, req->ops.count ? req->ops.count : 1, sizeof(*ops));
 	if (!ops)
 		return -ENOMEM;
 	for (size_t i = 0; i < req->ops.count; i++) {
 		const config_server_config_op *in = &req->ops.items[i];
-		hv_config_op *op = &ops[i];
+		cfg_op *op = &ops[i];
 		op->group = in->group;
 		op->key = in->key;
 		op->value = in->value;
 		switch (in->kind) {
-		case CONFIG_SERVER_CONFIG_OP_KIND_SET: op->kind = HV_CONFIG_SET; break;
-		case CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY: op->kind = HV_CONFIG_REMOVE_KEY; break;
-		case CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP: op->kind = HV_CONFIG_REMOVE_GROUP; break;
-		case CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP: op->kind = HV_CONFIG_ADD_GROUP; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_SET: op->kind = CFG_SET; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY: op->kind = CFG_REMOVE_KEY; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP: op->kind = CFG_REMOVE_GROUP; break;
+		case CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP: op->kind = CFG_ADD_GROUP; break;
 		default:
 			return hv_call_fail(call, -EINVAL, "operation %zu has an unknown kind", i);
 		}
@@ -343,7 +343,7 @@ static int on_write_batch(hv_call *call, const config_server_write_batch_req *re
 	return apply(call, req->domain, ops, req->ops.count);
 }
 
-const config_server_handlers config_handlers = {
+const config_server_handlers cfg_handlers = {
 	.pledge_domains = on_pledge_domains,
 	.enable_permissive_mode = on_enable_permissive_mode,
 	.monitor_domain = on_monitor_domain,
@@ -365,7 +365,7 @@ const config_server_handlers config_handlers = {
 
 /* --- change events ------------------------------------------------------ */
 typedef struct announce_ctx {
-	const hv_config_change *ch;
+	const cfg_change *ch;
 	void *origin;
 } announce_ctx;
 
@@ -373,7 +373,7 @@ static int send_change(hv_conn *conn, void *ud)
 {
 	announce_ctx *a = ud;
 	cfg_client *c = hv_conn_userdata(conn); /* the runner's per-connection state */
-	const hv_config_change *ch = a->ch;
+	const cfg_change *ch = a->ch;
 	if (conn == a->origin || !hv_strv_contains(&c->monitored, ch->domain))
 		return 0;
 	int r = 0;
@@ -381,27 +381,27 @@ static int send_change(hv_conn *conn, void *ud)
 	uint64_t u = 0;
 	bool b = false;
 	switch (ch->kind) {
-	case HV_CONFIG_CHANGED_VALUE:
+	case CFG_CHANGED_VALUE:
 		/* Typed writes are announced typed; their text always parses back. */
-		if (ch->type == HV_CONFIG_TYPE_I32 && hv_parse_i64(ch->value, INT32_MIN, INT32_MAX, &i) == 0)
+		if (ch->type == CFG_TYPE_I32 && hv_parse_i64(ch->value, INT32_MIN, INT32_MAX, &i) == 0)
 			r = config_client_notify_changed_i32_value(conn, ch->domain, ch->group, ch->key,
 								   (int32_t)i);
-		else if (ch->type == HV_CONFIG_TYPE_U32 && hv_parse_u64(ch->value, UINT32_MAX, &u) == 0)
+		else if (ch->type == CFG_TYPE_U32 && hv_parse_u64(ch->value, UINT32_MAX, &u) == 0)
 			r = config_client_notify_changed_u32_value(conn, ch->domain, ch->group, ch->key,
 								   (uint32_t)u);
-		else if (ch->type == HV_CONFIG_TYPE_BOOL && hv_parse_bool(ch->value, &b) == 0)
+		else if (ch->type == CFG_TYPE_BOOL && hv_parse_bool(ch->value, &b) == 0)
 			r = config_client_notify_changed_bool_value(conn, ch->domain, ch->group, ch->key, b);
 		else
 			r = config_client_notify_changed_string_value(conn, ch->domain, ch->group,
 								      ch->key, ch->value);
 		break;
-	case HV_CONFIG_REMOVED_KEY:
+	case CFG_REMOVED_KEY:
 		r = config_client_notify_removed_key(conn, ch->domain, ch->group, ch->key);
 		break;
-	case HV_CONFIG_REMOVED_GROUP:
+	case CFG_REMOVED_GROUP:
 		r = config_client_notify_removed_group(conn, ch->domain, ch->group);
 		break;
-	case HV_CONFIG_ADDED_GROUP:
+	case CFG_ADDED_GROUP:
 		r = config_client_notify_added_group(conn, ch->domain, ch->group);
 		break;
 	}
@@ -410,9 +410,9 @@ static int send_change(hv_conn *conn, void *ud)
 	return 0;
 }
 
-static void on_store_change(const hv_config_change *ch, void *origin, void *userdata)
+static void on_store_change(const cfg_change *ch, void *origin, void *userdata)
 {
-	config_service *svc = userdata;
+	cfg_service *svc = userdata;
 	announce_ctx a = {.ch = ch, .origin = origin};
 	hv_server_foreach(svc->server, send_change, &a);
 }
@@ -426,27 +426,27 @@ void cfg_client_fini(hv_conn *conn, void *state)
 
 static void on_inotify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
-	config_service *svc = userdata;
-	int r = hv_config_store_process_inotify(svc->store);
+	cfg_service *svc = userdata;
+	int r = cfg_store_process_inotify(svc->store);
 	if (r < 0)
 		hv_log_errno(r, "Failed to read inotify events");
 }
 
-int config_service_init(hv_server *srv, hv_config_store *store)
+int cfg_service_init(hv_server *srv, cfg_store *store)
 {
 	hv_loop *loop = hv_server_loop(srv);
-	config_service *svc = &the_service;
+	cfg_service *svc = &the_service;
 	svc->store = store;
 	svc->server = srv;
-	hv_config_store_set_change_cb(store, on_store_change, svc);
-	int r = hv_loop_add_fd(loop, hv_config_store_inotify_fd(store), HV_IO_READ, on_inotify, svc,
+	cfg_store_set_change_cb(store, on_store_change, svc);
+	int r = hv_loop_add_fd(loop, cfg_store_inotify_fd(store), HV_IO_READ, on_inotify, svc,
 			       NULL);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to watch the configuration directory");
 	return 0;
 }
 
-int config_default_dir(const char **out)
+int cfg_default_dir(const char **out)
 {
 	static char buf[PATH_MAX];
 	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");

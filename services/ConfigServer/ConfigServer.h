@@ -10,9 +10,9 @@
 #include "store.h"
 
 /* The handlers table of the ConfigServer endpoint (ConfigServer.c). */
-extern const config_server_handlers config_handlers;
+extern const config_server_handlers cfg_handlers;
 
-typedef struct config_service config_service;
+typedef struct cfg_service cfg_service;
 
 /* Each client's state (the service description's conn_size): the domains
  * it pledged to stay within, and those it monitors. Lists are short (a
@@ -26,7 +26,7 @@ void cfg_client_fini(hv_conn *conn, void *state);
 
 /* Announce store changes to monitoring clients, and pick up hand edits
  * through the server's loop. */
-int config_service_init(hv_server *srv, hv_config_store *store);
+int cfg_service_init(hv_server *srv, cfg_store *store);
 /* The user's settings directory: $XDG_CONFIG_HOME/haven, else
  * ~/.config/haven (logged and -ENOENT when neither is an absolute path). */
-int config_default_dir(const char **out);
+int cfg_default_dir(const char **out);

@@ -6,23 +6,23 @@
 #include "ConfigServer.h"
 
 static const char *config_dir, *defaults = HAVEN_CONFIG_DEFAULTS_DIR;
-static hv_config_store *store;
+static cfg_store *store;
 
 static int setup(hv_server *srv)
 {
-	int r = config_dir ? 0 : config_default_dir(&config_dir);
+	int r = config_dir ? 0 : cfg_default_dir(&config_dir);
 	if (r >= 0)
-		r = hv_config_store_open(config_dir, defaults, &store);
-	return r < 0 ? r : config_service_init(srv, store);
+		r = cfg_store_open(config_dir, defaults, &store);
+	return r < 0 ? r : cfg_service_init(srv, store);
 }
 
-static void teardown(int code) { hv_config_store_free(store); }
+static void teardown(int code) { cfg_store_free(store); }
 
 static const hv_service config_server = {
 	.name = "ConfigServer",
 	.summary = "Settings service: serves ConfigServer.ipc.",
 	.endpoint = &config_server_endpoint,
-	.handlers = &config_handlers,
+	.handlers = &cfg_handlers,
 	.conn_size = sizeof(cfg_client),
 	.conn_fini = cfg_client_fini,
 	.options = (const hv_option[]){

@@ -60,12 +60,12 @@ typedef struct domain {
 	file_id user_id, defaults_id;
 } domain;
 
-struct hv_config_store {
+struct cfg_store {
 	char *user_dir, *defaults_dir;
 	int user_dirfd, defaults_dirfd, inotify_fd;
 	domain **domains;
 	size_t n_domains, cap_domains;
-	hv_config_change_cb change_cb;
+	cfg_change_cb change_cb;
 	void *change_ud;
 	char why_buf[256];
 };
@@ -215,13 +215,13 @@ static bool has_control(const char *s)
 	return false;
 }
 
-int hv_config_check_domain(const char *d, const char **why)
+int cfg_check_domain(const char *d, const char **why)
 {
 	const char *w = NULL;
 	size_t len = d ? strlen(d) : 0;
 	if (len == 0)
 		w = "domain name is empty";
-	else if (len > HV_CONFIG_MAX_DOMAIN_LEN)
+	else if (len > CFG_MAX_DOMAIN_LEN)
 		w = "domain name is longer than 128 bytes";
 	else if (!hv_utf8_valid(d, len))
 		w = "domain name is not valid UTF-8";
@@ -238,13 +238,13 @@ int hv_config_check_domain(const char *d, const char **why)
 	return w ? -EINVAL : 0;
 }
 
-int hv_config_check_name(const char *n, const char **why)
+int cfg_check_name(const char *n, const char **why)
 {
 	const char *w = NULL;
 	size_t len = n ? strlen(n) : 0;
 	if (len == 0)
 		w = "group or key name is empty";
-	else if (len > HV_CONFIG_MAX_NAME_LEN)
+	else if (len > CFG_MAX_NAME_LEN)
 		w = "group or key name is longer than 48 bytes";
 	else if (!hv_utf8_valid(n, len))
 		w = "group or key name is not valid UTF-8";
@@ -259,14 +259,14 @@ int hv_config_check_name(const char *n, const char **why)
 	return w ? -EINVAL : 0;
 }
 
-int hv_config_check_value(const char *v, const char **why)
+int cfg_check_value(const char *v, const char **why)
 {
 	if (!v) {
 		if (why)
 			*why = "value is missing";
 		return -EINVAL;
 	}
-	if (strlen(v) > HV_CONFIG_MAX_VALUE_LEN) {
+	if (strlen(v) > CFG_MAX_VALUE_LEN) {
 		if (why)
 			*why = "value is longer than 64 KiB";
 		return -E2BIG;
@@ -588,7 +588,7 @@ static int prescan(const char *buf, size_t len, cfg_table *t, unsigned *bad_line
 				return -EBADMSG;
 			}
 			size_t n = (size_t)(close - s - 1);
-			if (n == 0 || n > HV_CONFIG_MAX_NAME_LEN) {
+			if (n == 0 || n > CFG_MAX_NAME_LEN) {
 				*why = "group name is empty or longer than 48 bytes";
 				return -EBADMSG;
 			}
@@ -597,7 +597,7 @@ static int prescan(const char *buf, size_t len, cfg_table *t, unsigned *bad_line
 				*why = "group name is not valid UTF-8";
 				return -EBADMSG;
 			}
-			char name[HV_CONFIG_MAX_NAME_LEN + 1];
+			char name[CFG_MAX_NAME_LEN + 1];
 			memcpy(name, s + 1, n);
 			name[n] = '\0';
 			cfg_group *g;
@@ -616,7 +616,7 @@ static int prescan(const char *buf, size_t len, cfg_table *t, unsigned *bad_line
 			const char *ke = sep;
 			while (ke > s && (ke[-1] == ' ' || ke[-1] == '\t'))
 				ke--;
-			if (ke == s || (size_t)(ke - s) > HV_CONFIG_MAX_NAME_LEN) {
+			if (ke == s || (size_t)(ke - s) > CFG_MAX_NAME_LEN) {
 				*why = "key name is empty or longer than 48 bytes";
 				return -EBADMSG;
 			}
@@ -654,7 +654,7 @@ static bool file_id_equal(const file_id *a, const file_id *b)
 
 static int stat_domain_file(int dirfd, const char *domain_name, file_id *id)
 {
-	char fname[HV_CONFIG_MAX_DOMAIN_LEN + 8];
+	char fname[CFG_MAX_DOMAIN_LEN + 8];
 	snprintf(fname, sizeof(fname), "%s.ini", domain_name);
 	*id = (file_id){0};
 	if (dirfd < 0)
@@ -668,10 +668,10 @@ static int stat_domain_file(int dirfd, const char *domain_name, file_id *id)
 
 /* Load <dir>/<domain>.ini into t (empty if missing). On a parse error,
  * s->why_buf says "<path>:<line>: <why>". */
-static int load_file(hv_config_store *s, int dirfd, const char *dir, const char *domain_name,
+static int load_file(cfg_store *s, int dirfd, const char *dir, const char *domain_name,
 		     cfg_table *t, file_id *id)
 {
-	char fname[HV_CONFIG_MAX_DOMAIN_LEN + 8];
+	char fname[CFG_MAX_DOMAIN_LEN + 8];
 	snprintf(fname, sizeof(fname), "%s.ini", domain_name);
 	*t = (cfg_table){0};
 	*id = (file_id){0};
@@ -692,9 +692,9 @@ static int load_file(hv_config_store *s, int dirfd, const char *dir, const char 
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if ((uint64_t)st.st_size > HV_CONFIG_MAX_FILE_SIZE) {
+	if ((uint64_t)st.st_size > CFG_MAX_FILE_SIZE) {
 		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: larger than %u bytes", dir, fname,
-			 HV_CONFIG_MAX_FILE_SIZE);
+			 CFG_MAX_FILE_SIZE);
 		return -EFBIG;
 	}
 	_hv_free_ char *buf = malloc((size_t)st.st_size + 1);
@@ -768,7 +768,7 @@ static int mkdir_p(const char *path, mode_t mode)
 
 /* A SIGKILL between creating the temp file and the rename leaves
  * ".<domain>.ini.XXXXXX" (hv_replace_file_at's name). */
-static void remove_stale_temps(hv_config_store *s)
+static void remove_stale_temps(cfg_store *s)
 {
 	DIR *d = hv_opendir_at(s->user_dirfd);
 	if (!d)
@@ -786,9 +786,9 @@ static void remove_stale_temps(hv_config_store *s)
 	closedir(d);
 }
 
-int hv_config_store_open(const char *user_dir, const char *defaults_dir, hv_config_store **out)
+int cfg_store_open(const char *user_dir, const char *defaults_dir, cfg_store **out)
 {
-	hv_config_store *s = calloc(1, sizeof(*s));
+	cfg_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->user_dirfd = s->defaults_dirfd = s->inotify_fd = -1;
@@ -833,7 +833,7 @@ int hv_config_store_open(const char *user_dir, const char *defaults_dir, hv_conf
 	*out = s;
 	return 0;
 fail:
-	hv_config_store_free(s);
+	cfg_store_free(s);
 	return r;
 }
 
@@ -847,7 +847,7 @@ static void domain_free(domain *d)
 	free(d);
 }
 
-void hv_config_store_free(hv_config_store *s)
+void cfg_store_free(cfg_store *s)
 {
 	if (!s)
 		return;
@@ -862,13 +862,13 @@ void hv_config_store_free(hv_config_store *s)
 	free(s);
 }
 
-void hv_config_store_set_change_cb(hv_config_store *s, hv_config_change_cb cb, void *userdata)
+void cfg_store_set_change_cb(cfg_store *s, cfg_change_cb cb, void *userdata)
 {
 	s->change_cb = cb;
 	s->change_ud = userdata;
 }
 
-static domain *find_domain(hv_config_store *s, const char *name)
+static domain *find_domain(cfg_store *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_domains; i++)
 		if (strcmp(s->domains[i]->name, name) == 0)
@@ -876,9 +876,9 @@ static domain *find_domain(hv_config_store *s, const char *name)
 	return NULL;
 }
 
-static int get_domain(hv_config_store *s, const char *name, domain **out, const char **why)
+static int get_domain(cfg_store *s, const char *name, domain **out, const char **why)
 {
-	int r = hv_config_check_domain(name, why);
+	int r = cfg_check_domain(name, why);
 	if (r < 0)
 		return r;
 	domain *d = find_domain(s, name);
@@ -886,7 +886,7 @@ static int get_domain(hv_config_store *s, const char *name, domain **out, const 
 		*out = d;
 		return 0;
 	}
-	if (s->n_domains >= HV_CONFIG_MAX_DOMAINS) {
+	if (s->n_domains >= CFG_MAX_DOMAINS) {
 		if (why)
 			*why = "too many domains loaded";
 		return -ENOSPC;
@@ -922,13 +922,13 @@ static int get_domain(hv_config_store *s, const char *name, domain **out, const 
 	return 0;
 }
 
-int hv_config_store_load(hv_config_store *s, const char *name, const char **why)
+int cfg_store_load(cfg_store *s, const char *name, const char **why)
 {
 	domain *d;
 	return get_domain(s, name, &d, why);
 }
 
-void hv_config_store_forget(hv_config_store *s, const char *name)
+void cfg_store_forget(cfg_store *s, const char *name)
 {
 	for (size_t i = 0; i < s->n_domains; i++)
 		if (strcmp(s->domains[i]->name, name) == 0) {
@@ -983,15 +983,15 @@ static int eff_keys(const cfg_table *user, const cfg_table *defs, const char *gr
 	return 0;
 }
 
-int hv_config_store_get(hv_config_store *s, const char *dn, const char *group, const char *key,
-			const char **value, const char **why)
+int cfg_store_get(cfg_store *s, const char *dn, const char *group, const char *key,
+		  const char **value, const char **why)
 {
 	domain *d;
 	int r = get_domain(s, dn, &d, why);
 	if (r == 0)
-		r = hv_config_check_name(group, why);
+		r = cfg_check_name(group, why);
 	if (r == 0)
-		r = hv_config_check_name(key, why);
+		r = cfg_check_name(key, why);
 	if (r < 0)
 		return r;
 	const char *v = eff_get(&d->user, &d->defaults, group, key);
@@ -1021,8 +1021,8 @@ static int collect_name(const char *name, void *ud)
 	return 0;
 }
 
-int hv_config_store_list_groups(hv_config_store *s, const char *dn, const char ***names,
-				size_t *count, const char **why)
+int cfg_store_list_groups(cfg_store *s, const char *dn, const char ***names,
+			  size_t *count, const char **why)
 {
 	domain *d;
 	int r = get_domain(s, dn, &d, why);
@@ -1039,13 +1039,13 @@ int hv_config_store_list_groups(hv_config_store *s, const char *dn, const char *
 	return 0;
 }
 
-int hv_config_store_list_keys(hv_config_store *s, const char *dn, const char *group,
-			      const char ***names, size_t *count, const char **why)
+int cfg_store_list_keys(cfg_store *s, const char *dn, const char *group,
+			const char ***names, size_t *count, const char **why)
 {
 	domain *d;
 	int r = get_domain(s, dn, &d, why);
 	if (r == 0)
-		r = hv_config_check_name(group, why);
+		r = cfg_check_name(group, why);
 	if (r < 0)
 		return r;
 	name_list l = {0};
@@ -1061,24 +1061,24 @@ int hv_config_store_list_keys(hv_config_store *s, const char *dn, const char *gr
 
 /* --- diff: announce every effective change between two states ------------------- */
 typedef struct diff_ctx {
-	hv_config_store *s;
+	cfg_store *s;
 	const char *domain;
 	const cfg_table *old_user, *old_defs, *new_user, *new_defs;
-	const hv_config_op *ops;
+	const cfg_op *ops;
 	size_t n_ops;
 	void *origin;
 	const char *group; /* while visiting keys */
 } diff_ctx;
 
-static void emit(diff_ctx *c, enum hv_config_change_kind kind, const char *group, const char *key,
+static void emit(diff_ctx *c, enum cfg_change_kind kind, const char *group, const char *key,
 		 const char *value)
 {
-	hv_config_change ch = {.kind = kind, .domain = c->domain, .group = group, .key = key,
-			       .value = value, .type = HV_CONFIG_TYPE_STRING};
+	cfg_change ch = {.kind = kind, .domain = c->domain, .group = group, .key = key,
+			       .value = value, .type = CFG_TYPE_STRING};
 	/* A typed write is announced with its type (the last op on that key). */
-	for (size_t i = c->n_ops; kind == HV_CONFIG_CHANGED_VALUE && i-- > 0;) {
-		const hv_config_op *op = &c->ops[i];
-		if (op->kind == HV_CONFIG_SET && strcmp(op->group, group) == 0 &&
+	for (size_t i = c->n_ops; kind == CFG_CHANGED_VALUE && i-- > 0;) {
+		const cfg_op *op = &c->ops[i];
+		if (op->kind == CFG_SET && strcmp(op->group, group) == 0 &&
 		    strcmp(op->key, key) == 0 && strcmp(op->value, value) == 0) {
 			ch.type = op->type;
 			break;
@@ -1094,7 +1094,7 @@ static int diff_new_key(const char *key, void *ud)
 	const char *nv = eff_get(c->new_user, c->new_defs, c->group, key);
 	const char *ov = eff_get(c->old_user, c->old_defs, c->group, key);
 	if (!ov || strcmp(ov, nv) != 0)
-		emit(c, HV_CONFIG_CHANGED_VALUE, c->group, key, nv);
+		emit(c, CFG_CHANGED_VALUE, c->group, key, nv);
 	return 0;
 }
 
@@ -1102,7 +1102,7 @@ static int diff_new_group(const char *group, void *ud)
 {
 	diff_ctx *c = ud;
 	if (!eff_has_group(c->old_user, c->old_defs, group))
-		emit(c, HV_CONFIG_ADDED_GROUP, group, NULL, NULL);
+		emit(c, CFG_ADDED_GROUP, group, NULL, NULL);
 	c->group = group;
 	return eff_keys(c->new_user, c->new_defs, group, diff_new_key, c);
 }
@@ -1111,7 +1111,7 @@ static int diff_old_key(const char *key, void *ud)
 {
 	diff_ctx *c = ud;
 	if (!eff_get(c->new_user, c->new_defs, c->group, key))
-		emit(c, HV_CONFIG_REMOVED_KEY, c->group, key, NULL);
+		emit(c, CFG_REMOVED_KEY, c->group, key, NULL);
 	return 0;
 }
 
@@ -1119,7 +1119,7 @@ static int diff_old_group(const char *group, void *ud)
 {
 	diff_ctx *c = ud;
 	if (!eff_has_group(c->new_user, c->new_defs, group)) {
-		emit(c, HV_CONFIG_REMOVED_GROUP, group, NULL, NULL);
+		emit(c, CFG_REMOVED_GROUP, group, NULL, NULL);
 		return 0;
 	}
 	c->group = group;
@@ -1135,9 +1135,9 @@ static void announce(diff_ctx *c)
 }
 
 /* --- durable writes ------------------------------------------------------------------ */
-static int write_durably(hv_config_store *s, const char *dn, const sbuf *content, file_id *id)
+static int write_durably(cfg_store *s, const char *dn, const sbuf *content, file_id *id)
 {
-	char fname[HV_CONFIG_MAX_DOMAIN_LEN + 8];
+	char fname[CFG_MAX_DOMAIN_LEN + 8];
 	snprintf(fname, sizeof(fname), "%s.ini", dn);
 	struct stat st;
 	int r = hv_replace_file_data_at(s->user_dirfd, fname, 0600, 0, content->p, content->len, &st);
@@ -1148,29 +1148,29 @@ static int write_durably(hv_config_store *s, const char *dn, const sbuf *content
 	return 0;
 }
 
-static int apply_op(cfg_table *t, const hv_config_op *op, const char **why)
+static int apply_op(cfg_table *t, const cfg_op *op, const char **why)
 {
-	int r = hv_config_check_name(op->group, why);
+	int r = cfg_check_name(op->group, why);
 	if (r < 0)
 		return r;
 	cfg_group *g;
 	switch (op->kind) {
-	case HV_CONFIG_SET:
-		if ((r = hv_config_check_name(op->key, why)) < 0 ||
-		    (r = hv_config_check_value(op->value, why)) < 0)
+	case CFG_SET:
+		if ((r = cfg_check_name(op->key, why)) < 0 ||
+		    (r = cfg_check_value(op->value, why)) < 0)
 			return r;
 		if ((r = table_ensure(t, op->group, &g)) < 0)
 			return r;
 		return group_set(g, op->key, op->value);
-	case HV_CONFIG_REMOVE_KEY:
-		if ((r = hv_config_check_name(op->key, why)) < 0)
+	case CFG_REMOVE_KEY:
+		if ((r = cfg_check_name(op->key, why)) < 0)
 			return r;
 		group_remove(table_find(t, op->group), op->key);
 		return 0;
-	case HV_CONFIG_REMOVE_GROUP:
+	case CFG_REMOVE_GROUP:
 		table_remove(t, op->group);
 		return 0;
-	case HV_CONFIG_ADD_GROUP:
+	case CFG_ADD_GROUP:
 		return table_ensure(t, op->group, &g);
 	}
 	if (why)
@@ -1178,12 +1178,12 @@ static int apply_op(cfg_table *t, const hv_config_op *op, const char **why)
 	return -EINVAL;
 }
 
-int hv_config_store_apply(hv_config_store *s, const char *dn, const hv_config_op *ops,
-			  size_t n_ops, void *origin, const char **why)
+int cfg_store_apply(cfg_store *s, const char *dn, const cfg_op *ops,
+		    size_t n_ops, void *origin, const char **why)
 {
 	if (why)
 		*why = NULL;
-	if (n_ops > HV_CONFIG_MAX_BATCH_OPS) {
+	if (n_ops > CFG_MAX_BATCH_OPS) {
 		if (why)
 			*why = "batch has more than 4096 operations";
 		return -E2BIG;
@@ -1202,7 +1202,7 @@ int hv_config_store_apply(hv_config_store *s, const char *dn, const hv_config_op
 		r = serialize(&d->user, dn, &old_text);
 	if (r == 0)
 		r = serialize(&next, dn, &new_text);
-	if (r == 0 && new_text.len > HV_CONFIG_MAX_FILE_SIZE) {
+	if (r == 0 && new_text.len > CFG_MAX_FILE_SIZE) {
 		if (why)
 			*why = "domain would grow beyond 4 MiB";
 		r = -EFBIG;
@@ -1231,10 +1231,10 @@ int hv_config_store_apply(hv_config_store *s, const char *dn, const hv_config_op
 }
 
 /* --- inotify --------------------------------------------------------------------- */
-int hv_config_store_inotify_fd(const hv_config_store *s) { return s->inotify_fd; }
+int cfg_store_inotify_fd(const cfg_store *s) { return s->inotify_fd; }
 
 /* Re-read a loaded domain if either of its files is not what we last saw. */
-static void refresh_domain(hv_config_store *s, domain *d)
+static void refresh_domain(cfg_store *s, domain *d)
 {
 	file_id uid, did;
 	if (stat_domain_file(s->user_dirfd, d->name, &uid) < 0 ||
@@ -1268,7 +1268,7 @@ static void refresh_domain(hv_config_store *s, domain *d)
 	table_clear(&od);
 }
 
-int hv_config_store_process_inotify(hv_config_store *s)
+int cfg_store_process_inotify(cfg_store *s)
 {
 	char buf[8192] __attribute__((aligned(__alignof__(struct inotify_event))));
 	bool any = false, overflow = false;
@@ -1299,7 +1299,7 @@ int hv_config_store_process_inotify(hv_config_store *s)
 	return 0;
 }
 
-int hv_config_store_user_path(const hv_config_store *s, const char *dn, char *buf, size_t size)
+int cfg_store_user_path(const cfg_store *s, const char *dn, char *buf, size_t size)
 {
 	int n = snprintf(buf, size, "%s/%s.ini", s->user_dir, dn);
 	return n < 0 || (size_t)n >= size ? -ENAMETOOLONG : 0;

@@ -261,9 +261,9 @@ static void test_bad_input(void)
 	CHECK(error_says(c, "UTF-8"));
 	CHECK_EQ(config_server_write_string_value(c, "Bad", "G", "a=b", "v"), -EINVAL);
 	CHECK(error_says(c, "[ ] = : ; #"));
-	char *big = malloc(HV_CONFIG_MAX_VALUE_LEN + 2);
-	memset(big, 'v', HV_CONFIG_MAX_VALUE_LEN + 1);
-	big[HV_CONFIG_MAX_VALUE_LEN + 1] = '\0';
+	char *big = malloc(CFG_MAX_VALUE_LEN + 2);
+	memset(big, 'v', CFG_MAX_VALUE_LEN + 1);
+	big[CFG_MAX_VALUE_LEN + 1] = '\0';
 	CHECK_EQ(config_server_write_string_value(c, "Bad", "G", "big", big), -E2BIG);
 	CHECK(error_says(c, "64 KiB"));
 	free(big);
@@ -584,11 +584,11 @@ static void test_crash_respawn(void)
 		usleep((useconds_t)(rand() % 2000));
 		kill_server(SIGKILL);
 		/* No file is ever torn: it parses now, with the server dead. */
-		hv_config_store *s;
-		CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
+		cfg_store *s;
+		CHECK_EQ(cfg_store_open(user_dir, NULL, &s), 0);
 		const char *why = NULL;
-		CHECK_EQ(hv_config_store_load(s, "Durable", &why), 0);
-		hv_config_store_free(s);
+		CHECK_EQ(cfg_store_load(s, "Durable", &why), 0);
+		cfg_store_free(s);
 		start_server();
 	}
 	kill(writer, SIGKILL);

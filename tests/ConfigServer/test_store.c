@@ -43,8 +43,8 @@ static char *read_all(const char *path)
 	FILE *f = fopen(path, "r");
 	if (!f)
 		return NULL;
-	char *buf = malloc(HV_CONFIG_MAX_FILE_SIZE + 1);
-	size_t n = fread(buf, 1, HV_CONFIG_MAX_FILE_SIZE, f);
+	char *buf = malloc(CFG_MAX_FILE_SIZE + 1);
+	size_t n = fread(buf, 1, CFG_MAX_FILE_SIZE, f);
 	buf[n] = '\0';
 	fclose(f);
 	return buf;
@@ -56,7 +56,7 @@ typedef struct rec {
 	int n;
 } rec;
 
-static void record(const hv_config_change *c, void *origin, void *ud)
+static void record(const cfg_change *c, void *origin, void *ud)
 {
 	rec *r = ud;
 	static const char *kinds[] = {"", "changed", "removed-key", "removed-group", "added-group"};
@@ -66,11 +66,11 @@ static void record(const hv_config_change *c, void *origin, void *ud)
 			 origin ? " (origin)" : "");
 }
 
-static int set1(hv_config_store *s, const char *d, const char *g, const char *k, const char *v)
+static int set1(cfg_store *s, const char *d, const char *g, const char *k, const char *v)
 {
-	hv_config_op op = {.kind = HV_CONFIG_SET, .group = g, .key = k, .value = v};
+	cfg_op op = {.kind = CFG_SET, .group = g, .key = k, .value = v};
 	const char *why = NULL;
-	return hv_config_store_apply(s, d, &op, 1, NULL, &why);
+	return cfg_store_apply(s, d, &op, 1, NULL, &why);
 }
 
 static void rm_rf(const char *dir)
@@ -101,8 +101,8 @@ static void check_lines_short(const char *path)
 
 static void test_round_trip(void)
 {
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 
 	/* Values inih would mangle if written plainly. */
 	static char long_val[20000];
@@ -130,14 +130,14 @@ static void test_round_trip(void)
 		snprintf(key, sizeof(key), "k%zu", i);
 		CHECK_EQ(set1(s, "RoundTrip", "Values", key, values[i]), 0);
 	}
-	hv_config_store_free(s);
+	cfg_store_free(s);
 
 	/* A fresh store reads the file back exactly. */
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	for (size_t i = 0; i < HV_ARRAY_SIZE(values); i++) {
 		const char *v = NULL, *why = NULL;
 		snprintf(key, sizeof(key), "k%zu", i);
-		CHECK_EQ(hv_config_store_get(s, "RoundTrip", "Values", key, &v, &why), 0);
+		CHECK_EQ(cfg_store_get(s, "RoundTrip", "Values", key, &v, &why), 0);
 		if (v && strcmp(v, values[i]) != 0) {
 			fprintf(stderr, "value %zu differs: got \"%.60s\" want \"%.60s\"\n", i, v,
 				values[i]);
@@ -145,7 +145,7 @@ static void test_round_trip(void)
 		}
 	}
 	char path[256];
-	hv_config_store_user_path(s, "RoundTrip", path, sizeof(path));
+	cfg_store_user_path(s, "RoundTrip", path, sizeof(path));
 	check_lines_short(path);
 	/* Nothing changed: no write at all (same inode). */
 	struct stat a, b;
@@ -153,15 +153,15 @@ static void test_round_trip(void)
 	CHECK_EQ(set1(s, "RoundTrip", "Values", "k1", "plain"), 0);
 	CHECK_EQ(stat(path, &b), 0);
 	CHECK(a.st_ino == b.st_ino);
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
 /* Random values (any byte but NUL, up to 600 bytes, blanks and escapes
  * over-represented) survive a write and a fresh load. Seeded: repeatable. */
 static void test_random_round_trip(void)
 {
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, NULL, &s), 0);
 	static const char tricky[] = " \t\n\r\\\";#[]=:";
 	unsigned seed = 12345;
 	enum { N = 300 };
@@ -178,22 +178,22 @@ static void test_random_round_trip(void)
 		snprintf(key, sizeof(key), "r%d", i);
 		CHECK_EQ(set1(s, "Random", "G", key, vals[i]), 0);
 	}
-	hv_config_store_free(s);
-	CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
+	cfg_store_free(s);
+	CHECK_EQ(cfg_store_open(user_dir, NULL, &s), 0);
 	for (int i = 0; i < N; i++) {
 		char key[16];
 		const char *v = NULL, *why = NULL;
 		snprintf(key, sizeof(key), "r%d", i);
-		CHECK_EQ(hv_config_store_get(s, "Random", "G", key, &v, &why), 0);
+		CHECK_EQ(cfg_store_get(s, "Random", "G", key, &v, &why), 0);
 		if (v && strcmp(v, vals[i]) != 0) {
 			fprintf(stderr, "random value %d did not survive\n", i);
 			check_failures++;
 		}
 	}
 	char path[256];
-	hv_config_store_user_path(s, "Random", path, sizeof(path));
+	cfg_store_user_path(s, "Random", path, sizeof(path));
 	check_lines_short(path);
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
 static void test_layering_and_events(void)
@@ -202,19 +202,19 @@ static void test_layering_and_events(void)
 	snprintf(path, sizeof(path), "%s/Layered.ini", defs_dir);
 	write_file(path, "; shipped defaults\n[Window]\nwidth = 640\nheight = 480\n\n[Theme]\nname = "
 			 "Default\n[Empty]\n");
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	rec r = {0};
-	hv_config_store_set_change_cb(s, record, &r);
+	cfg_store_set_change_cb(s, record, &r);
 
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Layered", "Window", "width", &v, &why), 0);
+	CHECK_EQ(cfg_store_get(s, "Layered", "Window", "width", &v, &why), 0);
 	CHECK_STR(v, "640");
-	CHECK_EQ(hv_config_store_get(s, "Layered", "Window", "depth", &v, &why), -ENOENT);
+	CHECK_EQ(cfg_store_get(s, "Layered", "Window", "depth", &v, &why), -ENOENT);
 
 	const char **names = NULL;
 	size_t n = 0;
-	CHECK_EQ(hv_config_store_list_groups(s, "Layered", &names, &n, &why), 0);
+	CHECK_EQ(cfg_store_list_groups(s, "Layered", &names, &n, &why), 0);
 	CHECK_EQ(n, 3);
 	if (n == 3) {
 		CHECK_STR(names[0], "Window");
@@ -223,88 +223,88 @@ static void test_layering_and_events(void)
 	free(names);
 
 	int origin_token;
-	hv_config_op ops[] = {
-		{.kind = HV_CONFIG_SET, .type = HV_CONFIG_TYPE_I32, .group = "Window", .key = "width",
+	cfg_op ops[] = {
+		{.kind = CFG_SET, .type = CFG_TYPE_I32, .group = "Window", .key = "width",
 		 .value = "1024"},
-		{.kind = HV_CONFIG_SET, .group = "Fonts", .key = "mono", .value = "Hack"},
-		{.kind = HV_CONFIG_ADD_GROUP, .group = "Plugins"},
+		{.kind = CFG_SET, .group = "Fonts", .key = "mono", .value = "Hack"},
+		{.kind = CFG_ADD_GROUP, .group = "Plugins"},
 	};
-	CHECK_EQ(hv_config_store_apply(s, "Layered", ops, 3, &origin_token, &why), 0);
+	CHECK_EQ(cfg_store_apply(s, "Layered", ops, 3, &origin_token, &why), 0);
 	CHECK_EQ(r.n, 4);
 	CHECK_STR(r.text[0], "changed Layered Window width 1024 (origin)");
 	CHECK_STR(r.text[1], "added-group Layered Fonts - - (origin)");
 	CHECK_STR(r.text[2], "changed Layered Fonts mono Hack (origin)");
 	CHECK_STR(r.text[3], "added-group Layered Plugins - - (origin)");
 
-	CHECK_EQ(hv_config_store_list_keys(s, "Layered", "Window", &names, &n, &why), 0);
+	CHECK_EQ(cfg_store_list_keys(s, "Layered", "Window", &names, &n, &why), 0);
 	CHECK_EQ(n, 2); /* width (user) and height (default) */
 	free(names);
 
 	/* Removing the user's value shows the default again. */
 	r.n = 0;
-	hv_config_op rm = {.kind = HV_CONFIG_REMOVE_KEY, .group = "Window", .key = "width"};
-	CHECK_EQ(hv_config_store_apply(s, "Layered", &rm, 1, NULL, &why), 0);
+	cfg_op rm = {.kind = CFG_REMOVE_KEY, .group = "Window", .key = "width"};
+	CHECK_EQ(cfg_store_apply(s, "Layered", &rm, 1, NULL, &why), 0);
 	CHECK_EQ(r.n, 1);
 	CHECK_STR(r.text[0], "changed Layered Window width 640");
-	hv_config_op rmg = {.kind = HV_CONFIG_REMOVE_GROUP, .group = "Fonts"};
+	cfg_op rmg = {.kind = CFG_REMOVE_GROUP, .group = "Fonts"};
 	r.n = 0;
-	CHECK_EQ(hv_config_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
+	CHECK_EQ(cfg_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
 	CHECK_EQ(r.n, 1);
 	CHECK_STR(r.text[0], "removed-group Layered Fonts - -");
 	/* Removing what is absent is not an error and announces nothing. */
 	r.n = 0;
-	CHECK_EQ(hv_config_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
+	CHECK_EQ(cfg_store_apply(s, "Layered", &rmg, 1, NULL, &why), 0);
 	CHECK_EQ(r.n, 0);
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
 static void test_atomic_batch(void)
 {
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, NULL, &s), 0);
 	CHECK_EQ(set1(s, "Atomic", "G", "a", "1"), 0);
 	char path[256];
-	hv_config_store_user_path(s, "Atomic", path, sizeof(path));
+	cfg_store_user_path(s, "Atomic", path, sizeof(path));
 	char *before = read_all(path);
 	rec r = {0};
-	hv_config_store_set_change_cb(s, record, &r);
-	hv_config_op ops[] = {
-		{.kind = HV_CONFIG_SET, .group = "G", .key = "a", .value = "2"},
-		{.kind = HV_CONFIG_SET, .group = "G", .key = "b", .value = "3"},
-		{.kind = HV_CONFIG_SET, .group = "G", .key = "bad=key", .value = "4"},
+	cfg_store_set_change_cb(s, record, &r);
+	cfg_op ops[] = {
+		{.kind = CFG_SET, .group = "G", .key = "a", .value = "2"},
+		{.kind = CFG_SET, .group = "G", .key = "b", .value = "3"},
+		{.kind = CFG_SET, .group = "G", .key = "bad=key", .value = "4"},
 	};
 	const char *why = NULL;
-	CHECK_EQ(hv_config_store_apply(s, "Atomic", ops, 3, NULL, &why), -EINVAL);
+	CHECK_EQ(cfg_store_apply(s, "Atomic", ops, 3, NULL, &why), -EINVAL);
 	CHECK(why && strstr(why, "[ ] = : ; #"));
 	CHECK_EQ(r.n, 0);
 	const char *v = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Atomic", "G", "a", &v, &why), 0);
+	CHECK_EQ(cfg_store_get(s, "Atomic", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "1");
-	CHECK_EQ(hv_config_store_get(s, "Atomic", "G", "b", &v, &why), -ENOENT);
+	CHECK_EQ(cfg_store_get(s, "Atomic", "G", "b", &v, &why), -ENOENT);
 	char *after = read_all(path);
 	CHECK(before && after && strcmp(before, after) == 0);
 	free(before);
 	free(after);
 
 	/* Oversized value rejected, also inside a batch. */
-	char *big = malloc(HV_CONFIG_MAX_VALUE_LEN + 2);
-	memset(big, 'x', HV_CONFIG_MAX_VALUE_LEN + 1);
-	big[HV_CONFIG_MAX_VALUE_LEN + 1] = '\0';
+	char *big = malloc(CFG_MAX_VALUE_LEN + 2);
+	memset(big, 'x', CFG_MAX_VALUE_LEN + 1);
+	big[CFG_MAX_VALUE_LEN + 1] = '\0';
 	CHECK_EQ(set1(s, "Atomic", "G", "big", big), -E2BIG);
 	free(big);
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
 static void test_names(void)
 {
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	const char *bad_domains[] = {"", "../evil", "a/b", "..", ".hidden", "x..y", "bad\xff",
 				     "tab\there"};
 	for (size_t i = 0; i < HV_ARRAY_SIZE(bad_domains); i++) {
 		const char *why = NULL;
 		CHECK_EQ(set1(s, bad_domains[i], "G", "k", "v"), -EINVAL);
-		CHECK_EQ(hv_config_check_domain(bad_domains[i], &why), -EINVAL);
+		CHECK_EQ(cfg_check_domain(bad_domains[i], &why), -EINVAL);
 		CHECK(why != NULL);
 	}
 	char longname[200];
@@ -325,7 +325,7 @@ static void test_names(void)
 	CHECK_EQ(set1(s, "Names", "G", longname, "v"), -EINVAL);
 	longname[48] = '\0';
 	CHECK_EQ(set1(s, "Names", longname, longname, "v"), 0);
-	hv_config_store_free(s);
+	cfg_store_free(s);
 	/* nothing escaped the user directory */
 	char path[256];
 	snprintf(path, sizeof(path), "%s/evil.ini", root);
@@ -337,10 +337,10 @@ static void test_parse_errors(void)
 	char path[256];
 	snprintf(path, sizeof(path), "%s/Broken.ini", user_dir);
 	write_file(path, "[G]\na = 1\nthis line has no separator\n");
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Broken", "G", "a", &v, &why), -EBADMSG);
+	CHECK_EQ(cfg_store_get(s, "Broken", "G", "a", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Broken.ini:3:"));
 
 	char line[400];
@@ -351,7 +351,7 @@ static void test_parse_errors(void)
 	snprintf(path, sizeof(path), "%s/Long.ini", user_dir);
 	write_file(path, line);
 	why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Long", "G", "k", &v, &why), -EBADMSG);
+	CHECK_EQ(cfg_store_get(s, "Long", "G", "k", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Long.ini:2: line is longer than 198 bytes"));
 
 	/* Found by fuzz-configserver-ini: names in Latin-1 loaded (and listed),
@@ -360,39 +360,39 @@ static void test_parse_errors(void)
 	snprintf(path, sizeof(path), "%s/Latin.ini", user_dir);
 	write_file(path, "[G]\nstra\xdf" "e = x\n");
 	why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Latin", "G", "x", &v, &why), -EBADMSG);
+	CHECK_EQ(cfg_store_get(s, "Latin", "G", "x", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Latin.ini:2: key name is not valid UTF-8"));
 	snprintf(path, sizeof(path), "%s/Latin2.ini", user_dir);
 	write_file(path, "[Gr\xfc\xdf" "e]\n");
 	why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Latin2", "G", "x", &v, &why), -EBADMSG);
+	CHECK_EQ(cfg_store_get(s, "Latin2", "G", "x", &v, &why), -EBADMSG);
 	CHECK(why && strstr(why, "Latin2.ini:1: group name is not valid UTF-8"));
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
-static int wait_inotify(hv_config_store *s)
+static int wait_inotify(cfg_store *s)
 {
-	struct pollfd p = {.fd = hv_config_store_inotify_fd(s), .events = POLLIN};
+	struct pollfd p = {.fd = cfg_store_inotify_fd(s), .events = POLLIN};
 	int r = poll(&p, 1, 10000);
 	CHECK_EQ(r, 1);
-	return hv_config_store_process_inotify(s);
+	return cfg_store_process_inotify(s);
 }
 
 static void test_hand_edits(void)
 {
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	CHECK_EQ(set1(s, "Hand", "G", "a", "1"), 0);
 	CHECK_EQ(set1(s, "Hand", "G", "b", "2"), 0);
 	/* Our own writes are not re-announced as hand edits. */
 	rec r = {0};
-	hv_config_store_set_change_cb(s, record, &r);
+	cfg_store_set_change_cb(s, record, &r);
 	CHECK_EQ(wait_inotify(s), 0);
 	CHECK_EQ(r.n, 0);
 
 	/* An editor that writes in place. */
 	char path[256];
-	hv_config_store_user_path(s, "Hand", path, sizeof(path));
+	cfg_store_user_path(s, "Hand", path, sizeof(path));
 	write_file(path, "[G]\na = 10\n[New]\nx = y\n");
 	CHECK_EQ(wait_inotify(s), 0);
 	CHECK_EQ(r.n, 4);
@@ -409,7 +409,7 @@ static void test_hand_edits(void)
 	CHECK_EQ(rename(tmp, path), 0);
 	CHECK_EQ(wait_inotify(s), 0);
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Hand", "G", "a", &v, &why), 0);
+	CHECK_EQ(cfg_store_get(s, "Hand", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "11");
 	CHECK_EQ(r.n, 2);
 	CHECK_STR(r.text[1], "removed-group Hand New - -");
@@ -418,38 +418,38 @@ static void test_hand_edits(void)
 	r.n = 0;
 	write_file(path, "[G\n");
 	CHECK_EQ(wait_inotify(s), 0);
-	CHECK_EQ(hv_config_store_get(s, "Hand", "G", "a", &v, &why), 0);
+	CHECK_EQ(cfg_store_get(s, "Hand", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "11");
 	CHECK_EQ(r.n, 0);
 	/* Deleting the file removes the values. */
 	CHECK_EQ(unlink(path), 0);
 	CHECK_EQ(wait_inotify(s), 0);
-	CHECK_EQ(hv_config_store_get(s, "Hand", "G", "a", &v, &why), -ENOENT);
+	CHECK_EQ(cfg_store_get(s, "Hand", "G", "a", &v, &why), -ENOENT);
 	CHECK_EQ(r.n, 1);
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
-/* hv_config_store_forget (the fuzzer's reset): the next use reads the
+/* cfg_store_forget (the fuzzer's reset): the next use reads the
  * files again; other domains and unknown names are left alone. */
 static void test_forget(void)
 {
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	CHECK_EQ(set1(s, "Forget", "G", "a", "1"), 0);
 	CHECK_EQ(set1(s, "Kept", "G", "a", "k"), 0);
 	char path[256];
-	hv_config_store_user_path(s, "Forget", path, sizeof(path));
+	cfg_store_user_path(s, "Forget", path, sizeof(path));
 	write_file(path, "[G]\na = 2\n"); /* no inotify processing on purpose */
 	const char *v = NULL, *why = NULL;
-	CHECK_EQ(hv_config_store_get(s, "Forget", "G", "a", &v, &why), 0);
+	CHECK_EQ(cfg_store_get(s, "Forget", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "1");
-	hv_config_store_forget(s, "Forget");
-	hv_config_store_forget(s, "NeverLoaded");
-	CHECK_EQ(hv_config_store_get(s, "Forget", "G", "a", &v, &why), 0);
+	cfg_store_forget(s, "Forget");
+	cfg_store_forget(s, "NeverLoaded");
+	CHECK_EQ(cfg_store_get(s, "Forget", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "2");
-	CHECK_EQ(hv_config_store_get(s, "Kept", "G", "a", &v, &why), 0);
+	CHECK_EQ(cfg_store_get(s, "Kept", "G", "a", &v, &why), 0);
 	CHECK_STR(v, "k");
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
 static void test_stale_temp_removed(void)
@@ -460,11 +460,11 @@ static void test_stale_temp_removed(void)
 	char keep[256];
 	snprintf(keep, sizeof(keep), "%s/.notes.ini.bak", user_dir);
 	write_file(keep, "mine");
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(user_dir, defs_dir, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
 	CHECK(access(path, F_OK) < 0);
 	CHECK(access(keep, F_OK) == 0); /* not ours: left alone */
-	hv_config_store_free(s);
+	cfg_store_free(s);
 }
 
 /* A child writes k<i> = v<i> in a loop, reporting each acknowledged i on a
@@ -481,20 +481,20 @@ static void test_sigkill_durability(void)
 		pid_t pid = fork();
 		if (pid == 0) {
 			close(p[0]);
-			hv_config_store *s;
-			if (hv_config_store_open(user_dir, NULL, &s) < 0)
+			cfg_store *s;
+			if (cfg_store_open(user_dir, NULL, &s) < 0)
 				_exit(3);
 			for (unsigned i = next;; i++) {
 				char k[32], v[64];
 				snprintf(k, sizeof(k), "k%u", i % 200);
 				snprintf(v, sizeof(v), "value %u with some padding to write", i);
 				/* alternate single writes and batches */
-				hv_config_op ops[2] = {
-					{.kind = HV_CONFIG_SET, .group = "Kill", .key = k, .value = v},
-					{.kind = HV_CONFIG_SET, .group = "Last", .key = "i", .value = v},
+				cfg_op ops[2] = {
+					{.kind = CFG_SET, .group = "Kill", .key = k, .value = v},
+					{.kind = CFG_SET, .group = "Last", .key = "i", .value = v},
 				};
 				const char *why = NULL;
-				if (hv_config_store_apply(s, "Durable", ops, 1 + i % 2, NULL, &why) < 0)
+				if (cfg_store_apply(s, "Durable", ops, 1 + i % 2, NULL, &why) < 0)
 					_exit(4);
 				if (write(p[1], &i, sizeof(i)) != sizeof(i))
 					_exit(5);
@@ -521,8 +521,8 @@ static void test_sigkill_durability(void)
 		CHECK(WIFSIGNALED(st));
 		CHECK(got > 0);
 
-		hv_config_store *s;
-		CHECK_EQ(hv_config_store_open(user_dir, NULL, &s), 0);
+		cfg_store *s;
+		CHECK_EQ(cfg_store_open(user_dir, NULL, &s), 0);
 		/* every acknowledged write of this round (the last 200 keys) */
 		for (unsigned i = last >= 199 ? last - 199 : 0; i <= last; i++) {
 			if (i < next)
@@ -530,7 +530,7 @@ static void test_sigkill_durability(void)
 			char k[32], want_v[64];
 			snprintf(k, sizeof(k), "k%u", i % 200);
 			const char *val = NULL, *why = NULL;
-			int r = hv_config_store_get(s, "Durable", "Kill", k, &val, &why);
+			int r = cfg_store_get(s, "Durable", "Kill", k, &val, &why);
 			CHECK_EQ(r, 0);
 			if (r < 0)
 				break;
@@ -540,7 +540,7 @@ static void test_sigkill_durability(void)
 			CHECK(seen >= i);
 			(void)want_v;
 		}
-		hv_config_store_free(s);
+		cfg_store_free(s);
 		next = last + 1;
 	}
 	/* no temp file survives a reopen */

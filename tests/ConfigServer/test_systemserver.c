@@ -97,11 +97,11 @@ static void check_not_torn(void)
 	snprintf(cmd, sizeof(cmd), "cp '%s' '%s' 2>/dev/null", src, dst);
 	if (system(cmd) != 0)
 		return; /* not written yet */
-	hv_config_store *s;
-	CHECK_EQ(hv_config_store_open(cdir, NULL, &s), 0);
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(cdir, NULL, &s), 0);
 	const char *why = NULL;
-	CHECK_EQ(hv_config_store_load(s, "Durable", &why), 0);
-	hv_config_store_free(s);
+	CHECK_EQ(cfg_store_load(s, "Durable", &why), 0);
+	cfg_store_free(s);
 }
 
 static void writer_loop(int ack)
