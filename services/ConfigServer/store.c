@@ -786,55 +786,50 @@ static void remove_stale_temps(cfg_store *s)
 	closedir(d);
 }
 
+/* The directories: the user's (created), the defaults' (optional). */
+static int open_dirs(cfg_store *s, const char *user_dir, const char *defaults_dir)
+{
+	int r = mkdir_p(user_dir, 0700);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to create %s", user_dir);
+	s->user_dirfd = open(user_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->user_dirfd < 0)
+		return hv_log_errno(-errno, "Failed to open %s", user_dir);
+	if (!defaults_dir)
+		return 0;
+	s->defaults_dirfd = open(defaults_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (s->defaults_dirfd < 0 && (errno == EACCES || errno == EPERM))
+		/* the sandbox we were started in does not include it */
+		hv_log_warn("cannot read defaults in %s (%m): serving without defaults",
+			    defaults_dir);
+	else if (s->defaults_dirfd < 0 && errno != ENOENT)
+		return hv_log_errno(-errno, "Failed to open %s", defaults_dir);
+	return 0;
+}
+
 int cfg_store_open(const char *user_dir, const char *defaults_dir, cfg_store **out)
 {
-	cfg_store *s = calloc(1, sizeof(*s));
+	_hv_cleanup_(cfg_store_freep) cfg_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->user_dirfd = s->defaults_dirfd = s->inotify_fd = -1;
-	int r = -ENOMEM;
 	s->user_dir = strdup(user_dir);
 	if (!s->user_dir || (defaults_dir && !(s->defaults_dir = strdup(defaults_dir))))
-		goto fail;
-	r = mkdir_p(user_dir, 0700);
-	if (r < 0) {
-		hv_log_errno(r, "Failed to create %s", user_dir);
-		goto fail;
-	}
-	s->user_dirfd = open(user_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (s->user_dirfd < 0) {
-		r = hv_log_errno(-errno, "Failed to open %s", user_dir);
-		goto fail;
-	}
-	if (defaults_dir) {
-		s->defaults_dirfd = open(defaults_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s->defaults_dirfd < 0 && (errno == EACCES || errno == EPERM))
-			/* the sandbox we were started in does not include it */
-			hv_log_warn("cannot read defaults in %s (%m): serving without defaults",
-				    defaults_dir);
-		else if (s->defaults_dirfd < 0 && errno != ENOENT) {
-			r = hv_log_errno(-errno, "Failed to open %s", defaults_dir);
-			goto fail;
-		}
-	}
+		return -ENOMEM;
+	int r = open_dirs(s, user_dir, defaults_dir);
+	if (r < 0)
+		return r;
 	s->inotify_fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
-	if (s->inotify_fd < 0) {
-		r = hv_log_errno(-errno, "Failed to create an inotify instance");
-		goto fail;
-	}
+	if (s->inotify_fd < 0)
+		return hv_log_errno(-errno, "Failed to create an inotify instance");
 	const uint32_t mask = IN_CLOSE_WRITE | IN_MOVED_TO | IN_MOVED_FROM | IN_DELETE | IN_CREATE;
-	if (inotify_add_watch(s->inotify_fd, user_dir, mask) < 0) {
-		r = hv_log_errno(-errno, "Failed to watch %s", user_dir);
-		goto fail;
-	}
+	if (inotify_add_watch(s->inotify_fd, user_dir, mask) < 0)
+		return hv_log_errno(-errno, "Failed to watch %s", user_dir);
 	if (s->defaults_dirfd >= 0 && inotify_add_watch(s->inotify_fd, defaults_dir, mask) < 0)
 		hv_log_warn("cannot watch %s (%m): default changes need a restart", defaults_dir);
 	remove_stale_temps(s);
-	*out = s;
+	*out = HV_TAKE_PTR(s);
 	return 0;
-fail:
-	cfg_store_free(s);
-	return r;
 }
 
 static void domain_free(domain *d)

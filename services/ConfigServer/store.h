@@ -25,6 +25,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <haven/util.h>
+
 /* Limits (documented in docs/configserver.md). */
 #define CFG_MAX_DOMAIN_LEN 128u
 #define CFG_MAX_NAME_LEN 48u /* group and key names: inih keeps 49 bytes */
@@ -80,6 +82,7 @@ typedef void (*cfg_change_cb)(const cfg_change *change, void *origin,
 int cfg_store_open(const char *user_dir, const char *defaults_dir,
 		   cfg_store **out);
 void cfg_store_free(cfg_store *s);
+HV_DEFINE_CLEANUP(cfg_store *, cfg_store_free)
 void cfg_store_set_change_cb(cfg_store *s, cfg_change_cb cb, void *userdata);
 
 /* Name checks: 0 or -EINVAL with *why set. Domains: 1..128 bytes of UTF-8,
