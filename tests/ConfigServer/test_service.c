@@ -485,25 +485,7 @@ static void writer_loop(int ack)
  * service") ---------------------------------------------------------------- */
 static char log_path[256];
 
-/* Whether the server's log says `words` within ms milliseconds. */
-static bool log_says(const char *words, int ms)
-{
-	for (int waited = 0;; waited += 20) {
-		static char text[65536];
-		int fd = open(log_path, O_RDONLY | O_CLOEXEC);
-		ssize_t n = fd >= 0 ? read(fd, text, sizeof(text) - 1) : -1;
-		if (fd >= 0)
-			close(fd);
-		text[n > 0 ? n : 0] = '\0';
-		if (strstr(text, words))
-			return true;
-		if (waited >= ms) {
-			fprintf(stderr, "the server's log lacks \"%s\":\n%s", words, text);
-			return false;
-		}
-		usleep(20000);
-	}
-}
+static bool log_says(const char *words, int ms) { return svc_log_says(&fx, words, ms); }
 
 /* A FIFO named like a domain file, renamed over a loaded domain's file, or
  * named like a temp file: each is refused with a logged reason, never

@@ -154,6 +154,25 @@ int svc_raw_socket(const svc_fixture *f)
 	return fd;
 }
 
+bool svc_log_says(const svc_fixture *f, const char *words, int ms)
+{
+	static char text[65536];
+	for (int waited = 0;; waited += 20) {
+		int fd = open(f->log, O_RDONLY | O_CLOEXEC);
+		ssize_t n = fd >= 0 ? read(fd, text, sizeof text - 1) : -1;
+		if (fd >= 0)
+			close(fd);
+		text[n > 0 ? n : 0] = 0;
+		if (strstr(text, words))
+			return true;
+		if (waited >= ms) {
+			fprintf(stderr, "%s's log lacks \"%s\":\n%s", f->exe, words, text);
+			return false;
+		}
+		usleep(20000);
+	}
+}
+
 void svc_write_file(const char *path, const char *text)
 {
 	FILE *fp = fopen(path, "w");

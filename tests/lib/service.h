@@ -65,6 +65,9 @@ bool svc_all_distinct(const uint64_t *v, size_t n);
  * terminated, truncated to size; NULL: discarded), stderr into err likewise.
  * Returns the exit status, or -1 when killed by a signal. */
 int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, size_t err_size);
+/* Whether the service's log (f->log) says `words` within ms milliseconds;
+ * when not, the log is printed. */
+bool svc_log_says(const svc_fixture *f, const char *words, int ms);
 /* Write text to path (created 0644 or truncated); ends the test on failure. */
 void svc_write_file(const char *path, const char *text);
 /* Dispatch what has arrived on c without waiting. */
