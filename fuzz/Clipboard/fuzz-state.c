@@ -38,7 +38,7 @@ static void rm_dir_files(void)
 		return;
 	struct dirent *de;
 	while ((de = readdir(d)))
-		if (de->d_name[0] != '.' || strncmp(de->d_name, ".tmp-", 5) == 0)
+		if (strcmp(de->d_name, ".") != 0 && strcmp(de->d_name, "..") != 0)
 			unlinkat(dirfd(d), de->d_name, 0);
 	closedir(d);
 }

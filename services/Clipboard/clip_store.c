@@ -2,8 +2,9 @@
  * disk (see clip_store.h for the model).
  *
  * Disk layout of the state directory: one file per entry, named
- * "entry-<serial as 16 hex digits>", written as ".tmp-<serial>" then renamed,
- * so a file either is whole or does not exist:
+ * "entry-<serial as 16 hex digits>", written as ".entry-<serial>.XXXXXX"
+ * (hv_replace_file_at) then renamed, so a file either is whole or does not
+ * exist:
  *
  *   "HVCLIP1\0", i64 time_ms, u32 nreps, u32 nmeta,
  *   nreps x (u32 len, mime bytes, u64 size), nmeta x (u32 len, key, u32 len, value),
@@ -301,13 +302,37 @@ static int sync_dir(hv_clip_store *s)
 	return 0;
 }
 
+struct persist {
+	const hv_clip_entry *e;
+	const wbuf *hdr;
+};
+
+/* The entry file's content: header, then each representation's data. */
+static int persist_fill(int fd, void *userdata)
+{
+	const struct persist *p = userdata;
+	int r = hv_write_full(fd, p->hdr->p, p->hdr->len);
+	for (size_t i = 0; r >= 0 && i < p->e->nreps; i++) {
+		off_t off = 0;
+		uint64_t left = p->e->reps[i].size;
+		while (left > 0) {
+			ssize_t n = sendfile(fd, p->e->reps[i].fd, &off, HV_MIN(left, (uint64_t)1 << 30));
+			if (n < 0 && errno == EINTR)
+				continue;
+			if (n <= 0)
+				return n < 0 ? -errno : -EIO;
+			left -= (uint64_t)n;
+		}
+	}
+	return r;
+}
+
 /* Write e to "entry-<serial>" atomically and durably. */
 static int entry_persist(hv_clip_store *s, const hv_clip_entry *e)
 {
 	if (s->dirfd < 0)
 		return 0;
-	char tmp[64], name[64];
-	entry_name(tmp, sizeof(tmp), ".tmp-", e->serial);
+	char name[64];
 	entry_name(name, sizeof(name), "entry-", e->serial);
 
 	wbuf b = {0};
@@ -326,34 +351,11 @@ static int entry_persist(hv_clip_store *s, const hv_clip_entry *e)
 	_hv_free_ uint8_t *hdr = b.p;
 	if (b.err)
 		return b.err;
-
-	_hv_close_ int fd = openat(s->dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return hv_log_errno(-errno, "Failed to create clipboard file %s", tmp);
-	int r = hv_write_full(fd, hdr, b.len);
-	for (size_t i = 0; r >= 0 && i < e->nreps; i++) {
-		off_t off = 0;
-		uint64_t left = e->reps[i].size;
-		while (left > 0) {
-			ssize_t n = sendfile(fd, e->reps[i].fd, &off, HV_MIN(left, (uint64_t)1 << 30));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				r = n < 0 ? -errno : -EIO;
-				break;
-			}
-			left -= (uint64_t)n;
-		}
-	}
-	if (r >= 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r >= 0 && renameat(s->dirfd, tmp, s->dirfd, name) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(s->dirfd, tmp, 0);
+	struct persist p = {e, &b};
+	int r = hv_replace_file_at(s->dirfd, name, 0600, 0, persist_fill, &p, NULL);
+	if (r < 0)
 		return hv_log_errno(r, "Failed to store clipboard entry %" PRIu64, e->serial);
-	}
-	return sync_dir(s);
+	return 0;
 }
 
 static void entry_unlink(hv_clip_store *s, uint64_t serial)
@@ -415,13 +417,14 @@ static char *rb_str(rbuf *b, size_t max)
 /* Parse one entry file; -EBADMSG if it is not one we wrote whole. */
 static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entry **out)
 {
-	_hv_close_ int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* Never follows a symlink, never blocks on a FIFO planted there. */
+	_hv_close_ int fd = hv_open_regular_at(dirfd, name, 0);
 	if (fd < 0)
-		return -errno;
+		return fd;
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size < 24)
+	if (st.st_size < 24)
 		return -EBADMSG;
 	/* Read the header part only: at most this much precedes the data. */
 	size_t hmax = HV_MIN((size_t)st.st_size,
@@ -517,8 +520,10 @@ static int store_load(hv_clip_store *s)
 	struct dirent *de;
 	int r = 0;
 	while ((de = readdir(d))) {
-		if (strncmp(de->d_name, ".tmp-", 5) == 0) {
-			/* A write that never got acknowledged. */
+		if (strncmp(de->d_name, ".entry-", 7) == 0 || strncmp(de->d_name, ".tmp-", 5) == 0) {
+			/* A write that never got acknowledged: hv_replace_file_at's
+			 * temp file ".entry-<serial>.XXXXXX" (".tmp-<serial>" from
+			 * a Clipboard before it). */
 			unlinkat(s->dirfd, de->d_name, 0);
 			continue;
 		}
@@ -541,7 +546,7 @@ static int store_load(hv_clip_store *s)
 		int k = entry_load(s->dirfd, de->d_name, serial, &e);
 		if (k < 0) {
 			hv_log_warn("removing unreadable clipboard file %s: %s", de->d_name,
-				    strerror(-k));
+				    k == -EINVAL ? "not a regular file" : strerror(-k));
 			unlinkat(s->dirfd, de->d_name, 0);
 			continue;
 		}

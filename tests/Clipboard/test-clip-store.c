@@ -206,8 +206,13 @@ static void test_persistence(void)
 
 	/* Leftovers a crash could produce, and files that are not ours. */
 	char path[600];
-	snprintf(path, sizeof(path), "%s/.tmp-00000000000000aa", state);
+	snprintf(path, sizeof(path), "%s/.entry-00000000000000aa.1a2b3c", state);
 	FILE *f = fopen(path, "w");
+	CHECK(f != NULL);
+	fputs("half written", f);
+	fclose(f);
+	snprintf(path, sizeof(path), "%s/.tmp-00000000000000ab", state); /* an older Clipboard's */
+	f = fopen(path, "w");
 	CHECK(f != NULL);
 	fputs("half written", f);
 	fclose(f);
@@ -238,7 +243,9 @@ static void test_persistence(void)
 	CHECK(set_text(s, "after", "text/plain") > s4);
 
 	/* The torn and temporary files were removed, foreign ones left alone. */
-	snprintf(path, sizeof(path), "%s/.tmp-00000000000000aa", state);
+	snprintf(path, sizeof(path), "%s/.entry-00000000000000aa.1a2b3c", state);
+	CHECK(access(path, F_OK) < 0);
+	snprintf(path, sizeof(path), "%s/.tmp-00000000000000ab", state);
 	CHECK(access(path, F_OK) < 0);
 	snprintf(path, sizeof(path), "%s/entry-00000000000000ff", state);
 	CHECK(access(path, F_OK) < 0);

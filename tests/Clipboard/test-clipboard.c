@@ -2,7 +2,8 @@
  * activated, through the generated client: the API, a 100 MiB entry in
  * shared memory (kept without a copy when sealed, copied when not), change
  * events to subscribers only, bad input, a client dying mid-call, a
- * misbehaving peer, and SIGKILL + respawn losing nothing acknowledged.
+ * misbehaving peer, FIFOs planted in the state directory, and SIGKILL +
+ * respawn losing nothing acknowledged.
  *
  *   test-clipboard CLIPBOARD_EXE
  */
@@ -456,6 +457,69 @@ static void test_concurrent(void)
 	svc_stop(&f);
 }
 
+/* --- hostile files ------------------------------------------------------------ */
+
+/* Issue 12: "a FIFO in a state directory freezes a service". A FIFO named
+ * like an entry file (found at start), like the next entry's file and like
+ * the temp file an older Clipboard wrote it through: none is ever opened
+ * for reading or writing (which would block the whole service), the entry
+ * file is refused with a logged reason, and every client is served. */
+static void test_hostile_files(void)
+{
+	svc_fixture f;
+	svc_prepare(&f, exe, "clipboard", NULL);
+	char state[200], path[260], log[200];
+	snprintf(state, sizeof state, "%s/haven", f.runtime);
+	REQUIRE_EQ(mkdir(state, 0700), 0);
+	snprintf(state, sizeof state, "%s/haven/Clipboard", f.runtime);
+	REQUIRE_EQ(mkdir(state, 0700), 0);
+	snprintf(path, sizeof path, "%s/entry-0000000000000005", state);
+	REQUIRE_EQ(mkfifo(path, 0600), 0);
+	snprintf(log, sizeof log, "%s/clipboard.log", f.dir);
+	f.log = log;
+	const char *level = getenv("HAVEN_LOG");
+	setenv("HAVEN_LOG", "info", 1);
+	svc_respawn(&f);
+	if (level)
+		setenv("HAVEN_LOG", level, 1);
+	else
+		unsetenv("HAVEN_LOG");
+
+	hv_conn *c = svc_connect(&f);
+	hv_conn_set_timeout(c, 5000); /* a frozen service fails the checks, not the run */
+	hv_opt_clipboard_server_entry_info info = {0};
+	CHECK_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
+	CHECK(!info.present);
+	CHECK(svc_log_says(&f, "entry-0000000000000005: not a regular file", 5000));
+	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+
+	/* The next entry is serial 1: FIFOs at its file and old temp name. */
+	snprintf(path, sizeof path, "%s/.tmp-0000000000000001", state);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	snprintf(path, sizeof path, "%s/entry-0000000000000001", state);
+	CHECK_EQ(mkfifo(path, 0600), 0);
+	hv_buffer b = text_buffer("planted");
+	uint64_t serial = 0;
+	hv_map_string_string none = {0};
+	CHECK_EQ(clipboard_server_set_clipboard_data(c, b, "text/plain", none, &serial), 0);
+	hv_buffer_release(&b);
+	CHECK_EQ(serial, 1);
+	hv_conn *other = svc_connect(&f);
+	hv_conn_set_timeout(other, 5000);
+	bool served = paste_is(other, "", "planted");
+	CHECK(served);
+	struct stat st;
+	CHECK(stat(path, &st) == 0 && S_ISREG(st.st_mode)); /* the entry replaced the FIFO */
+	hv_conn_close(other);
+	hv_conn_close(c);
+	if (served) {
+		svc_stop(&f);
+		return;
+	}
+	svc_kill(&f, SIGKILL); /* blocked in open(2): SIGTERM would not end it */
+	close(f.listen_fd);
+}
+
 /* --- crash and respawn -------------------------------------------------------- */
 
 static void test_respawn(void)
@@ -570,7 +634,10 @@ int main(int argc, char **argv)
 	test_bad_input();
 	test_client_dies();
 	test_concurrent();
+	test_hostile_files();
 	test_respawn();
-	printf("ok\n");
-	return 0;
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }
