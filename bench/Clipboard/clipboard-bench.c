@@ -339,7 +339,7 @@ static void usage(FILE *f)
 
 int main(int argc, char **argv)
 {
-	const char *exe = HV_CLIPBOARD_PATH;
+	const char *exe = CLIP_BENCH_CLIPBOARD;
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);

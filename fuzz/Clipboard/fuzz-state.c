@@ -50,13 +50,13 @@ static void cleanup_dir(void)
 }
 
 /* What a client could have set: the store's own checks all hold. */
-static void check_entry(const hv_clip_entry *e)
+static void check_entry(const clip_entry *e)
 {
-	if (e->nreps == 0 || e->nreps > HV_CLIP_MAX_REPRESENTATIONS)
+	if (e->nreps == 0 || e->nreps > CLIP_MAX_REPRESENTATIONS)
 		fail("entry without representations");
 	uint64_t bytes = 0;
 	for (size_t i = 0; i < e->nreps; i++) {
-		if (hv_clip_mime_valid(e->reps[i].mime) < 0)
+		if (clip_mime_valid(e->reps[i].mime) < 0)
 			fail("invalid MIME type loaded");
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(e->reps[i].mime, e->reps[j].mime) == 0)
@@ -68,8 +68,8 @@ static void check_entry(const hv_clip_entry *e)
 	}
 	if (bytes != e->bytes)
 		fail("entry byte count is not the sum of its representations");
-	if (hv_clip_metadata_valid((const char *const *)e->meta_keys,
-				   (const char *const *)e->meta_values, e->nmeta) < 0)
+	if (clip_metadata_valid((const char *const *)e->meta_keys,
+				(const char *const *)e->meta_values, e->nmeta) < 0)
 		fail("invalid metadata loaded");
 	/* metadata goes out as IPC Strings, which must be UTF-8 */
 	for (size_t i = 0; i < e->nmeta; i++)
@@ -91,7 +91,7 @@ static bool same_data(int a, int b, uint64_t size)
 	return true;
 }
 
-static void check_same(const hv_clip_entry *a, const hv_clip_entry *b)
+static void check_same(const clip_entry *a, const clip_entry *b)
 {
 	if (a->serial != b->serial || a->time_ms != b->time_ms || a->nreps != b->nreps ||
 	    a->nmeta != b->nmeta || a->bytes != b->bytes)
@@ -124,29 +124,29 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		fail("cannot write the entry file");
 	close(fd);
 
-	hv_clip_store *s = NULL, *s2 = NULL;
-	if (hv_clip_store_new(dir, 4, 0, &s) < 0)
+	clip_store *s = NULL, *s2 = NULL;
+	if (clip_store_new(dir, 4, 0, &s) < 0)
 		fail("a bad entry file made the whole store fail");
-	const hv_clip_entry *e = hv_clip_store_current(s);
+	const clip_entry *e = clip_store_current(s);
 	if (!e && access(path, F_OK) == 0)
 		fail("an entry file that does not load is left behind");
 	if (e) {
 		check_entry(e);
 		int dfd;
-		if (hv_clip_memfd_from("fuzz", 4, &dfd) < 0)
+		if (clip_memfd_from("fuzz", 4, &dfd) < 0)
 			fail("memfd");
 		/* Rewrites the whole file from what was loaded. */
-		int r = hv_clip_store_add(s, e->serial, dfd, 4, "application/x-fuzz");
+		int r = clip_store_add(s, e->serial, dfd, 4, "application/x-fuzz");
 		if (r < 0 && r != -EEXIST && r != -E2BIG)
 			fail("cannot add a representation to a loaded entry");
 		if (r == 0) {
-			if (hv_clip_store_new(dir, 4, 0, &s2) < 0 || hv_clip_store_count(s2) != 1)
+			if (clip_store_new(dir, 4, 0, &s2) < 0 || clip_store_count(s2) != 1)
 				fail("a rewritten entry does not load");
-			check_same(hv_clip_store_current(s), hv_clip_store_current(s2));
+			check_same(clip_store_current(s), clip_store_current(s2));
 		}
 	}
-	hv_clip_store_free(s2);
-	hv_clip_store_free(s);
+	clip_store_free(s2);
+	clip_store_free(s);
 	rm_dir_files();
 	return 0;
 }

@@ -16,10 +16,10 @@
 #include "ClipboardClient.ipc.h"
 #include "Clipboard.h"
 
-static hv_clip_store *store;
+static clip_store *store;
 static hv_server *server;
 
-static hv_buffer rep_buffer(const hv_clip_rep *r)
+static hv_buffer rep_buffer(const clip_rep *r)
 {
 	/* The encoder only needs the fd (it duplicates it) and the size. */
 	return (hv_buffer){.fd = r->fd, .data = NULL, .size = r->size, .readonly = true};
@@ -27,7 +27,7 @@ static hv_buffer rep_buffer(const hv_clip_rep *r)
 
 /* Metadata of an entry as a reply's map: views of the store's strings (alive
  * until the reply is encoded), the array from the call's arena. */
-static int fill_meta(hv_call *call, const hv_clip_entry *e, hv_map_string_string *map)
+static int fill_meta(hv_call *call, const clip_entry *e, hv_map_string_string *map)
 {
 	*map = (hv_map_string_string){0};
 	if (!e->nmeta)
@@ -41,7 +41,7 @@ static int fill_meta(hv_call *call, const hv_clip_entry *e, hv_map_string_string
 	return 0;
 }
 
-static int fill_info(hv_call *call, const hv_clip_entry *e, clipboard_server_entry_info *info)
+static int fill_info(hv_call *call, const clip_entry *e, clipboard_server_entry_info *info)
 {
 	info->serial = e->serial;
 	info->time_ms = e->time_ms;
@@ -60,7 +60,7 @@ static int fill_info(hv_call *call, const hv_clip_entry *e, clipboard_server_ent
 static int notify_one(hv_conn *c, void *userdata)
 {
 	const struct clip_client *st = hv_conn_userdata(c); /* the runner's state */
-	const hv_clip_entry *e = userdata;
+	const clip_entry *e = userdata;
 	if (st->subscribed) {
 		int r = clipboard_client_clipboard_data_changed(c, e->serial, e->reps[e->nreps - 1].mime);
 		if (r < 0)
@@ -73,18 +73,18 @@ static int notify_one(hv_conn *c, void *userdata)
  * current entry; the event names its newest representation. */
 static void broadcast_change(void)
 {
-	const hv_clip_entry *e = hv_clip_store_current(store);
+	const clip_entry *e = clip_store_current(store);
 	if (e && server)
 		hv_server_foreach(server, notify_one, (void *)e);
 }
 
 static int check_mime(hv_call *call, const char *mime)
 {
-	if (hv_clip_mime_valid(mime) < 0)
+	if (clip_mime_valid(mime) < 0)
 		return hv_call_fail(call, -EINVAL,
 				    "invalid MIME type \"%.64s\" (want type/subtype, printable ASCII, "
 				    "at most %u bytes)",
-				    mime, HV_CLIP_MAX_MIME_LEN);
+				    mime, CLIP_MAX_MIME_LEN);
 	return 0;
 }
 
@@ -93,10 +93,10 @@ static int adopt(hv_call *call, const hv_buffer *b, int *fd)
 {
 	if (b->fd < 0)
 		return hv_call_fail(call, -EINVAL, "no data: the Buffer is empty (null)");
-	int r = hv_clip_adopt_fd(b->fd, b->size, fd);
+	int r = clip_adopt_fd(b->fd, b->size, fd);
 	if (r == -EFBIG)
 		return hv_call_fail(call, r, "data of %zu bytes is over the limit of %llu", b->size,
-				    (unsigned long long)HV_CLIP_MAX_DATA);
+				    (unsigned long long)CLIP_MAX_DATA);
 	if (r < 0)
 		return hv_call_fail(call, r, "could not take the data: %s", strerror(-r));
 	return 0;
@@ -105,7 +105,7 @@ static int adopt(hv_call *call, const hv_buffer *b, int *fd)
 static int on_get_clipboard_data(hv_call *call, const clipboard_server_get_clipboard_data_req *req,
 				 clipboard_server_get_clipboard_data_rep *rep)
 {
-	const hv_clip_entry *e = hv_clip_store_current(store);
+	const clip_entry *e = clip_store_current(store);
 	if (!e)
 		return hv_call_fail(call, -ENODATA, "the clipboard is empty");
 	rep->data = rep_buffer(&e->reps[0]);
@@ -128,17 +128,17 @@ static int on_set_clipboard_data(hv_call *call, const clipboard_server_set_clipb
 		keys[i] = req->metadata.items[i].key;
 		values[i] = req->metadata.items[i].value;
 	}
-	if (hv_clip_metadata_valid(keys, values, n) < 0)
+	if (clip_metadata_valid(keys, values, n) < 0)
 		return hv_call_fail(call, -EINVAL,
 				    "invalid metadata (at most %u entries, non-empty unique keys of "
 				    "at most %u bytes, values of at most %u)",
-				    HV_CLIP_MAX_METADATA, HV_CLIP_MAX_METADATA_KEY,
-				    HV_CLIP_MAX_METADATA_VALUE);
+				    CLIP_MAX_METADATA, CLIP_MAX_METADATA_KEY,
+				    CLIP_MAX_METADATA_VALUE);
 	int fd = -1;
 	if ((r = adopt(call, &req->data, &fd)) < 0)
 		return r;
-	r = hv_clip_store_set(store, fd, req->data.size, req->mime_type, keys, values, n,
-			      &rep->serial);
+	r = clip_store_set(store, fd, req->data.size, req->mime_type, keys, values, n,
+			   &rep->serial);
 	if (r < 0)
 		return hv_call_fail(call, r, "could not store the entry: %s", strerror(-r));
 	broadcast_change();
@@ -154,7 +154,7 @@ static int on_add_clipboard_data(hv_call *call, const clipboard_server_add_clipb
 	int fd = -1;
 	if ((r = adopt(call, &req->data, &fd)) < 0)
 		return r;
-	r = hv_clip_store_add(store, req->serial, fd, req->data.size, req->mime_type);
+	r = clip_store_add(store, req->serial, fd, req->data.size, req->mime_type);
 	switch (r) {
 	case 0:
 		broadcast_change();
@@ -167,7 +167,7 @@ static int on_add_clipboard_data(hv_call *call, const clipboard_server_add_clipb
 				    req->mime_type);
 	case -E2BIG:
 		return hv_call_fail(call, r, "the entry has %u representations, the most allowed",
-				    HV_CLIP_MAX_REPRESENTATIONS);
+				    CLIP_MAX_REPRESENTATIONS);
 	default:
 		return hv_call_fail(call, r, "could not store the representation: %s",
 				    strerror(-r));
@@ -178,10 +178,10 @@ static int on_get_clipboard_data_as(hv_call *call,
 				    const clipboard_server_get_clipboard_data_as_req *req,
 				    clipboard_server_get_clipboard_data_as_rep *rep)
 {
-	const hv_clip_entry *e = hv_clip_store_current(store);
+	const clip_entry *e = clip_store_current(store);
 	if (!e)
 		return hv_call_fail(call, -ENODATA, "the clipboard is empty");
-	const hv_clip_rep *r = hv_clip_entry_rep(e, req->mime_type);
+	const clip_rep *r = clip_entry_rep(e, req->mime_type);
 	if (!r)
 		return hv_call_fail(call, -ENOENT, "the clipboard has no %s representation",
 				    req->mime_type);
@@ -194,7 +194,7 @@ static int on_get_clipboard_data_as(hv_call *call,
 static int on_get_clipboard_info(hv_call *call, const clipboard_server_get_clipboard_info_req *req,
 				 clipboard_server_get_clipboard_info_rep *rep)
 {
-	const hv_clip_entry *e = hv_clip_store_current(store);
+	const clip_entry *e = clip_store_current(store);
 	rep->entry.present = e != NULL;
 	return e ? fill_info(call, e, &rep->entry.value) : 0;
 }
@@ -202,13 +202,13 @@ static int on_get_clipboard_info(hv_call *call, const clipboard_server_get_clipb
 static int on_get_history(hv_call *call, const clipboard_server_get_history_req *req,
 			  clipboard_server_get_history_rep *rep)
 {
-	size_t n = hv_clip_store_count(store);
+	size_t n = clip_store_count(store);
 	rep->entries.count = 0;
 	rep->entries.items = n ? hv_call_calloc(call, n, sizeof(*rep->entries.items)) : NULL;
 	if (n && !rep->entries.items)
 		return -ENOMEM;
 	for (size_t i = 0; i < n; i++) {
-		int r = fill_info(call, hv_clip_store_at(store, i), &rep->entries.items[i]);
+		int r = fill_info(call, clip_store_at(store, i), &rep->entries.items[i]);
 		if (r < 0)
 			return r;
 	}
@@ -219,11 +219,11 @@ static int on_get_history(hv_call *call, const clipboard_server_get_history_req 
 static int on_get_history_data(hv_call *call, const clipboard_server_get_history_data_req *req,
 			       clipboard_server_get_history_data_rep *rep)
 {
-	const hv_clip_entry *e = hv_clip_store_find(store, req->serial);
+	const clip_entry *e = clip_store_find(store, req->serial);
 	if (!e)
 		return hv_call_fail(call, -ENOENT, "no entry %llu in the history",
 				    (unsigned long long)req->serial);
-	const hv_clip_rep *r = hv_clip_entry_rep(e, req->mime_type);
+	const clip_rep *r = clip_entry_rep(e, req->mime_type);
 	if (!r)
 		return hv_call_fail(call, -ENOENT, "entry %llu has no %s representation",
 				    (unsigned long long)req->serial, req->mime_type);
@@ -235,12 +235,12 @@ static int on_restore_history_entry(hv_call *call,
 				    const clipboard_server_restore_history_entry_req *req,
 				    clipboard_server_restore_history_entry_rep *rep)
 {
-	const hv_clip_entry *cur = hv_clip_store_current(store);
+	const clip_entry *cur = clip_store_current(store);
 	if (cur && cur->serial == req->serial) {
 		rep->new_serial = req->serial; /* already current: nothing changes */
 		return 0;
 	}
-	int r = hv_clip_store_restore(store, req->serial, &rep->new_serial);
+	int r = clip_store_restore(store, req->serial, &rep->new_serial);
 	if (r == -ENOENT)
 		return hv_call_fail(call, r, "no entry %llu in the history",
 				    (unsigned long long)req->serial);
@@ -254,7 +254,7 @@ static int on_restore_history_entry(hv_call *call,
 static int on_clear_history(hv_call *call, const clipboard_server_clear_history_req *req,
 			    clipboard_server_clear_history_rep *rep)
 {
-	int r = hv_clip_store_clear_history(store);
+	int r = clip_store_clear_history(store);
 	return r < 0 ? hv_call_fail(call, r, "could not clear the history: %s", strerror(-r)) : 0;
 }
 
@@ -266,7 +266,7 @@ static int on_subscribe(hv_call *call, const clipboard_server_subscribe_req *req
 	return 0;
 }
 
-const clipboard_server_handlers clipboard_handlers = {
+const clipboard_server_handlers clip_handlers = {
 	.get_clipboard_data = on_get_clipboard_data,
 	.set_clipboard_data = on_set_clipboard_data,
 	.add_clipboard_data = on_add_clipboard_data,
@@ -279,16 +279,16 @@ const clipboard_server_handlers clipboard_handlers = {
 	.subscribe = on_subscribe,
 };
 
-int clipboard_open(hv_server *srv, const char *state_dir, size_t history)
+int clip_service_open(hv_server *srv, const char *state_dir, size_t history)
 {
-	int r = hv_clip_store_new(state_dir, history ? history : HV_CLIP_DEFAULT_HISTORY, 0, &store);
+	int r = clip_store_new(state_dir, history ? history : CLIP_DEFAULT_HISTORY, 0, &store);
 	if (r < 0)
 		return r;
 	server = srv;
 	return 0;
 }
 
-int clipboard_follow_setting(hv_server *srv)
+int clip_service_follow_setting(hv_server *srv)
 {
 	/* Without a ConfigServer the history keeps its size (config.c logs why):
 	 * settings are a convenience, never a reason not to serve. */
@@ -296,10 +296,10 @@ int clipboard_follow_setting(hv_server *srv)
 	return 0;
 }
 
-void clipboard_close(int exit_code)
+void clip_service_close(int exit_code)
 {
 	clipboard_detach();
-	hv_clip_store_free(store);
+	clip_store_free(store);
 	store = NULL;
 	server = NULL;
 }

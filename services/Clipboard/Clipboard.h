@@ -8,7 +8,7 @@
 #include "clip_store.h"
 
 /* The handlers of ClipboardServer.ipc, one per message (Clipboard.c). */
-extern const clipboard_server_handlers clipboard_handlers;
+extern const clipboard_server_handlers clip_handlers;
 
 /* Each client's state (the service description's conn_size). */
 struct clip_client {
@@ -19,12 +19,12 @@ struct clip_client {
  * store in state_dir (NULL: memory only) keeping `history` entries (0: the
  * default) and serve it on srv; follow the history size in ConfigServer;
  * free it all. */
-int clipboard_open(hv_server *srv, const char *state_dir, size_t history);
-int clipboard_follow_setting(hv_server *srv);
-void clipboard_close(int exit_code);
+int clip_service_open(hv_server *srv, const char *state_dir, size_t history);
+int clip_service_follow_setting(hv_server *srv);
+void clip_service_close(int exit_code);
 
 /* Follow the history size (config.c) in ConfigServer (domain "Clipboard", group
  * "History", key "Size"): read it now and watch it. Without a ConfigServer
  * the store keeps its bound and this returns -ENOENT / -ECONNREFUSED. */
-int clipboard_follow_config(hv_loop *loop, hv_clip_store *store);
+int clipboard_follow_config(hv_loop *loop, clip_store *store);
 void clipboard_detach(void);

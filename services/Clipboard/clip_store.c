@@ -35,8 +35,8 @@
 #define CLIP_MAGIC "HVCLIP1"
 #define CLIP_SEALS (F_SEAL_WRITE | F_SEAL_SHRINK | F_SEAL_GROW)
 
-struct hv_clip_store {
-	hv_clip_entry **v; /* newest first */
+struct clip_store {
+	clip_entry **v; /* newest first */
 	size_t count, cap;
 	size_t max_entries;
 	uint64_t max_bytes, total_bytes;
@@ -46,14 +46,14 @@ struct hv_clip_store {
 
 /* --- validation --------------------------------------------------------- */
 
-int hv_clip_mime_valid(const char *mime)
+int clip_mime_valid(const char *mime)
 {
 	/* type "/" subtype [; params]: printable ASCII, no spaces in the type
 	 * part, so it can name a file and go on a command line unquoted. */
 	if (!mime || !*mime)
 		return -EINVAL;
 	size_t len = strlen(mime);
-	if (len > HV_CLIP_MAX_MIME_LEN)
+	if (len > CLIP_MAX_MIME_LEN)
 		return -EINVAL;
 	const char *semi = strchr(mime, ';');
 	size_t typelen = semi ? (size_t)(semi - mime) : len;
@@ -72,15 +72,15 @@ int hv_clip_mime_valid(const char *mime)
 	return 0;
 }
 
-int hv_clip_metadata_valid(const char *const *keys, const char *const *values, size_t n)
+int clip_metadata_valid(const char *const *keys, const char *const *values, size_t n)
 {
-	if (n > HV_CLIP_MAX_METADATA)
+	if (n > CLIP_MAX_METADATA)
 		return -EINVAL;
 	for (size_t i = 0; i < n; i++) {
 		if (!keys[i] || !values[i] || !*keys[i])
 			return -EINVAL;
-		if (strlen(keys[i]) > HV_CLIP_MAX_METADATA_KEY ||
-		    strlen(values[i]) > HV_CLIP_MAX_METADATA_VALUE)
+		if (strlen(keys[i]) > CLIP_MAX_METADATA_KEY ||
+		    strlen(values[i]) > CLIP_MAX_METADATA_VALUE)
 			return -EINVAL;
 		for (size_t j = 0; j < i; j++)
 			if (strcmp(keys[i], keys[j]) == 0)
@@ -144,14 +144,14 @@ static int copy_to_sealed(int src, off_t src_off, uint64_t size, int *out)
 	return 0;
 }
 
-int hv_clip_adopt_fd(int fd, uint64_t size, int *out_fd)
+int clip_adopt_fd(int fd, uint64_t size, int *out_fd)
 {
 	struct stat st;
 	if (fstat(fd, &st) < 0)
 		return -errno;
 	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size < size)
 		return -EINVAL;
-	if (size > HV_CLIP_MAX_DATA)
+	if (size > CLIP_MAX_DATA)
 		return -EFBIG;
 	int seals = fcntl(fd, F_GET_SEALS);
 	if (seals >= 0 && (seals & CLIP_SEALS) == CLIP_SEALS && (uint64_t)st.st_size == size) {
@@ -167,7 +167,7 @@ int hv_clip_adopt_fd(int fd, uint64_t size, int *out_fd)
 	return copy_to_sealed(fd, 0, size, out_fd);
 }
 
-int hv_clip_memfd_from(const void *data, size_t size, int *out_fd)
+int clip_memfd_from(const void *data, size_t size, int *out_fd)
 {
 	_hv_close_ int fd = -1;
 	int r = memfd_new(size, &fd);
@@ -185,7 +185,7 @@ int hv_clip_memfd_from(const void *data, size_t size, int *out_fd)
 
 /* --- entries ------------------------------------------------------------ */
 
-static void entry_free(hv_clip_entry *e)
+static void entry_free(clip_entry *e)
 {
 	if (!e)
 		return;
@@ -202,10 +202,10 @@ static void entry_free(hv_clip_entry *e)
 	free(e);
 }
 
-static void entry_freep(hv_clip_entry **e) { entry_free(*e); }
+static void entry_freep(clip_entry **e) { entry_free(*e); }
 #define _entry_free_ _hv_cleanup_(entry_freep)
 
-static int entry_set_meta(hv_clip_entry *e, const char *const *keys, const char *const *values,
+static int entry_set_meta(clip_entry *e, const char *const *keys, const char *const *values,
 			  size_t n)
 {
 	if (n == 0)
@@ -224,19 +224,19 @@ static int entry_set_meta(hv_clip_entry *e, const char *const *keys, const char 
 	return 0;
 }
 
-static int entry_add_rep(hv_clip_entry *e, int *fd, uint64_t size, const char *mime)
+static int entry_add_rep(clip_entry *e, int *fd, uint64_t size, const char *mime)
 {
-	if (e->nreps >= HV_CLIP_MAX_REPRESENTATIONS)
+	if (e->nreps >= CLIP_MAX_REPRESENTATIONS)
 		return -E2BIG;
 	char *m = strdup(mime);
 	if (!m)
 		return -ENOMEM;
-	e->reps[e->nreps++] = (hv_clip_rep){.mime = m, .fd = HV_TAKE_FD(*fd), .size = size};
+	e->reps[e->nreps++] = (clip_rep){.mime = m, .fd = HV_TAKE_FD(*fd), .size = size};
 	e->bytes += size;
 	return 0;
 }
 
-const hv_clip_rep *hv_clip_entry_rep(const hv_clip_entry *e, const char *mime)
+const clip_rep *clip_entry_rep(const clip_entry *e, const char *mime)
 {
 	if (!e || e->nreps == 0)
 		return NULL;
@@ -295,7 +295,7 @@ static void entry_name(char *buf, size_t size, const char *prefix, uint64_t seri
 	snprintf(buf, size, "%s%016" PRIx64, prefix, serial);
 }
 
-static int sync_dir(hv_clip_store *s)
+static int sync_dir(clip_store *s)
 {
 	if (fsync(s->dirfd) < 0)
 		return hv_log_errno(-errno, "Failed to fsync the clipboard state directory");
@@ -303,7 +303,7 @@ static int sync_dir(hv_clip_store *s)
 }
 
 struct persist {
-	const hv_clip_entry *e;
+	const clip_entry *e;
 	const wbuf *hdr;
 };
 
@@ -328,7 +328,7 @@ static int persist_fill(int fd, void *userdata)
 }
 
 /* Write e to "entry-<serial>" atomically and durably. */
-static int entry_persist(hv_clip_store *s, const hv_clip_entry *e)
+static int entry_persist(clip_store *s, const clip_entry *e)
 {
 	if (s->dirfd < 0)
 		return 0;
@@ -358,7 +358,7 @@ static int entry_persist(hv_clip_store *s, const hv_clip_entry *e)
 	return 0;
 }
 
-static void entry_unlink(hv_clip_store *s, uint64_t serial)
+static void entry_unlink(clip_store *s, uint64_t serial)
 {
 	if (s->dirfd < 0)
 		return;
@@ -415,7 +415,7 @@ static char *rb_str(rbuf *b, size_t max)
 }
 
 /* Parse one entry file; -EBADMSG if it is not one we wrote whole. */
-static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entry **out)
+static int entry_load(int dirfd, const char *name, uint64_t serial, clip_entry **out)
 {
 	/* Never follows a symlink, never blocks on a FIFO planted there. */
 	_hv_close_ int fd = hv_open_regular_at(dirfd, name, 0);
@@ -428,9 +428,9 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 		return -EBADMSG;
 	/* Read the header part only: at most this much precedes the data. */
 	size_t hmax = HV_MIN((size_t)st.st_size,
-			     (size_t)24 + HV_CLIP_MAX_REPRESENTATIONS * (12 + HV_CLIP_MAX_MIME_LEN) +
-				     HV_CLIP_MAX_METADATA *
-					     (8 + HV_CLIP_MAX_METADATA_KEY + HV_CLIP_MAX_METADATA_VALUE));
+			     (size_t)24 + CLIP_MAX_REPRESENTATIONS * (12 + CLIP_MAX_MIME_LEN) +
+				     CLIP_MAX_METADATA *
+					     (8 + CLIP_MAX_METADATA_KEY + CLIP_MAX_METADATA_VALUE));
 	_hv_free_ uint8_t *hdr = malloc(hmax);
 	if (!hdr)
 		return -ENOMEM;
@@ -440,23 +440,23 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 	if (memcmp(hdr, CLIP_MAGIC, 8) != 0)
 		return -EBADMSG;
 	rbuf b = {hdr + 8, hdr + hmax, false};
-	_entry_free_ hv_clip_entry *e = calloc(1, sizeof(*e));
+	_entry_free_ clip_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->serial = serial;
 	e->time_ms = (int64_t)rb_u64(&b);
 	uint32_t nreps = rb_u32(&b), nmeta = rb_u32(&b);
-	if (b.bad || nreps == 0 || nreps > HV_CLIP_MAX_REPRESENTATIONS || nmeta > HV_CLIP_MAX_METADATA)
+	if (b.bad || nreps == 0 || nreps > CLIP_MAX_REPRESENTATIONS || nmeta > CLIP_MAX_METADATA)
 		return -EBADMSG;
-	char *mimes[HV_CLIP_MAX_REPRESENTATIONS] = {0};
-	uint64_t sizes[HV_CLIP_MAX_REPRESENTATIONS];
+	char *mimes[CLIP_MAX_REPRESENTATIONS] = {0};
+	uint64_t sizes[CLIP_MAX_REPRESENTATIONS];
 	uint64_t total = 0;
 	for (uint32_t i = 0; i < nreps; i++) {
-		mimes[i] = rb_str(&b, HV_CLIP_MAX_MIME_LEN);
+		mimes[i] = rb_str(&b, CLIP_MAX_MIME_LEN);
 		sizes[i] = rb_u64(&b);
-		if (b.bad || hv_clip_mime_valid(mimes[i]) < 0 || sizes[i] > (uint64_t)st.st_size)
+		if (b.bad || clip_mime_valid(mimes[i]) < 0 || sizes[i] > (uint64_t)st.st_size)
 			b.bad = true;
-		/* one entry never holds a type twice (hv_clip_store_add refuses) */
+		/* one entry never holds a type twice (clip_store_add refuses) */
 		for (uint32_t j = 0; !b.bad && j < i; j++)
 			if (strcmp(mimes[i], mimes[j]) == 0)
 				b.bad = true;
@@ -468,13 +468,13 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 		if (!e->meta_keys || !e->meta_values)
 			b.bad = true;
 		for (uint32_t i = 0; !b.bad && i < nmeta; i++) {
-			e->meta_keys[i] = rb_str(&b, HV_CLIP_MAX_METADATA_KEY);
-			e->meta_values[i] = rb_str(&b, HV_CLIP_MAX_METADATA_VALUE);
+			e->meta_keys[i] = rb_str(&b, CLIP_MAX_METADATA_KEY);
+			e->meta_values[i] = rb_str(&b, CLIP_MAX_METADATA_VALUE);
 			e->nmeta = i + 1;
 		}
 		/* only what a client could have set: no empty or repeated keys */
-		if (!b.bad && hv_clip_metadata_valid((const char *const *)e->meta_keys,
-						     (const char *const *)e->meta_values, nmeta) < 0)
+		if (!b.bad && clip_metadata_valid((const char *const *)e->meta_keys,
+						  (const char *const *)e->meta_values, nmeta) < 0)
 			b.bad = true;
 		/* it goes out as IPC Strings, which are UTF-8 */
 		for (uint32_t i = 0; !b.bad && i < nmeta; i++)
@@ -504,15 +504,15 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, hv_clip_entr
 	return 0;
 }
 
-static int store_insert_front(hv_clip_store *s, hv_clip_entry *e);
+static int store_insert_front(clip_store *s, clip_entry *e);
 
 static int cmp_serial_desc(const void *a, const void *b)
 {
-	uint64_t x = (*(hv_clip_entry *const *)a)->serial, y = (*(hv_clip_entry *const *)b)->serial;
+	uint64_t x = (*(clip_entry *const *)a)->serial, y = (*(clip_entry *const *)b)->serial;
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
-static int store_load(hv_clip_store *s)
+static int store_load(clip_store *s)
 {
 	DIR *d = hv_opendir_at(s->dirfd);
 	if (!d)
@@ -542,7 +542,7 @@ static int store_load(hv_clip_store *s)
 		entry_name(canon, sizeof(canon), "entry-", serial);
 		if (strcmp(canon, de->d_name) != 0)
 			continue;
-		hv_clip_entry *e = NULL;
+		clip_entry *e = NULL;
 		int k = entry_load(s->dirfd, de->d_name, serial, &e);
 		if (k < 0) {
 			hv_log_warn("removing unreadable clipboard file %s: %s", de->d_name,
@@ -552,7 +552,7 @@ static int store_load(hv_clip_store *s)
 		}
 		if (s->count == s->cap) {
 			size_t cap = s->cap ? s->cap * 2 : 16;
-			hv_clip_entry **v = realloc(s->v, cap * sizeof(*v));
+			clip_entry **v = realloc(s->v, cap * sizeof(*v));
 			if (!v) {
 				entry_free(e);
 				r = -ENOMEM;
@@ -582,43 +582,43 @@ static int64_t wall_ms(void)
 }
 
 /* Drop the oldest entries beyond the bounds; never the current one. */
-static void store_trim(hv_clip_store *s)
+static void store_trim(clip_store *s)
 {
 	while (s->count > 1 && (s->count > s->max_entries || s->total_bytes > s->max_bytes)) {
-		hv_clip_entry *e = s->v[--s->count];
+		clip_entry *e = s->v[--s->count];
 		s->total_bytes -= e->bytes;
 		entry_unlink(s, e->serial);
 		entry_free(e);
 	}
 }
 
-int hv_clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_bytes,
-		      hv_clip_store **out)
+int clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_bytes,
+		   clip_store **out)
 {
-	if (max_entries == 0 || max_entries > HV_CLIP_MAX_HISTORY)
+	if (max_entries == 0 || max_entries > CLIP_MAX_HISTORY)
 		return -EINVAL;
-	hv_clip_store *s = calloc(1, sizeof(*s));
+	clip_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->max_entries = max_entries;
-	s->max_bytes = max_bytes ? max_bytes : HV_CLIP_DEFAULT_MAX_BYTES;
+	s->max_bytes = max_bytes ? max_bytes : CLIP_DEFAULT_MAX_BYTES;
 	s->next_serial = 1;
 	s->dirfd = -1;
 	if (state_dir) {
 		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
 			int r = -errno;
-			hv_clip_store_free(s);
+			clip_store_free(s);
 			return hv_log_errno(r, "Failed to create %s", state_dir);
 		}
 		s->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 		if (s->dirfd < 0) {
 			int r = -errno;
-			hv_clip_store_free(s);
+			clip_store_free(s);
 			return hv_log_errno(r, "Failed to open %s", state_dir);
 		}
 		int r = store_load(s);
 		if (r < 0) {
-			hv_clip_store_free(s);
+			clip_store_free(s);
 			return hv_log_errno(r, "Failed to load the clipboard from %s", state_dir);
 		}
 		store_trim(s);
@@ -627,7 +627,7 @@ int hv_clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_by
 	return 0;
 }
 
-void hv_clip_store_free(hv_clip_store *s)
+void clip_store_free(clip_store *s)
 {
 	if (!s)
 		return;
@@ -638,9 +638,9 @@ void hv_clip_store_free(hv_clip_store *s)
 	free(s);
 }
 
-int hv_clip_store_set_limits(hv_clip_store *s, size_t max_entries, uint64_t max_bytes)
+int clip_store_set_limits(clip_store *s, size_t max_entries, uint64_t max_bytes)
 {
-	if (max_entries == 0 || max_entries > HV_CLIP_MAX_HISTORY)
+	if (max_entries == 0 || max_entries > CLIP_MAX_HISTORY)
 		return -EINVAL;
 	s->max_entries = max_entries;
 	if (max_bytes)
@@ -649,13 +649,13 @@ int hv_clip_store_set_limits(hv_clip_store *s, size_t max_entries, uint64_t max_
 	return 0;
 }
 
-size_t hv_clip_store_max_entries(const hv_clip_store *s) { return s->max_entries; }
+size_t clip_store_max_entries(const clip_store *s) { return s->max_entries; }
 
-static int store_insert_front(hv_clip_store *s, hv_clip_entry *e)
+static int store_insert_front(clip_store *s, clip_entry *e)
 {
 	if (s->count == s->cap) {
 		size_t cap = s->cap ? s->cap * 2 : 16;
-		hv_clip_entry **v = realloc(s->v, cap * sizeof(*v));
+		clip_entry **v = realloc(s->v, cap * sizeof(*v));
 		if (!v)
 			return -ENOMEM;
 		s->v = v;
@@ -668,18 +668,18 @@ static int store_insert_front(hv_clip_store *s, hv_clip_entry *e)
 	return 0;
 }
 
-int hv_clip_store_set(hv_clip_store *s, int data_fd, uint64_t size, const char *mime,
-		      const char *const *meta_keys, const char *const *meta_values, size_t nmeta,
-		      uint64_t *serial_out)
+int clip_store_set(clip_store *s, int data_fd, uint64_t size, const char *mime,
+		   const char *const *meta_keys, const char *const *meta_values, size_t nmeta,
+		   uint64_t *serial_out)
 {
 	_hv_close_ int fd = data_fd;
-	int r = hv_clip_mime_valid(mime);
+	int r = clip_mime_valid(mime);
 	if (r < 0)
 		return r;
-	r = hv_clip_metadata_valid(meta_keys, meta_values, nmeta);
+	r = clip_metadata_valid(meta_keys, meta_values, nmeta);
 	if (r < 0)
 		return r;
-	_entry_free_ hv_clip_entry *e = calloc(1, sizeof(*e));
+	_entry_free_ clip_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
 	e->serial = s->next_serial;
@@ -707,17 +707,17 @@ int hv_clip_store_set(hv_clip_store *s, int data_fd, uint64_t size, const char *
 	return 0;
 }
 
-int hv_clip_store_add(hv_clip_store *s, uint64_t serial, int data_fd, uint64_t size,
-		      const char *mime)
+int clip_store_add(clip_store *s, uint64_t serial, int data_fd, uint64_t size,
+		   const char *mime)
 {
 	_hv_close_ int fd = data_fd;
-	int r = hv_clip_mime_valid(mime);
+	int r = clip_mime_valid(mime);
 	if (r < 0)
 		return r;
-	hv_clip_entry *e = s->count ? s->v[0] : NULL;
+	clip_entry *e = s->count ? s->v[0] : NULL;
 	if (!e || e->serial != serial)
 		return -ESTALE;
-	if (hv_clip_entry_rep(e, mime))
+	if (clip_entry_rep(e, mime))
 		return -EEXIST;
 	r = entry_add_rep(e, &fd, size, mime);
 	if (r < 0)
@@ -726,7 +726,7 @@ int hv_clip_store_add(hv_clip_store *s, uint64_t serial, int data_fd, uint64_t s
 	r = entry_persist(s, e);
 	if (r < 0) {
 		/* Undo: the reply will say it failed, so it must not be there. */
-		hv_clip_rep *rep = &e->reps[--e->nreps];
+		clip_rep *rep = &e->reps[--e->nreps];
 		e->bytes -= rep->size;
 		s->total_bytes -= rep->size;
 		free(rep->mime);
@@ -737,7 +737,7 @@ int hv_clip_store_add(hv_clip_store *s, uint64_t serial, int data_fd, uint64_t s
 	return 0;
 }
 
-int hv_clip_store_restore(hv_clip_store *s, uint64_t serial, uint64_t *serial_out)
+int clip_store_restore(clip_store *s, uint64_t serial, uint64_t *serial_out)
 {
 	size_t i;
 	for (i = 0; i < s->count; i++)
@@ -745,7 +745,7 @@ int hv_clip_store_restore(hv_clip_store *s, uint64_t serial, uint64_t *serial_ou
 			break;
 	if (i == s->count)
 		return -ENOENT;
-	hv_clip_entry *e = s->v[i];
+	clip_entry *e = s->v[i];
 	uint64_t ns = s->next_serial;
 	if (s->dirfd >= 0) {
 		char from[64], to[64];
@@ -766,10 +766,10 @@ int hv_clip_store_restore(hv_clip_store *s, uint64_t serial, uint64_t *serial_ou
 	return 0;
 }
 
-int hv_clip_store_clear_history(hv_clip_store *s)
+int clip_store_clear_history(clip_store *s)
 {
 	while (s->count > 1) {
-		hv_clip_entry *e = s->v[--s->count];
+		clip_entry *e = s->v[--s->count];
 		s->total_bytes -= e->bytes;
 		entry_unlink(s, e->serial);
 		entry_free(e);
@@ -777,19 +777,19 @@ int hv_clip_store_clear_history(hv_clip_store *s)
 	return s->dirfd >= 0 ? sync_dir(s) : 0;
 }
 
-const hv_clip_entry *hv_clip_store_current(const hv_clip_store *s)
+const clip_entry *clip_store_current(const clip_store *s)
 {
 	return s->count ? s->v[0] : NULL;
 }
 
-const hv_clip_entry *hv_clip_store_at(const hv_clip_store *s, size_t index)
+const clip_entry *clip_store_at(const clip_store *s, size_t index)
 {
 	return index < s->count ? s->v[index] : NULL;
 }
 
-size_t hv_clip_store_count(const hv_clip_store *s) { return s->count; }
+size_t clip_store_count(const clip_store *s) { return s->count; }
 
-const hv_clip_entry *hv_clip_store_find(const hv_clip_store *s, uint64_t serial)
+const clip_entry *clip_store_find(const clip_store *s, uint64_t serial)
 {
 	for (size_t i = 0; i < s->count; i++)
 		if (s->v[i]->serial == serial)

@@ -30,21 +30,21 @@
 
 static hv_conn *config;
 static hv_conn *lost; /* ended; closed from the retry timer (not inside its callback) */
-static hv_clip_store *store;
+static clip_store *store;
 static hv_loop *loop_;
 static hv_timer *retry;
 static unsigned retry_ms = RETRY_FIRST_MS;
 
 static void apply(int64_t n, const char *how)
 {
-	if (n < 1 || n > HV_CLIP_MAX_HISTORY) {
+	if (n < 1 || n > CLIP_MAX_HISTORY) {
 		hv_log_warn("ignoring %s/%s/%s = %lld: want 1..%u", DOMAIN, GROUP, KEY, (long long)n,
-			    HV_CLIP_MAX_HISTORY);
+			    CLIP_MAX_HISTORY);
 		return;
 	}
-	if ((size_t)n != hv_clip_store_max_entries(store))
+	if ((size_t)n != clip_store_max_entries(store))
 		hv_log_info("history keeps %lld entries (%s)", (long long)n, how);
-	hv_clip_store_set_limits(store, (size_t)n, 0);
+	clip_store_set_limits(store, (size_t)n, 0);
 }
 
 static bool ours(const char *domain, const char *group, const char *key)
@@ -71,9 +71,9 @@ static int on_string(hv_call *call, const config_client_notify_changed_string_va
 	int64_t n;
 	if (!ours(req->domain, req->group, req->key))
 		return 0;
-	if (hv_parse_i64(req->value, 1, HV_CLIP_MAX_HISTORY, &n) < 0) {
+	if (hv_parse_i64(req->value, 1, CLIP_MAX_HISTORY, &n) < 0) {
 		hv_log_warn("ignoring %s/%s/%s = \"%s\": not a number in 1..%u", DOMAIN, GROUP, KEY,
-			    req->value, HV_CLIP_MAX_HISTORY);
+			    req->value, CLIP_MAX_HISTORY);
 		return 0;
 	}
 	apply(n, "changed in ConfigServer");
@@ -83,14 +83,14 @@ static int on_string(hv_call *call, const config_client_notify_changed_string_va
 static int on_removed_key(hv_call *call, const config_client_notify_removed_key_req *req)
 {
 	if (ours(req->domain, req->group, req->key))
-		apply(HV_CLIP_DEFAULT_HISTORY, "setting removed");
+		apply(CLIP_DEFAULT_HISTORY, "setting removed");
 	return 0;
 }
 
 static int on_removed_group(hv_call *call, const config_client_notify_removed_group_req *req)
 {
 	if (ours(req->domain, req->group, NULL))
-		apply(HV_CLIP_DEFAULT_HISTORY, "setting removed");
+		apply(CLIP_DEFAULT_HISTORY, "setting removed");
 	return 0;
 }
 
@@ -122,14 +122,14 @@ static void on_config_gone(hv_conn *c, void *userdata)
 {
 	/* Keep the size we have, and come back for changes. */
 	hv_log_info("lost ConfigServer; history size stays %zu, reconnecting",
-		    hv_clip_store_max_entries(store));
+		    clip_store_max_entries(store));
 	lost = config;
 	config = NULL;
 	if (retry || hv_loop_add_timer(loop_, 0, 0, on_retry, NULL, &retry) == 0)
 		hv_timer_arm(retry, (uint64_t)retry_ms * 1000000u, 0);
 }
 
-int clipboard_follow_config(hv_loop *loop, hv_clip_store *st)
+int clipboard_follow_config(hv_loop *loop, clip_store *st)
 {
 	store = st;
 	loop_ = loop;
@@ -142,7 +142,7 @@ static int follow(bool quiet)
 	if (r < 0) {
 		if (!quiet)
 			hv_log_info("no ConfigServer (%s): history keeps %zu entries", strerror(-r),
-				    hv_clip_store_max_entries(store));
+				    clip_store_max_entries(store));
 		return r;
 	}
 	hv_conn_set_timeout(config, CONFIG_TIMEOUT_MS);
@@ -154,7 +154,7 @@ static int follow(bool quiet)
 	r = config_server_read_u32_value(config, DOMAIN, GROUP, KEY, &v);
 	if (r == -EINVAL) {
 		hv_log_warn("%s/%s/%s is not a number; history keeps %zu entries", DOMAIN, GROUP,
-			    KEY, hv_clip_store_max_entries(store));
+			    KEY, clip_store_max_entries(store));
 		return 0;
 	}
 	if (r < 0)
@@ -164,7 +164,7 @@ static int follow(bool quiet)
 	return 0;
 fail:
 	hv_log_warn("ConfigServer did not answer (%s): history keeps %zu entries", strerror(-r),
-		    hv_clip_store_max_entries(store));
+		    clip_store_max_entries(store));
 	if (config) {
 		hv_conn *c = config;
 		config = NULL;
@@ -189,7 +189,7 @@ void clipboard_detach(void)
 
 #else
 
-int clipboard_follow_config(hv_loop *loop, hv_clip_store *st) { return -EOPNOTSUPP; }
+int clipboard_follow_config(hv_loop *loop, clip_store *st) { return -EOPNOTSUPP; }
 void clipboard_detach(void) {}
 
 #endif

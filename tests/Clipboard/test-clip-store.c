@@ -17,7 +17,7 @@
 static int mkdata(const char *s)
 {
 	int fd = -1;
-	int r = hv_clip_memfd_from(s, strlen(s), &fd);
+	int r = clip_memfd_from(s, strlen(s), &fd);
 	if (r < 0) {
 		fprintf(stderr, "memfd: %s\n", strerror(-r));
 		exit(1);
@@ -26,7 +26,7 @@ static int mkdata(const char *s)
 }
 
 /* The rep's bytes equal s exactly. */
-static bool rep_is(const hv_clip_rep *rep, const char *s)
+static bool rep_is(const clip_rep *rep, const char *s)
 {
 	if (!rep || rep->size != strlen(s))
 		return false;
@@ -38,37 +38,37 @@ static bool rep_is(const hv_clip_rep *rep, const char *s)
 	return memcmp(buf, s, rep->size) == 0;
 }
 
-static uint64_t set_text(hv_clip_store *s, const char *text, const char *mime)
+static uint64_t set_text(clip_store *s, const char *text, const char *mime)
 {
 	uint64_t serial = 0;
-	int r = hv_clip_store_set(s, mkdata(text), strlen(text), mime, NULL, NULL, 0, &serial);
+	int r = clip_store_set(s, mkdata(text), strlen(text), mime, NULL, NULL, 0, &serial);
 	CHECK_EQ(r, 0);
 	return serial;
 }
 
 static void test_validation(void)
 {
-	CHECK_EQ(hv_clip_mime_valid("text/plain"), 0);
-	CHECK_EQ(hv_clip_mime_valid("text/plain;charset=utf-8"), 0);
-	CHECK_EQ(hv_clip_mime_valid("image/svg+xml"), 0);
-	CHECK_EQ(hv_clip_mime_valid(""), -EINVAL);
-	CHECK_EQ(hv_clip_mime_valid("text"), -EINVAL);
-	CHECK_EQ(hv_clip_mime_valid("/plain"), -EINVAL);
-	CHECK_EQ(hv_clip_mime_valid("text/"), -EINVAL);
-	CHECK_EQ(hv_clip_mime_valid("text/pl ain"), -EINVAL);
-	CHECK_EQ(hv_clip_mime_valid("a/b/c"), -EINVAL);
-	CHECK_EQ(hv_clip_mime_valid("text/plain\n"), -EINVAL);
+	CHECK_EQ(clip_mime_valid("text/plain"), 0);
+	CHECK_EQ(clip_mime_valid("text/plain;charset=utf-8"), 0);
+	CHECK_EQ(clip_mime_valid("image/svg+xml"), 0);
+	CHECK_EQ(clip_mime_valid(""), -EINVAL);
+	CHECK_EQ(clip_mime_valid("text"), -EINVAL);
+	CHECK_EQ(clip_mime_valid("/plain"), -EINVAL);
+	CHECK_EQ(clip_mime_valid("text/"), -EINVAL);
+	CHECK_EQ(clip_mime_valid("text/pl ain"), -EINVAL);
+	CHECK_EQ(clip_mime_valid("a/b/c"), -EINVAL);
+	CHECK_EQ(clip_mime_valid("text/plain\n"), -EINVAL);
 	char big[300];
 	memset(big, 'a', sizeof(big) - 1);
 	big[sizeof(big) - 1] = 0;
 	big[3] = '/';
-	CHECK_EQ(hv_clip_mime_valid(big), -EINVAL);
+	CHECK_EQ(clip_mime_valid(big), -EINVAL);
 
 	const char *k[] = {"a", "b", "a"}, *v[] = {"1", "2", "3"};
-	CHECK_EQ(hv_clip_metadata_valid(k, v, 2), 0);
-	CHECK_EQ(hv_clip_metadata_valid(k, v, 3), -EINVAL); /* duplicate key */
+	CHECK_EQ(clip_metadata_valid(k, v, 2), 0);
+	CHECK_EQ(clip_metadata_valid(k, v, 3), -EINVAL); /* duplicate key */
 	const char *empty[] = {""};
-	CHECK_EQ(hv_clip_metadata_valid(empty, v, 1), -EINVAL);
+	CHECK_EQ(clip_metadata_valid(empty, v, 1), -EINVAL);
 }
 
 static void test_adopt(void)
@@ -78,7 +78,7 @@ static void test_adopt(void)
 	CHECK(w >= 0);
 	CHECK_EQ(write(w, "hello", 5), 5);
 	int kept = -1;
-	CHECK_EQ(hv_clip_adopt_fd(w, 5, &kept), 0);
+	CHECK_EQ(clip_adopt_fd(w, 5, &kept), 0);
 	CHECK_EQ(pwrite(w, "HELLO", 5, 0), 5);
 	char buf[8] = {0};
 	CHECK_EQ(pread(kept, buf, 5, 0), 5);
@@ -92,12 +92,12 @@ static void test_adopt(void)
 	close(kept);
 
 	/* Claiming more bytes than the fd holds is refused. */
-	CHECK_EQ(hv_clip_adopt_fd(w, 6, &kept), -EINVAL);
+	CHECK_EQ(clip_adopt_fd(w, 6, &kept), -EINVAL);
 	close(w);
 
 	/* A sealed memfd is shared as is (no copy). */
 	int s = mkdata("sealed");
-	CHECK_EQ(hv_clip_adopt_fd(s, 6, &kept), 0);
+	CHECK_EQ(clip_adopt_fd(s, 6, &kept), 0);
 	fstat(s, &a);
 	fstat(kept, &b);
 	CHECK(a.st_ino == b.st_ino);
@@ -107,82 +107,82 @@ static void test_adopt(void)
 	/* Not a file at all. */
 	int p[2];
 	CHECK_EQ(pipe(p), 0);
-	CHECK_EQ(hv_clip_adopt_fd(p[0], 0, &kept), -EINVAL);
+	CHECK_EQ(clip_adopt_fd(p[0], 0, &kept), -EINVAL);
 	close(p[0]);
 	close(p[1]);
 }
 
 static void test_memory_store(void)
 {
-	hv_clip_store *s = NULL;
-	CHECK_EQ(hv_clip_store_new(NULL, 3, 0, &s), 0);
-	CHECK(hv_clip_store_current(s) == NULL);
+	clip_store *s = NULL;
+	CHECK_EQ(clip_store_new(NULL, 3, 0, &s), 0);
+	CHECK(clip_store_current(s) == NULL);
 
 	const char *mk[] = {"source"}, *mv[] = {"test"};
 	uint64_t s1 = 0;
-	CHECK_EQ(hv_clip_store_set(s, mkdata("one"), 3, "text/plain", mk, mv, 1, &s1), 0);
+	CHECK_EQ(clip_store_set(s, mkdata("one"), 3, "text/plain", mk, mv, 1, &s1), 0);
 	CHECK(s1 > 0);
-	const hv_clip_entry *e = hv_clip_store_current(s);
+	const clip_entry *e = clip_store_current(s);
 	CHECK(e && e->serial == s1 && e->nreps == 1 && e->nmeta == 1);
 	CHECK(e && strcmp(e->meta_keys[0], "source") == 0 && strcmp(e->meta_values[0], "test") == 0);
-	CHECK(rep_is(hv_clip_entry_rep(e, NULL), "one"));
-	CHECK(rep_is(hv_clip_entry_rep(e, "text/plain"), "one"));
-	CHECK(hv_clip_entry_rep(e, "text/html") == NULL);
+	CHECK(rep_is(clip_entry_rep(e, NULL), "one"));
+	CHECK(rep_is(clip_entry_rep(e, "text/plain"), "one"));
+	CHECK(clip_entry_rep(e, "text/html") == NULL);
 
 	/* A second representation of the same entry. */
-	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("<b>one</b>"), 10, "text/html"), 0);
-	CHECK(rep_is(hv_clip_entry_rep(hv_clip_store_current(s), "text/html"), "<b>one</b>"));
-	CHECK(rep_is(hv_clip_entry_rep(hv_clip_store_current(s), NULL), "one")); /* primary */
-	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("x"), 1, "text/html"), -EEXIST);
-	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("x"), 1, "bad mime"), -EINVAL);
+	CHECK_EQ(clip_store_add(s, s1, mkdata("<b>one</b>"), 10, "text/html"), 0);
+	CHECK(rep_is(clip_entry_rep(clip_store_current(s), "text/html"), "<b>one</b>"));
+	CHECK(rep_is(clip_entry_rep(clip_store_current(s), NULL), "one")); /* primary */
+	CHECK_EQ(clip_store_add(s, s1, mkdata("x"), 1, "text/html"), -EEXIST);
+	CHECK_EQ(clip_store_add(s, s1, mkdata("x"), 1, "bad mime"), -EINVAL);
 
 	uint64_t s2 = set_text(s, "two", "text/plain");
 	CHECK(s2 > s1);
 	/* The old serial is no longer current: adding to it is stale. */
-	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("x"), 1, "text/x-other"), -ESTALE);
+	CHECK_EQ(clip_store_add(s, s1, mkdata("x"), 1, "text/x-other"), -ESTALE);
 
 	/* Invalid input leaves the clipboard as it was. */
-	CHECK_EQ(hv_clip_store_set(s, mkdata("bad"), 3, "nonsense", NULL, NULL, 0, NULL), -EINVAL);
-	CHECK_EQ(hv_clip_store_current(s)->serial, s2);
+	CHECK_EQ(clip_store_set(s, mkdata("bad"), 3, "nonsense", NULL, NULL, 0, NULL), -EINVAL);
+	CHECK_EQ(clip_store_current(s)->serial, s2);
 
 	uint64_t s3 = set_text(s, "three", "text/plain");
 	uint64_t s4 = set_text(s, "four", "text/plain");
 	/* Bounded: three entries, the oldest went. */
-	CHECK_EQ(hv_clip_store_count(s), 3);
-	CHECK(hv_clip_store_find(s, s1) == NULL);
-	CHECK_EQ(hv_clip_store_at(s, 0)->serial, s4);
-	CHECK_EQ(hv_clip_store_at(s, 1)->serial, s3);
-	CHECK_EQ(hv_clip_store_at(s, 2)->serial, s2);
-	CHECK(hv_clip_store_at(s, 3) == NULL);
+	CHECK_EQ(clip_store_count(s), 3);
+	CHECK(clip_store_find(s, s1) == NULL);
+	CHECK_EQ(clip_store_at(s, 0)->serial, s4);
+	CHECK_EQ(clip_store_at(s, 1)->serial, s3);
+	CHECK_EQ(clip_store_at(s, 2)->serial, s2);
+	CHECK(clip_store_at(s, 3) == NULL);
 
 	/* Restore "two": it becomes current with a new serial. */
 	uint64_t s5 = 0;
-	CHECK_EQ(hv_clip_store_restore(s, s2, &s5), 0);
+	CHECK_EQ(clip_store_restore(s, s2, &s5), 0);
 	CHECK(s5 > s4);
-	CHECK(rep_is(hv_clip_entry_rep(hv_clip_store_current(s), NULL), "two"));
-	CHECK_EQ(hv_clip_store_count(s), 3);
-	CHECK_EQ(hv_clip_store_restore(s, 999, NULL), -ENOENT);
+	CHECK(rep_is(clip_entry_rep(clip_store_current(s), NULL), "two"));
+	CHECK_EQ(clip_store_count(s), 3);
+	CHECK_EQ(clip_store_restore(s, 999, NULL), -ENOENT);
 
 	/* Shrinking the bound trims at once; the current entry survives. */
-	CHECK_EQ(hv_clip_store_set_limits(s, 1, 0), 0);
-	CHECK_EQ(hv_clip_store_count(s), 1);
-	CHECK_EQ(hv_clip_store_current(s)->serial, s5);
-	CHECK_EQ(hv_clip_store_set_limits(s, 0, 0), -EINVAL);
+	CHECK_EQ(clip_store_set_limits(s, 1, 0), 0);
+	CHECK_EQ(clip_store_count(s), 1);
+	CHECK_EQ(clip_store_current(s)->serial, s5);
+	CHECK_EQ(clip_store_set_limits(s, 0, 0), -EINVAL);
 
 	/* Byte bound: the current entry stays even when it alone is over. */
-	CHECK_EQ(hv_clip_store_set_limits(s, 10, 4), 0);
+	CHECK_EQ(clip_store_set_limits(s, 10, 4), 0);
 	set_text(s, "abc", "text/plain");
 	set_text(s, "defgh", "text/plain");
-	CHECK_EQ(hv_clip_store_count(s), 1);
-	CHECK(rep_is(hv_clip_entry_rep(hv_clip_store_current(s), NULL), "defgh"));
+	CHECK_EQ(clip_store_count(s), 1);
+	CHECK(rep_is(clip_entry_rep(clip_store_current(s), NULL), "defgh"));
 
-	CHECK_EQ(hv_clip_store_set_limits(s, 10, 1 << 20), 0);
+	CHECK_EQ(clip_store_set_limits(s, 10, 1 << 20), 0);
 	set_text(s, "x", "text/plain");
-	CHECK_EQ(hv_clip_store_count(s), 2);
-	CHECK_EQ(hv_clip_store_clear_history(s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 1);
-	CHECK(rep_is(hv_clip_entry_rep(hv_clip_store_current(s), NULL), "x"));
-	hv_clip_store_free(s);
+	CHECK_EQ(clip_store_count(s), 2);
+	CHECK_EQ(clip_store_clear_history(s), 0);
+	CHECK_EQ(clip_store_count(s), 1);
+	CHECK(rep_is(clip_entry_rep(clip_store_current(s), NULL), "x"));
+	clip_store_free(s);
 }
 
 static void test_persistence(void)
@@ -192,17 +192,17 @@ static void test_persistence(void)
 	char state[512];
 	snprintf(state, sizeof(state), "%s/state", dir);
 
-	hv_clip_store *s = NULL;
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	clip_store *s = NULL;
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
 	const char *mk[] = {"app", "kind"}, *mv[] = {"editor", "selection"};
 	uint64_t s1 = 0;
-	CHECK_EQ(hv_clip_store_set(s, mkdata("first"), 5, "text/plain", mk, mv, 2, &s1), 0);
-	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("<i>first</i>"), 12, "text/html"), 0);
+	CHECK_EQ(clip_store_set(s, mkdata("first"), 5, "text/plain", mk, mv, 2, &s1), 0);
+	CHECK_EQ(clip_store_add(s, s1, mkdata("<i>first</i>"), 12, "text/html"), 0);
 	uint64_t s2 = set_text(s, "second", "text/plain");
 	uint64_t s3 = set_text(s, "", "application/octet-stream"); /* empty is data too */
 	uint64_t s4 = 0;
-	CHECK_EQ(hv_clip_store_restore(s, s2, &s4), 0);
-	hv_clip_store_free(s); /* as if the service died here */
+	CHECK_EQ(clip_store_restore(s, s2, &s4), 0);
+	clip_store_free(s); /* as if the service died here */
 
 	/* Leftovers a crash could produce, and files that are not ours. */
 	char path[600];
@@ -225,20 +225,20 @@ static void test_persistence(void)
 	fputs("not an entry", f);
 	fclose(f);
 
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 3);
-	const hv_clip_entry *e = hv_clip_store_current(s);
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 3);
+	const clip_entry *e = clip_store_current(s);
 	CHECK(e && e->serial == s4);
-	CHECK(rep_is(hv_clip_entry_rep(e, NULL), "second"));
-	e = hv_clip_store_find(s, s1);
+	CHECK(rep_is(clip_entry_rep(e, NULL), "second"));
+	e = clip_store_find(s, s1);
 	CHECK(e && e->nreps == 2 && e->nmeta == 2);
-	CHECK(rep_is(hv_clip_entry_rep(e, "text/plain"), "first"));
-	CHECK(rep_is(hv_clip_entry_rep(e, "text/html"), "<i>first</i>"));
+	CHECK(rep_is(clip_entry_rep(e, "text/plain"), "first"));
+	CHECK(rep_is(clip_entry_rep(e, "text/html"), "<i>first</i>"));
 	CHECK(e && strcmp(e->meta_keys[1], "kind") == 0 && strcmp(e->meta_values[1], "selection") == 0);
-	e = hv_clip_store_find(s, s3);
-	CHECK(rep_is(hv_clip_entry_rep(e, NULL), ""));
+	e = clip_store_find(s, s3);
+	CHECK(rep_is(clip_entry_rep(e, NULL), ""));
 	/* Loaded data is sealed like fresh data. */
-	CHECK_EQ(pwrite(hv_clip_entry_rep(e, NULL)->fd, "x", 1, 0), -1);
+	CHECK_EQ(pwrite(clip_entry_rep(e, NULL)->fd, "x", 1, 0), -1);
 	/* Serials keep growing after a reload. */
 	CHECK(set_text(s, "after", "text/plain") > s4);
 
@@ -252,17 +252,17 @@ static void test_persistence(void)
 	snprintf(path, sizeof(path), "%s/README", state);
 	CHECK(access(path, F_OK) == 0);
 	unlink(path);
-	hv_clip_store_free(s);
+	clip_store_free(s);
 
 	/* Reopening with a smaller bound trims the files too. */
-	CHECK_EQ(hv_clip_store_new(state, 1, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 1);
-	CHECK(rep_is(hv_clip_entry_rep(hv_clip_store_current(s), NULL), "after"));
-	CHECK_EQ(hv_clip_store_clear_history(s), 0);
-	hv_clip_store_free(s);
-	CHECK_EQ(hv_clip_store_new(state, 8, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 1);
-	hv_clip_store_free(s);
+	CHECK_EQ(clip_store_new(state, 1, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 1);
+	CHECK(rep_is(clip_entry_rep(clip_store_current(s), NULL), "after"));
+	CHECK_EQ(clip_store_clear_history(s), 0);
+	clip_store_free(s);
+	CHECK_EQ(clip_store_new(state, 8, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 1);
+	clip_store_free(s);
 
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
@@ -298,14 +298,14 @@ static void test_load_rejects(void)
 	CHECK(mkdtemp(dir) != NULL);
 	char state[512], path[600], buf[1024], bad[1024];
 	snprintf(state, sizeof(state), "%s/state", dir);
-	hv_clip_store *s = NULL;
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
+	clip_store *s = NULL;
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
 	const char *mk[] = {"k1", "k2"}, *mv[] = {"v1", "v2"};
 	uint64_t s1 = 0;
-	CHECK_EQ(hv_clip_store_set(s, mkdata("one"), 3, "text/plain", mk, mv, 2, &s1), 0);
-	CHECK_EQ(hv_clip_store_add(s, s1, mkdata("two"), 3, "text/plaiX"), 0);
+	CHECK_EQ(clip_store_set(s, mkdata("one"), 3, "text/plain", mk, mv, 2, &s1), 0);
+	CHECK_EQ(clip_store_add(s, s1, mkdata("two"), 3, "text/plaiX"), 0);
 	CHECK_EQ(s1, 1);
-	hv_clip_store_free(s);
+	clip_store_free(s);
 	snprintf(path, sizeof(path), "%s/entry-0000000000000001", state);
 	size_t len = slurp(path, buf, sizeof(buf));
 	char *m = memmem(buf, len, "plaiX", 5), *k = memmem(buf, len, "k2", 2);
@@ -317,25 +317,25 @@ static void test_load_rejects(void)
 	memcpy(bad, buf, len);
 	bad[m - buf + 4] = 'n';
 	spit(path, bad, len);
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 0);
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 0);
 	CHECK(access(path, F_OK) < 0); /* reported and removed */
-	hv_clip_store_free(s);
+	clip_store_free(s);
 
 	/* a metadata key twice; then an empty one */
 	memcpy(bad, buf, len);
 	bad[k - buf + 1] = '1';
 	spit(path, bad, len);
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 0);
-	hv_clip_store_free(s);
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 0);
+	clip_store_free(s);
 	memcpy(bad, buf, len);
 	memset(k - 4 - buf + bad, 0, 4); /* length of "k2" := 0 */
 	memmove(k - buf + bad, k - buf + bad + 2, len - (size_t)(k - buf) - 2);
 	spit(path, bad, len - 2);
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 0);
-	hv_clip_store_free(s);
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 0);
+	clip_store_free(s);
 
 	/* a metadata value that is not UTF-8 */
 	memcpy(bad, buf, len);
@@ -344,9 +344,9 @@ static void test_load_rejects(void)
 	if (v)
 		v[0] = (char)0xff;
 	spit(path, bad, len);
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 0);
-	hv_clip_store_free(s);
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 0);
+	clip_store_free(s);
 
 	/* the good file loads; an uppercase twin of serial 10 does not */
 	spit(path, buf, len);
@@ -354,15 +354,15 @@ static void test_load_rejects(void)
 	spit(path, buf, len);
 	snprintf(path, sizeof(path), "%s/entry-000000000000000A", state);
 	spit(path, buf, len);
-	CHECK_EQ(hv_clip_store_new(state, 4, 0, &s), 0);
-	CHECK_EQ(hv_clip_store_count(s), 2);
-	const hv_clip_entry *e = hv_clip_store_find(s, 1);
+	CHECK_EQ(clip_store_new(state, 4, 0, &s), 0);
+	CHECK_EQ(clip_store_count(s), 2);
+	const clip_entry *e = clip_store_find(s, 1);
 	CHECK(e && e->nreps == 2 && e->nmeta == 2);
-	CHECK(hv_clip_store_find(s, 10) != NULL);
+	CHECK(clip_store_find(s, 10) != NULL);
 	uint64_t ns = 0;
-	CHECK_EQ(hv_clip_store_restore(s, 10, &ns), 0);
+	CHECK_EQ(clip_store_restore(s, 10, &ns), 0);
 	CHECK_EQ(ns, 11);
-	hv_clip_store_free(s);
+	clip_store_free(s);
 
 	char cmd[700];
 	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
