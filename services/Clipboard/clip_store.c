@@ -504,21 +504,52 @@ static int entry_load(int dirfd, const char *name, uint64_t serial, clip_entry *
 	return 0;
 }
 
-static int store_insert_front(clip_store *s, clip_entry *e);
-
 static int cmp_serial_desc(const void *a, const void *b)
 {
 	uint64_t x = (*(clip_entry *const *)a)->serial, y = (*(clip_entry *const *)b)->serial;
 	return x < y ? 1 : x > y ? -1 : 0;
 }
 
+/* Room for one more entry in s->v. */
+static int store_reserve(clip_store *s)
+{
+	if (s->count < s->cap)
+		return 0;
+	size_t cap = s->cap ? s->cap * 2 : 16;
+	clip_entry **v = reallocarray(s->v, cap, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	s->v = v;
+	s->cap = cap;
+	return 0;
+}
+
+/* The serial of an entry file's name, or 0 when it is not one. Only the
+ * name we write (lowercase hex): "entry-…A" and "entry-…a" would be two
+ * entries with one serial, and the uppercase one could never be renamed
+ * or removed by its serial. */
+static uint64_t entry_serial(const char *name)
+{
+	if (strncmp(name, "entry-", 6) != 0)
+		return 0;
+	char *end;
+	errno = 0;
+	uint64_t serial = strtoull(name + 6, &end, 16);
+	if (errno || *end || end != name + 22 || serial == 0)
+		return 0;
+	char canon[64];
+	entry_name(canon, sizeof(canon), "entry-", serial);
+	return strcmp(canon, name) == 0 ? serial : 0;
+}
+
+HV_DEFINE_CLEANUP(DIR *, closedir)
+
 static int store_load(clip_store *s)
 {
-	DIR *d = hv_opendir_at(s->dirfd);
+	_hv_cleanup_(closedirp) DIR *d = hv_opendir_at(s->dirfd);
 	if (!d)
 		return -errno;
 	struct dirent *de;
-	int r = 0;
 	while ((de = readdir(d))) {
 		if (strncmp(de->d_name, ".entry-", 7) == 0 || strncmp(de->d_name, ".tmp-", 5) == 0) {
 			/* A write that never got acknowledged: hv_replace_file_at's
@@ -527,49 +558,27 @@ static int store_load(clip_store *s)
 			unlinkat(s->dirfd, de->d_name, 0);
 			continue;
 		}
-		if (strncmp(de->d_name, "entry-", 6) != 0)
+		uint64_t serial = entry_serial(de->d_name);
+		if (!serial)
 			continue;
-		uint64_t serial;
-		char *end;
-		errno = 0;
-		serial = strtoull(de->d_name + 6, &end, 16);
-		if (errno || *end || end != de->d_name + 22 || serial == 0)
-			continue;
-		/* Only the name we write (lowercase hex): "entry-…A" and "entry-…a"
-		 * would be two entries with one serial, and the uppercase one could
-		 * never be renamed or removed by its serial. */
-		char canon[64];
-		entry_name(canon, sizeof(canon), "entry-", serial);
-		if (strcmp(canon, de->d_name) != 0)
-			continue;
-		clip_entry *e = NULL;
-		int k = entry_load(s->dirfd, de->d_name, serial, &e);
-		if (k < 0) {
+		_entry_free_ clip_entry *e = NULL;
+		int r = entry_load(s->dirfd, de->d_name, serial, &e);
+		if (r < 0) {
 			hv_log_warn("removing unreadable clipboard file %s: %s", de->d_name,
-				    k == -EINVAL ? "not a regular file" : strerror(-k));
+				    r == -EINVAL ? "not a regular file" : strerror(-r));
 			unlinkat(s->dirfd, de->d_name, 0);
 			continue;
 		}
-		if (s->count == s->cap) {
-			size_t cap = s->cap ? s->cap * 2 : 16;
-			clip_entry **v = realloc(s->v, cap * sizeof(*v));
-			if (!v) {
-				entry_free(e);
-				r = -ENOMEM;
-				break;
-			}
-			s->v = v;
-			s->cap = cap;
-		}
-		s->v[s->count++] = e;
+		if ((r = store_reserve(s)) < 0)
+			return r;
 		s->total_bytes += e->bytes;
+		s->v[s->count++] = HV_TAKE_PTR(e);
 		if (serial >= s->next_serial)
 			s->next_serial = serial + 1;
 	}
-	closedir(d);
 	if (s->count)
 		qsort(s->v, s->count, sizeof(*s->v), cmp_serial_desc);
-	return r;
+	return 0;
 }
 
 /* --- the store ---------------------------------------------------------- */
@@ -597,7 +606,7 @@ int clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_bytes
 {
 	if (max_entries == 0 || max_entries > CLIP_MAX_HISTORY)
 		return -EINVAL;
-	clip_store *s = calloc(1, sizeof(*s));
+	_hv_cleanup_(clip_store_freep) clip_store *s = calloc(1, sizeof(*s));
 	if (!s)
 		return -ENOMEM;
 	s->max_entries = max_entries;
@@ -605,25 +614,17 @@ int clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_bytes
 	s->next_serial = 1;
 	s->dirfd = -1;
 	if (state_dir) {
-		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST) {
-			int r = -errno;
-			clip_store_free(s);
-			return hv_log_errno(r, "Failed to create %s", state_dir);
-		}
+		if (mkdir(state_dir, 0700) < 0 && errno != EEXIST)
+			return hv_log_errno(-errno, "Failed to create %s", state_dir);
 		s->dirfd = open(state_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (s->dirfd < 0) {
-			int r = -errno;
-			clip_store_free(s);
-			return hv_log_errno(r, "Failed to open %s", state_dir);
-		}
+		if (s->dirfd < 0)
+			return hv_log_errno(-errno, "Failed to open %s", state_dir);
 		int r = store_load(s);
-		if (r < 0) {
-			clip_store_free(s);
+		if (r < 0)
 			return hv_log_errno(r, "Failed to load the clipboard from %s", state_dir);
-		}
 		store_trim(s);
 	}
-	*out = s;
+	*out = HV_TAKE_PTR(s);
 	return 0;
 }
 
@@ -653,14 +654,9 @@ size_t clip_store_max_entries(const clip_store *s) { return s->max_entries; }
 
 static int store_insert_front(clip_store *s, clip_entry *e)
 {
-	if (s->count == s->cap) {
-		size_t cap = s->cap ? s->cap * 2 : 16;
-		clip_entry **v = realloc(s->v, cap * sizeof(*v));
-		if (!v)
-			return -ENOMEM;
-		s->v = v;
-		s->cap = cap;
-	}
+	int r = store_reserve(s);
+	if (r < 0)
+		return r;
 	memmove(s->v + 1, s->v, s->count * sizeof(*s->v));
 	s->v[0] = e;
 	s->count++;

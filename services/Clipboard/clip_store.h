@@ -22,6 +22,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <haven/util.h>
+
 #define CLIP_DEFAULT_HISTORY 16u
 #define CLIP_MAX_HISTORY 1024u
 /* Whole history (every representation of every entry) in bytes; the
@@ -59,6 +61,7 @@ typedef struct clip_store clip_store;
 int clip_store_new(const char *state_dir, size_t max_entries, uint64_t max_bytes,
 		   clip_store **out);
 void clip_store_free(clip_store *s);
+HV_DEFINE_CLEANUP(clip_store *, clip_store_free)
 
 /* Change the bounds (the history shrinks at once, oldest first). */
 int clip_store_set_limits(clip_store *s, size_t max_entries, uint64_t max_bytes);
