@@ -182,9 +182,9 @@ static void empty_graveyard(hv_loop *loop)
 
 int hv_loop_new(hv_loop **out)
 {
-	hv_loop *loop = calloc(1, sizeof(*loop));
-	int r;
-
+	/* Freed by hv_loop_free() if a step fails: it copes with a loop made
+	 * only in part. */
+	_hv_cleanup_(hv_loop_freep) hv_loop *loop = calloc(1, sizeof(*loop));
 	if (!loop)
 		return -ENOMEM;
 	loop->sigfd = -1;
@@ -194,25 +194,18 @@ int hv_loop_new(hv_loop **out)
 	pthread_mutex_init(&loop->post_lock, NULL);
 
 	loop->epfd = epoll_create1(EPOLL_CLOEXEC);
-	if (loop->epfd < 0) {
-		r = -errno;
-		goto fail;
-	}
+	if (loop->epfd < 0)
+		return -errno;
 	loop->wakefd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
-	if (loop->wakefd < 0) {
-		r = -errno;
-		goto fail;
-	}
+	if (loop->wakefd < 0)
+		return -errno;
 	loop->wakesrc.type = SRC_WAKE;
 	loop->wakesrc.loop = loop;
-	r = ep_add(loop, loop->wakefd, EPOLLIN, &loop->wakesrc);
+	int r = ep_add(loop, loop->wakefd, EPOLLIN, &loop->wakesrc);
 	if (r < 0)
-		goto fail;
-	*out = loop;
+		return r;
+	*out = HV_TAKE_PTR(loop);
 	return 0;
-fail:
-	hv_loop_free(loop);
-	return r;
 }
 
 void hv_loop_free(hv_loop *loop)

@@ -26,7 +26,9 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-#include "haven/log.h"
+#include <haven/log.h>
+#include <haven/util.h>
+
 #include "internal.h"
 
 #if defined(__x86_64__)
@@ -137,10 +139,9 @@ static void jump_unless(struct emitter *e, uint16_t op, uint32_t k, unsigned lab
  * labels. All jumps go forward. */
 static int layout(struct emitter *e, struct hv_bpf *out)
 {
-	size_t *pos = malloc((e->n + 1) * sizeof(*pos));
+	_hv_free_ size_t *pos = malloc((e->n + 1) * sizeof(*pos));
 	if (!pos)
 		return -ENOMEM;
-	int r = 0;
 	for (bool changed = true; changed;) {
 		changed = false;
 		pos[0] = 0;
@@ -151,10 +152,8 @@ static int layout(struct emitter *e, struct hv_bpf *out)
 			if (it->kind == I_RAW || it->kind == I_JA || it->wide)
 				continue;
 			size_t to = e->label_at[it->label];
-			if (to == SIZE_MAX || to <= i) {
-				r = -EINVAL; /* unplaced label or backward jump: emitter bug */
-				goto out;
-			}
+			if (to == SIZE_MAX || to <= i)
+				return -EINVAL; /* unplaced label or backward jump: emitter bug */
 			if (pos[to] - pos[i] - 1 > 255) {
 				it->wide = true;
 				changed = true;
@@ -162,15 +161,11 @@ static int layout(struct emitter *e, struct hv_bpf *out)
 		}
 	}
 	size_t total = pos[e->n];
-	if (total > BPF_MAXINSNS) {
-		r = -E2BIG;
-		goto out;
-	}
-	struct sock_filter *f = calloc(total ? total : 1, sizeof(*f));
-	if (!f) {
-		r = -ENOMEM;
-		goto out;
-	}
+	if (total > BPF_MAXINSNS)
+		return -E2BIG;
+	_hv_free_ struct sock_filter *f = calloc(total ? total : 1, sizeof(*f));
+	if (!f)
+		return -ENOMEM;
 	for (size_t i = 0; i < e->n; i++) {
 		const struct item *it = &e->v[i];
 		struct sock_filter *o = &f[pos[i]];
@@ -178,11 +173,8 @@ static int layout(struct emitter *e, struct hv_bpf *out)
 		if (it->kind == I_RAW)
 			continue;
 		size_t to = e->label_at[it->label];
-		if (to == SIZE_MAX || to <= i) {
-			free(f);
-			r = -EINVAL;
-			goto out;
-		}
+		if (to == SIZE_MAX || to <= i)
+			return -EINVAL;
 		size_t dist = pos[to] - pos[i] - 1;
 		if (it->kind == I_JA) {
 			o->k = (uint32_t)dist;
@@ -195,11 +187,9 @@ static int layout(struct emitter *e, struct hv_bpf *out)
 			o[1] = (struct sock_filter){.code = BPF_JMP | BPF_JA, .k = (uint32_t)(dist - 1)};
 		}
 	}
-	out->insns = f;
+	out->insns = HV_TAKE_PTR(f);
 	out->n = total;
-out:
-	free(pos);
-	return r;
+	return 0;
 }
 
 static void load_word(struct emitter *e, uint32_t offset)
@@ -355,41 +345,28 @@ static void dispatch(struct emitter *e, const struct group *g, size_t lo, size_t
 	dispatch(e, g, mid, hi, deny);
 }
 
-int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv_bpf *out)
+/* Sort the rules by system call and group them: one group per call, its
+ * rules adjacent in `sorted`. -EINVAL for rules no filter can express
+ * (a negative number, two answers for one call). */
+static int group_rules(const struct hv_rules *rules, const struct hv_rule **sorted,
+		       struct group *g, size_t *ngroups)
 {
-#ifndef NATIVE_AUDIT_ARCH
-	(void)rules, (void)deny_action, (void)out;
-	return -EOPNOTSUPP;
-#else
-	struct emitter e = {0};
-	const struct hv_rule **sorted = calloc(rules->n + 1, sizeof(*sorted));
-	struct group *g = calloc(rules->n + 1, sizeof(*g));
 	size_t ng = 0;
-	int r = 0;
-
-	if (!sorted || !g) {
-		r = -ENOMEM;
-		goto out;
-	}
 	for (size_t i = 0; i < rules->n; i++)
 		sorted[i] = &rules->v[i];
 	qsort(sorted, rules->n, sizeof(*sorted), cmp_rule);
 	for (size_t i = 0; i < rules->n; i++) {
 		const struct hv_rule *x = sorted[i];
-		if (x->nr < 0) {
-			r = -EINVAL;
-			goto out;
-		}
+		if (x->nr < 0)
+			return -EINVAL;
 		if (ng == 0 || g[ng - 1].nr != x->nr)
 			g[ng++] = (struct group){.nr = x->nr, .rules = &sorted[i], .action = x->action};
 		struct group *cur = &g[ng - 1];
 		if (x->n == 0) {
 			/* An unconditional rule covers every conditional one with
 			 * the same action; two different answers is a compiler bug. */
-			if ((cur->unconditional && cur->action != x->action)) {
-				r = -EINVAL;
-				goto out;
-			}
+			if (cur->unconditional && cur->action != x->action)
+				return -EINVAL;
 			cur->unconditional = true;
 			cur->action = x->action;
 		}
@@ -399,10 +376,34 @@ int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv
 	 * unconditional one may say something else. */
 	for (size_t i = 0; i < ng; i++)
 		for (size_t j = 0; j < g[i].n; j++)
-			if (g[i].rules[j]->action != g[i].action) {
-				r = -EINVAL;
-				goto out;
-			}
+			if (g[i].rules[j]->action != g[i].action)
+				return -EINVAL;
+	*ngroups = ng;
+	return 0;
+}
+
+static void emitter_release(struct emitter *e)
+{
+	free(e->v);
+	free(e->label_at);
+}
+
+int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv_bpf *out)
+{
+#ifndef NATIVE_AUDIT_ARCH
+	(void)rules, (void)deny_action, (void)out;
+	return -EOPNOTSUPP;
+#else
+	_hv_cleanup_(emitter_release) struct emitter e = {0};
+	_hv_free_ const struct hv_rule **sorted = calloc(rules->n + 1, sizeof(*sorted));
+	_hv_free_ struct group *g = calloc(rules->n + 1, sizeof(*g));
+	size_t ng = 0;
+	int r = 0;
+
+	if (!sorted || !g)
+		return -ENOMEM;
+	if ((r = group_rules(rules, sorted, g, &ng)) < 0)
+		return r;
 
 	unsigned deny = new_label(&e), badarch = new_label(&e);
 	load_word(&e, offsetof(struct seccomp_data, arch));
@@ -448,18 +449,10 @@ int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv
 		ret(&e, deny_action);
 	}
 	if (r < 0)
-		goto out;
-	if (e.err) {
-		r = e.err;
-		goto out;
-	}
-	r = layout(&e, out);
-out:
-	free(e.v);
-	free(e.label_at);
-	free(sorted);
-	free(g);
-	return r;
+		return r;
+	if (e.err)
+		return e.err;
+	return layout(&e, out);
 #endif
 }
 

@@ -639,32 +639,40 @@ void hv_rules_free(struct hv_rules *rules)
 	*rules = (struct hv_rules){0};
 }
 
-int hv_filter_build(uint64_t p, const struct hv_filter_opts *o, scmp_filter_ctx *out)
+/* The filter's attributes: the architecture asked for, another ABI
+ * killed, no_new_privs, thread sync, libseccomp's binary-tree layout. */
+static int filter_attrs(scmp_filter_ctx ctx, const struct hv_filter_opts *o)
 {
-	struct hv_rules sink = {.ctx = seccomp_init(o->deny_action)};
-	scmp_filter_ctx ctx = sink.ctx;
 	int r;
-
-	if (!ctx)
-		return hv_log_errno(-ENOMEM, "pledge: failed to create a seccomp filter");
 	target_arch = o->arch && o->arch != seccomp_arch_native() ? o->arch : 0;
 	if (target_arch && ((r = seccomp_arch_add(ctx, target_arch)) < 0 ||
 			    (r = seccomp_arch_remove(ctx, SCMP_ARCH_NATIVE)) < 0))
-		goto fail;
+		return r;
 	/* Another ABI (i386 via int 0x80, x32) is not what we checked: kill. */
 	if ((r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_NNP, 1)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, o->tsync ? 1 : 0)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_OPTIMIZE, 2)) < 0 ||
 	    (r = seccomp_attr_set(ctx, SCMP_FLTATR_API_SYSRAWRC, 1)) < 0)
-		goto fail;
+		return r;
 	if (o->log && (r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_LOG, 1)) < 0)
-		goto fail;
-	if ((r = add_all(&sink, p, o)) < 0)
-		goto fail;
+		return r;
+	return 0;
+}
+
+int hv_filter_build(uint64_t p, const struct hv_filter_opts *o, scmp_filter_ctx *out)
+{
+	struct hv_rules sink = {.ctx = seccomp_init(o->deny_action)};
+	scmp_filter_ctx ctx = sink.ctx;
+	if (!ctx)
+		return hv_log_errno(-ENOMEM, "pledge: failed to create a seccomp filter");
+	int r = filter_attrs(ctx, o);
+	if (r >= 0)
+		r = add_all(&sink, p, o);
+	if (r < 0) {
+		seccomp_release(ctx);
+		return hv_log_errno(r, "pledge: failed to compile the filter");
+	}
 	*out = ctx;
 	return 0;
-fail:
-	seccomp_release(ctx);
-	return hv_log_errno(r, "pledge: failed to compile the filter");
 }

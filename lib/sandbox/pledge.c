@@ -244,7 +244,8 @@ char **hv_env_with(char *const envp[], const char *pledge, const char *execpledg
 	size_t n = 0;
 	while (envp && envp[n])
 		n++;
-	char **out = calloc(n + 4, sizeof(char *));
+	_hv_free_ char **out = calloc(n + 4, sizeof(char *));
+	_hv_free_ char *pledge_var = NULL, *execpledge_var = NULL;
 	if (!out)
 		return NULL;
 	size_t k = 0;
@@ -254,15 +255,17 @@ char **hv_env_with(char *const envp[], const char *pledge, const char *execpledg
 			out[k++] = envp[i];
 	if (hv_pledge_traps())
 		out[k++] = "HAVEN_PLEDGE_TRAPS=1";
-	if (pledge && asprintf(&out[k++], "HAVEN_PLEDGE=%s", pledge) < 0)
-		goto oom;
-	if (execpledge && asprintf(&out[k++], "HAVEN_EXECPLEDGE=%s", execpledge) < 0)
-		goto oom;
+	if ((pledge && asprintf(&pledge_var, "HAVEN_PLEDGE=%s", pledge) < 0) ||
+	    (execpledge && asprintf(&execpledge_var, "HAVEN_EXECPLEDGE=%s", execpledge) < 0))
+		return NULL;
+	/* The two strings live as long as the returned array (its callers
+	 * exec or exit with it). */
+	if (pledge_var)
+		out[k++] = HV_TAKE_PTR(pledge_var);
+	if (execpledge_var)
+		out[k++] = HV_TAKE_PTR(execpledge_var);
 	out[k] = NULL;
-	return out;
-oom:
-	free(out);
-	return NULL;
+	return HV_TAKE_PTR(out);
 }
 
 /* Install the filter an exec'd program starts with (on this thread only:

@@ -42,17 +42,30 @@ int hv_sandbox_recv_listener(int sock)
 	return fd;
 }
 
+/* A notification and its response, as libseccomp allocates them. */
+struct notif {
+	struct seccomp_notif *req;
+	struct seccomp_notif_resp *resp;
+};
+
+static void notif_release(struct notif *n)
+{
+	if (n->req || n->resp)
+		seccomp_notify_free(n->req, n->resp);
+}
+
 int hv_sandbox_notify_handle(int listener, const char *ident, const char *promises, bool debug)
 {
-	struct seccomp_notif *req = NULL;
-	struct seccomp_notif_resp *resp = NULL;
+	_hv_cleanup_(notif_release) struct notif n = {0};
 	_hv_close_ int pidfd = -1;
 	int r;
 
-	if ((r = seccomp_notify_alloc(&req, &resp)) < 0)
+	if ((r = seccomp_notify_alloc(&n.req, &n.resp)) < 0)
 		return hv_log_errno(r, "sandbox: failed to allocate a notification");
+	struct seccomp_notif *req = n.req;
+	struct seccomp_notif_resp *resp = n.resp;
 	if ((r = seccomp_notify_receive(listener, req)) < 0)
-		goto out; /* -ENOENT: the caller went away before we looked */
+		return r; /* -ENOENT: the caller went away before we looked */
 
 	hv_syscall_names_init();
 	const char *name = hv_syscall_name(req->data.nr);
@@ -65,7 +78,7 @@ int hv_sandbox_notify_handle(int listener, const char *ident, const char *promis
 	if (!debug)
 		pidfd = (int)syscall(SYS_pidfd_open, req->pid, PIDFD_THREAD);
 	if ((r = seccomp_notify_id_valid(listener, req->id)) < 0)
-		goto out;
+		return r;
 	resp->id = req->id;
 	resp->val = 0;
 	resp->error = debug ? -EPERM : -ENOSYS;
@@ -79,9 +92,5 @@ int hv_sandbox_notify_handle(int listener, const char *ident, const char *promis
 			hv_log_errno(-errno, "sandbox: failed to kill %u", req->pid);
 	}
 	r = seccomp_notify_respond(listener, resp);
-	if (r == -ENOENT)
-		r = 0; /* died of the signal first: as intended */
-out:
-	seccomp_notify_free(req, resp);
-	return r;
+	return r == -ENOENT ? 0 : r; /* -ENOENT: died of the signal first, as intended */
 }
