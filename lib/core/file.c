@@ -121,6 +121,6 @@ static int fill_data(int fd, void *userdata)
 int hv_replace_file_data_at(int dirfd, const char *name, mode_t mode, unsigned flags,
 			    const void *data, size_t len, struct stat *st)
 {
-	struct data_fill d = { data, len };
+	struct data_fill d = {data, len};
 	return hv_replace_file_at(dirfd, name, mode, flags, fill_data, &d, st);
 }

@@ -24,9 +24,9 @@ int hv_service_parse(const hv_service *svc, int argc, char **argv)
 		HV_OPT_STRING("socket", "PATH", &socket_path,
 			      "listen on PATH (started by hand); default: serve the\n"
 			      "socket(s) a service manager hands over (LISTEN_FDS)"),
-		{ 0 },
+		{0},
 	};
-	const hv_option *const tables[] = { runner_options, svc->options, NULL };
+	const hv_option *const tables[] = {runner_options, svc->options, NULL};
 	const hv_cmdline cmd = {
 		.name = svc->name,
 		.summary = svc->summary,

@@ -24,21 +24,21 @@ static int parse_yes(const char *arg, void *target)
 static const hv_option table_a[] = {
 	HV_OPT_STRING("dir", "DIR", &dir, "a directory"),
 	HV_OPT_FLAG("verbose", &verbose, "say more"),
-	{ 0 },
+	{0},
 };
 static const hv_option table_b[] = {
 	HV_OPT_INT("count", "N", &count, 1, 10, "how many\nsecond line"),
 	HV_OPT_CUSTOM("yes", "BOOL", parse_yes, &yes, "a boolean"),
 	HV_OPT_STRING("name", "NAME", &name, "a name"),
-	{ 0 },
+	{0},
 };
-static const hv_option *const tables[] = { table_a, table_b, NULL };
-static const hv_cmdline cmd = { .name = "prog",
-				.args = "[FILE...]",
-				.summary = "Does things.",
-				.tables = tables,
-				.min_args = 0,
-				.max_args = 2 };
+static const hv_option *const tables[] = {table_a, table_b, NULL};
+static const hv_cmdline cmd = {.name = "prog",
+			       .args = "[FILE...]",
+			       .summary = "Does things.",
+			       .tables = tables,
+			       .min_args = 0,
+			       .max_args = 2};
 
 /* Parse a NULL-terminated argv with stdout/stderr discarded. */
 static int parse(int *first, char **argv)
@@ -63,7 +63,7 @@ static int parse(int *first, char **argv)
 	return r;
 }
 
-#define ARGV(...) ((char *[]){ "prog", __VA_ARGS__, NULL })
+#define ARGV(...) ((char *[]){"prog", __VA_ARGS__, NULL})
 
 static void test_parse(void)
 {
@@ -124,8 +124,8 @@ static void test_usage(void)
 
 static void test_bool_strv(void)
 {
-	static const char *const t[] = { "true", "YES", "On", "1" }, *const f[] = { "false", "no",
-										    "OFF", "0" };
+	static const char *const t[] = {"true", "YES", "On", "1"}, *const f[] = {"false", "no",
+										 "OFF", "0"};
 	bool b;
 	for (size_t i = 0; i < HV_ARRAY_SIZE(t); i++) {
 		CHECK(hv_parse_bool(t[i], &b) == 0 && b);
@@ -135,7 +135,7 @@ static void test_bool_strv(void)
 	CHECK_EQ(hv_parse_bool("", &b), -EINVAL);
 	CHECK_EQ(hv_parse_bool(NULL, &b), -EINVAL);
 
-	hv_strv v = { 0 };
+	hv_strv v = {0};
 	CHECK(!hv_strv_contains(&v, "a"));
 	REQUIRE_EQ(hv_strv_push(&v, "a"), 0);
 	REQUIRE_EQ(hv_strv_push_unique(&v, "b"), 0);

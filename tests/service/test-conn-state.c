@@ -77,13 +77,13 @@ static int on_echo(hv_call *call, const echo_server_echo_req *req, echo_server_e
 	return rep->text ? 0 : -ENOMEM;
 }
 
-static const echo_server_handlers handlers = { .echo = on_echo };
+static const echo_server_handlers handlers = {.echo = on_echo};
 
 static char path[108];
 
 static int raw_connect(void)
 {
-	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	snprintf(sa.sun_path, sizeof(sa.sun_path), "%s", path);
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	REQUIRE(fd >= 0);
@@ -101,7 +101,7 @@ static int raw_connect(void)
 
 static bool closed_by_peer(int fd)
 {
-	struct pollfd p = { .fd = fd, .events = POLLIN };
+	struct pollfd p = {.fd = fd, .events = POLLIN};
 	char b;
 	return poll(&p, 1, 0) == 1 && recv(fd, &b, 1, MSG_DONTWAIT) == 0;
 }
