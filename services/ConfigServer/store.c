@@ -660,7 +660,9 @@ static int stat_domain_file(int dirfd, const char *domain_name, file_id *id)
 	if (dirfd < 0)
 		return 0;
 	struct stat st;
-	if (fstatat(dirfd, fname, &st, 0) < 0)
+	/* The link itself, not what it points to: a symlink put there is a
+	 * change (to a file that is refused), whatever its target. */
+	if (fstatat(dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return errno == ENOENT ? 0 : -errno;
 	file_id_from_stat(id, &st);
 	return 0;
@@ -1143,6 +1145,28 @@ static int write_durably(cfg_store *s, const char *dn, const sbuf *content, file
 	return 0;
 }
 
+/* The user's file of a loaded domain may have been replaced since it was
+ * read: by a symlink, refused (-ELOOP) as when loading, since renaming the
+ * new file over it would silently turn the link into a copy; by anything
+ * else that is not a file, refused too (-EBADMSG). Missing is fine. */
+static int check_user_file(cfg_store *s, const char *dn, const char **why)
+{
+	char fname[CFG_MAX_DOMAIN_LEN + 8];
+	snprintf(fname, sizeof(fname), "%s.ini", dn);
+	struct stat st;
+	if (fstatat(s->user_dirfd, fname, &st, AT_SYMLINK_NOFOLLOW) < 0)
+		return errno == ENOENT ? 0 : -errno;
+	if (S_ISREG(st.st_mode))
+		return 0;
+	bool link = S_ISLNK(st.st_mode);
+	snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: %s, refused", s->user_dir, fname,
+		 link ? "a symbolic link" : "not a regular file");
+	hv_log_warn("%s", s->why_buf);
+	if (why)
+		*why = s->why_buf;
+	return link ? -ELOOP : -EBADMSG;
+}
+
 static int apply_op(cfg_table *t, const cfg_op *op, const char **why)
 {
 	int r = cfg_check_name(op->group, why);
@@ -1205,7 +1229,7 @@ int cfg_store_apply(cfg_store *s, const char *dn, const cfg_op *ops,
 	bool changed = r == 0 && (old_text.len != new_text.len ||
 				  memcmp(old_text.p, new_text.p, new_text.len) != 0);
 	/* The file may be missing although the table is empty: nothing to do. */
-	if (changed)
+	if (changed && (r = check_user_file(s, dn, why)) == 0)
 		r = write_durably(s, dn, &new_text, &d->user_id);
 	free(old_text.p);
 	free(new_text.p);

@@ -429,6 +429,45 @@ static void test_hand_edits(void)
 	cfg_store_free(s);
 }
 
+/* A loaded domain's file replaced by a symbolic link (issue 12): refused
+ * with -ELOOP, as for a domain not loaded yet. A write must neither turn
+ * the link into a copy (rename over it) nor write through it, and the
+ * domain keeps its last good state until the file is a file again. */
+static void test_symlink_refused(void)
+{
+	cfg_store *s;
+	CHECK_EQ(cfg_store_open(user_dir, defs_dir, &s), 0);
+	CHECK_EQ(set1(s, "Linked", "G", "a", "1"), 0);
+	char path[256], target[256], tmp[256];
+	cfg_store_user_path(s, "Linked", path, sizeof(path));
+	snprintf(target, sizeof(target), "%s/elsewhere.ini", root);
+	write_file(target, "[G]\na = theirs\n");
+	snprintf(tmp, sizeof(tmp), "%s/Linked.lnk", user_dir);
+	CHECK_EQ(symlink(target, tmp), 0);
+	CHECK_EQ(rename(tmp, path), 0);
+	CHECK_EQ(wait_inotify(s), 0);
+	const char *v = NULL, *why = NULL;
+	CHECK_EQ(cfg_store_get(s, "Linked", "G", "a", &v, &why), 0);
+	CHECK_STR(v, "1");
+
+	CHECK_EQ(set1(s, "Linked", "G", "a", "2"), -ELOOP);
+	struct stat st;
+	CHECK(lstat(path, &st) == 0 && S_ISLNK(st.st_mode));
+	char *text = read_all(target);
+	CHECK_STR(text, "[G]\na = theirs\n");
+	free(text);
+	CHECK_EQ(cfg_store_get(s, "Linked", "G", "a", &v, &why), 0);
+	CHECK_STR(v, "1");
+
+	/* A file again (here: none): writes work again. */
+	CHECK_EQ(unlink(path), 0);
+	CHECK_EQ(wait_inotify(s), 0);
+	CHECK_EQ(set1(s, "Linked", "G", "a", "3"), 0);
+	CHECK(lstat(path, &st) == 0 && S_ISREG(st.st_mode));
+	cfg_store_free(s);
+	unlink(target);
+}
+
 /* cfg_store_forget (the fuzzer's reset): the next use reads the
  * files again; other domains and unknown names are left alone. */
 static void test_forget(void)
@@ -568,6 +607,7 @@ int main(void)
 	test_names();
 	test_parse_errors();
 	test_hand_edits();
+	test_symlink_refused();
 	test_forget();
 	test_stale_temp_removed();
 	test_sigkill_durability();
