@@ -111,6 +111,59 @@ static int memfd_seal(int fd)
 	return 0;
 }
 
+/* len bytes of src at src_off to dst at dst_off (sendfile: no copy
+ * through user space; src's file offset is left alone). -EINVAL when src
+ * ends first. */
+static int copy_range(int src, off_t src_off, int dst, off_t dst_off, uint64_t len)
+{
+	if (lseek(dst, dst_off, SEEK_SET) < 0)
+		return -errno;
+	while (len > 0) {
+		ssize_t n = sendfile(dst, src, &src_off, HV_MIN(len, (uint64_t)1 << 30));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EINVAL; /* source shorter than it says */
+		len -= (uint64_t)n;
+	}
+	return 0;
+}
+
+/* size bytes of src at src_off to dst at dst_off, copying only what src
+ * has data for (SEEK_DATA/SEEK_HOLE) and leaving the rest a hole: a sparse
+ * 500 MiB memfd costs its few pages, not 500 MiB, in memory and on disk.
+ * dst must be long enough already (ftruncate), so a hole reads as zeros.
+ * -EINVAL when src holds fewer than src_off + size bytes. */
+static int copy_sparse(int src, off_t src_off, uint64_t size, int dst, off_t dst_off)
+{
+	/* SEEK_DATA moves src's offset: it may be a client's description. */
+	off_t saved = lseek(src, 0, SEEK_CUR);
+	off_t end = src_off + (off_t)size, pos = src_off;
+	int r = 0;
+	while (r == 0 && pos < end) {
+		off_t data = lseek(src, pos, SEEK_DATA), hole = 0;
+		if (data < 0 && errno == ENXIO)
+			break; /* nothing but a hole up to the end of src */
+		if (data < 0 || (data < end && (hole = lseek(src, data, SEEK_HOLE)) < 0)) {
+			r = -errno;
+			break;
+		}
+		if (data >= end)
+			break;
+		hole = HV_MIN(hole, end);
+		r = copy_range(src, data, dst, dst_off + (data - src_off), (uint64_t)(hole - data));
+		pos = hole;
+	}
+	struct stat st;
+	if (r == 0 && fstat(src, &st) < 0)
+		r = -errno;
+	if (r == 0 && st.st_size < end)
+		r = -EINVAL; /* truncated under us: not the data it claimed */
+	if (saved >= 0)
+		lseek(src, saved, SEEK_SET);
+	return r;
+}
+
 /* Copy size bytes from src (at src_off) into a new sealed memfd. */
 static int copy_to_sealed(int src, off_t src_off, uint64_t size, int *out)
 {
@@ -118,25 +171,9 @@ static int copy_to_sealed(int src, off_t src_off, uint64_t size, int *out)
 	int r = memfd_new(size, &fd);
 	if (r < 0)
 		return r;
-	if (size > 0) {
-		uint8_t *dst = mmap(NULL, size, PROT_READ | PROT_WRITE, MAP_SHARED, fd, 0);
-		if (dst == MAP_FAILED)
-			return -errno;
-		uint64_t done = 0;
-		while (done < size) {
-			ssize_t n = pread(src, dst + done, size - done, src_off + (off_t)done);
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0) {
-				r = n < 0 ? -errno : -EINVAL; /* source shorter than it says */
-				break;
-			}
-			done += (uint64_t)n;
-		}
-		munmap(dst, size);
-		if (r < 0)
-			return r;
-	}
+	r = copy_sparse(src, src_off, size, fd, 0);
+	if (r < 0)
+		return r;
 	r = memfd_seal(fd);
 	if (r < 0)
 		return r;
@@ -307,22 +344,18 @@ struct persist {
 	const wbuf *hdr;
 };
 
-/* The entry file's content: header, then each representation's data. */
+/* The entry file's content: header, then each representation's data,
+ * sparse where the data is (holes stay holes). */
 static int persist_fill(int fd, void *userdata)
 {
 	const struct persist *p = userdata;
 	int r = hv_write_full(fd, p->hdr->p, p->hdr->len);
+	off_t off = (off_t)p->hdr->len;
+	if (r >= 0 && ftruncate(fd, off + (off_t)p->e->bytes) < 0)
+		r = -errno;
 	for (size_t i = 0; r >= 0 && i < p->e->nreps; i++) {
-		off_t off = 0;
-		uint64_t left = p->e->reps[i].size;
-		while (left > 0) {
-			ssize_t n = sendfile(fd, p->e->reps[i].fd, &off, HV_MIN(left, (uint64_t)1 << 30));
-			if (n < 0 && errno == EINTR)
-				continue;
-			if (n <= 0)
-				return n < 0 ? -errno : -EIO;
-			left -= (uint64_t)n;
-		}
+		r = copy_sparse(p->e->reps[i].fd, 0, p->e->reps[i].size, fd, off);
+		off += (off_t)p->e->reps[i].size;
 	}
 	return r;
 }

@@ -1,6 +1,7 @@
 /* test-clipboard.c — the Clipboard service in a real process, socket-
  * activated, through the generated client: the API, a 100 MiB entry in
- * shared memory (kept without a copy when sealed, copied when not), change
+ * shared memory (kept without a copy when sealed, copied when not), a
+ * sparse 500 MiB one stored and reloaded sparse, change
  * events to subscribers only, bad input, a client dying mid-call, a
  * misbehaving peer, FIFOs planted in the state directory, and SIGKILL +
  * respawn losing nothing acknowledged.
@@ -197,6 +198,101 @@ static void test_big_buffer(void)
 	REQUIRE(out.size == size && !memcmp(out.data, big.data, size));
 	hv_buffer_release(&out);
 	hv_buffer_release(&big);
+	hv_conn_close(c);
+	svc_stop(&f);
+}
+
+/* --- sparse data (issue 12: "a sparse 500 MiB memfd costs the client nothing
+ * and Clipboard 500 MiB of disk") ------------------------------------------- */
+
+#define SPARSE_SIZE (500ull << 20)
+#define SPARSE_MAX_COST (4ull << 20) /* bytes allocated: a few pages and a header */
+
+/* Allocated bytes of what fd refers to. */
+static uint64_t allocated(int fd)
+{
+	struct stat st;
+	REQUIRE_EQ(fstat(fd, &st), 0);
+	return (uint64_t)st.st_blocks * 512;
+}
+
+/* The three islands of data sparse_buffer() wrote, and zeros between. */
+static bool sparse_content_ok(int fd)
+{
+	char buf[8] = "";
+	bool ok = pread(fd, buf, 4, 0) == 4 && !memcmp(buf, "head", 4);
+	ok = ok && pread(fd, buf, 6, 300u << 20) == 6 && !memcmp(buf, "middle", 6);
+	ok = ok && pread(fd, buf, 4, SPARSE_SIZE - 4) == 4 && !memcmp(buf, "tail", 4);
+	ok = ok && pread(fd, buf, 8, 100u << 20) == 8 && !memcmp(buf, "\0\0\0\0\0\0\0\0", 8);
+	if (!ok)
+		fprintf(stderr, "sparse entry: wrong content\n");
+	return ok;
+}
+
+static hv_buffer sparse_buffer(bool seal)
+{
+	hv_buffer b;
+	REQUIRE_EQ(hv_buffer_create(SPARSE_SIZE, &b), 0);
+	REQUIRE_EQ(pwrite(b.fd, "head", 4, 0), 4);
+	REQUIRE_EQ(pwrite(b.fd, "middle", 6, 300u << 20), 6);
+	REQUIRE_EQ(pwrite(b.fd, "tail", 4, SPARSE_SIZE - 4), 4);
+	if (seal)
+		REQUIRE_EQ(hv_buffer_seal(&b), 0);
+	REQUIRE(allocated(b.fd) < SPARSE_MAX_COST);
+	return b;
+}
+
+/* The entry file of `serial` costs what its data does, not its size. */
+static bool entry_file_sparse(const svc_fixture *f, uint64_t serial)
+{
+	char path[300];
+	snprintf(path, sizeof path, "%s/haven/Clipboard/entry-%016llx", f->runtime,
+		 (unsigned long long)serial);
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	REQUIRE(fd >= 0);
+	struct stat st;
+	REQUIRE_EQ(fstat(fd, &st), 0);
+	uint64_t cost = allocated(fd);
+	close(fd);
+	fprintf(stderr, "sparse: entry-%016llx has %llu bytes allocated for %llu\n",
+		(unsigned long long)serial, (unsigned long long)cost, (unsigned long long)st.st_size);
+	return (uint64_t)st.st_size > SPARSE_SIZE && cost < SPARSE_MAX_COST;
+}
+
+/* Stored sparse, on disk and in memory, sealed (kept as is) or not (copied),
+ * and loaded sparse again by a respawned Clipboard. */
+static void test_sparse(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "clipboard", NULL);
+	hv_conn *c = svc_connect(&f);
+	hv_map_string_string none = {0};
+	uint64_t serials[2];
+	for (int sealed = 1; sealed >= 0; sealed--) {
+		hv_buffer b = sparse_buffer(sealed);
+		uint64_t serial = 0;
+		CHECK_EQ(clipboard_server_set_clipboard_data(c, b, "application/x-sparse", none,
+							     &serial), 0);
+		hv_buffer_release(&b);
+		serials[sealed] = serial;
+		CHECK(entry_file_sparse(&f, serial));
+		hv_buffer out = HV_BUFFER_EMPTY;
+		CHECK_EQ(clipboard_server_get_clipboard_data(c, &out, NULL, NULL), 0);
+		CHECK(out.size == SPARSE_SIZE && sparse_content_ok(out.fd));
+		CHECK(out.fd >= 0 && allocated(out.fd) < SPARSE_MAX_COST);
+		hv_buffer_release(&out);
+	}
+	hv_conn_close(c);
+	svc_kill(&f, SIGKILL);
+	svc_respawn(&f);
+	c = svc_connect(&f);
+	for (int i = 0; i < 2; i++) {
+		hv_buffer out = HV_BUFFER_EMPTY;
+		CHECK_EQ(clipboard_server_get_history_data(c, serials[i], "", &out), 0);
+		CHECK(out.size == SPARSE_SIZE && sparse_content_ok(out.fd));
+		CHECK(out.fd >= 0 && allocated(out.fd) < SPARSE_MAX_COST);
+		hv_buffer_release(&out);
+	}
 	hv_conn_close(c);
 	svc_stop(&f);
 }
@@ -630,6 +726,7 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	test_api();
 	test_big_buffer();
+	test_sparse();
 	test_events();
 	test_bad_input();
 	test_client_dies();
