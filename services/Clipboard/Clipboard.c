@@ -78,6 +78,17 @@ static void broadcast_change(void)
 		hv_server_foreach(server, notify_one, (void *)e);
 }
 
+/* A change the store could not save: the client is told why, in words a
+ * person can act on (the state directory full or read-only), with the
+ * errno as the error's type. */
+static int save_failed(hv_call *call, int r, const char *what)
+{
+	const char *why = r == -ENOSPC || r == -EDQUOT ? "the state directory is full"
+			  : r == -EROFS			 ? "the state directory is read-only"
+							 : strerror(-r);
+	return hv_call_fail(call, r, "could not %s: %s", what, why);
+}
+
 static int check_mime(hv_call *call, const char *mime)
 {
 	if (clip_mime_valid(mime) < 0)
@@ -140,7 +151,7 @@ static int on_set_clipboard_data(hv_call *call, const clipboard_server_set_clipb
 	r = clip_store_set(store, fd, req->data.size, req->mime_type, keys, values, n,
 			   &rep->serial);
 	if (r < 0)
-		return hv_call_fail(call, r, "could not store the entry: %s", strerror(-r));
+		return save_failed(call, r, "store the entry");
 	broadcast_change();
 	return 0;
 }
@@ -169,8 +180,7 @@ static int on_add_clipboard_data(hv_call *call, const clipboard_server_add_clipb
 		return hv_call_fail(call, r, "the entry has %u representations, the most allowed",
 				    CLIP_MAX_REPRESENTATIONS);
 	default:
-		return hv_call_fail(call, r, "could not store the representation: %s",
-				    strerror(-r));
+		return save_failed(call, r, "store the representation");
 	}
 }
 
@@ -245,8 +255,7 @@ static int on_restore_history_entry(hv_call *call,
 		return hv_call_fail(call, r, "no entry %llu in the history",
 				    (unsigned long long)req->serial);
 	if (r < 0)
-		return hv_call_fail(call, r, "could not restore entry %llu: %s",
-				    (unsigned long long)req->serial, strerror(-r));
+		return save_failed(call, r, "restore the entry");
 	broadcast_change();
 	return 0;
 }
@@ -255,7 +264,7 @@ static int on_clear_history(hv_call *call, const clipboard_server_clear_history_
 			    clipboard_server_clear_history_rep *rep)
 {
 	int r = clip_store_clear_history(store);
-	return r < 0 ? hv_call_fail(call, r, "could not clear the history: %s", strerror(-r)) : 0;
+	return r < 0 ? save_failed(call, r, "clear the history") : 0;
 }
 
 static int on_subscribe(hv_call *call, const clipboard_server_subscribe_req *req,

@@ -391,14 +391,19 @@ static int entry_persist(clip_store *s, const clip_entry *e)
 	return 0;
 }
 
-static void entry_unlink(clip_store *s, uint64_t serial)
+/* 0, or a negative errno (logged) when the file is there and stays. */
+static int entry_unlink(clip_store *s, uint64_t serial)
 {
 	if (s->dirfd < 0)
-		return;
+		return 0;
 	char name[64];
 	entry_name(name, sizeof(name), "entry-", serial);
-	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT)
-		hv_log_warn("could not remove clipboard file %s: %m", name);
+	if (unlinkat(s->dirfd, name, 0) < 0 && errno != ENOENT) {
+		int r = -errno;
+		hv_log_warn("could not remove clipboard file %s: %s", name, strerror(-r));
+		return r;
+	}
+	return 0;
 }
 
 typedef struct rbuf {
@@ -711,7 +716,8 @@ int clip_store_set(clip_store *s, int data_fd, uint64_t size, const char *mime,
 	_entry_free_ clip_entry *e = calloc(1, sizeof(*e));
 	if (!e)
 		return -ENOMEM;
-	e->serial = s->next_serial;
+	/* Spent even if the write fails: a serial is never handed out twice. */
+	e->serial = s->next_serial++;
 	e->time_ms = wall_ms();
 	r = entry_add_rep(e, &fd, size, mime);
 	if (r < 0)
@@ -728,7 +734,6 @@ int clip_store_set(clip_store *s, int data_fd, uint64_t size, const char *mime,
 		entry_unlink(s, e->serial);
 		return r;
 	}
-	s->next_serial++;
 	if (serial_out)
 		*serial_out = e->serial;
 	e = NULL;
@@ -775,7 +780,7 @@ int clip_store_restore(clip_store *s, uint64_t serial, uint64_t *serial_out)
 	if (i == s->count)
 		return -ENOENT;
 	clip_entry *e = s->v[i];
-	uint64_t ns = s->next_serial;
+	uint64_t ns = s->next_serial++; /* spent even if the rename fails */
 	if (s->dirfd >= 0) {
 		char from[64], to[64];
 		entry_name(from, sizeof(from), "entry-", e->serial);
@@ -783,13 +788,16 @@ int clip_store_restore(clip_store *s, uint64_t serial, uint64_t *serial_out)
 		if (renameat(s->dirfd, from, s->dirfd, to) < 0)
 			return hv_log_errno(-errno, "Failed to rename %s", from);
 		int r = sync_dir(s);
-		if (r < 0)
+		if (r < 0) {
+			/* Not acknowledged, so not done: the old name again. */
+			if (renameat(s->dirfd, to, s->dirfd, from) < 0)
+				hv_log_warn("could not rename %s back: %m", to);
 			return r;
+		}
 	}
 	memmove(s->v + 1, s->v, i * sizeof(*s->v));
 	s->v[0] = e;
 	e->serial = ns;
-	s->next_serial++;
 	if (serial_out)
 		*serial_out = ns;
 	return 0;
@@ -797,10 +805,16 @@ int clip_store_restore(clip_store *s, uint64_t serial, uint64_t *serial_out)
 
 int clip_store_clear_history(clip_store *s)
 {
+	/* Oldest first, each gone from disk before it goes from memory: when
+	 * one cannot be removed (a read-only directory), the history is still
+	 * what the disk holds, and the caller is told. */
 	while (s->count > 1) {
-		clip_entry *e = s->v[--s->count];
+		clip_entry *e = s->v[s->count - 1];
+		int r = entry_unlink(s, e->serial);
+		if (r < 0)
+			return r;
+		s->count--;
 		s->total_bytes -= e->bytes;
-		entry_unlink(s, e->serial);
 		entry_free(e);
 	}
 	return s->dirfd >= 0 ? sync_dir(s) : 0;

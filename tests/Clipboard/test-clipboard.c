@@ -3,7 +3,8 @@
  * shared memory (kept without a copy when sealed, copied when not), a
  * sparse 500 MiB one stored and reloaded sparse, change
  * events to subscribers only, bad input, a client dying mid-call, a
- * misbehaving peer, FIFOs planted in the state directory, and SIGKILL +
+ * misbehaving peer, FIFOs planted in the state directory, a full and a
+ * read-only state directory (typed errors, nothing changed), and SIGKILL +
  * respawn losing nothing acknowledged.
  *
  *   test-clipboard CLIPBOARD_EXE
@@ -14,7 +15,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
 #include <sys/mman.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -616,6 +619,137 @@ static void test_hostile_files(void)
 	close(f.listen_fd);
 }
 
+/* --- acknowledged means durable ------------------------------------------------ */
+
+static uint64_t current_serial(hv_conn *c)
+{
+	hv_opt_clipboard_server_entry_info info = {0};
+	CHECK_EQ(clipboard_server_get_clipboard_info(c, &info), 0);
+	return info.present ? info.value.serial : 0;
+}
+
+static size_t history_count(hv_conn *c)
+{
+	hv_vec_clipboard_server_entry_info h = {0};
+	CHECK_EQ(clipboard_server_get_history(c, &h), 0);
+	return h.count;
+}
+
+/* A buffer of `size` bytes that are all data (no holes to store sparse). */
+static hv_buffer dense_buffer(size_t size)
+{
+	hv_buffer b;
+	REQUIRE_EQ(hv_buffer_create(size, &b), 0);
+	memset(b.data, 'd', size);
+	return b;
+}
+
+static bool error_says(hv_conn *c, const char *words)
+{
+	const hv_ipc_error *e = hv_conn_last_error(c);
+	if (e && e->message && strstr(e->message, words))
+		return true;
+	fprintf(stderr, "error \"%s\" lacks \"%s\"\n", e && e->message ? e->message : "", words);
+	return false;
+}
+
+/* In a mount namespace of its own: the state directory is a 1 MiB tmpfs,
+ * full, then read-only. Every failed save is a typed error and leaves the
+ * clipboard as it was; what was acknowledged survives a SIGKILL; serials
+ * only grow. */
+static void save_fails_child(void)
+{
+	svc_fixture f;
+	svc_prepare(&f, exe, "clipboard", NULL);
+	char state[200];
+	snprintf(state, sizeof state, "%s/haven", f.runtime);
+	REQUIRE_EQ(mkdir(state, 0700), 0);
+	snprintf(state, sizeof state, "%s/haven/Clipboard", f.runtime);
+	REQUIRE_EQ(mkdir(state, 0700), 0);
+	REQUIRE_EQ(mount("tmpfs", state, "tmpfs", MS_NOSUID | MS_NODEV, "size=1m,mode=0700"), 0);
+	svc_respawn(&f);
+	hv_conn *c = svc_connect(&f);
+	hv_map_string_string none = {0};
+
+	uint64_t s1 = set_text(c, "one", "text/plain");
+	/* Full: 2 MiB of data do not fit. */
+	hv_buffer big = dense_buffer(2u << 20);
+	uint64_t serial = 0;
+	CHECK_EQ(clipboard_server_set_clipboard_data(c, big, "text/plain", none, &serial), -ENOSPC);
+	CHECK(error_says(c, "full"));
+	CHECK_EQ(clipboard_server_add_clipboard_data(c, s1, big, "text/html"), -ENOSPC);
+	CHECK(error_says(c, "full"));
+	CHECK_EQ(current_serial(c), s1);
+	CHECK_EQ(history_count(c), 1);
+	CHECK(paste_is(c, "", "one"));
+	hv_buffer none_html = HV_BUFFER_EMPTY;
+	CHECK_EQ(clipboard_server_get_clipboard_data_as(c, "text/html", NULL, &none_html, NULL, NULL),
+		 -ENOENT);
+	uint64_t s2 = set_text(c, "two", "text/plain");
+	CHECK(s2 > s1);
+
+	/* Read-only: nothing changes, and every change says so. */
+	REQUIRE_EQ(mount(NULL, state, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL), 0);
+	hv_buffer small = text_buffer("three");
+	CHECK_EQ(clipboard_server_set_clipboard_data(c, small, "text/plain", none, &serial), -EROFS);
+	CHECK(error_says(c, "read-only"));
+	CHECK_EQ(clipboard_server_add_clipboard_data(c, s2, small, "text/html"), -EROFS);
+	uint64_t restored = 0;
+	CHECK_EQ(clipboard_server_restore_history_entry(c, s1, &restored), -EROFS);
+	CHECK_EQ(clipboard_server_clear_history(c), -EROFS);
+	CHECK(error_says(c, "read-only"));
+	CHECK_EQ(current_serial(c), s2);
+	CHECK_EQ(history_count(c), 2);
+	CHECK(paste_is(c, "", "two"));
+	hv_buffer_release(&small);
+	hv_buffer_release(&big);
+
+	/* Writable again: what was acknowledged is all there after a SIGKILL,
+	 * and serials keep growing past every one handed out. */
+	REQUIRE_EQ(mount(NULL, state, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL), 0);
+	uint64_t s3 = set_text(c, "four", "text/plain");
+	CHECK(s3 > s2);
+	hv_conn_close(c);
+	svc_kill(&f, SIGKILL);
+	svc_respawn(&f);
+	c = svc_connect(&f);
+	CHECK_EQ(current_serial(c), s3);
+	CHECK_EQ(history_count(c), 3);
+	CHECK(paste_is(c, "", "four"));
+	CHECK(set_text(c, "five", "text/plain") > s3);
+	hv_conn_close(c);
+	int status = svc_kill(&f, SIGTERM);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE_EQ(umount2(state, MNT_DETACH), 0);
+	close(f.listen_fd);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.dir);
+	CHECK_EQ(system(cmd), 0);
+}
+
+static void test_save_fails(void)
+{
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		/* A private mount namespace: the tmpfs is seen by this child and
+		 * the Clipboard it starts, and goes away with them. */
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+			fprintf(stderr, "save-fails: skipped, no mount namespace here: %s\n",
+				strerror(errno));
+			_exit(77);
+		}
+		save_fails_child();
+		_exit(check_result());
+	}
+	int status;
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		return;
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the full/read-only state directory case failed (status %#x)", status);
+}
+
 /* --- crash and respawn -------------------------------------------------------- */
 
 static void test_respawn(void)
@@ -732,6 +866,7 @@ int main(int argc, char **argv)
 	test_client_dies();
 	test_concurrent();
 	test_hostile_files();
+	test_save_fails();
 	test_respawn();
 	int r = check_result();
 	if (r == 0)
