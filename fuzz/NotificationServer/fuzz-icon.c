@@ -41,10 +41,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	int dirfd = dirfd_once();
 	uint32_t w, h, f;
 	const uint8_t *px;
-	int parsed = hv_icon_parse(data, size, &w, &h, &f, &px);
+	int parsed = nq_icon_parse(data, size, &w, &h, &f, &px);
 	put(dirfd, "icon-1", data, size);
-	hv_icon *icon = NULL;
-	int r = hv_icon_load(dirfd, 1, &icon);
+	nq_icon *icon = NULL;
+	int r = nq_icon_load(dirfd, 1, &icon);
 	if ((r == 0) != (parsed == 0)) {
 		fprintf(stderr, "parse says %d, load says %d\n", parsed, r);
 		abort();
@@ -56,7 +56,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		}
 		icon->saved = false;
-		if (hv_icon_save(dirfd, 2, icon) < 0)
+		if (nq_icon_save(dirfd, 2, icon) < 0)
 			abort();
 		uint8_t *back = malloc(size + 1);
 		int fd = openat(dirfd, "icon-2", O_RDONLY | O_CLOEXEC);
@@ -68,7 +68,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		}
 		close(fd);
 		free(back);
-		hv_icon_free(icon);
+		nq_icon_free(icon);
 	}
 	return 0;
 }

@@ -20,7 +20,7 @@
 #include "NotificationServer.h"
 #include "icon_store.h"
 /* Active notifications one connection may own, so one noisy client cannot
- * take every slot of the queue (HV_NQ_MAX_ACTIVE) from the others. */
+ * take every slot of the queue (NQ_MAX_ACTIVE) from the others. */
 #define MAX_ACTIVE_PER_CLIENT 64u
 
 struct notif_conn {
@@ -28,7 +28,7 @@ struct notif_conn {
 	bool watching;
 };
 
-static hv_nq *queue;
+static nq_queue *queue;
 static hv_server *server;
 static hv_timer *timer;
 static uint64_t next_token = 1;
@@ -38,7 +38,7 @@ static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
 
 #define STATE_FILE "state"
 #define STATE_TMP ".state.tmp"
-/* Far above what HV_NQ_MAX_ACTIVE + a history can take: a bigger file is not ours. */
+/* Far above what NQ_MAX_ACTIVE + a history can take: a bigger file is not ours. */
 #define STATE_MAX_BYTES (64u << 20)
 
 /* Write the queue's state durably (temp file, fsync, rename, fsync of the
@@ -51,7 +51,7 @@ static bool icon_files_stale;
 
 static bool icon_file_wanted(uint32_t id, void *ud)
 {
-	const hv_notification *n = hv_nq_find(queue, id);
+	const nq_notification *n = nq_find(queue, id);
 	return n && n->icon;
 }
 
@@ -60,16 +60,16 @@ static void persist(void)
 	if (state_dirfd < 0)
 		return;
 	/* Icons first: the state that names one is never on disk before it. */
-	for (size_t i = 0; i < hv_nq_active_count(queue); i++) {
-		const hv_notification *n = hv_nq_active(queue, i);
-		hv_icon *icon = n->icon;
-		int r = icon && !icon->saved ? hv_icon_save(state_dirfd, n->id, icon) : 0;
+	for (size_t i = 0; i < nq_active_count(queue); i++) {
+		const nq_notification *n = nq_active(queue, i);
+		nq_icon *icon = n->icon;
+		int r = icon && !icon->saved ? nq_icon_save(state_dirfd, n->id, icon) : 0;
 		if (r < 0)
 			hv_log_errno(r, "Failed to save the icon of notification %u", n->id);
 	}
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
-	int r = hv_nq_serialize(queue, &data, &len);
+	int r = nq_serialize(queue, &data, &len);
 	if (r < 0) {
 		hv_log_errno(r, "Failed to serialize the notification state");
 		return;
@@ -89,7 +89,7 @@ static void persist(void)
 	if (r < 0)
 		hv_log_errno(r, "Failed to save the notification state");
 	else if (icon_files_stale) {
-		hv_icon_prune(state_dirfd, icon_file_wanted, NULL);
+		nq_icon_prune(state_dirfd, icon_file_wanted, NULL);
 		icon_files_stale = false;
 	}
 }
@@ -113,24 +113,24 @@ static int load_state(const char *dir)
 	}
 	if (r < 0)
 		return hv_log_errno(r, "Failed to read %s/%s", dir, STATE_FILE);
-	r = hv_nq_restore(queue, data, len, now_ms());
+	r = nq_restore(queue, data, len, now_ms());
 	if (r < 0) {
 		hv_log_warn("ignoring %s/%s: %s (starting empty)", dir, STATE_FILE, strerror(-r));
 		return 0;
 	}
 	size_t icons = 0;
-	for (size_t i = 0; i < hv_nq_active_count(queue); i++) {
-		uint32_t id = hv_nq_active(queue, i)->id;
-		hv_icon *icon = NULL;
-		r = hv_icon_load(state_dirfd, id, &icon);
-		if (r == 0 && hv_nq_restore_icon(queue, id, icon) == 0)
+	for (size_t i = 0; i < nq_active_count(queue); i++) {
+		uint32_t id = nq_active(queue, i)->id;
+		nq_icon *icon = NULL;
+		r = nq_icon_load(state_dirfd, id, &icon);
+		if (r == 0 && nq_restore_icon(queue, id, icon) == 0)
 			icons++;
 		else if (r < 0 && r != -ENOENT)
 			hv_log_warn("ignoring the icon of notification %u: %s", id, strerror(-r));
 	}
-	hv_icon_prune(state_dirfd, icon_file_wanted, NULL);
+	nq_icon_prune(state_dirfd, icon_file_wanted, NULL);
 	hv_log_info("restored %zu active (%zu with an icon) and %zu past notifications",
-		    hv_nq_active_count(queue), icons, hv_nq_history_count(queue));
+		    nq_active_count(queue), icons, nq_history_count(queue));
 	return 0;
 }
 
@@ -150,7 +150,7 @@ static uint64_t caller_token(hv_call *call)
 
 /* Fill `info` with views of n (valid while n is alive: until the reply or
  * event is encoded). `alloc` provides the actions array. */
-static int fill_info(const hv_notification *n, uint64_t token, notification_server_info *info,
+static int fill_info(const nq_notification *n, uint64_t token, notification_server_info *info,
 		     void *(*alloc)(void *ctx, size_t count, size_t size), void *ctx)
 {
 	memset(info, 0, sizeof(*info));
@@ -173,7 +173,7 @@ static int fill_info(const hv_notification *n, uint64_t token, notification_serv
 	info->state = n->state;
 	info->reason = n->reason;
 	info->created_ms = n->created_wall;
-	info->closed_ms = n->state == HV_NOTIFY_CLOSED ? n->closed_wall : 0;
+	info->closed_ms = n->state == NQ_CLOSED ? n->closed_wall : 0;
 	info->mine = token && n->owner == token;
 	return 0;
 }
@@ -186,7 +186,7 @@ static void *call_alloc(void *ctx, size_t count, size_t size)
 /* --- events --------------------------------------------------------------- */
 
 struct owner_event {
-	const hv_notification *n;
+	const nq_notification *n;
 	const char *action; /* NULL: closed */
 };
 
@@ -204,7 +204,7 @@ static int to_owner(hv_conn *c, void *userdata)
 	return 1; /* one owner */
 }
 
-static void send_to_owner(const hv_notification *n, const char *action)
+static void send_to_owner(const nq_notification *n, const char *action)
 {
 	struct owner_event ev = {n, action};
 	if (n->owner && server)
@@ -214,7 +214,7 @@ static void send_to_owner(const hv_notification *n, const char *action)
 enum screen_kind { SCREEN_SHOWN, SCREEN_UPDATED, SCREEN_HIDDEN, SCREEN_DND };
 struct screen_event {
 	enum screen_kind kind;
-	const hv_notification *n;
+	const nq_notification *n;
 	bool dnd;
 };
 
@@ -256,21 +256,21 @@ static void send_to_watchers(struct screen_event ev)
 		hv_server_foreach(server, to_watcher, &ev);
 }
 
-static void on_shown(void *ud, const hv_notification *n)
+static void on_shown(void *ud, const nq_notification *n)
 {
 	send_to_watchers((struct screen_event){SCREEN_SHOWN, n, false});
 }
-static void on_updated(void *ud, const hv_notification *n)
+static void on_updated(void *ud, const nq_notification *n)
 {
 	send_to_watchers((struct screen_event){SCREEN_UPDATED, n, false});
 }
-static void on_closed(void *ud, const hv_notification *n)
+static void on_closed(void *ud, const nq_notification *n)
 {
 	if (n->was_shown)
 		send_to_watchers((struct screen_event){SCREEN_HIDDEN, n, false});
 	send_to_owner(n, NULL);
 }
-static void on_action(void *ud, const hv_notification *n, const char *action)
+static void on_action(void *ud, const nq_notification *n, const char *action)
 {
 	send_to_owner(n, action);
 }
@@ -279,12 +279,12 @@ static void on_dnd(void *ud, bool on)
 	send_to_watchers((struct screen_event){SCREEN_DND, NULL, on});
 }
 
-const hv_nq_sink notification_sink = {on_shown, on_updated, on_closed, on_action, on_dnd};
+const nq_sink nq_server_sink = {on_shown, on_updated, on_closed, on_action, on_dnd};
 
 /* After any change: wake up for the next expiry. */
 static void rearm(void)
 {
-	uint64_t d = hv_nq_next_deadline(queue), now = now_ms();
+	uint64_t d = nq_next_deadline(queue), now = now_ms();
 	if (!timer)
 		return;
 	if (!d)
@@ -295,7 +295,7 @@ static void rearm(void)
 
 static void on_timer(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	hv_nq_tick(queue, now_ms());
+	nq_tick(queue, now_ms());
 	persist();
 	rearm();
 }
@@ -312,19 +312,19 @@ static int changed(void)
 
 static void icon_free(void *icon)
 {
-	if (icon && ((hv_icon *)icon)->saved)
+	if (icon && ((nq_icon *)icon)->saved)
 		icon_files_stale = true;
-	hv_icon_free(icon);
+	nq_icon_free(icon);
 }
 
 /* Keep the request's bitmap (see icon_store.h). */
 static int take_icon(hv_call *call, const hv_bitmap *in, void **out)
 {
-	hv_icon *icon = NULL;
-	int r = hv_icon_take(call, in, &icon);
+	nq_icon *icon = NULL;
+	int r = nq_icon_take(call, in, &icon);
 	if (r == -EINVAL)
 		return hv_call_fail(call, r, "icon must be 1x1 to %ux%u pixels, not %ux%u",
-				    HV_ICON_MAX_SIDE, HV_ICON_MAX_SIDE, in->width, in->height);
+				    NQ_ICON_MAX_SIDE, NQ_ICON_MAX_SIDE, in->width, in->height);
 	if (r < 0)
 		return hv_call_fail(call, r, "could not keep the icon: %s", strerror(-r));
 	*out = icon;
@@ -346,27 +346,27 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 		labels[i] = req->actions.items[i].label;
 	}
 	uint64_t token = caller_token(call);
-	if (hv_nq_owner_count(queue, token) >= MAX_ACTIVE_PER_CLIENT)
+	if (nq_owner_count(queue, token) >= MAX_ACTIVE_PER_CLIENT)
 		return hv_call_fail(call, -EDQUOT,
 				    "this connection has %u active notifications, the most allowed",
 				    MAX_ACTIVE_PER_CLIENT);
 	const char *why = NULL;
-	if (hv_nq_validate(req->title, req->text, (unsigned)req->urgency, req->timeout_ms, na, ids,
+	if (nq_validate(req->title, req->text, (unsigned)req->urgency, req->timeout_ms, na, ids,
 			   labels, &why) < 0)
 		return hv_call_fail(call, -EINVAL, "%s", why);
-	if (strlen(req->icon_path) > HV_NQ_MAX_ICON_PATH)
-		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", HV_NQ_MAX_ICON_PATH);
+	if (strlen(req->icon_path) > NQ_MAX_ICON_PATH)
+		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", NQ_MAX_ICON_PATH);
 	void *icon = NULL;
 	if (req->icon.present) {
 		int r = take_icon(call, &req->icon.value, &icon);
 		if (r < 0)
 			return r;
 	}
-	int r = hv_nq_show(queue, token, req->title, req->text, req->icon_path, icon,
+	int r = nq_show(queue, token, req->title, req->text, req->icon_path, icon,
 			   (unsigned)req->urgency, req->timeout_ms, na, ids, labels, now_ms(),
 			   &rep->id);
 	if (r == -ENOSPC)
-		return hv_call_fail(call, r, "too many notifications (%u active)", HV_NQ_MAX_ACTIVE);
+		return hv_call_fail(call, r, "too many notifications (%u active)", NQ_MAX_ACTIVE);
 	if (r < 0)
 		return hv_call_fail(call, r, "could not show the notification: %s", strerror(-r));
 	return changed();
@@ -375,10 +375,10 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 static int on_update(hv_call *call, const notification_server_update_req *req,
 		     notification_server_update_rep *rep)
 {
-	int r = hv_nq_update(queue, req->id, req->title, req->text, false, NULL, NULL, now_ms());
+	int r = nq_update(queue, req->id, req->title, req->text, false, NULL, NULL, now_ms());
 	if (r == -EINVAL)
 		return hv_call_fail(call, r, "title must be 1 to %u bytes, text at most %u",
-				    HV_NQ_MAX_TITLE, HV_NQ_MAX_TEXT);
+				    NQ_MAX_TITLE, NQ_MAX_TEXT);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	rep->still_showing = r == 0;
@@ -389,18 +389,18 @@ static int on_update_icon(hv_call *call, const notification_server_update_icon_r
 			  notification_server_update_icon_rep *rep)
 {
 	void *icon = NULL;
-	if (!hv_nq_find(queue, req->id)) {
+	if (!nq_find(queue, req->id)) {
 		rep->still_showing = false;
 		return 0;
 	}
-	if (strlen(req->icon_path) > HV_NQ_MAX_ICON_PATH)
-		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", HV_NQ_MAX_ICON_PATH);
+	if (strlen(req->icon_path) > NQ_MAX_ICON_PATH)
+		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", NQ_MAX_ICON_PATH);
 	if (req->icon.present) {
 		int r = take_icon(call, &req->icon.value, &icon);
 		if (r < 0)
 			return r;
 	}
-	int r = hv_nq_update(queue, req->id, NULL, NULL, true, req->icon_path, icon, now_ms());
+	int r = nq_update(queue, req->id, NULL, NULL, true, req->icon_path, icon, now_ms());
 	if (r < 0 && r != -ENOENT)
 		return r;
 	rep->still_showing = r == 0;
@@ -410,10 +410,10 @@ static int on_update_icon(hv_call *call, const notification_server_update_icon_r
 static int on_get_icon(hv_call *call, const notification_server_get_icon_req *req,
 		       notification_server_get_icon_rep *rep)
 {
-	const hv_notification *n = hv_nq_find(queue, req->id);
+	const nq_notification *n = nq_find(queue, req->id);
 	if (!n)
 		return hv_call_fail(call, -ENOENT, "no active notification %u", req->id);
-	const hv_icon *icon = n->icon;
+	const nq_icon *icon = n->icon;
 	rep->icon.present = icon != NULL;
 	if (icon)
 		rep->icon.value = icon->bitmap; /* sealed: the receiver maps it read-only */
@@ -423,22 +423,22 @@ static int on_get_icon(hv_call *call, const notification_server_get_icon_req *re
 static int on_is_showing(hv_call *call, const notification_server_is_showing_req *req,
 			 notification_server_is_showing_rep *rep)
 {
-	rep->still_showing = hv_nq_find(queue, req->id) != NULL;
+	rep->still_showing = nq_find(queue, req->id) != NULL;
 	return 0;
 }
 
 static int on_close(hv_call *call, const notification_server_close_req *req,
 		    notification_server_close_rep *rep)
 {
-	const hv_notification *n = hv_nq_find(queue, req->id);
+	const nq_notification *n = nq_find(queue, req->id);
 	if (!n)
 		return hv_call_fail(call, -ENOENT, "no active notification %u", req->id);
 	bool own = n->owner && n->owner == caller_token(call);
-	hv_nq_close(queue, req->id, own ? HV_REASON_CLOSED : HV_REASON_DISMISSED, now_ms());
+	nq_close(queue, req->id, own ? NQ_REASON_CLOSED : NQ_REASON_DISMISSED, now_ms());
 	return changed();
 }
 
-static int fill_list(hv_call *call, size_t n, const hv_notification *(*at)(const hv_nq *, size_t),
+static int fill_list(hv_call *call, size_t n, const nq_notification *(*at)(const nq_queue *, size_t),
 		     hv_vec_notification_server_info *out)
 {
 	out->count = 0;
@@ -458,36 +458,36 @@ static int fill_list(hv_call *call, size_t n, const hv_notification *(*at)(const
 static int on_list(hv_call *call, const notification_server_list_req *req,
 		   notification_server_list_rep *rep)
 {
-	return fill_list(call, hv_nq_active_count(queue), hv_nq_active, &rep->notifications);
+	return fill_list(call, nq_active_count(queue), nq_active, &rep->notifications);
 }
 
 static int on_history(hv_call *call, const notification_server_history_req *req,
 		      notification_server_history_rep *rep)
 {
-	size_t n = hv_nq_history_count(queue);
+	size_t n = nq_history_count(queue);
 	if (req->max && req->max < n)
 		n = req->max;
-	return fill_list(call, n, hv_nq_history, &rep->notifications);
+	return fill_list(call, n, nq_history, &rep->notifications);
 }
 
 static int on_set_dnd(hv_call *call, const notification_server_set_dnd_req *req,
 		      notification_server_set_dnd_rep *rep)
 {
-	hv_nq_set_dnd(queue, req->on, now_ms());
+	nq_set_dnd(queue, req->on, now_ms());
 	return changed();
 }
 
 static int on_get_dnd(hv_call *call, const notification_server_get_dnd_req *req,
 		      notification_server_get_dnd_rep *rep)
 {
-	rep->on = hv_nq_dnd(queue);
+	rep->on = nq_dnd(queue);
 	return 0;
 }
 
 static int on_invoke_action(hv_call *call, const notification_server_invoke_action_req *req,
 			    notification_server_invoke_action_rep *rep)
 {
-	int r = hv_nq_invoke(queue, req->id, req->action, now_ms());
+	int r = nq_invoke(queue, req->id, req->action, now_ms());
 	switch (r) {
 	case 0:
 		return changed();
@@ -513,7 +513,7 @@ static int on_watch(hv_call *call, const notification_server_watch_req *req,
 	return 0;
 }
 
-const notification_server_handlers notification_handlers = {
+const notification_server_handlers nq_handlers = {
 	.show = on_show,
 	.update = on_update,
 	.update_icon = on_update_icon,
@@ -542,17 +542,17 @@ static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
 {
 	struct notif_conn *st = hv_conn_userdata(c);
 	if (st)
-		hv_nq_forget_owner(queue, st->token);
+		nq_forget_owner(queue, st->token);
 	free(st);
 	hv_conn_set_userdata(c, NULL);
 }
 
-int notification_server_attach(hv_server *srv, hv_loop *loop, const hv_nq_config *cfg,
-			       const char *state_dir, hv_nq **out)
+int nq_server_attach(hv_server *srv, hv_loop *loop, const nq_config *cfg,
+			       const char *state_dir, nq_queue **out)
 {
-	hv_nq_config c = *cfg;
+	nq_config c = *cfg;
 	c.icon_free = icon_free;
-	int r = hv_nq_new(&c, &notification_sink, NULL, &queue);
+	int r = nq_new(&c, &nq_server_sink, NULL, &queue);
 	if (r < 0)
 		return r;
 	if (state_dir && (r = load_state(state_dir)) < 0)
@@ -568,11 +568,11 @@ int notification_server_attach(hv_server *srv, hv_loop *loop, const hv_nq_config
 	return 0;
 }
 
-void notification_server_detach(void)
+void nq_server_detach(void)
 {
 	hv_timer_free(timer);
 	timer = NULL;
-	hv_nq_free(queue);
+	nq_free(queue);
 	queue = NULL;
 	server = NULL;
 	hv_close(&state_dirfd);

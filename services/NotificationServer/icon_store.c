@@ -17,7 +17,7 @@
 #define MAGIC "HVICON1\n"
 #define HEADER_SIZE 20u
 
-static bool side_ok(uint32_t v) { return v >= 1 && v <= HV_ICON_MAX_SIDE; }
+static bool side_ok(uint32_t v) { return v >= 1 && v <= NQ_ICON_MAX_SIDE; }
 static bool format_ok(uint32_t f) { return f >= HV_PIXEL_BGRA8888 && f <= HV_PIXEL_BGRX8888; }
 
 static void put_u32(uint8_t *p, uint32_t v)
@@ -33,9 +33,9 @@ static uint32_t get_u32(const uint8_t *p)
 
 /* A sealed copy of width x height pixels at `src` (row pitch `stride`). */
 static int icon_from_pixels(uint32_t width, uint32_t height, uint32_t format, const uint8_t *src,
-			    size_t stride, hv_icon **out)
+			    size_t stride, nq_icon **out)
 {
-	hv_icon *icon = calloc(1, sizeof(*icon));
+	nq_icon *icon = calloc(1, sizeof(*icon));
 	if (!icon)
 		return -ENOMEM;
 	int r = hv_bitmap_create(width, height, format, &icon->bitmap);
@@ -48,14 +48,14 @@ static int icon_from_pixels(uint32_t width, uint32_t height, uint32_t format, co
 		memcpy(dst + (size_t)y * width * 4, src + (size_t)y * stride, (size_t)width * 4);
 	/* Ours alone so far: nothing else maps it, so the seal cannot be busy. */
 	if ((r = hv_buffer_seal(&icon->bitmap.buffer)) < 0) {
-		hv_icon_free(icon);
+		nq_icon_free(icon);
 		return r;
 	}
 	*out = icon;
 	return 0;
 }
 
-int hv_icon_take(hv_call *call, const hv_bitmap *in, hv_icon **out)
+int nq_icon_take(hv_call *call, const hv_bitmap *in, nq_icon **out)
 {
 	*out = NULL;
 	if (!side_ok(in->width) || !side_ok(in->height))
@@ -63,7 +63,7 @@ int hv_icon_take(hv_call *call, const hv_bitmap *in, hv_icon **out)
 	if (!in->buffer.readonly)
 		return icon_from_pixels(in->width, in->height, in->format, in->buffer.data, in->stride,
 					out);
-	hv_icon *icon = calloc(1, sizeof(*icon));
+	nq_icon *icon = calloc(1, sizeof(*icon));
 	if (!icon)
 		return -ENOMEM;
 	int r = hv_call_take_buffer(call, &in->buffer);
@@ -76,7 +76,7 @@ int hv_icon_take(hv_call *call, const hv_bitmap *in, hv_icon **out)
 	return 0;
 }
 
-void hv_icon_free(hv_icon *icon)
+void nq_icon_free(nq_icon *icon)
 {
 	if (!icon)
 		return;
@@ -84,7 +84,7 @@ void hv_icon_free(hv_icon *icon)
 	free(icon);
 }
 
-int hv_icon_parse(const uint8_t *data, size_t len, uint32_t *width, uint32_t *height,
+int nq_icon_parse(const uint8_t *data, size_t len, uint32_t *width, uint32_t *height,
 		  uint32_t *format, const uint8_t **pixels)
 {
 	if (len < HEADER_SIZE || memcmp(data, MAGIC, 8) != 0)
@@ -104,7 +104,7 @@ static void file_name(char *buf, size_t size, uint32_t id, bool tmp)
 	snprintf(buf, size, "%sicon-%u%s", tmp ? "." : "", id, tmp ? ".tmp" : "");
 }
 
-int hv_icon_save(int dirfd, uint32_t id, hv_icon *icon)
+int nq_icon_save(int dirfd, uint32_t id, nq_icon *icon)
 {
 	char tmp[64], name[64];
 	file_name(tmp, sizeof tmp, id, true);
@@ -134,13 +134,13 @@ int hv_icon_save(int dirfd, uint32_t id, hv_icon *icon)
 	return 0;
 }
 
-int hv_icon_load(int dirfd, uint32_t id, hv_icon **out)
+int nq_icon_load(int dirfd, uint32_t id, nq_icon **out)
 {
 	char name[64];
 	file_name(name, sizeof name, id, false);
 	_hv_free_ uint8_t *data = NULL;
 	size_t len;
-	size_t max = HEADER_SIZE + (size_t)HV_ICON_MAX_SIDE * HV_ICON_MAX_SIDE * 4;
+	size_t max = HEADER_SIZE + (size_t)NQ_ICON_MAX_SIDE * NQ_ICON_MAX_SIDE * 4;
 	int r = hv_read_file_at(dirfd, name, O_NOFOLLOW, max, &data, &len);
 	if (r == -EINVAL || r == -EFBIG)
 		return -EBADMSG;
@@ -148,7 +148,7 @@ int hv_icon_load(int dirfd, uint32_t id, hv_icon **out)
 		return r;
 	uint32_t w, h, f;
 	const uint8_t *px;
-	if ((r = hv_icon_parse(data, len, &w, &h, &f, &px)) < 0)
+	if ((r = nq_icon_parse(data, len, &w, &h, &f, &px)) < 0)
 		return r;
 	if ((r = icon_from_pixels(w, h, f, px, (size_t)w * 4, out)) < 0)
 		return r;
@@ -156,7 +156,7 @@ int hv_icon_load(int dirfd, uint32_t id, hv_icon **out)
 	return 0;
 }
 
-void hv_icon_prune(int dirfd, bool (*keep)(uint32_t id, void *ud), void *ud)
+void nq_icon_prune(int dirfd, bool (*keep)(uint32_t id, void *ud), void *ud)
 {
 	DIR *d = hv_opendir_at(dirfd);
 	if (!d)

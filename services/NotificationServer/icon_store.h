@@ -20,29 +20,29 @@
 
 #include <haven/ipc.h>
 
-#define HV_ICON_MAX_SIDE 1024u
+#define NQ_ICON_MAX_SIDE 1024u
 
-typedef struct hv_icon {
+typedef struct nq_icon {
 	hv_bitmap bitmap; /* sealed */
 	bool saved;	  /* its file is on disk */
-} hv_icon;
+} nq_icon;
 
 /* Keep `in` (a request's view: its buffer is taken through the call when it
- * is sealed already). -EINVAL for a size outside 1..HV_ICON_MAX_SIDE. */
-int hv_icon_take(hv_call *call, const hv_bitmap *in, hv_icon **out);
-void hv_icon_free(hv_icon *icon);
+ * is sealed already). -EINVAL for a size outside 1..NQ_ICON_MAX_SIDE. */
+int nq_icon_take(hv_call *call, const hv_bitmap *in, nq_icon **out);
+void nq_icon_free(nq_icon *icon);
 
 /* The file format. parse: -EBADMSG unless `data` is exactly one icon file
  * (magic, sizes within bounds, a known pixel format, pixel bytes to the
  * end); on success *pixels points into data. */
-int hv_icon_parse(const uint8_t *data, size_t len, uint32_t *width, uint32_t *height,
+int nq_icon_parse(const uint8_t *data, size_t len, uint32_t *width, uint32_t *height,
 		  uint32_t *format, const uint8_t **pixels);
 
 /* Write icon-<id> in dirfd durably (the directory's fsync is the caller's,
  * with the state file's); marks the icon saved. */
-int hv_icon_save(int dirfd, uint32_t id, hv_icon *icon);
+int nq_icon_save(int dirfd, uint32_t id, nq_icon *icon);
 /* Read icon-<id>: -ENOENT when there is none, -EBADMSG when it is not an
  * icon file. The icon comes back saved. */
-int hv_icon_load(int dirfd, uint32_t id, hv_icon **out);
+int nq_icon_load(int dirfd, uint32_t id, nq_icon **out);
 /* Remove the icon files whose id keep() refuses. */
-void hv_icon_prune(int dirfd, bool (*keep)(uint32_t id, void *ud), void *ud);
+void nq_icon_prune(int dirfd, bool (*keep)(uint32_t id, void *ud), void *ud);

@@ -17,23 +17,23 @@ static int64_t max_visible, history; /* 0: the queue's defaults */
 static int setup(hv_server *srv)
 {
 	static char dir[4096];
-	hv_nq_config cfg = {.default_timeout_ms = {-1, -1, -1},
+	nq_config cfg = {.default_timeout_ms = {-1, -1, -1},
 			    .max_visible = (unsigned)max_visible,
 			    .history_max = (unsigned)history};
-	hv_nq *queue;
+	nq_queue *queue;
 	int r = hv_state_dir_arg(state_dir, "NotificationServer", dir, sizeof(dir), &state_dir);
-	if (r >= 0 && (r = notification_server_attach(srv, hv_server_loop(srv), &cfg, state_dir, &queue)) < 0)
+	if (r >= 0 && (r = nq_server_attach(srv, hv_server_loop(srv), &cfg, state_dir, &queue)) < 0)
 		hv_log_errno(r, "Failed to set up the queue");
 	return r;
 }
 
-static void teardown(int code) { notification_server_detach(); }
+static void teardown(int code) { nq_server_detach(); }
 
 static const hv_service notification_server = {
 	.name = "NotificationServer",
 	.summary = "Serves NotificationServer.ipc: the session's notifications.",
 	.endpoint = &notification_server_endpoint,
-	.handlers = &notification_handlers,
+	.handlers = &nq_handlers,
 	.options = (const hv_option[]){
 		HV_OPT_STRING("state-dir", "DIR", &state_dir, "where notifications survive a crash (default\n"
 			      "$XDG_RUNTIME_DIR/haven/NotificationServer; \"-\": memory only)"),

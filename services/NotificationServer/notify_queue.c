@@ -1,7 +1,7 @@
 /* notify_queue.c — NotificationServer's decisions: slots, priority queue,
  * Do Not Disturb, expiry and history (see notify_queue.h for the model).
  *
- * Active notifications sit in one small array (at most HV_NQ_MAX_ACTIVE):
+ * Active notifications sit in one small array (at most NQ_MAX_ACTIVE):
  * scans are cheaper than keeping a heap in sync for a few dozen items, and
  * the order is recomputed where it matters (promotion, listing).
  */
@@ -18,10 +18,10 @@
 
 static const int32_t builtin_timeout[3] = {5000, 10000, 0};
 
-struct hv_nq {
-	hv_notification *active[HV_NQ_MAX_ACTIVE];
+struct nq_queue {
+	nq_notification *active[NQ_MAX_ACTIVE];
 	size_t nactive;
-	hv_notification **history; /* ring, newest at (hhead - 1) */
+	nq_notification **history; /* ring, newest at (hhead - 1) */
 	size_t hcap, hcount, hhead;
 	unsigned max_visible;
 	int32_t timeout[3];
@@ -29,41 +29,41 @@ struct hv_nq {
 	uint32_t next_id;
 	uint64_t next_seq;
 	void (*icon_free)(void *icon);
-	hv_nq_sink sink;
+	nq_sink sink;
 	void *ud;
 };
 
-const char *hv_urgency_name(unsigned urgency)
+const char *nq_urgency_name(unsigned urgency)
 {
 	switch (urgency) {
-	case HV_URGENCY_LOW:
+	case NQ_URGENCY_LOW:
 		return "low";
-	case HV_URGENCY_NORMAL:
+	case NQ_URGENCY_NORMAL:
 		return "normal";
-	case HV_URGENCY_CRITICAL:
+	case NQ_URGENCY_CRITICAL:
 		return "critical";
 	}
 	return "?";
 }
 
-int hv_urgency_parse(const char *s)
+int nq_urgency_parse(const char *s)
 {
-	for (unsigned u = 0; u <= HV_URGENCY_CRITICAL; u++)
-		if (strcmp(s, hv_urgency_name(u)) == 0)
+	for (unsigned u = 0; u <= NQ_URGENCY_CRITICAL; u++)
+		if (strcmp(s, nq_urgency_name(u)) == 0)
 			return (int)u;
 	return -EINVAL;
 }
 
-const char *hv_notify_reason_name(unsigned reason)
+const char *nq_reason_name(unsigned reason)
 {
 	switch (reason) {
-	case HV_REASON_EXPIRED:
+	case NQ_REASON_EXPIRED:
 		return "expired";
-	case HV_REASON_DISMISSED:
+	case NQ_REASON_DISMISSED:
 		return "dismissed";
-	case HV_REASON_CLOSED:
+	case NQ_REASON_CLOSED:
 		return "closed";
-	case HV_REASON_ACTION:
+	case NQ_REASON_ACTION:
 		return "action";
 	}
 	return "?";
@@ -76,14 +76,14 @@ static int64_t wall_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static void icon_drop(hv_nq *q, void **icon)
+static void icon_drop(nq_queue *q, void **icon)
 {
 	if (*icon && q->icon_free)
 		q->icon_free(*icon);
 	*icon = NULL;
 }
 
-static void notification_free(hv_nq *q, hv_notification *n)
+static void notification_free(nq_queue *q, nq_notification *n)
 {
 	if (!n)
 		return;
@@ -100,13 +100,13 @@ static void notification_free(hv_nq *q, hv_notification *n)
 	free(n);
 }
 
-int hv_nq_new(const hv_nq_config *cfg, const hv_nq_sink *sink, void *ud, hv_nq **out)
+int nq_new(const nq_config *cfg, const nq_sink *sink, void *ud, nq_queue **out)
 {
-	hv_nq *q = calloc(1, sizeof(*q));
+	nq_queue *q = calloc(1, sizeof(*q));
 	if (!q)
 		return -ENOMEM;
-	q->max_visible = cfg && cfg->max_visible ? cfg->max_visible : HV_NQ_DEFAULT_VISIBLE;
-	q->hcap = cfg && cfg->history_max ? cfg->history_max : HV_NQ_DEFAULT_HISTORY;
+	q->max_visible = cfg && cfg->max_visible ? cfg->max_visible : NQ_DEFAULT_VISIBLE;
+	q->hcap = cfg && cfg->history_max ? cfg->history_max : NQ_DEFAULT_HISTORY;
 	q->history = calloc(q->hcap, sizeof(*q->history));
 	if (!q->history) {
 		free(q);
@@ -125,7 +125,7 @@ int hv_nq_new(const hv_nq_config *cfg, const hv_nq_sink *sink, void *ud, hv_nq *
 	return 0;
 }
 
-void hv_nq_free(hv_nq *q)
+void nq_free(nq_queue *q)
 {
 	if (!q)
 		return;
@@ -145,24 +145,24 @@ static bool text_ok(const char *s, size_t max, bool allow_empty)
 	return n <= max && (allow_empty || n > 0);
 }
 
-int hv_nq_validate(const char *title, const char *text, unsigned urgency, int32_t timeout_ms,
+int nq_validate(const char *title, const char *text, unsigned urgency, int32_t timeout_ms,
 		   size_t nactions, const char *const *ids, const char *const *labels,
 		   const char **why)
 {
 	const char *w = NULL;
-	if (!text_ok(title, HV_NQ_MAX_TITLE, false))
+	if (!text_ok(title, NQ_MAX_TITLE, false))
 		w = "title must be 1 to 256 bytes";
-	else if (!text_ok(text, HV_NQ_MAX_TEXT, true))
+	else if (!text_ok(text, NQ_MAX_TEXT, true))
 		w = "text must be at most 4096 bytes";
-	else if (urgency > HV_URGENCY_CRITICAL)
+	else if (urgency > NQ_URGENCY_CRITICAL)
 		w = "urgency must be low (0), normal (1) or critical (2)";
-	else if (timeout_ms < -1 || timeout_ms > HV_NQ_MAX_TIMEOUT_MS)
+	else if (timeout_ms < -1 || timeout_ms > NQ_MAX_TIMEOUT_MS)
 		w = "timeout must be -1 (default), 0 (never) or up to 24 hours in ms";
-	else if (nactions > HV_NQ_MAX_ACTIONS)
+	else if (nactions > NQ_MAX_ACTIONS)
 		w = "at most 8 actions";
 	for (size_t i = 0; !w && i < nactions; i++) {
-		if (!text_ok(ids[i], HV_NQ_MAX_ACTION_ID, false) ||
-		    !text_ok(labels[i], HV_NQ_MAX_ACTION_LABEL, false))
+		if (!text_ok(ids[i], NQ_MAX_ACTION_ID, false) ||
+		    !text_ok(labels[i], NQ_MAX_ACTION_LABEL, false))
 			w = "action ids must be 1 to 64 bytes, labels 1 to 128";
 		else if (strpbrk(ids[i], " \t\n:"))
 			w = "action ids may not contain spaces or ':'";
@@ -175,52 +175,52 @@ int hv_nq_validate(const char *title, const char *text, unsigned urgency, int32_
 	return w ? -EINVAL : 0;
 }
 
-static size_t shown_noncritical(const hv_nq *q)
+static size_t shown_noncritical(const nq_queue *q)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < q->nactive; i++)
-		if (q->active[i]->state == HV_NOTIFY_SHOWN &&
-		    q->active[i]->urgency != HV_URGENCY_CRITICAL)
+		if (q->active[i]->state == NQ_SHOWN &&
+		    q->active[i]->urgency != NQ_URGENCY_CRITICAL)
 			n++;
 	return n;
 }
 
-static int32_t effective_timeout(const hv_nq *q, const hv_notification *n)
+static int32_t effective_timeout(const nq_queue *q, const nq_notification *n)
 {
 	return n->timeout_ms < 0 ? q->timeout[n->urgency] : n->timeout_ms;
 }
 
-static void arm_expiry(hv_nq *q, hv_notification *n, uint64_t now)
+static void arm_expiry(nq_queue *q, nq_notification *n, uint64_t now)
 {
 	int32_t t = effective_timeout(q, n);
 	n->expires_at = t > 0 ? now + (uint64_t)t : 0;
 }
 
-static void show(hv_nq *q, hv_notification *n, uint64_t now)
+static void show(nq_queue *q, nq_notification *n, uint64_t now)
 {
-	n->state = HV_NOTIFY_SHOWN;
+	n->state = NQ_SHOWN;
 	arm_expiry(q, n, now);
 	if (q->sink.shown)
 		q->sink.shown(q->ud, n);
 }
 
 /* Better candidate for the next free slot: more urgent, then older. */
-static bool before(const hv_notification *a, const hv_notification *b)
+static bool before(const nq_notification *a, const nq_notification *b)
 {
 	if (a->urgency != b->urgency)
 		return a->urgency > b->urgency;
 	return a->seq < b->seq;
 }
 
-static void promote(hv_nq *q, uint64_t now)
+static void promote(nq_queue *q, uint64_t now)
 {
 	for (;;) {
-		hv_notification *best = NULL;
+		nq_notification *best = NULL;
 		for (size_t i = 0; i < q->nactive; i++) {
-			hv_notification *n = q->active[i];
-			if (n->state != HV_NOTIFY_HELD)
+			nq_notification *n = q->active[i];
+			if (n->state != NQ_HELD)
 				continue;
-			bool may = n->urgency == HV_URGENCY_CRITICAL ||
+			bool may = n->urgency == NQ_URGENCY_CRITICAL ||
 				   (!q->dnd && shown_noncritical(q) < q->max_visible);
 			if (may && (!best || before(n, best)))
 				best = n;
@@ -241,21 +241,21 @@ static char *dup_or_null(const char *s, bool *oom)
 	return d;
 }
 
-static ssize_t find_index(const hv_nq *q, uint32_t id);
+static ssize_t find_index(const nq_queue *q, uint32_t id);
 
-int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
+int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
 	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
 	       size_t nactions, const char *const *ids, const char *const *labels,
 	       uint64_t now_ms, uint32_t *id_out)
 {
-	int r = hv_nq_validate(title, text, urgency, timeout_ms, nactions, ids, labels, NULL);
-	if (r == 0 && icon_path && strlen(icon_path) > HV_NQ_MAX_ICON_PATH)
+	int r = nq_validate(title, text, urgency, timeout_ms, nactions, ids, labels, NULL);
+	if (r == 0 && icon_path && strlen(icon_path) > NQ_MAX_ICON_PATH)
 		r = -EINVAL;
-	if (r < 0 || q->nactive >= HV_NQ_MAX_ACTIVE) {
+	if (r < 0 || q->nactive >= NQ_MAX_ACTIVE) {
 		icon_drop(q, &icon);
 		return r < 0 ? r : -ENOSPC;
 	}
-	hv_notification *n = calloc(1, sizeof(*n));
+	nq_notification *n = calloc(1, sizeof(*n));
 	if (!n) {
 		icon_drop(q, &icon);
 		return -ENOMEM;
@@ -285,14 +285,14 @@ int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 	}
 	/* ids are never 0 and never one in use: after wrapping, or after a
 	 * restored state whose next id is behind its active ones (at most
-	 * HV_NQ_MAX_ACTIVE tries). */
+	 * NQ_MAX_ACTIVE tries). */
 	do {
 		n->id = q->next_id++;
 		if (q->next_id == 0)
 			q->next_id = 1;
 	} while (find_index(q, n->id) >= 0);
 	n->seq = q->next_seq++;
-	n->state = HV_NOTIFY_HELD;
+	n->state = NQ_HELD;
 	n->created_wall = wall_ms();
 	q->active[q->nactive++] = n;
 	promote(q, now_ms);
@@ -301,7 +301,7 @@ int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
 	return 0;
 }
 
-static ssize_t find_index(const hv_nq *q, uint32_t id)
+static ssize_t find_index(const nq_queue *q, uint32_t id)
 {
 	for (size_t i = 0; i < q->nactive; i++)
 		if (q->active[i]->id == id)
@@ -309,13 +309,13 @@ static ssize_t find_index(const hv_nq *q, uint32_t id)
 	return -1;
 }
 
-const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id)
+const nq_notification *nq_find(const nq_queue *q, uint32_t id)
 {
 	ssize_t i = find_index(q, id);
 	return i < 0 ? NULL : q->active[i];
 }
 
-int hv_nq_restore_icon(hv_nq *q, uint32_t id, void *icon)
+int nq_restore_icon(nq_queue *q, uint32_t id, void *icon)
 {
 	ssize_t i = find_index(q, id);
 	if (i < 0 || q->active[i]->icon) {
@@ -326,17 +326,17 @@ int hv_nq_restore_icon(hv_nq *q, uint32_t id, void *icon)
 	return 0;
 }
 
-int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, bool set_icon,
+int nq_update(nq_queue *q, uint32_t id, const char *title, const char *text, bool set_icon,
 		 const char *icon_path, void *icon, uint64_t now_ms)
 {
 	ssize_t i = find_index(q, id);
-	if (i < 0 || (title && !text_ok(title, HV_NQ_MAX_TITLE, false)) ||
-	    (text && !text_ok(text, HV_NQ_MAX_TEXT, true)) ||
-	    (set_icon && icon_path && strlen(icon_path) > HV_NQ_MAX_ICON_PATH)) {
+	if (i < 0 || (title && !text_ok(title, NQ_MAX_TITLE, false)) ||
+	    (text && !text_ok(text, NQ_MAX_TEXT, true)) ||
+	    (set_icon && icon_path && strlen(icon_path) > NQ_MAX_ICON_PATH)) {
 		icon_drop(q, &icon);
 		return i < 0 ? -ENOENT : -EINVAL;
 	}
-	hv_notification *n = q->active[i];
+	nq_notification *n = q->active[i];
 	char *t = title ? strdup(title) : NULL, *x = text ? strdup(text) : NULL;
 	bool oom = (title && !t) || (text && !x);
 	char *p = set_icon ? dup_or_null(icon_path, &oom) : NULL;
@@ -363,7 +363,7 @@ int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, boo
 	} else {
 		icon_drop(q, &icon);
 	}
-	if (n->state == HV_NOTIFY_SHOWN) {
+	if (n->state == NQ_SHOWN) {
 		arm_expiry(q, n, now_ms);
 		if (q->sink.updated)
 			q->sink.updated(q->ud, n);
@@ -371,7 +371,7 @@ int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, boo
 	return 0;
 }
 
-static void to_history(hv_nq *q, hv_notification *n)
+static void to_history(nq_queue *q, nq_notification *n)
 {
 	/* The history keeps words, not pixels. */
 	icon_drop(q, &n->icon);
@@ -382,13 +382,13 @@ static void to_history(hv_nq *q, hv_notification *n)
 		q->hcount++;
 }
 
-static void close_at(hv_nq *q, size_t i, enum hv_notify_reason reason)
+static void close_at(nq_queue *q, size_t i, enum nq_reason reason)
 {
-	hv_notification *n = q->active[i];
+	nq_notification *n = q->active[i];
 	memmove(q->active + i, q->active + i + 1, (q->nactive - i - 1) * sizeof(*q->active));
 	q->nactive--;
-	n->was_shown = n->state == HV_NOTIFY_SHOWN;
-	n->state = HV_NOTIFY_CLOSED;
+	n->was_shown = n->state == NQ_SHOWN;
+	n->state = NQ_CLOSED;
 	n->reason = (uint8_t)reason;
 	n->closed_wall = wall_ms();
 	n->expires_at = 0;
@@ -397,7 +397,7 @@ static void close_at(hv_nq *q, size_t i, enum hv_notify_reason reason)
 		q->sink.closed(q->ud, n);
 }
 
-int hv_nq_close(hv_nq *q, uint32_t id, enum hv_notify_reason reason, uint64_t now_ms)
+int nq_close(nq_queue *q, uint32_t id, enum nq_reason reason, uint64_t now_ms)
 {
 	ssize_t i = find_index(q, id);
 	if (i < 0)
@@ -407,13 +407,13 @@ int hv_nq_close(hv_nq *q, uint32_t id, enum hv_notify_reason reason, uint64_t no
 	return 0;
 }
 
-int hv_nq_invoke(hv_nq *q, uint32_t id, const char *action_id, uint64_t now_ms)
+int nq_invoke(nq_queue *q, uint32_t id, const char *action_id, uint64_t now_ms)
 {
 	ssize_t i = find_index(q, id);
 	if (i < 0)
 		return -ENOENT;
-	hv_notification *n = q->active[i];
-	if (n->state != HV_NOTIFY_SHOWN)
+	nq_notification *n = q->active[i];
+	if (n->state != NQ_SHOWN)
 		return -EAGAIN;
 	size_t a;
 	for (a = 0; a < n->nactions; a++)
@@ -424,12 +424,12 @@ int hv_nq_invoke(hv_nq *q, uint32_t id, const char *action_id, uint64_t now_ms)
 		return -EINVAL;
 	if (q->sink.action)
 		q->sink.action(q->ud, n, action_id);
-	close_at(q, (size_t)i, HV_REASON_ACTION);
+	close_at(q, (size_t)i, NQ_REASON_ACTION);
 	promote(q, now_ms);
 	return 0;
 }
 
-void hv_nq_set_dnd(hv_nq *q, bool on, uint64_t now_ms)
+void nq_set_dnd(nq_queue *q, bool on, uint64_t now_ms)
 {
 	if (q->dnd == on)
 		return;
@@ -439,32 +439,32 @@ void hv_nq_set_dnd(hv_nq *q, bool on, uint64_t now_ms)
 	promote(q, now_ms);
 }
 
-bool hv_nq_dnd(const hv_nq *q) { return q->dnd; }
+bool nq_dnd(const nq_queue *q) { return q->dnd; }
 
-void hv_nq_tick(hv_nq *q, uint64_t now_ms)
+void nq_tick(nq_queue *q, uint64_t now_ms)
 {
 	for (size_t i = 0; i < q->nactive;) {
-		hv_notification *n = q->active[i];
-		if (n->state == HV_NOTIFY_SHOWN && n->expires_at && n->expires_at <= now_ms)
-			close_at(q, i, HV_REASON_EXPIRED);
+		nq_notification *n = q->active[i];
+		if (n->state == NQ_SHOWN && n->expires_at && n->expires_at <= now_ms)
+			close_at(q, i, NQ_REASON_EXPIRED);
 		else
 			i++;
 	}
 	promote(q, now_ms);
 }
 
-uint64_t hv_nq_next_deadline(const hv_nq *q)
+uint64_t nq_next_deadline(const nq_queue *q)
 {
 	uint64_t d = 0;
 	for (size_t i = 0; i < q->nactive; i++) {
-		const hv_notification *n = q->active[i];
-		if (n->state == HV_NOTIFY_SHOWN && n->expires_at && (!d || n->expires_at < d))
+		const nq_notification *n = q->active[i];
+		if (n->state == NQ_SHOWN && n->expires_at && (!d || n->expires_at < d))
 			d = n->expires_at;
 	}
 	return d;
 }
 
-void hv_nq_forget_owner(hv_nq *q, uint64_t owner)
+void nq_forget_owner(nq_queue *q, uint64_t owner)
 {
 	if (!owner)
 		return;
@@ -473,9 +473,9 @@ void hv_nq_forget_owner(hv_nq *q, uint64_t owner)
 			q->active[i]->owner = 0;
 }
 
-size_t hv_nq_active_count(const hv_nq *q) { return q->nactive; }
+size_t nq_active_count(const nq_queue *q) { return q->nactive; }
 
-size_t hv_nq_owner_count(const hv_nq *q, uint64_t owner)
+size_t nq_owner_count(const nq_queue *q, uint64_t owner)
 {
 	size_t n = 0;
 	for (size_t i = 0; i < q->nactive; i++)
@@ -484,16 +484,16 @@ size_t hv_nq_owner_count(const hv_nq *q, uint64_t owner)
 }
 
 /* Listing order: shown by appearance (seq), then held by queue order. */
-static bool list_before(const hv_notification *a, const hv_notification *b)
+static bool list_before(const nq_notification *a, const nq_notification *b)
 {
 	if (a->state != b->state)
-		return a->state == HV_NOTIFY_SHOWN;
-	if (a->state == HV_NOTIFY_SHOWN)
+		return a->state == NQ_SHOWN;
+	if (a->state == NQ_SHOWN)
 		return a->seq < b->seq;
 	return before(a, b);
 }
 
-const hv_notification *hv_nq_active(const hv_nq *q, size_t index)
+const nq_notification *nq_active(const nq_queue *q, size_t index)
 {
 	if (index >= q->nactive)
 		return NULL;
@@ -509,9 +509,9 @@ const hv_notification *hv_nq_active(const hv_nq *q, size_t index)
 	return NULL;
 }
 
-size_t hv_nq_history_count(const hv_nq *q) { return q->hcount; }
+size_t nq_history_count(const nq_queue *q) { return q->hcount; }
 
-const hv_notification *hv_nq_history(const hv_nq *q, size_t index)
+const nq_notification *nq_history(const nq_queue *q, size_t index)
 {
 	if (index >= q->hcount)
 		return NULL;
@@ -543,7 +543,7 @@ static void w_str(FILE *f, const char *s)
 	fwrite(s ? s : "", 1, n, f);
 }
 
-static void w_notification(FILE *f, const hv_notification *n)
+static void w_notification(FILE *f, const nq_notification *n)
 {
 	w_u32(f, n->id);
 	uint8_t b[4] = {n->urgency, n->state, n->reason, n->was_shown};
@@ -561,7 +561,7 @@ static void w_notification(FILE *f, const hv_notification *n)
 	}
 }
 
-int hv_nq_serialize(const hv_nq *q, uint8_t **out, size_t *len)
+int nq_serialize(const nq_queue *q, uint8_t **out, size_t *len)
 {
 	char *buf = NULL;
 	size_t size = 0;
@@ -574,9 +574,9 @@ int hv_nq_serialize(const hv_nq *q, uint8_t **out, size_t *len)
 	w_u32(f, (uint32_t)q->nactive);
 	w_u32(f, (uint32_t)q->hcount);
 	for (size_t i = 0; i < q->nactive; i++)
-		w_notification(f, hv_nq_active(q, i));
+		w_notification(f, nq_active(q, i));
 	for (size_t i = q->hcount; i-- > 0;)
-		w_notification(f, hv_nq_history(q, i));
+		w_notification(f, nq_history(q, i));
 	bool err = ferror(f);
 	if (fclose(f) != 0 || err) {
 		free(buf);
@@ -633,9 +633,9 @@ static char *r_str(nq_r *r, size_t max)
 
 static bool utf8_ok(const char *s) { return !s || hv_utf8_valid(s, strlen(s)); }
 
-static hv_notification *r_notification(nq_r *r)
+static nq_notification *r_notification(nq_r *r)
 {
-	hv_notification *n = calloc(1, sizeof(*n));
+	nq_notification *n = calloc(1, sizeof(*n));
 	if (!n) {
 		r->bad = true;
 		return NULL;
@@ -650,13 +650,13 @@ static hv_notification *r_notification(nq_r *r)
 	n->timeout_ms = (int32_t)r_u32(r);
 	n->created_wall = (int64_t)r_u64(r);
 	n->closed_wall = (int64_t)r_u64(r);
-	n->title = r_str(r, HV_NQ_MAX_TITLE);
-	n->text = r_str(r, HV_NQ_MAX_TEXT);
-	n->icon_path = r_str(r, HV_NQ_MAX_ICON_PATH);
+	n->title = r_str(r, NQ_MAX_TITLE);
+	n->text = r_str(r, NQ_MAX_TEXT);
+	n->icon_path = r_str(r, NQ_MAX_ICON_PATH);
 	if (!n->text && !r->bad)
 		n->text = strdup("");
 	uint32_t na = r_u32(r);
-	if (!r->bad && na > HV_NQ_MAX_ACTIONS)
+	if (!r->bad && na > NQ_MAX_ACTIONS)
 		r->bad = true;
 	if (!r->bad && na) {
 		n->action_ids = calloc(na, sizeof(char *));
@@ -664,19 +664,19 @@ static hv_notification *r_notification(nq_r *r)
 		if (!n->action_ids || !n->action_labels)
 			r->bad = true;
 		for (uint32_t i = 0; !r->bad && i < na; i++) {
-			n->action_ids[i] = r_str(r, HV_NQ_MAX_ACTION_ID);
-			n->action_labels[i] = r_str(r, HV_NQ_MAX_ACTION_LABEL);
+			n->action_ids[i] = r_str(r, NQ_MAX_ACTION_ID);
+			n->action_labels[i] = r_str(r, NQ_MAX_ACTION_LABEL);
 			n->nactions = i + 1;
 			if (!n->action_ids[i] || !n->action_labels[i])
 				r->bad = true;
 		}
 	}
-	if (!r->bad && (!n->title || !n->text || n->urgency > HV_URGENCY_CRITICAL || n->id == 0 ||
-			n->state > HV_NOTIFY_CLOSED))
+	if (!r->bad && (!n->title || !n->text || n->urgency > NQ_URGENCY_CRITICAL || n->id == 0 ||
+			n->state > NQ_CLOSED))
 		r->bad = true;
 	/* Only what a client could have shown: the same checks, strings that
 	 * can go out as IPC Strings (UTF-8), and a known close reason. */
-	if (!r->bad && hv_nq_validate(n->title, n->text, n->urgency, n->timeout_ms, n->nactions,
+	if (!r->bad && nq_validate(n->title, n->text, n->urgency, n->timeout_ms, n->nactions,
 				      (const char *const *)n->action_ids,
 				      (const char *const *)n->action_labels, NULL) < 0)
 		r->bad = true;
@@ -685,13 +685,13 @@ static hv_notification *r_notification(nq_r *r)
 	for (size_t i = 0; !r->bad && i < n->nactions; i++)
 		if (!utf8_ok(n->action_ids[i]) || !utf8_ok(n->action_labels[i]))
 			r->bad = true;
-	if (!r->bad && n->state == HV_NOTIFY_CLOSED &&
-	    (n->reason < HV_REASON_EXPIRED || n->reason > HV_REASON_ACTION))
+	if (!r->bad && n->state == NQ_CLOSED &&
+	    (n->reason < NQ_REASON_EXPIRED || n->reason > NQ_REASON_ACTION))
 		r->bad = true;
 	return n;
 }
 
-int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms)
+int nq_restore(nq_queue *q, const uint8_t *data, size_t len, uint64_t now_ms)
 {
 	if (q->nactive || q->hcount)
 		return -EBUSY;
@@ -703,11 +703,11 @@ int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms)
 	uint8_t dnd = 0;
 	r_take(&r, &dnd, 1);
 	uint32_t nactive = r_u32(&r), nhistory = r_u32(&r);
-	if (r.bad || nactive > HV_NQ_MAX_ACTIVE)
+	if (r.bad || nactive > NQ_MAX_ACTIVE)
 		return -EBADMSG;
 	for (uint32_t i = 0; !r.bad && i < nactive; i++) {
-		hv_notification *n = r_notification(&r);
-		if (r.bad || n->state == HV_NOTIFY_CLOSED) {
+		nq_notification *n = r_notification(&r);
+		if (r.bad || n->state == NQ_CLOSED) {
 			r.bad = true;
 			notification_free(q, n);
 			break;
@@ -719,13 +719,13 @@ int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms)
 			break;
 		}
 		n->seq = q->next_seq++;
-		if (n->state == HV_NOTIFY_SHOWN)
+		if (n->state == NQ_SHOWN)
 			arm_expiry(q, n, now_ms);
 		q->active[q->nactive++] = n;
 	}
 	for (uint32_t i = 0; !r.bad && i < nhistory; i++) {
-		hv_notification *n = r_notification(&r);
-		if (r.bad || n->state != HV_NOTIFY_CLOSED) {
+		nq_notification *n = r_notification(&r);
+		if (r.bad || n->state != NQ_CLOSED) {
 			r.bad = true;
 			notification_free(q, n);
 			break;

@@ -14,7 +14,7 @@
  *  - Invoking an action (what a click does) tells the owner, then closes it.
  *
  * Time is passed in (monotonic ms) so tests drive it; the caller arms a timer
- * for hv_nq_next_deadline(). Every change is reported to the sink, in the
+ * for nq_next_deadline(). Every change is reported to the sink, in the
  * order it happened. No IPC in here. Failures are negative errnos.
  */
 #pragma once
@@ -23,38 +23,38 @@
 #include <stddef.h>
 #include <stdint.h>
 
-enum hv_urgency {
-	HV_URGENCY_LOW = 0,
-	HV_URGENCY_NORMAL = 1,
-	HV_URGENCY_CRITICAL = 2,
+enum nq_urgency {
+	NQ_URGENCY_LOW = 0,
+	NQ_URGENCY_NORMAL = 1,
+	NQ_URGENCY_CRITICAL = 2,
 };
 
-enum hv_notify_state {
-	HV_NOTIFY_HELD = 0,  /* queued: no slot yet, or Do Not Disturb */
-	HV_NOTIFY_SHOWN = 1, /* on screen */
-	HV_NOTIFY_CLOSED = 2,
+enum nq_state {
+	NQ_HELD = 0,  /* queued: no slot yet, or Do Not Disturb */
+	NQ_SHOWN = 1, /* on screen */
+	NQ_CLOSED = 2,
 };
 
 /* Close reasons (freedesktop's 1-3, plus ours). */
-enum hv_notify_reason {
-	HV_REASON_EXPIRED = 1,
-	HV_REASON_DISMISSED = 2, /* closed by someone other than its owner (the user) */
-	HV_REASON_CLOSED = 3,    /* closed by its owner */
-	HV_REASON_ACTION = 4,    /* an action was invoked */
+enum nq_reason {
+	NQ_REASON_EXPIRED = 1,
+	NQ_REASON_DISMISSED = 2, /* closed by someone other than its owner (the user) */
+	NQ_REASON_CLOSED = 3,    /* closed by its owner */
+	NQ_REASON_ACTION = 4,    /* an action was invoked */
 };
 
-#define HV_NQ_MAX_ACTIVE 256u
-#define HV_NQ_MAX_ACTIONS 8u
-#define HV_NQ_MAX_TITLE 256u
-#define HV_NQ_MAX_TEXT 4096u
-#define HV_NQ_MAX_ACTION_ID 64u
-#define HV_NQ_MAX_ACTION_LABEL 128u
-#define HV_NQ_MAX_ICON_PATH 4096u
-#define HV_NQ_MAX_TIMEOUT_MS (24 * 3600 * 1000)
-#define HV_NQ_DEFAULT_VISIBLE 3u
-#define HV_NQ_DEFAULT_HISTORY 100u
+#define NQ_MAX_ACTIVE 256u
+#define NQ_MAX_ACTIONS 8u
+#define NQ_MAX_TITLE 256u
+#define NQ_MAX_TEXT 4096u
+#define NQ_MAX_ACTION_ID 64u
+#define NQ_MAX_ACTION_LABEL 128u
+#define NQ_MAX_ICON_PATH 4096u
+#define NQ_MAX_TIMEOUT_MS (24 * 3600 * 1000)
+#define NQ_DEFAULT_VISIBLE 3u
+#define NQ_DEFAULT_HISTORY 100u
 
-typedef struct hv_notification {
+typedef struct nq_notification {
 	uint32_t id;	/* > 0 */
 	uint64_t owner; /* the caller's token for the owning client; 0 = gone */
 	char *title, *text;
@@ -72,82 +72,82 @@ typedef struct hv_notification {
 	uint64_t expires_at;   /* monotonic ms; 0 = never (only when shown) */
 	int64_t created_wall;  /* wall-clock ms */
 	int64_t closed_wall;   /* wall-clock ms */
-} hv_notification;
+} nq_notification;
 
-typedef struct hv_nq_sink {
-	void (*shown)(void *ud, const hv_notification *n);
-	void (*updated)(void *ud, const hv_notification *n);
+typedef struct nq_sink {
+	void (*shown)(void *ud, const nq_notification *n);
+	void (*updated)(void *ud, const nq_notification *n);
 	/* n->state is CLOSED, n->reason says why; n is in the history now. */
-	void (*closed)(void *ud, const hv_notification *n);
+	void (*closed)(void *ud, const nq_notification *n);
 	/* To the owner: action chosen (called before the close). */
-	void (*action)(void *ud, const hv_notification *n, const char *action_id);
+	void (*action)(void *ud, const nq_notification *n, const char *action_id);
 	void (*dnd_changed)(void *ud, bool on);
-} hv_nq_sink;
+} nq_sink;
 
-typedef struct hv_nq_config {
+typedef struct nq_config {
 	unsigned max_visible;	    /* non-critical on screen at once; 0 = default */
 	unsigned history_max;	    /* 0 = default */
 	int32_t default_timeout_ms[3]; /* per urgency; < 0 = built-in default */
 	void (*icon_free)(void *icon);
-} hv_nq_config;
+} nq_config;
 
-typedef struct hv_nq hv_nq;
+typedef struct nq_queue nq_queue;
 
-int hv_nq_new(const hv_nq_config *cfg, const hv_nq_sink *sink, void *ud, hv_nq **out);
-void hv_nq_free(hv_nq *q);
+int nq_new(const nq_config *cfg, const nq_sink *sink, void *ud, nq_queue **out);
+void nq_free(nq_queue *q);
 
 /* Check what a client sends: lengths, urgency, timeout, actions (ids
  * non-empty, unique). 0 or -EINVAL with *why set to a static sentence. */
-int hv_nq_validate(const char *title, const char *text, unsigned urgency, int32_t timeout_ms,
+int nq_validate(const char *title, const char *text, unsigned urgency, int32_t timeout_ms,
 		   size_t nactions, const char *const *ids, const char *const *labels,
 		   const char **why);
 /* New notification from copies of the strings (icon is taken, also on
- * failure). -EINVAL for what hv_nq_validate refuses or an icon path over
- * HV_NQ_MAX_ICON_PATH, -ENOSPC when HV_NQ_MAX_ACTIVE are active. */
-int hv_nq_show(hv_nq *q, uint64_t owner, const char *title, const char *text,
+ * failure). -EINVAL for what nq_validate refuses or an icon path over
+ * NQ_MAX_ICON_PATH, -ENOSPC when NQ_MAX_ACTIVE are active. */
+int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
 	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
 	       size_t nactions, const char *const *ids, const char *const *labels,
 	       uint64_t now_ms, uint32_t *id_out);
-/* Give a restored notification (hv_nq_restore) back its icon, which its
+/* Give a restored notification (nq_restore) back its icon, which its
  * saved state cannot hold: no event, nothing else changes. icon is taken;
  * -ENOENT (icon freed) if id is not active or has an icon already. */
-int hv_nq_restore_icon(hv_nq *q, uint32_t id, void *icon);
+int nq_restore_icon(nq_queue *q, uint32_t id, void *icon);
 /* Replace title/text (NULL keeps) and, if set_icon, the icon; a shown one
  * restarts its timeout. -ENOENT if not active. icon is taken. */
-int hv_nq_update(hv_nq *q, uint32_t id, const char *title, const char *text, bool set_icon,
+int nq_update(nq_queue *q, uint32_t id, const char *title, const char *text, bool set_icon,
 		 const char *icon_path, void *icon, uint64_t now_ms);
-int hv_nq_close(hv_nq *q, uint32_t id, enum hv_notify_reason reason, uint64_t now_ms);
+int nq_close(nq_queue *q, uint32_t id, enum nq_reason reason, uint64_t now_ms);
 /* A click on action_id: -ENOENT (not active), -EAGAIN (held: not on screen),
  * -EINVAL (no such action). */
-int hv_nq_invoke(hv_nq *q, uint32_t id, const char *action_id, uint64_t now_ms);
-void hv_nq_set_dnd(hv_nq *q, bool on, uint64_t now_ms);
-bool hv_nq_dnd(const hv_nq *q);
+int nq_invoke(nq_queue *q, uint32_t id, const char *action_id, uint64_t now_ms);
+void nq_set_dnd(nq_queue *q, bool on, uint64_t now_ms);
+bool nq_dnd(const nq_queue *q);
 /* Expire what is due and show what may now be shown. */
-void hv_nq_tick(hv_nq *q, uint64_t now_ms);
+void nq_tick(nq_queue *q, uint64_t now_ms);
 /* Next expiry (monotonic ms), or 0 when nothing will expire. */
-uint64_t hv_nq_next_deadline(const hv_nq *q);
+uint64_t nq_next_deadline(const nq_queue *q);
 /* The owner is gone: its notifications stay, their events go nowhere. */
-void hv_nq_forget_owner(hv_nq *q, uint64_t owner);
+void nq_forget_owner(nq_queue *q, uint64_t owner);
 
 /* Active ones (shown first in the order they appeared, then held in queue
  * order); NULL past the end. */
-const hv_notification *hv_nq_active(const hv_nq *q, size_t index);
-size_t hv_nq_active_count(const hv_nq *q);
+const nq_notification *nq_active(const nq_queue *q, size_t index);
+size_t nq_active_count(const nq_queue *q);
 /* Active ones owned by `owner`. */
-size_t hv_nq_owner_count(const hv_nq *q, uint64_t owner);
-const hv_notification *hv_nq_find(const hv_nq *q, uint32_t id);
+size_t nq_owner_count(const nq_queue *q, uint64_t owner);
+const nq_notification *nq_find(const nq_queue *q, uint32_t id);
 /* History, newest first. */
-const hv_notification *hv_nq_history(const hv_nq *q, size_t index);
-size_t hv_nq_history_count(const hv_nq *q);
+const nq_notification *nq_history(const nq_queue *q, size_t index);
+size_t nq_history_count(const nq_queue *q);
 
 /* The whole state (active ones, history, Do Not Disturb, next id) as bytes,
  * malloc'd into *out; icons are not kept (a desktop redraws without them). */
-int hv_nq_serialize(const hv_nq *q, uint8_t **out, size_t *len);
+int nq_serialize(const nq_queue *q, uint8_t **out, size_t *len);
 /* Load a serialized state into an empty queue (owners are gone: 0). Shown
  * ones are shown again with their timeout restarted from now_ms. No sink
  * calls. -EBADMSG when data is not a whole state. */
-int hv_nq_restore(hv_nq *q, const uint8_t *data, size_t len, uint64_t now_ms);
+int nq_restore(nq_queue *q, const uint8_t *data, size_t len, uint64_t now_ms);
 
-const char *hv_urgency_name(unsigned urgency);
-int hv_urgency_parse(const char *s); /* "low"|"normal"|"critical" -> value, else -EINVAL */
-const char *hv_notify_reason_name(unsigned reason);
+const char *nq_urgency_name(unsigned urgency);
+int nq_urgency_parse(const char *s); /* "low"|"normal"|"critical" -> value, else -EINVAL */
+const char *nq_reason_name(unsigned reason);
