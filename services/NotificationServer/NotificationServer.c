@@ -6,6 +6,7 @@
  * Owners are named by a per-connection token, never by the hv_conn pointer,
  * so an event can never reach a later connection that reuses the memory.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -23,11 +24,6 @@
  * take every slot of the queue (NQ_MAX_ACTIVE) from the others. */
 #define MAX_ACTIVE_PER_CLIENT 64u
 
-struct notif_conn {
-	uint64_t token;
-	bool watching;
-};
-
 static nq_queue *queue;
 static hv_server *server;
 static hv_timer *timer;
@@ -37,14 +33,9 @@ static int state_dirfd = -1; /* -1: memory only */
 static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
 
 #define STATE_FILE "state"
-#define STATE_TMP ".state.tmp"
 /* Far above what NQ_MAX_ACTIVE + a history can take: a bigger file is not ours. */
 #define STATE_MAX_BYTES (64u << 20)
 
-/* Write the queue's state durably (temp file, fsync, rename, fsync of the
- * directory) so a respawned server shows what this one acknowledged. A
- * failure is logged, not returned: the notification is on screen already,
- * and saying otherwise to the client would be a lie. */
 /* An icon whose file is on disk was dropped (closed, or replaced): the next
  * save prunes the directory, instead of every save listing it. */
 static bool icon_files_stale;
@@ -55,6 +46,10 @@ static bool icon_file_wanted(uint32_t id, void *ud)
 	return n && n->icon;
 }
 
+/* Write the queue's state durably (hv_replace_file_at: temp file, fsync,
+ * rename, fsync of the directory) so a respawned server shows what this
+ * one acknowledged. A failure is logged, not returned: the notification
+ * is on screen already, and saying otherwise to the client would be a lie. */
 static void persist(void)
 {
 	if (state_dirfd < 0)
@@ -74,24 +69,43 @@ static void persist(void)
 		hv_log_errno(r, "Failed to serialize the notification state");
 		return;
 	}
-	_hv_close_ int fd = openat(state_dirfd, STATE_TMP, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0) {
-		hv_log_errno(-errno, "Failed to create %s", STATE_TMP);
-		return;
-	}
-	r = hv_write_full(fd, data, len);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && renameat(state_dirfd, STATE_TMP, state_dirfd, STATE_FILE) < 0)
-		r = -errno;
-	if (r == 0 && fsync(state_dirfd) < 0)
-		r = -errno;
+	r = hv_replace_file_data_at(state_dirfd, STATE_FILE, 0600, 0, data, len, NULL);
 	if (r < 0)
 		hv_log_errno(r, "Failed to save the notification state");
 	else if (icon_files_stale) {
 		nq_icon_prune(state_dirfd, icon_file_wanted, NULL);
 		icon_files_stale = false;
 	}
+}
+
+/* Temp files of a save that never finished (".state.XXXXXX"; the icons'
+ * go with nq_icon_prune): never acknowledged. */
+static void remove_stale_temps(void)
+{
+	DIR *d = hv_opendir_at(state_dirfd);
+	if (!d)
+		return;
+	for (struct dirent *e; (e = readdir(d));)
+		if (!strncmp(e->d_name, "." STATE_FILE ".", sizeof(STATE_FILE) + 1))
+			unlinkat(state_dirfd, e->d_name, 0);
+	closedir(d);
+}
+
+/* The icons of the restored notifications: a file that is not an icon
+ * (or not a regular file) is refused, its notification kept without it. */
+static size_t load_icons(void)
+{
+	size_t icons = 0;
+	for (size_t i = 0; i < nq_active_count(queue); i++) {
+		uint32_t id = nq_active(queue, i)->id;
+		nq_icon *icon = NULL;
+		int r = nq_icon_load(state_dirfd, id, &icon);
+		if (r == 0 && nq_restore_icon(queue, id, icon) == 0)
+			icons++;
+		else if (r < 0 && r != -ENOENT)
+			hv_log_warn("ignoring the icon of notification %u: %s", id, strerror(-r));
+	}
+	return icons;
 }
 
 static int load_state(const char *dir)
@@ -101,14 +115,16 @@ static int load_state(const char *dir)
 	state_dirfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (state_dirfd < 0)
 		return hv_log_errno(-errno, "Failed to open %s", dir);
-	unlinkat(state_dirfd, STATE_TMP, 0); /* never acknowledged */
+	remove_stale_temps();
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
+	/* Never blocks: a FIFO (or device, socket, symlink) there is refused. */
 	int r = hv_read_file_at(state_dirfd, STATE_FILE, O_NOFOLLOW, STATE_MAX_BYTES, &data, &len);
 	if (r == -ENOENT)
 		return 0;
-	if (r == -EINVAL || r == -EFBIG) {
-		hv_log_warn("ignoring %s/%s: not a state file", dir, STATE_FILE);
+	if (r == -EINVAL || r == -ELOOP || r == -EFBIG) {
+		hv_log_warn("ignoring %s/%s: %s", dir, STATE_FILE,
+			    r == -EFBIG ? "too large for a state file" : "not a regular file");
 		return 0;
 	}
 	if (r < 0)
@@ -118,32 +134,17 @@ static int load_state(const char *dir)
 		hv_log_warn("ignoring %s/%s: %s (starting empty)", dir, STATE_FILE, strerror(-r));
 		return 0;
 	}
-	size_t icons = 0;
-	for (size_t i = 0; i < nq_active_count(queue); i++) {
-		uint32_t id = nq_active(queue, i)->id;
-		nq_icon *icon = NULL;
-		r = nq_icon_load(state_dirfd, id, &icon);
-		if (r == 0 && nq_restore_icon(queue, id, icon) == 0)
-			icons++;
-		else if (r < 0 && r != -ENOENT)
-			hv_log_warn("ignoring the icon of notification %u: %s", id, strerror(-r));
-	}
+	size_t icons = load_icons();
 	nq_icon_prune(state_dirfd, icon_file_wanted, NULL);
 	hv_log_info("restored %zu active (%zu with an icon) and %zu past notifications",
 		    nq_active_count(queue), icons, nq_history_count(queue));
 	return 0;
 }
 
-
-static struct notif_conn *conn_state(hv_call *call)
-{
-	return hv_conn_userdata(hv_call_conn(call));
-}
-
 static uint64_t caller_token(hv_call *call)
 {
-	struct notif_conn *st = conn_state(call);
-	return st ? st->token : 0;
+	const struct nq_conn *st = hv_call_state(call);
+	return st->token;
 }
 
 /* --- info for replies and events ------------------------------------------ */
@@ -193,7 +194,7 @@ struct owner_event {
 static int to_owner(hv_conn *c, void *userdata)
 {
 	const struct owner_event *ev = userdata;
-	const struct notif_conn *st = hv_conn_userdata(c);
+	const struct nq_conn *st = hv_conn_userdata(c);
 	if (!st || st->token != ev->n->owner)
 		return 0;
 	int r = ev->action ? notification_client_action_invoked(c, ev->n->id, ev->action)
@@ -223,7 +224,7 @@ static void *heap_alloc(void *ctx, size_t count, size_t size) { return calloc(co
 static int to_watcher(hv_conn *c, void *userdata)
 {
 	const struct screen_event *ev = userdata;
-	const struct notif_conn *st = hv_conn_userdata(c);
+	const struct nq_conn *st = hv_conn_userdata(c);
 	if (!st || !st->watching)
 		return 0;
 	int r = 0;
@@ -279,7 +280,7 @@ static void on_dnd(void *ud, bool on)
 	send_to_watchers((struct screen_event){SCREEN_DND, NULL, on});
 }
 
-const nq_sink nq_server_sink = {on_shown, on_updated, on_closed, on_action, on_dnd};
+static const nq_sink nq_server_sink = {on_shown, on_updated, on_closed, on_action, on_dnd};
 
 /* After any change: wake up for the next expiry. */
 static void rearm(void)
@@ -506,9 +507,7 @@ static int on_invoke_action(hv_call *call, const notification_server_invoke_acti
 static int on_watch(hv_call *call, const notification_server_watch_req *req,
 		    notification_server_watch_rep *rep)
 {
-	struct notif_conn *st = conn_state(call);
-	if (!st)
-		return -ENOMEM;
+	struct nq_conn *st = hv_call_state(call);
 	st->watching = req->on;
 	return 0;
 }
@@ -528,47 +527,43 @@ const notification_server_handlers nq_handlers = {
 	.watch = on_watch,
 };
 
-static int on_connect(hv_server *s, hv_conn *c, void *userdata)
+int nq_conn_init(hv_conn *c, void *state)
 {
-	struct notif_conn *st = calloc(1, sizeof(*st));
-	if (!st)
-		return -ENOMEM;
+	struct nq_conn *st = state;
 	st->token = next_token++;
-	hv_conn_set_userdata(c, st);
 	return 0;
 }
 
-static void on_disconnect(hv_server *s, hv_conn *c, void *userdata)
+void nq_conn_fini(hv_conn *c, void *state)
 {
-	struct notif_conn *st = hv_conn_userdata(c);
-	if (st)
+	const struct nq_conn *st = state;
+	if (queue)
 		nq_forget_owner(queue, st->token);
-	free(st);
-	hv_conn_set_userdata(c, NULL);
 }
 
-int nq_server_attach(hv_server *srv, hv_loop *loop, const nq_config *cfg,
-			       const char *state_dir, nq_queue **out)
+int nq_server_setup(hv_server *srv, const char **state_dir, unsigned max_visible, unsigned history)
 {
-	nq_config c = *cfg;
-	c.icon_free = icon_free;
-	int r = nq_new(&c, &nq_server_sink, NULL, &queue);
+	static char dir[4096];
+	int r = hv_state_dir_arg(*state_dir, "NotificationServer", dir, sizeof(dir), state_dir);
 	if (r < 0)
 		return r;
-	if (state_dir && (r = load_state(state_dir)) < 0)
+	nq_config cfg = {.default_timeout_ms = {-1, -1, -1},
+			 .max_visible = max_visible,
+			 .history_max = history,
+			 .icon_free = icon_free};
+	if ((r = nq_new(&cfg, &nq_server_sink, NULL, &queue)) < 0)
+		return hv_log_errno(r, "Failed to set up the queue");
+	if (*state_dir && (r = load_state(*state_dir)) < 0)
 		return r;
-	r = hv_loop_add_timer(loop, UINT64_MAX / 2, 0, on_timer, NULL, &timer);
+	r = hv_loop_add_timer(hv_server_loop(srv), UINT64_MAX / 2, 0, on_timer, NULL, &timer);
 	if (r < 0)
-		return r;
+		return hv_log_errno(r, "Failed to set up the expiry timer");
 	rearm();
 	server = srv;
-	hv_server_on_connect(srv, on_connect, NULL);
-	hv_server_on_disconnect(srv, on_disconnect, NULL);
-	*out = queue;
 	return 0;
 }
 
-void nq_server_detach(void)
+void nq_server_teardown(int exit_code)
 {
 	hv_timer_free(timer);
 	timer = NULL;

@@ -99,37 +99,35 @@ int nq_icon_parse(const uint8_t *data, size_t len, uint32_t *width, uint32_t *he
 	return 0;
 }
 
-static void file_name(char *buf, size_t size, uint32_t id, bool tmp)
+static void file_name(char *buf, size_t size, uint32_t id)
 {
-	snprintf(buf, size, "%sicon-%u%s", tmp ? "." : "", id, tmp ? ".tmp" : "");
+	snprintf(buf, size, "icon-%u", id);
 }
 
-int nq_icon_save(int dirfd, uint32_t id, nq_icon *icon)
+/* The file's bytes: header, then the rows without their padding. */
+static int fill_icon(int fd, void *userdata)
 {
-	char tmp[64], name[64];
-	file_name(tmp, sizeof tmp, id, true);
-	file_name(name, sizeof name, id, false);
-	const hv_bitmap *b = &icon->bitmap;
+	const hv_bitmap *b = userdata;
 	uint8_t header[HEADER_SIZE];
 	memcpy(header, MAGIC, 8);
 	put_u32(header + 8, b->width);
 	put_u32(header + 12, b->height);
 	put_u32(header + 16, b->format);
-	_hv_close_ int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
-	if (fd < 0)
-		return -errno;
 	const uint8_t *px = b->buffer.data;
 	int r = hv_write_full(fd, header, sizeof header);
 	for (uint32_t y = 0; r == 0 && y < b->height; y++)
 		r = hv_write_full(fd, px + (size_t)y * b->stride, (size_t)b->width * 4);
-	if (r == 0 && fsync(fd) < 0)
-		r = -errno;
-	if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
-		r = -errno;
-	if (r < 0) {
-		unlinkat(dirfd, tmp, 0);
+	return r;
+}
+
+int nq_icon_save(int dirfd, uint32_t id, nq_icon *icon)
+{
+	char name[64];
+	file_name(name, sizeof name, id);
+	int r = hv_replace_file_at(dirfd, name, 0600, HV_REPLACE_NO_DIRSYNC, fill_icon,
+				   &icon->bitmap, NULL);
+	if (r < 0)
 		return r;
-	}
 	icon->saved = true;
 	return 0;
 }
@@ -137,7 +135,7 @@ int nq_icon_save(int dirfd, uint32_t id, nq_icon *icon)
 int nq_icon_load(int dirfd, uint32_t id, nq_icon **out)
 {
 	char name[64];
-	file_name(name, sizeof name, id, false);
+	file_name(name, sizeof name, id);
 	_hv_free_ uint8_t *data = NULL;
 	size_t len;
 	size_t max = HEADER_SIZE + (size_t)NQ_ICON_MAX_SIDE * NQ_ICON_MAX_SIDE * 4;
@@ -167,7 +165,7 @@ void nq_icon_prune(int dirfd, bool (*keep)(uint32_t id, void *ud), void *ud)
 		if (sscanf(e->d_name, "icon-%u%n", &id, &end) == 1 && e->d_name[end] == '\0' &&
 		    !keep(id, ud) && unlinkat(dirfd, e->d_name, 0) < 0)
 			hv_log_debug("could not remove %s: %m", e->d_name);
-		else if (!strncmp(e->d_name, ".icon-", 6)) /* a save that never finished */
+		else if (!strncmp(e->d_name, ".icon-", 6)) /* a save that never finished: ".icon-N.XXXXXX" */
 			unlinkat(dirfd, e->d_name, 0);
 	}
 	closedir(d);

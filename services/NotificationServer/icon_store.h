@@ -9,8 +9,8 @@
  * On disk (state directory, one file per active notification with an
  * icon, "icon-<id>"): the 8 bytes "HVICON1\n", u32 width, u32 height, u32
  * pixel format (enum hv_pixel_format; little-endian), then width*height*4
- * bytes of pixels, rows packed. Written
- * to a temp file, fsynced and renamed before the state that refers to it.
+ * bytes of pixels, rows packed. Written with hv_replace_file_at (temp file
+ * ".icon-<id>.XXXXXX", fsync, rename) before the state that refers to it.
  */
 #pragma once
 

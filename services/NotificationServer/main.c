@@ -6,7 +6,6 @@
  * Every change is saved to the state directory (default $XDG_RUNTIME_DIR/
  * haven/NotificationServer) before it is acknowledged, so a respawn keeps it.
  */
-#include <haven/log.h>
 #include <haven/service.h>
 
 #include "NotificationServer.h"
@@ -14,20 +13,7 @@
 static const char *state_dir;
 static int64_t max_visible, history; /* 0: the queue's defaults */
 
-static int setup(hv_server *srv)
-{
-	static char dir[4096];
-	nq_config cfg = {.default_timeout_ms = {-1, -1, -1},
-			    .max_visible = (unsigned)max_visible,
-			    .history_max = (unsigned)history};
-	nq_queue *queue;
-	int r = hv_state_dir_arg(state_dir, "NotificationServer", dir, sizeof(dir), &state_dir);
-	if (r >= 0 && (r = nq_server_attach(srv, hv_server_loop(srv), &cfg, state_dir, &queue)) < 0)
-		hv_log_errno(r, "Failed to set up the queue");
-	return r;
-}
-
-static void teardown(int code) { nq_server_detach(); }
+static int setup(hv_server *srv) { return nq_server_setup(srv, &state_dir, max_visible, history); }
 
 static const hv_service notification_server = {
 	.name = "NotificationServer",
@@ -40,8 +26,11 @@ static const hv_service notification_server = {
 		HV_OPT_INT("max-visible", "N", &max_visible, 1, 64, "non-critical notifications on screen at once (default 3)"),
 		HV_OPT_INT("history", "N", &history, 1, 100000, "closed notifications remembered (default 100)"),
 		{0}},
+	.conn_size = sizeof(struct nq_conn),
+	.conn_init = nq_conn_init,
+	.conn_fini = nq_conn_fini,
 	.setup = setup,
-	.teardown = teardown,
+	.teardown = nq_server_teardown,
 	/* Clients and their icons (fds in), events out, and the state directory. */
 	.unveil = (const hv_unveil_rule[]){HV_UNVEIL(state_dir, "rwc"), {0}},
 	.pledge = "stdio rpath wpath cpath recvfd sendfd",

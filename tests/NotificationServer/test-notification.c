@@ -2,11 +2,12 @@
  * activated, through the generated client: the API, the queue and Do Not
  * Disturb as watchers see them, actions and closes to the owner only, bad
  * input, icons, owners and clients that die, SIGKILL + respawn keeping what
- * was acknowledged.
+ * was acknowledged, FIFOs planted in the state directory.
  *
  *   test-notification NOTIFICATIONSERVER_EXE
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -517,6 +518,113 @@ static void test_respawn(void)
 	svc_stop(&f);
 }
 
+/* Start the service (first) or respawn it after a kill,
+ * with its log (stderr) appended to log_path; the test's own stderr stays. */
+static void spawn_logged(svc_fixture *f, bool first, const char *log_path)
+{
+	fflush(stderr);
+	int saved = dup(2), fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	REQUIRE(saved >= 0 && fd >= 0);
+	REQUIRE(dup2(fd, 2) == 2);
+	close(fd);
+	if (first)
+		svc_start(f, exe, "notify", NULL);
+	else
+		svc_respawn(f);
+	dup2(saved, 2);
+	close(saved);
+}
+
+static bool log_has(const char *path, const char *what)
+{
+	static char buf[65536];
+	FILE *fp = fopen(path, "r");
+	REQUIRE(fp);
+	size_t n = fread(buf, 1, sizeof buf - 1, fp);
+	fclose(fp);
+	buf[n] = 0;
+	if (!strstr(buf, what))
+		fprintf(stderr, "the log has no \"%s\":\n%s\n", what, buf);
+	return strstr(buf, what) != NULL;
+}
+
+/* A FIFO in place of "<state dir>/name". */
+static void plant_fifo(const svc_fixture *f, const char *name)
+{
+	char path[256];
+	snprintf(path, sizeof path, "%s/haven/NotificationServer/%s", f->runtime, name);
+	unlink(path);
+	REQUIRE_EQ(mkfifo(path, 0600), 0);
+}
+
+static hv_conn *connect_timed(const svc_fixture *f)
+{
+	hv_conn *c = svc_connect(f);
+	hv_conn_set_timeout(c, 10000); /* a frozen service fails the test, not hangs it */
+	return c;
+}
+
+/* Issue 12 item 2: FIFOs at every path of the state directory (the state
+ * file, an icon file, the temp files a save writes) freeze nothing: each
+ * is refused with a line in the log and the service keeps serving. */
+static void test_fifos_in_state_dir(void)
+{
+	char log[] = "/tmp/haven-notify-log-XXXXXX";
+	int lfd = mkstemp(log);
+	REQUIRE(lfd >= 0);
+	close(lfd);
+	svc_fixture f;
+	spawn_logged(&f, true, log);
+	hv_conn *c = connect_timed(&f);
+	hv_opt_bitmap icon = make_icon(9, false);
+	hv_vec_notification_server_action none = {0};
+	uint32_t a = 0, b = 0;
+	REQUIRE_EQ(notification_server_show(c, "kept", "", icon, "", 1, none, 0, &a), 0);
+	hv_conn_close(c);
+
+	/* The icon file of a restored notification. */
+	char name[64];
+	snprintf(name, sizeof name, "icon-%u", a);
+	svc_kill(&f, SIGKILL);
+	plant_fifo(&f, name);
+	spawn_logged(&f, false, log);
+	c = connect_timed(&f);
+	hv_vec_notification_server_info v;
+	REQUIRE_EQ(notification_server_list(c, &v), 0);
+	REQUIRE(v.count == 1 && v.items[0].id == a && !v.items[0].has_icon);
+	snprintf(name, sizeof name, "ignoring the icon of notification %u", a);
+	REQUIRE(log_has(log, name));
+
+	/* The temp files of the next save, at the names they used to have. */
+	plant_fifo(&f, ".state.tmp");
+	snprintf(name, sizeof name, ".icon-%u.tmp", a + 1);
+	plant_fifo(&f, name);
+	REQUIRE_EQ(notification_server_show(c, "saved", "", icon, "", 1, none, 0, &b), 0);
+	REQUIRE_EQ(b, a + 1);
+	hv_conn_close(c);
+	svc_kill(&f, SIGKILL);
+	svc_respawn(&f);
+	c = connect_timed(&f);
+	REQUIRE_EQ(notification_server_list(c, &v), 0);
+	REQUIRE(v.count == 2 && v.items[1].id == b && v.items[1].has_icon);
+	check_icon(c, b, 9);
+	hv_conn_close(c);
+
+	/* The state file itself. */
+	svc_kill(&f, SIGKILL);
+	plant_fifo(&f, "state");
+	spawn_logged(&f, false, log);
+	c = connect_timed(&f);
+	REQUIRE_EQ(notification_server_list(c, &v), 0);
+	REQUIRE_EQ(v.count, 0);
+	REQUIRE(log_has(log, "/state: not a regular file"));
+	REQUIRE_EQ(notification_server_show(c, "still serving", "", icon, "", 1, none, 0, &a), 0);
+	hv_conn_close(c);
+	hv_bitmap_release(&icon.value);
+	svc_stop(&f);
+	unlink(log);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -531,6 +639,7 @@ int main(int argc, char **argv)
 	test_dying_clients();
 	test_concurrent();
 	test_respawn();
+	test_fifos_in_state_dir();
 	printf("ok\n");
 	return 0;
 }
