@@ -3,7 +3,7 @@
  *
  *   small: a 32x32 PNG, each decode in a new process (spawned exactly as
  *          SystemServer spawns per-connection instances: socketpair,
- *          fork+exec, LISTEN_FDS), vs hv_image_decode() in this process.
+ *          fork+exec, LISTEN_FDS), vs img_decode() in this process.
  *          Prints the overhead per image (target <= 2 ms).
  *   large: 4096x4096 PNG and JPEG, fresh process each, vs in-process.
  *          Prints the throughput ratio (target >= 0.9).
@@ -120,9 +120,9 @@ static struct cost inproc(const uint8_t *data, size_t len, int n)
 {
 	struct cost best = {1e9, 1e9, 0};
 	for (int i = 0; i < n; i++) {
-		hv_image img;
+		img_image img;
 		double t0 = now(), c0 = cpu();
-		if (hv_image_decode(data, len, NULL, NULL, &img, NULL) < 0) {
+		if (img_decode(data, len, NULL, NULL, &img, NULL) < 0) {
 			fprintf(stderr, "in-process decode failed\n");
 			exit(1);
 		}
@@ -131,7 +131,7 @@ static struct cost inproc(const uint8_t *data, size_t len, int n)
 		for (size_t k = 0; k < (size_t)img.width * img.height * 4; k += 4096)
 			s += img.frames[0].pixels[k];
 		sink = s;
-		hv_image_free(&img);
+		img_free(&img);
 		double t = now() - t0, c = cpu() - c0;
 		best.wall = t < best.wall ? t : best.wall;
 		best.cpu = c < best.cpu ? c : best.cpu;

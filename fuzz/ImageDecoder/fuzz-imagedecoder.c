@@ -48,8 +48,8 @@ static int stream_write(void *ud, const void *data, size_t len, size_t offset)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	hv_image_options opt;
-	hv_image_options_default(&opt);
+	img_options opt;
+	img_options_default(&opt);
 	opt.max_pixels = 1u << 22;
 	opt.max_total_pixels = 1u << 23;
 	opt.max_frames = 64;
@@ -60,11 +60,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		opt.ideal_height = ((b >> 3) & 0xfu) * 5u; /* 0 .. 75 */
 	}
 	struct stream st = {0};
-	hv_image_allocator streaming = {heap_alloc, heap_free, &st, stream_begin, stream_write};
+	img_allocator streaming = {heap_alloc, heap_free, &st, stream_begin, stream_write};
 	bool stream = size > 0 && !(data[size - 1] & 0x80);
-	hv_image img;
-	hv_image_error err;
-	if (hv_image_decode(data, size, &opt, stream ? &streaming : NULL, &img, &err) == 0) {
+	img_image img;
+	img_error err;
+	if (img_decode(data, size, &opt, stream ? &streaming : NULL, &img, &err) == 0) {
 		/* Touch every pixel so reads of uninitialised frames show up. */
 		uint8_t sum = 0;
 		for (uint32_t f = 0; f < img.frame_count; f++) {
@@ -75,7 +75,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				sum += px[i];
 		}
 		sink = sum;
-		hv_image_free(&img);
+		img_free(&img);
 	}
 	free(st.buf);
 	return 0;

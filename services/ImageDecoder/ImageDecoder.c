@@ -30,19 +30,18 @@ struct job {
 	volatile bool cancel;
 	/* results, filled by the worker */
 	int r;
-	hv_image_error err;
+	img_error err;
 	image_decoder_server_decoded_image out;
 	uint32_t *durations;
 	hv_buffer first; /* the first frame's shared memory */
 };
 
 static hv_loop *the_loop;
-static const hv_imagedecoder_config *cfg;
+static const img_config *cfg;
 static pthread_mutex_t lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t wake = PTHREAD_COND_INITIALIZER;
 static struct job *queue_head, **queue_tail = &queue_head;
 static struct job *running; /* the job the worker holds (for cancel) */
-static int64_t next_id = 1;
 static bool client_gone; /* one client per process: once gone, jobs only end */
 
 /* --- allocation: frame 0 in shared memory, later frames on the heap ---- */
@@ -130,7 +129,7 @@ static void job_release(struct job *j)
 
 /* Turn the decoded image into the reply: zero-copy for one frame, scaled
  * or not (a scaled image's full-size frame stayed on the heap, decode.c). */
-static int job_finish(struct job *j, hv_image *img)
+static int job_finish(struct job *j, img_image *img)
 {
 	size_t frame_bytes = (size_t)img->width * img->height * 4;
 	hv_bitmap *bm = &j->out.frames;
@@ -179,16 +178,16 @@ static int job_finish(struct job *j, hv_image *img)
 
 static void job_decode(struct job *j)
 {
-	hv_image_options opt;
-	hv_image_options_default(&opt);
+	img_options opt;
+	img_options_default(&opt);
 	opt.max_pixels = cfg->max_pixels;
 	opt.max_total_pixels = cfg->max_total_pixels;
 	opt.cancel = &j->cancel;
 	opt.ideal_width = j->ideal_w;
 	opt.ideal_height = j->ideal_h;
 	opt.hint = j->hint[0] ? j->hint : NULL;
-	hv_image_allocator alloc = {job_alloc, job_free, j, job_stream_begin, job_write};
-	hv_image img;
+	img_allocator alloc = {job_alloc, job_free, j, job_stream_begin, job_write};
+	img_image img;
 	j->first = HV_BUFFER_EMPTY;
 	j->out.frames.buffer = HV_BUFFER_EMPTY;
 	if (j->cancel) {
@@ -198,7 +197,7 @@ static void job_decode(struct job *j)
 	}
 	madvise(j->data.data, j->data.size, MADV_POPULATE_READ); /* same, for the input */
 	uint64_t t0 = hv_now_ns();
-	j->r = hv_image_decode(j->data.data, j->data.size, &opt, &alloc, &img, &j->err);
+	j->r = img_decode(j->data.data, j->data.size, &opt, &alloc, &img, &j->err);
 	uint64_t t1 = hv_now_ns();
 	if (j->r < 0)
 		return;
@@ -207,7 +206,7 @@ static void job_decode(struct job *j)
 		     img.format, img.width, img.height, img.frame_count, (t1 - t0) / 1e6, (hv_now_ns() - t1) / 1e6);
 	if (j->r < 0)
 		snprintf(j->err.message, sizeof(j->err.message), "out of memory for the decoded frames");
-	hv_image_free(&img);
+	img_free(&img);
 }
 
 /* --- loop side ------------------------------------------------------------ */
@@ -259,17 +258,12 @@ static void *worker(void *arg)
 	return NULL;
 }
 
-static void on_client_gone(hv_server *s, hv_conn *c, void *userdata)
+void img_client_fini(hv_conn *c, void *state)
 {
 	client_gone = true;
 }
 
-void hv_imagedecoder_track(hv_server *srv)
-{
-	hv_server_on_disconnect(srv, on_client_gone, NULL);
-}
-
-int hv_imagedecoder_init(hv_loop *loop, const hv_imagedecoder_config *config)
+int img_worker_start(hv_loop *loop, const img_config *config)
 {
 	the_loop = loop;
 	cfg = config;
@@ -287,9 +281,9 @@ static int queue_job(hv_call *call, const hv_buffer *data, const hv_opt_int_size
 		     const hv_opt_bytestring *mime, struct job **out)
 {
 	if (data->size == 0 || !data->data)
-		return hv_call_fail(call, HV_IMAGE_ETRUNCATED, "empty input");
+		return hv_call_fail(call, IMG_ETRUNCATED, "empty input");
 	if (data->size > cfg->max_input)
-		return hv_call_fail(call, HV_IMAGE_ETOOLARGE, "input of %zu bytes exceeds the limit of %llu",
+		return hv_call_fail(call, IMG_ETOOLARGE, "input of %zu bytes exceeds the limit of %llu",
 				    data->size, (unsigned long long)cfg->max_input);
 	if (ideal->present && (ideal->value.width < 0 || ideal->value.height < 0))
 		return hv_call_fail(call, -EINVAL, "negative ideal size");
@@ -305,7 +299,7 @@ static int queue_job(hv_call *call, const hv_buffer *data, const hv_opt_int_size
 	j->first = HV_BUFFER_EMPTY;
 	j->out.frames.buffer = HV_BUFFER_EMPTY;
 	j->conn = hv_call_conn(call);
-	j->id = next_id++;
+	j->id = ++((struct img_client *)hv_call_state(call))->last_id; /* from 1 */
 	if (ideal->present) {
 		j->ideal_w = (uint32_t)ideal->value.width;
 		j->ideal_h = (uint32_t)ideal->value.height;
@@ -371,7 +365,7 @@ static int on_get_status(hv_call *call, const image_decoder_server_get_status_re
 		.max_input_bytes = cfg->max_input,
 		.max_memory_bytes = cfg->max_memory,
 		.cpu_seconds = cfg->cpu_seconds,
-		.formats = hv_image_formats(),
+		.formats = img_formats(),
 	};
 	return 0;
 }
@@ -399,7 +393,7 @@ static int on_debug_try_escape(hv_call *call, const image_decoder_server_debug_t
 	return 0;
 }
 
-const image_decoder_server_handlers hv_imagedecoder_handlers = {
+const image_decoder_server_handlers img_handlers = {
 	.decode_image = on_decode_image,
 	.start_decode = on_start_decode,
 	.cancel_decode = on_cancel_decode,

@@ -10,30 +10,35 @@
 #include "ImageDecoderServer.ipc.h"
 
 /* Defaults of the process limits (docs/imagedecoder.md; main.c options). */
-#define HV_IMAGEDECODER_MAX_INPUT (256ull << 20)  /* bytes of encoded input */
-#define HV_IMAGEDECODER_MAX_MEMORY (2048ull << 20) /* RLIMIT_AS */
-#define HV_IMAGEDECODER_CPU_SECONDS 30u           /* RLIMIT_CPU */
+#define IMG_MAX_INPUT (256ull << 20)  /* bytes of encoded input */
+#define IMG_MAX_MEMORY (2048ull << 20) /* RLIMIT_AS */
+#define IMG_CPU_SECONDS 30u           /* RLIMIT_CPU */
 
-typedef struct hv_imagedecoder_config {
+typedef struct img_config {
 	uint64_t max_pixels, max_total_pixels, max_input, max_memory;
 	uint32_t cpu_seconds;
 	bool debug_hooks;
-} hv_imagedecoder_config;
+} img_config;
 
-extern const image_decoder_server_handlers hv_imagedecoder_handlers;
+extern const image_decoder_server_handlers img_handlers;
 
-/* Notice the client leaving (jobs finishing later then send nothing). */
-void hv_imagedecoder_track(hv_server *srv);
+/* The client's state (the service description's conn_size, zeroed): the
+ * id of its last start_decode. Its fini notes that the client left: jobs
+ * finishing later then send nothing. */
+struct img_client {
+	int64_t last_id;
+};
+void img_client_fini(hv_conn *c, void *state);
 
 /* The process around the handlers (process.c): option values and parsers
  * for haven/options.h, and the service hooks of main.c. */
-extern hv_imagedecoder_config imagedecoder_cfg;
-int imagedecoder_parse_mib(const char *arg, void *target);     /* uint64_t bytes */
-int imagedecoder_parse_pixels(const char *arg, void *target);  /* the config */
-int imagedecoder_parse_seconds(const char *arg, void *target); /* uint32_t */
-int imagedecoder_setup(hv_server *srv);
-int imagedecoder_ready(hv_server *srv);
-void imagedecoder_teardown(int code);
+extern img_config img_cfg;
+int img_parse_mib(const char *arg, void *target);     /* uint64_t bytes */
+int img_parse_pixels(const char *arg, void *target);  /* the config */
+int img_parse_seconds(const char *arg, void *target); /* uint32_t */
+int img_setup(hv_server *srv);
+int img_ready(hv_server *srv);
+void img_teardown(int code);
 
 /* Start the worker thread; the config is kept by pointer. */
-int hv_imagedecoder_init(hv_loop *loop, const hv_imagedecoder_config *cfg);
+int img_worker_start(hv_loop *loop, const img_config *cfg);

@@ -3,7 +3,7 @@
  * gAMA/cHRM chunks describe. Applied in place to every BGRA frame after
  * decoding, before any scaling (which averages in the output space).
  * A CMYK JPEG's CMYK profile is applied row by row as it decodes
- * (hv_img_cmyk_*). Not converted, taken as sRGB: images without such data,
+ * (img_cmyk_*). Not converted, taken as sRGB: images without such data,
  * a PNG with an sRGB chunk or a gAMA of 1/2.2 alone, profiles lcms2 cannot
  * read or that do not match the pixels (a CMYK JPEG without a CMYK
  * profile keeps the naive conversion). */
@@ -18,7 +18,7 @@ static const double srgb_chrm[8] = {0.3127, 0.3290, 0.64, 0.33, 0.30, 0.60, 0.15
 /* A profile for PNG's gAMA/cHRM: the primaries and white point of cHRM
  * (sRGB's when absent) and a pure power curve of 1/gAMA (sRGB's curve when
  * absent). */
-static cmsHPROFILE profile_from_chunks(cmsContext ctx, const hv_img_colour *col)
+static cmsHPROFILE profile_from_chunks(cmsContext ctx, const img_colour *col)
 {
 	const double *ch = col->has_chrm ? col->chrm : srgb_chrm;
 	cmsCIExyY white = {ch[0], ch[1], 1.0};
@@ -43,7 +43,7 @@ static cmsHPROFILE profile_from_chunks(cmsContext ctx, const hv_img_colour *col)
  * show it as such): an sRGB chunk, none at all, or gAMA 1/2.2 (or none)
  * with sRGB's primaries (or none) — what ImageMagick and many encoders
  * write for sRGB images. */
-static bool chunks_are_srgb(const hv_img_colour *col)
+static bool chunks_are_srgb(const img_colour *col)
 {
 	if (col->srgb)
 		return true;
@@ -55,7 +55,7 @@ static bool chunks_are_srgb(const hv_img_colour *col)
 	return true;
 }
 
-static int convert(hv_img_ctx *c, cmsContext ctx, cmsHPROFILE src)
+static int convert(img_ctx *c, cmsContext ctx, cmsHPROFILE src)
 {
 	cmsColorSpaceSignature cs = cmsGetColorSpace(src);
 	bool gray = cs == cmsSigGrayData;
@@ -63,7 +63,7 @@ static int convert(hv_img_ctx *c, cmsContext ctx, cmsHPROFILE src)
 		return 0; /* documented: taken as sRGB */
 	cmsHPROFILE dst = cmsCreate_sRGBProfileTHR(ctx);
 	if (!dst)
-		return hv_img_fail(c, -ENOMEM, "out of memory for a colour transform");
+		return img_fail(c, -ENOMEM, "out of memory for a colour transform");
 	/* RGB: BGRA in place, alpha copied. Gray: the frames hold gray as equal
 	 * B, G and R; one channel goes in, B, G, R come out (alpha stays). */
 	cmsHTRANSFORM xf = gray ? cmsCreateTransformTHR(ctx, src, TYPE_GRAY_8, dst, TYPE_BGR_8, INTENT_PERCEPTUAL, 0)
@@ -72,12 +72,12 @@ static int convert(hv_img_ctx *c, cmsContext ctx, cmsHPROFILE src)
 	cmsCloseProfile(dst);
 	if (!xf)
 		return 0; /* a profile lcms2 cannot use (e.g. no usable tags): as sRGB */
-	hv_image *img = c->img;
+	img_image *img = c->img;
 	uint32_t w = img->width;
 	uint8_t *in = gray ? malloc(w) : NULL, *out = gray ? malloc((size_t)w * 3) : NULL;
 	int r = 0;
 	if (gray && (!in || !out))
-		r = hv_img_fail(c, -ENOMEM, "out of memory for a colour transform");
+		r = img_fail(c, -ENOMEM, "out of memory for a colour transform");
 	for (uint32_t f = 0; f < img->frame_count && r == 0; f++) {
 		for (uint32_t y = 0; y < img->height; y++) {
 			uint8_t *row = img->frames[f].pixels + (size_t)y * w * 4;
@@ -91,7 +91,7 @@ static int convert(hv_img_ctx *c, cmsContext ctx, cmsHPROFILE src)
 			for (uint32_t x = 0; x < w; x++)
 				memcpy(row + x * 4, out + x * 3, 3);
 		}
-		r = hv_img_check_cancel(c);
+		r = img_check_cancel(c);
 	}
 	free(in);
 	free(out);
@@ -108,19 +108,19 @@ static void on_lcms_error(cmsContext ctx, cmsUInt32Number code, const char *text
 	(void)text;
 }
 
-bool hv_img_colour_is_srgb(const hv_img_ctx *c)
+bool img_colour_is_srgb(const img_ctx *c)
 {
 	return !c->colour.icc && chunks_are_srgb(&c->colour);
 }
 
-int hv_img_to_srgb(hv_img_ctx *c)
+int img_to_srgb(img_ctx *c)
 {
-	hv_img_colour *col = &c->colour;
-	if (c->img->frame_count == 0 || hv_img_colour_is_srgb(c))
+	img_colour *col = &c->colour;
+	if (c->img->frame_count == 0 || img_colour_is_srgb(c))
 		return 0;
 	cmsContext ctx = cmsCreateContext(NULL, NULL);
 	if (!ctx)
-		return hv_img_fail(c, -ENOMEM, "out of memory for a colour transform");
+		return img_fail(c, -ENOMEM, "out of memory for a colour transform");
 	cmsSetLogErrorHandlerTHR(ctx, on_lcms_error);
 	int r = 0;
 	/* An ICC profile outranks sRGB, which outranks gAMA/cHRM (PNG 3rd
@@ -137,19 +137,19 @@ int hv_img_to_srgb(hv_img_ctx *c)
 
 /* --- CMYK JPEG rows -------------------------------------------------- */
 
-struct hv_img_cmyk {
+struct img_cmyk {
 	cmsContext ctx;
 	cmsHTRANSFORM xf;
 	uint16_t *in, *out; /* one row: 16-bit CMYK in, 16-bit BGR out */
 	uint32_t w;
 };
 
-hv_img_cmyk *hv_img_cmyk_begin(hv_img_ctx *c, bool inverted, uint32_t w)
+img_cmyk *img_cmyk_begin(img_ctx *c, bool inverted, uint32_t w)
 {
-	hv_img_colour *col = &c->colour;
+	img_colour *col = &c->colour;
 	if (!col->icc)
 		return NULL;
-	hv_img_cmyk *k = calloc(1, sizeof(*k));
+	img_cmyk *k = calloc(1, sizeof(*k));
 	if (!k || !(k->ctx = cmsCreateContext(NULL, NULL))) {
 		free(k);
 		return NULL;
@@ -171,17 +171,17 @@ hv_img_cmyk *hv_img_cmyk_begin(hv_img_ctx *c, bool inverted, uint32_t w)
 	if (dst)
 		cmsCloseProfile(dst);
 	if (!k->xf || !k->in || !k->out) {
-		hv_img_cmyk_end(k);
+		img_cmyk_end(k);
 		return NULL;
 	}
-	/* The profile is applied here: nothing is left for hv_img_to_srgb. */
+	/* The profile is applied here: nothing is left for img_to_srgb. */
 	free(col->icc);
 	col->icc = NULL;
 	col->icc_len = 0;
 	return k;
 }
 
-void hv_img_cmyk_row(hv_img_cmyk *k, uint8_t *row)
+void img_cmyk_row(img_cmyk *k, uint8_t *row)
 {
 	for (uint32_t i = 0; i < k->w * 4; i++)
 		k->in[i] = (uint16_t)(row[i] * 257);
@@ -193,7 +193,7 @@ void hv_img_cmyk_row(hv_img_cmyk *k, uint8_t *row)
 	}
 }
 
-void hv_img_cmyk_end(hv_img_cmyk *k)
+void img_cmyk_end(img_cmyk *k)
 {
 	if (!k)
 		return;

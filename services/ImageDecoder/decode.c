@@ -21,16 +21,16 @@ static void malloc_free(void *ud, void *p, size_t size)
 	free(p);
 }
 
-void hv_image_options_default(hv_image_options *opt)
+void img_options_default(img_options *opt)
 {
-	*opt = (hv_image_options){
-		.max_pixels = HV_IMAGE_MAX_PIXELS,
-		.max_total_pixels = HV_IMAGE_MAX_TOTAL_PIXELS,
-		.max_frames = HV_IMAGE_MAX_FRAMES,
+	*opt = (img_options){
+		.max_pixels = IMG_MAX_PIXELS,
+		.max_total_pixels = IMG_MAX_TOTAL_PIXELS,
+		.max_frames = IMG_MAX_FRAMES,
 	};
 }
 
-int hv_img_fail(hv_img_ctx *c, int code, const char *fmt, ...)
+int img_fail(img_ctx *c, int code, const char *fmt, ...)
 {
 	if (c->err && c->err->code == 0) {
 		va_list ap;
@@ -42,22 +42,22 @@ int hv_img_fail(hv_img_ctx *c, int code, const char *fmt, ...)
 	return code;
 }
 
-int hv_img_check_size(hv_img_ctx *c, uint64_t w, uint64_t h)
+int img_check_size(img_ctx *c, uint64_t w, uint64_t h)
 {
 	if (w == 0 || h == 0)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "image size %llux%llu is empty",
+		return img_fail(c, IMG_ECORRUPT, "image size %llux%llu is empty",
 				   (unsigned long long)w, (unsigned long long)h);
-	if (w > HV_IMAGE_MAX_DIMENSION || h > HV_IMAGE_MAX_DIMENSION || w * h > c->opt.max_pixels)
-		return hv_img_fail(c, HV_IMAGE_ETOOLARGE,
+	if (w > IMG_MAX_DIMENSION || h > IMG_MAX_DIMENSION || w * h > c->opt.max_pixels)
+		return img_fail(c, IMG_ETOOLARGE,
 				   "image too large: %llux%llu exceeds the limit of %llu pixels",
 				   (unsigned long long)w, (unsigned long long)h,
 				   (unsigned long long)c->opt.max_pixels);
 	return 0;
 }
 
-int hv_img_set_size(hv_img_ctx *c, uint64_t w, uint64_t h)
+int img_set_size(img_ctx *c, uint64_t w, uint64_t h)
 {
-	int r = hv_img_check_size(c, w, h);
+	int r = img_check_size(c, w, h);
 	if (r < 0)
 		return r;
 	c->img->width = (uint32_t)w;
@@ -65,14 +65,14 @@ int hv_img_set_size(hv_img_ctx *c, uint64_t w, uint64_t h)
 	return 0;
 }
 
-int hv_img_check_cancel(hv_img_ctx *c)
+int img_check_cancel(img_ctx *c)
 {
 	if (c->opt.cancel && *c->opt.cancel)
-		return hv_img_fail(c, -ECANCELED, "decode cancelled");
+		return img_fail(c, -ECANCELED, "decode cancelled");
 	return 0;
 }
 
-/* hv_img_stream_begin's stand-in allocator: a non-NULL nothing. */
+/* img_stream_begin's stand-in allocator: a non-NULL nothing. */
 static void *stream_placeholder(void *ud, size_t size)
 {
 	(void)ud;
@@ -82,47 +82,47 @@ static void *stream_placeholder(void *ud, size_t size)
 }
 
 /* The size the decoded frames will be scaled to (their own when none). */
-static void final_size(const hv_img_ctx *c, uint32_t *tw, uint32_t *th)
+static void final_size(const img_ctx *c, uint32_t *tw, uint32_t *th)
 {
-	const hv_image *img = c->img;
+	const img_image *img = c->img;
 	*tw = c->target_w;
 	*th = c->target_h;
 	if (*tw == 0 || *th == 0)
-		hv_img_fit(c, img->width, img->height, tw, th);
+		img_fit(c, img->width, img->height, tw, th);
 	if (*tw > img->width)
 		*tw = img->width;
 	if (*th > img->height)
 		*th = img->height;
 }
 
-static bool will_scale(const hv_img_ctx *c)
+static bool will_scale(const img_ctx *c)
 {
 	uint32_t tw, th;
 	final_size(c, &tw, &th);
 	return tw != c->img->width || th != c->img->height;
 }
 
-int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels)
+int img_add_frame(img_ctx *c, uint32_t duration_ms, uint8_t **pixels)
 {
-	hv_image *img = c->img;
+	img_image *img = c->img;
 	uint64_t px = (uint64_t)img->width * img->height;
-	int r = hv_img_check_cancel(c);
+	int r = img_check_cancel(c);
 	if (r < 0)
 		return r;
 	if (px == 0)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "frame before the image size is known");
+		return img_fail(c, IMG_ECORRUPT, "frame before the image size is known");
 	if (img->frame_count >= c->opt.max_frames)
-		return hv_img_fail(c, HV_IMAGE_ETOOLARGE, "too many frames (limit %u)",
+		return img_fail(c, IMG_ETOOLARGE, "too many frames (limit %u)",
 				   c->opt.max_frames);
 	if (c->total_pixels + px > c->opt.max_total_pixels)
-		return hv_img_fail(c, HV_IMAGE_ETOOLARGE,
+		return img_fail(c, IMG_ETOOLARGE,
 				   "decoded frames exceed the limit of %llu pixels in all",
 				   (unsigned long long)c->opt.max_total_pixels);
 	if (img->frame_count == c->frame_cap) {
 		uint32_t cap = c->frame_cap ? c->frame_cap * 2 : 4;
-		hv_image_frame *f = realloc(img->frames, cap * sizeof(*f));
+		img_frame *f = realloc(img->frames, cap * sizeof(*f));
 		if (!f)
-			return hv_img_fail(c, -ENOMEM, "out of memory");
+			return img_fail(c, -ENOMEM, "out of memory");
 		img->frames = f;
 		c->frame_cap = cap;
 	}
@@ -130,24 +130,24 @@ int hv_img_add_frame(hv_img_ctx *c, uint32_t duration_ms, uint8_t **pixels)
 		c->heap_frames = will_scale(c);
 	uint8_t *p = c->heap_frames ? malloc(px * 4) : img->allocator.alloc(img->allocator.userdata, px * 4);
 	if (!p)
-		return hv_img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", img->width,
+		return img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", img->width,
 				   img->height);
-	img->frames[img->frame_count++] = (hv_image_frame){.pixels = p, .duration_ms = duration_ms};
+	img->frames[img->frame_count++] = (img_frame){.pixels = p, .duration_ms = duration_ms};
 	c->total_pixels += px;
 	*pixels = p;
 	return 0;
 }
 
-int hv_img_stream_begin(hv_img_ctx *c)
+int img_stream_begin(img_ctx *c)
 {
-	hv_image *img = c->img;
+	img_image *img = c->img;
 	if (!img->allocator.stream_begin || !img->allocator.write || img->frame_count != 0 || will_scale(c))
 		return 0;
 	uint8_t *none;
-	/* The limits and bookkeeping of hv_img_add_frame, with no memory. */
-	hv_image_allocator keep = img->allocator;
+	/* The limits and bookkeeping of img_add_frame, with no memory. */
+	img_allocator keep = img->allocator;
 	img->allocator.alloc = stream_placeholder;
-	int r = hv_img_add_frame(c, 0, &none);
+	int r = img_add_frame(c, 0, &none);
 	img->allocator = keep;
 	if (r < 0)
 		return r;
@@ -156,31 +156,31 @@ int hv_img_stream_begin(hv_img_ctx *c)
 	if ((r = img->allocator.stream_begin(img->allocator.userdata, size)) < 0) {
 		img->frame_count = 0;
 		c->total_pixels = 0;
-		return hv_img_fail(c, r, "out of memory for a %ux%u frame", img->width, img->height);
+		return img_fail(c, r, "out of memory for a %ux%u frame", img->width, img->height);
 	}
 	img->streamed = true;
 	return 1;
 }
 
-int hv_img_stream_rows(hv_img_ctx *c, const uint8_t *rows, uint32_t y, uint32_t n)
+int img_stream_rows(img_ctx *c, const uint8_t *rows, uint32_t y, uint32_t n)
 {
-	hv_image *img = c->img;
+	img_image *img = c->img;
 	size_t stride = (size_t)img->width * 4;
 	int r = img->allocator.write(img->allocator.userdata, rows, stride * n, stride * y);
-	return r < 0 ? hv_img_fail(c, r, "could not write the frame: %s", strerror(-r)) : 0;
+	return r < 0 ? img_fail(c, r, "could not write the frame: %s", strerror(-r)) : 0;
 }
 
-void *hv_img_scratch(hv_img_ctx *c, uint64_t w, uint64_t h, size_t bytes_per_px)
+void *img_scratch(img_ctx *c, uint64_t w, uint64_t h, size_t bytes_per_px)
 {
-	if (hv_img_check_size(c, w, h) < 0)
+	if (img_check_size(c, w, h) < 0)
 		return NULL;
 	void *p = malloc(w * h * bytes_per_px);
 	if (!p)
-		hv_img_fail(c, -ENOMEM, "out of memory");
+		img_fail(c, -ENOMEM, "out of memory");
 	return p;
 }
 
-void hv_img_blend_over(uint8_t *dst, const uint8_t *src)
+void img_blend_over(uint8_t *dst, const uint8_t *src)
 {
 	uint32_t sa = src[3], da = dst[3];
 	if (sa == 255 || da == 0) {
@@ -197,7 +197,7 @@ void hv_img_blend_over(uint8_t *dst, const uint8_t *src)
 	dst[3] = (uint8_t)((oa + 127) / 255);
 }
 
-void hv_img_composite(uint8_t *canvas, uint32_t cw, const uint8_t *sub, uint32_t x, uint32_t y,
+void img_composite(uint8_t *canvas, uint32_t cw, const uint8_t *sub, uint32_t x, uint32_t y,
 		      uint32_t w, uint32_t h, bool blend)
 {
 	for (uint32_t row = 0; row < h; row++) {
@@ -208,11 +208,11 @@ void hv_img_composite(uint8_t *canvas, uint32_t cw, const uint8_t *sub, uint32_t
 			continue;
 		}
 		for (uint32_t i = 0; i < w; i++)
-			hv_img_blend_over(d + i * 4, s + i * 4);
+			img_blend_over(d + i * 4, s + i * 4);
 	}
 }
 
-void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
+void img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uint32_t w, uint32_t h)
 {
 	for (uint32_t row = 0; row < h; row++)
 		memset(canvas + ((size_t)(y + row) * cw + x) * 4, 0, (size_t)w * 4);
@@ -220,7 +220,7 @@ void hv_img_clear_rect(uint8_t *canvas, uint32_t cw, uint32_t x, uint32_t y, uin
 
 /* --- scaling to the ideal size --------------------------------------- */
 
-void hv_img_fit(const hv_img_ctx *c, uint32_t w, uint32_t h, uint32_t *tw, uint32_t *th)
+void img_fit(const img_ctx *c, uint32_t w, uint32_t h, uint32_t *tw, uint32_t *th)
 {
 	uint64_t iw = c->opt.ideal_width, ih = c->opt.ideal_height;
 	*tw = w;
@@ -277,7 +277,7 @@ static void span_map_done(span_map *m)
 	free(m->weight);
 }
 
-int hv_img_downscale(const uint8_t *src, uint32_t sw, uint32_t sh, uint8_t *dst, uint32_t dw,
+int img_downscale(const uint8_t *src, uint32_t sw, uint32_t sh, uint8_t *dst, uint32_t dw,
 		     uint32_t dh)
 {
 	span_map mx = {0}, my = {0};
@@ -335,29 +335,29 @@ out:
 /* Replace every frame of the decoded image by its downscaled version,
  * allocated with the caller's allocator (the full-size frames were on the
  * heap when c->heap_frames: they are freed here). */
-static int scale_to_ideal(hv_img_ctx *c)
+static int scale_to_ideal(img_ctx *c)
 {
-	hv_image *img = c->img;
+	img_image *img = c->img;
 	uint32_t tw, th;
 	final_size(c, &tw, &th);
 	if (tw == img->width && th == img->height && !c->heap_frames)
 		return 0;
 	size_t old = (size_t)img->width * img->height * 4, new = (size_t)tw * th * 4;
 	/* All new frames first: on failure the image keeps one size for all
-	 * its frames, as hv_image_free needs. */
+	 * its frames, as img_free needs. */
 	uint8_t **scaled = calloc(img->frame_count, sizeof(*scaled));
 	if (!scaled)
-		return hv_img_fail(c, -ENOMEM, "out of memory");
+		return img_fail(c, -ENOMEM, "out of memory");
 	int r = 0;
 	for (uint32_t i = 0; i < img->frame_count && r == 0; i++) {
 		scaled[i] = img->allocator.alloc(img->allocator.userdata, new);
 		if (!scaled[i])
-			r = hv_img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", tw, th);
+			r = img_fail(c, -ENOMEM, "out of memory for a %ux%u frame", tw, th);
 		else if (new == old)
 			memcpy(scaled[i], img->frames[i].pixels, new); /* not reached: heap_frames means smaller */
-		else if ((r = hv_img_downscale(img->frames[i].pixels, img->width, img->height,
+		else if ((r = img_downscale(img->frames[i].pixels, img->width, img->height,
 					       scaled[i], tw, th)) < 0)
-			hv_img_fail(c, r, "out of memory scaling to %ux%u", tw, th);
+			img_fail(c, r, "out of memory scaling to %ux%u", tw, th);
 	}
 	for (uint32_t i = 0; i < img->frame_count; i++) {
 		if (r < 0) {
@@ -390,23 +390,23 @@ static bool looks_like_tga(const uint8_t *d, size_t len)
 {
 	/* TGA has no magic: besides sane fields, the never-used interleaving
 	 * bits must be clear. */
-	return hv_img_tga_header_ok(d, len) && (d[17] & 0xc0) == 0;
+	return img_tga_header_ok(d, len) && (d[17] & 0xc0) == 0;
 }
 
 static const struct format {
 	const char *name, *mime;
-	int (*decode)(hv_img_ctx *c);
+	int (*decode)(img_ctx *c);
 } formats[] = {
-	{"png", "image/png", hv_img_decode_png},
-	{"jpeg", "image/jpeg", hv_img_decode_jpeg},
-	{"gif", "image/gif", hv_img_decode_gif},
-	{"webp", "image/webp", hv_img_decode_webp},
-	{"qoi", "image/qoi", hv_img_decode_qoi},
-	{"bmp", "image/bmp", hv_img_decode_bmp},
-	{"ico", "image/vnd.microsoft.icon", hv_img_decode_ico},
-	{"cur", "image/x-win-bitmap", hv_img_decode_ico},
-	{"pnm", "image/x-portable-anymap", hv_img_decode_pnm},
-	{"tga", "image/x-tga", hv_img_decode_tga},
+	{"png", "image/png", img_decode_png},
+	{"jpeg", "image/jpeg", img_decode_jpeg},
+	{"gif", "image/gif", img_decode_gif},
+	{"webp", "image/webp", img_decode_webp},
+	{"qoi", "image/qoi", img_decode_qoi},
+	{"bmp", "image/bmp", img_decode_bmp},
+	{"ico", "image/vnd.microsoft.icon", img_decode_ico},
+	{"cur", "image/x-win-bitmap", img_decode_ico},
+	{"pnm", "image/x-portable-anymap", img_decode_pnm},
+	{"tga", "image/x-tga", img_decode_tga},
 };
 
 static const struct format *sniff(const uint8_t *d, size_t n)
@@ -425,7 +425,7 @@ static const struct format *sniff(const uint8_t *d, size_t n)
 	if (n >= 2 && d[0] == 'B' && d[1] == 'M')
 		return &formats[5];
 	if (n >= 6 && d[0] == 0 && d[1] == 0 && (d[2] == 1 || d[2] == 2) && d[3] == 0 &&
-	    hv_rd_le16(d + 4) > 0)
+	    img_rd_le16(d + 4) > 0)
 		return &formats[d[2] == 1 ? 6 : 7];
 	if (n >= 3 && d[0] == 'P' && d[1] >= '1' && d[1] <= '7' &&
 	    (d[2] == ' ' || d[2] == '\t' || d[2] == '\n' || d[2] == '\r' || d[2] == '#'))
@@ -458,23 +458,23 @@ static const struct format *format_by_name(const char *name)
 	return NULL;
 }
 
-bool hv_image_format_known(const char *name_or_mime)
+bool img_format_known(const char *name_or_mime)
 {
 	return format_by_name(name_or_mime) != NULL;
 }
 
-const char *hv_image_sniff(const uint8_t *data, size_t len)
+const char *img_sniff(const uint8_t *data, size_t len)
 {
 	const struct format *f = sniff(data, len);
 	return f ? f->name : NULL;
 }
 
-const char *hv_image_formats(void)
+const char *img_formats(void)
 {
 	return "png apng jpeg gif webp qoi bmp ico cur pbm pgm ppm pam tga";
 }
 
-void hv_image_free(hv_image *img)
+void img_free(img_image *img)
 {
 	if (!img)
 		return;
@@ -486,50 +486,50 @@ void hv_image_free(hv_image *img)
 	img->frame_count = 0;
 }
 
-int hv_image_decode(const uint8_t *data, size_t len, const hv_image_options *opt,
-		    const hv_image_allocator *alloc, hv_image *out, hv_image_error *err)
+int img_decode(const uint8_t *data, size_t len, const img_options *opt,
+		    const img_allocator *alloc, img_image *out, img_error *err)
 {
-	hv_image_error dummy;
+	img_error dummy;
 	if (!err)
 		err = &dummy;
-	*err = (hv_image_error){0};
-	*out = (hv_image){0};
-	out->allocator = alloc ? *alloc : (hv_image_allocator){.alloc = malloc_alloc, .free = malloc_free};
+	*err = (img_error){0};
+	*out = (img_image){0};
+	out->allocator = alloc ? *alloc : (img_allocator){.alloc = malloc_alloc, .free = malloc_free};
 
-	hv_img_ctx c = {.data = data, .len = len, .img = out, .err = err};
+	img_ctx c = {.data = data, .len = len, .img = out, .err = err};
 	if (opt)
 		c.opt = *opt;
 	else
-		hv_image_options_default(&c.opt);
+		img_options_default(&c.opt);
 
 	const struct format *f = c.opt.force ? format_by_name(c.opt.force) : data ? sniff(data, len) : NULL;
 	if (!f && !c.opt.force && c.opt.hint)
 		f = format_by_name(c.opt.hint);
 	if (!f) {
 		if (len < 16)
-			return hv_img_fail(&c, len == 0 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_EUNSUPPORTED,
+			return img_fail(&c, len == 0 ? IMG_ETRUNCATED : IMG_EUNSUPPORTED,
 					   "%s", len == 0 ? "empty input" : "unrecognised image format");
-		return hv_img_fail(&c, HV_IMAGE_EUNSUPPORTED, "unrecognised image format");
+		return img_fail(&c, IMG_EUNSUPPORTED, "unrecognised image format");
 	}
 	out->format = f->name;
 	out->mime = f->mime;
 	int r = f->decode(&c);
 	if (r >= 0 && out->frame_count == 0)
-		r = hv_img_fail(&c, HV_IMAGE_ECORRUPT, "%s: no image data", f->name);
+		r = img_fail(&c, IMG_ECORRUPT, "%s: no image data", f->name);
 	if (r >= 0)
-		r = hv_img_to_srgb(&c);
+		r = img_to_srgb(&c);
 	free(c.colour.icc);
 	if (r >= 0)
 		r = scale_to_ideal(&c);
 	if (r < 0) {
 		if (err->code == 0)
-			hv_img_fail(&c, r, "%s: decoding failed", f->name);
+			img_fail(&c, r, "%s: decoding failed", f->name);
 		if (c.heap_frames)
 			for (uint32_t i = 0; i < out->frame_count; i++) {
 				free(out->frames[i].pixels);
 				out->frames[i].pixels = NULL;
 			}
-		hv_image_free(out);
+		img_free(out);
 		return err->code;
 	}
 	out->animated = out->frame_count > 1 || out->animated;

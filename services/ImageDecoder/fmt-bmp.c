@@ -56,37 +56,37 @@ static inline uint8_t field_get(const struct field *f, uint32_t v)
 	return (uint8_t)((x * 255 + f->max / 2) / f->max);
 }
 
-static int parse_header(hv_img_ctx *c, struct dib *b)
+static int parse_header(img_ctx *c, struct dib *b)
 {
 	if (b->len < 4)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: header truncated at byte %zu", b->base);
-	uint32_t hsize = hv_rd_le32(b->d);
+		return img_fail(c, IMG_ETRUNCATED, "bmp: header truncated at byte %zu", b->base);
+	uint32_t hsize = img_rd_le32(b->d);
 	if (hsize == 12) {
 		if (b->len < 12)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: header truncated at byte %zu", b->base);
+			return img_fail(c, IMG_ETRUNCATED, "bmp: header truncated at byte %zu", b->base);
 		b->core = true;
-		b->width = hv_rd_le16(b->d + 4);
-		b->height = (int16_t)hv_rd_le16(b->d + 6);
-		b->bpp = hv_rd_le16(b->d + 10);
+		b->width = img_rd_le16(b->d + 4);
+		b->height = (int16_t)img_rd_le16(b->d + 6);
+		b->bpp = img_rd_le16(b->d + 10);
 		b->compression = BI_RGB;
 	} else if (hsize == 16 || hsize == 40 || hsize == 52 || hsize == 56 || hsize == 64 ||
 		   hsize == 108 || hsize == 124) {
 		if (b->len < hsize)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: header truncated at byte %zu", b->base);
-		b->width = (int32_t)hv_rd_le32(b->d + 4);
-		b->height = (int32_t)hv_rd_le32(b->d + 8);
-		b->bpp = hv_rd_le16(b->d + 14);
-		b->compression = hsize >= 20 ? hv_rd_le32(b->d + 16) : BI_RGB;
-		b->colors = hsize >= 36 ? hv_rd_le32(b->d + 32) : 0;
+			return img_fail(c, IMG_ETRUNCATED, "bmp: header truncated at byte %zu", b->base);
+		b->width = (int32_t)img_rd_le32(b->d + 4);
+		b->height = (int32_t)img_rd_le32(b->d + 8);
+		b->bpp = img_rd_le16(b->d + 14);
+		b->compression = hsize >= 20 ? img_rd_le32(b->d + 16) : BI_RGB;
+		b->colors = hsize >= 36 ? img_rd_le32(b->d + 32) : 0;
 		if (hsize == 64 && b->compression == 3)
-			return hv_img_fail(c, HV_IMAGE_EUNSUPPORTED, "bmp: OS/2 Huffman compression");
+			return img_fail(c, IMG_EUNSUPPORTED, "bmp: OS/2 Huffman compression");
 	} else {
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: unknown header size %u at byte %zu", hsize, b->base);
+		return img_fail(c, IMG_ECORRUPT, "bmp: unknown header size %u at byte %zu", hsize, b->base);
 	}
 	if (b->is_icon)
 		b->height /= 2; /* XOR bitmap + AND mask */
 	if (b->width <= 0 || b->height == 0 || b->height == INT32_MIN)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: bad size %dx%d", b->width, b->height);
+		return img_fail(c, IMG_ECORRUPT, "bmp: bad size %dx%d", b->width, b->height);
 	b->top_down = b->height < 0;
 	if (b->top_down)
 		b->height = -b->height;
@@ -94,15 +94,15 @@ static int parse_header(hv_img_ctx *c, struct dib *b)
 	switch (b->bpp) {
 	case 1: case 4: case 8: case 16: case 24: case 32: break;
 	default:
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: unsupported bit depth %u", b->bpp);
+		return img_fail(c, IMG_ECORRUPT, "bmp: unsupported bit depth %u", b->bpp);
 	}
 	bool rle = b->compression == BI_RLE8 || b->compression == BI_RLE4;
 	if ((b->compression == BI_RLE8 && b->bpp != 8) || (b->compression == BI_RLE4 && b->bpp != 4))
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: RLE with bit depth %u", b->bpp);
+		return img_fail(c, IMG_ECORRUPT, "bmp: RLE with bit depth %u", b->bpp);
 	if (rle && b->top_down)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: RLE bitmaps cannot be top-down");
+		return img_fail(c, IMG_ECORRUPT, "bmp: RLE bitmaps cannot be top-down");
 	if (b->compression > BI_BITFIELDS && b->compression != BI_ALPHABITFIELDS)
-		return hv_img_fail(c, HV_IMAGE_EUNSUPPORTED, "bmp: compression %u (embedded JPEG/PNG) not supported",
+		return img_fail(c, IMG_EUNSUPPORTED, "bmp: compression %u (embedded JPEG/PNG) not supported",
 				   b->compression);
 
 	/* Masks: in the header from V2 on, else right after a 40-byte header. */
@@ -110,27 +110,27 @@ static int parse_header(hv_img_ctx *c, struct dib *b)
 	bool fields = b->compression == BI_BITFIELDS || b->compression == BI_ALPHABITFIELDS;
 	if (fields) {
 		if (b->bpp != 16 && b->bpp != 32)
-			return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: bitfields with bit depth %u", b->bpp);
+			return img_fail(c, IMG_ECORRUPT, "bmp: bitfields with bit depth %u", b->bpp);
 		unsigned n = b->compression == BI_ALPHABITFIELDS ? 4 : 3;
 		const uint8_t *m = b->d + 40;
 		if (hsize == 40) {
 			if (b->len < 40 + n * 4)
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: bitfield masks truncated");
+				return img_fail(c, IMG_ETRUNCATED, "bmp: bitfield masks truncated");
 			pos += n * 4;
 		} else if (hsize < 52) {
-			return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: bitfields need an INFO header");
+			return img_fail(c, IMG_ECORRUPT, "bmp: bitfields need an INFO header");
 		}
 		for (unsigned i = 0; i < 3; i++)
-			b->mask[i] = hv_rd_le32(m + i * 4);
+			b->mask[i] = img_rd_le32(m + i * 4);
 		if ((hsize == 40 && n == 4) || hsize >= 56)
-			b->mask[3] = hv_rd_le32(m + 12);
+			b->mask[3] = img_rd_le32(m + 12);
 	} else if (b->bpp == 16) {
 		b->mask[0] = 0x7c00, b->mask[1] = 0x03e0, b->mask[2] = 0x001f;
 	} else if (b->bpp >= 24) {
 		b->mask[0] = 0xff0000, b->mask[1] = 0xff00, b->mask[2] = 0xff;
 		/* V3+ headers may declare alpha for BI_RGB 32-bit too. */
 		if (b->bpp == 32 && hsize >= 56)
-			b->mask[3] = hv_rd_le32(b->d + 52);
+			b->mask[3] = img_rd_le32(b->d + 52);
 		if (b->bpp == 32 && (b->is_icon || b->mask[3] == 0))
 			b->mask[3] = 0xff000000; /* used only if some alpha is non-zero (below) */
 	}
@@ -139,9 +139,9 @@ static int parse_header(hv_img_ctx *c, struct dib *b)
 		uint32_t max = 1u << b->bpp, n = b->colors ? b->colors : max;
 		size_t entry = b->core ? 3 : 4;
 		if (n > 256)
-			return hv_img_fail(c, HV_IMAGE_ECORRUPT, "bmp: %u palette entries", n);
+			return img_fail(c, IMG_ECORRUPT, "bmp: %u palette entries", n);
 		if (b->len < pos || (b->len - pos) / entry < n)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: palette truncated at byte %zu", b->base + pos);
+			return img_fail(c, IMG_ETRUNCATED, "bmp: palette truncated at byte %zu", b->base + pos);
 		for (uint32_t i = 0; i < n; i++) {
 			memcpy(b->pal[i], b->d + pos + i * entry, 3);
 			b->pal[i][3] = 255;
@@ -153,7 +153,7 @@ static int parse_header(hv_img_ctx *c, struct dib *b)
 	}
 	if (!b->pixels)
 		b->pixels = pos;
-	return hv_img_set_size(c, (uint64_t)b->width, (uint64_t)b->height);
+	return img_set_size(c, (uint64_t)b->width, (uint64_t)b->height);
 }
 
 /* Row y of the output (0 = top) from stored row sy. */
@@ -163,7 +163,7 @@ static inline uint8_t *out_row(const struct dib *b, uint8_t *px, uint32_t sy)
 	return px + (size_t)y * (uint32_t)b->width * 4;
 }
 
-static int decode_rle(hv_img_ctx *c, const struct dib *b, uint8_t *px)
+static int decode_rle(img_ctx *c, const struct dib *b, uint8_t *px)
 {
 	const uint8_t *p = b->d + b->pixels, *end = b->d + b->len;
 	uint32_t W = (uint32_t)b->width, H = (uint32_t)b->height, x = 0, y = 0;
@@ -177,7 +177,7 @@ static int decode_rle(hv_img_ctx *c, const struct dib *b, uint8_t *px)
 	} while (0)
 	for (;;) {
 		if (end - p < 2)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: RLE data ends at byte %zu", b->base + (size_t)(p - b->d));
+			return img_fail(c, IMG_ETRUNCATED, "bmp: RLE data ends at byte %zu", b->base + (size_t)(p - b->d));
 		uint8_t n = p[0], v = p[1];
 		p += 2;
 		if (n > 0) {
@@ -190,7 +190,7 @@ static int decode_rle(hv_img_ctx *c, const struct dib *b, uint8_t *px)
 			return 0;
 		} else if (v == 2) {
 			if (end - p < 2)
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: RLE delta truncated");
+				return img_fail(c, IMG_ETRUNCATED, "bmp: RLE delta truncated");
 			x += p[0];
 			y += p[1];
 			p += 2;
@@ -198,7 +198,7 @@ static int decode_rle(hv_img_ctx *c, const struct dib *b, uint8_t *px)
 			size_t bytes = rle4 ? ((size_t)v + 1) / 2 : v;
 			size_t padded = (bytes + 1) & ~(size_t)1;
 			if ((size_t)(end - p) < padded)
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: RLE literal run truncated at byte %zu",
+				return img_fail(c, IMG_ETRUNCATED, "bmp: RLE literal run truncated at byte %zu",
 						   b->base + (size_t)(p - b->d));
 			for (unsigned i = 0; i < v; i++)
 				PUT(rle4 ? (i & 1 ? p[i / 2] & 15 : p[i / 2] >> 4) : p[i]);
@@ -210,14 +210,14 @@ static int decode_rle(hv_img_ctx *c, const struct dib *b, uint8_t *px)
 #undef PUT
 }
 
-static int decode_pixels(hv_img_ctx *c, struct dib *b, uint8_t *px)
+static int decode_pixels(img_ctx *c, struct dib *b, uint8_t *px)
 {
 	if (b->compression == BI_RLE8 || b->compression == BI_RLE4)
 		return decode_rle(c, b, px);
 	uint32_t W = (uint32_t)b->width, H = (uint32_t)b->height;
 	size_t stride = (((size_t)W * b->bpp + 31) / 32) * 4;
 	if (b->pixels > b->len || (b->len - b->pixels) / stride < H)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: pixel data ends before row %zu",
+		return img_fail(c, IMG_ETRUNCATED, "bmp: pixel data ends before row %zu",
 				   b->pixels > b->len ? (size_t)0 : (b->len - b->pixels) / stride);
 	struct field f[4] = {field_of(b->mask[0]), field_of(b->mask[1]), field_of(b->mask[2]), field_of(b->mask[3])};
 	bool any_alpha = false;
@@ -230,9 +230,9 @@ static int decode_pixels(hv_img_ctx *c, struct dib *b, uint8_t *px)
 			case 1: memcpy(o, b->pal[(s[x / 8] >> (7 - x % 8)) & 1], 4); continue;
 			case 4: memcpy(o, b->pal[(s[x / 2] >> (x & 1 ? 0 : 4)) & 15], 4); continue;
 			case 8: memcpy(o, b->pal[s[x]], 4); continue;
-			case 16: v = hv_rd_le16(s + x * 2); break;
+			case 16: v = img_rd_le16(s + x * 2); break;
 			case 24: v = (uint32_t)s[x * 3] | (uint32_t)s[x * 3 + 1] << 8 | (uint32_t)s[x * 3 + 2] << 16; break;
-			default: v = hv_rd_le32(s + x * 4); break;
+			default: v = img_rd_le32(s + x * 4); break;
 			}
 			o[0] = field_get(&f[2], v);
 			o[1] = field_get(&f[1], v);
@@ -251,13 +251,13 @@ static int decode_pixels(hv_img_ctx *c, struct dib *b, uint8_t *px)
 	return 0;
 }
 
-static int decode_dib(hv_img_ctx *c, struct dib *b)
+static int decode_dib(img_ctx *c, struct dib *b)
 {
 	int r = parse_header(c, b);
 	if (r < 0)
 		return r;
 	uint8_t *px;
-	if ((r = hv_img_add_frame(c, 0, &px)) < 0)
+	if ((r = img_add_frame(c, 0, &px)) < 0)
 		return r;
 	if ((r = decode_pixels(c, b, px)) < 0)
 		return r;
@@ -279,19 +279,19 @@ static int decode_dib(hv_img_ctx *c, struct dib *b)
 	return 0;
 }
 
-int hv_img_decode_bmp(hv_img_ctx *c)
+int img_decode_bmp(img_ctx *c)
 {
 	if (c->len < 18)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "bmp: file header truncated");
-	uint32_t off = hv_rd_le32(c->data + 10);
+		return img_fail(c, IMG_ETRUNCATED, "bmp: file header truncated");
+	uint32_t off = img_rd_le32(c->data + 10);
 	if (off < 14 + 12 || off > c->len)
-		return hv_img_fail(c, off > c->len ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT,
+		return img_fail(c, off > c->len ? IMG_ETRUNCATED : IMG_ECORRUPT,
 				   "bmp: pixel data offset %u outside the file", off);
 	struct dib b = {.d = c->data + 14, .len = c->len - 14, .base = 14, .pixels = off - 14};
 	return decode_dib(c, &b);
 }
 
-int hv_img_decode_dib(hv_img_ctx *c, const uint8_t *dib, size_t len, bool is_icon)
+int img_decode_dib(img_ctx *c, const uint8_t *dib, size_t len, bool is_icon)
 {
 	struct dib b = {.d = dib, .len = len, .base = (size_t)(dib - c->data), .is_icon = is_icon};
 	return decode_dib(c, &b);
@@ -299,14 +299,14 @@ int hv_img_decode_dib(hv_img_ctx *c, const uint8_t *dib, size_t len, bool is_ico
 
 /* --- ICO / CUR --------------------------------------------------------------- */
 
-int hv_img_decode_ico(hv_img_ctx *c)
+int img_decode_ico(img_ctx *c)
 {
 	static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 	if (c->len < 6)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "ico: header truncated");
-	uint16_t count = hv_rd_le16(c->data + 4);
+		return img_fail(c, IMG_ETRUNCATED, "ico: header truncated");
+	uint16_t count = img_rd_le16(c->data + 4);
 	if (c->len < 6 + (size_t)count * 16)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "ico: directory of %u entries truncated", count);
+		return img_fail(c, IMG_ETRUNCATED, "ico: directory of %u entries truncated", count);
 	/* Best entry: the smallest at least as large as the wanted size, else
 	 * the largest; ties go to the deeper colour. */
 	uint64_t want = (uint64_t)c->opt.ideal_width * c->opt.ideal_height;
@@ -315,11 +315,11 @@ int hv_img_decode_ico(hv_img_ctx *c)
 	unsigned best_bpp = 0;
 	for (unsigned i = 0; i < count; i++) {
 		const uint8_t *e = c->data + 6 + i * 16;
-		uint32_t size = hv_rd_le32(e + 8), off = hv_rd_le32(e + 12);
+		uint32_t size = img_rd_le32(e + 8), off = img_rd_le32(e + 12);
 		if (off < 6 + (size_t)count * 16 || off >= c->len || size > c->len - off)
 			continue;
 		uint64_t area = (uint64_t)(e[0] ? e[0] : 256) * (e[1] ? e[1] : 256);
-		unsigned bpp = c->data[2] == 1 ? hv_rd_le16(e + 6) : 0;
+		unsigned bpp = c->data[2] == 1 ? img_rd_le16(e + 6) : 0;
 		bool better;
 		if (best < 0)
 			better = true;
@@ -336,29 +336,29 @@ int hv_img_decode_ico(hv_img_ctx *c)
 		}
 	}
 	if (best < 0)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "ico: no entry lies inside the file");
+		return img_fail(c, IMG_ETRUNCATED, "ico: no entry lies inside the file");
 	const uint8_t *e = c->data + 6 + best * 16;
-	const uint8_t *d = c->data + hv_rd_le32(e + 12);
-	size_t len = hv_rd_le32(e + 8);
+	const uint8_t *d = c->data + img_rd_le32(e + 12);
+	size_t len = img_rd_le32(e + 8);
 	int r;
 	if (len >= 8 && memcmp(d, png_sig, 8) == 0) {
 		uint32_t w, h;
 		uint8_t *rgba, *px;
-		if ((r = hv_img_png_to_bgra(c, d, len, &w, &h, &rgba)) < 0)
+		if ((r = img_png_to_bgra(c, d, len, &w, &h, &rgba)) < 0)
 			return r;
-		if ((r = hv_img_set_size(c, w, h)) == 0 && (r = hv_img_add_frame(c, 0, &px)) == 0)
+		if ((r = img_set_size(c, w, h)) == 0 && (r = img_add_frame(c, 0, &px)) == 0)
 			memcpy(px, rgba, (size_t)w * h * 4);
 		free(rgba);
 	} else {
-		r = hv_img_decode_dib(c, d, len, true);
+		r = img_decode_dib(c, d, len, true);
 	}
 	if (r == 0 && c->data[2] == 2) {
 		/* CUR puts the hotspot where ICO has planes and bit count. A
 		 * hotspot outside the image is clamped to its edge. */
-		hv_image *img = c->img;
+		img_image *img = c->img;
 		img->has_hotspot = true;
-		img->hotspot_x = HV_MIN((uint32_t)hv_rd_le16(e + 4), img->width - 1);
-		img->hotspot_y = HV_MIN((uint32_t)hv_rd_le16(e + 6), img->height - 1);
+		img->hotspot_x = HV_MIN((uint32_t)img_rd_le16(e + 4), img->width - 1);
+		img->hotspot_y = HV_MIN((uint32_t)img_rd_le16(e + 6), img->height - 1);
 	}
 	return r;
 }

@@ -29,15 +29,15 @@ static int gif_read(GifFileType *gif, GifByteType *buf, int n)
 	return (int)want;
 }
 
-static int gif_fail(hv_img_ctx *c, struct gif_src *s, int code)
+static int gif_fail(img_ctx *c, struct gif_src *s, int code)
 {
 	if (s->short_read || code == D_GIF_ERR_READ_FAILED || code == D_GIF_ERR_EOF_TOO_SOON)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "gif: data ends at byte %zu before the image does", s->pos);
+		return img_fail(c, IMG_ETRUNCATED, "gif: data ends at byte %zu before the image does", s->pos);
 	const char *why = GifErrorString(code);
-	return hv_img_fail(c, HV_IMAGE_ECORRUPT, "gif: corrupt near byte %zu: %s", s->pos, why ? why : "error");
+	return img_fail(c, IMG_ECORRUPT, "gif: corrupt near byte %zu: %s", s->pos, why ? why : "error");
 }
 
-int hv_img_decode_gif(hv_img_ctx *c)
+int img_decode_gif(img_ctx *c)
 {
 	struct gif_src s = {.data = c->data, .len = c->len};
 	int gerr = 0, r = 0;
@@ -79,7 +79,7 @@ int hv_img_decode_gif(hv_img_ctx *c)
 				}
 				if (netscape && ext && ext[0] >= 3 && ext[1] == 1) {
 					/* Stored: repeats after the first play; 0 = forever. */
-					uint16_t n = hv_rd_le16(ext + 2);
+					uint16_t n = img_rd_le16(ext + 2);
 					c->img->loop_count = n ? n + 1u : 0;
 					netscape = false;
 				}
@@ -94,29 +94,29 @@ int hv_img_decode_gif(hv_img_ctx *c)
 		}
 		GifImageDesc *d = &gif->Image;
 		if (d->Width <= 0 || d->Height <= 0 || d->Left < 0 || d->Top < 0) {
-			r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "gif: bad frame rectangle near byte %zu", s.pos);
+			r = img_fail(c, IMG_ECORRUPT, "gif: bad frame rectangle near byte %zu", s.pos);
 			goto out;
 		}
-		if ((r = hv_img_check_size(c, (uint64_t)d->Width, (uint64_t)d->Height)) < 0)
+		if ((r = img_check_size(c, (uint64_t)d->Width, (uint64_t)d->Height)) < 0)
 			goto out;
 		if (!have_size) {
 			uint64_t sw = gif->SWidth > 0 ? (uint64_t)gif->SWidth : (uint64_t)d->Left + d->Width;
 			uint64_t sh = gif->SHeight > 0 ? (uint64_t)gif->SHeight : (uint64_t)d->Top + d->Height;
-			if ((r = hv_img_set_size(c, sw, sh)) < 0)
+			if ((r = img_set_size(c, sw, sh)) < 0)
 				goto out;
 			W = c->img->width;
 			H = c->img->height;
 			canvas = calloc((size_t)W * H, 4);
 			prev = malloc((size_t)W * H * 4);
 			if (!canvas || !prev) {
-				r = hv_img_fail(c, -ENOMEM, "gif: out of memory");
+				r = img_fail(c, -ENOMEM, "gif: out of memory");
 				goto out;
 			}
 			have_size = true;
 		}
 		ColorMapObject *cmap = d->ColorMap ? d->ColorMap : gif->SColorMap;
 		if (!cmap) {
-			r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "gif: frame without a colour map near byte %zu", s.pos);
+			r = img_fail(c, IMG_ECORRUPT, "gif: frame without a colour map near byte %zu", s.pos);
 			goto out;
 		}
 		/* Every index gets a colour: out-of-range ones are transparent. */
@@ -137,7 +137,7 @@ int hv_img_decode_gif(hv_img_ctx *c)
 			memcpy(prev, canvas, (size_t)W * H * 4);
 		free(line);
 		if (!(line = malloc((size_t)d->Width))) {
-			r = hv_img_fail(c, -ENOMEM, "gif: out of memory");
+			r = img_fail(c, -ENOMEM, "gif: out of memory");
 			goto out;
 		}
 		static const int start[4] = {0, 4, 2, 1}, step[4] = {8, 8, 4, 2};
@@ -162,12 +162,12 @@ int hv_img_decode_gif(hv_img_ctx *c)
 						memcpy(dst + cx * 4, p, 4);
 				}
 			}
-			if ((r = hv_img_check_cancel(c)) < 0)
+			if ((r = img_check_cancel(c)) < 0)
 				goto out;
 		}
 		uint8_t *px;
 		uint32_t ms = gcb.DelayTime > 0 ? (uint32_t)gcb.DelayTime * 10 : 0;
-		if ((r = hv_img_add_frame(c, ms, &px)) < 0)
+		if ((r = img_add_frame(c, ms, &px)) < 0)
 			goto out;
 		memcpy(px, canvas, (size_t)W * H * 4);
 
@@ -176,14 +176,14 @@ int hv_img_decode_gif(hv_img_ctx *c)
 		uint32_t fw = (uint32_t)HV_MIN((uint64_t)d->Width, (uint64_t)W - fx);
 		uint32_t fh = (uint32_t)HV_MIN((uint64_t)d->Height, (uint64_t)H - fy);
 		if (disposal == DISPOSE_BACKGROUND)
-			hv_img_clear_rect(canvas, W, fx, fy, fw, fh);
+			img_clear_rect(canvas, W, fx, fy, fw, fh);
 		else if (disposal == DISPOSE_PREVIOUS)
 			memcpy(canvas, prev, (size_t)W * H * 4);
 		gcb = (GraphicsControlBlock){.DisposalMode = DISPOSAL_UNSPECIFIED,
 					     .TransparentColor = NO_TRANSPARENT_COLOR};
 	}
 	if (c->img->frame_count == 0)
-		r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "gif: no frames");
+		r = img_fail(c, IMG_ECORRUPT, "gif: no frames");
 	c->img->animated = c->img->frame_count > 1;
 out:
 	free(canvas);

@@ -1,6 +1,6 @@
 /* fmt-jpeg.c — JPEG through libjpeg-turbo: baseline, progressive,
  * grayscale, CMYK/YCCK (Adobe inverted or not), and EXIF orientation,
- * which is applied (the found value is reported in hv_image.orientation). */
+ * which is applied (the found value is reported in img_image.orientation). */
 #include <setjmp.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -20,7 +20,7 @@
 struct jerr {
 	struct jpeg_error_mgr mgr;
 	jmp_buf jmp;
-	hv_img_ctx *c;
+	img_ctx *c;
 	bool truncated;
 	struct jpeg_progress_mgr progress;
 };
@@ -31,7 +31,7 @@ static void jpeg_on_error(j_common_ptr cinfo)
 	char msg[JMSG_LENGTH_MAX];
 	e->mgr.format_message(cinfo, msg);
 	if (!e->c->err || e->c->err->code == 0)
-		hv_img_fail(e->c, e->truncated ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT, "jpeg: %s", msg);
+		img_fail(e->c, e->truncated ? IMG_ETRUNCATED : IMG_ECORRUPT, "jpeg: %s", msg);
 	longjmp(e->jmp, 1);
 }
 
@@ -42,7 +42,7 @@ static void jpeg_on_message(j_common_ptr cinfo, int level)
 	 * the one we refuse: the rest of the image would be made up. */
 	if (level < 0 && e->mgr.msg_code == JWRN_JPEG_EOF) {
 		e->truncated = true;
-		hv_img_fail(e->c, HV_IMAGE_ETRUNCATED, "jpeg: data ends before the image does");
+		img_fail(e->c, IMG_ETRUNCATED, "jpeg: data ends before the image does");
 		longjmp(e->jmp, 1);
 	}
 }
@@ -52,10 +52,10 @@ static void jpeg_on_progress(j_common_ptr cinfo)
 	struct jerr *e = (struct jerr *)cinfo->err;
 	j_decompress_ptr d = (j_decompress_ptr)cinfo;
 	if (d->input_scan_number > JPEG_MAX_SCANS) {
-		hv_img_fail(e->c, HV_IMAGE_ETOOLARGE, "jpeg: more than %d scans", JPEG_MAX_SCANS);
+		img_fail(e->c, IMG_ETOOLARGE, "jpeg: more than %d scans", JPEG_MAX_SCANS);
 		longjmp(e->jmp, 1);
 	}
-	if (hv_img_check_cancel(e->c) < 0)
+	if (img_check_cancel(e->c) < 0)
 		longjmp(e->jmp, 1);
 }
 
@@ -69,8 +69,8 @@ static uint8_t exif_orientation(const uint8_t *d, size_t n)
 	bool le = d[0] == 'I' && d[1] == 'I';
 	if (!le && !(d[0] == 'M' && d[1] == 'M'))
 		return 0;
-#define RD16(p) (le ? hv_rd_le16(p) : hv_rd_be16(p))
-#define RD32(p) (le ? hv_rd_le32(p) : hv_rd_be32(p))
+#define RD16(p) (le ? img_rd_le16(p) : img_rd_be16(p))
+#define RD32(p) (le ? img_rd_le32(p) : img_rd_be32(p))
 	uint32_t ifd = RD32(d + 4);
 	if (ifd > n - 2 || n < 2)
 		return 0;
@@ -131,28 +131,28 @@ static void cmyk_to_bgra(uint8_t *row, uint32_t w, bool inverted)
 }
 
 /* One CMYK row to BGRA: through its profile when it has one. */
-static void cmyk_row(hv_img_cmyk *profile, uint8_t *row, uint32_t w, bool inverted)
+static void cmyk_row(img_cmyk *profile, uint8_t *row, uint32_t w, bool inverted)
 {
 	if (profile)
-		hv_img_cmyk_row(profile, row);
+		img_cmyk_row(profile, row);
 	else
 		cmyk_to_bgra(row, w, inverted);
 }
 
-int hv_img_decode_jpeg(hv_img_ctx *c)
+int img_decode_jpeg(img_ctx *c)
 {
 	struct jpeg_decompress_struct cinfo;
 	struct jerr e = {.c = c};
 	uint8_t *volatile scratch = NULL;
-	hv_img_cmyk *volatile profile = NULL; /* a CMYK JPEG's CMYK profile */
+	img_cmyk *volatile profile = NULL; /* a CMYK JPEG's CMYK profile */
 	cinfo.err = jpeg_std_error(&e.mgr);
 	e.mgr.error_exit = jpeg_on_error;
 	e.mgr.emit_message = jpeg_on_message;
 	if (setjmp(e.jmp)) {
 		jpeg_destroy_decompress(&cinfo);
 		free(scratch);
-		hv_img_cmyk_end(profile);
-		return c->err && c->err->code ? c->err->code : HV_IMAGE_ECORRUPT;
+		img_cmyk_end(profile);
+		return c->err && c->err->code ? c->err->code : IMG_ECORRUPT;
 	}
 	jpeg_create_decompress(&cinfo);
 	e.progress.progress_monitor = jpeg_on_progress;
@@ -162,7 +162,7 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	jpeg_save_markers(&cinfo, JPEG_APP0 + 1, 0xffff);
 	jpeg_save_markers(&cinfo, JPEG_APP0 + 2, 0xffff); /* ICC_PROFILE chunks */
 	if (jpeg_read_header(&cinfo, TRUE) != JPEG_HEADER_OK) {
-		hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: no image in the data");
+		img_fail(c, IMG_ETRUNCATED, "jpeg: no image in the data");
 		longjmp(e.jmp, 1);
 	}
 	uint8_t orient = 0;
@@ -184,13 +184,13 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	uint32_t w = cinfo.image_width, h = cinfo.image_height;
 	bool rotated = orient >= 5;
 	/* Limits apply to the full size, scaled or not. */
-	if (hv_img_check_size(c, w, h) < 0)
+	if (img_check_size(c, w, h) < 0)
 		longjmp(e.jmp, 1);
 	/* Ideal size: let the IDCT produce the smallest scale n/8 still at
 	 * least as large as the target (much cheaper than decoding it all);
 	 * decode.c area-averages the rest down to the exact target. */
 	uint32_t tw, th;
-	hv_img_fit(c, rotated ? h : w, rotated ? w : h, &tw, &th);
+	img_fit(c, rotated ? h : w, rotated ? w : h, &tw, &th);
 	if (tw < (rotated ? h : w) || th < (rotated ? w : h)) {
 		uint64_t jw = rotated ? th : tw, jh = rotated ? tw : th;
 		unsigned num = 1;
@@ -206,23 +206,23 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	jpeg_calc_output_dimensions(&cinfo);
 	w = cinfo.output_width;
 	h = cinfo.output_height;
-	if (hv_img_set_size(c, rotated ? h : w, rotated ? w : h) < 0)
+	if (img_set_size(c, rotated ? h : w, rotated ? w : h) < 0)
 		longjmp(e.jmp, 1);
 	jpeg_start_decompress(&cinfo);
 	if (cinfo.output_width != w || cinfo.output_height != h || cinfo.output_components != 4) {
-		hv_img_fail(c, HV_IMAGE_ECORRUPT, "jpeg: unexpected output geometry");
+		img_fail(c, IMG_ECORRUPT, "jpeg: unexpected output geometry");
 		longjmp(e.jmp, 1);
 	}
 	if (cmyk)
-		profile = hv_img_cmyk_begin(c, cinfo.saw_Adobe_marker, w);
+		profile = img_cmyk_begin(c, cinfo.saw_Adobe_marker, w);
 	/* Nothing to do to the frame afterwards: stream it in strips of rows
 	 * (the service writes them to its shared memory, decode.c). */
-	int streamed = orient <= 1 && hv_img_colour_is_srgb(c) ? hv_img_stream_begin(c) : 0;
+	int streamed = orient <= 1 && img_colour_is_srgb(c) ? img_stream_begin(c) : 0;
 	if (streamed < 0)
 		longjmp(e.jmp, 1);
 	if (streamed) {
 		enum { STRIP = 16 }; /* 256 KiB at 4096 wide: stays in cache */
-		if (!(scratch = hv_img_scratch(c, w, STRIP, 4)))
+		if (!(scratch = img_scratch(c, w, STRIP, 4)))
 			longjmp(e.jmp, 1);
 		while (cinfo.output_scanline < h) {
 			uint32_t y0 = cinfo.output_scanline, n = HV_MIN(h - y0, (uint32_t)STRIP);
@@ -232,34 +232,34 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 				for (uint32_t i = k; i < n; i++)
 					rows[i - k] = scratch + (size_t)i * w * 4;
 				if (jpeg_read_scanlines(&cinfo, rows, n - k) == 0) {
-					hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: data ends before the image does");
+					img_fail(c, IMG_ETRUNCATED, "jpeg: data ends before the image does");
 					longjmp(e.jmp, 1);
 				}
 			}
 			for (uint32_t i = 0; cmyk && i < n; i++)
 				cmyk_row(profile, scratch + (size_t)i * w * 4, w, cinfo.saw_Adobe_marker);
-			if (hv_img_stream_rows(c, scratch, y0, n) < 0)
+			if (img_stream_rows(c, scratch, y0, n) < 0)
 				longjmp(e.jmp, 1);
 		}
 		jpeg_finish_decompress(&cinfo);
 		jpeg_destroy_decompress(&cinfo);
 		free(scratch);
-		hv_img_cmyk_end(profile);
+		img_cmyk_end(profile);
 		return 0;
 	}
 	uint8_t *frame;
-	if (hv_img_add_frame(c, 0, &frame) < 0)
+	if (img_add_frame(c, 0, &frame) < 0)
 		longjmp(e.jmp, 1);
 	uint8_t *px = frame;
 	if (orient > 1) {
-		if (!(scratch = hv_img_scratch(c, w, h, 4)))
+		if (!(scratch = img_scratch(c, w, h, 4)))
 			longjmp(e.jmp, 1);
 		px = scratch;
 	}
 	while (cinfo.output_scanline < h) {
 		JSAMPROW row = px + (size_t)cinfo.output_scanline * w * 4;
 		if (jpeg_read_scanlines(&cinfo, &row, 1) != 1) {
-			hv_img_fail(c, HV_IMAGE_ETRUNCATED, "jpeg: data ends before the image does");
+			img_fail(c, IMG_ETRUNCATED, "jpeg: data ends before the image does");
 			longjmp(e.jmp, 1);
 		}
 		if (cmyk)
@@ -267,7 +267,7 @@ int hv_img_decode_jpeg(hv_img_ctx *c)
 	}
 	jpeg_finish_decompress(&cinfo);
 	jpeg_destroy_decompress(&cinfo);
-	hv_img_cmyk_end(profile);
+	img_cmyk_end(profile);
 	if (orient > 1) {
 		apply_orientation(orient, (const uint32_t *)scratch, w, h, (uint32_t *)frame);
 		free(scratch);

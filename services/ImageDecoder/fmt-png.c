@@ -18,7 +18,7 @@
 static const uint8_t png_sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
 
 struct png_src {
-	hv_img_ctx *c;
+	img_ctx *c;
 	const uint8_t *data;
 	size_t len, pos;
 	bool truncated;
@@ -52,9 +52,9 @@ static void png_on_warning(png_structp png, png_const_charp msg)
 
 /* Record the image's colour chunks (iCCP, sRGB, gAMA, cHRM) for colour.c.
  * A chunk libpng found invalid is not there. */
-static void png_colour(png_structp png, png_infop info, hv_img_ctx *c)
+static void png_colour(png_structp png, png_infop info, img_ctx *c)
 {
-	hv_img_colour *col = &c->colour;
+	img_colour *col = &c->colour;
 	int intent;
 	col->srgb = png_get_sRGB(png, info, &intent) != 0;
 	png_charp name;
@@ -74,12 +74,12 @@ static void png_colour(png_structp png, png_infop info, hv_img_ctx *c)
 }
 
 /* Decode a complete PNG stream into BGRA rows. dst == NULL: allocate with
- * hv_img_scratch (for APNG sub-frames and ICO); dst == PNG_FRAME: the
+ * img_scratch (for APNG sub-frames and ICO); dst == PNG_FRAME: the
  * image's one frame (streamed in strips when nothing is to be done to it
  * afterwards, see decode.c; else allocated here); else dst holds the
  * image's canvas, whose size must match. */
 #define PNG_FRAME ((uint8_t *)1)
-static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_t *dst,
+static int png_decode_mem(img_ctx *c, const uint8_t *data, size_t len, uint8_t *dst,
 			  uint32_t *w_out, uint32_t *h_out, uint8_t **out)
 {
 	struct png_src s = {.c = c, .data = data, .len = len};
@@ -88,20 +88,20 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 	png_infop info = png ? png_create_info_struct(png) : NULL;
 	if (!info) {
 		png_destroy_read_struct(&png, NULL, NULL);
-		return hv_img_fail(c, -ENOMEM, "png: out of memory");
+		return img_fail(c, -ENOMEM, "png: out of memory");
 	}
 	if (setjmp(png_jmpbuf(png))) {
 		png_destroy_read_struct(&png, &info, NULL);
 		free(s.rows);
 		free(scratch);
 		if (s.truncated)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: data ends at byte %zu before the image does", len);
+			return img_fail(c, IMG_ETRUNCATED, "png: data ends at byte %zu before the image does", len);
 		if (c->err && c->err->code)
 			return c->err->code;
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: corrupt near byte %zu: %s", s.pos, s.msg);
+		return img_fail(c, IMG_ECORRUPT, "png: corrupt near byte %zu: %s", s.pos, s.msg);
 	}
 	png_set_read_fn(png, &s, png_read_mem);
-	png_set_user_limits(png, HV_IMAGE_MAX_DIMENSION, HV_IMAGE_MAX_DIMENSION);
+	png_set_user_limits(png, IMG_MAX_DIMENSION, IMG_MAX_DIMENSION);
 	png_set_chunk_malloc_max(png, 16u << 20);
 #ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
 	/* Let the fuzzer past CRCs, which it cannot guess. */
@@ -114,10 +114,10 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 	png_uint_32 w, h;
 	int depth, color, interlace;
 	png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
-	if (hv_img_check_size(c, w, h) < 0)
+	if (img_check_size(c, w, h) < 0)
 		png_longjmp(png, 1);
 	if (dst && (w != c->img->width || h != c->img->height)) {
-		hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: frame size differs from the image's");
+		img_fail(c, IMG_ECORRUPT, "png: frame size differs from the image's");
 		png_longjmp(png, 1);
 	}
 
@@ -130,23 +130,23 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 	png_set_interlace_handling(png);
 	png_read_update_info(png, info);
 	if (png_get_rowbytes(png, info) != (size_t)w * 4) {
-		hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: unexpected row layout");
+		img_fail(c, IMG_ECORRUPT, "png: unexpected row layout");
 		png_longjmp(png, 1);
 	}
 
 	if (dst == PNG_FRAME) {
-		int streamed = interlace == PNG_INTERLACE_NONE && hv_img_colour_is_srgb(c) ? hv_img_stream_begin(c) : 0;
+		int streamed = interlace == PNG_INTERLACE_NONE && img_colour_is_srgb(c) ? img_stream_begin(c) : 0;
 		if (streamed < 0)
 			png_longjmp(png, 1);
 		if (streamed) {
 			enum { STRIP = 16 };
-			if (!(scratch = hv_img_scratch(c, w, STRIP, 4)))
+			if (!(scratch = img_scratch(c, w, STRIP, 4)))
 				png_longjmp(png, 1);
 			for (png_uint_32 y0 = 0; y0 < h; y0 += STRIP) {
 				uint32_t n = HV_MIN(h - y0, (uint32_t)STRIP);
 				for (uint32_t i = 0; i < n; i++)
 					png_read_row(png, scratch + (size_t)i * w * 4, NULL);
-				if (hv_img_check_cancel(c) < 0 || hv_img_stream_rows(c, scratch, y0, n) < 0)
+				if (img_check_cancel(c) < 0 || img_stream_rows(c, scratch, y0, n) < 0)
 					png_longjmp(png, 1);
 			}
 			png_read_end(png, NULL);
@@ -154,19 +154,19 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 			free(scratch);
 			return 0;
 		}
-		if (hv_img_add_frame(c, 0, &dst) < 0)
+		if (img_add_frame(c, 0, &dst) < 0)
 			png_longjmp(png, 1);
 	}
 	uint8_t *pixels = dst;
 	if (!pixels) {
-		scratch = hv_img_scratch(c, w, h, 4);
+		scratch = img_scratch(c, w, h, 4);
 		if (!scratch)
 			png_longjmp(png, 1);
 		pixels = scratch;
 	}
 	s.rows = malloc(sizeof(png_bytep) * h);
 	if (!s.rows) {
-		hv_img_fail(c, -ENOMEM, "png: out of memory");
+		img_fail(c, -ENOMEM, "png: out of memory");
 		png_longjmp(png, 1);
 	}
 	for (png_uint_32 y = 0; y < h; y++)
@@ -184,7 +184,7 @@ static int png_decode_mem(hv_img_ctx *c, const uint8_t *data, size_t len, uint8_
 	return 0;
 }
 
-int hv_img_png_to_bgra(hv_img_ctx *c, const uint8_t *data, size_t len, uint32_t *w, uint32_t *h,
+int img_png_to_bgra(img_ctx *c, const uint8_t *data, size_t len, uint32_t *w, uint32_t *h,
 		       uint8_t **out)
 {
 	return png_decode_mem(c, data, len, NULL, w, h, out);
@@ -199,18 +199,18 @@ struct chunk {
 };
 
 /* Next chunk at *pos, bounds-checked; 0 at a valid chunk, else an error. */
-static int next_chunk(hv_img_ctx *c, size_t *pos, struct chunk *ch)
+static int next_chunk(img_ctx *c, size_t *pos, struct chunk *ch)
 {
 	if (c->len - *pos < 12)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: truncated chunk header at byte %zu", *pos);
-	ch->len = hv_rd_be32(c->data + *pos);
+		return img_fail(c, IMG_ETRUNCATED, "png: truncated chunk header at byte %zu", *pos);
+	ch->len = img_rd_be32(c->data + *pos);
 	ch->type = c->data + *pos + 4;
 	ch->data = c->data + *pos + 8;
 	ch->offset = *pos;
 	if (ch->len > 0x7fffffffu)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "png: chunk length out of range at byte %zu", *pos);
+		return img_fail(c, IMG_ECORRUPT, "png: chunk length out of range at byte %zu", *pos);
 	if (c->len - *pos - 12 < ch->len)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: chunk at byte %zu runs past the end", *pos);
+		return img_fail(c, IMG_ETRUNCATED, "png: chunk at byte %zu runs past the end", *pos);
 	*pos += 12 + (size_t)ch->len;
 	return 0;
 }
@@ -252,18 +252,18 @@ struct fctl {
 	uint8_t dispose, blend;
 };
 
-static int parse_fctl(hv_img_ctx *c, const struct chunk *ch, struct fctl *f)
+static int parse_fctl(img_ctx *c, const struct chunk *ch, struct fctl *f)
 {
 	if (ch->len != 26)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: fcTL at byte %zu has length %u", ch->offset, ch->len);
+		return img_fail(c, IMG_ECORRUPT, "apng: fcTL at byte %zu has length %u", ch->offset, ch->len);
 	const uint8_t *d = ch->data + 4; /* after the sequence number */
-	*f = (struct fctl){hv_rd_be32(d), hv_rd_be32(d + 4), hv_rd_be32(d + 8), hv_rd_be32(d + 12),
-			   hv_rd_be16(d + 16), hv_rd_be16(d + 18), d[20], d[21]};
+	*f = (struct fctl){img_rd_be32(d), img_rd_be32(d + 4), img_rd_be32(d + 8), img_rd_be32(d + 12),
+			   img_rd_be16(d + 16), img_rd_be16(d + 18), d[20], d[21]};
 	if (f->w == 0 || f->h == 0 || f->x > c->img->width || f->y > c->img->height ||
 	    f->w > c->img->width - f->x || f->h > c->img->height - f->y)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: frame rectangle at byte %zu outside the canvas", ch->offset);
+		return img_fail(c, IMG_ECORRUPT, "apng: frame rectangle at byte %zu outside the canvas", ch->offset);
 	if (f->dispose > 2 || f->blend > 1)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: bad dispose/blend op at byte %zu", ch->offset);
+		return img_fail(c, IMG_ECORRUPT, "apng: bad dispose/blend op at byte %zu", ch->offset);
 	return 0;
 }
 
@@ -274,7 +274,7 @@ static uint32_t fctl_ms(const struct fctl *f)
 }
 
 /* Decode one frame's image data (IDAT or fdAT payloads) into BGRA. */
-static int apng_frame(hv_img_ctx *c, const struct chunk *ihdr, const struct buf *shared,
+static int apng_frame(img_ctx *c, const struct chunk *ihdr, const struct buf *shared,
 		      const struct buf *idat, const struct fctl *f, uint8_t **out)
 {
 	struct buf png = {0};
@@ -287,7 +287,7 @@ static int apng_frame(hv_img_ctx *c, const struct chunk *ihdr, const struct buf 
 	    !buf_put(&png, shared->p ? shared->p : (const uint8_t *)"", shared->len) ||
 	    !buf_chunk(&png, "IDAT", idat->p ? idat->p : (const uint8_t *)"", (uint32_t)idat->len) ||
 	    !buf_chunk(&png, "IEND", (const uint8_t *)"", 0))
-		r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+		r = img_fail(c, -ENOMEM, "apng: out of memory");
 	if (r == 0)
 		r = png_decode_mem(c, png.p, png.len, NULL, NULL, NULL, out);
 	free(png.p);
@@ -295,7 +295,7 @@ static int apng_frame(hv_img_ctx *c, const struct chunk *ihdr, const struct buf 
 }
 
 /* 1: it is an APNG (decoded or failed: see return); 0: plain PNG. */
-static int decode_apng(hv_img_ctx *c, bool *is_apng)
+static int decode_apng(img_ctx *c, bool *is_apng)
 {
 	size_t pos = 8;
 	struct chunk ch, ihdr = {0};
@@ -314,8 +314,8 @@ static int decode_apng(hv_img_ctx *c, bool *is_apng)
 		if (memcmp(ch.type, "IHDR", 4) == 0 && ch.len == 13)
 			ihdr = ch;
 		if (memcmp(ch.type, "acTL", 4) == 0 && ch.len == 8) {
-			num_frames = hv_rd_be32(ch.data);
-			plays = hv_rd_be32(ch.data + 4);
+			num_frames = img_rd_be32(ch.data);
+			plays = img_rd_be32(ch.data + 4);
 			*is_apng = true;
 		}
 		if (memcmp(ch.type, "IDAT", 4) == 0 || memcmp(ch.type, "IEND", 4) == 0)
@@ -324,11 +324,11 @@ static int decode_apng(hv_img_ctx *c, bool *is_apng)
 	if (!*is_apng)
 		return 0;
 	if (!ihdr.data)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: IHDR missing");
-	if ((r = hv_img_set_size(c, hv_rd_be32(ihdr.data), hv_rd_be32(ihdr.data + 4))) < 0)
+		return img_fail(c, IMG_ECORRUPT, "apng: IHDR missing");
+	if ((r = img_set_size(c, img_rd_be32(ihdr.data), img_rd_be32(ihdr.data + 4))) < 0)
 		return r;
 	if (num_frames == 0 || num_frames > c->opt.max_frames)
-		return hv_img_fail(c, num_frames ? HV_IMAGE_ETOOLARGE : HV_IMAGE_ECORRUPT,
+		return img_fail(c, num_frames ? IMG_ETOOLARGE : IMG_ECORRUPT,
 				   "apng: acTL declares %u frames", num_frames);
 	c->img->format = "apng";
 	c->img->mime = "image/apng";
@@ -338,7 +338,7 @@ static int decode_apng(hv_img_ctx *c, bool *is_apng)
 	canvas = calloc((size_t)W * H, 4);
 	prev = malloc((size_t)W * H * 4);
 	if (!canvas || !prev) {
-		r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+		r = img_fail(c, -ENOMEM, "apng: out of memory");
 		goto out;
 	}
 
@@ -356,13 +356,13 @@ static int decode_apng(hv_img_ctx *c, bool *is_apng)
 			uint8_t *px;
 			if (f.dispose == 2)
 				memcpy(prev, canvas, (size_t)W * H * 4);
-			hv_img_composite(canvas, W, sub, f.x, f.y, f.w, f.h, f.blend == 1);
-			if ((r = hv_img_add_frame(c, fctl_ms(&f), &px)) < 0)
+			img_composite(canvas, W, sub, f.x, f.y, f.w, f.h, f.blend == 1);
+			if ((r = img_add_frame(c, fctl_ms(&f), &px)) < 0)
 				goto out;
 			memcpy(px, canvas, (size_t)W * H * 4);
 			/* Dispose for the next frame (the first frame's "previous" is "background"). */
 			if (f.dispose == 1 || (f.dispose == 2 && c->img->frame_count == 1))
-				hv_img_clear_rect(canvas, W, f.x, f.y, f.w, f.h);
+				img_clear_rect(canvas, W, f.x, f.y, f.w, f.h);
 			else if (f.dispose == 2)
 				memcpy(canvas, prev, (size_t)W * H * 4);
 			idat.len = 0;
@@ -373,14 +373,14 @@ static int decode_apng(hv_img_ctx *c, bool *is_apng)
 		if (is_iend)
 			break;
 		if (is_fctl) {
-			if (ch.len >= 4 && hv_rd_be32(ch.data) != seq_next++) {
-				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: sequence number out of order at byte %zu", ch.offset);
+			if (ch.len >= 4 && img_rd_be32(ch.data) != seq_next++) {
+				r = img_fail(c, IMG_ECORRUPT, "apng: sequence number out of order at byte %zu", ch.offset);
 				goto out;
 			}
 			if ((r = parse_fctl(c, &ch, &pending)) < 0)
 				goto out;
 			if (!seen_idat && (pending.x || pending.y || pending.w != W || pending.h != H)) {
-				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: first frame must cover the canvas");
+				r = img_fail(c, IMG_ECORRUPT, "apng: first frame must cover the canvas");
 				goto out;
 			}
 			f = pending;
@@ -390,34 +390,34 @@ static int decode_apng(hv_img_ctx *c, bool *is_apng)
 		} else if (is_idat) {
 			seen_idat = true;
 			if ((idat_is_frame || !have_fctl) && !buf_put(&idat, ch.data, ch.len)) {
-				r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+				r = img_fail(c, -ENOMEM, "apng: out of memory");
 				goto out;
 			}
 		} else if (is_fdat) {
-			if (ch.len < 4 || hv_rd_be32(ch.data) != seq_next++) {
-				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: bad fdAT sequence at byte %zu", ch.offset);
+			if (ch.len < 4 || img_rd_be32(ch.data) != seq_next++) {
+				r = img_fail(c, IMG_ECORRUPT, "apng: bad fdAT sequence at byte %zu", ch.offset);
 				goto out;
 			}
 			if (!have_fctl || !seen_idat) {
-				r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: fdAT without a frame at byte %zu", ch.offset);
+				r = img_fail(c, IMG_ECORRUPT, "apng: fdAT without a frame at byte %zu", ch.offset);
 				goto out;
 			}
 			if (!buf_put(&idat, ch.data + 4, ch.len - 4)) {
-				r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+				r = img_fail(c, -ENOMEM, "apng: out of memory");
 				goto out;
 			}
 		} else if (!seen_idat && (memcmp(ch.type, "PLTE", 4) == 0 || memcmp(ch.type, "tRNS", 4) == 0)) {
 			/* Shared by every frame's standalone PNG. */
 			if (!buf_chunk(&shared, memcmp(ch.type, "PLTE", 4) == 0 ? "PLTE" : "tRNS", ch.data, ch.len)) {
-				r = hv_img_fail(c, -ENOMEM, "apng: out of memory");
+				r = img_fail(c, -ENOMEM, "apng: out of memory");
 				goto out;
 			}
 		}
-		if ((r = hv_img_check_cancel(c)) < 0)
+		if ((r = img_check_cancel(c)) < 0)
 			goto out;
 	}
 	if (c->img->frame_count == 0)
-		r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "apng: no frames");
+		r = img_fail(c, IMG_ECORRUPT, "apng: no frames");
 	else
 		r = 0;
 out:
@@ -432,7 +432,7 @@ out:
 /* APNG frames are decoded from rewrapped chunks: read the colour chunks
  * from the stream's own header. Any failure here has already been seen by
  * the frames' decode; it only leaves the colour chunks unread. */
-static int apng_colour(hv_img_ctx *c)
+static int apng_colour(img_ctx *c)
 {
 	struct png_src s = {.c = c, .data = c->data, .len = c->len};
 	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_on_error, png_on_warning);
@@ -447,11 +447,11 @@ static int apng_colour(hv_img_ctx *c)
 	return 0;
 }
 
-int hv_img_decode_png(hv_img_ctx *c)
+int img_decode_png(img_ctx *c)
 {
 	bool is_apng;
 	if (c->len < 8)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "png: signature truncated");
+		return img_fail(c, IMG_ETRUNCATED, "png: signature truncated");
 	int r = decode_apng(c, &is_apng);
 	if (r < 0)
 		return r;
@@ -460,9 +460,9 @@ int hv_img_decode_png(hv_img_ctx *c)
 	/* Plain PNG: read the size first so the frame is allocated once, then
 	 * let libpng write straight into it (no copy). */
 	if (c->len < 24 || memcmp(c->data + 12, "IHDR", 4) != 0)
-		return hv_img_fail(c, c->len < 24 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT,
+		return img_fail(c, c->len < 24 ? IMG_ETRUNCATED : IMG_ECORRUPT,
 				   "png: IHDR missing");
-	if ((r = hv_img_set_size(c, hv_rd_be32(c->data + 16), hv_rd_be32(c->data + 20))) < 0)
+	if ((r = img_set_size(c, img_rd_be32(c->data + 16), img_rd_be32(c->data + 20))) < 0)
 		return r;
 	return png_decode_mem(c, c->data, c->len, PNG_FRAME, NULL, NULL, NULL);
 }

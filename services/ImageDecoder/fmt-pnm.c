@@ -41,15 +41,15 @@ static int64_t read_uint(struct pnm *s, uint32_t max)
 	return (int64_t)v;
 }
 
-static int num_fail(hv_img_ctx *c, struct pnm *s, int64_t v, const char *what)
+static int num_fail(img_ctx *c, struct pnm *s, int64_t v, const char *what)
 {
 	if (v == -1)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pnm: data ends before the %s", what);
-	return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pnm: bad %s at byte %zu", what, (size_t)(s->p - s->start));
+		return img_fail(c, IMG_ETRUNCATED, "pnm: data ends before the %s", what);
+	return img_fail(c, IMG_ECORRUPT, "pnm: bad %s at byte %zu", what, (size_t)(s->p - s->start));
 }
 
 /* PAM header: "KEY value" lines up to ENDHDR. */
-static int pam_header(hv_img_ctx *c, struct pnm *s, uint32_t *w, uint32_t *h, uint32_t *depth, uint32_t *maxval)
+static int pam_header(img_ctx *c, struct pnm *s, uint32_t *w, uint32_t *h, uint32_t *depth, uint32_t *maxval)
 {
 	*w = *h = *depth = *maxval = 0;
 	for (;;) {
@@ -59,13 +59,13 @@ static int pam_header(hv_img_ctx *c, struct pnm *s, uint32_t *w, uint32_t *h, ui
 			s->p++;
 		size_t kl = (size_t)(s->p - k);
 		if (kl == 0)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pam: header ends early");
-		uint32_t *dst = NULL, lim = HV_IMAGE_MAX_DIMENSION;
+			return img_fail(c, IMG_ETRUNCATED, "pam: header ends early");
+		uint32_t *dst = NULL, lim = IMG_MAX_DIMENSION;
 		if (kl == 6 && memcmp(k, "ENDHDR", 6) == 0) {
 			if (s->p < s->end && *s->p == '\r')
 				s->p++;
 			if (s->p >= s->end || *s->p != '\n')
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pam: no newline after ENDHDR");
+				return img_fail(c, IMG_ETRUNCATED, "pam: no newline after ENDHDR");
 			s->p++;
 			return 0;
 		} else if (kl == 5 && memcmp(k, "WIDTH", 5) == 0) {
@@ -91,28 +91,28 @@ static int pam_header(hv_img_ctx *c, struct pnm *s, uint32_t *w, uint32_t *h, ui
 	}
 }
 
-int hv_img_decode_pnm(hv_img_ctx *c)
+int img_decode_pnm(img_ctx *c)
 {
 	if (c->len < 3)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pnm: header truncated");
+		return img_fail(c, IMG_ETRUNCATED, "pnm: header truncated");
 	struct pnm s = {.p = c->data + 2, .end = c->data + c->len, .start = c->data};
 	char kind = (char)c->data[1];
 	uint32_t w, h, depth, maxval = 1;
 	int r;
 	if (c->data[0] != 'P' || kind < '1' || kind > '7')
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pnm: bad magic number");
+		return img_fail(c, IMG_ECORRUPT, "pnm: bad magic number");
 	if (kind == '7') {
 		if ((r = pam_header(c, &s, &w, &h, &depth, &maxval)) < 0)
 			return r;
 		if (depth < 1 || depth > 4 || maxval < 1)
-			return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pam: bad DEPTH %u or MAXVAL %u", depth, maxval);
+			return img_fail(c, IMG_ECORRUPT, "pam: bad DEPTH %u or MAXVAL %u", depth, maxval);
 		c->img->format = "pam";
 	} else {
 		int64_t v;
-		if ((v = read_uint(&s, HV_IMAGE_MAX_DIMENSION)) < 0)
+		if ((v = read_uint(&s, IMG_MAX_DIMENSION)) < 0)
 			return num_fail(c, &s, v, "width");
 		w = (uint32_t)v;
-		if ((v = read_uint(&s, HV_IMAGE_MAX_DIMENSION)) < 0)
+		if ((v = read_uint(&s, IMG_MAX_DIMENSION)) < 0)
 			return num_fail(c, &s, v, "height");
 		h = (uint32_t)v;
 		if (kind != '1' && kind != '4') {
@@ -124,14 +124,14 @@ int hv_img_decode_pnm(hv_img_ctx *c)
 		c->img->format = kind == '1' || kind == '4' ? "pbm" : kind == '2' || kind == '5' ? "pgm" : "ppm";
 		if (kind >= '4') { /* exactly one whitespace byte before binary data */
 			if (s.p >= s.end)
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pnm: data ends after the header");
+				return img_fail(c, IMG_ETRUNCATED, "pnm: data ends after the header");
 			s.p++;
 		}
 	}
-	if ((r = hv_img_set_size(c, w, h)) < 0)
+	if ((r = img_set_size(c, w, h)) < 0)
 		return r;
 	uint8_t *px;
-	if ((r = hv_img_add_frame(c, 0, &px)) < 0)
+	if ((r = img_add_frame(c, 0, &px)) < 0)
 		return r;
 
 	bool ascii = kind >= '1' && kind <= '3', bits = kind == '4';
@@ -139,7 +139,7 @@ int hv_img_decode_pnm(hv_img_ctx *c)
 	size_t sample_bytes = maxval > 255 ? 2 : 1;
 	size_t row_bytes = bits ? (w + 7) / 8 : (size_t)w * depth * sample_bytes;
 	if (!ascii && (size_t)(s.end - s.p) / row_bytes < h)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pnm: pixel data ends before row %zu",
+		return img_fail(c, IMG_ETRUNCATED, "pnm: pixel data ends before row %zu",
 				   (size_t)(s.end - s.p) / row_bytes);
 	for (uint32_t y = 0; y < h; y++) {
 		uint8_t *o = px + (size_t)y * w * 4;
@@ -152,9 +152,9 @@ int hv_img_decode_pnm(hv_img_ctx *c)
 					if (kind == '1') { /* digits may be packed without spaces */
 						skip_space(&s);
 						if (s.p >= s.end)
-							return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "pbm: data ends at row %u", y);
+							return img_fail(c, IMG_ETRUNCATED, "pbm: data ends at row %u", y);
 						if (*s.p != '0' && *s.p != '1')
-							return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pbm: bad digit at byte %zu",
+							return img_fail(c, IMG_ECORRUPT, "pbm: bad digit at byte %zu",
 									   (size_t)(s.p - s.start));
 						v[k] = (uint32_t)(*s.p++ - '0');
 					} else {
@@ -165,9 +165,9 @@ int hv_img_decode_pnm(hv_img_ctx *c)
 					}
 				} else {
 					const uint8_t *q = s.p + ((size_t)x * depth + k) * sample_bytes;
-					v[k] = sample_bytes == 2 ? hv_rd_be16(q) : *q;
+					v[k] = sample_bytes == 2 ? img_rd_be16(q) : *q;
 					if (v[k] > maxval)
-						return hv_img_fail(c, HV_IMAGE_ECORRUPT, "pnm: sample above maxval at byte %zu",
+						return img_fail(c, IMG_ECORRUPT, "pnm: sample above maxval at byte %zu",
 								   (size_t)(q - s.start));
 				}
 			}
@@ -189,7 +189,7 @@ int hv_img_decode_pnm(hv_img_ctx *c)
 		}
 		if (!ascii)
 			s.p += row_bytes;
-		if ((r = hv_img_check_cancel(c)) < 0)
+		if ((r = img_check_cancel(c)) < 0)
 			return r;
 	}
 	return 0;

@@ -9,19 +9,19 @@
 
 /* qoi_decode allocates its output with QOI_MALLOC and frees nothing; the
  * decoding context reaches it through this (the decode runs on one thread). */
-static _Thread_local hv_img_ctx *qoi_ctx;
+static _Thread_local img_ctx *qoi_ctx;
 
 static void *qoi_frame_alloc(size_t size)
 {
-	hv_img_ctx *c = qoi_ctx;
+	img_ctx *c = qoi_ctx;
 	uint8_t *px;
 	if (!c)
 		return malloc(size); /* qoi_encode (tests link this file to make QOIs) */
 	if (size != (size_t)c->img->width * c->img->height * 4) {
-		hv_img_fail(c, HV_IMAGE_ECORRUPT, "qoi: unexpected output size");
+		img_fail(c, IMG_ECORRUPT, "qoi: unexpected output size");
 		return NULL;
 	}
-	return hv_img_add_frame(c, 0, &px) < 0 ? NULL : px;
+	return img_add_frame(c, 0, &px) < 0 ? NULL : px;
 }
 
 #define QOI_IMPLEMENTATION
@@ -30,30 +30,30 @@ static void *qoi_frame_alloc(size_t size)
 #define QOI_FREE(p) free(p)
 #include <qoi.h>
 
-int hv_img_decode_qoi(hv_img_ctx *c)
+int img_decode_qoi(img_ctx *c)
 {
 	static const uint8_t padding[8] = {0, 0, 0, 0, 0, 0, 0, 1};
 	if (c->len < 14)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "qoi: header truncated");
-	uint32_t w = hv_rd_be32(c->data + 4), h = hv_rd_be32(c->data + 8);
+		return img_fail(c, IMG_ETRUNCATED, "qoi: header truncated");
+	uint32_t w = img_rd_be32(c->data + 4), h = img_rd_be32(c->data + 8);
 	uint8_t channels = c->data[12], colorspace = c->data[13];
 	if ((channels != 3 && channels != 4) || colorspace > 1)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "qoi: bad header (channels %u, colorspace %u)",
+		return img_fail(c, IMG_ECORRUPT, "qoi: bad header (channels %u, colorspace %u)",
 				   channels, colorspace);
-	int r = hv_img_set_size(c, w, h);
+	int r = img_set_size(c, w, h);
 	if (r < 0)
 		return r;
 	/* qoi_decode does not report a stream cut short: the end marker does. */
 	if (c->len < 14 + 8 || memcmp(c->data + c->len - 8, padding, 8) != 0)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "qoi: data ends before the end marker");
+		return img_fail(c, IMG_ETRUNCATED, "qoi: data ends before the end marker");
 	if (c->len > INT32_MAX)
-		return hv_img_fail(c, HV_IMAGE_ETOOLARGE, "qoi: input larger than 2 GiB");
+		return img_fail(c, IMG_ETOOLARGE, "qoi: input larger than 2 GiB");
 	qoi_desc desc;
 	qoi_ctx = c;
 	uint8_t *px = qoi_decode(c->data, (int)c->len, &desc, 4);
 	qoi_ctx = NULL;
 	if (!px)
-		return c->err && c->err->code ? c->err->code : hv_img_fail(c, HV_IMAGE_ECORRUPT, "qoi: corrupt data");
+		return c->err && c->err->code ? c->err->code : img_fail(c, IMG_ECORRUPT, "qoi: corrupt data");
 	size_t n = (size_t)w * h;
 	for (size_t i = 0; i < n; i++) {
 		uint8_t t = px[i * 4 + 0];

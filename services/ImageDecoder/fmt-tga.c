@@ -26,7 +26,7 @@ static void tga_color(uint8_t depth, uint8_t alpha_bits, bool gray, const uint8_
 	switch (depth) {
 	case 15:
 	case 16: {
-		uint32_t v = hv_rd_le16(s);
+		uint32_t v = img_rd_le16(s);
 		o[0] = scale5(v & 31);
 		o[1] = scale5((v >> 5) & 31);
 		o[2] = scale5((v >> 10) & 31);
@@ -48,7 +48,7 @@ static int tga_pixel(const struct tga *t, const uint8_t *s, uint8_t *o)
 {
 	uint8_t base = t->type & 7;
 	if (base == 1) {
-		uint32_t idx = t->depth == 16 ? hv_rd_le16(s) : s[0];
+		uint32_t idx = t->depth == 16 ? img_rd_le16(s) : s[0];
 		if (idx < t->pal_first || idx - t->pal_first >= t->pal_len)
 			return -1;
 		size_t bpe = (t->pal_depth + 7) / 8;
@@ -60,7 +60,7 @@ static int tga_pixel(const struct tga *t, const uint8_t *s, uint8_t *o)
 	return 0;
 }
 
-bool hv_img_tga_header_ok(const uint8_t *d, size_t len)
+bool img_tga_header_ok(const uint8_t *d, size_t len)
 {
 	if (len < 18)
 		return false;
@@ -75,44 +75,44 @@ bool hv_img_tga_header_ok(const uint8_t *d, size_t len)
 		return false;
 	if (!(depth == 8 || depth == 15 || depth == 16 || depth == 24 || depth == 32))
 		return false;
-	return hv_rd_le16(d + 12) != 0 && hv_rd_le16(d + 14) != 0;
+	return img_rd_le16(d + 12) != 0 && img_rd_le16(d + 14) != 0;
 }
 
-int hv_img_decode_tga(hv_img_ctx *c)
+int img_decode_tga(img_ctx *c)
 {
 	const uint8_t *d = c->data;
-	if (!hv_img_tga_header_ok(d, c->len))
-		return hv_img_fail(c, c->len < 18 ? HV_IMAGE_ETRUNCATED : HV_IMAGE_ECORRUPT, "tga: bad header");
+	if (!img_tga_header_ok(d, c->len))
+		return img_fail(c, c->len < 18 ? IMG_ETRUNCATED : IMG_ECORRUPT, "tga: bad header");
 	struct tga t = {.type = d[2], .depth = d[16], .alpha_bits = d[17] & 15, .end = d + c->len};
-	uint32_t W = hv_rd_le16(d + 12), H = hv_rd_le16(d + 14);
+	uint32_t W = img_rd_le16(d + 12), H = img_rd_le16(d + 14);
 	bool right_to_left = d[17] & 0x10, top_down = d[17] & 0x20;
 	uint8_t base = t.type & 7;
 	if (base == 1 && t.depth != 8 && t.depth != 16)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "tga: colour-mapped image with %u-bit indices", t.depth);
+		return img_fail(c, IMG_ECORRUPT, "tga: colour-mapped image with %u-bit indices", t.depth);
 	if (base == 3 && t.depth != 8 && t.depth != 16)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "tga: grayscale image with %u bits", t.depth);
+		return img_fail(c, IMG_ECORRUPT, "tga: grayscale image with %u bits", t.depth);
 	if (base == 2 && t.depth == 8)
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "tga: true-colour image with 8 bits");
-	int r = hv_img_set_size(c, W, H);
+		return img_fail(c, IMG_ECORRUPT, "tga: true-colour image with 8 bits");
+	int r = img_set_size(c, W, H);
 	if (r < 0)
 		return r;
 	size_t pos = 18 + (size_t)d[0];
 	if (d[1] == 1) {
-		t.pal_first = hv_rd_le16(d + 3);
-		t.pal_len = hv_rd_le16(d + 5);
+		t.pal_first = img_rd_le16(d + 3);
+		t.pal_len = img_rd_le16(d + 5);
 		t.pal_depth = d[7];
 		size_t bytes = (size_t)t.pal_len * ((t.pal_depth + 7) / 8);
 		if (pos > c->len || c->len - pos < bytes)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "tga: colour map truncated at byte %zu", pos);
+			return img_fail(c, IMG_ETRUNCATED, "tga: colour map truncated at byte %zu", pos);
 		t.pal = d + pos;
 		pos += bytes;
 	}
 	if (pos > c->len)
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "tga: header truncated");
+		return img_fail(c, IMG_ETRUNCATED, "tga: header truncated");
 	t.p = d + pos;
 
 	uint8_t *px;
-	if ((r = hv_img_add_frame(c, 0, &px)) < 0)
+	if ((r = img_add_frame(c, 0, &px)) < 0)
 		return r;
 	size_t bpp = (t.depth + 7) / 8, n = (size_t)W * H;
 	bool rle = t.type >= 9;
@@ -122,23 +122,23 @@ int hv_img_decode_tga(hv_img_ctx *c)
 	for (size_t i = 0; i < n; i++) {
 		if (rle && run == 0) {
 			if (t.p >= t.end)
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "tga: RLE data ends at pixel %zu", i);
+				return img_fail(c, IMG_ETRUNCATED, "tga: RLE data ends at pixel %zu", i);
 			repeat = *t.p & 0x80;
 			run = (*t.p++ & 0x7f) + 1u;
 			if (repeat) {
 				if ((size_t)(t.end - t.p) < bpp)
-					return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "tga: RLE data ends at pixel %zu", i);
+					return img_fail(c, IMG_ETRUNCATED, "tga: RLE data ends at pixel %zu", i);
 				if (tga_pixel(&t, t.p, cur) < 0)
-					return hv_img_fail(c, HV_IMAGE_ECORRUPT, "tga: colour index out of range at byte %zu",
+					return img_fail(c, IMG_ECORRUPT, "tga: colour index out of range at byte %zu",
 							   (size_t)(t.p - d));
 				t.p += bpp;
 			}
 		}
 		if (!rle || !repeat) {
 			if ((size_t)(t.end - t.p) < bpp)
-				return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "tga: pixel data ends at pixel %zu", i);
+				return img_fail(c, IMG_ETRUNCATED, "tga: pixel data ends at pixel %zu", i);
 			if (tga_pixel(&t, t.p, cur) < 0)
-				return hv_img_fail(c, HV_IMAGE_ECORRUPT, "tga: colour index out of range at byte %zu",
+				return img_fail(c, IMG_ECORRUPT, "tga: colour index out of range at byte %zu",
 						   (size_t)(t.p - d));
 			t.p += bpp;
 		}
@@ -147,7 +147,7 @@ int hv_img_decode_tga(hv_img_ctx *c)
 		size_t sx = i % W, sy = i / W;
 		size_t x = right_to_left ? W - 1 - sx : sx, y = top_down ? sy : H - 1 - sy;
 		memcpy(px + (y * W + x) * 4, cur, 4);
-		if (sx == 0 && (r = hv_img_check_cancel(c)) < 0)
+		if (sx == 0 && (r = img_check_cancel(c)) < 0)
 			return r;
 	}
 	return 0;

@@ -7,27 +7,27 @@
 
 #include "decoders.h"
 
-static int webp_status(hv_img_ctx *c, VP8StatusCode st, const char *what)
+static int webp_status(img_ctx *c, VP8StatusCode st, const char *what)
 {
 	switch (st) {
 	case VP8_STATUS_OK:
 		return 0;
 	case VP8_STATUS_NOT_ENOUGH_DATA:
-		return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "webp: data ends before the %s does", what);
+		return img_fail(c, IMG_ETRUNCATED, "webp: data ends before the %s does", what);
 	case VP8_STATUS_OUT_OF_MEMORY:
-		return hv_img_fail(c, -ENOMEM, "webp: out of memory");
+		return img_fail(c, -ENOMEM, "webp: out of memory");
 	case VP8_STATUS_UNSUPPORTED_FEATURE:
-		return hv_img_fail(c, HV_IMAGE_EUNSUPPORTED, "webp: unsupported feature in the %s", what);
+		return img_fail(c, IMG_EUNSUPPORTED, "webp: unsupported feature in the %s", what);
 	default:
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "webp: corrupt %s (status %d)", what, (int)st);
+		return img_fail(c, IMG_ECORRUPT, "webp: corrupt %s (status %d)", what, (int)st);
 	}
 }
 
-static int decode_animation(hv_img_ctx *c)
+static int decode_animation(img_ctx *c)
 {
 	WebPAnimDecoderOptions opts;
 	if (!WebPAnimDecoderOptionsInit(&opts))
-		return hv_img_fail(c, HV_IMAGE_EUNSUPPORTED, "webp: library version mismatch");
+		return img_fail(c, IMG_EUNSUPPORTED, "webp: library version mismatch");
 	opts.color_mode = MODE_BGRA; /* straight alpha */
 	opts.use_threads = 0;
 	WebPData wd = {c->data, c->len};
@@ -38,17 +38,17 @@ static int decode_animation(hv_img_ctx *c)
 		WebPDemuxer *dmx = WebPDemuxPartial(&wd, &st);
 		WebPDemuxDelete(dmx);
 		if (st == WEBP_DEMUX_PARSING_HEADER || st == WEBP_DEMUX_PARSED_HEADER)
-			return hv_img_fail(c, HV_IMAGE_ETRUNCATED, "webp: animation data ends early");
-		return hv_img_fail(c, HV_IMAGE_ECORRUPT, "webp: corrupt animation container");
+			return img_fail(c, IMG_ETRUNCATED, "webp: animation data ends early");
+		return img_fail(c, IMG_ECORRUPT, "webp: corrupt animation container");
 	}
 	WebPAnimInfo info;
 	int r = 0, prev_ts = 0;
 	if (!WebPAnimDecoderGetInfo(dec, &info)) {
-		r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "webp: corrupt animation header");
+		r = img_fail(c, IMG_ECORRUPT, "webp: corrupt animation header");
 		goto out;
 	}
 	if (info.canvas_width != c->img->width || info.canvas_height != c->img->height) {
-		r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "webp: canvas size disagrees with the header");
+		r = img_fail(c, IMG_ECORRUPT, "webp: canvas size disagrees with the header");
 		goto out;
 	}
 	c->img->loop_count = info.loop_count;
@@ -57,10 +57,10 @@ static int decode_animation(hv_img_ctx *c)
 		uint8_t *buf, *px;
 		int ts;
 		if (!WebPAnimDecoderGetNext(dec, &buf, &ts)) {
-			r = hv_img_fail(c, HV_IMAGE_ECORRUPT, "webp: corrupt frame %u", c->img->frame_count + 1);
+			r = img_fail(c, IMG_ECORRUPT, "webp: corrupt frame %u", c->img->frame_count + 1);
 			goto out;
 		}
-		if ((r = hv_img_add_frame(c, ts > prev_ts ? (uint32_t)(ts - prev_ts) : 0, &px)) < 0)
+		if ((r = img_add_frame(c, ts > prev_ts ? (uint32_t)(ts - prev_ts) : 0, &px)) < 0)
 			goto out;
 		memcpy(px, buf, (size_t)c->img->width * c->img->height * 4);
 		prev_ts = ts;
@@ -70,25 +70,25 @@ out:
 	return r;
 }
 
-int hv_img_decode_webp(hv_img_ctx *c)
+int img_decode_webp(img_ctx *c)
 {
 	WebPBitstreamFeatures f;
 	int r = webp_status(c, WebPGetFeatures(c->data, c->len, &f), "header");
 	if (r < 0)
 		return r;
-	if ((r = hv_img_set_size(c, (uint64_t)f.width, (uint64_t)f.height)) < 0)
+	if ((r = img_set_size(c, (uint64_t)f.width, (uint64_t)f.height)) < 0)
 		return r;
 	if (f.has_animation)
 		return decode_animation(c);
 	uint8_t *px;
-	if ((r = hv_img_add_frame(c, 0, &px)) < 0)
+	if ((r = img_add_frame(c, 0, &px)) < 0)
 		return r;
 	size_t stride = (size_t)c->img->width * 4;
 
 	/* WebPDecodeBGRAInto gives no reason on failure; the advanced API does. */
 	WebPDecoderConfig cfg;
 	if (!WebPInitDecoderConfig(&cfg))
-		return hv_img_fail(c, HV_IMAGE_EUNSUPPORTED, "webp: library version mismatch");
+		return img_fail(c, IMG_EUNSUPPORTED, "webp: library version mismatch");
 	cfg.output.colorspace = MODE_BGRA;
 	cfg.output.is_external_memory = 1;
 	cfg.output.u.RGBA.rgba = px;

@@ -22,15 +22,15 @@
 #endif
 #endif
 
-hv_imagedecoder_config imagedecoder_cfg = {
-	.max_pixels = HV_IMAGE_MAX_PIXELS,
-	.max_total_pixels = HV_IMAGE_MAX_TOTAL_PIXELS,
-	.max_input = HV_IMAGEDECODER_MAX_INPUT,
-	.max_memory = HV_IMAGEDECODER_MAX_MEMORY,
-	.cpu_seconds = HV_IMAGEDECODER_CPU_SECONDS,
+img_config img_cfg = {
+	.max_pixels = IMG_MAX_PIXELS,
+	.max_total_pixels = IMG_MAX_TOTAL_PIXELS,
+	.max_input = IMG_MAX_INPUT,
+	.max_memory = IMG_MAX_MEMORY,
+	.cpu_seconds = IMG_CPU_SECONDS,
 };
 
-int imagedecoder_parse_mib(const char *arg, void *target)
+int img_parse_mib(const char *arg, void *target)
 {
 	uint64_t v;
 	int r = hv_parse_u64(arg, 1u << 20, &v);
@@ -40,11 +40,11 @@ int imagedecoder_parse_mib(const char *arg, void *target)
 	return 0;
 }
 
-int imagedecoder_parse_pixels(const char *arg, void *target)
+int img_parse_pixels(const char *arg, void *target)
 {
-	hv_imagedecoder_config *cfg = target;
+	img_config *cfg = target;
 	uint64_t n;
-	int r = hv_parse_u64(arg, (uint64_t)HV_IMAGE_MAX_DIMENSION * HV_IMAGE_MAX_DIMENSION, &n);
+	int r = hv_parse_u64(arg, (uint64_t)IMG_MAX_DIMENSION * IMG_MAX_DIMENSION, &n);
 	if (r < 0 || n == 0)
 		return -EINVAL;
 	cfg->max_pixels = n;
@@ -52,7 +52,7 @@ int imagedecoder_parse_pixels(const char *arg, void *target)
 	return 0;
 }
 
-int imagedecoder_parse_seconds(const char *arg, void *target)
+int img_parse_seconds(const char *arg, void *target)
 {
 	uint64_t n;
 	int r = hv_parse_u64(arg, 86400, &n);
@@ -73,7 +73,7 @@ static int limit(int resource, rlim_t soft, rlim_t hard)
 	return setrlimit(resource, &want) < 0 ? -errno : 0;
 }
 
-static int set_limits(const hv_imagedecoder_config *cfg)
+static int set_limits(const img_config *cfg)
 {
 	int r;
 	/* Not RLIMIT_FSIZE: it also caps the memfds that carry bitmaps. */
@@ -89,7 +89,7 @@ static int set_limits(const hv_imagedecoder_config *cfg)
 	return 0;
 }
 
-int imagedecoder_setup(hv_server *srv)
+int img_setup(hv_server *srv)
 {
 	/* One malloc arena, fixed thresholds: the worker thread's own arena
 	 * would reserve 64 MiB of the RLIMIT_AS budget, and trimming it makes
@@ -100,10 +100,9 @@ int imagedecoder_setup(hv_server *srv)
 	/* lcms2 stamps the profiles it builds with gmtime(), whose first call
 	 * loads /etc/localtime: load it now, while files may be opened. */
 	tzset();
-	int r = set_limits(&imagedecoder_cfg);
+	int r = set_limits(&img_cfg);
 	if (r < 0)
 		return r;
-	hv_imagedecoder_track(srv);
 	/* SystemServer names the connection both in LISTEN_FDS and in
 	 * SOCKET_TAKEOVER; lib/ipc would adopt fd 3 twice. Keep the first. */
 	if (getenv("LISTEN_FDS"))
@@ -113,14 +112,14 @@ int imagedecoder_setup(hv_server *srv)
 
 /* The worker thread starts after the filesystem view is gone, so it has
  * none either, and before the promises, which cover it too. */
-int imagedecoder_ready(hv_server *srv)
+int img_ready(hv_server *srv)
 {
-	return hv_imagedecoder_init(hv_server_loop(srv), &imagedecoder_cfg);
+	return img_worker_start(hv_server_loop(srv), &img_cfg);
 }
 
 /* The worker may still be decoding for the client that left: end the
  * process without tearing down what it could touch. */
-void imagedecoder_teardown(int code)
+void img_teardown(int code)
 {
 	fflush(NULL);
 	_exit(code);

@@ -43,15 +43,15 @@ static uint8_t *slurp(const char *path, size_t *len)
 /* Ideal size for the "scaled" command (0x0: none). */
 static uint32_t ideal_w, ideal_h;
 
-static int decode_file(const char *path, hv_image *img, hv_image_error *err)
+static int decode_file(const char *path, img_image *img, img_error *err)
 {
 	size_t len;
 	uint8_t *data = slurp(path, &len);
-	hv_image_options opt;
-	hv_image_options_default(&opt);
+	img_options opt;
+	img_options_default(&opt);
 	opt.ideal_width = ideal_w;
 	opt.ideal_height = ideal_h;
-	int r = hv_image_decode(data, len, &opt, NULL, img, err);
+	int r = img_decode(data, len, &opt, NULL, img, err);
 	free(data);
 	return r;
 }
@@ -62,8 +62,8 @@ static int cmd_compare(int argc, char **argv)
 		return 2;
 	const char *in = argv[2];
 	int tol = atoi(argv[3]);
-	hv_image img;
-	hv_image_error err;
+	img_image img;
+	img_error err;
 	if (decode_file(in, &img, &err) < 0) {
 		fprintf(stderr, "FAIL %s: decode error %d: %s\n", in, err.code, err.message);
 		return 1;
@@ -71,7 +71,7 @@ static int cmd_compare(int argc, char **argv)
 	int nref = argc - 4, rc = 0;
 	if ((int)img.frame_count != nref) {
 		fprintf(stderr, "FAIL %s: %u frames, reference has %d\n", in, img.frame_count, nref);
-		hv_image_free(&img);
+		img_free(&img);
 		return 1;
 	}
 	size_t npx = (size_t)img.width * img.height;
@@ -108,14 +108,14 @@ static int cmd_compare(int argc, char **argv)
 	if (rc == 0)
 		printf("ok %s: %s %ux%u, %u frame(s), max diff %d (tolerance %d)\n", in, img.format,
 		       img.width, img.height, img.frame_count, worst, tol);
-	hv_image_free(&img);
+	img_free(&img);
 	return rc;
 }
 
 static int cmd_info(const char *in)
 {
-	hv_image img;
-	hv_image_error err;
+	img_image img;
+	img_error err;
 	if (decode_file(in, &img, &err) < 0) {
 		fprintf(stderr, "FAIL %s: %s\n", in, err.message);
 		return 1;
@@ -124,31 +124,31 @@ static int cmd_info(const char *in)
 	for (uint32_t i = 0; i < img.frame_count; i++)
 		printf(" %u", img.frames[i].duration_ms);
 	printf("\n");
-	hv_image_free(&img);
+	img_free(&img);
 	return 0;
 }
 
 static int code_of(const char *name)
 {
 	if (!strcmp(name, "truncated"))
-		return HV_IMAGE_ETRUNCATED;
+		return IMG_ETRUNCATED;
 	if (!strcmp(name, "corrupt"))
-		return HV_IMAGE_ECORRUPT;
+		return IMG_ECORRUPT;
 	if (!strcmp(name, "toolarge"))
-		return HV_IMAGE_ETOOLARGE;
+		return IMG_ETOOLARGE;
 	if (!strcmp(name, "unsupported"))
-		return HV_IMAGE_EUNSUPPORTED;
+		return IMG_EUNSUPPORTED;
 	return 0;
 }
 
 static int cmd_expect(const char *in, const char *what)
 {
-	hv_image img;
-	hv_image_error err;
+	img_image img;
+	img_error err;
 	int r = decode_file(in, &img, &err);
 	if (r >= 0) {
 		fprintf(stderr, "FAIL %s: decoded (%ux%u) but %s was expected\n", in, img.width, img.height, what);
-		hv_image_free(&img);
+		img_free(&img);
 		return 1;
 	}
 	if (r != code_of(what) || err.message[0] == 0) {
@@ -163,8 +163,8 @@ static int cmd_robust(const char *in)
 {
 	size_t len;
 	uint8_t *data = slurp(in, &len);
-	hv_image img;
-	hv_image_error err;
+	img_image img;
+	img_error err;
 	/* Truncations: 64 points spread over the file, plus the first bytes. */
 	for (size_t k = 0; k <= 64; k++) {
 		size_t cut = k < 16 ? k : len * (k - 16) / 48;
@@ -172,10 +172,10 @@ static int cmd_robust(const char *in)
 			continue;
 		uint8_t *copy = malloc(cut + 1); /* exact size: ASan sees overreads */
 		memcpy(copy, data, cut);
-		int r = hv_image_decode(copy, cut, NULL, NULL, &img, &err);
+		int r = img_decode(copy, cut, NULL, NULL, &img, &err);
 		free(copy);
 		if (r == 0) {
-			hv_image_free(&img);
+			img_free(&img);
 			if (cut <= len / 2) {
 				fprintf(stderr, "FAIL %s: cut to %zu of %zu bytes still decoded\n", in, cut, len);
 				free(data);
@@ -199,11 +199,11 @@ static int cmd_robust(const char *in)
 			seed = seed * 1103515245u + 12345u;
 			copy[at] ^= (uint8_t)(1u << ((seed >> 16) % 8));
 		}
-		int r = hv_image_decode(copy, len, NULL, NULL, &img, &err);
+		int r = img_decode(copy, len, NULL, NULL, &img, &err);
 		free(copy);
 		if (r == 0) {
 			ok++;
-			hv_image_free(&img);
+			img_free(&img);
 		} else {
 			failed++;
 			if (err.message[0] == 0) {

@@ -192,18 +192,18 @@ static void test_errors(void)
 	hv_conn *c = spawn(&pid, NULL);
 	size_t len;
 	uint8_t *png = make_png(&len);
-	expect_error(c, png, len / 2, NULL, HV_IMAGE_ETRUNCATED, "truncated png");
-	expect_error(c, "this is no image, only text", 27, NULL, HV_IMAGE_EUNSUPPORTED, "text");
+	expect_error(c, png, len / 2, NULL, IMG_ETRUNCATED, "truncated png");
+	expect_error(c, "this is no image, only text", 27, NULL, IMG_EUNSUPPORTED, "text");
 	const char bomb[] = "P6 65535 65535 255\n\0\0\0\0";
-	expect_error(c, bomb, sizeof bomb, NULL, HV_IMAGE_ETOOLARGE, "65535x65535 header");
+	expect_error(c, bomb, sizeof bomb, NULL, IMG_ETOOLARGE, "65535x65535 header");
 	uint8_t *bad = malloc(len);
 	memcpy(bad, png, len);
 	bad[40] ^= 0xff; /* inside IDAT: CRC and data wrong */
-	expect_error(c, bad, len, NULL, HV_IMAGE_ECORRUPT, "corrupt png");
+	expect_error(c, bad, len, NULL, IMG_ECORRUPT, "corrupt png");
 	/* A TGA has no signature: a hint decodes what sniffing cannot. */
 	uint8_t tga[18 + 4] = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 32, 0x28, 1, 2, 3, 4};
 	tga[17] |= 0x40; /* set an interleave bit: the sniffer refuses it */
-	expect_error(c, tga, sizeof tga, NULL, HV_IMAGE_EUNSUPPORTED, "tga without hint");
+	expect_error(c, tga, sizeof tga, NULL, IMG_EUNSUPPORTED, "tga without hint");
 	image_decoder_server_decoded_image im;
 	int r = hv_imagedecoder_decode(c, tga, sizeof tga, "image/x-tga", &im);
 	CHECK(r == 0, "tga with hint: %d %s", r, hv_conn_last_error(c)->message);

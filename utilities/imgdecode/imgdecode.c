@@ -90,10 +90,10 @@ static int write_image(const char *path, const uint8_t *px, uint32_t w, uint32_t
 static const char *kind_of(int code)
 {
 	switch (code) {
-	case HV_IMAGE_EUNSUPPORTED: return "unsupported format";
-	case HV_IMAGE_ETRUNCATED: return "truncated";
-	case HV_IMAGE_ECORRUPT: return "corrupt";
-	case HV_IMAGE_ETOOLARGE: return "too large";
+	case IMG_EUNSUPPORTED: return "unsupported format";
+	case IMG_ETRUNCATED: return "truncated";
+	case IMG_ECORRUPT: return "corrupt";
+	case IMG_ETOOLARGE: return "too large";
 	case -ENOMEM: return "out of memory";
 	default: return "failed";
 	}
@@ -168,7 +168,7 @@ int main(int argc, char **argv)
 			return 2;
 		}
 	}
-	if (mime && !hv_image_format_known(mime)) {
+	if (mime && !img_format_known(mime)) {
 		fprintf(stderr, "imgdecode: unknown format hint: %s\n", mime);
 		return 2;
 	}
