@@ -278,13 +278,13 @@ static void span_map_done(span_map *m)
 }
 
 int img_downscale(const uint8_t *src, uint32_t sw, uint32_t sh, uint8_t *dst, uint32_t dw,
-		     uint32_t dh)
+		  uint32_t dh)
 {
-	span_map mx = {0}, my = {0};
-	uint64_t *row = malloc(sizeof(uint64_t) * 4 * dw), *acc = malloc(sizeof(uint64_t) * 4 * dw);
-	int r = -ENOMEM;
+	_hv_cleanup_(span_map_done) span_map mx = {0}, my = {0};
+	_hv_free_ uint64_t *row = malloc(sizeof(uint64_t) * 4 * dw);
+	_hv_free_ uint64_t *acc = malloc(sizeof(uint64_t) * 4 * dw);
 	if (!row || !acc || span_map_init(&mx, sw, dw) < 0 || span_map_init(&my, sh, dh) < 0)
-		goto out;
+		return -ENOMEM;
 	/* Sums stay exact in 64 bits: at most 255*255 * 65535*65535 < 2^48. */
 	const uint64_t total = (uint64_t)sw * sh;
 	size_t ky = 0;
@@ -323,13 +323,7 @@ int img_downscale(const uint8_t *src, uint32_t sw, uint32_t sh, uint8_t *dst, ui
 			d[3] = (uint8_t)((a + total / 2) / total);
 		}
 	}
-	r = 0;
-out:
-	span_map_done(&mx);
-	span_map_done(&my);
-	free(row);
-	free(acc);
-	return r;
+	return 0;
 }
 
 /* Replace every frame of the decoded image by its downscaled version,

@@ -73,54 +73,40 @@ static void png_colour(png_structp png, png_infop info, img_ctx *c)
 	col->has_chrm = png_get_cHRM(png, info, &h[0], &h[1], &h[2], &h[3], &h[4], &h[5], &h[6], &h[7]) != 0;
 }
 
-/* Decode a complete PNG stream into BGRA rows. dst == NULL: allocate with
- * img_scratch (for APNG sub-frames and ICO); dst == PNG_FRAME: the
- * image's one frame (streamed in strips when nothing is to be done to it
- * afterwards, see decode.c; else allocated here); else dst holds the
- * image's canvas, whose size must match. */
-#define PNG_FRAME ((uint8_t *)1)
-static int png_decode_mem(img_ctx *c, const uint8_t *data, size_t len, uint8_t *dst,
-			  uint32_t *w_out, uint32_t *h_out, uint8_t **out)
-{
-	struct png_src s = {.c = c, .data = data, .len = len};
-	uint8_t *volatile scratch = NULL;
-	png_structp png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &s, png_on_error, png_on_warning);
-	png_infop info = png ? png_create_info_struct(png) : NULL;
-	if (!info) {
-		png_destroy_read_struct(&png, NULL, NULL);
-		return img_fail(c, -ENOMEM, "png: out of memory");
-	}
-	if (setjmp(png_jmpbuf(png))) {
-		png_destroy_read_struct(&png, &info, NULL);
-		free(s.rows);
-		free(scratch);
-		if (s.truncated)
-			return img_fail(c, IMG_ETRUNCATED, "png: data ends at byte %zu before the image does", len);
-		if (c->err && c->err->code)
-			return c->err->code;
-		return img_fail(c, IMG_ECORRUPT, "png: corrupt near byte %zu: %s", s.pos, s.msg);
-	}
-	png_set_read_fn(png, &s, png_read_mem);
-	png_set_user_limits(png, IMG_MAX_DIMENSION, IMG_MAX_DIMENSION);
-	png_set_chunk_malloc_max(png, 16u << 20);
-#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
-	/* Let the fuzzer past CRCs, which it cannot guess. */
-	png_set_crc_action(png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
-#endif
-	png_read_info(png, info);
-	if (data == c->data) /* the image itself, not an APNG frame or ICO entry */
-		png_colour(png, info, c);
+/* One libpng read and what it owns. Everything that changes between the
+ * setjmp and a longjmp lives here, reached through a pointer, never in a
+ * local of the function that called setjmp: after the longjmp those
+ * locals are indeterminate unless volatile, and the cleanup reads these. */
+struct png_read {
+	struct png_src s;
+	png_structp png;
+	png_infop info;
+	uint8_t *scratch; /* img_scratch: a strip, or a whole sub-image */
+};
 
+static void png_read_done(struct png_read *p)
+{
+	png_destroy_read_struct(&p->png, p->info ? &p->info : NULL, NULL);
+	free(p->s.rows);
+	free(p->scratch);
+}
+
+/* The rows after png_read_info(), decoded as BGRA (see png_decode_mem).
+ * Errors longjmp out, to png_run; p->s.rows and p->scratch are freed by
+ * png_read_done whichever way it ends. */
+#define PNG_FRAME ((uint8_t *)1)
+static void png_rows(img_ctx *c, struct png_read *p, uint8_t *dst, uint32_t *w_out, uint32_t *h_out)
+{
+	png_structp png = p->png;
 	png_uint_32 w, h;
 	int depth, color, interlace;
-	png_get_IHDR(png, info, &w, &h, &depth, &color, &interlace, NULL, NULL);
+	png_get_IHDR(png, p->info, &w, &h, &depth, &color, &interlace, NULL, NULL);
 	if (img_check_size(c, w, h) < 0)
 		png_longjmp(png, 1);
 	if (dst && (w != c->img->width || h != c->img->height)) {
 		img_fail(c, IMG_ECORRUPT, "png: frame size differs from the image's");
 		png_longjmp(png, 1);
 	}
-
 	png_set_expand(png); /* palette -> RGB, low-bit gray -> 8 bit, tRNS -> alpha */
 	png_set_scale_16(png);
 	if (color == PNG_COLOR_TYPE_GRAY || color == PNG_COLOR_TYPE_GRAY_ALPHA)
@@ -128,59 +114,93 @@ static int png_decode_mem(img_ctx *c, const uint8_t *data, size_t len, uint8_t *
 	png_set_bgr(png);
 	png_set_filler(png, 0xff, PNG_FILLER_AFTER);
 	png_set_interlace_handling(png);
-	png_read_update_info(png, info);
-	if (png_get_rowbytes(png, info) != (size_t)w * 4) {
+	png_read_update_info(png, p->info);
+	if (png_get_rowbytes(png, p->info) != (size_t)w * 4) {
 		img_fail(c, IMG_ECORRUPT, "png: unexpected row layout");
 		png_longjmp(png, 1);
 	}
-
 	if (dst == PNG_FRAME) {
 		int streamed = interlace == PNG_INTERLACE_NONE && img_colour_is_srgb(c) ? img_stream_begin(c) : 0;
 		if (streamed < 0)
 			png_longjmp(png, 1);
 		if (streamed) {
 			enum { STRIP = 16 };
-			if (!(scratch = img_scratch(c, w, STRIP, 4)))
+			if (!(p->scratch = img_scratch(c, w, STRIP, 4)))
 				png_longjmp(png, 1);
 			for (png_uint_32 y0 = 0; y0 < h; y0 += STRIP) {
 				uint32_t n = HV_MIN(h - y0, (uint32_t)STRIP);
 				for (uint32_t i = 0; i < n; i++)
-					png_read_row(png, scratch + (size_t)i * w * 4, NULL);
-				if (img_check_cancel(c) < 0 || img_stream_rows(c, scratch, y0, n) < 0)
+					png_read_row(png, p->scratch + (size_t)i * w * 4, NULL);
+				if (img_check_cancel(c) < 0 || img_stream_rows(c, p->scratch, y0, n) < 0)
 					png_longjmp(png, 1);
 			}
 			png_read_end(png, NULL);
-			png_destroy_read_struct(&png, &info, NULL);
-			free(scratch);
-			return 0;
+			return;
 		}
 		if (img_add_frame(c, 0, &dst) < 0)
 			png_longjmp(png, 1);
 	}
-	uint8_t *pixels = dst;
-	if (!pixels) {
-		scratch = img_scratch(c, w, h, 4);
-		if (!scratch)
-			png_longjmp(png, 1);
-		pixels = scratch;
-	}
-	s.rows = malloc(sizeof(png_bytep) * h);
-	if (!s.rows) {
+	if (!dst && !(dst = p->scratch = img_scratch(c, w, h, 4)))
+		png_longjmp(png, 1);
+	if (!(p->s.rows = malloc(sizeof(png_bytep) * h))) {
 		img_fail(c, -ENOMEM, "png: out of memory");
 		png_longjmp(png, 1);
 	}
 	for (png_uint_32 y = 0; y < h; y++)
-		s.rows[y] = pixels + (size_t)y * w * 4;
-	png_read_image(png, s.rows);
+		p->s.rows[y] = dst + (size_t)y * w * 4;
+	png_read_image(png, p->s.rows);
 	png_read_end(png, NULL);
-	png_destroy_read_struct(&png, &info, NULL);
-	free(s.rows);
+	*w_out = w;
+	*h_out = h;
+}
+
+/* Run libpng on p up to png_rows. 0, or the error recorded in c. */
+static int png_run(img_ctx *c, struct png_read *p, uint8_t *dst, uint32_t *w, uint32_t *h)
+{
+	if (setjmp(png_jmpbuf(p->png))) {
+		if (p->s.truncated)
+			return img_fail(c, IMG_ETRUNCATED, "png: data ends at byte %zu before the image does", p->s.len);
+		if (c->err && c->err->code)
+			return c->err->code;
+		return img_fail(c, IMG_ECORRUPT, "png: corrupt near byte %zu: %s", p->s.pos, p->s.msg);
+	}
+	png_set_read_fn(p->png, &p->s, png_read_mem);
+	png_set_user_limits(p->png, IMG_MAX_DIMENSION, IMG_MAX_DIMENSION);
+	png_set_chunk_malloc_max(p->png, 16u << 20);
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+	/* Let the fuzzer past CRCs, which it cannot guess. */
+	png_set_crc_action(p->png, PNG_CRC_QUIET_USE, PNG_CRC_QUIET_USE);
+#endif
+	png_read_info(p->png, p->info);
+	if (p->s.data == c->data) /* the image itself, not an APNG frame or ICO entry */
+		png_colour(p->png, p->info, c);
+	png_rows(c, p, dst, w, h);
+	return 0;
+}
+
+/* Decode a complete PNG stream into BGRA rows. dst == NULL: allocate with
+ * img_scratch (for APNG sub-frames and ICO: *out, with its size); dst ==
+ * PNG_FRAME: the image's one frame (streamed in strips when nothing is to
+ * be done to it afterwards, see decode.c; else allocated here); else dst
+ * holds the image's canvas, whose size must match. */
+static int png_decode_mem(img_ctx *c, const uint8_t *data, size_t len, uint8_t *dst,
+			  uint32_t *w_out, uint32_t *h_out, uint8_t **out)
+{
+	_hv_cleanup_(png_read_done) struct png_read p = {.s = {.c = c, .data = data, .len = len}};
+	p.png = png_create_read_struct(PNG_LIBPNG_VER_STRING, &p.s, png_on_error, png_on_warning);
+	p.info = p.png ? png_create_info_struct(p.png) : NULL;
+	if (!p.info)
+		return img_fail(c, -ENOMEM, "png: out of memory");
+	uint32_t w = 0, h = 0;
+	int r = png_run(c, &p, dst, &w, &h);
+	if (r < 0)
+		return r;
 	if (w_out)
 		*w_out = w;
 	if (h_out)
 		*h_out = h;
 	if (out)
-		*out = scratch;
+		*out = HV_TAKE_PTR(p.scratch);
 	return 0;
 }
 
@@ -294,16 +314,111 @@ static int apng_frame(img_ctx *c, const struct chunk *ihdr, const struct buf *sh
 	return r;
 }
 
+/* An APNG being decoded: the shared chunks, the frame being gathered and
+ * the canvas it is composited onto. */
+struct apng {
+	struct chunk ihdr;
+	struct buf shared, idat; /* PLTE/tRNS for every frame; this frame's data */
+	uint8_t *canvas, *prev, *sub;
+	struct fctl f; /* of the frame being gathered (have_fctl) */
+	bool have_fctl, seen_idat, idat_is_frame;
+	uint32_t seq_next;
+};
+
+static void apng_done(struct apng *a)
+{
+	free(a->canvas);
+	free(a->prev);
+	free(a->sub);
+	free(a->shared.p);
+	free(a->idat.p);
+}
+
+/* The gathered frame: decoded, composited, added, disposed of. */
+static int apng_emit(img_ctx *c, struct apng *a)
+{
+	uint32_t W = c->img->width, H = c->img->height;
+	const struct fctl *f = &a->f;
+	free(a->sub);
+	a->sub = NULL;
+	int r = apng_frame(c, &a->ihdr, &a->shared, &a->idat, f, &a->sub);
+	if (r < 0)
+		return r;
+	uint8_t *px;
+	if (f->dispose == 2)
+		memcpy(a->prev, a->canvas, (size_t)W * H * 4);
+	img_composite(a->canvas, W, a->sub, f->x, f->y, f->w, f->h, f->blend == 1);
+	if ((r = img_add_frame(c, fctl_ms(f), &px)) < 0)
+		return r;
+	memcpy(px, a->canvas, (size_t)W * H * 4);
+	/* Dispose for the next frame (the first frame's "previous" is "background"). */
+	if (f->dispose == 1 || (f->dispose == 2 && c->img->frame_count == 1))
+		img_clear_rect(a->canvas, W, f->x, f->y, f->w, f->h);
+	else if (f->dispose == 2)
+		memcpy(a->canvas, a->prev, (size_t)W * H * 4);
+	return 0;
+}
+
+static int apng_fctl(img_ctx *c, struct apng *a, const struct chunk *ch)
+{
+	struct fctl pending;
+	int r;
+	if (ch->len >= 4 && img_rd_be32(ch->data) != a->seq_next++)
+		return img_fail(c, IMG_ECORRUPT, "apng: sequence number out of order at byte %zu", ch->offset);
+	if ((r = parse_fctl(c, ch, &pending)) < 0)
+		return r;
+	if (!a->seen_idat && (pending.x || pending.y || pending.w != c->img->width || pending.h != c->img->height))
+		return img_fail(c, IMG_ECORRUPT, "apng: first frame must cover the canvas");
+	a->f = pending;
+	a->have_fctl = true;
+	if (!a->seen_idat)
+		a->idat_is_frame = true;
+	return 0;
+}
+
+/* One chunk after the header: 1 at IEND, else 0 or an error. */
+static int apng_chunk(img_ctx *c, struct apng *a, const struct chunk *ch)
+{
+	bool is_idat = memcmp(ch->type, "IDAT", 4) == 0, is_fdat = memcmp(ch->type, "fdAT", 4) == 0;
+	bool is_fctl = memcmp(ch->type, "fcTL", 4) == 0, is_iend = memcmp(ch->type, "IEND", 4) == 0;
+	int r;
+	/* A frame ends at the next fcTL or at IEND. */
+	if ((is_fctl || is_iend) && a->have_fctl && a->idat.len > 0) {
+		if ((r = apng_emit(c, a)) < 0)
+			return r;
+		a->have_fctl = false;
+	}
+	if (is_fctl || is_iend)
+		a->idat.len = 0; /* emitted, or a hidden default image: not a frame */
+	if (is_iend)
+		return 1;
+	if (is_fctl)
+		return apng_fctl(c, a, ch);
+	if (is_idat) {
+		a->seen_idat = true;
+		if ((a->idat_is_frame || !a->have_fctl) && !buf_put(&a->idat, ch->data, ch->len))
+			return img_fail(c, -ENOMEM, "apng: out of memory");
+	} else if (is_fdat) {
+		if (ch->len < 4 || img_rd_be32(ch->data) != a->seq_next++)
+			return img_fail(c, IMG_ECORRUPT, "apng: bad fdAT sequence at byte %zu", ch->offset);
+		if (!a->have_fctl || !a->seen_idat)
+			return img_fail(c, IMG_ECORRUPT, "apng: fdAT without a frame at byte %zu", ch->offset);
+		if (!buf_put(&a->idat, ch->data + 4, ch->len - 4))
+			return img_fail(c, -ENOMEM, "apng: out of memory");
+	} else if (!a->seen_idat && (memcmp(ch->type, "PLTE", 4) == 0 || memcmp(ch->type, "tRNS", 4) == 0)) {
+		/* Shared by every frame's standalone PNG. */
+		if (!buf_chunk(&a->shared, memcmp(ch->type, "PLTE", 4) == 0 ? "PLTE" : "tRNS", ch->data, ch->len))
+			return img_fail(c, -ENOMEM, "apng: out of memory");
+	}
+	return 0;
+}
+
 /* 1: it is an APNG (decoded or failed: see return); 0: plain PNG. */
 static int decode_apng(img_ctx *c, bool *is_apng)
 {
-	size_t pos = 8;
-	struct chunk ch, ihdr = {0};
-	struct buf shared = {0}, idat = {0};
-	uint8_t *canvas = NULL, *prev = NULL, *sub = NULL;
-	uint32_t num_frames = 0, plays = 0, seq_next = 0;
-	bool have_fctl = false, seen_idat = false, idat_is_frame = false;
-	struct fctl f = {0}, pending = {0};
+	_hv_cleanup_(apng_done) struct apng a = {0};
+	struct chunk ch;
+	uint32_t num_frames = 0, plays = 0;
 	int r = 0;
 
 	*is_apng = false;
@@ -312,7 +427,7 @@ static int decode_apng(img_ctx *c, bool *is_apng)
 		if ((r = next_chunk(c, &p, &ch)) < 0)
 			return r;
 		if (memcmp(ch.type, "IHDR", 4) == 0 && ch.len == 13)
-			ihdr = ch;
+			a.ihdr = ch;
 		if (memcmp(ch.type, "acTL", 4) == 0 && ch.len == 8) {
 			num_frames = img_rd_be32(ch.data);
 			plays = img_rd_be32(ch.data + 4);
@@ -323,110 +438,32 @@ static int decode_apng(img_ctx *c, bool *is_apng)
 	}
 	if (!*is_apng)
 		return 0;
-	if (!ihdr.data)
+	if (!a.ihdr.data)
 		return img_fail(c, IMG_ECORRUPT, "apng: IHDR missing");
-	if ((r = img_set_size(c, img_rd_be32(ihdr.data), img_rd_be32(ihdr.data + 4))) < 0)
+	if ((r = img_set_size(c, img_rd_be32(a.ihdr.data), img_rd_be32(a.ihdr.data + 4))) < 0)
 		return r;
 	if (num_frames == 0 || num_frames > c->opt.max_frames)
 		return img_fail(c, num_frames ? IMG_ETOOLARGE : IMG_ECORRUPT,
-				   "apng: acTL declares %u frames", num_frames);
+				"apng: acTL declares %u frames", num_frames);
 	c->img->format = "apng";
 	c->img->mime = "image/apng";
 	c->img->loop_count = plays;
 	c->img->animated = true;
-	uint32_t W = c->img->width, H = c->img->height;
-	canvas = calloc((size_t)W * H, 4);
-	prev = malloc((size_t)W * H * 4);
-	if (!canvas || !prev) {
-		r = img_fail(c, -ENOMEM, "apng: out of memory");
-		goto out;
-	}
-
-	for (;;) {
-		if ((r = next_chunk(c, &pos, &ch)) < 0)
-			goto out;
-		bool is_idat = memcmp(ch.type, "IDAT", 4) == 0, is_fdat = memcmp(ch.type, "fdAT", 4) == 0;
-		bool is_fctl = memcmp(ch.type, "fcTL", 4) == 0, is_iend = memcmp(ch.type, "IEND", 4) == 0;
-		/* A frame ends at the next fcTL or at IEND. */
-		if ((is_fctl || is_iend) && have_fctl && idat.len > 0) {
-			free(sub);
-			sub = NULL;
-			if ((r = apng_frame(c, &ihdr, &shared, &idat, &f, &sub)) < 0)
-				goto out;
-			uint8_t *px;
-			if (f.dispose == 2)
-				memcpy(prev, canvas, (size_t)W * H * 4);
-			img_composite(canvas, W, sub, f.x, f.y, f.w, f.h, f.blend == 1);
-			if ((r = img_add_frame(c, fctl_ms(&f), &px)) < 0)
-				goto out;
-			memcpy(px, canvas, (size_t)W * H * 4);
-			/* Dispose for the next frame (the first frame's "previous" is "background"). */
-			if (f.dispose == 1 || (f.dispose == 2 && c->img->frame_count == 1))
-				img_clear_rect(canvas, W, f.x, f.y, f.w, f.h);
-			else if (f.dispose == 2)
-				memcpy(canvas, prev, (size_t)W * H * 4);
-			idat.len = 0;
-			have_fctl = false;
-		} else if (is_fctl || is_iend) {
-			idat.len = 0; /* a hidden default image is not a frame */
-		}
-		if (is_iend)
+	a.canvas = calloc((size_t)c->img->width * c->img->height, 4);
+	a.prev = malloc((size_t)c->img->width * c->img->height * 4);
+	if (!a.canvas || !a.prev)
+		return img_fail(c, -ENOMEM, "apng: out of memory");
+	for (size_t pos = 8;;) {
+		if ((r = next_chunk(c, &pos, &ch)) < 0 || (r = apng_chunk(c, &a, &ch)) < 0)
+			return r;
+		if (r == 1)
 			break;
-		if (is_fctl) {
-			if (ch.len >= 4 && img_rd_be32(ch.data) != seq_next++) {
-				r = img_fail(c, IMG_ECORRUPT, "apng: sequence number out of order at byte %zu", ch.offset);
-				goto out;
-			}
-			if ((r = parse_fctl(c, &ch, &pending)) < 0)
-				goto out;
-			if (!seen_idat && (pending.x || pending.y || pending.w != W || pending.h != H)) {
-				r = img_fail(c, IMG_ECORRUPT, "apng: first frame must cover the canvas");
-				goto out;
-			}
-			f = pending;
-			have_fctl = true;
-			if (!seen_idat)
-				idat_is_frame = true;
-		} else if (is_idat) {
-			seen_idat = true;
-			if ((idat_is_frame || !have_fctl) && !buf_put(&idat, ch.data, ch.len)) {
-				r = img_fail(c, -ENOMEM, "apng: out of memory");
-				goto out;
-			}
-		} else if (is_fdat) {
-			if (ch.len < 4 || img_rd_be32(ch.data) != seq_next++) {
-				r = img_fail(c, IMG_ECORRUPT, "apng: bad fdAT sequence at byte %zu", ch.offset);
-				goto out;
-			}
-			if (!have_fctl || !seen_idat) {
-				r = img_fail(c, IMG_ECORRUPT, "apng: fdAT without a frame at byte %zu", ch.offset);
-				goto out;
-			}
-			if (!buf_put(&idat, ch.data + 4, ch.len - 4)) {
-				r = img_fail(c, -ENOMEM, "apng: out of memory");
-				goto out;
-			}
-		} else if (!seen_idat && (memcmp(ch.type, "PLTE", 4) == 0 || memcmp(ch.type, "tRNS", 4) == 0)) {
-			/* Shared by every frame's standalone PNG. */
-			if (!buf_chunk(&shared, memcmp(ch.type, "PLTE", 4) == 0 ? "PLTE" : "tRNS", ch.data, ch.len)) {
-				r = img_fail(c, -ENOMEM, "apng: out of memory");
-				goto out;
-			}
-		}
 		if ((r = img_check_cancel(c)) < 0)
-			goto out;
+			return r;
 	}
 	if (c->img->frame_count == 0)
-		r = img_fail(c, IMG_ECORRUPT, "apng: no frames");
-	else
-		r = 0;
-out:
-	free(canvas);
-	free(prev);
-	free(sub);
-	free(shared.p);
-	free(idat.p);
-	return r;
+		return img_fail(c, IMG_ECORRUPT, "apng: no frames");
+	return 0;
 }
 
 /* APNG frames are decoded from rewrapped chunks: read the colour chunks

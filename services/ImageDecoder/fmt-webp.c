@@ -5,7 +5,11 @@
 #include <webp/decode.h>
 #include <webp/demux.h>
 
+#include <haven/util.h>
+
 #include "decoders.h"
+
+HV_DEFINE_CLEANUP(WebPAnimDecoder *, WebPAnimDecoderDelete)
 
 static int webp_status(img_ctx *c, VP8StatusCode st, const char *what)
 {
@@ -31,7 +35,7 @@ static int decode_animation(img_ctx *c)
 	opts.color_mode = MODE_BGRA; /* straight alpha */
 	opts.use_threads = 0;
 	WebPData wd = {c->data, c->len};
-	WebPAnimDecoder *dec = WebPAnimDecoderNew(&wd, &opts);
+	_hv_cleanup_(WebPAnimDecoderDeletep) WebPAnimDecoder *dec = WebPAnimDecoderNew(&wd, &opts);
 	if (!dec) {
 		/* The demuxer does not say why; tell truncation apart by asking it. */
 		WebPDemuxState st;
@@ -42,32 +46,24 @@ static int decode_animation(img_ctx *c)
 		return img_fail(c, IMG_ECORRUPT, "webp: corrupt animation container");
 	}
 	WebPAnimInfo info;
-	int r = 0, prev_ts = 0;
-	if (!WebPAnimDecoderGetInfo(dec, &info)) {
-		r = img_fail(c, IMG_ECORRUPT, "webp: corrupt animation header");
-		goto out;
-	}
-	if (info.canvas_width != c->img->width || info.canvas_height != c->img->height) {
-		r = img_fail(c, IMG_ECORRUPT, "webp: canvas size disagrees with the header");
-		goto out;
-	}
+	int r, prev_ts = 0;
+	if (!WebPAnimDecoderGetInfo(dec, &info))
+		return img_fail(c, IMG_ECORRUPT, "webp: corrupt animation header");
+	if (info.canvas_width != c->img->width || info.canvas_height != c->img->height)
+		return img_fail(c, IMG_ECORRUPT, "webp: canvas size disagrees with the header");
 	c->img->loop_count = info.loop_count;
 	c->img->animated = true;
 	while (WebPAnimDecoderHasMoreFrames(dec)) {
 		uint8_t *buf, *px;
 		int ts;
-		if (!WebPAnimDecoderGetNext(dec, &buf, &ts)) {
-			r = img_fail(c, IMG_ECORRUPT, "webp: corrupt frame %u", c->img->frame_count + 1);
-			goto out;
-		}
+		if (!WebPAnimDecoderGetNext(dec, &buf, &ts))
+			return img_fail(c, IMG_ECORRUPT, "webp: corrupt frame %u", c->img->frame_count + 1);
 		if ((r = img_add_frame(c, ts > prev_ts ? (uint32_t)(ts - prev_ts) : 0, &px)) < 0)
-			goto out;
+			return r;
 		memcpy(px, buf, (size_t)c->img->width * c->img->height * 4);
 		prev_ts = ts;
 	}
-out:
-	WebPAnimDecoderDelete(dec);
-	return r;
+	return 0;
 }
 
 int img_decode_webp(img_ctx *c)
