@@ -7,7 +7,6 @@
  *   test-notification NOTIFICATIONSERVER_EXE
  */
 #include <errno.h>
-#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -518,36 +517,6 @@ static void test_respawn(void)
 	svc_stop(&f);
 }
 
-/* Start the service (first) or respawn it after a kill,
- * with its log (stderr) appended to log_path; the test's own stderr stays. */
-static void spawn_logged(svc_fixture *f, bool first, const char *log_path)
-{
-	fflush(stderr);
-	int saved = dup(2), fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-	REQUIRE(saved >= 0 && fd >= 0);
-	REQUIRE(dup2(fd, 2) == 2);
-	close(fd);
-	if (first)
-		svc_start(f, exe, "notify", NULL);
-	else
-		svc_respawn(f);
-	dup2(saved, 2);
-	close(saved);
-}
-
-static bool log_has(const char *path, const char *what)
-{
-	static char buf[65536];
-	FILE *fp = fopen(path, "r");
-	REQUIRE(fp);
-	size_t n = fread(buf, 1, sizeof buf - 1, fp);
-	fclose(fp);
-	buf[n] = 0;
-	if (!strstr(buf, what))
-		fprintf(stderr, "the log has no \"%s\":\n%s\n", what, buf);
-	return strstr(buf, what) != NULL;
-}
-
 /* A FIFO in place of "<state dir>/name". */
 static void plant_fifo(const svc_fixture *f, const char *name)
 {
@@ -569,12 +538,12 @@ static hv_conn *connect_timed(const svc_fixture *f)
  * is refused with a line in the log and the service keeps serving. */
 static void test_fifos_in_state_dir(void)
 {
-	char log[] = "/tmp/haven-notify-log-XXXXXX";
-	int lfd = mkstemp(log);
-	REQUIRE(lfd >= 0);
-	close(lfd);
 	svc_fixture f;
-	spawn_logged(&f, true, log);
+	char log[128];
+	svc_prepare(&f, exe, "notify", NULL);
+	snprintf(log, sizeof log, "%s/log", f.dir);
+	f.log = log;
+	svc_respawn(&f);
 	hv_conn *c = connect_timed(&f);
 	hv_opt_bitmap icon = make_icon(9, false);
 	hv_vec_notification_server_action none = {0};
@@ -587,13 +556,13 @@ static void test_fifos_in_state_dir(void)
 	snprintf(name, sizeof name, "icon-%u", a);
 	svc_kill(&f, SIGKILL);
 	plant_fifo(&f, name);
-	spawn_logged(&f, false, log);
+	svc_respawn(&f);
 	c = connect_timed(&f);
 	hv_vec_notification_server_info v;
 	REQUIRE_EQ(notification_server_list(c, &v), 0);
 	REQUIRE(v.count == 1 && v.items[0].id == a && !v.items[0].has_icon);
 	snprintf(name, sizeof name, "ignoring the icon of notification %u", a);
-	REQUIRE(log_has(log, name));
+	REQUIRE(svc_log_says(&f, name, 5000));
 
 	/* The temp files of the next save, at the names they used to have. */
 	plant_fifo(&f, ".state.tmp");
@@ -613,16 +582,15 @@ static void test_fifos_in_state_dir(void)
 	/* The state file itself. */
 	svc_kill(&f, SIGKILL);
 	plant_fifo(&f, "state");
-	spawn_logged(&f, false, log);
+	svc_respawn(&f);
 	c = connect_timed(&f);
 	REQUIRE_EQ(notification_server_list(c, &v), 0);
 	REQUIRE_EQ(v.count, 0);
-	REQUIRE(log_has(log, "/state: not a regular file"));
+	REQUIRE(svc_log_says(&f, "/state: not a regular file", 5000));
 	REQUIRE_EQ(notification_server_show(c, "still serving", "", icon, "", 1, none, 0, &a), 0);
 	hv_conn_close(c);
 	hv_bitmap_release(&icon.value);
 	svc_stop(&f);
-	unlink(log);
 }
 
 int main(int argc, char **argv)
