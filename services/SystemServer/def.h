@@ -56,7 +56,9 @@ typedef struct ss_svc_def {
 	bool lazy, accept, multi, per_user;
 
 	enum ss_keepalive keepalive;
-	uint64_t restart_ns, limit_interval_ns, stop_timeout_ns, start_timeout_ns;
+	/* RestartSec, RestartMaxDelaySec (the back-off's cap), StartLimitIntervalSec
+	 * (also the back-off's window), TimeoutStopSec, TimeoutStartSec. */
+	uint64_t restart_ns, restart_max_ns, limit_interval_ns, stop_timeout_ns, start_timeout_ns;
 	unsigned limit_burst;
 
 	bool has_user, has_group;

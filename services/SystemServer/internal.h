@@ -34,6 +34,9 @@ void ss_unit_listen_pause(ss_unit *u);
 void ss_unit_reset_failures(ss_unit *u);
 void ss_unit_after_stop(ss_unit *u);
 void ss_instance_exited(ss_instance *inst, int status);
+/* The instance is ready (exec, READY=1 or its socket accepted): dependents
+ * may start, and its unit's restart back-off starts again from RestartSec. */
+void ss_instance_ready(ss_instance *inst);
 void ss_instance_free(ss_instance *i);
 void ss_instance_stop(ss_instance *i, int signo);
 void ss_shutdown_step(ss_manager *m);

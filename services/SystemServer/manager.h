@@ -28,7 +28,7 @@ typedef struct ss_instance ss_instance;
 /* Most processes of one accept-per-connection / per-user service; further
  * connections are closed (and logged) until some end. */
 #define SS_UNIT_MAX_INSTANCES 512u
-/* Longest respawn back-off. */
+/* Longest respawn back-off unless RestartMaxDelaySec= says otherwise. */
 #define SS_RESTART_MAX_NS (30ull * 1000000000ull)
 
 struct ss_instance {
@@ -80,7 +80,10 @@ struct ss_unit {
 	ss_svc_def *replacement; /* reload changed it: swap in once stopped */
 
 	unsigned restarts; /* respawns since the manager started it */
-	unsigned consecutive; /* fast failures in a row (back-off exponent) */
+	/* The back-off: failures since an instance last became ready, each
+	 * within StartLimitIntervalSec of the one before (its exponent). */
+	unsigned consecutive;
+	uint64_t last_failure_ns; /* when the last failure was handled */
 	uint64_t *fail_times; /* ring of def->limit_burst timestamps */
 	unsigned fail_count;
 	hv_timer *restart_timer;

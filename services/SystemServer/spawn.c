@@ -255,11 +255,10 @@ static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	struct pollfd p = {.fd = u->listen_fds[0], .events = POLLIN};
 	if (poll(&p, 1, 0) != 0)
 		return; /* still waiting to be accepted (or an error: keep looking) */
-	hv_log_debug("%s[%d]: accepted on its socket: ready", u->def->name, (int)i->pid);
+	hv_log_debug("%s[%d]: accepted on its socket", u->def->name, (int)i->pid);
 	hv_timer_disarm(t);
 	hv_close(&i->probe_fd); /* the service sees a client that left at once */
-	i->ready = true;
-	ss_manager_schedule(u->m);
+	ss_instance_ready(i);
 }
 
 /* Everything a spawn prepares in the parent; spawn_plan_done releases what
@@ -837,18 +836,18 @@ static void instance_started(ss_instance *inst, spawn_plan *p, uint64_t t0)
 		     (double)(hv_now_ns() - t0) / 1e3);
 	/* A lazy service's readiness is its socket existing (a client already
 	 * waits in it), so it needs no probe. */
-	if (d->readiness == SS_READY_EXEC || (d->readiness == SS_READY_SOCKET && d->lazy) || d->accept ||
-	    d->per_user)
-		inst->ready = true;
-	if (!inst->ready && d->readiness == SS_READY_SOCKET &&
-	    hv_loop_add_timer(m->loop, 0, SS_PROBE_INTERVAL_NS, probe_cb, inst, &inst->probe_timer) < 0)
-		inst->ready = true; /* cannot look: behave as Readiness=exec */
+	bool ready = d->readiness == SS_READY_EXEC ||
+		     (d->readiness == SS_READY_SOCKET && d->lazy) || d->accept || d->per_user;
+	if (!ready && d->readiness == SS_READY_SOCKET &&
+	    hv_loop_add_timer(m->loop, 0, SS_PROBE_INTERVAL_NS, probe_cb, inst,
+			      &inst->probe_timer) < 0)
+		ready = true; /* cannot look: behave as Readiness=exec */
 	if (d->watchdog_usec)
 		hv_loop_add_timer(m->loop, d->watchdog_usec * 1000, 0, watchdog_cb, inst, &inst->watchdog);
-	if (!inst->ready && d->start_timeout_ns)
+	if (!ready && d->start_timeout_ns)
 		hv_loop_add_timer(m->loop, d->start_timeout_ns, 0, start_timeout_cb, inst, &inst->start_timer);
-	if (inst->ready)
-		ss_manager_schedule(m);
+	if (ready)
+		ss_instance_ready(inst);
 }
 
 int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)

@@ -91,9 +91,7 @@ static void on_notify(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		char *save = NULL;
 		for (char *l = strtok_r(buf, "\n", &save); l; l = strtok_r(NULL, "\n", &save)) {
 			if (strcmp(l, "READY=1") == 0 && !in->ready) {
-				in->ready = true;
-				hv_log_debug("%s[%d]: ready", in->unit->def->name, (int)in->pid);
-				ss_manager_schedule(m);
+				ss_instance_ready(in);
 			} else if (strcmp(l, "WATCHDOG=1") == 0 && in->watchdog && !in->watchdog_fired) {
 				hv_timer_arm(in->watchdog, in->unit->def->watchdog_usec * 1000, 0);
 			}

@@ -242,6 +242,7 @@ int main(void)
 		   "Lazy=yes\n"
 		   "KeepAlive=on-failure\n"
 		   "RestartSec=0.5\n"
+		   "RestartMaxDelaySec=4\n"
 		   "StartLimitBurst=3\n"
 		   "User=nobody\n"
 		   "Priority=-5\n"
@@ -301,6 +302,7 @@ int main(void)
 		CHECK(d->socket_modes[0] == 0660 && d->socket_modes[1] == 0660);
 		CHECK(d->lazy && !d->accept && d->keepalive == SS_KEEPALIVE_ON_FAILURE);
 		CHECK(d->restart_ns == 500000000ull && d->limit_burst == 3);
+		CHECK(d->restart_max_ns == 4000000000ull);
 		CHECK(d->has_user && d->uid == 65534);
 		CHECK(d->priority == -5);
 		CHECK(d->requires.n == 1 && d->after.n == 1 && d->modes.n == 2);

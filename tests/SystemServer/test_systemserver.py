@@ -333,6 +333,97 @@ def test_respawn(h):
     h.stop()
 
 
+RESPAWN_RE = None
+
+
+def respawn_decisions(h, name):
+    """The manager's own record of each respawn: (delay s, back-off step)."""
+    import re
+    global RESPAWN_RE
+    RESPAWN_RE = RESPAWN_RE or re.compile(
+        r"SystemServer\[\d+\]: info: (\S+): respawning in ([0-9.]+) s \(back-off step (\d+)")
+    return [(float(m.group(2)), int(m.group(3)))
+            for m in RESPAWN_RE.finditer(h.manager_log()) if m.group(1) == name]
+
+
+def percentile(xs, p):
+    xs = sorted(xs)
+    return xs[min(len(xs) - 1, int(round(p / 100.0 * (len(xs) - 1))))]
+
+
+def test_kill_storm(h):
+    """A ready service killed again and again under client load comes back
+    after RestartSec each time (the back-off is for failures before
+    readiness); failures before readiness back off by doubling, but only
+    within StartLimitIntervalSec of each other. Asserted on the manager's
+    logged decisions; the client-observed restart times are printed."""
+    import threading
+    kills = 20
+    h.service("Storm", args="--notify", extra="Socket=storm\nKeepAlive=true\nReadiness=notify\n"
+              "StartLimitBurst=1000\nStartLimitIntervalSec=60")
+    h.service("Early", args="--exit 3", extra="Readiness=notify\nKeepAlive=true\nRestartSec=0.02\n"
+              "RestartMaxDelaySec=0.1\nStartLimitBurst=6\nStartLimitIntervalSec=60")
+    h.start()
+    # Each start fails after TimeoutStartSec (0.4 s), outside the 0.2 s
+    # window. Added after boot, which would wait for it to be ready.
+    h.service("Calm", extra="Readiness=notify\nKeepAlive=true\nTimeoutStartSec=0.4\n"
+              "TimeoutStopSec=1\nRestartSec=0.02\nStartLimitIntervalSec=0.2\nStartLimitBurst=3")
+    h.svc("reload")
+    stop = threading.Event()
+    served = [0, 0]  # hellos, errors
+
+    def load():
+        while not stop.is_set():
+            try:
+                s = h.connect("storm")
+                h.hello(s)
+                s.close()
+                served[0] += 1
+            except (OSError, Fail):
+                served[1] += 1
+    threads = [threading.Thread(target=load) for _ in range(3)]
+    for t in threads:
+        t.start()
+    observed = []
+    try:
+        for k in range(kills):
+            pid = wait_for(lambda: (lambda st: st["state"] == "running" and st["pid"])(h.status("Storm")),
+                           "Storm ready")
+            t0 = time.monotonic()
+            os.kill(pid, signal.SIGKILL)
+            storm = wait_for(lambda: respawn_decisions(h, "Storm")[k:], "the respawn decision")
+            check(storm == [(0.1, 0)],
+                  "a ready service's first restart waits RestartSec (0.1 s), no back-off: %r" % storm)
+            while True:  # until a client is served by the next instance
+                try:
+                    g = h.hello(h.connect("storm"))
+                    if int(g["pid"]) != pid:
+                        break
+                except (OSError, Fail):
+                    pass
+                check(time.monotonic() - t0 < TIMEOUT, "Storm never came back")
+            observed.append(time.monotonic() - t0)
+    finally:
+        stop.set()
+        for t in threads:
+            t.join()
+    ms = [x * 1000 for x in observed]
+    print("kill storm: %d kills, restart (kill -> served by the new instance) p50 %.0f ms, "
+          "p90 %.0f ms, max %.0f ms; %d clients served, %d connections cut"
+          % (kills, percentile(ms, 50), percentile(ms, 90), max(ms), served[0], served[1]))
+    storm = respawn_decisions(h, "Storm")
+    check(len(storm) == kills, "one respawn per kill: %r" % storm)
+    wait_for(lambda: "Early: failed: start limit hit" in h.manager_log(), "Early to hit its start limit")
+    early = respawn_decisions(h, "Early")
+    check(early == [(0.02, 0), (0.04, 1), (0.08, 2), (0.1, 3), (0.1, 4)],
+          "failures before readiness double the delay up to RestartMaxDelaySec: %r" % early)
+    wait_for(lambda: len(respawn_decisions(h, "Calm")) >= 3, "Calm to fail three times")
+    calm = respawn_decisions(h, "Calm")
+    check(all(d == (0.02, 0) for d in calm), "failures further apart than the window: no back-off: %r" % calm)
+    check(h.status("Calm")["state"] != "failed", "nor a start limit")
+    h.stop()
+
+
 def test_watchdog(h):
     h.service("Dog", args="--watchdog-pings 3", extra="WatchdogSec=0.3\nTimeoutStopSec=2")
     h.start()
