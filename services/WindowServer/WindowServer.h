@@ -1,0 +1,89 @@
+/* WindowServer.h — the service's state, shared by its handlers
+ * (WindowServer.c), input routing (input.c) and main.c. */
+#pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include <haven/ipc.h>
+
+#include "WindowClient.ipc.h"
+#include "WindowServer.ipc.h"
+#include "backend.h"
+#include "compositor.h"
+#include "font.h"
+#include "theme.h"
+
+/* Windows one client may have; creating more ends its connection (a flood
+ * of windows costs the flooder, nobody else). */
+#define WS_MAX_WINDOWS_PER_CLIENT 256
+/* Rects in one invalidate_rect / did_finish_painting. */
+#define WS_MAX_RECTS_PER_MESSAGE 1024
+/* A ping every this often; a client that has not answered the previous
+ * one by then is shown as not responding. */
+#define WS_PING_INTERVAL_NS (5ull * 1000000000ull)
+
+/* Mouse buttons, as SerenityOS numbers them. */
+enum { WS_BUTTON_LEFT = 1, WS_BUTTON_RIGHT = 2, WS_BUTTON_MIDDLE = 4 };
+
+/* One connected client (the connection's state). */
+struct ws_client {
+	hv_conn *conn;
+	int32_t id;
+	struct ws_window **windows;
+	size_t n_windows, cap_windows;
+	bool display_link;
+	bool ping_pending, unresponsive;
+};
+
+/* Pointer and keyboard state (input.c). */
+struct ws_input {
+	int x, y;
+	uint32_t buttons;
+	struct ws_window *hovered;  /* content under the pointer (enter/leave) */
+	struct ws_window *captured; /* got the button press: gets the release */
+	struct ws_window *dragged;  /* moved by its title bar */
+	int drag_dx, drag_dy;	    /* pointer minus window position */
+	struct ws_window *pressed;  /* a title button held down */
+	enum ws_part pressed_part;
+};
+
+struct ws_server {
+	hv_loop *loop;
+	hv_server *srv;
+	ws_compositor comp;
+	struct ws_theme theme;
+	struct ws_font *font;
+	struct ws_backend backend;
+	hv_timer *frame_timer, *ping_timer;
+	uint64_t last_frame_ns;
+	int32_t next_client_id;
+	bool test_input;
+	struct ws_input input;
+};
+
+extern struct ws_server ws;
+extern const window_server_handlers ws_handlers;
+
+int ws_client_init(hv_conn *c, void *state);
+void ws_client_fini(hv_conn *c, void *state);
+
+/* The frame clock: a timer armed when there is damage (or a display link). */
+int ws_start_clock(hv_loop *loop);
+/* Something changed on screen: make sure a frame is coming. */
+void ws_schedule_frame(void);
+/* Compose what is damaged now and flush it (get_screen_bitmap, frames). */
+void ws_flush_now(void);
+
+/* Window state changes that clients hear about (WindowServer.c). */
+void ws_activate(struct ws_window *w);
+void ws_set_minimized(struct ws_window *w, bool minimized);
+void ws_set_maximized(struct ws_window *w, bool maximized);
+void ws_notify_moved(struct ws_window *w);
+void ws_send_paint(struct ws_window *w, const hv_int_rect *rects, size_t n);
+
+/* Input (input.c). */
+void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel);
+void ws_input_key(uint32_t code_point, uint32_t key, uint32_t modifiers, bool down);
+/* A window is going away: forget every reference to it. */
+void ws_input_forget(struct ws_window *w);

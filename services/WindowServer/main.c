@@ -1,0 +1,120 @@
+/* WindowServer — composes clients' windows onto a screen and routes input
+ * to them (docs/windowserver.md).
+ *
+ *   WindowServer [--socket PATH] [--backend virtual] [--size WxH]
+ *                [--theme FILE] [--font FILE] [--test-input]
+ *
+ * The theme and the font are read before the sandbox is entered; after
+ * that the service opens no file: it serves clients, takes their memfds
+ * and hands out screenshots. */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <haven/log.h>
+#include <haven/service.h>
+
+#include "WindowServer.h"
+
+static const char *backend_name = "virtual";
+static const char *theme_path;
+static const char *font_path = WS_DEFAULT_FONT;
+static struct {
+	int w, h;
+} size = {1024, 768};
+static bool test_input;
+
+static int parse_size(const char *arg, void *target)
+{
+	int w, h, n = 0;
+	if (sscanf(arg, "%dx%d%n", &w, &h, &n) != 2 || arg[n] || w < 64 || h < 64 ||
+	    w > WS_MAX_WINDOW_SIDE || h > WS_MAX_WINDOW_SIDE)
+		return -EINVAL;
+	size.w = w;
+	size.h = h;
+	return 0;
+}
+
+static int send_ping(hv_conn *c, void *ud)
+{
+	struct ws_client *cl = hv_conn_userdata(c);
+	if (!cl)
+		return 0;
+	if (cl->ping_pending)
+		cl->unresponsive = true;
+	cl->ping_pending = true;
+	window_client_ping(c);
+	return 0;
+}
+
+static void on_ping_timer(hv_loop *loop, hv_timer *t, void *ud)
+{
+	hv_server_foreach(ws.srv, send_ping, NULL);
+}
+
+static int setup(hv_server *srv)
+{
+	const ws_backend_ops *ops = ws_backend_find(backend_name);
+	if (!ops) {
+		hv_log_error("no backend '%s' (this build has: virtual)", backend_name);
+		return -EINVAL;
+	}
+	ws_theme_default(&ws.theme);
+	int r = theme_path ? ws_theme_load(&ws.theme, theme_path) : 0;
+	if (r >= 0)
+		r = ws_font_open(font_path, ws.theme.title_height * 2 / 3, &ws.font);
+	if (r >= 0)
+		r = ws_compositor_init(&ws.comp, size.w, size.h, &ws.theme, ws.font);
+	if (r < 0)
+		return r;
+	ws.comp.cursor_visible = false; /* until the pointer first moves */
+	ws.backend.ops = ops;
+	hv_loop *loop = hv_server_loop(srv);
+	if ((r = ops->open(&ws.backend, loop, size.w, size.h, ws.comp.pixels)) < 0)
+		return hv_log_errno(r, "cannot open the %s backend", ops->name);
+	ws.loop = loop;
+	ws.srv = srv;
+	ws.test_input = test_input;
+	r = ws_start_clock(loop);
+	if (r >= 0)
+		r = hv_loop_add_timer(loop, WS_PING_INTERVAL_NS, WS_PING_INTERVAL_NS, on_ping_timer, NULL,
+				      &ws.ping_timer);
+	return r;
+}
+
+static void teardown(int code)
+{
+	hv_timer_free(ws.frame_timer);
+	hv_timer_free(ws.ping_timer);
+	if (ws.backend.ops)
+		ws.backend.ops->close(&ws.backend);
+	ws_compositor_fini(&ws.comp);
+	ws_font_free(ws.font);
+}
+
+static const hv_service windowserver = {
+	.name = "WindowServer",
+	.summary = "Serves WindowServer.ipc: composes clients' windows and routes input to them.",
+	.endpoint = &window_server_endpoint,
+	.handlers = &ws_handlers,
+	.options = (const hv_option[]){
+		HV_OPT_STRING("backend", "NAME", &backend_name, "where frames go: virtual (memory only)"),
+		HV_OPT_CUSTOM("size", "WxH", parse_size, NULL, "screen size (default 1024x768)"),
+		HV_OPT_STRING("theme", "FILE", &theme_path, "theme INI file ([Colors], [Metrics])"),
+		HV_OPT_STRING("font", "FILE", &font_path, "title font (default " WS_DEFAULT_FONT ")"),
+		HV_OPT_FLAG("test-input", &test_input, "accept inject_mouse / inject_key (tests only)"),
+		{0}},
+	.conn_size = sizeof(struct ws_client),
+	.conn_init = ws_client_init,
+	.conn_fini = ws_client_fini,
+	.setup = setup,
+	.teardown = teardown,
+	/* Backing stores are mapped by the service itself, read-only, and only
+	 * when a new one arrives (a flip between two costs no mmap). */
+	.lazy_buffers = true,
+	/* No files once running: theme and font are in memory. */
+	.unveil = (const hv_unveil_rule[]){{0}},
+	.pledge = "stdio recvfd sendfd",
+};
+
+int main(int argc, char **argv) { return hv_service_main(&windowserver, argc, argv); }
