@@ -689,7 +689,7 @@ static void save_fails_child(void)
 	CHECK(s2 > s1);
 
 	/* Read-only: nothing changes, and every change says so. */
-	REQUIRE_EQ(mount(NULL, state, NULL, MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL), 0);
+	REQUIRE_EQ(mount("tmpfs", state, "tmpfs", MS_REMOUNT | MS_RDONLY | MS_NOSUID | MS_NODEV, NULL), 0);
 	hv_buffer small = text_buffer("three");
 	CHECK_EQ(clipboard_server_set_clipboard_data(c, small, "text/plain", none, &serial), -EROFS);
 	CHECK(error_says(c, "read-only"));
@@ -706,7 +706,7 @@ static void save_fails_child(void)
 
 	/* Writable again: what was acknowledged is all there after a SIGKILL,
 	 * and serials keep growing past every one handed out. */
-	REQUIRE_EQ(mount(NULL, state, NULL, MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL), 0);
+	REQUIRE_EQ(mount("tmpfs", state, "tmpfs", MS_REMOUNT | MS_NOSUID | MS_NODEV, NULL), 0);
 	uint64_t s3 = set_text(c, "four", "text/plain");
 	CHECK(s3 > s2);
 	hv_conn_close(c);
@@ -734,7 +734,7 @@ static void test_save_fails(void)
 	if (pid == 0) {
 		/* A private mount namespace: the tmpfs is seen by this child and
 		 * the Clipboard it starts, and goes away with them. */
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) < 0) {
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
 			fprintf(stderr, "save-fails: skipped, no mount namespace here: %s\n",
 				strerror(errno));
 			_exit(77);
