@@ -368,6 +368,46 @@ static int prepare_unveils(const char **v, int *err)
 	return -1;
 }
 
+/* Child-side: the handed-over fds at 3…, the PerUser channel after them,
+ * stdio at 0-2; then the error pipe and the Pledge= listener socket just
+ * above (close-on-exec), and every other fd closed for real. The manager
+ * holds a pidfd per instance (and a listener per sandboxed one): still
+ * open, they would fill a low LimitNOFILE= set next, and the sandbox's
+ * first new fd (its seccomp listener) would fail with EMFILE. Returns the
+ * error pipe's number; *sup gets the listener socket's (or -1). */
+static int arrange_fds(const child_args *a, int *sup)
+{
+	const spawn_plan *p = a->p;
+	int keep = 3 + p->nsrc + (p->handoff_child >= 0);
+	int floor = keep + 2; /* no lifted copy sits where the pipe and sup go */
+	int errfd = lift(a->errfd, floor);
+	if (errfd < 0)
+		child_fail(a->errfd, STEP_FDS, errno);
+	int tmp[64], tin = lift(p->stdin_fd, floor), tout = lift(p->stdout_fd, floor);
+	int thand = lift(p->handoff_child, floor), tsup = lift(a->sup_child, floor);
+	for (int i = 0; i < p->nsrc; i++)
+		if ((tmp[i] = lift(p->srcs[i], floor)) < 0)
+			child_fail(errfd, STEP_FDS, errno);
+	for (int i = 0; i < p->nsrc; i++)
+		if (dup2(tmp[i], 3 + i) < 0)
+			child_fail(errfd, STEP_FDS, errno);
+	if (thand >= 0 && dup2(thand, 3 + p->nsrc) < 0)
+		child_fail(errfd, STEP_FDS, errno);
+	if (tin >= 0 && dup2(tin, 0) < 0)
+		child_fail(errfd, STEP_FDS, errno);
+	if (tout >= 0 && (dup2(tout, 1) < 0 || dup2(tout, 2) < 0))
+		child_fail(errfd, STEP_FDS, errno);
+	if (dup3(errfd, keep, O_CLOEXEC) < 0)
+		child_fail(errfd, STEP_FDS, errno);
+	errfd = keep;
+	*sup = tsup >= 0 ? keep + 1 : -1;
+	if (tsup >= 0 && dup3(tsup, keep + 1, O_CLOEXEC) < 0)
+		child_fail(errfd, STEP_FDS, errno);
+	if (syscall(SYS_close_range, keep + 1 + (tsup >= 0), ~0u, 0) < 0)
+		child_fail(errfd, STEP_FDS, errno);
+	return errfd;
+}
+
 /* The child, from fork() or from a clone(CLONE_VM | CLONE_VFORK): it runs
  * on the manager's memory then, so it must not allocate, must not return,
  * and must leave everything but the environment's PID slots as it was. */
@@ -385,25 +425,7 @@ __attribute__((noreturn)) static int child_main(void *arg)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	int floor = 3 + a->p->nsrc + 1;
-	int tmp[64], tin = lift(a->p->stdin_fd, floor), tout = lift(a->p->stdout_fd, floor);
-	int thand = lift(a->p->handoff_child, floor);
-	int tsup = lift(a->sup_child, floor); /* kept (CLOEXEC below) until the exec */
-	(void)tsup;
-	for (int i = 0; i < a->p->nsrc; i++)
-		if ((tmp[i] = lift(a->p->srcs[i], floor)) < 0)
-			child_fail(a->errfd, STEP_FDS, errno);
-	for (int i = 0; i < a->p->nsrc; i++)
-		if (dup2(tmp[i], 3 + i) < 0)
-			child_fail(a->errfd, STEP_FDS, errno);
-	if (thand >= 0 && dup2(thand, 3 + a->p->nsrc) < 0)
-		child_fail(a->errfd, STEP_FDS, errno);
-	if (tin >= 0 && dup2(tin, 0) < 0)
-		child_fail(a->errfd, STEP_FDS, errno);
-	if (tout >= 0 && (dup2(tout, 1) < 0 || dup2(tout, 2) < 0))
-		child_fail(a->errfd, STEP_FDS, errno);
-	/* Everything else closes at exec (the error pipe included). */
-	syscall(SYS_close_range, 3 + a->p->nsrc + (thand >= 0), ~0u, 4 /* CLOSE_RANGE_CLOEXEC */);
+	int tsup, errfd = arrange_fds(a, &tsup);
 	char buf[16];
 	snprintf(buf, sizeof buf, "%d", (int)getpid());
 	if (a->listen_pid_idx)
@@ -411,11 +433,11 @@ __attribute__((noreturn)) static int child_main(void *arg)
 	if (a->wd_pid_idx)
 		memcpy(a->p->env.v[a->wd_pid_idx - 1] + strlen("WATCHDOG_PID="), buf, strlen(buf) + 1);
 	if (setsid() < 0)
-		child_fail(a->errfd, STEP_SETSID, errno);
+		child_fail(errfd, STEP_SETSID, errno);
 	if (chdir(a->d->workdir) < 0)
-		child_fail(a->errfd, STEP_CHDIR, errno);
+		child_fail(errfd, STEP_CHDIR, errno);
 	if (a->d->priority && setpriority(PRIO_PROCESS, 0, a->d->priority) < 0)
-		child_fail(a->errfd, STEP_PRIORITY, errno);
+		child_fail(errfd, STEP_PRIORITY, errno);
 	/* Before the uid drop: only root may raise a hard limit. The manager
 	 * raised its own open-file limit; a service gets the one it had. */
 	if (service_nofile_known && !a->d->limits[SS_LIMIT_NOFILE].set)
@@ -424,7 +446,7 @@ __attribute__((noreturn)) static int child_main(void *arg)
 		const ss_svc_limit *lim = &a->d->limits[l];
 		struct rlimit rl = {(rlim_t)lim->soft, (rlim_t)lim->hard};
 		if (lim->set && setrlimit(ss_limit_resources[l], &rl) < 0)
-			child_fail_detail(a->errfd, STEP_RLIMIT, errno, l);
+			child_fail_detail(errfd, STEP_RLIMIT, errno, l);
 	}
 	if (a->p->drop) {
 		/* Order matters: groups and gid need privilege we give up with uid. */
@@ -432,22 +454,22 @@ __attribute__((noreturn)) static int child_main(void *arg)
 		 * to the threads it knows, which are the parent's when the
 		 * address space is shared; this process has one thread. */
 		if (syscall(SYS_setgroups, 0, NULL) < 0)
-			child_fail(a->errfd, STEP_GROUPS, errno);
+			child_fail(errfd, STEP_GROUPS, errno);
 		if (syscall(SYS_setresgid, a->p->gid, a->p->gid, a->p->gid) < 0)
-			child_fail(a->errfd, STEP_GID, errno);
+			child_fail(errfd, STEP_GID, errno);
 		if (syscall(SYS_setresuid, a->p->uid, a->p->uid, a->p->uid) < 0)
-			child_fail(a->errfd, STEP_UID, errno);
+			child_fail(errfd, STEP_UID, errno);
 	}
 	if (a->sandbox) {
 		int uerr = 0, bad = a->unveils ? prepare_unveils(a->unveils, &uerr) : -1;
 		if (bad >= 0)
-			child_fail_detail(a->errfd, STEP_UNVEIL, uerr, bad);
+			child_fail_detail(errfd, STEP_UNVEIL, uerr, bad);
 		int q = tsup >= 0 ? hv_sandbox_exec_supervised(a->spec, a->d->executable, a->p->argv, a->p->envp, tsup)
 				  : hv_sandbox_exec(a->spec, a->d->executable, a->p->argv, a->p->envp);
-		child_fail(a->errfd, STEP_SANDBOX, -q);
+		child_fail(errfd, STEP_SANDBOX, -q);
 	}
 	execve(a->d->executable, a->p->argv, a->p->envp);
-	child_fail(a->errfd, STEP_EXEC, errno);
+	child_fail(errfd, STEP_EXEC, errno);
 }
 
 

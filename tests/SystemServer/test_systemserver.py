@@ -806,6 +806,41 @@ def test_limits(h):
     h.stop()
 
 
+def test_nofile_instances(h):
+    """Many per-connection instances under a LimitNOFILE= just above what one
+    needs all start and serve: the child closes the manager's fds (a pidfd
+    and a seccomp listener per instance) before the limit applies. Before,
+    the sandbox failed with EMFILE once the manager's fds passed the limit
+    (ImageDecoder: LimitNOFILE=1024, failures from ~486 instances). The
+    test daemon needs about 7 fds; under LimitNOFILE=16 the old code failed
+    from the first instance already (the manager's own fds pass 16), and
+    32 instances, 2 fds each in the manager, make sure the fds that grow
+    with the instances are closed too: a second, not 512 processes."""
+    n = 32
+    pledge = "stdio rpath wpath cpath unix"
+    env = ""
+    if under_asan():
+        pledge += " proc"
+        env = "\nEnvironment=ASAN_OPTIONS=detect_leaks=0"
+    h.service("Many", extra="Socket=many\nAcceptSocketConnections=true\nLimitNOFILE=16\nPledge=%s%s"
+              % (pledge, env))
+    h.start()
+    conns = [h.connect("many") for _ in range(n)]
+    pids = set()
+    for c in conns:
+        pids.add(int(h.hello(c)["pid"]))
+        c.sendall(b"ping\n")
+        check(c.recv(5) == b"ping\n", "every instance serves its connection")
+    check(len(pids) == n, "one instance per connection: %d of %d" % (len(pids), n))
+    check("Too many open files" not in h.manager_log(), "no instance failed:\n" + h.manager_log())
+    fds = len(os.listdir("/proc/%d/fd" % h.proc.pid))
+    check(fds > 16 + n, "the manager held more fds (%d) than LimitNOFILE while they ran" % fds)
+    print("%d instances under LimitNOFILE=16 while the manager held %d fds" % (n, fds))
+    for c in conns:
+        c.close()
+    h.stop()
+
+
 def test_socket_readiness(h):
     """Readiness=socket: ready once the service accepts on its socket (the
     manager's own connection), not when it exists or at exec."""
