@@ -833,6 +833,16 @@ static int key_limit(def_ctx *c, const key_item *k, const char *v, void *field)
 	return r;
 }
 
+/* MemoryBudget=: bytes (LimitAS='s syntax, one value) or "infinity" (none). */
+static int key_memory_budget(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	uint64_t n;
+	int r = parse_limit_value(SS_LIMIT_AS, v, &n);
+	if (r == 0)
+		*(uint64_t *)field = n == RLIM_INFINITY ? 0 : n;
+	return r;
+}
+
 #define KEY(n, p, field, ...)                                                                      \
 	{                                                                                          \
 		.name = n, .parse = p, .offset = offsetof(ss_svc_def, field), __VA_ARGS__          \
@@ -879,6 +889,7 @@ static const key_item keys[] = {
 	LIMIT_KEY("LimitNOFILE", SS_LIMIT_NOFILE),
 	LIMIT_KEY("LimitCORE", SS_LIMIT_CORE),
 	LIMIT_KEY("LimitDATA", SS_LIMIT_DATA),
+	KEY("MemoryBudget", key_memory_budget, memory_budget),
 };
 #undef KEY
 #undef CTX_KEY
@@ -988,6 +999,26 @@ static void check_sandbox(def_ctx *c)
 		    d->name);
 }
 
+/* MemoryBudget= admits instances by their LimitAS (see ss_unit_admits):
+ * only per-connection instances are admitted, and each must have a finite
+ * address-space limit that fits the budget at least once. */
+static void check_memory_budget(def_ctx *c)
+{
+	ss_svc_def *d = c->d;
+	const ss_svc_limit *as = &d->limits[SS_LIMIT_AS];
+	if (!d->memory_budget)
+		return;
+	if (!d->accept)
+		bad(c, d->line, "[%s] MemoryBudget needs AcceptSocketConnections", d->name);
+	else if (!as->set || as->soft == RLIM_INFINITY)
+		bad(c, d->line,
+		    "[%s] MemoryBudget needs a finite LimitAS (what each instance is charged)",
+		    d->name);
+	else if (as->soft > d->memory_budget)
+		bad(c, d->line, "[%s] MemoryBudget is below LimitAS: no instance could start",
+		    d->name);
+}
+
 /* Keys that constrain each other. */
 static void check_combinations(def_ctx *c)
 {
@@ -1013,6 +1044,7 @@ static void check_combinations(def_ctx *c)
 		d->lazy = true;
 	if (d->readiness == SS_READY_SOCKET && d->sockets.n == 0)
 		bad(c, d->line, "[%s] Readiness=socket needs a Socket", d->name);
+	check_memory_budget(c);
 }
 
 /* One mode per socket: the default, or SocketPermissions= (one value for

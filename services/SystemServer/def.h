@@ -75,6 +75,8 @@ typedef struct ss_svc_def {
 	enum ss_readiness readiness;
 	uint64_t watchdog_usec;
 	ss_svc_limit limits[SS_LIMIT_COUNT];
+	/* MemoryBudget=: bytes the instances' LimitAS may add up to (0: none). */
+	uint64_t memory_budget;
 
 	/* Every key as read, canonical, to tell a changed definition on reload. */
 	char *fingerprint;

@@ -221,12 +221,41 @@ static void listen_resume(ss_unit *u)
 			hv_watch_set_events(u->listen_watches[i], HV_IO_READ);
 }
 
+/* MemoryBudget=: each instance is charged its LimitAS, what the kernel
+ * lets it map. That is known before the instance exists and cannot be
+ * outgrown; a measured RSS would be neither (a burst of fresh instances
+ * is small until each decodes its image). */
+static bool budget_admits(const ss_unit *u)
+{
+	const ss_svc_def *d = u->def;
+	if (!d->memory_budget)
+		return true;
+	return (uint64_t)(u->ninstances + 1) * d->limits[SS_LIMIT_AS].soft <= d->memory_budget;
+}
+
+/* Over the budget, a client waits in the listen backlog, unaccepted, until
+ * an instance exits (ss_instance_exited resumes): it is never refused. */
+static void budget_wait(ss_unit *u)
+{
+	const ss_svc_def *d = u->def;
+	ss_unit_listen_pause(u);
+	u->budget_wait = true;
+	hv_log_info("%s: memory budget full (%u instances of LimitAS %llu within %llu bytes): "
+		    "connections wait",
+		    d->name, u->ninstances, (unsigned long long)d->limits[SS_LIMIT_AS].soft,
+		    (unsigned long long)d->memory_budget);
+}
+
 static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
 	ss_unit *u = userdata;
 	if (u->def->accept || u->def->per_user) {
 		struct ucred cred;
 		socklen_t len = sizeof cred;
+		if (!budget_admits(u)) {
+			budget_wait(u);
+			return;
+		}
 		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
 		if (c < 0) {
 			if (errno != EAGAIN && errno != EINTR && errno != ECONNABORTED)
@@ -496,6 +525,10 @@ void ss_instance_exited(ss_instance *inst, int status)
 		 * of several MultiInstance processes ending changes nothing. */
 		if (!clean)
 			hv_log_warn("%s: instance %s", d->name, what);
+		if (u->budget_wait && budget_admits(u) && u->want_active && !u->failed) {
+			u->budget_wait = false;
+			listen_resume(u);
+		}
 		return;
 	}
 	hv_log_info("%s: %s", d->name, what);

@@ -75,6 +75,7 @@ struct ss_unit {
 	bool failed;
 	char *fail_reason;
 	bool restart_pending; /* start again once every instance is gone */
+	bool budget_wait;     /* MemoryBudget= full: not accepting until an exit */
 	bool stop_signalled;  /* shutdown: SIGTERM sent */
 	bool removed;	      /* reload dropped it: free once stopped */
 	ss_svc_def *replacement; /* reload changed it: swap in once stopped */

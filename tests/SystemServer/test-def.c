@@ -98,7 +98,19 @@ static void test_limit_keys(const ss_def_env *env)
 	      "LimitCPU=2\n"
 	      "[Unknown]\n"
 	      "Executable=ss-testd\n"
-	      "LimitNPROC=10\n",
+	      "LimitNPROC=10\n"
+	      "[Budget]\n"
+	      "Executable=ss-testd\n"
+	      "Socket=budget\nAcceptSocketConnections=true\nLimitAS=1G\nMemoryBudget=3G\n"
+	      "[BudgetNoAS]\n"
+	      "Executable=ss-testd\n"
+	      "Socket=budget2\nAcceptSocketConnections=true\nMemoryBudget=3G\n"
+	      "[BudgetTooSmall]\n"
+	      "Executable=ss-testd\n"
+	      "Socket=budget3\nAcceptSocketConnections=true\nLimitAS=2G\nMemoryBudget=1G\n"
+	      "[BudgetNotAccept]\n"
+	      "Executable=ss-testd\n"
+	      "LimitAS=1G\nMemoryBudget=3G\n",
 	      f);
 	fclose(f);
 	ss_def_set set;
@@ -112,12 +124,15 @@ static void test_limit_keys(const ss_def_env *env)
 		CHECK(d->limits[SS_LIMIT_CORE].set && d->limits[SS_LIMIT_CORE].hard == 0);
 		CHECK(d->limits[SS_LIMIT_DATA].hard == (uint64_t)RLIM_INFINITY);
 	}
-	const char *bad[] = {"BadValue", "BadOrder", "BadTwice", "Unknown"};
+	d = ss_defs_find(&set, "Budget");
+	CHECK(d && !d->invalid && d->memory_budget == (3ull << 30));
+	const char *bad[] = {"BadValue",   "BadOrder",	     "BadTwice",       "Unknown",
+			     "BudgetNoAS", "BudgetTooSmall", "BudgetNotAccept"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		ss_svc_def *b = ss_defs_find(&set, bad[i]);
 		CHECK(b && b->invalid);
 	}
-	CHECK(set.errors == 4);
+	CHECK(set.errors == 7);
 	ss_defs_free(&set);
 }
 

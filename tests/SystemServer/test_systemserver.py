@@ -841,6 +841,39 @@ def test_nofile_instances(h):
     h.stop()
 
 
+def test_memory_budget(h):
+    """MemoryBudget= admits per-connection instances while their LimitAS
+    adds up to it; further clients wait in the backlog (never refused) and
+    are served as instances exit. Checked on what ran, not on timing."""
+    if under_asan():
+        print("SKIP: an ASan build cannot start under a finite LimitAS")
+        return SKIP
+    h.service("Budget", extra="Socket=budget\nAcceptSocketConnections=true\n"
+              "LimitAS=1G\nMemoryBudget=3G")
+    h.start()
+    conns = [h.connect("budget") for _ in range(3)]
+    first = [int(h.hello(c)["pid"]) for c in conns]
+    waiting = [h.connect("budget") for _ in range(2)]  # queued: connect succeeds
+    wait_for(lambda: "Budget: memory budget full (3 instances" in h.manager_log(),
+             "the manager to stop accepting")
+    check(len(h.records("start", "Budget")) == 3, "3 x 1G fill a 3G budget: %r" % h.records())
+    check(h.status("Budget")["instances"] == 3, "no fourth instance")
+    served = []
+    for i, w in enumerate(waiting):
+        conns[i].close()  # one instance exits: one waiting client is admitted
+        wait_for(lambda p=first[i]: not pid_alive(p), "instance %d to exit" % first[i])
+        g = h.hello(w)
+        served.append(int(g["pid"]))
+        w.sendall(b"ping\n")
+        check(w.recv(5) == b"ping\n", "the admitted client is served")
+        check(h.status("Budget")["instances"] <= 3, "still within the budget")
+    check(len(set(served)) == 2 and not set(served) & set(first), "two new instances: %r" % served)
+    check(len(h.records("start", "Budget")) == 5, "every client served, none refused")
+    for c in conns + waiting:
+        c.close()
+    h.stop()
+
+
 def test_socket_readiness(h):
     """Readiness=socket: ready once the service accepts on its socket (the
     manager's own connection), not when it exists or at exec."""
