@@ -96,9 +96,12 @@ static int on_pair(void *user, const char *section, const char *name, const char
 		int r = k->kind == KEY_COLOR ? parse_color(value, field)
 					      : hv_parse_i64(value, k->min, k->max, &n);
 		if (r < 0) {
-			hv_log_error("%s: [%s] %s: bad value '%s' (%s)", p->file, section,
-				     name, value,
-				     k->kind == KEY_COLOR ? "want #rrggbb or #rrggbbaa" : "out of range");
+			if (k->kind == KEY_COLOR)
+				hv_log_error("%s: [%s] %s: bad value '%s' (want #rrggbb or #rrggbbaa)",
+					     p->file, section, name, value);
+			else
+				hv_log_error("%s: [%s] %s: bad value '%s' (want an integer from %d to %d)",
+					     p->file, section, name, value, k->min, k->max);
 			p->err = -EINVAL;
 		} else if (k->kind == KEY_METRIC) {
 			*(int *)field = (int)n;

@@ -45,7 +45,7 @@ struct tw {
 	hv_int_rect rect;
 	uint32_t base;	/* rgb of the pattern */
 	uint8_t alpha;	/* 255 unless translucent */
-	int paints, closes, downs, ups, moves, keys, activations, deactivations, moved, entered;
+	int paints, closes, downs, ups, moves, keys, activations, deactivations, moved, entered, resized;
 	hv_int_point last_down;
 	uint32_t last_key;
 };
@@ -118,6 +118,13 @@ static void on_moved(hv_window *w, hv_int_rect r, void *ud)
 	t->rect = r;
 }
 
+static void on_resized(hv_window *w, hv_int_rect r, void *ud)
+{
+	struct tw *t = ud;
+	t->resized++;
+	t->rect = r;
+}
+
 static void on_entered(hv_window *w, bool inside, void *ud)
 {
 	((struct tw *)ud)->entered += inside ? 1 : -1;
@@ -126,7 +133,7 @@ static void on_entered(hv_window *w, bool inside, void *ud)
 static const hv_window_events events = {
 	.paint = on_paint, .mouse_down = on_down, .mouse_up = on_up, .key = on_key,
 	.activated = on_activated, .close_request = on_close, .moved = on_moved,
-	.entered = on_entered,
+	.entered = on_entered, .resized = on_resized,
 };
 
 static svc_fixture fx;
@@ -478,7 +485,57 @@ static void test_input(void)
 		if (v.items[i].client_id == hv_ws_client_id(ws1))
 			CHECK(v.items[i].minimized);
 	CHECK_EQ(window_server_set_window_minimized(hv_ws_conn(ws1), hv_window_id(a.w), false), 0);
+
+	/* The maximize button: the screen less the frame, repainted at the new
+	 * size; again: back where it was. */
+	hv_int_rect before = a.rect;
+	int xx = a.rect.x + a.rect.width - 2 - th.button_w - 2 - th.button_w / 2;
+	int paints = a.paints;
+	mouse(ws1, xx, cy, 1);
+	mouse(ws1, xx, cy, 0);
+	PUMP_UNTIL(ws1, a.resized == 1 && a.paints > paints);
+	CHECK(a.rect.x == th.border && a.rect.y == th.border + th.title &&
+	      a.rect.width == W - 2 * th.border && a.rect.height == H - 2 * th.border - th.title);
 	mouse(ws1, 630, 470, 0);
+	sync_ws(ws1);
+	expect_ab(&ref, true);
+	skip_cursor(&ref);
+	compare(ws1, &ref, "A maximized");
+	xx = a.rect.x + a.rect.width - 2 - th.button_w - 2 - th.button_w / 2;
+	cy = a.rect.y - th.title / 2;
+	paints = a.paints;
+	mouse(ws1, xx, cy, 1);
+	mouse(ws1, xx, cy, 0);
+	PUMP_UNTIL(ws1, a.resized == 2 && a.paints > paints);
+	CHECK(a.rect.x == before.x && a.rect.y == before.y && a.rect.width == before.width &&
+	      a.rect.height == before.height);
+	mouse(ws1, 630, 470, 0);
+	sync_ws(ws1);
+	expect_ab(&ref, true);
+	skip_cursor(&ref);
+	compare(ws1, &ref, "A restored from maximized");
+}
+
+static void on_display_link(hv_ws *ws, void *ud)
+{
+	(*(int *)ud)++;
+}
+
+/* display_link_notification once per frame while enabled, none after. */
+static void test_display_link(void)
+{
+	int n = 0;
+	hv_ws_set_display_link(ws1, on_display_link, &n);
+	hv_conn_flush(hv_ws_conn(ws1));
+	PUMP_UNTIL(ws1, n >= 3);
+	hv_ws_set_display_link(ws1, NULL, NULL);
+	sync_ws(ws1);
+	for (int i = 0; i < 10; i++)
+		hv_conn_dispatch(hv_ws_conn(ws1), 10);
+	int settled = n;
+	for (int i = 0; i < 10; i++)
+		hv_conn_dispatch(hv_ws_conn(ws1), 10);
+	CHECK_EQ(n, settled);
 }
 
 /* Without --test-input, inject_* is refused and changes nothing. */
@@ -652,6 +709,7 @@ int main(int argc, char **argv)
 	test_minimize();
 	test_translucent();
 	test_input();
+	test_display_link();
 	test_hostile();
 	test_client_dies();
 	test_injection_refused();
