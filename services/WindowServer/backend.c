@@ -1,5 +1,5 @@
-/* backend.c — the screen backends. `virtual`: the composed frame in
- * memory is the screen; a flush only counts. */
+/* backend.c — the screen backends by name. `virtual`: the composed frame
+ * in memory is the screen; a flush only counts. `vnc`: backend-vnc.c. */
 #include <string.h>
 
 #include "backend.h"
@@ -30,5 +30,7 @@ const ws_backend_ops *ws_backend_find(const char *name)
 {
 	if (!strcmp(name, virtual_ops.name))
 		return &virtual_ops;
+	if (!strcmp(name, ws_backend_vnc.name))
+		return &ws_backend_vnc;
 	return NULL;
 }

@@ -1,7 +1,12 @@
 /* backend.h — where composed frames go. One interface, several screens:
  * `virtual` keeps the frame in memory only (CI, tests, get_screen_bitmap);
- * `vnc` and `x11` come next behind the same calls (docs/windowserver.md). */
+ * `vnc` serves the frame to VNC viewers (libvncserver) and takes their
+ * pointer and keys; `x11` comes next behind the same calls
+ * (docs/windowserver.md). */
 #pragma once
+
+#include <stdbool.h>
+#include <stdint.h>
 
 #include <pixman.h>
 
@@ -19,11 +24,26 @@ typedef struct ws_backend_ops {
 	void (*close)(struct ws_backend *b);
 } ws_backend_ops;
 
+/* Input a backend's device reports, in screen coordinates; buttons as
+ * SerenityOS numbers them (1 left, 2 right, 4 middle); modifiers 1 Alt,
+ * 2 Ctrl, 4 Shift, 8 Super. */
+typedef struct ws_input_sink {
+	void (*pointer)(int x, int y, uint32_t buttons, int32_t wheel);
+	void (*key)(uint32_t code_point, uint32_t key, uint32_t modifiers, bool down);
+} ws_input_sink;
+
 struct ws_backend {
 	const ws_backend_ops *ops;
 	void *priv;
+	ws_input_sink input;
+	/* vnc: where it listens (an IPv4 address, default 127.0.0.1) and on
+	 * which TCP port (default 5900). */
+	const char *vnc_listen;
+	int vnc_port;
 	uint64_t flushes; /* frames flushed, for tests and the bench */
 };
+
+extern const ws_backend_ops ws_backend_vnc;
 
 /* The backend called `name`; NULL if there is none. */
 const ws_backend_ops *ws_backend_find(const char *name);

@@ -1,15 +1,18 @@
 /* WindowServer — composes clients' windows onto a screen and routes input
  * to them (docs/windowserver.md).
  *
- *   WindowServer [--socket PATH] [--backend virtual] [--size WxH]
+ *   WindowServer [--socket PATH] [--backend virtual|vnc] [--size WxH]
  *                [--theme FILE] [--font FILE] [--test-input]
+ *                [--vnc-listen ADDR] [--vnc-port N]
  *
  * The theme and the font are read before the sandbox is entered; after
  * that the service opens no file: it serves clients, takes their memfds
- * and hands out screenshots. */
+ * and hands out screenshots (and, with the vnc backend, serves viewers on
+ * the TCP socket it made before: "inet"). */
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <haven/log.h>
 #include <haven/service.h>
@@ -23,6 +26,8 @@ static struct {
 	int w, h;
 } size = {1024, 768};
 static bool test_input;
+static const char *vnc_listen = "127.0.0.1";
+static int64_t vnc_port = 5900;
 
 static int parse_size(const char *arg, void *target)
 {
@@ -69,6 +74,9 @@ static int setup(hv_server *srv)
 		return r;
 	ws.comp.cursor_visible = false; /* until the pointer first moves */
 	ws.backend.ops = ops;
+	ws.backend.input = (ws_input_sink){.pointer = ws_input_mouse, .key = ws_input_key};
+	ws.backend.vnc_listen = vnc_listen;
+	ws.backend.vnc_port = (int)vnc_port;
 	hv_loop *loop = hv_server_loop(srv);
 	if ((r = ops->open(&ws.backend, loop, size.w, size.h, ws.comp.pixels)) < 0)
 		return hv_log_errno(r, "cannot open the %s backend", ops->name);
@@ -92,17 +100,20 @@ static void teardown(int code)
 	ws_font_free(ws.font);
 }
 
-static const hv_service windowserver = {
+static hv_service windowserver = {
 	.name = "WindowServer",
 	.summary = "Serves WindowServer.ipc: composes clients' windows and routes input to them.",
 	.endpoint = &window_server_endpoint,
 	.handlers = &ws_handlers,
 	.options = (const hv_option[]){
-		HV_OPT_STRING("backend", "NAME", &backend_name, "where frames go: virtual (memory only)"),
+		HV_OPT_STRING("backend", "NAME", &backend_name, "where frames go: virtual (memory only) or\n"
+			      "vnc (VNC viewers, libvncserver)"),
 		HV_OPT_CUSTOM("size", "WxH", parse_size, NULL, "screen size (default 1024x768)"),
 		HV_OPT_STRING("theme", "FILE", &theme_path, "theme INI file ([Colors], [Metrics])"),
 		HV_OPT_STRING("font", "FILE", &font_path, "title font (default " WS_DEFAULT_FONT ")"),
 		HV_OPT_FLAG("test-input", &test_input, "accept inject_mouse / inject_key (tests only)"),
+		HV_OPT_STRING("vnc-listen", "ADDR", &vnc_listen, "vnc: the IPv4 address (default 127.0.0.1)"),
+		HV_OPT_INT("vnc-port", "N", &vnc_port, 1, 65535, "vnc: the TCP port (default 5900)"),
 		{0}},
 	.conn_size = sizeof(struct ws_client),
 	.conn_init = ws_client_init,
@@ -117,4 +128,13 @@ static const hv_service windowserver = {
 	.pledge = "stdio recvfd sendfd",
 };
 
-int main(int argc, char **argv) { return hv_service_main(&windowserver, argc, argv); }
+int main(int argc, char **argv)
+{
+	int r = hv_service_parse(&windowserver, argc, argv);
+	if (r != 1)
+		return hv_options_exit_code(r);
+	/* VNC viewers arrive on a TCP socket (made before the sandbox). */
+	if (!strcmp(backend_name, "vnc"))
+		windowserver.pledge = "stdio recvfd sendfd inet";
+	return hv_service_run(&windowserver);
+}
