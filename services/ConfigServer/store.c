@@ -683,9 +683,13 @@ static int load_file(cfg_store *s, int dirfd, const char *dir, const char *domai
 	_hv_close_ int fd = hv_open_regular_at(dirfd, fname, 0);
 	if (fd == -ENOENT)
 		return 0;
-	if (fd == -EINVAL) {
+	if (fd == -EINVAL || fd == -ENXIO) { /* ENXIO: a socket */
 		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: not a regular file", dir, fname);
 		return -EBADMSG;
+	}
+	if (fd == -ELOOP) {
+		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: a symbolic link, refused", dir, fname);
+		return fd;
 	}
 	if (fd < 0) {
 		snprintf(s->why_buf, sizeof(s->why_buf), "%s/%s: %s", dir, fname, strerror(-fd));

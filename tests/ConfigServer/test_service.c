@@ -5,10 +5,10 @@
  *   (clear typed errors, connection kept), atomic batches, events to the
  *   right clients only (and hand edits), pledges and permissive mode, many
  *   concurrent clients, peers that misbehave or die mid-call, FIFOs planted
- *   at a domain's file and a temp file's name (refused, logged, the server
- *   keeps serving), and a writer looping while the server is SIGKILLed at
- *   random moments and respawned: every acknowledged write survives and the
- *   file always parses.
+ *   at a domain's file and a temp file's name, a socket and a symlink at a
+ *   domain's file (refused, logged, the server keeps serving), and a writer
+ *   looping while the server is SIGKILLed at random moments and respawned:
+ *   every acknowledged write survives and the file always parses.
  *
  *   test-config-service CONFIGSERVER
  */
@@ -514,6 +514,23 @@ static void test_hostile_files(void)
 	CHECK(error_says(c, "not a regular file"));
 	CHECK(log_says("Fifo.ini: not a regular file", 5000));
 	CHECK_EQ(config_server_write_string_value(c, "Fifo", "G", "k", "v"), -EBADMSG);
+
+	/* A socket and a symlink named like domains: refused the same way. */
+	struct sockaddr_un sa;
+	char sock_path[256];
+	snprintf(sock_path, sizeof(sock_path), "%s/Sock.ini", user_dir);
+	int sock = svc_unix_socket(sock_path, &sa);
+	CHECK_EQ(bind(sock, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	CHECK_EQ(config_server_read_string_value(c, "Sock", "G", "k", &v), -EBADMSG);
+	CHECK(error_says(c, "Sock.ini: not a regular file"));
+	close(sock);
+	snprintf(tmp, sizeof(tmp), "%s/Link.ini", user_dir);
+	CHECK_EQ(symlink(path, tmp), 0); /* to the FIFO, even */
+	CHECK_EQ(config_server_read_string_value(c, "Link", "G", "k", &v), -ELOOP);
+	CHECK(error_says(c, "Link.ini: a symbolic link, refused"));
+	CHECK(log_says("Link.ini: a symbolic link, refused", 5000));
+	CHECK_EQ(unlink(tmp), 0);
+	CHECK_EQ(unlink(sock_path), 0);
 
 	/* Renamed over a loaded domain: inotify alone makes the server look. */
 	snprintf(tmp, sizeof(tmp), "%s/fifo.new", user_dir);
