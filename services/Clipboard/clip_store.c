@@ -603,7 +603,9 @@ static int store_load(clip_store *s)
 		int r = entry_load(s->dirfd, de->d_name, serial, &e);
 		if (r < 0) {
 			hv_log_warn("removing unreadable clipboard file %s: %s", de->d_name,
-				    r == -EINVAL ? "not a regular file" : strerror(-r));
+				    r == -EINVAL ? "not a regular file"
+				    : r == -ELOOP ? "a symbolic link"
+						  : strerror(-r));
 			unlinkat(s->dirfd, de->d_name, 0);
 			continue;
 		}

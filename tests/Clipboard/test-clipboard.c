@@ -11,14 +11,16 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sched.h>
 #include <sys/mman.h>
 #include <sys/mount.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/un.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -562,7 +564,8 @@ static void test_concurrent(void)
  * like an entry file (found at start), like the next entry's file and like
  * the temp file an older Clipboard wrote it through: none is ever opened
  * for reading or writing (which would block the whole service), the entry
- * file is refused with a logged reason, and every client is served. */
+ * file is refused with a logged reason, and every client is served. A
+ * symlink and a socket named like entries are refused and removed too. */
 static void test_hostile_files(void)
 {
 	svc_fixture f;
@@ -572,6 +575,16 @@ static void test_hostile_files(void)
 	REQUIRE_EQ(mkdir(state, 0700), 0);
 	snprintf(state, sizeof state, "%s/haven/Clipboard", f.runtime);
 	REQUIRE_EQ(mkdir(state, 0700), 0);
+	/* A symlink out of the directory and a socket, named like entries. */
+	char target[200], link[260];
+	snprintf(target, sizeof target, "%s/outside", f.dir);
+	svc_write_file(target, "not the Clipboard's");
+	snprintf(link, sizeof link, "%s/entry-0000000000000006", state);
+	REQUIRE_EQ(symlink(target, link), 0);
+	struct sockaddr_un sa;
+	snprintf(path, sizeof path, "%s/entry-0000000000000007", state);
+	int sock = svc_unix_socket(path, &sa);
+	REQUIRE_EQ(bind(sock, (struct sockaddr *)&sa, sizeof sa), 0);
 	snprintf(path, sizeof path, "%s/entry-0000000000000005", state);
 	REQUIRE_EQ(mkfifo(path, 0600), 0);
 	snprintf(log, sizeof log, "%s/clipboard.log", f.dir);
@@ -591,6 +604,11 @@ static void test_hostile_files(void)
 	CHECK(!info.present);
 	CHECK(svc_log_says(&f, "entry-0000000000000005: not a regular file", 5000));
 	CHECK(access(path, F_OK) < 0 && errno == ENOENT);
+	CHECK(svc_log_says(&f, "entry-0000000000000006: a symbolic link", 5000));
+	CHECK(svc_log_says(&f, "removing unreadable clipboard file entry-0000000000000007", 5000));
+	CHECK(access(link, F_OK) < 0 && errno == ENOENT);
+	CHECK(access(target, F_OK) == 0); /* the link went, not what it pointed to */
+	close(sock);
 
 	/* The next entry is serial 1: FIFOs at its file and old temp name. */
 	snprintf(path, sizeof path, "%s/.tmp-0000000000000001", state);
