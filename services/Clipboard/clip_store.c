@@ -341,7 +341,8 @@ static int sync_dir(clip_store *s)
 
 struct persist {
 	const clip_entry *e;
-	const wbuf *hdr;
+	const uint8_t *hdr;
+	size_t hdr_len;
 };
 
 /* The entry file's content: header, then each representation's data,
@@ -349,8 +350,8 @@ struct persist {
 static int persist_fill(int fd, void *userdata)
 {
 	const struct persist *p = userdata;
-	int r = hv_write_full(fd, p->hdr->p, p->hdr->len);
-	off_t off = (off_t)p->hdr->len;
+	int r = hv_write_full(fd, p->hdr, p->hdr_len);
+	off_t off = (off_t)p->hdr_len;
 	if (r >= 0 && ftruncate(fd, off + (off_t)p->e->bytes) < 0)
 		r = -errno;
 	for (size_t i = 0; r >= 0 && i < p->e->nreps; i++) {
@@ -384,7 +385,7 @@ static int entry_persist(clip_store *s, const clip_entry *e)
 	_hv_free_ uint8_t *hdr = b.p;
 	if (b.err)
 		return b.err;
-	struct persist p = {e, &b};
+	struct persist p = {e, hdr, b.len};
 	int r = hv_replace_file_at(s->dirfd, name, 0600, 0, persist_fill, &p, NULL);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to store clipboard entry %" PRIu64, e->serial);
