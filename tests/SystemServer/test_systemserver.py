@@ -449,6 +449,7 @@ def test_listen_fds(h):
 
 def test_privdrop(h):
     if os.geteuid() != 0:
+        print("needs root")
         return SKIP
     h.service("Priv", extra="Socket=priv\nUser=nobody\nGroup=nogroup\nPriority=5\nSocketPermissions=0600")
     h.service("Private", extra="Socket=private\nSocketPermissions=0600")
@@ -484,6 +485,7 @@ def test_privdrop(h):
 
 def test_per_user(h):
     if os.geteuid() != 0:
+        print("needs root")
         return SKIP
     h.service("PU", extra="Socket=peruser\nPerUser=true")
     h.start()
@@ -624,6 +626,7 @@ def test_exec_env(h):
 
 def test_log_follow_rotate(h):
     if not SVC:
+        print("svc not built")
         return SKIP
     h.service("Quiet", args="--notify --print marker-line", extra="Readiness=notify\nSocket=quiet")
     h.start()
@@ -662,6 +665,7 @@ def test_log_follow_rotate(h):
 
 def test_multi_instance(h):
     if not SVC:
+        print("svc not built")
         return SKIP
     h.service("Multi", extra="MultiInstance=true")
     h.start()
@@ -692,6 +696,7 @@ def test_start_timeout(h):
 
 def test_svc(h):
     if not SVC:
+        print("svc not built")
         return SKIP
     h.service("Lazy", extra="Socket=lazy\nLazy=true")
     h.service("Run")
@@ -1149,7 +1154,7 @@ def main():
     try:
         rc = TESTS[name](h)
         if rc == SKIP:
-            print("SKIP: needs root")
+            print("SKIP %s" % name)  # the test printed why
             return SKIP
     except (Fail, OSError) as e:
         print("FAIL %s: %s" % (name, e))
