@@ -233,17 +233,29 @@ static bool budget_admits(const ss_unit *u)
 	return (uint64_t)(u->ninstances + 1) * d->limits[SS_LIMIT_AS].soft <= d->memory_budget;
 }
 
-/* Over the budget, a client waits in the listen backlog, unaccepted, until
- * an instance exits (ss_instance_exited resumes): it is never refused. */
-static void budget_wait(ss_unit *u)
+/* Whether one more per-connection instance may start now: within the
+ * instance cap and MemoryBudget=. */
+static bool unit_admits(const ss_unit *u)
+{
+	return u->ninstances < SS_UNIT_MAX_INSTANCES && budget_admits(u);
+}
+
+/* When unit_admits says no, a client waits in the listen backlog,
+ * unaccepted, until an instance exits (ss_instance_exited resumes): it is
+ * never refused. */
+static void admit_wait(ss_unit *u)
 {
 	const ss_svc_def *d = u->def;
 	ss_unit_listen_pause(u);
-	u->budget_wait = true;
-	hv_log_info("%s: memory budget full (%u instances of LimitAS %llu within %llu bytes): "
-		    "connections wait",
-		    d->name, u->ninstances, (unsigned long long)d->limits[SS_LIMIT_AS].soft,
-		    (unsigned long long)d->memory_budget);
+	u->admit_wait = true;
+	if (u->ninstances >= SS_UNIT_MAX_INSTANCES)
+		hv_log_info("%s: %u instances, the most at once: connections wait", d->name,
+			    u->ninstances);
+	else
+		hv_log_info("%s: memory budget full (%u instances of LimitAS %llu within %llu "
+			    "bytes): connections wait",
+			    d->name, u->ninstances, (unsigned long long)d->limits[SS_LIMIT_AS].soft,
+			    (unsigned long long)d->memory_budget);
 }
 
 static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata)
@@ -252,8 +264,8 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 	if (u->def->accept || u->def->per_user) {
 		struct ucred cred;
 		socklen_t len = sizeof cred;
-		if (!budget_admits(u)) {
-			budget_wait(u);
+		if (u->def->accept && !unit_admits(u)) {
+			admit_wait(u);
 			return;
 		}
 		int c = accept4(fd, NULL, NULL, SOCK_CLOEXEC);
@@ -267,7 +279,8 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 			return;
 		}
 		if (u->ninstances >= SS_UNIT_MAX_INSTANCES) {
-			/* A flood of connections must not become a fork bomb. */
+			/* PerUser: a flood of connections must not become a fork
+			 * bomb (its uid is only known once accepted). */
 			hv_log_warn("%s: %u instances running, refusing a connection from uid %u", u->def->name,
 				    u->ninstances, (unsigned)cred.uid);
 			close(c);
@@ -525,8 +538,8 @@ void ss_instance_exited(ss_instance *inst, int status)
 		 * of several MultiInstance processes ending changes nothing. */
 		if (!clean)
 			hv_log_warn("%s: instance %s", d->name, what);
-		if (u->budget_wait && budget_admits(u) && u->want_active && !u->failed) {
-			u->budget_wait = false;
+		if (u->admit_wait && unit_admits(u) && u->want_active && !u->failed) {
+			u->admit_wait = false;
 			listen_resume(u);
 		}
 		return;

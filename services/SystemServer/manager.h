@@ -25,8 +25,9 @@ typedef struct ss_instance ss_instance;
 #define SS_LOG_RING_LINES 1000u
 #define SS_LOG_LINE_MAX 4096u
 #define SS_LOG_FILE_MAX (1u << 20)
-/* Most processes of one accept-per-connection / per-user service; further
- * connections are closed (and logged) until some end. */
+/* Most processes of one accept-per-connection / per-user service. Beyond
+ * it, an AcceptSocketConnections service's clients wait in the backlog
+ * until an instance exits; a PerUser one's are closed (and logged). */
 #define SS_UNIT_MAX_INSTANCES 512u
 /* Longest respawn back-off unless RestartMaxDelaySec= says otherwise. */
 #define SS_RESTART_MAX_NS (30ull * 1000000000ull)
@@ -75,7 +76,8 @@ struct ss_unit {
 	bool failed;
 	char *fail_reason;
 	bool restart_pending; /* start again once every instance is gone */
-	bool budget_wait;     /* MemoryBudget= full: not accepting until an exit */
+	bool admit_wait;      /* instance cap or MemoryBudget= reached: not
+			       * accepting until an instance exits */
 	bool stop_signalled;  /* shutdown: SIGTERM sent */
 	bool removed;	      /* reload dropped it: free once stopped */
 	ss_svc_def *replacement; /* reload changed it: swap in once stopped */

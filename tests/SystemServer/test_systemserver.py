@@ -879,6 +879,41 @@ def test_memory_budget(h):
     h.stop()
 
 
+def test_instance_cap(h):
+    """520 clients of an AcceptSocketConnections service are all served:
+    512 instances (SS_UNIT_MAX_INSTANCES) run at once, the other clients
+    wait in the backlog and are accepted as instances exit. Before, the
+    manager closed the connections beyond the cap."""
+    if under_asan():
+        print("skipped under ASan: 512 sanitized processes need gigabytes")
+        return SKIP
+    import resource
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and hard < 2048:
+        print("needs an open-file hard limit of 2048 (have %d)" % hard)
+        return SKIP
+    resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+    cap, n = 512, 520
+    h.service("Wide", extra="Socket=wide\nAcceptSocketConnections=true\nStdIO=null")
+    h.start()
+    conns = [h.connect("wide") for _ in range(n)]
+    for c in conns[:cap]:
+        h.hello(c)
+    capped = "Wide: 512 instances, the most at once: connections wait"
+    wait_for(lambda: capped in h.manager_log() or "refusing" in h.manager_log(),
+             "the manager to stop accepting at the cap")
+    check("refusing" not in h.manager_log(), "nobody refused:\n" + h.manager_log()[-2000:])
+    check(h.status("Wide")["instances"] == cap, "no instance beyond the cap")
+    for c in conns[:n - cap]:
+        c.close()  # instances exit: the waiting clients are admitted
+    for c in conns[cap:]:
+        h.hello(c)
+    check(len(h.records("start", "Wide")) == n, "%d clients, each served by an instance of its own" % n)
+    for c in conns:
+        c.close()
+    h.stop()
+
+
 def test_socket_readiness(h):
     """Readiness=socket: ready once the service accepts on its socket (the
     manager's own connection), not when it exists or at exec."""
