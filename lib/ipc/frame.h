@@ -60,7 +60,7 @@ int hv_rbuf_check_fds(const hv_rbuf *r, const char **why);
 static inline size_t hv_rbuf_pending(const hv_rbuf *r) { return r->end - r->start; }
 
 /* Inline below: they run once per message received (a call per message
- * from conn.c cost ~15 instructions of ~400 per one-way message). */
+ * from conn.c (now conn-io.c) cost ~15 instructions of ~400 per one-way message). */
 static inline void hv_frame_hdr_parse(const uint8_t *p, hv_frame_hdr *h)
 {
 	memcpy(&h->len, p, 4);

@@ -1,4 +1,4 @@
-/* lib/ipc/internal.h — what conn.c and server.c share (not installed). */
+/* lib/ipc/internal.h — what the connection code (conn*.c) and server.c share (not installed). */
 #pragma once
 
 #include <haven/ipc.h>

@@ -47,7 +47,7 @@ struct hv_msg {
 	uint32_t checked_len[4];
 	/* The payload: buf (owned; buf[len] is a guard NUL), or a view into the
 	 * connection's read buffer for a message dispatched where it was
-	 * received (no copy; see conn.c's "borrowed"). */
+	 * received (no copy; see conn.h's "borrowed"). */
 	const uint8_t *payload;
 	uint8_t *buf;
 	size_t len, cap;
