@@ -69,7 +69,7 @@ static uint64_t hv_rtt(size_t iters, uint64_t *t)
 		hv_loop *loop;
 		hv_server *s;
 		REQUIRE(hv_loop_new(&loop) == 0);
-		REQUIRE(hv_server_new(loop, &test_server_endpoint, NULL, &s) == 0);
+		REQUIRE(hv_server_new(loop, &test_server_endpoint, &ts_handlers, &s) == 0);
 		REQUIRE(hv_server_adopt_fd(s, sv[1]) == 0);
 		hv_server_set_exit_when_idle(s, true);
 		hv_loop_run(loop);
@@ -84,7 +84,7 @@ static uint64_t hv_rtt(size_t iters, uint64_t *t)
 	text[59] = 0;
 	for (size_t i = 0; i < iters; i++) {
 		uint64_t t0 = hv_now_ns();
-		REQUIRE(ts_echo(c, text, NULL) == 0);
+		REQUIRE(test_server_echo(c, text, NULL) == 0);
 		t[i] = hv_now_ns() - t0;
 	}
 	hv_conn_close(c);

@@ -56,7 +56,7 @@ static void expect_dropped(int fd)
 static void good_still_served(void)
 {
 	int32_t sum;
-	REQUIRE_EQ(ts_add(good, 40, 2, &sum), 0);
+	REQUIRE_EQ(test_server_add(good, 40, 2, &sum), 0);
 	REQUIRE_EQ(sum, 42);
 }
 
@@ -109,32 +109,32 @@ static void test_garbage_peers(void)
 
 	/* An oversized frame: dropped from its header, before any payload. */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, HV_IPC_MAX_MESSAGE_SIZE + 1, TS_ECHO, HV_MSG_REQUEST, 0, 1, NULL, 0, NULL, 0);
+	send_hdr(fd, magic, HV_IPC_MAX_MESSAGE_SIZE + 1, TEST_SERVER_MSG_ECHO, HV_MSG_REQUEST, 0, 1, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	good_still_served();
 	drops++;
 
 	/* A frame claiming more fds than allowed. */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_RELEASE, HV_MSG_ONEWAY, HV_IPC_MAX_FDS_PER_MESSAGE + 1, 0, NULL, 0, NULL, 0);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_RELEASE, HV_MSG_ONEWAY, HV_IPC_MAX_FDS_PER_MESSAGE + 1, 0, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	drops++;
 
 	/* More fds in one sendmsg than a message may carry (MSG_CTRUNC). */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_RELEASE, HV_MSG_ONEWAY, 0, 0, NULL, 0, fds, HV_IPC_MAX_FDS_PER_MESSAGE + 1);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_RELEASE, HV_MSG_ONEWAY, 0, 0, NULL, 0, fds, HV_IPC_MAX_FDS_PER_MESSAGE + 1);
 	expect_dropped(fd);
 	drops++;
 
 	/* fds that no frame claims. */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_RELEASE, HV_MSG_ONEWAY, 0, 0, NULL, 0, fds, 2);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_RELEASE, HV_MSG_ONEWAY, 0, 0, NULL, 0, fds, 2);
 	expect_dropped(fd);
 	drops++;
 
 	/* A frame claiming fds that never came. */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_RELEASE, HV_MSG_ONEWAY, 1, 0, NULL, 0, NULL, 0);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_RELEASE, HV_MSG_ONEWAY, 1, 0, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	drops++;
 
@@ -143,28 +143,28 @@ static void test_garbage_peers(void)
 	send_hdr(fd, 0x12345678, 0, 1, HV_MSG_ONEWAY, 0, 0, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_COUNT + 1, HV_MSG_ONEWAY, 0, 0, NULL, 0, NULL, 0);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_SUNK + 1 /* past the last */, HV_MSG_ONEWAY, 0, 0, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_RELEASE, HV_MSG_EVENT, 0, 0, NULL, 0, NULL, 0);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_RELEASE, HV_MSG_EVENT, 0, 0, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	drops += 3;
 
 	/* Malformed payloads: bad UTF-8, truncated, trailing bytes. */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 6, TS_ECHO, HV_MSG_REQUEST, 0, 1, "\1\0\0\0\xff\0", 6, NULL, 0);
+	send_hdr(fd, magic, 6, TEST_SERVER_MSG_ECHO, HV_MSG_REQUEST, 0, 1, "\1\0\0\0\xff\0", 6, NULL, 0);
 	expect_dropped(fd);
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 4, TS_ADD, HV_MSG_REQUEST, 0, 1, "\1\0\0\0", 4, NULL, 0);
+	send_hdr(fd, magic, 4, TEST_SERVER_MSG_ADD, HV_MSG_REQUEST, 0, 1, "\1\0\0\0", 4, NULL, 0);
 	expect_dropped(fd);
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 1, TS_RELEASE, HV_MSG_ONEWAY, 0, 0, "x", 1, NULL, 0);
+	send_hdr(fd, magic, 1, TEST_SERVER_MSG_RELEASE, HV_MSG_ONEWAY, 0, 0, "x", 1, NULL, 0);
 	expect_dropped(fd);
 	drops += 3;
 
 	/* A reply sent to a server, for a request it never made. */
 	fd = raw_connect(sock);
-	send_hdr(fd, magic, 0, TS_ECHO, HV_MSG_RESPONSE, 0, 77, NULL, 0, NULL, 0);
+	send_hdr(fd, magic, 0, TEST_SERVER_MSG_ECHO, HV_MSG_RESPONSE, 0, 77, NULL, 0, NULL, 0);
 	expect_dropped(fd);
 	drops++;
 
@@ -182,7 +182,7 @@ static void test_reply_never_sent(void)
 	REQUIRE(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
 	hv_conn *c;
 	REQUIRE_EQ(hv_conn_from_fd(NULL, sv[0], &c), 0);
-	send_hdr(sv[1], test_server_endpoint.magic, 0, TS_ECHO, HV_MSG_RESPONSE, 0, 1234, NULL, 0, NULL, 0);
+	send_hdr(sv[1], test_server_endpoint.magic, 0, TEST_SERVER_MSG_ECHO, HV_MSG_RESPONSE, 0, 1234, NULL, 0, NULL, 0);
 	int r = hv_conn_dispatch(c, 30000);
 	REQUIRE(r == -EBADMSG || r == 0 || r == 1);
 	REQUIRE(!hv_conn_is_open(c));
@@ -201,19 +201,19 @@ static void test_max_connections(void)
 	int32_t sum;
 	REQUIRE_EQ(hv_conn_connect(NULL, path, &a), 0);
 	REQUIRE_EQ(hv_conn_connect(NULL, path, &b), 0);
-	REQUIRE_EQ(ts_add(a, 1, 1, &sum), 0);
-	REQUIRE_EQ(ts_add(b, 1, 1, &sum), 0);
+	REQUIRE_EQ(test_server_add(a, 1, 1, &sum), 0);
+	REQUIRE_EQ(test_server_add(b, 1, 1, &sum), 0);
 	REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0); /* the kernel accepts... */
-	int r = ts_add(c, 1, 1, &sum);                /* ...the server refuses */
+	int r = test_server_add(c, 1, 1, &sum);                /* ...the server refuses */
 	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	hv_conn_close(c);
-	REQUIRE_EQ(ts_add(a, 1, 1, &sum), 0);
+	REQUIRE_EQ(test_server_add(a, 1, 1, &sum), 0);
 	/* A freed slot can be used again. */
 	hv_conn_close(b);
 	for (int tries = 0;; tries++) {
 		REQUIRE(tries < 1000);
 		REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0);
-		r = ts_add(c, 2, 2, &sum);
+		r = test_server_add(c, 2, 2, &sum);
 		hv_conn_close(c);
 		if (r == 0)
 			break;
@@ -232,41 +232,28 @@ static void test_queued_limits(void)
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	hv_conn *c;
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
-	hv_conn_serve(c, &test_client_endpoint, NULL);
+	hv_conn_serve(c, &test_client_endpoint, &tc_handlers);
 	hv_conn_set_limits(c, 64u << 10, HV_IPC_MAX_QUEUED_FDS, HV_IPC_MAX_OUTGOING_BYTES);
-	hv_enc e;
-	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
-	hv_enc_u32(&e, 100);
-	hv_enc_u32(&e, 4096);
-	hv_enc_bool(&e, false);
-	REQUIRE_EQ(hv_conn_send(c, &e), 0);
-	REQUIRE_EQ(ts_echo(c, "x", NULL), -EBADMSG);
+	REQUIRE_EQ(test_server_flood(c, 100, 4096, false), 0);
+	REQUIRE_EQ(test_server_echo(c, "x", NULL), -EBADMSG);
 	REQUIRE(!hv_conn_is_open(c));
 	hv_conn_close(c);
 
 	/* The same with fds. */
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
-	hv_conn_serve(c, &test_client_endpoint, NULL);
+	hv_conn_serve(c, &test_client_endpoint, &tc_handlers);
 	hv_conn_set_limits(c, HV_IPC_MAX_QUEUED_BYTES, 8, HV_IPC_MAX_OUTGOING_BYTES);
-	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
-	hv_enc_u32(&e, 20);
-	hv_enc_u32(&e, 0);
-	hv_enc_bool(&e, true);
-	REQUIRE_EQ(hv_conn_send(c, &e), 0);
-	REQUIRE_EQ(ts_echo(c, "x", NULL), -EBADMSG);
+	REQUIRE_EQ(test_server_flood(c, 20, 0, true), 0);
+	REQUIRE_EQ(test_server_echo(c, "x", NULL), -EBADMSG);
 	hv_conn_close(c);
 
 	/* Under the limits, all of it is dispatched afterwards. */
 	memset(&test_client_state, 0, sizeof(test_client_state));
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
-	hv_conn_serve(c, &test_client_endpoint, NULL);
+	hv_conn_serve(c, &test_client_endpoint, &tc_handlers);
 	hv_conn_set_limits(c, 1u << 20, 64, HV_IPC_MAX_OUTGOING_BYTES);
-	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
-	hv_enc_u32(&e, 20);
-	hv_enc_u32(&e, 1000);
-	hv_enc_bool(&e, true);
-	REQUIRE_EQ(hv_conn_send(c, &e), 0);
-	REQUIRE_EQ(ts_echo(c, "x", NULL), 0);
+	REQUIRE_EQ(test_server_flood(c, 20, 1000, true), 0);
+	REQUIRE_EQ(test_server_echo(c, "x", NULL), 0);
 	for (int turns = 0; test_client_state.nblobs < 20; turns++) {
 		REQUIRE(turns < 3000);
 		hv_loop_run_once(loop, 20);
@@ -299,14 +286,14 @@ static void test_outgoing_limit(void)
 	memcpy(p, &count, 4);
 	memcpy(p + 4, &size, 4);
 	p[8] = 0;
-	send_hdr(fd, test_server_endpoint.magic, 9, TS_FLOOD, HV_MSG_ONEWAY, 0, 0, p, 9, NULL, 0);
+	send_hdr(fd, test_server_endpoint.magic, 9, TEST_SERVER_MSG_FLOOD, HV_MSG_ONEWAY, 0, 0, p, 9, NULL, 0);
 	/* Read nothing until the flood handler has finished: the first bytes
 	 * show it started; the server (one thread) answers `other` only after
 	 * that handler returned. */
 	struct pollfd first = {.fd = fd, .events = POLLIN};
 	REQUIRE(poll(&first, 1, 30000) == 1);
 	int32_t sum;
-	REQUIRE_EQ(ts_add(other, 1, 2, &sum), 0);
+	REQUIRE_EQ(test_server_add(other, 1, 2, &sum), 0);
 	size_t total = 0;
 	char buf[65536];
 	for (;;) {
@@ -319,7 +306,7 @@ static void test_outgoing_limit(void)
 	}
 	close(fd);
 	REQUIRE(total < (size_t)count * size / 2);
-	REQUIRE_EQ(ts_add(other, 3, 4, &sum), 0);
+	REQUIRE_EQ(test_server_add(other, 3, 4, &sum), 0);
 	hv_conn_close(other);
 	test_server_kill(pid);
 	drops++;
@@ -338,13 +325,13 @@ static void test_pending_limit(void)
 	int done = 0;
 	for (unsigned i = 0; i < HV_IPC_MAX_PENDING_CALLS; i++) {
 		hv_enc e;
-		hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
+		hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_ADD, HV_MSG_REQUEST);
 		hv_enc_i32(&e, 1);
 		hv_enc_i32(&e, 2);
 		REQUIRE_EQ(hv_conn_call_async(c, &e, ignore_reply, &done), 0);
 	}
 	hv_enc e;
-	hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_ADD, HV_MSG_REQUEST);
 	hv_enc_i32(&e, 1);
 	hv_enc_i32(&e, 2);
 	REQUIRE_EQ(hv_conn_call_async(c, &e, ignore_reply, &done), -EAGAIN);

@@ -60,13 +60,13 @@ static pid_t spawn(enum mode mode, const int *fds, int nfds, const char *names, 
 	}
 	hv_loop *loop;
 	hv_server *s;
-	if (hv_loop_new(&loop) < 0 || hv_server_new(loop, &test_server_endpoint, NULL, &s) < 0)
+	if (hv_loop_new(&loop) < 0 || hv_server_new(loop, &test_server_endpoint, &ts_handlers, &s) < 0)
 		_exit(10);
 	int r;
 	if (mode == M_BY_NAME) {
 		/* Two servers in one process, each taking its own socket. */
 		hv_server *s2;
-		if (hv_server_new(loop, &test_server_endpoint, NULL, &s2) < 0)
+		if (hv_server_new(loop, &test_server_endpoint, &ts_handlers, &s2) < 0)
 			_exit(10);
 		if (hv_server_adopt_from_env(s, "second") != 1)
 			_exit(12);
@@ -116,7 +116,7 @@ static void idle_hook(hv_server *s)
 static void call_ok(hv_conn *c)
 {
 	int32_t sum;
-	REQUIRE_EQ(ts_add(c, 2, 3, &sum), 0);
+	REQUIRE_EQ(test_server_add(c, 2, 3, &sum), 0);
 	REQUIRE_EQ(sum, 5);
 	hv_conn_close(c);
 }
@@ -227,7 +227,7 @@ int main(void)
 	hv_loop *loop;
 	hv_server *s;
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
-	REQUIRE_EQ(hv_server_new(loop, &test_server_endpoint, NULL, &s), 0);
+	REQUIRE_EQ(hv_server_new(loop, &test_server_endpoint, &ts_handlers, &s), 0);
 	REQUIRE_EQ(hv_server_listen(s, p1), -EADDRINUSE);
 	/* Nothing handed over and no --socket: -ENOENT. */
 	REQUIRE_EQ(hv_server_start(s, NULL), -ENOENT);

@@ -39,11 +39,11 @@ static void test_sync(void)
 {
 	hv_conn *c = connect_loopless();
 	const char *out;
-	REQUIRE_EQ(ts_echo(c, "hello", &out), 0);
+	REQUIRE_EQ(test_server_echo(c, "hello", &out), 0);
 	REQUIRE(strcmp(out, "hello") == 0);
 	int32_t sum;
 	for (int i = 0; i < 1000; i++) {
-		REQUIRE_EQ(ts_add(c, i, 2 * i, &sum), 0);
+		REQUIRE_EQ(test_server_add(c, i, 2 * i, &sum), 0);
 		REQUIRE_EQ(sum, 3 * i);
 	}
 	/* Large payload (several read chunks). */
@@ -51,7 +51,7 @@ static void test_sync(void)
 	char *big = malloc(n + 1);
 	memset(big, 'z', n);
 	big[n] = 0;
-	REQUIRE_EQ(ts_echo(c, big, &out), 0);
+	REQUIRE_EQ(test_server_echo(c, big, &out), 0);
 	REQUIRE_EQ(strlen(out), n);
 	free(big);
 	/* Peer credentials: the server is our child, same uid. */
@@ -63,12 +63,7 @@ static void test_sync(void)
 static void test_remote_error(void)
 {
 	hv_conn *c = connect_loopless();
-	hv_enc e;
-	hv_msg *reply;
-	hv_enc_init(&e, &test_server_endpoint, TS_FAIL, HV_MSG_REQUEST);
-	hv_enc_i32(&e, -EACCES);
-	hv_enc_string(&e, "not for you");
-	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), -EACCES);
+	REQUIRE_EQ(test_server_fail(c, -EACCES, "not for you"), -EACCES);
 	const hv_ipc_error *err = hv_conn_last_error(c);
 	REQUIRE(err->remote && err->code == -EACCES && strcmp(err->message, "not for you") == 0);
 	/* One-line text for CLIs: the peer's words for its own error only. */
@@ -77,13 +72,11 @@ static void test_remote_error(void)
 	REQUIRE(strcmp(hv_conn_strerror(NULL, -ENOENT), strerror(ENOENT)) == 0);
 	/* The connection is still fine after a typed failure. */
 	int32_t sum;
-	REQUIRE_EQ(ts_add(c, 1, 1, &sum), 0);
+	REQUIRE_EQ(test_server_add(c, 1, 1, &sum), 0);
 	REQUIRE_EQ(sum, 2);
 	/* Encoding errors never reach the wire. */
-	hv_enc_init(&e, &test_server_endpoint, TS_ECHO, HV_MSG_REQUEST);
-	hv_enc_string(&e, "\xff");
-	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), -EILSEQ);
-	REQUIRE_EQ(ts_add(c, 2, 2, &sum), 0);
+	REQUIRE_EQ(test_server_echo(c, "\xff", NULL), -EILSEQ);
+	REQUIRE_EQ(test_server_add(c, 2, 2, &sum), 0);
 	hv_conn_close(c);
 }
 
@@ -93,18 +86,12 @@ struct async_rec {
 	int status[64];
 };
 
-static void hold_done(hv_conn *c, int status, hv_msg *reply, void *ud)
+static void hold_done(hv_conn *c, int status, const test_server_hold_rep *rep, void *ud)
 {
 	struct async_rec *rec = ud;
 	rec->status[rec->n] = status;
-	if (status == 0) {
-		hv_dec d;
-		const char *tag;
-		hv_dec_init(&d, reply);
-		hv_dec_string(&d, &tag);
-		REQUIRE_EQ(hv_dec_finish(&d), 0);
-		snprintf(rec->tags[rec->n], sizeof(rec->tags[0]), "%s", tag);
-	}
+	if (status == 0)
+		snprintf(rec->tags[rec->n], sizeof(rec->tags[0]), "%s", rep->tag);
 	rec->n++;
 }
 
@@ -116,19 +103,16 @@ static void test_async_out_of_order(void)
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	struct async_rec rec = {0};
 	for (int i = 0; i < 50; i++) {
-		hv_enc e;
 		char tag[8];
 		snprintf(tag, sizeof(tag), "t%d", i);
-		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
-		hv_enc_string(&e, tag);
-		REQUIRE_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
+		REQUIRE_EQ(test_server_hold_async(c, tag, hold_done, &rec), 0);
 	}
 	/* A sync call in between: the server holds the 50 and answers this. */
 	int32_t sum;
-	REQUIRE_EQ(ts_add(c, 20, 22, &sum), 0);
+	REQUIRE_EQ(test_server_add(c, 20, 22, &sum), 0);
 	REQUIRE_EQ(sum, 42);
 	REQUIRE_EQ(rec.n, 0);
-	REQUIRE_EQ(ts_oneway(c, TS_RELEASE, 0), 0);
+	REQUIRE_EQ(test_server_release(c), 0);
 	while (rec.n < 50)
 		spin(loop);
 	/* Released in reverse: each reply still matched its own request. */
@@ -151,7 +135,7 @@ static void test_portal(void)
 	hv_conn *c;
 	REQUIRE_EQ(hv_conn_connect_portal(NULL, "test.sock", &c), 0);
 	int32_t sum;
-	REQUIRE_EQ(ts_add(c, 3, 4, &sum), 0);
+	REQUIRE_EQ(test_server_add(c, 3, 4, &sum), 0);
 	hv_conn_close(c);
 	REQUIRE_EQ(hv_conn_connect_portal(NULL, "nobody-listens-here", &c), -ENOENT);
 	REQUIRE_EQ(hv_portal_path("../escape", buf, sizeof(buf)), -EINVAL);
@@ -173,21 +157,17 @@ static void test_held_after_disconnect(void)
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &a), 0);
 	struct async_rec rec = {0};
-	for (int i = 0; i < 5; i++) {
-		hv_enc e;
-		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
-		hv_enc_string(&e, "gone");
-		REQUIRE_EQ(hv_conn_call_async(a, &e, hold_done, &rec), 0);
-	}
-	REQUIRE_EQ(ts_echo(a, "holds are in", NULL), 0);
+	for (int i = 0; i < 5; i++)
+		REQUIRE_EQ(test_server_hold_async(a, "gone", hold_done, &rec), 0);
+	REQUIRE_EQ(test_server_echo(a, "holds are in", NULL), 0);
 	hv_conn_close(a);
 	REQUIRE_EQ(rec.n, 5);
 	hv_loop_run_once(loop, 0);
 	hv_loop_free(loop);
 	hv_conn *b = connect_loopless();
-	REQUIRE_EQ(ts_oneway(b, TS_RELEASE, 0), 0);
+	REQUIRE_EQ(test_server_release(b), 0);
 	int32_t sum;
-	REQUIRE_EQ(ts_add(b, 1, 2, &sum), 0);
+	REQUIRE_EQ(test_server_add(b, 1, 2, &sum), 0);
 	REQUIRE_EQ(sum, 3);
 	hv_conn_close(b);
 }
@@ -198,13 +178,13 @@ static void test_oneway_and_events(void)
 	hv_conn *c;
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
-	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, &tc_handlers), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
 	for (uint64_t i = 0; i < 2000; i++)
-		REQUIRE_EQ(ts_oneway(c, TS_PING, i), 0);
+		REQUIRE_EQ(test_server_ping(c, i), 0);
 	/* The sync call flushes the pings; the pongs arrive before its reply
 	 * and are queued, then dispatched by the loop in order. */
-	REQUIRE_EQ(ts_echo(c, "after pings", NULL), 0);
+	REQUIRE_EQ(test_server_echo(c, "after pings", NULL), 0);
 	REQUIRE_EQ(test_client_state.npongs, 0);
 	while (test_client_state.npongs < 2000)
 		spin(loop);
@@ -215,9 +195,9 @@ static void test_oneway_and_events(void)
 
 	/* Loop-less: events are read by hv_conn_dispatch. */
 	c = connect_loopless();
-	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, &tc_handlers), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
-	REQUIRE_EQ(ts_oneway(c, TS_PING, 77), 0);
+	REQUIRE_EQ(test_server_ping(c, 77), 0);
 	while (test_client_state.npongs < 1)
 		REQUIRE(hv_conn_dispatch(c, 10000) >= 0);
 	REQUIRE_EQ(test_client_state.pongs[0], 77);
@@ -226,19 +206,15 @@ static void test_oneway_and_events(void)
 
 static uint64_t sunk(hv_conn *c)
 {
-	hv_enc e;
-	hv_msg *reply;
 	uint64_t v = 0;
-	hv_enc_init(&e, &test_server_endpoint, TS_SUNK, HV_MSG_REQUEST);
-	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
-	hv_dec d;
-	hv_dec_init(&d, reply);
-	hv_dec_u64(&d, &v);
-	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE_EQ(test_server_sunk(c, &v), 0);
 	return v;
 }
 
-static void count_reply(hv_conn *c, int status, hv_msg *reply, void *ud) { (*(int *)ud)++; }
+static void count_reply(hv_conn *c, int status, const test_server_sleep_rep *rep, void *ud)
+{
+	(*(int *)ud)++;
+}
 
 static void test_backpressure(void)
 {
@@ -253,18 +229,11 @@ static void test_backpressure(void)
 	hv_conn_set_limits(c, HV_IPC_MAX_QUEUED_BYTES, HV_IPC_MAX_QUEUED_FDS, 8u << 20);
 	uint64_t before = sunk(c);
 	/* Keep the server busy (not reading) for a while first. */
-	hv_enc se;
 	int slept = 0;
-	hv_enc_init(&se, &test_server_endpoint, TS_SLEEP, HV_MSG_REQUEST);
-	hv_enc_u32(&se, 300);
-	REQUIRE_EQ(hv_conn_call_async(c, &se, count_reply, &slept), 0);
+	REQUIRE_EQ(test_server_sleep_async(c, 300, count_reply, &slept), 0);
 	static uint8_t chunk[16384];
-	for (int i = 0; i < 2048; i++) {
-		hv_enc e;
-		hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
-		hv_enc_bytes(&e, chunk, sizeof(chunk));
-		REQUIRE_EQ(hv_conn_send(c, &e), 0);
-	}
+	for (int i = 0; i < 2048; i++)
+		REQUIRE_EQ(test_server_sink(c, (hv_bytes){.data = chunk, .len = sizeof(chunk)}), 0);
 	REQUIRE_EQ(sunk(c) - before, 2048 * sizeof(chunk));
 	REQUIRE(hv_conn_is_open(c));
 	hv_conn_close(c);
@@ -279,12 +248,8 @@ static void test_backpressure(void)
 static void mutual_flood(hv_conn *c)
 {
 	static uint8_t chunk[16384];
-	for (int i = 0; i < 2048; i++) {
-		hv_enc e;
-		hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
-		hv_enc_bytes(&e, chunk, sizeof(chunk));
-		REQUIRE_EQ(hv_conn_send(c, &e), 0);
-	}
+	for (int i = 0; i < 2048; i++)
+		REQUIRE_EQ(test_server_sink(c, (hv_bytes){.data = chunk, .len = sizeof(chunk)}), 0);
 	/* The loop sends the rest while it receives. */
 	for (int turns = 0; test_sunk_bytes() < 2048 * sizeof(chunk); turns++) {
 		REQUIRE(turns < 3000);
@@ -310,7 +275,7 @@ static struct reentrant_rec reentrant;
 static int reentrant_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 {
 	(void)handlers;
-	if (hv_msg_id(msg) != TC_BLOB)
+	if (hv_msg_id(msg) != TEST_CLIENT_MSG_BLOB)
 		return -EBADMSG;
 	hv_dec d;
 	hv_bytes b;
@@ -322,7 +287,7 @@ static int reentrant_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 		return d.err;
 	if (reentrant.blobs++ % 7 == 0) {
 		const char *back = NULL;
-		if (ts_echo(hv_call_conn(call), "in a handler", &back) < 0 || strcmp(back, "in a handler") != 0)
+		if (test_server_echo(hv_call_conn(call), "in a handler", &back) < 0 || strcmp(back, "in a handler") != 0)
 			reentrant.bad = true;
 		reentrant.calls++;
 	}
@@ -335,7 +300,7 @@ static int reentrant_dispatch(hv_call *call, hv_msg *msg, const void *handlers)
 static void test_sync_call_in_handler(void)
 {
 	/* TestClient's magic, this test's dispatch. */
-	static hv_endpoint ep = {.name = "TestClient", .message_count = TC_COUNT, .dispatch = reentrant_dispatch};
+	static hv_endpoint ep = {.name = "TestClient", .message_count = TEST_CLIENT_MSG_BLOB, .dispatch = reentrant_dispatch};
 	ep.magic = test_client_endpoint.magic;
 	hv_loop *loop;
 	hv_conn *c;
@@ -343,12 +308,7 @@ static void test_sync_call_in_handler(void)
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
 	REQUIRE_EQ(hv_conn_serve(c, &ep, NULL), 0);
 	reentrant = (struct reentrant_rec){0};
-	hv_enc e;
-	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
-	hv_enc_u32(&e, 300);
-	hv_enc_u32(&e, 1000);
-	hv_enc_bool(&e, false);
-	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(test_server_flood(c, 300, 1000, false), 0);
 	while (reentrant.blobs < 300 && hv_conn_is_open(c))
 		spin(loop);
 	REQUIRE_EQ(reentrant.blobs, 300);
@@ -372,7 +332,7 @@ static void test_mutual_flood(void)
 	hv_conn *c;
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	REQUIRE_EQ(hv_conn_from_fd(loop, fd, &c), 0);
-	REQUIRE_EQ(hv_conn_serve(c, &test_server_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_server_endpoint, &ts_handlers), 0);
 	mutual_flood(c);
 	if (pid == 0)
 		_exit(0);
@@ -389,11 +349,11 @@ static void test_broadcast(void)
 {
 	/* Events from hv_server_foreach reach every client. */
 	hv_conn *a = connect_loopless(), *b = connect_loopless();
-	REQUIRE_EQ(hv_conn_serve(a, &test_client_endpoint, NULL), 0);
-	REQUIRE_EQ(hv_conn_serve(b, &test_client_endpoint, NULL), 0);
-	REQUIRE_EQ(ts_echo(b, "b is connected", NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(a, &test_client_endpoint, &tc_handlers), 0);
+	REQUIRE_EQ(hv_conn_serve(b, &test_client_endpoint, &tc_handlers), 0);
+	REQUIRE_EQ(test_server_echo(b, "b is connected", NULL), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
-	REQUIRE_EQ(ts_oneway(a, TS_BROADCAST, 4242), 0);
+	REQUIRE_EQ(test_server_broadcast(a, 4242), 0);
 	for (int i = 0; test_client_state.npongs < 1; i++)
 		REQUIRE(i < 6 && hv_conn_dispatch(a, 10000) >= 0);
 	for (int i = 0; test_client_state.npongs < 2; i++)
@@ -419,7 +379,7 @@ static void test_fd_passing(void)
 	}
 	hv_enc e;
 	hv_msg *reply;
-	hv_enc_init(&e, &test_server_endpoint, TS_PASS_FDS, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_PASS_FDS, HV_MSG_REQUEST);
 	hv_enc_fd(&e, p[0]);
 	hv_enc_buffer(&e, &b);
 	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
@@ -438,7 +398,7 @@ static void test_fd_passing(void)
 	hv_buffer_release(&b);
 
 	/* An fd in a reply belongs to the caller (hv_msg_give_all). */
-	hv_enc_init(&e, &test_server_endpoint, TS_GET_PIPE, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_GET_PIPE, HV_MSG_REQUEST);
 	hv_enc_string(&e, "from the server");
 	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_msg_give_all(reply);
@@ -448,14 +408,14 @@ static void test_fd_passing(void)
 	REQUIRE_EQ(hv_dec_finish(&d), 0);
 	REQUIRE(fcntl(fd, F_GETFD) & FD_CLOEXEC); /* MSG_CMSG_CLOEXEC */
 	int32_t s;
-	REQUIRE_EQ(ts_add(c, 1, 2, &s), 0); /* frees the reply, not the given fd */
+	REQUIRE_EQ(test_server_add(c, 1, 2, &s), 0); /* frees the reply, not the given fd */
 	char buf[64] = {0};
 	REQUIRE_EQ(read(fd, buf, sizeof(buf)), 15);
 	REQUIRE(strcmp(buf, "from the server") == 0);
 	close(fd);
 
 	/* A sealed read-only buffer made by the server. */
-	hv_enc_init(&e, &test_server_endpoint, TS_MAKE_BUFFER, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_MAKE_BUFFER, HV_MSG_REQUEST);
 	hv_enc_u32(&e, 5000);
 	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_msg_give_all(reply);
@@ -470,7 +430,7 @@ static void test_fd_passing(void)
 	hv_bitmap bm;
 	REQUIRE_EQ(hv_bitmap_create(16, 8, HV_PIXEL_BGRA8888, &bm), 0);
 	memset(bm.buffer.data, 1, bm.buffer.size);
-	hv_enc_init(&e, &test_server_endpoint, TS_BITMAP, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_BITMAP, HV_MSG_REQUEST);
 	hv_enc_bitmap(&e, &bm);
 	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
 	hv_dec_init(&d, reply);
@@ -485,22 +445,22 @@ static void test_timeout(void)
 {
 	hv_conn *c = connect_loopless();
 	hv_conn_set_timeout(c, 50);
-	REQUIRE_EQ(ts_sleep(c, 1500), -ETIMEDOUT);
+	REQUIRE_EQ(test_server_sleep(c, 1500), -ETIMEDOUT);
 	REQUIRE(!hv_conn_last_error(c)->remote);
 	/* The late reply is dropped (not misbehaviour); the next call works. */
 	hv_conn_set_timeout(c, -1);
 	int32_t s;
-	REQUIRE_EQ(ts_add(c, 5, 6, &s), 0);
+	REQUIRE_EQ(test_server_add(c, 5, 6, &s), 0);
 	REQUIRE_EQ(s, 11);
 	REQUIRE(hv_conn_is_open(c));
 	hv_conn_close(c);
 }
 
 static int async_status = 1;
-static void crash_done(hv_conn *c, int status, hv_msg *reply, void *ud)
+static void crash_done(hv_conn *c, int status, const test_server_hold_rep *rep, void *ud)
 {
 	async_status = status;
-	REQUIRE(reply == NULL);
+	REQUIRE(rep == NULL);
 }
 
 static void test_peer_killed(void)
@@ -511,13 +471,10 @@ static void test_peer_killed(void)
 	pid_t pid = test_server_fork(path, NULL);
 	hv_conn *c;
 	REQUIRE_EQ(hv_conn_connect(NULL, path, &c), 0);
-	hv_enc e;
-	hv_msg *reply;
-	hv_enc_init(&e, &test_server_endpoint, TS_CRASH, HV_MSG_REQUEST);
-	int r = hv_conn_call(c, &e, -1, &reply);
+	int r = test_server_crash(c);
 	REQUIRE(r == -ECONNRESET || r == -EPIPE);
 	REQUIRE(!hv_conn_is_open(c));
-	REQUIRE_EQ(ts_add(c, 1, 1, NULL), r); /* and stays failed, never hangs */
+	REQUIRE_EQ(test_server_add(c, 1, 1, NULL), r); /* and stays failed, never hangs */
 	hv_conn_close(c);
 	waitpid(pid, NULL, 0);
 
@@ -527,12 +484,9 @@ static void test_peer_killed(void)
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	REQUIRE_EQ(hv_conn_connect(loop, path, &c), 0);
 	struct async_rec rec = {0};
-	for (int i = 0; i < 10; i++) {
-		hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
-		hv_enc_string(&e, "x");
-		REQUIRE_EQ(hv_conn_call_async(c, &e, hold_done, &rec), 0);
-	}
-	REQUIRE_EQ(ts_echo(c, "sync", NULL), 0); /* the holds have arrived */
+	for (int i = 0; i < 10; i++)
+		REQUIRE_EQ(test_server_hold_async(c, "x", hold_done, &rec), 0);
+	REQUIRE_EQ(test_server_echo(c, "sync", NULL), 0); /* the holds have arrived */
 	test_server_kill(pid);
 	while (rec.n < 10)
 		spin(loop);
@@ -543,9 +497,7 @@ static void test_peer_killed(void)
 	/* Async calls pending when the client closes get their callback. */
 	pid = test_server_fork(path, NULL);
 	REQUIRE_EQ(hv_conn_connect(loop, path, &c), 0);
-	hv_enc_init(&e, &test_server_endpoint, TS_HOLD, HV_MSG_REQUEST);
-	hv_enc_string(&e, "y");
-	REQUIRE_EQ(hv_conn_call_async(c, &e, crash_done, NULL), 0);
+	REQUIRE_EQ(test_server_hold_async(c, "y", crash_done, NULL), 0);
 	hv_conn_close(c);
 	REQUIRE_EQ(async_status, -ECONNRESET);
 	test_server_kill(pid);
@@ -585,7 +537,7 @@ static void test_trace(void)
 static int trace_client(const char *path)
 {
 	hv_conn *c;
-	if (hv_conn_connect(NULL, path, &c) < 0 || ts_echo(c, "traced", NULL) < 0)
+	if (hv_conn_connect(NULL, path, &c) < 0 || test_server_echo(c, "traced", NULL) < 0)
 		return 1;
 	hv_conn_close(c);
 	return 0;
@@ -599,12 +551,7 @@ static int trace_client(const char *path)
 static void flood_and_wait(hv_loop *loop, hv_conn *c, uint32_t count, uint32_t size, bool with_fd)
 {
 	unsigned before = test_client_state.nblobs;
-	hv_enc e;
-	hv_enc_init(&e, &test_server_endpoint, TS_FLOOD, HV_MSG_ONEWAY);
-	hv_enc_u32(&e, count);
-	hv_enc_u32(&e, size);
-	hv_enc_bool(&e, with_fd);
-	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(test_server_flood(c, count, size, with_fd), 0);
 	while (test_client_state.nblobs < before + count && hv_conn_is_open(c))
 		spin(loop);
 	REQUIRE_EQ(test_client_state.nblobs, before + count);
@@ -616,7 +563,7 @@ static void test_edge_triggered_reads(void)
 	hv_conn *c;
 	REQUIRE_EQ(hv_loop_new(&loop), 0);
 	REQUIRE_EQ(hv_conn_connect(loop, sock, &c), 0);
-	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, NULL), 0);
+	REQUIRE_EQ(hv_conn_serve(c, &test_client_endpoint, &tc_handlers), 0);
 	memset(&test_client_state, 0, sizeof(test_client_state));
 	flood_and_wait(loop, c, 500, 16, true);
 	flood_and_wait(loop, c, 20, 200000, false);

@@ -103,31 +103,21 @@ static hv_conn *hand_over(int handoff)
 static void sink(hv_conn *c, size_t n)
 {
 	static uint8_t data[4096];
-	hv_enc e;
-	hv_enc_init(&e, &test_server_endpoint, TS_SINK, HV_MSG_ONEWAY);
-	hv_enc_bytes(&e, data, n);
-	REQUIRE_EQ(hv_conn_send(c, &e), 0);
+	REQUIRE_EQ(test_server_sink(c, (hv_bytes){.data = data, .len = n}), 0);
 	REQUIRE_EQ(hv_conn_flush(c), 0);
 }
 
 static uint64_t sunk(hv_conn *c)
 {
-	hv_enc e;
-	hv_msg *reply;
-	hv_enc_init(&e, &test_server_endpoint, TS_SUNK, HV_MSG_REQUEST);
-	REQUIRE_EQ(hv_conn_call(c, &e, -1, &reply), 0);
-	hv_dec d;
 	uint64_t v = 0;
-	hv_dec_init(&d, reply);
-	hv_dec_u64(&d, &v);
-	REQUIRE_EQ(hv_dec_finish(&d), 0);
+	REQUIRE_EQ(test_server_sunk(c, &v), 0);
 	return v;
 }
 
 static void add_ok(hv_conn *c, int32_t a)
 {
 	int32_t sum = 0;
-	REQUIRE_EQ(ts_add(c, a, 1, &sum), 0);
+	REQUIRE_EQ(test_server_add(c, a, 1, &sum), 0);
 	REQUIRE_EQ(sum, a + 1);
 }
 
@@ -291,11 +281,11 @@ static void test_async_error_no_callback(void)
 
 	/* An encoder error: not sent, callback never runs. */
 	hv_enc e;
-	hv_enc_init(&e, &test_server_endpoint, TS_ECHO, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_ECHO, HV_MSG_REQUEST);
 	hv_enc_string(&e, "\xff\xfe not UTF-8");
 	REQUIRE_EQ(hv_conn_call_async(c, &e, count_cb, NULL), -EILSEQ);
 	/* A good call after it completes normally: its callback runs once. */
-	hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_ADD, HV_MSG_REQUEST);
 	hv_enc_i32(&e, 1);
 	hv_enc_i32(&e, 2);
 	REQUIRE_EQ(hv_conn_call_async(c, &e, count_cb, NULL), 0);
@@ -308,7 +298,7 @@ static void test_async_error_no_callback(void)
 	for (int i = 0; i < 600 && hv_conn_is_open(c); i++)
 		REQUIRE(hv_loop_run_once(loop, 100) >= 0);
 	REQUIRE(!hv_conn_is_open(c));
-	hv_enc_init(&e, &test_server_endpoint, TS_ADD, HV_MSG_REQUEST);
+	hv_enc_init(&e, &test_server_endpoint, TEST_SERVER_MSG_ADD, HV_MSG_REQUEST);
 	hv_enc_i32(&e, 1);
 	hv_enc_i32(&e, 2);
 	int r = hv_conn_call_async(c, &e, count_cb, NULL);
