@@ -193,6 +193,9 @@ static int run_server(int fd)
 	hv_conn_serve(c, &all_types_endpoint, &handlers);
 	hv_conn_on_disconnect(c, server_gone, loop);
 	hv_loop_run(loop);
+	/* A connection made from an fd is a client's: closed by its owner,
+	 * also after its disconnect callback. */
+	hv_conn_close(c);
 	hv_loop_free(loop);
 	return 0;
 }
