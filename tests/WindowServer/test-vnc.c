@@ -12,6 +12,7 @@
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -153,6 +154,7 @@ int main(int argc, char **argv)
 	vnc->format.greenShift = 8;
 	vnc->format.blueShift = 0;
 	vnc->appData.encodingsString = "raw";
+	free(vnc->serverHost); /* rfbGetClient's "" */
 	vnc->serverHost = strdup("127.0.0.1");
 	vnc->serverPort = port;
 	REQUIRE(rfbInitClient(vnc, NULL, NULL)); /* frees vnc on failure */
@@ -186,6 +188,7 @@ int main(int argc, char **argv)
 	CHECK(r.x == 90 && r.y == 100);
 	expect_same("after a drag (cursor included)");
 
+	free(vnc->frameBuffer); /* the default MallocFrameBuffer's: ours to free */
 	rfbClientCleanup(vnc);
 	hv_ws_close(ws);
 	svc_stop(&fx);
