@@ -101,18 +101,21 @@ static int memfd(size_t size, unsigned seals)
 	return fd;
 }
 
-/* The permissions of the mapping that starts at p, from /proc/self/maps. */
+/* The permissions of the mapping that holds p, from /proc/self/maps. */
 static const char *map_perms(const void *p)
 {
 	static char perms[8];
-	char line[512], start[32];
-	snprintf(start, sizeof(start), "%lx-", (unsigned long)p);
+	char line[512];
 	FILE *f = fopen("/proc/self/maps", "re");
 	REQUIRE(f);
 	perms[0] = '\0';
-	while (fgets(line, sizeof(line), f))
-		if (!strncmp(line, start, strlen(start)))
-			sscanf(strchr(line, ' ') + 1, "%4s", perms);
+	while (fgets(line, sizeof(line), f)) {
+		unsigned long lo, hi;
+		char pm[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, pm) == 3 && (unsigned long)p >= lo &&
+		    (unsigned long)p < hi)
+			snprintf(perms, sizeof(perms), "%s", pm);
+	}
 	fclose(f);
 	return perms;
 }
