@@ -77,45 +77,18 @@ static void on_pointer(int mask, int x, int y, rfbClientPtr cl)
 		v->b->input.pointer(x, y, buttons, wheel);
 }
 
-static uint32_t modifier_of(rfbKeySym k)
-{
-	switch (k) {
-	case 0xffe9: case 0xffea: return 1;  /* Alt */
-	case 0xffe3: case 0xffe4: return 2;  /* Control */
-	case 0xffe1: case 0xffe2: return 4;  /* Shift */
-	case 0xffeb: case 0xffec: return 8;  /* Super */
-	default: return 0;
-	}
-}
-
-/* The character a keysym types, 0 for keys that type none. */
-static uint32_t code_point_of(rfbKeySym k)
-{
-	if ((k >= 0x20 && k <= 0x7e) || (k >= 0xa0 && k <= 0xff))
-		return k; /* Latin-1 keysyms are their code points */
-	if ((k & 0xff000000u) == 0x01000000u)
-		return k & 0x00ffffffu; /* Unicode keysyms */
-	switch (k) {
-	case 0xff08: return '\b';
-	case 0xff09: return '\t';
-	case 0xff0d: return '\r';
-	case 0xff1b: return 0x1b;
-	case 0xffff: return 0x7f;
-	default: return 0;
-	}
-}
-
 static void on_key(rfbBool down, rfbKeySym k, rfbClientPtr cl)
 {
 	struct vnc *v = cl->screen->screenData;
-	uint32_t m = modifier_of(k);
+	uint32_t m = ws_keysym_modifier((uint32_t)k);
 	if (m)
 		v->modifiers = down ? v->modifiers | m : v->modifiers & ~m;
 	if (v->b->input.key)
-		v->b->input.key(code_point_of(k), (uint32_t)k, v->modifiers, down);
+		v->b->input.key(ws_keysym_code_point((uint32_t)k), (uint32_t)k, v->modifiers, down);
 }
 
-static int vnc_open(struct ws_backend *b, hv_loop *loop, int width, int height, uint32_t *pixels)
+static int vnc_open(struct ws_backend *b, hv_loop *loop, int width, int height, uint32_t *pixels,
+		    int pixels_fd)
 {
 	rfbLog = vnc_log;
 	rfbErr = vnc_err;

@@ -88,14 +88,27 @@ void ws_cursor_show(ws_compositor *c, bool visible)
 int ws_compositor_init(ws_compositor *c, int width, int height, const struct ws_theme *theme,
 		       struct ws_font *font)
 {
-	*c = (ws_compositor){.width = width, .height = height, .theme = theme, .font = font};
+	*c = (ws_compositor){.width = width, .height = height, .theme = theme, .font = font,
+			     .pixels_fd = -1};
 	size_t n;
 	if (width <= 0 || height <= 0 || width > WS_MAX_WINDOW_SIDE || height > WS_MAX_WINDOW_SIDE ||
 	    !hv_mul_ok((size_t)width * 4, (size_t)height, &n))
 		return -EINVAL;
-	c->pixels = calloc((size_t)width * height, 4);
-	if (!c->pixels)
-		return -ENOMEM;
+	c->pixels_fd = memfd_create("ws-screen", MFD_CLOEXEC);
+	if (c->pixels_fd < 0)
+		return -errno;
+	if (ftruncate(c->pixels_fd, (off_t)n) < 0) {
+		int r = -errno;
+		ws_compositor_fini(c);
+		return r;
+	}
+	void *px = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_SHARED, c->pixels_fd, 0);
+	if (px == MAP_FAILED) {
+		int r = -errno;
+		ws_compositor_fini(c);
+		return r;
+	}
+	c->pixels = px;
 	c->screen = pixman_image_create_bits_no_clear(PIXMAN_x8r8g8b8, width, height, c->pixels,
 						      width * 4);
 	c->cursor = cursor_image();
@@ -119,8 +132,10 @@ void ws_compositor_fini(ws_compositor *c)
 	if (c->cursor)
 		pixman_image_unref(c->cursor);
 	pixman_region32_fini(&c->damage);
-	free(c->pixels);
-	*c = (ws_compositor){0};
+	if (c->pixels)
+		munmap(c->pixels, (size_t)c->width * c->height * 4);
+	hv_close(&c->pixels_fd);
+	*c = (ws_compositor){.pixels_fd = -1};
 }
 
 void ws_compositor_set_theme(ws_compositor *c, const struct ws_theme *theme)

@@ -79,7 +79,8 @@ struct ws_cursor;
 
 typedef struct ws_compositor {
 	int width, height;
-	uint32_t *pixels; /* x8r8g8b8, width * height */
+	uint32_t *pixels; /* x8r8g8b8, width * height: a mapping of pixels_fd */
+	int pixels_fd;	  /* a memfd, so an output can share the frame (MIT-SHM) */
 	pixman_image_t *screen;
 	pixman_region32_t damage;
 	struct ws_window *top, *bottom;

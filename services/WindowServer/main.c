@@ -1,9 +1,9 @@
 /* WindowServer — composes clients' windows onto a screen and routes input
  * to them (docs/windowserver.md).
  *
- *   WindowServer [--socket PATH] [--backend virtual|vnc] [--size WxH]
+ *   WindowServer [--socket PATH] [--backend virtual|vnc|x11] [--size WxH]
  *                [--theme FILE] [--font FILE] [--test-input]
- *                [--vnc-listen ADDR] [--vnc-port N]
+ *                [--vnc-listen ADDR] [--vnc-port N] [--x11-display DISPLAY]
  *
  * The theme and the font are read before the sandbox is entered; after
  * that the service opens no file: it serves clients, takes their memfds
@@ -28,6 +28,20 @@ static struct {
 static bool test_input;
 static const char *vnc_listen = "127.0.0.1";
 static int64_t vnc_port = 5900;
+static const char *x11_display;
+
+/* The output lost part of the frame: compose it again. */
+static void on_expose(int x, int y, int w, int h)
+{
+	ws_damage_rect(&ws.comp, (struct ws_rect){x, y, w, h});
+	ws_schedule_frame();
+}
+
+/* The person closed the output's window. */
+static void on_closed(void)
+{
+	hv_loop_quit(ws.loop, 0);
+}
 
 static int parse_size(const char *arg, void *target)
 {
@@ -61,7 +75,7 @@ static int setup(hv_server *srv)
 {
 	const ws_backend_ops *ops = ws_backend_find(backend_name);
 	if (!ops) {
-		hv_log_error("no backend '%s' (this build has: virtual)", backend_name);
+		hv_log_error("no backend '%s' (this build has: virtual, vnc, x11)", backend_name);
 		return -EINVAL;
 	}
 	ws_theme_default(&ws.theme);
@@ -74,13 +88,15 @@ static int setup(hv_server *srv)
 		return r;
 	ws.comp.cursor_visible = false; /* until the pointer first moves */
 	ws.backend.ops = ops;
-	ws.backend.input = (ws_input_sink){.pointer = ws_input_mouse, .key = ws_input_key};
+	ws.backend.input = (ws_input_sink){.pointer = ws_input_mouse, .key = ws_input_key,
+					   .expose = on_expose, .closed = on_closed};
+	ws.backend.x11_display = x11_display;
 	ws.backend.vnc_listen = vnc_listen;
 	ws.backend.vnc_port = (int)vnc_port;
 	hv_loop *loop = hv_server_loop(srv);
-	if ((r = ops->open(&ws.backend, loop, size.w, size.h, ws.comp.pixels)) < 0)
-		return hv_log_errno(r, "cannot open the %s backend", ops->name);
 	ws.loop = loop;
+	if ((r = ops->open(&ws.backend, loop, size.w, size.h, ws.comp.pixels, ws.comp.pixels_fd)) < 0)
+		return hv_log_errno(r, "cannot open the %s backend", ops->name);
 	ws.srv = srv;
 	ws.test_input = test_input;
 	r = ws_start_clock(loop);
@@ -106,14 +122,16 @@ static hv_service windowserver = {
 	.endpoint = &window_server_endpoint,
 	.handlers = &ws_handlers,
 	.options = (const hv_option[]){
-		HV_OPT_STRING("backend", "NAME", &backend_name, "where frames go: virtual (memory only) or\n"
-			      "vnc (VNC viewers, libvncserver)"),
+		HV_OPT_STRING("backend", "NAME", &backend_name, "where frames go: virtual (memory only),\n"
+			      "vnc (VNC viewers, libvncserver) or x11 (a window\n"
+			      "under an X server, MIT-SHM)"),
 		HV_OPT_CUSTOM("size", "WxH", parse_size, NULL, "screen size (default 1024x768)"),
 		HV_OPT_STRING("theme", "FILE", &theme_path, "theme INI file ([Colors], [Metrics])"),
 		HV_OPT_STRING("font", "FILE", &font_path, "title font (default " WS_DEFAULT_FONT ")"),
 		HV_OPT_FLAG("test-input", &test_input, "accept inject_mouse / inject_key (tests only)"),
 		HV_OPT_STRING("vnc-listen", "ADDR", &vnc_listen, "vnc: the IPv4 address (default 127.0.0.1)"),
 		HV_OPT_INT("vnc-port", "N", &vnc_port, 1, 65535, "vnc: the TCP port (default 5900)"),
+		HV_OPT_STRING("x11-display", "DISPLAY", &x11_display, "x11: the X display (default $DISPLAY)"),
 		{0}},
 	.conn_size = sizeof(struct ws_client),
 	.conn_init = ws_client_init,
