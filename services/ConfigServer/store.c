@@ -1240,7 +1240,9 @@ int cfg_store_apply(cfg_store *s, const char *dn, const cfg_op *ops,
 	if (r < 0 || !changed) {
 		table_clear(&next);
 		if (r < 0 && why && !*why)
-			*why = "cannot write the domain's file";
+			*why = r == -ENOSPC || r == -EDQUOT ? "the settings directory is full"
+			       : r == -EROFS		  ? "the settings directory is read-only"
+						  : "cannot write the domain's file";
 		return r;
 	}
 	cfg_table old = d->user;
