@@ -43,12 +43,17 @@ grep -q "no socket to serve" "$tmp/err" || fail "no reason: $(cat "$tmp/err")"
 
 # By hand: serves, is pledged, removes its socket file on SIGTERM.
 sock=$tmp/echo.sock
-"$echo_server" --socket="$sock" 2>"$tmp/echo.log" &
+# A stale socket file there is replaced; the new one is 0600 whatever the
+# umask, and nothing else is left in the directory.
+python3 -c 'import socket,sys; socket.socket(socket.AF_UNIX).bind(sys.argv[1])' "$sock"
+(umask 022; exec "$echo_server" --socket="$sock") 2>"$tmp/echo.log" &
 pid=$!
 for _ in $(seq 300); do [ -S "$sock" ] && break; sleep 0.02; done
 [ -S "$sock" ] || fail "no socket: $(cat "$tmp/echo.log")"
 for _ in $(seq 300); do grep -q "Seccomp:[[:space:]]*2" "/proc/$pid/status" && break; sleep 0.02; done
 grep -q "Seccomp:[[:space:]]*2" "/proc/$pid/status" || fail "EchoServer is not pledged"
+[ "$(stat -c %a "$sock")" = 600 ] || fail "socket mode $(stat -c %a "$sock"), not 600"
+[ "$(ls -A "$tmp" | grep -c '^\.echo\.sock')" = 0 ] || fail "a temporary socket was left: $(ls -A "$tmp")"
 kill "$pid"
 rc=0; wait "$pid" || rc=$?
 pid=

@@ -379,8 +379,10 @@ typedef void (*hv_server_conn_cb)(hv_server *s, hv_conn *c, void *userdata);
 int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv_server **out);
 void hv_server_free(hv_server *s); /* closes every connection */
 HV_DEFINE_CLEANUP(hv_server *, hv_server_free)
-/* Bind and listen at path (a stale socket file is replaced; mode 0600
- * unless changed with umask). */
+/* Bind and listen at path. The socket file appears only once it listens
+ * (bound under a temporary name beside it, then renamed), with mode 0600
+ * whatever the umask. A stale socket file is replaced; a live server's,
+ * or a path that is not a socket, is -EADDRINUSE. */
 int hv_server_listen(hv_server *s, const char *path);
 /* Adopt a listening socket, or an already accepted connection (AF_UNIX
  * SOCK_STREAM only: -EAFNOSUPPORT / -EPROTOTYPE otherwise). */
