@@ -103,10 +103,24 @@ grep -q '^ *2 LoadUrl(u64 page_id, URL::URL url) =|' "$tmp/rdump" || fail "route
 for f in Shapes AllTypesClient Serenity LibTypes Routed; do
 	"$ipcc" -o "$tmp/a" "$fix/$f.ipc" || fail "compile $f"
 done
+# The shipped SerenityOS types: the file itself, and a file written as
+# SerenityOS's are that uses them (aliases keep the name as written).
+stypes=$src/tools/ipcc/types/SerenityOS.ipc
+"$ipcc" -o "$tmp/a" "$stypes" || fail "compile SerenityOS.ipc"
+"$ipcc" -o "$tmp/a" --types "$stypes" "$fix/SerenityStyle.ipc" || fail "compile SerenityStyle"
+"$ipcc" --dump --types "$stypes" "$fix/SerenityStyle.ipc" >"$tmp/ssdump" || fail "--dump SerenityStyle"
+grep -q 'create_client(Audio::AudioQueue queue) =|' "$tmp/ssdump" || fail "alias keeps its name in --dump"
+grep -q '^int service_style_create_client(hv_conn \*c, hv_buffer queue);$' "$tmp/a/SerenityStyle.ipc.h" || fail "Audio::AudioQueue is a Buffer in C"
+
+grep -q '^int service_style_did_decode_frames(hv_conn \*c, hv_vec_opt_bitmap bitmaps, hv_opt_bitmap cursor);$' "$tmp/a/SerenityStyle.ipc.h" || fail "NonnullRefPtr<T> is T, RefPtr<T> is Optional<T>"
+# A file's own types shadow those of --types (SerenityOS.ipc has Point and Color too).
+"$ipcc" -o "$tmp/b" --types "$stypes" "$fix/Shapes.ipc" || fail "Shapes.ipc with the SerenityOS types"
+cmp -s "$tmp/a/Shapes.ipc.h" "$tmp/b/Shapes.ipc.h" || fail "--types changed what Shapes.ipc generates"
+"$ipcc" --dump "$stypes" | grep -q '^using IPC::Dictionary = HashMap<ByteString, ByteString>$' || fail "--dump shows aliases"
 flags="-std=gnu17 -D_GNU_SOURCE -Wall -Wextra -Werror -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 -Wcast-qual -Wpointer-arith -Wundef"
 for compiler in gcc clang; do
 	command -v $compiler >/dev/null 2>&1 || continue
-	for f in AllTypes Shapes AllTypesClient Serenity LibTypes Routed Crlf Nothing Blank; do
+	for f in AllTypes Shapes AllTypesClient Serenity LibTypes Routed SerenityOS SerenityStyle Crlf Nothing Blank; do
 		$compiler $flags -I"$src/lib/ipc/include" -I"$src/lib/core/include" -c "$tmp/a/$f.ipc.c" -o /dev/null ||
 			fail "$compiler: $f.ipc.c does not compile cleanly"
 	done

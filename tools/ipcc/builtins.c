@@ -37,6 +37,8 @@ static const struct {
 	{"HashMap", K_MAP, 2}, {"AK::HashMap", K_MAP, 2}, {"OrderedHashMap", K_MAP, 2},
 	/* nargs 0: one or more (up to IPCC_MAX_VARIANT_ALTERNATIVES) */
 	{"Variant", K_VARIANT, 0}, {"AK::Variant", K_VARIANT, 0},
+	{"NonnullRefPtr", K_POINTER, 1}, {"RefPtr", K_POINTER, 1},
+	{"NonnullOwnPtr", K_POINTER, 1}, {"OwnPtr", K_POINTER, 1},
 };
 
 /* Gfx's value types become small C structs every generated header declares. */

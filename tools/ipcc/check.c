@@ -98,15 +98,18 @@ static bool valid_c_prefix(const char *s)
 }
 
 /* --- type resolution -------------------------------------------------------- */
+/* The file's own types (and its imports') shadow those of --types files,
+ * which are a library: defining `Point` must not clash with one there. */
 static ipcc_def *find_def_exact(ipcc_unit *u, const char *name)
 {
 	ipcc_def *d = ipcc_builtin_def(u, name);
 	if (d)
 		return d;
-	for (size_t i = 0; i < u->nfiles; i++)
-		for (size_t k = 0; k < u->files[i]->ndefs; k++)
-			if (!strcmp(u->files[i]->defs[k]->name, name))
-				return u->files[i]->defs[k];
+	for (int types = 0; types < 2; types++)
+		for (size_t i = 0; i < u->nfiles; i++)
+			for (size_t k = 0; k < u->files[i]->ndefs && u->files[i]->is_types == types; k++)
+				if (!strcmp(u->files[i]->defs[k]->name, name))
+					return u->files[i]->defs[k];
 	return NULL;
 }
 
@@ -171,6 +174,34 @@ static bool resolve_variant(ipcc_unit *u, ipcc_type *t)
 				return false;
 			}
 	t->kind = K_VARIANT;
+	t->alts = t->args;
+	t->nalts = t->nargs;
+	return true;
+}
+
+/* C++'s smart pointers carry their pointee: NonnullRefPtr<T> and
+ * NonnullOwnPtr<T> are T, RefPtr<T> and OwnPtr<T> (which may be null) are
+ * Optional<T>. */
+static bool resolve_pointer(ipcc_unit *u, ipcc_type *t, bool variant_alternative)
+{
+	if (t->nargs != 1) {
+		ipcc_error(u, t->loc, "'%s' takes 1 type argument, %zu given", t->name, t->nargs);
+		return false;
+	}
+	if (!resolve_in(u, t->args[0], variant_alternative && !strncmp(t->name, "Nonnull", 7)))
+		return false;
+	if (strncmp(t->name, "Nonnull", 7)) {
+		t->kind = K_OPTIONAL;
+		t->elem = t->args[0];
+		return true;
+	}
+	ipcc_type *p = t->args[0];
+	t->kind = p->kind;
+	t->def = p->def;
+	t->elem = p->elem;
+	t->value = p->value;
+	t->alts = p->alts;
+	t->nalts = p->nalts;
 	return true;
 }
 
@@ -182,7 +213,12 @@ static bool resolve_in(ipcc_unit *u, ipcc_type *t, bool variant_alternative)
 	enum ipcc_kind ck = ipcc_builtin_container(t->name, &want);
 	if (ck == K_VARIANT)
 		return resolve_variant(u, t);
+	if (ck == K_POINTER)
+		return resolve_pointer(u, t, variant_alternative);
 	if (ck != K_UNRESOLVED) {
+		/* HashMap<K, V, Traits>: C++'s hashing traits mean nothing on the wire. */
+		if (ck == K_MAP && t->nargs == 3)
+			t->nargs = 2;
 		if (t->nargs != want) {
 			ipcc_error(u, t->loc, "'%s' takes %u type argument%s, %zu given", t->name, want,
 				   want == 1 ? "" : "s", t->nargs);
@@ -218,6 +254,27 @@ static bool resolve_in(ipcc_unit *u, ipcc_type *t, bool variant_alternative)
 		return true;
 	}
 	ipcc_def *d = find_def(u, t->name);
+	if (d && d->kind == DEF_ALIAS) {
+		if (d->resolving == 2)
+			return false; /* its error is reported already */
+		if (d->resolving == 1) {
+			ipcc_error(u, t->loc, "type alias '%s' refers to itself", d->name);
+			return false;
+		}
+		d->resolving = 1;
+		bool ok = resolve_in(u, d->target, variant_alternative);
+		d->resolving = ok ? 0 : 2;
+		if (!ok)
+			return false;
+		/* The alias's name stays (messages and dumps read as written). */
+		t->kind = d->target->kind;
+		t->def = d->target->def;
+		t->elem = d->target->elem;
+		t->value = d->target->value;
+		t->alts = d->target->alts;
+		t->nalts = d->target->nalts;
+		return true;
+	}
 	if (d) {
 		t->def = d;
 		t->kind = d->kind == DEF_STRUCT ? K_STRUCT : d->kind == DEF_ENUM ? K_ENUM : K_FLAGS;
@@ -289,8 +346,8 @@ static bool reaches(const ipcc_type *t, const ipcc_def *target, unsigned stamp)
 	case K_VECTOR: case K_OPTIONAL: return reaches(t->elem, target, stamp);
 	case K_MAP: return reaches(t->elem, target, stamp) || reaches(t->value, target, stamp);
 	case K_VARIANT:
-		for (size_t i = 0; i < t->nargs; i++)
-			if (reaches(t->args[i], target, stamp))
+		for (size_t i = 0; i < t->nalts; i++)
+			if (reaches(t->alts[i], target, stamp))
 				return true;
 		return false;
 	case K_STRUCT: return reaches_def(t->def, target, stamp);
@@ -349,8 +406,8 @@ static void walk_type(ipcc_unit *u, ipcc_def *d, const ipcc_field *f, const ipcc
 			walk_type(u, d, f, t->elem);
 		break;
 	case K_VARIANT:
-		for (size_t i = 0; i < t->nargs; i++)
-			walk_type(u, d, f, t->args[i]);
+		for (size_t i = 0; i < t->nalts; i++)
+			walk_type(u, d, f, t->alts[i]);
 		break;
 	case K_STRUCT:
 		if (t->def->visiting == 1) {
@@ -459,7 +516,7 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 					ipcc_def *o = u->files[j]->defs[m];
 					if (o == d)
 						break;
-					if (!strcmp(o->name, d->name)) {
+					if (!strcmp(o->name, d->name) && o->file->is_types == d->file->is_types) {
 						first = o;
 						break;
 					}
@@ -469,6 +526,8 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 					   first->loc.file, first->loc.line, first->loc.col);
 				continue;
 			}
+			if (d->kind == DEF_ALIAS)
+				continue; /* another name: no C type of its own */
 			/* Helpers are named after a type's C name (enc_<name>); containers'
 			 * and built-ins' helpers use these shapes, so they are taken. */
 			if (!strncmp(d->cname, "vec_", 4) || !strncmp(d->cname, "opt_", 4) || !strncmp(d->cname, "map_", 4) ||
@@ -507,6 +566,10 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 		ipcc_file *f = u->files[i];
 		for (size_t k = 0; k < f->ndefs; k++) {
 			ipcc_def *d = f->defs[k];
+			if (d->kind == DEF_ALIAS) {
+				resolve(u, d->target); /* an unused alias is checked too */
+				continue;
+			}
 			if (d->kind != DEF_STRUCT) {
 				check_enum(u, d);
 				continue;

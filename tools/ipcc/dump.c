@@ -43,7 +43,9 @@ void ipcc_dump(ipcc_unit *u, FILE *out)
 	}
 	for (size_t i = 0; i < f->ndefs; i++) {
 		const ipcc_def *d = f->defs[i];
-		if (d->kind == DEF_STRUCT) {
+		if (d->kind == DEF_ALIAS) {
+			fprintf(out, "using %s = %s\n", d->name, ipcc_type_text(&u->arena, d->target));
+		} else if (d->kind == DEF_STRUCT) {
 			fprintf(out, "struct %s -> %s { ", d->name, d->cname);
 			for (size_t k = 0; k < d->nfields; k++)
 				fprintf(out, "%s %s; ", ipcc_type_text(&u->arena, d->fields[k].type), d->fields[k].name);

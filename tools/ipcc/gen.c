@@ -81,8 +81,8 @@ static void collect(gen *g, const ipcc_type *t)
 		break;
 	case K_MAP: collect_pointee(g, t->elem); collect_pointee(g, t->value); break;
 	case K_VARIANT:
-		for (size_t i = 0; i < t->nargs; i++)
-			collect(g, t->args[i]);
+		for (size_t i = 0; i < t->nalts; i++)
+			collect(g, t->alts[i]);
 		break;
 	case K_STRUCT:
 		for (size_t i = 0; i < t->def->nfields; i++)
@@ -242,19 +242,19 @@ static void emit_type_def(gen *g, const ipcc_type *t)
 		fprintf(g->h, "/* %s: tag is the index of the alternative held */\ntypedef struct %s {\n\tuint32_t tag;\n",
 			ipcc_type_text(g->a, t), cn);
 		bool any = false;
-		for (size_t i = 0; i < t->nargs; i++)
-			any = any || t->args[i]->kind != K_EMPTY;
+		for (size_t i = 0; i < t->nalts; i++)
+			any = any || t->alts[i]->kind != K_EMPTY;
 		if (any) {
 			fprintf(g->h, "\tunion {\n");
-			for (size_t i = 0; i < t->nargs; i++)
-				if (t->args[i]->kind != K_EMPTY)
+			for (size_t i = 0; i < t->nalts; i++)
+				if (t->alts[i]->kind != K_EMPTY)
 					fprintf(g->h, "\t\t%s;\n",
-						decl(g, t->args[i], ipcc_printf(g->a, "as_%s", ipcc_mangle(g->a, t->args[i]))));
+						decl(g, t->alts[i], ipcc_printf(g->a, "as_%s", ipcc_mangle(g->a, t->alts[i]))));
 			fprintf(g->h, "\t};\n");
 		}
 		fprintf(g->h, "} %s;\nenum {\n", cn);
-		for (size_t i = 0; i < t->nargs; i++)
-			fprintf(g->h, "\t%s_%s = %zu,\n", U, ipcc_upper(g->a, ipcc_mangle(g->a, t->args[i])), i);
+		for (size_t i = 0; i < t->nalts; i++)
+			fprintf(g->h, "\t%s_%s = %zu,\n", U, ipcc_upper(g->a, ipcc_mangle(g->a, t->alts[i])), i);
 		fprintf(g->h, "};\n");
 		break;
 	}
@@ -475,31 +475,31 @@ static void emit_variant_helpers(gen *g, const ipcc_type *t, const char *T, cons
 {
 	FILE *o = g->c;
 	fprintf(o, "HV_IPC_HELPER void enc_%s(hv_enc *e, const %s *v)\n{\n\thv_enc_u32(e, v->tag);\n\tswitch (v->tag) {\n", M, T);
-	for (size_t i = 0; i < t->nargs; i++) {
+	for (size_t i = 0; i < t->nalts; i++) {
 		fprintf(o, "\tcase %zu:\n", i);
-		if (t->args[i]->kind != K_EMPTY)
-			enc_stmt(g, "\t\t", t->args[i], "e", ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->args[i])));
+		if (t->alts[i]->kind != K_EMPTY)
+			enc_stmt(g, "\t\t", t->alts[i], "e", ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->alts[i])));
 		fprintf(o, "\t\tbreak;\n");
 	}
 	fprintf(o, "\tdefault:\n\t\tif (!e->err)\n\t\t\te->err = -EINVAL; /* not an alternative of %s */\n\t\tbreak;\n\t}\n}\n\n",
 		ipcc_type_text(g->a, t));
 	fprintf(o, "HV_IPC_HELPER bool dec_%s(hv_dec *d, %s *v)\n{\n", M, T);
 	fprintf(o, "\tmemset(v, 0, sizeof(*v));\n\tif (!hv_dec_u32(d, &v->tag))\n\t\treturn false;\n\tswitch (v->tag) {\n");
-	for (size_t i = 0; i < t->nargs; i++) {
-		if (t->args[i]->kind == K_EMPTY)
+	for (size_t i = 0; i < t->nalts; i++) {
+		if (t->alts[i]->kind == K_EMPTY)
 			fprintf(o, "\tcase %zu:\n\t\treturn true;\n", i);
 		else
 			fprintf(o, "\tcase %zu:\n\t\treturn %s;\n", i,
-				dec_expr(g, t->args[i], "d", ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->args[i]))));
+				dec_expr(g, t->alts[i], "d", ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->alts[i]))));
 	}
 	fprintf(o, "\tdefault:\n\t\td->err = -EBADMSG;\n\t\treturn false;\n\t}\n}\n\n");
 	if (!ipcc_has_resources(t))
 		return;
 	fprintf(o, "HV_IPC_HELPER void rel_%s(%s *v)\n{\n\tswitch (v->tag) {\n", M, T);
-	for (size_t i = 0; i < t->nargs; i++)
-		if (ipcc_has_resources(t->args[i])) {
+	for (size_t i = 0; i < t->nalts; i++)
+		if (ipcc_has_resources(t->alts[i])) {
 			fprintf(o, "\tcase %zu:\n", i);
-			rel_stmt(g, "\t\t", t->args[i], ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->args[i])));
+			rel_stmt(g, "\t\t", t->alts[i], ipcc_printf(g->a, "v->as_%s", ipcc_mangle(g->a, t->alts[i])));
 			fprintf(o, "\t\tbreak;\n");
 		}
 	fprintf(o, "\tdefault:\n\t\tbreak;\n\t}\n}\n\n");
@@ -874,7 +874,8 @@ int ipcc_generate(ipcc_unit *u, char **header, size_t *header_len, char **source
 
 	/* Every type the file defines, and whatever its messages use. */
 	for (size_t i = 0; i < f->ndefs; i++)
-		collect_all(&g, def_type(&g, f->defs[i]));
+		if (f->defs[i]->kind != DEF_ALIAS)
+			collect_all(&g, def_type(&g, f->defs[i]));
 	for (size_t e = 0; e < f->nendpoints; e++)
 		for (size_t i = 0; i < f->endpoints[e].nmessages; i++) {
 			const ipcc_message *m = &f->endpoints[e].messages[i];

@@ -89,6 +89,7 @@ enum ipcc_kind {
 	K_FLAGS,      /* enum whose values combine with | (an unsigned integer in C) */
 	K_VARIANT,    /* Variant<A, B, ...>: u32 tag, then that alternative */
 	K_EMPTY,      /* AK::Empty: a Variant alternative without a value */
+	K_POINTER,    /* NonnullRefPtr<T> etc.: only while resolving (becomes T or Optional<T>) */
 };
 
 /* Most alternatives of one Variant. */
@@ -106,6 +107,8 @@ typedef struct ipcc_type {
 	/* Filled by the checker. */
 	enum ipcc_kind kind;
 	struct ipcc_type *elem, *value; /* vector/optional element; map key = elem */
+	struct ipcc_type **alts;        /* Variant alternatives */
+	size_t nalts;
 	struct ipcc_def *def;           /* struct / enum */
 } ipcc_type;
 
@@ -130,7 +133,7 @@ typedef struct ipcc_enumerator {
 	ipcc_loc loc;
 } ipcc_enumerator;
 
-enum ipcc_def_kind { DEF_STRUCT, DEF_ENUM, DEF_FLAGS };
+enum ipcc_def_kind { DEF_STRUCT, DEF_ENUM, DEF_FLAGS, DEF_ALIAS };
 
 typedef struct ipcc_def {
 	enum ipcc_def_kind kind;
@@ -148,6 +151,8 @@ typedef struct ipcc_def {
 	size_t nenumerators, capenumerators;
 	ipcc_type *underlying; /* enum / flags: integer type (default u32) */
 	uint64_t flag_mask;    /* flags: OR of every value */
+	ipcc_type *target;     /* alias: the type it names ("using A = T") */
+	int resolving;         /* alias: 1 being resolved (a cycle check), 2 failed (reported once) */
 	int visiting;          /* recursion check */
 	bool recursive;        /* a struct reachable from itself (through Vector, HashMap or Optional) */
 	/* Memoized facts (a struct used many times over is walked once). */
@@ -187,6 +192,7 @@ typedef struct ipcc_file {
 	const char *path;     /* as opened */
 	const char *base;     /* "EchoServer" */
 	const char *prefix;   /* "echo_server": the prefix of its types */
+	bool is_types;        /* loaded by --types (or imported only by such a file) */
 	char *text;           /* owned (malloc) */
 	size_t len;
 	struct ipcc_file **imports;

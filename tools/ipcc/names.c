@@ -105,8 +105,8 @@ size_t ipcc_min_wire(const ipcc_type *t)
 	case K_FILE: case K_EMPTY: return 0;
 	case K_VARIANT: {
 		size_t m = SIZE_MAX;
-		for (size_t i = 0; i < t->nargs; i++) {
-			size_t w = ipcc_min_wire(t->args[i]);
+		for (size_t i = 0; i < t->nalts; i++) {
+			size_t w = ipcc_min_wire(t->alts[i]);
 			m = w < m ? w : m;
 		}
 		return 4 + (m == SIZE_MAX ? 0 : m); /* u32 tag + the smallest alternative */
@@ -149,8 +149,8 @@ size_t ipcc_c_size(const ipcc_type *t)
 	case K_EMPTY: return 0;
 	case K_VARIANT: {
 		size_t m = 0;
-		for (size_t i = 0; i < t->nargs; i++) {
-			size_t w = ipcc_c_size(t->args[i]);
+		for (size_t i = 0; i < t->nalts; i++) {
+			size_t w = ipcc_c_size(t->alts[i]);
 			m = w > m ? w : m;
 		}
 		return sat_add(8, m);
@@ -180,8 +180,8 @@ bool ipcc_has_resources(const ipcc_type *t)
 	case K_VECTOR: case K_OPTIONAL: return ipcc_has_resources(t->elem);
 	case K_MAP: return ipcc_has_resources(t->elem) || ipcc_has_resources(t->value);
 	case K_VARIANT:
-		for (size_t i = 0; i < t->nargs; i++)
-			if (ipcc_has_resources(t->args[i]))
+		for (size_t i = 0; i < t->nalts; i++)
+			if (ipcc_has_resources(t->alts[i]))
 				return true;
 		return false;
 	case K_STRUCT: {
@@ -233,11 +233,12 @@ const char *ipcc_mangle(ipcc_arena *a, const ipcc_type *t)
 	case K_MAP: return ipcc_printf(a, "map_%s_%s", ipcc_mangle(a, t->elem), ipcc_mangle(a, t->value));
 	case K_VARIANT: {
 		char *s = "var";
-		for (size_t i = 0; i < t->nargs; i++)
-			s = ipcc_printf(a, "%s_%s", s, ipcc_mangle(a, t->args[i]));
+		for (size_t i = 0; i < t->nalts; i++)
+			s = ipcc_printf(a, "%s_%s", s, ipcc_mangle(a, t->alts[i]));
 		return s;
 	}
 	case K_EMPTY: return "empty";
+	case K_POINTER: break;
 	case K_STRUCT: case K_ENUM: case K_FLAGS: return t->def->mangle;
 	case K_UNRESOLVED: break;
 	}
@@ -265,7 +266,7 @@ const char *ipcc_ctype(ipcc_arena *a, const ipcc_type *t)
 	case K_BITMAP: return "hv_bitmap";
 	case K_VECTOR: case K_OPTIONAL: case K_MAP: case K_VARIANT: return ipcc_printf(a, "hv_%s", ipcc_mangle(a, t));
 	case K_STRUCT: case K_ENUM: case K_FLAGS: return t->def->cname;
-	case K_EMPTY: break;
+	case K_EMPTY: case K_POINTER: break;
 	case K_UNRESOLVED: break;
 	}
 	return "?";

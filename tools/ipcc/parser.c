@@ -5,8 +5,10 @@
  *   struct   := "struct" QNAME "{" { field (";" | ",") } "}" [";"]
  *   enum     := "enum" QNAME [":" type] "{" NAME ["=" NUMBER] { "," ... } [","] "}" [";"]
  *   flags    := "flags" QNAME [":" type] "{" NAME "=" NUMBER { "," ... } [","] "}" [";"]
+ *   using    := "using" QNAME "=" type [";"]      (another name for a type)
  *   QNAME    := NAME {"::" NAME}        ("HTTP::HeaderMap": C++ namespaces)
- *   endpoint := "endpoint" NAME ["=" NUMBER] ["routed" "by" field] "{" { message } "}"
+ *   endpoint := "endpoint" NAME ["=" NUMBER | "[" "magic" "=" NUMBER "]"] ["routed" "by" field]
+ *               "{" { message } "}"
  *   message  := ["[" NAME {"," NAME} "]"] NAME "(" [field {"," field}] ")"
  *               ("=>" "(" [field {"," field}] ")" | "=|") [";"]
  *   field    := ["[" attr {"," attr} "]"] [type] NAME      (type implied by [File]/[Bitmap]/[Buffer])
@@ -292,6 +294,16 @@ static void parse_endpoint(parser *p, const char *doc)
 	 * Haven's magic is the hash of the name. */
 	if (accept(p, TOK_EQ))
 		expect(p, TOK_NUMBER, "a number");
+	/* SerenityOS 2021's "endpoint LookupServer [magic=9001]": ignored too. */
+	if (accept(p, TOK_LBRACKET)) {
+		if (!is_word(&p->tok, "magic")) {
+			fail_at(p, &p->tok, "'magic' (the one endpoint attribute)");
+			return;
+		}
+		bump(p);
+		if (!expect(p, TOK_EQ, "'='") || !expect(p, TOK_NUMBER, "a number") || !expect(p, TOK_RBRACKET, "']'"))
+			return;
+	}
 	/* Ladybird's "routed by Type name" (see check.c for its meaning). */
 	if (is_word(&p->tok, "routed")) {
 		bump(p);
@@ -353,7 +365,8 @@ static ipcc_def *new_def(parser *p, enum ipcc_def_kind kind, const char *doc)
 	d->kind = kind;
 	d->file = p->f;
 	d->loc = p->tok.loc;
-	d->name = qualified_name(p, kind == DEF_STRUCT ? "a struct" : kind == DEF_ENUM ? "an enum" : "a flag set");
+	d->name = qualified_name(p, kind == DEF_STRUCT ? "a struct" : kind == DEF_ENUM ? "an enum" :
+				    kind == DEF_FLAGS ? "a flag set" : "a type alias");
 	return d;
 }
 
@@ -433,6 +446,13 @@ int ipcc_parse(ipcc_unit *u, ipcc_file *f)
 		} else if (is_word(&p.tok, "enum")) {
 			bump(&p);
 			parse_enum(&p, doc, DEF_ENUM);
+		} else if (is_word(&p.tok, "using")) {
+			bump(&p);
+			ipcc_def *d = new_def(&p, DEF_ALIAS, doc);
+			if (expect(&p, TOK_EQ, "'='") && (d->target = type(&p, 0))) {
+				accept(&p, TOK_SEMI);
+				ipcc_push(&u->arena, &f->defs, &f->ndefs, &f->capdefs, &d, sizeof(d));
+			}
 		} else if (is_word(&p.tok, "flags")) {
 			bump(&p);
 			parse_enum(&p, doc, DEF_FLAGS);
@@ -451,7 +471,7 @@ int ipcc_parse(ipcc_unit *u, ipcc_file *f)
 			if (imp)
 				ipcc_push(&u->arena, &f->imports, &f->nimports, &f->capimports, &imp, sizeof(imp));
 		} else {
-			fail_at(&p, &p.tok, "'endpoint', 'struct', 'enum', 'flags' or 'import'");
+			fail_at(&p, &p.tok, "'endpoint', 'struct', 'enum', 'flags', 'using' or 'import'");
 		}
 	}
 	return p.failed ? -1 : 0;

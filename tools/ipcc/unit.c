@@ -147,9 +147,12 @@ int ipcc_load_file(ipcc_unit *u, const char *path)
 		return -1;
 	/* After the root, so files[0] stays the file being compiled; a types
 	 * file the root also imports is loaded once. */
+	size_t first = u->nfiles;
 	for (size_t i = 0; i < u->ntypes_files; i++)
 		if (!load(u, u->types_files[i], (ipcc_loc){0}, &failed) || failed)
 			return -1;
+	for (size_t i = first; i < u->nfiles; i++)
+		u->files[i]->is_types = true;
 	return u->errors ? -1 : 0;
 }
 
