@@ -62,6 +62,8 @@ grep -q 'trailing comments stay' "$tmp/a/AllTypes.ipc.h" && fail "trailing comme
 magic=$(sed -n 's/.*\.magic = \(0x[0-9a-f]*\)u,.*/\1/p' "$tmp/a/AllTypes.ipc.c")
 grep -q "^endpoint AllTypes magic $magic prefix all_types_ messages 16$" "$tmp/dump" || fail "--dump endpoint line ($magic)"
 grep -q "^ *1 Scalars(bool b," "$tmp/dump" || fail "--dump first message"
+grep -q '^  error NotFound = -4097 "no such thing"  -> ALL_TYPES_ERR_NOT_FOUND$' "$tmp/dump" || fail "--dump declared error"
+grep -q '^  error Busy = -4103 "try again later"  -> ALL_TYPES_ERR_BUSY$' "$tmp/dump" || fail "--dump error with a number"
 grep -q "^ *12 Empty() => ()  -> all_types_empty$" "$tmp/dump" || fail "--dump message 12"
 grep -q "^ *13 Qualified(HTTP::HeaderMap headers, ::Core::Priority priority, AK::Duration timeout) => (" "$tmp/dump" || fail "--dump qualified types as written"
 

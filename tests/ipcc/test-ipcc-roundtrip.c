@@ -98,8 +98,16 @@ static int h_limited(hv_call *call, const all_types_limited_req *q, all_types_li
 	return 0;
 }
 
+/* why "-": return the code bare; "" with a declared error: all_types_error
+ * with the contract's message; else that message. */
 static int h_fail(hv_call *call, const all_types_fail_req *q, all_types_fail_rep *r)
 {
+	if (!strcmp(q->why, "-"))
+		return q->code;
+	if (all_types_error_name(q->code) && !*q->why)
+		return all_types_error(call, q->code, NULL);
+	if (all_types_error_name(q->code))
+		return all_types_error(call, q->code, "%s (%d)", q->why, q->code);
 	return hv_call_fail(call, q->code, "%s", q->why);
 }
 
@@ -472,6 +480,27 @@ static void test_fail_and_missing(hv_conn *c)
 	/* Any negative code, even one that means "malformed" to the runtime,
 	 * is just the client's error: the connection stays open. */
 	CHECK_EQ(all_types_fail(c, -EBADMSG, "still fine"), -EBADMSG);
+	/* Errors of the contract: a named constant and a message, whichever
+	 * way the handler returned it. */
+	CHECK_EQ(ALL_TYPES_ERR_NOT_FOUND, -4097);
+	CHECK_EQ(ALL_TYPES_ERR_BUSY, -(4096 + 7));
+	CHECK_EQ(all_types_fail(c, ALL_TYPES_ERR_NOT_FOUND, "-"), ALL_TYPES_ERR_NOT_FOUND);
+	e = hv_conn_last_error(c);
+	CHECK(e->remote && e->code == ALL_TYPES_ERR_NOT_FOUND && !strcmp(e->message, "no such thing"));
+	CHECK_EQ(all_types_fail(c, ALL_TYPES_ERR_BUSY, ""), ALL_TYPES_ERR_BUSY);
+	CHECK(!strcmp(hv_conn_last_error(c)->message, "try again later"));
+	CHECK(!strcmp(hv_conn_strerror(c, ALL_TYPES_ERR_BUSY), "try again later"));
+	CHECK_EQ(all_types_fail(c, ALL_TYPES_ERR_BUSY, "queue full"), ALL_TYPES_ERR_BUSY);
+	CHECK(!strcmp(hv_conn_last_error(c)->message, "queue full (-4103)"));
+	/* The bare return right after a message was given: the contract's again. */
+	CHECK_EQ(all_types_fail(c, ALL_TYPES_ERR_BUSY, "-"), ALL_TYPES_ERR_BUSY);
+	CHECK(!strcmp(hv_conn_last_error(c)->message, "try again later"));
+	CHECK(!strcmp(all_types_error_name(ALL_TYPES_ERR_BUSY), "Busy"));
+	CHECK(!strcmp(all_types_error_message(ALL_TYPES_ERR_NOT_FOUND), "no such thing"));
+	CHECK(all_types_error_name(-EPERM) == NULL && all_types_error_name(-4096 - 2) == NULL);
+	/* errno-style codes are untouched: a bare -ENOENT still reads as strerror. */
+	CHECK_EQ(all_types_fail(c, -ENOENT, "-"), -ENOENT);
+	CHECK(!strcmp(hv_conn_last_error(c)->message, strerror(ENOENT)));
 	CHECK_EQ(all_types_empty(c), -ENOSYS);
 	CHECK(strstr(hv_conn_last_error(c)->message, "AllTypes.Empty has no handler") != NULL);
 	uint32_t n = 0;

@@ -603,6 +603,47 @@ static void check_defs(ipcc_unit *u, name_set *cnames)
 		}
 }
 
+/* Declared errors: distinct names and numbers, C names that collide with
+ * nothing (constants, and the three helpers generated when there are any). */
+static void check_errors(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
+{
+	if (!ep->nerrors)
+		return;
+	const char *epw = ipcc_printf(&u->arena, "the errors of endpoint '%s'", ep->name);
+	static const char *const helpers[] = {"error", "error_name", "error_message"};
+	for (size_t i = 0; i < sizeof(helpers) / sizeof(helpers[0]); i++)
+		claim(u, cnames, ipcc_printf(&u->arena, "%s_%s", ep->prefix, helpers[i]), epw, ep->loc);
+	for (size_t i = 0; i < ep->nerrors; i++) {
+		ipcc_error_decl *e = &ep->errors[i];
+		e->upper = ipcc_upper(&u->arena, ipcc_snake(&u->arena, e->name));
+		if (!e->message)
+			e->message = e->name;
+		if (e->number < 1 || e->number > IPCC_MAX_ERROR_NUMBER)
+			ipcc_error(u, e->loc, "error '%s' = %lld is out of range (1..%d)", e->name, (long long)e->number,
+				   IPCC_MAX_ERROR_NUMBER);
+		bool dup = false;
+		for (size_t k = 0; k < i && !dup; k++) {
+			if (!strcmp(ep->errors[k].name, e->name)) {
+				ipcc_error(u, e->loc, "duplicate error '%s' (first at line %u)", e->name, ep->errors[k].loc.line);
+				dup = true;
+			} else if (ep->errors[k].number == e->number) {
+				ipcc_error(u, e->loc, "error '%s' has the number %lld of error '%s' (line %u)", e->name,
+					   (long long)e->number, ep->errors[k].name, ep->errors[k].loc.line);
+				dup = true;
+			}
+		}
+		for (const char *c = e->message; *c && !dup; c++)
+			if (*c == '\\' || (unsigned char)*c < 0x20) {
+				ipcc_error(u, e->loc, "the message of error '%s' may not contain a backslash or control character",
+					   e->name);
+				dup = true;
+			}
+		if (!dup)
+			claim(u, cnames, ipcc_printf(&u->arena, "%s_ERR_%s", ep->upper, e->upper),
+			      ipcc_printf(&u->arena, "error '%s'", e->name), e->loc);
+	}
+}
+
 static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 {
 	ep->prefix = ipcc_snake(&u->arena, ep->name);
@@ -613,6 +654,7 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 		claim(u, cnames, ipcc_printf(&u->arena, "%s_handlers", ep->prefix), epw, ep->loc);
 	if (ep->nmessages > 65535)
 		ipcc_error(u, ep->loc, "endpoint '%s' has more than 65535 messages", ep->name);
+	check_errors(u, ep, cnames);
 	for (size_t i = 0; i < ep->nmessages; i++) {
 		ipcc_message *m = &ep->messages[i];
 		m->snake = ipcc_snake(&u->arena, m->name);

@@ -27,6 +27,10 @@ void ipcc_dump(ipcc_unit *u, FILE *out)
 		if (ep->route)
 			fprintf(out, " routed by %s %s", ipcc_type_text(&u->arena, ep->route->type), ep->route->name);
 		fprintf(out, "\n");
+		for (size_t i = 0; i < ep->nerrors; i++)
+			fprintf(out, "  error %s = %d \"%s\"  -> %s_ERR_%s\n", ep->errors[i].name,
+				-(int)(IPCC_ERROR_BASE + ep->errors[i].number), ep->errors[i].message, ep->upper,
+				ep->errors[i].upper);
 		for (size_t i = 0; i < ep->nmessages; i++) {
 			const ipcc_message *m = &ep->messages[i];
 			fprintf(out, "  %5u %s%s(", m->id, m->not_routed ? "[NotRouted] " : "", m->name);

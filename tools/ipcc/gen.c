@@ -663,6 +663,24 @@ static void emit_endpoint_header(gen *g, const ipcc_endpoint *ep)
 			fprintf(h, "\t%s_MSG_%s = %u,\n", ep->upper, ep->messages[i].upper, ep->messages[i].id);
 		fprintf(h, "};\n\n");
 	}
+	if (ep->nerrors) {
+		fprintf(h, "/* Errors of %s: a handler returns one (or %s_error() with a message),\n"
+			   " * a call fails with it; hv_conn_last_error(c)->message has the text. */\nenum {\n",
+			ep->name, P);
+		for (size_t i = 0; i < ep->nerrors; i++) {
+			const ipcc_error_decl *e = &ep->errors[i];
+			if (*e->doc)
+				comment(h, e->name, e->doc);
+			fprintf(h, "\t%s_ERR_%s = -%lld,\n", ep->upper, e->upper, (long long)(IPCC_ERROR_BASE + e->number));
+		}
+		fprintf(h, "};\n");
+		fprintf(h, "/* Fail the call being handled with one of these errors; fmt NULL gives the\n"
+			   " * contract's message. Returns code: `return %s_error(call, CODE, NULL);`. */\n", P);
+		fprintf(h, "int %s_error(hv_call *call, int code, const char *fmt, ...) __attribute__((format(printf, 3, 4)));\n", P);
+		fprintf(h, "/* The error's name (\"%s\") and contract message, or NULL if code is none of these. */\n",
+			ep->errors[0].name);
+		fprintf(h, "const char *%s_error_name(int code);\nconst char *%s_error_message(int code);\n\n", P, P);
+	}
 	for (size_t i = 0; i < ep->nmessages; i++) {
 		const ipcc_message *m = &ep->messages[i];
 		const char *pm = ipcc_printf(g->a, "%s_%s", P, m->snake);
@@ -702,11 +720,45 @@ static void emit_endpoint_header(gen *g, const ipcc_endpoint *ep)
 	fprintf(h, "} %s_handlers;\n\n", P);
 }
 
+/* The declared errors' table and helpers. A handler that returns a named
+ * code without giving a message (no <prefix>_error() call for this call and
+ * code) gets the contract's message on the wire. */
+static void emit_errors_source(gen *g, const ipcc_endpoint *ep)
+{
+	FILE *o = g->c;
+	const char *P = ep->prefix;
+	fprintf(o, "static const struct {\n\tint code;\n\tconst char *name, *message;\n} %s_errors[] = {\n", P);
+	for (size_t i = 0; i < ep->nerrors; i++)
+		fprintf(o, "\t{%s_ERR_%s, \"%s\", \"%s\"},\n", ep->upper, ep->errors[i].upper, ep->errors[i].name,
+			ep->errors[i].message);
+	fprintf(o, "};\n\n");
+	fprintf(o, "static int %s_error_index(int code)\n{\n", P);
+	fprintf(o, "\tfor (size_t i = 0; i < sizeof(%s_errors) / sizeof(%s_errors[0]); i++)\n", P, P);
+	fprintf(o, "\t\tif (%s_errors[i].code == code)\n\t\t\treturn (int)i;\n\treturn -1;\n}\n\n", P);
+	fprintf(o, "const char *%s_error_name(int code)\n{\n\tint i = %s_error_index(code);\n"
+		   "\treturn i < 0 ? NULL : %s_errors[i].name;\n}\n\n", P, P, P);
+	fprintf(o, "const char *%s_error_message(int code)\n{\n\tint i = %s_error_index(code);\n"
+		   "\treturn i < 0 ? NULL : %s_errors[i].message;\n}\n\n", P, P, P);
+	fprintf(o, "/* The call and code %s_error() last gave a message for (this thread). */\n", P);
+	fprintf(o, "static __thread const hv_call *%s_failed_call;\nstatic __thread int %s_failed_code;\n\n", P, P);
+	fprintf(o, "int %s_error(hv_call *call, int code, const char *fmt, ...)\n{\n", P);
+	fprintf(o, "\tif (!fmt)\n\t\treturn hv_call_fail(call, code, \"%%s\", %s_error_message(code) ? %s_error_message(code) : strerror(-code));\n", P, P);
+	fprintf(o, "\tchar text[1024];\n\tva_list ap;\n\tva_start(ap, fmt);\n\tvsnprintf(text, sizeof(text), fmt, ap);\n\tva_end(ap);\n");
+	fprintf(o, "\t%s_failed_call = call;\n\t%s_failed_code = code;\n", P, P);
+	fprintf(o, "\treturn hv_call_fail(call, code, \"%%s\", text);\n}\n\n");
+	fprintf(o, "static const char *%s_default_message(const hv_call *call, int code)\n{\n", P);
+	fprintf(o, "\tbool given = %s_failed_call == call && %s_failed_code == code;\n", P, P);
+	fprintf(o, "\t%s_failed_call = NULL;\n", P);
+	fprintf(o, "\treturn given ? NULL : %s_error_message(code);\n}\n\n", P);
+}
+
 static void emit_endpoint_source(gen *g, const ipcc_endpoint *ep)
 {
 	FILE *o = g->c;
 	const char *P = ep->prefix;
 	fprintf(o, "/* ===== endpoint %s ===== */\n\n", ep->name);
+	if (ep->nerrors)
+		emit_errors_source(g, ep);
 	for (size_t i = 0; i < ep->nmessages; i++) {
 		const ipcc_message *m = &ep->messages[i];
 		const char *pm = ipcc_printf(g->a, "%s_%s", P, m->snake);
@@ -809,10 +861,15 @@ static void emit_endpoint_source(gen *g, const ipcc_endpoint *ep)
 				   "\t\treturn 0;\n\t}\n",
 				m->snake, ep->name, m->name);
 			fprintf(o, "\t%s_rep rep;\n\tmemset(&rep, 0, sizeof(rep));\n", pm);
+			if (ep->nerrors)
+				fprintf(o, "\t%s_failed_call = NULL;\n", P);
 			fprintf(o, "\tint r = h->%s(call, &req, &rep);\n", m->snake);
 			fprintf(o, "\tif (r == HV_IPC_DEFERRED)\n\t\treturn 0;\n");
 			fprintf(o, "\t/* Answered here, so a handler's -EBADMSG is the client's error, not ours. */\n");
-			fprintf(o, "\tif (r < 0)\n\t\thv_call_respond_error(call, r, NULL);\n");
+			if (ep->nerrors)
+				fprintf(o, "\tif (r < 0)\n\t\thv_call_respond_error(call, r, %s_default_message(call, r));\n", P);
+			else
+				fprintf(o, "\tif (r < 0)\n\t\thv_call_respond_error(call, r, NULL);\n");
 			fprintf(o, "\telse\n\t\t%s_respond(call, &rep);\n\treturn 0;\n}\n\n", pm);
 		}
 	}
@@ -901,7 +958,13 @@ int ipcc_generate(ipcc_unit *u, char **header, size_t *header_len, char **source
 
 	fprintf(g.c, "/* %s.ipc.c — generated by ipcc from %s.ipc; do not edit.\n *\n", f->base, f->base);
 	fprintf(g.c, " * Encoders, decoders, client stubs and dispatch for %s.ipc.\n */\n", f->base);
-	fprintf(g.c, "#include <errno.h>\n#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n\n");
+	fprintf(g.c, "#include <errno.h>\n");
+	bool errors = false;
+	for (size_t e = 0; e < f->nendpoints; e++)
+		errors = errors || f->endpoints[e].nerrors;
+	if (errors)
+		fprintf(g.c, "#include <stdarg.h>\n#include <stdio.h>\n");
+	fprintf(g.c, "#include <stdlib.h>\n#include <string.h>\n#include <unistd.h>\n\n");
 	fprintf(g.c, "#include \"%s.ipc.h\"\n\n", f->base);
 	fprintf(g.c, "/* Helpers exist for every type the file declares; not all are used. */\n");
 	fprintf(g.c, "#define HV_IPC_HELPER static __attribute__((unused))\n\n");

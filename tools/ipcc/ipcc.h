@@ -174,6 +174,19 @@ typedef struct ipcc_message {
 	const char *doc; /* comment above it, "" if none */
 } ipcc_message;
 
+/* A named error of an endpoint: "error NotFound [= N] ["message"]". On the
+ * wire its code is -(IPCC_ERROR_BASE + number), below every errno. */
+#define IPCC_ERROR_BASE 4096
+#define IPCC_MAX_ERROR_NUMBER 65535
+typedef struct ipcc_error_decl {
+	const char *name;
+	const char *upper;   /* C constant part ("NOT_FOUND") */
+	int64_t number;      /* 1.., declaration order unless given */
+	const char *message; /* the contract's text; the name if none given */
+	const char *doc;
+	ipcc_loc loc;
+} ipcc_error_decl;
+
 typedef struct ipcc_endpoint {
 	const char *name;
 	const char *prefix; /* snake_case(name) */
@@ -182,6 +195,8 @@ typedef struct ipcc_endpoint {
 	const char *doc;
 	ipcc_message *messages;
 	size_t nmessages, capmessages;
+	ipcc_error_decl *errors;
+	size_t nerrors, caperrors;
 	ipcc_loc loc;
 	/* Ladybird's "routed by Type name": a first parameter of every message
 	 * not marked [NotRouted]. NULL if none. */

@@ -9,6 +9,7 @@
  *   QNAME    := NAME {"::" NAME}        ("HTTP::HeaderMap": C++ namespaces)
  *   endpoint := "endpoint" NAME ["=" NUMBER | "[" "magic" "=" NUMBER "]"] ["routed" "by" field]
  *               "{" { message } "}"
+ *   error    := "error" NAME ["=" NUMBER] [STRING] [";"]      (inside an endpoint)
  *   message  := ["[" NAME {"," NAME} "]"] NAME "(" [field {"," field}] ")"
  *               ("=>" "(" [field {"," field}] ")" | "=|") [";"]
  *   field    := ["[" attr {"," attr} "]"] [type] NAME      (type implied by [File]/[Bitmap]/[Buffer])
@@ -284,6 +285,31 @@ static bool message_attributes(parser *p, ipcc_message *m)
 	return expect(p, TOK_RBRACKET, "',' or ']'");
 }
 
+static void parse_error_decl(parser *p, ipcc_endpoint *ep, int64_t *next)
+{
+	ipcc_error_decl e = {.doc = doc_of(p, &p->tok)};
+	bump(p); /* "error" */
+	e.loc = p->tok.loc;
+	e.name = name(p, "an error");
+	if (accept(p, TOK_EQ)) {
+		if (p->tok.kind != TOK_NUMBER) {
+			fail_at(p, &p->tok, "a number");
+			return;
+		}
+		*next = p->tok.number;
+		bump(p);
+	}
+	e.number = *next;
+	*next = *next == INT64_MAX ? *next : *next + 1;
+	if (p->tok.kind == TOK_STRING) {
+		e.message = ipcc_strndup(&p->u->arena, p->tok.start, p->tok.len);
+		bump(p);
+	}
+	accept(p, TOK_SEMI);
+	if (!p->failed)
+		ipcc_push(&p->u->arena, &ep->errors, &ep->nerrors, &ep->caperrors, &e, sizeof(e));
+}
+
 static void parse_endpoint(parser *p, const char *doc)
 {
 	ipcc_endpoint ep = {0};
@@ -318,7 +344,14 @@ static void parse_endpoint(parser *p, const char *doc)
 	}
 	if (!expect(p, TOK_LBRACE, "'{'"))
 		return;
+	int64_t next_error = 1;
 	while (!p->failed && p->tok.kind != TOK_RBRACE) {
+		/* "error Name ...": a declared error (a message may still be
+		 * called error: "error(...)" has no name after the word). */
+		if (is_word(&p->tok, "error") && p->next.kind == TOK_IDENT) {
+			parse_error_decl(p, &ep, &next_error);
+			continue;
+		}
 		ipcc_message m = {0};
 		m.loc = p->tok.loc;
 		m.doc = doc_of(p, &p->tok);
