@@ -128,6 +128,26 @@ for compiler in gcc clang; do
 	done
 done
 
+# ALL_TYPES_HANDLERS: the complete table compiles; one handler missing, or
+# two swapped, does not.
+cat >"$tmp/handlers.c" <<'EOC'
+#include "Routed.ipc.h"
+static int hello(hv_call *call, const routed_server_hello_req *q, routed_server_hello_rep *r) { return 0; }
+static int load(hv_call *call, const routed_server_load_url_req *q) { return 0; }
+static int title(hv_call *call, const routed_server_title_req *q, routed_server_title_rep *r) { return 0; }
+#if CASE == 0
+const routed_server_handlers h = ROUTED_SERVER_HANDLERS(hello, load, title);
+#elif CASE == 1
+const routed_server_handlers h = ROUTED_SERVER_HANDLERS(hello, load);
+#else
+const routed_server_handlers h = ROUTED_SERVER_HANDLERS(title, load, hello);
+#endif
+EOC
+hflags="-std=gnu17 -D_GNU_SOURCE -Wall -Werror -I$tmp/a -I$src/lib/ipc/include -I$src/lib/core/include -c -o /dev/null"
+gcc $hflags -DCASE=0 "$tmp/handlers.c" || fail "the complete handler table must compile"
+gcc $hflags -DCASE=1 "$tmp/handlers.c" 2>/dev/null && fail "a handler table missing a handler must not compile"
+gcc $hflags -DCASE=2 "$tmp/handlers.c" 2>/dev/null && fail "a handler table with swapped handlers must not compile"
+
 # Every service's contract in the tree still compiles (guards against a
 # compiler change breaking an existing .ipc).
 for f in "$src"/services/*/*.ipc; do

@@ -176,24 +176,12 @@ static void server_gone(hv_conn *c, void *ud)
 
 static int run_server(int fd)
 {
-	static const all_types_handlers handlers = {
-		.scalars = h_scalars,
-		.strings = h_strings,
-		.containers = h_containers,
-		.structs = h_structs,
-		.gfx = h_gfx,
-		.resources = h_resources,
-		.old_style = h_old_style,
-		.limited = h_limited,
-		.fail = h_fail,
-		.later = h_later,
-		.notify = h_notify,
-		/* .empty left NULL: answers -ENOSYS */
-		.qualified = h_qualified,
-		.flags = h_flags,
-		.recursive = h_recursive,
-		.variants = h_variants,
-	};
+	/* Every handler named (a missing one would not compile); Empty is left
+	 * out on purpose with NULL: it answers -ENOSYS. */
+	static const all_types_handlers handlers =
+		ALL_TYPES_HANDLERS(h_scalars, h_strings, h_containers, h_structs, h_gfx, h_resources, h_old_style,
+				   h_limited, h_fail, h_later, h_notify, NULL, h_qualified, h_flags, h_recursive,
+				   h_variants);
 	hv_loop *loop;
 	hv_conn *c;
 	if (hv_loop_new(&loop) < 0 || hv_conn_from_fd(loop, fd, &c) < 0)

@@ -650,8 +650,9 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 	ep->upper = ipcc_upper(&u->arena, ep->prefix);
 	ep->magic = ipcc_fnv1a(ep->name);
 	const char *epw = ipcc_printf(&u->arena, "endpoint '%s'", ep->name);
-	if (claim(u, cnames, ipcc_printf(&u->arena, "%s_endpoint", ep->prefix), epw, ep->loc))
-		claim(u, cnames, ipcc_printf(&u->arena, "%s_handlers", ep->prefix), epw, ep->loc);
+	if (claim(u, cnames, ipcc_printf(&u->arena, "%s_endpoint", ep->prefix), epw, ep->loc) &&
+	    claim(u, cnames, ipcc_printf(&u->arena, "%s_handlers", ep->prefix), epw, ep->loc))
+		claim(u, cnames, ipcc_printf(&u->arena, "%s_HANDLERS", ep->upper), epw, ep->loc);
 	if (ep->nmessages > 65535)
 		ipcc_error(u, ep->loc, "endpoint '%s' has more than 65535 messages", ep->name);
 	check_errors(u, ep, cnames);

@@ -717,7 +717,24 @@ static void emit_endpoint_header(gen *g, const ipcc_endpoint *ep)
 			fprintf(h, "\tint (*%s)(hv_call *call, const %s_%s_req *req, %s_%s_rep *rep);\n", m->snake, P,
 				m->snake, P, m->snake);
 	}
-	fprintf(h, "} %s_handlers;\n\n", P);
+	fprintf(h, "} %s_handlers;\n", P);
+	/* The table with every handler named: a missing one is a wrong argument
+	 * count, a misplaced one an incompatible pointer (each handler's type
+	 * differs), both compile errors, where a designated initializer would
+	 * leave the field NULL and answer -ENOSYS at run time. */
+	fprintf(h, "/* Every handler, in message order (pass NULL to leave one out on purpose):\n"
+		   " * `static const %s_handlers h = %s_HANDLERS(", P, ep->upper);
+	for (size_t i = 0; i < ep->nmessages; i++)
+		fprintf(h, "%son_%s", i ? ", " : "", ep->messages[i].snake);
+	fprintf(h, ");` */\n#define %s_HANDLERS(", ep->upper);
+	for (size_t i = 0; i < ep->nmessages; i++)
+		fprintf(h, "%shv_%zu", i ? ", " : "", i + 1);
+	fprintf(h, ") {");
+	if (!ep->nmessages)
+		fprintf(h, "0");
+	for (size_t i = 0; i < ep->nmessages; i++)
+		fprintf(h, "%s(hv_%zu)", i ? ", " : "", i + 1);
+	fprintf(h, "}\n\n");
 }
 
 /* The declared errors' table and helpers. A handler that returns a named
