@@ -102,7 +102,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		/* The restored queue in use: what a client and the clock do. */
 		uint32_t id = 0;
 		nq_tick(q, 2000);
-		if (nq_show(q, 7, "t", "x", NULL, NULL, NQ_URGENCY_NORMAL, -1, 0, NULL, NULL, 3000,
+		if (nq_show(q, 7, 7, "t", "x", NULL, NULL, NQ_URGENCY_NORMAL, -1, 0, NULL, NULL, 3000,
 			       &id) == 0) {
 			check_unique_ids(q);
 			if (nq_find(q, id) == NULL || nq_find(q, id)->owner != 7) {

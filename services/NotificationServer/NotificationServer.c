@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -20,9 +21,6 @@
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.h"
 #include "icon_store.h"
-/* Active notifications one connection may own, so one noisy client cannot
- * take every slot of the queue (NQ_MAX_ACTIVE) from the others. */
-#define MAX_ACTIVE_PER_CLIENT 64u
 
 static nq_queue *queue;
 static hv_server *server;
@@ -32,6 +30,13 @@ static int state_dirfd = -1; /* -1: memory only */
 
 static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
 
+static int64_t wall_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
 #define STATE_FILE "state"
 /* Far above what NQ_MAX_ACTIVE + a history can take: a bigger file is not ours. */
 #define STATE_MAX_BYTES (64u << 20)
@@ -40,42 +45,40 @@ static uint64_t now_ms(void) { return hv_now_ns() / 1000000u; }
  * save prunes the directory, instead of every save listing it. */
 static bool icon_files_stale;
 
+/* For nq_icon_prune: whether the queue ud (the one on disk) has id with
+ * an icon. */
 static bool icon_file_wanted(uint32_t id, void *ud)
 {
-	const nq_notification *n = nq_find(queue, id);
+	const nq_notification *n = nq_find(ud, id);
 	return n && n->icon;
 }
 
-/* Write the queue's state durably (hv_replace_file_at: temp file, fsync,
- * rename, fsync of the directory) so a respawned server shows what this
- * one acknowledged. A failure is logged, not returned: the notification
- * is on screen already, and saying otherwise to the client would be a lie. */
-static void persist(void)
+/* Write q's state durably (hv_replace_file_at: temp file, fsync, rename,
+ * fsync of the directory), its new icons first: the state that names one
+ * is never on disk before it. 0 or a negative errno (logged); on failure
+ * the state on disk is the previous one. */
+static int save(const nq_queue *q)
 {
-	if (state_dirfd < 0)
-		return;
-	/* Icons first: the state that names one is never on disk before it. */
-	for (size_t i = 0; i < nq_active_count(queue); i++) {
-		const nq_notification *n = nq_active(queue, i);
+	for (size_t i = 0; i < nq_active_count(q); i++) {
+		const nq_notification *n = nq_active_any(q, i);
 		nq_icon *icon = n->icon;
 		int r = icon && !icon->saved ? nq_icon_save(state_dirfd, n->id, icon) : 0;
 		if (r < 0)
-			hv_log_errno(r, "Failed to save the icon of notification %u", n->id);
+			return hv_log_errno(r, "Failed to save the icon of notification %u", n->id);
 	}
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
-	int r = nq_serialize(queue, &data, &len);
-	if (r < 0) {
-		hv_log_errno(r, "Failed to serialize the notification state");
-		return;
-	}
+	int r = nq_serialize(q, &data, &len);
+	if (r < 0)
+		return hv_log_errno(r, "Failed to serialize the notification state");
 	r = hv_replace_file_data_at(state_dirfd, STATE_FILE, 0600, 0, data, len, NULL);
 	if (r < 0)
-		hv_log_errno(r, "Failed to save the notification state");
-	else if (icon_files_stale) {
-		nq_icon_prune(state_dirfd, icon_file_wanted, NULL);
+		return hv_log_errno(r, "Failed to save the notification state");
+	if (icon_files_stale) {
+		nq_icon_prune(state_dirfd, icon_file_wanted, (void *)q);
 		icon_files_stale = false;
 	}
+	return 0;
 }
 
 /* Temp files of a save that never finished (".state.XXXXXX"; the icons'
@@ -135,7 +138,7 @@ static int load_state(const char *dir)
 		return 0;
 	}
 	size_t icons = load_icons();
-	nq_icon_prune(state_dirfd, icon_file_wanted, NULL);
+	nq_icon_prune(state_dirfd, icon_file_wanted, queue);
 	hv_log_info("restored %zu active (%zu with an icon) and %zu past notifications",
 		    nq_active_count(queue), icons, nq_history_count(queue));
 	return 0;
@@ -294,19 +297,83 @@ static void rearm(void)
 		hv_timer_arm(timer, d > now ? (d - now) * 1000000u : 1, 0);
 }
 
+/* Expiry is nobody's request: it happens, and a failed save is logged
+ * (a respawn shows the expired ones again, for their timeout). */
 static void on_timer(hv_loop *loop, hv_timer *t, void *userdata)
 {
 	nq_tick(queue, now_ms());
-	persist();
+	if (state_dirfd >= 0)
+		save(queue);
 	rearm();
 }
 
-/* Every change ends here: saved before the reply goes out, timer re-aimed. */
-static int changed(void)
+/* A change's arguments, and what it hands back. The icon is borrowed by
+ * the dry run and taken by the queue itself (then NULL here). */
+struct change {
+	hv_call *call;
+	uint64_t now;
+	uint32_t id;
+	const char *title, *text, *icon_path;
+	void *icon;
+	unsigned urgency;
+	int32_t timeout_ms;
+	size_t nactions;
+	const char *const *ids, *const *labels;
+	const char *action;
+	enum nq_reason reason;
+	bool on;
+	bool not_saved; /* commit() failed to save it, and told the client why */
+};
+
+/* What a request changes: made twice by commit(), on a dry run and then
+ * on the queue, with the same clocks. 0 or a negative errno. */
+typedef int (*change_fn)(nq_queue *q, struct change *ch);
+
+/* Why a change could not be saved, for the client. */
+static int save_failed(hv_call *call, int r)
 {
-	persist();
+	const char *why = r == -ENOSPC || r == -EDQUOT ? "the state directory is full"
+			  : r == -EROFS			? "the state directory is read-only"
+							: "the state directory refused it";
+	return hv_call_fail(call, r, "not saved, so not done: %s (%s)", why, strerror(-r));
+}
+
+/* Acknowledged means on disk. The change is made on a copy of the queue
+ * first (nq_clone: no events, icons borrowed), which is saved; only then
+ * is it made on the queue itself, where it sends its events, and the
+ * reply goes out. When the save fails the queue is as before the request
+ * (but for the ids the copy handed out, which are never handed out again)
+ * and the client gets the typed error. */
+static int commit(struct change *ch, change_fn change)
+{
+	int64_t wall = wall_ms();
+	int r;
+	if (state_dirfd >= 0) {
+		_hv_cleanup_(nq_freep) nq_queue *dry = NULL;
+		if ((r = nq_clone(queue, &dry)) < 0)
+			return r;
+		nq_set_wall(dry, wall);
+		if ((r = change(dry, ch)) < 0)
+			return r; /* refused: nothing to save */
+		if ((r = save(dry)) < 0) {
+			nq_skip_ids(queue, nq_next_id(dry));
+			ch->not_saved = true;
+			return save_failed(ch->call, r);
+		}
+	}
+	nq_set_wall(queue, wall);
+	r = change(queue, ch);
+	nq_set_wall(queue, 0);
+	if (r < 0 && state_dirfd >= 0) /* out of memory since the dry run: on disk, not here */
+		hv_log_errno(r, "Failed to make a saved change");
+	/* Icons the change dropped (the dry run only borrowed them): their
+	 * files go now that the state naming them is gone from disk. */
+	if (state_dirfd >= 0 && icon_files_stale) {
+		nq_icon_prune(state_dirfd, icon_file_wanted, queue);
+		icon_files_stale = false;
+	}
 	rearm();
-	return 0;
+	return r;
 }
 
 /* --- icons ------------------------------------------------------------------ */
@@ -317,6 +384,7 @@ static void icon_free(void *icon)
 		icon_files_stale = true;
 	nq_icon_free(icon);
 }
+static void icon_freep(void **icon) { icon_free(*icon); }
 
 /* Keep the request's bitmap (see icon_store.h). */
 static int take_icon(hv_call *call, const hv_bitmap *in, void **out)
@@ -334,6 +402,29 @@ static int take_icon(hv_call *call, const hv_bitmap *in, void **out)
 
 /* --- handlers ----------------------------------------------------------------- */
 
+/* The client a notification is charged to (fair share): a process, by
+ * uid and pid, whichever connection it uses. */
+static uint64_t caller_client(hv_call *call)
+{
+	const struct ucred *cr = hv_call_peer(call);
+	return cr ? (uint64_t)cr->uid << 32 | (uint32_t)cr->pid : 0;
+}
+
+static void *give_icon(nq_queue *q, struct change *ch)
+{
+	void *icon = ch->icon;
+	if (q == queue)
+		ch->icon = NULL;
+	return icon;
+}
+
+static int change_show(nq_queue *q, struct change *ch)
+{
+	return nq_show(q, caller_token(ch->call), caller_client(ch->call), ch->title, ch->text,
+		       ch->icon_path, give_icon(q, ch), ch->urgency, ch->timeout_ms, ch->nactions,
+		       ch->ids, ch->labels, ch->now, &ch->id);
+}
+
 static int on_show(hv_call *call, const notification_server_show_req *req,
 		   notification_server_show_rep *rep)
 {
@@ -346,66 +437,86 @@ static int on_show(hv_call *call, const notification_server_show_req *req,
 		ids[i] = req->actions.items[i].id;
 		labels[i] = req->actions.items[i].label;
 	}
-	uint64_t token = caller_token(call);
-	if (nq_owner_count(queue, token) >= MAX_ACTIVE_PER_CLIENT)
-		return hv_call_fail(call, -EDQUOT,
-				    "this connection has %u active notifications, the most allowed",
-				    MAX_ACTIVE_PER_CLIENT);
 	const char *why = NULL;
 	if (nq_validate(req->title, req->text, (unsigned)req->urgency, req->timeout_ms, na, ids,
-			   labels, &why) < 0)
+			labels, &why) < 0)
 		return hv_call_fail(call, -EINVAL, "%s", why);
 	if (strlen(req->icon_path) > NQ_MAX_ICON_PATH)
 		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", NQ_MAX_ICON_PATH);
-	void *icon = NULL;
+	_hv_cleanup_(icon_freep) void *icon = NULL;
 	if (req->icon.present) {
 		int r = take_icon(call, &req->icon.value, &icon);
 		if (r < 0)
 			return r;
 	}
-	int r = nq_show(queue, token, req->title, req->text, req->icon_path, icon,
-			   (unsigned)req->urgency, req->timeout_ms, na, ids, labels, now_ms(),
-			   &rep->id);
+	struct change ch = {.call = call, .now = now_ms(), .title = req->title, .text = req->text,
+			    .icon_path = req->icon_path, .icon = HV_TAKE_PTR(icon),
+			    .urgency = (unsigned)req->urgency, .timeout_ms = req->timeout_ms,
+			    .nactions = na, .ids = ids, .labels = labels};
+	int r = commit(&ch, change_show);
+	icon = ch.icon; /* not taken: ours to free */
+	if (ch.not_saved)
+		return r;
+	if (r == -EDQUOT)
+		return hv_call_fail(call, r,
+				    "this client (pid %d) has %u active notifications, the most allowed",
+				    (int)(caller_client(call) & 0xffffffffu), NQ_MAX_PER_CLIENT);
 	if (r == -ENOSPC)
 		return hv_call_fail(call, r, "too many notifications (%u active)", NQ_MAX_ACTIVE);
 	if (r < 0)
 		return hv_call_fail(call, r, "could not show the notification: %s", strerror(-r));
-	return changed();
+	rep->id = ch.id;
+	return 0;
+}
+
+static int change_update(nq_queue *q, struct change *ch)
+{
+	return nq_update(q, ch->id, ch->title, ch->text, false, NULL, NULL, ch->now);
 }
 
 static int on_update(hv_call *call, const notification_server_update_req *req,
 		     notification_server_update_rep *rep)
 {
-	int r = nq_update(queue, req->id, req->title, req->text, false, NULL, NULL, now_ms());
-	if (r == -EINVAL)
+	struct change ch = {.call = call, .now = now_ms(), .id = req->id, .title = req->title,
+			    .text = req->text};
+	int r = commit(&ch, change_update);
+	if (r == -EINVAL && !ch.not_saved)
 		return hv_call_fail(call, r, "title must be 1 to %u bytes, text at most %u",
 				    NQ_MAX_TITLE, NQ_MAX_TEXT);
 	if (r < 0 && r != -ENOENT)
 		return r;
 	rep->still_showing = r == 0;
-	return changed();
+	return 0;
+}
+
+static int change_icon(nq_queue *q, struct change *ch)
+{
+	return nq_update(q, ch->id, NULL, NULL, true, ch->icon_path, give_icon(q, ch), ch->now);
 }
 
 static int on_update_icon(hv_call *call, const notification_server_update_icon_req *req,
 			  notification_server_update_icon_rep *rep)
 {
-	void *icon = NULL;
 	if (!nq_find(queue, req->id)) {
 		rep->still_showing = false;
 		return 0;
 	}
 	if (strlen(req->icon_path) > NQ_MAX_ICON_PATH)
 		return hv_call_fail(call, -EINVAL, "icon path over %u bytes", NQ_MAX_ICON_PATH);
+	_hv_cleanup_(icon_freep) void *icon = NULL;
 	if (req->icon.present) {
 		int r = take_icon(call, &req->icon.value, &icon);
 		if (r < 0)
 			return r;
 	}
-	int r = nq_update(queue, req->id, NULL, NULL, true, req->icon_path, icon, now_ms());
+	struct change ch = {.call = call, .now = now_ms(), .id = req->id,
+			    .icon_path = req->icon_path, .icon = HV_TAKE_PTR(icon)};
+	int r = commit(&ch, change_icon);
+	icon = ch.icon;
 	if (r < 0 && r != -ENOENT)
 		return r;
 	rep->still_showing = r == 0;
-	return changed();
+	return 0;
 }
 
 static int on_get_icon(hv_call *call, const notification_server_get_icon_req *req,
@@ -428,6 +539,11 @@ static int on_is_showing(hv_call *call, const notification_server_is_showing_req
 	return 0;
 }
 
+static int change_close(nq_queue *q, struct change *ch)
+{
+	return nq_close(q, ch->id, ch->reason, ch->now);
+}
+
 static int on_close(hv_call *call, const notification_server_close_req *req,
 		    notification_server_close_rep *rep)
 {
@@ -435,8 +551,9 @@ static int on_close(hv_call *call, const notification_server_close_req *req,
 	if (!n)
 		return hv_call_fail(call, -ENOENT, "no active notification %u", req->id);
 	bool own = n->owner && n->owner == caller_token(call);
-	nq_close(queue, req->id, own ? NQ_REASON_CLOSED : NQ_REASON_DISMISSED, now_ms());
-	return changed();
+	struct change ch = {.call = call, .now = now_ms(), .id = req->id,
+			    .reason = own ? NQ_REASON_CLOSED : NQ_REASON_DISMISSED};
+	return commit(&ch, change_close);
 }
 
 static int fill_list(hv_call *call, size_t n, const nq_notification *(*at)(const nq_queue *, size_t),
@@ -471,11 +588,17 @@ static int on_history(hv_call *call, const notification_server_history_req *req,
 	return fill_list(call, n, nq_history, &rep->notifications);
 }
 
+static int change_dnd(nq_queue *q, struct change *ch)
+{
+	nq_set_dnd(q, ch->on, ch->now);
+	return 0;
+}
+
 static int on_set_dnd(hv_call *call, const notification_server_set_dnd_req *req,
 		      notification_server_set_dnd_rep *rep)
 {
-	nq_set_dnd(queue, req->on, now_ms());
-	return changed();
+	struct change ch = {.call = call, .now = now_ms(), .on = req->on};
+	return commit(&ch, change_dnd);
 }
 
 static int on_get_dnd(hv_call *call, const notification_server_get_dnd_req *req,
@@ -485,13 +608,21 @@ static int on_get_dnd(hv_call *call, const notification_server_get_dnd_req *req,
 	return 0;
 }
 
+static int change_invoke(nq_queue *q, struct change *ch)
+{
+	return nq_invoke(q, ch->id, ch->action, ch->now);
+}
+
 static int on_invoke_action(hv_call *call, const notification_server_invoke_action_req *req,
 			    notification_server_invoke_action_rep *rep)
 {
-	int r = nq_invoke(queue, req->id, req->action, now_ms());
+	struct change ch = {.call = call, .now = now_ms(), .id = req->id, .action = req->action};
+	int r = commit(&ch, change_invoke);
+	if (ch.not_saved)
+		return r;
 	switch (r) {
 	case 0:
-		return changed();
+		return 0;
 	case -ENOENT:
 		return hv_call_fail(call, r, "no active notification %u", req->id);
 	case -EAGAIN:
@@ -550,6 +681,7 @@ int nq_server_setup(hv_server *srv, const char **state_dir, unsigned max_visible
 	nq_config cfg = {.default_timeout_ms = {-1, -1, -1},
 			 .max_visible = max_visible,
 			 .history_max = history,
+			 .max_per_client = NQ_MAX_PER_CLIENT,
 			 .icon_free = icon_free};
 	if ((r = nq_new(&cfg, &nq_server_sink, NULL, &queue)) < 0)
 		return hv_log_errno(r, "Failed to set up the queue");

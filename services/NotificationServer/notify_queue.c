@@ -28,6 +28,12 @@ struct nq_queue {
 	bool dnd;
 	uint32_t next_id;
 	uint64_t next_seq;
+	unsigned max_per_client; /* 0: no fair share */
+	int64_t wall;		 /* stamps of the next changes; 0: the clock */
+	/* A clone's history entries are its origin's (closed ones never
+	 * change) until the clone replaces them: slot i is borrowed while it
+	 * holds what origin's slot i holds. */
+	const nq_queue *origin;
 	void (*icon_free)(void *icon);
 	nq_sink sink;
 	void *ud;
@@ -69,12 +75,16 @@ const char *nq_reason_name(unsigned reason)
 	return "?";
 }
 
-static int64_t wall_ms(void)
+static int64_t wall_ms(const nq_queue *q)
 {
+	if (q->wall)
+		return q->wall;
 	struct timespec ts;
 	clock_gettime(CLOCK_REALTIME, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
+
+void nq_set_wall(nq_queue *q, int64_t wall_ms) { q->wall = wall_ms; }
 
 static void icon_drop(nq_queue *q, void **icon)
 {
@@ -116,6 +126,7 @@ int nq_new(const nq_config *cfg, const nq_sink *sink, void *ud, nq_queue **out)
 		q->timeout[u] = cfg && cfg->default_timeout_ms[u] >= 0 ? cfg->default_timeout_ms[u]
 								      : builtin_timeout[u];
 	q->icon_free = cfg ? cfg->icon_free : NULL;
+	q->max_per_client = cfg ? cfg->max_per_client : 0;
 	if (sink)
 		q->sink = *sink;
 	q->ud = ud;
@@ -125,6 +136,11 @@ int nq_new(const nq_config *cfg, const nq_sink *sink, void *ud, nq_queue **out)
 	return 0;
 }
 
+static bool history_borrowed(const nq_queue *q, size_t i)
+{
+	return q->origin && q->history[i] == q->origin->history[i];
+}
+
 void nq_free(nq_queue *q)
 {
 	if (!q)
@@ -132,9 +148,81 @@ void nq_free(nq_queue *q)
 	for (size_t i = 0; i < q->nactive; i++)
 		notification_free(q, q->active[i]);
 	for (size_t i = 0; i < q->hcap; i++)
-		notification_free(q, q->history[i]);
+		if (!history_borrowed(q, i))
+			notification_free(q, q->history[i]);
 	free(q->history);
 	free(q);
+}
+
+static char *dup_or_null(const char *s, bool *oom);
+
+/* A deep copy of n; its icon is the same object (the copy's queue does
+ * not own it). */
+static nq_notification *notification_clone(nq_queue *c, const nq_notification *n)
+{
+	nq_notification *d = malloc(sizeof(*d));
+	if (!d)
+		return NULL;
+	*d = *n;
+	bool oom = false;
+	d->title = strdup(n->title);
+	d->text = strdup(n->text);
+	d->icon_path = dup_or_null(n->icon_path, &oom);
+	d->nactions = 0;
+	d->action_ids = n->nactions ? calloc(n->nactions, sizeof(char *)) : NULL;
+	d->action_labels = n->nactions ? calloc(n->nactions, sizeof(char *)) : NULL;
+	oom |= !d->title || !d->text || (n->nactions && (!d->action_ids || !d->action_labels));
+	for (size_t i = 0; !oom && i < n->nactions; i++) {
+		d->action_ids[i] = strdup(n->action_ids[i]);
+		d->action_labels[i] = strdup(n->action_labels[i]);
+		d->nactions = i + 1;
+		oom |= !d->action_ids[i] || !d->action_labels[i];
+	}
+	if (oom) {
+		notification_free(c, d);
+		return NULL;
+	}
+	return d;
+}
+
+int nq_clone(const nq_queue *q, nq_queue **out)
+{
+	nq_config cfg = {.max_visible = q->max_visible, .history_max = (unsigned)q->hcap,
+			 .max_per_client = q->max_per_client};
+	memcpy(cfg.default_timeout_ms, q->timeout, sizeof(q->timeout));
+	nq_queue *c;
+	int r = nq_new(&cfg, NULL, NULL, &c);
+	if (r < 0)
+		return r;
+	c->dnd = q->dnd;
+	c->next_id = q->next_id;
+	c->next_seq = q->next_seq;
+	c->hcount = q->hcount;
+	c->hhead = q->hhead;
+	for (size_t i = 0; i < q->nactive && r == 0; i++)
+		if ((c->active[i] = notification_clone(c, q->active[i])))
+			c->nactive = i + 1;
+		else
+			r = -ENOMEM;
+	/* Closed ones never change: borrowed, not copied (a history may hold
+	 * 100000). */
+	memcpy(c->history, q->history, q->hcap * sizeof(*q->history));
+	c->origin = q;
+	if (r < 0) {
+		nq_free(c);
+		return r;
+	}
+	*out = c;
+	return 0;
+}
+
+uint32_t nq_next_id(const nq_queue *q) { return q->next_id; }
+
+void nq_skip_ids(nq_queue *q, uint32_t next_id)
+{
+	/* Forward only, wrapping as ids do (never to 0). */
+	if (next_id && (int32_t)(next_id - q->next_id) > 0)
+		q->next_id = next_id;
 }
 
 static bool text_ok(const char *s, size_t max, bool allow_empty)
@@ -242,18 +330,71 @@ static char *dup_or_null(const char *s, bool *oom)
 }
 
 static ssize_t find_index(const nq_queue *q, uint32_t id);
+static void close_at(nq_queue *q, size_t i, enum nq_reason reason);
 
-int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
-	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
-	       size_t nactions, const char *const *ids, const char *const *labels,
-	       uint64_t now_ms, uint32_t *id_out)
+static size_t client_count(const nq_queue *q, uint64_t client)
 {
+	size_t n = 0;
+	for (size_t i = 0; i < q->nactive; i++)
+		n += q->active[i]->client == client;
+	return n;
+}
+
+/* The oldest non-critical active notification of `client`, or of
+ * whichever client holds the most when `client` is NULL; -1 if none. */
+static ssize_t eviction_victim(const nq_queue *q, const uint64_t *client)
+{
+	ssize_t victim = -1;
+	size_t most = 0;
+	for (size_t i = 0; i < q->nactive; i++) {
+		const nq_notification *n = q->active[i];
+		if (n->urgency == NQ_URGENCY_CRITICAL || (client && n->client != *client))
+			continue;
+		size_t held = client ? 1 : client_count(q, n->client);
+		if (victim < 0 || held > most || (held == most && n->seq < q->active[victim]->seq)) {
+			victim = (ssize_t)i;
+			most = held;
+		}
+	}
+	return victim;
+}
+
+/* Room for one more from client: 0 with *victim the index of the
+ * notification to close for it (-1: none), or -EDQUOT / -ENOSPC. */
+static int make_room(const nq_queue *q, uint64_t client, unsigned urgency, ssize_t *victim)
+{
+	*victim = -1;
+	if (!q->max_per_client)
+		return q->nactive < NQ_MAX_ACTIVE ? 0 : -ENOSPC;
+	if (client_count(q, client) >= q->max_per_client) {
+		/* At its cap, a critical one replaces the client's own oldest
+		 * non-critical one; anything else waits for one to close. */
+		if (urgency == NQ_URGENCY_CRITICAL)
+			*victim = eviction_victim(q, &client);
+		return *victim >= 0 ? 0 : -EDQUOT;
+	}
+	if (q->nactive < NQ_MAX_ACTIVE)
+		return 0;
+	/* Full, and this client is under its cap: the client holding the
+	 * most gives up its oldest non-critical one. */
+	*victim = eviction_victim(q, NULL);
+	return *victim >= 0 ? 0 : -ENOSPC;
+}
+
+int nq_show(nq_queue *q, uint64_t owner, uint64_t client, const char *title, const char *text,
+	    const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
+	    size_t nactions, const char *const *ids, const char *const *labels, uint64_t now_ms,
+	    uint32_t *id_out)
+{
+	ssize_t victim = -1;
 	int r = nq_validate(title, text, urgency, timeout_ms, nactions, ids, labels, NULL);
 	if (r == 0 && icon_path && strlen(icon_path) > NQ_MAX_ICON_PATH)
 		r = -EINVAL;
-	if (r < 0 || q->nactive >= NQ_MAX_ACTIVE) {
+	if (r == 0)
+		r = make_room(q, client, urgency, &victim);
+	if (r < 0) {
 		icon_drop(q, &icon);
-		return r < 0 ? r : -ENOSPC;
+		return r;
 	}
 	nq_notification *n = calloc(1, sizeof(*n));
 	if (!n) {
@@ -262,6 +403,7 @@ int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
 	}
 	bool oom = false;
 	n->owner = owner;
+	n->client = client;
 	n->icon = icon;
 	n->title = strdup(title);
 	n->text = strdup(text);
@@ -283,6 +425,8 @@ int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
 		notification_free(q, n);
 		return -ENOMEM;
 	}
+	if (victim >= 0) /* only now: nothing can fail any more */
+		close_at(q, (size_t)victim, NQ_REASON_EXPIRED);
 	/* ids are never 0 and never one in use: after wrapping, or after a
 	 * restored state whose next id is behind its active ones (at most
 	 * NQ_MAX_ACTIVE tries). */
@@ -293,7 +437,7 @@ int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
 	} while (find_index(q, n->id) >= 0);
 	n->seq = q->next_seq++;
 	n->state = NQ_HELD;
-	n->created_wall = wall_ms();
+	n->created_wall = wall_ms(q);
 	q->active[q->nactive++] = n;
 	promote(q, now_ms);
 	if (id_out)
@@ -375,7 +519,8 @@ static void to_history(nq_queue *q, nq_notification *n)
 {
 	/* The history keeps words, not pixels. */
 	icon_drop(q, &n->icon);
-	notification_free(q, q->history[q->hhead]);
+	if (!history_borrowed(q, q->hhead))
+		notification_free(q, q->history[q->hhead]);
 	q->history[q->hhead] = n;
 	q->hhead = (q->hhead + 1) % q->hcap;
 	if (q->hcount < q->hcap)
@@ -390,7 +535,7 @@ static void close_at(nq_queue *q, size_t i, enum nq_reason reason)
 	n->was_shown = n->state == NQ_SHOWN;
 	n->state = NQ_CLOSED;
 	n->reason = (uint8_t)reason;
-	n->closed_wall = wall_ms();
+	n->closed_wall = wall_ms(q);
 	n->expires_at = 0;
 	to_history(q, n);
 	if (q->sink.closed)
@@ -474,6 +619,11 @@ void nq_forget_owner(nq_queue *q, uint64_t owner)
 }
 
 size_t nq_active_count(const nq_queue *q) { return q->nactive; }
+
+const nq_notification *nq_active_any(const nq_queue *q, size_t index)
+{
+	return index < q->nactive ? q->active[index] : NULL;
+}
 
 size_t nq_owner_count(const nq_queue *q, uint64_t owner)
 {
@@ -561,8 +711,19 @@ static void w_notification(FILE *f, const nq_notification *n)
 	}
 }
 
+static int list_cmp(const void *a, const void *b)
+{
+	const nq_notification *x = *(nq_notification *const *)a, *y = *(nq_notification *const *)b;
+	return list_before(x, y) ? -1 : list_before(y, x) ? 1 : 0;
+}
+
 int nq_serialize(const nq_queue *q, uint8_t **out, size_t *len)
 {
+	/* In listing order, sorted once: nq_active(q, i) for every i is cubic,
+	 * and this runs for every change. */
+	nq_notification *order[NQ_MAX_ACTIVE];
+	memcpy(order, q->active, q->nactive * sizeof(*order));
+	qsort(order, q->nactive, sizeof(*order), list_cmp);
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);
@@ -574,7 +735,7 @@ int nq_serialize(const nq_queue *q, uint8_t **out, size_t *len)
 	w_u32(f, (uint32_t)q->nactive);
 	w_u32(f, (uint32_t)q->hcount);
 	for (size_t i = 0; i < q->nactive; i++)
-		w_notification(f, nq_active(q, i));
+		w_notification(f, order[i]);
 	for (size_t i = q->hcount; i-- > 0;)
 		w_notification(f, nq_history(q, i));
 	bool err = ferror(f);

@@ -12,6 +12,15 @@
  *    appeared; -1 = the urgency's default, 0 = never); closed ones go to a
  *    bounded history with the reason.
  *  - Invoking an action (what a click does) tells the owner, then closes it.
+ *  - Fair share (max_per_client): a client (the caller's key for whoever
+ *    asked: a process) may hold max_per_client active notifications. A
+ *    critical one from a client at its cap replaces the client's own
+ *    oldest non-critical one; when all NQ_MAX_ACTIVE slots are taken, one
+ *    from a client under its cap replaces the oldest non-critical one of
+ *    the client holding the most (closed as expired). So one client can
+ *    neither take the queue from the others nor keep out their critical
+ *    ones; -EDQUOT / -ENOSPC only when nothing non-critical is left to
+ *    replace.
  *
  * Time is passed in (monotonic ms) so tests drive it; the caller arms a timer
  * for nq_next_deadline(). Every change is reported to the sink, in the
@@ -22,6 +31,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+
+#include <haven/util.h>
 
 enum nq_urgency {
 	NQ_URGENCY_LOW = 0,
@@ -44,6 +55,7 @@ enum nq_reason {
 };
 
 #define NQ_MAX_ACTIVE 256u
+#define NQ_MAX_PER_CLIENT 64u /* NotificationServer's max_per_client */
 #define NQ_MAX_ACTIONS 8u
 #define NQ_MAX_TITLE 256u
 #define NQ_MAX_TEXT 4096u
@@ -57,6 +69,7 @@ enum nq_reason {
 typedef struct nq_notification {
 	uint32_t id;	/* > 0 */
 	uint64_t owner; /* the caller's token for the owning client; 0 = gone */
+	uint64_t client; /* whom it is charged to (fair share); kept when the owner goes */
 	char *title, *text;
 	char *icon_path; /* NULL if none */
 	void *icon;      /* caller's icon object (e.g. a bitmap), freed by icon_free */
@@ -88,6 +101,7 @@ typedef struct nq_config {
 	unsigned max_visible;	    /* non-critical on screen at once; 0 = default */
 	unsigned history_max;	    /* 0 = default */
 	int32_t default_timeout_ms[3]; /* per urgency; < 0 = built-in default */
+	unsigned max_per_client;       /* fair share (see above); 0 = none */
 	void (*icon_free)(void *icon);
 } nq_config;
 
@@ -95,6 +109,19 @@ typedef struct nq_queue nq_queue;
 
 int nq_new(const nq_config *cfg, const nq_sink *sink, void *ud, nq_queue **out);
 void nq_free(nq_queue *q);
+HV_DEFINE_CLEANUP(nq_queue *, nq_free)
+/* A copy of q for a dry run: the same state and settings, no sink (its
+ * changes tell nobody), icons shared with q but not owned (it never frees
+ * one, even one given to it), and the history borrowed from q: free the
+ * copy with nq_free before q changes. */
+int nq_clone(const nq_queue *q, nq_queue **out);
+/* The wall-clock time (ms) the next changes are stamped with (created,
+ * closed), so a dry run and the change itself agree; 0: the clock. */
+void nq_set_wall(nq_queue *q, int64_t wall_ms);
+/* The id the next notification gets; move it forward (never back) to
+ * next_id, so an id a dry run handed out is never handed out again. */
+uint32_t nq_next_id(const nq_queue *q);
+void nq_skip_ids(nq_queue *q, uint32_t next_id);
 
 /* Check what a client sends: lengths, urgency, timeout, actions (ids
  * non-empty, unique). 0 or -EINVAL with *why set to a static sentence. */
@@ -102,12 +129,14 @@ int nq_validate(const char *title, const char *text, unsigned urgency, int32_t t
 		   size_t nactions, const char *const *ids, const char *const *labels,
 		   const char **why);
 /* New notification from copies of the strings (icon is taken, also on
- * failure). -EINVAL for what nq_validate refuses or an icon path over
- * NQ_MAX_ICON_PATH, -ENOSPC when NQ_MAX_ACTIVE are active. */
-int nq_show(nq_queue *q, uint64_t owner, const char *title, const char *text,
-	       const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
-	       size_t nactions, const char *const *ids, const char *const *labels,
-	       uint64_t now_ms, uint32_t *id_out);
+ * failure), owned by `owner` and charged to `client`. -EINVAL for what
+ * nq_validate refuses or an icon path over NQ_MAX_ICON_PATH; -ENOSPC when
+ * NQ_MAX_ACTIVE are active, -EDQUOT when the client holds max_per_client
+ * (with fair share, only when nothing can be replaced: see above). */
+int nq_show(nq_queue *q, uint64_t owner, uint64_t client, const char *title, const char *text,
+	    const char *icon_path, void *icon, unsigned urgency, int32_t timeout_ms,
+	    size_t nactions, const char *const *ids, const char *const *labels, uint64_t now_ms,
+	    uint32_t *id_out);
 /* Give a restored notification (nq_restore) back its icon, which its
  * saved state cannot hold: no event, nothing else changes. icon is taken;
  * -ENOENT (icon freed) if id is not active or has an icon already. */
@@ -133,6 +162,8 @@ void nq_forget_owner(nq_queue *q, uint64_t owner);
  * order); NULL past the end. */
 const nq_notification *nq_active(const nq_queue *q, size_t index);
 size_t nq_active_count(const nq_queue *q);
+/* The same in no particular order, in constant time (nq_active ranks). */
+const nq_notification *nq_active_any(const nq_queue *q, size_t index);
 /* Active ones owned by `owner`. */
 size_t nq_owner_count(const nq_queue *q, uint64_t owner);
 const nq_notification *nq_find(const nq_queue *q, uint32_t id);

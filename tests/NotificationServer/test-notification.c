@@ -7,10 +7,13 @@
  *   test-notification NOTIFICATIONSERVER_EXE
  */
 #include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mount.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -20,6 +23,8 @@
 #include "service.h"
 
 static const char *exe;
+/* More than anyone may hold: the greedy clients stop at a refusal first. */
+#define NQ_TRIES 300u
 
 /* What one client heard, as text: "act:3:open close:3:4 show:5 upd:5 hide:5:1 dnd:1 " */
 struct client {
@@ -601,6 +606,229 @@ static void test_fifos_in_state_dir(void)
 	svc_stop(&f);
 }
 
+/* --- fair share (issue 12 item 5) ------------------------------------------ */
+
+/* A client (process) that shows low notifications from `conns`
+ * connections until one is refused; reports how many were accepted and
+ * the refusal's code. */
+static void greedy_client(int k, int report, void *ud)
+{
+	const svc_fixture *f = ud;
+	enum { CONNS = 5 };
+	hv_conn *c[CONNS];
+	for (int i = 0; i < CONNS; i++)
+		c[i] = svc_connect(f);
+	hv_opt_bitmap none = {0};
+	hv_vec_notification_server_action no_actions = {0};
+	uint64_t accepted = 0;
+	int r = 0;
+	for (int i = 0; r == 0 && accepted < NQ_TRIES; i++) {
+		uint32_t id;
+		r = notification_server_show(c[i % CONNS], "greedy", "", none, "", 0, no_actions, 0, &id);
+		accepted += r == 0;
+	}
+	uint64_t code = (uint64_t)-r;
+	REQUIRE_EQ(write(report, &accepted, sizeof accepted), (ssize_t)sizeof accepted);
+	REQUIRE_EQ(write(report, &code, sizeof code), (ssize_t)sizeof code);
+	for (int i = 0; i < CONNS; i++)
+		hv_conn_close(c[i]);
+}
+
+/* One client over several connections fills the queue no more than its
+ * share; another's notifications, critical or not, are still accepted;
+ * clients that fill every slot between them make room for a newcomer
+ * (the oldest non-critical one of the biggest holder goes). */
+static void test_fair_share(void)
+{
+	svc_fixture f;
+	svc_start(&f, exe, "notify", (const char *const[]){"--state-dir", "-", NULL});
+	uint64_t got[2 * 3];
+	REQUIRE_EQ(svc_run_clients(1, greedy_client, &f, got, 2), 2);
+	REQUIRE_EQ(got[0], 64); /* the old code took 256 of 256, then -ENOSPC */
+	REQUIRE_EQ(got[1], EDQUOT);
+	hv_conn *c = svc_connect(&f);
+	hv_opt_bitmap none = {0};
+	hv_vec_notification_server_action no_actions = {0};
+	uint32_t id;
+	REQUIRE_EQ(notification_server_show(c, "mine", "", none, "", 1, no_actions, 0, &id), 0);
+	REQUIRE_EQ(notification_server_show(c, "urgent", "", none, "", 2, no_actions, 0, &id), 0);
+	/* Three more greedy clients: 4 x 64 + 2 > 256 slots; each still gets
+	 * its 64 (more when another's replaced some of its own while it ran)
+	 * before it is refused, the last ones by replacing the oldest of the
+	 * biggest holder. */
+	REQUIRE_EQ(svc_run_clients(3, greedy_client, &f, got, 6), 6);
+	for (int i = 0; i < 3; i++)
+		REQUIRE(got[2 * i] >= 64 && got[2 * i] < NQ_TRIES && got[2 * i + 1] == EDQUOT);
+	hv_vec_notification_server_info v;
+	REQUIRE_EQ(notification_server_list(c, &v), 0);
+	REQUIRE_EQ(v.count, 256);
+	uint32_t critical = 0;
+	REQUIRE_EQ(notification_server_show(c, "still urgent", "", none, "", 2, no_actions, 0, &critical), 0);
+	REQUIRE(critical > 0);
+	hv_conn_close(c);
+	svc_stop(&f);
+}
+
+/* --- acknowledged means durable (issue 12 item 3) ---------------------------- */
+
+static bool error_says(hv_conn *c, const char *words)
+{
+	const hv_ipc_error *e = hv_conn_last_error(c);
+	if (e && e->message && strstr(e->message, words))
+		return true;
+	fprintf(stderr, "error \"%s\" lacks \"%s\"\n", e && e->message ? e->message : "", words);
+	return false;
+}
+
+/* The ids listed, in order, as "a b c" (at most a few). */
+static const char *listed(hv_conn *c)
+{
+	static char buf[256];
+	hv_vec_notification_server_info v;
+	buf[0] = 0;
+	CHECK_EQ(notification_server_list(c, &v), 0);
+	for (size_t i = 0; i < v.count; i++) {
+		size_t l = strlen(buf);
+		snprintf(buf + l, sizeof buf - l, "%s%u", i ? " " : "", v.items[i].id);
+	}
+	return buf;
+}
+
+static uint32_t show_one(hv_conn *c, const char *title, int want)
+{
+	hv_opt_bitmap none = {0};
+	hv_vec_notification_server_action no_actions = {0};
+	uint32_t id = 0;
+	CHECK_EQ(notification_server_show(c, title, "", none, "", 1, no_actions, 0, &id), want);
+	return id;
+}
+
+static hv_conn *respawned(svc_fixture *f)
+{
+	svc_kill(f, SIGKILL);
+	svc_respawn(f);
+	return connect_timed(f);
+}
+
+/* Fill the file system of dir: returns the filler's path. */
+static void fill(const char *dir, char *path, size_t size)
+{
+	snprintf(path, size, "%s/filler", dir);
+	int fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	static char block[4096];
+	while (write(fd, block, sizeof block) > 0)
+		;
+	REQUIRE_EQ(errno, ENOSPC);
+	close(fd);
+}
+
+/* In a mount namespace of its own: the state directory is a small tmpfs,
+ * then full, then read-only (a bind mount), then its next temp file a
+ * symlink out of it. Every change that cannot be saved is a typed error
+ * and is not made; what was acknowledged survives a SIGKILL; no
+ * acknowledged id is handed out twice. */
+static void unsaved_child(void)
+{
+	svc_fixture f;
+	svc_prepare(&f, exe, "notify", NULL);
+	char state[200], filler[256], outside[128], tmp[256], want[64];
+	snprintf(state, sizeof state, "%s/haven", f.runtime);
+	REQUIRE_EQ(mkdir(state, 0700), 0);
+	snprintf(state, sizeof state, "%s/haven/NotificationServer", f.runtime);
+	REQUIRE_EQ(mkdir(state, 0700), 0);
+	REQUIRE_EQ(mount("tmpfs", state, "tmpfs", MS_NOSUID | MS_NODEV, "size=64k,mode=0700"), 0);
+	svc_respawn(&f);
+	hv_conn *c = connect_timed(&f);
+	uint32_t a = show_one(c, "A", 0);
+
+	/* Full: show, close and Do Not Disturb are refused, nothing changes. */
+	fill(state, filler, sizeof filler);
+	show_one(c, "B", -ENOSPC);
+	CHECK(error_says(c, "full"));
+	CHECK_EQ(notification_server_close(c, a), -ENOSPC);
+	CHECK_EQ(notification_server_set_dnd(c, true), -ENOSPC);
+	bool dnd = true;
+	CHECK_EQ(notification_server_get_dnd(c, &dnd), 0);
+	CHECK(!dnd);
+	snprintf(want, sizeof want, "%u", a);
+	CHECK_STR(listed(c), want);
+	REQUIRE_EQ(unlink(filler), 0);
+	uint32_t cid = show_one(c, "C", 0);
+	CHECK(cid > a);
+	hv_conn_close(c);
+	c = respawned(&f);
+	snprintf(want, sizeof want, "%u %u", a, cid);
+	CHECK_STR(listed(c), want); /* B was never acknowledged: not there */
+	uint32_t d = show_one(c, "D", 0);
+	CHECK(d > cid);
+
+	/* Read-only (a bind mount over it, seen from the next start on). */
+	hv_conn_close(c);
+	svc_kill(&f, SIGKILL);
+	REQUIRE_EQ(mount(state, state, "none", MS_BIND, NULL), 0);
+	REQUIRE_EQ(mount("none", state, "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL), 0);
+	svc_respawn(&f);
+	c = connect_timed(&f);
+	show_one(c, "E", -EROFS);
+	CHECK(error_says(c, "read-only"));
+	CHECK_EQ(notification_server_close(c, a), -EROFS);
+	bool showing = false;
+	CHECK_EQ(notification_server_update(c, a, "A2", "", &showing), -EROFS);
+	snprintf(want, sizeof want, "%u %u %u", a, cid, d);
+	CHECK_STR(listed(c), want);
+	hv_conn_close(c);
+	svc_kill(&f, SIGKILL);
+	REQUIRE_EQ(umount2(state, MNT_DETACH), 0);
+	svc_respawn(&f);
+	c = connect_timed(&f);
+	CHECK_STR(listed(c), want);
+
+	/* The old temp file's name a symlink out of the directory: never
+	 * followed, and the state saved stays a file. */
+	snprintf(outside, sizeof outside, "%s/outside", f.dir);
+	snprintf(tmp, sizeof tmp, "%s/.state.tmp", state);
+	REQUIRE_EQ(symlink(outside, tmp), 0);
+	uint32_t g = show_one(c, "G", 0);
+	CHECK(g > d);
+	CHECK(access(outside, F_OK) < 0 && errno == ENOENT);
+	hv_conn_close(c);
+	c = respawned(&f);
+	snprintf(want, sizeof want, "%u %u %u %u", a, cid, d, g);
+	CHECK_STR(listed(c), want);
+	hv_conn_close(c);
+	int status = svc_kill(&f, SIGTERM);
+	CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+	REQUIRE_EQ(umount2(state, MNT_DETACH), 0);
+	close(f.listen_fd);
+	char cmd[256];
+	snprintf(cmd, sizeof cmd, "rm -rf '%s'", f.dir);
+	CHECK_EQ(system(cmd), 0);
+}
+
+static void test_unsaved(void)
+{
+	pid_t pid = fork();
+	REQUIRE(pid >= 0);
+	if (pid == 0) {
+		/* A private mount namespace: the mounts are seen by this child
+		 * and the NotificationServer it starts, and go away with them. */
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
+			fprintf(stderr, "unsaved: skipped, no mount namespace here: %s\n",
+				strerror(errno));
+			_exit(77);
+		}
+		unsaved_child();
+		_exit(check_result());
+	}
+	int status;
+	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
+	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
+		return;
+	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
+		  "the full/read-only/symlinked state directory case failed (status %#x)", status);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
@@ -616,6 +844,10 @@ int main(int argc, char **argv)
 	test_concurrent();
 	test_respawn();
 	test_fifos_in_state_dir();
-	printf("ok\n");
-	return 0;
+	test_fair_share();
+	test_unsaved();
+	int r = check_result();
+	if (r == 0)
+		printf("ok\n");
+	return r;
 }

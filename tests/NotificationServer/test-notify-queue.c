@@ -52,7 +52,7 @@ static bool saw(const char *expect)
 static uint32_t show(nq_queue *q, uint64_t owner, unsigned urgency, int32_t timeout, uint64_t now)
 {
 	uint32_t id = 0;
-	CHECK_EQ(nq_show(q, owner, "title", "text", NULL, NULL, urgency, timeout, 0, NULL, NULL,
+	CHECK_EQ(nq_show(q, owner, owner, "title", "text", NULL, NULL, urgency, timeout, 0, NULL, NULL,
 			    now, &id),
 		 0);
 	return id;
@@ -156,7 +156,7 @@ static void test_dnd_and_actions(void)
 	uint32_t normal = show(q, 1, NQ_URGENCY_NORMAL, -1, 0);
 	const char *ids[] = {"open", "snooze"}, *labels[] = {"Open", "Snooze"};
 	uint32_t crit = 0;
-	CHECK_EQ(nq_show(q, 42, "Battery", "5% left", NULL, NULL, NQ_URGENCY_CRITICAL, -1, 2, ids,
+	CHECK_EQ(nq_show(q, 42, 42, "Battery", "5% left", NULL, NULL, NQ_URGENCY_CRITICAL, -1, 2, ids,
 			    labels, 0, &crit),
 		 0);
 	CHECK(saw("dnd:on +3 "));
@@ -179,17 +179,17 @@ static void test_dnd_and_actions(void)
 	CHECK_EQ(nq_find(q, normal)->owner, 0);
 	/* Invalid input is refused and changes nothing. */
 	uint32_t id = 0;
-	CHECK_EQ(nq_show(q, 1, "", "x", NULL, malloc(1), 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
+	CHECK_EQ(nq_show(q, 1, 1, "", "x", NULL, malloc(1), 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
 	CHECK_EQ(nq_active_count(q), 1);
 	/* An icon path too long to keep (and to save) is refused. */
 	static char path[NQ_MAX_ICON_PATH + 2];
 	memset(path, 'p', sizeof path - 1);
-	CHECK_EQ(nq_show(q, 1, "t", "x", path, NULL, 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
+	CHECK_EQ(nq_show(q, 1, 1, "t", "x", path, NULL, 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
 	CHECK_EQ(nq_update(q, normal, NULL, NULL, true, path, NULL, 0), -EINVAL);
 	/* The limit on active notifications. */
 	for (unsigned i = 1; i < NQ_MAX_ACTIVE; i++)
 		show(q, 2, NQ_URGENCY_LOW, -1, 20);
-	CHECK_EQ(nq_show(q, 2, "t", "x", NULL, NULL, 0, -1, 0, NULL, NULL, 20, &id), -ENOSPC);
+	CHECK_EQ(nq_show(q, 2, 2, "t", "x", NULL, NULL, 0, -1, 0, NULL, NULL, 20, &id), -ENOSPC);
 	events[0] = 0;
 	nq_free(q);
 }
@@ -202,7 +202,7 @@ static void test_persistence(void)
 	CHECK_EQ(nq_new(&cfg, &sink, NULL, &q), 0);
 	const char *ids[] = {"open"}, *labels[] = {"Open it"};
 	uint32_t a = 0;
-	CHECK_EQ(nq_show(q, 9, "Mail", "3 new\tmessages", "/icons/mail.png", malloc(1), 1,
+	CHECK_EQ(nq_show(q, 9, 9, "Mail", "3 new\tmessages", "/icons/mail.png", malloc(1), 1,
 			    60000, 1, ids, labels, 0, &a),
 		 0);
 	uint32_t b = show(q, 9, NQ_URGENCY_LOW, -1, 0); /* held: one slot */
@@ -310,7 +310,7 @@ static void test_restore_invalid(void)
 	nq_queue *q = NULL, *r = NULL;
 	CHECK_EQ(nq_new(NULL, &sink, NULL, &q), 0);
 	uint32_t id = 0;
-	CHECK_EQ(nq_show(q, 1, "Caf\xc3\xa9", "text", NULL, NULL, 1, 0, 0, NULL, NULL, 0, &id), 0);
+	CHECK_EQ(nq_show(q, 1, 1, "Caf\xc3\xa9", "text", NULL, NULL, 1, 0, 0, NULL, NULL, 0, &id), 0);
 	CHECK_EQ(nq_close(q, id, NQ_REASON_CLOSED, 0), 0);
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -342,6 +342,93 @@ static void test_restore_invalid(void)
 	events[0] = 0;
 }
 
+/* Fair share (issue 12): one client cannot take the queue from the others
+ * nor keep out their critical notifications. */
+static void test_fair_share(void)
+{
+	nq_config cfg = {.max_per_client = 3, .default_timeout_ms = {-1, -1, -1}, .icon_free = icon_free};
+	nq_queue *q = NULL;
+	uint32_t id = 0;
+	CHECK_EQ(nq_new(&cfg, &sink, NULL, &q), 0);
+	uint32_t first = show(q, 1, NQ_URGENCY_LOW, 0, 0);
+	show(q, 1, NQ_URGENCY_NORMAL, 0, 0);
+	show(q, 1, NQ_URGENCY_LOW, 0, 0);
+	/* At its cap: refused, unless critical, which replaces its oldest. */
+	CHECK_EQ(nq_show(q, 1, 1, "t", "x", NULL, malloc(1), 1, 0, 0, NULL, NULL, 0, &id), -EDQUOT);
+	events[0] = 0;
+	uint32_t crit = show(q, 2, NQ_URGENCY_CRITICAL, 0, 0); /* another owner, same client */
+	(void)crit;
+	CHECK_EQ(nq_show(q, 2, 1, "t", "x", NULL, NULL, NQ_URGENCY_CRITICAL, 0, 0, NULL, NULL, 0, &id), 0);
+	CHECK(nq_find(q, first) == NULL);
+	CHECK_EQ(nq_history(q, 0)->id, first);
+	CHECK_EQ(nq_history(q, 0)->reason, NQ_REASON_EXPIRED);
+	/* Owner 2 of client 2 showed one; client 1 holds 3 again (one critical). */
+	CHECK_EQ(nq_active_count(q), 4);
+	/* Full: a client under its cap replaces the oldest non-critical one
+	 * of whoever holds the most. Fill with clients of 3 each. */
+	for (uint64_t k = 10; nq_active_count(q) < NQ_MAX_ACTIVE; k++)
+		for (int i = 0; i < 3 && nq_active_count(q) < NQ_MAX_ACTIVE; i++)
+			CHECK_EQ(nq_show(q, k, k, "t", "x", NULL, NULL, NQ_URGENCY_LOW, 0, 0, NULL, NULL, 0, &id), 0);
+	const nq_notification *oldest_of_most = NULL;
+	for (size_t i = 0; i < nq_active_count(q); i++) {
+		const nq_notification *n = nq_active(q, i);
+		if (n->client == 1 && n->urgency != NQ_URGENCY_CRITICAL)
+			oldest_of_most = oldest_of_most ? oldest_of_most : n;
+	}
+	CHECK(oldest_of_most != NULL);
+	uint32_t victim = oldest_of_most->id;
+	CHECK_EQ(nq_show(q, 99, 99, "t", "x", NULL, NULL, NQ_URGENCY_NORMAL, 0, 0, NULL, NULL, 0, &id), 0);
+	CHECK_EQ(nq_active_count(q), NQ_MAX_ACTIVE);
+	CHECK(nq_find(q, victim) == NULL);
+	CHECK(nq_find(q, id) != NULL);
+	nq_free(q);
+	events[0] = 0;
+}
+
+/* A dry run on a clone, then the same change on the queue with the same
+ * clocks: the same state, byte for byte, and the clone tells nobody. */
+static void test_clone(void)
+{
+	nq_config cfg = {.max_visible = 1, .history_max = 2, .default_timeout_ms = {-1, -1, -1},
+			 .icon_free = icon_free};
+	nq_queue *q = NULL, *dry = NULL;
+	CHECK_EQ(nq_new(&cfg, &sink, NULL, &q), 0);
+	const char *ids[] = {"open"}, *labels[] = {"Open"};
+	uint32_t a = 0, b = 0;
+	CHECK_EQ(nq_show(q, 1, 1, "A", "a", "/i.png", malloc(1), 1, 0, 1, ids, labels, 0, &a), 0);
+	show(q, 1, NQ_URGENCY_LOW, 0, 0);
+	CHECK_EQ(nq_close(q, show(q, 1, NQ_URGENCY_LOW, 0, 0), NQ_REASON_CLOSED, 1), 0);
+	nq_set_dnd(q, true, 2);
+	events[0] = 0;
+	int freed = icons_freed;
+	CHECK_EQ(nq_clone(q, &dry), 0);
+	nq_set_wall(dry, 1234);
+	CHECK_EQ(nq_show(dry, 2, 2, "B", "b", NULL, NULL, 2, 0, 0, NULL, NULL, 5, &b), 0);
+	CHECK_EQ(nq_close(dry, a, NQ_REASON_DISMISSED, 6), 0);
+	CHECK(saw(""));
+	nq_set_wall(q, 1234);
+	uint32_t b2 = 0;
+	CHECK_EQ(nq_show(q, 2, 2, "B", "b", NULL, NULL, 2, 0, 0, NULL, NULL, 5, &b2), 0);
+	CHECK_EQ(nq_close(q, a, NQ_REASON_DISMISSED, 6), 0);
+	CHECK_EQ(b, b2);
+	uint8_t *x = NULL, *y = NULL;
+	size_t xl = 0, yl = 0;
+	CHECK_EQ(nq_serialize(dry, &x, &xl), 0);
+	CHECK_EQ(nq_serialize(q, &y, &yl), 0);
+	CHECK(xl == yl && memcmp(x, y, xl) == 0);
+	free(x);
+	free(y);
+	nq_free(dry); /* borrows icons: frees none */
+	CHECK_EQ(icons_freed, freed + 1); /* a's icon, dropped by the queue's own close */
+	CHECK_EQ(nq_next_id(q), b + 1);
+	nq_skip_ids(q, b + 5);
+	CHECK_EQ(show(q, 3, NQ_URGENCY_LOW, 0, 7), b + 5);
+	nq_skip_ids(q, 1); /* never back */
+	CHECK_EQ(nq_next_id(q), b + 6);
+	nq_free(q);
+	events[0] = 0;
+}
+
 int main(void)
 {
 	test_validate();
@@ -352,6 +439,8 @@ int main(void)
 	CHECK_EQ(icons_freed, 3);
 	test_restore_ids();
 	test_restore_invalid();
+	test_fair_share();
+	test_clone();
 	int r = check_result();
 	if (r == 0)
 		printf("ok\n");
