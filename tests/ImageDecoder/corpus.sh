@@ -219,6 +219,21 @@ PY
 convert -size 30000x2300 xc:white -quality 10 jpg-big.jpg 2>/dev/null || true
 for f in bomb.png bomb.gif bomb.ppm bomb.bmp; do run "$check" expect $f toolarge; done
 head -c 1000 jpg-base.jpg > trunc.jpg; run "$check" expect trunc.jpg truncated
+# A header claiming 8000x8000 over the data of 64x64, baseline and
+# progressive: libjpeg meets EOI early ("premature end of data segment")
+# and would fill the rest with grey. Issue 12: refused as truncated.
+convert -size 64x64 gradient:red-blue -quality 90 small.jpg
+convert small.jpg -interlace Plane small-prog.jpg
+for f in small small-prog; do
+	python3 - $f.jpg $f-8000.jpg <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read()); i = 2
+while d[i + 1] not in (0xc0, 0xc1, 0xc2): i += 2 + struct.unpack_from('>H', d, i + 2)[0]
+struct.pack_into('>HH', d, i + 5, 8000, 8000)  # SOFn: length, precision, height, width
+open(sys.argv[2], 'wb').write(d)
+PY
+	run "$check" expect $f-8000.jpg truncated
+done
 head -c 300 png-rgb.png > trunc.png;  run "$check" expect trunc.png truncated
 head -c 200 gif-anim.gif > trunc.gif; run "$check" expect trunc.gif truncated
 printf 'hello world, not an image at all' > text.txt; run "$check" expect text.txt unsupported

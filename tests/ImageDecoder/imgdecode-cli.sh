@@ -107,6 +107,22 @@ expect 1 "$bin" cut.png o.png
 grep -q "truncated" err.txt || fail "truncated message: $(cat err.txt)"
 [ ! -e o.png ] || fail "no output for a bad image"
 expect 1 "$bin" --info missing.png
+# A JPEG cut short, and one whose header claims 8000x8000 over the data
+# of 64x64: no grey made up, an error (issue 12).
+head -c 600 photo.jpg > cut.jpg
+convert -size 64x64 gradient:red-blue -quality 90 small.jpg
+python3 - small.jpg claims-8000.jpg <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read()); i = 2
+while d[i + 1] not in (0xc0, 0xc1, 0xc2): i += 2 + struct.unpack_from('>H', d, i + 2)[0]
+struct.pack_into('>HH', d, i + 5, 8000, 8000)  # SOFn: length, precision, height, width
+open(sys.argv[2], 'wb').write(d)
+PY
+for f in cut claims-8000; do
+	expect 1 "$bin" $f.jpg o.png
+	grep -q "truncated" err.txt || fail "$f.jpg: $(cat err.txt)"
+	[ ! -e o.png ] || fail "no output for $f.jpg"
+done
 # A TGA whose header the sniffer refuses decodes with a hint.
 printf '\0\0\2\0\0\0\0\0\0\0\0\0\1\0\1\0\40\150\1\2\3\4' > odd.tga
 expect 1 "$bin" --info odd.tga
