@@ -100,7 +100,7 @@ static size_t load_icons(void)
 {
 	size_t icons = 0;
 	for (size_t i = 0; i < nq_active_count(queue); i++) {
-		uint32_t id = nq_active(queue, i)->id;
+		uint32_t id = nq_active_any(queue, i)->id;
 		nq_icon *icon = NULL;
 		int r = nq_icon_load(state_dirfd, id, &icon);
 		if (r == 0 && nq_restore_icon(queue, id, icon) == 0)
@@ -556,7 +556,7 @@ static int on_close(hv_call *call, const notification_server_close_req *req,
 	return commit(&ch, change_close);
 }
 
-static int fill_list(hv_call *call, size_t n, const nq_notification *(*at)(const nq_queue *, size_t),
+static int fill_list(hv_call *call, size_t n, const nq_notification *const *list,
 		     hv_vec_notification_server_info *out)
 {
 	out->count = 0;
@@ -565,7 +565,7 @@ static int fill_list(hv_call *call, size_t n, const nq_notification *(*at)(const
 		return -ENOMEM;
 	uint64_t token = caller_token(call);
 	for (size_t i = 0; i < n; i++) {
-		int r = fill_info(at(queue, i), token, &out->items[i], call_alloc, call);
+		int r = fill_info(list[i], token, &out->items[i], call_alloc, call);
 		if (r < 0)
 			return r;
 	}
@@ -576,7 +576,10 @@ static int fill_list(hv_call *call, size_t n, const nq_notification *(*at)(const
 static int on_list(hv_call *call, const notification_server_list_req *req,
 		   notification_server_list_rep *rep)
 {
-	return fill_list(call, nq_active_count(queue), nq_active, &rep->notifications);
+	const nq_notification **list = hv_call_calloc(call, nq_active_count(queue) + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	return fill_list(call, nq_active_list(queue, list), list, &rep->notifications);
 }
 
 static int on_history(hv_call *call, const notification_server_history_req *req,
@@ -585,7 +588,12 @@ static int on_history(hv_call *call, const notification_server_history_req *req,
 	size_t n = nq_history_count(queue);
 	if (req->max && req->max < n)
 		n = req->max;
-	return fill_list(call, n, nq_history, &rep->notifications);
+	const nq_notification **list = hv_call_calloc(call, n + 1, sizeof(*list));
+	if (!list)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		list[i] = nq_history(queue, i);
+	return fill_list(call, n, list, &rep->notifications);
 }
 
 static int change_dnd(nq_queue *q, struct change *ch)

@@ -717,13 +717,19 @@ static int list_cmp(const void *a, const void *b)
 	return list_before(x, y) ? -1 : list_before(y, x) ? 1 : 0;
 }
 
+size_t nq_active_list(const nq_queue *q, const nq_notification **out)
+{
+	memcpy(out, q->active, q->nactive * sizeof(*out));
+	qsort(out, q->nactive, sizeof(*out), list_cmp);
+	return q->nactive;
+}
+
 int nq_serialize(const nq_queue *q, uint8_t **out, size_t *len)
 {
-	/* In listing order, sorted once: nq_active(q, i) for every i is cubic,
-	 * and this runs for every change. */
-	nq_notification *order[NQ_MAX_ACTIVE];
-	memcpy(order, q->active, q->nactive * sizeof(*order));
-	qsort(order, q->nactive, sizeof(*order), list_cmp);
+	/* Sorted once: nq_active(q, i) for every i is cubic, and this runs
+	 * for every change. */
+	const nq_notification *order[NQ_MAX_ACTIVE];
+	nq_active_list(q, order);
 	char *buf = NULL;
 	size_t size = 0;
 	FILE *f = open_memstream(&buf, &size);

@@ -162,6 +162,10 @@ void nq_forget_owner(nq_queue *q, uint64_t owner);
  * order); NULL past the end. */
 const nq_notification *nq_active(const nq_queue *q, size_t index);
 size_t nq_active_count(const nq_queue *q);
+/* All of them in that order into out (room for nq_active_count): sorted
+ * once, where nq_active(q, i) for every i ranks each (cubic). Returns
+ * how many. */
+size_t nq_active_list(const nq_queue *q, const nq_notification **out);
 /* The same in no particular order, in constant time (nq_active ranks). */
 const nq_notification *nq_active_any(const nq_queue *q, size_t index);
 /* Active ones owned by `owner`. */

@@ -103,6 +103,10 @@ static void test_slots_priority_expiry(void)
 	CHECK_EQ(nq_active(q, 3)->id, d);
 	CHECK_EQ(nq_active(q, 4)->id, c);
 	CHECK(nq_active(q, 5) == NULL);
+	const nq_notification *list[NQ_MAX_ACTIVE];
+	CHECK_EQ(nq_active_list(q, list), 5);
+	for (size_t i = 0; i < 5; i++)
+		CHECK(list[i] == nq_active(q, i));
 
 	CHECK_EQ(nq_next_deadline(q), 1010);
 	nq_tick(q, 1009);
