@@ -281,6 +281,8 @@ void hv_conn_drain(hv_conn *c)
 	hv_msg *m;
 	while (c->open && !c->sync_id && conn_next(c, &m) > 0)
 		process(c, m);
+	if (c->charged_bytes && c->acct) /* messages queued during a sync call are gone */
+		hv_quota_charge(c);
 	c->draining = false;
 	conn_unref(c);
 }

@@ -132,6 +132,8 @@ int hv_conn_write_queue(hv_conn *c, int timeout_ms)
 		free(c->out);
 		c->out = NULL;
 		c->out_cap = 0;
+		if (c->acct)
+			hv_quota_charge(c);
 	}
 	set_want_write(c, false);
 	return 0;
@@ -168,6 +170,8 @@ static int conn_enqueue_bytes(hv_conn *c, const uint8_t *data, size_t len, const
 				return -ENOMEM;
 			c->out = nb;
 			c->out_cap = cap;
+			if (c->acct && hv_quota_charge(c) < 0)
+				return -EDQUOT; /* a peer that does not read */
 		}
 	}
 	if (nfds) {
@@ -454,6 +458,20 @@ static int conn_unshare(hv_conn *c)
 	return 0;
 }
 
+/* The frame deadline (quota.c's watchdog): a frame is incomplete after a
+ * drain. The same one as before, if it starts where that one did (its
+ * clock runs on); a new one starts the clock. A drain that empties the
+ * buffer stops it (conn_next). */
+static void note_partial(hv_conn *c)
+{
+	if (!hv_rbuf_pending(&c->in))
+		return;
+	if (!c->partial_since || c->partial_at != c->in.start) {
+		c->partial_since = hv_now_ns();
+		c->partial_at = c->in.start;
+	}
+}
+
 /* Cut the next complete frame out of the read buffer into a message:
  * 1 = *out, 0 = no complete frame (and no unclaimed fds), < 0 = the peer
  * broke the protocol (the connection has ended). With `borrow`, the
@@ -469,8 +487,11 @@ int hv_conn_cut_open(hv_conn *c, hv_msg **out, bool borrow)
 		hv_conn_misbehave(c, "%s", why);
 		return r;
 	}
-	if (r == 0)
+	if (r == 0) {
+		if (c->acct)
+			note_partial(c);
 		return 0;
+	}
 	/* Borrowed: one message at a time — the one dispatched now (whatever
 	 * its kind: a handler that holds its request makes conn_unpin hand it
 	 * the buffer), or the reply a sync call waits for, which lives until
@@ -528,6 +549,8 @@ int hv_conn_cut_frames(hv_conn *c)
 		c->q_tail = m;
 		c->q_bytes += m->len + HV_IPC_HEADER_SIZE;
 		c->q_fds += m->nfds;
+		if (c->acct && hv_quota_charge(c) < 0)
+			return -EDQUOT;
 		if (c->q_bytes > c->max_q_bytes || c->q_fds > c->max_q_fds) {
 			hv_conn_misbehave(c, "over the queued-message limit (%zu bytes, %u fds undispatched)",
 					  c->q_bytes, c->q_fds);
@@ -541,6 +564,7 @@ int hv_conn_cut_frames(hv_conn *c)
  * >0 bytes read, -EAGAIN, or a negative errno after the connection ended. */
 ssize_t hv_conn_read(hv_conn *c, bool block)
 {
+	size_t cap = c->in.cap;
 	if (c->in_keep && c->in_keep->refs == 1 && !c->borrowed) {
 		/* Every message that shared it is gone: the buffer is ours again. */
 		free(c->in_keep);
@@ -561,6 +585,9 @@ ssize_t hv_conn_read(hv_conn *c, bool block)
 		hv_conn_end(c, (int)space);
 		return space;
 	}
+	/* Grown for a large frame (its header is in), before reading it. */
+	if (c->in.cap != cap && c->acct && hv_quota_charge(c) < 0)
+		return -EDQUOT;
 	union {
 		char buf[CMSG_SPACE(sizeof(int) * HV_IPC_MAX_FDS_PER_MESSAGE)];
 		struct cmsghdr align;
@@ -588,11 +615,14 @@ ssize_t hv_conn_read(hv_conn *c, bool block)
 		unsigned nfds = (unsigned)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
 		int fds[HV_IPC_MAX_FDS_PER_MESSAGE];
 		memcpy(fds, CMSG_DATA(cm), sizeof(int) * nfds);
-		if (r == 0)
-			r = hv_rbuf_push_fds(&c->in, fds, nfds);
-		else
+		if (r < 0) {
 			for (unsigned i = 0; i < nfds; i++)
 				close(fds[i]);
+			continue;
+		}
+		r = hv_rbuf_push_fds(&c->in, fds, nfds); /* closes them on failure */
+		if (r == 0 && c->acct)
+			r = hv_quota_charge_fds(c, (int)nfds); /* over quota: ended */
 	}
 	if (mh.msg_flags & MSG_CTRUNC) {
 		hv_conn_misbehave(c, "sent more fds at once than a message may carry");
@@ -608,6 +638,7 @@ ssize_t hv_conn_read(hv_conn *c, bool block)
 		return -ECONNRESET;
 	}
 	hv_rbuf_commit(&c->in, (size_t)n);
+	c->nreads++;
 	if (more)
 		schedule_read(c);
 	return n;

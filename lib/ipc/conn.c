@@ -101,6 +101,8 @@ void hv_conn_msg_put_slow(hv_conn *c, hv_msg *m)
 		return;
 	if (c && c->borrowed == m)
 		c->borrowed = NULL;
+	if (c && c->acct && m->nfds) /* its fds are closed or the handler's now */
+		hv_quota_charge_fds(c, -(int)m->nfds);
 	hv_msg_clear(m);
 	if (!c || c->n_free_msgs >= HV_CONN_FREE_MSGS || m->cap > HV_CONN_KEEP_PAYLOAD) {
 		hv_msg_destroy(m);
@@ -118,6 +120,8 @@ void hv_conn_end(hv_conn *c, int reason)
 		return;
 	c->open = false;
 	c->end_reason = reason;
+	if (c->acct)
+		hv_quota_detach(c);
 	conn_ref(c);
 	hv_watch_free(c->watch);
 	c->watch = NULL;

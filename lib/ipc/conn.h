@@ -128,6 +128,21 @@ struct hv_conn {
 	size_t pend_cap, pend_count;
 	uint32_t sync_id;
 	hv_msg *sync_reply;
+
+	/* accounting: an accepted connection's charges to its peer's uid
+	 * (quota.c); acct is NULL on the client side and once ended */
+	struct hv_ipc_account *acct;
+	struct hv_quota *quota;
+	hv_conn *acct_next, *acct_prev, *acct_victim;
+	size_t charged_bytes;
+	unsigned charged_fds;
+	/* The frame deadline: when the frame now incomplete was first seen
+	 * (0: none), and where it starts in the read buffer. */
+	uint64_t partial_since;
+	size_t partial_at;
+	/* The idle timeout: reads so far, as the watchdog last saw them. */
+	unsigned nreads, nreads_seen;
+	uint64_t idle_since;
 };
 
 /* --- conn.c ------------------------------------------------------------- */
@@ -307,8 +322,10 @@ static inline int conn_next(hv_conn *c, hv_msg **out)
 {
 	hv_msg *m = c->q_head;
 	if (!m) {
-		if (c->open && !hv_rbuf_pending(&c->in) && !c->in.fd_count)
+		if (c->open && !hv_rbuf_pending(&c->in) && !c->in.fd_count) {
+			c->partial_since = 0; /* no frame incomplete (the deadline) */
 			return 0; /* the usual end of a drain: nothing buffered */
+		}
 		return conn_cut_one(c, out, !c->borrowed);
 	}
 	c->q_head = m->next;

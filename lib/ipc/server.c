@@ -48,6 +48,7 @@ struct hv_server {
 	size_t state_size; /* hv_server_set_conn_state */
 	hv_conn_state_init_fn state_init;
 	hv_conn_state_fini_fn state_fini;
+	struct hv_quota *quota; /* per-uid accounting (quota.c) */
 };
 
 int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv_server **out)
@@ -62,6 +63,11 @@ int hv_server_new(hv_loop *loop, const hv_endpoint *ep, const void *handlers, hv
 	s->handlers = handlers;
 	s->max = HV_IPC_MAX_CONNECTIONS;
 	s->handoff_fd = -1;
+	s->quota = hv_quota_new(s);
+	if (!s->quota) {
+		free(s);
+		return -ENOMEM;
+	}
 	*out = s;
 	return 0;
 }
@@ -85,6 +91,7 @@ void hv_server_free(hv_server *s)
 	hv_watch_free(s->handoff_watch);
 	if (s->handoff_fd >= 0)
 		close(s->handoff_fd);
+	hv_quota_free(s->quota);
 	free(s->ls);
 	free(s->conns);
 	free(s);
@@ -173,6 +180,8 @@ static int server_add_conn(hv_server *s, int fd)
 		return hv_log_errno(r, "ipc: %s: failed to set up a connection", s->ep->name);
 	s->conns[s->nconns++] = c;
 	hv_conn_set_lazy_buffers(c, s->lazy_buffers);
+	if ((r = hv_quota_attach(s->quota, c)) < 0)
+		return refuse(s, c, r);
 	if ((r = conn_state_begin(s, c)) < 0)
 		return refuse(s, c, r);
 	if (s->on_connect && (r = s->on_connect(s, c, s->on_connect_ud)) < 0)
@@ -545,6 +554,7 @@ void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata)
 }
 
 void hv_server_set_max_connections(hv_server *s, unsigned max) { s->max = max; }
+struct hv_quota *hv_server_quota(hv_server *s) { return s->quota; }
 void hv_server_set_lazy_buffers(hv_server *s, bool on)
 {
 	s->lazy_buffers = on;

@@ -55,6 +55,22 @@
 #define HV_IPC_MAX_CONNECTIONS 1024u
 /* Async calls in flight on one connection. */
 #define HV_IPC_MAX_PENDING_CALLS 65536u
+/* What a server holds for its clients, charged to each client's uid
+ * (hv_server_set_quotas, hv_server_set_total_quotas): bytes buffered for
+ * its connections in both directions beyond 64 KiB each way per connection
+ * (partial and undispatched frames, replies and events it does not read),
+ * fds received and not yet released, connections. A connection whose
+ * charge takes its uid (or the server) over a quota is ended with a logged
+ * reason; one over the connection quota is refused. Root and the server's
+ * own uid have no per-uid quota unless given one. */
+#define HV_IPC_UID_MAX_BYTES (256u << 20) /* one largest message fits */
+#define HV_IPC_UID_MAX_FDS 2048u
+#define HV_IPC_UID_MAX_CONNECTIONS 256u
+#define HV_IPC_SERVER_MAX_BYTES (1024u << 20)
+#define HV_IPC_SERVER_MAX_FDS 8192u
+/* A frame whose first byte arrived must be complete within this, or its
+ * connection is ended (hv_server_set_frame_deadline; 0 = none). */
+#define HV_IPC_FRAME_DEADLINE_MS 10000
 
 enum hv_msg_kind {
 	HV_MSG_REQUEST = 1,  /* expects a RESPONSE or ERROR with its request id */
@@ -418,6 +434,29 @@ hv_loop *hv_server_loop(const hv_server *s);
 void hv_server_on_connect(hv_server *s, hv_server_connect_cb cb, void *userdata);
 void hv_server_on_disconnect(hv_server *s, hv_server_conn_cb cb, void *userdata);
 void hv_server_set_max_connections(hv_server *s, unsigned max);
+/* Quotas charged to a uid's connections (see HV_IPC_UID_MAX_*): those of
+ * `uid`, or with HV_IPC_ANY_UID those of every uid not given its own; q
+ * NULL lifts the per-uid quotas of `uid` (the server's totals still
+ * apply). A limit of 0 means none. E.g. a manager's control socket, open
+ * to every user: hv_server_set_quotas(s, HV_IPC_ANY_UID, &(hv_ipc_quotas){
+ * .bytes = 1 << 20, .fds = 16, .connections = 8}) leaves root unlimited.
+ * Applies to connections already open too. -ENOMEM, or 0. */
+typedef struct hv_ipc_quotas {
+	size_t bytes;
+	unsigned fds;
+	unsigned connections;
+} hv_ipc_quotas;
+#define HV_IPC_ANY_UID ((uid_t)-1)
+int hv_server_set_quotas(hv_server *s, uid_t uid, const hv_ipc_quotas *q);
+/* The server's totals over all uids (bytes and fds; connections is the
+ * same limit as hv_server_set_max_connections). */
+void hv_server_set_total_quotas(hv_server *s, const hv_ipc_quotas *q);
+/* End a connection whose frame is not complete ms after its first byte
+ * arrived (default HV_IPC_FRAME_DEADLINE_MS; 0 = never). */
+void hv_server_set_frame_deadline(hv_server *s, int ms);
+/* End a connection that sent nothing for ms and has no call held by the
+ * server (default 0: never). */
+void hv_server_set_idle_timeout(hv_server *s, int ms);
 /* hv_conn_set_lazy_buffers for every connection, now and later. */
 void hv_server_set_lazy_buffers(hv_server *s, bool on);
 /* Quit the loop when the last client disconnects (per-connection
