@@ -204,6 +204,78 @@ void ws_notify_moved(struct ws_window *w)
 	ws_schedule_frame();
 }
 
+/* --- themes -------------------------------------------------------------- */
+int ws_add_theme(const struct ws_theme *t)
+{
+	for (size_t i = 0; i < ws.n_themes; i++) {
+		if (!strcmp(ws.themes[i].name, t->name)) {
+			ws.themes[i] = *t;
+			return 0;
+		}
+	}
+	if (ws.n_themes == WS_MAX_THEMES)
+		return -ENOSPC;
+	ws.themes[ws.n_themes++] = *t;
+	return 0;
+}
+
+static int send_theme(hv_conn *c, void *ud)
+{
+	window_client_update_system_theme(c, ws.theme.name, *(const hv_buffer *)ud);
+	return 0;
+}
+
+/* Every client hears of the new theme, as INI text in a sealed buffer. */
+static int broadcast_theme(void)
+{
+	char text[4096];
+	int n = ws_theme_format(&ws.theme, text, sizeof(text));
+	if (n < 0)
+		return n;
+	_hv_cleanup_(hv_buffer_release) hv_buffer b = HV_BUFFER_EMPTY;
+	int r = hv_buffer_create((size_t)n, &b);
+	if (r < 0)
+		return r;
+	memcpy(b.data, text, (size_t)n);
+	if ((r = hv_buffer_seal(&b)) < 0)
+		return r;
+	hv_server_foreach(ws.srv, send_theme, &b);
+	return 0;
+}
+
+/* New metrics: titles are shaped again at the font's new size, and
+ * maximized windows fill the screen less their new frames. */
+static void apply_metrics(void)
+{
+	if (ws.font)
+		ws_font_set_size(ws.font, ws.theme.title_height * 2 / 3);
+	for (struct ws_window *w = ws.comp.top; w; w = w->below) {
+		ws_window_set_title(&ws.comp, w, w->title);
+		if (!w->maximized)
+			continue;
+		struct ws_rect restore = w->restore_rect;
+		w->maximized = false;
+		ws_window_set_maximized(&ws.comp, w, true);
+		w->restore_rect = restore;
+		window_client_window_resized(client_of(w)->conn, w->id, to_ipc(w->rect));
+		ws_send_paint(w, NULL, 0);
+	}
+}
+
+int ws_switch_theme(const char *name)
+{
+	size_t i = 0;
+	while (i < ws.n_themes && strcmp(ws.themes[i].name, name))
+		i++;
+	if (i == ws.n_themes)
+		return -ENOENT;
+	ws.theme = ws.themes[i];
+	ws_compositor_set_theme(&ws.comp, &ws.theme);
+	apply_metrics();
+	ws_schedule_frame();
+	return broadcast_theme();
+}
+
 /* --- handlers ------------------------------------------------------------ */
 static int on_greet(hv_call *call, const window_server_greet_req *req, window_server_greet_rep *rep)
 {
@@ -444,6 +516,28 @@ static int on_set_window_maximized(hv_call *call, const window_server_set_window
 	return 0;
 }
 
+static int on_set_system_theme(hv_call *call, const window_server_set_system_theme_req *req,
+			       window_server_set_system_theme_rep *rep)
+{
+	int r = ws_switch_theme(req->theme_name);
+	if (r == -ENOENT)
+		return hv_call_fail(call, r, "no theme called \"%s\"", req->theme_name);
+	return r;
+}
+
+static int on_get_system_theme(hv_call *call, const window_server_get_system_theme_req *req,
+			       window_server_get_system_theme_rep *rep)
+{
+	const char **names = hv_call_calloc(call, ws.n_themes ? ws.n_themes : 1, sizeof(*names));
+	if (!names)
+		return -ENOMEM;
+	for (size_t i = 0; i < ws.n_themes; i++)
+		names[i] = ws.themes[i].name;
+	rep->theme_name = ws.theme.name;
+	rep->theme_names = (hv_vec_string){.items = names, .count = ws.n_themes};
+	return 0;
+}
+
 static int on_enable_display_link(hv_call *call, const window_server_enable_display_link_req *req)
 {
 	struct ws_client *cl = hv_call_state(call);
@@ -540,6 +634,8 @@ const window_server_handlers ws_handlers = {
 	.move_window_to_front = on_move_window_to_front,
 	.set_window_minimized = on_set_window_minimized,
 	.set_window_maximized = on_set_window_maximized,
+	.set_system_theme = on_set_system_theme,
+	.get_system_theme = on_get_system_theme,
 	.enable_display_link = on_enable_display_link,
 	.disable_display_link = on_disable_display_link,
 	.get_screen_bitmap = on_get_screen_bitmap,

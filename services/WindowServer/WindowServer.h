@@ -23,6 +23,9 @@
  * one by then is shown as not responding. */
 #define WS_PING_INTERVAL_NS (5ull * 1000000000ull)
 
+/* Themes the server can switch between (loaded before the sandbox). */
+#define WS_MAX_THEMES 64
+
 /* Mouse buttons, as SerenityOS numbers them. */
 enum { WS_BUTTON_LEFT = 1, WS_BUTTON_RIGHT = 2, WS_BUTTON_MIDDLE = 4 };
 
@@ -52,7 +55,9 @@ struct ws_server {
 	hv_loop *loop;
 	hv_server *srv;
 	ws_compositor comp;
-	struct ws_theme theme;
+	struct ws_theme theme; /* in effect (the compositor's) */
+	struct ws_theme themes[WS_MAX_THEMES];
+	size_t n_themes;
 	struct ws_font *font;
 	struct ws_backend backend;
 	hv_timer *frame_timer, *ping_timer;
@@ -74,6 +79,12 @@ int ws_start_clock(hv_loop *loop);
 void ws_schedule_frame(void);
 /* Compose what is damaged now and flush it (get_screen_bitmap, frames). */
 void ws_flush_now(void);
+
+/* Themes: add one to the list (replacing one of the same name; -ENOSPC
+ * past WS_MAX_THEMES); switch to one by name (-ENOENT), telling every
+ * client. */
+int ws_add_theme(const struct ws_theme *t);
+int ws_switch_theme(const char *name);
 
 /* Window state changes that clients hear about (WindowServer.c). */
 void ws_activate(struct ws_window *w);

@@ -69,10 +69,8 @@ int ws_font_open(const char *path, int pixel_size, struct ws_font **out)
 	return 0;
 }
 
-void ws_font_free(struct ws_font *f)
+static void cache_clear(struct ws_font *f)
 {
-	if (!f)
-		return;
 	for (unsigned i = 0; i < GLYPH_BUCKETS; i++) {
 		for (struct glyph *g = f->buckets[i], *next; g; g = next) {
 			next = g->next;
@@ -80,7 +78,15 @@ void ws_font_free(struct ws_font *f)
 				pixman_image_unref(g->mask);
 			free(g);
 		}
+		f->buckets[i] = NULL;
 	}
+}
+
+void ws_font_free(struct ws_font *f)
+{
+	if (!f)
+		return;
+	cache_clear(f);
 	hb_font_destroy(f->hb);
 	FT_Done_Face(f->face);
 	FT_Done_FreeType(f->lib);
@@ -201,4 +207,15 @@ void ws_glyph_run_draw(struct ws_font *f, const struct ws_glyph_run *run, pixman
 		pixman_image_composite32(PIXMAN_OP_OVER, solid, g->mask, dst, 0, 0, 0, 0, gx, gy, gw, gh);
 	}
 	pixman_image_unref(solid);
+}
+
+int ws_font_set_size(struct ws_font *f, int pixel_size)
+{
+	if (FT_Set_Pixel_Sizes(f->face, 0, (FT_UInt)pixel_size))
+		return -EINVAL;
+	hb_ft_font_changed(f->hb);
+	f->ascent = (int)(f->face->size->metrics.ascender >> 6);
+	f->descent = (int)(-f->face->size->metrics.descender >> 6);
+	cache_clear(f); /* every cached glyph was rasterised at the old size */
+	return 0;
 }

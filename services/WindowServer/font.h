@@ -14,6 +14,9 @@ struct ws_glyph_run;
  * memory whole, so nothing is opened again once the sandbox is entered. */
 int ws_font_open(const char *path, int pixel_size, struct ws_font **out);
 void ws_font_free(struct ws_font *f);
+/* Another size (a theme with another title height): the glyph cache is
+ * emptied; runs shaped before must be shaped again. */
+int ws_font_set_size(struct ws_font *f, int pixel_size);
 /* The font's ascent and descent in pixels (to centre a line). */
 void ws_font_metrics(const struct ws_font *f, int *ascent, int *descent);
 

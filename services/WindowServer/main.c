@@ -2,13 +2,14 @@
  * to them (docs/windowserver.md).
  *
  *   WindowServer [--socket PATH] [--backend virtual|vnc|x11] [--size WxH]
- *                [--theme FILE] [--font FILE] [--test-input]
+ *                [--theme FILE] [--theme-dir DIR] [--font FILE] [--test-input]
  *                [--vnc-listen ADDR] [--vnc-port N] [--x11-display DISPLAY]
  *
  * The theme and the font are read before the sandbox is entered; after
  * that the service opens no file: it serves clients, takes their memfds
  * and hands out screenshots (and, with the vnc backend, serves viewers on
  * the TCP socket it made before: "inet"). */
+#include <dirent.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,7 +21,7 @@
 #include "WindowServer.h"
 
 static const char *backend_name = "virtual";
-static const char *theme_path;
+static const char *theme_path, *theme_dir;
 static const char *font_path = WS_DEFAULT_FONT;
 static struct {
 	int w, h;
@@ -71,6 +72,36 @@ static void on_ping_timer(hv_loop *loop, hv_timer *t, void *ud)
 	hv_server_foreach(ws.srv, send_ping, NULL);
 }
 
+/* Every theme the service may switch to is read now, before the sandbox:
+ * the built-in one, each *.ini of --theme-dir (a bad one is skipped, with
+ * its reason logged), and --theme, which is the one in effect. */
+static int load_themes(void)
+{
+	ws_theme_default(&ws.theme);
+	ws_add_theme(&ws.theme);
+	DIR *d = theme_dir ? opendir(theme_dir) : NULL;
+	if (theme_dir && !d)
+		return hv_log_errno(-errno, "cannot read the theme directory %s", theme_dir);
+	for (struct dirent *e; d && (e = readdir(d));) {
+		size_t n = strlen(e->d_name);
+		char path[4096];
+		struct ws_theme t;
+		if (n < 5 || strcmp(e->d_name + n - 4, ".ini") ||
+		    snprintf(path, sizeof(path), "%s/%s", theme_dir, e->d_name) >= (int)sizeof(path))
+			continue;
+		if (ws_theme_load(&t, path) >= 0 && ws_add_theme(&t) < 0)
+			hv_log_warn("more than %d themes: %s left out", WS_MAX_THEMES, path);
+	}
+	if (d)
+		closedir(d);
+	if (!theme_path)
+		return 0;
+	int r = ws_theme_load(&ws.theme, theme_path);
+	if (r >= 0)
+		r = ws_add_theme(&ws.theme);
+	return r;
+}
+
 static int setup(hv_server *srv)
 {
 	const ws_backend_ops *ops = ws_backend_find(backend_name);
@@ -78,8 +109,7 @@ static int setup(hv_server *srv)
 		hv_log_error("no backend '%s' (this build has: virtual, vnc, x11)", backend_name);
 		return -EINVAL;
 	}
-	ws_theme_default(&ws.theme);
-	int r = theme_path ? ws_theme_load(&ws.theme, theme_path) : 0;
+	int r = load_themes();
 	if (r >= 0)
 		r = ws_font_open(font_path, ws.theme.title_height * 2 / 3, &ws.font);
 	if (r >= 0)
@@ -126,7 +156,9 @@ static hv_service windowserver = {
 			      "vnc (VNC viewers, libvncserver) or x11 (a window\n"
 			      "under an X server, MIT-SHM)"),
 		HV_OPT_CUSTOM("size", "WxH", parse_size, NULL, "screen size (default 1024x768)"),
-		HV_OPT_STRING("theme", "FILE", &theme_path, "theme INI file ([Colors], [Metrics])"),
+		HV_OPT_STRING("theme", "FILE", &theme_path, "the theme in effect: an INI file ([Colors],\n"
+			      "[Metrics]); its name is the file's, less .ini"),
+		HV_OPT_STRING("theme-dir", "DIR", &theme_dir, "themes to switch to at run time (every *.ini)"),
 		HV_OPT_STRING("font", "FILE", &font_path, "title font (default " WS_DEFAULT_FONT ")"),
 		HV_OPT_FLAG("test-input", &test_input, "accept inject_mouse / inject_key (tests only)"),
 		HV_OPT_STRING("vnc-listen", "ADDR", &vnc_listen, "vnc: the IPv4 address (default 127.0.0.1)"),

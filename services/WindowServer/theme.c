@@ -151,3 +151,28 @@ int ws_theme_load(struct ws_theme *t, const char *path)
 		return hv_log_errno(r, "cannot read theme %s", path);
 	return ws_theme_parse(t, path, (const char *)data);
 }
+
+int ws_theme_format(const struct ws_theme *t, char *buf, size_t size)
+{
+	size_t n = 0;
+	int w = 0;
+	for (size_t i = 0; i < HV_ARRAY_SIZE(keys); i++) {
+		const struct theme_key *k = &keys[i];
+		bool new_section = i == 0 || strcmp(keys[i - 1].section, k->section);
+		const void *field = (const char *)t + k->offset;
+		if (k->kind == KEY_COLOR) {
+			uint32_t c = *(const uint32_t *)field;
+			w = snprintf(buf + n, size - n, "%s%s=#%06x%02x\n",
+				     new_section ? (i ? "\n[Colors]\n" : "[Colors]\n") : "", k->name,
+				     c & 0xffffff, c >> 24);
+		} else {
+			w = snprintf(buf + n, size - n, "%s%s=%d\n",
+				     new_section ? (i ? "\n[Metrics]\n" : "[Metrics]\n") : "", k->name,
+				     *(const int *)field);
+		}
+		if (w < 0 || (size_t)w >= size - n)
+			return -ENOSPC;
+		n += (size_t)w;
+	}
+	return (int)n;
+}

@@ -4,6 +4,7 @@
  * a malformed value is an error naming the file, section and key. */
 #pragma once
 
+#include <stddef.h>
 #include <stdint.h>
 
 struct ws_theme {
@@ -27,3 +28,7 @@ void ws_theme_default(struct ws_theme *t);
 int ws_theme_load(struct ws_theme *t, const char *path);
 /* The same from text in memory (tests); `name` is used in messages. */
 int ws_theme_parse(struct ws_theme *t, const char *name, const char *text);
+/* The theme as INI text (every key this server draws with, colours as
+ * #rrggbbaa) into buf; the length, or -ENOSPC. Parsing it gives the same
+ * theme back. */
+int ws_theme_format(const struct ws_theme *t, char *buf, size_t size);

@@ -31,6 +31,16 @@ static void test_theme(void)
 	CHECK_EQ(ws_theme_parse(&t, "bad", "[Metrics]\nBorderThickness=x\n"), -EINVAL);
 	CHECK_EQ(ws_theme_parse(&t, "bad", "not an ini line\n"), -EINVAL);
 	CHECK_EQ(ws_theme_load(&t, "/nonexistent/theme.ini"), -ENOENT);
+
+	/* What the server sends clients parses back to the same theme. */
+	struct ws_theme u, back;
+	ws_theme_default(&u);
+	u.window = 0x80123456, u.title_height = 33, u.border_thickness = 0;
+	char text[4096];
+	REQUIRE(ws_theme_format(&u, text, sizeof(text)) > 0);
+	REQUIRE_EQ(ws_theme_parse(&back, "Default", text), 0);
+	CHECK(!memcmp(&u, &back, sizeof(u)));
+	CHECK_EQ(ws_theme_format(&u, text, 40), -ENOSPC);
 }
 
 static uint32_t px(const ws_compositor *c, int x, int y)

@@ -30,11 +30,22 @@
 #define W 640
 #define H 480
 
-/* test-theme.ini's values. */
-static const struct {
+/* The values of the theme in effect: test-theme.ini's, or Other's (the
+ * theme the test writes into --theme-dir and switches to). */
+struct theme_values {
 	uint32_t desktop, active_border, active_title, inactive_border, inactive_title, window, button;
 	int title, border, button_w, button_h;
-} th = {0x102030, 0xc00000, 0xe0a000, 0x606060, 0x909090, 0xff00ff, 0xc0c0c0, 20, 3, 14, 14};
+};
+static const struct theme_values test_theme = {0x102030, 0xc00000, 0xe0a000, 0x606060, 0x909090,
+					       0xff00ff, 0xc0c0c0, 20, 3, 14, 14};
+static const struct theme_values other_theme = {0x203010, 0x0000c0, 0x00a0e0, 0x505050, 0xa0a0a0,
+						0x00ffff, 0xb0b0b0, 24, 5, 16, 16};
+static const char other_ini[] =
+	"[Colors]\nDesktopBackground=#203010\nActiveWindowBorder1=#0000c0\n"
+	"ActiveWindowTitleBar=#00a0e0\nInactiveWindowBorder1=#505050\n"
+	"InactiveWindowTitleBar=#a0a0a0\nWindow=#00ffff\nButton=#b0b0b0\n"
+	"[Metrics]\nTitleHeight=24\nBorderThickness=5\nTitleButtonWidth=16\nTitleButtonHeight=16\n";
+static struct theme_values th = test_theme;
 
 static const char *exe, *theme;
 
@@ -411,6 +422,52 @@ static void test_translucent(void)
 	compare(ws1, &ref, "the translucent window gone");
 }
 
+static int theme_updates[2];
+static char theme_seen[2][64];
+static bool theme_has_metric;
+
+static void on_theme(hv_ws *ws, const char *name, const char *ini, size_t len, void *ud)
+{
+	int k = (int)(intptr_t)ud;
+	theme_updates[k]++;
+	snprintf(theme_seen[k], sizeof(theme_seen[k]), "%s", name);
+	if (k == 1)
+		theme_has_metric = memmem(ini, len, "TitleHeight=24\n", 15) != NULL;
+}
+
+/* Every client hears of a switch; the decorations are redrawn with the new
+ * colours and metrics; an unknown name is refused and changes nothing. */
+static void test_themes(void)
+{
+	hv_ws_set_theme_callback(ws1, on_theme, (void *)0);
+	hv_ws_set_theme_callback(ws2, on_theme, (void *)1);
+	const char *cur = NULL;
+	hv_vec_string names;
+	REQUIRE_EQ(window_server_get_system_theme(hv_ws_conn(ws1), &cur, &names), 0);
+	CHECK_STR(cur, "test-theme");
+	CHECK_EQ(names.count, 3); /* Default, Other, test-theme */
+	CHECK_EQ(window_server_set_system_theme(hv_ws_conn(ws1), "Other"), 0);
+	th = other_theme;
+	PUMP_UNTIL(ws2, theme_updates[1] == 1);
+	PUMP_UNTIL(ws1, theme_updates[0] == 1);
+	CHECK_STR(theme_seen[1], "Other");
+	CHECK(theme_has_metric);
+	expect_ab(&ref, true);
+	compare(ws1, &ref, "switched to the Other theme");
+	CHECK(has_title_text(ws1, &a, true));
+
+	CHECK_EQ(window_server_set_system_theme(hv_ws_conn(ws1), "Nonesuch"), -ENOENT);
+	CHECK(hv_conn_is_open(hv_ws_conn(ws1)));
+	REQUIRE_EQ(window_server_get_system_theme(hv_ws_conn(ws1), &cur, &names), 0);
+	CHECK_STR(cur, "Other");
+
+	CHECK_EQ(window_server_set_system_theme(hv_ws_conn(ws2), "test-theme"), 0);
+	th = test_theme;
+	PUMP_UNTIL(ws1, theme_updates[0] == 2);
+	expect_ab(&ref, true);
+	compare(ws1, &ref, "back to the test theme");
+}
+
 static hv_int_point pointer;
 
 static void mouse(hv_ws *ws, int x, int y, uint32_t buttons)
@@ -702,12 +759,19 @@ int main(int argc, char **argv)
 	exe = argv[1];
 	theme = argv[2];
 	signal(SIGPIPE, SIG_IGN);
-	const char *args[] = {"--size", "640x480", "--theme", theme, "--test-input", NULL};
+	char theme_dir[] = "/tmp/ws-themes-XXXXXX", other[64];
+	REQUIRE(mkdtemp(theme_dir));
+	snprintf(other, sizeof(other), "%s/Other.ini", theme_dir);
+	FILE *f = fopen(other, "w");
+	REQUIRE(f && fputs(other_ini, f) >= 0 && fclose(f) == 0);
+	const char *args[] = {"--size", "640x480", "--theme", theme, "--theme-dir", theme_dir,
+			      "--test-input", NULL};
 	svc_start(&fx, exe, "window", args);
 	test_stacking();
 	test_damage();
 	test_minimize();
 	test_translucent();
+	test_themes();
 	test_input();
 	test_display_link();
 	test_hostile();
@@ -717,5 +781,7 @@ int main(int argc, char **argv)
 	hv_ws_close(ws2);
 	CHECK(svc_alive(&fx));
 	svc_stop(&fx);
+	unlink(other);
+	rmdir(theme_dir);
 	return check_result();
 }

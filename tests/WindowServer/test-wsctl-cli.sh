@@ -1,8 +1,8 @@
 #!/bin/bash
 # test-wsctl-cli.sh — wsctl and ws-demo against a real WindowServer:
 # a demo window listed (table and JSON), a screenshot PNG whose pixels are
-# the demo's colour and the desktop's, usage errors (2), an unreachable
-# server (1), and ws-demo's own option errors.
+# the demo's colour and the desktop's, themes listed and switched, usage
+# errors (2), an unreachable server (1), and ws-demo's own option errors.
 #   test-wsctl-cli.sh WINDOWSERVER_EXE WSCTL_EXE WS_DEMO_EXE THEME.ini
 set -u
 server=$1 wsctl=$2 demo=$3 theme=$4
@@ -39,6 +39,17 @@ px() { convert "$dir/shot.png" -format "%[hex:p{$1,$2}]" info:; }
 [ "$(px 90 90)" = 20C040 ] || fail "demo pixel is $(px 90 90)"
 [ "$(px 5 5)" = 102030 ] || fail "desktop pixel is $(px 5 5)"
 expect_rc 1 "$wsctl" screenshot "$dir/no/such/dir/x.png"
+
+# Themes: listed with the one in effect starred, switched, refused by name.
+expect_rc 0 "$wsctl" theme
+grep -qx '\* test-theme' "$dir/out" && grep -qx '  Default' "$dir/out" || fail "theme list: $(cat "$dir/out")"
+expect_rc 0 "$wsctl" theme Default
+expect_rc 0 "$wsctl" theme
+grep -qx '\* Default' "$dir/out" || fail "theme after a switch: $(cat "$dir/out")"
+expect_rc 0 "$wsctl" screenshot "$dir/shot2.png"
+[ "$(convert "$dir/shot2.png" -format '%[hex:p{5,5}]' info:)" = 505050 ] || fail "the Default desktop is not shown"
+expect_rc 1 "$wsctl" theme Nonesuch; grep -q 'no theme called "Nonesuch"' "$dir/err" || fail "unknown theme: $(cat "$dir/err")"
+expect_rc 2 "$wsctl" theme a b
 
 # ws-demo ends cleanly on SIGTERM; its window goes.
 kill "${pids[1]}"; wait "${pids[1]}"; rc=$?

@@ -2,6 +2,7 @@
  *
  *   wsctl [--socket PATH] screenshot OUT.png
  *   wsctl [--socket PATH] windows [--json]
+ *   wsctl [--socket PATH] theme [NAME]
  *
  * Exit status: 0 done, 1 the server failed or could not be reached, 2 a
  * usage error. */
@@ -153,6 +154,23 @@ static int cmd_windows(hv_conn *c)
 	return 0;
 }
 
+/* No name: the theme in effect and the others; a name: switch to it. */
+static int cmd_theme(hv_conn *c, const char *name)
+{
+	if (name) {
+		int r = window_server_set_system_theme(c, name);
+		return r < 0 ? fail(c, "theme", r) : 0;
+	}
+	const char *current = NULL;
+	hv_vec_string names;
+	int r = window_server_get_system_theme(c, &current, &names);
+	if (r < 0)
+		return fail(c, "get_system_theme", r);
+	for (size_t i = 0; i < names.count; i++)
+		printf("%s %s\n", strcmp(names.items[i], current) ? " " : "*", names.items[i]);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	static const hv_option options[] = {
@@ -166,8 +184,9 @@ int main(int argc, char **argv)
 	};
 	const hv_cmdline cmd = {
 		.name = "wsctl",
-		.args = "screenshot OUT.png | windows [--json]",
-		.summary = "Looks at a running WindowServer: a PNG of its screen, its windows.",
+		.args = "screenshot OUT.png | windows [--json] | theme [NAME]",
+		.summary = "Looks at a running WindowServer: a PNG of its screen, its windows;\n"
+			   "lists its themes (* the one in effect) or switches to one.",
 		.tables = (const hv_option *const[]){options, windows_options, NULL},
 		.min_args = 1,
 		.max_args = -1,
@@ -178,7 +197,7 @@ int main(int argc, char **argv)
 		return hv_options_exit_code(r);
 	const char *verb = argv[first];
 	int nargs = argc - first - 1;
-	if (strcmp(verb, "screenshot") && strcmp(verb, "windows")) {
+	if (strcmp(verb, "screenshot") && strcmp(verb, "windows") && strcmp(verb, "theme")) {
 		fprintf(stderr, "wsctl: unknown command \"%s\"\n", verb);
 		hv_options_usage(&cmd, stderr);
 		return 2;
@@ -188,8 +207,9 @@ int main(int argc, char **argv)
 			windows_options, NULL}, .summary = "Lists the windows, topmost first."};
 		if ((r = hv_options_parse(&sub, argc - first, argv + first, NULL)) <= 0)
 			return hv_options_exit_code(r);
-	} else if (nargs != 1) {
-		fprintf(stderr, "wsctl: screenshot takes one file name\n");
+	} else if (!strcmp(verb, "theme") ? nargs > 1 : nargs != 1) {
+		fprintf(stderr, "wsctl: %s\n", !strcmp(verb, "theme") ? "theme takes at most one name"
+									  : "screenshot takes one file name");
 		hv_options_usage(&cmd, stderr);
 		return 2;
 	}
@@ -197,5 +217,7 @@ int main(int argc, char **argv)
 	r = socket_path ? hv_conn_connect(NULL, socket_path, &c) : hv_conn_connect_portal(NULL, "window", &c);
 	if (r < 0)
 		return fail(NULL, "cannot reach the WindowServer", r);
+	if (!strcmp(verb, "theme"))
+		return cmd_theme(c, nargs ? argv[first + 1] : NULL);
 	return !strcmp(verb, "windows") ? cmd_windows(c) : cmd_screenshot(c, argv[first + 1]);
 }

@@ -30,6 +30,8 @@ struct hv_ws {
 	hv_window *windows;
 	void (*display_link)(hv_ws *ws, void *ud);
 	void *display_link_ud;
+	void (*theme)(hv_ws *ws, const char *name, const char *ini, size_t len, void *ud);
+	void *theme_ud;
 };
 
 static hv_window *find(hv_conn *c, int32_t id)
@@ -177,6 +179,15 @@ static int on_display_link(hv_call *call, const window_client_display_link_notif
 	return 0;
 }
 
+static int on_theme(hv_call *call, const window_client_update_system_theme_req *req)
+{
+	hv_ws *ws = hv_conn_userdata(hv_call_conn(call));
+	if (ws && ws->theme)
+		ws->theme(ws, req->theme_name, req->theme_buffer.data, req->theme_buffer.size,
+			  ws->theme_ud);
+	return 0;
+}
+
 static int on_ping(hv_call *call, const window_client_ping_req *req)
 {
 	window_server_pong(hv_call_conn(call));
@@ -199,6 +210,7 @@ static const window_client_handlers handlers = {
 	.window_close_request = on_close_request,
 	.window_resized = on_resized,
 	.window_moved = on_moved,
+	.update_system_theme = on_theme,
 	.display_link_notification = on_display_link,
 	.ping = on_ping,
 };
@@ -246,6 +258,15 @@ hv_int_rect hv_ws_screen_rect(const hv_ws *ws)
 int32_t hv_ws_client_id(const hv_ws *ws)
 {
 	return ws->client_id;
+}
+
+void hv_ws_set_theme_callback(hv_ws *ws,
+			      void (*cb)(hv_ws *ws, const char *name, const char *ini, size_t len,
+					 void *ud),
+			      void *ud)
+{
+	ws->theme = cb;
+	ws->theme_ud = ud;
 }
 
 void hv_ws_set_display_link(hv_ws *ws, void (*cb)(hv_ws *ws, void *ud), void *ud)

@@ -59,6 +59,12 @@ void hv_ws_close(hv_ws *ws); /* destroys its windows */
 hv_conn *hv_ws_conn(const hv_ws *ws);
 hv_int_rect hv_ws_screen_rect(const hv_ws *ws);
 int32_t hv_ws_client_id(const hv_ws *ws);
+/* The theme changed (set_system_theme): its name and its INI text
+ * ([Colors], [Metrics]), valid during the callback. */
+void hv_ws_set_theme_callback(hv_ws *ws,
+			      void (*cb)(hv_ws *ws, const char *name, const char *ini, size_t len,
+					 void *ud),
+			      void *ud);
 /* display_link_notification events, once per frame while on. */
 void hv_ws_set_display_link(hv_ws *ws, void (*cb)(hv_ws *ws, void *ud), void *ud);
 
