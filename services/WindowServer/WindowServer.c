@@ -198,6 +198,13 @@ void ws_set_maximized(struct ws_window *w, bool maximized)
 	ws_schedule_frame();
 }
 
+void ws_notify_resized(struct ws_window *w)
+{
+	window_client_window_resized(client_of(w)->conn, w->id, to_ipc(w->rect));
+	ws_send_paint(w, NULL, 0);
+	ws_schedule_frame();
+}
+
 void ws_notify_moved(struct ws_window *w)
 {
 	window_client_window_moved(client_of(w)->conn, w->id, to_ipc(w->rect));

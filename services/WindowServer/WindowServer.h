@@ -49,7 +49,19 @@ struct ws_input {
 	int drag_dx, drag_dy;	    /* pointer minus window position */
 	struct ws_window *pressed;  /* a title button held down */
 	enum ws_part pressed_part;
+	struct ws_window *resized;  /* resized by its border */
+	unsigned resize_edges;	    /* WS_EDGE_* being dragged */
+	struct ws_rect resize_from; /* its rect when the drag began */
+	int resize_x0, resize_y0;   /* the pointer then */
+	struct ws_window *last_title_click; /* for double-click maximize */
+	uint64_t last_title_click_ns;
 };
+
+enum { WS_EDGE_LEFT = 1, WS_EDGE_RIGHT = 2, WS_EDGE_TOP = 4, WS_EDGE_BOTTOM = 8 };
+/* Two presses on a title bar this close together maximize (or restore). */
+#define WS_DOUBLE_CLICK_NS (400ull * 1000000ull)
+/* The smallest content a border drag leaves. */
+#define WS_MIN_RESIZE 16
 
 struct ws_server {
 	hv_loop *loop;
@@ -91,6 +103,7 @@ void ws_activate(struct ws_window *w);
 void ws_set_minimized(struct ws_window *w, bool minimized);
 void ws_set_maximized(struct ws_window *w, bool maximized);
 void ws_notify_moved(struct ws_window *w);
+void ws_notify_resized(struct ws_window *w); /* window_resized and a paint */
 void ws_send_paint(struct ws_window *w, const hv_int_rect *rects, size_t n);
 
 /* Input (input.c). */

@@ -1,9 +1,13 @@
 /* input.c — pointer and keyboard routing: the pointer's events go to the
  * window under it (or the one that took the button press, until release),
  * keys to the active window. A press activates and raises its window; a
- * press on a title bar drags the window; a title button acts when it is
- * released over the same button. Devices (VNC, X11) and --test-input's
+ * press on a title bar drags the window (two in quick succession maximize
+ * or restore it), on its border resizes it; a title button acts when it
+ * is released over the same button; Alt+Tab brings the bottom-most window
+ * to the front. Devices (VNC, X11) and --test-input's
  * inject_* messages feed the same two functions. */
+#include <string.h>
+
 #include "WindowServer.h"
 
 static struct ws_input *in = &ws.input;
@@ -57,6 +61,39 @@ static void title_button_released(struct ws_window *hit, enum ws_part part)
 	}
 }
 
+/* Which edges of w a press at (x, y) on its border grabs. */
+static unsigned edges_at(const struct ws_window *w, int x, int y)
+{
+	struct ws_rect t = ws_window_title_rect(&ws.comp, w);
+	unsigned e = 0;
+	if (x < w->rect.x)
+		e |= WS_EDGE_LEFT;
+	if (x >= w->rect.x + w->rect.width)
+		e |= WS_EDGE_RIGHT;
+	if (y < t.y)
+		e |= WS_EDGE_TOP;
+	if (y >= w->rect.y + w->rect.height)
+		e |= WS_EDGE_BOTTOM;
+	return e;
+}
+
+/* A left press on a title bar: a drag, or with the press before it a
+ * double click, which maximizes (or restores). */
+static void title_pressed(struct ws_window *w)
+{
+	uint64_t now = hv_now_ns();
+	if (in->last_title_click == w && now - in->last_title_click_ns < WS_DOUBLE_CLICK_NS) {
+		in->last_title_click = NULL;
+		ws_set_maximized(w, !w->maximized);
+		return;
+	}
+	in->last_title_click = w;
+	in->last_title_click_ns = now;
+	in->dragged = w;
+	in->drag_dx = in->x - w->rect.x;
+	in->drag_dy = in->y - w->rect.y;
+}
+
 static void press(struct ws_window *w, enum ws_part part, uint32_t pressed)
 {
 	if (!w)
@@ -64,10 +101,16 @@ static void press(struct ws_window *w, enum ws_part part, uint32_t pressed)
 	ws_activate(w);
 	switch (part) {
 	case WS_PART_TITLE:
-		if (pressed & WS_BUTTON_LEFT) {
-			in->dragged = w;
-			in->drag_dx = in->x - w->rect.x;
-			in->drag_dy = in->y - w->rect.y;
+		if (pressed & WS_BUTTON_LEFT)
+			title_pressed(w);
+		break;
+	case WS_PART_BORDER:
+		if ((pressed & WS_BUTTON_LEFT) && w->resizable) {
+			in->resized = w;
+			in->resize_edges = edges_at(w, in->x, in->y);
+			in->resize_from = w->rect;
+			in->resize_x0 = in->x;
+			in->resize_y0 = in->y;
 		}
 		break;
 	case WS_PART_CLOSE:
@@ -102,6 +145,33 @@ static void drag_to(int x, int y)
 	ws_notify_moved(w);
 }
 
+/* The border drag's rect for the pointer at (x, y). */
+static void resize_to(int x, int y)
+{
+	struct ws_window *w = in->resized;
+	struct ws_rect r = in->resize_from;
+	int dx = x - in->resize_x0, dy = y - in->resize_y0;
+	if (in->resize_edges & WS_EDGE_RIGHT)
+		r.width = HV_MAX(WS_MIN_RESIZE, r.width + dx);
+	if (in->resize_edges & WS_EDGE_BOTTOM)
+		r.height = HV_MAX(WS_MIN_RESIZE, r.height + dy);
+	if (in->resize_edges & WS_EDGE_LEFT) {
+		int wdt = HV_MAX(WS_MIN_RESIZE, r.width - dx);
+		r.x += r.width - wdt;
+		r.width = wdt;
+	}
+	if (in->resize_edges & WS_EDGE_TOP) {
+		int h = HV_MAX(WS_MIN_RESIZE, r.height - dy);
+		r.y += r.height - h;
+		r.height = h;
+	}
+	if (!memcmp(&r, &w->rect, sizeof(r)))
+		return;
+	w->maximized = false;
+	ws_window_set_rect(&ws.comp, w, r);
+	ws_notify_resized(w);
+}
+
 void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel)
 {
 	uint32_t pressed = buttons & ~in->buttons, released = in->buttons & ~buttons;
@@ -116,6 +186,12 @@ void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel)
 		drag_to(x, y);
 		if (released & WS_BUTTON_LEFT)
 			in->dragged = NULL;
+		return;
+	}
+	if (in->resized) {
+		resize_to(x, y);
+		if (released & WS_BUTTON_LEFT)
+			in->resized = NULL;
 		return;
 	}
 	enum ws_part part;
@@ -140,8 +216,26 @@ void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel)
 					  0, wheel);
 }
 
+/* Alt+Tab: the bottom-most visible window comes to the front, so
+ * repeated presses visit every window in turn. */
+static bool switch_windows(uint32_t code_point, uint32_t modifiers, bool down)
+{
+	if (code_point != '\t' || modifiers != 1)
+		return false;
+	if (down) {
+		struct ws_window *w = ws.comp.bottom;
+		while (w && w->minimized)
+			w = w->above;
+		if (w)
+			ws_activate(w);
+	}
+	return true;
+}
+
 void ws_input_key(uint32_t code_point, uint32_t key, uint32_t modifiers, bool down)
 {
+	if (switch_windows(code_point, modifiers, down))
+		return;
 	struct ws_window *w = ws.comp.active;
 	if (!w)
 		return;
@@ -161,4 +255,8 @@ void ws_input_forget(struct ws_window *w)
 		in->dragged = NULL;
 	if (in->pressed == w)
 		in->pressed = NULL;
+	if (in->resized == w)
+		in->resized = NULL;
+	if (in->last_title_click == w)
+		in->last_title_click = NULL;
 }

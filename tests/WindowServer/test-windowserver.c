@@ -573,6 +573,57 @@ static void test_input(void)
 	compare(ws1, &ref, "A restored from maximized");
 }
 
+/* Alt+Tab, a border drag, a double click on the title bar. */
+static void test_window_management(void)
+{
+	/* A is on top and active: Alt+Tab brings B (the bottom-most) forward,
+	 * and the key is the server's, not B's. */
+	sync_ws(ws2);
+	for (int i = 0; i < 5; i++) /* what earlier steps sent B, first */
+		hv_conn_dispatch(hv_ws_conn(ws2), 10);
+	int acts = b.activations, keys_before = b.keys + a.keys;
+	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws1), '\t', 0xff09, 1, true), 0);
+	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws1), '\t', 0xff09, 1, false), 0);
+	PUMP_UNTIL(ws2, b.activations == acts + 1);
+	sync_ws(ws1);
+	hv_conn_dispatch(hv_ws_conn(ws1), 20);
+	CHECK_EQ(b.keys + a.keys, keys_before);
+
+	/* B's right border dragged 40 px right: B is 40 px wider, repainted. */
+	int bx = b.rect.x + b.rect.width + 1, by = b.rect.y + 50, w0 = b.rect.width, resized = b.resized;
+	mouse(ws1, bx, by, 1);
+	mouse(ws1, bx + 40, by, 1);
+	mouse(ws1, bx + 40, by, 0);
+	PUMP_UNTIL(ws2, b.resized > resized && b.rect.width == w0 + 40);
+	hv_int_rect r;
+	CHECK_EQ(window_server_get_window_rect(hv_ws_conn(ws2), hv_window_id(b.w), &r), 0);
+	CHECK(r.width == w0 + 40 && r.x == 180 && r.height == 160);
+	mouse(ws1, 630, 470, 0);
+	sync_ws(ws2);
+	expect_ab(&ref, false);
+	skip_cursor(&ref);
+	compare(ws1, &ref, "B resized by its border");
+
+	/* A double click on B's title maximizes it; another restores it. */
+	int tx = b.rect.x + 60, ty = b.rect.y - 10;
+	resized = b.resized;
+	for (int k = 0; k < 2; k++) {
+		mouse(ws1, tx, ty, 1);
+		mouse(ws1, tx, ty, 0);
+	}
+	PUMP_UNTIL(ws2, b.resized > resized);
+	CHECK(b.rect.width == W - 2 * th.border);
+	tx = b.rect.x + 60, ty = b.rect.y - 10;
+	resized = b.resized;
+	for (int k = 0; k < 2; k++) {
+		mouse(ws1, tx, ty, 1);
+		mouse(ws1, tx, ty, 0);
+	}
+	PUMP_UNTIL(ws2, b.resized > resized);
+	CHECK(b.rect.x == 180 && b.rect.width == w0 + 40);
+	mouse(ws1, 630, 470, 0);
+}
+
 static void on_display_link(hv_ws *ws, void *ud)
 {
 	(*(int *)ud)++;
@@ -773,6 +824,7 @@ int main(int argc, char **argv)
 	test_translucent();
 	test_themes();
 	test_input();
+	test_window_management();
 	test_display_link();
 	test_hostile();
 	test_client_dies();
