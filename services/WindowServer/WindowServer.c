@@ -626,28 +626,12 @@ static int on_inject_key(hv_call *call, const window_server_inject_key_req *req,
 	return 0;
 }
 
-const window_server_handlers ws_handlers = {
-	.greet = on_greet,
-	.create_window = on_create_window,
-	.destroy_window = on_destroy_window,
-	.set_window_title = on_set_window_title,
-	.get_window_title = on_get_window_title,
-	.set_window_rect = on_set_window_rect,
-	.get_window_rect = on_get_window_rect,
-	.set_window_has_alpha_channel = on_set_window_has_alpha_channel,
-	.set_window_backing_store = on_set_window_backing_store,
-	.invalidate_rect = on_invalidate_rect,
-	.did_finish_painting = on_did_finish_painting,
-	.move_window_to_front = on_move_window_to_front,
-	.set_window_minimized = on_set_window_minimized,
-	.set_window_maximized = on_set_window_maximized,
-	.set_system_theme = on_set_system_theme,
-	.get_system_theme = on_get_system_theme,
-	.enable_display_link = on_enable_display_link,
-	.disable_display_link = on_disable_display_link,
-	.get_screen_bitmap = on_get_screen_bitmap,
-	.get_windows = on_get_windows,
-	.pong = on_pong,
-	.inject_mouse = on_inject_mouse,
-	.inject_key = on_inject_key,
-};
+/* Every message's handler, in WindowServer.ipc's order (a missing one
+ * does not compile). */
+const window_server_handlers ws_handlers = WINDOW_SERVER_HANDLERS(
+	on_greet, on_create_window, on_destroy_window, on_set_window_title, on_get_window_title,
+	on_set_window_rect, on_get_window_rect, on_set_window_has_alpha_channel,
+	on_set_window_backing_store, on_invalidate_rect, on_did_finish_painting,
+	on_move_window_to_front, on_set_window_minimized, on_set_window_maximized,
+	on_set_system_theme, on_get_system_theme, on_enable_display_link, on_disable_display_link,
+	on_get_screen_bitmap, on_get_windows, on_pong, on_inject_mouse, on_inject_key);

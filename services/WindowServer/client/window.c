@@ -194,26 +194,11 @@ static int on_ping(hv_call *call, const window_client_ping_req *req)
 	return 0;
 }
 
-static const window_client_handlers handlers = {
-	.paint = on_paint,
-	.mouse_move = on_mouse_move,
-	.mouse_down = on_mouse_down,
-	.mouse_up = on_mouse_up,
-	.mouse_wheel = on_mouse_wheel,
-	.window_entered = on_window_entered,
-	.window_left = on_window_left,
-	.key_down = on_key_down,
-	.key_up = on_key_up,
-	.window_activated = on_activated,
-	.window_deactivated = on_deactivated,
-	.window_state_changed = on_state_changed,
-	.window_close_request = on_close_request,
-	.window_resized = on_resized,
-	.window_moved = on_moved,
-	.update_system_theme = on_theme,
-	.display_link_notification = on_display_link,
-	.ping = on_ping,
-};
+/* Every event's handler, in WindowClient.ipc's order. */
+static const window_client_handlers handlers = WINDOW_CLIENT_HANDLERS(
+	on_paint, on_mouse_move, on_mouse_down, on_mouse_up, on_mouse_wheel, on_window_entered,
+	on_window_left, on_key_down, on_key_up, on_activated, on_deactivated, on_state_changed,
+	on_close_request, on_resized, on_moved, on_theme, on_display_link, on_ping);
 
 /* --- connection ---------------------------------------------------------- */
 int hv_ws_connect(hv_loop *loop, const char *path, hv_ws **out)
