@@ -777,6 +777,41 @@ static void test_hostile(void)
 	sync_ws(ws1);
 }
 
+/* The server's private memory (kB) from /proc/PID/status. */
+static long rss_anon(pid_t pid)
+{
+	char path[64], line[256];
+	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
+	FILE *f = fopen(path, "re");
+	REQUIRE(f);
+	long kb = -1;
+	while (fgets(line, sizeof(line), f))
+		if (!strncmp(line, "RssAnon:", 8))
+			kb = atol(line + 8);
+	fclose(f);
+	return kb;
+}
+
+/* A big window costs the server its mapping, not a copy: its private
+ * memory does not grow with the window's pixels (12 MB here). */
+static void test_memory(void)
+{
+	long before = rss_anon(fx.pid);
+	hv_ws *ws = connect_ws();
+	struct tw big;
+	open_window(&big, ws, (hv_int_rect){-100, -50, 2000, 1500}, 0x808000, 255, "big");
+	sync_ws(ws);
+	hv_bitmap shot;
+	screenshot(ws, &shot);
+	CHECK_EQ(shot_px(&shot, 300, 300), pattern(&big, 400, 350));
+	hv_bitmap_release(&shot);
+	long after = rss_anon(fx.pid);
+	CHECK_MSG(before > 0 && after - before < 3 * 1024,
+		  "the server's private memory grew by %ld kB for a 12 MB window", after - before);
+	hv_ws_close(ws);
+	sync_ws(ws1);
+}
+
 /* A client that dies with windows open: they go, the screen is repaired. */
 static void test_client_dies(void)
 {
@@ -827,6 +862,7 @@ int main(int argc, char **argv)
 	test_window_management();
 	test_display_link();
 	test_hostile();
+	test_memory();
 	test_client_dies();
 	test_injection_refused();
 	hv_ws_close(ws1);
