@@ -21,6 +21,15 @@
 
 /* Followers of `svc logs -f` per connection, at most this many at once. */
 #define SS_CONTROL_MAX_FOLLOWERS 64u
+/* What a uid other than root and the manager's own may make the manager
+ * hold on its control socket, which every user reaches in system mode
+ * (status is for everyone): bytes buffered beyond lib/ipc's 64 KiB per
+ * connection and direction, fds, connections. The largest reply, `svc
+ * logs -n 1000` of 4 KiB lines, is about 4 MiB; a peer that goes over is
+ * ended (lib/ipc). */
+#define SS_CONTROL_UID_BYTES (8u << 20)
+#define SS_CONTROL_UID_FDS 16u
+#define SS_CONTROL_UID_CONNECTIONS 16u
 
 typedef struct follower {
 	hv_conn *conn;
@@ -226,6 +235,12 @@ int ss_control_start(ss_manager *m, ss_control **out)
 		return r;
 	if (asprintf(&c->path, "%s/SystemServer", ss_manager_portal_dir(m)) < 0)
 		return c->path = NULL, -ENOMEM;
+	r = hv_server_set_quotas(c->srv, HV_IPC_ANY_UID,
+				 &(hv_ipc_quotas){.bytes = SS_CONTROL_UID_BYTES,
+						  .fds = SS_CONTROL_UID_FDS,
+						  .connections = SS_CONTROL_UID_CONNECTIONS});
+	if (r < 0)
+		return r;
 	r = hv_server_listen(c->srv, c->path);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to listen on %s", c->path);

@@ -914,6 +914,76 @@ def test_instance_cap(h):
     h.stop()
 
 
+def vm_rss_kib(pid):
+    with open("/proc/%d/status" % pid) as f:
+        return int([ln for ln in f if ln.startswith("VmRSS:")][0].split()[1])
+
+
+def test_control_quota(h):
+    """The control socket is open to every user (status), so a non-root uid
+    gets small quotas there: `nobody` opening 16 connections and sending
+    each an unfinished frame (3 MiB of a 4 MiB one: 48 MiB) has them ended
+    once over its 8 MiB while the manager's RSS stays bounded, and root's
+    svc status answers. Before the quotas the manager kept every byte."""
+    if os.geteuid() != 0:
+        print("SKIP: needs root to act as another uid")
+        return SKIP
+    import struct
+    h.start()
+    path = h.portal("SystemServer")
+    rss0 = vm_rss_kib(h.proc.pid)
+    conns, per = 16, 3 << 20
+    magic = 2166136261
+    for b in b"SystemServer":
+        magic = ((magic ^ b) * 16777619) & 0xFFFFFFFF
+    header = struct.pack("<IIHBBI", 4 << 20, magic, 1, 1, 0, 1)
+    go_r, go_w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        code = 99
+        try:
+            os.setgroups([])
+            os.setresgid(65534, 65534, 65534)
+            os.setresuid(65534, 65534, 65534)
+            held, ended = [], 0
+            chunk = b"\0" * (1 << 18)
+            for _ in range(conns):
+                s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+                s.settimeout(10)
+                try:
+                    s.connect(path)
+                    s.sendall(header)
+                    for _ in range(per // len(chunk)):
+                        s.sendall(chunk)
+                except OSError:
+                    ended += 1  # ended (or refused) by the manager: the point
+                held.append(s)
+            os.write(go_w, b"%d" % ended)
+            os.read(done_r, 1)  # hold every connection until the parent measured
+            code = 0
+        except BaseException as e:
+            print("as nobody: %r" % e, file=sys.stderr)
+        finally:
+            os._exit(code)
+    try:
+        ended = int(os.read(go_r, 16) or b"-1")
+        wait_for(lambda: h.manager_log().count("uid=65534: over the per-uid") >= ended,
+                 "the manager to end what it ended")
+        rss1 = vm_rss_kib(h.proc.pid)
+        p = h.svc("status", "--json")
+        check(p.returncode == 0 and p.stdout.startswith("["), "root's svc status answers: %r" % p.stdout)
+        print("nobody: %d connections x %d MiB of unfinished frames, %d ended; manager RSS %d -> %d KiB"
+              % (conns, per >> 20, ended, rss0, rss1))
+        check(ended > 0, "a non-root uid over its quota has connections ended")
+        check(rss1 - rss0 < 32 << 10, "the manager's RSS stays bounded: %d -> %d KiB" % (rss0, rss1))
+    finally:
+        os.write(done_w, b"x")
+        _, status = os.waitpid(pid, 0)
+    check(os.waitstatus_to_exitcode(status) == 0, "the attacker ran")
+    h.stop()
+
+
 def test_socket_readiness(h):
     """Readiness=socket: ready once the service accepts on its socket (the
     manager's own connection), not when it exists or at exec."""
@@ -1176,7 +1246,7 @@ def test_run_system(h):
 
 
 TESTS = {n[5:]: f for n, f in globals().items() if n.startswith("test_")}
-SYSTEM_MODE = {"privdrop", "per_user"}
+SYSTEM_MODE = {"privdrop", "per_user", "control_quota"}
 
 
 def main():
