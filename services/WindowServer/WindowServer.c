@@ -97,7 +97,8 @@ int ws_client_init(hv_conn *c, void *state)
 	struct ws_client *cl = state;
 	cl->conn = c;
 	cl->id = ++ws.next_client_id;
-	return 0;
+	/* The window manager's messages come on the same connection. */
+	return hv_conn_serve(c, &window_manager_server_endpoint, &ws_wm_handlers);
 }
 
 static void window_destroy(struct ws_client *cl, size_t i);
@@ -138,6 +139,7 @@ static void window_destroy(struct ws_client *cl, size_t i)
 	struct ws_window *w = cl->windows[i];
 	bool was_active = ws.comp.active == w;
 	ws_input_forget(w);
+	ws_wm_removed(w);
 	ws_compositor_remove(&ws.comp, w);
 	ws_window_free(w);
 	cl->windows[i] = cl->windows[--cl->n_windows];
@@ -165,11 +167,14 @@ void ws_activate(struct ws_window *w)
 		window_client_window_deactivated(client_of(old)->conn, old->id);
 	if (w)
 		window_client_window_activated(client_of(w)->conn, w->id);
+	ws_wm_state(old);
+	ws_wm_state(w);
 	ws_schedule_frame();
 }
 
 static void send_state(struct ws_window *w)
 {
+	ws_wm_state(w);
 	window_client_window_state_changed(client_of(w)->conn, w->id, w->minimized, w->maximized,
 					   ws_window_occluded(&ws.comp, w));
 }
@@ -200,6 +205,7 @@ void ws_set_maximized(struct ws_window *w, bool maximized)
 
 void ws_notify_resized(struct ws_window *w)
 {
+	ws_wm_rect(w);
 	window_client_window_resized(client_of(w)->conn, w->id, to_ipc(w->rect));
 	ws_send_paint(w, NULL, 0);
 	ws_schedule_frame();
@@ -207,6 +213,7 @@ void ws_notify_resized(struct ws_window *w)
 
 void ws_notify_moved(struct ws_window *w)
 {
+	ws_wm_rect(w);
 	window_client_window_moved(client_of(w)->conn, w->id, to_ipc(w->rect));
 	ws_schedule_frame();
 }
@@ -363,6 +370,7 @@ static int on_set_window_title(hv_call *call, const window_server_set_window_tit
 	if (!w)
 		return -ENOENT;
 	int r = ws_window_set_title(&ws.comp, w, req->title);
+	ws_wm_state(w);
 	ws_schedule_frame();
 	return r;
 }
@@ -389,6 +397,7 @@ static int on_set_window_rect(hv_call *call, const window_server_set_window_rect
 	ws_window_set_rect(&ws.comp, w, from_ipc(req->rect));
 	w->maximized = false;
 	rep->rect = to_ipc(w->rect);
+	ws_wm_rect(w);
 	if (resized) {
 		window_client_window_resized(client_of(w)->conn, w->id, rep->rect);
 		ws_send_paint(w, NULL, 0);

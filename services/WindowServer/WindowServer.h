@@ -8,6 +8,8 @@
 #include <haven/ipc.h>
 
 #include "WindowClient.ipc.h"
+#include "WindowManagerClient.ipc.h"
+#include "WindowManagerServer.ipc.h"
 #include "WindowServer.ipc.h"
 #include "backend.h"
 #include "compositor.h"
@@ -36,6 +38,7 @@ struct ws_client {
 	struct ws_window **windows;
 	size_t n_windows, cap_windows;
 	bool display_link;
+	uint32_t wm_mask; /* WindowManagerServer.set_event_mask: hears every window */
 	bool ping_pending, unresponsive;
 };
 
@@ -81,6 +84,7 @@ struct ws_server {
 
 extern struct ws_server ws;
 extern const window_server_handlers ws_handlers;
+extern const window_manager_server_handlers ws_wm_handlers;
 
 int ws_client_init(hv_conn *c, void *state);
 void ws_client_fini(hv_conn *c, void *state);
@@ -105,6 +109,11 @@ void ws_set_maximized(struct ws_window *w, bool maximized);
 void ws_notify_moved(struct ws_window *w);
 void ws_notify_resized(struct ws_window *w); /* window_resized and a paint */
 void ws_send_paint(struct ws_window *w, const hv_int_rect *rects, size_t n);
+
+/* The window manager's channel (wm.c): tell every subscribed client. */
+void ws_wm_state(struct ws_window *w); /* NULL-safe */
+void ws_wm_rect(struct ws_window *w);
+void ws_wm_removed(struct ws_window *w);
 
 /* Input (input.c). */
 void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel);

@@ -25,6 +25,8 @@
 
 #include "check.h"
 #include "service.h"
+#include "WindowManagerClient.ipc.h"
+#include "WindowManagerServer.ipc.h"
 #include "window.h"
 
 #define W 640
@@ -334,6 +336,8 @@ static struct ref ref;
 
 /* Two clients, a window each, overlapping: the second is on top, active;
  * then the first is brought to the front. */
+static bool dropped(hv_conn *c);
+
 static void test_stacking(void)
 {
 	ws1 = connect_ws();
@@ -624,6 +628,109 @@ static void test_window_management(void)
 	mouse(ws1, 630, 470, 0);
 }
 
+/* --- the window manager's channel ---------------------------------------- */
+static struct {
+	int states, removed, rects;
+	int32_t last_client, last_window, removed_client, removed_window;
+	bool last_active, last_minimized;
+	char last_title[64];
+} wm;
+
+static int wm_state(hv_call *call, const window_manager_client_window_state_changed_req *req)
+{
+	wm.states++;
+	wm.last_client = req->client_id;
+	wm.last_window = req->window_id;
+	wm.last_active = req->is_active;
+	wm.last_minimized = req->is_minimized;
+	snprintf(wm.last_title, sizeof(wm.last_title), "%s", req->title);
+	return 0;
+}
+
+static int wm_rect(hv_call *call, const window_manager_client_window_rect_changed_req *req)
+{
+	wm.rects++;
+	return 0;
+}
+
+static int wm_removed(hv_call *call, const window_manager_client_window_removed_req *req)
+{
+	wm.removed++;
+	wm.removed_client = req->client_id;
+	wm.removed_window = req->window_id;
+	return 0;
+}
+
+static const window_manager_client_handlers wm_handlers =
+	WINDOW_MANAGER_CLIENT_HANDLERS(wm_state, wm_rect, wm_removed);
+
+#define WM_PUMP_UNTIL(c, cond)                                                                     \
+	do {                                                                                       \
+		hv_conn_flush(c);                                                                  \
+		for (int _i = 0; _i < 500 && !(cond); _i++)                                        \
+			hv_conn_dispatch(c, 10);                                                   \
+		CHECK_MSG(cond, "waited in vain for %s", #cond);                                   \
+	} while (0)
+
+static bool minimized(int32_t client_id, int32_t window_id)
+{
+	hv_vec_window_server_window_info v;
+	REQUIRE_EQ(window_server_get_windows(hv_ws_conn(ws1), &v), 0);
+	for (size_t i = 0; i < v.count; i++)
+		if (v.items[i].client_id == client_id && v.items[i].window_id == window_id)
+			return v.items[i].minimized;
+	return false;
+}
+
+/* A Taskbar's view: every window's state as it changes, and its buttons
+ * acting on other clients' windows. */
+static void test_window_manager(void)
+{
+	hv_conn *c = svc_connect(&fx);
+	REQUIRE_EQ(hv_conn_serve(c, &window_manager_client_endpoint, &wm_handlers), 0);
+	int32_t ca = hv_ws_client_id(ws1), cb = hv_ws_client_id(ws2);
+	int32_t ia = hv_window_id(a.w), ib = hv_window_id(b.w);
+	window_manager_server_set_event_mask(c, 1);
+	WM_PUMP_UNTIL(c, wm.states >= 2); /* A and B, at once */
+
+	CHECK_EQ(window_server_set_window_title(hv_ws_conn(ws1), ia, "A2"), 0);
+	WM_PUMP_UNTIL(c, !strcmp(wm.last_title, "A2"));
+	CHECK(wm.last_client == ca && wm.last_window == ia);
+	CHECK_EQ(window_server_set_window_title(hv_ws_conn(ws1), ia, "A"), 0);
+
+	int acts = a.activations;
+	window_manager_server_set_active_window(c, ca, ia);
+	WM_PUMP_UNTIL(c, wm.last_window == ia && wm.last_active);
+	PUMP_UNTIL(ws1, a.activations > acts);
+
+	window_manager_server_set_window_minimized(c, cb, ib, true);
+	WM_PUMP_UNTIL(c, wm.last_window == ib && wm.last_minimized);
+	CHECK(minimized(cb, ib));
+	window_manager_server_set_window_minimized(c, cb, ib, false);
+	WM_PUMP_UNTIL(c, wm.last_window == ib && !wm.last_minimized);
+
+	window_manager_server_toggle_show_desktop(c);
+	hv_conn_flush(c);
+	sync_ws(ws1);
+	CHECK(minimized(ca, ia) && minimized(cb, ib));
+	window_manager_server_toggle_show_desktop(c);
+	hv_conn_flush(c);
+	sync_ws(ws1);
+	CHECK(!minimized(ca, ia) && !minimized(cb, ib));
+	/* A window that is gone is ignored, not an offence. */
+	window_manager_server_set_active_window(c, cb, 999);
+	CHECK(!dropped(c));
+
+	struct tw t;
+	open_window(&t, ws1, (hv_int_rect){10, 300, 60, 40}, 0x123456, 255, "brief");
+	int32_t it = hv_window_id(t.w);
+	hv_window_destroy(t.w);
+	WM_PUMP_UNTIL(c, wm.removed == 1);
+	CHECK(wm.removed_client == ca && wm.removed_window == it);
+	hv_conn_close(c);
+	mouse(ws1, 630, 470, 0);
+}
+
 static void on_display_link(hv_ws *ws, void *ud)
 {
 	(*(int *)ud)++;
@@ -860,6 +967,7 @@ int main(int argc, char **argv)
 	test_themes();
 	test_input();
 	test_window_management();
+	test_window_manager();
 	test_display_link();
 	test_hostile();
 	test_memory();
