@@ -99,9 +99,9 @@ done
 
 # The generated C compiles cleanly with the project's warnings, with gcc and clang.
 "$ipcc" --dump "$fix/Routed.ipc" >"$tmp/rdump" || fail "--dump Routed.ipc"
-grep -q '^endpoint RoutedServer magic 0x[0-9a-f]* prefix routed_server_ messages 3 routed by u64 page_id$' "$tmp/rdump" || fail "routed by in --dump"
-grep -q '^ *1 \[NotRouted\] Hello(String who) => (u32 pages)' "$tmp/rdump" || fail "[NotRouted] message has no route parameter"
-grep -q '^ *2 LoadUrl(u64 page_id, URL::URL url) =|' "$tmp/rdump" || fail "routed message starts with the route parameter"
+grep -q '^endpoint RoutedServer magic 0x[0-9a-f]* prefix routed_server_ messages 4 routed by u64 page_id$' "$tmp/rdump" || fail "routed by in --dump"
+grep -q '^ *1 \[NotRouted\] Hello(String who) => (u32 pages)' "$tmp/rdump" || fail "[NotRouted] in --dump"
+grep -q '^ *2 LoadUrl(u64 page_id, URL::URL url) =|' "$tmp/rdump" || fail "routed message keeps its parameters as written"
 for f in Shapes AllTypesClient Serenity LibTypes Routed; do
 	"$ipcc" -o "$tmp/a" "$fix/$f.ipc" || fail "compile $f"
 done
@@ -135,12 +135,13 @@ cat >"$tmp/handlers.c" <<'EOC'
 static int hello(hv_call *call, const routed_server_hello_req *q, routed_server_hello_rep *r) { return 0; }
 static int load(hv_call *call, const routed_server_load_url_req *q) { return 0; }
 static int title(hv_call *call, const routed_server_title_req *q, routed_server_title_rep *r) { return 0; }
+static int cookie(hv_call *call, const routed_server_cookie_req *q, routed_server_cookie_rep *r) { return 0; }
 #if CASE == 0
-const routed_server_handlers h = ROUTED_SERVER_HANDLERS(hello, load, title);
+const routed_server_handlers h = ROUTED_SERVER_HANDLERS(hello, load, title, cookie);
 #elif CASE == 1
-const routed_server_handlers h = ROUTED_SERVER_HANDLERS(hello, load);
+const routed_server_handlers h = ROUTED_SERVER_HANDLERS(hello, load, title);
 #else
-const routed_server_handlers h = ROUTED_SERVER_HANDLERS(title, load, hello);
+const routed_server_handlers h = ROUTED_SERVER_HANDLERS(title, load, hello, cookie);
 #endif
 EOC
 hflags="-std=gnu17 -D_GNU_SOURCE -Wall -Werror -I$tmp/a -I$src/lib/ipc/include -I$src/lib/core/include -c -o /dev/null"

@@ -644,6 +644,23 @@ static void check_errors(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 	}
 }
 
+/* Ladybird's "routed by Type name": a message carries the route as its
+ * parameter of that name (its handler routes it); one that has a parameter
+ * of that name must give it the route's type. */
+static void check_route(ipcc_unit *u, const ipcc_endpoint *ep, const ipcc_message *m)
+{
+	if (!ep->route || ep->route->type->kind == K_UNRESOLVED)
+		return;
+	for (size_t i = 0; i < m->nparams; i++) {
+		const ipcc_field *p = &m->params[i];
+		if (strcmp(p->name, ep->route->name) || p->type->kind == K_UNRESOLVED)
+			continue;
+		if (strcmp(ipcc_mangle(&u->arena, p->type), ipcc_mangle(&u->arena, ep->route->type)))
+			ipcc_error(u, p->loc, "parameter '%s' is the route of endpoint '%s' and must be '%s', not '%s'", p->name,
+				   ep->name, ipcc_type_text(&u->arena, ep->route->type), ipcc_type_text(&u->arena, p->type));
+	}
+}
+
 static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 {
 	ep->prefix = ipcc_snake(&u->arena, ep->name);
@@ -656,6 +673,8 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 	if (ep->nmessages > 65535)
 		ipcc_error(u, ep->loc, "endpoint '%s' has more than 65535 messages", ep->name);
 	check_errors(u, ep, cnames);
+	if (ep->route)
+		resolve(u, ep->route->type);
 	for (size_t i = 0; i < ep->nmessages; i++) {
 		ipcc_message *m = &ep->messages[i];
 		m->snake = ipcc_snake(&u->arena, m->name);
@@ -670,19 +689,6 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 			/* Prefixed in C except as a handlers-table field: a C keyword there breaks the struct. */
 			ipcc_error(u, m->loc, "'%s' becomes the C keyword '%s' and cannot name a message", m->name, m->snake);
 		}
-		if (ep->route && !m->not_routed) {
-			/* Routed: the route is the message's first parameter, so a
-			 * handler knows which object it addresses. */
-			ipcc_field *ps = ipcc_alloc(&u->arena, (m->nparams + 1) * sizeof(*ps));
-			ps[0] = *ep->route;
-			ps[0].type = ipcc_alloc(&u->arena, sizeof(*ps[0].type));
-			*ps[0].type = *ep->route->type; /* each message resolves its own copy */
-			if (m->nparams)
-				memcpy(ps + 1, m->params, m->nparams * sizeof(*ps));
-			m->params = ps;
-			m->nparams++;
-			m->capparams = m->nparams;
-		}
 		const char *mw = ipcc_printf(&u->arena, "message '%s'", m->name);
 		static const char *const suffixes[] = {"", "_req", "_rep", "_async", "_cb", "_respond"};
 		bool ok = true; /* one collision per message is enough to report */
@@ -695,6 +701,7 @@ static void check_endpoint(ipcc_unit *u, ipcc_endpoint *ep, name_set *cnames)
 			claim(u, cnames, ipcc_printf(&u->arena, "%s_MSG_%s", ep->upper, m->upper), mw, m->loc);
 		check_fields(u, m->params, m->nparams, "parameter");
 		check_fields(u, m->results, m->nresults, "result");
+		check_route(u, ep, m);
 		/* The sync client takes every parameter, then one `<result>_out` each. */
 		for (size_t r = 0; r < m->nresults; r++)
 			for (size_t p = 0; p < m->nparams; p++)

@@ -167,7 +167,7 @@ typedef struct ipcc_message {
 	const char *upper;
 	unsigned id;      /* 1-based, declaration order */
 	bool oneway;      /* =| */
-	bool not_routed;  /* [NotRouted]: no route parameter */
+	bool not_routed;  /* [NotRouted]: not addressed to a routed object */
 	ipcc_field *params, *results;
 	size_t nparams, capparams, nresults, capresults;
 	ipcc_loc loc;
@@ -198,8 +198,9 @@ typedef struct ipcc_endpoint {
 	ipcc_error_decl *errors;
 	size_t nerrors, caperrors;
 	ipcc_loc loc;
-	/* Ladybird's "routed by Type name": a first parameter of every message
-	 * not marked [NotRouted]. NULL if none. */
+	/* Ladybird's "routed by Type name": messages carry it as that parameter
+	 * (checked: same type); [NotRouted] ones are answered on the
+	 * connection. NULL if none. */
 	ipcc_field *route;
 } ipcc_endpoint;
 
