@@ -16,6 +16,8 @@
 #include <haven/ipc.h>
 #include <haven/log.h>
 
+#include "cli.h"
+
 #include "ClipboardClient.ipc.h"
 #include "ClipboardServer.ipc.h"
 
@@ -40,34 +42,6 @@ static void usage(FILE *f)
 		"Exit status: 0 ok, 1 failure (empty clipboard, no such type, ...), 2 usage.\n"
 		"The Clipboard is reached at the portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR,\n"
 		"else $XDG_RUNTIME_DIR/haven/portal).\n");
-}
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "clip: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return 2;
-}
-
-/* One line saying what failed, with the server's words when it answered. */
-static int fail(hv_conn *c, int r, const char *what)
-{
-	fprintf(stderr, "clip: %s: %s\n", what, hv_conn_strerror(c, r));
-	return 1;
-}
-
-static int connect_clipboard(hv_conn **c)
-{
-	int r = hv_conn_connect_portal(NULL, PORTAL, c);
-	if (r < 0) {
-		char path[4096] = "";
-		hv_portal_path(PORTAL, path, sizeof(path));
-		fprintf(stderr, "clip: cannot reach the Clipboard at %s: %s\n", path, strerror(-r));
-		return 1;
-	}
-	return 0;
 }
 
 /* stdin into a sealed memfd: the Clipboard keeps it without a copy. */
@@ -99,13 +73,13 @@ static int read_stdin(hv_buffer *out)
 	return 0;
 }
 
-static int cmd_copy(int argc, char **argv)
+static int cmd_copy(int argc, char **argv, void *userdata)
 {
 	const char *type = "text/plain";
 	bool add = false;
 	hv_map_string_string_entry meta[MAX_META];
 	size_t nmeta = 0;
-	for (int i = 0; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--type") && i + 1 < argc)
 			type = argv[++i];
 		else if (!strcmp(argv[i], "--add"))
@@ -113,14 +87,14 @@ static int cmd_copy(int argc, char **argv)
 		else if (!strcmp(argv[i], "--meta") && i + 1 < argc) {
 			char *eq = strchr(argv[++i], '=');
 			if (!eq || eq == argv[i] || nmeta == MAX_META)
-				return usage_error("bad --meta \"%s\" (want KEY=VALUE)", argv[i]);
+				return cli_usage_error("bad --meta \"%s\" (want KEY=VALUE)", argv[i]);
 			*eq = 0;
 			meta[nmeta++] = (hv_map_string_string_entry){argv[i], eq + 1};
 		} else
-			return usage_error("copy: unexpected argument \"%s\"", argv[i]);
+			return cli_usage_error("copy: unexpected argument \"%s\"", argv[i]);
 	}
 	if (add && nmeta)
-		return usage_error("%s", "copy: --meta belongs to the entry, not to --add");
+		return cli_usage_error("%s", "copy: --meta belongs to the entry, not to --add");
 	if (isatty(STDIN_FILENO))
 		fprintf(stderr, "clip: reading the data from the terminal; end with Ctrl-D\n");
 	hv_buffer data = HV_BUFFER_EMPTY;
@@ -130,7 +104,7 @@ static int cmd_copy(int argc, char **argv)
 		return 1;
 	}
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c)) {
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0) {
 		hv_buffer_release(&data);
 		return 1;
 	}
@@ -141,40 +115,40 @@ static int cmd_copy(int argc, char **argv)
 			fprintf(stderr, "clip: the clipboard is empty: nothing to add a type to\n");
 			r = 1;
 		} else if (r < 0)
-			r = fail(c, r, "cannot read the clipboard");
+			r = cli_fail(c, r, "cannot read the clipboard");
 		else if ((r = clipboard_server_add_clipboard_data(c, info.value.serial, data, type)) < 0)
-			r = fail(c, r, "cannot add to the clipboard");
+			r = cli_fail(c, r, "cannot add to the clipboard");
 	} else {
 		hv_map_string_string m = {meta, nmeta};
 		if ((r = clipboard_server_set_clipboard_data(c, data, type, m, NULL)) < 0)
-			r = fail(c, r, "cannot copy");
+			r = cli_fail(c, r, "cannot copy");
 	}
 	hv_buffer_release(&data);
 	hv_conn_close(c);
 	return r;
 }
 
-static int cmd_paste(int argc, char **argv)
+static int cmd_paste(int argc, char **argv, void *userdata)
 {
 	const char *type = "";
 	uint64_t serial = 0;
-	for (int i = 0; i < argc; i++) {
+	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--type") && i + 1 < argc)
 			type = argv[++i];
 		else if (!strcmp(argv[i], "--serial") && i + 1 < argc) {
 			if (hv_parse_u64(argv[++i], UINT64_MAX, &serial) < 0 || serial == 0)
-				return usage_error("bad --serial \"%s\"", argv[i]);
+				return cli_usage_error("bad --serial \"%s\"", argv[i]);
 		} else
-			return usage_error("paste: unexpected argument \"%s\"", argv[i]);
+			return cli_usage_error("paste: unexpected argument \"%s\"", argv[i]);
 	}
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	hv_buffer data = HV_BUFFER_EMPTY;
 	int r = serial ? clipboard_server_get_history_data(c, serial, type, &data)
 		       : clipboard_server_get_clipboard_data_as(c, type, NULL, &data, NULL, NULL);
 	if (r < 0) {
-		r = fail(c, r, "cannot paste");
+		r = cli_fail(c, r, "cannot paste");
 	} else {
 		r = data.size ? hv_write_full(STDOUT_FILENO, data.data, data.size) : 0;
 		if (r < 0)
@@ -185,15 +159,15 @@ static int cmd_paste(int argc, char **argv)
 	return r;
 }
 
-static int cmd_types(void)
+static int cmd_types(int argc, char **argv, void *userdata)
 {
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	hv_opt_clipboard_server_entry_info info;
 	int r = clipboard_server_get_clipboard_info(c, &info);
 	if (r < 0)
-		r = fail(c, r, "cannot read the clipboard");
+		r = cli_fail(c, r, "cannot read the clipboard");
 	else if (!info.present)
 		r = (fprintf(stderr, "clip: the clipboard is empty\n"), 1);
 	else {
@@ -217,14 +191,14 @@ static const clipboard_client_handlers watch_handlers = {
 	.clipboard_data_changed = on_changed,
 };
 
-static int cmd_watch(void)
+static int cmd_watch(int argc, char **argv, void *userdata)
 {
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	int r = hv_conn_serve(c, &clipboard_client_endpoint, &watch_handlers);
 	if (r < 0 || (r = clipboard_server_subscribe(c, true)) < 0) {
-		r = fail(c, r, "cannot watch the clipboard");
+		r = cli_fail(c, r, "cannot watch the clipboard");
 		hv_conn_close(c);
 		return r;
 	}
@@ -271,15 +245,15 @@ struct row {
 	char *text_type; /* first text/... type, or NULL */
 };
 
-static int cmd_history(void)
+static int cmd_history(int argc, char **argv, void *userdata)
 {
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	hv_vec_clipboard_server_entry_info v;
 	int r = clipboard_server_get_history(c, &v);
 	if (r < 0) {
-		r = fail(c, r, "cannot read the history");
+		r = cli_fail(c, r, "cannot read the history");
 		hv_conn_close(c);
 		return r;
 	}
@@ -319,71 +293,62 @@ static int cmd_history(void)
 		free(rows[i].text_type);
 	}
 	if (!rows)
-		r = fail(c, -ENOMEM, "cannot list the history");
+		r = cli_fail(c, -ENOMEM, "cannot list the history");
 	free(rows);
 	hv_conn_close(c);
 	return r;
 }
 
-static int cmd_restore(const char *arg)
+static int cmd_restore(int argc, char **argv, void *userdata)
 {
+	const char *arg = argv[1];
 	uint64_t serial;
 	if (hv_parse_u64(arg, UINT64_MAX, &serial) < 0 || serial == 0)
-		return usage_error("bad SERIAL \"%s\"", arg);
+		return cli_usage_error("bad SERIAL \"%s\"", arg);
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	uint64_t now = 0;
 	int r = clipboard_server_restore_history_entry(c, serial, &now);
 	if (r < 0)
-		r = fail(c, r, "cannot restore");
+		r = cli_fail(c, r, "cannot restore");
 	else
 		printf("%" PRIu64 "\n", now);
 	hv_conn_close(c);
 	return r;
 }
 
-static int cmd_clear(void)
+static int cmd_clear(int argc, char **argv, void *userdata)
 {
 	hv_conn *c = NULL;
-	if (connect_clipboard(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	int r = clipboard_server_clear_history(c);
 	if (r < 0)
-		r = fail(c, r, "cannot clear the history");
+		r = cli_fail(c, r, "cannot clear the history");
 	hv_conn_close(c);
 	return r;
 }
 
+static const hv_verb verbs[] = {
+	{"copy", 0, HV_VERB_ANY, cmd_copy}, /* options: parsed by the verb */
+	{"paste", 0, HV_VERB_ANY, cmd_paste},
+	{"types", 0, 0, cmd_types},
+	{"watch", 0, 0, cmd_watch},
+	{"history", 0, 0, cmd_history},
+	{"restore", 1, 1, cmd_restore},
+	{"clear-history", 0, 0, cmd_clear},
+	{0},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage_error("%s", "a command is needed");
-	const char *cmd = argv[1];
-	if (!strcmp(cmd, "--help") || !strcmp(cmd, "-h") || !strcmp(cmd, "help")) {
-		usage(stdout);
-		return 0;
-	}
-	for (int i = 2; i < argc; i++)
-		if (!strcmp(argv[i], "--help")) {
+	cli_init("clip", "the Clipboard", usage);
+	for (int i = 1; i < argc; i++)
+		if (!strcmp(argv[i], "--help") || (i == 1 && (!strcmp(argv[i], "-h") ||
+							      !strcmp(argv[i], "help")))) {
 			usage(stdout);
 			return 0;
 		}
-	if (!strcmp(cmd, "copy"))
-		return cmd_copy(argc - 2, argv + 2);
-	if (!strcmp(cmd, "paste"))
-		return cmd_paste(argc - 2, argv + 2);
-	if (!strcmp(cmd, "restore") && argc == 3)
-		return cmd_restore(argv[2]);
-	if (argc != 2)
-		return usage_error("%s: unexpected arguments", cmd);
-	if (!strcmp(cmd, "types"))
-		return cmd_types();
-	if (!strcmp(cmd, "watch"))
-		return cmd_watch();
-	if (!strcmp(cmd, "history"))
-		return cmd_history();
-	if (!strcmp(cmd, "clear-history"))
-		return cmd_clear();
-	return usage_error("unknown command \"%s\"", cmd);
+	return cli_dispatch(argc - 1, argv + 1, verbs, NULL);
 }

@@ -13,6 +13,8 @@
 #include <haven/ipc.h>
 #include <haven/log.h>
 
+#include "cli.h"
+
 #include "ConfigClient.ipc.h"
 #include "ConfigServer.ipc.h"
 
@@ -39,28 +41,43 @@ static void usage(FILE *f)
 		"  --help                this text\n");
 }
 
-#define CALL_TIMEOUT_MS 30000
-
 enum vtype { T_STRING, T_I32, T_U32, T_BOOL };
 
-static int fail(hv_conn *c, int r, const char *what)
+/* What the options said, for every verb, and the connection of the sync
+ * verbs (made on first use; main closes it). */
+struct options {
+	const char *socket_path;
+	enum vtype type;
+	bool typed; /* --type given: only get and set take it */
+	hv_conn *conn;
+};
+
+static int connect_to(hv_loop *loop, const struct options *o, hv_conn **c)
 {
-	if (r == -ETIMEDOUT)
-		fprintf(stderr, "config: %s: ConfigServer did not answer within %d s\n", what,
-			CALL_TIMEOUT_MS / 1000);
-	else
-		fprintf(stderr, "config: %s: %s\n", what, hv_conn_strerror(c, r));
-	return 1;
+	return cli_connect(loop, "config", o->socket_path, c);
 }
 
-static int cmd_get(hv_conn *c, char **a, enum vtype t)
+/* The connection of a sync verb, or NULL (the error said). */
+static hv_conn *conn_of(struct options *o)
 {
+	if (!o->conn && connect_to(NULL, o, &o->conn) < 0)
+		o->conn = NULL;
+	return o->conn;
+}
+
+static int cmd_get(int argc, char **argv, void *userdata)
+{
+	struct options *o = userdata;
+	hv_conn *c = conn_of(o);
+	char **a = argv + 1;
 	int r;
-	switch (t) {
+	if (!c)
+		return 1;
+	switch (o->type) {
 	case T_STRING: {
 		hv_opt_bytestring v;
 		if ((r = config_server_read_string_value(c, a[0], a[1], a[2], &v)) < 0)
-			return fail(c, r, "get");
+			return cli_fail(c, r, "get");
 		if (!v.present)
 			return 1;
 		printf("%s\n", v.value);
@@ -69,7 +86,7 @@ static int cmd_get(hv_conn *c, char **a, enum vtype t)
 	case T_I32: {
 		hv_opt_i32 v;
 		if ((r = config_server_read_i32_value(c, a[0], a[1], a[2], &v)) < 0)
-			return fail(c, r, "get");
+			return cli_fail(c, r, "get");
 		if (!v.present)
 			return 1;
 		printf("%d\n", v.value);
@@ -78,7 +95,7 @@ static int cmd_get(hv_conn *c, char **a, enum vtype t)
 	case T_U32: {
 		hv_opt_u32 v;
 		if ((r = config_server_read_u32_value(c, a[0], a[1], a[2], &v)) < 0)
-			return fail(c, r, "get");
+			return cli_fail(c, r, "get");
 		if (!v.present)
 			return 1;
 		printf("%u\n", v.value);
@@ -87,7 +104,7 @@ static int cmd_get(hv_conn *c, char **a, enum vtype t)
 	case T_BOOL: {
 		hv_opt_bool v;
 		if ((r = config_server_read_bool_value(c, a[0], a[1], a[2], &v)) < 0)
-			return fail(c, r, "get");
+			return cli_fail(c, r, "get");
 		if (!v.present)
 			return 1;
 		printf("%s\n", v.value ? "true" : "false");
@@ -97,12 +114,17 @@ static int cmd_get(hv_conn *c, char **a, enum vtype t)
 	return 2;
 }
 
-static int cmd_set(hv_conn *c, char **a, enum vtype t)
+static int cmd_set(int argc, char **argv, void *userdata)
 {
+	struct options *o = userdata;
+	char **a = argv + 1;
 	int r = 0;
 	int64_t i;
 	uint64_t u;
-	switch (t) {
+	hv_conn *c = conn_of(o);
+	if (!c)
+		return 1;
+	switch (o->type) {
 	case T_STRING:
 		r = config_server_write_string_value(c, a[0], a[1], a[2], a[3]);
 		break;
@@ -128,35 +150,39 @@ static int cmd_set(hv_conn *c, char **a, enum vtype t)
 		r = config_server_write_bool_value(c, a[0], a[1], a[2], !strcmp(a[3], "true"));
 		break;
 	}
-	return r < 0 ? fail(c, r, "set") : 0;
+	return r < 0 ? cli_fail(c, r, "set") : 0;
 }
 
-static int cmd_list(hv_conn *c, char **a, int n)
+static int cmd_list(int argc, char **argv, void *userdata)
 {
+	hv_conn *c = conn_of(userdata);
+	char **a = argv + 1;
 	hv_vec_bytestring names;
 	int r;
-	if (n == 1) {
+	if (!c)
+		return 1;
+	if (argc == 2) {
 		if ((r = config_server_list_config_groups(c, a[0], &names)) < 0)
-			return fail(c, r, "list");
+			return cli_fail(c, r, "list");
 		for (size_t i = 0; i < names.count; i++)
 			printf("%s\n", names.items[i]);
 		return 0;
 	}
 	if ((r = config_server_list_config_keys(c, a[0], a[1], &names)) < 0)
-		return fail(c, r, "list");
+		return cli_fail(c, r, "list");
 	/* Results of a sync call live until the next call: copy the names. */
 	size_t count = names.count;
 	char **keys = calloc(count ? count : 1, sizeof(*keys));
 	if (!keys)
-		return fail(NULL, -ENOMEM, "list");
+		return cli_fail(NULL, -ENOMEM, "list");
 	for (size_t i = 0; i < count; i++)
 		if (!(keys[i] = strdup(names.items[i])))
-			return fail(NULL, -ENOMEM, "list");
+			return cli_fail(NULL, -ENOMEM, "list");
 	int ret = 0;
 	for (size_t i = 0; i < count; i++) {
 		hv_opt_bytestring v;
 		if ((r = config_server_read_string_value(c, a[0], a[1], keys[i], &v)) < 0) {
-			ret = fail(c, r, "list");
+			ret = cli_fail(c, r, "list");
 			break;
 		}
 		if (v.present) /* it may have been removed meanwhile */
@@ -169,8 +195,12 @@ static int cmd_list(hv_conn *c, char **a, int n)
 }
 
 /* --- batch ---------------------------------------------------------------- */
-static int cmd_batch(hv_conn *c, const char *domain)
+static int cmd_batch(int argc, char **argv, void *userdata)
 {
+	hv_conn *c = conn_of(userdata);
+	const char *domain = argv[1];
+	if (!c)
+		return 1;
 	config_server_config_op *ops = NULL;
 	size_t n = 0;
 	char *line = NULL, **words = NULL;
@@ -229,14 +259,14 @@ static int cmd_batch(hv_conn *c, const char *domain)
 		if (nops)
 			ops = nops;
 		if (!nwv || !nops) {
-			ret = fail(NULL, -ENOMEM, "batch");
+			ret = cli_fail(NULL, -ENOMEM, "batch");
 			break;
 		}
 		op.group = words[n_words++] = strdup(op.group);
 		op.key = words[n_words++] = strdup(op.key);
 		op.value = words[n_words++] = strdup(op.value);
 		if (!op.group || !op.key || !op.value) {
-			ret = fail(NULL, -ENOMEM, "batch");
+			ret = cli_fail(NULL, -ENOMEM, "batch");
 			break;
 		}
 		ops[n++] = op;
@@ -245,7 +275,7 @@ static int cmd_batch(hv_conn *c, const char *domain)
 		hv_vec_config_server_config_op v = {.items = ops, .count = n};
 		int r = config_server_write_batch(c, domain, v);
 		if (r < 0)
-			ret = fail(c, r, "batch");
+			ret = cli_fail(c, r, "batch");
 	}
 	for (size_t i = 0; i < n_words; i++)
 		free(words[i]);
@@ -338,40 +368,24 @@ static void on_server_gone(hv_conn *c, void *userdata)
 	hv_loop_quit(hv_conn_loop(c), 1);
 }
 
-static int connect_to(hv_loop *loop, const char *socket_path, hv_conn **c)
+static int cmd_watch(int argc, char **argv, void *userdata)
 {
-	int r = socket_path ? hv_conn_connect(loop, socket_path, c)
-			    : hv_conn_connect_portal(loop, "config", c);
-	if (r < 0) {
-		char path[256] = "";
-		if (!socket_path)
-			hv_portal_path("config", path, sizeof(path));
-		fprintf(stderr, "config: cannot reach ConfigServer at %s: %s\n",
-			socket_path ? socket_path : path, strerror(-r));
-		return r;
-	}
-	/* A server that is down for good must not hang a shell script. */
-	hv_conn_set_timeout(*c, CALL_TIMEOUT_MS);
-	return 0;
-}
-
-static int cmd_watch(const char *socket_path, const char *domain)
-{
+	const char *domain = argv[1];
 	hv_loop *loop = NULL;
 	hv_conn *c = NULL;
 	int ret = 1, r;
 	if ((r = hv_loop_new(&loop)) < 0)
-		return fail(NULL, r, "watch");
+		return cli_fail(NULL, r, "watch");
 	if (hv_loop_add_signal(loop, SIGINT, on_quit_signal, NULL, NULL) < 0 ||
 	    hv_loop_add_signal(loop, SIGTERM, on_quit_signal, NULL, NULL) < 0 ||
-	    connect_to(loop, socket_path, &c) < 0)
+	    connect_to(loop, userdata, &c) < 0)
 		goto out;
 	if ((r = hv_conn_serve(c, &config_client_endpoint, &watch_handlers)) < 0) {
-		fail(c, r, "watch");
+		cli_fail(c, r, "watch");
 		goto out;
 	}
 	if ((r = config_server_monitor_domain(c, domain)) < 0) {
-		fail(c, r, "watch");
+		cli_fail(c, r, "watch");
 		goto out;
 	}
 	hv_conn_on_disconnect(c, on_server_gone, NULL);
@@ -385,7 +399,39 @@ out:
 	return ret;
 }
 
+/* --- rm, add -------------------------------------------------------------- */
+static int cmd_rm(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	char **a = argv + 1;
+	if (!c)
+		return 1;
+	int r = argc == 4 ? config_server_remove_key_entry(c, a[0], a[1], a[2])
+			  : config_server_remove_group_entry(c, a[0], a[1]);
+	return r < 0 ? cli_fail(c, r, "rm") : 0;
+}
+
+static int cmd_add(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	if (!c)
+		return 1;
+	int r = config_server_add_group_entry(c, argv[1], argv[2]);
+	return r < 0 ? cli_fail(c, r, "add") : 0;
+}
+
 /* --- main ----------------------------------------------------------------- */
+static const hv_verb verbs[] = {
+	{"get", 3, 3, cmd_get},	    /* DOMAIN GROUP KEY */
+	{"set", 4, 4, cmd_set},	    /* DOMAIN GROUP KEY VALUE */
+	{"rm", 2, 3, cmd_rm},	    /* DOMAIN GROUP [KEY] */
+	{"add", 2, 2, cmd_add},	    /* DOMAIN GROUP */
+	{"list", 1, 2, cmd_list},   /* DOMAIN [GROUP] */
+	{"batch", 1, 1, cmd_batch}, /* DOMAIN */
+	{"watch", 1, 1, cmd_watch}, /* DOMAIN */
+	{0},
+};
+
 static int parse_type(const char *s, enum vtype *t)
 {
 	static const char *const names[] = {"string", "i32", "u32", "bool"};
@@ -399,76 +445,37 @@ static int parse_type(const char *s, enum vtype *t)
 
 int main(int argc, char **argv)
 {
-	const char *socket_path = NULL;
-	enum vtype type = T_STRING;
-	bool typed = false;
-	char *args[8];
+	struct options o = {.type = T_STRING};
+	char *args[8] = {NULL};
 	int n = 0;
+	cli_init("config", "ConfigServer", usage);
 	for (int i = 1; i < argc; i++) {
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
 			usage(stdout);
 			return 0;
 		} else if (!strcmp(argv[i], "--socket") && i + 1 < argc) {
-			socket_path = argv[++i];
+			o.socket_path = argv[++i];
 		} else if (!strcmp(argv[i], "--type") && i + 1 < argc) {
-			if (parse_type(argv[++i], &type) < 0) {
-				fprintf(stderr, "config: unknown type '%s'\n", argv[i]);
-				return 2;
-			}
-			typed = true;
+			if (parse_type(argv[++i], &o.type) < 0)
+				return cli_usage_error("unknown type '%s'", argv[i]);
+			o.typed = true;
 		} else if (!strcmp(argv[i], "--")) {
 			while (++i < argc && n < (int)HV_ARRAY_SIZE(args))
 				args[n++] = argv[i];
 			break;
 		} else if (argv[i][0] == '-' && argv[i][1] && n < 4) {
-			fprintf(stderr, "config: unknown option '%s'\n", argv[i]);
-			usage(stderr);
-			return 2;
+			return cli_usage_error("unknown option '%s'", argv[i]);
 		} else if (n < (int)HV_ARRAY_SIZE(args)) {
 			args[n++] = argv[i];
 		} else {
-			usage(stderr);
-			return 2;
+			return cli_usage_error("%s", "too many arguments");
 		}
 	}
-	if (n == 0) {
-		usage(stderr);
-		return 2;
-	}
-	const char *cmd = args[0];
-	char **a = args + 1;
-	int na = n - 1;
-	bool ok = (!strcmp(cmd, "get") && na == 3) || (!strcmp(cmd, "set") && na == 4) ||
-		  (!strcmp(cmd, "rm") && (na == 2 || na == 3)) || (!strcmp(cmd, "add") && na == 2) ||
-		  (!strcmp(cmd, "list") && (na == 1 || na == 2)) ||
-		  (!strcmp(cmd, "batch") && na == 1) || (!strcmp(cmd, "watch") && na == 1);
-	if (!ok || (typed && strcmp(cmd, "get") && strcmp(cmd, "set"))) {
-		usage(stderr);
-		return 2;
-	}
+	if (n > 0 && o.typed && strcmp(args[0], "get") && strcmp(args[0], "set"))
+		return cli_usage_error("--type is for get and set, not %s", args[0]);
 	hv_log_set_level(HV_LOG_WARN);
-	if (!strcmp(cmd, "watch"))
-		return cmd_watch(socket_path, a[0]);
-
-	hv_conn *c = NULL;
-	if (connect_to(NULL, socket_path, &c) < 0)
-		return 1;
-	int ret, r;
-	if (!strcmp(cmd, "get"))
-		ret = cmd_get(c, a, type);
-	else if (!strcmp(cmd, "set"))
-		ret = cmd_set(c, a, type);
-	else if (!strcmp(cmd, "rm")) {
-		r = na == 3 ? config_server_remove_key_entry(c, a[0], a[1], a[2])
-			    : config_server_remove_group_entry(c, a[0], a[1]);
-		ret = r < 0 ? fail(c, r, "rm") : 0;
-	} else if (!strcmp(cmd, "add")) {
-		r = config_server_add_group_entry(c, a[0], a[1]);
-		ret = r < 0 ? fail(c, r, "add") : 0;
-	} else if (!strcmp(cmd, "list"))
-		ret = cmd_list(c, a, na);
-	else
-		ret = cmd_batch(c, a[0]);
-	hv_conn_close(c);
+	int ret = cli_dispatch(n, args, verbs, &o);
+	if (o.conn)
+		hv_conn_close(o.conn);
 	return ret;
 }

@@ -16,6 +16,8 @@
 #include <haven/ipc.h>
 #include <haven/log.h>
 
+#include "cli.h"
+
 #include "EchoServer.ipc.h"
 
 /* A String travels inline; bigger data belongs in EchoBuffer. */
@@ -43,6 +45,7 @@ static int cmp_u64(const void *a, const void *b)
 
 int main(int argc, char **argv)
 {
+	cli_init("echo-client", "EchoServer", usage);
 	static const struct option longopts[] = {
 		{"count", required_argument, NULL, 'n'},
 		{"size", required_argument, NULL, 's'},
@@ -108,13 +111,10 @@ int main(int argc, char **argv)
 	text[size] = '\0';
 
 	hv_conn *conn = NULL;
-	int r = socket_path ? hv_conn_connect(NULL, socket_path, &conn)
-			    : hv_conn_connect_portal(NULL, "echo", &conn);
-	if (r < 0) {
-		fprintf(stderr, "echo-client: cannot connect to %s: %s\n", where, strerror(-r));
+	if (cli_connect(NULL, "echo", socket_path, &conn) < 0)
 		return 1;
-	}
 
+	int r;
 	uint64_t total0 = hv_now_ns();
 	for (uint64_t i = 0; i < count; i++) {
 		const char *back = NULL;
@@ -122,9 +122,10 @@ int main(int argc, char **argv)
 		r = echo_server_echo(conn, text, &back);
 		samples[i] = hv_now_ns() - t0;
 		if (r < 0) {
-			const hv_ipc_error *e = hv_conn_last_error(conn);
-			fprintf(stderr, "echo-client: call %" PRIu64 " of %" PRIu64 " to %s failed: %s%s%s\n",
-				i + 1, count, where, strerror(-r), e->message[0] ? ": " : "", e->message);
+			char what[4200];
+			snprintf(what, sizeof what, "call %" PRIu64 " of %" PRIu64 " to %s", i + 1, count,
+				 where);
+			cli_fail(conn, r, what);
 			hv_conn_close(conn);
 			return 1;
 		}

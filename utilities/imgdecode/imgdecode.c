@@ -22,6 +22,7 @@
 
 #include <haven/log.h>
 
+#include "cli.h"
 #include "client.h"
 #include "image.h"
 
@@ -130,6 +131,7 @@ int main(int argc, char **argv)
 	uint64_t frame = 0;
 	uint32_t ideal_w = 0, ideal_h = 0;
 	int c;
+	cli_init("imgdecode", "the ImageDecoder", usage);
 	while ((c = getopt_long(argc, argv, "if:m:s:hz:", opts, NULL)) != -1) {
 		switch (c) {
 		case 'i': info = true; break;
@@ -184,17 +186,20 @@ int main(int argc, char **argv)
 
 	hv_conn *conn = NULL;
 	pid_t child = -1;
-	if (socket_path)
-		r = hv_conn_connect(NULL, socket_path, &conn);
-	else if (!spawn && hv_conn_connect_portal(NULL, "image", &conn) == 0)
-		r = 0;
-	else
+	if (socket_path) {
+		if (cli_connect(NULL, NULL, socket_path, &conn) < 0) {
+			free(data);
+			return 1;
+		}
+	} else if (spawn || hv_conn_connect_portal(NULL, "image", &conn) < 0) {
 		r = hv_imagedecoder_spawn(NULL, exe, NULL, &conn, &child);
-	if (r < 0) {
-		fprintf(stderr, "imgdecode: cannot reach an ImageDecoder: %s\n", strerror(-r));
-		free(data);
-		return 1;
+		if (r < 0) {
+			fprintf(stderr, "imgdecode: cannot reach an ImageDecoder: %s\n", strerror(-r));
+			free(data);
+			return 1;
+		}
 	}
+	cli_adopt(conn);
 
 	image_decoder_server_decoded_image img;
 	r = hv_imagedecoder_decode_sized(conn, data, len, ideal_w, ideal_h, mime, &img);
@@ -206,7 +211,7 @@ int main(int argc, char **argv)
 		if (e->remote)
 			fprintf(stderr, "imgdecode: %s: %s: %s\n", in, kind_of(e->code), e->message);
 		else
-			fprintf(stderr, "imgdecode: %s: the decoder failed: %s\n", in, strerror(-r));
+			cli_fail(conn, r, in);
 		rc = 1;
 	} else if (info) {
 		printf("%s %ux%u %u frame%s loop %u", img.format, img.width, img.height, img.frame_count,

@@ -16,6 +16,8 @@
 #include <haven/ipc.h>
 #include <haven/log.h>
 
+#include "cli.h"
+
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.ipc.h"
 #ifdef HAVE_IMAGEDECODER
@@ -44,34 +46,6 @@ static void usage(FILE *f)
 		"  icon ID OUT.pam    write a notification's bitmap icon as a PAM image\n"
 		"Exit status: 0 ok, 1 failure, 2 usage. NotificationServer is reached at the\n"
 		"portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR, else $XDG_RUNTIME_DIR/haven/portal).\n");
-}
-
-static int usage_error(const char *fmt, const char *arg)
-{
-	fprintf(stderr, "notify: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return 2;
-}
-
-static int fail(hv_conn *c, int r, const char *what)
-{
-	fprintf(stderr, "notify: %s: %s\n", what, hv_conn_strerror(c, r));
-	return 1;
-}
-
-static int connect_server(hv_conn **c)
-{
-	int r = hv_conn_connect_portal(NULL, PORTAL, c);
-	if (r < 0) {
-		char path[4096] = "";
-		hv_portal_path(PORTAL, path, sizeof(path));
-		fprintf(stderr, "notify: cannot reach NotificationServer at %s: %s\n", path,
-			strerror(-r));
-		return 1;
-	}
-	return 0;
 }
 
 static const char *urgency_name(unsigned u)
@@ -174,6 +148,7 @@ static int load_icon_image(const char *path, hv_opt_bitmap *icon)
 		fprintf(stderr, "notify: cannot reach an ImageDecoder: %s\n", strerror(-r));
 		return 1;
 	}
+	cli_adopt(c);
 	image_decoder_server_decoded_image img;
 	r = hv_imagedecoder_decode_sized(c, data, len, ICON_FIT, ICON_FIT, NULL, &img);
 	if (r < 0) {
@@ -217,18 +192,19 @@ static int write_pam(const char *path, const hv_bitmap *b)
 	return r;
 }
 
-static int cmd_icon(const char *id_arg, const char *out)
+static int cmd_icon(int argc, char **argv, void *userdata)
 {
+	const char *id_arg = argv[1], *out = argv[2];
 	int64_t id;
 	if (hv_parse_i64(id_arg, 1, UINT32_MAX, &id) < 0)
-		return usage_error("bad notification id \"%s\"", id_arg);
+		return cli_usage_error("bad notification id \"%s\"", id_arg);
 	hv_conn *c = NULL;
-	if (connect_server(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	hv_opt_bitmap icon = {0};
 	int r = notification_server_get_icon(c, (uint32_t)id, &icon);
 	if (r < 0) {
-		r = fail(c, r, "cannot get the icon");
+		r = cli_fail(c, r, "cannot get the icon");
 	} else if (!icon.present) {
 		fprintf(stderr, "notify: notification %u has no bitmap icon\n", (uint32_t)id);
 		r = 1;
@@ -242,30 +218,28 @@ static int cmd_icon(const char *id_arg, const char *out)
 	return r;
 }
 
-static int cmd_send(int argc, char **argv)
+static int cmd_send(int argc, char **argv, void *userdata)
 {
-	if (argc < 2)
-		return usage_error("%s", "send needs TITLE and TEXT");
-	const char *title = argv[0], *text = argv[1], *icon = "", *icon_image = NULL;
+	const char *title = argv[1], *text = argv[2], *icon = "", *icon_image = NULL;
 	notification_server_action actions[MAX_ACTIONS];
 	size_t nactions = 0;
 	int64_t timeout = -1;
 	int urgency = 1;
 	bool wait = false;
-	for (int i = 2; i < argc; i++) {
+	for (int i = 3; i < argc; i++) {
 		if (!strcmp(argv[i], "--urgency") && i + 1 < argc) {
 			i++;
 			for (urgency = 0; urgency < 3 && strcmp(argv[i], urgency_name(urgency)); urgency++)
 				;
 			if (urgency == 3)
-				return usage_error("bad --urgency \"%s\" (low, normal or critical)",
+				return cli_usage_error("bad --urgency \"%s\" (low, normal or critical)",
 						   argv[i]);
 		} else if (!strcmp(argv[i], "--action") && i + 1 < argc) {
 			char *colon = strchr(argv[++i], ':');
 			if (!colon || colon == argv[i] || !colon[1])
-				return usage_error("bad --action \"%s\" (want ID:LABEL)", argv[i]);
+				return cli_usage_error("bad --action \"%s\" (want ID:LABEL)", argv[i]);
 			if (nactions == MAX_ACTIONS)
-				return usage_error("%s", "at most 8 actions");
+				return cli_usage_error("%s", "at most 8 actions");
 			*colon = 0;
 			actions[nactions++] = (notification_server_action){argv[i], colon + 1};
 		} else if (!strcmp(argv[i], "--icon") && i + 1 < argc) {
@@ -274,25 +248,25 @@ static int cmd_send(int argc, char **argv)
 			icon_image = argv[++i];
 		} else if (!strcmp(argv[i], "--timeout") && i + 1 < argc) {
 			if (hv_parse_i64(argv[++i], -1, 24 * 3600 * 1000, &timeout) < 0)
-				return usage_error("bad --timeout \"%s\" (ms; -1 default, 0 never)",
+				return cli_usage_error("bad --timeout \"%s\" (ms; -1 default, 0 never)",
 						   argv[i]);
 		} else if (!strcmp(argv[i], "--wait")) {
 			wait = true;
 		} else
-			return usage_error("send: unexpected argument \"%s\"", argv[i]);
+			return cli_usage_error("send: unexpected argument \"%s\"", argv[i]);
 	}
 	hv_opt_bitmap bitmap = {0};
 	if (icon_image && load_icon_image(icon_image, &bitmap))
 		return 1;
 	hv_conn *c = NULL;
-	if (connect_server(&c)) {
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0) {
 		if (bitmap.present)
 			hv_bitmap_release(&bitmap.value);
 		return 1;
 	}
 	int r = 0;
 	if (wait && (r = hv_conn_serve(c, &notification_client_endpoint, &wait_handlers)) < 0) {
-		r = fail(c, r, "cannot wait");
+		r = cli_fail(c, r, "cannot wait");
 		goto out;
 	}
 	hv_vec_notification_server_action va = {actions, nactions};
@@ -301,7 +275,7 @@ static int cmd_send(int argc, char **argv)
 				     (notification_server_urgency)urgency, va, (int32_t)timeout,
 				     &id);
 	if (r < 0) {
-		r = fail(c, r, "cannot send");
+		r = cli_fail(c, r, "cannot send");
 		goto out;
 	}
 	printf("%u\n", id);
@@ -311,7 +285,7 @@ static int cmd_send(int argc, char **argv)
 		while (!wait_done) {
 			r = hv_conn_dispatch(c, -1);
 			if (r < 0) {
-				r = fail(NULL, r, "NotificationServer went away while waiting");
+				r = cli_fail(NULL, r, "NotificationServer went away while waiting");
 				goto out;
 			}
 		}
@@ -338,12 +312,12 @@ static void print_time(int64_t ms)
 static int cmd_list(bool history, uint32_t max)
 {
 	hv_conn *c = NULL;
-	if (connect_server(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	hv_vec_notification_server_info v;
 	int r = history ? notification_server_history(c, max, &v) : notification_server_list(c, &v);
 	if (r < 0) {
-		r = fail(c, r, history ? "cannot read the history" : "cannot list");
+		r = cli_fail(c, r, history ? "cannot read the history" : "cannot list");
 		hv_conn_close(c);
 		return r;
 	}
@@ -371,23 +345,23 @@ static int cmd_list(bool history, uint32_t max)
 
 /* --- dnd, close, invoke ------------------------------------------------------ */
 
-static int cmd_dnd(int argc, char **argv)
+static int cmd_dnd(int argc, char **argv, void *userdata)
 {
-	if (argc > 1 || (argc == 1 && strcmp(argv[0], "on") && strcmp(argv[0], "off")))
-		return usage_error("%s", "dnd takes on, off, or nothing");
+	if (argc == 2 && strcmp(argv[1], "on") && strcmp(argv[1], "off"))
+		return cli_usage_error("%s", "dnd takes on, off, or nothing");
 	hv_conn *c = NULL;
-	if (connect_server(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	int r;
-	if (argc == 1) {
-		r = notification_server_set_dnd(c, !strcmp(argv[0], "on"));
+	if (argc == 2) {
+		r = notification_server_set_dnd(c, !strcmp(argv[1], "on"));
 		if (r < 0)
-			r = fail(c, r, "cannot set Do Not Disturb");
+			r = cli_fail(c, r, "cannot set Do Not Disturb");
 	} else {
 		bool on = false;
 		r = notification_server_get_dnd(c, &on);
 		if (r < 0)
-			r = fail(c, r, "cannot read Do Not Disturb");
+			r = cli_fail(c, r, "cannot read Do Not Disturb");
 		else
 			printf("%s\n", on ? "on" : "off");
 	}
@@ -399,37 +373,39 @@ static int parse_id(const char *s, uint32_t *id)
 {
 	int64_t v;
 	if (hv_parse_i64(s, 1, UINT32_MAX, &v) < 0)
-		return usage_error("bad ID \"%s\"", s);
+		return cli_usage_error("bad ID \"%s\"", s);
 	*id = (uint32_t)v;
 	return 0;
 }
 
-static int cmd_close(const char *arg)
+static int cmd_close(int argc, char **argv, void *userdata)
 {
-	uint32_t id;
+	const char *arg = argv[1];
+	uint32_t id = 0;
 	if (parse_id(arg, &id))
 		return 2;
 	hv_conn *c = NULL;
-	if (connect_server(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	int r = notification_server_close(c, id);
 	if (r < 0)
-		r = fail(c, r, "cannot close");
+		r = cli_fail(c, r, "cannot close");
 	hv_conn_close(c);
 	return r;
 }
 
-static int cmd_invoke(const char *arg, const char *action)
+static int cmd_invoke(int argc, char **argv, void *userdata)
 {
-	uint32_t id;
+	const char *arg = argv[1], *action = argv[2];
+	uint32_t id = 0;
 	if (parse_id(arg, &id))
 		return 2;
 	hv_conn *c = NULL;
-	if (connect_server(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	int r = notification_server_invoke_action(c, id, action);
 	if (r < 0)
-		r = fail(c, r, "cannot invoke");
+		r = cli_fail(c, r, "cannot invoke");
 	hv_conn_close(c);
 	return r;
 }
@@ -484,14 +460,14 @@ static const notification_client_handlers watch_handlers = {
 	.dnd_changed = on_dnd,
 };
 
-static int cmd_watch(void)
+static int cmd_watch(int argc, char **argv, void *userdata)
 {
 	hv_conn *c = NULL;
-	if (connect_server(&c))
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
 	int r = hv_conn_serve(c, &notification_client_endpoint, &watch_handlers);
 	if (r < 0 || (r = notification_server_watch(c, true)) < 0) {
-		r = fail(c, r, "cannot watch");
+		r = cli_fail(c, r, "cannot watch");
 		hv_conn_close(c);
 		return r;
 	}
@@ -509,39 +485,39 @@ static int cmd_watch(void)
 	return 1;
 }
 
+static int cmd_active(int argc, char **argv, void *userdata) { return cmd_list(false, 0); }
+
+static int cmd_history(int argc, char **argv, void *userdata)
+{
+	int64_t max = 0;
+	if (argc == 3 && !strcmp(argv[1], "--max")) {
+		if (hv_parse_i64(argv[2], 1, UINT32_MAX, &max) < 0)
+			return cli_usage_error("bad --max \"%s\"", argv[2]);
+	} else if (argc != 1)
+		return cli_usage_error("%s", "history takes only --max N");
+	return cmd_list(true, (uint32_t)max);
+}
+
+static const hv_verb verbs[] = {
+	{"send", 2, HV_VERB_ANY, cmd_send}, /* TITLE TEXT [options] */
+	{"list", 0, 0, cmd_active},
+	{"history", 0, 2, cmd_history},
+	{"dnd", 0, 1, cmd_dnd},
+	{"close", 1, 1, cmd_close},
+	{"watch", 0, 0, cmd_watch},
+	{"invoke", 2, 2, cmd_invoke},
+	{"icon", 2, 2, cmd_icon},
+	{0},
+};
+
 int main(int argc, char **argv)
 {
-	if (argc < 2)
-		return usage_error("%s", "a command is needed");
+	cli_init("notify", "NotificationServer", usage);
 	for (int i = 1; i < argc; i++)
 		if (!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h") ||
 		    (i == 1 && !strcmp(argv[i], "help"))) {
 			usage(stdout);
 			return 0;
 		}
-	const char *cmd = argv[1];
-	if (!strcmp(cmd, "send"))
-		return cmd_send(argc - 2, argv + 2);
-	if (!strcmp(cmd, "dnd"))
-		return cmd_dnd(argc - 2, argv + 2);
-	if (!strcmp(cmd, "list") && argc == 2)
-		return cmd_list(false, 0);
-	if (!strcmp(cmd, "history")) {
-		int64_t max = 0;
-		if (argc == 4 && !strcmp(argv[2], "--max")) {
-			if (hv_parse_i64(argv[3], 1, UINT32_MAX, &max) < 0)
-				return usage_error("bad --max \"%s\"", argv[3]);
-		} else if (argc != 2)
-			return usage_error("%s", "history takes only --max N");
-		return cmd_list(true, (uint32_t)max);
-	}
-	if (!strcmp(cmd, "close") && argc == 3)
-		return cmd_close(argv[2]);
-	if (!strcmp(cmd, "invoke") && argc == 4)
-		return cmd_invoke(argv[2], argv[3]);
-	if (!strcmp(cmd, "watch") && argc == 2)
-		return cmd_watch();
-	if (!strcmp(cmd, "icon") && argc == 4)
-		return cmd_icon(argv[2], argv[3]);
-	return usage_error("bad command or arguments: \"%s\"", cmd);
+	return cli_dispatch(argc - 1, argv + 1, verbs, NULL);
 }

@@ -16,6 +16,7 @@
 #include <haven/util.h>
 
 #include "SystemServer.ipc.h"
+#include "cli.h"
 #include "SystemServerClient.ipc.h"
 
 static void usage(FILE *f)
@@ -37,21 +38,46 @@ static void usage(FILE *f)
 	      f);
 }
 
-static int fail_usage(const char *fmt, const char *arg)
+/* What the options said, and the connection every verb uses. */
+struct options {
+	const char *socket_path;
+	bool json, follow;
+	int64_t lines;
+	hv_conn *conn;
+};
+
+/* The control socket: --socket, else the user's session portal, else the
+ * system manager's. */
+static void control_socket(const char *sock, char *path, size_t size)
 {
-	fprintf(stderr, "svc: ");
-	fprintf(stderr, fmt, arg);
-	fprintf(stderr, "\n");
-	usage(stderr);
-	return 2;
+	if (sock)
+		snprintf(path, size, "%s", sock);
+	else if (hv_portal_path("SystemServer", path, size) < 0 || access(path, F_OK) < 0) {
+		/* Not in the user's session: the system manager, if any. */
+		if (access("/run/haven/portal/SystemServer", F_OK) == 0)
+			snprintf(path, size, "/run/haven/portal/SystemServer");
+	}
 }
 
+/* The connection, made on first use (a usage error is found before
+ * connecting; main closes it), or NULL (the error said). */
+static hv_conn *conn_of(struct options *o)
+{
+	char path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "";
+	control_socket(o->socket_path, path, sizeof path);
+	if (!o->conn && cli_connect(NULL, NULL, path, &o->conn) < 0)
+		o->conn = NULL;
+	return o->conn;
+}
+
+/* One line for a failed request, exit 1; 0 when r says it worked. */
 static int report(hv_conn *c, int r, const char *what, const char *name)
 {
 	if (r >= 0)
 		return 0;
-	fprintf(stderr, "svc: %s %s: %s\n", what, name ? name : "", hv_conn_strerror(c, r));
-	return 1;
+	char buf[512];
+	snprintf(buf, sizeof buf, "%s%s%s", what, name ? " " : "", name ? name : "");
+	return cli_fail(c, r, buf);
 }
 
 static void json_string(const char *s)
@@ -111,6 +137,109 @@ static int on_log_line(hv_call *call, const system_server_client_log_line_req *r
 
 static const system_server_client_handlers client_handlers = {.log_line = on_log_line};
 
+static int cmd_status(int argc, char **argv, void *userdata)
+{
+	struct options *o = userdata;
+	hv_conn *conn = conn_of(o);
+	const char *name = argc > 1 ? argv[1] : NULL;
+	int rc;
+	if (!conn)
+		return 1;
+	if (name) {
+		system_server_service_status s;
+		if ((rc = report(conn, system_server_status(conn, name, &s), "status", name)))
+			return rc;
+		if (o->json) {
+			json_one(&s);
+			putchar('\n');
+		} else {
+			table(&s, 1);
+		}
+		return 0;
+	}
+	hv_vec_system_server_service_status v;
+	if ((rc = report(conn, system_server_list(conn, &v), "status", NULL)))
+		return rc;
+	if (o->json) {
+		putchar('[');
+		for (size_t i = 0; i < v.count; i++) {
+			fputs(i ? ",\n " : "", stdout);
+			json_one(&v.items[i]);
+		}
+		puts("]");
+	} else {
+		table(v.items, v.count);
+	}
+	return 0;
+}
+
+static int cmd_start(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	return c ? report(c, system_server_start(c, argv[1]), "start", argv[1]) : 1;
+}
+
+static int cmd_stop(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	return c ? report(c, system_server_stop(c, argv[1]), "stop", argv[1]) : 1;
+}
+
+static int cmd_restart(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	return c ? report(c, system_server_restart(c, argv[1]), "restart", argv[1]) : 1;
+}
+
+static int cmd_reload(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	return c ? report(c, system_server_reload(c), "reload", NULL) : 1;
+}
+
+static int cmd_shutdown(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	return c ? report(c, system_server_shutdown(c), "shutdown", NULL) : 1;
+}
+
+static int cmd_logs(int argc, char **argv, void *userdata)
+{
+	struct options *o = userdata;
+	hv_conn *conn = conn_of(o);
+	const char *name = argv[1];
+	int r, rc;
+	if (!conn)
+		return 1;
+	if (o->follow &&
+	    (r = hv_conn_serve(conn, &system_server_client_endpoint, &client_handlers)) < 0)
+		return report(conn, r, "logs", name);
+	hv_vec_string v;
+	r = system_server_logs(conn, name, (uint32_t)o->lines, o->follow, &v);
+	if ((rc = report(conn, r, "logs", name)))
+		return rc;
+	if (o->lines == 0)
+		v.count = 0; /* -n 0: only what comes next */
+	for (size_t i = 0; i < v.count; i++)
+		printf("%s\n", v.items[i]);
+	fflush(stdout);
+	while (o->follow && (r = hv_conn_dispatch(conn, -1)) >= 0)
+		;
+	return 0;
+}
+
+static const hv_verb verbs[] = {
+	{"status", 0, 1, cmd_status},
+	{"list", 0, 1, cmd_status},
+	{"start", 1, 1, cmd_start},
+	{"stop", 1, 1, cmd_stop},
+	{"restart", 1, 1, cmd_restart},
+	{"logs", 1, 1, cmd_logs},
+	{"reload", 0, 0, cmd_reload},
+	{"shutdown", 0, 0, cmd_shutdown},
+	{0},
+};
+
 int main(int argc, char **argv)
 {
 	static const struct option opts[] = {
@@ -121,126 +250,27 @@ int main(int argc, char **argv)
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
-	const char *sock = NULL;
-	bool json = false, follow = false;
-	int64_t lines = 50;
+	struct options o = {.lines = 50};
 	int c;
+	cli_init("svc", "SystemServer", usage);
 	/* Options may come before or after the command (svc logs X -f -n 5). */
 	while ((c = getopt_long(argc, argv, "hfn:", opts, NULL)) != -1) {
 		switch (c) {
-		case 's': sock = optarg; break;
-		case 'j': json = true; break;
-		case 'f': follow = true; break;
+		case 's': o.socket_path = optarg; break;
+		case 'j': o.json = true; break;
+		case 'f': o.follow = true; break;
 		case 'n':
-			if (hv_parse_i64(optarg, 0, 100000, &lines) < 0)
-				return fail_usage("bad line count \"%s\"", optarg);
+			if (hv_parse_i64(optarg, 0, 100000, &o.lines) < 0)
+				return cli_usage_error("bad line count \"%s\"", optarg);
 			break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
 	}
-	if (optind >= argc)
-		return fail_usage("%s", "no command given");
-	const char *cmd = argv[optind++];
-	const char *name = optind < argc ? argv[optind++] : NULL;
-	if (optind < argc)
-		return fail_usage("unexpected argument \"%s\"", argv[optind]);
-
-	enum { ST, START, STOP, RESTART, LOGS, RELOAD, SHUTDOWN } op;
-	if (!strcmp(cmd, "status") || !strcmp(cmd, "list"))
-		op = ST;
-	else if (!strcmp(cmd, "start"))
-		op = START;
-	else if (!strcmp(cmd, "stop"))
-		op = STOP;
-	else if (!strcmp(cmd, "restart"))
-		op = RESTART;
-	else if (!strcmp(cmd, "logs"))
-		op = LOGS;
-	else if (!strcmp(cmd, "reload"))
-		op = RELOAD;
-	else if (!strcmp(cmd, "shutdown"))
-		op = SHUTDOWN;
-	else
-		return fail_usage("unknown command \"%s\"", cmd);
-	bool needs_name = op == START || op == STOP || op == RESTART || op == LOGS;
-	if (needs_name && !name)
-		return fail_usage("%s needs a service name", cmd);
-	if (!needs_name && op != ST && name)
-		return fail_usage("unexpected argument \"%s\"", name);
-
-	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
-	if (sock) {
-		if (strlen(sock) >= sizeof path)
-			return fail_usage("socket path too long: %s", sock);
-		strcpy(path, sock);
-	} else if (hv_portal_path("SystemServer", path, sizeof path) < 0 || access(path, F_OK) < 0) {
-		/* Not in the user's session: the system manager, if any. */
-		if (access("/run/haven/portal/SystemServer", F_OK) == 0)
-			strcpy(path, "/run/haven/portal/SystemServer");
-	}
-	hv_log_set_ident("svc");
-	hv_conn *conn = NULL;
-	int r = hv_conn_connect(NULL, path, &conn);
-	if (r < 0) {
-		fprintf(stderr, "svc: cannot reach SystemServer at %s: %s\n", path, strerror(-r));
-		return 1;
-	}
-	int rc = 0;
-	switch (op) {
-	case ST:
-		if (name) {
-			system_server_service_status s;
-			r = system_server_status(conn, name, &s);
-			if ((rc = report(conn, r, "status", name)))
-				break;
-			if (json) {
-				json_one(&s);
-				putchar('\n');
-			} else {
-				table(&s, 1);
-			}
-		} else {
-			hv_vec_system_server_service_status v;
-			r = system_server_list(conn, &v);
-			if ((rc = report(conn, r, "status", NULL)))
-				break;
-			if (json) {
-				putchar('[');
-				for (size_t i = 0; i < v.count; i++) {
-					fputs(i ? ",\n " : "", stdout);
-					json_one(&v.items[i]);
-				}
-				puts("]");
-			} else {
-				table(v.items, v.count);
-			}
-		}
-		break;
-	case START: rc = report(conn, system_server_start(conn, name), "start", name); break;
-	case STOP: rc = report(conn, system_server_stop(conn, name), "stop", name); break;
-	case RESTART: rc = report(conn, system_server_restart(conn, name), "restart", name); break;
-	case RELOAD: rc = report(conn, system_server_reload(conn), "reload", NULL); break;
-	case SHUTDOWN: rc = report(conn, system_server_shutdown(conn), "shutdown", NULL); break;
-	case LOGS: {
-		if (follow && (r = hv_conn_serve(conn, &system_server_client_endpoint, &client_handlers)) < 0) {
-			rc = report(conn, r, "logs", name);
-			break;
-		}
-		hv_vec_string v;
-		r = system_server_logs(conn, name, (uint32_t)lines, follow, &v);
-		if ((rc = report(conn, r, "logs", name)))
-			break;
-		if (lines == 0)
-			v.count = 0; /* -n 0: only what comes next */
-		for (size_t i = 0; i < v.count; i++)
-			printf("%s\n", v.items[i]);
-		fflush(stdout);
-		while (follow && (r = hv_conn_dispatch(conn, -1)) >= 0)
-			;
-		break;
-	}
-	}
-	hv_conn_close(conn);
+	if (o.socket_path && strlen(o.socket_path) >= sizeof(((struct sockaddr_un *)0)->sun_path))
+		return cli_usage_error("socket path too long: %s", o.socket_path);
+	int rc = cli_dispatch(argc - optind, argv + optind, verbs, &o);
+	if (o.conn)
+		hv_conn_close(o.conn);
 	return rc;
 }
