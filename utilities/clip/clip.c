@@ -41,7 +41,7 @@ static void usage(FILE *f)
 		"  clear-history      forget every entry but the current one\n"
 		"Exit status: 0 ok, 1 failure (empty clipboard, no such type, ...), 2 usage.\n"
 		"The Clipboard is reached at the portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR,\n"
-		"else $XDG_RUNTIME_DIR/haven/portal).\n");
+		"else $XDG_RUNTIME_DIR/haven/portal).\n" CLI_TIMEOUT_HELP);
 }
 
 /* stdin into a sealed memfd: the Clipboard keeps it without a copy. */

@@ -23,6 +23,10 @@
  * notices a frozen service; D-Bus's default method call timeout. */
 #define CLI_DEFAULT_TIMEOUT_MS 25000
 #define CLI_TIMEOUT_ENV "HAVEN_TIMEOUT_MS"
+/* The line every usage text ends with. */
+#define CLI_TIMEOUT_HELP \
+	"Each call to the service times out after 25 s; HAVEN_TIMEOUT_MS=N (ms, 0: never)\n" \
+	"changes it.\n"
 
 /* Once, first in main: the program's name for messages ("clip"), the
  * service it talks to as a sentence names it ("the Clipboard"), and its

@@ -38,7 +38,7 @@ static void usage(FILE *f)
 		"                        'removed-group GROUP', 'added-group GROUP'\n"
 		"\n"
 		"  --socket PATH         ConfigServer's socket (default: the 'config' portal)\n"
-		"  --help                this text\n");
+		"  --help                this text\n" CLI_TIMEOUT_HELP);
 }
 
 enum vtype { T_STRING, T_I32, T_U32, T_BOOL };

@@ -33,7 +33,8 @@ static void usage(FILE *f)
 		"  -s, --size BYTES     text length of each call (default 64, at most %" PRIu64 ")\n"
 		"  -S, --socket PATH    server socket (default: the \"echo\" portal)\n"
 		"  -h, --help           show this help\n\n"
-		"Exit status: 0 every call echoed, 1 connection or call failed, 2 bad usage.\n",
+		"Exit status: 0 every call echoed, 1 connection or call failed, 2 bad usage.\n"
+		CLI_TIMEOUT_HELP,
 		MAX_COUNT, MAX_SIZE);
 }
 

@@ -46,7 +46,7 @@ static void usage(FILE *f)
 		"      --spawn[=EXE]    start an ImageDecoder directly (default: the built one)\n"
 		"  -h, --help           this text\n"
 		"Without --socket/--spawn the \"image\" portal is tried, then --spawn.\n"
-		"Exit status: 0 ok, 1 bad image or I/O error, 2 usage.\n");
+		"Exit status: 0 ok, 1 bad image or I/O error, 2 usage.\n" CLI_TIMEOUT_HELP);
 }
 
 static const char *ext_of(const char *path)

@@ -45,7 +45,8 @@ static void usage(FILE *f)
 		"  invoke ID ACTION   what a click on ACTION would do (\"default\": the body)\n"
 		"  icon ID OUT.pam    write a notification's bitmap icon as a PAM image\n"
 		"Exit status: 0 ok, 1 failure, 2 usage. NotificationServer is reached at the\n"
-		"portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR, else $XDG_RUNTIME_DIR/haven/portal).\n");
+		"portal \"" PORTAL "\" ($HAVEN_PORTAL_DIR, else $XDG_RUNTIME_DIR/haven/portal).\n"
+		CLI_TIMEOUT_HELP);
 }
 
 static const char *urgency_name(unsigned u)

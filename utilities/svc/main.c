@@ -34,7 +34,7 @@ static void usage(FILE *f)
 	      "Options:\n"
 	      "  --socket PATH   the manager's control socket (default: $HAVEN_PORTAL_DIR,\n"
 	      "                  $XDG_RUNTIME_DIR/haven/portal or /run/haven/portal, /SystemServer)\n"
-	      "  -h, --help      show this help\n",
+	      "  -h, --help      show this help\n" CLI_TIMEOUT_HELP,
 	      f);
 }
 

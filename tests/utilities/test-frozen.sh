@@ -1,0 +1,92 @@
+#!/bin/bash
+# test-frozen.sh — every CLI against a frozen service (SIGSTOP): each one
+# returns by itself within its call timeout ($HAVEN_TIMEOUT_MS, 500 ms
+# here), says which service did not answer, and exits 1. `timeout` only
+# catches a CLI that hangs (killed: exit 137); nothing here times speed.
+#   test-frozen.sh KEY=EXE...   (keys: clipboard clip notificationserver
+#   notify configserver config echoserver echo-client imagedecoder imgdecode
+#   systemserver svc; a pair whose service or CLI is missing is skipped)
+set -u
+declare -A exe
+for a in "$@"; do exe[${a%%=*}]=${a#*=}; done
+. "$(dirname "$0")/../lib/cli-test.sh" frozen
+HANG=60 # far above the timeout: only a CLI that ignores it gets there
+
+have() { for k in "$@"; do [ -n "${exe[$k]:-}" ] || { echo "skipped: no $k"; return 1; }; done; }
+# frozen SERVICE_NAME CMD...: exit 1, one line naming the service and the timeout
+frozen() {
+	local who=$1; shift
+	HAVEN_TIMEOUT_MS=500 timeout -s KILL $HANG "$@" </dev/null >"$dir/out" 2>"$dir/err"
+	local rc=$?
+	[ $rc -eq 1 ] || fail "$* exited $rc against a frozen $who, expected 1: $(cat "$dir/err")"
+	grep -q "$who did not answer within 500 ms (HAVEN_TIMEOUT_MS)" "$dir/err" ||
+		fail "$*: timeout not said: $(cat "$dir/err")"
+}
+stop_last() { kill -STOP "${pids[-1]}"; }
+cont_last() { kill -CONT "${pids[-1]}"; }
+
+if have clipboard clip; then
+	start_service "${exe[clipboard]}" clipboard --state-dir -
+	clip=${exe[clip]}
+	echo hi | "$clip" copy || fail "clip copy before the freeze"
+	stop_last
+	for cmd in "paste" "copy" "types" "history" "watch" "restore 1" "clear-history"; do
+		frozen "the Clipboard" "$clip" $cmd
+	done
+	cont_last
+	[ "$("$clip" paste)" = hi ] || fail "clip paste after SIGCONT"
+fi
+
+if have notificationserver notify; then
+	start_service "${exe[notificationserver]}" notify
+	notify=${exe[notify]}
+	stop_last
+	for cmd in "send t x" "list" "history" "dnd" "dnd on" "close 1" "invoke 1 a" "watch" "icon 1 $dir/x.pam"; do
+		frozen NotificationServer "$notify" $cmd
+	done
+	cont_last
+	"$notify" list >/dev/null || fail "notify list after SIGCONT"
+fi
+
+if have configserver config; then
+	start_service "${exe[configserver]}" config
+	config=${exe[config]}
+	stop_last
+	for cmd in "get D G K" "set D G K V" "rm D G" "add D G" "list D" "batch D" "watch D"; do
+		frozen ConfigServer "$config" $cmd
+	done
+	cont_last
+	"$config" set D G K V || fail "config set after SIGCONT"
+fi
+
+if have echoserver echo-client; then
+	start_service "${exe[echoserver]}" echo
+	stop_last
+	frozen EchoServer "${exe[echo-client]}"
+	cont_last
+fi
+
+if have imagedecoder imgdecode; then
+	start_service "${exe[imagedecoder]}" image
+	stop_last
+	printf 'P1 1 1 1\n' >"$dir/in.pbm"
+	frozen "the ImageDecoder" "${exe[imgdecode]}" --socket "$HAVEN_PORTAL_DIR/image" "$dir/in.pbm"
+	frozen "the ImageDecoder" "${exe[imgdecode]}" "$dir/in.pbm" # through the portal
+	kill -KILL "${pids[-1]}" # by hand it serves one client; two wait
+fi
+
+if have systemserver svc; then
+	mkdir -p "$dir/etc" "$dir/ssrun"
+	XDG_RUNTIME_DIR=$dir/ssrun "${exe[systemserver]}" --user --config "$dir/etc" 2>"$dir/ss.log" &
+	pids+=($!)
+	ctl=$dir/ssrun/haven/portal/SystemServer
+	wait_for test -S "$ctl" || fail "SystemServer did not start: $(cat "$dir/ss.log")"
+	stop_last
+	for cmd in "status" "start X" "stop X" "restart X" "logs X" "reload"; do
+		frozen SystemServer "${exe[svc]}" --socket "$ctl" $cmd
+	done
+	cont_last
+	"${exe[svc]}" --socket "$ctl" status >/dev/null || fail "svc status after SIGCONT"
+fi
+
+finish
