@@ -24,7 +24,7 @@
 
 #include <jpeglib.h>
 
-#include "client.h"
+#include "imagedecoder-client.h"
 #include "image.h"
 
 static volatile uint8_t sink; /* keeps the page touches */
@@ -150,10 +150,10 @@ static struct cost service(const uint8_t *data, size_t len, int n, bool reuse)
 	pid_t pid = -1;
 	for (int i = 0; i < n; i++) {
 		double t0 = now(), c0 = cpu(), k0 = cpu_of(RUSAGE_CHILDREN);
-		if (!c && hv_imagedecoder_spawn(NULL, NULL, NULL, &c, &pid) < 0)
+		if (!c && imgdec_spawn(NULL, NULL, NULL, &c, &pid) < 0)
 			exit(1);
-		image_decoder_server_decoded_image im;
-		int r = hv_imagedecoder_decode(c, data, len, NULL, &im);
+		imgdec_image im;
+		int r = imgdec_decode(c, data, len, 0, 0, NULL, &im);
 		if (r < 0) {
 			fprintf(stderr, "service decode failed: %d %s\n", r, hv_conn_last_error(c)->message);
 			exit(1);
@@ -163,7 +163,7 @@ static struct cost service(const uint8_t *data, size_t len, int n, bool reuse)
 		for (size_t k = 0; k < (size_t)im.width * im.height * 4; k += 4096)
 			s += px[k];
 		sink = s;
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 		if (!reuse) {
 			hv_conn_close(c);
 			waitpid(pid, NULL, 0);

@@ -22,7 +22,9 @@
 #include <jpeglib.h> /* after stdio.h */
 #include <qoi.h>     /* the implementation is in the decoder library */
 
-#include "client.h"
+#include "ImageDecoderClient.ipc.h"
+#include "ImageDecoderServer.ipc.h"
+#include "imagedecoder-client.h"
 #include "image.h"
 
 #if defined(__SANITIZE_ADDRESS__)
@@ -87,12 +89,14 @@ static uint8_t *make_pgm(uint32_t w, uint32_t h, size_t *len)
 	return buf;
 }
 
-static bool pixels_match(const image_decoder_server_decoded_image *im)
+/* The frames of a decoded image (sync: imgdec_image; async: the event's
+ * image) against the source pixels. */
+static bool pixels_match(uint32_t width, uint32_t height, const hv_bitmap *frames)
 {
-	if (im->width != PW || im->height != PH || im->frames.stride != PW * 4 ||
-	    im->frames.format != HV_PIXEL_BGRA8888 || im->frames.buffer.size < PW * PH * 4)
+	if (width != PW || height != PH || frames->stride != PW * 4 ||
+	    frames->format != HV_PIXEL_BGRA8888 || frames->buffer.size < PW * PH * 4)
 		return false;
-	const uint8_t *px = im->frames.buffer.data;
+	const uint8_t *px = frames->buffer.data;
 	for (int i = 0; i < PW * PH; i++) {
 		const uint8_t *o = px + i * 4, *s = rgba_src + i * 4;
 		if (o[0] != s[2] || o[1] != s[1] || o[2] != s[0] || o[3] != s[3]) {
@@ -118,7 +122,7 @@ static int wait_child(pid_t pid)
 static hv_conn *spawn(pid_t *pid, const char *const *args)
 {
 	hv_conn *c = NULL;
-	int r = hv_imagedecoder_spawn(NULL, NULL, args, &c, pid);
+	int r = imgdec_spawn(NULL, NULL, args, &c, pid);
 	if (r < 0) {
 		fprintf(stderr, "spawn failed: %s\n", strerror(-r));
 		exit(1);
@@ -134,15 +138,15 @@ static void test_sync_png(void)
 	hv_conn *c = spawn(&pid, NULL);
 	size_t len;
 	uint8_t *png = make_png(&len);
-	image_decoder_server_decoded_image im;
-	int r = hv_imagedecoder_decode(c, png, len, NULL, &im);
+	imgdec_image im;
+	int r = imgdec_decode(c, png, len, 0, 0, NULL, &im);
 	CHECK(r == 0, "decode: %d %s", r, hv_conn_last_error(c)->message);
 	if (r == 0) {
 		CHECK(!strcmp(im.format, "png"), "format %s", im.format);
-		CHECK(im.frame_count == 1 && !im.is_animated && im.durations.count == 1, "frames %u", im.frame_count);
-		CHECK(pixels_match(&im), "pixels differ");
+		CHECK(im.frame_count == 1 && !im.animated, "frames %u", im.frame_count);
+		CHECK(pixels_match(im.width, im.height, &im.frames), "pixels differ");
 		CHECK(im.frames.buffer.fd >= 0, "bitmap arrives as shared memory");
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 	}
 	int32_t spid = 0;
 	const char *formats = NULL;
@@ -176,12 +180,12 @@ static void test_sync_png(void)
 
 static void expect_error(hv_conn *c, const void *data, size_t len, const char *mime, int code, const char *what)
 {
-	image_decoder_server_decoded_image im;
-	int r = hv_imagedecoder_decode(c, data, len, mime, &im);
+	imgdec_image im;
+	int r = imgdec_decode(c, data, len, 0, 0, mime, &im);
 	const hv_ipc_error *e = hv_conn_last_error(c);
 	CHECK(r == code && e->remote && e->message[0], "%s: got %d (%s), want %d", what, r, e->message, code);
 	if (r == 0)
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 	else
 		printf("ok %s: %s\n", what, e->message);
 }
@@ -204,19 +208,19 @@ static void test_errors(void)
 	uint8_t tga[18 + 4] = {0, 0, 2, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 0, 32, 0x28, 1, 2, 3, 4};
 	tga[17] |= 0x40; /* set an interleave bit: the sniffer refuses it */
 	expect_error(c, tga, sizeof tga, NULL, IMG_EUNSUPPORTED, "tga without hint");
-	image_decoder_server_decoded_image im;
-	int r = hv_imagedecoder_decode(c, tga, sizeof tga, "image/x-tga", &im);
+	imgdec_image im;
+	int r = imgdec_decode(c, tga, sizeof tga, 0, 0, "image/x-tga", &im);
 	CHECK(r == 0, "tga with hint: %d %s", r, hv_conn_last_error(c)->message);
 	if (r == 0) {
 		const uint8_t *p = im.frames.buffer.data;
 		CHECK(im.width == 1 && im.height == 1 && p[0] == 1 && p[1] == 2 && p[2] == 3 && p[3] == 4, "tga pixel");
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 	}
 	/* Bad input ended no connection: the next image still decodes. */
-	r = hv_imagedecoder_decode(c, png, len, NULL, &im);
-	CHECK(r == 0 && pixels_match(&im), "decode after errors: %d", r);
+	r = imgdec_decode(c, png, len, 0, 0, NULL, &im);
+	CHECK(r == 0 && pixels_match(im.width, im.height, &im.frames), "decode after errors: %d", r);
 	if (r == 0)
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 	free(bad);
 	free(png);
 	hv_conn_close(c);
@@ -238,7 +242,7 @@ static int on_image(hv_call *call, const image_decoder_client_did_decode_image_r
 		if (req->image_id == as.ids[i]) {
 			as.got_image[i]++;
 			if (i == 2)
-				as.pixels_ok = pixels_match(&req->image);
+				as.pixels_ok = pixels_match(req->image.width, req->image.height, &req->image.frames);
 		}
 	as.done++;
 	return 0;
@@ -271,7 +275,7 @@ static void on_started(hv_conn *c, int status, const image_decoder_server_start_
 static void start(hv_conn *c, const void *data, size_t len, int slot)
 {
 	hv_buffer b;
-	CHECK(hv_imagedecoder_buffer(data, len, &b) == 0, "buffer");
+	CHECK(imgdec_buffer(data, len, &b) == 0, "buffer");
 	int r = image_decoder_server_start_decode_async(c, b, (hv_opt_int_size){0}, (hv_opt_bytestring){0},
 							 on_started, (void *)(intptr_t)slot);
 	CHECK(r == 0, "start_decode: %d", r);
@@ -284,7 +288,7 @@ static void test_async_cancel(void)
 	hv_conn *c;
 	pid_t pid;
 	CHECK(hv_loop_new(&loop) == 0, "loop");
-	CHECK(hv_imagedecoder_spawn(loop, NULL, NULL, &c, &pid) == 0, "spawn");
+	CHECK(imgdec_spawn(loop, NULL, NULL, &c, &pid) == 0, "spawn");
 	CHECK(hv_conn_serve(c, &image_decoder_client_endpoint, &client_handlers) == 0, "serve events");
 	size_t big_len, png_len;
 	uint8_t *big = make_pgm(4000, 4000, &big_len), *png = make_png(&png_len);
@@ -369,7 +373,7 @@ static void test_crash_isolation(void)
 	size_t big_len, png_len;
 	uint8_t *big = make_pgm(4000, 4000, &big_len), *png = make_png(&png_len);
 	hv_buffer b;
-	CHECK(hv_imagedecoder_buffer(big, big_len, &b) == 0, "buffer");
+	CHECK(imgdec_buffer(big, big_len, &b) == 0, "buffer");
 	int64_t id;
 	CHECK(image_decoder_server_start_decode(c1, b, (hv_opt_int_size){0}, (hv_opt_bytestring){0}, &id) == 0, "start");
 	kill(p1, SIGKILL);
@@ -378,11 +382,11 @@ static void test_crash_isolation(void)
 	int32_t spid;
 	int r = image_decoder_server_get_status(c1, &spid, NULL, NULL, NULL, NULL, NULL, NULL);
 	CHECK(r == -ECONNRESET || r == -EPIPE, "call to a dead decoder: %d", r);
-	image_decoder_server_decoded_image im;
-	r = hv_imagedecoder_decode(c2, png, png_len, NULL, &im);
-	CHECK(r == 0 && pixels_match(&im), "the other decoder still works: %d", r);
+	imgdec_image im;
+	r = imgdec_decode(c2, png, png_len, 0, 0, NULL, &im);
+	CHECK(r == 0 && pixels_match(im.width, im.height, &im.frames), "the other decoder still works: %d", r);
 	if (r == 0)
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 	hv_buffer_release(&b);
 	free(big);
 	free(png);
@@ -410,11 +414,11 @@ static void test_memory_limit(void)
 	expect_error(c, pgm, len, NULL, -ENOMEM, "6000x6000 under a 96 MiB address space");
 	free(pgm);
 	pgm = make_pgm(1000, 1000, &len); /* still fine afterwards */
-	image_decoder_server_decoded_image im;
-	int r = hv_imagedecoder_decode(c, pgm, len, NULL, &im);
+	imgdec_image im;
+	int r = imgdec_decode(c, pgm, len, 0, 0, NULL, &im);
 	CHECK(r == 0 && im.width == 1000, "smaller image after the failure: %d", r);
 	if (r == 0)
-		hv_bitmap_release(&im.frames);
+		imgdec_image_release(&im);
 	free(pgm);
 	hv_conn_close(c);
 	int st = wait_child(pid);
@@ -454,8 +458,8 @@ static uint8_t *make_gray_jpeg(uint32_t w, uint32_t h, uint8_t v, size_t *len)
 static void expect_scaled(hv_conn *c, const void *data, size_t len, uint32_t iw, uint32_t ih, uint32_t w,
 			  uint32_t h, const uint8_t bgra[4], const char *what)
 {
-	image_decoder_server_decoded_image im;
-	int r = hv_imagedecoder_decode_sized(c, data, len, iw, ih, NULL, &im);
+	imgdec_image im;
+	int r = imgdec_decode(c, data, len, iw, ih, NULL, &im);
 	CHECK(r == 0, "%s: %d %s", what, r, hv_conn_last_error(c)->message);
 	if (r < 0)
 		return;
@@ -467,7 +471,7 @@ static void expect_scaled(hv_conn *c, const void *data, size_t len, uint32_t iw,
 			bad += abs(px[i * 4 + k] - bgra[k]) > 1;
 	CHECK(bad == 0, "%s: %zu samples off", what, bad);
 	printf("ok %s: %ux%u\n", what, im.width, im.height);
-	hv_bitmap_release(&im.frames);
+	imgdec_image_release(&im);
 }
 
 #endif
@@ -526,7 +530,7 @@ static void test_systemserver(const char *ss)
 	mkdir(etc, 0700);
 	FILE *f = fopen(ini, "w");
 	fprintf(f, "[ImageDecoder]\nExecutable=%s\nSocket=%%portal/image\nAcceptSocketConnections=true\nStdIO=inherit\n",
-		hv_imagedecoder_default_exe());
+		imgdec_default_exe());
 	fclose(f);
 	pid_t mgr = fork();
 	if (mgr == 0) {
@@ -551,11 +555,11 @@ static void test_systemserver(const char *ss)
 			continue;
 		r = image_decoder_server_get_status(c[i], &pids[i], NULL, NULL, NULL, NULL, NULL, NULL);
 		CHECK(r == 0 && pids[i] > 0 && pids[i] != mgr, "status %d: %d pid %d", i, r, pids[i]);
-		image_decoder_server_decoded_image im;
-		r = hv_imagedecoder_decode(c[i], png, len, NULL, &im);
-		CHECK(r == 0 && pixels_match(&im), "decode through the portal: %d", r);
+		imgdec_image im;
+		r = imgdec_decode(c[i], png, len, 0, 0, NULL, &im);
+		CHECK(r == 0 && pixels_match(im.width, im.height, &im.frames), "decode through the portal: %d", r);
 		if (r == 0)
-			hv_bitmap_release(&im.frames);
+			imgdec_image_release(&im);
 	}
 	CHECK(pids[0] != pids[1], "one process per connection: %d %d", pids[0], pids[1]);
 	/* The instance is sandboxed: seccomp filter and no_new_privs. */
@@ -598,6 +602,35 @@ static void test_systemserver(const char *ss)
 		fprintf(stderr, "could not remove %s\n", dir);
 }
 
+/* The client library's format names (imgdecode checks a --mime hint with
+ * them, without the decoder) agree with the decoder's, both ways: every
+ * name either knows, and a few neither does. */
+static void test_format_names(void)
+{
+	static const char *const names[] = {
+		"png", "image/png", "apng", "image/apng", "jpeg", "image/jpeg", "jpg",
+		"image/jpg", "JPEG", "gif", "image/gif", "webp", "image/webp", "qoi", "image/qoi",
+		"bmp", "image/bmp", "ico", "image/vnd.microsoft.icon", "image/x-icon", "cur",
+		"image/x-win-bitmap", "image/x-cursor", "pnm", "pbm", "pgm", "ppm", "pam",
+		"image/x-portable-anymap", "image/x-portable-bitmap", "image/x-portable-graymap",
+		"image/x-portable-pixmap", "image/x-portable-arbitrarymap", "tga", "image/x-tga",
+		"image/x-targa", "image/tga",
+		/* known to neither */
+		"", "svg", "image/svg+xml", "image/nonsense", "png ", "tiff", "image/",
+	};
+	for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+		CHECK(!!imgdec_format_name(names[i]) == img_format_known(names[i]),
+		      "\"%s\": client %s, decoder %d", names[i],
+		      imgdec_format_name(names[i]) ? imgdec_format_name(names[i]) : "(none)",
+		      img_format_known(names[i]));
+	/* And every format the decoder lists is one the client names. */
+	char formats[256];
+	snprintf(formats, sizeof formats, "%s", img_formats());
+	for (char *save = NULL, *f = strtok_r(formats, " ", &save); f; f = strtok_r(NULL, " ", &save))
+		CHECK(imgdec_format_name(f) != NULL, "%s: listed by the decoder, unknown to the client", f);
+	CHECK(imgdec_format_name(NULL) == NULL, "NULL");
+}
+
 int main(int argc, char **argv)
 {
 	signal(SIGPIPE, SIG_IGN);
@@ -621,6 +654,8 @@ int main(int argc, char **argv)
 		test_scaled_memory();
 	else if (!strcmp(t, "cpu-limit"))
 		test_cpu_limit();
+	else if (!strcmp(t, "format-names"))
+		test_format_names();
 	else if (!strcmp(t, "systemserver") && argc == 3)
 		test_systemserver(argv[2]);
 	else

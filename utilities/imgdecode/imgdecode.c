@@ -12,7 +12,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
-#include <png.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,9 +21,10 @@
 
 #include <haven/log.h>
 
+#include <zlib.h>
+
 #include "cli.h"
-#include "client.h"
-#include "image.h"
+#include "imagedecoder-client.h"
 
 static void usage(FILE *f)
 {
@@ -55,49 +55,89 @@ static const char *ext_of(const char *path)
 	return dot && (!slash || dot > slash) ? dot + 1 : "";
 }
 
-/* Write one BGRA frame. */
-static int write_image(const char *path, const uint8_t *px, uint32_t w, uint32_t h)
+static int put_chunk(FILE *f, const char *type, const uint8_t *data, size_t len)
 {
-	const char *ext = ext_of(path);
-	if (!strcasecmp(ext, "png")) {
-		png_image img = {.version = PNG_IMAGE_VERSION, .width = w, .height = h, .format = PNG_FORMAT_BGRA};
-		if (!png_image_write_to_file(&img, path, 0, px, (png_int_32)(w * 4), NULL)) {
-			fprintf(stderr, "imgdecode: %s: %s\n", path, img.message);
-			return -EIO;
+	uint8_t be[4] = {(uint8_t)(len >> 24), (uint8_t)(len >> 16), (uint8_t)(len >> 8), (uint8_t)len};
+	uLong crc = crc32(0, (const Bytef *)type, 4);
+	if (len) /* crc32(crc, NULL, 0) is not crc but the initial value */
+		crc = crc32(crc, data, (uInt)len);
+	uint8_t crc_be[4] = {(uint8_t)(crc >> 24), (uint8_t)(crc >> 16), (uint8_t)(crc >> 8), (uint8_t)crc};
+	fwrite(be, 1, 4, f);
+	fwrite(type, 1, 4, f);
+	if (len)
+		fwrite(data, 1, len, f);
+	fwrite(crc_be, 1, 4, f);
+	return ferror(f) ? -EIO : 0;
+}
+
+/* An RGBA PNG of one BGRA frame: filter "none" on every row, deflated with
+ * zlib. The pixels come from the client library, so imgdecode links no
+ * image library; the PNG it writes is plain, not small. */
+static int write_png(FILE *f, const uint8_t *px, uint32_t w, uint32_t h)
+{
+	size_t row = (size_t)w * 4 + 1, raw_len = row * h;
+	if (raw_len > INT32_MAX)
+		return -EFBIG; /* kept in one IDAT chunk (at most 2^31 - 1 bytes) */
+	_hv_free_ uint8_t *raw = malloc(raw_len ? raw_len : 1);
+	uLongf z_len = compressBound((uLong)raw_len);
+	_hv_free_ uint8_t *z = malloc(z_len);
+	if (!raw || !z)
+		return -ENOMEM;
+	for (uint32_t y = 0; y < h; y++) {
+		uint8_t *o = raw + row * y;
+		*o++ = 0;
+		for (uint32_t x = 0; x < w; x++, o += 4) {
+			const uint8_t *p = px + ((size_t)y * w + x) * 4;
+			o[0] = p[2], o[1] = p[1], o[2] = p[0], o[3] = p[3];
 		}
-		return 0;
 	}
-	bool pam = !strcasecmp(ext, "pam");
-	if (!pam && strcasecmp(ext, "ppm"))
-		return -EPROTONOSUPPORT;
-	FILE *f = fopen(path, "wb");
-	if (!f)
-		return -errno;
-	if (pam)
-		fprintf(f, "P7\nWIDTH %u\nHEIGHT %u\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n", w, h);
-	else
-		fprintf(f, "P6\n%u %u\n255\n", w, h);
-	for (size_t i = 0; i < (size_t)w * h; i++) {
-		const uint8_t *p = px + i * 4;
-		uint8_t o[4] = {p[2], p[1], p[0], p[3]};
-		fwrite(o, 1, pam ? 4 : 3, f);
-	}
-	int r = ferror(f) ? -EIO : 0;
-	if (fclose(f) != 0 && r == 0)
-		r = -errno;
+	if (compress2(z, &z_len, raw, (uLong)raw_len, Z_DEFAULT_COMPRESSION) != Z_OK ||
+	    z_len > INT32_MAX)
+		return -EFBIG;
+	uint8_t ihdr[13] = {(uint8_t)(w >> 24), (uint8_t)(w >> 16), (uint8_t)(w >> 8), (uint8_t)w,
+			    (uint8_t)(h >> 24), (uint8_t)(h >> 16), (uint8_t)(h >> 8), (uint8_t)h,
+			    8, 6 /* 8-bit RGBA */, 0, 0, 0};
+	static const uint8_t sig[8] = {0x89, 'P', 'N', 'G', '\r', '\n', 0x1a, '\n'};
+	fwrite(sig, 1, sizeof sig, f);
+	int r = put_chunk(f, "IHDR", ihdr, sizeof ihdr);
+	if (r == 0)
+		r = put_chunk(f, "IDAT", z, z_len);
+	if (r == 0)
+		r = put_chunk(f, "IEND", NULL, 0);
 	return r;
 }
 
-static const char *kind_of(int code)
+/* Write one BGRA frame as PNG, PAM or PPM (by path's extension); nothing
+ * is left at path on failure. */
+static int write_image(const char *path, const uint8_t *px, uint32_t w, uint32_t h)
 {
-	switch (code) {
-	case IMG_EUNSUPPORTED: return "unsupported format";
-	case IMG_ETRUNCATED: return "truncated";
-	case IMG_ECORRUPT: return "corrupt";
-	case IMG_ETOOLARGE: return "too large";
-	case -ENOMEM: return "out of memory";
-	default: return "failed";
+	const char *ext = ext_of(path);
+	bool png = !strcasecmp(ext, "png"), pam = !strcasecmp(ext, "pam");
+	if (!png && !pam && strcasecmp(ext, "ppm"))
+		return -EPROTONOSUPPORT;
+	FILE *f = fopen(path, "wbe");
+	if (!f)
+		return -errno;
+	int r = 0;
+	if (png) {
+		r = write_png(f, px, w, h);
+	} else {
+		if (pam)
+			fprintf(f, "P7\nWIDTH %u\nHEIGHT %u\nDEPTH 4\nMAXVAL 255\nTUPLTYPE RGB_ALPHA\nENDHDR\n", w, h);
+		else
+			fprintf(f, "P6\n%u %u\n255\n", w, h);
+		for (size_t i = 0; i < (size_t)w * h; i++) {
+			const uint8_t *p = px + i * 4;
+			uint8_t o[4] = {p[2], p[1], p[0], p[3]};
+			fwrite(o, 1, pam ? 4 : 3, f);
+		}
+		r = ferror(f) ? -EIO : 0;
 	}
+	if (fclose(f) != 0 && r == 0)
+		r = -errno;
+	if (r < 0)
+		unlink(path);
+	return r;
 }
 
 /* "WxH", each side 0..65535, not both 0. */
@@ -136,19 +176,13 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 'i': info = true; break;
 		case 'f':
-			if (hv_parse_u64(optarg, UINT32_MAX, &frame) < 0) {
-				fprintf(stderr, "imgdecode: bad frame number: %s\n", optarg);
-				usage(stderr);
-				return 2;
-			}
+			if (hv_parse_u64(optarg, UINT32_MAX, &frame) < 0)
+				return cli_usage_error("bad frame number: %s", optarg);
 			break;
 		case 'm': mime = optarg; break;
 		case 'z':
-			if (parse_size(optarg, &ideal_w, &ideal_h) < 0) {
-				fprintf(stderr, "imgdecode: bad size (want WxH): %s\n", optarg);
-				usage(stderr);
-				return 2;
-			}
+			if (parse_size(optarg, &ideal_w, &ideal_h) < 0)
+				return cli_usage_error("bad size (want WxH): %s", optarg);
 			break;
 		case 's': socket_path = optarg; break;
 		case 'S': spawn = true; exe = optarg; break;
@@ -164,16 +198,11 @@ int main(int argc, char **argv)
 	const char *in = argv[optind], *out = nargs == 2 ? argv[optind + 1] : NULL;
 	if (out) {
 		const char *ext = ext_of(out);
-		if (strcasecmp(ext, "png") && strcasecmp(ext, "ppm") && strcasecmp(ext, "pam")) {
-			fprintf(stderr, "imgdecode: %s: output must end in .png, .ppm or .pam\n", out);
-			usage(stderr);
-			return 2;
-		}
+		if (strcasecmp(ext, "png") && strcasecmp(ext, "ppm") && strcasecmp(ext, "pam"))
+			return cli_usage_error("%s: output must end in .png, .ppm or .pam", out);
 	}
-	if (mime && !img_format_known(mime)) {
-		fprintf(stderr, "imgdecode: unknown format hint: %s\n", mime);
-		return 2;
-	}
+	if (mime && !imgdec_format_name(mime))
+		return cli_usage_error("unknown format hint: %s", mime);
 
 	uint8_t *data = NULL;
 	size_t len = 0;
@@ -191,8 +220,8 @@ int main(int argc, char **argv)
 			free(data);
 			return 1;
 		}
-	} else if (spawn || hv_conn_connect_portal(NULL, "image", &conn) < 0) {
-		r = hv_imagedecoder_spawn(NULL, exe, NULL, &conn, &child);
+	} else if (spawn || imgdec_connect(NULL, NULL, &conn) < 0) {
+		r = imgdec_spawn(NULL, exe, NULL, &conn, &child);
 		if (r < 0) {
 			fprintf(stderr, "imgdecode: cannot reach an ImageDecoder: %s\n", strerror(-r));
 			free(data);
@@ -201,30 +230,31 @@ int main(int argc, char **argv)
 	}
 	cli_adopt(conn);
 
-	image_decoder_server_decoded_image img;
-	r = hv_imagedecoder_decode_sized(conn, data, len, ideal_w, ideal_h, mime, &img);
+	imgdec_image img;
+	r = imgdec_decode(conn, data, len, ideal_w, ideal_h, mime, &img);
 	free(data);
 	bool decoded = r == 0;
 	int rc = 0;
 	if (r < 0) {
 		const hv_ipc_error *e = hv_conn_last_error(conn);
 		if (e->remote)
-			fprintf(stderr, "imgdecode: %s: %s: %s\n", in, kind_of(e->code), e->message);
+			fprintf(stderr, "imgdecode: %s: %s: %s\n", in, imgdec_error_kind(e->code),
+				e->message);
 		else
 			cli_fail(conn, r, in);
 		rc = 1;
 	} else if (info) {
 		printf("%s %ux%u %u frame%s loop %u", img.format, img.width, img.height, img.frame_count,
 		       img.frame_count == 1 ? "" : "s", img.loop_count);
-		if (img.is_animated) {
+		if (img.animated) {
 			printf(" durations");
-			for (size_t i = 0; i < img.durations.count; i++)
-				printf(" %u", img.durations.items[i]);
+			for (size_t i = 0; i < img.frame_count; i++)
+				printf(" %u", img.durations[i]);
 		}
 		if (img.orientation > 1)
 			printf(" orientation %u", img.orientation);
-		if (img.hotspot.present)
-			printf(" hotspot %d,%d", img.hotspot.value.x, img.hotspot.value.y);
+		if (img.has_hotspot)
+			printf(" hotspot %d,%d", img.hotspot_x, img.hotspot_y);
 		printf("\n");
 	} else if (!out) {
 		/* IN alone: only check that it decodes. */
@@ -236,13 +266,12 @@ int main(int argc, char **argv)
 		const uint8_t *px = (const uint8_t *)img.frames.buffer.data +
 				    (size_t)frame * img.frames.stride * img.height;
 		if ((r = write_image(out, px, img.width, img.height)) < 0) {
-			if (r != -EIO)
-				fprintf(stderr, "imgdecode: %s: %s\n", out, strerror(-r));
+			fprintf(stderr, "imgdecode: %s: %s\n", out, strerror(-r));
 			rc = 1;
 		}
 	}
 	if (decoded)
-		hv_bitmap_release(&img.frames);
+		imgdec_image_release(&img);
 	hv_conn_close(conn);
 	if (child > 0)
 		waitpid(child, NULL, 0);

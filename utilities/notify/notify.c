@@ -21,7 +21,7 @@
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.ipc.h"
 #ifdef HAVE_IMAGEDECODER
-#include "client.h"
+#include "imagedecoder-client.h"
 #endif
 
 #define PORTAL "notify"
@@ -144,14 +144,13 @@ static int load_icon_image(const char *path, hv_opt_bitmap *icon)
 	}
 	hv_conn *c = NULL;
 	pid_t child = -1;
-	if (hv_conn_connect_portal(NULL, "image", &c) < 0 &&
-	    (r = hv_imagedecoder_spawn(NULL, NULL, NULL, &c, &child)) < 0) {
+	if (imgdec_connect(NULL, NULL, &c) < 0 && (r = imgdec_spawn(NULL, NULL, NULL, &c, &child)) < 0) {
 		fprintf(stderr, "notify: cannot reach an ImageDecoder: %s\n", strerror(-r));
 		return 1;
 	}
 	cli_adopt(c);
-	image_decoder_server_decoded_image img;
-	r = hv_imagedecoder_decode_sized(c, data, len, ICON_FIT, ICON_FIT, NULL, &img);
+	imgdec_image img;
+	r = imgdec_decode(c, data, len, ICON_FIT, ICON_FIT, NULL, &img);
 	if (r < 0) {
 		fprintf(stderr, "notify: %s: %s\n", path, hv_conn_strerror(c, r));
 	} else {
@@ -159,6 +158,8 @@ static int load_icon_image(const char *path, hv_opt_bitmap *icon)
 		icon->present = true;
 		icon->value = img.frames;
 		icon->value.height = img.height;
+		img.frames = (hv_bitmap){.buffer = HV_BUFFER_EMPTY}; /* now the icon's */
+		imgdec_image_release(&img);
 	}
 	hv_conn_close(c);
 	if (child > 0)
