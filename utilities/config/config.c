@@ -15,8 +15,7 @@
 
 #include "cli.h"
 
-#include "ConfigClient.ipc.h"
-#include "ConfigServer.ipc.h"
+#include "config-client.h"
 
 static void usage(FILE *f)
 {
@@ -54,7 +53,7 @@ struct options {
 
 static int connect_to(hv_loop *loop, const struct options *o, hv_conn **c)
 {
-	return cli_connect(loop, "config", o->socket_path, c);
+	return cli_connect(loop, CFG_PORTAL, o->socket_path, c);
 }
 
 /* The connection of a sync verb, or NULL (the error said). */
@@ -70,48 +69,30 @@ static int cmd_get(int argc, char **argv, void *userdata)
 	struct options *o = userdata;
 	hv_conn *c = conn_of(o);
 	char **a = argv + 1;
-	int r;
+	int r = 0;
 	if (!c)
 		return 1;
+	_hv_free_ char *s = NULL;
+	int32_t i = 0;
+	uint32_t u = 0;
+	bool b = false;
 	switch (o->type) {
-	case T_STRING: {
-		hv_opt_bytestring v;
-		if ((r = config_server_read_string_value(c, a[0], a[1], a[2], &v)) < 0)
-			return cli_fail(c, r, "get");
-		if (!v.present)
-			return 1;
-		printf("%s\n", v.value);
-		return 0;
+	case T_STRING: r = cfg_read_string(c, a[0], a[1], a[2], &s); break;
+	case T_I32: r = cfg_read_i32(c, a[0], a[1], a[2], &i); break;
+	case T_U32: r = cfg_read_u32(c, a[0], a[1], a[2], &u); break;
+	case T_BOOL: r = cfg_read_bool(c, a[0], a[1], a[2], &b); break;
 	}
-	case T_I32: {
-		hv_opt_i32 v;
-		if ((r = config_server_read_i32_value(c, a[0], a[1], a[2], &v)) < 0)
-			return cli_fail(c, r, "get");
-		if (!v.present)
-			return 1;
-		printf("%d\n", v.value);
-		return 0;
+	if (r < 0)
+		return cli_fail(c, r, "get");
+	if (r == 0)
+		return 1; /* absent: nothing printed */
+	switch (o->type) {
+	case T_STRING: printf("%s\n", s); break;
+	case T_I32: printf("%d\n", i); break;
+	case T_U32: printf("%u\n", u); break;
+	case T_BOOL: printf("%s\n", b ? "true" : "false"); break;
 	}
-	case T_U32: {
-		hv_opt_u32 v;
-		if ((r = config_server_read_u32_value(c, a[0], a[1], a[2], &v)) < 0)
-			return cli_fail(c, r, "get");
-		if (!v.present)
-			return 1;
-		printf("%u\n", v.value);
-		return 0;
-	}
-	case T_BOOL: {
-		hv_opt_bool v;
-		if ((r = config_server_read_bool_value(c, a[0], a[1], a[2], &v)) < 0)
-			return cli_fail(c, r, "get");
-		if (!v.present)
-			return 1;
-		printf("%s\n", v.value ? "true" : "false");
-		return 0;
-	}
-	}
-	return 2;
+	return 0;
 }
 
 static int cmd_set(int argc, char **argv, void *userdata)
@@ -126,72 +107,60 @@ static int cmd_set(int argc, char **argv, void *userdata)
 		return 1;
 	switch (o->type) {
 	case T_STRING:
-		r = config_server_write_string_value(c, a[0], a[1], a[2], a[3]);
+		r = cfg_write_string(c, a[0], a[1], a[2], a[3]);
 		break;
 	case T_I32:
 		if (hv_parse_i64(a[3], INT32_MIN, INT32_MAX, &i) < 0) {
 			fprintf(stderr, "config: '%s' is not an i32\n", a[3]);
 			return 2;
 		}
-		r = config_server_write_i32_value(c, a[0], a[1], a[2], (int32_t)i);
+		r = cfg_write_i32(c, a[0], a[1], a[2], (int32_t)i);
 		break;
 	case T_U32:
 		if (hv_parse_u64(a[3], UINT32_MAX, &u) < 0) {
 			fprintf(stderr, "config: '%s' is not a u32\n", a[3]);
 			return 2;
 		}
-		r = config_server_write_u32_value(c, a[0], a[1], a[2], (uint32_t)u);
+		r = cfg_write_u32(c, a[0], a[1], a[2], (uint32_t)u);
 		break;
 	case T_BOOL:
 		if (strcmp(a[3], "true") && strcmp(a[3], "false")) {
 			fprintf(stderr, "config: '%s' is not true or false\n", a[3]);
 			return 2;
 		}
-		r = config_server_write_bool_value(c, a[0], a[1], a[2], !strcmp(a[3], "true"));
+		r = cfg_write_bool(c, a[0], a[1], a[2], !strcmp(a[3], "true"));
 		break;
 	}
 	return r < 0 ? cli_fail(c, r, "set") : 0;
 }
 
+static void strv_clearp(hv_strv *l) { hv_strv_clear(l); }
+
 static int cmd_list(int argc, char **argv, void *userdata)
 {
 	hv_conn *c = conn_of(userdata);
 	char **a = argv + 1;
-	hv_vec_bytestring names;
+	_hv_cleanup_(strv_clearp) hv_strv names = {0};
 	int r;
 	if (!c)
 		return 1;
 	if (argc == 2) {
-		if ((r = config_server_list_config_groups(c, a[0], &names)) < 0)
+		if ((r = cfg_list_groups(c, a[0], &names)) < 0)
 			return cli_fail(c, r, "list");
-		for (size_t i = 0; i < names.count; i++)
-			printf("%s\n", names.items[i]);
+		for (size_t i = 0; i < names.n; i++)
+			printf("%s\n", names.v[i]);
 		return 0;
 	}
-	if ((r = config_server_list_config_keys(c, a[0], a[1], &names)) < 0)
+	if ((r = cfg_list_keys(c, a[0], a[1], &names)) < 0)
 		return cli_fail(c, r, "list");
-	/* Results of a sync call live until the next call: copy the names. */
-	size_t count = names.count;
-	char **keys = calloc(count ? count : 1, sizeof(*keys));
-	if (!keys)
-		return cli_fail(NULL, -ENOMEM, "list");
-	for (size_t i = 0; i < count; i++)
-		if (!(keys[i] = strdup(names.items[i])))
-			return cli_fail(NULL, -ENOMEM, "list");
-	int ret = 0;
-	for (size_t i = 0; i < count; i++) {
-		hv_opt_bytestring v;
-		if ((r = config_server_read_string_value(c, a[0], a[1], keys[i], &v)) < 0) {
-			ret = cli_fail(c, r, "list");
-			break;
-		}
-		if (v.present) /* it may have been removed meanwhile */
-			printf("%s=%s\n", keys[i], v.value);
+	for (size_t i = 0; i < names.n; i++) {
+		_hv_free_ char *v = NULL;
+		if ((r = cfg_read_string(c, a[0], a[1], names.v[i], &v)) < 0)
+			return cli_fail(c, r, "list");
+		if (r > 0) /* it may have been removed meanwhile */
+			printf("%s=%s\n", names.v[i], v);
 	}
-	for (size_t i = 0; i < count; i++)
-		free(keys[i]);
-	free(keys);
-	return ret;
+	return 0;
 }
 
 /* --- batch ---------------------------------------------------------------- */
@@ -201,7 +170,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 	const char *domain = argv[1];
 	if (!c)
 		return 1;
-	config_server_config_op *ops = NULL;
+	cfg_op *ops = NULL;
 	size_t n = 0;
 	char *line = NULL, **words = NULL;
 	size_t cap = 0, n_words = 0;
@@ -225,15 +194,15 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 		}
 		if (nw == 0 || w[0][0] == '#')
 			continue;
-		config_server_config_op op = {.key = "", .value = ""};
+		cfg_op op = {.key = "", .value = ""};
 		const char *rest = p;
 		if (!strcmp(w[0], "set") && nw == 3) {
-			op.kind = CONFIG_SERVER_CONFIG_OP_KIND_SET;
+			op.kind = CFG_OP_SET;
 			op.group = w[1];
 			op.key = w[2];
 			op.value = rest;
 		} else if (!strcmp(w[0], "rm") && nw >= 2) {
-			op.kind = nw == 3 ? CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY : CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP;
+			op.kind = nw == 3 ? CFG_OP_REMOVE_KEY : CFG_OP_REMOVE_GROUP;
 			op.group = w[1];
 			if (nw == 3)
 				op.key = w[2];
@@ -243,7 +212,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 				break;
 			}
 		} else if (!strcmp(w[0], "add") && nw == 2 && !*rest) {
-			op.kind = CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP;
+			op.kind = CFG_OP_ADD_GROUP;
 			op.group = w[1];
 		} else {
 			fprintf(stderr, "config: stdin:%u: expected 'set GROUP KEY VALUE', "
@@ -253,7 +222,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 		}
 		/* Keep the strings: the line buffer is reused. */
 		char **nwv = reallocarray(words, n_words + 3, sizeof(*nwv));
-		config_server_config_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
+		cfg_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
 		if (nwv)
 			words = nwv;
 		if (nops)
@@ -272,8 +241,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 		ops[n++] = op;
 	}
 	if (ret == 0) {
-		hv_vec_config_server_config_op v = {.items = ops, .count = n};
-		int r = config_server_write_batch(c, domain, v);
+		int r = cfg_write_batch(c, domain, ops, n);
 		if (r < 0)
 			ret = cli_fail(c, r, "batch");
 	}
@@ -299,66 +267,22 @@ static void print_value(const char *v)
 	}
 }
 
-static int ev_string(hv_call *call, const config_client_notify_changed_string_value_req *e)
+static void on_event(const cfg_event *e, void *userdata)
 {
-	printf("changed %s %s ", e->group, e->key);
-	print_value(e->value);
-	putchar('\n');
+	switch (e->kind) {
+	case CFG_CHANGED:
+		printf("changed %s %s ", e->group, e->key);
+		print_value(e->value);
+		putchar('\n');
+		break;
+	case CFG_REMOVED_KEY: printf("removed-key %s %s\n", e->group, e->key); break;
+	case CFG_REMOVED_GROUP: printf("removed-group %s\n", e->group); break;
+	case CFG_ADDED_GROUP: printf("added-group %s\n", e->group); break;
+	}
 	fflush(stdout);
-	return 0;
 }
 
-static int ev_i32(hv_call *call, const config_client_notify_changed_i32_value_req *e)
-{
-	printf("changed %s %s %d\n", e->group, e->key, e->value);
-	fflush(stdout);
-	return 0;
-}
-
-static int ev_u32(hv_call *call, const config_client_notify_changed_u32_value_req *e)
-{
-	printf("changed %s %s %u\n", e->group, e->key, e->value);
-	fflush(stdout);
-	return 0;
-}
-
-static int ev_bool(hv_call *call, const config_client_notify_changed_bool_value_req *e)
-{
-	printf("changed %s %s %s\n", e->group, e->key, e->value ? "true" : "false");
-	fflush(stdout);
-	return 0;
-}
-
-static int ev_removed_key(hv_call *call, const config_client_notify_removed_key_req *e)
-{
-	printf("removed-key %s %s\n", e->group, e->key);
-	fflush(stdout);
-	return 0;
-}
-
-static int ev_removed_group(hv_call *call, const config_client_notify_removed_group_req *e)
-{
-	printf("removed-group %s\n", e->group);
-	fflush(stdout);
-	return 0;
-}
-
-static int ev_added_group(hv_call *call, const config_client_notify_added_group_req *e)
-{
-	printf("added-group %s\n", e->group);
-	fflush(stdout);
-	return 0;
-}
-
-static const config_client_handlers watch_handlers = {
-	.notify_changed_string_value = ev_string,
-	.notify_changed_i32_value = ev_i32,
-	.notify_changed_u32_value = ev_u32,
-	.notify_changed_bool_value = ev_bool,
-	.notify_removed_key = ev_removed_key,
-	.notify_removed_group = ev_removed_group,
-	.notify_added_group = ev_added_group,
-};
+static const cfg_watcher watcher = {on_event, NULL};
 
 static void on_quit_signal(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
 
@@ -380,11 +304,7 @@ static int cmd_watch(int argc, char **argv, void *userdata)
 	    hv_loop_add_signal(loop, SIGTERM, on_quit_signal, NULL, NULL) < 0 ||
 	    connect_to(loop, userdata, &c) < 0)
 		goto out;
-	if ((r = hv_conn_serve(c, &config_client_endpoint, &watch_handlers)) < 0) {
-		cli_fail(c, r, "watch");
-		goto out;
-	}
-	if ((r = config_server_monitor_domain(c, domain)) < 0) {
+	if ((r = cfg_monitor(c, domain, &watcher)) < 0) {
 		cli_fail(c, r, "watch");
 		goto out;
 	}
@@ -406,8 +326,8 @@ static int cmd_rm(int argc, char **argv, void *userdata)
 	char **a = argv + 1;
 	if (!c)
 		return 1;
-	int r = argc == 4 ? config_server_remove_key_entry(c, a[0], a[1], a[2])
-			  : config_server_remove_group_entry(c, a[0], a[1]);
+	int r = argc == 4 ? cfg_remove_key(c, a[0], a[1], a[2])
+			  : cfg_remove_group(c, a[0], a[1]);
 	return r < 0 ? cli_fail(c, r, "rm") : 0;
 }
 
@@ -416,7 +336,7 @@ static int cmd_add(int argc, char **argv, void *userdata)
 	hv_conn *c = conn_of(userdata);
 	if (!c)
 		return 1;
-	int r = config_server_add_group_entry(c, argv[1], argv[2]);
+	int r = cfg_add_group(c, argv[1], argv[2]);
 	return r < 0 ? cli_fail(c, r, "add") : 0;
 }
 

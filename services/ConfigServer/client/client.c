@@ -1,0 +1,221 @@
+/* client.c — the calls of the ConfigServer client library
+ * (config-client.h): one generated sync call each, results copied out of
+ * the reply (whose strings live only until the next call), and the domain
+ * watch that turns ConfigClient's seven events into one callback. */
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "ConfigClient.ipc.h"
+#include "ConfigServer.ipc.h"
+#include "config-client.h"
+#include "internal.h"
+
+int cfg_connect(hv_loop *loop, const char *socket_path, hv_conn **out)
+{
+	int r = socket_path ? hv_conn_connect(loop, socket_path, out)
+			    : hv_conn_connect_portal(loop, CFG_PORTAL, out);
+	if (r == 0)
+		hv_conn_set_timeout(*out, CFG_TIMEOUT_MS);
+	return r;
+}
+
+/* --- reading and writing ------------------------------------------------ */
+int cfg_read_string(hv_conn *c, const char *domain, const char *group, const char *key, char **out)
+{
+	hv_opt_bytestring v;
+	int r = config_server_read_string_value(c, domain, group, key, &v);
+	if (r < 0 || !v.present)
+		return r;
+	if (!(*out = strdup(v.value)))
+		return -ENOMEM;
+	return 1;
+}
+
+int cfg_read_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t *out)
+{
+	hv_opt_i32 v;
+	int r = config_server_read_i32_value(c, domain, group, key, &v);
+	if (r < 0 || !v.present)
+		return r;
+	*out = v.value;
+	return 1;
+}
+
+int cfg_read_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t *out)
+{
+	hv_opt_u32 v;
+	int r = config_server_read_u32_value(c, domain, group, key, &v);
+	if (r < 0 || !v.present)
+		return r;
+	*out = v.value;
+	return 1;
+}
+
+int cfg_read_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool *out)
+{
+	hv_opt_bool v;
+	int r = config_server_read_bool_value(c, domain, group, key, &v);
+	if (r < 0 || !v.present)
+		return r;
+	*out = v.value;
+	return 1;
+}
+
+int cfg_write_string(hv_conn *c, const char *domain, const char *group, const char *key,
+		     const char *value)
+{
+	return config_server_write_string_value(c, domain, group, key, value);
+}
+
+int cfg_write_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t value)
+{
+	return config_server_write_i32_value(c, domain, group, key, value);
+}
+
+int cfg_write_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t value)
+{
+	return config_server_write_u32_value(c, domain, group, key, value);
+}
+
+int cfg_write_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool value)
+{
+	return config_server_write_bool_value(c, domain, group, key, value);
+}
+
+int cfg_remove_key(hv_conn *c, const char *domain, const char *group, const char *key)
+{
+	return config_server_remove_key_entry(c, domain, group, key);
+}
+
+int cfg_remove_group(hv_conn *c, const char *domain, const char *group)
+{
+	return config_server_remove_group_entry(c, domain, group);
+}
+
+int cfg_add_group(hv_conn *c, const char *domain, const char *group)
+{
+	return config_server_add_group_entry(c, domain, group);
+}
+
+static int copy_names(const hv_vec_bytestring *names, hv_strv *out)
+{
+	for (size_t i = 0; i < names->count; i++) {
+		int r = hv_strv_push(out, names->items[i]);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+int cfg_list_groups(hv_conn *c, const char *domain, hv_strv *out)
+{
+	hv_vec_bytestring names;
+	int r = config_server_list_config_groups(c, domain, &names);
+	return r < 0 ? r : copy_names(&names, out);
+}
+
+int cfg_list_keys(hv_conn *c, const char *domain, const char *group, hv_strv *out)
+{
+	hv_vec_bytestring names;
+	int r = config_server_list_config_keys(c, domain, group, &names);
+	return r < 0 ? r : copy_names(&names, out);
+}
+
+int cfg_write_batch(hv_conn *c, const char *domain, const cfg_op *ops, size_t n)
+{
+	_hv_free_ config_server_config_op *v = calloc(n ? n : 1, sizeof(*v));
+	if (!v)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++)
+		v[i] = (config_server_config_op){
+			.kind = (config_server_config_op_kind)ops[i].kind,
+			.group = ops[i].group,
+			.key = ops[i].key ? ops[i].key : "",
+			.value = ops[i].value ? ops[i].value : "",
+		};
+	return config_server_write_batch(c, domain, (hv_vec_config_server_config_op){v, n});
+}
+
+/* --- watching a domain --------------------------------------------------- */
+static void deliver(hv_call *call, cfg_event e)
+{
+	const cfg_watcher *w = hv_conn_userdata(hv_call_conn(call));
+	if (w && w->cb)
+		w->cb(&e, w->userdata);
+}
+
+static int on_string(hv_call *call, const config_client_notify_changed_string_value_req *q)
+{
+	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_STRING, q->value});
+	return 0;
+}
+
+static int on_i32(hv_call *call, const config_client_notify_changed_i32_value_req *q)
+{
+	char v[16];
+	snprintf(v, sizeof v, "%" PRId32, q->value);
+	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_I32, v});
+	return 0;
+}
+
+static int on_u32(hv_call *call, const config_client_notify_changed_u32_value_req *q)
+{
+	char v[16];
+	snprintf(v, sizeof v, "%" PRIu32, q->value);
+	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_U32, v});
+	return 0;
+}
+
+static int on_bool(hv_call *call, const config_client_notify_changed_bool_value_req *q)
+{
+	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_BOOL,
+				  q->value ? "true" : "false"});
+	return 0;
+}
+
+static int on_removed_key(hv_call *call, const config_client_notify_removed_key_req *q)
+{
+	deliver(call, (cfg_event){CFG_REMOVED_KEY, q->domain, q->group, q->key, CFG_STRING, NULL});
+	return 0;
+}
+
+static int on_removed_group(hv_call *call, const config_client_notify_removed_group_req *q)
+{
+	deliver(call, (cfg_event){CFG_REMOVED_GROUP, q->domain, q->group, NULL, CFG_STRING, NULL});
+	return 0;
+}
+
+static int on_added_group(hv_call *call, const config_client_notify_added_group_req *q)
+{
+	deliver(call, (cfg_event){CFG_ADDED_GROUP, q->domain, q->group, NULL, CFG_STRING, NULL});
+	return 0;
+}
+
+static const config_client_handlers event_handlers = {
+	.notify_changed_string_value = on_string,
+	.notify_changed_i32_value = on_i32,
+	.notify_changed_u32_value = on_u32,
+	.notify_changed_bool_value = on_bool,
+	.notify_removed_key = on_removed_key,
+	.notify_removed_group = on_removed_group,
+	.notify_added_group = on_added_group,
+};
+
+int cfg_serve_events(hv_conn *c, const cfg_watcher *w)
+{
+	if (hv_conn_userdata(c))
+		return -EBUSY; /* the connection's userdata is someone's already */
+	int r = hv_conn_serve(c, &config_client_endpoint, &event_handlers);
+	if (r == 0)
+		hv_conn_set_userdata(c, (void *)w);
+	return r;
+}
+
+int cfg_monitor(hv_conn *c, const char *domain, const cfg_watcher *w)
+{
+	int r = hv_conn_userdata(c) == w ? 0 : cfg_serve_events(c, w);
+	return r < 0 ? r : config_server_monitor_domain(c, domain);
+}

@@ -1,0 +1,7 @@
+/* internal.h — what client.c shares with follow.c (not installed). */
+#pragma once
+
+#include "config-client.h"
+
+/* Serve ConfigClient's events on c for w (c's userdata becomes w). */
+int cfg_serve_events(hv_conn *c, const cfg_watcher *w);
