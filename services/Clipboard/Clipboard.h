@@ -24,7 +24,8 @@ int clip_service_follow_setting(hv_server *srv);
 void clip_service_close(int exit_code);
 
 /* Follow the history size (config.c) in ConfigServer (domain "Clipboard", group
- * "History", key "Size"): read it now and watch it. Without a ConfigServer
- * the store keeps its bound and this returns -ENOENT / -ECONNREFUSED. */
+ * "History", key "Size") on loop, without waiting for it: the store keeps
+ * its bound until ConfigServer answers, and whenever it is away. Returns
+ * 0, or a negative errno if the follow could not even be set up. */
 int clipboard_follow_config(hv_loop *loop, clip_store *store);
 void clipboard_detach(void);
