@@ -525,11 +525,11 @@ static void test_systemserver(const char *ss)
 	snprintf(etc, sizeof etc, "%s/etc", dir);
 	snprintf(rt, sizeof rt, "%s/rt", dir);
 	snprintf(ini, sizeof ini, "%s/ImageDecoder.ini", etc);
-	snprintf(portal, sizeof portal, "%s/portal/image", rt);
+	snprintf(portal, sizeof portal, "%s/portal/" IMGDEC_PORTAL, rt);
 	snprintf(log, sizeof log, "%s/ss.log", dir);
 	mkdir(etc, 0700);
 	FILE *f = fopen(ini, "w");
-	fprintf(f, "[ImageDecoder]\nExecutable=%s\nSocket=%%portal/image\nAcceptSocketConnections=true\nStdIO=inherit\n",
+	fprintf(f, "[ImageDecoder]\nExecutable=%s\nSocket=%%portal/" IMGDEC_PORTAL "\nAcceptSocketConnections=true\nStdIO=inherit\n",
 		imgdec_default_exe());
 	fclose(f);
 	pid_t mgr = fork();

@@ -20,6 +20,9 @@
 
 #include "EchoServer.ipc.h"
 
+/* EchoServer's portal (etc/services/EchoServer.ini). */
+#define PORTAL "echo"
+
 /* A String travels inline; bigger data belongs in EchoBuffer. */
 #define MAX_SIZE ((uint64_t)64 << 20)
 #define MAX_COUNT 10000000u
@@ -94,8 +97,8 @@ int main(int argc, char **argv)
 	char where[4096];
 	if (socket_path)
 		snprintf(where, sizeof where, "%s", socket_path);
-	else if (hv_portal_path("echo", where, sizeof where) < 0)
-		snprintf(where, sizeof where, "portal \"echo\"");
+	else if (hv_portal_path(PORTAL, where, sizeof where) < 0)
+		snprintf(where, sizeof where, "portal \"" PORTAL "\"");
 
 	text = malloc(size + 1);
 	samples = malloc(count * sizeof *samples);
@@ -112,7 +115,7 @@ int main(int argc, char **argv)
 	text[size] = '\0';
 
 	hv_conn *conn = NULL;
-	if (cli_connect(NULL, "echo", socket_path, &conn) < 0)
+	if (cli_connect(NULL, PORTAL, socket_path, &conn) < 0)
 		return 1;
 
 	int r;

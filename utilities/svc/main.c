@@ -17,6 +17,10 @@
 
 #include "SystemServer.ipc.h"
 #include "cli.h"
+
+/* The manager's control portal, and where the system manager keeps it. */
+#define PORTAL "SystemServer"
+#define SYSTEM_PORTAL_DIR "/run/haven/portal"
 #include "SystemServerClient.ipc.h"
 
 static void usage(FILE *f)
@@ -52,10 +56,10 @@ static void control_socket(const char *sock, char *path, size_t size)
 {
 	if (sock)
 		snprintf(path, size, "%s", sock);
-	else if (hv_portal_path("SystemServer", path, size) < 0 || access(path, F_OK) < 0) {
+	else if (hv_portal_path(PORTAL, path, size) < 0 || access(path, F_OK) < 0) {
 		/* Not in the user's session: the system manager, if any. */
-		if (access("/run/haven/portal/SystemServer", F_OK) == 0)
-			snprintf(path, size, "/run/haven/portal/SystemServer");
+		if (access(SYSTEM_PORTAL_DIR "/" PORTAL, F_OK) == 0)
+			snprintf(path, size, "%s", SYSTEM_PORTAL_DIR "/" PORTAL);
 	}
 }
 
