@@ -68,8 +68,10 @@ static void control_socket(const char *sock, char *path, size_t size)
 static hv_conn *conn_of(struct options *o)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)] = "";
+	if (o->conn)
+		return o->conn;
 	control_socket(o->socket_path, path, sizeof path);
-	if (!o->conn && cli_connect(NULL, NULL, path, &o->conn) < 0)
+	if (cli_connect(NULL, NULL, path, &o->conn) < 0)
 		o->conn = NULL;
 	return o->conn;
 }
