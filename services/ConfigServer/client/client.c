@@ -124,6 +124,13 @@ int cfg_list_keys(hv_conn *c, const char *domain, const char *group, hv_strv *ou
 	return r < 0 ? r : copy_names(&names, out);
 }
 
+/* cfg_op_kind is the protocol's ConfigOpKind, value for value. */
+_Static_assert((int)CFG_OP_SET == (int)CONFIG_SERVER_CONFIG_OP_KIND_SET &&
+		       (int)CFG_OP_REMOVE_KEY == (int)CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY &&
+		       (int)CFG_OP_REMOVE_GROUP == (int)CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP &&
+		       (int)CFG_OP_ADD_GROUP == (int)CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP,
+	       "cfg_op_kind differs from ConfigOpKind");
+
 int cfg_write_batch(hv_conn *c, const char *domain, const cfg_op *ops, size_t n)
 {
 	_hv_free_ config_server_config_op *v = calloc(n ? n : 1, sizeof(*v));
