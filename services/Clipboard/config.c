@@ -1,6 +1,6 @@
 /* config.c — the Clipboard's one setting, the history size, followed in
  * ConfigServer (domain "Clipboard", group "History", key "Size") with the
- * ConfigServer client library's cfg_follow: read once ConfigServer
+ * ConfigServer client library's conf_follow: read once ConfigServer
  * answers, then changed live by its events, and read again after it comes
  * back from a crash. Nothing here waits for ConfigServer: the Clipboard
  * serves from its first loop iteration with the size it has, and a
@@ -21,7 +21,7 @@
 #define GROUP "History"
 #define KEY "Size"
 
-static cfg_follow *follow;
+static conf_follow *follow;
 
 /* value: the setting's text, NULL when there is none (the default). */
 static void apply(const char *value, void *userdata)
@@ -42,7 +42,7 @@ static void apply(const char *value, void *userdata)
 
 int clipboard_follow_config(hv_loop *loop, clip_store *store)
 {
-	int r = cfg_follow_new(loop, NULL, DOMAIN, GROUP, KEY, apply, store, &follow);
+	int r = conf_follow_new(loop, NULL, DOMAIN, GROUP, KEY, apply, store, &follow);
 	if (r < 0)
 		hv_log_warn("cannot follow %s/%s/%s (%s): history keeps %zu entries", DOMAIN, GROUP,
 			    KEY, strerror(-r), clip_store_max_entries(store));
@@ -51,7 +51,7 @@ int clipboard_follow_config(hv_loop *loop, clip_store *store)
 
 void clipboard_detach(void)
 {
-	cfg_follow_free(follow);
+	conf_follow_free(follow);
 	follow = NULL;
 }
 

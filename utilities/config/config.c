@@ -53,7 +53,7 @@ struct options {
 
 static int connect_to(hv_loop *loop, const struct options *o, hv_conn **c)
 {
-	return cli_connect(loop, CFG_PORTAL, o->socket_path, c);
+	return cli_connect(loop, CONF_PORTAL, o->socket_path, c);
 }
 
 /* The connection of a sync verb, or NULL (the error said). */
@@ -77,10 +77,10 @@ static int cmd_get(int argc, char **argv, void *userdata)
 	uint32_t u = 0;
 	bool b = false;
 	switch (o->type) {
-	case T_STRING: r = cfg_read_string(c, a[0], a[1], a[2], &s); break;
-	case T_I32: r = cfg_read_i32(c, a[0], a[1], a[2], &i); break;
-	case T_U32: r = cfg_read_u32(c, a[0], a[1], a[2], &u); break;
-	case T_BOOL: r = cfg_read_bool(c, a[0], a[1], a[2], &b); break;
+	case T_STRING: r = conf_read_string(c, a[0], a[1], a[2], &s); break;
+	case T_I32: r = conf_read_i32(c, a[0], a[1], a[2], &i); break;
+	case T_U32: r = conf_read_u32(c, a[0], a[1], a[2], &u); break;
+	case T_BOOL: r = conf_read_bool(c, a[0], a[1], a[2], &b); break;
 	}
 	if (r < 0)
 		return cli_fail(c, r, "get");
@@ -107,28 +107,28 @@ static int cmd_set(int argc, char **argv, void *userdata)
 		return 1;
 	switch (o->type) {
 	case T_STRING:
-		r = cfg_write_string(c, a[0], a[1], a[2], a[3]);
+		r = conf_write_string(c, a[0], a[1], a[2], a[3]);
 		break;
 	case T_I32:
 		if (hv_parse_i64(a[3], INT32_MIN, INT32_MAX, &i) < 0) {
 			fprintf(stderr, "config: '%s' is not an i32\n", a[3]);
 			return 2;
 		}
-		r = cfg_write_i32(c, a[0], a[1], a[2], (int32_t)i);
+		r = conf_write_i32(c, a[0], a[1], a[2], (int32_t)i);
 		break;
 	case T_U32:
 		if (hv_parse_u64(a[3], UINT32_MAX, &u) < 0) {
 			fprintf(stderr, "config: '%s' is not a u32\n", a[3]);
 			return 2;
 		}
-		r = cfg_write_u32(c, a[0], a[1], a[2], (uint32_t)u);
+		r = conf_write_u32(c, a[0], a[1], a[2], (uint32_t)u);
 		break;
 	case T_BOOL:
 		if (strcmp(a[3], "true") && strcmp(a[3], "false")) {
 			fprintf(stderr, "config: '%s' is not true or false\n", a[3]);
 			return 2;
 		}
-		r = cfg_write_bool(c, a[0], a[1], a[2], !strcmp(a[3], "true"));
+		r = conf_write_bool(c, a[0], a[1], a[2], !strcmp(a[3], "true"));
 		break;
 	}
 	return r < 0 ? cli_fail(c, r, "set") : 0;
@@ -145,17 +145,17 @@ static int cmd_list(int argc, char **argv, void *userdata)
 	if (!c)
 		return 1;
 	if (argc == 2) {
-		if ((r = cfg_list_groups(c, a[0], &names)) < 0)
+		if ((r = conf_list_groups(c, a[0], &names)) < 0)
 			return cli_fail(c, r, "list");
 		for (size_t i = 0; i < names.n; i++)
 			printf("%s\n", names.v[i]);
 		return 0;
 	}
-	if ((r = cfg_list_keys(c, a[0], a[1], &names)) < 0)
+	if ((r = conf_list_keys(c, a[0], a[1], &names)) < 0)
 		return cli_fail(c, r, "list");
 	for (size_t i = 0; i < names.n; i++) {
 		_hv_free_ char *v = NULL;
-		if ((r = cfg_read_string(c, a[0], a[1], names.v[i], &v)) < 0)
+		if ((r = conf_read_string(c, a[0], a[1], names.v[i], &v)) < 0)
 			return cli_fail(c, r, "list");
 		if (r > 0) /* it may have been removed meanwhile */
 			printf("%s=%s\n", names.v[i], v);
@@ -170,7 +170,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 	const char *domain = argv[1];
 	if (!c)
 		return 1;
-	cfg_op *ops = NULL;
+	conf_op *ops = NULL;
 	size_t n = 0;
 	char *line = NULL, **words = NULL;
 	size_t cap = 0, n_words = 0;
@@ -194,15 +194,15 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 		}
 		if (nw == 0 || w[0][0] == '#')
 			continue;
-		cfg_op op = {.key = "", .value = ""};
+		conf_op op = {.key = "", .value = ""};
 		const char *rest = p;
 		if (!strcmp(w[0], "set") && nw == 3) {
-			op.kind = CFG_OP_SET;
+			op.kind = CONF_OP_SET;
 			op.group = w[1];
 			op.key = w[2];
 			op.value = rest;
 		} else if (!strcmp(w[0], "rm") && nw >= 2) {
-			op.kind = nw == 3 ? CFG_OP_REMOVE_KEY : CFG_OP_REMOVE_GROUP;
+			op.kind = nw == 3 ? CONF_OP_REMOVE_KEY : CONF_OP_REMOVE_GROUP;
 			op.group = w[1];
 			if (nw == 3)
 				op.key = w[2];
@@ -212,7 +212,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 				break;
 			}
 		} else if (!strcmp(w[0], "add") && nw == 2 && !*rest) {
-			op.kind = CFG_OP_ADD_GROUP;
+			op.kind = CONF_OP_ADD_GROUP;
 			op.group = w[1];
 		} else {
 			fprintf(stderr, "config: stdin:%u: expected 'set GROUP KEY VALUE', "
@@ -222,7 +222,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 		}
 		/* Keep the strings: the line buffer is reused. */
 		char **nwv = reallocarray(words, n_words + 3, sizeof(*nwv));
-		cfg_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
+		conf_op *nops = reallocarray(ops, n + 1, sizeof(*nops));
 		if (nwv)
 			words = nwv;
 		if (nops)
@@ -241,7 +241,7 @@ static int cmd_batch(int argc, char **argv, void *userdata)
 		ops[n++] = op;
 	}
 	if (ret == 0) {
-		int r = cfg_write_batch(c, domain, ops, n);
+		int r = conf_write_batch(c, domain, ops, n);
 		if (r < 0)
 			ret = cli_fail(c, r, "batch");
 	}
@@ -267,22 +267,22 @@ static void print_value(const char *v)
 	}
 }
 
-static void on_event(const cfg_event *e, void *userdata)
+static void on_event(const conf_event *e, void *userdata)
 {
 	switch (e->kind) {
-	case CFG_CHANGED:
+	case CONF_CHANGED:
 		printf("changed %s %s ", e->group, e->key);
 		print_value(e->value);
 		putchar('\n');
 		break;
-	case CFG_REMOVED_KEY: printf("removed-key %s %s\n", e->group, e->key); break;
-	case CFG_REMOVED_GROUP: printf("removed-group %s\n", e->group); break;
-	case CFG_ADDED_GROUP: printf("added-group %s\n", e->group); break;
+	case CONF_REMOVED_KEY: printf("removed-key %s %s\n", e->group, e->key); break;
+	case CONF_REMOVED_GROUP: printf("removed-group %s\n", e->group); break;
+	case CONF_ADDED_GROUP: printf("added-group %s\n", e->group); break;
 	}
 	fflush(stdout);
 }
 
-static const cfg_watcher watcher = {on_event, NULL};
+static const conf_watcher watcher = {on_event, NULL};
 
 static void on_quit_signal(hv_loop *loop, int signo, void *userdata) { hv_loop_quit(loop, 0); }
 
@@ -304,7 +304,7 @@ static int cmd_watch(int argc, char **argv, void *userdata)
 	    hv_loop_add_signal(loop, SIGTERM, on_quit_signal, NULL, NULL) < 0 ||
 	    connect_to(loop, userdata, &c) < 0)
 		goto out;
-	if ((r = cfg_monitor(c, domain, &watcher)) < 0) {
+	if ((r = conf_monitor(c, domain, &watcher)) < 0) {
 		cli_fail(c, r, "watch");
 		goto out;
 	}
@@ -326,8 +326,8 @@ static int cmd_rm(int argc, char **argv, void *userdata)
 	char **a = argv + 1;
 	if (!c)
 		return 1;
-	int r = argc == 4 ? cfg_remove_key(c, a[0], a[1], a[2])
-			  : cfg_remove_group(c, a[0], a[1]);
+	int r = argc == 4 ? conf_remove_key(c, a[0], a[1], a[2])
+			  : conf_remove_group(c, a[0], a[1]);
 	return r < 0 ? cli_fail(c, r, "rm") : 0;
 }
 
@@ -336,7 +336,7 @@ static int cmd_add(int argc, char **argv, void *userdata)
 	hv_conn *c = conn_of(userdata);
 	if (!c)
 		return 1;
-	int r = cfg_add_group(c, argv[1], argv[2]);
+	int r = conf_add_group(c, argv[1], argv[2]);
 	return r < 0 ? cli_fail(c, r, "add") : 0;
 }
 

@@ -13,17 +13,17 @@
 #include "config-client.h"
 #include "internal.h"
 
-int cfg_connect(hv_loop *loop, const char *socket_path, hv_conn **out)
+int conf_connect(hv_loop *loop, const char *socket_path, hv_conn **out)
 {
 	int r = socket_path ? hv_conn_connect(loop, socket_path, out)
-			    : hv_conn_connect_portal(loop, CFG_PORTAL, out);
+			    : hv_conn_connect_portal(loop, CONF_PORTAL, out);
 	if (r == 0)
-		hv_conn_set_timeout(*out, CFG_TIMEOUT_MS);
+		hv_conn_set_timeout(*out, CONF_TIMEOUT_MS);
 	return r;
 }
 
 /* --- reading and writing ------------------------------------------------ */
-int cfg_read_string(hv_conn *c, const char *domain, const char *group, const char *key, char **out)
+int conf_read_string(hv_conn *c, const char *domain, const char *group, const char *key, char **out)
 {
 	hv_opt_bytestring v;
 	int r = config_server_read_string_value(c, domain, group, key, &v);
@@ -34,7 +34,7 @@ int cfg_read_string(hv_conn *c, const char *domain, const char *group, const cha
 	return 1;
 }
 
-int cfg_read_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t *out)
+int conf_read_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t *out)
 {
 	hv_opt_i32 v;
 	int r = config_server_read_i32_value(c, domain, group, key, &v);
@@ -44,7 +44,7 @@ int cfg_read_i32(hv_conn *c, const char *domain, const char *group, const char *
 	return 1;
 }
 
-int cfg_read_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t *out)
+int conf_read_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t *out)
 {
 	hv_opt_u32 v;
 	int r = config_server_read_u32_value(c, domain, group, key, &v);
@@ -54,7 +54,7 @@ int cfg_read_u32(hv_conn *c, const char *domain, const char *group, const char *
 	return 1;
 }
 
-int cfg_read_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool *out)
+int conf_read_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool *out)
 {
 	hv_opt_bool v;
 	int r = config_server_read_bool_value(c, domain, group, key, &v);
@@ -64,38 +64,38 @@ int cfg_read_bool(hv_conn *c, const char *domain, const char *group, const char 
 	return 1;
 }
 
-int cfg_write_string(hv_conn *c, const char *domain, const char *group, const char *key,
+int conf_write_string(hv_conn *c, const char *domain, const char *group, const char *key,
 		     const char *value)
 {
 	return config_server_write_string_value(c, domain, group, key, value);
 }
 
-int cfg_write_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t value)
+int conf_write_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t value)
 {
 	return config_server_write_i32_value(c, domain, group, key, value);
 }
 
-int cfg_write_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t value)
+int conf_write_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t value)
 {
 	return config_server_write_u32_value(c, domain, group, key, value);
 }
 
-int cfg_write_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool value)
+int conf_write_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool value)
 {
 	return config_server_write_bool_value(c, domain, group, key, value);
 }
 
-int cfg_remove_key(hv_conn *c, const char *domain, const char *group, const char *key)
+int conf_remove_key(hv_conn *c, const char *domain, const char *group, const char *key)
 {
 	return config_server_remove_key_entry(c, domain, group, key);
 }
 
-int cfg_remove_group(hv_conn *c, const char *domain, const char *group)
+int conf_remove_group(hv_conn *c, const char *domain, const char *group)
 {
 	return config_server_remove_group_entry(c, domain, group);
 }
 
-int cfg_add_group(hv_conn *c, const char *domain, const char *group)
+int conf_add_group(hv_conn *c, const char *domain, const char *group)
 {
 	return config_server_add_group_entry(c, domain, group);
 }
@@ -110,28 +110,28 @@ static int copy_names(const hv_vec_bytestring *names, hv_strv *out)
 	return 0;
 }
 
-int cfg_list_groups(hv_conn *c, const char *domain, hv_strv *out)
+int conf_list_groups(hv_conn *c, const char *domain, hv_strv *out)
 {
 	hv_vec_bytestring names;
 	int r = config_server_list_config_groups(c, domain, &names);
 	return r < 0 ? r : copy_names(&names, out);
 }
 
-int cfg_list_keys(hv_conn *c, const char *domain, const char *group, hv_strv *out)
+int conf_list_keys(hv_conn *c, const char *domain, const char *group, hv_strv *out)
 {
 	hv_vec_bytestring names;
 	int r = config_server_list_config_keys(c, domain, group, &names);
 	return r < 0 ? r : copy_names(&names, out);
 }
 
-/* cfg_op_kind is the protocol's ConfigOpKind, value for value. */
-_Static_assert((int)CFG_OP_SET == (int)CONFIG_SERVER_CONFIG_OP_KIND_SET &&
-		       (int)CFG_OP_REMOVE_KEY == (int)CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY &&
-		       (int)CFG_OP_REMOVE_GROUP == (int)CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP &&
-		       (int)CFG_OP_ADD_GROUP == (int)CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP,
-	       "cfg_op_kind differs from ConfigOpKind");
+/* conf_op_kind is the protocol's ConfigOpKind, value for value. */
+_Static_assert((int)CONF_OP_SET == (int)CONFIG_SERVER_CONFIG_OP_KIND_SET &&
+		       (int)CONF_OP_REMOVE_KEY == (int)CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_KEY &&
+		       (int)CONF_OP_REMOVE_GROUP == (int)CONFIG_SERVER_CONFIG_OP_KIND_REMOVE_GROUP &&
+		       (int)CONF_OP_ADD_GROUP == (int)CONFIG_SERVER_CONFIG_OP_KIND_ADD_GROUP,
+	       "conf_op_kind differs from ConfigOpKind");
 
-int cfg_write_batch(hv_conn *c, const char *domain, const cfg_op *ops, size_t n)
+int conf_write_batch(hv_conn *c, const char *domain, const conf_op *ops, size_t n)
 {
 	_hv_free_ config_server_config_op *v = calloc(n ? n : 1, sizeof(*v));
 	if (!v)
@@ -147,16 +147,16 @@ int cfg_write_batch(hv_conn *c, const char *domain, const cfg_op *ops, size_t n)
 }
 
 /* --- watching a domain --------------------------------------------------- */
-static void deliver(hv_call *call, cfg_event e)
+static void deliver(hv_call *call, conf_event e)
 {
-	const cfg_watcher *w = hv_conn_userdata(hv_call_conn(call));
+	const conf_watcher *w = hv_conn_userdata(hv_call_conn(call));
 	if (w && w->cb)
 		w->cb(&e, w->userdata);
 }
 
 static int on_string(hv_call *call, const config_client_notify_changed_string_value_req *q)
 {
-	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_STRING, q->value});
+	deliver(call, (conf_event){CONF_CHANGED, q->domain, q->group, q->key, CONF_STRING, q->value});
 	return 0;
 }
 
@@ -164,7 +164,7 @@ static int on_i32(hv_call *call, const config_client_notify_changed_i32_value_re
 {
 	char v[16];
 	snprintf(v, sizeof v, "%" PRId32, q->value);
-	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_I32, v});
+	deliver(call, (conf_event){CONF_CHANGED, q->domain, q->group, q->key, CONF_I32, v});
 	return 0;
 }
 
@@ -172,32 +172,32 @@ static int on_u32(hv_call *call, const config_client_notify_changed_u32_value_re
 {
 	char v[16];
 	snprintf(v, sizeof v, "%" PRIu32, q->value);
-	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_U32, v});
+	deliver(call, (conf_event){CONF_CHANGED, q->domain, q->group, q->key, CONF_U32, v});
 	return 0;
 }
 
 static int on_bool(hv_call *call, const config_client_notify_changed_bool_value_req *q)
 {
-	deliver(call, (cfg_event){CFG_CHANGED, q->domain, q->group, q->key, CFG_BOOL,
+	deliver(call, (conf_event){CONF_CHANGED, q->domain, q->group, q->key, CONF_BOOL,
 				  q->value ? "true" : "false"});
 	return 0;
 }
 
 static int on_removed_key(hv_call *call, const config_client_notify_removed_key_req *q)
 {
-	deliver(call, (cfg_event){CFG_REMOVED_KEY, q->domain, q->group, q->key, CFG_STRING, NULL});
+	deliver(call, (conf_event){CONF_REMOVED_KEY, q->domain, q->group, q->key, CONF_STRING, NULL});
 	return 0;
 }
 
 static int on_removed_group(hv_call *call, const config_client_notify_removed_group_req *q)
 {
-	deliver(call, (cfg_event){CFG_REMOVED_GROUP, q->domain, q->group, NULL, CFG_STRING, NULL});
+	deliver(call, (conf_event){CONF_REMOVED_GROUP, q->domain, q->group, NULL, CONF_STRING, NULL});
 	return 0;
 }
 
 static int on_added_group(hv_call *call, const config_client_notify_added_group_req *q)
 {
-	deliver(call, (cfg_event){CFG_ADDED_GROUP, q->domain, q->group, NULL, CFG_STRING, NULL});
+	deliver(call, (conf_event){CONF_ADDED_GROUP, q->domain, q->group, NULL, CONF_STRING, NULL});
 	return 0;
 }
 
@@ -211,7 +211,7 @@ static const config_client_handlers event_handlers = {
 	.notify_added_group = on_added_group,
 };
 
-int cfg_serve_events(hv_conn *c, const cfg_watcher *w)
+int conf_serve_events(hv_conn *c, const conf_watcher *w)
 {
 	if (hv_conn_userdata(c))
 		return -EBUSY; /* the connection's userdata is someone's already */
@@ -221,8 +221,8 @@ int cfg_serve_events(hv_conn *c, const cfg_watcher *w)
 	return r;
 }
 
-int cfg_monitor(hv_conn *c, const char *domain, const cfg_watcher *w)
+int conf_monitor(hv_conn *c, const char *domain, const conf_watcher *w)
 {
-	int r = hv_conn_userdata(c) == w ? 0 : cfg_serve_events(c, w);
+	int r = hv_conn_userdata(c) == w ? 0 : conf_serve_events(c, w);
 	return r < 0 ? r : config_server_monitor_domain(c, domain);
 }

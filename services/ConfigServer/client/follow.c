@@ -1,4 +1,4 @@
-/* follow.c — cfg_follow: one setting followed on the caller's loop with no
+/* follow.c — conf_follow: one setting followed on the caller's loop with no
  * call that waits. The socket connects non-blocking (a frozen
  * ConfigServer's full listen queue cannot stall it), monitor_domain and
  * the first read go out as async requests, and their answers and the
@@ -17,13 +17,13 @@
 #include "config-client.h"
 #include "internal.h"
 
-struct cfg_follow {
+struct conf_follow {
 	hv_loop *loop;
 	char *socket_path; /* NULL: the portal, resolved at each attempt */
 	char *domain, *group, *key;
-	cfg_follow_cb cb;
+	conf_follow_cb cb;
 	void *userdata;
-	cfg_watcher watcher; /* {on_event, this} */
+	conf_watcher watcher; /* {on_event, this} */
 	hv_conn *conn;	     /* the current connection, or NULL */
 	hv_conn *lost;	     /* ended; closed from the timer (not in its own callback) */
 	hv_timer *retry;
@@ -32,14 +32,14 @@ struct cfg_follow {
 };
 
 /* Connected and writable, or a negative errno; never waits. */
-static int connect_nonblocking(const cfg_follow *f, int *out)
+static int connect_nonblocking(const conf_follow *f, int *out)
 {
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 	int r = 0;
 	if (f->socket_path)
 		r = strlen(f->socket_path) < sizeof path ? 0 : -ENAMETOOLONG;
 	else
-		r = hv_portal_path(CFG_PORTAL, path, sizeof path);
+		r = hv_portal_path(CONF_PORTAL, path, sizeof path);
 	if (r < 0)
 		return r;
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
@@ -54,27 +54,27 @@ static int connect_nonblocking(const cfg_follow *f, int *out)
 	return 0;
 }
 
-static bool is_ours(const cfg_follow *f, const cfg_event *e)
+static bool is_ours(const conf_follow *f, const conf_event *e)
 {
 	return !strcmp(e->domain, f->domain) && !strcmp(e->group, f->group) &&
 	       (!e->key || !strcmp(e->key, f->key));
 }
 
-static void on_event(const cfg_event *e, void *userdata)
+static void on_event(const conf_event *e, void *userdata)
 {
-	cfg_follow *f = userdata;
+	conf_follow *f = userdata;
 	if (!is_ours(f, e))
 		return;
-	if (e->kind == CFG_CHANGED && e->key)
+	if (e->kind == CONF_CHANGED && e->key)
 		f->cb(e->value, f->userdata);
-	else if (e->kind == CFG_REMOVED_KEY || e->kind == CFG_REMOVED_GROUP)
+	else if (e->kind == CONF_REMOVED_KEY || e->kind == CONF_REMOVED_GROUP)
 		f->cb(NULL, f->userdata);
 }
 
 static void on_read(hv_conn *c, int status, const config_server_read_string_value_rep *rep,
 		    void *userdata)
 {
-	cfg_follow *f = userdata;
+	conf_follow *f = userdata;
 	if (c != f->conn)
 		return; /* a connection that ended (or is being closed) */
 	if (status < 0) {
@@ -83,7 +83,7 @@ static void on_read(hv_conn *c, int status, const config_server_read_string_valu
 				    f->key, hv_conn_strerror(c, status));
 		return; /* a transport error: on_gone follows */
 	}
-	f->retry_ms = CFG_FOLLOW_RETRY_FIRST_MS;
+	f->retry_ms = CONF_FOLLOW_RETRY_FIRST_MS;
 	f->said_absent = false;
 	f->cb(rep->value.present ? rep->value.value : NULL, f->userdata);
 }
@@ -91,21 +91,21 @@ static void on_read(hv_conn *c, int status, const config_server_read_string_valu
 static void on_monitoring(hv_conn *c, int status, const config_server_monitor_domain_rep *rep,
 			  void *userdata)
 {
-	cfg_follow *f = userdata;
+	conf_follow *f = userdata;
 	if (c == f->conn && status < 0 && hv_conn_last_error(c)->remote)
 		hv_log_warn("ConfigServer refused to report changes to %s: %s", f->domain,
 			    hv_conn_strerror(c, status));
 }
 
-static void schedule_retry(cfg_follow *f)
+static void schedule_retry(conf_follow *f)
 {
 	hv_timer_arm(f->retry, (uint64_t)f->retry_ms * 1000000u, 0);
-	f->retry_ms = HV_MIN(f->retry_ms * 2, CFG_FOLLOW_RETRY_MAX_MS);
+	f->retry_ms = HV_MIN(f->retry_ms * 2, CONF_FOLLOW_RETRY_MAX_MS);
 }
 
 static void on_gone(hv_conn *c, void *userdata)
 {
-	cfg_follow *f = userdata;
+	conf_follow *f = userdata;
 	hv_log_info("lost ConfigServer; following %s/%s/%s again once it is back", f->domain,
 		    f->group, f->key);
 	f->lost = c;
@@ -124,13 +124,13 @@ static void drop(hv_conn **c)
 }
 
 /* One attempt: connect, then monitor and read, both asynchronous. */
-static int attempt(cfg_follow *f)
+static int attempt(conf_follow *f)
 {
 	int fd = -1;
 	int r = connect_nonblocking(f, &fd);
 	if (r == 0)
 		r = hv_conn_from_fd(f->loop, fd, &f->conn);
-	if (r == 0 && (r = cfg_serve_events(f->conn, &f->watcher)) == 0 &&
+	if (r == 0 && (r = conf_serve_events(f->conn, &f->watcher)) == 0 &&
 	    (r = config_server_monitor_domain_async(f->conn, f->domain, on_monitoring, f)) == 0)
 		r = config_server_read_string_value_async(f->conn, f->domain, f->group, f->key,
 							  on_read, f);
@@ -148,23 +148,23 @@ static int attempt(cfg_follow *f)
 
 static void on_retry(hv_loop *loop, hv_timer *t, void *userdata)
 {
-	cfg_follow *f = userdata;
+	conf_follow *f = userdata;
 	drop(&f->lost);
 	if (attempt(f) < 0)
 		schedule_retry(f);
 }
 
-int cfg_follow_new(hv_loop *loop, const char *socket_path, const char *domain, const char *group,
-		   const char *key, cfg_follow_cb cb, void *userdata, cfg_follow **out)
+int conf_follow_new(hv_loop *loop, const char *socket_path, const char *domain, const char *group,
+		   const char *key, conf_follow_cb cb, void *userdata, conf_follow **out)
 {
 	if (!loop || !domain || !group || !key || !cb)
 		return -EINVAL;
-	cfg_follow *f = calloc(1, sizeof(*f));
+	conf_follow *f = calloc(1, sizeof(*f));
 	if (!f)
 		return -ENOMEM;
-	*f = (cfg_follow){.loop = loop, .cb = cb, .userdata = userdata,
-			  .retry_ms = CFG_FOLLOW_RETRY_FIRST_MS};
-	f->watcher = (cfg_watcher){on_event, f};
+	*f = (conf_follow){.loop = loop, .cb = cb, .userdata = userdata,
+			  .retry_ms = CONF_FOLLOW_RETRY_FIRST_MS};
+	f->watcher = (conf_watcher){on_event, f};
 	f->domain = strdup(domain);
 	f->group = strdup(group);
 	f->key = strdup(key);
@@ -174,14 +174,14 @@ int cfg_follow_new(hv_loop *loop, const char *socket_path, const char *domain, c
 	if (f->domain && f->group && f->key && (!socket_path || f->socket_path))
 		r = hv_loop_add_timer(loop, 0, 0, on_retry, f, &f->retry);
 	if (r < 0) {
-		cfg_follow_free(f);
+		conf_follow_free(f);
 		return r;
 	}
 	*out = f;
 	return 0;
 }
 
-void cfg_follow_free(cfg_follow *f)
+void conf_follow_free(conf_follow *f)
 {
 	if (!f)
 		return;

@@ -4,4 +4,4 @@
 #include "config-client.h"
 
 /* Serve ConfigClient's events on c for w (c's userdata becomes w). */
-int cfg_serve_events(hv_conn *c, const cfg_watcher *w);
+int conf_serve_events(hv_conn *c, const conf_watcher *w);
