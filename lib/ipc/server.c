@@ -232,58 +232,21 @@ static int add_listener(hv_server *s, int fd, const char *path)
 	return 0;
 }
 
-/* A socket file already at path: a stale one (its server gone) may be
- * replaced, a live server's or anything that is not a socket never. */
-static int check_existing(const char *path, const struct sockaddr_un *sa)
-{
-	struct stat st;
-	if (lstat(path, &st) < 0)
-		return errno == ENOENT ? 0 : hv_log_errno(-errno, "ipc: %s", path);
-	if (!S_ISSOCK(st.st_mode))
-		return hv_log_errno(-EADDRINUSE, "ipc: %s exists and is not a socket", path);
-	_hv_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (probe >= 0 && connect(probe, (const struct sockaddr *)sa, sizeof(*sa)) == 0)
-		return hv_log_errno(-EADDRINUSE, "ipc: a server is already listening on %s", path);
-	return 0;
-}
-
 int hv_server_listen(hv_server *s, const char *path)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX}, tmp = {.sun_family = AF_UNIX};
-	if (!path || !*path || strlen(path) >= sizeof(sa.sun_path))
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
-	int r = check_existing(path, &sa);
-	if (r < 0)
-		return r;
-	/* Bound and listening under a temporary name, then renamed into
-	 * place: whoever sees the socket file can connect (no window between
-	 * bind and listen where a client is refused), and it is 0600 before
-	 * anyone sees it, whatever the umask. */
-	const char *slash = strrchr(path, '/');
-	size_t dirlen = slash ? (size_t)(slash - path + 1) : 0;
-	int n = snprintf(tmp.sun_path, sizeof(tmp.sun_path), "%.*s.%s.%06x", (int)dirlen, path,
-			 path + dirlen, (unsigned)(getpid() ^ (uintptr_t)s) & 0xffffff);
-	if (n < 0 || (size_t)n >= sizeof(tmp.sun_path))
-		tmp = sa; /* no room for a temporary name: bind in place */
-	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	int fd = hv_unix_listen(path, 0600, (uid_t)-1, (gid_t)-1, SOCK_NONBLOCK);
+	if (fd == -EADDRINUSE)
+		return hv_log_errno(fd, "ipc: a server is already listening on %s", path);
+	if (fd == -EEXIST)
+		return hv_log_errno(-EADDRINUSE, "ipc: %s exists and is not a socket", path);
 	if (fd < 0)
-		return hv_log_errno(-errno, "ipc: failed to create a socket for %s", path);
-	unlink(tmp.sun_path); /* a leftover of ours, or the stale socket itself */
-	if (bind(fd, (struct sockaddr *)&tmp, sizeof(tmp)) < 0)
-		return hv_log_errno(-errno, "ipc: failed to bind %s", tmp.sun_path);
-	if (chmod(tmp.sun_path, 0600) < 0 || listen(fd, SOMAXCONN) < 0 ||
-	    (strcmp(tmp.sun_path, path) != 0 && rename(tmp.sun_path, path) < 0)) {
-		r = -errno;
-		unlink(tmp.sun_path);
-		return hv_log_errno(r, "ipc: failed to listen on %s", path);
-	}
-	if ((r = add_listener(s, fd, path)) < 0) {
+		return hv_log_errno(fd, "ipc: failed to listen on %s", path);
+	int r = add_listener(s, fd, path);
+	if (r < 0) {
 		unlink(path);
-		return r;
+		close(fd);
 	}
-	fd = -1;
-	return 0;
+	return r;
 }
 
 int hv_server_adopt_fd(hv_server *s, int fd)

@@ -128,10 +128,6 @@ void ss_unit_set_failed(ss_unit *u, const char *fmt, ...)
 
 static int make_socket(const char *path, mode_t mode, const ss_svc_def *d, bool root)
 {
-	struct sockaddr_un sa = {.sun_family = AF_UNIX};
-	if (strlen(path) >= sizeof sa.sun_path)
-		return -ENAMETOOLONG;
-	strcpy(sa.sun_path, path);
 	_hv_free_ char *dir = strdup(path);
 	if (!dir)
 		return -ENOMEM;
@@ -144,32 +140,12 @@ static int make_socket(const char *path, mode_t mode, const ss_svc_def *d, bool 
 		if (r < 0)
 			return r;
 	}
-	struct stat st;
-	if (lstat(path, &st) == 0) {
-		if (!S_ISSOCK(st.st_mode))
-			return -EEXIST; /* never remove what is not a stale socket */
-		/* Stale only if nobody answers: never steal a live socket. */
-		_hv_close_ int probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof sa) == 0)
-			return -EADDRINUSE;
-		unlink(path);
-	}
-	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	if (fd < 0)
-		return -errno;
-	/* The mode is right from the first instant: no window where another
-	 * user could connect. */
-	mode_t old = umask(0777 & ~mode);
-	int r = bind(fd, (struct sockaddr *)&sa, sizeof sa);
-	umask(old);
-	if (r < 0)
-		return -errno;
-	if (root && (d->has_user || d->has_group) &&
-	    chown(path, d->has_user ? d->uid : (uid_t)-1, d->gid) < 0)
-		return -errno;
-	if (listen(fd, SOMAXCONN) < 0)
-		return -errno;
-	return HV_TAKE_FD(fd);
+	/* The mode and owner are right before anyone can connect, and the
+	 * file appears only once it listens (no ECONNREFUSED for a client
+	 * that waited for it). */
+	bool owned = root && (d->has_user || d->has_group);
+	return hv_unix_listen(path, mode, owned && d->has_user ? d->uid : (uid_t)-1,
+			      owned ? d->gid : (gid_t)-1, 0);
 }
 
 static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata);

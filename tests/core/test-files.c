@@ -10,6 +10,7 @@
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -113,6 +114,35 @@ static void test_replace(void)
 	unlinkat(dirfd_, "linked", 0);
 }
 
+/* hv_unix_listen: listening as soon as the file exists, with its mode and
+ * owner; a stale socket replaced, a live one or a plain file never. */
+static void test_unix_listen(void)
+{
+	char path[128];
+	snprintf(path, sizeof(path), "%s/sock", dir);
+	int fd = hv_unix_listen(path, 0660, (uid_t)-1, 65534, 0);
+	REQUIRE(fd >= 0);
+	struct stat st;
+	REQUIRE_EQ(stat(path, &st), 0);
+	CHECK(S_ISSOCK(st.st_mode));
+	CHECK_EQ(st.st_mode & 07777, 0660u);
+	CHECK_EQ(st.st_gid, 65534u);
+	int yes = 0;
+	socklen_t len = sizeof(yes);
+	CHECK(getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &yes, &len) == 0 && yes);
+	CHECK_EQ(hv_unix_listen(path, 0600, (uid_t)-1, (gid_t)-1, 0), -EADDRINUSE);
+	close(fd); /* now stale: replaced */
+	fd = hv_unix_listen(path, 0600, (uid_t)-1, (gid_t)-1, SOCK_NONBLOCK);
+	CHECK(fd >= 0);
+	CHECK(fcntl(fd, F_GETFL) & O_NONBLOCK);
+	CHECK_EQ(count_entries(), 1u); /* no temporary left */
+	close(fd);
+	unlink(path);
+	REQUIRE_EQ(hv_replace_file_data_at(dirfd_, "sock", 0600, 0, "x", 1, NULL), 0);
+	CHECK_EQ(hv_unix_listen(path, 0600, (uid_t)-1, (gid_t)-1, 0), -EEXIST);
+	unlink(path);
+}
+
 int main(void)
 {
 	signal(SIGALRM, on_alarm);
@@ -122,6 +152,7 @@ int main(void)
 	REQUIRE(dirfd_ >= 0);
 	test_hostile_reads();
 	test_replace();
+	test_unix_listen();
 	close(dirfd_);
 	rmdir(dir);
 	return check_result();

@@ -155,5 +155,13 @@ int hv_replace_file_at(int dirfd, const char *name, mode_t mode, unsigned flags,
 int hv_replace_file_data_at(int dirfd, const char *name, mode_t mode, unsigned flags,
 			    const void *data, size_t len, struct stat *st);
 
+/* A listening AF_UNIX stream socket at path that a client can connect to
+ * as soon as the file exists: bound under a temporary name beside it, given
+ * mode (and uid/gid unless both are -1), listening, then renamed into
+ * place. A stale socket file at path is replaced; a live server's is
+ * -EADDRINUSE, a path that is not a socket -EEXIST. The fd is close-on-exec
+ * (sock_flags may add SOCK_NONBLOCK). */
+int hv_unix_listen(const char *path, mode_t mode, uid_t uid, gid_t gid, int sock_flags);
+
 /* Validate UTF-8 (rejects overlongs, surrogates, > U+10FFFF). */
 bool hv_utf8_valid(const char *s, size_t len);
