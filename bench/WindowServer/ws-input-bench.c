@@ -41,13 +41,13 @@ static void quiet(const char *fmt, ...)
 {
 }
 
-static void on_paint(hv_window *w, const hv_int_rect *rects, size_t n, void *ud)
+static void on_paint(wsc_window *w, const hv_int_rect *rects, size_t n, void *ud)
 {
-	hv_bitmap *b = hv_window_back(w);
+	hv_bitmap *b = wsc_window_back(w);
 	if (!b)
 		exit(1);
-	hv_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, 0xff00ff00);
-	hv_window_flip(w, NULL, 0);
+	wsc_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, 0xff00ff00);
+	wsc_window_flip(w, NULL, 0);
 	(*(int *)ud)++;
 }
 
@@ -96,17 +96,17 @@ int main(int argc, char **argv)
 	int port = free_port();
 	pid_t server = start_server(dir, port);
 
-	hv_ws *ws = NULL;
-	hv_window *w = NULL;
+	wsc_display *ws = NULL;
+	wsc_window *w = NULL;
 	int painted = 0;
-	static hv_window_events ev = {.paint = on_paint};
-	if (hv_ws_connect(NULL, sock, &ws) < 0 ||
-	    hv_window_create(ws, (hv_int_rect){100, 100, 300, 200}, "drag me", 0, &ev, &painted, &w) < 0) {
+	static wsc_window_events ev = {.paint = on_paint};
+	if (wsc_connect(NULL, sock, &ws) < 0 ||
+	    wsc_window_create(ws, (hv_int_rect){100, 100, 300, 200}, "drag me", 0, &ev, &painted, &w) < 0) {
 		fprintf(stderr, "ws-input-bench: no WindowServer\n");
 		return 1;
 	}
 	while (!painted)
-		hv_conn_dispatch(hv_ws_conn(ws), 100);
+		hv_conn_dispatch(wsc_conn(ws), 100);
 
 	rfbClientLog = rfbClientErr = quiet;
 	rfbClient *v = rfbGetClient(8, 3, 4);
@@ -129,7 +129,7 @@ int main(int argc, char **argv)
 		while (!window_at(v, x, y) && hv_now_ns() - t0 < 1000000000ull) {
 			if (WaitForMessage(v, 1000) > 0 && !HandleRFBServerMessage(v))
 				break;
-			hv_conn_dispatch(hv_ws_conn(ws), 0); /* the moved events */
+			hv_conn_dispatch(wsc_conn(ws), 0); /* the moved events */
 		}
 		if (!window_at(v, x, y))
 			break;
@@ -139,7 +139,7 @@ int main(int argc, char **argv)
 	SendPointerEvent(v, tx, ty, 0);
 	free(v->frameBuffer);
 	rfbClientCleanup(v);
-	hv_ws_close(ws);
+	wsc_close(ws);
 	kill(server, SIGTERM);
 	waitpid(server, NULL, 0);
 	rmdir(dir);

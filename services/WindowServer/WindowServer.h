@@ -6,6 +6,7 @@
 #include <stdint.h>
 
 #include <haven/ipc.h>
+#include <haven/options.h>
 
 #include "WindowClient.ipc.h"
 #include "WindowManagerClient.ipc.h"
@@ -120,3 +121,18 @@ void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel);
 void ws_input_key(uint32_t code_point, uint32_t key, uint32_t modifiers, bool down);
 /* A window is going away: forget every reference to it. */
 void ws_input_forget(struct ws_window *w);
+
+/* The process around the handlers (process.c): option values and table,
+ * and main.c's service hooks. */
+struct ws_options {
+	const char *backend, *theme, *theme_dir, *font, *vnc_listen, *x11_display;
+	int width, height;
+	bool test_input;
+	int64_t vnc_port;
+};
+extern struct ws_options ws_opts;
+extern const hv_option ws_options[];
+int ws_parse_size(const char *arg, void *target);
+int ws_setup(hv_server *srv);
+void ws_teardown(int code);
+const char *ws_promises(void); /* the promises the chosen backend needs */

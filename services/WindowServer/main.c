@@ -1,181 +1,30 @@
 /* WindowServer — composes clients' windows onto a screen and routes input
  * to them (docs/windowserver.md).
  *
- *   WindowServer [--socket PATH] [--backend virtual|vnc|x11] [--size WxH]
- *                [--theme FILE] [--theme-dir DIR] [--font FILE] [--test-input]
- *                [--vnc-listen ADDR] [--vnc-port N] [--x11-display DISPLAY]
- *
- * The theme and the font are read before the sandbox is entered; after
- * that the service opens no file: it serves clients, takes their memfds
- * and hands out screenshots (and, with the vnc backend, serves viewers on
- * the TCP socket it made before: "inet"). */
-#include <dirent.h>
-#include <errno.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
-
-#include <haven/log.h>
+ * The theme and the font are read before the sandbox is entered (process.c);
+ * after that the service opens no file: it serves clients, takes their
+ * memfds and hands out screenshots (and, with the vnc backend, serves
+ * viewers on the TCP socket it made before: "inet"). */
 #include <haven/service.h>
 
 #include "WindowServer.h"
-
-static const char *backend_name = "virtual";
-static const char *theme_path, *theme_dir;
-static const char *font_path = WS_DEFAULT_FONT;
-static struct {
-	int w, h;
-} size = {1024, 768};
-static bool test_input;
-static const char *vnc_listen = "127.0.0.1";
-static int64_t vnc_port = 5900;
-static const char *x11_display;
-
-/* The output lost part of the frame: compose it again. */
-static void on_expose(int x, int y, int w, int h)
-{
-	ws_damage_rect(&ws.comp, (struct ws_rect){x, y, w, h});
-	ws_schedule_frame();
-}
-
-/* The person closed the output's window. */
-static void on_closed(void)
-{
-	hv_loop_quit(ws.loop, 0);
-}
-
-static int parse_size(const char *arg, void *target)
-{
-	int w, h, n = 0;
-	if (sscanf(arg, "%dx%d%n", &w, &h, &n) != 2 || arg[n] || w < 64 || h < 64 ||
-	    w > WS_MAX_WINDOW_SIDE || h > WS_MAX_WINDOW_SIDE)
-		return -EINVAL;
-	size.w = w;
-	size.h = h;
-	return 0;
-}
-
-static int send_ping(hv_conn *c, void *ud)
-{
-	struct ws_client *cl = hv_conn_userdata(c);
-	if (!cl)
-		return 0;
-	if (cl->ping_pending)
-		cl->unresponsive = true;
-	cl->ping_pending = true;
-	window_client_ping(c);
-	return 0;
-}
-
-static void on_ping_timer(hv_loop *loop, hv_timer *t, void *ud)
-{
-	hv_server_foreach(ws.srv, send_ping, NULL);
-}
-
-/* Every theme the service may switch to is read now, before the sandbox:
- * the built-in one, each *.ini of --theme-dir (a bad one is skipped, with
- * its reason logged), and --theme, which is the one in effect. */
-static int load_themes(void)
-{
-	ws_theme_default(&ws.theme);
-	ws_add_theme(&ws.theme);
-	DIR *d = theme_dir ? opendir(theme_dir) : NULL;
-	if (theme_dir && !d)
-		return hv_log_errno(-errno, "cannot read the theme directory %s", theme_dir);
-	for (struct dirent *e; d && (e = readdir(d));) {
-		size_t n = strlen(e->d_name);
-		char path[4096];
-		struct ws_theme t;
-		if (n < 5 || strcmp(e->d_name + n - 4, ".ini") ||
-		    snprintf(path, sizeof(path), "%s/%s", theme_dir, e->d_name) >= (int)sizeof(path))
-			continue;
-		if (ws_theme_load(&t, path) >= 0 && ws_add_theme(&t) < 0)
-			hv_log_warn("more than %d themes: %s left out", WS_MAX_THEMES, path);
-	}
-	if (d)
-		closedir(d);
-	if (!theme_path)
-		return 0;
-	int r = ws_theme_load(&ws.theme, theme_path);
-	if (r >= 0)
-		r = ws_add_theme(&ws.theme);
-	return r;
-}
-
-static int setup(hv_server *srv)
-{
-	const ws_backend_ops *ops = ws_backend_find(backend_name);
-	if (!ops) {
-		hv_log_error("no backend '%s' (this build has: virtual, vnc, x11)", backend_name);
-		return -EINVAL;
-	}
-	int r = load_themes();
-	if (r >= 0)
-		r = ws_font_open(font_path, ws.theme.title_height * 2 / 3, &ws.font);
-	if (r >= 0)
-		r = ws_compositor_init(&ws.comp, size.w, size.h, &ws.theme, ws.font);
-	if (r < 0)
-		return r;
-	ws.comp.cursor_visible = false; /* until the pointer first moves */
-	ws.backend.ops = ops;
-	ws.backend.input = (ws_input_sink){.pointer = ws_input_mouse, .key = ws_input_key,
-					   .expose = on_expose, .closed = on_closed};
-	ws.backend.x11_display = x11_display;
-	ws.backend.vnc_listen = vnc_listen;
-	ws.backend.vnc_port = (int)vnc_port;
-	hv_loop *loop = hv_server_loop(srv);
-	ws.loop = loop;
-	if ((r = ops->open(&ws.backend, loop, size.w, size.h, ws.comp.pixels, ws.comp.pixels_fd)) < 0)
-		return hv_log_errno(r, "cannot open the %s backend", ops->name);
-	ws.srv = srv;
-	ws.test_input = test_input;
-	r = ws_start_clock(loop);
-	if (r >= 0)
-		r = hv_loop_add_timer(loop, WS_PING_INTERVAL_NS, WS_PING_INTERVAL_NS, on_ping_timer, NULL,
-				      &ws.ping_timer);
-	return r;
-}
-
-static void teardown(int code)
-{
-	hv_timer_free(ws.frame_timer);
-	hv_timer_free(ws.ping_timer);
-	if (ws.backend.ops)
-		ws.backend.ops->close(&ws.backend);
-	ws_compositor_fini(&ws.comp);
-	ws_font_free(ws.font);
-}
 
 static hv_service windowserver = {
 	.name = "WindowServer",
 	.summary = "Serves WindowServer.ipc: composes clients' windows and routes input to them.",
 	.endpoint = &window_server_endpoint,
 	.handlers = &ws_handlers,
-	.options = (const hv_option[]){
-		HV_OPT_STRING("backend", "NAME", &backend_name, "where frames go: virtual (memory only),\n"
-			      "vnc (VNC viewers, libvncserver) or x11 (a window\n"
-			      "under an X server, MIT-SHM)"),
-		HV_OPT_CUSTOM("size", "WxH", parse_size, NULL, "screen size (default 1024x768)"),
-		HV_OPT_STRING("theme", "FILE", &theme_path, "the theme in effect: an INI file ([Colors],\n"
-			      "[Metrics]); its name is the file's, less .ini"),
-		HV_OPT_STRING("theme-dir", "DIR", &theme_dir, "themes to switch to at run time (every *.ini)"),
-		HV_OPT_STRING("font", "FILE", &font_path, "title font (default " WS_DEFAULT_FONT ")"),
-		HV_OPT_FLAG("test-input", &test_input, "accept inject_mouse / inject_key (tests only)"),
-		HV_OPT_STRING("vnc-listen", "ADDR", &vnc_listen, "vnc: the IPv4 address (default 127.0.0.1)"),
-		HV_OPT_INT("vnc-port", "N", &vnc_port, 1, 65535, "vnc: the TCP port (default 5900)"),
-		HV_OPT_STRING("x11-display", "DISPLAY", &x11_display, "x11: the X display (default $DISPLAY)"),
-		{0}},
+	.options = ws_options,
 	.conn_size = sizeof(struct ws_client),
 	.conn_init = ws_client_init,
 	.conn_fini = ws_client_fini,
-	.setup = setup,
-	.teardown = teardown,
+	.setup = ws_setup,
+	.teardown = ws_teardown,
 	/* Backing stores are mapped by the service itself, read-only, and only
 	 * when a new one arrives (a flip between two costs no mmap). */
 	.lazy_buffers = true,
 	/* No files once running: theme and font are in memory. */
 	.unveil = (const hv_unveil_rule[]){{0}},
-	.pledge = "stdio recvfd sendfd",
 };
 
 int main(int argc, char **argv)
@@ -183,8 +32,6 @@ int main(int argc, char **argv)
 	int r = hv_service_parse(&windowserver, argc, argv);
 	if (r != 1)
 		return hv_options_exit_code(r);
-	/* VNC viewers arrive on a TCP socket (made before the sandbox). */
-	if (!strcmp(backend_name, "vnc"))
-		windowserver.pledge = "stdio recvfd sendfd inet";
+	windowserver.pledge = ws_promises(); /* depends on --backend */
 	return hv_service_run(&windowserver);
 }

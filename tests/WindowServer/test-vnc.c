@@ -47,24 +47,24 @@ static int paints, downs, keys, moved;
 static hv_int_point down_at;
 static uint32_t key_cp;
 
-static void on_paint(hv_window *w, const hv_int_rect *rects, size_t n, void *ud)
+static void on_paint(wsc_window *w, const hv_int_rect *rects, size_t n, void *ud)
 {
-	hv_bitmap *b = hv_window_back(w);
+	hv_bitmap *b = wsc_window_back(w);
 	REQUIRE(b);
-	hv_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, color);
-	hv_bitmap_fill(b, (hv_int_rect){10, 10, 20, 20}, 0xffffffff); /* a mark inside */
-	CHECK_EQ(hv_window_flip(w, NULL, 0), 0);
+	wsc_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, color);
+	wsc_bitmap_fill(b, (hv_int_rect){10, 10, 20, 20}, 0xffffffff); /* a mark inside */
+	CHECK_EQ(wsc_window_flip(w, NULL, 0), 0);
 	paints++;
 }
 
-static void on_down(hv_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
+static void on_down(wsc_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
 {
 	downs++;
 	down_at = p;
 	CHECK_EQ(button, 1);
 }
 
-static void on_key(hv_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool down, void *ud)
+static void on_key(wsc_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool down, void *ud)
 {
 	if (down) {
 		keys++;
@@ -72,16 +72,16 @@ static void on_key(hv_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool 
 	}
 }
 
-static void on_moved(hv_window *w, hv_int_rect r, void *ud)
+static void on_moved(wsc_window *w, hv_int_rect r, void *ud)
 {
 	moved++;
 }
 
-static const hv_window_events events = {
+static const wsc_window_events events = {
 	.paint = on_paint, .mouse_down = on_down, .key = on_key, .moved = on_moved};
 
 /* --- comparing ----------------------------------------------------------- */
-static hv_ws *ws;
+static wsc_display *ws;
 static rfbClient *vnc;
 
 static void pump_vnc(int ms)
@@ -95,7 +95,7 @@ static void pump_vnc(int ms)
 static int differences(void)
 {
 	hv_bitmap b;
-	REQUIRE_EQ(window_server_get_screen_bitmap(hv_ws_conn(ws), &b), 0);
+	REQUIRE_EQ(window_server_get_screen_bitmap(wsc_conn(ws), &b), 0);
 	int bad = 0;
 	for (int y = 0; y < H; y++) {
 		const uint32_t *s = (const uint32_t *)((const uint8_t *)b.buffer.data + (size_t)y * b.stride);
@@ -113,7 +113,7 @@ static void expect_same(const char *what)
 	int bad = -1;
 	for (int i = 0; i < 300 && bad; i++) {
 		pump_vnc(20);
-		hv_conn_dispatch(hv_ws_conn(ws), 0);
+		hv_conn_dispatch(wsc_conn(ws), 0);
 		bad = differences();
 	}
 	CHECK_MSG(bad == 0, "%s: the viewer's frame differs from the screen in %d pixels", what, bad);
@@ -122,7 +122,7 @@ static void expect_same(const char *what)
 static void pump_ws_until(int *counter, int want)
 {
 	for (int i = 0; i < 500 && *counter < want; i++) {
-		hv_conn_dispatch(hv_ws_conn(ws), 10);
+		hv_conn_dispatch(wsc_conn(ws), 10);
 		pump_vnc(0);
 	}
 	CHECK_MSG(*counter >= want, "waited in vain for an event (%d of %d)", *counter, want);
@@ -140,10 +140,10 @@ int main(int argc, char **argv)
 			      "--theme", argv[2], NULL};
 	svc_start(&fx, argv[1], "window", args);
 
-	REQUIRE_EQ(hv_ws_connect(NULL, fx.sock, &ws), 0); /* the service is up once this answers */
-	hv_conn_set_timeout(hv_ws_conn(ws), 30000);
-	hv_window *w = NULL;
-	REQUIRE_EQ(hv_window_create(ws, (hv_int_rect){40, 50, 120, 80}, "vnc", 0, &events, NULL, &w), 0);
+	REQUIRE_EQ(wsc_connect(NULL, fx.sock, &ws), 0); /* the service is up once this answers */
+	hv_conn_set_timeout(wsc_conn(ws), 30000);
+	wsc_window *w = NULL;
+	REQUIRE_EQ(wsc_window_create(ws, (hv_int_rect){40, 50, 120, 80}, "vnc", 0, &events, NULL, &w), 0);
 	pump_ws_until(&paints, 1);
 
 	rfbClientLog = rfbClientErr = quiet;
@@ -164,9 +164,9 @@ int main(int argc, char **argv)
 	/* A repaint: only the damage travels, and the viewer agrees again. */
 	color = 0xffc04020;
 	hv_int_rect part = {50, 20, 40, 30};
-	hv_bitmap *b = hv_window_back(w);
-	hv_bitmap_fill(b, part, color);
-	CHECK_EQ(hv_window_flip(w, &part, 1), 0);
+	hv_bitmap *b = wsc_window_back(w);
+	wsc_bitmap_fill(b, part, color);
+	CHECK_EQ(wsc_window_flip(w, &part, 1), 0);
 	expect_same("after a partial repaint");
 
 	/* The viewer's click in the content, its keys, its title-bar drag. */
@@ -184,13 +184,13 @@ int main(int argc, char **argv)
 	SendPointerEvent(vnc, 130, 90, 0);
 	pump_ws_until(&moved, 1);
 	hv_int_rect r;
-	CHECK_EQ(window_server_get_window_rect(hv_ws_conn(ws), hv_window_id(w), &r), 0);
+	CHECK_EQ(window_server_get_window_rect(wsc_conn(ws), wsc_window_id(w), &r), 0);
 	CHECK(r.x == 90 && r.y == 100);
 	expect_same("after a drag (cursor included)");
 
 	free(vnc->frameBuffer); /* the default MallocFrameBuffer's: ours to free */
 	rfbClientCleanup(vnc);
-	hv_ws_close(ws);
+	wsc_close(ws);
 	svc_stop(&fx);
 	return check_result();
 }

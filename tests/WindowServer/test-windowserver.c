@@ -53,8 +53,8 @@ static const char *exe, *theme;
 
 /* --- test windows -------------------------------------------------------- */
 struct tw {
-	hv_ws *ws;
-	hv_window *w;
+	wsc_display *ws;
+	wsc_window *w;
 	hv_int_rect rect;
 	uint32_t base;	/* rgb of the pattern */
 	uint8_t alpha;	/* 255 unless translucent */
@@ -72,36 +72,36 @@ static uint32_t pattern(const struct tw *t, int x, int y)
 
 static void paint_all(struct tw *t, const hv_int_rect *rects, size_t n)
 {
-	hv_bitmap *b = hv_window_back(t->w);
+	hv_bitmap *b = wsc_window_back(t->w);
 	REQUIRE(b);
 	for (size_t i = 0; i < n; i++)
 		for (int y = rects[i].y; y < rects[i].y + rects[i].height && y < (int)b->height; y++)
 			for (int x = rects[i].x; x < rects[i].x + rects[i].width && x < (int)b->width; x++)
-				hv_bitmap_fill(b, (hv_int_rect){x, y, 1, 1},
+				wsc_bitmap_fill(b, (hv_int_rect){x, y, 1, 1},
 					       (uint32_t)t->alpha << 24 | pattern(t, x, y));
-	CHECK_EQ(hv_window_flip(t->w, rects, n), 0);
+	CHECK_EQ(wsc_window_flip(t->w, rects, n), 0);
 }
 
-static void on_paint(hv_window *w, const hv_int_rect *rects, size_t n, void *ud)
+static void on_paint(wsc_window *w, const hv_int_rect *rects, size_t n, void *ud)
 {
 	struct tw *t = ud;
 	t->paints++;
 	paint_all(t, rects, n);
 }
 
-static void on_down(hv_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
+static void on_down(wsc_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
 {
 	struct tw *t = ud;
 	t->downs++;
 	t->last_down = p;
 }
 
-static void on_up(hv_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
+static void on_up(wsc_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
 {
 	((struct tw *)ud)->ups++;
 }
 
-static void on_key(hv_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool down, void *ud)
+static void on_key(wsc_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool down, void *ud)
 {
 	struct tw *t = ud;
 	if (down) {
@@ -110,7 +110,7 @@ static void on_key(hv_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool 
 	}
 }
 
-static void on_activated(hv_window *w, bool active, void *ud)
+static void on_activated(wsc_window *w, bool active, void *ud)
 {
 	struct tw *t = ud;
 	if (active)
@@ -119,31 +119,31 @@ static void on_activated(hv_window *w, bool active, void *ud)
 		t->deactivations++;
 }
 
-static void on_close(hv_window *w, void *ud)
+static void on_close(wsc_window *w, void *ud)
 {
 	((struct tw *)ud)->closes++;
 }
 
-static void on_moved(hv_window *w, hv_int_rect r, void *ud)
+static void on_moved(wsc_window *w, hv_int_rect r, void *ud)
 {
 	struct tw *t = ud;
 	t->moved++;
 	t->rect = r;
 }
 
-static void on_resized(hv_window *w, hv_int_rect r, void *ud)
+static void on_resized(wsc_window *w, hv_int_rect r, void *ud)
 {
 	struct tw *t = ud;
 	t->resized++;
 	t->rect = r;
 }
 
-static void on_entered(hv_window *w, bool inside, void *ud)
+static void on_entered(wsc_window *w, bool inside, void *ud)
 {
 	((struct tw *)ud)->entered += inside ? 1 : -1;
 }
 
-static const hv_window_events events = {
+static const wsc_window_events events = {
 	.paint = on_paint, .mouse_down = on_down, .mouse_up = on_up, .key = on_key,
 	.activated = on_activated, .close_request = on_close, .moved = on_moved,
 	.entered = on_entered, .resized = on_resized,
@@ -151,11 +151,11 @@ static const hv_window_events events = {
 
 static svc_fixture fx;
 
-static hv_ws *connect_ws(void)
+static wsc_display *connect_ws(void)
 {
-	hv_ws *ws = NULL;
-	REQUIRE_EQ(hv_ws_connect(NULL, fx.sock, &ws), 0);
-	hv_conn_set_timeout(hv_ws_conn(ws), 30000);
+	wsc_display *ws = NULL;
+	REQUIRE_EQ(wsc_connect(NULL, fx.sock, &ws), 0);
+	hv_conn_set_timeout(wsc_conn(ws), 30000);
 	return ws;
 }
 
@@ -163,26 +163,26 @@ static hv_ws *connect_ws(void)
 #define PUMP_UNTIL(ws, cond)                                                                       \
 	do {                                                                                       \
 		for (int _i = 0; _i < 500 && !(cond); _i++)                                        \
-			hv_conn_dispatch(hv_ws_conn(ws), 10);                                      \
+			hv_conn_dispatch(wsc_conn(ws), 10);                                      \
 		CHECK_MSG(cond, "waited in vain for %s", #cond);                                   \
 	} while (0)
 
-static void open_window(struct tw *t, hv_ws *ws, hv_int_rect r, uint32_t base, uint8_t alpha,
+static void open_window(struct tw *t, wsc_display *ws, hv_int_rect r, uint32_t base, uint8_t alpha,
 			const char *title)
 {
 	*t = (struct tw){.ws = ws, .rect = r, .base = base, .alpha = alpha};
-	REQUIRE_EQ(hv_window_create(ws, r, title, alpha != 255 ? HV_WINDOW_ALPHA : 0, &events, t,
+	REQUIRE_EQ(wsc_window_create(ws, r, title, alpha != 255 ? WSC_WINDOW_ALPHA : 0, &events, t,
 				    &t->w),
 		   0);
 	PUMP_UNTIL(ws, t->paints >= 1);
 }
 
 /* A round trip: everything this client sent before has been handled. */
-static void sync_ws(hv_ws *ws)
+static void sync_ws(wsc_display *ws)
 {
 	hv_int_rect r;
 	int32_t id;
-	CHECK_EQ(window_server_greet(hv_ws_conn(ws), &r, &id), 0);
+	CHECK_EQ(window_server_greet(wsc_conn(ws), &r, &id), 0);
 }
 
 /* --- references ---------------------------------------------------------- */
@@ -260,9 +260,9 @@ static void ref_window(struct ref *r, const struct tw *t, bool active)
 	}
 }
 
-static void screenshot(hv_ws *ws, hv_bitmap *out)
+static void screenshot(wsc_display *ws, hv_bitmap *out)
 {
-	REQUIRE_EQ(window_server_get_screen_bitmap(hv_ws_conn(ws), out), 0);
+	REQUIRE_EQ(window_server_get_screen_bitmap(wsc_conn(ws), out), 0);
 	REQUIRE_EQ(out->width, W);
 	REQUIRE_EQ(out->height, H);
 	REQUIRE(out->buffer.readonly);
@@ -280,7 +280,7 @@ static int diff8(uint32_t a, uint32_t b, int sh)
 }
 
 /* Mismatching pixels of the screen against r (the first few printed). */
-static int compare(hv_ws *ws, const struct ref *r, const char *what)
+static int compare(wsc_display *ws, const struct ref *r, const char *what)
 {
 	hv_bitmap b;
 	screenshot(ws, &b);
@@ -304,7 +304,7 @@ static int compare(hv_ws *ws, const struct ref *r, const char *what)
 }
 
 /* Some pixel of the title text is there (neither bar nor button colour). */
-static bool has_title_text(hv_ws *ws, const struct tw *t, bool active)
+static bool has_title_text(wsc_display *ws, const struct tw *t, bool active)
 {
 	hv_bitmap b;
 	screenshot(ws, &b);
@@ -317,7 +317,7 @@ static bool has_title_text(hv_ws *ws, const struct tw *t, bool active)
 }
 
 /* --- tests --------------------------------------------------------------- */
-static hv_ws *ws1, *ws2;
+static wsc_display *ws1, *ws2;
 static struct tw a, b;
 
 static void expect_ab(struct ref *r, bool a_on_top)
@@ -342,8 +342,8 @@ static void test_stacking(void)
 {
 	ws1 = connect_ws();
 	ws2 = connect_ws();
-	CHECK(hv_ws_client_id(ws1) != hv_ws_client_id(ws2));
-	hv_int_rect scr = hv_ws_screen_rect(ws1);
+	CHECK(wsc_client_id(ws1) != wsc_client_id(ws2));
+	hv_int_rect scr = wsc_screen_rect(ws1);
 	CHECK(scr.width == W && scr.height == H);
 	open_window(&a, ws1, (hv_int_rect){40, 60, 220, 140}, 0xc04020, 255, "A");
 	open_window(&b, ws2, (hv_int_rect){180, 130, 240, 160}, 0x2080c0, 255, "B");
@@ -353,13 +353,13 @@ static void test_stacking(void)
 	compare(ws1, &ref, "two windows, B on top");
 	CHECK(has_title_text(ws1, &b, true));
 
-	CHECK_EQ(window_server_move_window_to_front(hv_ws_conn(ws1), hv_window_id(a.w)), 0);
+	CHECK_EQ(window_server_move_window_to_front(wsc_conn(ws1), wsc_window_id(a.w)), 0);
 	expect_ab(&ref, true);
 	compare(ws1, &ref, "A brought to the front");
 	PUMP_UNTIL(ws2, b.deactivations == 1);
 
 	hv_vec_window_server_window_info v;
-	REQUIRE_EQ(window_server_get_windows(hv_ws_conn(ws1), &v), 0);
+	REQUIRE_EQ(window_server_get_windows(wsc_conn(ws1), &v), 0);
 	REQUIRE_EQ(v.count, 2);
 	CHECK_STR(v.items[0].title, "A");
 	CHECK(v.items[0].active && !v.items[1].active);
@@ -387,10 +387,10 @@ static void test_damage(void)
 	compare(ws1, &ref, "a damaged part repainted");
 	/* And back, through a whole repaint asked for by invalidate_rect. */
 	int before = a.paints;
-	CHECK_EQ(window_server_invalidate_rect(hv_ws_conn(ws1), hv_window_id(a.w),
+	CHECK_EQ(window_server_invalidate_rect(wsc_conn(ws1), wsc_window_id(a.w),
 					       (hv_vec_int_rect){.items = &part, .count = 1}, false),
 		 0);
-	hv_conn_flush(hv_ws_conn(ws1));
+	hv_conn_flush(wsc_conn(ws1));
 	PUMP_UNTIL(ws1, a.paints > before);
 	sync_ws(ws1);
 	expect_ab(&ref, true);
@@ -399,12 +399,12 @@ static void test_damage(void)
 
 static void test_minimize(void)
 {
-	CHECK_EQ(window_server_set_window_minimized(hv_ws_conn(ws1), hv_window_id(a.w), true), 0);
+	CHECK_EQ(window_server_set_window_minimized(wsc_conn(ws1), wsc_window_id(a.w), true), 0);
 	ref_init(&ref);
 	ref_window(&ref, &b, true);
 	compare(ws1, &ref, "A minimized, B active");
 	PUMP_UNTIL(ws2, b.activations == 2);
-	CHECK_EQ(window_server_set_window_minimized(hv_ws_conn(ws1), hv_window_id(a.w), false), 0);
+	CHECK_EQ(window_server_set_window_minimized(wsc_conn(ws1), wsc_window_id(a.w), false), 0);
 	expect_ab(&ref, true);
 	compare(ws1, &ref, "A restored on top");
 }
@@ -419,7 +419,7 @@ static void test_translucent(void)
 	ref_window(&ref, &a, false);
 	ref_window(&ref, &c, true);
 	compare(ws1, &ref, "a translucent window on top");
-	hv_window_destroy(c.w);
+	wsc_window_destroy(c.w);
 	sync_ws(ws2);
 	/* The topmost window left, A, is active again. */
 	expect_ab(&ref, true);
@@ -430,7 +430,7 @@ static int theme_updates[2];
 static char theme_seen[2][64];
 static bool theme_has_metric;
 
-static void on_theme(hv_ws *ws, const char *name, const char *ini, size_t len, void *ud)
+static void on_theme(wsc_display *ws, const char *name, const char *ini, size_t len, void *ud)
 {
 	int k = (int)(intptr_t)ud;
 	theme_updates[k]++;
@@ -443,14 +443,14 @@ static void on_theme(hv_ws *ws, const char *name, const char *ini, size_t len, v
  * colours and metrics; an unknown name is refused and changes nothing. */
 static void test_themes(void)
 {
-	hv_ws_set_theme_callback(ws1, on_theme, (void *)0);
-	hv_ws_set_theme_callback(ws2, on_theme, (void *)1);
+	wsc_set_theme_callback(ws1, on_theme, (void *)0);
+	wsc_set_theme_callback(ws2, on_theme, (void *)1);
 	const char *cur = NULL;
 	hv_vec_string names;
-	REQUIRE_EQ(window_server_get_system_theme(hv_ws_conn(ws1), &cur, &names), 0);
+	REQUIRE_EQ(window_server_get_system_theme(wsc_conn(ws1), &cur, &names), 0);
 	CHECK_STR(cur, "test-theme");
 	CHECK_EQ(names.count, 3); /* Default, Other, test-theme */
-	CHECK_EQ(window_server_set_system_theme(hv_ws_conn(ws1), "Other"), 0);
+	CHECK_EQ(window_server_set_system_theme(wsc_conn(ws1), "Other"), 0);
 	th = other_theme;
 	PUMP_UNTIL(ws2, theme_updates[1] == 1);
 	PUMP_UNTIL(ws1, theme_updates[0] == 1);
@@ -460,12 +460,12 @@ static void test_themes(void)
 	compare(ws1, &ref, "switched to the Other theme");
 	CHECK(has_title_text(ws1, &a, true));
 
-	CHECK_EQ(window_server_set_system_theme(hv_ws_conn(ws1), "Nonesuch"), -ENOENT);
-	CHECK(hv_conn_is_open(hv_ws_conn(ws1)));
-	REQUIRE_EQ(window_server_get_system_theme(hv_ws_conn(ws1), &cur, &names), 0);
+	CHECK_EQ(window_server_set_system_theme(wsc_conn(ws1), "Nonesuch"), -ENOENT);
+	CHECK(hv_conn_is_open(wsc_conn(ws1)));
+	REQUIRE_EQ(window_server_get_system_theme(wsc_conn(ws1), &cur, &names), 0);
 	CHECK_STR(cur, "Other");
 
-	CHECK_EQ(window_server_set_system_theme(hv_ws_conn(ws2), "test-theme"), 0);
+	CHECK_EQ(window_server_set_system_theme(wsc_conn(ws2), "test-theme"), 0);
 	th = test_theme;
 	PUMP_UNTIL(ws1, theme_updates[0] == 2);
 	expect_ab(&ref, true);
@@ -474,10 +474,10 @@ static void test_themes(void)
 
 static hv_int_point pointer;
 
-static void mouse(hv_ws *ws, int x, int y, uint32_t buttons)
+static void mouse(wsc_display *ws, int x, int y, uint32_t buttons)
 {
 	pointer = (hv_int_point){x, y};
-	CHECK_EQ(window_server_inject_mouse(hv_ws_conn(ws), pointer, buttons, 0), 0);
+	CHECK_EQ(window_server_inject_mouse(wsc_conn(ws), pointer, buttons, 0), 0);
 }
 
 /* The cursor is drawn where the pointer is: not compared. */
@@ -501,8 +501,8 @@ static void test_input(void)
 	compare(ws1, &ref, "B clicked to the front");
 
 	/* Keys go to the active window. */
-	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws1), 'x', 0x58, 0, true), 0);
-	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws1), 'x', 0x58, 0, false), 0);
+	CHECK_EQ(window_server_inject_key(wsc_conn(ws1), 'x', 0x58, 0, true), 0);
+	CHECK_EQ(window_server_inject_key(wsc_conn(ws1), 'x', 0x58, 0, false), 0);
 	PUMP_UNTIL(ws2, b.keys == 1);
 	CHECK_EQ(b.last_key, 'x');
 	CHECK_EQ(a.keys, 0);
@@ -516,7 +516,7 @@ static void test_input(void)
 	PUMP_UNTIL(ws1, a.moved >= 1);
 	CHECK(a.rect.x == 70 && a.rect.y == 85);
 	hv_int_rect r;
-	CHECK_EQ(window_server_get_window_rect(hv_ws_conn(ws1), hv_window_id(a.w), &r), 0);
+	CHECK_EQ(window_server_get_window_rect(wsc_conn(ws1), wsc_window_id(a.w), &r), 0);
 	CHECK(r.x == 70 && r.y == 85 && r.width == 220 && r.height == 140);
 	CHECK_EQ(a.downs, 0); /* the title bar is the server's */
 	mouse(ws1, 630, 470, 0);
@@ -534,18 +534,18 @@ static void test_input(void)
 	mouse(ws1, cx, cy, 1);
 	mouse(ws1, cx - 60, cy, 0);
 	sync_ws(ws1);
-	hv_conn_dispatch(hv_ws_conn(ws1), 50);
+	hv_conn_dispatch(wsc_conn(ws1), 50);
 	CHECK_EQ(a.closes, 1);
 	/* The minimize button. */
 	int mx = a.rect.x + a.rect.width - 2 - 3 * th.button_w - 4 + th.button_w / 2;
 	mouse(ws1, mx, cy, 1);
 	mouse(ws1, mx, cy, 0);
 	hv_vec_window_server_window_info v;
-	REQUIRE_EQ(window_server_get_windows(hv_ws_conn(ws1), &v), 0);
+	REQUIRE_EQ(window_server_get_windows(wsc_conn(ws1), &v), 0);
 	for (size_t i = 0; i < v.count; i++)
-		if (v.items[i].client_id == hv_ws_client_id(ws1))
+		if (v.items[i].client_id == wsc_client_id(ws1))
 			CHECK(v.items[i].minimized);
-	CHECK_EQ(window_server_set_window_minimized(hv_ws_conn(ws1), hv_window_id(a.w), false), 0);
+	CHECK_EQ(window_server_set_window_minimized(wsc_conn(ws1), wsc_window_id(a.w), false), 0);
 
 	/* The maximize button: the screen less the frame, repainted at the new
 	 * size; again: back where it was. */
@@ -584,13 +584,13 @@ static void test_window_management(void)
 	 * and the key is the server's, not B's. */
 	sync_ws(ws2);
 	for (int i = 0; i < 5; i++) /* what earlier steps sent B, first */
-		hv_conn_dispatch(hv_ws_conn(ws2), 10);
+		hv_conn_dispatch(wsc_conn(ws2), 10);
 	int acts = b.activations, keys_before = b.keys + a.keys;
-	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws1), '\t', 0xff09, 1, true), 0);
-	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws1), '\t', 0xff09, 1, false), 0);
+	CHECK_EQ(window_server_inject_key(wsc_conn(ws1), '\t', 0xff09, 1, true), 0);
+	CHECK_EQ(window_server_inject_key(wsc_conn(ws1), '\t', 0xff09, 1, false), 0);
 	PUMP_UNTIL(ws2, b.activations == acts + 1);
 	sync_ws(ws1);
-	hv_conn_dispatch(hv_ws_conn(ws1), 20);
+	hv_conn_dispatch(wsc_conn(ws1), 20);
 	CHECK_EQ(b.keys + a.keys, keys_before);
 
 	/* B's right border dragged 40 px right: B is 40 px wider, repainted. */
@@ -600,7 +600,7 @@ static void test_window_management(void)
 	mouse(ws1, bx + 40, by, 0);
 	PUMP_UNTIL(ws2, b.resized > resized && b.rect.width == w0 + 40);
 	hv_int_rect r;
-	CHECK_EQ(window_server_get_window_rect(hv_ws_conn(ws2), hv_window_id(b.w), &r), 0);
+	CHECK_EQ(window_server_get_window_rect(wsc_conn(ws2), wsc_window_id(b.w), &r), 0);
 	CHECK(r.width == w0 + 40 && r.x == 180 && r.height == 160);
 	mouse(ws1, 630, 470, 0);
 	sync_ws(ws2);
@@ -675,7 +675,7 @@ static const window_manager_client_handlers wm_handlers =
 static bool minimized(int32_t client_id, int32_t window_id)
 {
 	hv_vec_window_server_window_info v;
-	REQUIRE_EQ(window_server_get_windows(hv_ws_conn(ws1), &v), 0);
+	REQUIRE_EQ(window_server_get_windows(wsc_conn(ws1), &v), 0);
 	for (size_t i = 0; i < v.count; i++)
 		if (v.items[i].client_id == client_id && v.items[i].window_id == window_id)
 			return v.items[i].minimized;
@@ -688,15 +688,15 @@ static void test_window_manager(void)
 {
 	hv_conn *c = svc_connect(&fx);
 	REQUIRE_EQ(hv_conn_serve(c, &window_manager_client_endpoint, &wm_handlers), 0);
-	int32_t ca = hv_ws_client_id(ws1), cb = hv_ws_client_id(ws2);
-	int32_t ia = hv_window_id(a.w), ib = hv_window_id(b.w);
+	int32_t ca = wsc_client_id(ws1), cb = wsc_client_id(ws2);
+	int32_t ia = wsc_window_id(a.w), ib = wsc_window_id(b.w);
 	window_manager_server_set_event_mask(c, 1);
 	WM_PUMP_UNTIL(c, wm.states >= 2); /* A and B, at once */
 
-	CHECK_EQ(window_server_set_window_title(hv_ws_conn(ws1), ia, "A2"), 0);
+	CHECK_EQ(window_server_set_window_title(wsc_conn(ws1), ia, "A2"), 0);
 	WM_PUMP_UNTIL(c, !strcmp(wm.last_title, "A2"));
 	CHECK(wm.last_client == ca && wm.last_window == ia);
-	CHECK_EQ(window_server_set_window_title(hv_ws_conn(ws1), ia, "A"), 0);
+	CHECK_EQ(window_server_set_window_title(wsc_conn(ws1), ia, "A"), 0);
 
 	int acts = a.activations;
 	window_manager_server_set_active_window(c, ca, ia);
@@ -723,15 +723,15 @@ static void test_window_manager(void)
 
 	struct tw t;
 	open_window(&t, ws1, (hv_int_rect){10, 300, 60, 40}, 0x123456, 255, "brief");
-	int32_t it = hv_window_id(t.w);
-	hv_window_destroy(t.w);
+	int32_t it = wsc_window_id(t.w);
+	wsc_window_destroy(t.w);
 	WM_PUMP_UNTIL(c, wm.removed == 1);
 	CHECK(wm.removed_client == ca && wm.removed_window == it);
 	hv_conn_close(c);
 	mouse(ws1, 630, 470, 0);
 }
 
-static void on_display_link(hv_ws *ws, void *ud)
+static void on_display_link(wsc_display *ws, void *ud)
 {
 	(*(int *)ud)++;
 }
@@ -740,16 +740,16 @@ static void on_display_link(hv_ws *ws, void *ud)
 static void test_display_link(void)
 {
 	int n = 0;
-	hv_ws_set_display_link(ws1, on_display_link, &n);
-	hv_conn_flush(hv_ws_conn(ws1));
+	wsc_set_display_link(ws1, on_display_link, &n);
+	hv_conn_flush(wsc_conn(ws1));
 	PUMP_UNTIL(ws1, n >= 3);
-	hv_ws_set_display_link(ws1, NULL, NULL);
+	wsc_set_display_link(ws1, NULL, NULL);
 	sync_ws(ws1);
 	for (int i = 0; i < 10; i++)
-		hv_conn_dispatch(hv_ws_conn(ws1), 10);
+		hv_conn_dispatch(wsc_conn(ws1), 10);
 	int settled = n;
 	for (int i = 0; i < 10; i++)
-		hv_conn_dispatch(hv_ws_conn(ws1), 10);
+		hv_conn_dispatch(wsc_conn(ws1), 10);
 	CHECK_EQ(n, settled);
 }
 
@@ -759,13 +759,13 @@ static void test_injection_refused(void)
 	svc_fixture f2;
 	const char *args[] = {"--size", "640x480", "--theme", theme, NULL};
 	svc_start(&f2, exe, "window", args);
-	hv_ws *ws = NULL;
-	REQUIRE_EQ(hv_ws_connect(NULL, f2.sock, &ws), 0);
-	int r = window_server_inject_mouse(hv_ws_conn(ws), (hv_int_point){10, 10}, 1, 0);
+	wsc_display *ws = NULL;
+	REQUIRE_EQ(wsc_connect(NULL, f2.sock, &ws), 0);
+	int r = window_server_inject_mouse(wsc_conn(ws), (hv_int_point){10, 10}, 1, 0);
 	CHECK_EQ(r, -EPERM);
-	CHECK(hv_conn_is_open(hv_ws_conn(ws)));
-	CHECK_EQ(window_server_inject_key(hv_ws_conn(ws), 'a', 0, 0, true), -EPERM);
-	hv_ws_close(ws);
+	CHECK(hv_conn_is_open(wsc_conn(ws)));
+	CHECK_EQ(window_server_inject_key(wsc_conn(ws), 'a', 0, 0, true), -EPERM);
+	wsc_close(ws);
 	svc_stop(&f2);
 	/* Restore the first fixture's portal for the CLIs (svc_start set it). */
 	setenv("HAVEN_PORTAL_DIR", fx.portal, 1);
@@ -781,13 +781,13 @@ static void screen_still_updates(const char *after)
 	paint_all(&b, &all, 1);
 	sync_ws(ws2);
 	struct ref *r = &ref;
-	CHECK_EQ(window_server_move_window_to_front(hv_ws_conn(ws2), hv_window_id(b.w)), 0);
+	CHECK_EQ(window_server_move_window_to_front(wsc_conn(ws2), wsc_window_id(b.w)), 0);
 	expect_ab(r, false);
 	skip_cursor(r);
 	char what[128];
 	snprintf(what, sizeof(what), "the screen after %s", after);
 	compare(ws2, r, what);
-	CHECK(hv_conn_is_open(hv_ws_conn(ws1)) && hv_conn_is_open(hv_ws_conn(ws2)));
+	CHECK(hv_conn_is_open(wsc_conn(ws1)) && hv_conn_is_open(wsc_conn(ws2)));
 }
 
 /* A raw client with one window of 100x100, for offences. */
@@ -817,7 +817,7 @@ static void check_offender_gone(hv_conn *c, const char *what)
 	CHECK_MSG(dropped(c), "%s: the offender is still connected", what);
 	hv_conn_close(c);
 	hv_vec_window_server_window_info v;
-	REQUIRE_EQ(window_server_get_windows(hv_ws_conn(ws1), &v), 0);
+	REQUIRE_EQ(window_server_get_windows(wsc_conn(ws1), &v), 0);
 	CHECK_MSG(v.count == 2, "%s: %zu windows left, expected 2", what, v.count);
 	screen_still_updates(what);
 }
@@ -858,10 +858,10 @@ static void test_hostile(void)
 
 	/* A window id it never created (another client's has that number). */
 	c = offender(&id);
-	window_server_set_window_title(c, hv_window_id(b.w) + 100, "mine now");
+	window_server_set_window_title(c, wsc_window_id(b.w) + 100, "mine now");
 	check_offender_gone(c, "another client's window id");
 	const char *title = NULL;
-	CHECK_EQ(window_server_get_window_title(hv_ws_conn(ws2), hv_window_id(b.w), &title), 0);
+	CHECK_EQ(window_server_get_window_title(wsc_conn(ws2), wsc_window_id(b.w), &title), 0);
 	CHECK_STR(title, "B");
 
 	c = offender(&id);
@@ -904,7 +904,7 @@ static long rss_anon(pid_t pid)
 static void test_memory(void)
 {
 	long before = rss_anon(fx.pid);
-	hv_ws *ws = connect_ws();
+	wsc_display *ws = connect_ws();
 	struct tw big;
 	open_window(&big, ws, (hv_int_rect){-100, -50, 2000, 1500}, 0x808000, 255, "big");
 	sync_ws(ws);
@@ -915,7 +915,7 @@ static void test_memory(void)
 	long after = rss_anon(fx.pid);
 	CHECK_MSG(before > 0 && after - before < 3 * 1024,
 		  "the server's private memory grew by %ld kB for a 12 MB window", after - before);
-	hv_ws_close(ws);
+	wsc_close(ws);
 	sync_ws(ws1);
 }
 
@@ -925,7 +925,7 @@ static void test_client_dies(void)
 	pid_t pid = fork();
 	REQUIRE(pid >= 0);
 	if (pid == 0) {
-		hv_ws *ws = connect_ws();
+		wsc_display *ws = connect_ws();
 		struct tw d;
 		open_window(&d, ws, (hv_int_rect){20, 250, 150, 100}, 0xffff00, 255, "doomed");
 		sync_ws(ws);
@@ -935,7 +935,7 @@ static void test_client_dies(void)
 	REQUIRE(waitpid(pid, &status, 0) == pid && WIFEXITED(status) && WEXITSTATUS(status) == 0);
 	for (int k = 0; k < 200; k++) {
 		hv_vec_window_server_window_info v;
-		REQUIRE_EQ(window_server_get_windows(hv_ws_conn(ws1), &v), 0);
+		REQUIRE_EQ(window_server_get_windows(wsc_conn(ws1), &v), 0);
 		if (v.count == 2)
 			break;
 		poll(NULL, 0, 10);
@@ -973,8 +973,8 @@ int main(int argc, char **argv)
 	test_memory();
 	test_client_dies();
 	test_injection_refused();
-	hv_ws_close(ws1);
-	hv_ws_close(ws2);
+	wsc_close(ws1);
+	wsc_close(ws2);
 	CHECK(svc_alive(&fx));
 	svc_stop(&fx);
 	unlink(other);

@@ -47,12 +47,12 @@ static void start_systemserver(const char *ss, const char *ini, const char *serv
 	}
 }
 
-static hv_ws *connect_portal(void)
+static wsc_display *connect_portal(void)
 {
 	for (int i = 0; i < WAIT_ROUNDS; i++) {
-		hv_ws *ws = NULL;
-		if (access(portal, F_OK) == 0 && hv_ws_connect(NULL, portal, &ws) == 0) {
-			hv_conn_set_timeout(hv_ws_conn(ws), 60000);
+		wsc_display *ws = NULL;
+		if (access(portal, F_OK) == 0 && wsc_connect(NULL, portal, &ws) == 0) {
+			hv_conn_set_timeout(wsc_conn(ws), 60000);
 			return ws;
 		}
 		int status;
@@ -105,12 +105,12 @@ static int status_field(pid_t pid, const char *name)
 
 static int painted;
 
-static void on_paint(hv_window *w, const hv_int_rect *rects, size_t n, void *ud)
+static void on_paint(wsc_window *w, const hv_int_rect *rects, size_t n, void *ud)
 {
-	hv_bitmap *b = hv_window_back(w);
+	hv_bitmap *b = wsc_window_back(w);
 	REQUIRE(b);
-	hv_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, 0xff12ab34);
-	CHECK_EQ(hv_window_flip(w, NULL, 0), 0);
+	wsc_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, 0xff12ab34);
+	CHECK_EQ(wsc_window_flip(w, NULL, 0), 0);
 	painted++;
 }
 
@@ -125,15 +125,15 @@ int main(int argc, char **argv)
 	signal(SIGPIPE, SIG_IGN);
 	start_systemserver(argv[1], argv[2], argv[3]);
 
-	hv_ws *ws = connect_portal();
-	static const hv_window_events ev = {.paint = on_paint};
-	hv_window *w = NULL;
-	REQUIRE_EQ(hv_window_create(ws, (hv_int_rect){100, 100, 64, 48}, "shipped", 0, &ev, NULL, &w), 0);
+	wsc_display *ws = connect_portal();
+	static const wsc_window_events ev = {.paint = on_paint};
+	wsc_window *w = NULL;
+	REQUIRE_EQ(wsc_window_create(ws, (hv_int_rect){100, 100, 64, 48}, "shipped", 0, &ev, NULL, &w), 0);
 	for (int i = 0; i < 500 && !painted; i++)
-		hv_conn_dispatch(hv_ws_conn(ws), 10);
+		hv_conn_dispatch(wsc_conn(ws), 10);
 	REQUIRE(painted);
 	hv_bitmap shot;
-	REQUIRE_EQ(window_server_get_screen_bitmap(hv_ws_conn(ws), &shot), 0);
+	REQUIRE_EQ(window_server_get_screen_bitmap(wsc_conn(ws), &shot), 0);
 	const uint32_t *px = (const uint32_t *)((const uint8_t *)shot.buffer.data + 120 * shot.stride);
 	CHECK_EQ(px[130] & 0xffffff, 0x12ab34);
 	hv_bitmap_release(&shot);
@@ -143,7 +143,7 @@ int main(int argc, char **argv)
 	CHECK_EQ(status_field(svc, "Seccomp"), 2);
 	CHECK_EQ(status_field(svc, "NoNewPrivs"), 1);
 
-	hv_ws_close(ws);
+	wsc_close(ws);
 	int status;
 	REQUIRE_EQ(kill(ss_pid, SIGTERM), 0);
 	REQUIRE_EQ(waitpid(ss_pid, &status, 0), ss_pid);

@@ -63,23 +63,23 @@ static int paints, downs, keys, moved;
 static hv_int_point down_at;
 static uint32_t key_cp;
 
-static void on_paint(hv_window *w, const hv_int_rect *rects, size_t n, void *ud)
+static void on_paint(wsc_window *w, const hv_int_rect *rects, size_t n, void *ud)
 {
-	hv_bitmap *b = hv_window_back(w);
+	hv_bitmap *b = wsc_window_back(w);
 	REQUIRE(b);
-	hv_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, color);
-	hv_bitmap_fill(b, (hv_int_rect){10, 10, 20, 20}, 0xffffffff);
-	CHECK_EQ(hv_window_flip(w, NULL, 0), 0);
+	wsc_bitmap_fill(b, (hv_int_rect){0, 0, (int32_t)b->width, (int32_t)b->height}, color);
+	wsc_bitmap_fill(b, (hv_int_rect){10, 10, 20, 20}, 0xffffffff);
+	CHECK_EQ(wsc_window_flip(w, NULL, 0), 0);
 	paints++;
 }
 
-static void on_down(hv_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
+static void on_down(wsc_window *w, hv_int_point p, uint32_t button, uint32_t buttons, void *ud)
 {
 	downs++;
 	down_at = p;
 }
 
-static void on_key(hv_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool down, void *ud)
+static void on_key(wsc_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool down, void *ud)
 {
 	if (down) {
 		keys++;
@@ -87,18 +87,18 @@ static void on_key(hv_window *w, uint32_t cp, uint32_t key, uint32_t mods, bool 
 	}
 }
 
-static void on_moved(hv_window *w, hv_int_rect r, void *ud)
+static void on_moved(wsc_window *w, hv_int_rect r, void *ud)
 {
 	moved++;
 }
 
-static const hv_window_events events = {
+static const wsc_window_events events = {
 	.paint = on_paint, .mouse_down = on_down, .key = on_key, .moved = on_moved};
 
 /* --- X ------------------------------------------------------------------- */
 static xcb_connection_t *x;
 static xcb_window_t root, haven;
-static hv_ws *ws;
+static wsc_display *ws;
 
 /* The top-level window called "Haven". */
 static xcb_window_t find_haven(void)
@@ -129,7 +129,7 @@ static xcb_window_t find_haven(void)
 static int differences(void)
 {
 	hv_bitmap b;
-	REQUIRE_EQ(window_server_get_screen_bitmap(hv_ws_conn(ws), &b), 0);
+	REQUIRE_EQ(window_server_get_screen_bitmap(wsc_conn(ws), &b), 0);
 	xcb_get_image_reply_t *img = xcb_get_image_reply(
 		x, xcb_get_image(x, XCB_IMAGE_FORMAT_Z_PIXMAP, haven, 0, 0, W, H, ~0u), NULL);
 	REQUIRE(img);
@@ -150,7 +150,7 @@ static void expect_same(const char *what)
 {
 	int bad = -1;
 	for (int i = 0; i < 200 && bad; i++) {
-		hv_conn_dispatch(hv_ws_conn(ws), 10);
+		hv_conn_dispatch(wsc_conn(ws), 10);
 		bad = differences();
 	}
 	CHECK_MSG(bad == 0, "%s: the X window differs from the screen in %d pixels", what, bad);
@@ -159,7 +159,7 @@ static void expect_same(const char *what)
 static void pump_until(int *counter, int want)
 {
 	for (int i = 0; i < 500 && *counter < want; i++)
-		hv_conn_dispatch(hv_ws_conn(ws), 10);
+		hv_conn_dispatch(wsc_conn(ws), 10);
 	CHECK_MSG(*counter >= want, "waited in vain for an event (%d of %d)", *counter, want);
 }
 
@@ -199,18 +199,18 @@ int main(int argc, char **argv)
 	const char *args[] = {"--backend", "x11", "--x11-display", display, "--size", "320x240",
 			      "--theme", argv[3], NULL};
 	svc_start(&fx, argv[2], "window", args);
-	REQUIRE_EQ(hv_ws_connect(NULL, fx.sock, &ws), 0);
-	hv_conn_set_timeout(hv_ws_conn(ws), 30000);
+	REQUIRE_EQ(wsc_connect(NULL, fx.sock, &ws), 0);
+	hv_conn_set_timeout(wsc_conn(ws), 30000);
 	haven = find_haven();
-	hv_window *w = NULL;
-	REQUIRE_EQ(hv_window_create(ws, (hv_int_rect){40, 50, 120, 80}, "x11", 0, &events, NULL, &w), 0);
+	wsc_window *w = NULL;
+	REQUIRE_EQ(wsc_window_create(ws, (hv_int_rect){40, 50, 120, 80}, "x11", 0, &events, NULL, &w), 0);
 	pump_until(&paints, 1);
 	expect_same("first frame");
 
 	color = 0xffc04020;
 	hv_int_rect part = {50, 20, 40, 30};
-	hv_bitmap_fill(hv_window_back(w), part, color);
-	CHECK_EQ(hv_window_flip(w, &part, 1), 0);
+	wsc_bitmap_fill(wsc_window_back(w), part, color);
+	CHECK_EQ(wsc_window_flip(w, &part, 1), 0);
 	expect_same("after a partial repaint");
 
 	/* X input: a click in the content, a key, a title-bar drag. */
@@ -231,7 +231,7 @@ int main(int argc, char **argv)
 	fake(XCB_BUTTON_RELEASE, 1, 130, 90);
 	pump_until(&moved, 1);
 	hv_int_rect r;
-	CHECK_EQ(window_server_get_window_rect(hv_ws_conn(ws), hv_window_id(w), &r), 0);
+	CHECK_EQ(window_server_get_window_rect(wsc_conn(ws), wsc_window_id(w), &r), 0);
 	CHECK(r.x == 90 && r.y == 100);
 	expect_same("after a drag");
 
@@ -241,7 +241,7 @@ int main(int argc, char **argv)
 	xcb_flush(x);
 	expect_same("after an expose");
 
-	hv_ws_close(ws);
+	wsc_close(ws);
 	svc_stop(&fx);
 	xcb_disconnect(x);
 	kill(xvfb, SIGTERM);

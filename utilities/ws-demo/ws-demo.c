@@ -34,19 +34,19 @@ static int parse_rect(const char *arg, void *target)
 	return 0;
 }
 
-static void on_paint(hv_window *w, const hv_int_rect *rects, size_t n, void *ud)
+static void on_paint(wsc_window *w, const hv_int_rect *rects, size_t n, void *ud)
 {
-	hv_bitmap *b = hv_window_back(w);
+	hv_bitmap *b = wsc_window_back(w);
 	if (!b)
 		return;
 	for (size_t i = 0; i < n; i++)
-		hv_bitmap_fill(b, rects[i], color);
-	int r = hv_window_flip(w, rects, n);
+		wsc_bitmap_fill(b, rects[i], color);
+	int r = wsc_window_flip(w, rects, n);
 	if (r < 0)
 		hv_log_error("cannot show the window: %s", strerror(-r));
 }
 
-static void on_close(hv_window *w, void *ud)
+static void on_close(wsc_window *w, void *ud)
 {
 	hv_loop_quit(ud, 0);
 }
@@ -79,21 +79,21 @@ int main(int argc, char **argv)
 	_hv_cleanup_(hv_loop_freep) hv_loop *loop = NULL;
 	if ((r = hv_loop_new(&loop)) < 0 || (r = hv_loop_quit_on_signals(loop)) < 0)
 		return 1;
-	hv_ws *ws = NULL;
-	if ((r = hv_ws_connect(loop, socket_path, &ws)) < 0) {
+	wsc_display *ws = NULL;
+	if ((r = wsc_connect(loop, socket_path, &ws)) < 0) {
 		fprintf(stderr, "ws-demo: cannot reach the WindowServer: %s\n", hv_conn_strerror(NULL, r));
 		return 1;
 	}
-	hv_conn_on_disconnect(hv_ws_conn(ws), on_disconnect, loop);
-	static const hv_window_events events = {.paint = on_paint, .close_request = on_close};
-	hv_window *w = NULL;
-	if ((r = hv_window_create(ws, rect, title, 0, &events, loop, &w)) < 0) {
-		fprintf(stderr, "ws-demo: cannot open a window: %s\n", hv_conn_strerror(hv_ws_conn(ws), r));
-		hv_ws_close(ws);
+	hv_conn_on_disconnect(wsc_conn(ws), on_disconnect, loop);
+	static const wsc_window_events events = {.paint = on_paint, .close_request = on_close};
+	wsc_window *w = NULL;
+	if ((r = wsc_window_create(ws, rect, title, 0, &events, loop, &w)) < 0) {
+		fprintf(stderr, "ws-demo: cannot open a window: %s\n", hv_conn_strerror(wsc_conn(ws), r));
+		wsc_close(ws);
 		return 1;
 	}
 	r = hv_loop_run(loop);
-	hv_conn_on_disconnect(hv_ws_conn(ws), NULL, NULL); /* our own close is no news */
-	hv_ws_close(ws);
+	hv_conn_on_disconnect(wsc_conn(ws), NULL, NULL); /* our own close is no news */
+	wsc_close(ws);
 	return r;
 }

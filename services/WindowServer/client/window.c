@@ -7,37 +7,37 @@
 
 #include "window.h"
 
-struct hv_window {
-	hv_ws *ws;
+struct wsc_window {
+	wsc_display *ws;
 	int32_t id;
 	hv_int_rect rect;
 	unsigned flags;
-	const hv_window_events *ev;
+	const wsc_window_events *ev;
 	void *ud;
 	/* Double buffer: front is what the server shows, back what we paint. */
 	hv_bitmap front, back;
 	int32_t front_serial, back_serial;
 	bool back_synced; /* back holds front's pixels outside what is repainted */
-	hv_window *next;
+	wsc_window *next;
 };
 
-struct hv_ws {
+struct wsc_display {
 	hv_conn *conn;
 	hv_int_rect screen;
 	int32_t client_id;
 	int32_t next_window_id;
 	int32_t next_serial;
-	hv_window *windows;
-	void (*display_link)(hv_ws *ws, void *ud);
+	wsc_window *windows;
+	void (*display_link)(wsc_display *ws, void *ud);
 	void *display_link_ud;
-	void (*theme)(hv_ws *ws, const char *name, const char *ini, size_t len, void *ud);
+	void (*theme)(wsc_display *ws, const char *name, const char *ini, size_t len, void *ud);
 	void *theme_ud;
 };
 
-static hv_window *find(hv_conn *c, int32_t id)
+static wsc_window *find(hv_conn *c, int32_t id)
 {
-	hv_ws *ws = hv_conn_userdata(c);
-	for (hv_window *w = ws ? ws->windows : NULL; w; w = w->next)
+	wsc_display *ws = hv_conn_userdata(c);
+	for (wsc_window *w = ws ? ws->windows : NULL; w; w = w->next)
 		if (w->id == id)
 			return w;
 	return NULL;
@@ -45,7 +45,7 @@ static hv_window *find(hv_conn *c, int32_t id)
 
 /* --- events -------------------------------------------------------------- */
 #define WINDOW_OR_RETURN(req)                                                                      \
-	hv_window *w = find(hv_call_conn(call), (req)->window_id);                                \
+	wsc_window *w = find(hv_call_conn(call), (req)->window_id);                                \
 	if (!w)                                                                                    \
 		return 0 /* a window destroyed while its events were in flight */
 
@@ -173,7 +173,7 @@ static int on_moved(hv_call *call, const window_client_window_moved_req *req)
 
 static int on_display_link(hv_call *call, const window_client_display_link_notification_req *req)
 {
-	hv_ws *ws = hv_conn_userdata(hv_call_conn(call));
+	wsc_display *ws = hv_conn_userdata(hv_call_conn(call));
 	if (ws && ws->display_link)
 		ws->display_link(ws, ws->display_link_ud);
 	return 0;
@@ -181,7 +181,7 @@ static int on_display_link(hv_call *call, const window_client_display_link_notif
 
 static int on_theme(hv_call *call, const window_client_update_system_theme_req *req)
 {
-	hv_ws *ws = hv_conn_userdata(hv_call_conn(call));
+	wsc_display *ws = hv_conn_userdata(hv_call_conn(call));
 	if (ws && ws->theme)
 		ws->theme(ws, req->theme_name, req->theme_buffer.data, req->theme_buffer.size,
 			  ws->theme_ud);
@@ -201,9 +201,9 @@ static const window_client_handlers handlers = WINDOW_CLIENT_HANDLERS(
 	on_close_request, on_resized, on_moved, on_theme, on_display_link, on_ping);
 
 /* --- connection ---------------------------------------------------------- */
-int hv_ws_connect(hv_loop *loop, const char *path, hv_ws **out)
+int wsc_connect(hv_loop *loop, const char *path, wsc_display **out)
 {
-	_hv_free_ hv_ws *ws = calloc(1, sizeof(*ws));
+	_hv_free_ wsc_display *ws = calloc(1, sizeof(*ws));
 	if (!ws)
 		return -ENOMEM;
 	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
@@ -220,33 +220,33 @@ int hv_ws_connect(hv_loop *loop, const char *path, hv_ws **out)
 	return 0;
 }
 
-void hv_ws_close(hv_ws *ws)
+void wsc_close(wsc_display *ws)
 {
 	if (!ws)
 		return;
 	while (ws->windows)
-		hv_window_destroy(ws->windows);
+		wsc_window_destroy(ws->windows);
 	hv_conn_close(ws->conn);
 	free(ws);
 }
 
-hv_conn *hv_ws_conn(const hv_ws *ws)
+hv_conn *wsc_conn(const wsc_display *ws)
 {
 	return ws->conn;
 }
 
-hv_int_rect hv_ws_screen_rect(const hv_ws *ws)
+hv_int_rect wsc_screen_rect(const wsc_display *ws)
 {
 	return ws->screen;
 }
 
-int32_t hv_ws_client_id(const hv_ws *ws)
+int32_t wsc_client_id(const wsc_display *ws)
 {
 	return ws->client_id;
 }
 
-void hv_ws_set_theme_callback(hv_ws *ws,
-			      void (*cb)(hv_ws *ws, const char *name, const char *ini, size_t len,
+void wsc_set_theme_callback(wsc_display *ws,
+			      void (*cb)(wsc_display *ws, const char *name, const char *ini, size_t len,
 					 void *ud),
 			      void *ud)
 {
@@ -254,7 +254,7 @@ void hv_ws_set_theme_callback(hv_ws *ws,
 	ws->theme_ud = ud;
 }
 
-void hv_ws_set_display_link(hv_ws *ws, void (*cb)(hv_ws *ws, void *ud), void *ud)
+void wsc_set_display_link(wsc_display *ws, void (*cb)(wsc_display *ws, void *ud), void *ud)
 {
 	ws->display_link = cb;
 	ws->display_link_ud = ud;
@@ -265,24 +265,24 @@ void hv_ws_set_display_link(hv_ws *ws, void (*cb)(hv_ws *ws, void *ud), void *ud
 }
 
 /* --- windows ------------------------------------------------------------- */
-int hv_window_create(hv_ws *ws, hv_int_rect rect, const char *title, unsigned flags,
-		     const hv_window_events *events, void *ud, hv_window **out)
+int wsc_window_create(wsc_display *ws, hv_int_rect rect, const char *title, unsigned flags,
+		     const wsc_window_events *events, void *ud, wsc_window **out)
 {
-	static const hv_window_events none;
-	hv_window *w = calloc(1, sizeof(*w));
+	static const wsc_window_events none;
+	wsc_window *w = calloc(1, sizeof(*w));
 	if (!w)
 		return -ENOMEM;
-	*w = (hv_window){.ws = ws, .id = ++ws->next_window_id, .rect = rect, .flags = flags,
+	*w = (wsc_window){.ws = ws, .id = ++ws->next_window_id, .rect = rect, .flags = flags,
 			 .ev = events ? events : &none, .ud = ud, .front_serial = -1,
 			 .back_serial = -1, .front.buffer = HV_BUFFER_EMPTY,
 			 .back.buffer = HV_BUFFER_EMPTY};
 	/* Linked first: the first paint event may arrive during the call. */
 	w->next = ws->windows;
 	ws->windows = w;
-	int r = window_server_create_window(ws->conn, w->id, rect, flags & HV_WINDOW_ALPHA,
-					    !(flags & HV_WINDOW_NO_MINIMIZE),
-					    !(flags & HV_WINDOW_FIXED_SIZE),
-					    flags & HV_WINDOW_FRAMELESS, title ? title : "");
+	int r = window_server_create_window(ws->conn, w->id, rect, flags & WSC_WINDOW_ALPHA,
+					    !(flags & WSC_WINDOW_NO_MINIMIZE),
+					    !(flags & WSC_WINDOW_FIXED_SIZE),
+					    flags & WSC_WINDOW_FRAMELESS, title ? title : "");
 	if (r < 0) {
 		ws->windows = w->next;
 		free(w);
@@ -292,11 +292,11 @@ int hv_window_create(hv_ws *ws, hv_int_rect rect, const char *title, unsigned fl
 	return 0;
 }
 
-void hv_window_destroy(hv_window *w)
+void wsc_window_destroy(wsc_window *w)
 {
 	if (!w)
 		return;
-	for (hv_window **p = &w->ws->windows; *p; p = &(*p)->next) {
+	for (wsc_window **p = &w->ws->windows; *p; p = &(*p)->next) {
 		if (*p == w) {
 			*p = w->next;
 			break;
@@ -309,38 +309,38 @@ void hv_window_destroy(hv_window *w)
 	free(w);
 }
 
-int32_t hv_window_id(const hv_window *w)
+int32_t wsc_window_id(const wsc_window *w)
 {
 	return w->id;
 }
 
-hv_int_rect hv_window_rect(const hv_window *w)
+hv_int_rect wsc_window_rect(const wsc_window *w)
 {
 	return w->rect;
 }
 
-int hv_window_set_title(hv_window *w, const char *title)
+int wsc_window_set_title(wsc_window *w, const char *title)
 {
 	return window_server_set_window_title(w->ws->conn, w->id, title);
 }
 
-int hv_window_set_rect(hv_window *w, hv_int_rect rect)
+int wsc_window_set_rect(wsc_window *w, hv_int_rect rect)
 {
 	return window_server_set_window_rect(w->ws->conn, w->id, rect, &w->rect);
 }
 
-static uint32_t format_of(const hv_window *w)
+static uint32_t format_of(const wsc_window *w)
 {
-	return w->flags & HV_WINDOW_ALPHA ? HV_PIXEL_BGRA8888 : HV_PIXEL_BGRX8888;
+	return w->flags & WSC_WINDOW_ALPHA ? HV_PIXEL_BGRA8888 : HV_PIXEL_BGRX8888;
 }
 
-static bool fits(const hv_bitmap *b, const hv_window *w)
+static bool fits(const hv_bitmap *b, const wsc_window *w)
 {
 	return b->buffer.fd >= 0 && (int64_t)b->width == w->rect.width &&
 	       (int64_t)b->height == w->rect.height;
 }
 
-hv_bitmap *hv_window_back(hv_window *w)
+hv_bitmap *wsc_window_back(wsc_window *w)
 {
 	if (fits(&w->back, w))
 		return &w->back;
@@ -368,7 +368,7 @@ static void copy_rect(hv_bitmap *dst, const hv_bitmap *src, hv_int_rect r)
 		       (size_t)(x1 - x0) * 4);
 }
 
-int hv_window_flip(hv_window *w, const hv_int_rect *rects, size_t n)
+int wsc_window_flip(wsc_window *w, const hv_int_rect *rects, size_t n)
 {
 	hv_int_rect whole = {0, 0, w->rect.width, w->rect.height};
 	if (w->back.buffer.fd < 0)
@@ -412,7 +412,7 @@ int hv_window_flip(hv_window *w, const hv_int_rect *rects, size_t n)
 	return 0;
 }
 
-void hv_bitmap_fill(hv_bitmap *b, hv_int_rect r, uint32_t argb)
+void wsc_bitmap_fill(hv_bitmap *b, hv_int_rect r, uint32_t argb)
 {
 	uint32_t a = argb >> 24, px = argb;
 	if (b->format == HV_PIXEL_BGRA8888) {
