@@ -137,11 +137,22 @@ static int make_ctx(struct ub_ctx **out)
 	if (!r && ta && (r = ub_ctx_add_ta_file(ub, ta)) != 0)
 		hv_log_error("LookupServer: trust anchor %s: %s", ta, ub_strerror(r));
 	/* libunbound answers special-use domains itself (RFC 6761: test.
-	 * is NXDOMAIN); names under test. and home.arpa. are for local
-	 * nameservers to serve, so they are asked. localhost., invalid. and
-	 * onion. keep their fixed answers. (This finalizes the context: it
-	 * comes after every option.) */
-	static const char *const asked[] = {"test.", "home.arpa."};
+	 * is NXDOMAIN; RFC 6303: private and documentation reverse zones).
+	 * Those are for local nameservers to serve (a home router answers
+	 * 168.192.in-addr.arpa.), so they are asked. localhost., invalid.,
+	 * onion. and 127.in-addr.arpa. keep their fixed answers. (This
+	 * finalizes the context: it comes after every option.) */
+	static const char *const asked[] = {
+		"test.", "home.arpa.", "10.in-addr.arpa.", "168.192.in-addr.arpa.",
+		"2.0.192.in-addr.arpa.", "100.51.198.in-addr.arpa.", "113.0.203.in-addr.arpa.",
+		"d.f.ip6.arpa.", "8.b.d.0.1.0.0.2.ip6.arpa.",
+	};
+	for (int i = 16; !r && i < 32; i++) {
+		char z[32];
+		snprintf(z, sizeof(z), "%d.172.in-addr.arpa.", i);
+		if ((r = ub_ctx_zone_remove(ub, z)) != 0)
+			hv_log_error("LookupServer: cannot lift the local zone %s: %s", z, ub_strerror(r));
+	}
 	for (size_t i = 0; !r && i < HV_ARRAY_SIZE(asked); i++)
 		if ((r = ub_ctx_zone_remove(ub, asked[i])) != 0)
 			hv_log_error("LookupServer: cannot lift the local zone %s: %s", asked[i], ub_strerror(r));
