@@ -482,7 +482,7 @@ static int on_lookup(hv_call *call, const lookup_server_lookup_req *req, lookup_
 	char name[LKS_NAME_MAX + 2];
 	const char *why;
 	if (lks_name_check(req->name, name, &why) < 0)
-		return hv_call_fail(call, -EINVAL, "%s", why);
+		return lookup_server_error(call, LOOKUP_SERVER_ERR_INVALID_NAME, "%s", why);
 	static const lookup_server_record_type both[] = {LOOKUP_SERVER_RECORD_TYPE_A, LOOKUP_SERVER_RECORD_TYPE_AAAA};
 	const lookup_server_record_type *types = req->types.count ? req->types.items : both;
 	size_t n = req->types.count ? req->types.count : 2;
@@ -506,7 +506,7 @@ static int on_lookup_address(hv_call *call, const lookup_server_lookup_address_r
 	char name[LKS_REVERSE_NAME_SIZE];
 	uint8_t a[16] = {0};
 	if (lks_reverse_name(req->address, name) < 0)
-		return hv_call_fail(call, -EINVAL, "not an IPv4 or IPv6 address: %s", req->address);
+		return lookup_server_error(call, LOOKUP_SERVER_ERR_INVALID_ADDRESS, "not an IPv4 or IPv6 address: %s", req->address);
 	int family = inet_pton(AF_INET, req->address, a) == 1 ? AF_INET : AF_INET6;
 	if (family == AF_INET6)
 		inet_pton(AF_INET6, req->address, a);
@@ -566,12 +566,8 @@ static int on_flush(hv_call *call, const lookup_server_flush_req *req, lookup_se
 	return 0;
 }
 
-const lookup_server_handlers lks_handlers = {
-	.lookup = on_lookup,
-	.lookup_address = on_lookup_address,
-	.stats = on_stats,
-	.flush = on_flush,
-};
+const lookup_server_handlers lks_handlers =
+	LOOKUP_SERVER_HANDLERS(on_lookup, on_lookup_address, on_stats, on_flush);
 
 /* --- life ------------------------------------------------------------- */
 

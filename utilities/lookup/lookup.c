@@ -119,7 +119,8 @@ static int print_answers(const char *name, const lookup_server_answer *a, size_t
 static int service_error(hv_conn *c, int r)
 {
 	fprintf(stderr, "lookup: %s\n", hv_conn_strerror(c, r));
-	return r == -EINVAL ? EXIT_USAGE : EXIT_SERVICE;
+	bool invalid = r == LOOKUP_SERVER_ERR_INVALID_NAME || r == LOOKUP_SERVER_ERR_INVALID_ADDRESS;
+	return invalid ? EXIT_USAGE : EXIT_SERVICE;
 }
 
 static int do_stats(hv_conn *c)
