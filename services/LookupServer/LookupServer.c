@@ -622,6 +622,10 @@ void lks_close(int exit_code)
 
 size_t lks_nameserver_ports(unsigned *ports, size_t max)
 {
+	if (!S.nfwd && max) { /* resolv.conf has no ports: DNS's own */
+		ports[0] = 53;
+		return 1;
+	}
 	size_t n = HV_MIN(max, S.nfwd);
 	memcpy(ports, S.ports, n * sizeof(*ports));
 	return n;

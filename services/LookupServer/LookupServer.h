@@ -23,6 +23,6 @@ struct lks_config {
  * libunbound context) and attach it to srv. */
 int lks_open(hv_server *srv, const struct lks_config *cfg);
 void lks_close(int exit_code);
-/* The TCP ports of the nameservers, for the sandbox's connect rules;
- * returns how many (at most max). */
+/* The TCP ports of the nameservers (53 for resolv.conf's), for the
+ * sandbox's connect rules; returns how many (at most max). */
 size_t lks_nameserver_ports(unsigned *ports, size_t max);
