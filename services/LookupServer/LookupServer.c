@@ -229,14 +229,18 @@ static int fill_answer(hv_call *call, lookup_server_answer *out, uint16_t type,
 		/* A record we cannot show is left out, not shown wrong. */
 		if (lks_rdata_format(a->rrs[i].type, a->rrs[i].data, a->rrs[i].len, value) < 0)
 			continue;
+		/* Copies: the reply may wait for other types, while the cache
+		 * entry is evicted or libunbound's result freed. */
+		uint8_t *rdata = hv_call_alloc(call, a->rrs[i].len ? a->rrs[i].len : 1);
 		recs[n] = (lookup_server_record){
 			.type = a->rrs[i].type,
 			.ttl = (uint32_t)left,
 			.value = hv_call_strdup(call, value),
-			.rdata = {.data = a->rrs[i].data, .len = a->rrs[i].len},
+			.rdata = {.data = rdata, .len = a->rrs[i].len},
 		};
-		if (!recs[n++].value)
+		if (!recs[n++].value || !rdata)
 			return -ENOMEM;
+		memcpy(rdata, a->rrs[i].data, a->rrs[i].len);
 	}
 	out->records.items = recs;
 	out->records.count = n;
