@@ -15,6 +15,7 @@
 #include <haven/options.h>
 
 #include "LookupClient.h"
+#include "cli.h"
 
 enum { EXIT_NXDOMAIN = 1, EXIT_USAGE = 2, EXIT_FAILED = 3, EXIT_BOGUS = 4, EXIT_SERVICE = 5 };
 
@@ -116,9 +117,11 @@ static int print_answers(const char *name, const lookup_server_answer *a, size_t
 	return exit_code(a, n);
 }
 
-static int service_error(hv_conn *c, int r)
+/* One line (cli.h: the service's words, or that it did not answer within
+ * the call timeout); the exit code says which kind of failure. */
+static int service_error(hv_conn *c, int r, const char *what)
 {
-	fprintf(stderr, "lookup: %s\n", hv_conn_strerror(c, r));
+	cli_fail(c, r, what);
 	bool invalid = r == LOOKUP_SERVER_ERR_INVALID_NAME || r == LOOKUP_SERVER_ERR_INVALID_ADDRESS;
 	return invalid ? EXIT_USAGE : EXIT_SERVICE;
 }
@@ -128,7 +131,7 @@ static int do_stats(hv_conn *c)
 	lookup_server_counters s;
 	int r = lookup_server_stats(c, &s);
 	if (r < 0)
-		return service_error(c, r);
+		return service_error(c, r, "stats");
 	const char *fmt = json ? "{\"lookups\":%llu,\"hosts_hits\":%llu,\"cache_hits\":%llu,\"cache_misses\":%llu,"
 				 "\"network_queries\":%llu,\"failures\":%llu,\"bogus\":%llu,\"cache_entries\":%llu,"
 				 "\"cache_capacity\":%llu,\"hosts_entries\":%llu,\"hosts_reloads\":%llu,\"nameservers\":%u}\n"
@@ -162,27 +165,32 @@ static int do_lookup(hv_conn *c, char **args, int nargs)
 	hv_vec_lookup_server_answer answers;
 	int r = lookup_server_lookup(c, args[0], tv, &answers);
 	if (r < 0)
-		return service_error(c, r);
+		return service_error(c, r, args[0]);
 	return print_answers(args[0], answers.items, answers.count);
 }
 
+static const hv_option *const tables[] = {options, NULL};
+static const hv_cmdline cmd = {
+	.name = "lookup",
+	.args = "NAME [TYPE...] | -x ADDRESS | stats | flush",
+	.summary = "Look names up through LookupServer. Exit: 0 answered, 1 no such name,\n"
+		   "2 usage, 3 lookup failed, 4 DNSSEC bogus, 5 service unreachable or\n"
+		   "the call failed.\n" CLI_TIMEOUT_HELP,
+	.tables = tables,
+	.min_args = 1,
+	.max_args = 17,
+};
+
+static void usage(FILE *f) { hv_options_usage(&cmd, f); }
+
 int main(int argc, char **argv)
 {
-	const hv_option *tables[] = {options, NULL};
-	const hv_cmdline cmd = {
-		.name = "lookup",
-		.args = "NAME [TYPE...] | -x ADDRESS | stats | flush",
-		.summary = "Look names up through LookupServer. Exit: 0 answered, 1 no such name,\n"
-			   "2 usage, 3 lookup failed, 4 DNSSEC bogus, 5 service unreachable.",
-		.tables = tables,
-		.min_args = 1,
-		.max_args = 17,
-	};
+	cli_init("lookup", "LookupServer", usage);
+	int first = 0;
 	/* -x, as dig and host spell it; the option parser knows long names. */
 	for (int i = 1; i < argc && strcmp(argv[i], "--"); i++)
 		if (!strcmp(argv[i], "-x"))
 			argv[i] = (char *)"--reverse";
-	int first = 0;
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r <= 0)
 		return hv_options_exit_code(r);
@@ -194,19 +202,17 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	hv_conn *c = NULL;
-	if ((r = lookup_client_connect(socket_path, &c)) < 0) {
-		fprintf(stderr, "lookup: cannot reach LookupServer: %s\n", hv_conn_strerror(NULL, r));
+	if (cli_connect(NULL, LOOKUP_CLIENT_PORTAL, socket_path, &c) < 0)
 		return EXIT_SERVICE;
-	}
 	if (reverse) {
 		lookup_server_answer a;
 		r = lookup_server_lookup_address(c, args[0], &a);
-		r = r < 0 ? service_error(c, r) : print_answers(args[0], &a, 1);
+		r = r < 0 ? service_error(c, r, args[0]) : print_answers(args[0], &a, 1);
 	} else if (verb && !strcmp(args[0], "stats"))
 		r = do_stats(c);
 	else if (verb) {
 		r = lookup_server_flush(c);
-		r = r < 0 ? service_error(c, r) : 0;
+		r = r < 0 ? service_error(c, r, "flush") : 0;
 	} else
 		r = do_lookup(c, args, nargs);
 	hv_conn_close(c);
