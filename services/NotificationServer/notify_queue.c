@@ -376,8 +376,14 @@ static int make_room(const nq_queue *q, uint64_t client, unsigned urgency, ssize
 	if (q->nactive < NQ_MAX_ACTIVE)
 		return 0;
 	/* Full, and this client is under its cap: the client holding the
-	 * most gives up its oldest non-critical one. */
+	 * most gives up its oldest non-critical one — for a critical one
+	 * always; otherwise only if it holds more than this client will.
+	 * (Taking from an equal holder would let clients at their share
+	 * replace each other's notifications for as long as they send.) */
 	*victim = eviction_victim(q, NULL);
+	if (*victim >= 0 && urgency != NQ_URGENCY_CRITICAL &&
+	    client_count(q, q->active[*victim]->client) <= client_count(q, client) + 1)
+		*victim = -1;
 	return *victim >= 0 ? 0 : -ENOSPC;
 }
 

@@ -17,10 +17,12 @@
  *    critical one from a client at its cap replaces the client's own
  *    oldest non-critical one; when all NQ_MAX_ACTIVE slots are taken, one
  *    from a client under its cap replaces the oldest non-critical one of
- *    the client holding the most (closed as expired). So one client can
- *    neither take the queue from the others nor keep out their critical
- *    ones; -EDQUOT / -ENOSPC only when nothing non-critical is left to
- *    replace.
+ *    the client holding the most (closed as expired) — if it holds more
+ *    than the newcomer will, or the new one is critical. So one client
+ *    can neither take the queue from the others nor keep out their
+ *    critical ones, and equal holders never swap notifications; -ENOSPC
+ *    for a non-critical one when no holder has more, for a critical one
+ *    only when nothing non-critical is left to replace.
  *
  * Time is passed in (monotonic ms) so tests drive it; the caller arms a timer
  * for nq_next_deadline(). Every change is reported to the sink, in the

@@ -385,6 +385,15 @@ static void test_fair_share(void)
 	CHECK_EQ(nq_active_count(q), NQ_MAX_ACTIVE);
 	CHECK(nq_find(q, victim) == NULL);
 	CHECK(nq_find(q, id) != NULL);
+	/* Client 99 has 1: another holds 3 > 2, so it gives one up; then no
+	 * holder has more than 99 would (3): a non-critical one is refused,
+	 * not swapped with an equal holder's, and a critical one still gets in. */
+	CHECK_EQ(nq_show(q, 99, 99, "t", "x", NULL, NULL, NQ_URGENCY_NORMAL, 0, 0, NULL, NULL, 0, &id), 0);
+	CHECK_EQ(nq_show(q, 99, 99, "t", "x", NULL, NULL, NQ_URGENCY_NORMAL, 0, 0, NULL, NULL, 0, &id),
+		 -ENOSPC);
+	CHECK_EQ(nq_show(q, 99, 99, "t", "x", NULL, NULL, NQ_URGENCY_CRITICAL, 0, 0, NULL, NULL, 0, &id),
+		 0);
+	CHECK_EQ(nq_active_count(q), NQ_MAX_ACTIVE);
 	nq_free(q);
 	events[0] = 0;
 }
