@@ -14,7 +14,6 @@
 
 #include "Clipboard.h"
 
-#ifdef HAVE_CONFIG_CLIENT
 #include "config-client.h"
 
 #define DOMAIN "Clipboard"
@@ -54,10 +53,3 @@ void clipboard_detach(void)
 	conf_follow_free(follow);
 	follow = NULL;
 }
-
-#else
-
-int clipboard_follow_config(hv_loop *loop, clip_store *st) { return -EOPNOTSUPP; }
-void clipboard_detach(void) {}
-
-#endif

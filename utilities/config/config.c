@@ -292,31 +292,31 @@ static void on_server_gone(hv_conn *c, void *userdata)
 	hv_loop_quit(hv_conn_loop(c), 1);
 }
 
+/* The watched connection is ours to close: no "server gone" then. */
+static void close_watched(hv_conn **c)
+{
+	if (*c) {
+		hv_conn_on_disconnect(*c, NULL, NULL);
+		hv_conn_close(*c);
+	}
+}
+
 static int cmd_watch(int argc, char **argv, void *userdata)
 {
 	const char *domain = argv[1];
-	hv_loop *loop = NULL;
-	hv_conn *c = NULL;
-	int ret = 1, r;
+	_hv_cleanup_(hv_loop_freep) hv_loop *loop = NULL;
+	_hv_cleanup_(close_watched) hv_conn *c = NULL;
+	int r;
 	if ((r = hv_loop_new(&loop)) < 0)
 		return cli_fail(NULL, r, "watch");
 	if (hv_loop_add_signal(loop, SIGINT, on_quit_signal, NULL, NULL) < 0 ||
 	    hv_loop_add_signal(loop, SIGTERM, on_quit_signal, NULL, NULL) < 0 ||
 	    connect_to(loop, userdata, &c) < 0)
-		goto out;
-	if ((r = conf_monitor(c, domain, &watcher)) < 0) {
-		cli_fail(c, r, "watch");
-		goto out;
-	}
+		return 1;
+	if ((r = conf_monitor(c, domain, &watcher)) < 0)
+		return cli_fail(c, r, "watch");
 	hv_conn_on_disconnect(c, on_server_gone, NULL);
-	ret = hv_loop_run(loop);
-out:
-	if (c) {
-		hv_conn_on_disconnect(c, NULL, NULL); /* we are the ones closing it */
-		hv_conn_close(c);
-	}
-	hv_loop_free(loop);
-	return ret;
+	return hv_loop_run(loop);
 }
 
 /* --- rm, add -------------------------------------------------------------- */

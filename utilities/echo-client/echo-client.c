@@ -41,6 +41,12 @@ static void usage(FILE *f)
 		MAX_COUNT, MAX_SIZE);
 }
 
+static int usage_error(void)
+{
+	usage(stderr);
+	return 2;
+}
+
 static int cmp_u64(const void *a, const void *b)
 {
 	uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
@@ -68,7 +74,7 @@ int main(int argc, char **argv)
 			if (hv_parse_u64(optarg, MAX_COUNT, &count) < 0 || count == 0) {
 				fprintf(stderr, "echo-client: --count must be 1..%u, got '%s'\n",
 					MAX_COUNT, optarg);
-				goto bad;
+				return usage_error();
 			}
 			break;
 		case 's':
@@ -76,7 +82,7 @@ int main(int argc, char **argv)
 				fprintf(stderr,
 					"echo-client: --size must be 0..%" PRIu64 ", got '%s'\n",
 					MAX_SIZE, optarg);
-				goto bad;
+				return usage_error();
 			}
 			break;
 		case 'S':
@@ -86,12 +92,12 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return 0;
 		default:
-			goto bad;
+			return usage_error();
 		}
 	}
 	if (optind < argc) {
 		fprintf(stderr, "echo-client: unexpected argument '%s'\n", argv[optind]);
-		goto bad;
+		return usage_error();
 	}
 
 	char where[4096];
@@ -149,7 +155,4 @@ int main(int argc, char **argv)
 	       count, count == 1 ? "" : "s", size, where, count * size,
 	       (double)samples[count / 2] / 1e3, (double)total / 1e6);
 	return 0;
-bad:
-	usage(stderr);
-	return 2;
 }

@@ -20,9 +20,7 @@
 
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.ipc.h"
-#ifdef HAVE_IMAGEDECODER
 #include "imagedecoder-client.h"
-#endif
 
 #define PORTAL "notify"
 #define MAX_ACTIONS 8
@@ -134,7 +132,6 @@ static const notification_client_handlers wait_handlers = {
  * to fit ICON_FIT; its first frame becomes *icon (release it). */
 static int load_icon_image(const char *path, hv_opt_bitmap *icon)
 {
-#ifdef HAVE_IMAGEDECODER
 	_hv_free_ uint8_t *data = NULL;
 	size_t len = 0;
 	int r = hv_read_file_at(AT_FDCWD, path, 0, ICON_MAX_FILE, &data, &len);
@@ -165,10 +162,6 @@ static int load_icon_image(const char *path, hv_opt_bitmap *icon)
 	if (child > 0)
 		waitpid(child, NULL, 0); /* it ends with its only client */
 	return r < 0 ? 1 : 0;
-#else
-	fprintf(stderr, "notify: %s: built without ImageDecoder\n", path);
-	return 1;
-#endif
 }
 
 /* A PAM (P7, RGB_ALPHA) of the icon: what any image tool reads. */
@@ -220,6 +213,12 @@ static int cmd_icon(int argc, char **argv, void *userdata)
 	return r;
 }
 
+static void release_icon(hv_opt_bitmap *b)
+{
+	if (b->present)
+		hv_bitmap_release(&b->value);
+}
+
 static int cmd_send(int argc, char **argv, void *userdata)
 {
 	const char *title = argv[1], *text = argv[2], *icon = "", *icon_image = NULL;
@@ -257,47 +256,31 @@ static int cmd_send(int argc, char **argv, void *userdata)
 		} else
 			return cli_usage_error("send: unexpected argument \"%s\"", argv[i]);
 	}
-	hv_opt_bitmap bitmap = {0};
+	_hv_cleanup_(release_icon) hv_opt_bitmap bitmap = {0};
 	if (icon_image && load_icon_image(icon_image, &bitmap))
 		return 1;
-	hv_conn *c = NULL;
-	if (cli_connect(NULL, PORTAL, NULL, &c) < 0) {
-		if (bitmap.present)
-			hv_bitmap_release(&bitmap.value);
+	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
+	if (cli_connect(NULL, PORTAL, NULL, &c) < 0)
 		return 1;
-	}
-	int r = 0;
-	if (wait && (r = hv_conn_serve(c, &notification_client_endpoint, &wait_handlers)) < 0) {
-		r = cli_fail(c, r, "cannot wait");
-		goto out;
-	}
+	int r;
+	if (wait && (r = hv_conn_serve(c, &notification_client_endpoint, &wait_handlers)) < 0)
+		return cli_fail(c, r, "cannot wait");
 	hv_vec_notification_server_action va = {actions, nactions};
 	uint32_t id = 0;
 	r = notification_server_show(c, title, text, bitmap, icon,
 				     (notification_server_urgency)urgency, va, (int32_t)timeout,
 				     &id);
-	if (r < 0) {
-		r = cli_fail(c, r, "cannot send");
-		goto out;
-	}
+	if (r < 0)
+		return cli_fail(c, r, "cannot send");
 	printf("%u\n", id);
 	fflush(stdout);
-	if (wait) {
-		wait_id = id;
-		while (!wait_done) {
-			r = hv_conn_dispatch(c, -1);
-			if (r < 0) {
-				r = cli_fail(NULL, r, "NotificationServer went away while waiting");
-				goto out;
-			}
-		}
-		r = 0;
-	}
-out:
-	if (bitmap.present)
-		hv_bitmap_release(&bitmap.value);
-	hv_conn_close(c);
-	return r;
+	if (!wait)
+		return 0;
+	wait_id = id;
+	while (!wait_done)
+		if ((r = hv_conn_dispatch(c, -1)) < 0)
+			return cli_fail(NULL, r, "NotificationServer went away while waiting");
+	return 0;
 }
 
 /* --- list, history ----------------------------------------------------------- */
