@@ -14,16 +14,13 @@
 
 #include <haven/options.h>
 
+#include "cli.h"
 #include "window.h"
 
 static const char *socket_path;
 static bool json;
 
-static int fail(hv_conn *c, const char *what, int r)
-{
-	fprintf(stderr, "wsctl: %s: %s\n", what, hv_conn_strerror(c, r));
-	return 1;
-}
+static int fail(hv_conn *c, const char *what, int r) { return cli_fail(c, r, what); }
 
 static void close_file(FILE **f)
 {
@@ -79,8 +76,14 @@ static int write_png(const char *path, const hv_bitmap *b)
 	return 0;
 }
 
-static int cmd_screenshot(hv_conn *c, const char *out)
+static int connect_ws(hv_conn **c) { return cli_connect(NULL, WSC_PORTAL, socket_path, c); }
+
+static int cmd_screenshot(int argc, char **argv, void *userdata)
 {
+	const char *out = argv[1];
+	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
+	if (connect_ws(&c) < 0)
+		return 1;
 	_hv_cleanup_(hv_bitmap_release) hv_bitmap b = {.buffer = HV_BUFFER_EMPTY};
 	int r = window_server_get_screen_bitmap(c, &b);
 	if (r < 0)
@@ -131,10 +134,24 @@ static void print_json(const hv_vec_window_server_window_info *v)
 	printf("%s]\n", v->count ? "\n" : "");
 }
 
-static int cmd_windows(hv_conn *c)
+static const hv_option windows_options[] = {
+	HV_OPT_FLAG("json", &json, "one JSON array of windows, topmost first"),
+	{0},
+};
+
+static int cmd_windows(int argc, char **argv, void *userdata)
 {
+	const hv_cmdline sub = {.name = "wsctl windows",
+				.tables = (const hv_option *const[]){windows_options, NULL},
+				.summary = "Lists the windows, topmost first."};
+	int r = hv_options_parse(&sub, argc, argv, NULL);
+	if (r <= 0)
+		return hv_options_exit_code(r);
+	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
+	if (connect_ws(&c) < 0)
+		return 1;
 	hv_vec_window_server_window_info v;
-	int r = window_server_get_windows(c, &v);
+	r = window_server_get_windows(c, &v);
 	if (r < 0)
 		return fail(c, "get_windows", r);
 	if (json) {
@@ -155,8 +172,12 @@ static int cmd_windows(hv_conn *c)
 }
 
 /* No name: the theme in effect and the others; a name: switch to it. */
-static int cmd_theme(hv_conn *c, const char *name)
+static int cmd_theme(int argc, char **argv, void *userdata)
 {
+	const char *name = argc > 1 ? argv[1] : NULL;
+	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
+	if (connect_ws(&c) < 0)
+		return 1;
 	if (name) {
 		int r = window_server_set_system_theme(c, name);
 		return r < 0 ? fail(c, "theme", r) : 0;
@@ -171,53 +192,36 @@ static int cmd_theme(hv_conn *c, const char *name)
 	return 0;
 }
 
+static const hv_option options[] = {
+	HV_OPT_STRING("socket", "PATH", &socket_path, "the WindowServer's socket (default: the\n"
+		      "\"window\" portal)"),
+	{0},
+};
+
+static const hv_cmdline cmd = {
+	.name = "wsctl",
+	.args = "screenshot OUT.png | windows [--json] | theme [NAME]",
+	.summary = "Looks at a running WindowServer: a PNG of its screen, its windows;\n"
+		   "lists its themes (* the one in effect) or switches to one.\n" CLI_TIMEOUT_HELP,
+	.tables = (const hv_option *const[]){options, windows_options, NULL},
+	.min_args = 1,
+	.max_args = -1,
+};
+
+static void usage(FILE *f) { hv_options_usage(&cmd, f); }
+
 int main(int argc, char **argv)
 {
-	static const hv_option options[] = {
-		HV_OPT_STRING("socket", "PATH", &socket_path, "the WindowServer's socket (default: the\n"
-			      "\"window\" portal)"),
+	static const hv_verb verbs[] = {
+		{"screenshot", 1, 1, cmd_screenshot},
+		{"windows", 0, HV_VERB_ANY, cmd_windows}, /* parses --json itself */
+		{"theme", 0, 1, cmd_theme},
 		{0},
 	};
-	static const hv_option windows_options[] = {
-		HV_OPT_FLAG("json", &json, "one JSON array of windows, topmost first"),
-		{0},
-	};
-	const hv_cmdline cmd = {
-		.name = "wsctl",
-		.args = "screenshot OUT.png | windows [--json] | theme [NAME]",
-		.summary = "Looks at a running WindowServer: a PNG of its screen, its windows;\n"
-			   "lists its themes (* the one in effect) or switches to one.",
-		.tables = (const hv_option *const[]){options, windows_options, NULL},
-		.min_args = 1,
-		.max_args = -1,
-	};
+	cli_init("wsctl", "the WindowServer", usage);
 	int first = 0;
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r <= 0)
 		return hv_options_exit_code(r);
-	const char *verb = argv[first];
-	int nargs = argc - first - 1;
-	if (strcmp(verb, "screenshot") && strcmp(verb, "windows") && strcmp(verb, "theme")) {
-		fprintf(stderr, "wsctl: unknown command \"%s\"\n", verb);
-		hv_options_usage(&cmd, stderr);
-		return 2;
-	}
-	if (!strcmp(verb, "windows")) {
-		const hv_cmdline sub = {.name = "wsctl windows", .tables = (const hv_option *const[]){
-			windows_options, NULL}, .summary = "Lists the windows, topmost first."};
-		if ((r = hv_options_parse(&sub, argc - first, argv + first, NULL)) <= 0)
-			return hv_options_exit_code(r);
-	} else if (!strcmp(verb, "theme") ? nargs > 1 : nargs != 1) {
-		fprintf(stderr, "wsctl: %s\n", !strcmp(verb, "theme") ? "theme takes at most one name"
-									  : "screenshot takes one file name");
-		hv_options_usage(&cmd, stderr);
-		return 2;
-	}
-	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
-	r = socket_path ? hv_conn_connect(NULL, socket_path, &c) : hv_conn_connect_portal(NULL, "window", &c);
-	if (r < 0)
-		return fail(NULL, "cannot reach the WindowServer", r);
-	if (!strcmp(verb, "theme"))
-		return cmd_theme(c, nargs ? argv[first + 1] : NULL);
-	return !strcmp(verb, "windows") ? cmd_windows(c) : cmd_screenshot(c, argv[first + 1]);
+	return cli_dispatch(argc - first, argv + first, verbs, NULL);
 }

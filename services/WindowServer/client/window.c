@@ -207,7 +207,7 @@ int wsc_connect(hv_loop *loop, const char *path, wsc_display **out)
 	if (!ws)
 		return -ENOMEM;
 	_hv_cleanup_(hv_conn_closep) hv_conn *c = NULL;
-	int r = path ? hv_conn_connect(loop, path, &c) : hv_conn_connect_portal(loop, "window", &c);
+	int r = path ? hv_conn_connect(loop, path, &c) : hv_conn_connect_portal(loop, WSC_PORTAL, &c);
 	if (r < 0)
 		return r;
 	hv_conn_set_userdata(c, ws);

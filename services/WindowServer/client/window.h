@@ -53,7 +53,10 @@ typedef struct wsc_window_events {
 	void (*moved)(wsc_window *w, hv_int_rect rect, void *ud);
 } wsc_window_events;
 
-/* Connect to the WindowServer at path (NULL: the "window" portal). loop
+/* The WindowServer's portal name. */
+#define WSC_PORTAL "window"
+
+/* Connect to the WindowServer at path (NULL: the WSC_PORTAL portal). loop
  * may be NULL (see above). */
 int wsc_connect(hv_loop *loop, const char *path, wsc_display **out);
 void wsc_close(wsc_display *ws); /* destroys its windows */
