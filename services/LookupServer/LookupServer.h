@@ -4,6 +4,8 @@
 #include <stdint.h>
 
 #include <haven/ipc.h>
+#include <haven/options.h>
+#include <haven/util.h>
 
 #include "LookupServer.ipc.h"
 
@@ -26,3 +28,15 @@ void lks_close(int exit_code);
 /* The TCP ports of the nameservers (53 for resolv.conf's), for the
  * sandbox's connect rules; returns how many (at most max). */
 size_t lks_nameserver_ports(unsigned *ports, size_t max);
+
+/* The process around the handlers (process.c): option values and table,
+ * and main.c's service hooks. */
+struct lks_options {
+	hv_strv nameservers;
+	const char *hosts, *hosts_dir, *resolv_conf, *trust_anchor, *root_key;
+	int64_t cache_size, timeout_ms;
+};
+extern struct lks_options lks_opts;
+extern const hv_option lks_options[];
+int lks_setup(hv_server *srv);
+void lks_teardown(int exit_code);
