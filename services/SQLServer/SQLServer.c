@@ -329,13 +329,13 @@ static void exec_start(struct sql_exec *e)
 	exec_pump(e);
 }
 
-/* Whether e may start now: the writer is free or its session's, and no
- * earlier execution of its session still waits (a session's executions
+/* Whether e (queued, or about to be) may start now: the writer is free
+ * or its session's, and no earlier execution of its session still waits (a session's executions
  * start in the order they were asked for). */
 static bool can_start(const struct sql_exec *e)
 {
 	struct sql_db *db = e->stmt->session->db;
-	for (const struct sql_exec *q = db->queue; q != e; q = q->qnext)
+	for (const struct sql_exec *q = db->queue; q && q != e; q = q->qnext)
 		if (q->stmt->session == e->stmt->session)
 			return false;
 	return !needs_writer(e->stmt) || !db->owner || db->owner == e->stmt->session;
@@ -362,8 +362,8 @@ static void pump_all(hv_loop *l, void *ud)
 		run_queue(d);
 }
 
-/* Start what can start, after the current handler (so a reply always
- * precedes its execution's events). */
+/* Start what can start, after the current handler (a queue changes while
+ * a handler runs; starting from the loop keeps it in order). */
 static void schedule(void)
 {
 	if (pump_scheduled)
@@ -596,12 +596,18 @@ static int on_execute_statement(hv_call *call, const sql_server_execute_statemen
 	e->nparams = req->placeholder_values.count;
 	e->credits = SQL_WINDOW;
 	st->exec = e;
+	rep->execution_id = e->id;
 	struct sql_exec **p = &st->session->db->queue;
+	if (!*p && can_start(e)) {
+		/* Nothing waits: run it now, so its events leave with the
+		 * reply in one write (they precede it on the wire). */
+		exec_start(e);
+		return 0;
+	}
 	while (*p)
 		p = &(*p)->qnext;
 	*p = e;
 	schedule();
-	rep->execution_id = e->id;
 	return 0;
 }
 
