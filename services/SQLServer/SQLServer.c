@@ -17,6 +17,7 @@
  * thread: handlers and SQLite calls never race.
  */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -256,8 +257,18 @@ static void exec_pump(struct sql_exec *e)
 		int r = sql_client_next_result(c, e->stmt->id, e->id,
 					       (hv_vec_sql_server_row){.items = rows, .count = n});
 		hv_arena_reset(&a);
-		if (r < 0)
-			hv_log_debug("could not queue rows: %s", strerror(-r));
+		if (r < 0) {
+			/* A row over the message limit (a huge blob), or the client
+			 * gone: never a silent gap in the result. */
+			char why[160];
+			snprintf(why, sizeof(why), "rows %llu-%llu could not be sent: %s",
+				 (unsigned long long)(e->rows - n + 1), (unsigned long long)e->rows,
+				 r == -EMSGSIZE ? "over the message size limit" : strerror(-r));
+			sql_client_execution_error(c, e->stmt->id, e->id,
+						   (sql_server_sql_error){SQLITE_TOOBIG, why, -1});
+			exec_finish(e);
+			break;
+		}
 		if (rc == SQLITE_DONE) {
 			sql_client_results_exhausted(c, e->stmt->id, e->id, e->rows);
 			exec_finish(e);

@@ -187,6 +187,10 @@ static void test_bad_input(void)
 	CHECK_EQ(exec_err(s, db, "PRAGMA temp_store_directory='/tmp'", &err), SQLC_ERR_SQL);
 	CHECK_EQ(access("/tmp/x.db", F_OK), -1);
 	CHECK_EQ(access("/tmp/y.db", F_OK), -1);
+	/* A row over the IPC message limit (128 MiB) is an error, not a gap. */
+	CHECK_EQ(exec_err(s, db, "SELECT 1 UNION ALL SELECT zeroblob(136314880)", &err), SQLC_ERR_SQL);
+	CHECK_EQ(err.code, 18); /* SQLITE_TOOBIG */
+	CHECK(strstr(err.message, "message size limit"));
 	/* Still serving, and the journal is still WAL. */
 	CHECK_EQ(exec_err(s, db, "PRAGMA table_info(t); PRAGMA journal_mode", &err), 0);
 	sqlc_close(s);
