@@ -6,9 +6,12 @@
  *
  *   sqlserver-bench [--quick] [--rows N] [--queries N] [--server PATH]
  *
- * The PostgreSQL comparison (issue 17) is to come. Speed is never
- * asserted; --quick is the suite's smoke run (results are checked). */
+ * With libpq and Debian's postgresql, the same SELECT on a private
+ * PostgreSQL over its Unix socket, as a libpq prepared statement
+ * (--no-postgres skips it). Speed is never asserted; --quick is the
+ * suite's smoke run (results are checked). */
 #include <errno.h>
+#include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -19,6 +22,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#ifdef HAVE_LIBPQ
+#include "pg.h"
+#endif
 #include "sql_client.h"
 #include "sql_db.h"
 
@@ -115,9 +121,33 @@ static double bench_inproc(const char *dir, int64_t rows, long queries)
 	return qps;
 }
 
+static void compare_postgres(bool wanted, int64_t rows, long queries, double srv)
+{
+#ifdef HAVE_LIBPQ
+	const char *why = "--no-postgres";
+	if (!wanted || pg_start(&why) < 0) {
+		printf("  PostgreSQL: skipped (%s)\n", why);
+		return;
+	}
+	pg_point_select(rows, queries / 10 + 1); /* warm */
+	double pg = pg_point_select(rows, queries);
+	pg_stop();
+	if (pg < 0) {
+		printf("  PostgreSQL: failed (see above)\n");
+		return;
+	}
+	printf("  PostgreSQL (libpq, prepared, Unix socket) %10.0f queries/s  (%.2f us each)\n", pg,
+	       1e6 / pg);
+	printf("  SQLServer / PostgreSQL: %.2f (issue 17 asks >= 1.5)\n", srv / pg);
+#else
+	printf("  PostgreSQL: skipped (built without libpq)\n");
+#endif
+}
+
 int main(int argc, char **argv)
 {
 	const char *exe = SQL_BENCH_SERVER;
+	bool postgres = true;
 	int64_t rows = 100000;
 	long queries = 200000;
 	for (int i = 1; i < argc; i++) {
@@ -128,11 +158,13 @@ int main(int argc, char **argv)
 			rows = atoll(argv[++i]);
 		else if (!strcmp(argv[i], "--queries") && i + 1 < argc)
 			queries = atol(argv[++i]);
+		else if (!strcmp(argv[i], "--no-postgres"))
+			postgres = false;
 		else if (!strcmp(argv[i], "--server") && i + 1 < argc)
 			exe = argv[++i];
 		else {
 			fprintf(stderr, "Usage: sqlserver-bench [--quick] [--rows N] [--queries N] "
-					"[--server PATH]\n");
+					"[--server PATH] [--no-postgres]\n");
 			return 2;
 		}
 	}
@@ -173,6 +205,7 @@ int main(int argc, char **argv)
 	printf("  SQLite in process  %10.0f queries/s  (%.2f us each)\n", inp, 1e6 / inp);
 	printf("  through SQLServer  %10.0f queries/s  (%.2f us each)\n", srv, 1e6 / srv);
 	printf("  SQLServer / in-process: %.3f (%.1fx slower)\n", srv / inp, inp / srv);
+	compare_postgres(postgres, rows, queries, srv);
 	sqlc_close(s);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
