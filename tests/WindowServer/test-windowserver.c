@@ -47,7 +47,7 @@ static const char other_ini[] =
 	"ActiveWindowTitleBar=#00a0e0\nInactiveWindowBorder1=#505050\n"
 	"InactiveWindowTitleBar=#a0a0a0\nWindow=#00ffff\nButton=#b0b0b0\n"
 	"[Metrics]\nTitleHeight=24\nBorderThickness=5\nTitleButtonWidth=16\nTitleButtonHeight=16\n";
-static struct theme_values th = test_theme;
+static struct theme_values th; /* the theme in effect: test_theme from main() */
 
 static const char *exe, *theme;
 
@@ -949,6 +949,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "usage: %s WindowServer THEME.ini\n", argv[0]);
 		return 2;
 	}
+	th = test_theme;
 	exe = argv[1];
 	theme = argv[2];
 	signal(SIGPIPE, SIG_IGN);
