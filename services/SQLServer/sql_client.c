@@ -6,10 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <haven/loop.h>
+
 #include "sql_client.h"
 
 struct sqlc {
 	hv_conn *conn;
+	int timeout_ms; /* < 0: none */
 	/* The execution being read. */
 	uint64_t exec_id;
 	bool done;
@@ -110,6 +113,7 @@ int sqlc_open(const char *socket_path, sqlc **out)
 		return r;
 	}
 	hv_conn_set_userdata(s->conn, s);
+	s->timeout_ms = -1;
 	*out = s;
 	return 0;
 }
@@ -123,6 +127,30 @@ void sqlc_close(sqlc *s)
 }
 
 hv_conn *sqlc_conn(sqlc *s) { return s->conn; }
+
+void sqlc_set_timeout(sqlc *s, int timeout_ms)
+{
+	s->timeout_ms = timeout_ms < 0 ? -1 : timeout_ms;
+	hv_conn_set_timeout(s->conn, s->timeout_ms);
+}
+
+/* Dispatch events until the execution ends; -ETIMEDOUT when none arrives
+ * within the timeout (a partial message is no progress). */
+static int wait_done(sqlc *s)
+{
+	uint64_t last = hv_now_ns();
+	while (!s->done) {
+		int r = hv_conn_dispatch(s->conn, s->timeout_ms);
+		if (r < 0)
+			return r;
+		if (r > 0)
+			last = hv_now_ns();
+		else if (s->timeout_ms >= 0 &&
+			 hv_now_ns() - last >= (uint64_t)s->timeout_ms * 1000000u)
+			return -ETIMEDOUT;
+	}
+	return 0;
+}
 
 const char *sqlc_strerror(sqlc *s, int r) { return hv_conn_strerror(s ? s->conn : NULL, r); }
 
@@ -165,8 +193,8 @@ int sqlc_execute(sqlc *s, uint64_t stmt, const sql_server_value *params, size_t 
 	s->err = err;
 	hv_vec_sql_server_value v = {.items = (sql_server_value *)params, .count = nparams};
 	int r = sql_server_execute_statement(s->conn, stmt, v, &s->exec_id);
-	while (r >= 0 && !s->done)
-		r = hv_conn_dispatch(s->conn, -1);
+	if (r >= 0)
+		r = wait_done(s);
 	s->ops = NULL;
 	s->err = NULL;
 	if (r < 0)

@@ -50,6 +50,10 @@ typedef struct sqlc_result_ops {
 int sqlc_open(const char *socket_path, sqlc **out);
 void sqlc_close(sqlc *s);
 hv_conn *sqlc_conn(sqlc *s);
+/* How long a call, or the wait for an execution's next event, may take
+ * before it fails with -ETIMEDOUT (ms; < 0, the default: for ever). A
+ * frozen service then cannot hang a script. */
+void sqlc_set_timeout(sqlc *s, int timeout_ms);
 /* The text of a failed call's result (the server's message when it sent
  * one). */
 const char *sqlc_strerror(sqlc *s, int r);

@@ -36,4 +36,11 @@ expect_rc 1 "$sql" db "ATTACH '/etc/passwd' AS p"; grep -q 'ATTACH is not allowe
 expect_rc 0 "$sql" db "SELECT count(*) FROM t"; [ "$(cat "$dir/out")" = 2 ] || fail "count"
 HAVEN_PORTAL_DIR=$dir/none expect_rc 1 "$sql" db "SELECT 1"
 grep -q 'cannot reach SQLServer' "$dir/err" || fail "unreachable not said: $(cat "$dir/err")"
+
+# A frozen service: the call times out ($HAVEN_TIMEOUT_MS), no hang.
+kill -STOP "${pids[0]}"
+HAVEN_TIMEOUT_MS=300 expect_rc 1 timeout 20 "$sql" db "SELECT 1"
+grep -q 'did not answer' "$dir/err" || fail "frozen service not said: $(cat "$dir/err")"
+kill -CONT "${pids[0]}"
+expect_rc 0 "$sql" db "SELECT 1"
 finish

@@ -15,6 +15,8 @@
 
 #include <haven/options.h>
 
+#include "cli.h"
+
 #include "sql_client.h"
 
 enum mode { MODE_LIST, MODE_CSV, MODE_JSON };
@@ -186,6 +188,9 @@ static void options_first(int argc, char **argv)
 	memcpy(argv + 1 + no, args, (size_t)na * sizeof(char *));
 }
 
+static const hv_cmdline *cmdline;
+static void usage(FILE *f) { hv_options_usage(cmdline, f); }
+
 int main(int argc, char **argv)
 {
 	options_first(argc, argv);
@@ -202,11 +207,14 @@ int main(int argc, char **argv)
 		.name = "sql",
 		.args = "DB SQL",
 		.summary = "Run SQL in the database DB of SQLServer and print the rows\n"
-			   "(default: values joined by '|'). Exit status: 0 ok, 1 error, 2 usage.",
+			   "(default: values joined by '|'). Exit status: 0 ok, 1 error, 2 usage.\n"
+			   CLI_TIMEOUT_HELP,
 		.tables = tables,
 		.min_args = 2,
 		.max_args = 2,
 	};
+	cmdline = &cmd;
+	cli_init("sql", "SQLServer", usage);
 	int first = 0;
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r != 1)
@@ -221,13 +229,14 @@ int main(int argc, char **argv)
 		fprintf(stderr, "sql: cannot reach SQLServer: %s\n", sqlc_strerror(NULL, r));
 		return 1;
 	}
+	sqlc_set_timeout(s, cli_timeout_ms());
 	uint64_t conn = 0;
 	struct out o = {.mode = json ? MODE_JSON : csv ? MODE_CSV : MODE_LIST};
 	sqlc_error err = {0};
 	const sqlc_result_ops ops = {.columns = on_columns, .row = on_row};
 	r = sqlc_connect(s, db, &conn);
 	if (r < 0) {
-		fprintf(stderr, "sql: %s\n", sqlc_strerror(s, r));
+		cli_fail(sqlc_conn(s), r, "connect");
 	} else if ((r = sqlc_exec(s, conn, text, &ops, &o, NULL, &err)) == SQLC_ERR_SQL) {
 		if (err.offset >= 0)
 			fprintf(stderr, "sql: error at offset %d: %s (SQLite code %d)\n", err.offset,
@@ -235,7 +244,7 @@ int main(int argc, char **argv)
 		else
 			fprintf(stderr, "sql: error: %s (SQLite code %d)\n", err.message, err.code);
 	} else if (r < 0) {
-		fprintf(stderr, "sql: %s\n", sqlc_strerror(s, r));
+		cli_fail(sqlc_conn(s), r, "run");
 	}
 	if (o.any_json)
 		fputs("]\n", stdout);
