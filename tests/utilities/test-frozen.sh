@@ -5,7 +5,8 @@
 # catches a CLI that hangs (killed: exit 137); nothing here times speed.
 #   test-frozen.sh KEY=EXE...   (keys: clipboard clip notificationserver
 #   notify configserver config echoserver echo-client imagedecoder imgdecode
-#   systemserver svc; a pair whose service or CLI is missing is skipped)
+#   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup;
+#   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
 for a in "$@"; do exe[${a%%=*}]=${a#*=}; done
@@ -13,12 +14,12 @@ for a in "$@"; do exe[${a%%=*}]=${a#*=}; done
 HANG=60 # far above the timeout: only a CLI that ignores it gets there
 
 have() { for k in "$@"; do [ -n "${exe[$k]:-}" ] || { echo "skipped: no $k"; return 1; }; done; }
-# frozen SERVICE_NAME CMD...: exit 1, one line naming the service and the timeout
+# frozen SERVICE_NAME CMD...: exit 1 (or $RC), one line naming the service and the timeout
 frozen() {
-	local who=$1; shift
+	local who=$1 want=${RC:-1}; shift
 	HAVEN_TIMEOUT_MS=500 timeout -s KILL $HANG "$@" </dev/null >"$dir/out" 2>"$dir/err"
 	local rc=$?
-	[ $rc -eq 1 ] || fail "$* exited $rc against a frozen $who, expected 1: $(cat "$dir/err")"
+	[ $rc -eq "$want" ] || fail "$* exited $rc against a frozen $who, expected $want: $(cat "$dir/err")"
 	grep -q "$who did not answer within 500 ms (HAVEN_TIMEOUT_MS)" "$dir/err" ||
 		fail "$*: timeout not said: $(cat "$dir/err")"
 }
@@ -87,6 +88,34 @@ if have systemserver svc; then
 	done
 	cont_last
 	"${exe[svc]}" --socket "$ctl" status >/dev/null || fail "svc status after SIGCONT"
+fi
+
+if have windowserver wsctl; then
+	start_service "${exe[windowserver]}" window
+	stop_last
+	for cmd in "windows" "screenshot $dir/shot.png" "theme"; do
+		frozen "the WindowServer" "${exe[wsctl]}" $cmd
+	done
+	cont_last
+	"${exe[wsctl]}" windows >/dev/null || fail "wsctl windows after SIGCONT"
+fi
+
+if have sqlserver sql; then
+	mkdir -p "$dir/sqldb"
+	start_service "${exe[sqlserver]}" sql --dir "$dir/sqldb"
+	stop_last
+	frozen SQLServer "${exe[sql]}" db "SELECT 1"
+	cont_last
+	"${exe[sql]}" db "SELECT 1" >/dev/null || fail "sql after SIGCONT"
+fi
+
+if have lookupserver lookup; then
+	printf '127.0.0.1 frozen.test\n' >"$dir/hosts"
+	start_service "${exe[lookupserver]}" lookup --hosts "$dir/hosts" --nameserver 127.0.0.1:9
+	stop_last
+	RC=5 frozen LookupServer "${exe[lookup]}" frozen.test # lookup's "service failed" status
+	cont_last
+	"${exe[lookup]}" frozen.test >/dev/null || fail "lookup after SIGCONT"
 fi
 
 finish
