@@ -747,25 +747,7 @@ static void save_fails_child(void)
 
 static void test_save_fails(void)
 {
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		/* A private mount namespace: the tmpfs is seen by this child and
-		 * the Clipboard it starts, and goes away with them. */
-		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
-			fprintf(stderr, "save-fails: skipped, no mount namespace here: %s\n",
-				strerror(errno));
-			_exit(77);
-		}
-		save_fails_child();
-		_exit(check_result());
-	}
-	int status;
-	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		return;
-	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "the full/read-only state directory case failed (status %#x)", status);
+	check_in_mount_namespace("the full/read-only state directory case", save_fails_child);
 }
 
 /* --- crash and respawn -------------------------------------------------------- */

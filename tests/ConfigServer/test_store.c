@@ -515,24 +515,7 @@ static void full_readonly_child(void)
 
 static void test_full_and_readonly(void)
 {
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
-			fprintf(stderr, "full/read-only: skipped, no mount namespace here: %s\n",
-				strerror(errno));
-			_exit(77);
-		}
-		check_failures = 0; /* the parent counts its own */
-		full_readonly_child();
-		_exit(check_result());
-	}
-	int status;
-	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		return;
-	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "the full/read-only directory case failed (status %#x)", status);
+	check_in_mount_namespace("the full/read-only directory case", full_readonly_child);
 }
 
 /* cfg_store_forget (the fuzzer's reset): the next use reads the

@@ -813,25 +813,7 @@ static void unsaved_child(void)
 
 static void test_unsaved(void)
 {
-	pid_t pid = fork();
-	REQUIRE(pid >= 0);
-	if (pid == 0) {
-		/* A private mount namespace: the mounts are seen by this child
-		 * and the NotificationServer it starts, and go away with them. */
-		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_PRIVATE, NULL) < 0) {
-			fprintf(stderr, "unsaved: skipped, no mount namespace here: %s\n",
-				strerror(errno));
-			_exit(77);
-		}
-		unsaved_child();
-		_exit(check_result());
-	}
-	int status;
-	REQUIRE_EQ(waitpid(pid, &status, 0), pid);
-	if (WIFEXITED(status) && WEXITSTATUS(status) == 77)
-		return;
-	CHECK_MSG(WIFEXITED(status) && WEXITSTATUS(status) == 0,
-		  "the full/read-only/symlinked state directory case failed (status %#x)", status);
+	check_in_mount_namespace("the full/read-only/symlinked state directory case", unsaved_child);
 }
 
 int main(int argc, char **argv)

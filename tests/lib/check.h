@@ -63,3 +63,10 @@ extern int check_failures;
 
 /* Prints the count of failed checks, if any; 0 when none failed, else 1. */
 int check_result(void);
+
+/* Run fn() in a forked child with a private mount namespace, so mounts it
+ * makes (a tiny tmpfs to fill, a read-only bind) are seen by it and the
+ * services it starts and vanish with them, never the machine's. Its failed
+ * checks fail one check here, named by `what`. Where mount namespaces are
+ * refused it says so on stderr and returns: the case is skipped. */
+void check_in_mount_namespace(const char *what, void (*fn)(void));
