@@ -31,3 +31,7 @@ void sql_peer_fini(hv_conn *c, void *state);
 /* The service's lifetime: databases live in dir. */
 int sql_service_open(hv_server *srv, const char *dir);
 void sql_service_close(int exit_code);
+
+/* The process around the handlers (process.c): --dir and main.c's setup. */
+extern const char *sql_dir;
+int sql_setup(hv_server *srv);
