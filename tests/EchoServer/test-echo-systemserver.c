@@ -24,6 +24,7 @@
 #include "check.h"
 #include "EchoServer.ipc.h"
 #include "fixture.h"
+#include "service.h"
 
 /* Hang guards only: nothing asserts that anything is fast. */
 #define WAIT_ROUNDS 6000 /* x 5 ms = 30 s */
@@ -68,31 +69,7 @@ static hv_conn *connect_portal(void)
 	return NULL;
 }
 
-/* The EchoServer process: SystemServer's child (SO_PEERCRED would name
- * SystemServer, which made the listening socket). */
-static pid_t find_service(void)
-{
-	DIR *d = opendir("/proc");
-	REQUIRE(d);
-	pid_t found = 0;
-	struct dirent *e;
-	while (!found && (e = readdir(d))) {
-		char path[300], comm[64];
-		int pid = atoi(e->d_name), ppid = 0;
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fscanf(f, "%*d (%63[^)]) %*c %d", comm, &ppid) == 2 && ppid == ss_pid &&
-		    !strcmp(comm, "EchoServer"))
-			found = pid;
-		fclose(f);
-	}
-	closedir(d);
-	return found;
-}
+static pid_t find_service(void) { return svc_find_child(ss_pid, "EchoServer"); }
 
 static int rm_entry(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
 {

@@ -21,6 +21,7 @@
 #include <unistd.h>
 
 #include "check.h"
+#include "service.h"
 #include "window.h"
 
 #define WAIT_ROUNDS 6000 /* x 5 ms = 30 s: a hang guard only */
@@ -63,30 +64,7 @@ static wsc_display *connect_portal(void)
 	return NULL;
 }
 
-/* SystemServer's child called WindowServer. */
-static pid_t find_service(void)
-{
-	DIR *d = opendir("/proc");
-	REQUIRE(d);
-	pid_t found = 0;
-	struct dirent *e;
-	while (!found && (e = readdir(d))) {
-		char path[300], comm[64];
-		int pid = atoi(e->d_name), ppid = 0;
-		if (pid <= 0)
-			continue;
-		snprintf(path, sizeof path, "/proc/%d/stat", pid);
-		FILE *f = fopen(path, "re");
-		if (!f)
-			continue;
-		if (fscanf(f, "%*d (%63[^)]) %*c %d", comm, &ppid) == 2 && ppid == ss_pid &&
-		    !strcmp(comm, "WindowServer"))
-			found = pid;
-		fclose(f);
-	}
-	closedir(d);
-	return found;
-}
+static pid_t find_service(void) { return svc_find_child(ss_pid, "WindowServer"); }
 
 static int status_field(pid_t pid, const char *name)
 {

@@ -1,6 +1,7 @@
 /* service.c — a service under a minimal manager of the test's own
  * (see service.h). No sleeps: the socket exists before the service runs, so
  * a client's connect is queued by the kernel until the service accepts. */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -285,4 +286,28 @@ bool svc_all_distinct(const uint64_t *v, size_t n)
 		ok = s[i] != s[i - 1];
 	free(s);
 	return ok;
+}
+
+pid_t svc_find_child(pid_t parent, const char *comm)
+{
+	DIR *d = opendir("/proc");
+	REQUIRE(d);
+	pid_t found = 0;
+	struct dirent *e;
+	while (!found && (e = readdir(d))) {
+		char path[300], name[64];
+		int pid = atoi(e->d_name), ppid = 0;
+		if (pid <= 0)
+			continue;
+		snprintf(path, sizeof path, "/proc/%d/stat", pid);
+		FILE *f = fopen(path, "re");
+		if (!f)
+			continue;
+		if (fscanf(f, "%*d (%63[^)]) %*c %d", name, &ppid) == 2 && ppid == parent &&
+		    !strcmp(name, comm))
+			found = pid;
+		fclose(f);
+	}
+	closedir(d);
+	return found;
 }

@@ -67,6 +67,10 @@ bool svc_all_distinct(const uint64_t *v, size_t n);
 int run_cmd(char *const argv[], int in_fd, char *out, size_t size, char *err, size_t err_size);
 /* Whether the service's log (f->log) says `words` within ms milliseconds;
  * when not, the log is printed. */
+/* The pid of parent's child whose command is comm (a service SystemServer
+ * started: SO_PEERCRED would name the manager, which made the listening
+ * socket), or 0 if there is none. */
+pid_t svc_find_child(pid_t parent, const char *comm);
 bool svc_log_says(const svc_fixture *f, const char *words, int ms);
 /* Write text to path (created 0644 or truncated); ends the test on failure. */
 void svc_write_file(const char *path, const char *text);
