@@ -124,3 +124,32 @@ int hv_replace_file_data_at(int dirfd, const char *name, mode_t mode, unsigned f
 	struct data_fill d = {data, len};
 	return hv_replace_file_at(dirfd, name, mode, flags, fill_data, &d, st);
 }
+
+/* Component by component: mkdir, and on EEXIST make sure it is a directory
+ * (stat follows a symlink to one, as mkdir -p does). */
+int hv_mkdir_p(const char *path, mode_t mode)
+{
+	if (!path || !path[0])
+		return -EINVAL;
+	_hv_free_ char *p = strdup(path);
+	if (!p)
+		return -ENOMEM;
+	for (char *q = p + 1;; q++) {
+		bool last = *q == '\0';
+		if (!last && *q != '/')
+			continue;
+		*q = '\0';
+		if (q[-1] != '/' && mkdir(p, mode) < 0) {
+			if (errno != EEXIST)
+				return -errno;
+			struct stat st;
+			if (stat(p, &st) < 0)
+				return -errno;
+			if (!S_ISDIR(st.st_mode))
+				return -ENOTDIR;
+		}
+		if (last)
+			return 0;
+		*q = '/';
+	}
+}

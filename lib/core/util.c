@@ -211,6 +211,38 @@ DIR *hv_opendir_at(int dirfd)
 	return d;
 }
 
+int hv_xdg_path(enum hv_xdg kind, const char *sub, char **out)
+{
+	static const struct {
+		const char *var, *fallback; /* fallback under $HOME; NULL: none */
+	} bases[] = {
+		[HV_XDG_CONFIG] = {"XDG_CONFIG_HOME", ".config"},
+		[HV_XDG_DATA] = {"XDG_DATA_HOME", ".local/share"},
+		[HV_XDG_STATE] = {"XDG_STATE_HOME", ".local/state"},
+		[HV_XDG_CACHE] = {"XDG_CACHE_HOME", ".cache"},
+		[HV_XDG_RUNTIME] = {"XDG_RUNTIME_DIR", NULL},
+	};
+	*out = NULL;
+	if ((unsigned)kind >= HV_ARRAY_SIZE(bases))
+		return -EINVAL;
+	const char *base = getenv(bases[kind].var), *home = getenv("HOME");
+	const char *under = NULL;
+	if (!base || base[0] != '/') {
+		if (!bases[kind].fallback || !home || home[0] != '/')
+			return -ENOENT;
+		base = home;
+		under = bases[kind].fallback;
+	}
+	bool has_sub = sub && sub[0];
+	int n = asprintf(out, "%s%s%s%s%s", base, under ? "/" : "", under ? under : "",
+			 has_sub ? "/" : "", has_sub ? sub : "");
+	if (n < 0) {
+		*out = NULL;
+		return -ENOMEM;
+	}
+	return 0;
+}
+
 int hv_runtime_dir(const char *name, char *buf, size_t size)
 {
 	const char *rt = getenv("XDG_RUNTIME_DIR");

@@ -448,18 +448,11 @@ int cfg_service_init(hv_server *srv, cfg_store *store)
 
 int cfg_default_dir(const char **out)
 {
-	static char buf[PATH_MAX];
-	const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
-	int n;
-	if (xdg && xdg[0] == '/')
-		n = snprintf(buf, sizeof(buf), "%s/haven", xdg);
-	else if (home && home[0] == '/')
-		n = snprintf(buf, sizeof(buf), "%s/.config/haven", home);
-	else
-		return hv_log_errno(-ENOENT, "neither XDG_CONFIG_HOME nor HOME is an absolute path; "
-					     "use --config-dir");
-	if (n < 0 || (size_t)n >= sizeof(buf))
-		return hv_log_errno(-ENAMETOOLONG, "the settings directory's path is too long");
-	*out = buf;
+	static char *dir; /* the process's own, for the process's life */
+	int r = dir ? 0 : hv_xdg_path(HV_XDG_CONFIG, "haven", &dir);
+	if (r < 0)
+		return hv_log_errno(r, "neither XDG_CONFIG_HOME nor HOME is an absolute path; "
+				       "use --config-dir");
+	*out = dir;
 	return 0;
 }

@@ -754,24 +754,6 @@ static int load_file(cfg_store *s, int dirfd, const char *dir, const char *domai
 }
 
 /* --- store and domain cache ---------------------------------------------------- */
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_hv_free_ char *p = strdup(path);
-	if (!p)
-		return -ENOMEM;
-	for (char *q = p + 1; *q; q++) {
-		if (*q != '/')
-			continue;
-		*q = '\0';
-		if (mkdir(p, mode) < 0 && errno != EEXIST)
-			return -errno;
-		*q = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 /* A SIGKILL between creating the temp file and the rename leaves
  * ".<domain>.ini.XXXXXX" (hv_replace_file_at's name). */
 static void remove_stale_temps(cfg_store *s)
@@ -795,7 +777,7 @@ static void remove_stale_temps(cfg_store *s)
 /* The directories: the user's (created), the defaults' (optional). */
 static int open_dirs(cfg_store *s, const char *user_dir, const char *defaults_dir)
 {
-	int r = mkdir_p(user_dir, 0700);
+	int r = hv_mkdir_p(user_dir, 0700);
 	if (r < 0)
 		return hv_log_errno(r, "Failed to create %s", user_dir);
 	s->user_dirfd = open(user_dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);

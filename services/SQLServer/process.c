@@ -9,44 +9,30 @@
 #include <sys/stat.h>
 
 #include <haven/log.h>
+#include <haven/util.h>
 
 #include "SQLServer.h"
 
 const char *sql_dir; /* --sql_dir, then the absolute path in use */
 
-/* mkdir -p of an absolute path, 0700 for what it creates. */
-static int make_dirs(char *path)
-{
-	for (char *p = path + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		int r = mkdir(path, 0700);
-		*p = '/';
-		if (r < 0 && errno != EEXIST)
-			return -errno;
-	}
-	return mkdir(path, 0700) < 0 && errno != EEXIST ? -errno : 0;
-}
-
 int sql_setup(hv_server *srv)
 {
 	static char buf[PATH_MAX];
 	if (!sql_dir) {
-		const char *data = getenv("XDG_DATA_HOME"), *home = getenv("HOME");
-		int n = data && data[0] == '/' ? snprintf(buf, sizeof(buf), "%s/haven/SQLServer", data)
-			: home && home[0] == '/' ? snprintf(buf, sizeof(buf), "%s/.local/share/haven/SQLServer", home)
-						 : -1;
-		if (n < 0 || (size_t)n >= sizeof(buf)) {
-			hv_log_error("no data directory: set XDG_DATA_HOME or HOME, or give --sql_dir");
-			return -ENOENT;
-		}
-		int r = make_dirs(buf);
+		_hv_free_ char *dir = NULL;
+		int r = hv_xdg_path(HV_XDG_DATA, "haven/SQLServer", &dir);
 		if (r < 0) {
-			hv_log_error("cannot create %s: %s", buf, strerror(-r));
+			hv_log_error("no data directory: set XDG_DATA_HOME or HOME, or give --sql_dir");
 			return r;
 		}
-		sql_dir = buf;
+		if (strlen(dir) >= sizeof(buf))
+			return hv_log_errno(-ENAMETOOLONG, "%s", dir);
+		r = hv_mkdir_p(dir, 0700);
+		if (r < 0) {
+			hv_log_error("cannot create %s: %s", dir, strerror(-r));
+			return r;
+		}
+		sql_dir = strcpy(buf, dir);
 	} else {
 		/* Absolute, so SQLite never depends on the working directory. */
 		if (!realpath(sql_dir, buf)) {

@@ -32,24 +32,6 @@
 
 /* --- helpers ---------------------------------------------------------- */
 
-static int mkdir_p(const char *path, mode_t mode)
-{
-	_hv_free_ char *p = strdup(path);
-	if (!p)
-		return -ENOMEM;
-	for (char *s = p + 1; *s; s++) {
-		if (*s != '/')
-			continue;
-		*s = '\0';
-		if (mkdir(p, 0755) < 0 && errno != EEXIST)
-			return -errno;
-		*s = '/';
-	}
-	if (mkdir(p, mode) < 0 && errno != EEXIST)
-		return -errno;
-	return 0;
-}
-
 const char *ss_manager_portal_dir(const ss_manager *m) { return m->portal_dir; }
 const char *ss_manager_runtime_dir(const ss_manager *m) { return m->runtime_dir; }
 hv_loop *ss_manager_loop(const ss_manager *m) { return m->loop; }
@@ -136,7 +118,7 @@ static int make_socket(const char *path, mode_t mode, const ss_svc_def *d, bool 
 	if (slash && slash != dir) {
 		*slash = '\0';
 		/* Usually the portal dir, which exists: one stat, not a mkdir per level. */
-		int r = stat(dir, &dst) == 0 && S_ISDIR(dst.st_mode) ? 0 : mkdir_p(dir, 0755);
+		int r = stat(dir, &dst) == 0 && S_ISDIR(dst.st_mode) ? 0 : hv_mkdir_p(dir, 0755);
 		if (r < 0)
 			return r;
 	}

@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
@@ -143,6 +144,81 @@ static void test_unix_listen(void)
 	unlink(path);
 }
 
+/* hv_mkdir_p: every missing component, with the mode asked for; existing
+ * ones untouched; a file in the way is -ENOTDIR, never replaced. */
+static void test_mkdir_p(void)
+{
+	char path[PATH_MAX], file[PATH_MAX];
+	struct stat st;
+	snprintf(path, sizeof(path), "%s/a/b//c/", dir);
+	CHECK_EQ(hv_mkdir_p(path, 0700), 0);
+	snprintf(path, sizeof(path), "%s/a/b/c", dir);
+	REQUIRE_EQ(stat(path, &st), 0);
+	CHECK(S_ISDIR(st.st_mode));
+	CHECK_EQ(st.st_mode & 07777, 0700u);
+	snprintf(path, sizeof(path), "%s/a", dir);
+	REQUIRE_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0700u); /* intermediates too: private */
+	REQUIRE_EQ(chmod(path, 0755), 0);
+	snprintf(path, sizeof(path), "%s/a/b/c/d", dir);
+	CHECK_EQ(hv_mkdir_p(path, 0700), 0); /* again, deeper: fine */
+	snprintf(path, sizeof(path), "%s/a", dir);
+	REQUIRE_EQ(stat(path, &st), 0);
+	CHECK_EQ(st.st_mode & 07777, 0755u); /* an existing one is left alone */
+	snprintf(file, sizeof(file), "%s/a/file", dir);
+	int fd = open(file, O_CREAT | O_WRONLY | O_CLOEXEC, 0600);
+	REQUIRE(fd >= 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/a/file/x", dir);
+	CHECK_EQ(hv_mkdir_p(path, 0700), -ENOTDIR);
+	CHECK_EQ(hv_mkdir_p(file, 0700), -ENOTDIR);
+	CHECK_EQ(hv_mkdir_p("", 0700), -EINVAL);
+	unlink(file);
+	const char *rm[] = {"a/b/c/d", "a/b/c", "a/b", "a"};
+	for (size_t i = 0; i < HV_ARRAY_SIZE(rm); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, rm[i]);
+		CHECK_EQ(rmdir(path), 0);
+	}
+}
+
+/* hv_xdg_path: the variable when absolute, else the ~/ default; a relative
+ * variable is ignored (the spec); no base at all is -ENOENT. */
+static void test_xdg_path(void)
+{
+	char *p;
+	setenv("HOME", "/home/u", 1);
+	setenv("XDG_DATA_HOME", "/x/data", 1);
+	REQUIRE_EQ(hv_xdg_path(HV_XDG_DATA, "haven/SQLServer", &p), 0);
+	CHECK_STR(p, "/x/data/haven/SQLServer");
+	free(p);
+	setenv("XDG_DATA_HOME", "relative/data", 1);
+	REQUIRE_EQ(hv_xdg_path(HV_XDG_DATA, "haven", &p), 0);
+	CHECK_STR(p, "/home/u/.local/share/haven");
+	free(p);
+	unsetenv("XDG_STATE_HOME");
+	REQUIRE_EQ(hv_xdg_path(HV_XDG_STATE, NULL, &p), 0);
+	CHECK_STR(p, "/home/u/.local/state");
+	free(p);
+	unsetenv("XDG_CONFIG_HOME");
+	REQUIRE_EQ(hv_xdg_path(HV_XDG_CONFIG, "haven", &p), 0);
+	CHECK_STR(p, "/home/u/.config/haven");
+	free(p);
+	unsetenv("XDG_CACHE_HOME");
+	REQUIRE_EQ(hv_xdg_path(HV_XDG_CACHE, "", &p), 0);
+	CHECK_STR(p, "/home/u/.cache");
+	free(p);
+	unsetenv("XDG_RUNTIME_DIR");
+	CHECK_EQ(hv_xdg_path(HV_XDG_RUNTIME, "haven", &p), -ENOENT);
+	CHECK(p == NULL);
+	setenv("XDG_RUNTIME_DIR", "/run/user/7", 1);
+	REQUIRE_EQ(hv_xdg_path(HV_XDG_RUNTIME, "haven", &p), 0);
+	CHECK_STR(p, "/run/user/7/haven");
+	free(p);
+	setenv("HOME", "not-absolute", 1);
+	CHECK_EQ(hv_xdg_path(HV_XDG_CACHE, "x", &p), -ENOENT);
+	CHECK_EQ(hv_xdg_path((enum hv_xdg)99, "x", &p), -EINVAL);
+}
+
 int main(void)
 {
 	signal(SIGALRM, on_alarm);
@@ -153,6 +229,8 @@ int main(void)
 	test_hostile_reads();
 	test_replace();
 	test_unix_listen();
+	test_mkdir_p();
+	test_xdg_path();
 	close(dirfd_);
 	rmdir(dir);
 	return check_result();

@@ -105,6 +105,25 @@ int hv_read_file_at(int dirfd, const char *name, int open_flags, size_t max, uin
 /* A directory stream on dirfd's directory that leaves dirfd open (and its
  * offset alone): closedir() it. NULL with errno set on failure. */
 DIR *hv_opendir_at(int dirfd);
+/* The XDG base directories (XDG Base Directory spec). */
+enum hv_xdg {
+	HV_XDG_CONFIG,	/* $XDG_CONFIG_HOME, else ~/.config */
+	HV_XDG_DATA,	/* $XDG_DATA_HOME, else ~/.local/share */
+	HV_XDG_STATE,	/* $XDG_STATE_HOME, else ~/.local/state */
+	HV_XDG_CACHE,	/* $XDG_CACHE_HOME, else ~/.cache */
+	HV_XDG_RUNTIME, /* $XDG_RUNTIME_DIR, no default */
+};
+/* "BASE/sub" (sub may be NULL or "": BASE alone) into a malloc'd *out.
+ * The spec says a relative $XDG_* is invalid and is ignored: then the
+ * ~/ default is used. -ENOENT (with *out NULL) when there is no absolute
+ * base (no variable and no absolute $HOME; always for RUNTIME without
+ * its variable). Nothing is created: see hv_mkdir_p. */
+int hv_xdg_path(enum hv_xdg kind, const char *sub, char **out);
+/* mkdir -p: every missing component of path is created with mode (the
+ * caller's most private choice; 0700 for what the XDG spec says), existing
+ * directories are left as they are. -ENOTDIR when a component exists and
+ * is not a directory, else 0 or -errno. */
+int hv_mkdir_p(const char *path, mode_t mode);
 /* A service's private runtime directory, $XDG_RUNTIME_DIR/haven/<name>,
  * into buf; $XDG_RUNTIME_DIR/haven is created (0700) when missing, the
  * last component is left to the caller. -ENOENT when XDG_RUNTIME_DIR is
