@@ -9,6 +9,7 @@
  * own section.
  */
 #include "def.h"
+#include "netsock.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -758,6 +759,31 @@ static int key_sockets(def_ctx *c, const key_item *k, const char *v, void *field
 	return r;
 }
 
+/* ListenStream= / ListenDatagram= (k->arg: the socket type): network
+ * sockets, kept in the same list as the Unix paths (netsock.h). */
+static int key_listen(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	_hv_cleanup_(hv_strv_clear) hv_strv l = { 0 };
+	int r = parse_list(v, &l);
+	for (size_t j = 0; r == 0 && j < l.n; j++) {
+		char spec[SS_NETSOCK_SPEC_MAX];
+		r = ss_netsock_parse(k->arg, l.v[j], spec);
+		if (r == -ERANGE || r == -EINVAL) {
+			bad(c, c->line, "[%s] %s=%s: %s", c->d->name, k->name, l.v[j],
+			    r == -ERANGE ? "port out of range (1-65535)"
+					 : "bad address (PORT, IPV4:PORT or [IPV6]:PORT)");
+			return KEY_REPORTED;
+		}
+		if (hv_strv_contains(field, spec)) {
+			bad(c, c->line, "[%s] %s=%s: %s is listed twice", c->d->name, k->name,
+			    l.v[j], spec);
+			return KEY_REPORTED;
+		}
+		r = hv_strv_push(field, spec);
+	}
+	return r;
+}
+
 /* PATH:PERMS (PATH expanded) or tcp:PORT:PERMS, which lib/sandbox checks. */
 static int add_unveil(def_ctx *c, char *e, hv_strv *out)
 {
@@ -862,6 +888,10 @@ static const key_item keys[] = {
 	KEY("StdIO", key_stdio, stdio),
 	KEY("Socket", key_sockets, sockets, .flags = KEY_LIST),
 	CTX_KEY("SocketPermissions", key_list, perms, KEY_LIST),
+	KEY("ListenStream", key_listen, sockets, .flags = KEY_LIST, .arg = SOCK_STREAM),
+	KEY("ListenDatagram", key_listen, sockets, .flags = KEY_LIST, .arg = SOCK_DGRAM),
+	KEY("Backlog", key_int, backlog, .lo = 1, .hi = 65535),
+	KEY("ReusePort", key_bool, reuse_port),
 	KEY("Lazy", key_lazy, lazy),
 	KEY("AcceptSocketConnections", key_bool, accept),
 	KEY("MultiInstance", key_bool, multi),
@@ -1019,6 +1049,24 @@ static void check_memory_budget(def_ctx *c)
 		    d->name);
 }
 
+/* What network sockets cannot do: carry the peer's uid (PerUser), be
+ * accepted when they are datagram ones, be probed when they are. */
+static void check_net_combinations(def_ctx *c)
+{
+	ss_svc_def *d = c->d;
+	for (size_t i = 0; i < d->sockets.n; i++) {
+		const char *s = d->sockets.v[i];
+		if (!ss_netsock_is(s))
+			continue;
+		if (d->per_user)
+			bad(c, d->line, "[%s] PerUser needs a Unix Socket, not %s", d->name, s);
+		if (s[0] == 'u' && d->accept)
+			bad(c, d->line, "[%s] AcceptSocketConnections cannot accept on %s", d->name, s);
+		if (s[0] == 'u' && i == 0 && d->readiness == SS_READY_SOCKET)
+			bad(c, d->line, "[%s] Readiness=socket needs a stream socket first", d->name);
+	}
+}
+
 /* Keys that constrain each other. */
 static void check_combinations(def_ctx *c)
 {
@@ -1044,6 +1092,7 @@ static void check_combinations(def_ctx *c)
 		d->lazy = true;
 	if (d->readiness == SS_READY_SOCKET && d->sockets.n == 0)
 		bad(c, d->line, "[%s] Readiness=socket needs a Socket", d->name);
+	check_net_combinations(c);
 	check_memory_budget(c);
 }
 

@@ -51,8 +51,10 @@ typedef struct ss_svc_def {
 	enum ss_stdio stdio;
 	char *stdio_path;
 
-	hv_strv sockets; /* expanded paths */
-	mode_t *socket_modes; /* one per socket */
+	hv_strv sockets; /* expanded paths, and network specs (netsock.h) */
+	mode_t *socket_modes; /* one per socket (unused for network ones) */
+	int backlog;	      /* Backlog= of network stream sockets, 0: SOMAXCONN */
+	bool reuse_port;      /* ReusePort= */
 	bool lazy, accept, multi, per_user;
 
 	enum ss_keepalive keepalive;

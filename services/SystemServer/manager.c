@@ -29,6 +29,7 @@
 #include <haven/util.h>
 
 #include "internal.h"
+#include "netsock.h"
 
 /* --- helpers ---------------------------------------------------------- */
 
@@ -110,6 +111,8 @@ void ss_unit_set_failed(ss_unit *u, const char *fmt, ...)
 
 static int make_socket(const char *path, mode_t mode, const ss_svc_def *d, bool root)
 {
+	if (ss_netsock_is(path))
+		return ss_netsock_open(path, d->backlog, d->reuse_port);
 	_hv_free_ char *dir = strdup(path);
 	if (!dir)
 		return -ENOMEM;
@@ -160,7 +163,8 @@ void ss_unit_close_sockets(ss_unit *u)
 		u->listen_watches[i] = NULL;
 		if (u->listen_fds[i] >= 0) {
 			hv_close(&u->listen_fds[i]);
-			unlink(u->def->sockets.v[i]);
+			if (!ss_netsock_is(u->def->sockets.v[i]))
+				unlink(u->def->sockets.v[i]);
 		}
 	}
 }

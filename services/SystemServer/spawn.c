@@ -35,6 +35,7 @@
 #include <haven/util.h>
 
 #include "internal.h"
+#include "netsock.h"
 
 extern char **environ;
 
@@ -231,6 +232,18 @@ void ss_manager_raise_nofile(void)
  * Nothing in the kernel reports "queue became empty", hence the timer. */
 #define SS_PROBE_INTERVAL_NS 2000000ull
 
+static int probe_connect(const char *socket_spec)
+{
+	if (ss_netsock_is(socket_spec))
+		return ss_netsock_connect(socket_spec); /* EINPROGRESS: queued all the same */
+	_hv_close_ int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	snprintf(sa.sun_path, sizeof sa.sun_path, "%s", socket_spec);
+	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof sa) < 0)
+		return -errno;
+	return HV_TAKE_FD(fd);
+}
+
 static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 {
 	ss_instance *i = userdata;
@@ -238,10 +251,8 @@ static void probe_cb(hv_loop *loop, hv_timer *t, void *userdata)
 	if (i->ready || u->listen_fds[0] < 0)
 		return;
 	if (i->probe_fd < 0) {
-		int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-		struct sockaddr_un sa = {.sun_family = AF_UNIX};
-		snprintf(sa.sun_path, sizeof sa.sun_path, "%s", u->def->sockets.v[0]);
-		if (fd >= 0 && connect(fd, (struct sockaddr *)&sa, sizeof sa) == 0) {
+		int fd = probe_connect(u->def->sockets.v[0]);
+		if (fd >= 0) {
 			i->probe_fd = fd;
 		} else {
 			/* EAGAIN: the backlog is full of real clients; try again. */
@@ -653,10 +664,14 @@ static int plan_listen_env(const ss_svc_def *d, int conn, spawn_plan *p)
 	for (int i = 0; i < p->nsrc; i++) {
 		const char *path = conn >= 0 ? d->sockets.v[0] : d->sockets.v[i];
 		const char *base = strrchr(path, '/') ? strrchr(path, '/') + 1 : path;
+		char netname[32];
+		if (ss_netsock_is(path))
+			ss_netsock_fdname(path, netname, sizeof netname), base = netname;
 		snprintf(names + strlen(names), sizeof names - strlen(names), "%s%s", i ? ":" : "",
 			 conn >= 0 ? "connection" : base);
-		snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover), "%s%s:%d",
-			 i ? " " : "", path, 3 + i);
+		if (!ss_netsock_is(path)) /* SOCKET_TAKEOVER names paths only */
+			snprintf(takeover + strlen(takeover), sizeof takeover - strlen(takeover),
+				 "%s%s:%d", takeover[0] ? " " : "", path, 3 + i);
 	}
 	if ((r = pushf(&p->env, "LISTEN_FDNAMES=%s", names)) < 0)
 		return r;

@@ -261,7 +261,9 @@ int main(int argc, char **argv)
 	bool per_connection = false;
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
-		int listening = sd_is_socket(fd, AF_UNIX, SOCK_STREAM, 1);
+		int listening = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);
+		if (sd_is_socket(fd, AF_UNSPEC, SOCK_DGRAM, -1) > 0)
+			continue; /* ListenDatagram=: nothing to greet */
 		if (listening <= 0 && !getenv("HAVEN_HANDOFF_FD"))
 			per_connection = true; /* one instance per connection: leave with it */
 		add(fd, listening > 0, false);

@@ -543,6 +543,84 @@ def test_bad_definitions(h):
     h.stop()
 
 
+def free_port(kind=socket.SOCK_STREAM):
+    with socket.socket(socket.AF_INET, kind) as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_net_sockets(h):
+    """ListenStream=/ListenDatagram=: the manager binds, the service gets the
+    fds by sd_listen_fds (named tcp-PORT, udp-PORT), and the listening socket
+    outlives a SIGKILL of the service: a client that connects while it is
+    down is served by the next instance."""
+    tcp, udp = free_port(), free_port(socket.SOCK_DGRAM)
+    h.service("Net", extra="ListenStream=127.0.0.1:%d\nListenDatagram=127.0.0.1:%d\n"
+              "Backlog=8\nReusePort=yes\nKeepAlive=true\nRestartSec=0.3" % (tcp, udp))
+    h.start()
+    r = wait_for(lambda: h.records("start", "Net"), "Net started")
+    check(r[0]["fds"] == "2" and r[0]["names"] == "tcp-%d:udp-%d" % (tcp, udp),
+          "two fds named tcp-PORT:udp-PORT: %r" % r)
+
+    def tcp_connect():
+        s = socket.create_connection(("127.0.0.1", tcp), timeout=TIMEOUT)
+        s.settimeout(TIMEOUT)
+        return s
+    g = h.hello(tcp_connect())
+    check(g["name"] == "Net", "the service accepts on the manager's TCP socket")
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as u:
+        try:
+            u.bind(("127.0.0.1", udp))
+            raise Fail("the UDP port was not bound by the manager")
+        except OSError:
+            pass
+    os.kill(int(g["pid"]), signal.SIGKILL)
+    wait_for(lambda: not pid_alive(int(g["pid"])), "Net killed and reaped")
+    c = tcp_connect()  # during RestartSec: waits in the kept backlog
+    check(len(h.records("start", "Net")) == 1, "connected before the restart")
+    g2 = h.hello(c)
+    check(g2["pid"] != g["pid"], "the next instance serves the waiting client")
+    if SVC:
+        check(h.status("Net")["restarts"] == 1, "svc status counts the restart")
+    h.stop()
+    try:
+        socket.create_connection(("127.0.0.1", tcp), timeout=5).close()
+        raise Fail("the port is still open after the manager stopped")
+    except ConnectionRefusedError:
+        pass
+
+
+def test_net_bad_definitions(h):
+    h.service("Good", extra="ListenStream=127.0.0.1:%d" % free_port())
+    h.define("port.ini", "[Port]\nExecutable=ss-testd\nListenStream=127.0.0.1:70000\n")
+    h.define("zero.ini", "[Zero]\nExecutable=ss-testd\nListenDatagram=0\n")
+    h.define("addr.ini", "[Addr]\nExecutable=ss-testd\n\nListenStream=127.0.0.256:80\n")
+    h.define("v6.ini", "[V6]\nExecutable=ss-testd\nListenStream=::1:80\n")
+    h.define("twice.ini", "[Twice]\nExecutable=ss-testd\nListenStream=8080\nListenStream=[::]:8080\n")
+    h.define("peruser.ini", "[PU]\nExecutable=ss-testd\nListenStream=8081\nPerUser=true\n")
+    h.define("acceptudp.ini", "[AU]\nExecutable=ss-testd\nListenDatagram=8082\n"
+             "AcceptSocketConnections=true\n")
+    h.define("backlog.ini", "[BL]\nExecutable=ss-testd\nListenStream=8083\nBacklog=0\n")
+    h.define("other.ini", "[Other]\nExecutable=ss-testd\nListenStream=8084\n\n"
+             "[Same]\nExecutable=ss-testd\nListenStream=[::]:8084\n")
+    h.start()
+    log = h.manager_log()
+    for want in ("port.ini:3: [Port] ListenStream=127.0.0.1:70000: port out of range",
+                 "zero.ini:3: [Zero] ListenDatagram=0: port out of range",
+                 "addr.ini:4: [Addr] ListenStream=127.0.0.256:80: bad address",
+                 "v6.ini:3: [V6] ListenStream=::1:80: bad address",
+                 "twice.ini:4: [Twice] ListenStream=[::]:8080: tcp:[::]:8080 is listed twice",
+                 "peruser.ini:1: [PU] PerUser needs a Unix Socket",
+                 "acceptudp.ini:1: [AU] AcceptSocketConnections cannot accept",
+                 "backlog.ini:4: [BL] bad value for Backlog",
+                 "other.ini:5: [Same] Socket tcp:[::]:8084 is already [Other]'s"):
+        check(want in log, "manager reports %r\n%s" % (want, log))
+    wait_for(lambda: h.records("start", "Good"), "Good started")
+    for name in ("Port", "Zero", "Addr", "V6", "Twice", "PU", "AU", "BL", "Same"):
+        check("%s: started" % name not in h.manager_log(), name + " never starts")
+    h.stop()
+
+
 def test_sigterm_order(h):
     h.service("A", args="--stop-delay 50")
     h.service("B", args="--stop-delay 50", extra="After=A")
