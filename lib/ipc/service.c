@@ -3,6 +3,7 @@
 #include <errno.h>
 #include <limits.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -103,6 +104,8 @@ static int serve(const hv_service *svc, hv_server *srv)
 {
 	int r;
 	if (svc->setup && (r = svc->setup(srv)) < 0)
+		return r;
+	if ((r = hv_service_apply_quotas(srv, getenv(HV_SERVICE_QUOTAS_ENV))) < 0)
 		return r;
 	if ((r = hv_server_start(srv, socket_path)) < 0)
 		return r;

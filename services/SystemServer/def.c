@@ -869,6 +869,59 @@ static int key_memory_budget(def_ctx *c, const key_item *k, const char *v, void 
 	return r;
 }
 
+const char *const ss_ipc_keys[SS_IPC_COUNT] = {
+	[SS_IPC_UID_BYTES] = "IpcUidBytes", [SS_IPC_UID_FDS] = "IpcUidFds",
+	[SS_IPC_UID_CONNECTIONS] = "IpcUidConnections", [SS_IPC_TOTAL_BYTES] = "IpcTotalBytes",
+	[SS_IPC_TOTAL_FDS] = "IpcTotalFds", [SS_IPC_CONNECTIONS] = "IpcMaxConnections",
+	[SS_IPC_FRAME_DEADLINE] = "IpcFrameDeadlineSec", [SS_IPC_IDLE_TIMEOUT] = "IpcIdleTimeoutSec",
+};
+const char *const ss_ipc_env_names[SS_IPC_COUNT] = {
+	[SS_IPC_UID_BYTES] = "uid-bytes", [SS_IPC_UID_FDS] = "uid-fds",
+	[SS_IPC_UID_CONNECTIONS] = "uid-connections", [SS_IPC_TOTAL_BYTES] = "total-bytes",
+	[SS_IPC_TOTAL_FDS] = "total-fds", [SS_IPC_CONNECTIONS] = "connections",
+	[SS_IPC_FRAME_DEADLINE] = "frame-deadline-ms", [SS_IPC_IDLE_TIMEOUT] = "idle-timeout-ms",
+};
+
+/* Ipc*=: bytes (LimitAS's syntax; "infinity" is 0, none), counts up to
+ * 2^20 (0: none), or seconds kept as milliseconds (0: none; else at least
+ * 1 ms). */
+static int key_ipc(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	uint64_t n = 0;
+	int r;
+	if (k->arg == SS_IPC_UID_BYTES || k->arg == SS_IPC_TOTAL_BYTES) {
+		if ((r = parse_limit_value(SS_LIMIT_AS, v, &n)) == 0 && n == RLIM_INFINITY)
+			n = 0;
+	} else if (k->arg == SS_IPC_FRAME_DEADLINE || k->arg == SS_IPC_IDLE_TIMEOUT) {
+		if ((r = parse_seconds(v, &n)) == 0 && ((n > 0 && n < 1000000) || n / 1000000 > INT32_MAX))
+			r = -ERANGE;
+		n /= 1000000;
+	} else {
+		r = hv_parse_u64(v, 1u << 20, &n);
+	}
+	if (r == 0) {
+		*(uint64_t *)field = n;
+		c->d->ipc_set |= 1u << k->arg;
+		c->d->ipc_line = c->line;
+	}
+	return r;
+}
+
+int ss_ipc_quota_env(const ss_svc_def *d, char **out)
+{
+	*out = NULL;
+	if (!d->ipc_set)
+		return 0;
+	char buf[512];
+	int n = snprintf(buf, sizeof buf, "HAVEN_IPC_QUOTAS=");
+	for (int i = 0; i < SS_IPC_COUNT; i++)
+		if (d->ipc_set & (1u << i))
+			n += snprintf(buf + n, sizeof buf - n, "%s%s=%llu", buf[n - 1] == '=' ? "" : " ",
+				      ss_ipc_env_names[i], (unsigned long long)d->ipc[i]);
+	*out = strdup(buf);
+	return *out ? 0 : -ENOMEM;
+}
+
 #define KEY(n, p, field, ...)                                                                      \
 	{                                                                                          \
 		.name = n, .parse = p, .offset = offsetof(ss_svc_def, field), __VA_ARGS__          \
@@ -879,6 +932,7 @@ static int key_memory_budget(def_ctx *c, const key_item *k, const char *v, void 
 		.flags = KEY_IN_CTX | (fl)                                                         \
 	}
 #define LIMIT_KEY(n, which) KEY(n, key_limit, limits[which], .arg = which)
+#define IPC_KEY(n, which) KEY(n, key_ipc, ipc[which], .arg = which)
 
 static const key_item keys[] = {
 	CTX_KEY("Executable", key_executable, exe, 0),
@@ -920,10 +974,19 @@ static const key_item keys[] = {
 	LIMIT_KEY("LimitCORE", SS_LIMIT_CORE),
 	LIMIT_KEY("LimitDATA", SS_LIMIT_DATA),
 	KEY("MemoryBudget", key_memory_budget, memory_budget),
+	IPC_KEY("IpcUidBytes", SS_IPC_UID_BYTES),
+	IPC_KEY("IpcUidFds", SS_IPC_UID_FDS),
+	IPC_KEY("IpcUidConnections", SS_IPC_UID_CONNECTIONS),
+	IPC_KEY("IpcTotalBytes", SS_IPC_TOTAL_BYTES),
+	IPC_KEY("IpcTotalFds", SS_IPC_TOTAL_FDS),
+	IPC_KEY("IpcMaxConnections", SS_IPC_CONNECTIONS),
+	IPC_KEY("IpcFrameDeadlineSec", SS_IPC_FRAME_DEADLINE),
+	IPC_KEY("IpcIdleTimeoutSec", SS_IPC_IDLE_TIMEOUT),
 };
 #undef KEY
 #undef CTX_KEY
 #undef LIMIT_KEY
+#undef IPC_KEY
 
 static const key_item *find_key(const char *name)
 {
@@ -1094,6 +1157,8 @@ static void check_combinations(def_ctx *c)
 		bad(c, d->line, "[%s] Readiness=socket needs a Socket", d->name);
 	check_net_combinations(c);
 	check_memory_budget(c);
+	if (d->ipc_set && d->sockets.n == 0)
+		bad(c, d->ipc_line, "[%s] Ipc* quotas need a Socket (they apply to its clients)", d->name);
 }
 
 /* One mode per socket: the default, or SocketPermissions= (one value for

@@ -38,6 +38,17 @@ typedef struct ss_svc_limit {
  * "infinity". -EINVAL for anything else, -ERANGE when soft > hard. */
 int ss_parse_limit(enum ss_limit which, const char *v, ss_svc_limit *out);
 
+/* IPC quotas a definition may set (IpcUidBytes= … IpcIdleTimeoutSec=), in
+ * the order of ss_ipc_keys[]; handed to the service as HAVEN_IPC_QUOTAS
+ * (haven/service.h) under the names of ss_ipc_env_names[], in bytes,
+ * counts or milliseconds. */
+enum ss_ipc {
+	SS_IPC_UID_BYTES, SS_IPC_UID_FDS, SS_IPC_UID_CONNECTIONS, SS_IPC_TOTAL_BYTES,
+	SS_IPC_TOTAL_FDS, SS_IPC_CONNECTIONS, SS_IPC_FRAME_DEADLINE, SS_IPC_IDLE_TIMEOUT, SS_IPC_COUNT
+};
+extern const char *const ss_ipc_keys[SS_IPC_COUNT];
+extern const char *const ss_ipc_env_names[SS_IPC_COUNT];
+
 typedef struct ss_svc_def {
 	char *name;
 	char *file; /* where the section starts */
@@ -79,6 +90,9 @@ typedef struct ss_svc_def {
 	ss_svc_limit limits[SS_LIMIT_COUNT];
 	/* MemoryBudget=: bytes the instances' LimitAS may add up to (0: none). */
 	uint64_t memory_budget;
+	uint64_t ipc[SS_IPC_COUNT]; /* Ipc*= (enum ss_ipc), when ipc_set has the bit */
+	unsigned ipc_set;
+	int ipc_line;
 
 	/* Every key as read, canonical, to tell a changed definition on reload. */
 	char *fingerprint;
@@ -107,6 +121,9 @@ void ss_defs_free(ss_def_set *set);
 void ss_svc_def_free(ss_svc_def *d);
 HV_DEFINE_CLEANUP(ss_svc_def *, ss_svc_def_free)
 ss_svc_def *ss_defs_find(const ss_def_set *set, const char *name);
+/* HAVEN_IPC_QUOTAS=… for d (enum ss_ipc), malloc'd; NULL in *out when d
+ * sets none. -ENOMEM, or 0. */
+int ss_ipc_quota_env(const ss_svc_def *d, char **out);
 
 /* Whose $HOME and XDG directories a definition's paths mean: the manager's
  * own account (own_env: its environment's XDG_* and HOME apply), or the

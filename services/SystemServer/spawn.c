@@ -58,6 +58,7 @@ struct spawn_err {
 static const char *const managed_env[] = {
 	"LISTEN_FDS=", "LISTEN_PID=", "LISTEN_FDNAMES=", "NOTIFY_SOCKET=", "WATCHDOG_USEC=",
 	"WATCHDOG_PID=", "SOCKET_TAKEOVER=", "HAVEN_HANDOFF_FD=", "HAVEN_SERVICE=", "HAVEN_PORTAL_DIR=",
+	"HAVEN_IPC_QUOTAS=",
 };
 
 static bool env_overridden(const char *e, const hv_strv *extra)
@@ -697,6 +698,9 @@ static int plan_own_env(const ss_unit *u, int conn, spawn_plan *p)
 		r = pushf(&p->env, "HAVEN_SERVICE=%s", d->name);
 	if (r == 0)
 		r = pushf(&p->env, "HAVEN_PORTAL_DIR=%s", u->m->portal_dir);
+	_hv_free_ char *quotas = NULL;
+	if (r == 0 && (r = ss_ipc_quota_env(d, &quotas)) == 0 && quotas)
+		r = hv_strv_push(&p->env, quotas);
 	if (r == 0 && p->drop && p->pw) {
 		if ((r = pushf(&p->env, "HOME=%s", p->pw->pw_dir)) == 0 &&
 		    (r = pushf(&p->env, "USER=%s", p->pw->pw_name)) == 0)

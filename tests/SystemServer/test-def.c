@@ -70,6 +70,53 @@ static void test_limit_values(void)
 	CHECK(ss_parse_limit(SS_LIMIT_NOFILE, "infinity:100", &l) == -ERANGE);
 }
 
+/* Ipc*= keys: parsed into bytes, counts and milliseconds, handed over as
+ * HAVEN_IPC_QUOTAS; a bad value or a quota without a Socket invalidates
+ * the section. */
+static void test_ipc_keys(const ss_def_env *env)
+{
+	char sub[128];
+	snprintf(sub, sizeof sub, "%s/ipc", dir);
+	CHECK(mkdir(sub, 0700) == 0);
+	char path[256];
+	snprintf(path, sizeof path, "%s/q.ini", sub);
+	FILE *f = fopen(path, "w");
+	if (!f)
+		exit(1);
+	fputs("[Q]\nExecutable=ss-testd\nSocket=q\nIpcUidBytes=1M\nIpcUidFds=16\n"
+	      "IpcUidConnections=8\nIpcTotalBytes=infinity\nIpcMaxConnections=64\n"
+	      "IpcFrameDeadlineSec=2.5\nIpcIdleTimeoutSec=0\n"
+	      "[None]\nExecutable=ss-testd\nSocket=n\n"
+	      "[BadBytes]\nExecutable=ss-testd\nSocket=b\nIpcUidBytes=lots\n"
+	      "[BadCount]\nExecutable=ss-testd\nSocket=c\nIpcUidFds=2000000\n"
+	      "[BadDeadline]\nExecutable=ss-testd\nSocket=d\nIpcFrameDeadlineSec=0.0001\n"
+	      "[NoSocket]\nExecutable=ss-testd\nIpcTotalFds=10\n",
+	      f);
+	fclose(f);
+	ss_def_set set;
+	CHECK(ss_defs_load(sub, env, &set) == 0);
+	ss_svc_def *d = ss_defs_find(&set, "Q");
+	CHECK(d && !d->invalid);
+	char *e = NULL;
+	if (d) {
+		CHECK(d->ipc[SS_IPC_UID_BYTES] == 1u << 20 && d->ipc[SS_IPC_FRAME_DEADLINE] == 2500);
+		CHECK(ss_ipc_quota_env(d, &e) == 0 && e);
+		CHECK(e && strcmp(e, "HAVEN_IPC_QUOTAS=uid-bytes=1048576 uid-fds=16 uid-connections=8 "
+				     "total-bytes=0 connections=64 frame-deadline-ms=2500 "
+				     "idle-timeout-ms=0") == 0);
+		free(e);
+	}
+	d = ss_defs_find(&set, "None");
+	CHECK(d && !d->invalid && ss_ipc_quota_env(d, &e) == 0 && !e);
+	const char *bad[] = {"BadBytes", "BadCount", "BadDeadline", "NoSocket"};
+	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+		d = ss_defs_find(&set, bad[i]);
+		CHECK(d && d->invalid);
+	}
+	CHECK(set.errors == 4);
+	ss_defs_free(&set);
+}
+
 static void test_limit_keys(const ss_def_env *env)
 {
 	char sub[128], path[256];
@@ -340,6 +387,7 @@ int main(void)
 
 	test_limit_values();
 	test_limit_keys(&env);
+	test_ipc_keys(&env);
 	test_expand(&env);
 
 	/* A single file works too, and a missing path is an error. */

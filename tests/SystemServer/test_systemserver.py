@@ -1062,6 +1062,61 @@ def test_control_quota(h):
     h.stop()
 
 
+def ipc_header(endpoint, length):
+    """A request frame header (docs/ipc-wire-format.md) claiming `length`
+    payload bytes for `endpoint`."""
+    import struct
+    magic = 2166136261
+    for b in endpoint.encode():
+        magic = ((magic ^ b) * 16777619) & 0xFFFFFFFF
+    return struct.pack("<IIHBBI", length, magic, 1, 1, 0, 1)
+
+
+def test_ipc_quotas(h):
+    """Ipc* keys in a definition reach the service (HAVEN_IPC_QUOTAS) and
+    its runner applies them: EchoServer with IpcTotalBytes=1M ends a client
+    that sends 2 MiB of an unfinished 4 MiB frame, with the reason in its
+    log, while another client is served. Without the key (the default
+    1 GiB total) the same client is kept."""
+    build = os.path.dirname(os.path.dirname(os.path.dirname(TESTD)))
+    echo = os.path.join(build, "services", "EchoServer", "EchoServer")
+    client = os.path.join(build, "utilities", "echo-client", "echo-client")
+    if not (os.path.exists(echo) and os.path.exists(client) and SVC):
+        print("not built: EchoServer, echo-client or svc")
+        return SKIP
+    h.define("EchoServer.ini", "[EchoServer]\nExecutable=%s\nSocket=echo\nIpcTotalBytes=1M\n"
+             "Pledge=stdio rpath recvfd sendfd accept\n" % echo)
+    h.define("Free.ini", "[Free]\nExecutable=%s\nSocket=free\n"
+             "Pledge=stdio rpath recvfd sendfd accept\n" % echo)
+    h.start()
+
+    def flood(portal):
+        s = h.connect(portal)
+        s.settimeout(10)
+        try:
+            s.sendall(ipc_header("EchoServer", 4 << 20))
+            for _ in range(8):
+                s.sendall(b"\0" * (1 << 18))
+            s.settimeout(2)
+            return s.recv(1) == b""  # ended by the server
+        except ConnectionResetError:
+            return True
+        except (BrokenPipeError, socket.timeout) as e:
+            return isinstance(e, BrokenPipeError)
+        finally:
+            s.close()
+
+    good = subprocess.Popen([client, "--socket", h.portal("echo"), "--count", "1"])
+    check(flood("echo"), "a client over IpcTotalBytes=1M is disconnected")
+    check(good.wait(TIMEOUT) == 0, "another client is served")
+    p = subprocess.run([client, "--socket", h.portal("echo")], capture_output=True, timeout=TIMEOUT)
+    check(p.returncode == 0, "served after the offender left: %r" % p.stderr)
+    wait_for(lambda: "over the server's byte quota" in h.svc("logs", "EchoServer").stdout,
+             "the reason in EchoServer's log")
+    check(not flood("free"), "without the key the same client is kept (the default quotas)")
+    h.stop()
+
+
 def test_socket_readiness(h):
     """Readiness=socket: ready once the service accepts on its socket (the
     manager's own connection), not when it exists or at exec."""

@@ -41,6 +41,11 @@ expect_rc 2 "$image_decoder" --max-memory=lots
 expect_rc 1 env -u LISTEN_FDS "$echo_server"
 grep -q "no socket to serve" "$tmp/err" || fail "no reason: $(cat "$tmp/err")"
 
+# Quotas from the manager (HAVEN_IPC_QUOTAS): a bad entry is named, exit 1.
+expect_rc 1 env HAVEN_IPC_QUOTAS="uid-fds=16 total-bytes=lots" "$echo_server" --socket="$tmp/q.sock"
+grep -q 'HAVEN_IPC_QUOTAS: bad entry "total-bytes=lots"' "$tmp/err" || fail "bad quota: $(cat "$tmp/err")"
+expect_rc 1 env HAVEN_IPC_QUOTAS="frame-deadline=5" "$echo_server" --socket="$tmp/q.sock"
+
 # By hand: serves, is pledged, removes its socket file on SIGTERM.
 sock=$tmp/echo.sock
 # A stale socket file there is replaced; the new one is 0600 whatever the

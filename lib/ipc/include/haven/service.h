@@ -17,6 +17,7 @@
  *  2. creates the loop (SIGTERM/SIGINT end it cleanly) and the server, with
  *     the per-connection state, lazy buffers and connection limit described;
  *  3. calls setup(srv): open stores, attach state (hv_server_set_userdata);
+ *     then applies the IPC quotas the manager set (HAVEN_IPC_QUOTAS, below);
  *  4. takes the sockets: --socket PATH (listening), else what the manager
  *     handed over (LISTEN_FDS, SOCKET_TAKEOVER, HAVEN_HANDOFF_FD);
  *  5. narrows the filesystem view to the unveil rules (when given; an empty
@@ -93,5 +94,19 @@ int hv_service_main(const hv_service *svc, int argc, char **argv);
  * hv_options_exit_code(r) unless it is 1. */
 int hv_service_parse(const hv_service *svc, int argc, char **argv);
 int hv_service_run(const hv_service *svc);
+/* IPC quotas from the service's definition (SystemServer's Ipc* keys,
+ * docs/systemserver.md): the manager sets
+ *   HAVEN_IPC_QUOTAS="uid-bytes=N uid-fds=N uid-connections=N total-bytes=N
+ *                     total-fds=N connections=N frame-deadline-ms=N
+ *                     idle-timeout-ms=N"
+ * (any subset, in any order; 0 is "none" as in haven/ipc.h, except that
+ * connections=0 is the default HV_IPC_MAX_CONNECTIONS). The uid-* quotas are
+ * those of every uid (HV_IPC_ANY_UID: root and the service's own uid stay
+ * exempt), a field not given keeps its default. The runner applies them
+ * after setup(), so the definition overrides what the service set itself;
+ * a malformed value is logged naming the entry and the service exits 1. */
+#define HV_SERVICE_QUOTAS_ENV "HAVEN_IPC_QUOTAS"
+/* Apply such a spec to srv (NULL: nothing). -EINVAL (logged), -ENOMEM, 0. */
+int hv_service_apply_quotas(hv_server *srv, const char *spec);
 /* The --socket PATH given, or NULL (sockets from the manager). */
 const char *hv_service_socket_path(void);
