@@ -18,6 +18,7 @@
 #include "SystemServer.ipc.h"
 #include "SystemServerClient.ipc.h"
 #include "control.h"
+#include "init.h"
 
 /* Followers of `svc logs -f` per connection, at most this many at once. */
 #define SS_CONTROL_MAX_FOLLOWERS 64u
@@ -149,6 +150,40 @@ static int on_shutdown(hv_call *call, const system_server_shutdown_req *req,
 	return 0;
 }
 
+static int on_boot_times(hv_call *call, const system_server_boot_times_req *req,
+			 system_server_boot_times_rep *rep)
+{
+	size_t n = ss_manager_unit_count(ctl->m);
+	rep->services.items = hv_call_calloc(call, n ? n : 1, sizeof *rep->services.items);
+	if (!rep->services.items)
+		return -ENOMEM;
+	for (size_t i = 0; i < n; i++) {
+		const ss_unit *u = ss_manager_unit_at(ctl->m, i);
+		rep->services.items[i] = (system_server_boot_time){
+			.name = u->def->name,
+			.started_us = ss_init_boot_us(u->boot_started_ns),
+			.ready_us = ss_init_boot_us(u->boot_ready_ns),
+		};
+	}
+	rep->services.count = n;
+	return 0;
+}
+
+static int on_power(hv_call *call, const system_server_power_req *req, system_server_power_rep *rep)
+{
+	enum ss_power a;
+	int r = need_admin(call, "power off or reboot");
+	if (r < 0)
+		return r;
+	if (ss_power_parse(req->action, &a) < 0)
+		return hv_call_fail(call, -EINVAL, "unknown action \"%s\" (poweroff, reboot, halt)", req->action);
+	if (ss_init_request(a) < 0)
+		return hv_call_fail(call, -EOPNOTSUPP, "SystemServer is not the init (see SystemServer --init); "
+				    "svc shutdown stops it");
+	ss_manager_shutdown(ctl->m);
+	return 0;
+}
+
 typedef struct tail_ctx {
 	hv_call *call;
 	hv_vec_string *out;
@@ -193,6 +228,8 @@ static const system_server_handlers handlers = {
 	.reload = on_reload,
 	.logs = on_logs,
 	.shutdown = on_shutdown,
+	.boot_times = on_boot_times,
+	.power = on_power,
 };
 
 static void drop_follower(unsigned i)

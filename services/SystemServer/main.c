@@ -1,6 +1,7 @@
 /* main.c — SystemServer: read the command line, then either check the
- * definitions or run the manager until it shuts down (run.c has the
- * options, the defaults and the run; manager.c the supervision). */
+ * definitions, run the manager until it shuts down, or be the init around
+ * it (run.c has the options, the defaults and the run; manager.c the
+ * supervision; init.c and shutdown.c PID 1's duties). */
 #include <haven/util.h>
 
 #include "run.h"
@@ -11,5 +12,7 @@ int main(int argc, char **argv)
 	int r = ss_run_parse_args(argc, argv, &o);
 	if (r >= 0)
 		return r;
-	return o.check ? ss_run_check(&o.manager) : ss_run(&o.manager);
+	if (o.check)
+		return ss_run_check(&o.manager);
+	return o.init.init ? ss_init_main(&o) : ss_run(&o.manager);
 }

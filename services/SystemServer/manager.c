@@ -408,6 +408,8 @@ void ss_instance_ready(ss_instance *inst)
 {
 	ss_unit *u = inst->unit;
 	inst->ready = true;
+	if (!u->boot_ready_ns)
+		u->boot_ready_ns = hv_now_ns();
 	u->consecutive = 0;
 	hv_log_debug("%s[%d]: ready", u->def->name, (int)inst->pid);
 	ss_manager_schedule(u->m);

@@ -83,6 +83,7 @@ struct ss_unit {
 	ss_svc_def *replacement; /* reload changed it: swap in once stopped */
 
 	unsigned restarts; /* respawns since the manager started it */
+	uint64_t boot_started_ns, boot_ready_ns; /* first start, first readiness */
 	/* The back-off: failures since an instance last became ready, each
 	 * within StartLimitIntervalSec of the one before (its exponent). */
 	unsigned consecutive;

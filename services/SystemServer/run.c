@@ -93,6 +93,14 @@ int ss_run_parse_args(int argc, char **argv, ss_run_opts *ro)
 			      "utilities/*, or " HAVEN_LIBEXECDIR "/haven:" HAVEN_BINDIR ")"),
 		HV_OPT_FLAG("check", &ro->check,
 			    "only read the definitions, report problems, exit 1 if any"),
+		HV_OPT_FLAG("init", &ro->init.init,
+			    "run as the init (also when PID 1): mounts, hostname, lo,\n"
+			    "haven.mode= from /proc/cmdline, orphans, poweroff/reboot"),
+		HV_OPT_STRING("emergency-shell", "PATH", &ro->init.emergency_shell,
+			      "as init, what runs when the manager fails (default /bin/sh;\n"
+			      "none: power off at once)"),
+		HV_OPT_STRING("on-sigterm", "ACTION", &ro->init.on_sigterm,
+			      "as init, what SIGTERM ends with: poweroff (default), reboot, halt"),
 		{ 0 },
 	};
 	const hv_option *const tables[] = { options, NULL };
@@ -107,6 +115,22 @@ int ss_run_parse_args(int argc, char **argv, ss_run_opts *ro)
 	if (r <= 0)
 		return hv_options_exit_code(r);
 	hv_log_set_ident("SystemServer");
+	if (getpid() == 1)
+		ro->init.init = true;
+	enum ss_power a;
+	if (ro->init.on_sigterm && ss_power_parse(ro->init.on_sigterm, &a) < 0) {
+		fprintf(stderr, "SystemServer: bad --on-sigterm \"%s\" (poweroff, reboot or halt)\n",
+			ro->init.on_sigterm);
+		return getpid() == 1 ? -1 : 2;
+	}
+	if (ro->init.init && o->user_mode) {
+		fprintf(stderr, "SystemServer: --init runs the system manager, not --user\n");
+		if (getpid() != 1)
+			return 2;
+		o->user_mode = false;
+	}
+	if (!ro->init.emergency_shell)
+		ro->init.emergency_shell = "/bin/sh";
 	return fill_defaults(ro);
 }
 
@@ -163,6 +187,7 @@ static bool control_in_use(const char *runtime_dir)
 static void on_stop_signal(hv_loop *loop, int signo, void *userdata)
 {
 	hv_log_info("received %s", strsignal(signo));
+	ss_init_on_stop_signal(signo);
 	ss_manager_shutdown(userdata);
 }
 
@@ -181,6 +206,8 @@ static int start(hv_loop *loop, ss_manager *m, const ss_manager_opts *o, ss_cont
 	    (r = hv_loop_add_signal(loop, SIGINT, on_stop_signal, m, NULL)) < 0 ||
 	    (r = hv_loop_add_signal(loop, SIGHUP, on_hup, m, NULL)) < 0)
 		return hv_log_errno(r, "Failed to watch signals");
+	if ((r = ss_init_watch(loop, m)) < 0)
+		return hv_log_errno(r, "Failed to watch for orphans and init's signals");
 	hv_log_info("%s mode, runtime dir %s, definitions %s", o->user_mode ? "user" : "system",
 		    o->runtime_dir, o->config);
 	r = ss_manager_boot(m);

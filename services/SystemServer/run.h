@@ -4,12 +4,14 @@
 
 #include <stdbool.h>
 
+#include "init.h"
 #include "manager.h"
 
 typedef struct ss_run_opts {
 	ss_manager_opts manager;
 	bool check;	   /* --check: only read the definitions */
 	char *runtime_dir; /* the --user default, when computed (owned) */
+	ss_init_opts init; /* --init (or PID 1), --emergency-shell, --on-sigterm */
 } ss_run_opts;
 
 /* Parse argv and fill in the defaults (the build tree's or the installed

@@ -806,6 +806,8 @@ static int track_instance(ss_unit *u, pid_t pid, int *pidfd, uid_t peer, spawn_p
 				       .handoff_fd = -1,
 				       .listener = -1,
 				       .probe_fd = -1 };
+		if (!u->boot_started_ns)
+			u->boot_started_ns = inst->started_ns;
 		r = *pidfd >= 0
 			    ? hv_loop_add_child_pidfd(m->loop, pid, HV_TAKE_FD(*pidfd),
 						      on_child_exit, inst, &inst->child)

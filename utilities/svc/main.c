@@ -1,6 +1,7 @@
 /* svc — control SystemServer through its control endpoint
  * (SystemServer.ipc): status (table or JSON), start, stop, restart, logs
- * (with follow), reload, shutdown. Exit: 0 ok, 1 the request failed,
+ * (with follow), reload, shutdown; as init poweroff, reboot, halt; boot
+ * times (status --boot). Exit: 0 ok, 1 the request failed,
  * 2 bad usage.
  */
 #include <errno.h>
@@ -29,12 +30,16 @@ static void usage(FILE *f)
 	      "Control Haven's SystemServer.\n\n"
 	      "Commands:\n"
 	      "  status [NAME] [--json]    services and their state (JSON: an array of objects)\n"
+	      "  status --boot [--json]    when each service started and became ready during\n"
+	      "                            the boot, slowest first (ms since the boot began)\n"
 	      "  start NAME                start (clears a failed state)\n"
 	      "  stop NAME                 stop\n"
 	      "  restart NAME              stop, then start\n"
 	      "  logs NAME [-f] [-n N]     the last N lines (default 50); -f: keep following\n"
 	      "  reload                    re-read the service definitions\n"
-	      "  shutdown                  stop every service and the manager\n\n"
+	      "  shutdown                  stop every service and the manager\n"
+	      "  poweroff | reboot | halt  as init: stop every service, then power off,\n"
+	      "                            reboot or halt the system (or container)\n\n"
 	      "Options:\n"
 	      "  --socket PATH   the manager's control socket (default: $HAVEN_PORTAL_DIR,\n"
 	      "                  $XDG_RUNTIME_DIR/haven/portal or /run/haven/portal, /SystemServer)\n"
@@ -45,7 +50,7 @@ static void usage(FILE *f)
 /* What the options said, and the connection every verb uses. */
 struct options {
 	const char *socket_path;
-	bool json, follow;
+	bool json, follow, boot;
 	int64_t lines;
 	hv_conn *conn;
 };
@@ -143,10 +148,59 @@ static int on_log_line(hv_call *call, const system_server_client_log_line_req *r
 
 static const system_server_client_handlers client_handlers = {.log_line = on_log_line};
 
+static int by_ready_desc(const void *a, const void *b)
+{
+	const system_server_boot_time *x = a, *y = b;
+	uint64_t dx = x->ready_us ? x->ready_us - x->started_us : 0;
+	uint64_t dy = y->ready_us ? y->ready_us - y->started_us : 0;
+	return dx < dy ? 1 : dx > dy ? -1 : strcmp(x->name, y->name);
+}
+
+/* systemd-analyze blame: each service's time to ready, slowest first. */
+static int boot_times(struct options *o, hv_conn *conn)
+{
+	hv_vec_system_server_boot_time v;
+	int rc = report(conn, system_server_boot_times(conn, &v), "status --boot", NULL);
+	if (rc)
+		return rc;
+	qsort(v.items, v.count, sizeof *v.items, by_ready_desc);
+	uint64_t last = 0;
+	if (o->json)
+		putchar('[');
+	for (size_t i = 0; i < v.count; i++) {
+		const system_server_boot_time *b = &v.items[i];
+		last = HV_MAX(last, b->ready_us);
+		if (o->json) {
+			printf("%s{\"name\": ", i ? ",\n " : "");
+			json_string(b->name);
+			printf(", \"started_us\": %llu, \"ready_us\": %llu}", (unsigned long long)b->started_us,
+			       (unsigned long long)b->ready_us);
+			continue;
+		}
+		if (!b->started_us)
+			printf("%10s  %10s  %10s  %s (not started: lazy, or not in this mode)\n", "-", "-", "-",
+			       b->name);
+		else if (!b->ready_us)
+			printf("%10s  %10.3f  %10s  %s\n", "-", b->started_us / 1e3, "not ready", b->name);
+		else
+			printf("%8.3fms  %10.3f  %10.3f  %s\n", (b->ready_us - b->started_us) / 1e3,
+			       b->started_us / 1e3, b->ready_us / 1e3, b->name);
+	}
+	if (o->json)
+		puts("]");
+	else
+		printf("all ready %.3f ms after the boot began (columns: time to ready, started, ready)\n", last / 1e3);
+	return 0;
+}
+
 static int cmd_status(int argc, char **argv, void *userdata)
 {
 	struct options *o = userdata;
 	hv_conn *conn = conn_of(o);
+	if (o->boot && argc > 1)
+		return cli_usage_error("status --boot takes no service name");
+	if (conn && o->boot)
+		return boot_times(o, conn);
 	const char *name = argc > 1 ? argv[1] : NULL;
 	int rc;
 	if (!conn)
@@ -209,6 +263,12 @@ static int cmd_shutdown(int argc, char **argv, void *userdata)
 	return c ? report(c, system_server_shutdown(c), "shutdown", NULL) : 1;
 }
 
+static int cmd_power(int argc, char **argv, void *userdata)
+{
+	hv_conn *c = conn_of(userdata);
+	return c ? report(c, system_server_power(c, argv[0]), argv[0], NULL) : 1;
+}
+
 static int cmd_logs(int argc, char **argv, void *userdata)
 {
 	struct options *o = userdata;
@@ -243,6 +303,9 @@ static const hv_verb verbs[] = {
 	{"logs", 1, 1, cmd_logs},
 	{"reload", 0, 0, cmd_reload},
 	{"shutdown", 0, 0, cmd_shutdown},
+	{"poweroff", 0, 0, cmd_power},
+	{"reboot", 0, 0, cmd_power},
+	{"halt", 0, 0, cmd_power},
 	{0},
 };
 
@@ -251,6 +314,7 @@ int main(int argc, char **argv)
 	static const struct option opts[] = {
 		{"socket", required_argument, NULL, 's'},
 		{"json", no_argument, NULL, 'j'},
+		{"boot", no_argument, NULL, 'b'},
 		{"follow", no_argument, NULL, 'f'},
 		{"lines", required_argument, NULL, 'n'},
 		{"help", no_argument, NULL, 'h'},
@@ -264,6 +328,7 @@ int main(int argc, char **argv)
 		switch (c) {
 		case 's': o.socket_path = optarg; break;
 		case 'j': o.json = true; break;
+		case 'b': o.boot = true; break;
 		case 'f': o.follow = true; break;
 		case 'n':
 			if (hv_parse_i64(optarg, 0, 100000, &o.lines) < 0)
