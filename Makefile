@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_OTHER_SECONDS ?= 5
 MESON_SETUP = meson setup --reconfigure
 
-.PHONY: all deps build run test asan valgrind bench fuzz clean
+.PHONY: all deps build run boot test asan valgrind bench fuzz clean
 
 all: build
 
@@ -24,6 +24,10 @@ build: deps $(BUILD)/build.ninja
 # The main job: start the system in the foreground (Ctrl-C stops it).
 run: build
 	@scripts/run-system $(BUILD)
+
+# SystemServer --init as PID 1 of fresh namespaces, a shell inside (root).
+boot: build
+	@scripts/boot $(BUILD)
 
 test: build
 	@scripts/run-tests $(BUILD)
