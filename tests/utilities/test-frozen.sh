@@ -5,7 +5,8 @@
 # catches a CLI that hangs (killed: exit 137); nothing here times speed.
 #   test-frozen.sh KEY=EXE...   (keys: clipboard clip notificationserver
 #   notify configserver config echoserver echo-client imagedecoder imgdecode
-#   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup;
+#   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup
+#   launchserver launch;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -116,6 +117,17 @@ if have lookupserver lookup; then
 	RC=5 frozen LookupServer "${exe[lookup]}" frozen.test # lookup's "service failed" status
 	cont_last
 	"${exe[lookup]}" frozen.test >/dev/null || fail "lookup after SIGCONT"
+fi
+
+if have launchserver launch; then
+	XDG_CONFIG_HOME=$dir/config start_service "${exe[launchserver]}" launch
+	stop_last
+	for cmd in "open https://example.org/" "handlers https://example.org/" "default text/plain" \
+		"default text/plain x.desktop" "type https://example.org/" "apps"; do
+		frozen LaunchServer "${exe[launch]}" $cmd
+	done
+	cont_last
+	"${exe[launch]}" type https://example.org/ >/dev/null || fail "launch type after SIGCONT"
 fi
 
 finish
