@@ -130,4 +130,13 @@ if have launchserver launch; then
 	"${exe[launch]}" type https://example.org/ >/dev/null || fail "launch type after SIGCONT"
 fi
 
+if have requestserver request; then
+	echo hi >"$dir/frozen.txt"
+	start_service "${exe[requestserver]}" request --file-root "$dir"
+	stop_last
+	frozen RequestServer "${exe[request]}" "file://$dir/frozen.txt"
+	cont_last
+	"${exe[request]}" "file://$dir/frozen.txt" >/dev/null || fail "request after SIGCONT"
+fi
+
 finish

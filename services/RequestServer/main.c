@@ -1,0 +1,35 @@
+/* RequestServer — fetches URLs for processes that must not touch the
+ * network themselves: HTTP/1.1, HTTP/2 and HTTPS on libcurl's multi
+ * interface driven by the service's loop, file:// under one unveiled
+ * directory; names resolve through LookupServer.
+ *
+ *   RequestServer [--socket PATH] [--lookup-socket PATH] [--ca-file FILE]
+ *                 [--file-root DIR] [--proxy URL] [--connect-timeout MS]
+ *                 [--idle-timeout MS] [--max-host-connections N]
+ *
+ * Sandbox: the network (inet), unix (to reach LookupServer), the CA store
+ * and the file:// root read-only; no exec, no other file. */
+#include <haven/service.h>
+
+#include "RequestServer.h"
+
+static const hv_service request_server = {
+	.name = "RequestServer",
+	.summary = "Serves RequestServer.ipc: HTTP, HTTPS and file:// requests on behalf of\n"
+		   "clients, bodies streamed into the fd each client hands over.",
+	.endpoint = &request_server_endpoint,
+	.handlers = &rqs_handlers,
+	.options = rqs_option_table,
+	.conn_size = sizeof(struct rqs_client),
+	.conn_init = rqs_client_init,
+	.conn_fini = rqs_client_fini,
+	.setup = rqs_setup,
+	.teardown = rqs_teardown,
+	.unveil = (const hv_unveil_rule[]){
+		HV_UNVEIL_IF_EXISTS(rqs_opts.ca_file, "r"),
+		HV_UNVEIL(rqs_opts.file_root, "r"),
+		{0}},
+	.pledge = "stdio rpath inet unix recvfd",
+};
+
+int main(int argc, char **argv) { return hv_service_main(&request_server, argc, argv); }

@@ -1,0 +1,76 @@
+/* process.c — RequestServer's process around its handlers: the option
+ * values and table, and main.c's service hooks (libcurl, its multi handle
+ * on the service's loop and the share handle every request uses; then
+ * their end). */
+#include <errno.h>
+#include <libgen.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+
+#include <haven/log.h>
+#include <haven/service.h>
+
+#include "RequestServer.h"
+
+struct rqs_service rqs;
+
+struct rqs_options rqs_opts = {
+	.ca_file = "/etc/ssl/certs/ca-certificates.crt",
+	.connect_timeout_ms = 30000,
+	.idle_timeout_ms = 60000,
+	.max_host_connections = 6,
+	.max_connections = 256,
+};
+
+const hv_option rqs_option_table[] = {
+	HV_OPT_STRING("lookup-socket", "PATH", &rqs_opts.lookup_socket,
+		      "LookupServer's socket (default: the \"lookup\" portal)"),
+	HV_OPT_STRING("ca-file", "FILE", &rqs_opts.ca_file,
+		      "the CA store (default /etc/ssl/certs/ca-certificates.crt)"),
+	HV_OPT_STRING("file-root", "DIR", &rqs_opts.file_root, "file:// may read under DIR (default: nothing)"),
+	HV_OPT_STRING("proxy", "URL", &rqs_opts.proxy, "the default proxy (default: none)"),
+	HV_OPT_INT("connect-timeout", "MS", &rqs_opts.connect_timeout_ms, 1, 600000,
+		   "default connect timeout (30000)"),
+	HV_OPT_INT("idle-timeout", "MS", &rqs_opts.idle_timeout_ms, 1000, 3600000,
+		   "default: a transfer that receives nothing this long ends (60000)"),
+	HV_OPT_INT("max-host-connections", "N", &rqs_opts.max_host_connections, 1, 1000,
+		   "connections to one host at once (6)"),
+	HV_OPT_INT("max-connections", "N", &rqs_opts.max_connections, 1, 100000,
+		   "connections at once (256)"),
+	{0},
+};
+
+int rqs_setup(hv_server *srv)
+{
+	/* A client that closes its end of the body pipe is an EPIPE to
+	 * handle, not a signal that ends every client's transfers. */
+	signal(SIGPIPE, SIG_IGN);
+	if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+		return hv_log_errno(-EIO, "initialising libcurl");
+	rqs.share = curl_share_init();
+	if (!rqs.share)
+		return -ENOMEM;
+	/* One loop thread: no lock functions. */
+	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_COOKIE);
+	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
+	rqs.default_proxy = strdup(rqs_opts.proxy ? rqs_opts.proxy : "");
+	if (!rqs.default_proxy)
+		return -ENOMEM;
+	return rqs_multi_open(hv_server_loop(srv));
+}
+
+void rqs_teardown(int exit_code)
+{
+	(void)exit_code;
+	rqs_multi_close();
+	if (rqs.share)
+		curl_share_cleanup(rqs.share);
+	rqs.share = NULL;
+	rqs_resolve_close();
+	free(rqs.default_proxy);
+	curl_global_cleanup();
+}

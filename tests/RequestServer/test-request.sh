@@ -1,0 +1,127 @@
+#!/bin/bash
+# test-request.sh — RequestServer and `request` against nginx from Debian
+# on loopback (nginx-fixture.sh: HTTP/1.1, HTTPS with TLS 1.2 and 1.3
+# forced in turn, a test CA made here), names through a LookupServer with
+# a hosts file of its own, and a hostile server (hostile-server.py). Each
+# failure class is checked by its exit code and its words; after the
+# hostile ones the service still serves. Never touches /etc.
+#   test-request.sh REQUESTSERVER REQUEST LOOKUPSERVER
+. "$(dirname "$0")/../lib/cli-test.sh" request
+server=$1 request=$2 lookupserver=$3
+. "$(dirname "$0")/nginx-fixture.sh"
+
+printf '127.0.0.1 good.test www.good.test\n' >"$dir/hosts"
+# Port 9 on loopback: nothing answers there, so only the hosts file does.
+start_service "$lookupserver" lookup --hosts "$dir/hosts" --nameserver 127.0.0.1:9 --timeout 1000
+start_service "$server" request --file-root "$dir/www" --lookup-socket "$HAVEN_PORTAL_DIR/lookup"
+rs_pid=${pids[-1]}
+r() { timeout 60 "$request" "$@"; }
+H=http://127.0.0.1:$http
+log=$dir/nginx/access.log
+last_log() { tail -n 1 "$log"; }
+
+# --- HTTP/1.1: the body as the server sent it, headers both ways ---------
+expect_rc 0 r $H/hello.txt
+[ "$(cat "$dir/out")" = hello ] || fail "GET: $(cat "$dir/out")"
+expect_rc 0 r -o "$dir/big.out" $H/big.bin
+cmp -s "$dir/big.out" "$dir/www/big.bin" || fail "8 MiB download into a file differs"
+r $H/big.bin | cmp -s - "$dir/www/big.bin" || fail "8 MiB streamed through the pipe differs"
+expect_rc 0 r -H "X-Test: yes" -H "User-Agent: haven-test" $H/headers
+grep -q "ua=haven-test x=yes" "$dir/out" || fail "request headers: $(cat "$dir/out")"
+expect_rc 0 r -I $H/hello.txt
+grep -q "^200 OK$" "$dir/out" && grep -q "^Content-Length: 6$" "$dir/out" || fail "-I: $(cat "$dir/out")"
+expect_rc 0 r $H/status/404
+expect_rc 22 r --fail $H/status/404
+expect_rc 0 r -d "a=b" $H/echo-method
+grep -q "^POST$" "$dir/out" || fail "-d is not a POST: $(cat "$dir/out")"
+
+# --- gzip: asked for, decoded, and it was compressed on the wire ---------
+r $H/text.txt | cmp -s - "$dir/www/text.txt" || fail "gzip body not decoded to the original"
+sent=$(awk '/ \/text.txt$/ {print $5}' "$log" | tail -n 1)
+[ "$sent" -lt "$(stat -c %s "$dir/www/text.txt")" ] || fail "text.txt not compressed on the wire ($sent bytes)"
+
+# --- redirects: followed, limited, method rules ---------------------------
+expect_rc 0 r --json $H/redirect/3
+grep -q '"status":200.*"effective_url":"http://127.0.0.1:[0-9]*/hello.txt"' "$dir/out" || fail "redirects: $(cat "$dir/out")"
+expect_rc 7 r --max-redirs 2 $H/redirect/3
+grep -q "too many redirects error: more than 2 redirects" "$dir/err" || fail "limit: $(cat "$dir/err")"
+expect_rc 7 r $H/loop
+expect_rc 0 r --max-redirs 0 -I $H/redirect/1
+grep -q "^302 " "$dir/out" || fail "--max-redirs 0 did not show the 302: $(cat "$dir/out")"
+expect_rc 0 r -d x $H/post
+grep -q "^POST$" "$dir/out" || fail "307 must keep POST: $(cat "$dir/out")"
+expect_rc 0 r -d x $H/see-other
+grep -q "^GET$" "$dir/out" || fail "303 must turn POST into GET: $(cat "$dir/out")"
+
+# --- cookies: set by one response, sent on the next ----------------------
+expect_rc 0 r $H/cookie/set
+expect_rc 0 r $H/cookie/show
+grep -q "cookie=session=s3cr3t" "$dir/out" || fail "cookie not sent back: $(cat "$dir/out")"
+
+# --- HTTPS, TLS 1.2 then 1.3 forced by the server; names via LookupServer -
+for v in 2 3; do
+	port=$([ $v = 2 ] && echo "$tls12" || echo "$tls13")
+	expect_rc 0 r --cacert "$dir/ca.pem" "https://good.test:$port/hello.txt"
+	[ "$(cat "$dir/out")" = hello ] || fail "HTTPS TLS 1.$v: $(cat "$dir/err")"
+	last_log | grep -q " TLSv1.$v 200 " || fail "not TLS 1.$v: $(last_log)"
+done
+# The wrong name (the certificate is for good.test), an untrusted CA.
+expect_rc 5 r --cacert "$dir/ca.pem" "https://127.0.0.1:$tls12/hello.txt"
+grep -q "TLS error: .*subject name .*'127.0.0.1'" "$dir/err" || fail "wrong name not named: $(cat "$dir/err")"
+expect_rc 5 r "https://good.test:$tls13/hello.txt"
+grep -q "TLS error: .*unable to get local issuer certificate" "$dir/err" || fail "untrusted CA: $(cat "$dir/err")"
+
+# --- names: one LookupServer does not know, LookupServer unreachable ------
+expect_rc 3 r "http://nowhere.test:$http/"
+grep -q "DNS error: nowhere.test" "$dir/err" || fail "unknown name: $(cat "$dir/err")"
+start_service "$server" request2 --lookup-socket "$dir/no-such-socket"
+expect_rc 3 r --socket "$HAVEN_PORTAL_DIR/request2" "http://good.test:$http/hello.txt"
+grep -q "LookupServer is unreachable" "$dir/err" || fail "unreachable LookupServer: $(cat "$dir/err")"
+expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request2" "$H/hello.txt" # IP literals need none
+
+# --- file://: under the root read, outside refused ------------------------
+expect_rc 0 r "file://$dir/www/hello.txt"
+[ "$(cat "$dir/out")" = hello ] || fail "file://: $(cat "$dir/out")"
+expect_rc 10 r "file://$dir/hosts"
+grep -q "not permitted" "$dir/err" || fail "file:// outside: $(cat "$dir/err")"
+expect_rc 11 r "file://$dir/www/nothing-here"
+expect_rc 1 r "gopher://127.0.0.1/"
+grep -q "only http, https and file" "$dir/err" || fail "bad scheme: $(cat "$dir/err")"
+
+# --- connect refused ---------------------------------------------------------
+closed=$(free_ports 1)
+expect_rc 4 r "http://127.0.0.1:$closed/"
+
+# --- hostile servers: typed errors, and the service serves on ---------------
+python3 "$(dirname "$0")/hostile-server.py" "$dir/hostile.port" &
+pids+=($!)
+wait_for test -s "$dir/hostile.port"
+B=http://127.0.0.1:$(cat "$dir/hostile.port")
+for p in bad-status huge-header many-headers short nul; do
+	expect_rc 8 r "$B/$p"
+	grep -q "protocol error" "$dir/err" || fail "$p: $(cat "$dir/err")"
+	expect_rc 0 r $H/hello.txt
+done
+expect_rc 6 r --idle-timeout 1000 "$B/stall"
+grep -q "timeout error" "$dir/err" || fail "stall: $(cat "$dir/err")"
+expect_rc 6 r --max-time 500 "$B/stall"
+
+# --- a client killed mid-download: the transfer stops --------------------
+# Its stdout is a FIFO nobody reads: the pipe from the service fills, the
+# transfer pauses; then the client dies.
+mkfifo "$dir/fifo"
+exec 3<>"$dir/fifo"
+"$request" $H/big.bin >"$dir/fifo" 2>/dev/null &
+victim=$!
+wait_for sh -c "ls -l /proc/$victim/fd 2>/dev/null | grep -q pipe"
+sleep 0.5
+kill -9 $victim
+wait $victim 2>/dev/null
+exec 3<&-
+wait_for grep -q ' "" /big.bin$' "$log" || fail "nginx never saw the download stop: $(tail -n 3 "$log")"
+sent=$(awk '/ "" \/big.bin$/ {print $5}' "$log" | tail -n 1)
+[ "${sent:-0}" -lt $((8 << 20)) ] || fail "the stopped download still sent everything"
+
+kill -0 "$rs_pid" || fail "RequestServer died"
+expect_rc 0 r $H/hello.txt
+finish
