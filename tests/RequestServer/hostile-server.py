@@ -4,6 +4,7 @@
 #   /bad-status   a status line that is not HTTP
 #   /huge-header  a 1 MB header line, then a body
 #   /many-headers 20,000 header lines (1 MB in all)
+#   /600-headers  600 short header lines (under libcurl's limits, over the service's)
 #   /short        Content-Length 100000, 10 bytes, then close
 #   /stall        headers and 5 bytes, then nothing for 30 s
 #   /nul          a header with a NUL byte
@@ -24,6 +25,9 @@ def handle(c):
             c.sendall(b"HTTP/1.1 200 OK\r\nX-Big: " + b"a" * (1 << 20) + b"\r\nContent-Length: 2\r\n\r\nhi")
         elif path == "/many-headers":
             c.sendall(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: %s\r\n" % (i, b"v" * 40) for i in range(20000)) +
+                      b"Content-Length: 2\r\n\r\nhi")
+        elif path == "/600-headers":
+            c.sendall(b"HTTP/1.1 200 OK\r\n" + b"".join(b"X-H%d: v\r\n" % i for i in range(600)) +
                       b"Content-Length: 2\r\n\r\nhi")
         elif path == "/short":
             c.sendall(b"HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n0123456789")

@@ -97,11 +97,14 @@ python3 "$(dirname "$0")/hostile-server.py" "$dir/hostile.port" &
 pids+=($!)
 wait_for test -s "$dir/hostile.port"
 B=http://127.0.0.1:$(cat "$dir/hostile.port")
-for p in bad-status huge-header many-headers short nul; do
+for p in bad-status huge-header many-headers 600-headers short nul; do
 	expect_rc 8 r "$B/$p"
 	grep -q "protocol error" "$dir/err" || fail "$p: $(cat "$dir/err")"
 	expect_rc 0 r $H/hello.txt
 done
+# libcurl takes 600 short lines; the service's own cap refuses them.
+expect_rc 8 r "$B/600-headers"
+grep -q "response headers over" "$dir/err" || fail "600 headers: $(cat "$dir/err")"
 expect_rc 6 r --idle-timeout 1000 "$B/stall"
 grep -q "timeout error" "$dir/err" || fail "stall: $(cat "$dir/err")"
 expect_rc 6 r --max-time 500 "$B/stall"
