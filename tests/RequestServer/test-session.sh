@@ -1,0 +1,69 @@
+#!/bin/bash
+# test-session.sh — RequestServer as a session runs it: under a real
+# SystemServer (--user) from the shipped definitions (Socket=, Pledge= as
+# shipped) beside the shipped LookupServer, against nginx on loopback.
+# The shared instance starts on first use, is confined, keeps cookies
+# across its clients' connections, refuses file:// (no root given) and is
+# respawned after a SIGKILL; the isolated one is a process per connection
+# that shares no cookie with anyone.
+#   test-session.sh SYSTEMSERVER SVC REQUEST ETC_DIR
+. "$(dirname "$0")/../lib/cli-test.sh" request-session
+ss=$1 svc=$2 request=$3 etc=$4
+. "$(dirname "$0")/nginx-fixture.sh"
+unset HAVEN_PORTAL_DIR
+export XDG_CONFIG_HOME=$dir/config
+mkdir -p "$dir/etc" "$XDG_CONFIG_HOME"
+printf '127.0.0.1 good.test\n' >"$dir/hosts"
+cp "$etc/RequestServer.ini" "$dir/etc/"
+{
+	cat "$etc/LookupServer.ini"
+	echo "Arguments=--nameserver 127.0.0.1:9 --hosts $dir/hosts"
+} >"$dir/etc/LookupServer.ini"
+if [ -n "${SANITIZED:-}" ]; then
+	# As tests/LookupServer/test-session.sh: under ASan the services start
+	# unconfined and narrow themselves in main().
+	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir"/etc/*.ini
+	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
+fi
+"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
+pids+=($!)
+portal=$XDG_RUNTIME_DIR/haven/portal
+wait_for test -S "$portal/request-isolated" || { cat "$dir/ss.log"; echo "no request portals"; exit 1; }
+svc_pid() { "$svc" status "$1" --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+r() { timeout 60 "$request" "$@"; }
+H=http://good.test:$http
+
+[ -z "$(svc_pid RequestServer)" ] || fail "RequestServer started before its first client (Lazy=true)"
+expect_rc 0 r "$H/hello.txt"
+[ "$(cat "$dir/out")" = hello ] || fail "through the portal and LookupServer: $(cat "$dir/out" "$dir/err")"
+expect_rc 0 r --cacert "$dir/ca.pem" "https://good.test:$tls13/hello.txt"
+[ "$(cat "$dir/out")" = hello ] || fail "HTTPS under SystemServer: $(cat "$dir/err")"
+expect_rc 10 r "file://$dir/www/hello.txt"
+pid=$(svc_pid RequestServer)
+[ -n "$pid" ] || fail "no RequestServer pid"
+grep -q $'^Seccomp:\t2$' "/proc/$pid/status" && grep -q $'^NoNewPrivs:\t1$' "/proc/$pid/status" ||
+	fail "RequestServer is not sandboxed: $(grep -E 'Seccomp|NoNewPrivs' "/proc/$pid/status")"
+
+# Cookies: the shared instance keeps them across connections, an isolated
+# instance (a fresh process per connection) never sees them.
+expect_rc 0 r "$H/cookie/set"
+expect_rc 0 r "$H/cookie/show"
+grep -q "cookie=session=s3cr3t" "$dir/out" || fail "shared instance lost the cookie: $(cat "$dir/out")"
+expect_rc 0 r --socket "$portal/request-isolated" "$H/cookie/show"
+grep -q "^cookie=$" "$dir/out" || fail "an isolated instance saw the shared cookie: $(cat "$dir/out")"
+expect_rc 0 r --socket "$portal/request-isolated" "$H/cookie/set"
+expect_rc 0 r --socket "$portal/request-isolated" "$H/cookie/show"
+grep -q "^cookie=$" "$dir/out" || fail "an isolated instance kept a cookie for the next connection: $(cat "$dir/out")"
+
+kill -9 "$pid"
+expect_rc 0 r "$H/hello.txt"
+[ "$(cat "$dir/out")" = hello ] || fail "after the respawn: $(cat "$dir/err")"
+wait_for test -n "$(svc_pid RequestServer)" -a "$(svc_pid RequestServer)" != "$pid" || fail "not respawned"
+
+"$svc" shutdown >/dev/null || fail "svc shutdown"
+wait "${pids[-1]}"; rc=$?
+[ $rc -eq 0 ] || fail "SystemServer exited $rc"
+grep -q 'Bad system call\|sandbox violation\|SIGSYS' "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log 2>/dev/null &&
+	fail "a sandbox violation: $(cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log)"
+[ $fails -eq 0 ] || cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log >&2
+finish
