@@ -84,6 +84,19 @@ static void reap_one(pid_t pid, char state, void *ud)
 unsigned ss_reap_orphans(bool (*pid_is_managed)(pid_t pid, void *ud), void *ud)
 {
 	struct reap_ctx c = { pid_is_managed, ud, 0 };
+	/* Peek first (WNOWAIT): usually nothing, or an orphan, is waiting, and
+	 * /proc needs scanning only when the first zombie is someone's. */
+	for (;;) {
+		siginfo_t si = { 0 };
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) < 0 || si.si_pid == 0)
+			return c.reaped;
+		if (pid_is_managed && pid_is_managed(si.si_pid, ud))
+			break;
+		int st;
+		if (waitpid(si.si_pid, &st, WNOHANG) != si.si_pid)
+			break;
+		c.reaped++;
+	}
 	each_child(reap_one, &c);
 	return c.reaped;
 }
