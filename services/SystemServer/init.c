@@ -335,6 +335,52 @@ static void emergency_shell(const char *shell, const char *why)
 	early_log("the emergency shell exited");
 }
 
+/* A crash of PID 1 would panic the kernel (or silently end the container):
+ * instead the emergency shell, from the signal handler (fork, execve and
+ * waitpid are async-signal-safe), then a reboot — or, in a PID namespace,
+ * exit status 1. Only as PID 1: elsewhere a crash dumps core as usual. */
+static char crash_shell[256];
+
+static void on_crash(int sig)
+{
+	static const char msg[] = "SystemServer: fatal signal as PID 1; emergency shell\n";
+	if (write(2, msg, sizeof msg - 1) < 0) {
+		/* nothing to do: the console is gone */
+	}
+	pid_t pid = crash_shell[0] ? fork() : -1;
+	if (pid == 0) {
+		sigset_t none;
+		sigemptyset(&none);
+		sigprocmask(SIG_SETMASK, &none, NULL);
+		char *const argv[] = { crash_shell, NULL };
+		char *const envp[] = { "HAVEN_EMERGENCY=SystemServer crashed",
+				       "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+		execve(crash_shell, argv, envp);
+		_exit(127);
+	}
+	for (pid_t w = 0; pid > 0 && w != pid;)
+		if ((w = waitpid(-1, NULL, 0)) < 0 && errno != EINTR)
+			break;
+	sync();
+	struct stat st;
+	if (stat("/proc/self/ns/pid", &st) == 0 && st.st_ino == 0xEFFFFFFCu)
+		reboot(RB_AUTOBOOT);
+	_exit(1);
+}
+
+static void catch_crashes(const char *shell)
+{
+	if (getpid() != 1)
+		return;
+	if (shell && strcmp(shell, "none"))
+		snprintf(crash_shell, sizeof crash_shell, "%s", shell);
+	struct sigaction sa = { .sa_handler = on_crash };
+	sigemptyset(&sa.sa_mask);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig == SIGSEGV || sig == SIGBUS || sig == SIGILL || sig == SIGFPE || sig == SIGABRT)
+			sigaction(sig, &sa, NULL);
+}
+
 int ss_init_main(ss_run_opts *o)
 {
 	console_stdio();
@@ -344,6 +390,7 @@ int ss_init_main(ss_run_opts *o)
 		g.on_sigterm = SS_POWER_OFF;
 	}
 	g.active = true;
+	catch_crashes(o->init.emergency_shell);
 	early_log("starting as init (pid %d)", (int)getpid());
 	mount_api_filesystems();
 	set_hostname();

@@ -15,6 +15,7 @@ reboot: svc reboot ends the namespace as the kernel does for reboot(2) in
   a PID namespace: killed by SIGHUP.
 emergency: a definitions directory that cannot be read lands in the
   emergency shell (a script that records it ran), then exits 1.
+crash: so does a fatal signal (SIGSEGV) to PID 1.
 subreaper: in user mode the manager is its services' subreaper: a
   service's orphan is re-parented to it and reaped; svc poweroff is
   refused there (not the init).
@@ -241,6 +242,27 @@ def test_emergency(b):
     check(rc == 1, "then the namespace ends with 1, not %d" % rc)
 
 
+def test_crash(b):
+    """A fatal signal to PID 1 (SIGSEGV, here sent from outside: the kernel
+    delivers it only to a handler) lands in the emergency shell, not a dead
+    namespace; then status 1."""
+    shell = os.path.join(b.tmp, "shell")
+    with open(shell, "w") as f:
+        f.write("#!/bin/sh\necho \"ran why=$HAVEN_EMERGENCY\" > %s/emergency\n" % b.tmp)
+    os.chmod(shell, 0o755)
+    b.define("a.ini", sh_service("A", "trap 'exit 0' TERM; while :; do sleep 0.05; done"))
+    b.start(extra=["--emergency-shell", shell])
+    b.ready()
+    os.kill(b.init_pid(), signal.SIGSEGV)
+    rc = b.wait()
+    path = os.path.join(b.tmp, "emergency")
+    check(os.path.exists(path), "the emergency shell ran after SIGSEGV (rc %d)" % rc)
+    with open(path) as f:
+        ran = f.read()
+    check("why=SystemServer crashed" in ran, "the reason: %r" % ran)
+    check(rc == 1, "then the namespace ends with 1, not %d" % rc)
+
+
 def test_subreaper(tmp):
     """User mode: a service's orphan is re-parented to the manager (its
     subreaper) and reaped when it exits."""
@@ -290,7 +312,7 @@ def test_boot_script(b):
                   for ln in p.stdout.split("\n")), "%s is up:\n%s" % (n, p.stdout))
 
 
-TESTS = {"boot_script": test_boot_script, "boot": test_boot, "reboot": test_reboot, "emergency": test_emergency}
+TESTS = {"crash": test_crash, "boot_script": test_boot_script, "boot": test_boot, "reboot": test_reboot, "emergency": test_emergency}
 
 
 def main():
