@@ -290,10 +290,13 @@ static void loopback_up(void)
  * default. */
 static void boot_mode(ss_manager_opts *mo)
 {
-	_hv_free_ uint8_t *buf = NULL;
-	size_t len;
-	if (!mo->mode && hv_read_file_at(AT_FDCWD, "/proc/cmdline", 0, 65536, &buf, &len) == 0) {
-		int r = ss_init_mode_from_cmdline((char *)buf, g.mode, sizeof g.mode);
+	/* Read, not sized by fstat: /proc files say they are empty. */
+	char buf[4096];
+	_hv_close_ int fd = mo->mode ? -1 : open("/proc/cmdline", O_RDONLY | O_CLOEXEC);
+	ssize_t n = fd < 0 ? -1 : read(fd, buf, sizeof buf - 1);
+	if (n >= 0) {
+		buf[n] = '\0';
+		int r = ss_init_mode_from_cmdline(buf, g.mode, sizeof g.mode);
 		if (r == 0)
 			mo->mode = g.mode;
 		else if (r == -EINVAL)
