@@ -6,7 +6,7 @@
 #   test-frozen.sh KEY=EXE...   (keys: clipboard clip notificationserver
 #   notify configserver config echoserver echo-client imagedecoder imgdecode
 #   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup
-#   launchserver launch;
+#   launchserver launch fileoperation fileop;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -137,6 +137,15 @@ if have requestserver request; then
 	frozen RequestServer "${exe[request]}" "file://$dir/frozen.txt"
 	cont_last
 	"${exe[request]}" "file://$dir/frozen.txt" >/dev/null || fail "request after SIGCONT"
+fi
+
+if have fileoperation fileop; then
+	start_service "${exe[fileoperation]}" fileop
+	stop_last
+	echo data >"$dir/fileop-src"
+	frozen FileOperation "${exe[fileop]}" --socket "$HAVEN_PORTAL_DIR/fileop" copy "$dir/fileop-src" "$dir/fileop-dst"
+	[ -e "$dir/fileop-dst" ] && fail "fileop copied through a frozen FileOperation"
+	kill -KILL "${pids[-1]}" # by hand it serves one client
 fi
 
 finish
