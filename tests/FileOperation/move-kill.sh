@@ -26,6 +26,7 @@ for i in $(seq 1 12); do
 	head -c 4096 /dev/urandom >A/tree/sub1/deeper/h$i
 	echo "small $i" >A/tree/sub2/s$i
 done
+head -c $((24 << 20)) /dev/urandom >A/tree/big
 (cd A && find tree -type f -exec sha256sum {} +) | sort -k2 >manifest
 
 # Every file of the manifest complete in A or in B; nothing under a final
@@ -54,12 +55,12 @@ PY
 }
 
 sock=$HAVEN_PORTAL_DIR/fileop
-move_and_kill() { # ROUND DELAY [SERVICE ARGS]
-	local round=$1 delay=$2; shift 2
+move_and_kill() { # ROUND DELAY SRC DST [SERVICE ARGS]
+	local round=$1 delay=$2 src=$3 dst=$4; shift 4
 	"$service" --socket "$sock" "$@" 2>>service.log &
 	local spid=$!
 	wait_for test -S "$sock"
-	"$fileop" --socket "$sock" --conflict overwrite --json move A/tree B >json.$round 2>&1 &
+	"$fileop" --socket "$sock" --conflict overwrite --json move "$src" "$dst" >json.$round 2>&1 &
 	local cpid=$!
 	if [ "$delay" = paused ]; then
 		wait_for grep -q '"paused":true' json.$round || fail "round $round: no pause"
@@ -72,13 +73,14 @@ move_and_kill() { # ROUND DELAY [SERVICE ARGS]
 	check_nothing_lost "$round"
 	echo "round $round: killed with $(find A -type f 2>/dev/null | wc -l) files still in A"
 }
-# Midway for certain: paused after 5 MiB, mid-file, then killed.
-move_and_kill 1 paused --debug-pause-at $((5 << 20))
-[ -d A/tree ] || fail "round 1: the move finished before the kill"
+# Midway for certain: paused after 8 MiB of a 24 MiB file, then killed.
+mkdir B/tree
+move_and_kill 1 paused A/tree/big B/tree --debug-pause-at $((8 << 20))
+[ -f A/tree/big ] || fail "round 1: the move finished before the kill"
 # Then at whatever point the scheduler gives.
 for r in 2 3 4 5; do
 	[ -d A/tree ] || break
-	move_and_kill $r "0.0$((r * 2))"
+	move_and_kill $r "0.0$((r * 2))" A/tree B
 done
 # Finish it (unless a round did): everything in B, nothing left in A.
 if [ -d A/tree ]; then
