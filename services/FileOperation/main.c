@@ -13,9 +13,12 @@
 
 #include "FileOperation.h"
 
-#define PROMISES "stdio rpath wpath cpath fattr chown thread recvfd"
+/* The first view: everything (what its uid may). Started by hand
+ * (--socket), the runner would otherwise narrow it to the socket's
+ * directory before the client speaks; confine.c narrows it per operation. */
+static const char *root = "/";
 
-static hv_service file_operation = {
+static const hv_service file_operation = {
 	.name = "FileOperation",
 	.summary = "Copies, moves and deletes files for one client, confined to the directories\n"
 		   "it was handed; progress, pause, resume, cancel and conflicts by events.",
@@ -33,18 +36,8 @@ static hv_service file_operation = {
 	/* Files through the fds it is handed (paths are narrowed per
 	 * operation, confine.c): read, create, write, remove; modes, times
 	 * and xattrs (fattr), owners (chown); the worker (thread). */
-	.pledge = PROMISES,
+	.unveil = (const hv_unveil_rule[]){HV_UNVEIL(root, "rwc"), {0}},
+	.pledge = "stdio rpath wpath cpath fattr chown thread recvfd",
 };
 
-int main(int argc, char **argv)
-{
-	int r = hv_service_parse(&file_operation, argc, argv);
-	if (r != 1)
-		return hv_options_exit_code(r);
-	/* Started by hand (--socket), the runner would narrow the view to the
-	 * socket's directory before the client speaks; "unveil" leaves that
-	 * rule pending, so the view confine.c makes is the only one. */
-	if (hv_service_socket_path())
-		file_operation.pledge = PROMISES " unveil";
-	return hv_service_run(&file_operation);
-}
+int main(int argc, char **argv) { return hv_service_main(&file_operation, argc, argv); }
