@@ -6,7 +6,7 @@
 #   test-frozen.sh KEY=EXE...   (keys: clipboard clip notificationserver
 #   notify configserver config echoserver echo-client imagedecoder imgdecode
 #   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup
-#   launchserver launch fileoperation fileop;
+#   launchserver launch fileoperation fileop filesystemaccessserver fsa;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -146,6 +146,15 @@ if have fileoperation fileop; then
 	frozen FileOperation "${exe[fileop]}" --socket "$HAVEN_PORTAL_DIR/fileop" copy "$dir/fileop-src" "$dir/fileop-dst"
 	[ -e "$dir/fileop-dst" ] && fail "fileop copied through a frozen FileOperation"
 	kill -KILL "${pids[-1]}" # by hand it serves one client
+fi
+
+if have filesystemaccessserver fsa; then
+	start_service "${exe[filesystemaccessserver]}" fsa --state-dir - --agent-exe "${exe[fsa]}"
+	stop_last
+	frozen FileSystemAccessServer "${exe[fsa]}" grants
+	frozen FileSystemAccessServer "${exe[fsa]}" revoke /usr/bin/x
+	cont_last
+	"${exe[fsa]}" grants >/dev/null || fail "fsa grants after SIGCONT"
 fi
 
 finish
