@@ -228,9 +228,13 @@ int hv_crash_handler_install(const char *socket_path)
 	/* Yama (ptrace_scope 1) lets only an ancestor trace us without
 	 * this; a process that changed its uid is not dumpable, which
 	 * forbids tracing too. Both are best effort: without Yama the first
-	 * fails, harmlessly. */
-	(void)prctl(PR_SET_PTRACER, (unsigned long)daemon_pid, 0, 0, 0);
-	(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	 * fails, harmlessly. Under seccomp (a manager's Pledge=) neither is
+	 * allowed, and PR_GET_SECCOMP always is. */
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0) {
+		/* Not under a pledge filter, which would kill us for these. */
+		(void)prctl(PR_SET_PTRACER, (unsigned long)daemon_pid, 0, 0, 0);
+		(void)prctl(PR_SET_DUMPABLE, 1, 0, 0, 0);
+	}
 	hv_crash_handler_uninstall();
 	crash_magic = fnv1a(CRASH_ENDPOINT);
 	crash_fd = fd;

@@ -5,8 +5,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <unistd.h>
 
+#include <haven/crash.h>
 #include <haven/log.h>
 #include <haven/sandbox.h>
 #include <haven/service.h>
@@ -98,6 +100,25 @@ static int make_server(const hv_service *svc, hv_loop *loop, hv_server **out)
 	return 0;
 }
 
+/* Crash reports (haven/crash.h, docs/crashdaemon.md): on unless
+ * HAVEN_CRASH_HANDLER says no; nothing when no CrashDaemon listens. Before
+ * the sandbox: it connects. A process its manager already confined
+ * (Pledge=) might not be allowed to: only when the definition says yes. */
+static void install_crash_handler(const hv_service *svc)
+{
+	const char *on = getenv(HV_CRASH_ENV_ENABLE), *path = getenv(HV_CRASH_ENV_SOCKET);
+	bool enabled = prctl(PR_GET_SECCOMP, 0, 0, 0, 0) == 0;
+	char buf[108];
+	if (on)
+		hv_parse_bool(on, &enabled);
+	if (!enabled || !strcmp(svc->name, "CrashDaemon"))
+		return;
+	if ((!path || !*path) && hv_portal_path(HV_CRASH_PORTAL, buf, sizeof(buf)) == 0)
+		path = buf;
+	if (path && *path && hv_crash_handler_install(path) == 0)
+		hv_log_debug("%s: crash reports go to %s", svc->name, path);
+}
+
 /* Steps 2–8 with the server made; the loop's and server's lifetimes are the
  * caller's. */
 static int serve(const hv_service *svc, hv_server *srv)
@@ -105,6 +126,7 @@ static int serve(const hv_service *svc, hv_server *srv)
 	int r;
 	if (svc->setup && (r = svc->setup(srv)) < 0)
 		return r;
+	install_crash_handler(svc);
 	if ((r = hv_service_apply_quotas(srv, getenv(HV_SERVICE_QUOTAS_ENV))) < 0)
 		return r;
 	if ((r = hv_server_start(srv, socket_path)) < 0)

@@ -2,10 +2,12 @@
  * (tracer.h) to unwind the stopped process and stores the report; setup
  * opens the store and forks the tracer before the sandbox. */
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <time.h>
 
@@ -38,6 +40,32 @@ static void tracer_stop(void)
 	}
 }
 
+/* Confined from exec (a manager's Pledge=), the daemon cannot trace: the
+ * report holds what the handler sent and what /proc says to anyone. */
+static int untraced_report(const struct tracer_req *tr, struct tracer_rep *rep)
+{
+	struct crash_info ci = {.pid = tr->pid, .tid = tr->tid, .signo = tr->signo, .code = tr->code,
+				.address = tr->address, .uid = tr->uid, .mode = "session",
+				.time = (int64_t)time(NULL), .nregs = HV_MIN(tr->nregs, CRASH_MAX_REGS)};
+	memcpy(ci.regs, tr->regs, ci.nregs * 8);
+	crash_proc_read(tr->pid, "cmdline", ci.exe, sizeof(ci.exe)); /* argv[0] */
+	FILE *out = open_memstream(&rep->report, &rep->report_len);
+	if (!out)
+		return -ENOMEM;
+	crash_report_header(&ci, out);
+	fputs("error: not traced: CrashDaemon runs confined by its manager (Pledge=), where ptrace is\n"
+	      "not allowed; run it without Pledge= (it confines itself) for backtraces\n", out);
+	fclose(out);
+	const char *base = strrchr(ci.exe, '/');
+	rep->exe = strdup(ci.exe[0] ? ci.exe : "?");
+	rep->signo = ci.signo;
+	rep->time = ci.time;
+	if (asprintf(&rep->signature, "%s %s: untraced", base ? base + 1 : ci.exe,
+		     crash_signal_name(ci.signo)) < 0)
+		rep->signature = NULL;
+	return rep->exe && rep->signature ? 0 : -ENOMEM;
+}
+
 static int on_crashed(hv_call *call, const crash_daemon_crashed_req *req,
 		      crash_daemon_crashed_rep *rep)
 {
@@ -48,10 +76,8 @@ static int on_crashed(hv_call *call, const crash_daemon_crashed_req *req,
 		return hv_call_fail(call, -EINVAL, "bad pid, tid or signal");
 	tr.nregs = (uint32_t)HV_MIN(req->registers.len / 8, (size_t)CRASH_MAX_REGS);
 	memcpy(tr.regs, req->registers.data, tr.nregs * 8);
-	if (tracer_fd < 0)
-		return hv_call_fail(call, -EIO, "the tracer is not running");
 	_hv_cleanup_(tracer_rep_clear) struct tracer_rep tres = {0};
-	int r = tracer_ask(tracer_fd, &tr, TRACER_TIMEOUT_MS, &tres);
+	int r = tracer_fd < 0 ? untraced_report(&tr, &tres) : tracer_ask(tracer_fd, &tr, TRACER_TIMEOUT_MS, &tres);
 	if (r == -ETIMEDOUT || r == -EIO) {
 		/* Its stream is out of step or it died: a fresh one. */
 		hv_log_error("tracer %s, restarting it", r == -EIO ? "failed" : "timed out");
@@ -101,6 +127,11 @@ int crash_setup(hv_server *srv)
 	}
 	store->max_reports = (uint64_t)crash_max_reports;
 	store->max_bytes = (uint64_t)crash_max_mb << 20;
+	if (prctl(PR_GET_SECCOMP, 0, 0, 0, 0) != 0) {
+		hv_log_warn("confined since exec (the manager's Pledge=): no ptrace, reports "
+			    "without backtraces (docs/crashdaemon.md)");
+		return 0;
+	}
 	r = tracer_start(&tracer_fd, &tracer_pid);
 	if (r < 0)
 		hv_log_error("cannot start the tracer: %s", strerror(-r));

@@ -13,6 +13,8 @@
 
 #include "CrashDaemon.h"
 
+static const char *crash_proc_dir = "/proc";
+
 static const hv_service crashdaemon = {
 	.name = "CrashDaemon",
 	.summary = "Serves CrashDaemon.ipc: unwinds crashing processes and stores reports.\n"
@@ -27,7 +29,9 @@ static const hv_service crashdaemon = {
 		{0}},
 	.setup = crash_setup, /* the store, and the tracer forked unsandboxed */
 	.teardown = crash_teardown,
-	.unveil = (const hv_unveil_rule[]){HV_UNVEIL(crash_store_dir, "rwc"), {0}},
+	/* /proc: a crashed process's command line when it cannot trace. */
+	.unveil = (const hv_unveil_rule[]){HV_UNVEIL(crash_store_dir, "rwc"),
+					   HV_UNVEIL(crash_proc_dir, "r"), {0}},
 	.pledge = "stdio rpath wpath cpath flock proc",
 };
 

@@ -225,9 +225,10 @@ static int read_str(int fd, uint32_t len, char **out)
 
 int tracer_ask(int fd, const struct tracer_req *req, int timeout_ms, struct tracer_rep *rep)
 {
-	int r = hv_write_full(fd, req, sizeof(*req));
-	if (r < 0)
+	/* send: a dead tracer is EPIPE, not SIGPIPE. */
+	if (send(fd, req, sizeof(*req), MSG_NOSIGNAL) != (ssize_t)sizeof(*req))
 		return -EIO;
+	int r;
 	struct rep_hdr h;
 	r = read_timed(fd, &h, sizeof(h), timeout_ms);
 	if (r < 0)

@@ -49,38 +49,46 @@ const char *crash_signal_name(int signo)
 	}
 }
 
-static void read_proc_str(pid_t pid, const char *what, char *buf, size_t size, bool nul_to_space)
+/* /proc files say their size is 0: read until EOF, at most size - 1. */
+size_t crash_proc_read(pid_t pid, const char *what, char *buf, size_t size)
 {
 	char path[64];
 	snprintf(path, sizeof(path), "/proc/%d/%s", (int)pid, what);
 	_hv_close_ int fd = open(path, O_RDONLY | O_CLOEXEC);
-	buf[0] = '\0';
-	if (fd < 0)
-		return;
-	ssize_t n = read(fd, buf, size - 1);
-	if (n <= 0)
-		return;
+	size_t n = 0;
+	while (fd >= 0 && n + 1 < size) {
+		ssize_t r = read(fd, buf + n, size - 1 - n);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		n += (size_t)r;
+	}
 	buf[n] = '\0';
-	for (ssize_t i = 0; i < n && nul_to_space; i++)
+	return n;
+}
+
+static void read_proc_str(pid_t pid, const char *what, char *buf, size_t size, bool nul_to_space)
+{
+	size_t n = crash_proc_read(pid, what, buf, size);
+	for (size_t i = 0; i < n && nul_to_space; i++)
 		if (buf[i] == '\0' || buf[i] == '\n')
 			buf[i] = ' ';
-	if (nul_to_space)
-		while (n > 0 && buf[n - 1] == ' ')
-			buf[--n] = '\0';
+	while (nul_to_space && n > 0 && buf[n - 1] == ' ')
+		buf[--n] = '\0';
 }
 
 /* HAVEN_SERVICE from the process's environment (SystemServer sets it). */
 static void read_service(pid_t pid, char *out, size_t size)
 {
-	char path[64];
-	snprintf(path, sizeof(path), "/proc/%d/environ", (int)pid);
-	uint8_t *env = NULL;
-	size_t len = 0;
+	size_t cap = 256 * 1024;
+	char *env = malloc(cap);
 	out[0] = '\0';
-	if (hv_read_file_at(AT_FDCWD, path, 0, 1 << 20, &env, &len) < 0)
+	if (!env)
 		return;
+	size_t len = crash_proc_read(pid, "environ", env, cap);
 	for (size_t i = 0; i < len;) {
-		const char *s = (const char *)env + i;
+		const char *s = env + i;
 		size_t l = strnlen(s, len - i);
 		if (!strncmp(s, "HAVEN_SERVICE=", 14))
 			snprintf(out, size, "%.*s", (int)(l - 14), s + 14);

@@ -31,6 +31,8 @@ struct crash_info {
 	const char *mode;	/* "session" or "kernel" */
 };
 
+/* /proc/PID/WHAT into buf (NUL-terminated, at most size - 1 bytes); its length. */
+size_t crash_proc_read(pid_t pid, const char *what, char *buf, size_t size);
 /* Fill exe, uid, gid, service and cmdline from /proc/PID (what exists). */
 void crash_info_from_proc(struct crash_info *ci);
 

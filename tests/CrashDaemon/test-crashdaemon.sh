@@ -42,7 +42,7 @@ check() { # MODE RC SIGNAL FRAMES...
 	grep -q "^modules:" "$dir/show" && grep -q "libc.so" "$dir/show" || fail "$mode: no module list"
 	local got; got=$(frames "$store" "$id")
 	[[ "$got" == "$*"* ]] || fail "$mode: crashing thread's frames '$got', expected '$*'"
-	grep -q "crash_here+0x[0-9a-f]* (.*crash-fixture.c:[0-9]*)" "$dir/show" || [ "$mode" = overflow ] ||
+	grep -q "crash_here+0x[0-9a-f]* (.*fixture.c:[0-9]*)" "$dir/show" || [ "$mode" = overflow ] ||
 		fail "$mode: no file:line for crash_here"
 	echo "$id" >"$dir/id.$mode"
 }

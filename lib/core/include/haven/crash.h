@@ -22,7 +22,10 @@
 /* How long a crashing process waits for the daemon's answer. */
 #define HV_CRASH_WAIT_MS 30000
 /* The environment variable that turns the handler off in a Haven service
- * ("0", "no", "off", "false"), and the one naming the daemon's socket. */
+ * ("0", "no", "off", "false") — or on ("yes") in one its manager already
+ * confined (a definition's Pledge=, which must then hold "unix": the
+ * runner cannot tell, and a socket() outside it is fatal) — and the one
+ * naming the daemon's socket. */
 #define HV_CRASH_ENV_ENABLE "HAVEN_CRASH_HANDLER"
 #define HV_CRASH_ENV_SOCKET "HAVEN_CRASH_SOCKET"
 /* CrashDaemon's portal name (hv_portal_path) when HAVEN_CRASH_SOCKET is unset. */
@@ -30,8 +33,10 @@
 
 /* Connect to the daemon listening at socket_path and install the handler;
  * allows the daemon (its pid from SO_PEERCRED) to ptrace this process
- * (PR_SET_PTRACER, PR_SET_DUMPABLE). Calling it again replaces the
- * connection. Returns 0 or a negative errno (nothing is installed then). */
+ * (PR_SET_PTRACER, PR_SET_DUMPABLE; not when already under seccomp).
+ * It needs socket/connect (pledge "unix") and, on a crash, "stdio".
+ * Calling it again replaces the connection. Returns 0 or a negative errno
+ * (nothing is installed then). */
 int hv_crash_handler_install(const char *socket_path);
 /* Restore the previous dispositions and close the connection. */
 void hv_crash_handler_uninstall(void);

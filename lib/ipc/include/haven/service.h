@@ -17,6 +17,9 @@
  *  2. creates the loop (SIGTERM/SIGINT end it cleanly) and the server, with
  *     the per-connection state, lazy buffers and connection limit described;
  *  3. calls setup(srv): open stores, attach state (hv_server_set_userdata);
+ *     then installs the crash handler (haven/crash.h: reports to
+ *     CrashDaemon when its portal exists; HAVEN_CRASH_HANDLER=no: not;
+ *     under a manager's Pledge= only with HAVEN_CRASH_HANDLER=yes);
  *     then applies the IPC quotas the manager set (HAVEN_IPC_QUOTAS, below);
  *  4. takes the sockets: --socket PATH (listening), else what the manager
  *     handed over (LISTEN_FDS, SOCKET_TAKEOVER, HAVEN_HANDOFF_FD);
