@@ -62,7 +62,6 @@ struct rqs_service {
 	hv_timer *timer;      /* libcurl's timeout */
 	hv_conn *lookup;      /* LookupServer, connected on first need */
 	uint64_t next_id;
-	char *default_proxy;  /* "" none */
 	unsigned running;
 };
 extern struct rqs_service rqs;
@@ -95,6 +94,8 @@ struct rqs_request {
 	CURL *easy;
 	struct curl_slist *req_headers, *resolve;
 	char *method, *url, *proxy; /* proxy NULL: the default */
+	const char *use_proxy;	    /* rqs_proxy_for(): "" none */
+	char *proxy_rewritten;	    /* socks4a/socks5h form of a socks4/5 proxy */
 	uint8_t *body;
 	size_t body_len;
 	uint8_t *ca_pem;
@@ -168,6 +169,9 @@ void rqs_multi_remove(struct rqs_request *r);
 void rqs_resolve(struct rqs_request *r, const char *host, const char *port);
 void rqs_request_resolved(struct rqs_request *r, struct curl_slist *resolve);
 void rqs_resolve_close(void);
+
+/* proxy.c: the proxy for r's URL (scheme, host): "" for none. */
+const char *rqs_proxy_for(const struct rqs_request *r, const char *scheme, const char *host);
 
 /* errors.c */
 rqs_kind rqs_kind_from_curl(CURLcode code);

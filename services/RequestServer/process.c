@@ -30,7 +30,7 @@ const hv_option rqs_option_table[] = {
 	HV_OPT_STRING("ca-file", "FILE", &rqs_opts.ca_file,
 		      "the CA store (default /etc/ssl/certs/ca-certificates.crt)"),
 	HV_OPT_STRING("file-root", "DIR", &rqs_opts.file_root, "file:// may read under DIR (default: nothing)"),
-	HV_OPT_STRING("proxy", "URL", &rqs_opts.proxy, "the default proxy (default: none)"),
+	HV_OPT_STRING("proxy", "URL", &rqs_opts.proxy, "the default proxy (default: $https_proxy,\n$http_proxy, $all_proxy; $no_proxy)"),
 	HV_OPT_INT("connect-timeout", "MS", &rqs_opts.connect_timeout_ms, 1, 600000,
 		   "default connect timeout (30000)"),
 	HV_OPT_INT("idle-timeout", "MS", &rqs_opts.idle_timeout_ms, 1000, 3600000,
@@ -57,9 +57,6 @@ int rqs_setup(hv_server *srv)
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	rqs.default_proxy = strdup(rqs_opts.proxy ? rqs_opts.proxy : "");
-	if (!rqs.default_proxy)
-		return -ENOMEM;
 	return rqs_multi_open(hv_server_loop(srv));
 }
 
@@ -71,6 +68,5 @@ void rqs_teardown(int exit_code)
 		curl_share_cleanup(rqs.share);
 	rqs.share = NULL;
 	rqs_resolve_close();
-	free(rqs.default_proxy);
 	curl_global_cleanup();
 }

@@ -48,6 +48,7 @@ void rqs_request_free(struct rqs_request *r)
 	free(r->method);
 	free(r->url);
 	free(r->proxy);
+	free(r->proxy_rewritten);
 	free(r->body);
 	free(r->ca_pem);
 	free(r->message);
@@ -295,7 +296,14 @@ static int configure(struct rqs_request *r)
 	curl_easy_setopt(e, CURLOPT_COOKIEFILE, "");	  /* the engine on: the share's jar */
 	curl_easy_setopt(e, CURLOPT_HTTPHEADER, r->req_headers);
 	curl_easy_setopt(e, CURLOPT_SUPPRESS_CONNECT_HEADERS, 1L);
-	curl_easy_setopt(e, CURLOPT_PROXY, r->proxy ? r->proxy : rqs.default_proxy);
+	curl_easy_setopt(e, CURLOPT_PROXY, r->use_proxy ? r->use_proxy : "");
+	/* proxy.c decided with $no_proxy already: libcurl applying it again
+	 * (its rules differ) would connect directly to a host nobody looked
+	 * up, with its own resolver. */
+	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
+	/* A second request to an HTTP/2 host waits for the first one's
+	 * connection to multiplex on rather than opening its own. */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
 	curl_easy_setopt(e, CURLOPT_CAINFO, rqs_opts.ca_file);
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	if (r->ca_pem) {
@@ -349,10 +357,23 @@ static void begin_file(struct rqs_request *r, CURLU *u)
 }
 
 /* The host and port a connection goes to: the proxy's when there is one. */
-static int connect_target(struct rqs_request *r, CURLU *u, char **host, char **port)
+static int connect_target(struct rqs_request *r, CURLU *u, const char *scheme, char **host, char **port)
 {
-	const char *proxy = r->proxy ? r->proxy : rqs.default_proxy;
-	if (proxy && *proxy) {
+	if (curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK)
+		return -EINVAL;
+	const char *proxy = r->use_proxy = rqs_proxy_for(r, scheme, *host);
+	/* SOCKS4 and SOCKS5 resolve the target here: name it to the proxy
+	 * instead (socks4a, socks5h), as nothing here resolves but LookupServer. */
+	bool s4 = !strncasecmp(proxy, "socks4://", 9), s5 = !strncasecmp(proxy, "socks5://", 9);
+	if (s4 || s5) {
+		free(r->proxy_rewritten);
+		if (asprintf(&r->proxy_rewritten, "%s://%s", s4 ? "socks4a" : "socks5h", proxy + 9) < 0)
+			return r->proxy_rewritten = NULL, -ENOMEM;
+		proxy = r->use_proxy = r->proxy_rewritten;
+	}
+	if (*proxy) {
+		free(*host);
+		*host = NULL;
 		_hv_cleanup_(curl_url_cleanupp) CURLU *p = curl_url();
 		if (!p || curl_url_set(p, CURLUPART_URL, proxy, CURLU_GUESS_SCHEME) != CURLUE_OK ||
 		    curl_url_get(p, CURLUPART_HOST, host, 0) != CURLUE_OK)
@@ -361,8 +382,7 @@ static int connect_target(struct rqs_request *r, CURLU *u, char **host, char **p
 			*port = strdup("1080"); /* libcurl's default proxy port */
 		return *port ? 0 : -ENOMEM;
 	}
-	if (curl_url_get(u, CURLUPART_HOST, host, 0) != CURLUE_OK ||
-	    curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) != CURLUE_OK)
+	if (curl_url_get(u, CURLUPART_PORT, port, CURLU_DEFAULT_PORT) != CURLUE_OK)
 		return -EINVAL;
 	return 0;
 }
@@ -377,9 +397,10 @@ void rqs_request_begin(struct rqs_request *r)
 	if (!u || curl_url_set(u, CURLUPART_URL, r->url, 0) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
 		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "%s: not a URL", r->url);
+	r->use_proxy = "";
 	if (!strcmp(scheme, "file"))
 		return begin_file(r, u);
-	if (connect_target(r, u, &host, &port) < 0)
+	if (connect_target(r, u, scheme, &host, &port) < 0)
 		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "%s: no host to connect to", r->url);
 	r->connect_ip = is_ip_literal(host);
 	if (r->connect_ip)

@@ -6,7 +6,11 @@
 #   $tls13  port: HTTPS, TLS 1.3 only   $h2 port: HTTPS with HTTP/2 (ALPN)
 #   $dir/ca.pem  the CA;  $dir/nginx/access.log  one line per request:
 #   "connection protocol ssl_protocol status bytes completion uri"
-#   $dir/www     the document root (hello.txt, big.bin, text.txt)
+#   $dir/www     the document root (hello.txt, big.bin 8 MiB, mid.bin 1 MiB, text.txt)
+# The certificate names good.test, www.good.test and localhost (for a
+# proxy's CONNECT), never 127.0.0.1. Proxy variables of the environment
+# are dropped: the services under test inherit it.
+unset http_proxy https_proxy HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 NGINX=${NGINX:-/usr/sbin/nginx}
 [ -x "$NGINX" ] || { echo "SKIP: no nginx (apt-get install nginx-light)"; exit 77; }
 free_ports() { python3 -c '
@@ -22,7 +26,7 @@ mk_certs() {
 		-keyout "$d/ca.key" -out "$dir/ca.pem" 2>/dev/null || return 1
 	openssl req -newkey rsa:2048 -nodes -subj "/CN=good.test" \
 		-keyout "$d/server.key" -out "$d/server.csr" 2>/dev/null || return 1
-	printf 'subjectAltName=DNS:good.test,DNS:www.good.test\n' >"$d/ext"
+	printf 'subjectAltName=DNS:good.test,DNS:www.good.test,DNS:localhost\n' >"$d/ext"
 	openssl x509 -req -in "$d/server.csr" -CA "$dir/ca.pem" -CAkey "$d/ca.key" -CAcreateserial \
 		-days 2 -extfile "$d/ext" -out "$d/server.pem" 2>/dev/null
 }
@@ -32,6 +36,7 @@ mkdir -p "$dir/nginx" "$dir/www"
 echo hello >"$dir/www/hello.txt"
 for i in $(seq 1 2000); do echo "line $i of a text that compresses well"; done >"$dir/www/text.txt"
 head -c $((8 << 20)) /dev/urandom >"$dir/www/big.bin"
+head -c $((1 << 20)) "$dir/www/big.bin" >"$dir/www/mid.bin"
 n=$dir/nginx
 cat >"$n/nginx.conf" <<CONF
 daemon off;

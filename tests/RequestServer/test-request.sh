@@ -18,7 +18,8 @@ rs_pid=${pids[-1]}
 r() { timeout 60 "$request" "$@"; }
 H=http://127.0.0.1:$http
 log=$dir/nginx/access.log
-last_log() { tail -n 1 "$log"; }
+# nginx logs a request after the client may have read all of it: wait.
+logged() { wait_for grep -q -- "$1" "$log"; }
 
 # --- HTTP/1.1: the body as the server sent it, headers both ways ---------
 expect_rc 0 r $H/hello.txt
@@ -37,6 +38,7 @@ grep -q "^POST$" "$dir/out" || fail "-d is not a POST: $(cat "$dir/out")"
 
 # --- gzip: asked for, decoded, and it was compressed on the wire ---------
 r $H/text.txt | cmp -s - "$dir/www/text.txt" || fail "gzip body not decoded to the original"
+logged ' /text.txt$'
 sent=$(awk '/ \/text.txt$/ {print $5}' "$log" | tail -n 1)
 [ "$sent" -lt "$(stat -c %s "$dir/www/text.txt")" ] || fail "text.txt not compressed on the wire ($sent bytes)"
 
@@ -61,9 +63,10 @@ grep -q "cookie=session=s3cr3t" "$dir/out" || fail "cookie not sent back: $(cat 
 # --- HTTPS, TLS 1.2 then 1.3 forced by the server; names via LookupServer -
 for v in 2 3; do
 	port=$([ $v = 2 ] && echo "$tls12" || echo "$tls13")
-	expect_rc 0 r --cacert "$dir/ca.pem" "https://good.test:$port/hello.txt"
+	expect_rc 0 r --cacert "$dir/ca.pem" "https://good.test:$port/hello.txt?tls=$v"
 	[ "$(cat "$dir/out")" = hello ] || fail "HTTPS TLS 1.$v: $(cat "$dir/err")"
-	last_log | grep -q " TLSv1.$v 200 " || fail "not TLS 1.$v: $(last_log)"
+	logged "?tls=$v$"
+	grep "?tls=$v$" "$log" | grep -q " TLSv1.$v 200 " || fail "not TLS 1.$v: $(grep "?tls=$v$" "$log")"
 done
 # The wrong name (the certificate is for good.test), an untrusted CA.
 expect_rc 5 r --cacert "$dir/ca.pem" "https://127.0.0.1:$tls12/hello.txt"
@@ -108,6 +111,67 @@ grep -q "response headers over" "$dir/err" || fail "600 headers: $(cat "$dir/err
 expect_rc 6 r --idle-timeout 1000 "$B/stall"
 grep -q "timeout error" "$dir/err" || fail "stall: $(cat "$dir/err")"
 expect_rc 6 r --max-time 500 "$B/stall"
+
+# --- HTTP/2 over TLS (ALPN): requests share one connection ----------------
+for i in 1 2 3; do
+	expect_rc 0 r --cacert "$dir/ca.pem" "https://good.test:$h2/hello.txt?h2=$i"
+done
+logged '?h2=3$'
+h2lines=$(grep ' HTTP/2.0 .*?h2=[0-9]$' "$log")
+[ "$(echo "$h2lines" | wc -l)" -eq 3 ] || fail "not 3 HTTP/2 requests: $(tail -n 3 "$log")"
+[ "$(echo "$h2lines" | awk '{print $1}' | sort -u | wc -l)" -eq 1 ] ||
+	fail "HTTP/2 requests did not share one connection: $h2lines"
+par=()
+for i in 1 2 3 4 5 6; do
+	"$request" --cacert "$dir/ca.pem" -o "$dir/h2.$i" "https://good.test:$h2/mid.bin?par=$i" & par+=($!)
+done
+for p in "${par[@]}"; do wait "$p" || fail "a parallel HTTP/2 download failed"; done
+for i in 1 2 3 4 5 6; do logged "?par=$i$"; done
+cmp -s "$dir/h2.6" "$dir/www/mid.bin" || fail "parallel HTTP/2 download differs"
+[ "$(grep ' HTTP/2.0 .*?par=' "$log" | awk '{print $1}' | sort -u | wc -l)" -eq 1 ] ||
+	fail "parallel HTTP/2 downloads not multiplexed on one connection: $(grep '?par=' "$log")"
+
+# --- Range: an interrupted download resumed -------------------------------
+head -c 300000 "$dir/www/mid.bin" >"$dir/part"
+expect_rc 0 r -C 300000 -o "$dir/part" "$H/mid.bin?resume"
+cmp -s "$dir/part" "$dir/www/mid.bin" || fail "the resumed download differs"
+logged '?resume$'
+grep '?resume$' "$log" | grep -q " 206 $(((1 << 20) - 300000)) " || fail "not a 206 of the rest: $(grep '?resume$' "$log")"
+
+# --- one connection per host at most: parallel requests queue on it ------
+start_service "$server" request3 --max-host-connections 1
+par=()
+for i in 1 2 3 4; do
+	"$request" --socket "$HAVEN_PORTAL_DIR/request3" -o "$dir/lim.$i" "$H/mid.bin?lim=$i" & par+=($!)
+done
+for p in "${par[@]}"; do wait "$p" || fail "a download under the host limit failed"; done
+for i in 1 2 3 4; do logged "?lim=$i$"; done
+[ "$(grep '?lim=' "$log" | awk '{print $1}' | sort -u | wc -l)" -eq 1 ] ||
+	fail "more than one connection to the host: $(grep '?lim=' "$log")"
+
+# --- proxies: tinyproxy for HTTP and CONNECT, and from the environment ---
+if command -v tinyproxy >/dev/null; then
+	pport=$(free_ports 1)
+	printf 'Port %s\nListen 127.0.0.1\nTimeout 30\nLogFile "%s"\nLogLevel Info\nMaxClients 20\nAllow 127.0.0.1\nConnectPort %s\n' \
+		"$pport" "$dir/tinyproxy.log" "$tls12" >"$dir/tinyproxy.conf"
+	tinyproxy -d -c "$dir/tinyproxy.conf" 2>/dev/null & pids+=($!)
+	wait_for nginx_ready "$pport"
+	P=http://127.0.0.1:$pport
+	expect_rc 0 r --proxy "$P" "$H/hello.txt?via=proxy"
+	[ "$(cat "$dir/out")" = hello ] && grep -q 'GET .*hello.txt?via=proxy' "$dir/tinyproxy.log" ||
+		fail "HTTP through tinyproxy: $(cat "$dir/err"; tail -n 3 "$dir/tinyproxy.log")"
+	expect_rc 0 r --proxy "$P" --cacert "$dir/ca.pem" "https://localhost:$tls12/hello.txt"
+	[ "$(cat "$dir/out")" = hello ] && grep -q "CONNECT localhost:$tls12" "$dir/tinyproxy.log" ||
+		fail "CONNECT through tinyproxy: $(cat "$dir/err"; tail -n 3 "$dir/tinyproxy.log")"
+	http_proxy=$P no_proxy=good.test start_service "$server" request4 --lookup-socket "$HAVEN_PORTAL_DIR/lookup"
+	expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request4" "$H/hello.txt?via=env"
+	grep -q 'hello.txt?via=env' "$dir/tinyproxy.log" || fail "\$http_proxy not used: $(tail -n 3 "$dir/tinyproxy.log")"
+	expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request4" "http://good.test:$http/hello.txt?via=direct"
+	grep -q 'via=direct' "$dir/tinyproxy.log" && fail "\$no_proxy not honoured"
+	logged 'via=direct' || fail "no_proxy host not fetched: $(cat "$dir/err")"
+else
+	echo "SKIP: no tinyproxy: proxy checks not run"
+fi
 
 # --- a client killed mid-download: the transfer stops --------------------
 # Its stdout is a FIFO nobody reads: the pipe from the service fills, the
