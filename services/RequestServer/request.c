@@ -302,8 +302,11 @@ static int configure(struct rqs_request *r)
 	 * up, with its own resolver. */
 	curl_easy_setopt(e, CURLOPT_NOPROXY, "");
 	/* A second request to an HTTP/2 host waits for the first one's
-	 * connection to multiplex on rather than opening its own. */
-	curl_easy_setopt(e, CURLOPT_PIPEWAIT, 1L);
+	 * connection to multiplex on rather than opening its own. Only where
+	 * h2 can be (ALPN): on plain HTTP/1.1 it only adds a wait (one
+	 * request-bench run: 830 -> 2,560 sequential GETs/s without it; the
+	 * machine was loaded, the figure is rough). */
+	curl_easy_setopt(e, CURLOPT_PIPEWAIT, strncasecmp(r->url, "https:", 6) ? 0L : 1L);
 	curl_easy_setopt(e, CURLOPT_CAINFO, rqs_opts.ca_file);
 	curl_easy_setopt(e, CURLOPT_CAPATH, NULL);
 	if (r->ca_pem) {
