@@ -14,6 +14,7 @@
 #include <haven/log.h>
 
 #include "RequestServer.h"
+#include "headers.h"
 
 /* Headers of one response beyond this are a hostile server's. */
 #define RQS_MAX_HEADER_BYTES (256u << 10)
@@ -154,20 +155,18 @@ static void end_of_headers(struct rqs_request *r)
 
 static int add_header(struct rqs_request *r, const char *line, size_t len)
 {
-	const char *colon = memchr(line, ':', len);
-	if (!colon || r->nheaders >= RQS_MAX_HEADERS)
-		return colon ? -E2BIG : 0; /* a line that is no header (a fold): skipped */
+	size_t nlen, vlen;
+	const char *v;
+	if (!rqs_header_split(line, len, &nlen, &v, &vlen))
+		return 0; /* a line that is no header (a fold): skipped */
+	if (r->nheaders >= RQS_MAX_HEADERS)
+		return -E2BIG;
 	struct rqs_header *h = realloc(r->headers, (r->nheaders + 1) * sizeof(*h));
 	if (!h)
 		return -ENOMEM;
 	r->headers = h;
-	const char *v = colon + 1, *end = line + len;
-	while (v < end && (*v == ' ' || *v == '\t'))
-		v++;
-	while (end > v && (end[-1] == ' ' || end[-1] == '\t'))
-		end--;
-	h[r->nheaders].name = strndup(line, (size_t)(colon - line));
-	h[r->nheaders].value = strndup(v, (size_t)(end - v));
+	h[r->nheaders].name = strndup(line, nlen);
+	h[r->nheaders].value = strndup(v, vlen);
 	if (!h[r->nheaders].name || !h[r->nheaders].value) {
 		free(h[r->nheaders].name);
 		free(h[r->nheaders].value);
@@ -182,9 +181,9 @@ static int add_header(struct rqs_request *r, const char *line, size_t len)
 static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
 {
 	struct rqs_request *r = userdata;
-	size_t len = size * n, l = len;
-	while (l && (buf[l - 1] == '\n' || buf[l - 1] == '\r'))
-		l--;
+	size_t len = size * n, l = rqs_line_length(buf, len);
+	const char *reason;
+	size_t reason_len;
 	if (memchr(buf, '\0', l))
 		return 0; /* a NUL in a header: no ByteString can carry it */
 	r->header_bytes += len;
@@ -192,13 +191,10 @@ static size_t on_header(char *buf, size_t size, size_t n, void *userdata)
 		r->header_overflow = true;
 		return 0;
 	}
-	if (l >= 5 && !memcmp(buf, "HTTP/", 5)) {
+	if (rqs_status_line(buf, l, &reason, &reason_len)) {
 		reset_response(r);
 		r->header_bytes = len;
-		const char *sp = memchr(buf, ' ', l);
-		const char *sp2 = sp ? memchr(sp + 1, ' ', l - (size_t)(sp + 1 - buf)) : NULL;
-		if (sp2)
-			r->reason = strndup(sp2 + 1, l - (size_t)(sp2 + 1 - buf));
+		r->reason = strndup(reason, reason_len);
 		return len;
 	}
 	if (l == 0) {
