@@ -1,11 +1,15 @@
 /* fixture.c (crash-fixture) — crashes on purpose, the way the CrashDaemon tests ask:
  *
- *   crash-fixture null|abort|fpe|overflow|thread|exit|sleep
+ *   crash-fixture null|abort|fpe|overflow|thread|exit|sleep|big
  *
  * Each crash happens in crash_here, called by level2, by level1, by main
  * (by the thread function for "thread", in the 3rd of 4 threads), so a
- * report's backtrace can be checked frame by frame. Built -O0 -g. */
+ * report's backtrace can be checked frame by frame. "big" first makes
+ * 100 MB resident (half text-like, half noise: a core as compressible as
+ * a real one, roughly) and then dereferences NULL (the benchmark). Built
+ * -O0 -g. */
 #include <pthread.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -65,12 +69,22 @@ static void *crashing_thread(void *arg)
 int main(int argc, char **argv)
 {
 	if (argc != 2) {
-		fprintf(stderr, "usage: crash-fixture null|abort|fpe|overflow|thread|exit|sleep\n");
+		fprintf(stderr, "usage: crash-fixture null|abort|fpe|overflow|thread|exit|sleep|big\n");
 		return 2;
 	}
 	mode = argv[1];
 	if (!strcmp(mode, "exit"))
 		return 0;
+	if (!strcmp(mode, "big")) {
+		size_t n = 100u << 20;
+		unsigned char *m = malloc(n);
+		uint32_t x = 2463534242u;
+		for (size_t i = 0; m && i < n; i++) {
+			x ^= x << 13, x ^= x >> 17, x ^= x << 5;
+			m[i] = (i >> 12) & 1 ? (unsigned char)x : (unsigned char)("haven crash "[i % 12]);
+		}
+		mode = "null";
+	}
 	if (!strcmp(mode, "sleep")) {
 		for (;;)
 			pause();
