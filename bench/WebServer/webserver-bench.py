@@ -4,7 +4,9 @@ run, with wrk over loopback (both with sendfile on and the access log off):
 
   1. keep-alive on a 1 KB file, wrk -t2 -c50, one worker each, then two;
   2. a 100 MB file, throughput;
-  3. a new connection per request (Connection: close).
+  3. a new connection per request (Connection: close);
+  4. 10,000 idle keep-alive connections held open while wrk runs, then
+     each of them asked for the file (all must be answered).
 
 Each pair is measured alternately, ROUNDS times, and the best of each is
 kept (the machine is shared: the best is the least disturbed). The ratio
@@ -52,6 +54,40 @@ def pair(tmp, root, label, workers, rounds, run):
                                                                   best["ws"] / best["ng"]), flush=True)
 
 
+def idle_then_wrk(port, seconds, n=10000):
+    """req/s of wrk with n idle keep-alive connections open; every idle one
+    must still answer afterwards."""
+    import socket
+    idle = []
+    for _ in range(n):
+        s = socket.create_connection(("127.0.0.1", port), timeout=30)
+        s.sendall(b"GET /1k.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        idle.append(s)
+    for s in idle:  # one answer each: now idle on keep-alive
+        got = b""
+        while len(got) < 1024 or b"\r\n\r\n" not in got:
+            b = s.recv(65536)
+            if not b:
+                raise SystemExit("an idle connection was closed")
+            got += b
+    rps = wrk(port, "/1k.bin", seconds)[0]
+    for s in idle:
+        s.sendall(b"GET /1k.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+    served = 0
+    for s in idle:
+        got = b""
+        while True:
+            b = s.recv(65536)
+            if not b:
+                break
+            got += b
+        served += got.startswith(b"HTTP/1.1 200")
+        s.close()
+    if served != n:
+        raise SystemExit("only %d of %d idle connections answered afterwards" % (served, n))
+    return rps
+
+
 def main():
     seconds, rounds = 5, 3
     args = sys.argv[1:]
@@ -82,6 +118,14 @@ def main():
              lambda port: wrk(port, "/100m.bin", seconds, threads=1, conns=2)[1])
         pair(tmp, root, "1 KB Connection: close -t2 -c50, 1 worker (req/s)", 1, rounds,
              lambda port: wrk(port, "/1k.bin", seconds, close=True)[0])
+        import resource
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if hard >= 12000:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            pair(tmp, root, "1 KB keep-alive with 10,000 idle conns (req/s)", 1, 1,
+                 lambda port: idle_then_wrk(port, seconds))
+        else:
+            print("10,000 idle connections: RLIMIT_NOFILE hard limit %d is too low" % hard)
     finally:
         subprocess.run(["rm", "-rf", tmp])
     return 0
