@@ -7,7 +7,7 @@ FUZZ_SECONDS ?= 60
 FUZZ_OTHER_SECONDS ?= 5
 MESON_SETUP = meson setup --reconfigure
 
-.PHONY: all deps build run boot test asan valgrind bench fuzz clean
+.PHONY: all deps build run boot test asan valgrind bench fuzz mutate clean
 
 all: build
 
@@ -57,5 +57,10 @@ fuzz: deps
 	ninja -C $(FUZZ_BUILD)
 	@scripts/run-fuzz $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_OTHER_SECONDS)
 
+# Mutation testing: every planted bug in tests/mutations must be caught
+# (MUTATE_ARGS=--quick: the CI subset; or patch names).
+mutate: deps
+	@scripts/mutate $(MUTATE_ARGS)
+
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD) .mutate
