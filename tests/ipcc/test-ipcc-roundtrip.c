@@ -799,8 +799,198 @@ static void expect_dropped(const char *what, int (*build)(hv_enc *e, bool ok))
 	}
 }
 
+/* ---- limits and bytes, checked against the spec ------------------------- */
+
+/* Guards against: a frame carrying exactly HV_IPC_MAX_FDS_PER_MESSAGE (64)
+ * fds refused (a `>` turned `>=` in the encoder, the frame check or the
+ * control-message buffer). 64 fds go there and back through the generated
+ * stubs; 65 are refused by the sender with -EMSGSIZE. */
+static void test_max_fds(hv_conn *c)
+{
+	int more[61];
+	for (int i = 0; i < 61; i++)
+		CHECK((more[i] = temp_file("m")) >= 0);
+	int f = temp_file("F"), hf = temp_file("H");
+	hv_buffer b;
+	hv_bitmap bm;
+	CHECK_EQ(hv_buffer_create(64, &b), 0);
+	CHECK_EQ(hv_bitmap_create(1, 1, HV_PIXEL_BGRA8888, &bm), 0);
+	/* f, b, bm, holder.fd and 60 more: exactly 64 fds each way. */
+	all_types_holder holder = {.fd = hf, .buf = {false, HV_BUFFER_EMPTY}, .more = {more, 60}};
+	all_types_holder ho;
+	int r = all_types_resources(c, f, b, bm, holder, (hv_opt_file){false, -1}, NULL, NULL, NULL, &ho, NULL);
+	CHECK_EQ(r, 0);
+	if (r == 0) {
+		CHECK_EQ(ho.more.count, 60);
+		CHECK(ho.more.count == 60 && same_file(ho.more.items[59], more[59]));
+		close(ho.fd);
+		for (size_t i = 0; i < ho.more.count; i++)
+			close(ho.more.items[i]);
+	}
+	/* One more is over the limit: refused before anything is sent. */
+	holder.more.count = 61;
+	CHECK_EQ(all_types_resources(c, f, b, bm, holder, (hv_opt_file){false, -1}, NULL, NULL, NULL, NULL, NULL),
+		 -EMSGSIZE);
+	CHECK(hv_conn_is_open(c));
+	for (int i = 0; i < 61; i++)
+		close(more[i]);
+	close(f);
+	close(hf);
+	hv_buffer_release(&b);
+	hv_bitmap_release(&bm);
+}
+
+static uint8_t *put_le(uint8_t *p, uint64_t v, int width)
+{
+	for (int i = 0; i < width; i++)
+		*p++ = (uint8_t)(v >> (8 * i));
+	return p;
+}
+
+static uint8_t *put_str(uint8_t *p, const char *s)
+{
+	size_t n = strlen(s);
+	p = put_le(p, n, 4);
+	memcpy(p, s, n + 1); /* the bytes, then a NUL */
+	return p + n + 1;
+}
+
+static uint32_t f32_bits(float f)
+{
+	uint32_t u;
+	memcpy(&u, &f, 4);
+	return u;
+}
+
+static uint64_t f64_bits(double f)
+{
+	uint64_t u;
+	memcpy(&u, &f, 8);
+	return u;
+}
+
+/* The next frame on fd (blocking), checked against the header the spec
+ * gives a request of message `id` and the payload `want`. */
+static void expect_frame(int fd, uint16_t id, const uint8_t *want, size_t len, const char *what)
+{
+	uint8_t got[512];
+	size_t have = 0;
+	while (have < 16 + len) {
+		ssize_t n = read(fd, got + have, 16 + len - have);
+		CHECK(n > 0);
+		if (n <= 0)
+			return;
+		have += (size_t)n;
+	}
+	uint8_t hdr[12], *p = hdr;
+	p = put_le(p, len, 4);
+	p = put_le(p, hv_ipc_magic("AllTypes"), 4);
+	p = put_le(p, id, 2);
+	*p++ = 1; /* request */
+	*p++ = 0; /* no fds */
+	bool ok = !memcmp(got, hdr, 12) && (got[12] | got[13] | got[14] | got[15]) && !memcmp(got + 16, want, len);
+	if (!ok) {
+		fprintf(stderr, "%s: wire bytes differ from docs/ipc-wire-format.md\n  got ", what);
+		for (size_t i = 0; i < 16 + len; i++)
+			fprintf(stderr, "%02x", got[i]);
+		fprintf(stderr, "\n");
+	}
+	CHECK(ok);
+}
+
+static void scalars_ignored(hv_conn *c, int status, const all_types_scalars_rep *rep, void *ud) {}
+static void strings_ignored(hv_conn *c, int status, const all_types_strings_rep *rep, void *ud) {}
+static void gfx_ignored(hv_conn *c, int status, const all_types_gfx_rep *rep, void *ud) {}
+
+/* Guards against: generated encoders drifting from docs/ipc-wire-format.md
+ * and docs/ipc-language.md (Gfx::IntSize sent as 64-bit fields, a u16 as 4
+ * bytes, a bool as anything but 0/1, a String without its NUL). The bytes
+ * the stubs put on the socket are compared with bytes written here from the
+ * spec alone (little-endian, packed, declaration order). */
+static void test_golden_bytes(hv_loop *loop)
+{
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	hv_conn *c;
+	CHECK(hv_conn_from_fd(loop, sv[0], &c) == 0);
+	uint8_t want[256], *p = want;
+
+	CHECK_EQ(all_types_scalars_async(c, true, -5, -300, -70000, -5000000000000LL, 200, 60000, 4000000000u,
+					 18000000000000000000ull, 1.5f, -2.25, scalars_ignored, NULL),
+		 0);
+	*p++ = 1;
+	p = put_le(p, (uint8_t)-5, 1);
+	p = put_le(p, (uint16_t)-300, 2);
+	p = put_le(p, (uint32_t)-70000, 4);
+	p = put_le(p, (uint64_t)-5000000000000LL, 8);
+	p = put_le(p, 200, 1);
+	p = put_le(p, 60000, 2);
+	p = put_le(p, 4000000000u, 4);
+	p = put_le(p, 18000000000000000000ull, 8);
+	p = put_le(p, f32_bits(1.5f), 4);
+	p = put_le(p, f64_bits(-2.25), 8);
+	CHECK_EQ(hv_conn_flush(c), 0);
+	expect_frame(sv[1], ALL_TYPES_MSG_SCALARS, want, (size_t)(p - want), "Scalars");
+
+	static const uint8_t raw[] = {0, 9, 255};
+	CHECK_EQ(all_types_strings_async(c, "hé", "\x01\xff", "ü", "v", (hv_bytes){raw, 3}, (hv_bytes){NULL, 0},
+					 strings_ignored, NULL),
+		 0);
+	p = want;
+	p = put_str(p, "hé");
+	p = put_str(p, "\x01\xff");
+	p = put_str(p, "ü");
+	p = put_str(p, "v");
+	p = put_le(p, 3, 4);
+	memcpy(p, raw, 3);
+	p += 3;
+	p = put_le(p, 0, 4);
+	CHECK_EQ(hv_conn_flush(c), 0);
+	expect_frame(sv[1], ALL_TYPES_MSG_STRINGS, want, (size_t)(p - want), "Strings");
+
+	hv_int_rect rects[] = {{1, 2, 3, 4}, {-5, -6, 7, 8}};
+	CHECK_EQ(all_types_gfx_async(c, (hv_int_rect){10, 20, 30, 40}, (hv_int_point){-1, 1}, (hv_int_size){640, 480},
+				     (hv_color){0xff336699u}, (hv_float_rect){0.5f, 1.5f, 2.5f, 3.5f},
+				     (hv_vec_int_rect){rects, 2}, gfx_ignored, NULL),
+		 0);
+	p = want;
+	const int32_t ints[] = {10, 20, 30, 40, -1, 1, 640, 480};
+	for (size_t i = 0; i < HV_ARRAY_SIZE(ints); i++)
+		p = put_le(p, (uint32_t)ints[i], 4); /* IntRect, IntPoint, IntSize: i32 each */
+	p = put_le(p, 0xff336699u, 4);
+	for (float v = 0.5f; v < 4; v += 1)
+		p = put_le(p, f32_bits(v), 4);
+	p = put_le(p, 2, 4);
+	const int32_t rv[] = {1, 2, 3, 4, -5, -6, 7, 8};
+	for (size_t i = 0; i < HV_ARRAY_SIZE(rv); i++)
+		p = put_le(p, (uint32_t)rv[i], 4);
+	CHECK_EQ(hv_conn_flush(c), 0);
+	expect_frame(sv[1], ALL_TYPES_MSG_GFX, want, (size_t)(p - want), "Gfx");
+
+	hv_conn_close(c); /* the pending calls end with an error: ignored */
+	close(sv[1]);
+}
+
+/* Guards against: a [UTF8] ByteString not validated by the generated
+ * *decoder*. The request is hand-encoded (bypassing the client's check)
+ * with bad UTF-8 in `u`; the server's decoder must end the connection.
+ * Were the decoder to let it through, the handler's reply encoder would
+ * fail with -EILSEQ instead: a typed error, not a dropped peer, so the
+ * place of the check shows. The same message with valid UTF-8 passes. */
+static int bad_utf8_bytestring(hv_enc *e, bool ok)
+{
+	hv_enc_string(e, "s");
+	hv_enc_bytestring(e, "\xff"); /* plain ByteString: any bytes */
+	hv_enc_bytestring(e, ok ? "\xc3\xbc" : "\xc3");
+	hv_enc_string(e, "v");
+	hv_enc_bytes(e, NULL, 0);
+	hv_enc_bytes(e, NULL, 0);
+	return ALL_TYPES_MSG_STRINGS;
+}
+
 static void test_malformed_new_types(void)
 {
+	expect_dropped("[UTF8] ByteString", bad_utf8_bytestring);
 	expect_dropped("flags", bad_flags);
 	expect_dropped("flags in a vector", bad_flags_in_vector);
 	expect_dropped("variant tag", bad_variant_tag);
@@ -854,6 +1044,7 @@ int main(void)
 	test_structs(c);
 	test_gfx(c);
 	test_resources(c);
+	test_max_fds(c);
 	test_old_style(c);
 	test_limited(c);
 	test_fail_and_missing(c);
@@ -865,6 +1056,7 @@ int main(void)
 	test_malformed(c);
 	hv_conn_close(c);
 	test_malformed_new_types();
+	test_golden_bytes(loop);
 	hv_loop_free(loop);
 
 	int status;
