@@ -466,6 +466,19 @@ static int exec_child(void *p)
 	return 12;
 }
 
+/* Guards against: hv_pledge(promises, execpromises) confining only what
+ * is exec'd later and leaving the caller itself unconfined. */
+static int both_self_child(void *p)
+{
+	(void)p;
+	if (hv_pledge("stdio rpath exec", "stdio rpath") < 0)
+		return 10;
+	if (op_open_r() != 0) /* held: still works */
+		return 11;
+	op_inet_stream(); /* not held: SIGSYS */
+	return 12;
+}
+
 static int exec_exceeds_child(void *p)
 {
 	(void)p;
@@ -502,6 +515,8 @@ static void run_process_cases(void)
 	CHECK_MSG(st == -SIGSYS, "execpromises: helper's socket() should kill it, got %d: %s", st, err);
 	st = run_child(exec_child, "exec", err, sizeof(err));
 	CHECK_MSG(st == -SIGSYS, "execpromises: helper's own execve (no exec) should kill it, got %d: %s", st, err);
+	st = run_child(both_self_child, NULL, err, sizeof(err));
+	CHECK_MSG(st == -SIGSYS, "pledge with execpromises must confine the caller too, got %d: %s", st, err);
 	st = run_child(exec_exceeds_child, NULL, err, sizeof(err));
 	CHECK_MSG(st == 0, "execpromises beyond promises should be -EPERM, got %d: %s", st, err);
 }
