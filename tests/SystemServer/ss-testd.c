@@ -203,8 +203,13 @@ int main(int argc, char **argv)
 	sigemptyset(&ss);
 	sigaddset(&ss, SIGTERM);
 	sigprocmask(SIG_BLOCK, &ss, NULL);
-	record("start %s pid=%d uid=%u gid=%u groups=%d fds=%d names=%s nice=%d", name, (int)getpid(),
-	       (unsigned)getuid(), (unsigned)getgid(), getgroups(0, NULL), n, names, own_nice());
+	/* mono: when this instance started (CLOCK_MONOTONIC, s), so a test can
+	 * measure the manager's respawn delays rather than count starts. */
+	struct timespec now;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	record("start %s pid=%d uid=%u gid=%u groups=%d fds=%d names=%s nice=%d mono=%lld.%09ld", name,
+	       (int)getpid(), (unsigned)getuid(), (unsigned)getgid(), getgroups(0, NULL), n, names, own_nice(),
+	       (long long)now.tv_sec, now.tv_nsec);
 	if (env_name) {
 		/* spaces would split the record's words: show them as '_' */
 		char v[256], cwd[256];

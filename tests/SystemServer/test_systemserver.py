@@ -303,8 +303,11 @@ def test_respawn(h):
     h.service("LazyCrash", args="--crash-on-connect",
               extra="Socket=lazycrash\nLazy=true\nRestartSec=0.02\nStartLimitBurst=2\nStartLimitIntervalSec=60")
     h.service("Victim", extra="Socket=victim\nKeepAlive=true\nRestartSec=0.02")
+    # Fails before it is ready (Readiness=notify, never notifies): backs off.
+    h.service("Backoff", args="--exit 3", extra="Readiness=notify\nKeepAlive=true\nRestartSec=0.1\nRestartMaxDelaySec=5\n"
+              "StartLimitBurst=4\nStartLimitIntervalSec=60")
     h.start()
-    wait_for(lambda: "start limit hit" in h.manager_log(), "Crash to hit its start limit")
+    wait_for(lambda: "Crash: failed: start limit hit" in h.manager_log(), "Crash to hit its start limit")
     n = len(h.records("start", "Crash"))
     check(n == 4, "exactly StartLimitBurst starts, got %d" % n)
     # A killed service comes back, and clients reach the new one by the same path.
@@ -325,6 +328,17 @@ def test_respawn(h):
         raise Fail("connected to a failed service")
     except (FileNotFoundError, ConnectionRefusedError):
         pass
+    # Guards against: respawning with no back-off (or one logged but not
+    # applied). The delays are measured between the instances' own start
+    # times: each is at least RestartSec, doubled per further failure.
+    # Lower bounds only: a slow machine only makes the gaps longer.
+    wait_for(lambda: "Backoff: failed: start limit hit" in h.manager_log(), "Backoff to hit its start limit")
+    t = [float(r["mono"]) for r in h.records("start", "Backoff")]
+    check(len(t) == 4, "Backoff: StartLimitBurst starts, got %d" % len(t))
+    gaps = [b - a for a, b in zip(t, t[1:])]
+    for k, g in enumerate(gaps):
+        check(g >= 0.1 * 2 ** k, "respawn %d waited %.3f s, less than RestartSec 0.1 s doubled %d times: %r"
+              % (k + 1, g, k, gaps))
     if SVC:
         check(h.status("Crash")["state"] == "failed", "svc shows Crash failed")
         check(h.status("Victim")["restarts"] == 1, "one restart counted")
