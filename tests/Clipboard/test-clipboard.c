@@ -11,6 +11,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <inttypes.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
@@ -26,6 +27,7 @@
 
 #include "ClipboardClient.ipc.h"
 #include "ClipboardServer.ipc.h"
+#include "durability.h"
 #include "service.h"
 
 static const char *exe;
@@ -750,6 +752,30 @@ static void test_save_fails(void)
 	check_in_mount_namespace("the full/read-only state directory case", save_fails_child);
 }
 
+/* Guards against: an entry renamed into place before its data is fsync'd,
+ * or the state directory not fsync'd after (a power cut would lose or
+ * empty an acknowledged copy). The order of the calls is recorded by
+ * tests/lib's LD_PRELOAD shim. */
+static void test_durability(void)
+{
+	svc_fixture f;
+	svc_prepare(&f, exe, "clipboard", NULL);
+	char log[200], path[300];
+	snprintf(log, sizeof log, "%s/durability.log", f.dir);
+	bool dur = dur_begin(log);
+	svc_respawn(&f);
+	dur_end();
+	hv_conn *c = svc_connect(&f);
+	uint64_t s1 = set_text(c, "one", "text/plain");
+	uint64_t s2 = set_text(c, "two", "text/plain");
+	hv_conn_close(c);
+	for (int i = 0; dur && i < 2; i++) {
+		snprintf(path, sizeof path, "%s/haven/Clipboard/entry-%016" PRIx64, f.runtime, i ? s2 : s1);
+		dur_check(log, path, 1);
+	}
+	svc_stop(&f);
+}
+
 /* --- crash and respawn -------------------------------------------------------- */
 
 static void test_respawn(void)
@@ -867,6 +893,7 @@ int main(int argc, char **argv)
 	test_concurrent();
 	test_hostile_files();
 	test_save_fails();
+	test_durability();
 	test_respawn();
 	int r = check_result();
 	if (r == 0)

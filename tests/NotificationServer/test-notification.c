@@ -20,6 +20,7 @@
 
 #include "NotificationClient.ipc.h"
 #include "NotificationServer.ipc.h"
+#include "durability.h"
 #include "service.h"
 
 static const char *exe;
@@ -483,7 +484,14 @@ static void test_concurrent(void)
 static void test_respawn(void)
 {
 	svc_fixture f;
-	svc_start(&f, exe, "notify", (const char *const[]){"--max-visible", "1", NULL});
+	svc_prepare(&f, exe, "notify", (const char *const[]){"--max-visible", "1", NULL});
+	/* Guards against: the state or an icon renamed into place before its
+	 * fsync, or the directory not fsync'd after (lost at a power cut). */
+	char dlog[200], spath[256];
+	snprintf(dlog, sizeof dlog, "%s/durability.log", f.dir);
+	bool dur = dur_begin(dlog);
+	svc_respawn(&f);
+	dur_end();
 	struct client cl;
 	client_open(&cl, &f, false);
 	const char *acts[] = {"open"};
@@ -504,6 +512,11 @@ static void test_respawn(void)
 	REQUIRE(access(icon_c, F_OK) < 0 && errno == ENOENT);
 	REQUIRE(access(icon_b, F_OK) == 0);
 	REQUIRE_EQ(notification_server_set_dnd(cl.c, true), 0);
+	if (dur) {
+		snprintf(spath, sizeof spath, "%s/haven/NotificationServer/state", f.runtime);
+		dur_check(dlog, spath, 3);
+		dur_check(dlog, icon_b, 1);
+	}
 	int status = svc_kill(&f, SIGKILL);
 	REQUIRE(WIFSIGNALED(status));
 	hv_conn_close(cl.c);
