@@ -33,6 +33,7 @@
 #include "ConfigClient.ipc.h"
 #include "ConfigServer.ipc.h"
 #include "check.h"
+#include "durability.h"
 #include "service.h"
 #include "store.h"
 
@@ -329,6 +330,26 @@ static void test_batch_and_events(void)
 	CHECK_EQ(eb.n, 1);
 	hv_conn_close(a);
 	hv_conn_close(b);
+	hv_conn_close(c);
+}
+
+/* Guards against: the u32- and bool-typed change events never sent (a
+ * client watching a bool setting would never hear it flip). */
+static void test_typed_events(void)
+{
+	events ew = {0};
+	hv_conn *w = connect_listener(&ew, "Typed");
+	hv_conn *c = connect_client();
+	CHECK_EQ(config_server_write_u32_value(c, "Typed", "G", "w", 4000000000u), 0);
+	CHECK_EQ(config_server_write_bool_value(c, "Typed", "G", "on", true), 0);
+	CHECK_EQ(config_server_write_bool_value(c, "Typed", "G", "on", false), 0);
+	settle(w);
+	CHECK_EQ(ew.n, 4);
+	CHECK_STR(ew.line[0], "Typed G added");
+	CHECK_STR(ew.line[1], "Typed G w = u32 4000000000");
+	CHECK_STR(ew.line[2], "Typed G on = bool 1");
+	CHECK_STR(ew.line[3], "Typed G on = bool 0");
+	hv_conn_close(w);
 	hv_conn_close(c);
 }
 
@@ -630,12 +651,23 @@ int main(int argc, char **argv)
 	char path[300];
 	snprintf(path, sizeof(path), "%s/Shipped.ini", defs_dir);
 	svc_write_file(path, "[Theme]\nname = Default\n");
+	/* Guards against: a missing fsync of the file before its rename, or of
+	 * the directory after it (a power cut would lose an acknowledged write). */
+	char dlog[300];
+	snprintf(dlog, sizeof(dlog), "%s/durability.log", fx.dir);
+	bool dur = dur_begin(dlog);
 	start_server();
+	dur_end();
 
 	test_sandboxed();
 	test_api();
+	if (dur) {
+		snprintf(path, sizeof(path), "%s/Api.ini", user_dir);
+		dur_check(dlog, path, 4);
+	}
 	test_bad_input();
 	test_batch_and_events();
+	test_typed_events();
 	test_pledge();
 	test_concurrent();
 	test_bad_peers();
