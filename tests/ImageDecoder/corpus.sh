@@ -216,7 +216,6 @@ open('bomb.ppm', 'wb').write(b'P6 65535 65535 255\n' + b'\0' * 64)
 bmp = b'BM' + struct.pack('<IHHI', 0, 0, 0, 54) + struct.pack('<IiiHHIIiiII', 40, 60000, 60000, 1, 32, 0, 0, 0, 0, 0, 0)
 open('bomb.bmp', 'wb').write(bmp + b'\0' * 64)
 PY
-convert -size 30000x2300 xc:white -quality 10 jpg-big.jpg 2>/dev/null || true
 for f in bomb.png bomb.gif bomb.ppm bomb.bmp; do run "$check" expect $f toolarge; done
 head -c 1000 jpg-base.jpg > trunc.jpg; run "$check" expect trunc.jpg truncated
 # A header claiming 8000x8000 over the data of 64x64, baseline and
@@ -234,6 +233,17 @@ open(sys.argv[2], 'wb').write(d)
 PY
 	run "$check" expect $f-8000.jpg truncated
 done
+# Guards against: a per-frame pixel limit checked against the wrong
+# bound. A JPEG header claiming 30000x2300 (69 Mpx, over IMG_MAX_PIXELS'
+# 64 Mpx, under the 128 Mpx of all frames) is refused from its header.
+python3 - small.jpg jpg-big.jpg <<'PY'
+import struct, sys
+d = bytearray(open(sys.argv[1], 'rb').read()); i = 2
+while d[i + 1] not in (0xc0, 0xc1, 0xc2): i += 2 + struct.unpack_from('>H', d, i + 2)[0]
+struct.pack_into('>HH', d, i + 5, 2300, 30000)  # SOFn: height, width
+open(sys.argv[2], 'wb').write(d)
+PY
+run "$check" expect jpg-big.jpg toolarge
 head -c 300 png-rgb.png > trunc.png;  run "$check" expect trunc.png truncated
 head -c 200 gif-anim.gif > trunc.gif; run "$check" expect trunc.gif truncated
 printf 'hello world, not an image at all' > text.txt; run "$check" expect text.txt unsupported
