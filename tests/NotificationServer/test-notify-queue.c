@@ -11,6 +11,18 @@
 
 
 /* What the sink saw, as one string: "+3 ~3 -3:expired !3:open dnd:on ". */
+/* A lookup the test goes on to dereference: a regression that loses the
+ * notification ends the test with what was missing, not a segfault. */
+static const nq_notification *must_(const nq_notification *n, const char *call, int line)
+{
+	if (!n) {
+		fprintf(stderr, "%s:%d: %s found nothing\n", __FILE__, line, call);
+		exit(1);
+	}
+	return n;
+}
+#define MUST(call) must_((call), #call, __LINE__)
+
 static char events[4096];
 static int icons_freed;
 
@@ -94,14 +106,14 @@ static void test_slots_priority_expiry(void)
 	uint32_t e = show(q, 7, NQ_URGENCY_CRITICAL, -1, 40); /* never waits */
 	CHECK(saw("+1 +2 +5 "));
 	CHECK(a == 1 && b == 2 && c == 3 && d == 4 && e == 5);
-	CHECK_EQ(nq_find(q, c)->state, NQ_HELD);
+	CHECK_EQ(MUST(nq_find(q, c))->state, NQ_HELD);
 	CHECK_EQ(nq_active_count(q), 5);
 	/* Listing: shown by appearance, then the queue in priority order. */
-	CHECK_EQ(nq_active(q, 0)->id, a);
-	CHECK_EQ(nq_active(q, 1)->id, b);
-	CHECK_EQ(nq_active(q, 2)->id, e);
-	CHECK_EQ(nq_active(q, 3)->id, d);
-	CHECK_EQ(nq_active(q, 4)->id, c);
+	CHECK_EQ(MUST(nq_active(q, 0))->id, a);
+	CHECK_EQ(MUST(nq_active(q, 1))->id, b);
+	CHECK_EQ(MUST(nq_active(q, 2))->id, e);
+	CHECK_EQ(MUST(nq_active(q, 3))->id, d);
+	CHECK_EQ(MUST(nq_active(q, 4))->id, c);
 	CHECK(nq_active(q, 5) == NULL);
 	const nq_notification *list[NQ_MAX_ACTIVE];
 	CHECK_EQ(nq_active_list(q, list), 5);
@@ -118,13 +130,13 @@ static void test_slots_priority_expiry(void)
 	/* Update restarts the timeout of a shown one. */
 	CHECK_EQ(nq_update(q, a, "new title", NULL, false, NULL, NULL, 1500), 0);
 	CHECK(saw("~1 "));
-	CHECK(strcmp(nq_find(q, a)->title, "new title") == 0);
-	CHECK(strcmp(nq_find(q, a)->text, "text") == 0);
+	CHECK(strcmp(MUST(nq_find(q, a))->title, "new title") == 0);
+	CHECK(strcmp(MUST(nq_find(q, a))->text, "text") == 0);
 	CHECK_EQ(nq_next_deadline(q), 3500);
 	/* Updating a held one changes it silently. */
 	CHECK_EQ(nq_update(q, c, NULL, "later text", true, "/icons/x.png", malloc(1), 1500), 0);
 	CHECK(saw(""));
-	CHECK(strcmp(nq_find(q, c)->icon_path, "/icons/x.png") == 0);
+	CHECK(strcmp(MUST(nq_find(q, c))->icon_path, "/icons/x.png") == 0);
 	CHECK_EQ(nq_update(q, 99, "x", NULL, false, NULL, NULL, 1500), -ENOENT);
 
 	CHECK_EQ(nq_close(q, a, NQ_REASON_CLOSED, 1600), 0);
@@ -139,11 +151,11 @@ static void test_slots_priority_expiry(void)
 	CHECK_EQ(nq_close(q, d, NQ_REASON_DISMISSED, 1700), 0);
 	CHECK(saw("-3:dismissed -4:dismissed "));
 	CHECK_EQ(nq_history_count(q), 3);
-	CHECK_EQ(nq_history(q, 0)->id, d);
-	CHECK_EQ(nq_history(q, 1)->id, c);
-	CHECK_EQ(nq_history(q, 2)->id, a);
+	CHECK_EQ(MUST(nq_history(q, 0))->id, d);
+	CHECK_EQ(MUST(nq_history(q, 1))->id, c);
+	CHECK_EQ(MUST(nq_history(q, 2))->id, a);
 	CHECK(nq_history(q, 3) == NULL);
-	CHECK_EQ(nq_history(q, 2)->reason, NQ_REASON_CLOSED);
+	CHECK_EQ(MUST(nq_history(q, 2))->reason, NQ_REASON_CLOSED);
 	CHECK(nq_next_deadline(q) == 0); /* only e (critical, never) is left */
 	nq_free(q);
 }
@@ -180,7 +192,7 @@ static void test_dnd_and_actions(void)
 	CHECK_EQ(nq_owner_count(q, 1), 1);
 	nq_forget_owner(q, 1);
 	CHECK_EQ(nq_owner_count(q, 1), 0);
-	CHECK_EQ(nq_find(q, normal)->owner, 0);
+	CHECK_EQ(MUST(nq_find(q, normal))->owner, 0);
 	/* Invalid input is refused and changes nothing. */
 	uint32_t id = 0;
 	CHECK_EQ(nq_show(q, 1, 1, "", "x", NULL, malloc(1), 1, -1, 0, NULL, NULL, 0, &id), -EINVAL);
@@ -236,23 +248,21 @@ static void test_persistence(void)
 	CHECK(saw("")); /* restoring is not news */
 	CHECK(nq_dnd(r));
 	CHECK_EQ(nq_active_count(r), 3);
-	const nq_notification *n = nq_active(r, 0);
-	if (!n)
-		abort();
+	const nq_notification *n = MUST(nq_active(r, 0));
 	CHECK(n && n->id == a && n->state == NQ_SHOWN && n->owner == 0);
 	CHECK(n && !strcmp(n->title, "Mail") && !strcmp(n->text, "3 new\tmessages"));
 	CHECK(n && !strcmp(n->icon_path, "/icons/mail.png") && n->icon == NULL);
 	CHECK(n && n->nactions == 1 && !strcmp(n->action_ids[0], "open"));
 	CHECK_EQ(n->expires_at, 61000); /* restarted from the respawn */
-	CHECK_EQ(nq_active(r, 1)->id, e); /* normal before low in the queue */
-	CHECK_EQ(nq_active(r, 2)->id, b);
+	CHECK_EQ(MUST(nq_active(r, 1))->id, e); /* normal before low in the queue */
+	CHECK_EQ(MUST(nq_active(r, 2))->id, b);
 	CHECK_EQ(nq_history_count(r), 2);
-	CHECK_EQ(nq_history(r, 0)->id, d);
-	CHECK_EQ(nq_history(r, 0)->reason, NQ_REASON_DISMISSED);
-	CHECK_EQ(nq_history(r, 1)->id, c);
+	CHECK_EQ(MUST(nq_history(r, 0))->id, d);
+	CHECK_EQ(MUST(nq_history(r, 0))->reason, NQ_REASON_DISMISSED);
+	CHECK_EQ(MUST(nq_history(r, 1))->id, c);
 	/* Ids continue; DND still holds. */
 	CHECK_EQ(show(r, 1, NQ_URGENCY_NORMAL, -1, 1000), e + 1);
-	CHECK_EQ(nq_find(r, e + 1)->state, NQ_HELD);
+	CHECK_EQ(MUST(nq_find(r, e + 1))->state, NQ_HELD);
 	CHECK_EQ(nq_restore(r, data, len, 0), -EBUSY);
 	events[0] = 0;
 	data[0] = 'X';
@@ -290,7 +300,7 @@ static void test_restore_ids(void)
 	events[0] = 0;
 	uint32_t c = show(r, 1, NQ_URGENCY_NORMAL, 0, 0);
 	CHECK_EQ(c, 3);
-	CHECK(nq_find(r, c) && nq_find(r, c)->owner == 1);
+	CHECK(nq_find(r, c) && MUST(nq_find(r, c))->owner == 1);
 	CHECK_EQ(nq_close(r, 1, NQ_REASON_DISMISSED, 0), 0);
 	CHECK_EQ(nq_close(r, 2, NQ_REASON_DISMISSED, 0), 0);
 	CHECK(nq_find(r, c) != NULL);
@@ -364,8 +374,8 @@ static void test_fair_share(void)
 	(void)crit;
 	CHECK_EQ(nq_show(q, 2, 1, "t", "x", NULL, NULL, NQ_URGENCY_CRITICAL, 0, 0, NULL, NULL, 0, &id), 0);
 	CHECK(nq_find(q, first) == NULL);
-	CHECK_EQ(nq_history(q, 0)->id, first);
-	CHECK_EQ(nq_history(q, 0)->reason, NQ_REASON_EXPIRED);
+	CHECK_EQ(MUST(nq_history(q, 0))->id, first);
+	CHECK_EQ(MUST(nq_history(q, 0))->reason, NQ_REASON_EXPIRED);
 	/* Owner 2 of client 2 showed one; client 1 holds 3 again (one critical). */
 	CHECK_EQ(nq_active_count(q), 4);
 	/* Full: a client under its cap replaces the oldest non-critical one
@@ -375,7 +385,7 @@ static void test_fair_share(void)
 			CHECK_EQ(nq_show(q, k, k, "t", "x", NULL, NULL, NQ_URGENCY_LOW, 0, 0, NULL, NULL, 0, &id), 0);
 	const nq_notification *oldest_of_most = NULL;
 	for (size_t i = 0; i < nq_active_count(q); i++) {
-		const nq_notification *n = nq_active(q, i);
+		const nq_notification *n = MUST(nq_active(q, i));
 		if (n->client == 1 && n->urgency != NQ_URGENCY_CRITICAL)
 			oldest_of_most = oldest_of_most ? oldest_of_most : n;
 	}
