@@ -53,6 +53,8 @@ struct rqs_options {
 };
 extern struct rqs_options rqs_opts;
 extern const hv_option rqs_option_table[];
+/* The promises: wpath cpath are added for a cookie jar (process.c). */
+extern char rqs_pledge[96];
 
 /* The service's state (one per process). */
 struct rqs_service {
@@ -172,6 +174,11 @@ void rqs_resolve_close(void);
 
 /* proxy.c: the proxy for r's URL (scheme, host): "" for none. */
 const char *rqs_proxy_for(const struct rqs_request *r, const char *scheme, const char *host);
+
+/* cookies.c: --cookie-file into the share's jar at start, back (without
+ * session cookies) at a clean exit. */
+int rqs_cookies_load(void);
+void rqs_cookies_save(void);
 
 /* errors.c */
 rqs_kind rqs_kind_from_curl(CURLcode code);

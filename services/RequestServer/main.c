@@ -4,11 +4,11 @@
  * directory; names resolve through LookupServer.
  *
  *   RequestServer [--socket PATH] [--lookup-socket PATH] [--ca-file FILE]
- *                 [--file-root DIR] [--proxy URL] [--connect-timeout MS]
- *                 [--idle-timeout MS] [--max-host-connections N]
+ *                 [--file-root DIR] [--cookie-file FILE] [--proxy URL]
+ *                 [--connect-timeout MS] [--idle-timeout MS] ...
  *
  * Sandbox: the network (inet), unix (to reach LookupServer), the CA store
- * and the file:// root read-only; no exec, no other file. */
+ * and the file:// root read-only, the cookie jar's directory; no exec. */
 #include <haven/service.h>
 
 #include "RequestServer.h"
@@ -28,8 +28,10 @@ static const hv_service request_server = {
 	.unveil = (const hv_unveil_rule[]){
 		HV_UNVEIL_IF_EXISTS(rqs_opts.ca_file, "r"),
 		HV_UNVEIL(rqs_opts.file_root, "r"),
+		HV_UNVEIL(rqs_opts.cookie_dir, "rwc"),
 		{0}},
-	.pledge = "stdio rpath inet unix recvfd",
+	/* + "wpath cpath" with a cookie jar (--cookie-file): process.c. */
+	.pledge = rqs_pledge,
 };
 
 int main(int argc, char **argv) { return hv_service_main(&request_server, argc, argv); }

@@ -30,6 +30,9 @@ const hv_option rqs_option_table[] = {
 	HV_OPT_STRING("ca-file", "FILE", &rqs_opts.ca_file,
 		      "the CA store (default /etc/ssl/certs/ca-certificates.crt)"),
 	HV_OPT_STRING("file-root", "DIR", &rqs_opts.file_root, "file:// may read under DIR (default: nothing)"),
+	HV_OPT_STRING("cookie-file", "FILE", &rqs_opts.cookie_file,
+		      "keep persistent cookies in FILE across restarts (\"default\":\n"
+		      "$XDG_DATA_HOME/haven/RequestServer/cookies.txt; without it: in memory only)"),
 	HV_OPT_STRING("proxy", "URL", &rqs_opts.proxy, "the default proxy (default: $https_proxy,\n$http_proxy, $all_proxy; $no_proxy)"),
 	HV_OPT_INT("connect-timeout", "MS", &rqs_opts.connect_timeout_ms, 1, 600000,
 		   "default connect timeout (30000)"),
@@ -41,6 +44,32 @@ const hv_option rqs_option_table[] = {
 		   "connections at once (256)"),
 	{0},
 };
+
+char rqs_pledge[96] = "stdio rpath inet unix recvfd";
+
+/* --cookie-file: "default" is $XDG_DATA_HOME/haven/RequestServer/cookies.txt;
+ * its directory is made, unveiled rwc and wpath cpath promised (only then:
+ * without a jar the service writes nothing). */
+static int cookie_paths(void)
+{
+	static char *owned;
+	static char dir[PATH_MAX];
+	if (!rqs_opts.cookie_file)
+		return 0;
+	if (!strcmp(rqs_opts.cookie_file, "default")) {
+		int r = hv_xdg_path(HV_XDG_DATA, "haven/RequestServer/cookies.txt", &owned);
+		if (r < 0)
+			return hv_log_errno(r, "no $XDG_DATA_HOME or $HOME for the cookie jar");
+		rqs_opts.cookie_file = owned;
+	}
+	snprintf(dir, sizeof(dir), "%s", rqs_opts.cookie_file);
+	rqs_opts.cookie_dir = dirname(dir); /* the jar is replaced by rename */
+	int r = hv_mkdir_p(rqs_opts.cookie_dir, 0700);
+	if (r < 0)
+		return hv_log_errno(r, "creating %s", rqs_opts.cookie_dir);
+	strcat(rqs_pledge, " wpath cpath");
+	return 0;
+}
 
 int rqs_setup(hv_server *srv)
 {
@@ -57,13 +86,18 @@ int rqs_setup(hv_server *srv)
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	return rqs_multi_open(hv_server_loop(srv));
+	int r = cookie_paths();
+	if (r < 0)
+		return r;
+	r = rqs_cookies_load();
+	return r < 0 ? r : rqs_multi_open(hv_server_loop(srv));
 }
 
 void rqs_teardown(int exit_code)
 {
 	(void)exit_code;
 	rqs_multi_close();
+	rqs_cookies_save();
 	if (rqs.share)
 		curl_share_cleanup(rqs.share);
 	rqs.share = NULL;

@@ -66,6 +66,8 @@ http {
 		location = /see-other { return 303 /echo-method; }
 		location = /echo-method { return 200 "\$request_method\n"; }
 		location = /cookie/set { add_header Set-Cookie "session=s3cr3t; Path=/"; return 200 "set\n"; }
+		location = /cookie/both { add_header Set-Cookie "keep=forever; Path=/; Max-Age=3600";
+			add_header Set-Cookie "sess=gone; Path=/"; return 200 "both\n"; }
 		location = /cookie/show { return 200 "cookie=\$http_cookie\n"; }
 		location = /headers { return 200 "ua=\$http_user_agent x=\$http_x_test\n"; }
 		location = /status/404 { return 404 "nothing\n"; }

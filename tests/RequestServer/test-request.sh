@@ -60,6 +60,17 @@ expect_rc 0 r $H/cookie/set
 expect_rc 0 r $H/cookie/show
 grep -q "cookie=session=s3cr3t" "$dir/out" || fail "cookie not sent back: $(cat "$dir/out")"
 
+# --- a cookie jar kept across a restart, without the session cookies ----
+jar=$dir/jar/cookies.txt
+start_service "$server" request5 --cookie-file "$jar"
+expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request5" $H/cookie/both
+kill "${pids[-1]}"; wait "${pids[-1]}" || fail "RequestServer with a jar did not exit cleanly"
+grep -q "keep.*forever" "$jar" || fail "the persistent cookie was not saved: $(cat "$jar" 2>&1)"
+grep -q "sess" "$jar" && fail "a session cookie was saved: $(cat "$jar")"
+start_service "$server" request5 --cookie-file "$jar"
+expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request5" $H/cookie/show
+grep -q "^cookie=keep=forever$" "$dir/out" || fail "the jar was not read back: $(cat "$dir/out")"
+
 # --- HTTPS, TLS 1.2 then 1.3 forced by the server; names via LookupServer -
 for v in 2 3; do
 	port=$([ $v = 2 ] && echo "$tls12" || echo "$tls13")

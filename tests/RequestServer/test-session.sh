@@ -11,7 +11,7 @@
 ss=$1 svc=$2 request=$3 etc=$4
 . "$(dirname "$0")/nginx-fixture.sh"
 unset HAVEN_PORTAL_DIR
-export XDG_CONFIG_HOME=$dir/config
+export XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data
 mkdir -p "$dir/etc" "$XDG_CONFIG_HOME"
 printf '127.0.0.1 good.test\n' >"$dir/hosts"
 cp "$etc/RequestServer.ini" "$dir/etc/"
@@ -56,12 +56,17 @@ expect_rc 0 r --socket "$portal/request-isolated" "$H/cookie/show"
 grep -q "^cookie=$" "$dir/out" || fail "an isolated instance kept a cookie for the next connection: $(cat "$dir/out")"
 
 kill -9 "$pid"
+# (a SIGKILL saves no cookie jar: the next one is set after the respawn)
 expect_rc 0 r "$H/hello.txt"
 [ "$(cat "$dir/out")" = hello ] || fail "after the respawn: $(cat "$dir/err")"
 wait_for test -n "$(svc_pid RequestServer)" -a "$(svc_pid RequestServer)" != "$pid" || fail "not respawned"
 
+expect_rc 0 r "$H/cookie/both"
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "${pids[-1]}"; rc=$?
+jar=$XDG_DATA_HOME/haven/RequestServer/cookies.txt
+grep -q "keep.*forever" "$jar" && ! grep -q "sess" "$jar" ||
+	fail "the shared instance's jar at a clean stop: $(cat "$jar" 2>&1)"
 [ $rc -eq 0 ] || fail "SystemServer exited $rc"
 grep -q 'Bad system call\|sandbox violation\|SIGSYS' "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log 2>/dev/null &&
 	fail "a sandbox violation: $(cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log)"
