@@ -54,5 +54,8 @@ void ch_search_clear(ch_search *s);
  * `final` (may be NULL) gets the last info. */
 ch_move ch_search_run(ch_search *s, const ch_pos *pos, const uint64_t *history, size_t nhistory,
 		      const ch_limits *limits, ch_info_fn info, void *userdata, ch_info *final);
-/* Thread-safe: end the running search soon; it returns its best move. */
+/* Thread-safe: end the running search soon; it returns its best move.
+ * The stop lasts (a stop that races the search's start is not lost)
+ * until the owner calls ch_search_arm() before the next search. */
 void ch_search_stop(ch_search *s);
+void ch_search_arm(ch_search *s);

@@ -24,13 +24,18 @@ static int fail(char *err, size_t len, const char *fmt, ...)
 	return -EINVAL;
 }
 
+static bool is_blank(char c)
+{
+	return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
 /* The next space-separated field of s (at most `max` chars), advancing *s. */
 static int next_field(const char **s, char *out, size_t max)
 {
-	while (**s == ' ')
+	while (is_blank(**s))
 		(*s)++;
 	size_t n = 0;
-	while (**s && **s != ' ') {
+	while (**s && !is_blank(**s)) {
 		if (n + 1 >= max)
 			return -E2BIG;
 		out[n++] = *(*s)++;
@@ -157,7 +162,7 @@ int ch_fen_parse(const char *fen, ch_pos *out, char *err, size_t len)
 		if (r == 0)
 			break;
 	}
-	while (*s == ' ')
+	while (is_blank(*s))
 		s++;
 	if (*s)
 		return fail(err, len, "FEN: text after field 6: '%.20s'", s);

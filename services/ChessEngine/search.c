@@ -89,6 +89,11 @@ void ch_search_clear(ch_search *s)
 	memset(s->killers, 0, sizeof s->killers);
 }
 
+void ch_search_arm(ch_search *s)
+{
+	atomic_store(&s->stop, false);
+}
+
 void ch_search_stop(ch_search *s)
 {
 	atomic_store(&s->stop, true);
@@ -464,7 +469,6 @@ ch_move ch_search_run(ch_search *s, const ch_pos *pos, const uint64_t *history, 
 	}
 	if (skill < CH_SKILL_MAX && s->nroot > 0)
 		best = weaken(s, best, skill, lim->seed ? lim->seed : now_ns());
-	atomic_store(&s->stop, false);
 	if (final)
 		*final = info;
 	return best;

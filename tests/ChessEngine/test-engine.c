@@ -120,6 +120,7 @@ static void test_limits(ch_search *s)
 	m = ch_search_run(s, &p, NULL, 0, &lim, NULL, NULL, &info);
 	pthread_join(t, NULL);
 	CHECK(ch_is_legal(&p, m));
+	ch_search_arm(s);
 	/* the worst skill still plays legal moves, and not always the best */
 	int differ = 0;
 	for (int i = 0; i < 20; i++) {
