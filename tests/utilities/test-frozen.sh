@@ -7,6 +7,7 @@
 #   notify configserver config echoserver echo-client imagedecoder imgdecode
 #   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup
 #   launchserver launch fileoperation fileop filesystemaccessserver fsa;
+#   launchserver launch chessengine chess;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -155,6 +156,14 @@ if have filesystemaccessserver fsa; then
 	frozen FileSystemAccessServer "${exe[fsa]}" revoke /usr/bin/x
 	cont_last
 	"${exe[fsa]}" grants >/dev/null || fail "fsa grants after SIGCONT"
+fi
+
+if have chessengine chess; then
+	start_service "${exe[chessengine]}" chess
+	stop_last
+	frozen ChessEngine "${exe[chess]}" perft startpos 2
+	cont_last
+	[ "$("${exe[chess]}" perft startpos 2)" = 400 ] || fail "chess after SIGCONT"
 fi
 
 finish
