@@ -43,8 +43,8 @@ void ce_job_stop(struct ce_peer *peer);
 void ce_job_abandon(struct ce_peer *peer);
 
 /* backend.c: the UCI engine as a sandboxed child. */
-extern const char *ce_uci_engine; /* --uci-engine PATH, default /usr/games/stockfish */
-extern int64_t ce_backend_timeout_ms; /* a silent backend is declared hung after this */
+extern const char *ce_uci_engine;     /* --uci-engine PATH; NULL: none */
+extern int64_t ce_backend_timeout_ms; /* --uci-timeout: a silent backend is hung */
 int ce_backend_go(struct ce_peer *peer, uint64_t id, const ch_limits *lim);
 void ce_backend_stop(struct ce_peer *peer);
 void ce_backend_free(struct ce_backend *b);
@@ -57,3 +57,6 @@ void ce_send_info(struct ce_peer *peer, uint64_t id, const ch_info *info);
 /* process.c */
 extern bool ce_uci_mode;
 int ce_uci_run(void);
+/* The service as described, or — with a UCI engine to run — with the
+ * promises and read-only system view that starting it needs. */
+const struct hv_service *ce_with_backend(const struct hv_service *svc);
