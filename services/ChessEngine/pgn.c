@@ -63,8 +63,8 @@ static int parse_tag(struct reader *r, ch_game *g)
 	r->s++;
 	n = 0;
 	while (r->s < r->end && *r->s != '"' && *r->s != '\n') {
-		if (*r->s == '\\' && r->s + 1 < r->end)
-			r->s++;
+		if (*r->s == '\\' && r->s + 1 < r->end && r->s[1] != '\n')
+			r->s++; /* an escape, never of the line's end */
 		if (n + 1 >= sizeof value)
 			return fail(r, "tag %s: value too long", name);
 		value[n++] = *r->s++;

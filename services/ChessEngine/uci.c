@@ -186,7 +186,7 @@ int ch_uci_parse_go(const char *args, ch_limits *lim, int *perft)
 		else if (!strcmp(w, "movestogo"))
 			lim->movestogo = (int)clamp_num(val, 1, 1000);
 		else if (!strcmp(w, "perft"))
-			*perft = (int)clamp_num(val, 1, 10);
+			*perft = (int)clamp_num(val, 1, 7); /* 7: minutes; it cannot be stopped */
 		else if (strcmp(w, "infinite") && strcmp(w, "ponder") && strcmp(w, "mate"))
 			return -EINVAL;
 	}
