@@ -167,7 +167,8 @@ static void parse_info(struct ce_backend *b, char *s)
 		ce_send_info(b->peer, b->id, &in);
 }
 
-static void on_bestmove(struct ce_backend *b, char *s)
+/* false when the backend was torn down (an illegal move) */
+static bool on_bestmove(struct ce_backend *b, char *s)
 {
 	char *save = NULL, *best, *ponder = NULL;
 	strtok_r(s, " ", &save);
@@ -178,7 +179,7 @@ static void on_bestmove(struct ce_backend *b, char *s)
 	ch_move m, pm = 0;
 	if (!best || ch_move_parse_uci(&b->pos, best, &m) < 0) {
 		backend_fail(b, "the UCI engine answered an illegal move (%s)", best ? best : "none");
-		return;
+		return false;
 	}
 	if (ponder) {
 		ch_pos after = b->pos;
@@ -192,6 +193,7 @@ static void on_bestmove(struct ce_backend *b, char *s)
 	hv_timer_disarm(b->timer);
 	b->peer->backend_search = 0;
 	ce_send_best(b->peer, id, &b->pos, m, pm);
+	return true;
 }
 
 /* One line from the engine; false when the backend was torn down. */
@@ -208,8 +210,7 @@ static bool on_line(struct ce_backend *b, char *s)
 	} else if (b->state == SEARCHING && !strncmp(s, "info ", 5)) {
 		parse_info(b, s);
 	} else if (b->state == SEARCHING && !strncmp(s, "bestmove", 8)) {
-		on_bestmove(b, s);
-		return b->peer->backend == b;
+		return on_bestmove(b, s);
 	}
 	return true;
 }

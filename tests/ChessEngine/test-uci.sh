@@ -6,6 +6,8 @@
 set -u
 exe=$1
 . "$(dirname "$0")/../lib/cli-test.sh" chess-uci
+# The engine is confined (no ptrace): LeakSanitizer cannot run in it.
+export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
 coproc ENG { "$exe" --uci 2>"$dir/engine.err"; }
 pids+=($ENG_PID)
 send() { echo "$*" >&"${ENG[1]}"; }
