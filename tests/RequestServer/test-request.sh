@@ -11,9 +11,12 @@ server=$1 request=$2 lookupserver=$3
 . "$(dirname "$0")/nginx-fixture.sh"
 
 printf '127.0.0.1 good.test www.good.test\n' >"$dir/hosts"
+# A confined service cannot run LeakSanitizer (docs/sandbox.md): under
+# ASan it would die of SIGSYS at exit.
+start_rs() { ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" start_service "$@"; }
 # Port 9 on loopback: nothing answers there, so only the hosts file does.
-start_service "$lookupserver" lookup --hosts "$dir/hosts" --nameserver 127.0.0.1:9 --timeout 1000
-start_service "$server" request --file-root "$dir/www" --lookup-socket "$HAVEN_PORTAL_DIR/lookup"
+start_rs "$lookupserver" lookup --hosts "$dir/hosts" --nameserver 127.0.0.1:9 --timeout 1000
+start_rs "$server" request --file-root "$dir/www" --lookup-socket "$HAVEN_PORTAL_DIR/lookup"
 rs_pid=${pids[-1]}
 r() { timeout 60 "$request" "$@"; }
 H=http://127.0.0.1:$http
@@ -62,12 +65,12 @@ grep -q "cookie=session=s3cr3t" "$dir/out" || fail "cookie not sent back: $(cat 
 
 # --- a cookie jar kept across a restart, without the session cookies ----
 jar=$dir/jar/cookies.txt
-start_service "$server" request5 --cookie-file "$jar"
+start_rs "$server" request5 --cookie-file "$jar"
 expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request5" $H/cookie/both
 kill "${pids[-1]}"; wait "${pids[-1]}" || fail "RequestServer with a jar did not exit cleanly"
 grep -q "keep.*forever" "$jar" || fail "the persistent cookie was not saved: $(cat "$jar" 2>&1)"
 grep -q "sess" "$jar" && fail "a session cookie was saved: $(cat "$jar")"
-start_service "$server" request5 --cookie-file "$jar"
+start_rs "$server" request5 --cookie-file "$jar"
 expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request5" $H/cookie/show
 grep -q "^cookie=keep=forever$" "$dir/out" || fail "the jar was not read back: $(cat "$dir/out")"
 
@@ -88,7 +91,7 @@ grep -q "TLS error: .*unable to get local issuer certificate" "$dir/err" || fail
 # --- names: one LookupServer does not know, LookupServer unreachable ------
 expect_rc 3 r "http://nowhere.test:$http/"
 grep -q "DNS error: nowhere.test" "$dir/err" || fail "unknown name: $(cat "$dir/err")"
-start_service "$server" request2 --lookup-socket "$dir/no-such-socket"
+start_rs "$server" request2 --lookup-socket "$dir/no-such-socket"
 expect_rc 3 r --socket "$HAVEN_PORTAL_DIR/request2" "http://good.test:$http/hello.txt"
 grep -q "LookupServer is unreachable" "$dir/err" || fail "unreachable LookupServer: $(cat "$dir/err")"
 expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request2" "$H/hello.txt" # IP literals need none
@@ -150,7 +153,7 @@ logged '?resume$'
 grep '?resume$' "$log" | grep -q " 206 $(((1 << 20) - 300000)) " || fail "not a 206 of the rest: $(grep '?resume$' "$log")"
 
 # --- one connection per host at most: parallel requests queue on it ------
-start_service "$server" request3 --max-host-connections 1
+start_rs "$server" request3 --max-host-connections 1
 par=()
 for i in 1 2 3 4; do
 	"$request" --socket "$HAVEN_PORTAL_DIR/request3" -o "$dir/lim.$i" "$H/mid.bin?lim=$i" & par+=($!)
@@ -174,7 +177,7 @@ if command -v tinyproxy >/dev/null; then
 	expect_rc 0 r --proxy "$P" --cacert "$dir/ca.pem" "https://localhost:$tls12/hello.txt"
 	[ "$(cat "$dir/out")" = hello ] && grep -q "CONNECT localhost:$tls12" "$dir/tinyproxy.log" ||
 		fail "CONNECT through tinyproxy: $(cat "$dir/err"; tail -n 3 "$dir/tinyproxy.log")"
-	http_proxy=$P no_proxy=good.test start_service "$server" request4 --lookup-socket "$HAVEN_PORTAL_DIR/lookup"
+	http_proxy=$P no_proxy=good.test start_rs "$server" request4 --lookup-socket "$HAVEN_PORTAL_DIR/lookup"
 	expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request4" "$H/hello.txt?via=env"
 	grep -q 'hello.txt?via=env' "$dir/tinyproxy.log" || fail "\$http_proxy not used: $(tail -n 3 "$dir/tinyproxy.log")"
 	expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request4" "http://good.test:$http/hello.txt?via=direct"
