@@ -604,6 +604,45 @@ def test_net_sockets(h):
         pass
 
 
+def test_net_readiness(h):
+    """Readiness=socket on a ListenStream= socket: the manager's probe
+    connects over TCP (a wildcard address through loopback), and a
+    dependent starts only once the service accepted it."""
+    port = free_port()
+    h.service("SlowNet", args="--listen-delay 500",
+              extra="ListenStream=0.0.0.0:%d\nReadiness=socket" % port)
+    h.service("Dependent", extra="Requires=SlowNet")
+    inetd = free_port()
+    h.service("Inetd", extra="ListenStream=127.0.0.1:%d\nAcceptSocketConnections=true" % inetd)
+    h.start()
+    wait_for(lambda: h.records("start", "Dependent"), "Dependent started")
+    recs = [(r["event"], r["name"]) for r in h.records()]
+    check(("accepted", "SlowNet") in recs and
+          recs.index(("accepted", "SlowNet")) < recs.index(("start", "Dependent")),
+          "Dependent started only after SlowNet accepted the TCP probe: %r" % recs)
+    s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+    s.settimeout(TIMEOUT)
+    check(h.hello(s)["name"] == "SlowNet", "SlowNet serves TCP clients")
+    s.close()
+    # AcceptSocketConnections on TCP (inetd style): an instance per connection.
+    pids = set()
+    for _ in range(2):
+        c = wait_for(lambda: port_connect(inetd), "Inetd's port")
+        pids.add(h.hello(c)["pid"])
+        c.close()
+    check(len(pids) == 2, "one instance per TCP connection: %r" % pids)
+    h.stop()
+
+
+def port_connect(port):
+    try:
+        s = socket.create_connection(("127.0.0.1", port), timeout=TIMEOUT)
+        s.settimeout(TIMEOUT)
+        return s
+    except ConnectionRefusedError:
+        return None
+
+
 def test_net_bad_definitions(h):
     h.service("Good", extra="ListenStream=127.0.0.1:%d" % free_port())
     h.define("port.ini", "[Port]\nExecutable=ss-testd\nListenStream=127.0.0.1:70000\n")
