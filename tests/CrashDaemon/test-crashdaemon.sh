@@ -101,7 +101,8 @@ grep -q "no such report" "$dir/err" || fail "rm: $(cat "$dir/err")"
 kill "${pids[0]}"; wait "${pids[0]}" 2>/dev/null; pids=()
 q=$dir/quota
 start_service "$daemon" crash --store "$q" --max-reports 2
-run_crash null 139; sleep 1.1; run_crash abort 134; sleep 1.1; run_crash fpe 136
+# (Same-second ties go to the earliest in the index: one sleep is enough.)
+run_crash null 139; sleep 1.1; run_crash abort 134; run_crash fpe 136
 "$crash" --store "$q" list >"$dir/list"
 [ "$(wc -l <"$dir/list")" -eq 2 ] || fail "quota: $(wc -l <"$dir/list") entries, expected 2"
 grep -q SIGSEGV "$dir/list" && fail "quota: the oldest (SIGSEGV) was kept"
@@ -127,6 +128,9 @@ cmp -s "$dir/core" "$dir/core2" || fail "crash core: not the core that came in"
 gdb -q -batch -ex bt "$fixture" "$dir/core2" 2>/dev/null | awk '/^#[0-9]/ && !seen[$1]++' |
 	sed 's/^#[0-9]* *\(0x[0-9a-f]* in \)\?\([a-z_0-9]*\) .*/\2/' | tr '\n' ' ' >"$dir/gdbbt"
 [ "$(cat "$dir/gdbbt")" = "crash_here level2 level1 main " ] || fail "gdb bt '$(cat "$dir/gdbbt")' vs report '$kf'"
+# `crash gdb` loads the same core (gdb reads no commands from /dev/null).
+"$crash" --store "$k" gdb "$kid" </dev/null >"$dir/gdb.out" 2>&1
+grep -q "in crash_here ()" "$dir/gdb.out" || fail "crash gdb: $(tail -3 "$dir/gdb.out")"
 # Truncated and garbage cores: a clean record that says so.
 head -c 3000 "$dir/core" | "$daemon" --kernel --store "$k" 4243 0 0 11 1 fixture >"$dir/out" 2>"$dir/err"
 tid=$(cat "$dir/out")
