@@ -78,8 +78,10 @@ shipped=$XDG_STATE_HOME/haven/CrashDaemon
 shipped1() { [ "$("$crash" --store "$shipped" list 2>/dev/null | wc -l)" -eq 1 ]; }
 wait_for shipped1 || fail "the shipped daemon made no record"
 "$crash" --store "$shipped" show "$("$crash" --store "$shipped" list | cut -d' ' -f1)" >"$dir/show2"
-grep -q "^signal: 11 SIGSEGV\$" "$dir/show2" && grep -q "^error: not traced" "$dir/show2" &&
-	grep -q "^executable: $crashtest" "$dir/show2" || fail "shipped daemon's record: $(cat "$dir/show2")"
+# (Under ASan the definitions lose Pledge=/Unveil=: that daemon traces.)
+[ -n "${SANITIZED:-}" ] || grep -q "^error: not traced" "$dir/show2" || fail "shipped daemon traced?"
+grep -q "^signal: 11 SIGSEGV\$" "$dir/show2" && grep -q "^executable: $crashtest" "$dir/show2" ||
+	fail "shipped daemon's record: $(cat "$dir/show2")"
 
 # Off by the definition's Environment=: the same crash, no report.
 "$send" --crashtest "$portal/crashquiet" >/dev/null 2>&1 && fail "CrashTestQuiet answered"
