@@ -5,9 +5,9 @@
 # a hosts file of its own, and a hostile server (hostile-server.py). Each
 # failure class is checked by its exit code and its words; after the
 # hostile ones the service still serves. Never touches /etc.
-#   test-request.sh REQUESTSERVER REQUEST LOOKUPSERVER
+#   test-request.sh REQUESTSERVER REQUEST LOOKUPSERVER [TEST-REQUEST-API]
 . "$(dirname "$0")/../lib/cli-test.sh" request
-server=$1 request=$2 lookupserver=$3
+server=$1 request=$2 lookupserver=$3 api=${4:-}
 . "$(dirname "$0")/nginx-fixture.sh"
 
 printf '127.0.0.1 good.test www.good.test\n' >"$dir/hosts"
@@ -185,6 +185,11 @@ if command -v tinyproxy >/dev/null; then
 	logged 'via=direct' || fail "no_proxy host not fetched: $(cat "$dir/err")"
 else
 	echo "SKIP: no tinyproxy: proxy checks not run"
+fi
+
+# --- the client library: progress, stop_request, refusals (test-api.c) --
+if [ -n "$api" ]; then
+	timeout 60 "$api" "$HAVEN_PORTAL_DIR/request" "$H/mid.bin" $((1 << 20)) "$H/big.bin" || fail "test-request-api"
 fi
 
 # --- a client killed mid-download: the transfer stops --------------------
