@@ -40,7 +40,7 @@ typedef struct ws_conn {
 	ws_worker *w;
 	int fd;
 	hv_watch *watch;
-	char in[IN_SIZE];
+	char *in; /* IN_SIZE bytes while active; freed when idle (idle_trim) */
 	size_t in_len;
 	char *out;
 	size_t out_len, out_cap;
@@ -548,8 +548,9 @@ static void update_watch(ws_conn *c)
 static int process(ws_conn *c)
 {
 	size_t used = 0;
+	/* Room for the largest answer: a multipart of WS_MAX_RANGES parts. */
 	while (!c->close_after && used < c->in_len && queued_bytes(c) < OUT_HIGH &&
-	       c->nchunks < MAX_CHUNKS - 8) {
+	       c->nchunks + 2 * WS_MAX_RANGES + 4 <= MAX_CHUNKS) {
 		ws_request req;
 		int n = ws_parse_request(c->in + used, c->in_len - used, &req);
 		if (n == 0)
@@ -582,8 +583,10 @@ static int on_io(ws_conn *c)
 		if (c->close_after)
 			return -ECONNRESET;
 	}
-	if (c->in_len < sizeof c->in) {
-		ssize_t n = read(c->fd, c->in + c->in_len, sizeof c->in - c->in_len);
+	if (!c->in && !(c->in = malloc(IN_SIZE)))
+		return -ENOMEM;
+	if (c->in_len < IN_SIZE) {
+		ssize_t n = read(c->fd, c->in + c->in_len, IN_SIZE - c->in_len);
 		if (n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR))
 			return -ECONNRESET;
 		if (n > 0) {
@@ -634,6 +637,7 @@ static void conn_free(ws_conn *c)
 		ws_file_unref(c->chunks[c->first++].file);
 	hv_watch_free(c->watch);
 	close(c->fd);
+	free(c->in);
 	free(c->out);
 	if (c->prev)
 		c->prev->next = c->next;
@@ -689,6 +693,16 @@ static void accept_cb(hv_loop *loop, int lfd, uint32_t events, void *userdata)
 	listen_pause(w, w->nconns >= (unsigned)w->cfg->max_connections);
 }
 
+/* A connection idle on keep-alive keeps no buffer: 10,000 of them cost
+ * their struct, not 10,000 input buffers. */
+static void idle_trim(ws_conn *c)
+{
+	free(c->in);
+	free(c->out);
+	c->in = c->out = NULL;
+	c->out_cap = c->out_len = 0;
+}
+
 /* Once a second: end slow heads (slowloris), idle keep-alive connections
  * and clients that stopped reading; flush the access log. */
 static void tick_cb(hv_loop *loop, hv_timer *t, void *userdata)
@@ -702,6 +716,8 @@ static void tick_cb(hv_loop *loop, hv_timer *t, void *userdata)
 		    (!sending && c->in_len && now - c->head_ns > (uint64_t)w->cfg->header_s * s) ||
 		    (!sending && !c->in_len && now - c->active_ns > (uint64_t)w->cfg->keepalive_s * s))
 			conn_free(c);
+		else if (!sending && !c->in_len && now - c->active_ns > s)
+			idle_trim(c);
 	}
 	log_flush(w);
 }
