@@ -135,7 +135,7 @@ int lch_exec_parse(const char *exec, struct lch_exec *out, char *err, size_t esz
 			break;
 		r = check_codes(&ex, ex.args[ex.n - 1].text, &file_codes, err, esz);
 	}
-	if (r >= 0 && !ex.n)
+	if (r >= 0 && (!ex.n || !ex.args[0].text[0]))
 		r = fail(err, esz, "no command");
 	if (r >= 0 && file_codes > 1)
 		r = fail(err, esz, "more than one of %%f %%F %%u %%U");

@@ -57,8 +57,9 @@ static int on_key(const char *group, const char *key, const char *locale, const 
 		  unsigned line, void *ud)
 {
 	(void)line;
-	(void)locale;
 	struct lch_mimeapps *m = ud;
+	if (locale)
+		return 0; /* "text/plain[de]=": not a thing; ignored */
 	/* Keys here are MIME types: the key-file syntax allows only
 	 * [A-Za-z0-9-] in key names, so '/', '.' and '+' are the spec's
 	 * own exception; the keyfile parser hands us the whole key. */
