@@ -40,8 +40,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	char err[512];
 	struct lch_app *a = NULL;
-	int r = lch_desktop_parse((const char *)data, size, "f.desktop", "de_DE.UTF-8@euro", &a, err,
-				  sizeof(err));
+	int r = lch_desktop_parse((const char *)data, size, "f.desktop", "de_DE.UTF-8@euro", &a,
+				  err, sizeof(err));
 	if (r < 0 && (r != -EINVAL || strncmp(err, "f.desktop:", 10)))
 		abort();
 	if (a && !a->hidden && (!a->name || !a->exec_line || !a->exec.n))
@@ -61,9 +61,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (text) {
 			memcpy(text, data, size);
 			text[size] = '\0';
-			if (strlen(text) == size && lch_mimeapps_with_default(text, "text/plain", "a.desktop", &out) == 0) {
-				if (lch_mimeapps_parse(out, strlen(out), "m.list", &m, err, sizeof(err)) == 0) {
-					const hv_strv *v = lch_mimeapps_find(m.defaults, m.ndefaults, "text/plain");
+			if (strlen(text) == size &&
+			    lch_mimeapps_with_default(text, "text/plain", "a.desktop", &out) == 0) {
+				if (lch_mimeapps_parse(out, strlen(out), "m.list", &m, err,
+						       sizeof(err)) == 0) {
+					const hv_strv *v = lch_mimeapps_find(
+						m.defaults, m.ndefaults, "text/plain");
 					if (!v || !v->n || strcmp(v->v[0], "a.desktop"))
 						abort();
 					lch_mimeapps_clear(&m);

@@ -27,33 +27,46 @@ static void test_keyfile_errors(void)
 	static const struct {
 		const char *text, *err;
 	} bad[] = {
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=x\nName=b\n", "t.desktop:5: key Name appears twice"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=x\nName=b\n",
+		 "t.desktop:5: key Name appears twice"},
 		{"# c\n[Desktop Entry]\nType=Application\njunk\n", "t.desktop:4: neither a group"},
 		{"Name=x\n[Desktop Entry]\n", "t.desktop:1: a key before the first group"},
-		{"[Desktop Entry]\n[Desktop Entry]\n", "t.desktop:2: group [Desktop Entry] appears twice"},
+		{"[Desktop Entry]\n[Desktop Entry]\n",
+		 "t.desktop:2: group [Desktop Entry] appears twice"},
 		{"[Desktop Entry\n", "t.desktop:1: malformed group header"},
 		{"[Desktop Entry]\nNa me=x\n", "t.desktop:2: malformed key"},
-		{"[Other]\nType=Application\n", "t.desktop:2: the first group must be [Desktop Entry]"},
+		{"[Other]\nType=Application\n",
+		 "t.desktop:2: the first group must be [Desktop Entry]"},
 		{"[Desktop Entry]\nType=Application\nName=\xff\n", "t.desktop:3: invalid UTF-8"},
-		{"[Desktop Entry]\nType=Application\nName=a\nTerminal=maybe\nExec=x\n", "t.desktop:4:"},
+		{"[Desktop Entry]\nType=Application\nName=a\nTerminal=maybe\nExec=x\n",
+		 "t.desktop:4:"},
 		{"[Desktop Entry]\nType=Application\nName=a\n", "t.desktop:1: no Exec key"},
-		{"[Desktop Entry]\nType=Application\nName=a\nIcon=x\nExec=a ; b\n", "t.desktop:5: Exec: reserved character ';'"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=a \\\\q\n", "t.desktop:4: Exec: reserved character '\\'"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=a \"%f\"\n", "t.desktop:4: Exec: field code %f inside quotes"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=a --x=%F\n", "t.desktop:4: Exec: %F must be an argument of its own"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=a %f %u\n", "t.desktop:4: Exec: more than one of"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=a %z\n", "t.desktop:4: Exec: unknown field code %z"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=\"a\n", "t.desktop:4: Exec: unterminated quote"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=\"\" x\n", "t.desktop:4: Exec: no command"},
-		{"[Desktop Entry]\nType=Application\nName=a\nExec=a \"\\\\q\"\n", "t.desktop:4: Exec: bad escape \\q inside quotes"},
+		{"[Desktop Entry]\nType=Application\nName=a\nIcon=x\nExec=a ; b\n",
+		 "t.desktop:5: Exec: reserved character ';'"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=a \\\\q\n",
+		 "t.desktop:4: Exec: reserved character '\\'"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=a \"%f\"\n",
+		 "t.desktop:4: Exec: field code %f inside quotes"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=a --x=%F\n",
+		 "t.desktop:4: Exec: %F must be an argument of its own"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=a %f %u\n",
+		 "t.desktop:4: Exec: more than one of"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=a %z\n",
+		 "t.desktop:4: Exec: unknown field code %z"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=\"a\n",
+		 "t.desktop:4: Exec: unterminated quote"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=\"\" x\n",
+		 "t.desktop:4: Exec: no command"},
+		{"[Desktop Entry]\nType=Application\nName=a\nExec=a \"\\\\q\"\n",
+		 "t.desktop:4: Exec: bad escape \\q inside quotes"},
 		{"[Desktop Entry]\nType=Application\nName=a\\q\nExec=x\n", "t.desktop:3:"},
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		struct lch_app *a = NULL;
 		char err[256] = "";
 		CHECK_MSG(parse(bad[i].text, &a, err) == -EINVAL && !a, "case %zu is refused", i);
-		CHECK_MSG(!strncmp(err, bad[i].err, strlen(bad[i].err)), "case %zu: '%s', expected '%s...'", i, err,
-			  bad[i].err);
+		CHECK_MSG(!strncmp(err, bad[i].err, strlen(bad[i].err)),
+			  "case %zu: '%s', expected '%s...'", i, err, bad[i].err);
 		lch_app_free(a);
 	}
 }
@@ -64,8 +77,10 @@ static void test_entries(void)
 	char err[256];
 	/* Locales: de_AT@euro is not there, de_AT is, and beats de; spaces
 	 * around '=' and CRLF are allowed; escapes in strings; lists. */
-	const char *t = "[Desktop Entry]\r\nType = Application\r\nName=Plain\nName[de]=Deutsch\nName[de_AT]=Austrian\n"
-			"Name[fr]=Francais\nGenericName=G\\sx\nExec=x\nMimeType=a/b;c/d\\;e;;\nNoDisplay=true\n"
+	const char *t = "[Desktop Entry]\r\nType = "
+			"Application\r\nName=Plain\nName[de]=Deutsch\nName[de_AT]=Austrian\n"
+			"Name[fr]=Francais\nGenericName=G\\sx\nExec=x\nMimeType=a/b;c/"
+			"d\\;e;;\nNoDisplay=true\n"
 			"OnlyShowIn=GNOME;KDE;\n\n[Desktop Action n]\nExec=anything ; goes here\n";
 	REQUIRE(parse(t, &a, err) == 0 && a);
 	CHECK_STR(a->name, "Austrian");
@@ -102,21 +117,26 @@ static void test_exec(void)
 	struct lch_exec ex;
 	char err[200];
 	/* The spec's quoting: \" \` \$ \\ inside quotes; %% in and out. */
-	REQUIRE(lch_exec_parse("\"/opt/my app/run\" -a \"x \\\"y\\\" \\`z\\` \\$HOME \\\\ 100%%\" 50%% %F %c %k %i %d", &ex,
-			       err, sizeof(err)) == 0);
+	REQUIRE(lch_exec_parse("\"/opt/my app/run\" -a \"x \\\"y\\\" \\`z\\` \\$HOME \\\\ 100%%\" "
+			       "50%% %F %c %k %i %d",
+			       &ex, err, sizeof(err)) == 0);
 	struct lch_exec_ctx ctx = {"Nom", "ic", "/a/b.desktop"};
-	struct lch_target t[] = {{"/tmp/it's \"q\" $(x).txt", "file:///tmp/x"}, {"/b", "file:///b"}};
+	struct lch_target t[] = {{"/tmp/it's \"q\" $(x).txt", "file:///tmp/x"},
+				 {"/b", "file:///b"}};
 	hv_strv *v;
 	size_t n;
 	REQUIRE(lch_exec_expand(&ex, &ctx, t, 2, &v, &n) == 0);
 	CHECK_EQ(n, 1);
-	CHECK_STR(joined(&v[0]), "/opt/my app/run|-a|x \"y\" `z` $HOME \\ 100%|50%|/tmp/it's \"q\" $(x).txt|/b|Nom|"
-				 "/a/b.desktop|--icon|ic");
+	CHECK_STR(
+		joined(&v[0]),
+		"/opt/my app/run|-a|x \"y\" `z` $HOME \\ 100%|50%|/tmp/it's \"q\" $(x).txt|/b|Nom|"
+		"/a/b.desktop|--icon|ic");
 	lch_exec_free_argvs(v, n);
 	/* No icon: %i is nothing. No targets: %F is nothing. */
 	ctx.icon = NULL;
 	REQUIRE(lch_exec_expand(&ex, &ctx, t, 0, &v, &n) == 0);
-	CHECK_STR(joined(&v[0]), "/opt/my app/run|-a|x \"y\" `z` $HOME \\ 100%|50%|Nom|/a/b.desktop");
+	CHECK_STR(joined(&v[0]),
+		  "/opt/my app/run|-a|x \"y\" `z` $HOME \\ 100%|50%|Nom|/a/b.desktop");
 	lch_exec_free_argvs(v, n);
 	lch_exec_clear(&ex);
 	/* %f: one process per target; embedded in an argument. */
@@ -148,8 +168,9 @@ static void test_urls(void)
 	lch_url_clear(&u);
 	REQUIRE(lch_url_parse("mailto:x@y", &u, &why) == 0);
 	CHECK(!u.path);
-	static const char *const bad[] = {"", ":x", "1a:x", "a b:x", "https:", "x:\t", "file://h/x", "file:x",
-					  "file:///%zz", "file:///%0", "file:///a%00"};
+	static const char *const bad[] = {
+		"",	      ":x",	"1a:x",	       "a b:x",	     "https:",	    "x:\t",
+		"file://h/x", "file:x", "file:///%zz", "file:///%0", "file:///a%00"};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
 		CHECK_MSG(lch_url_parse(bad[i], &u, &why) == -EINVAL, "'%s' is refused", bad[i]);
 	char *s = lch_url_from_path("/a b/it's%\"ü");
@@ -168,8 +189,11 @@ static void test_globs(void)
 	snprintf(f, sizeof(f), "%s/globs2", lo);
 	FILE *fp = fopen(f, "w");
 	REQUIRE(fp);
-	fputs("# comment\n50:text/x-a:*.a\n50:text/x-b:*.b\n80:text/x-long:*.tar.b\n50:text/x-short:*.b.c\n"
-	      "50:text/x-tie1:*.t\n50:text/x-tie2:*.t\n50:text/x-C:*.C:cs\n50:text/x-c:*.c\n60:text/x-gone:*.g\n"
+	fputs("# "
+	      "comment\n50:text/x-a:*.a\n50:text/x-b:*.b\n80:text/x-long:*.tar.b\n50:text/"
+	      "x-short:*.b.c\n"
+	      "50:text/x-tie1:*.t\n50:text/x-tie2:*.t\n50:text/x-C:*.C:cs\n50:text/"
+	      "x-c:*.c\n60:text/x-gone:*.g\n"
 	      "not a line\n",
 	      fp);
 	fclose(fp);
@@ -212,15 +236,18 @@ static void test_globs(void)
 static void test_mimeapps(void)
 {
 	char *out = NULL;
-	const char *in = "# keep me\n[Added Associations]\ntext/plain=x.desktop;\n[Default Applications]\n"
-			 "image/png = old.desktop;\ntext/html=h.desktop;\n";
+	const char *in =
+		"# keep me\n[Added Associations]\ntext/plain=x.desktop;\n[Default Applications]\n"
+		"image/png = old.desktop;\ntext/html=h.desktop;\n";
 	REQUIRE(lch_mimeapps_with_default(in, "image/png", "new.desktop", &out) == 0);
-	CHECK_STR(out, "# keep me\n[Added Associations]\ntext/plain=x.desktop;\n[Default Applications]\n"
-		       "image/png=new.desktop;\ntext/html=h.desktop;\n");
+	CHECK_STR(out,
+		  "# keep me\n[Added Associations]\ntext/plain=x.desktop;\n[Default Applications]\n"
+		  "image/png=new.desktop;\ntext/html=h.desktop;\n");
 	free(out);
 	REQUIRE(lch_mimeapps_with_default(in, "text/plain", "e.desktop", &out) == 0);
-	CHECK_STR(out, "# keep me\n[Added Associations]\ntext/plain=x.desktop;\n[Default Applications]\n"
-		       "image/png = old.desktop;\ntext/html=h.desktop;\ntext/plain=e.desktop;\n");
+	CHECK_STR(out,
+		  "# keep me\n[Added Associations]\ntext/plain=x.desktop;\n[Default Applications]\n"
+		  "image/png = old.desktop;\ntext/html=h.desktop;\ntext/plain=e.desktop;\n");
 	free(out);
 	REQUIRE(lch_mimeapps_with_default(NULL, "a/b", "e.desktop", &out) == 0);
 	CHECK_STR(out, "[Default Applications]\na/b=e.desktop;\n");
