@@ -64,6 +64,7 @@ static void test_utf8(void)
 		{"\xc3", false},                 /* truncated */
 		{"\xc0\xaf", false},             /* overlong '/' */
 		{"\xe0\x80\xaf", false},         /* overlong 3-byte */
+		{"\xe0\x82\x80", false},         /* overlong 3-byte of U+0080 (2-byte range) */
 		{"\xed\xa0\x80", false},         /* surrogate */
 		{"\xf4\x90\x80\x80", false},     /* > U+10FFFF */
 		{"\x80", false},                 /* lone continuation */

@@ -444,6 +444,49 @@ static void test_many_connections(void)
 	test_server_kill(srv);
 }
 
+/* --- the connection quota, exactly ---------------------------------------- */
+/* Guards against: an off-by-one in the per-uid connection quota (one
+ * connection more than allowed). Quota 3: three are served, a fourth is
+ * closed by the server. */
+static void conn3_hook(hv_server *s)
+{
+	REQUIRE_EQ(hv_server_set_quotas(s, HV_IPC_ANY_UID, &(hv_ipc_quotas){.connections = 3}), 0);
+}
+
+/* As another uid (root and the server's own are exempt): 0 when three
+ * are served and a fourth is closed by the server. */
+static int conn3_client(void *arg)
+{
+	const char *path = arg;
+	hv_conn *c[3];
+	for (int i = 0; i < 3; i++) {
+		if (hv_conn_connect(NULL, path, &c[i]) < 0)
+			return 10 + i;
+		hv_conn_set_timeout(c[i], 5000);
+		const char *back = NULL;
+		if (test_server_echo(c[i], "in quota", &back) != 0)
+			return 20 + i;
+	}
+	int fourth = connect_raw(path);
+	if (fourth < 0)
+		return 30;
+	return ended(fourth, 5000) ? 0 : 40;
+}
+
+static void test_connection_quota_exact(void)
+{
+	if (!root())
+		return;
+	char path[300];
+	snprintf(path, sizeof(path), "%s/conn3.sock", test_tmpdir());
+	pid_t srv = test_server_fork(path, conn3_hook);
+	open_to_all(path);
+	int st = as_uid(OTHER_UID, conn3_client, path);
+	CHECK_MSG(st == 0, "connection quota 3: status %d (1x: not connected, 2x: not served, 40: a fourth kept)",
+		  st);
+	test_server_kill(srv);
+}
+
 /* --- the idle timeout ---------------------------------------------------- */
 #define IDLE_MS 400
 
@@ -494,6 +537,7 @@ int main(void)
 	test_server_kill(srv);
 	STEP(test_fds_held);
 	STEP(test_many_connections);
+	STEP(test_connection_quota_exact);
 	STEP(test_idle_timeout);
 	if (getenv("TEST_SHOW_LOG")) {
 		char cmd[300];

@@ -551,6 +551,7 @@ static void test_frames(void)
 		{0, 1, HV_MSG_REQUEST, 0, 0, -EBADMSG},  /* request without id */
 		{0, 0, HV_MSG_REQUEST, 0, 5, -EBADMSG},  /* message id 0 */
 		{0, 1, HV_MSG_EVENT, 0, 5, -EBADMSG},    /* event with a request id */
+		{0, 1, HV_MSG_ONEWAY, 0, 5, -EBADMSG},   /* one-way with a request id */
 		{0, 1, HV_MSG_RESPONSE, 0, 0, -EBADMSG}, /* reply without id */
 		{0, 1, HV_MSG_ERROR, 1, 4, -EBADMSG},    /* error with fds */
 		{0, 1, HV_MSG_ONEWAY, 1, 0, -EBADMSG},   /* fds that never came */
@@ -564,6 +565,32 @@ static void test_frames(void)
 		REQUIRE(why != NULL);
 		hv_rbuf_release(&r);
 	}
+
+	/* Guards against: an error reply carrying an fd accepted (the caller
+	 * never expects to close one). The fd is there, so only that rule
+	 * can refuse it. */
+	int efd = open("/dev/null", O_RDONLY | O_CLOEXEC);
+	hv_rbuf_init(&r);
+	REQUIRE_EQ(hv_rbuf_push_fds(&r, &efd, 1), 0);
+	put_hdr(b, 0, 1, HV_MSG_ERROR, 1, 4);
+	feed(&r, b, 16);
+	why = NULL;
+	REQUIRE_EQ(hv_frame_next(&r, &f, &why), -EBADMSG);
+	REQUIRE(why && strstr(why, "error reply carrying fds"));
+	hv_rbuf_release(&r);
+
+	/* Exactly HV_IPC_MAX_FDS_PER_MESSAGE fds: a frame, not a violation. */
+	int many[HV_IPC_MAX_FDS_PER_MESSAGE];
+	for (unsigned i = 0; i < HV_IPC_MAX_FDS_PER_MESSAGE; i++)
+		REQUIRE((many[i] = open("/dev/null", O_RDONLY | O_CLOEXEC)) >= 0);
+	hv_rbuf_init(&r);
+	REQUIRE_EQ(hv_rbuf_push_fds(&r, many, HV_IPC_MAX_FDS_PER_MESSAGE), 0);
+	put_hdr(b, 0, 1, HV_MSG_ONEWAY, HV_IPC_MAX_FDS_PER_MESSAGE, 0);
+	feed(&r, b, 16);
+	REQUIRE_EQ(hv_frame_next(&r, &f, &why), 1);
+	for (unsigned i = 0; i < HV_IPC_MAX_FDS_PER_MESSAGE; i++)
+		close(f.fds[i]);
+	hv_rbuf_release(&r);
 
 	/* fds: matched by count; extra or orphaned fds are violations. */
 	int fds[3];
