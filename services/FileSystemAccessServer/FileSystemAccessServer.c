@@ -25,7 +25,7 @@ struct question {
 	hv_call *call; /* held */
 	hv_conn *client, *agent;
 	struct fsa_peer *peer;
-	bool pick, save;
+	bool pick, save, notified;
 	file_system_access_server_access access;
 	char path[PATH_MAX]; /* asked for; a pick's start directory */
 	hv_timer *timer;
@@ -56,6 +56,8 @@ static void question_free(struct question *q)
 			break;
 		}
 	hv_timer_free(q->timer);
+	if (q->notified)
+		fsa_notify_withdraw(q->id);
 	if (q->peer && q->peer->pending)
 		q->peer->pending--;
 	n_questions--;
@@ -105,25 +107,66 @@ static void on_deadline(hv_loop *loop, hv_timer *t, void *ud)
 	answer_error(q, -EACCES, "no answer in time: denied");
 }
 
-/* Hold the call and ask. 1: asked (HV_IPC_DEFERRED follows); < 0: error. */
+/* The notification's answer (no agent was registered). */
+static void on_notify_answer(uint64_t qid, int decision)
+{
+	struct question *q = questions;
+	while (q && q->id != qid)
+		q = q->next;
+	if (!q)
+		return;
+	q->notified = false; /* settled: nothing to withdraw */
+	if (decision == FILE_SYSTEM_ACCESS_SERVER_DECISION_ALLOW_ONCE ||
+	    decision == FILE_SYSTEM_ACCESS_SERVER_DECISION_ALLOW_ALWAYS)
+		answer_fd(q, q->path, q->access, decision == FILE_SYSTEM_ACCESS_SERVER_DECISION_ALLOW_ALWAYS);
+	else
+		answer_error(q, -EACCES, "denied by the person (notification)");
+}
+
+/* Send the question to the agent, or as a notification when there is none.
+ * 0: sent; < 0: nobody to ask. */
+static int send_question(struct question *q, hv_loop *loop, const char *name, const hv_vec_string *mime,
+			 const fsa_identity *id)
+{
+	if (q->agent && !q->pick)
+		return file_system_access_agent_ask(q->agent, q->id, id->pid, id->uid, id->exe, q->path, q->access);
+	if (q->agent)
+		return file_system_access_agent_pick(q->agent, q->id, id->pid, id->uid, id->exe, q->save, q->path,
+						     name, *mime);
+	if (q->pick)
+		return -ENOENT; /* a pick needs an agent */
+	char text[2 * PATH_MAX + 64];
+	snprintf(text, sizeof text, "%s (pid %d) wants to %s %s", id->exe, (int)id->pid,
+		 q->access == FILE_SYSTEM_ACCESS_SERVER_ACCESS_READ ? "read" : "write to", q->path);
+	int r = fsa_notify_ask(loop, q->id, text, (int)fsa_prompt_timeout_s * 1000, on_notify_answer);
+	q->notified = r == 0;
+	return r;
+}
+
+/* Hold the call and ask. HV_IPC_DEFERRED, or an error. */
 static int ask(hv_call *call, bool pick, bool save, const char *path, file_system_access_server_access access,
 	       const char *name, const hv_vec_string *mime, const fsa_identity *id)
 {
 	struct fsa_peer *peer = peer_of(call);
-	hv_conn *agent = current_agent();
-	if (!agent)
-		return hv_call_fail(call, -EACCES, "no prompt agent is registered (run `fsa agent`): denied");
+	hv_loop *loop = hv_conn_loop(hv_call_conn(call));
 	if (n_questions >= FSA_MAX_PENDING || peer->pending >= FSA_MAX_PENDING_PER_CLIENT)
 		return hv_call_fail(call, -EAGAIN, "too many questions waiting");
 	struct question *q = calloc(1, sizeof *q);
 	if (!q)
 		return -ENOMEM;
-	*q = (struct question){.id = ++last_id, .client = hv_call_conn(call), .agent = agent, .peer = peer,
-			       .pick = pick, .save = save, .access = access};
+	*q = (struct question){.id = ++last_id, .client = hv_call_conn(call), .agent = current_agent(),
+			       .peer = peer, .pick = pick, .save = save, .access = access};
 	snprintf(q->path, sizeof q->path, "%s", path);
-	int r = hv_loop_add_timer(hv_conn_loop(agent), (uint64_t)fsa_prompt_timeout_s * 1000000000ull, 0,
-				  on_deadline, q, &q->timer);
+	int r = send_question(q, loop, name, mime, id);
 	if (r < 0) {
+		free(q);
+		return hv_call_fail(call, -EACCES, "no prompt agent is registered (run `fsa agent`)%s: denied",
+				    pick ? "" : " and NotificationServer cannot be reached");
+	}
+	if ((r = hv_loop_add_timer(loop, (uint64_t)fsa_prompt_timeout_s * 1000000000ull, 0, on_deadline, q,
+				   &q->timer)) < 0) {
+		if (q->notified)
+			fsa_notify_withdraw(q->id);
 		free(q);
 		return r;
 	}
@@ -132,13 +175,6 @@ static int ask(hv_call *call, bool pick, bool save, const char *path, file_syste
 	questions = q;
 	n_questions++;
 	peer->pending++;
-	if (!pick)
-		r = file_system_access_agent_ask(agent, q->id, id->pid, id->uid, id->exe, path, access);
-	else
-		r = file_system_access_agent_pick(agent, q->id, id->pid, id->uid, id->exe, save, path, name,
-						  *mime);
-	if (r < 0)
-		answer_error(q, -EACCES, "the prompt agent cannot be reached: denied");
 	return HV_IPC_DEFERRED;
 }
 

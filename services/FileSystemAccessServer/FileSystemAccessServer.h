@@ -55,6 +55,13 @@ void fsa_peer_fini(hv_conn *c, void *state);
  * process while its executable is read. */
 int fsa_identify(hv_conn *c, fsa_identity *out);
 
+/* notify.c: a question as a NotificationServer notification with
+ * actions, when no agent is registered. 0: shown (cb(qid, decision) comes
+ * later, decision < 0 for dismissed); < 0: NotificationServer unreachable. */
+typedef void (*fsa_notify_cb)(uint64_t qid, int decision);
+int fsa_notify_ask(hv_loop *loop, uint64_t qid, const char *text, int timeout_ms, fsa_notify_cb cb);
+void fsa_notify_withdraw(uint64_t qid);
+
 /* resolve.c: open an absolute path for `access`, one component at a time
  * with O_NOFOLLOW: a symbolic link anywhere is -ELOOP, never followed. */
 int fsa_check_path(const char *path);

@@ -5,7 +5,7 @@
 
 #include "FileSystemAccessServer.h"
 
-#define PROMISES "stdio rpath wpath cpath sendfd"
+#define PROMISES "stdio rpath wpath cpath sendfd unix"
 
 static hv_service fsa_service = {
 	.name = "FileSystemAccessServer",
@@ -24,7 +24,7 @@ static hv_service fsa_service = {
 	.setup = fsa_setup,
 	.teardown = fsa_teardown,
 	/* The user's files for its clients; no Landlock domain, which would
-	 * hide the clients' /proc/PID/exe. No exec, no network. */
+	 * hide the clients' /proc/PID/exe. "unix": NotificationServer. */
 	.pledge = PROMISES,
 };
 

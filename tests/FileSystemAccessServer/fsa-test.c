@@ -23,6 +23,7 @@
 
 #include "FileSystemAccessAgent.ipc.h"
 #include "FileSystemAccessServer.ipc.h"
+#include "NotificationServer.ipc.h"
 #include "check.h"
 #include "service.h"
 
@@ -244,9 +245,6 @@ static void case_symlink(void)
 static void case_noanswer(void)
 {
 	char rep[256];
-	/* No agent: denied at once. */
-	ask_as_client(file, false, rep, sizeof rep);
-	CHECK_MSG(strstr(rep, "r=-13"), "no agent: %s", rep);
 	/* An agent that never answers: denied at the deadline (1 s), and told. */
 	agent_start();
 	mode = SILENT;
@@ -336,6 +334,79 @@ static void case_pick(void)
 	CHECK_EQ(picks, 1u);
 }
 
+/* No agent, a NotificationServer: the question is a notification whose
+ * "Allow once" action answers it; one dismissed is denied. */
+static pid_t notify_pid;
+static void start_notification_server(void)
+{
+	char sock[300], st[300];
+	snprintf(sock, sizeof sock, "%s/notify", fx.portal);
+	snprintf(st, sizeof st, "%s/notify-state", fx.dir);
+	notify_pid = fork();
+	REQUIRE(notify_pid >= 0);
+	if (notify_pid == 0) {
+		svc_child_setup(-1, NULL);
+		execl(getenv("NOTIFY_EXE"), "NotificationServer", "--socket", sock, "--state-dir", st, (char *)NULL);
+		_exit(127);
+	}
+	for (int i = 0; i < 500 && access(sock, F_OK) < 0; i++)
+		usleep(10000);
+}
+
+/* The notification asking about `file`, as the person sees it: its id. */
+static uint32_t find_question(hv_conn *n)
+{
+	for (int i = 0; i < 1000; i++) {
+		hv_vec_notification_server_info v;
+		REQUIRE_EQ(notification_server_list(n, &v), 0);
+		for (size_t k = 0; k < v.count; k++)
+			if (strstr(v.items[k].text, file) && strstr(v.items[k].text, self_exe) &&
+			    v.items[k].actions.count == 3)
+				return v.items[k].id;
+		usleep(5000);
+	}
+	return 0;
+}
+
+static void notified_client(const char *action, char *rep, size_t size)
+{
+	int p[2];
+	REQUIRE(pipe(p) == 0);
+	pid_t pid = client(file, true, p[1]);
+	close(p[1]);
+	char sock[300];
+	snprintf(sock, sizeof sock, "%s/notify", fx.portal);
+	hv_conn *n = NULL;
+	REQUIRE_EQ(hv_conn_connect(NULL, sock, &n), 0);
+	uint32_t id = find_question(n);
+	CHECK_MSG(id != 0, "no notification asks about %s", file);
+	if (id && action)
+		CHECK_EQ(notification_server_invoke_action(n, id, action), 0);
+	else if (id)
+		CHECK_EQ(notification_server_close(n, id), 0); /* dismissed */
+	int status;
+	waitpid(pid, &status, 0);
+	ssize_t len = read(p[0], rep, size - 1);
+	rep[len > 0 ? len : 0] = 0;
+	close(p[0]);
+	hv_conn_close(n);
+}
+
+static void case_notification(void)
+{
+	start_notification_server();
+	char rep[256];
+	notified_client("once", rep, sizeof rep);
+	CHECK_MSG(strstr(rep, "direct=13 r=0 data=shared data"), "allowed by the notification: %s", rep);
+	notified_client(NULL, rep, sizeof rep);
+	CHECK_MSG(strstr(rep, "r=-13"), "dismissed: %s", rep);
+	kill(notify_pid, SIGTERM);
+	waitpid(notify_pid, NULL, 0);
+	/* And with no NotificationServer either: denied at once. */
+	ask_as_client(file, false, rep, sizeof rep);
+	CHECK_MSG(strstr(rep, "r=-13"), "no agent, no NotificationServer: %s", rep);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 3)
@@ -351,7 +422,8 @@ int main(int argc, char **argv)
 	} cases[] = {{"allow", case_allow, "20"},	   {"deny", case_deny, "20"},
 		     {"always", case_always, "20"},	   {"symlink", case_symlink, "20"},
 		     {"noanswer", case_noanswer, "1"},	   {"client-dies", case_client_dies, "20"},
-		     {"bad-input", case_bad_input, "20"}, {"pick", case_pick, "20"}};
+		     {"bad-input", case_bad_input, "20"}, {"pick", case_pick, "20"},
+		     {"notification", case_notification, "20"}};
 	for (size_t i = 0; i < sizeof cases / sizeof *cases; i++)
 		if (!strcmp(argv[1], cases[i].name)) {
 			start(cases[i].timeout);
