@@ -332,9 +332,13 @@ static int handlers_of(hv_call *call, const char *mime, hv_vec_launch_server_han
 	return 0;
 }
 
-static void fill_class(const struct target *t, launch_server_classification *c)
+/* The reply is sent after the target is freed: copy into the call. */
+static int fill_class(hv_call *call, const struct target *t, launch_server_classification *c)
 {
-	*c = (launch_server_classification){.mime_type = t->mime, .by = t->by, .url = t->url};
+	*c = (launch_server_classification){.mime_type = hv_call_strdup(call, t->mime),
+					    .by = t->by,
+					    .url = hv_call_strdup(call, t->url)};
+	return c->mime_type && c->url ? 0 : -ENOMEM;
 }
 
 static int on_get_handlers_for_url(hv_call *call, const launch_server_get_handlers_for_url_req *req,
@@ -372,11 +376,7 @@ static int on_get_handlers_for_file(hv_call *call,
 	int r = classify_path(call, req->path, &req->content, &t);
 	if (r < 0 || (r = handlers_of(call, t.mime, &rep->handlers)) < 0)
 		return r;
-	/* The reply is sent after the target is freed: copy into the call. */
-	rep->type = (launch_server_classification){.mime_type = hv_call_strdup(call, t.mime),
-						   .by = t.by,
-						   .url = hv_call_strdup(call, t.url)};
-	return rep->type.mime_type && rep->type.url ? 0 : -ENOMEM;
+	return fill_class(call, &t, &rep->type);
 }
 
 static int on_classify_file(hv_call *call, const launch_server_classify_file_req *req,
@@ -386,10 +386,7 @@ static int on_classify_file(hv_call *call, const launch_server_classify_file_req
 	int r = classify_path(call, req->path, &req->content, &t);
 	if (r < 0)
 		return r;
-	fill_class(&t, &rep->type);
-	rep->type.mime_type = hv_call_strdup(call, t.mime);
-	rep->type.url = hv_call_strdup(call, t.url);
-	return rep->type.mime_type && rep->type.url ? 0 : -ENOMEM;
+	return fill_class(call, &t, &rep->type);
 }
 
 static int on_classify_url(hv_call *call, const launch_server_classify_url_req *req,
@@ -399,10 +396,7 @@ static int on_classify_url(hv_call *call, const launch_server_classify_url_req *
 	int r = classify_url(call, req->url, &t);
 	if (r < 0)
 		return r;
-	fill_class(&t, &rep->type);
-	rep->type.mime_type = hv_call_strdup(call, t.mime);
-	rep->type.url = hv_call_strdup(call, t.url);
-	return rep->type.mime_type && rep->type.url ? 0 : -ENOMEM;
+	return fill_class(call, &t, &rep->type);
 }
 
 static int on_list_applications(hv_call *call, const launch_server_list_applications_req *req,
