@@ -193,12 +193,47 @@ static void process_reply(hv_conn *c, hv_msg *m)
 	msg_put(c, m);
 }
 
+/* The built-in introspection request: the runtime answers it for the
+ * served endpoints (all of them for magic 0) with their descriptions. */
+static void answer_introspect(hv_conn *c, hv_msg *m, const hv_endpoint *ep)
+{
+	hv_call *k = call_get(c);
+	if (!k) {
+		msg_put(c, m);
+		hv_conn_end(c, -ENOMEM);
+		return;
+	}
+	k->msg = m;
+	k->ep = ep;
+	if (m->len != 0 || m->nfds != 0) {
+		hv_conn_misbehave(c, "malformed introspection request");
+	} else if (!ep && m->magic != 0) {
+		hv_call_respond_error(k, -ENOENT, "that endpoint is not served here");
+	} else {
+		hv_enc e;
+		hv_call_reply_init(k, &e);
+		size_t n = 0;
+		for (unsigned i = 0; i < c->nserved; i++)
+			n += (!ep || c->served[i].ep == ep) && c->served[i].ep->description;
+		hv_enc_count(&e, n);
+		for (unsigned i = 0; i < c->nserved; i++)
+			if ((!ep || c->served[i].ep == ep) && c->served[i].ep->description)
+				hv_enc_string(&e, c->served[i].ep->description);
+		hv_call_respond(k, &e);
+	}
+	call_destroy(k); /* and the request with it */
+}
+
 static void process_incoming(hv_conn *c, hv_msg *m)
 {
 	const void *handlers = NULL;
 	const hv_endpoint *ep = served_ep(c, m->magic, &handlers);
 	if (c->trace)
 		hv_conn_trace(c, "recv", ep, m->id, m->kind, m->request_id, m->len, m->nfds);
+	if (m->id == HV_IPC_INTROSPECT_ID && m->kind == HV_MSG_REQUEST && c->nserved) {
+		answer_introspect(c, m, ep);
+		return;
+	}
 	if (!ep) {
 		hv_conn_misbehave(c, "message for an endpoint not served here (magic %08x)", m->magic);
 		msg_put(c, m);
@@ -634,4 +669,29 @@ int hv_call_respond_error(hv_call *call, int code, const char *message)
 		r = conn_send(c, &e, HV_MSG_ERROR, call->msg->request_id);
 	}
 	return call_finish(call, r);
+}
+
+int hv_conn_introspect(hv_conn *c, const hv_endpoint *ep, int timeout_ms, hv_strv *out)
+{
+	hv_enc e;
+	hv_enc_init(&e, ep, HV_IPC_INTROSPECT_ID, HV_MSG_REQUEST);
+	hv_msg *reply = NULL;
+	int r = hv_conn_call(c, &e, timeout_ms, &reply);
+	if (r < 0)
+		return r;
+	hv_dec d;
+	hv_dec_init(&d, reply);
+	size_t n = 0;
+	if (!hv_dec_count(&d, 5, &n))
+		r = -EBADMSG;
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		const char *s;
+		if (!hv_dec_string(&d, &s))
+			r = -EBADMSG;
+		else
+			r = hv_strv_push(out, s);
+	}
+	if (r == 0 && hv_dec_finish(&d) < 0)
+		r = -EBADMSG;
+	return r; /* the reply stays the connection's */
 }

@@ -197,7 +197,7 @@ static inline const char *msg_name(const hv_endpoint *ep, uint16_t id)
 {
 	if (ep && ep->message_names && id >= 1 && id <= ep->message_count)
 		return ep->message_names[id - 1];
-	return "?";
+	return id == HV_IPC_INTROSPECT_ID ? "(introspect)" : "?";
 }
 
 static inline const char *kind_name(uint8_t kind)

@@ -60,6 +60,31 @@ static void test_sync(void)
 	hv_conn_close(c);
 }
 
+/* The built-in introspection request: the runtime answers with the
+ * contract ipcc embedded (one endpoint, or all for magic 0); an endpoint
+ * not served is -ENOENT, and the connection stays usable. */
+static void test_introspect(void)
+{
+	hv_conn *c = connect_loopless();
+	hv_strv all = {0}, one = {0};
+	REQUIRE_EQ(hv_conn_introspect(c, NULL, 5000, &all), 0);
+	REQUIRE_EQ(all.n, 1u);
+	CHECK_STR(all.v[0], test_server_endpoint.description);
+	CHECK(strstr(all.v[0], "{\"endpoint\":\"TestServer\"") == all.v[0]);
+	REQUIRE_EQ(hv_conn_introspect(c, &test_server_endpoint, 5000, &one), 0);
+	REQUIRE_EQ(one.n, 1u);
+	CHECK_STR(one.v[0], all.v[0]);
+	hv_strv none = {0};
+	CHECK_EQ(hv_conn_introspect(c, &test_client_endpoint, 5000, &none), -ENOENT);
+	CHECK_EQ(none.n, 0u);
+	const char *out;
+	REQUIRE_EQ(test_server_echo(c, "still here", &out), 0);
+	CHECK_STR(out, "still here");
+	hv_strv_clear(&all);
+	hv_strv_clear(&one);
+	hv_conn_close(c);
+}
+
 static void test_remote_error(void)
 {
 	hv_conn *c = connect_loopless();
@@ -582,6 +607,7 @@ int main(int argc, char **argv)
 	snprintf(sock, sizeof(sock), "%s/test.sock", test_tmpdir());
 	pid_t srv = test_server_fork(sock, NULL);
 	test_sync();
+	test_introspect();
 	test_portal();
 	test_remote_error();
 	test_async_out_of_order();

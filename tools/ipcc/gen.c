@@ -769,6 +769,26 @@ static void emit_errors_source(gen *g, const ipcc_endpoint *ep)
 	fprintf(o, "\treturn given ? NULL : %s_error_message(code);\n}\n\n", P);
 }
 
+/* A C string literal, split into lines of a readable width. */
+static void put_c_string(FILE *o, const char *s)
+{
+	size_t col = 0;
+	fputs("\n\t\t\"", o);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (col >= 88) {
+			fputs("\"\n\t\t\"", o);
+			col = 0;
+		}
+		if (*p == '"' || *p == '\\')
+			col += (size_t)fprintf(o, "\\%c", *p);
+		else if (*p < 0x20 || *p >= 0x7f || *p == '?')
+			col += (size_t)fprintf(o, "\\%03o", *p); /* no trigraphs, no hex run-on */
+		else
+			col += (size_t)(fputc(*p, o) != EOF);
+	}
+	fputc('"', o);
+}
+
 static void emit_endpoint_source(gen *g, const ipcc_endpoint *ep)
 {
 	FILE *o = g->c;
@@ -906,8 +926,11 @@ static void emit_endpoint_source(gen *g, const ipcc_endpoint *ep)
 		fprintf(o, "};\n\n");
 	}
 	fprintf(o, "const hv_endpoint %s_endpoint = {\n\t.name = \"%s\",\n\t.magic = 0x%08xu,\n", P, ep->name, ep->magic);
-	fprintf(o, "\t.message_count = %zu,\n\t.message_names = %s,\n\t.dispatch = %s_dispatch,\n};\n\n", ep->nmessages,
+	fprintf(o, "\t.message_count = %zu,\n\t.message_names = %s,\n\t.dispatch = %s_dispatch,\n", ep->nmessages,
 		ep->nmessages ? ipcc_printf(g->a, "%s_message_names", P) : "NULL", P);
+	fprintf(o, "\t/* The contract, for introspection (ipcc --describe). */\n\t.description =");
+	put_c_string(o, ipcc_describe(g->a, ep));
+	fprintf(o, ",\n};\n\n");
 }
 
 static const char *const ownership_comment =

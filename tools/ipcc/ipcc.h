@@ -282,5 +282,9 @@ bool ipcc_is_builtin_name(const char *name);
 /* gen.c: C header + source for the root file, into memory. */
 int ipcc_generate(ipcc_unit *u, char **header, size_t *header_len, char **source, size_t *source_len);
 
+/* describe.c: the endpoint's contract as JSON (the format is at the top
+ * of describe.c and in docs/ipc-wire-format.md). */
+char *ipcc_describe(ipcc_arena *a, const ipcc_endpoint *ep);
+
 /* dump.c */
 void ipcc_dump(ipcc_unit *u, FILE *out);

@@ -35,6 +35,7 @@ static void usage(FILE *out)
 	fputs("Usage: ipcc [-o OUTDIR] [-I DIR]... [--types FILE]... [--depfile FILE] FILE.ipc...\n"
 	      "       ipcc --check [--types FILE]... FILE.ipc...\n"
 	      "       ipcc --dump FILE.ipc...\n"
+	      "       ipcc --describe FILE.ipc...\n"
 	      "\n"
 	      "Compile Haven IPC definitions to C: FILE.ipc gives FILE.ipc.h and FILE.ipc.c.\n"
 	      "\n"
@@ -45,6 +46,8 @@ static void usage(FILE *out)
 	      "      --depfile FILE  write a Make-style dependency file (one input only)\n"
 	      "      --check         only validate; write nothing\n"
 	      "      --dump          print endpoints, magics, message ids and signatures\n"
+	      "      --describe      print each endpoint's contract as one line of JSON (what\n"
+	      "                      its servers answer to introspection: svc introspect)\n"
 	      "  -h, --help          show this help\n"
 	      "      --version       show the version\n"
 	      "\n"
@@ -174,7 +177,7 @@ static void free_opts(const char **incs, char **types, size_t ntypes)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_CHECK = 256, OPT_DUMP, OPT_DEPFILE, OPT_VERSION };
+	enum { OPT_CHECK = 256, OPT_DUMP, OPT_DESCRIBE, OPT_DEPFILE, OPT_VERSION };
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"include", required_argument, NULL, 'I'},
@@ -182,12 +185,13 @@ int main(int argc, char **argv)
 		{"depfile", required_argument, NULL, OPT_DEPFILE},
 		{"check", no_argument, NULL, OPT_CHECK},
 		{"dump", no_argument, NULL, OPT_DUMP},
+		{"describe", no_argument, NULL, OPT_DESCRIBE},
 		{"help", no_argument, NULL, 'h'},
 		{"version", no_argument, NULL, OPT_VERSION},
 		{0},
 	};
 	const char *outdir = ".", *depfile = NULL;
-	bool check = false, dump = false;
+	bool check = false, dump = false, describe = false;
 	const char **incs = NULL;
 	size_t nincs = 0;
 	char **types = NULL;
@@ -219,23 +223,24 @@ int main(int argc, char **argv)
 		case OPT_DEPFILE: depfile = optarg; break;
 		case OPT_CHECK: check = true; break;
 		case OPT_DUMP: dump = true; break;
+		case OPT_DESCRIBE: describe = true; break;
 		case 'h': usage(stdout); free_opts(incs, types, ntypes); return 0;
 		case OPT_VERSION: puts("ipcc (Haven) 0.1.0"); free_opts(incs, types, ntypes); return 0;
 		default: usage(stderr); free_opts(incs, types, ntypes); return 2;
 		}
 	}
-	if (optind >= argc || (check && dump) || (depfile && argc - optind != 1)) {
+	if (optind >= argc || check + dump + describe > 1 || (depfile && argc - optind != 1)) {
 		if (optind >= argc)
 			fputs("ipcc: no input file\n", stderr);
-		else if (check && dump)
-			fputs("ipcc: --check and --dump exclude each other\n", stderr);
+		else if (check + dump + describe > 1)
+			fputs("ipcc: --check, --dump and --describe exclude each other\n", stderr);
 		else
 			fputs("ipcc: --depfile takes exactly one input file\n", stderr);
 		usage(stderr);
 		free_opts(incs, types, ntypes);
 		return 2;
 	}
-	if (!check && !dump) {
+	if (!check && !dump && !describe) {
 		struct stat st;
 		if (stat(outdir, &st) < 0 || !S_ISDIR(st.st_mode)) {
 			fprintf(stderr, "ipcc: output directory '%s' does not exist\n", outdir);
@@ -260,6 +265,9 @@ int main(int argc, char **argv)
 			status = 1;
 		} else if (dump) {
 			ipcc_dump(&u, stdout);
+		} else if (describe) {
+			for (size_t e = 0; e < u.files[0]->nendpoints; e++)
+				printf("%s\n", ipcc_describe(&u.arena, &u.files[0]->endpoints[e]));
 		} else if (!check && write_outputs(&u, outdir, depfile) < 0) {
 			status = 1;
 		}

@@ -51,6 +51,10 @@
 /* Outgoing bytes queued for a peer that does not read; more ends the
  * connection (a stuck client cannot make a server grow without bound). */
 #define HV_IPC_MAX_OUTGOING_BYTES (256u << 20)
+/* The built-in introspection request (docs/ipc-wire-format.md): a message
+ * id no endpoint uses, answered by the runtime for every served endpoint
+ * that carries a description; magic 0 asks for all of them. */
+#define HV_IPC_INTROSPECT_ID 0xffffu
 /* Default connection limit of a server (hv_server_set_max_connections). */
 #define HV_IPC_MAX_CONNECTIONS 1024u
 /* Async calls in flight on one connection. */
@@ -163,6 +167,10 @@ typedef struct hv_endpoint {
 	 * request, send the reply. Returns 0, or -EBADMSG when the message is
 	 * malformed / unknown, which ends the connection. */
 	int (*dispatch)(hv_call *call, hv_msg *msg, const void *handlers);
+	/* The contract as JSON (ipcc --describe; format in describe.c and
+	 * docs/ipc-wire-format.md), answered to HV_IPC_INTROSPECT requests.
+	 * NULL: the endpoint does not describe itself. */
+	const char *description;
 } hv_endpoint;
 
 /* --- encoder: builds one outgoing message -------------------------------- */
@@ -348,6 +356,11 @@ typedef void (*hv_reply_cb)(hv_conn *c, int status, hv_msg *reply, void *userdat
  * the request was not sent and cb never runs, neither now nor later: the
  * caller handles that error itself (tests/ipc/test-ipc-handoff.c). */
 int hv_conn_call_async(hv_conn *c, hv_enc *e, hv_reply_cb cb, void *userdata); /* -EAGAIN past HV_IPC_MAX_PENDING_CALLS */
+/* The contracts (JSON, see hv_endpoint.description) of what the peer
+ * serves on this connection: ep's alone, or every one when ep is NULL.
+ * Appended to *out as owned strings. A sync call: -ETIMEDOUT, -ENOENT when
+ * the peer does not serve ep, or the connection's error. */
+int hv_conn_introspect(hv_conn *c, const hv_endpoint *ep, int timeout_ms, hv_strv *out);
 /* For a sync reply: move its fds/buffers out of the runtime's cleanup so
  * results' fds belong to the caller (generated code calls this). */
 void hv_msg_give_all(hv_msg *m);
