@@ -219,6 +219,19 @@ static int on_logs(hv_call *call, const system_server_logs_req *req, system_serv
 	return 0;
 }
 
+static int on_sockets(hv_call *call, const system_server_sockets_req *req,
+		      system_server_sockets_rep *rep)
+{
+	int err = 0;
+	ss_unit *u = find(call, req->name, &err);
+	if (!u)
+		return err;
+	/* Borrowed: the definition outlives the reply, which is sent now. */
+	rep->paths.items = (const char **)u->def->sockets.v;
+	rep->paths.count = u->def->sockets.n;
+	return 0;
+}
+
 static const system_server_handlers handlers = {
 	.list = on_list,
 	.status = on_status,
@@ -230,6 +243,7 @@ static const system_server_handlers handlers = {
 	.shutdown = on_shutdown,
 	.boot_times = on_boot_times,
 	.power = on_power,
+	.sockets = on_sockets,
 };
 
 static void drop_follower(unsigned i)

@@ -85,7 +85,7 @@ if have systemserver svc; then
 	ctl=$dir/ssrun/haven/portal/SystemServer
 	wait_for test -S "$ctl" || fail "SystemServer did not start: $(cat "$dir/ss.log")"
 	stop_last
-	for cmd in "status" "start X" "stop X" "restart X" "logs X" "reload"; do
+	for cmd in "status" "start X" "stop X" "restart X" "logs X" "reload" "introspect X" "call X m"; do
 		frozen SystemServer "${exe[svc]}" --socket "$ctl" $cmd
 	done
 	cont_last

@@ -18,6 +18,7 @@
 
 #include "SystemServer.ipc.h"
 #include "cli.h"
+#include "svc.h"
 
 /* The manager's control portal, and where the system manager keeps it. */
 #define PORTAL "SystemServer"
@@ -39,7 +40,12 @@ static void usage(FILE *f)
 	      "  reload                    re-read the service definitions\n"
 	      "  shutdown                  stop every service and the manager\n"
 	      "  poweroff | reboot | halt  as init: stop every service, then power off,\n"
-	      "                            reboot or halt the system (or container)\n\n"
+	      "                            reboot or halt the system (or container)\n"
+	      "  introspect SERVICE [--json]  the service's contract, asked of it (SERVICE:\n"
+	      "                            a name the manager knows, or a socket path)\n"
+	      "  call SERVICE MESSAGE [ARG...]  call MESSAGE with one JSON value per\n"
+	      "                            parameter (a bare word for a String), print the\n"
+	      "                            reply as JSON\n\n"
 	      "Options:\n"
 	      "  --socket PATH   the manager's control socket (default: $HAVEN_PORTAL_DIR,\n"
 	      "                  $XDG_RUNTIME_DIR/haven/portal or /run/haven/portal, /SystemServer)\n"
@@ -294,6 +300,19 @@ static int cmd_logs(int argc, char **argv, void *userdata)
 	return 0;
 }
 
+static hv_conn *manager_conn(void *userdata) { return conn_of(userdata); }
+
+static int cmd_introspect(int argc, char **argv, void *userdata)
+{
+	struct options *o = userdata;
+	return svc_introspect(argv[1], o->json, manager_conn, o);
+}
+
+static int cmd_call(int argc, char **argv, void *userdata)
+{
+	return svc_call(argv[1], argv[2], argc - 3, argv + 3, manager_conn, userdata);
+}
+
 static const hv_verb verbs[] = {
 	{"status", 0, 1, cmd_status},
 	{"list", 0, 1, cmd_status},
@@ -306,6 +325,8 @@ static const hv_verb verbs[] = {
 	{"poweroff", 0, 0, cmd_power},
 	{"reboot", 0, 0, cmd_power},
 	{"halt", 0, 0, cmd_power},
+	{"introspect", 1, 1, cmd_introspect},
+	{"call", 2, 64, cmd_call},
 	{0},
 };
 
