@@ -153,8 +153,8 @@ static void unmount_all(const char *const *mounted, size_t n, bool machine)
 int ss_shutdown_final(enum ss_power a, int exit_code, const char *const *mounted, size_t nmounted)
 {
 	bool pid1 = getpid() == 1, machine = pid1 && in_initial_pid_ns();
-	hv_log_info("%s: sending SIGTERM to the remaining processes", ss_power_name(a));
 	unsigned n = ss_kill_remaining(SIGTERM);
+	hv_log_info("%s: sent SIGTERM to %u remaining process(es)", ss_power_name(a), n);
 	if (n && !reap_all(SS_FINAL_TERM_NS)) {
 		hv_log_info("sending SIGKILL to the remaining processes");
 		ss_kill_remaining(SIGKILL);

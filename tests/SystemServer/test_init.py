@@ -10,7 +10,8 @@ boot: PID 1; the missing /sys and /dev/shm mounted; the hostname from a
   picks the services, started in dependency order; 100 orphans of a
   double-forking service reaped (no zombie); svc status --boot; a service
   that ignores SIGTERM killed after its TimeoutStopSec; SIGTERM to PID 1
-  stops the services in reverse order and the namespace exits 0.
+  stops the services in reverse order, the final stage SIGTERMs the
+  daemon no service owns, and the namespace exits 0.
 reboot: svc reboot ends the namespace as the kernel does for reboot(2) in
   a PID namespace: killed by SIGHUP.
 emergency: a definitions directory that cannot be read lands in the
@@ -172,6 +173,8 @@ def test_boot(b):
     b.define("o.ini", sh_service("Orphans", "for i in $(seq 100); do (sleep 0.3 &); done; "
                                  + b.record("forked") + "; " + loop % b.record("stop O"),
                                  "SystemModes=text\nAfter=B"))
+    # A daemon no service owns: only the final stage's SIGTERM ends it.
+    b.define("l.ini", sh_service("Leaver", "(exec sleep 1000 &); " + b.record("left"), "SystemModes=text"))
     b.define("s.ini", sh_service("Stubborn", "trap '' TERM; " + b.record("start S")
                                  + "; while :; do sleep 0.05; done",
                                  "SystemModes=text\nTimeoutStopSec=0.5"))
@@ -203,7 +206,7 @@ def test_boot(b):
     check(facts["shm"] == "tmpfs", "/dev/shm mounted: %r" % a)
     # All 100 sleepers end within 0.3 s: none may stay a zombie of PID 1.
     wait_for(lambda: not [p for p, s in children(pid1) if s == "Z"] and
-             len(children(pid1)) <= 5, "PID 1 to reap every orphan (%r)" % children(pid1))
+             len(children(pid1)) <= 6, "PID 1 to reap every orphan (%r)" % children(pid1))
     check("mode text" in b.read_log(), "the boot mode from the kernel command line")
     boot = b.svc("status", "--boot")
     print(boot)
@@ -216,6 +219,10 @@ def test_boot(b):
     check(stops.index("O") < stops.index("B") < stops.index("A"), "reverse order: %r" % stops)
     check("Stubborn" in b.read_log() and "killed" in b.read_log(), "Stubborn killed after its timeout")
     check(rc == 0, "the namespace exits 0 after SIGTERM, not %d" % rc)
+    import re
+    m = re.search(r"poweroff: sent SIGTERM to (\d+) remaining", b.read_log())
+    # The daemon, and perhaps a stopped service's last `sleep 0.05`.
+    check(m and int(m.group(1)) >= 1, "the final stage ends the daemon no service owned")
 
 
 def test_reboot(b):
@@ -225,7 +232,7 @@ def test_reboot(b):
     b.svc("reboot")
     rc = b.wait()
     check(rc == -signal.SIGHUP, "reboot(2) in a PID namespace: killed by SIGHUP, not %d" % rc)
-    check("reboot: sending SIGTERM" in b.read_log(), "the final stage ran")
+    check("reboot: sent SIGTERM to" in b.read_log(), "the final stage ran")
 
 
 def test_emergency(b):
