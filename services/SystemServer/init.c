@@ -365,9 +365,14 @@ int ss_init_main(ss_run_opts *o)
 	g.active = true;
 	catch_crashes(o->init.emergency_shell);
 	early_log("starting as init (pid %d)", (int)getpid());
-	mount_api_filesystems();
-	set_hostname();
-	loopback_up();
+	/* A fresh system's: never the host's when --init is tried by hand. */
+	if (getpid() == 1) {
+		mount_api_filesystems();
+		set_hostname();
+		loopback_up();
+	} else {
+		early_log("not PID 1: leaving mounts, hostname and lo alone");
+	}
 	boot_mode(&o->manager);
 	/* Ctrl-Alt-Del sends us SIGINT instead of rebooting at once. */
 	if (getpid() == 1)
