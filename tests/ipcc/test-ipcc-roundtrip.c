@@ -988,8 +988,28 @@ static int bad_utf8_bytestring(hv_enc *e, bool ok)
 	return ALL_TYPES_MSG_STRINGS;
 }
 
+/* Guards against: a [MaxLength] checked one element late by the decoder
+ * (9 bytes in a [MaxLength=8] String, 5 in a [MaxLength=4] Vector). */
+static int one_over_maxlength(hv_enc *e, bool ok)
+{
+	hv_enc_string(e, ok ? "eightchr" : "ninechars");
+	hv_enc_count(e, 0);
+	return ALL_TYPES_MSG_LIMITED;
+}
+
+static int one_over_maxlength_vector(hv_enc *e, bool ok)
+{
+	hv_enc_string(e, "x");
+	hv_enc_count(e, ok ? 4 : 5);
+	for (int i = 0; i < (ok ? 4 : 5); i++)
+		hv_enc_u8(e, (uint8_t)i);
+	return ALL_TYPES_MSG_LIMITED;
+}
+
 static void test_malformed_new_types(void)
 {
+	expect_dropped("[MaxLength=8] String of 9", one_over_maxlength);
+	expect_dropped("[MaxLength=4] Vector of 5", one_over_maxlength_vector);
 	expect_dropped("[UTF8] ByteString", bad_utf8_bytestring);
 	expect_dropped("flags", bad_flags);
 	expect_dropped("flags in a vector", bad_flags_in_vector);
