@@ -148,6 +148,10 @@ static void check_fail(hv_conn *c)
 	/* A non-negative code is itself a bad request. */
 	REQUIRE_EQ(echo_server_fail(c, 3), -EINVAL);
 	REQUIRE(hv_conn_last_error(c)->remote);
+	/* 0 too: an "error" with code 0 would read as success (mutation
+	 * echo-fail-accepts-zero). */
+	REQUIRE_EQ(echo_server_fail(c, 0), -EINVAL);
+	REQUIRE(strstr(hv_conn_last_error(c)->message, "negative"));
 	/* A failed call leaves the connection working. */
 	const char *back;
 	REQUIRE_EQ(echo_server_echo(c, "after", &back), 0);
