@@ -454,7 +454,13 @@ def test_slowloris(tmp):
         before = rss()
         second = batch()
         grew = rss() - before
-        check(grew < 8 * 1024, "1,000 more idle connections cost %d KiB (< 8 MiB)" % grew)
+        # ASan's allocator (quarantine, redzones, shadow) keeps freed
+        # buffers resident: RSS says nothing about the trim there, so the
+        # bound is checked by the plain build only.
+        if under_asan():
+            print("slowloris: memory bound not checked under ASan (grew %d KiB)" % grew)
+        else:
+            check(grew < 8 * 1024, "1,000 more idle connections cost %d KiB (< 8 MiB)" % grew)
         for s in first + second:
             s.close()
     finally:
