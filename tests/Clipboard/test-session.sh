@@ -5,33 +5,12 @@
 # live), then SIGKILLed and respawned by the manager with nothing
 # acknowledged lost.
 #   test-session.sh SYSTEMSERVER SVC CLIP NOTIFY ETC_DIR [CONFIG]
-set -u
+. "$(dirname "$0")/../lib/cli-test.sh" clipboard-session
+. "$(dirname "$0")/../lib/session-test.sh"
 ss=$1 svc=$2 clip=$3 notify=$4 etc=$5 config=${6:-}
-dir=$(mktemp -d /tmp/haven-session-XXXXXX)
-export XDG_RUNTIME_DIR=$dir/run XDG_CONFIG_HOME=$dir/config
-unset HAVEN_PORTAL_DIR
-mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$dir/etc"
 cp "$etc/Clipboard.ini" "$etc/NotificationServer.ini" "$dir/etc/"
 [ -n "$config" ] && cp "$etc/ConfigServer.ini" "$dir/etc/"
-if [ -n "${SANITIZED:-}" ]; then
-	# The sanitizer runtime starts before main() with system calls no
-	# service pledges, and LeakSanitizer needs ptrace at exit: under ASan
-	# the services start unconfined and narrow themselves in main() (their
-	# own hv_pledge still runs). The plain build tests the definitions as
-	# shipped.
-	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir"/etc/*.ini
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-wait_for() { for _ in $(seq 1 600); do "$@" && return 0; sleep 0.1; done; return 1; }
-"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
-sspid=$!
-cleanup() { kill "$sspid" 2>/dev/null; wait "$sspid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-portal=$XDG_RUNTIME_DIR/haven/portal
-wait_for test -S "$portal/clipboard" -a -S "$portal/notify" || { cat "$dir/ss.log"; echo "no portals"; exit 1; }
-svc_pid() { "$svc" status "$1" --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+session_start "$ss" clipboard notify
 history_lines() { [ "$("$clip" history | wc -l)" -eq "$1" ]; }
 
 if [ -n "$config" ]; then
@@ -86,7 +65,4 @@ kill -9 "$pid"
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "$sspid"; rc=$?
 [ $rc -eq 0 ] || fail "SystemServer exited $rc"
-grep -q 'Bad system call' "$dir/ss.log" && fail "a sandbox violation: $(cat "$dir/ss.log")"
-[ $fails -eq 0 ] && echo ok
-[ $fails -eq 0 ] || cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log >&2
-exit $((fails > 0))
+session_finish

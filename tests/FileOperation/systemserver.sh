@@ -5,27 +5,11 @@
 # copies through the "fileop" portal (one instance per operation, gone
 # after); fsa cat is denied with no agent and no NotificationServer, and
 # allowed once `fsa agent` (the trusted agent) answers.
-set -u
+. "$(dirname "$0")/../lib/cli-test.sh" fileop-session
+. "$(dirname "$0")/../lib/session-test.sh"
 ss=$1 fileop=$2 fsa=$3 etc=$4
-dir=$(mktemp -d /tmp/haven-fo-ss-XXXXXX)
-export XDG_RUNTIME_DIR=$dir/run XDG_CONFIG_HOME=$dir/config XDG_STATE_HOME=$dir/state
-unset HAVEN_PORTAL_DIR
-mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$dir/etc"
 cp "$etc/FileOperation.ini" "$etc/FileSystemAccessServer.ini" "$dir/etc/"
-if [ -n "${SANITIZED:-}" ]; then
-	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir"/etc/*.ini
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-wait_for() { for _ in $(seq 1 600); do "$@" && return 0; sleep 0.1; done; return 1; }
-"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
-sspid=$!
-agent=
-cleanup() { [ -n "$agent" ] && kill "$agent" 2>/dev/null; kill "$sspid" 2>/dev/null; wait "$sspid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-portal=$XDG_RUNTIME_DIR/haven/portal
-wait_for test -S "$portal/fileop" || { cat "$dir/ss.log"; echo "no portal"; exit 1; }
+session_start "$ss" fileop
 
 mkdir -p "$dir/src/sub" && echo one >"$dir/src/a" && echo two >"$dir/src/sub/b"
 "$fileop" copy "$dir/src" "$dir/dst" 2>"$dir/err" || fail "fileop through the portal: $(cat "$dir/err")"
@@ -37,6 +21,7 @@ grep -q "no prompt agent" "$dir/err" || fail "the refusal does not say why: $(ca
 mkfifo "$dir/answers"
 "$fsa" agent <"$dir/answers" >"$dir/agent.out" 2>&1 &
 agent=$!
+pids+=("$agent")
 exec 3>"$dir/answers"
 wait_for grep -q "answering" "$dir/agent.out" || fail "fsa agent did not register: $(cat "$dir/agent.out")"
 "$fsa" cat "$dir/doc.txt" >"$dir/out" 2>"$dir/err" &
@@ -46,6 +31,4 @@ echo o >&3
 wait $cat_pid || fail "fsa cat after allow: $(cat "$dir/err")"
 [ "$(cat "$dir/out")" = "for your eyes" ] || fail "fsa cat printed $(cat "$dir/out")"
 exec 3>&-
-grep -q "killed by SIGSYS\|sandbox violation" "$dir/ss.log" && fail "a sandbox violation: $(cat "$dir/ss.log")"
-[ $fails -eq 0 ] && echo ok
-exit $((fails > 0))
+session_finish

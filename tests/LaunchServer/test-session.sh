@@ -6,22 +6,11 @@
 # Landlock view (it writes where the service cannot) — through its helper.
 #   test-session.sh SYSTEMSERVER SVC LAUNCH RECORDER ETC_DIR
 . "$(dirname "$0")/../lib/cli-test.sh" launch-session
+. "$(dirname "$0")/../lib/session-test.sh"
 ss=$1 svc=$2 launch=$(realpath "$3") recorder=$(realpath "$4") etc=$5
 . "$(dirname "$0")/xdg-fixture.sh"
-unset HAVEN_PORTAL_DIR
-mkdir -p "$dir/etc"
 cp "$etc/LaunchServer.ini" "$dir/etc/"
-if [ -n "${SANITIZED:-}" ]; then
-	# As tests/Clipboard/test-session.sh: under ASan the service starts
-	# unconfined and narrows itself in main().
-	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir/etc/LaunchServer.ini"
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
-"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
-pids+=($!)
-portal=$XDG_RUNTIME_DIR/haven/portal
-wait_for test -S "$portal/launch" || { cat "$dir/ss.log"; echo "no launch portal"; exit 1; }
-svc_pid() { "$svc" status "$1" --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+session_start "$ss" launch
 
 [ -z "$(svc_pid LaunchServer)" ] || fail "LaunchServer started before its first client (Lazy=true)"
 expect_rc 0 "$launch" type "$x/files/picture"
@@ -47,7 +36,4 @@ expect_rc 0 "$launch" default image/png
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "${pids[-1]}"; rc=$?
 [ $rc -eq 0 ] || fail "SystemServer exited $rc"
-grep -q 'Bad system call\|sandbox violation\|SIGSYS' "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log 2>/dev/null &&
-	fail "a sandbox violation: $(cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log)"
-[ $fails -eq 0 ] || cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log >&2
-finish
+session_finish

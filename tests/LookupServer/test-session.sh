@@ -6,27 +6,15 @@
 # confined, and respawned after a SIGKILL with lookups going on.
 #   test-session.sh SYSTEMSERVER SVC LOOKUP ETC_DIR
 . "$(dirname "$0")/../lib/cli-test.sh" lookup-session
+. "$(dirname "$0")/../lib/session-test.sh"
 ss=$1 svc=$2 lookup=$3 etc=$4
 . "$(dirname "$0")/nsd-fixture.sh"
-unset HAVEN_PORTAL_DIR
-export XDG_CONFIG_HOME=$dir/config
-mkdir -p "$dir/etc" "$XDG_CONFIG_HOME"
 printf '192.0.2.200 pinned.example.test\n' >"$dir/hosts"
 {
 	cat "$etc/LookupServer.ini"
 	echo "Arguments=--nameserver 127.0.0.1:$port --hosts $dir/hosts --trust-anchor $dir/anchors"
 } >"$dir/etc/LookupServer.ini"
-if [ -n "${SANITIZED:-}" ]; then
-	# As tests/Clipboard/test-session.sh: under ASan the service starts
-	# unconfined and narrows itself in main().
-	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir/etc/LookupServer.ini"
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
-"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
-pids+=($!)
-portal=$XDG_RUNTIME_DIR/haven/portal
-wait_for test -S "$portal/lookup" || { cat "$dir/ss.log"; echo "no lookup portal"; exit 1; }
-svc_pid() { "$svc" status "$1" --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+session_start "$ss" lookup
 
 [ -z "$(svc_pid LookupServer)" ] || fail "LookupServer started before its first client (Lazy=true)"
 expect_rc 0 "$lookup" www.example.test A
@@ -50,7 +38,4 @@ wait_for test -n "$(svc_pid LookupServer)" -a "$(svc_pid LookupServer)" != "$pid
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "${pids[-1]}"; rc=$?
 [ $rc -eq 0 ] || fail "SystemServer exited $rc"
-grep -q 'Bad system call\|sandbox violation' "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log 2>/dev/null &&
-	fail "a sandbox violation: $(cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log)"
-[ $fails -eq 0 ] || cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log >&2
-finish
+session_finish

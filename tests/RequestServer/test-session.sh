@@ -8,28 +8,16 @@
 # that shares no cookie with anyone.
 #   test-session.sh SYSTEMSERVER SVC REQUEST ETC_DIR
 . "$(dirname "$0")/../lib/cli-test.sh" request-session
+. "$(dirname "$0")/../lib/session-test.sh"
 ss=$1 svc=$2 request=$3 etc=$4
 . "$(dirname "$0")/nginx-fixture.sh"
-unset HAVEN_PORTAL_DIR
-export XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data
-mkdir -p "$dir/etc" "$XDG_CONFIG_HOME"
 printf '127.0.0.1 good.test\n' >"$dir/hosts"
 cp "$etc/RequestServer.ini" "$dir/etc/"
 {
 	cat "$etc/LookupServer.ini"
 	echo "Arguments=--nameserver 127.0.0.1:9 --hosts $dir/hosts"
 } >"$dir/etc/LookupServer.ini"
-if [ -n "${SANITIZED:-}" ]; then
-	# As tests/LookupServer/test-session.sh: under ASan the services start
-	# unconfined and narrow themselves in main().
-	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir"/etc/*.ini
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
-"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
-pids+=($!)
-portal=$XDG_RUNTIME_DIR/haven/portal
-wait_for test -S "$portal/request-isolated" || { cat "$dir/ss.log"; echo "no request portals"; exit 1; }
-svc_pid() { "$svc" status "$1" --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+session_start "$ss" request-isolated
 r() { timeout 60 "$request" "$@"; }
 H=http://good.test:$http
 
@@ -68,7 +56,4 @@ jar=$XDG_DATA_HOME/haven/RequestServer/cookies.txt
 grep -q "keep.*forever" "$jar" && ! grep -q "sess" "$jar" ||
 	fail "the shared instance's jar at a clean stop: $(cat "$jar" 2>&1)"
 [ $rc -eq 0 ] || fail "SystemServer exited $rc"
-grep -q 'Bad system call\|sandbox violation\|SIGSYS' "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log 2>/dev/null &&
-	fail "a sandbox violation: $(cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log)"
-[ $fails -eq 0 ] || cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log >&2
-finish
+session_finish

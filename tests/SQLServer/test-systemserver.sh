@@ -5,32 +5,15 @@
 # SIGKILLed during a stream of two-row transactions and respawned: every
 # acknowledged commit is there, no half of a transaction is.
 #   test-systemserver.sh SYSTEMSERVER SVC SQL ETC_DIR
-set -u
+. "$(dirname "$0")/../lib/cli-test.sh" sql-session
+. "$(dirname "$0")/../lib/session-test.sh"
 ss=$1 svc=$2 sql=$3 etc=$4
-dir=$(mktemp -d /tmp/haven-sqlss-XXXXXX)
-export XDG_RUNTIME_DIR=$dir/run XDG_CONFIG_HOME=$dir/config XDG_DATA_HOME=$dir/data
-unset HAVEN_PORTAL_DIR
-mkdir -p "$XDG_RUNTIME_DIR" "$XDG_CONFIG_HOME" "$XDG_DATA_HOME" "$dir/etc"
 cp "$etc/SQLServer.ini" "$dir/etc/"
-if [ -n "${SANITIZED:-}" ]; then
-	# As tests/Clipboard/test-session.sh: under ASan the service starts
-	# unconfined and narrows itself in main().
-	sed -i -e '/^Pledge=/d' -e '/^Unveil=/d' "$dir"/etc/*.ini
-	export ASAN_OPTIONS=${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0
-fi
-fails=0
-fail() { echo "FAIL: $*" >&2; fails=$((fails + 1)); }
-wait_for() { for _ in $(seq 1 600); do "$@" && return 0; sleep 0.1; done; return 1; }
-"$ss" --user --config "$dir/etc" >"$dir/ss.log" 2>&1 &
-sspid=$!
-cleanup() { kill "$sspid" 2>/dev/null; wait "$sspid" 2>/dev/null; rm -rf "$dir"; }
-trap cleanup EXIT
-wait_for test -S "$XDG_RUNTIME_DIR/haven/portal/sql" || { cat "$dir/ss.log"; echo "no portal"; exit 1; }
-svc_pid() { "$svc" status SQLServer --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+session_start "$ss" sql
 
 "$sql" notes "CREATE TABLE t(i INTEGER, half INTEGER)" || fail "create"
 [ -f "$XDG_DATA_HOME/haven/SQLServer/notes.db" ] || fail "not in \$XDG_DATA_HOME/haven/SQLServer"
-pid=$(svc_pid)
+pid=$(svc_pid SQLServer)
 [ -n "$pid" ] && grep -q $'^Seccomp:\t2$' "/proc/$pid/status" &&
 	grep -q $'^NoNewPrivs:\t1$' "/proc/$pid/status" || fail "SQLServer is not sandboxed"
 
@@ -43,11 +26,11 @@ done) &
 writer=$!
 acked_at_least() { [ "$(wc -l <"$dir/acked")" -ge "$1" ]; }
 wait_for acked_at_least 50 || fail "no commits: $(tail -3 "$dir/writer.err")"
-kill -9 "$(svc_pid)"
+kill -9 "$(svc_pid SQLServer)"
 wait "$writer"
-running() { [ -n "$(svc_pid)" ]; }
+running() { [ -n "$(svc_pid SQLServer)" ]; }
 wait_for running || fail "not respawned"
-[ "$(svc_pid)" != "$pid" ] || fail "same pid after SIGKILL"
+[ "$(svc_pid SQLServer)" != "$pid" ] || fail "same pid after SIGKILL"
 acked=$(wc -l <"$dir/acked")
 [ "$acked" -ge 150 ] || fail "only $acked of 200 commits acknowledged"
 "$sql" notes "SELECT count(*) FROM (SELECT i FROM t GROUP BY i HAVING count(*) != 2)" >"$dir/half" ||
@@ -61,7 +44,4 @@ comm -23 "$dir/want" <(sort -n "$dir/have") >"$dir/lost"
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "$sspid"; rc=$?
 [ $rc -eq 0 ] || fail "SystemServer exited $rc"
-grep -q 'Bad system call' "$dir/ss.log" && fail "a sandbox violation: $(cat "$dir/ss.log")"
-[ $fails -eq 0 ] && echo ok
-[ $fails -eq 0 ] || cat "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log >&2
-exit $((fails > 0))
+session_finish
