@@ -133,3 +133,19 @@ int cli_dispatch(int argc, char **argv, const hv_verb *verbs, void *userdata)
 {
 	return hv_dispatch_verb(prog_, argc, argv, verbs, usage_, userdata);
 }
+
+void cli_json_string(FILE *f, const char *s)
+{
+	fputc('"', f);
+	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
+		if (*p == '"' || *p == '\\')
+			fprintf(f, "\\%c", *p);
+		else if (*p == '\n')
+			fputs("\\n", f);
+		else if (*p < 0x20)
+			fprintf(f, "\\u%04x", *p);
+		else
+			fputc(*p, f);
+	}
+	fputc('"', f);
+}

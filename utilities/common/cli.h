@@ -56,5 +56,10 @@ int cli_fail(hv_conn *c, int r, const char *what);
 /* "PROG: MESSAGE" and the usage text on stderr; returns 2. */
 int cli_usage_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
+/* s as a JSON string to f: quotes and backslashes escaped, \n as \n,
+ * other control characters as \u00XX, everything else as it is (the
+ * CLIs' --json output; no JSON library for printing). */
+void cli_json_string(FILE *f, const char *s);
+
 /* hv_dispatch_verb with this program's name and usage. */
 int cli_dispatch(int argc, char **argv, const hv_verb *verbs, void *userdata);

@@ -73,23 +73,6 @@ static int open_store(struct options *o)
 	return r;
 }
 
-static void json_str(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			printf("\\%c", c);
-		else if (c == '\n')
-			fputs("\\n", stdout);
-		else if (c < 0x20)
-			printf("\\u%04x", c);
-		else
-			putchar(c);
-	}
-	putchar('"');
-}
-
 static void iso_time(int64_t t, char buf[32])
 {
 	time_t tt = (time_t)t;
@@ -125,7 +108,7 @@ static int cmd_list(int argc, char **argv, void *ud)
 		       "\"bytes\":%" PRIu64 ",\"signal\":%d,\"signal_name\":\"%s\",\"executable\":",
 		       i ? "," : "", v[i].id, v[i].count, first, last, v[i].bytes, v[i].signo,
 		       crash_signal_name(v[i].signo));
-		json_str(v[i].exe);
+		cli_json_string(stdout, v[i].exe);
 		putchar('}');
 	}
 	if (o->json)
@@ -180,7 +163,7 @@ static int cmd_show(int argc, char **argv, void *ud)
 	if (o->json) {
 		printf("{\"id\":\"%s\",\"count\":%" PRIu64 ",\"first\":\"%s\",\"last\":\"%s\",\"report\":",
 		       id, e.count, first, last);
-		json_str(text);
+		cli_json_string(stdout, text);
 		puts("}");
 		return 0;
 	}

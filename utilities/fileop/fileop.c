@@ -58,20 +58,6 @@ struct run {
 	size_t bar_len;
 };
 
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			fprintf(f, "\\%c", *p);
-		else if (*p < 0x20)
-			fprintf(f, "\\u%04x", *p);
-		else
-			fputc(*p, f);
-	}
-	fputc('"', f);
-}
-
 static void human(char *buf, size_t size, uint64_t n)
 {
 	static const char *const units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
@@ -129,7 +115,7 @@ static int on_progress(hv_call *call, const file_operation_client_progress_req *
 		       ",\"eta_ms\":%" PRId64 ",\"paused\":%s,\"current\":",
 		       p->files_done, p->files_total, p->bytes_done, p->bytes_total, p->rate, p->eta_ms,
 		       p->paused ? "true" : "false");
-		json_str(stdout, p->current);
+		cli_json_string(stdout, p->current);
 		printf("}\n");
 		fflush(stdout);
 	} else if (run->bar) {
@@ -147,7 +133,7 @@ static int on_conflict(hv_call *call, const file_operation_client_conflict_req *
 	if (run->json) {
 		printf("{\"event\":\"conflict\",\"id\":%" PRIu64 ",\"is_dir\":%s,\"path\":", req->id,
 		       req->is_dir ? "true" : "false");
-		json_str(stdout, req->path);
+		cli_json_string(stdout, req->path);
 		printf("}\n");
 		fflush(stdout);
 	}
@@ -175,9 +161,9 @@ static int on_file_error(hv_call *call, const file_operation_client_file_error_r
 	struct run *run = hv_conn_userdata(hv_call_conn(call));
 	if (run->json) {
 		printf("{\"event\":\"error\",\"code\":%d,\"path\":", req->code);
-		json_str(stdout, req->path);
+		cli_json_string(stdout, req->path);
 		printf(",\"message\":");
-		json_str(stdout, req->message);
+		cli_json_string(stdout, req->message);
 		printf("}\n");
 		fflush(stdout);
 	}

@@ -52,20 +52,6 @@ static const hv_cmdline cmd = {
 	.max_args = -1,
 };
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 static hv_conn *conn;
 
 static int connect_or_fail(void)
@@ -101,15 +87,15 @@ static int cmd_handlers(int argc, char **argv, void *ud)
 		return cli_fail(conn, r, argv[1]);
 	if (json) {
 		printf("{\"type\":");
-		json_string(t.mime_type);
+		cli_json_string(stdout, t.mime_type);
 		printf(",\"handlers\":[");
 		for (size_t i = 0; i < h.count; i++) {
 			printf("%s{\"id\":", i ? "," : "");
-			json_string(h.items[i].id);
+			cli_json_string(stdout, h.items[i].id);
 			printf(",\"name\":");
-			json_string(h.items[i].name);
+			cli_json_string(stdout, h.items[i].name);
 			printf(",\"exec\":");
-			json_string(h.items[i].exec);
+			cli_json_string(stdout, h.items[i].exec);
 			printf(",\"default\":%s}", h.items[i].is_default ? "true" : "false");
 		}
 		printf("]}\n");
@@ -152,11 +138,11 @@ static int cmd_type(int argc, char **argv, void *ud)
 		return cli_fail(conn, r, argv[1]);
 	if (json) {
 		printf("{\"type\":");
-		json_string(t.mime_type);
+		cli_json_string(stdout, t.mime_type);
 		printf(",\"by\":");
-		json_string(t.by);
+		cli_json_string(stdout, t.by);
 		printf(",\"url\":");
-		json_string(t.url);
+		cli_json_string(stdout, t.url);
 		printf("}\n");
 	} else
 		printf("%s\n", t.mime_type);
@@ -184,18 +170,18 @@ static int cmd_apps(int argc, char **argv, void *ud)
 			continue;
 		}
 		printf("%s{\"id\":", i ? "," : "");
-		json_string(a->id);
+		cli_json_string(stdout, a->id);
 		printf(",\"name\":");
-		json_string(a->name);
+		cli_json_string(stdout, a->name);
 		printf(",\"exec\":");
-		json_string(a->exec);
+		cli_json_string(stdout, a->exec);
 		printf(",\"file\":");
-		json_string(a->file);
+		cli_json_string(stdout, a->file);
 		printf(",\"terminal\":%s,\"no_display\":%s,\"mime_types\":[",
 		       a->terminal ? "true" : "false", a->no_display ? "true" : "false");
 		for (size_t k = 0; k < a->mime_types.count; k++) {
 			printf("%s", k ? "," : "");
-			json_string(a->mime_types.items[k]);
+			cli_json_string(stdout, a->mime_types.items[k]);
 		}
 		printf("]}");
 	}

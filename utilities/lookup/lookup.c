@@ -29,36 +29,22 @@ static const hv_option options[] = {
 	{0},
 };
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 static void print_json_answer(const char *name, const lookup_server_answer *a)
 {
 	printf("{\"name\":");
-	json_string(name);
+	cli_json_string(stdout, name);
 	printf(",\"type\":\"%s\",\"status\":\"%s\",\"validation\":\"%s\",\"source\":\"%s\",\"ttl\":%u,"
 	       "\"canonical_name\":",
 	       lookup_client_type_name(a->type), lookup_client_status_id(a->status),
 	       lookup_client_validation_name(a->validation), lookup_client_source_name(a->source), a->ttl);
-	json_string(a->canonical_name);
+	cli_json_string(stdout, a->canonical_name);
 	printf(",\"why\":");
-	json_string(a->why);
+	cli_json_string(stdout, a->why);
 	printf(",\"records\":[");
 	for (size_t i = 0; i < a->records.count; i++) {
 		const lookup_server_record *r = &a->records.items[i];
 		printf("%s{\"type\":\"%s\",\"ttl\":%u,\"value\":", i ? "," : "", lookup_client_type_name(r->type), r->ttl);
-		json_string(r->value);
+		cli_json_string(stdout, r->value);
 		putchar('}');
 	}
 	printf("]}");

@@ -130,21 +130,6 @@ static void on_pipe(hv_loop *loop, int fd, uint32_t events, void *ud)
 }
 
 /* JSON string: the bytes as they are, escaped. */
-static void json_str(FILE *f, const char *s)
-{
-	fputc('"', f);
-	for (; *s; s++) {
-		unsigned char c = (unsigned char)*s;
-		if (c == '"' || c == '\\')
-			fprintf(f, "\\%c", c);
-		else if (c < 0x20)
-			fprintf(f, "\\u%04x", c);
-		else
-			fputc(c, f);
-	}
-	fputc('"', f);
-}
-
 static void on_headers(rqc_request *q, uint32_t status, const char *reason, const request_server_header *h,
 		       size_t n, void *ud)
 {
@@ -165,9 +150,9 @@ static void on_headers(rqc_request *q, uint32_t status, const char *reason, cons
 		fputc('[', f);
 		for (size_t i = 0; i < n; i++) {
 			fputs(i ? ",[" : "[", f);
-			json_str(f, h[i].name);
+			cli_json_string(f, h[i].name);
 			fputc(',', f);
-			json_str(f, h[i].value);
+			cli_json_string(f, h[i].value);
 			fputc(']', f);
 		}
 		fputc(']', f);
@@ -188,11 +173,11 @@ static void on_progress(rqc_request *q, uint64_t done, uint64_t total, void *ud)
 static void print_json(struct run *run, const rqc_outcome *o)
 {
 	printf("{\"url\":");
-	json_str(stdout, run->url);
+	cli_json_string(stdout, run->url);
 	printf(",\"error\":\"%s\",\"message\":", rqc_kind_id(o->kind));
-	json_str(stdout, o->message);
+	cli_json_string(stdout, o->message);
 	printf(",\"status\":%u,\"bytes\":%llu,\"effective_url\":", o->status, (unsigned long long)o->bytes);
-	json_str(stdout, o->effective_url);
+	cli_json_string(stdout, o->effective_url);
 	printf(",\"headers\":%s}\n", run->json_headers ? run->json_headers : "[]");
 }
 

@@ -97,36 +97,20 @@ static int report(hv_conn *c, int r, const char *what, const char *name)
 	return cli_fail(c, r, buf);
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-		if (*p == '"' || *p == '\\')
-			printf("\\%c", *p);
-		else if (*p == '\n')
-			fputs("\\n", stdout);
-		else if (*p < 0x20)
-			printf("\\u%04x", *p);
-		else
-			putchar(*p);
-	}
-	putchar('"');
-}
-
 static void json_one(const system_server_service_status *s)
 {
 	fputs("{\"name\": ", stdout);
-	json_string(s->name);
+	cli_json_string(stdout, s->name);
 	fputs(", \"state\": ", stdout);
-	json_string(s->state);
+	cli_json_string(stdout, s->state);
 	if (s->pid > 0)
 		printf(", \"pid\": %d", (int)s->pid);
 	else
 		fputs(", \"pid\": null", stdout);
 	printf(", \"restarts\": %u, \"instances\": %u, \"reason\": ", s->restarts, s->instances);
-	json_string(s->reason);
+	cli_json_string(stdout, s->reason);
 	fputs(", \"definition\": ", stdout);
-	json_string(s->definition);
+	cli_json_string(stdout, s->definition);
 	putchar('}');
 }
 
@@ -178,7 +162,7 @@ static int boot_times(struct options *o, hv_conn *conn)
 		last = HV_MAX(last, b->ready_us);
 		if (o->json) {
 			printf("%s{\"name\": ", i ? ",\n " : "");
-			json_string(b->name);
+			cli_json_string(stdout, b->name);
 			printf(", \"started_us\": %llu, \"ready_us\": %llu}", (unsigned long long)b->started_us,
 			       (unsigned long long)b->ready_us);
 			continue;

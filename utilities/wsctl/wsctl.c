@@ -99,21 +99,6 @@ static int cmd_screenshot(int argc, char **argv, void *userdata)
 	return 0;
 }
 
-static void json_string(const char *s)
-{
-	putchar('"');
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (ch == '"' || ch == '\\')
-			printf("\\%c", ch);
-		else if (ch < 0x20)
-			printf("\\u%04x", ch);
-		else
-			putchar(ch);
-	}
-	putchar('"');
-}
-
 static void print_json(const hv_vec_window_server_window_info *v)
 {
 	printf("[");
@@ -121,7 +106,7 @@ static void print_json(const hv_vec_window_server_window_info *v)
 		const window_server_window_info *w = &v->items[i];
 		printf("%s\n  {\"client_id\": %d, \"window_id\": %d, \"title\": ", i ? "," : "",
 		       w->client_id, w->window_id);
-		json_string(w->title);
+		cli_json_string(stdout, w->title);
 		printf(", \"rect\": [%d, %d, %d, %d], \"frame_rect\": [%d, %d, %d, %d], \"z\": %u, "
 		       "\"active\": %s, \"minimized\": %s, \"maximized\": %s, \"alpha\": %s, "
 		       "\"frameless\": %s, \"backing_serial\": %d}",
