@@ -329,7 +329,7 @@ int crash_store_add(crash_store *s, const char *signature, const char *report, s
 	crash_signature_id(signature, id);
 	if (flock(s->dirfd, LOCK_EX) < 0)
 		return -errno;
-	_hv_cleanup_(store_unlock) int lock = s->dirfd;
+	_hv_cleanup_(store_unlock) int lock __attribute__((unused)) = s->dirfd;
 	_hv_free_ crash_entry *v = NULL;
 	size_t n = 0;
 	int r = crash_store_list(s, &v, &n);
@@ -418,7 +418,7 @@ int crash_store_remove(crash_store *s, const char *id)
 		return -EINVAL;
 	if (flock(s->dirfd, LOCK_EX) < 0)
 		return -errno;
-	_hv_cleanup_(store_unlock) int lock = s->dirfd;
+	_hv_cleanup_(store_unlock) int lock __attribute__((unused)) = s->dirfd;
 	_hv_free_ crash_entry *v = NULL;
 	size_t n = 0;
 	int r = crash_store_list(s, &v, &n);
