@@ -28,23 +28,13 @@ TIMEOUT = 60.0
 SKIP = 77
 
 
-class Fail(Exception):
-    pass
-
-
-def check(cond, msg):
-    if not cond:
-        raise Fail(msg)
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "lib"))
+from haventest import Fail, check  # noqa: E402
+import haventest  # noqa: E402
 
 
 def wait_for(cond, what, timeout=TIMEOUT):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        v = cond()
-        if v:
-            return v
-        time.sleep(0.02)
-    raise Fail("timed out waiting for " + what)
+    return haventest.wait_for(cond, what, timeout)
 
 
 def become_subreaper():
