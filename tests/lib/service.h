@@ -54,7 +54,9 @@ int svc_unix_socket(const char *path, struct sockaddr_un *sa);
  * LISTEN_FDS=1, LISTEN_PID and LISTEN_FDNAMES=name (else LISTEN_FDS unset). */
 void svc_child_setup(int listen_fd, const char *name);
 /* Run client(k, report_fd, ud) in n forked processes at once (k = 0..n-1);
- * each reports what it got as uint64_t values written to report_fd. Every
+ * each reports what it got as uint64_t values written to report_fd (one
+ * pipe for all: values that belong together go in ONE write, which a pipe
+ * keeps whole, or another client's land between them). Every
  * client must exit 0 (the test ends otherwise); returns how many values
  * were collected into out (at most max). */
 size_t svc_run_clients(int n, void (*client)(int k, int report_fd, void *ud), void *ud,
