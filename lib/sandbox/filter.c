@@ -425,7 +425,14 @@ static int add_open(struct hv_rules *ctx, uint64_t p)
 	}
 	if (can_w && can_c && (r = ALLOW0(ctx, "creat")) < 0)
 		return r;
-	return 0;
+	/* openat2 keeps its flags in struct open_how, which seccomp cannot
+	 * read: allowed only where openat is allowed with every flag above
+	 * (read, write, create, O_TMPFILE), so it grants nothing openat does
+	 * not; elsewhere ENOSYS, and callers fall back to openat (whose flags
+	 * are checked) or resolve by hand (WebServer). */
+	if (can_r && can_w && can_c && can_tmp)
+		return ALLOW0(ctx, "openat2");
+	return add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL);
 }
 
 /* mmap/mprotect: executable memory only under prot_exec, except the
@@ -539,8 +546,7 @@ static int add_control(struct hv_rules *ctx, uint64_t p, const struct hv_filter_
 		return r;
 	if (p & P(PROC) && (r = ALLOWN(ctx, "clone", LO32(0, ns | CLONE_THREAD, 0))) < 0)
 		return r;
-	if ((r = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL)) < 0 ||
-	    (r = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "openat2", 0, NULL)) < 0)
+	if ((r = add_rule(ctx, SCMP_ACT_ERRNO(ENOSYS), "clone3", 0, NULL)) < 0)
 		return r;
 
 	/* Signals to itself (raise, abort, pthread_kill) under stdio. */

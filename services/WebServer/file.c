@@ -5,11 +5,9 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <linux/openat2.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/syscall.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -17,6 +15,7 @@
 #include <haven/loop.h>
 #include <haven/util.h>
 
+#include "beneath.h"
 #include "http.h"
 
 #define CACHE_BUCKETS 1024
@@ -101,48 +100,13 @@ const char *ws_mime_type(const ws_root *r, const char *name)
 
 /* --- opening beneath the root ---------------------------------------------- */
 
-/* Component by component, never following a symlink (the fallback). */
-static int walk_open(int root, const char *rel)
-{
-	_hv_free_ char *copy = strdup(rel);
-	if (!copy)
-		return -ENOMEM;
-	_hv_close_ int dir = -1;
-	int at = root;
-	char *save = NULL;
-	char *seg = strtok_r(copy, "/", &save);
-	if (!seg) {
-		int fd = openat(root, ".", O_RDONLY | O_CLOEXEC | O_DIRECTORY);
-		return fd < 0 ? -errno : fd;
-	}
-	for (;;) {
-		char *next = strtok_r(NULL, "/", &save);
-		int fd = openat(at, seg, (next ? O_PATH | O_DIRECTORY : O_RDONLY | O_NONBLOCK) |
-					       O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
-		if (fd < 0)
-			return errno == ELOOP || (errno == ENOTDIR && next) ? -ELOOP : -errno;
-		if (!next)
-			return fd;
-		hv_close(&dir);
-		at = dir = fd;
-		seg = next;
-	}
-}
-
 static int open_beneath(ws_root *r, const char *rel)
 {
-	if (!r->no_openat2) {
-		struct open_how how = {
-			.flags = O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY,
-			.resolve = RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS,
-		};
-		long fd = syscall(SYS_openat2, r->fd, rel[0] ? rel : ".", &how, sizeof how);
-		if (fd >= 0 || errno != ENOSYS)
-			return fd >= 0 ? (int)fd : -errno;
-		hv_log_info("openat2 is not allowed here: walking paths with O_NOFOLLOW");
-		r->no_openat2 = true;
-	}
-	return walk_open(r->fd, rel);
+	bool was = r->no_openat2;
+	int fd = ws_open_beneath(r->fd, rel, O_RDONLY | O_CLOEXEC | O_NONBLOCK | O_NOCTTY, &r->no_openat2);
+	if (r->no_openat2 && !was)
+		hv_log_info("openat2 is not allowed here: resolving paths beneath the root by hand");
+	return fd;
 }
 
 /* --- the cache -------------------------------------------------------------- */

@@ -5,9 +5,9 @@
  * Every open goes through openat2(RESOLVE_BENEATH | RESOLVE_NO_MAGICLINKS)
  * on the root's fd: "..", absolute symlinks and symlinks that climb out of
  * the root fail in the kernel (EXDEV), whatever the path says. Where
- * openat2 is not allowed (lib/sandbox's seccomp filter answers ENOSYS: it
- * cannot read open_how), the path is walked one component at a time with
- * O_NOFOLLOW and symlinks are refused; the Landlock view of the root stays
+ * openat2 is not allowed (lib/sandbox's seccomp filter answers ENOSYS
+ * under a read-only pledge: it cannot read open_how), beneath.c resolves
+ * the path the same way in user space; the Landlock view of the root stays
  * the outer wall in both cases. */
 #pragma once
 

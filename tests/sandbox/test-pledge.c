@@ -5,6 +5,7 @@
  * and execpromises. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/openat2.h>
 #include <pthread.h>
 #include <pwd.h>
 #include <sched.h>
@@ -239,6 +240,18 @@ static int op_hi_prctl(void) { return neg(syscall(SYS_prctl, HIGH | PR_SET_DUMPA
 /* The filter reads the same 32 bits as the kernel: no false denial either. */
 static int op_hi_prctl_name(void) { return neg(syscall(SYS_prctl, HIGH | PR_SET_NAME, "hv-test", 0, 0, 0)); }
 static int op_clone3(void) { return syscall(SYS_clone3, NULL, 0) < 0 && errno == ENOSYS ? 0 : 1; }
+/* openat2's flags are out of the filter's sight: ENOSYS unless every
+ * open flag is promised (then it is openat with a struct). */
+static int openat2_write(void)
+{
+	struct open_how how = {.flags = O_RDWR | O_CREAT | O_CLOEXEC, .mode = 0600};
+	char path[512];
+	snprintf(path, sizeof(path), "%s/openat2", test_tmpdir());
+	long fd = syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof(how));
+	return fd < 0 ? -errno : (close((int)fd), 0);
+}
+static int op_openat2_enosys(void) { return openat2_write() == -ENOSYS ? 0 : 1; }
+static int op_openat2(void) { return openat2_write(); }
 #if defined(__x86_64__)
 static int op_x32(void) { return neg(syscall(0x40000000 | 39 /* x32 getpid */)); }
 static int op_int80(void)
@@ -346,6 +359,10 @@ static const struct tcase cases[] = {
 	{"high bits: prctl(PR_SET_DUMPABLE)", "stdio", op_hi_prctl, KILLED, "prctl", true},
 	{"high bits: prctl(PR_SET_NAME) as the kernel reads it", "stdio", op_hi_prctl_name, OK, NULL, false},
 	{"clone3 is ENOSYS (libc falls back)", "stdio thread", op_clone3, OK, NULL, false},
+	{"openat2 is ENOSYS under rpath", "stdio rpath", op_openat2_enosys, OK, NULL, false},
+	{"openat2 is ENOSYS under rpath wpath", "stdio rpath wpath", op_openat2_enosys, OK, NULL, false},
+	{"openat2 under rpath wpath cpath", "stdio rpath wpath cpath", op_openat2, OK, NULL, false},
+	{"openat2 under tmppath", "stdio tmppath", op_openat2, OK, NULL, false},
 #if defined(__x86_64__)
 	{"x32 system call", "stdio", op_x32, KILLED, NULL, false},
 	{"i386 int 0x80", "stdio", op_int80, KILLED, NULL, false},
