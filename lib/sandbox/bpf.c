@@ -10,10 +10,26 @@
  * tests/sandbox/test-bpf.c runs both programs in a BPF interpreter over
  * every call number and edge-case arguments and requires the same answer.
  *
- * Layout: check arch (else kill) → [x86_64: x32 numbers kill] → binary
- * search on the call number → per-call blocks → deny. Conditional jumps
- * reach at most 255 instructions ahead (8-bit jt/jf): farther ones become
- * a test plus a "ja" with a 32-bit offset, decided at layout.
+ * Layout, shaped by what the kernel actually runs: since Linux 5.11 a call
+ * the filter allows whatever its arguments is answered from a per-call
+ * bitmap the kernel fills at load time by emulating the program, so at run
+ * time the program only ever sees the calls whose answer depends on an
+ * argument (fcntl, ioctl, mmap, openat, …) and the refused ones. So:
+ *
+ *   check arch (else kill)
+ *   → the hottest argument-checked calls, most frequent first (a few
+ *     compares; their rank comes from filter.c)
+ *   → a binary decision tree over the other calls the program really
+ *     runs for (argument-checked or refused outright)
+ *   → a binary decision tree over the unconditional allows (run only by
+ *     the kernel's load-time emulation, or on kernels without the cache)
+ *     [x86_64: at its right edge, x32 numbers kill]
+ *   → deny.
+ * Each argument-checked call's block tests a list of values (ioctl
+ * requests, fcntl commands) as a tree too once it is longer than a few.
+ * Conditional jumps reach at most 255 instructions ahead (8-bit jt/jf):
+ * farther ones become a test plus a "ja" with a 32-bit offset, decided at
+ * layout.
  */
 #include <errno.h>
 #include <linux/audit.h>
@@ -31,11 +47,13 @@
 
 #include "internal.h"
 
+#define X32_SYSCALL_BIT 0x40000000u
 #if defined(__x86_64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_X86_64
-#define X32_SYSCALL_BIT 0x40000000u
 #elif defined(__aarch64__)
 #define NATIVE_AUDIT_ARCH AUDIT_ARCH_AARCH64
+#else
+#define NATIVE_AUDIT_ARCH 0
 #endif
 
 #if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
@@ -276,19 +294,55 @@ static size_t value_run(const struct hv_rule *const *rules, size_t j, size_t n)
 	return k - j;
 }
 
-/* Load and mask once, then one test per value. */
+static int cmp_u32(const void *x, const void *y)
+{
+	uint32_t a = *(const uint32_t *)x, b = *(const uint32_t *)y;
+	return a < b ? -1 : a > b;
+}
+
+/* Is A (sorted v[lo..hi)) one of the values? A tree of JGE once the list
+ * is longer than a few, compares at the leaves. */
+static void value_tree(struct emitter *e, const uint32_t *v, size_t lo, size_t hi, unsigned pass, unsigned fail)
+{
+	if (hi - lo <= 4) {
+		for (size_t i = lo; i < hi; i++)
+			jump_if(e, BPF_JEQ, v[i], pass);
+		jump(e, fail);
+		return;
+	}
+	size_t mid = lo + (hi - lo) / 2;
+	unsigned right = new_label(e);
+	jump_if(e, BPF_JGE, v[mid], right);
+	value_tree(e, v, lo, mid, pass, fail);
+	place(e, right);
+	value_tree(e, v, mid, hi, pass, fail);
+}
+
+/* Load and mask once, then the values as a tree. */
 static void value_switch(struct emitter *e, const struct hv_rule *const *rules, size_t len)
 {
 	const struct scmp_arg_cmp *c = &rules[0]->cmp[0];
 	uint64_t mask = cmp_mask(c), value = cmp_value(c);
 	unsigned next = new_label(e), pass = new_label(e);
+	uint32_t *v = malloc(len * sizeof(*v));
+	if (!v) {
+		e->err = -ENOMEM;
+		return;
+	}
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++)
+		v[n++] = (uint32_t)cmp_value(&rules[i]->cmp[0]);
+	qsort(v, n, sizeof(*v), cmp_u32);
+	size_t u = 0;
+	for (size_t i = 0; i < n; i++)
+		if (u == 0 || v[u - 1] != v[i])
+			v[u++] = v[i];
 	masked_eq(e, ARG_HI(c->arg), (uint32_t)(mask >> 32), (uint32_t)(value >> 32), next);
 	load_word(e, ARG_LO(c->arg));
 	if ((uint32_t)mask != UINT32_MAX)
 		emit(e, BPF_ALU | BPF_AND | BPF_K, (uint32_t)mask, 0, 0);
-	for (size_t i = 0; i < len; i++)
-		jump_if(e, BPF_JEQ, (uint32_t)cmp_value(&rules[i]->cmp[0]), pass);
-	jump(e, next);
+	value_tree(e, v, 0, u, pass, next);
+	free(v);
 	place(e, pass);
 	ret(e, rules[0]->action);
 	place(e, next);
@@ -297,6 +351,7 @@ static void value_switch(struct emitter *e, const struct hv_rule *const *rules, 
 /* One call number's rules, grouped. */
 struct group {
 	int nr;
+	uint8_t hot;
 	bool unconditional;
 	uint32_t action;
 	const struct hv_rule **rules; /* conditional rules, when !unconditional */
@@ -323,26 +378,100 @@ static bool same_rule(const struct hv_rule *a, const struct hv_rule *b)
 	return true;
 }
 
-static void dispatch(struct emitter *e, const struct group *g, size_t lo, size_t hi, unsigned deny)
+/* What the tree's leaves do on a miss, and whether the rightmost leaf
+ * (numbers above every group's) must kill x32 numbers first. */
+struct miss {
+	unsigned label;
+	unsigned badarch;
+	bool x32;
+	size_t leaf; /* compares at a leaf: few where the program runs, more
+			where only the kernel's load-time emulation does */
+};
+
+/* A binary decision tree over the sorted groups set[lo..hi): JGE splits,
+ * at most three compares at a leaf. */
+static void dispatch(struct emitter *e, struct group *const *set, size_t lo, size_t hi, bool rightmost,
+		     const struct miss *m)
 {
-	if (hi - lo <= 3) {
+	if (hi - lo <= m->leaf) {
+		/* Allows share one return after the leaf. */
+		unsigned allow = new_label(e);
+		bool any_allow = false;
 		for (size_t i = lo; i < hi; i++) {
-			if (g[i].unconditional) {
-				emit(e, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)g[i].nr, 0, 1);
-				ret(e, g[i].action);
+			const struct group *g = set[i];
+			if (g->unconditional && g->action == SECCOMP_RET_ALLOW) {
+				jump_if(e, BPF_JEQ, (uint32_t)g->nr, allow);
+				any_allow = true;
+			} else if (g->unconditional) {
+				emit(e, BPF_JMP | BPF_JEQ | BPF_K, (uint32_t)g->nr, 0, 1);
+				ret(e, g->action);
 			} else {
-				jump_if(e, BPF_JEQ, (uint32_t)g[i].nr, g[i].label);
+				jump_if(e, BPF_JEQ, (uint32_t)g->nr, g->label);
 			}
 		}
-		jump(e, deny);
+		if (rightmost && m->x32) {
+			/* x32 numbers arrive with the x86_64 arch: another ABI,
+			 * kill. -1 (a call skipped by a tracer) goes on to the
+			 * deny action, as in libseccomp. */
+			emit(e, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 2);
+			emit(e, BPF_JMP | BPF_JEQ | BPF_K, UINT32_MAX, 1, 0);
+			jump(e, m->badarch);
+		}
+		jump(e, m->label);
+		place(e, allow);
+		if (any_allow)
+			ret(e, SECCOMP_RET_ALLOW);
 		return;
 	}
 	size_t mid = lo + (hi - lo) / 2;
 	unsigned right = new_label(e);
-	jump_if(e, BPF_JGE, (uint32_t)g[mid].nr, right);
-	dispatch(e, g, lo, mid, deny);
+	jump_if(e, BPF_JGE, (uint32_t)set[mid]->nr, right);
+	dispatch(e, set, lo, mid, false, m);
 	place(e, right);
-	dispatch(e, g, mid, hi, deny);
+	dispatch(e, set, mid, hi, rightmost, m);
+}
+
+static int by_hot(const void *x, const void *y)
+{
+	const struct group *a = *(struct group *const *)x, *b = *(struct group *const *)y;
+	return a->hot != b->hot ? (a->hot < b->hot ? -1 : 1) : (a->nr > b->nr) - (a->nr < b->nr);
+}
+
+/* Does the kernel run the program for this call, or answer from its
+ * cache (an allow that no argument changes)? */
+static bool runs(const struct group *g)
+{
+	return !g->unconditional || g->action != SECCOMP_RET_ALLOW;
+}
+
+/* The three parts of the dispatch (see the top of the file): hot calls,
+ * the tree of calls the program runs for, the tree of cached allows. */
+static int dispatch_all(struct emitter *e, struct group *g, size_t ng, const struct miss *m)
+{
+	_hv_free_ struct group **hot = calloc(ng + 1, sizeof(*hot));
+	_hv_free_ struct group **run = calloc(ng + 1, sizeof(*run));
+	_hv_free_ struct group **cached = calloc(ng + 1, sizeof(*cached));
+	size_t nh = 0, nr = 0, nc = 0;
+	if (!hot || !run || !cached)
+		return -ENOMEM;
+	for (size_t i = 0; i < ng; i++) {
+		if (!runs(&g[i]))
+			cached[nc++] = &g[i];
+		else if (g[i].hot && !g[i].unconditional)
+			hot[nh++] = &g[i];
+		else
+			run[nr++] = &g[i];
+	}
+	qsort(hot, nh, sizeof(*hot), by_hot);
+	for (size_t i = 0; i < nh; i++)
+		jump_if(e, BPF_JEQ, (uint32_t)hot[i]->nr, hot[i]->label);
+	unsigned tail = new_label(e);
+	struct miss to_tail = {.label = tail, .leaf = 3};
+	if (nr)
+		dispatch(e, run, 0, nr, true, &to_tail);
+	place(e, tail);
+	dispatch(e, cached, 0, nc, true, m);
+	return 0;
 }
 
 /* Sort the rules by system call and group them: one group per call, its
@@ -361,6 +490,8 @@ static int group_rules(const struct hv_rules *rules, const struct hv_rule **sort
 			return -EINVAL;
 		if (ng == 0 || g[ng - 1].nr != x->nr)
 			g[ng++] = (struct group){.nr = x->nr, .rules = &sorted[i], .action = x->action};
+		if (x->hot)
+			g[ng - 1].hot = x->hot;
 		struct group *cur = &g[ng - 1];
 		if (x->n == 0) {
 			/* An unconditional rule covers every conditional one with
@@ -388,12 +519,40 @@ static void emitter_release(struct emitter *e)
 	free(e->label_at);
 }
 
-int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv_bpf *out)
+static int emit_blocks(struct emitter *e, const struct group *g, size_t ng, uint32_t deny_action)
 {
-#ifndef NATIVE_AUDIT_ARCH
-	(void)rules, (void)deny_action, (void)out;
-	return -EOPNOTSUPP;
-#else
+	int r = 0;
+	for (size_t i = 0; i < ng && !r; i++) {
+		if (g[i].unconditional)
+			continue;
+		place(e, g[i].label);
+		for (size_t j = 0; j < g[i].n && !r; j++) {
+			const struct hv_rule *x = g[i].rules[j];
+			if (j > 0 && same_rule(x, g[i].rules[j - 1]))
+				continue;
+			size_t len = value_run(g[i].rules, j, g[i].n);
+			if (len > 1) {
+				value_switch(e, &g[i].rules[j], len);
+				j += len - 1;
+				continue;
+			}
+			unsigned next = new_label(e);
+			for (unsigned k = 0; k < x->n && !r; k++)
+				r = check(e, &x->cmp[k], next);
+			ret(e, x->action);
+			place(e, next);
+		}
+		ret(e, deny_action);
+	}
+	return r;
+}
+
+int hv_bpf_compile_arch(const struct hv_rules *rules, uint32_t arch, uint32_t deny_action, struct hv_bpf *out)
+{
+	if (arch == 0)
+		arch = NATIVE_AUDIT_ARCH;
+	if (arch != AUDIT_ARCH_X86_64 && arch != AUDIT_ARCH_AARCH64)
+		return -EOPNOTSUPP;
 	_hv_cleanup_(emitter_release) struct emitter e = {0};
 	_hv_free_ const struct hv_rule **sorted = calloc(rules->n + 1, sizeof(*sorted));
 	_hv_free_ struct group *g = calloc(rules->n + 1, sizeof(*g));
@@ -407,53 +566,69 @@ int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv
 
 	unsigned deny = new_label(&e), badarch = new_label(&e);
 	load_word(&e, offsetof(struct seccomp_data, arch));
-	jump_unless(&e, BPF_JEQ, NATIVE_AUDIT_ARCH, badarch);
+	jump_unless(&e, BPF_JEQ, arch, badarch);
 	load_word(&e, offsetof(struct seccomp_data, nr));
-#ifdef X32_SYSCALL_BIT
-	/* x32 numbers arrive with the x86_64 arch: another ABI, kill. -1
-	 * (a call skipped by a tracer) goes on to the deny action, as in
-	 * libseccomp. */
-	emit(&e, BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 2);
-	emit(&e, BPF_JMP | BPF_JEQ | BPF_K, UINT32_MAX, 1, 0);
-	jump(&e, badarch);
-#endif
 	for (size_t i = 0; i < ng; i++)
 		if (!g[i].unconditional)
 			g[i].label = new_label(&e);
-	dispatch(&e, g, 0, ng, deny);
+	struct miss m = {.label = deny, .badarch = badarch, .x32 = arch == AUDIT_ARCH_X86_64, .leaf = 8};
+	if ((r = dispatch_all(&e, g, ng, &m)) < 0)
+		return r;
 	place(&e, deny);
 	ret(&e, deny_action);
 	place(&e, badarch);
 	ret(&e, SECCOMP_RET_KILL_PROCESS);
-
-	for (size_t i = 0; i < ng && !r; i++) {
-		if (g[i].unconditional)
-			continue;
-		place(&e, g[i].label);
-		for (size_t j = 0; j < g[i].n && !r; j++) {
-			const struct hv_rule *x = g[i].rules[j];
-			if (j > 0 && same_rule(x, g[i].rules[j - 1]))
-				continue;
-			size_t len = value_run(g[i].rules, j, g[i].n);
-			if (len > 1) {
-				value_switch(&e, &g[i].rules[j], len);
-				j += len - 1;
-				continue;
-			}
-			unsigned next = new_label(&e);
-			for (unsigned k = 0; k < x->n && !r; k++)
-				r = check(&e, &x->cmp[k], next);
-			ret(&e, x->action);
-			place(&e, next);
-		}
-		ret(&e, deny_action);
-	}
-	if (r < 0)
+	if ((r = emit_blocks(&e, g, ng, deny_action)) < 0)
 		return r;
 	if (e.err)
 		return e.err;
 	return layout(&e, out);
-#endif
+}
+
+int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv_bpf *out)
+{
+	return hv_bpf_compile_arch(rules, 0, deny_action, out);
+}
+
+uint32_t hv_bpf_run(const struct sock_filter *insns, size_t n, const struct seccomp_data *d, unsigned *steps)
+{
+	uint32_t A = 0;
+	unsigned count = 0;
+	for (size_t pc = 0; pc < n; pc++, count++) {
+		const struct sock_filter *f = &insns[pc];
+		switch (f->code) {
+		case BPF_LD | BPF_W | BPF_ABS:
+			if (f->k > sizeof(*d) - 4 || f->k % 4)
+				return UINT32_MAX;
+			memcpy(&A, (const unsigned char *)d + f->k, 4);
+			break;
+		case BPF_ALU | BPF_AND | BPF_K:
+			A &= f->k;
+			break;
+		case BPF_JMP | BPF_JA:
+			pc += f->k;
+			break;
+		case BPF_JMP | BPF_JEQ | BPF_K:
+			pc += A == f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGT | BPF_K:
+			pc += A > f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JGE | BPF_K:
+			pc += A >= f->k ? f->jt : f->jf;
+			break;
+		case BPF_JMP | BPF_JSET | BPF_K:
+			pc += (A & f->k) ? f->jt : f->jf;
+			break;
+		case BPF_RET | BPF_K:
+			if (steps)
+				*steps = count + 1;
+			return f->k;
+		default:
+			return UINT32_MAX;
+		}
+	}
+	return UINT32_MAX;
 }
 
 void hv_bpf_free(struct hv_bpf *prog)

@@ -86,6 +86,7 @@ struct hv_rule {
 	int nr;			/* native syscall number */
 	uint32_t action;	/* SCMP_ACT_* (the kernel's SECCOMP_RET_* values) */
 	unsigned n;		/* argument checks, all must hold (0: unconditional) */
+	uint8_t hot;		/* 1 = most frequent argument-checked call; 0: not */
 	struct scmp_arg_cmp cmp[HV_RULE_ARGS_MAX];
 };
 struct hv_rules {
@@ -93,7 +94,8 @@ struct hv_rules {
 	struct hv_rule *v;
 	size_t n, cap;
 };
-/* Native architecture only (o->arch is ignored). */
+/* Rules with o->arch's call numbers (0: native; another one only to
+ * compare programs in tests: hv_filter_load() loads native rules). */
 int hv_filter_rules(uint64_t promises, const struct hv_filter_opts *o, struct hv_rules *out);
 void hv_rules_free(struct hv_rules *rules);
 
@@ -106,7 +108,16 @@ struct hv_bpf {
 	size_t n;
 };
 int hv_bpf_compile(const struct hv_rules *rules, uint32_t deny_action, struct hv_bpf *out);
+/* The same for audit_arch (AUDIT_ARCH_X86_64 or AUDIT_ARCH_AARCH64, which
+ * are also SCMP_ARCH_*; 0: native), from rules of that architecture. */
+int hv_bpf_compile_arch(const struct hv_rules *rules, uint32_t audit_arch, uint32_t deny_action,
+			struct hv_bpf *out);
 void hv_bpf_free(struct hv_bpf *prog);
+/* Run a program as the kernel would, for the benchmark's path lengths:
+ * the action, and in *steps how many instructions it took. Only the
+ * opcodes the two compilers emit; UINT32_MAX for anything else. */
+struct seccomp_data;
+uint32_t hv_bpf_run(const struct sock_filter *insns, size_t n, const struct seccomp_data *d, unsigned *steps);
 /* Compile and load promises (native). Sets no_new_privs. Returns 0, or the
  * listener fd when o->deny_action is SCMP_ACT_NOTIFY, or a negative errno
  * (-EBUSY: a listener already exists in this process tree). */

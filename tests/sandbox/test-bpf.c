@@ -4,8 +4,10 @@
  * interpreter over every call number of the architecture, x32 and foreign
  * ABIs, and arguments built from each rule's own constants (exact values,
  * neighbours, high bits set, bits outside and inside masks), for every
- * promise alone, common sets, all together, and every deny action. Any call
- * where the two answer differently is a failure. Nothing is loaded, so it
+ * promise alone, common sets, all together, and every deny action, for
+ * x86_64 and for aarch64 whatever the machine (both compilers take the
+ * other architecture's numbers). Any call where the two answer differently
+ * is a failure. Nothing is loaded, so it
  * also runs under valgrind. */
 #include <errno.h>
 #include <linux/audit.h>
@@ -189,14 +191,17 @@ static int compare(const char *what, const struct prog *mine, const struct prog 
 
 static size_t compared;
 
-static void check_set(const char *promises, uint32_t deny, const void *exec_pin)
+/* arch: AUDIT_ARCH_X86_64 or AUDIT_ARCH_AARCH64 (also libseccomp's
+ * SCMP_ARCH_* values): both compilers build for it, whatever this machine. */
+static void check_set(const char *promises, uint32_t deny, const void *exec_pin, uint32_t arch)
 {
 	uint64_t mask;
 	if (hv_promises_parse(promises, &mask) < 0) {
 		CHECK_MSG(false, "parse %s", promises);
 		return;
 	}
-	struct hv_filter_opts o = {.deny_action = deny, .tsync = true, .exec_pin = exec_pin, .self_pid = 4242};
+	struct hv_filter_opts o = {.deny_action = deny, .tsync = true, .exec_pin = exec_pin, .self_pid = 4242,
+				   .arch = arch};
 	struct hv_rules rules;
 	struct hv_bpf bpf = {0};
 	struct prog ref = {0};
@@ -204,7 +209,7 @@ static void check_set(const char *promises, uint32_t deny, const void *exec_pin)
 		CHECK_MSG(false, "\"%s\": rules", promises);
 		return;
 	}
-	int r = hv_bpf_compile(&rules, deny, &bpf);
+	int r = hv_bpf_compile_arch(&rules, arch, deny, &bpf);
 	CHECK_MSG(r == 0, "\"%s\": emit: %s", promises, strerror(-r));
 	r = r == 0 ? libseccomp_prog(mask, &o, &ref) : r;
 	CHECK_MSG(r == 0, "\"%s\": libseccomp export: %s", promises, strerror(-r));
@@ -217,14 +222,10 @@ static void check_set(const char *promises, uint32_t deny, const void *exec_pin)
 	CHECK_MSG(mine.n <= BPF_MAXINSNS, "\"%s\": %zu instructions", promises, mine.n);
 
 	char what[160];
-	snprintf(what, sizeof(what), "\"%s\" deny 0x%x", promises, deny);
+	snprintf(what, sizeof(what), "%s \"%s\" deny 0x%x", arch == AUDIT_ARCH_X86_64 ? "x86_64" : "aarch64",
+		 promises, deny);
 	int bad = 0;
-#if defined(__x86_64__)
-	const uint32_t native = AUDIT_ARCH_X86_64;
-#else
-	const uint32_t native = AUDIT_ARCH_AARCH64;
-#endif
-	struct seccomp_data d = {.arch = native};
+	struct seccomp_data d = {.arch = arch};
 	for (int nr = 0; nr < 1024 && bad < 5; nr++) {
 		struct cands c;
 		collect(&rules, nr, &c);
@@ -273,10 +274,14 @@ static void check_set(const char *promises, uint32_t deny, const void *exec_pin)
 		d.nr = (int)odd_nrs[i];
 		bad += compare(what, &mine, &ref, &d);
 	}
-	d.arch = AUDIT_ARCH_I386;
-	for (int nr = 0; nr < 400; nr += 7) {
-		d.nr = nr;
-		bad += compare(what, &mine, &ref, &d);
+	const uint32_t others[] = {AUDIT_ARCH_I386, AUDIT_ARCH_ARM, arch == AUDIT_ARCH_X86_64 ? AUDIT_ARCH_AARCH64
+											   : AUDIT_ARCH_X86_64};
+	for (size_t a = 0; a < sizeof(others) / sizeof(others[0]); a++) {
+		d.arch = others[a];
+		for (int nr = 0; nr < 400; nr += 7) {
+			d.nr = nr;
+			bad += compare(what, &mine, &ref, &d);
+		}
 	}
 	free(ref.v);
 	hv_bpf_free(&bpf);
@@ -305,11 +310,15 @@ int main(void)
 	static const uint32_t denies[] = {SCMP_ACT_TRAP, SCMP_ACT_KILL_PROCESS, SCMP_ACT_ERRNO(EPERM),
 					  SCMP_ACT_NOTIFY};
 	static const char exec_path[] = "/usr/bin/true";
-	for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
-		for (size_t j = 0; j < sizeof(denies) / sizeof(denies[0]); j++)
-			check_set(sets[i], denies[j], j == 1 ? exec_path : NULL);
-	/* The exec pin with a pointer whose high word is not zero. */
-	check_set("stdio rpath", SCMP_ACT_KILL_PROCESS, (const void *)(uintptr_t)UINT64_C(0x00007ffd00001234));
+	static const uint32_t arches[] = {AUDIT_ARCH_X86_64, AUDIT_ARCH_AARCH64};
+	for (size_t a = 0; a < sizeof(arches) / sizeof(arches[0]); a++) {
+		for (size_t i = 0; i < sizeof(sets) / sizeof(sets[0]); i++)
+			for (size_t j = 0; j < sizeof(denies) / sizeof(denies[0]); j++)
+				check_set(sets[i], denies[j], j == 1 ? exec_path : NULL, arches[a]);
+		/* The exec pin with a pointer whose high word is not zero. */
+		check_set("stdio rpath", SCMP_ACT_KILL_PROCESS, (const void *)(uintptr_t)UINT64_C(0x00007ffd00001234),
+			  arches[a]);
+	}
 
 	if (check_failures) {
 		fprintf(stderr, "%d difference(s) (%zu calls compared)\n", check_failures, compared);
