@@ -5,9 +5,10 @@
 
 #include <haven/log.h>
 
-int ts_login_new(const ts_config *cfg, int slave, ts_session_end_cb end, void *ud, ts_login **out)
+int ts_login_new(const ts_config *cfg, hv_loop *loop, int master, int slave,
+		 ts_session_end_cb end, void *ud, ts_login **out)
 {
-	(void)cfg, (void)slave, (void)end, (void)ud, (void)out;
+	(void)cfg, (void)loop, (void)master, (void)slave, (void)end, (void)ud, (void)out;
 	hv_log_error("--login-socket: this build has no LoginServer client yet; --no-auth "
 		     "is the only mode (tests only)");
 	return -ENOTSUP;
@@ -19,19 +20,10 @@ const char *ts_login_promises(const ts_login *l)
 	return "stdio tty";
 }
 
-int ts_login_attach(ts_login *l, hv_loop *loop)
-{
-	(void)l, (void)loop;
-	return -ENOTSUP;
-}
-
 int ts_login_start(ts_login *l, const ts_proto *p)
 {
 	(void)l, (void)p;
 	return -ENOTSUP;
 }
 
-void ts_login_free(ts_login *l)
-{
-	(void)l;
-}
+void ts_login_free(ts_login *l) { (void)l; }

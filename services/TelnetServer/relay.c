@@ -303,15 +303,14 @@ static int conn_setup(struct ts_conn *c, int sock)
 	/* The session is prepared before the sandbox narrows (a shell
 	 * forked, or LoginServer connected); it starts once the client has
 	 * told its terminal. */
-	r = ts_session_new(&ts_opts, slave, on_session_end, c, &c->session);
+	if ((r = hv_loop_new(&c->loop)) < 0 || (r = hv_loop_quit_on_signals(c->loop)) < 0)
+		return hv_log_errno(r, "Cannot make the loop");
+	r = ts_session_new(&ts_opts, c->loop, c->master, slave, on_session_end, c, &c->session);
 	if (r < 0)
 		return r;
 	r = hv_pledge(ts_session_promises(c->session), NULL);
 	if (r < 0)
 		return r;
-	if ((r = hv_loop_new(&c->loop)) < 0 || (r = hv_loop_quit_on_signals(c->loop)) < 0 ||
-	    (r = ts_session_attach(c->session, c->loop)) < 0)
-		return hv_log_errno(r, "Cannot make the loop");
 	fcntl(sock, F_SETFL, fcntl(sock, F_GETFL) | O_NONBLOCK);
 	c->sock = sock;
 	if ((r = ts_proto_new(&proto_ops, c, &c->proto)) < 0)

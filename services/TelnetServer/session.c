@@ -150,14 +150,17 @@ static void on_child(hv_loop *loop, pid_t pid, int status, void *ud)
 	s->end(s->ud);
 }
 
-int ts_session_new(const ts_config *cfg, int slave, ts_session_end_cb end, void *ud,
-		   ts_session **out)
+int ts_session_new(const ts_config *cfg, hv_loop *loop, int master, int slave,
+		   ts_session_end_cb end, void *ud, ts_session **out)
 {
 	ts_session *s = calloc(1, sizeof *s);
 	if (!s)
 		return -ENOMEM;
 	*s = (ts_session){.cfg = cfg, .end = end, .ud = ud, .go_fd = -1};
-	int r = cfg->no_auth ? shell_new(s, slave) : ts_login_new(cfg, slave, end, ud, &s->login);
+	int r = cfg->no_auth ? shell_new(s, slave)
+			     : ts_login_new(cfg, loop, master, slave, end, ud, &s->login);
+	if (r >= 0 && cfg->no_auth)
+		r = hv_loop_add_child(loop, s->pid, on_child, s, &s->child);
 	if (r < 0) {
 		ts_session_free(s);
 		return r;
@@ -170,13 +173,6 @@ const char *ts_session_promises(const ts_session *s)
 {
 	/* "proc": the shell is ours to signal (IAC IP) and to watch. */
 	return s->login ? ts_login_promises(s->login) : "stdio tty proc";
-}
-
-int ts_session_attach(ts_session *s, hv_loop *loop)
-{
-	if (s->login)
-		return ts_login_attach(s->login, loop);
-	return hv_loop_add_child(loop, s->pid, on_child, s, &s->child);
 }
 
 int ts_session_start(ts_session *s, const ts_proto *p)
