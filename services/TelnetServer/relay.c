@@ -192,20 +192,38 @@ static void read_pty(struct ts_conn *c)
 		conn_close(c, 1);
 }
 
+static void flush_net(struct ts_conn *c)
+{
+	int r = buf_flush(&c->to_net, c->sock, true);
+	if (r < 0 && r != -EAGAIN) {
+		c->net_eof = true;
+		c->to_net.len = 0;
+		conn_close(c, 0);
+	}
+}
+
+static void flush_pty(struct ts_conn *c)
+{
+	int r = buf_flush(&c->to_pty, c->master, false);
+	if (r < 0 && r != -EAGAIN)
+		c->to_pty.len = 0; /* EIO: nobody is reading the terminal */
+}
+
+/* Each read is written through at once when the other side takes it,
+ * so a steady stream needs no write watch (two epoll_ctl per chunk). */
 static void on_sock(hv_loop *loop, int fd, uint32_t events, void *ud)
 {
 	(void)loop, (void)fd;
 	struct ts_conn *c = ud;
-	if (events & HV_IO_WRITE) {
-		int r = buf_flush(&c->to_net, c->sock, true);
-		if (r < 0 && r != -EAGAIN) {
-			c->net_eof = true;
-			c->to_net.len = 0;
-			conn_close(c, 0);
-		}
-	}
-	if ((events & (HV_IO_READ | HV_IO_ERROR)) && !c->closing)
+	if (events & HV_IO_WRITE)
+		flush_net(c);
+	if ((events & (HV_IO_READ | HV_IO_ERROR)) && !c->closing) {
 		read_sock(c);
+		if (c->to_pty.len && !c->pty_gone)
+			flush_pty(c);
+		if (c->to_net.len && !c->closing)
+			flush_net(c);
+	}
 	conn_update(c);
 }
 
@@ -213,13 +231,13 @@ static void on_pty(hv_loop *loop, int fd, uint32_t events, void *ud)
 {
 	(void)loop, (void)fd;
 	struct ts_conn *c = ud;
-	if (events & HV_IO_WRITE) {
-		int r = buf_flush(&c->to_pty, c->master, false);
-		if (r < 0 && r != -EAGAIN)
-			c->to_pty.len = 0; /* EIO: nobody is reading the terminal */
-	}
-	if (events & (HV_IO_READ | HV_IO_ERROR))
+	if (events & HV_IO_WRITE)
+		flush_pty(c);
+	if (events & (HV_IO_READ | HV_IO_ERROR)) {
 		read_pty(c);
+		if (c->to_net.len && !c->net_eof)
+			flush_net(c);
+	}
 	conn_update(c);
 }
 
