@@ -246,7 +246,7 @@ static const struct entry table[] = {
 	{"flock", P(FLOCK)},
 
 	/* Sockets: creating them is in add_socket(). */
-	{"bind", P(INET) | P(UNIX)},
+	{"bind", P(INET) | P(UNIX) | P(UEVENT)},
 	{"listen", P(INET) | P(UNIX)},
 	{"connect", P(INET) | P(UNIX) | P(DNS) | P(GETPW)},
 	{"accept", P(INET) | P(UNIX) | P(ACCEPT)},
@@ -493,6 +493,12 @@ static int add_socket(struct hv_rules *ctx, uint64_t p)
 	/* getaddrinfo(AI_ADDRCONFIG) asks the kernel for interface addresses. */
 	if (p & (P(INET) | P(DNS)) &&
 	    (r = ALLOWN(ctx, "socket", EQ32(0, AF_NETLINK), EQ32(2, NETLINK_ROUTE))) < 0)
+		return r;
+	/* A device manager: the kernel's uevent socket (joining its group is a
+	 * bind; a root's buffer large enough for bursts, SO_RCVBUFFORCE). */
+	if (p & P(UEVENT) &&
+	    ((r = ALLOWN(ctx, "socket", EQ32(0, AF_NETLINK), EQ32(2, NETLINK_KOBJECT_UEVENT))) < 0 ||
+	     (r = ALLOWN(ctx, "setsockopt", EQ32(1, SOL_SOCKET), EQ32(2, SO_RCVBUFFORCE))) < 0))
 		return r;
 	if (p & P(STDIO) && !granted(p, "setsockopt"))
 		for (size_t i = 0; i < sizeof(sockopt_stdio) / sizeof(sockopt_stdio[0]); i++)

@@ -50,6 +50,7 @@ enum hv_promise_bit {
 	HV_P_SIGACTION,
 	HV_P_SETTIME,
 	HV_P_ACCEPT,
+	HV_P_UEVENT,
 	HV_P_UNVEIL,
 	HV_P_NO_ERROR,
 	HV_P__COUNT,

@@ -24,6 +24,7 @@
 #include <sys/time.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <linux/netlink.h>
 #include <netinet/in.h>
 #include <termios.h>
 #include <unistd.h>
@@ -101,6 +102,18 @@ static int op_udp_bind(void)
 		return -errno;
 	return close(s), 0;
 }
+/* The uevent socket, joined to the kernel's group (what DeviceMapper does). */
+static int op_uevent(void)
+{
+	int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	if (s < 0)
+		return -errno;
+	struct sockaddr_nl sa = {.nl_family = AF_NETLINK, .nl_groups = 1};
+	int r = bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 ? -errno : 0;
+	close(s);
+	return r;
+}
+static int op_netlink_route(void) { int s = socket(AF_NETLINK, SOCK_RAW, NETLINK_ROUTE); return s < 0 ? -errno : (close(s), 0); }
 static int op_unix(void) { int s = socket(AF_UNIX, SOCK_STREAM, 0); return s < 0 ? -errno : (close(s), 0); }
 static int op_sendto_addr(void)
 {
@@ -305,6 +318,9 @@ static const struct tcase cases[] = {
 	{"inet: bind+listen", "stdio inet", op_inet_listen, OK, NULL, false},
 	{"no inet: TCP socket", "stdio unix", op_inet_stream, KILLED, "socket", true},
 	{"unix: socket", "stdio unix", op_unix, OK, NULL, false},
+	{"uevent: socket+bind", "stdio uevent", op_uevent, OK, NULL, false},
+	{"uevent: no rtnetlink", "stdio uevent", op_netlink_route, KILLED, "socket", true},
+	{"no uevent: socket", "stdio", op_uevent, KILLED, "socket", true},
 	{"unix: sendto with address", "stdio unix", op_sendto_addr, OK, NULL, false},
 	{"no unix: socket", "stdio inet", op_unix, KILLED, "socket", true},
 	{"dns: UDP socket", "stdio dns", op_udp, OK, NULL, false},
