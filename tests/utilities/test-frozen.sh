@@ -7,7 +7,7 @@
 #   notify configserver config echoserver echo-client imagedecoder imgdecode
 #   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup
 #   launchserver launch fileoperation fileop filesystemaccessserver fsa;
-#   launchserver launch chessengine chess;
+#   launchserver launch chessengine chess; devicemapper devices;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -164,6 +164,17 @@ if have chessengine chess; then
 	frozen ChessEngine "${exe[chess]}" perft startpos 2
 	cont_last
 	[ "$("${exe[chess]}" perft startpos 2)" = 400 ] || fail "chess after SIGCONT"
+fi
+
+if have devicemapper devices; then
+	mkdir -p "$dir/dev"
+	start_service "${exe[devicemapper]}" devices --no-trigger --dev-root "$dir/dev" --rules "$dir/no-rules"
+	stop_last
+	for cmd in "list" "info /devices/virtual/net/lo" "settle" "monitor"; do
+		frozen DeviceMapper "${exe[devices]}" $cmd
+	done
+	cont_last
+	"${exe[devices]}" settle || fail "devices settle after SIGCONT"
 fi
 
 finish
