@@ -178,6 +178,7 @@ static void test_rules(void)
 		"[a]\nSYMLINK=a//b\n", "[a]\nMODE=4755\n", "[a]\nMODE=rw\n", "[a]\nOWNER=no-such-user-here\n",
 		"[a]\nGROUP=no-such-group-here\n", "[a]\nFROB=1\n", "[a]\nATTR{../../etc/shadow}=x\n",
 		"[a]\nAllowWorld=perhaps\n", "KERNEL=x\n",
+		"[a]\nMODE=0604\n", "[a]\nMODE=0602\n", /* read or write for others: AllowWorld only */
 	};
 	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		REQUIRE_EQ(load(bad[i], &r), 0);
