@@ -256,6 +256,9 @@ int main(int argc, char **argv)
 	       t_add[off + n * 9 / 10] / 1e3);
 	printf("  ratio DeviceMapper / kernel floor: median %.2fx  p90 %.2fx (udev: not run, see the docs)\n",
 	       (double)sm / (double)rm, (double)s9 / (double)r9);
+	free(t_raw);
+	free(t_sub);
+	free(t_add);
 	hv_conn_close(c);
 	kill(pid, SIGTERM);
 	waitpid(pid, NULL, 0);
