@@ -8,6 +8,7 @@
 #   systemserver svc windowserver wsctl sqlserver sql lookupserver lookup
 #   launchserver launch fileoperation fileop filesystemaccessserver fsa;
 #   launchserver launch chessengine chess; devicemapper devices;
+#   audioserver audio;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -175,6 +176,21 @@ if have devicemapper devices; then
 	done
 	cont_last
 	"${exe[devices]}" settle || fail "devices settle after SIGCONT"
+fi
+
+if have audioserver audio; then
+	start_service "${exe[audioserver]}" audio
+	sox_wav="$dir/frozen.wav"
+	# A WAV header and 0.1 s of silence, written here (no sox needed).
+	printf 'RIFF\x44\x25\x00\x00WAVEfmt \x10\x00\x00\x00\x01\x00\x01\x00\x40\x1f\x00\x00\x80\x3e\x00\x00\x02\x00\x10\x00data\x20\x06\x00\x00' >"$sox_wav"
+	head -c 1568 /dev/zero >>"$sox_wav"
+	stop_last
+	for cmd in "list" "volume 0.5" "volume 1 0.5" "mute" "unmute 1" "move 1 null" "play $sox_wav" \
+		"record --sink null $dir/rec.wav"; do
+		frozen AudioServer "${exe[audio]}" $cmd
+	done
+	cont_last
+	"${exe[audio]}" list >/dev/null || fail "audio list after SIGCONT"
 fi
 
 finish

@@ -1,0 +1,37 @@
+#!/bin/bash
+# test-session.sh — AudioServer as a session runs it: under a real
+# SystemServer (--user) from the shipped definition (its Socket=, Pledge=
+# and Arguments= as shipped), started lazily by the first `audio`, confined,
+# playing a file through the CLI, and respawned after a SIGKILL.
+#   test-session.sh SYSTEMSERVER SVC AUDIO ETC_DIR
+. "$(dirname "$0")/../lib/cli-test.sh" audio-session
+. "$(dirname "$0")/../lib/session-test.sh"
+ss=$1 svc=$2 audio=$3 etc=$4
+cp "$etc/AudioServer.ini" "$dir/etc/AudioServer.ini"
+session_start "$ss" audio
+
+[ -z "$(svc_pid AudioServer)" ] || fail "AudioServer started before its first client (Lazy=true)"
+expect_rc 0 "$audio" list --json
+grep -q '"sinks":\[{"name":"null","kind":"null"' "$dir/out" || fail "audio list: $(cat "$dir/out")"
+pid=$(svc_pid AudioServer)
+[ -n "$pid" ] || fail "no AudioServer pid"
+grep -q $'^Seccomp:\t2$' "/proc/$pid/status" && grep -q $'^NoNewPrivs:\t1$' "/proc/$pid/status" ||
+	fail "AudioServer is not sandboxed: $(grep -E 'Seccomp|NoNewPrivs' "/proc/$pid/status")"
+
+# A short file, decoded by the CLI, played through the ring under the sandbox.
+if command -v sox >/dev/null; then
+	sox -n -r 44100 -c 1 "$dir/beep.wav" synth 0.2 sine 880 vol 0.3 || fail "sox"
+	expect_rc 0 "$audio" play "$dir/beep.wav"
+	expect_rc 0 "$audio" volume 0.5
+	expect_rc 0 "$audio" list
+	grep -q $'^null\tnull\t48000\t256\t0.50' "$dir/out" || fail "volume not listed: $(cat "$dir/out")"
+fi
+
+kill -9 "$pid"
+expect_rc 0 "$audio" list
+wait_for test -n "$(svc_pid AudioServer)" -a "$(svc_pid AudioServer)" != "$pid" || fail "not respawned"
+
+"$svc" shutdown >/dev/null || fail "svc shutdown"
+wait "${pids[-1]}"; rc=$?
+[ $rc -eq 0 ] || fail "SystemServer exited $rc"
+session_finish
