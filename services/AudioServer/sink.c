@@ -6,7 +6,8 @@
  *               the header's sizes updated as it grows (a reader may open
  *               it while it plays) and final when the server exits
  *   alsa:DEV    paced by the device: snd_pcm_writei blocks until there is
- *               room (period = the quantum, buffer = 3 periods)
+ *               room (period = the quantum, buffer = 3 periods); a device
+ *               that never blocks (ALSA's null plugin) by the timerfd
  *
  * A spec may name its sink: "music=alsa:hw:0", "rec=file:/tmp/out.wav";
  * otherwise the name is the kind ("null", "file", "alsa"), with the sink's
@@ -64,6 +65,11 @@ static int open_alsa(struct aus_sink *k, uint32_t quantum)
 	if (r < 0)
 		return hv_log_error("sink %s: ALSA device %s refuses float stereo at %u Hz: %s",
 				    k->name, k->device, k->rate, snd_strerror(r)), -EINVAL;
+	/* ALSA's null plugin takes any write at once: the clock paces it, as
+	 * the null sink (otherwise the thread would mix flat out). */
+	if (snd_pcm_type(k->dev->pcm) == SND_PCM_TYPE_NULL &&
+	    (k->dev->timer_fd = timerfd_create(CLOCK_MONOTONIC, TFD_CLOEXEC)) < 0)
+		return -errno;
 	return 0;
 }
 
