@@ -67,6 +67,12 @@ void hv_conn_free_last(hv_conn *c)
 	free(c->last_error_buf);
 	hv_watch_free(c->watch);
 	hv_close(&c->fd);
+	for (struct conn_attachment *a = c->attached, *n; a; a = n) {
+		n = a->next;
+		if (a->free_fn)
+			a->free_fn(a->data);
+		free(a);
+	}
 	free(c);
 }
 
@@ -340,6 +346,39 @@ int hv_conn_serve(hv_conn *c, const hv_endpoint *ep, const void *handlers)
 void hv_conn_set_lazy_buffers(hv_conn *c, bool on) { c->lazy_buffers = on; }
 void hv_conn_set_userdata(hv_conn *c, void *userdata) { c->userdata = userdata; }
 void *hv_conn_userdata(const hv_conn *c) { return c->userdata; }
+
+int hv_conn_attach(hv_conn *c, const void *key, void *data, void (*free_fn)(void *data))
+{
+	struct conn_attachment **p = &c->attached;
+	while (*p && (*p)->key != key)
+		p = &(*p)->next;
+	struct conn_attachment *a = *p;
+	if (a) {
+		if (a->free_fn && a->data != data)
+			a->free_fn(a->data);
+		if (!data) {
+			*p = a->next;
+			free(a);
+			return 0;
+		}
+	} else if (data) {
+		if (!(a = calloc(1, sizeof(*a))))
+			return -ENOMEM;
+		*p = a;
+	} else {
+		return 0;
+	}
+	*a = (struct conn_attachment){.next = a->next, .key = key, .data = data, .free_fn = free_fn};
+	return 0;
+}
+
+void *hv_conn_attached(const hv_conn *c, const void *key)
+{
+	for (const struct conn_attachment *a = c->attached; a; a = a->next)
+		if (a->key == key)
+			return a->data;
+	return NULL;
+}
 void hv_conn_on_disconnect(hv_conn *c, hv_conn_cb cb, void *userdata)
 {
 	c->on_disconnect = cb;

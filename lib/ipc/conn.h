@@ -67,6 +67,14 @@ struct hv_call {
 	bool held, responded, in_dispatch;
 };
 
+/* hv_conn_attach: a library's data kept with the connection. */
+struct conn_attachment {
+	struct conn_attachment *next;
+	const void *key;
+	void *data;
+	void (*free_fn)(void *data);
+};
+
 struct hv_conn {
 	hv_loop *loop;
 	int fd;
@@ -88,6 +96,7 @@ struct hv_conn {
 	} served[HV_CONN_MAX_SERVED];
 	unsigned nserved;
 	void *userdata;
+	struct conn_attachment *attached; /* hv_conn_attach */
 	hv_conn_cb on_disconnect;
 	void *on_disconnect_ud;
 	int timeout_ms;

@@ -61,6 +61,11 @@ static hv_conn *conn_of(struct options *o)
 {
 	if (!o->conn && connect_to(NULL, o, &o->conn) < 0)
 		o->conn = NULL;
+	/* One read per key and gone: a cache would only add monitor_domain. */
+	if (o->conn && conf_set_cache(o->conn, false) < 0) {
+		fprintf(stderr, "config: out of memory\n");
+		return NULL;
+	}
 	return o->conn;
 }
 

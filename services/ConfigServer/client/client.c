@@ -23,76 +23,132 @@ int conf_connect(hv_loop *loop, const char *socket_path, hv_conn **out)
 }
 
 /* --- reading and writing ------------------------------------------------ */
+/* A read: from the cache when it has the value (cache.c), else from
+ * ConfigServer, the answer then kept. Errors are never kept. */
 int conf_read_string(hv_conn *c, const char *domain, const char *group, const char *key, char **out)
 {
-	hv_opt_bytestring v;
-	int r = config_server_read_string_value(c, domain, group, key, &v);
-	if (r < 0 || !v.present)
-		return r;
-	if (!(*out = strdup(v.value)))
+	conf_state *st = conf_cache_for_read(c, domain);
+	bool present;
+	conf_value cv = {0};
+	const char *s = NULL;
+	if (!st || !conf_cache_find(st, domain, group, key, CONF_STRING, &present, &cv, &s)) {
+		hv_opt_bytestring v;
+		int r = config_server_read_string_value(c, domain, group, key, &v);
+		if (r < 0)
+			return r;
+		if (st)
+			conf_cache_put(st, domain, group, key, CONF_STRING, v.present, cv, v.value);
+		present = v.present;
+		s = v.value;
+	}
+	if (!present)
+		return 0;
+	if (!(*out = strdup(s)))
 		return -ENOMEM;
 	return 1;
 }
 
 int conf_read_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t *out)
 {
-	hv_opt_i32 v;
-	int r = config_server_read_i32_value(c, domain, group, key, &v);
-	if (r < 0 || !v.present)
-		return r;
-	*out = v.value;
-	return 1;
+	conf_state *st = conf_cache_for_read(c, domain);
+	bool present;
+	conf_value cv = {0};
+	if (!st || !conf_cache_find(st, domain, group, key, CONF_I32, &present, &cv, NULL)) {
+		hv_opt_i32 v;
+		int r = config_server_read_i32_value(c, domain, group, key, &v);
+		if (r < 0)
+			return r;
+		present = v.present;
+		cv.i32 = v.value;
+		if (st)
+			conf_cache_put(st, domain, group, key, CONF_I32, present, cv, NULL);
+	}
+	if (present)
+		*out = cv.i32;
+	return present;
 }
 
 int conf_read_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t *out)
 {
-	hv_opt_u32 v;
-	int r = config_server_read_u32_value(c, domain, group, key, &v);
-	if (r < 0 || !v.present)
-		return r;
-	*out = v.value;
-	return 1;
+	conf_state *st = conf_cache_for_read(c, domain);
+	bool present;
+	conf_value cv = {0};
+	if (!st || !conf_cache_find(st, domain, group, key, CONF_U32, &present, &cv, NULL)) {
+		hv_opt_u32 v;
+		int r = config_server_read_u32_value(c, domain, group, key, &v);
+		if (r < 0)
+			return r;
+		present = v.present;
+		cv.u32 = v.value;
+		if (st)
+			conf_cache_put(st, domain, group, key, CONF_U32, present, cv, NULL);
+	}
+	if (present)
+		*out = cv.u32;
+	return present;
 }
 
 int conf_read_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool *out)
 {
-	hv_opt_bool v;
-	int r = config_server_read_bool_value(c, domain, group, key, &v);
-	if (r < 0 || !v.present)
-		return r;
-	*out = v.value;
-	return 1;
+	conf_state *st = conf_cache_for_read(c, domain);
+	bool present;
+	conf_value cv = {0};
+	if (!st || !conf_cache_find(st, domain, group, key, CONF_BOOL, &present, &cv, NULL)) {
+		hv_opt_bool v;
+		int r = config_server_read_bool_value(c, domain, group, key, &v);
+		if (r < 0)
+			return r;
+		present = v.present;
+		cv.b = v.value;
+		if (st)
+			conf_cache_put(st, domain, group, key, CONF_BOOL, present, cv, NULL);
+	}
+	if (present)
+		*out = cv.b;
+	return present;
+}
+
+/* This connection's own writes are not announced to it: what it kept of
+ * what they touch goes (whether the write succeeded or not). */
+static int wrote(hv_conn *c, int r, const char *domain, const char *group, const char *key)
+{
+	conf_cache_forget(conf_state_of(c, false), domain, group, key);
+	return r;
 }
 
 int conf_write_string(hv_conn *c, const char *domain, const char *group, const char *key,
 		     const char *value)
 {
-	return config_server_write_string_value(c, domain, group, key, value);
+	return wrote(c, config_server_write_string_value(c, domain, group, key, value), domain,
+		     group, key);
 }
 
 int conf_write_i32(hv_conn *c, const char *domain, const char *group, const char *key, int32_t value)
 {
-	return config_server_write_i32_value(c, domain, group, key, value);
+	return wrote(c, config_server_write_i32_value(c, domain, group, key, value), domain, group,
+		     key);
 }
 
 int conf_write_u32(hv_conn *c, const char *domain, const char *group, const char *key, uint32_t value)
 {
-	return config_server_write_u32_value(c, domain, group, key, value);
+	return wrote(c, config_server_write_u32_value(c, domain, group, key, value), domain, group,
+		     key);
 }
 
 int conf_write_bool(hv_conn *c, const char *domain, const char *group, const char *key, bool value)
 {
-	return config_server_write_bool_value(c, domain, group, key, value);
+	return wrote(c, config_server_write_bool_value(c, domain, group, key, value), domain, group,
+		     key);
 }
 
 int conf_remove_key(hv_conn *c, const char *domain, const char *group, const char *key)
 {
-	return config_server_remove_key_entry(c, domain, group, key);
+	return wrote(c, config_server_remove_key_entry(c, domain, group, key), domain, group, key);
 }
 
 int conf_remove_group(hv_conn *c, const char *domain, const char *group)
 {
-	return config_server_remove_group_entry(c, domain, group);
+	return wrote(c, config_server_remove_group_entry(c, domain, group), domain, group, NULL);
 }
 
 int conf_add_group(hv_conn *c, const char *domain, const char *group)
@@ -143,15 +199,26 @@ int conf_write_batch(hv_conn *c, const char *domain, const conf_op *ops, size_t 
 			.key = ops[i].key ? ops[i].key : "",
 			.value = ops[i].value ? ops[i].value : "",
 		};
-	return config_server_write_batch(c, domain, (hv_vec_config_server_config_op){v, n});
+	return wrote(c, config_server_write_batch(c, domain, (hv_vec_config_server_config_op){v, n}),
+		     domain, NULL, NULL);
 }
 
 /* --- watching a domain --------------------------------------------------- */
+/* Every event first drops what the cache kept of what it names, then goes
+ * to the watcher if it asked for the domain. */
 static void deliver(hv_call *call, conf_event e)
 {
-	const conf_watcher *w = hv_conn_userdata(hv_call_conn(call));
-	if (w && w->cb)
-		w->cb(&e, w->userdata);
+	conf_state *st = conf_state_of(hv_call_conn(call), false);
+	if (!st)
+		return;
+	if (e.kind != CONF_ADDED_GROUP) /* an empty group changes no value */
+		conf_cache_forget(st, e.domain, e.group, e.key);
+	if (!st->w || !st->w->cb || !(st->watch_all || hv_strv_contains(&st->watched, e.domain)))
+		return;
+	bool was = st->in_event;
+	st->in_event = true;
+	st->w->cb(&e, st->w->userdata);
+	st->in_event = was;
 }
 
 static int on_string(hv_call *call, const config_client_notify_changed_string_value_req *q)
@@ -211,18 +278,28 @@ static const config_client_handlers event_handlers = {
 	.notify_added_group = on_added_group,
 };
 
-int conf_serve_events(hv_conn *c, const conf_watcher *w)
+int conf_serve_events(hv_conn *c, const conf_watcher *w, bool all)
 {
-	if (hv_conn_userdata(c))
+	conf_state *st = conf_state_of(c, true);
+	if (!st)
+		return -ENOMEM;
+	if (w && st->w != w && hv_conn_userdata(c))
 		return -EBUSY; /* the connection's userdata is someone's already */
 	int r = hv_conn_serve(c, &config_client_endpoint, &event_handlers);
-	if (r == 0)
-		hv_conn_set_userdata(c, (void *)w);
-	return r;
+	if (r < 0 || !w)
+		return r;
+	hv_conn_set_userdata(c, (void *)w);
+	st->w = w;
+	st->watch_all |= all;
+	return 0;
 }
 
 int conf_monitor(hv_conn *c, const char *domain, const conf_watcher *w)
 {
-	int r = hv_conn_userdata(c) == w ? 0 : conf_serve_events(c, w);
-	return r < 0 ? r : config_server_monitor_domain(c, domain);
+	int r = conf_serve_events(c, w, false);
+	if (r == 0)
+		r = config_server_monitor_domain(c, domain);
+	if (r == 0)
+		r = hv_strv_push_unique(&conf_state_of(c, false)->watched, domain);
+	return r;
 }

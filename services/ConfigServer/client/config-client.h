@@ -40,6 +40,24 @@
 int conf_connect(hv_loop *loop, const char *socket_path, hv_conn **out);
 
 /* --- reading and writing ------------------------------------------------ */
+/* Reads are cached per connection (docs/configserver.md, "The read
+ * cache"): the first read of a domain asks ConfigServer to report the
+ * domain's changes to this connection (monitor_domain), and a value read
+ * once is answered from memory until a change event for it is processed
+ * or this connection writes it. Each read first processes the events that
+ * have arrived (hv_conn_dispatch: a conf_monitor watcher may run from a
+ * read), so a read returns the value as of the last event processed, and
+ * never one older than an event that had reached the connection. A read
+ * on a connection that has ended fails as every call does: nothing kept
+ * answers for a ConfigServer that is gone (a new connection starts empty).
+ * Bounded per connection: */
+#define CONF_CACHE_MAX_ENTRIES 1024u	   /* values kept, oldest out first */
+#define CONF_CACHE_MAX_BYTES (1024u << 10) /* their names and values */
+#define CONF_CACHE_MAX_DOMAINS 64u	   /* domains monitored for it; reads beyond: uncached */
+/* Off: every read on c is a round trip to ConfigServer (what was kept is
+ * freed). On by default. -ENOMEM, or 0. */
+int conf_set_cache(hv_conn *c, bool on);
+
 /* 1 and *out set when the key has a value, 0 when it has none (*out
  * untouched), or a negative errno; -EINVAL from the typed reads: the value
  * stored is not such a number / boolean. conf_read_string's *out is
@@ -102,7 +120,8 @@ typedef struct conf_watcher {
 } conf_watcher;
 
 /* Deliver changes to `domain` made by others (not by c's own writes) to
- * w->cb, on c's loop (or from hv_conn_dispatch). w must live as long as c:
+ * w->cb, on c's loop (or from hv_conn_dispatch, or a cached read). Only
+ * the domains given here reach w, not those the read cache monitors. w must live as long as c:
  * the connection serves ConfigClient.ipc for the library, which keeps w as
  * c's userdata (hv_conn_set_userdata); -EBUSY if c has another userdata.
  * Several domains may be monitored on one connection with the same w. */

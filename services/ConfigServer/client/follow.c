@@ -130,7 +130,7 @@ static int attempt(conf_follow *f)
 	int r = connect_nonblocking(f, &fd);
 	if (r == 0)
 		r = hv_conn_from_fd(f->loop, fd, &f->conn);
-	if (r == 0 && (r = conf_serve_events(f->conn, &f->watcher)) == 0 &&
+	if (r == 0 && (r = conf_serve_events(f->conn, &f->watcher, true)) == 0 &&
 	    (r = config_server_monitor_domain_async(f->conn, f->domain, on_monitoring, f)) == 0)
 		r = config_server_read_string_value_async(f->conn, f->domain, f->group, f->key,
 							  on_read, f);

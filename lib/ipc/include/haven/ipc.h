@@ -304,6 +304,13 @@ int hv_conn_serve(hv_conn *c, const hv_endpoint *ep, const void *handlers);
 void hv_conn_set_lazy_buffers(hv_conn *c, bool on);
 void hv_conn_set_userdata(hv_conn *c, void *userdata);
 void *hv_conn_userdata(const hv_conn *c);
+/* Data a library keeps with a connection without taking its userdata (the
+ * ConfigServer client library's read cache): one slot per key (any
+ * address of the library's), freed with free_fn when the connection is
+ * freed (hv_conn_close, or its server's end), or when replaced. data NULL
+ * removes the slot. -ENOMEM, or 0. */
+int hv_conn_attach(hv_conn *c, const void *key, void *data, void (*free_fn)(void *data));
+void *hv_conn_attached(const hv_conn *c, const void *key); /* NULL if none */
 /* Called once when the connection ends for any reason (peer closed,
  * misbehaviour, limit); the connection is freed after the callback unless
  * the callback is a client's, which must still hv_conn_close(). */
