@@ -85,7 +85,7 @@ int hv_sandbox_spec_check(const hv_sandbox_spec *spec)
 
 /* What the kernel and the dynamic loader open to start `path`. Missing
  * directories are skipped; an unreadable script header just adds nothing. */
-static int unveil_program(const char *path)
+int hv_internal_unveil_program(const char *path)
 {
 	static const char *const libdirs[] = {"/lib", "/lib64", "/usr/lib", "/usr/lib64", "/usr/local/lib"};
 	int r;
@@ -129,7 +129,7 @@ static int apply_unveils(const hv_sandbox_spec *spec, const char *path)
 	int r;
 	if (!spec->unveils)
 		return 0;
-	if (path && !spec->bare_unveil && (r = unveil_program(path)) < 0)
+	if (path && !spec->bare_unveil && (r = hv_internal_unveil_program(path)) < 0)
 		return r;
 	/* An empty (non-NULL) list means "nothing", not "everything". */
 	hv_unveil_deny_all();

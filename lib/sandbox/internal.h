@@ -130,6 +130,13 @@ int hv_unveil_lock(void);
 bool hv_unveil_locked(void);
 /* Make the next lock enforce an empty ruleset (an explicit empty Unveil=). */
 void hv_unveil_deny_all(void);
+/* The pending unveil rules as a Landlock ruleset fd for another process
+ * (hv_sandbox_prepare), without locking this one; the rules are then
+ * forgotten. *out is -1 when nothing was unveiled. 0, HV_SANDBOX_DEGRADED
+ * (logged) or a negative errno. */
+int hv_internal_unveil_ruleset(int *out);
+/* What apply_unveils adds for starting `path` (exec.c). */
+int hv_internal_unveil_program(const char *path);
 
 /* Used by exec.c and sandbox-run (declared in haven/sandbox.h's private
  * corner below). */

@@ -255,12 +255,16 @@ static void rules_free(void)
 	n_ports = 0;
 }
 
-int hv_unveil_lock(void)
+/* The pending rules as a Landlock ruleset (*out, or -1 when there is
+ * nothing to enforce), then forgotten. Returns 0, HV_SANDBOX_DEGRADED, or a
+ * negative errno. threads: say so if other threads already run (for a
+ * lock in this process, not for a ruleset built for another one). */
+static int build_ruleset(int *out, bool threads)
 {
-	if (locked)
-		return 0;
-	locked = true;
-	if (n_rules == 0 && n_ports == 0 && !deny_all)
+	*out = -1;
+	bool fs_asked = n_rules > 0 || deny_all;
+	deny_all = false;
+	if (!fs_asked && n_ports == 0)
 		return 0; /* never unveiled: the filesystem stays as it is (OpenBSD) */
 
 	int abi = hv_landlock_abi(), status = 0;
@@ -271,7 +275,7 @@ int hv_unveil_lock(void)
 		return -EOPNOTSUPP;
 	}
 	uint64_t known = abi_fs_rights(abi);
-	bool fs = n_rules > 0 || deny_all;
+	bool fs = fs_asked;
 	struct hv_ll_ruleset_attr attr = {.handled_access_fs = fs ? known : 0};
 	/* Path unveils also close the ways around paths: abstract unix
 	 * sockets and signals to processes outside the domain. */
@@ -319,7 +323,7 @@ int hv_unveil_lock(void)
 
 	/* Landlock (ABI <= 7) confines the calling thread and its future
 	 * threads only: say so if others already run. */
-	DIR *d = opendir("/proc/self/task");
+	DIR *d = threads ? opendir("/proc/self/task") : NULL;
 	if (d) {
 		int tasks = 0;
 		for (struct dirent *e; (e = readdir(d));)
@@ -360,9 +364,31 @@ int hv_unveil_lock(void)
 		}
 	}
 	rules_free();
+	*out = HV_TAKE_FD(rs);
+	return status;
+}
+
+int hv_unveil_lock(void)
+{
+	if (locked)
+		return 0;
+	locked = true;
+	_hv_close_ int rs = -1;
+	int status = build_ruleset(&rs, true);
+	if (status < 0 || rs < 0)
+		return status;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return hv_log_errno(-errno, "unveil: failed to set no_new_privs");
 	if (syscall(SYS_landlock_restrict_self, rs, 0) < 0)
 		return hv_log_errno(-errno, "unveil: failed to enforce the Landlock ruleset");
 	return status;
+}
+
+int hv_internal_unveil_ruleset(int *out)
+{
+	if (locked) {
+		hv_log_error("unveil: locked in this process: no ruleset to build");
+		return -EPERM;
+	}
+	return build_ruleset(out, false);
 }

@@ -124,6 +124,37 @@ int hv_sandbox_exec(const hv_sandbox_spec *spec, const char *path, char *const a
 /* The same without exec: apply spec to the calling process (all threads). */
 int hv_sandbox_apply(const hv_sandbox_spec *spec);
 
+/* --- prepared sandboxes (a service manager starting one definition often) -- */
+
+/* What hv_sandbox_exec(spec, path, …) builds in every child, built once:
+ * the emitted seccomp program (the exec pin is the pointer `path`: keep
+ * that string alive and unchanged, and exec with it) and the Landlock
+ * ruleset (every Unveil= path is opened now: one missing fails, -ENOENT;
+ * a path replaced later is not seen until the next prepare). supervised:
+ * as hv_sandbox_exec_supervised(). Call it in the manager, which must not
+ * itself be unveiled. -EOPNOTSUPP where it cannot be prepared (a
+ * sanitizer build with Unveil=): use hv_sandbox_exec() then. */
+typedef struct hv_sandbox_prepared hv_sandbox_prepared;
+int hv_sandbox_prepare(const hv_sandbox_spec *spec, const char *path, bool supervised,
+		       hv_sandbox_prepared **out);
+void hv_sandbox_prepared_free(hv_sandbox_prepared *ps);
+/* The variables the program must find in its environment
+ * ("HAVEN_PLEDGE=…", "HAVEN_EXECPLEDGE=…"), NULL-terminated: add them to
+ * envp, and leave inherited HAVEN_PLEDGE* variables out. */
+const char *const *hv_sandbox_prepared_env(const hv_sandbox_prepared *ps);
+/* The Landlock ruleset fd (-1: none), which must stay open in the child
+ * up to hv_sandbox_exec_prepared() (pass its number there). */
+int hv_sandbox_prepared_ruleset(const hv_sandbox_prepared *ps);
+/* In the child: no_new_privs, the ruleset (fd `ruleset`, -1: none), the
+ * program with this process's pid in it, the listener sent over
+ * notify_sock when supervised, then execve(path, argv, envp). Makes no
+ * allocation and takes no lock: callable in a clone(CLONE_VM | CLONE_VFORK)
+ * child. It writes the pid into ps (the manager's memory in such a child,
+ * while the manager waits). Returns only on failure (negative errno, not
+ * logged). */
+int hv_sandbox_exec_prepared(hv_sandbox_prepared *ps, int ruleset, char *const argv[], char *const envp[],
+			     int notify_sock);
+
 /* --- supervised exec (sandbox-run; usable by any manager) ----------------- */
 
 /* Like hv_sandbox_exec(), but a forbidden call is first reported to a
