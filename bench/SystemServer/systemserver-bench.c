@@ -38,6 +38,26 @@ static char tmp[64];
 static const char *manager_bin = SS_BIN; /* --manager: compare another build */
 static int notify_fd = -1;
 static char notify_path[128];
+static char manager_log[160]; /* the first-reply manager's log (debug) */
+static int cmp_double(const void *a, const void *b);
+
+/* Median of "NAME: started pid N (X us from decision to exec)" in the log. */
+static double decision_to_exec_us(const char *name)
+{
+	FILE *f = fopen(manager_log, "r");
+	char line[512], want[96];
+	double v[4096];
+	int n = 0;
+	snprintf(want, sizeof want, "%s: started pid", name);
+	while (f && n < 4096 && fgets(line, sizeof line, f)) {
+		const char *p = strstr(line, want), *q = p ? strstr(p, " (") : NULL;
+		if (q && strstr(q, "us from decision to exec"))
+			v[n++] = atof(q + 2);
+	}
+	if (f)
+		fclose(f);
+	return n ? (qsort(v, (size_t)n, sizeof *v, cmp_double), v[n / 2]) : -1;
+}
 
 static double now_ms(void)
 {
@@ -105,10 +125,12 @@ static pid_t start_manager(const char *config, const char *rt)
 		die("fork");
 	if (pid == 0) {
 		int null = open("/dev/null", O_RDWR);
+		int log = manager_log[0] ? open(manager_log, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600) : -1;
 		dup2(null, 1);
-		dup2(null, 2);
+		dup2(log >= 0 ? log : null, 2);
 		setenv("NOTIFY_SOCKET", notify_path, 1);
-		setenv("HAVEN_LOG", "warn", 1);
+		/* debug: the manager logs each instance's decision-to-exec time */
+		setenv("HAVEN_LOG", log >= 0 ? "debug" : "warn", 1);
 		execl(manager_bin, manager_bin, "--user", "--runtime-dir", rt, "--config", config, (char *)NULL);
 		_exit(127);
 	}
@@ -183,9 +205,30 @@ static double direct_spawn(void)
 	return t;
 }
 
-/* EchoServer does not leave when its one client does; end the manager's
- * instances between runs (untimed), as direct_spawn() ends its own, so
- * both sides measure against the same number of processes. */
+/* A per-connection EchoServer leaves with its client: wait (untimed) until
+ * only the spares are left, so every run starts with the same number of
+ * processes, as direct_spawn() reaps its own. */
+static int count_children(pid_t parent);
+static void wait_instances_gone(pid_t parent, int keep)
+{
+	for (int k = 0; k < 10000 && count_children(parent) > keep; k++)
+		usleep(100);
+}
+
+static int count_children(pid_t parent)
+{
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	FILE *f = fopen(path, "r");
+	int n = 0, pid;
+	while (f && fscanf(f, "%d", &pid) == 1)
+		n++;
+	if (f)
+		fclose(f);
+	return n;
+}
+
+static void end_children_of(pid_t parent) __attribute__((unused));
 static void end_children_of(pid_t parent)
 {
 	DIR *d = opendir("/proc");
@@ -299,12 +342,13 @@ static long rss_kib(pid_t pid)
 
 int main(int argc, char **argv)
 {
-	int iters = 100, count = 100, rounds = 5;
+	int iters = 100, count = 100, rounds = 5, spares = 0;
 	static const struct option opts[] = {
 		{"iterations", required_argument, NULL, 'i'},
 		{"services", required_argument, NULL, 's'},
 		{"rounds", required_argument, NULL, 'r'},
 		{"manager", required_argument, NULL, 'm'},
+		{"spares", required_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -315,6 +359,7 @@ int main(int argc, char **argv)
 		case 's': count = atoi(optarg); break;
 		case 'r': rounds = atoi(optarg); break;
 		case 'm': manager_bin = optarg; break;
+		case 'p': spares = atoi(optarg); break;
 		case 'h':
 			puts("Usage: systemserver-bench [--iterations N] [--services N] [--rounds N] [--manager PATH]\n"
 			     "Measure SystemServer against the direct-spawn floor (see the source).\n"
@@ -346,32 +391,85 @@ int main(int argc, char **argv)
 	strcpy(sa.sun_path, notify_path);
 	if (bind(notify_fd, (struct sockaddr *)&sa, sizeof sa) < 0)
 		die("bind notify");
-	char cfg[128], rt[128], portal[192];
+	char cfg[128], rt[128];
 
-	/* 1. first reply */
+	/* 1. first reply: a plain per-connection EchoServer, the same pledged
+	 * and unveiled (its shipped promises), and the same with warm spares,
+	 * each through one manager, interleaved with the direct floor. */
 	snprintf(cfg, sizeof cfg, "%s/accept", tmp);
 	snprintf(rt, sizeof rt, "%s/rt-accept", tmp);
-	write_defs(cfg, "[EchoAccept%d]\n# %d\n", 1,
-		   "Executable=" ECHO_BIN "\nSocket=echo\nAcceptSocketConnections=true\nStdIO=null");
+	mkdir(cfg, 0700);
+	char defs[256];
+	snprintf(defs, sizeof defs, "%s/defs.ini", cfg);
+	FILE *df = fopen(defs, "w");
+	if (!df)
+		die("write definitions");
+	const char *common = "Executable=" ECHO_BIN "\nAcceptSocketConnections=true\nStdIO=null\n";
+	const char *sandbox = "Pledge=stdio rpath recvfd sendfd accept\n";
+	fprintf(df, "[EchoAccept]\nSocket=echo\n%s\n", common);
+	fprintf(df, "[EchoSandboxed]\nSocket=echo-sb\n%s%sUnveil=%s:r\n\n", common, sandbox, tmp);
+	if (spares)
+		fprintf(df, "[EchoSpare]\nSocket=echo-spare\n%s%sUnveil=%s:r\nSpareInstances=%d\n", common,
+			sandbox, tmp, spares);
+	fclose(df);
+	snprintf(manager_log, sizeof manager_log, "%s/manager.log", tmp);
 	pid_t m = start_manager(cfg, rt);
+	manager_log[0] = '\0'; /* the other managers log nothing */
 	if (wait_ready(1) < 0)
 		die("manager never ready");
-	snprintf(portal, sizeof portal, "%s/portal/echo", rt);
-	double *a = calloc((size_t)iters, sizeof(double)), *b = calloc((size_t)iters, sizeof(double));
-	via_manager(portal); /* warm caches on both paths */
+	enum { PLAIN, SANDBOXED, SPARE, DIRECT, KINDS };
+	static const char *const kind_names[KINDS] = {"plain", "pledged+unveiled", "pledged+unveiled, spares",
+						      "direct fork+exec"};
+	static const char *const sockets[SPARE + 1] = {"echo", "echo-sb", "echo-spare"};
+	char portals[SPARE + 1][192];
+	for (int k = 0; k <= SPARE; k++)
+		snprintf(portals[k], sizeof portals[k], "%s/portal/%s", rt, sockets[k]);
+	double *t[KINDS];
+	for (int k = 0; k < KINDS; k++)
+		t[k] = calloc((size_t)iters, sizeof(double));
+	int kinds = spares ? KINDS : KINDS - 1;
+	for (int k = 0; k <= SPARE; k++) /* warm caches on every path */
+		if (k != SPARE || spares)
+			via_manager(portals[k]);
 	direct_spawn();
-	for (int i = 0; i < iters; i++) {
-		a[i] = via_manager(portal);
-		end_children_of(m);
-		b[i] = direct_spawn();
-	}
-	double ma = median(a, iters), mb = median(b, iters);
-	double mina = a[0], minb = b[0]; /* sorted by median() */
+	for (int i = 0; i < iters; i++)
+		for (int j = 0; j < KINDS; j++) {
+			int k = (i + j) % KINDS;
+			if (k == SPARE && !spares)
+				continue;
+			if (k == DIRECT) {
+				t[k][i] = direct_spawn();
+				continue;
+			}
+			t[k][i] = via_manager(portals[k]);
+			wait_instances_gone(m, spares);
+		}
 	stop_manager(m);
+	(void)kinds;
+	double med[KINDS], best[KINDS];
+	for (int k = 0; k < KINDS; k++) {
+		if (k == SPARE && !spares)
+			continue;
+		med[k] = median(t[k], iters);
+		best[k] = t[k][0]; /* sorted by median() */
+	}
 	/* Medians carry the machine's load; minimums show the cost itself. */
-	printf("first reply, accept-per-connection EchoServer: SystemServer %.3f ms, direct fork+exec %.3f ms, "
-	       "ratio %.2f (target <= 1.5) [median of %d]; best %.3f vs %.3f ms, ratio %.2f\n",
-	       ma, mb, ma / mb, iters, mina, minb, mina / minb);
+	printf("first reply, accept-per-connection EchoServer [median of %d, interleaved], against a direct "
+	       "fork+exec without sandbox (%.3f ms, best %.3f):\n", iters, med[DIRECT], best[DIRECT]);
+	for (int k = 0; k < DIRECT; k++) {
+		if (k == SPARE && !spares)
+			continue;
+		printf("  %-26s %.3f ms, ratio %.2f%s; best %.3f ms, ratio %.2f\n", kind_names[k], med[k],
+		       med[k] / med[DIRECT],
+		       k == PLAIN ? " (target <= 1.5)" : k == SANDBOXED ? " (target <= 1.1)" : " (target <= 0.5)",
+		       best[k], best[k] / best[DIRECT]);
+	}
+	for (int k = 0; k < KINDS; k++)
+		free(t[k]);
+	snprintf(manager_log, sizeof manager_log, "%s/manager.log", tmp);
+	printf("  in the manager, decision to exec (median, its log): plain %.0f us, pledged+unveiled %.0f us\n",
+	       decision_to_exec_us("EchoAccept"), decision_to_exec_us("EchoSandboxed"));
+	manager_log[0] = '\0';
 
 	/* 2. lazy sockets */
 	snprintf(cfg, sizeof cfg, "%s/lazy", tmp);
@@ -423,8 +521,6 @@ int main(int argc, char **argv)
 	snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
 	if (system(cmd) != 0)
 		return 1;
-	free(a);
-	free(b);
 	free(l);
 	free(lf);
 	free(e);

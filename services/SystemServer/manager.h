@@ -99,6 +99,12 @@ struct ss_unit {
 	 * definition, not per spawn (without it, the manager's one is used). */
 	hv_strv base_env;
 	const ss_svc_def *base_env_def;
+	/* Pledge=/Unveil= compiled once per definition (lib/sandbox's prepared
+	 * sandbox) and applied to every instance until a reload replaces the
+	 * definition; NULL until the first sandboxed spawn, or while it cannot
+	 * be prepared (an Unveil= path still to be created). */
+	struct hv_sandbox_prepared *sandbox;
+	const ss_svc_def *sandbox_def;
 
 	int log_rfd, log_wfd;
 	hv_watch *log_watch;

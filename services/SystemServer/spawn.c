@@ -297,12 +297,14 @@ typedef struct spawn_plan {
 	hv_sandbox_spec spec;
 	const char **unveils;	   /* spec's list, the child's to edit (array owned) */
 	int sup_parent, sup_child; /* Pledge=: where the seccomp listener comes (owned) */
+	hv_sandbox_prepared *prepared; /* the unit's, borrowed: applied as is */
+	int ruleset;		       /* its Landlock ruleset (borrowed), -1: none */
 } spawn_plan;
 
 #define SPAWN_PLAN_INIT                                                                            \
 	{                                                                                          \
 		.stdin_fd = -1, .stdout_fd = -1, .file_fd = -1, .handoff_parent = -1,              \
-		.handoff_child = -1, .sup_parent = -1, .sup_child = -1                             \
+		.handoff_child = -1, .sup_parent = -1, .sup_child = -1, .ruleset = -1              \
 	}
 
 static void spawn_plan_done(spawn_plan *p)
@@ -329,6 +331,7 @@ typedef struct child_args {
 	const hv_sandbox_spec *spec;
 	const char **unveils; /* spec's list, ours to edit (a real fork then) */
 	bool sandbox;
+	hv_sandbox_prepared *prepared; /* or NULL: lib/sandbox builds it here */
 } child_args;
 
 /* Unveil= paths that do not exist yet, in the child after the uid drop (so
@@ -387,16 +390,17 @@ static int prepare_unveils(const char **v, int *err)
  * open, they would fill a low LimitNOFILE= set next, and the sandbox's
  * first new fd (its seccomp listener) would fail with EMFILE. Returns the
  * error pipe's number; *sup gets the listener socket's (or -1). */
-static int arrange_fds(const child_args *a, int *sup)
+static int arrange_fds(const child_args *a, int *sup, int *ruleset)
 {
 	const spawn_plan *p = a->p;
 	int keep = 3 + p->nsrc + (p->handoff_child >= 0);
-	int floor = keep + 2; /* no lifted copy sits where the pipe and sup go */
+	int floor = keep + 3; /* no lifted copy sits where the pipe, sup and ruleset go */
 	int errfd = lift(a->errfd, floor);
 	if (errfd < 0)
 		child_fail(a->errfd, STEP_FDS, errno);
 	int tmp[64], tin = lift(p->stdin_fd, floor), tout = lift(p->stdout_fd, floor);
 	int thand = lift(p->handoff_child, floor), tsup = lift(a->sup_child, floor);
+	int trs = a->prepared ? lift(p->ruleset, floor) : -1;
 	for (int i = 0; i < p->nsrc; i++)
 		if ((tmp[i] = lift(p->srcs[i], floor)) < 0)
 			child_fail(errfd, STEP_FDS, errno);
@@ -415,7 +419,11 @@ static int arrange_fds(const child_args *a, int *sup)
 	*sup = tsup >= 0 ? keep + 1 : -1;
 	if (tsup >= 0 && dup3(tsup, keep + 1, O_CLOEXEC) < 0)
 		child_fail(errfd, STEP_FDS, errno);
-	if (syscall(SYS_close_range, keep + 1 + (tsup >= 0), ~0u, 0) < 0)
+	int rs_slot = keep + 1 + (tsup >= 0);
+	*ruleset = trs >= 0 ? rs_slot : -1;
+	if (trs >= 0 && dup3(trs, rs_slot, O_CLOEXEC) < 0)
+		child_fail(errfd, STEP_FDS, errno);
+	if (syscall(SYS_close_range, rs_slot + (trs >= 0), ~0u, 0) < 0)
 		child_fail(errfd, STEP_FDS, errno);
 	return errfd;
 }
@@ -437,7 +445,7 @@ __attribute__((noreturn)) static int child_main(void *arg)
 	sigset_t none;
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	int tsup, errfd = arrange_fds(a, &tsup);
+	int tsup, trs, errfd = arrange_fds(a, &tsup, &trs);
 	char buf[16];
 	snprintf(buf, sizeof buf, "%d", (int)getpid());
 	if (a->listen_pid_idx)
@@ -471,6 +479,11 @@ __attribute__((noreturn)) static int child_main(void *arg)
 			child_fail(errfd, STEP_GID, errno);
 		if (syscall(SYS_setresuid, a->p->uid, a->p->uid, a->p->uid) < 0)
 			child_fail(errfd, STEP_UID, errno);
+	}
+	if (a->prepared) {
+		/* Compiled once in the manager: four system calls, no allocation. */
+		int q = hv_sandbox_exec_prepared(a->prepared, trs, a->p->argv, a->p->envp, tsup);
+		child_fail(errfd, STEP_SANDBOX, -q);
 	}
 	if (a->sandbox) {
 		int uerr = 0, bad = a->unveils ? prepare_unveils(a->unveils, &uerr) : -1;
@@ -723,8 +736,16 @@ static bool env_replaced_by_account(const spawn_plan *p, const char *e)
 		!strncmp(e, "XDG_STATE_HOME=", 15) || !strncmp(e, "XDG_CACHE_HOME=", 15));
 }
 
+/* What lib/sandbox tells a program it holds: a prepared sandbox's own
+ * values replace inherited ones (as hv_sandbox_exec() does). */
+static bool is_pledge_var(const char *e)
+{
+	return !strncmp(e, "HAVEN_PLEDGE=", 13) || !strncmp(e, "HAVEN_EXECPLEDGE=", 17) ||
+	       !strncmp(e, "HAVEN_PLEDGE_TRAPS=", 19);
+}
+
 /* envp = the base environment (minus what the account replaces) + this
- * spawn's own; argv = Executable + Arguments. */
+ * spawn's own (+ a prepared sandbox's); argv = Executable + Arguments. */
 static int plan_environment(ss_unit *u, int conn, spawn_plan *p)
 {
 	const ss_svc_def *d = u->def;
@@ -734,24 +755,70 @@ static int plan_environment(ss_unit *u, int conn, spawn_plan *p)
 	int r = plan_own_env(u, conn, p);
 	if (r < 0)
 		return r;
-	p->envp = calloc(benv->n + p->env.n + 1, sizeof(char *));
+	const char *const *sbenv = p->prepared ? hv_sandbox_prepared_env(p->prepared) : NULL;
+	size_t nsb = 0;
+	while (sbenv && sbenv[nsb])
+		nsb++;
+	p->envp = calloc(benv->n + p->env.n + nsb + 1, sizeof(char *));
 	p->argv = calloc(d->args.n + 2, sizeof(char *));
 	if (!p->envp || !p->argv)
 		return -ENOMEM;
 	size_t n = 0;
 	for (size_t i = 0; i < benv->n; i++)
-		if (!env_replaced_by_account(p, benv->v[i]))
+		if (!env_replaced_by_account(p, benv->v[i]) && !(sbenv && is_pledge_var(benv->v[i])))
 			p->envp[n++] = benv->v[i];
 	for (size_t i = 0; i < p->env.n; i++)
 		p->envp[n++] = p->env.v[i];
+	for (size_t i = 0; i < nsb; i++) /* what hv_sandbox_exec() would add */
+		p->envp[n++] = (char *)sbenv[i];
 	p->argv[0] = d->executable;
 	for (size_t i = 0; i < d->args.n; i++)
 		p->argv[i + 1] = d->args.v[i];
 	return 0;
 }
 
-static int plan_sandbox(const ss_svc_def *d, spawn_plan *p)
+/* The unit's prepared sandbox for its current definition, made on its
+ * first sandboxed spawn. NULL (and a spawn that builds it in the child, as
+ * before) while an Unveil= path does not exist yet: the child creates
+ * "c" ones as the service's account, and the next spawn prepares. */
+static hv_sandbox_prepared *unit_sandbox(ss_unit *u, const hv_sandbox_spec *spec)
 {
+	const ss_svc_def *d = u->def;
+	if (u->sandbox_def == d && u->sandbox)
+		return u->sandbox;
+	hv_sandbox_prepared_free(u->sandbox);
+	u->sandbox = NULL;
+	u->sandbox_def = NULL;
+	for (size_t i = 0; i < d->unveil.n; i++) {
+		const char *e = d->unveil.v[i], *colon = strrchr(e, ':');
+		char path[PATH_MAX];
+		if (!strncmp(e, "tcp:", 4))
+			continue;
+		/* A relative path means the instance's working directory. */
+		if (e[0] != '/' || !colon || (size_t)(colon - e) >= sizeof path)
+			return NULL;
+		memcpy(path, e, (size_t)(colon - e));
+		path[colon - e] = '\0';
+		if (access(path, F_OK) < 0)
+			return NULL;
+	}
+	hv_sandbox_spec whole = *spec;
+	whole.unveils = d->unveil.n ? (const char *const *)d->unveil.v : NULL;
+	uint64_t t0 = hv_now_ns();
+	int r = hv_sandbox_prepare(&whole, d->executable, d->pledge != NULL, &u->sandbox);
+	if (r < 0) {
+		if (r != -EOPNOTSUPP)
+			hv_log_warn("%s: sandbox not prepared (%s): built per instance", d->name, strerror(-r));
+		return NULL;
+	}
+	u->sandbox_def = d;
+	hv_log_debug("%s: sandbox prepared in %.0f us", d->name, (double)(hv_now_ns() - t0) / 1e3);
+	return u->sandbox;
+}
+
+static int plan_sandbox(ss_unit *u, spawn_plan *p)
+{
+	const ss_svc_def *d = u->def;
 	if (d->unveil.n) {
 		p->unveils = calloc(d->unveil.n + 1, sizeof(char *));
 		if (!p->unveils)
@@ -764,6 +831,8 @@ static int plan_sandbox(const ss_svc_def *d, spawn_plan *p)
 		.unveils = p->unveils,
 	};
 	p->sandbox = d->pledge || d->exec_pledge || d->unveil.n;
+	if (p->sandbox && (p->prepared = unit_sandbox(u, &p->spec)))
+		p->ruleset = hv_sandbox_prepared_ruleset(p->prepared);
 	/* With a Pledge=, a forbidden call is reported to the manager (which
 	 * logs its name) before the kill. */
 	if (d->pledge) {
@@ -782,10 +851,12 @@ static int plan_spawn(ss_unit *u, int conn, uid_t peer, spawn_plan *p)
 	int r = plan_fds(u, conn, p);
 	if (r < 0)
 		return r;
+	if ((r = plan_sandbox(u, p)) < 0)
+		return r;
 	r = plan_environment(u, conn, p);
 	if (r < 0)
 		return hv_log_errno(r, "%s: cannot prepare the environment", u->def->name);
-	return plan_sandbox(u->def, p);
+	return 0;
 }
 
 /* --- after the fork: bookkeeping --------------------------------------- */
@@ -913,11 +984,13 @@ int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
 			  .wd_pid_idx = p.wd_pid_idx,
 			  .spec = &p.spec,
 			  .unveils = p.unveils,
-			  .sandbox = p.sandbox };
+			  .sandbox = p.sandbox,
+			  .prepared = p.prepared };
 	signals_to_reset(&ca.reset);
 	_hv_close_ int pidfd = -1;
-	pid_t pid =
-		spawn_child(&ca, !p.sandbox /* lib/sandbox allocates: a real fork then */, &pidfd);
+	/* Building a sandbox allocates: a real fork then; a prepared one does
+	 * not, and runs on the manager's memory like an unsandboxed spawn. */
+	pid_t pid = spawn_child(&ca, !p.sandbox || p.prepared, &pidfd);
 	if (pid < 0)
 		return hv_log_errno(pid, "%s: fork", d->name);
 

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include <haven/log.h>
+#include <haven/sandbox.h>
 #include <haven/util.h>
 
 #include "internal.h"
@@ -155,6 +156,9 @@ void ss_unit_replace_def(ss_unit *u, ss_svc_def *d)
 	u->def = d;
 	hv_strv_clear(&u->base_env);
 	u->base_env_def = NULL;
+	hv_sandbox_prepared_free(u->sandbox);
+	u->sandbox = NULL;
+	u->sandbox_def = NULL;
 	if (unit_alloc_arrays(u) < 0)
 		ss_unit_set_failed(u, "out of memory");
 }
@@ -182,6 +186,7 @@ static void unit_free(ss_unit *u)
 	ss_svc_def_free(u->replacement);
 	ss_svc_def_free(u->def);
 	hv_strv_clear(&u->base_env);
+	hv_sandbox_prepared_free(u->sandbox);
 	free(u);
 }
 
