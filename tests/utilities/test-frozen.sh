@@ -9,6 +9,7 @@
 #   launchserver launch fileoperation fileop filesystemaccessserver fsa;
 #   launchserver launch chessengine chess; devicemapper devices;
 #   audioserver audio;
+#   networkserver net;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -157,6 +158,18 @@ if have filesystemaccessserver fsa; then
 	frozen FileSystemAccessServer "${exe[fsa]}" revoke /usr/bin/x
 	cont_last
 	"${exe[fsa]}" grants >/dev/null || fail "fsa grants after SIGCONT"
+fi
+
+# Read-only calls only: a request queued while frozen runs after SIGCONT,
+# and this NetworkServer sees the machine's own interfaces.
+if have networkserver net; then
+	start_service "${exe[networkserver]}" network
+	stop_last
+	for cmd in "list" "list --json" "list lo" "watch"; do
+		frozen NetworkServer "${exe[net]}" $cmd
+	done
+	cont_last
+	"${exe[net]}" list lo >/dev/null || fail "net list after SIGCONT"
 fi
 
 if have chessengine chess; then
