@@ -17,6 +17,7 @@
 #include <glob.h>
 #include <grp.h>
 #include <ini.h>
+#include <linux/capability.h>
 #include <limits.h>
 #include <math.h>
 #include <pwd.h>
@@ -837,6 +838,51 @@ static int key_group(def_ctx *c, const key_item *k, const char *v, void *field)
 	return 0;
 }
 
+/* The kernel's capability names (linux/capability.h), for
+ * AmbientCapabilities=. */
+#define CAP_NAME(x) { #x, x }
+static const key_name cap_names[] = {
+	CAP_NAME(CAP_CHOWN), CAP_NAME(CAP_DAC_OVERRIDE), CAP_NAME(CAP_DAC_READ_SEARCH),
+	CAP_NAME(CAP_FOWNER), CAP_NAME(CAP_FSETID), CAP_NAME(CAP_KILL), CAP_NAME(CAP_SETGID),
+	CAP_NAME(CAP_SETUID), CAP_NAME(CAP_SETPCAP), CAP_NAME(CAP_LINUX_IMMUTABLE),
+	CAP_NAME(CAP_NET_BIND_SERVICE), CAP_NAME(CAP_NET_BROADCAST), CAP_NAME(CAP_NET_ADMIN),
+	CAP_NAME(CAP_NET_RAW), CAP_NAME(CAP_IPC_LOCK), CAP_NAME(CAP_IPC_OWNER),
+	CAP_NAME(CAP_SYS_MODULE), CAP_NAME(CAP_SYS_RAWIO), CAP_NAME(CAP_SYS_CHROOT),
+	CAP_NAME(CAP_SYS_PTRACE), CAP_NAME(CAP_SYS_PACCT), CAP_NAME(CAP_SYS_ADMIN),
+	CAP_NAME(CAP_SYS_BOOT), CAP_NAME(CAP_SYS_NICE), CAP_NAME(CAP_SYS_RESOURCE),
+	CAP_NAME(CAP_SYS_TIME), CAP_NAME(CAP_SYS_TTY_CONFIG), CAP_NAME(CAP_MKNOD),
+	CAP_NAME(CAP_LEASE), CAP_NAME(CAP_AUDIT_WRITE), CAP_NAME(CAP_AUDIT_CONTROL),
+	CAP_NAME(CAP_SETFCAP), CAP_NAME(CAP_MAC_OVERRIDE), CAP_NAME(CAP_MAC_ADMIN),
+	CAP_NAME(CAP_SYSLOG), CAP_NAME(CAP_WAKE_ALARM), CAP_NAME(CAP_BLOCK_SUSPEND),
+	CAP_NAME(CAP_AUDIT_READ), CAP_NAME(CAP_PERFMON), CAP_NAME(CAP_BPF),
+	CAP_NAME(CAP_CHECKPOINT_RESTORE), { NULL, 0 }
+};
+#undef CAP_NAME
+
+/* AmbientCapabilities=CAP_X CAP_Y (spaces or commas; systemd's names):
+ * what a service that drops to User= keeps. */
+static int key_caps(def_ctx *c, const key_item *k, const char *v, void *field)
+{
+	_hv_free_ char *copy = strdup(v);
+	if (!copy)
+		return -ENOMEM;
+	uint64_t caps = 0;
+	char *save = NULL;
+	for (char *w = strtok_r(copy, " \t,", &save); w; w = strtok_r(NULL, " \t,", &save)) {
+		int x;
+		if (lookup_name(cap_names, w, &x) < 0) {
+			bad(c, c->line, "[%s] AmbientCapabilities=%s: unknown capability \"%s\" "
+			    "(names as in capabilities(7): CAP_NET_ADMIN, CAP_NET_RAW, ...)", c->d->name, v, w);
+			return KEY_REPORTED;
+		}
+		caps |= 1ull << x;
+	}
+	if (!caps)
+		return -EINVAL;
+	*(uint64_t *)field |= caps;
+	return 0;
+}
+
 /* At least a millisecond; kept in microseconds (WATCHDOG_USEC). */
 static int key_watchdog(def_ctx *c, const key_item *k, const char *v, void *field)
 {
@@ -966,6 +1012,7 @@ static const key_item keys[] = {
 	KEY("Pledge", key_string, pledge, .flags = KEY_SANDBOX),
 	KEY("ExecPledge", key_string, exec_pledge, .flags = KEY_SANDBOX),
 	KEY("Unveil", key_unveil, unveil, .flags = KEY_LIST | KEY_SANDBOX),
+	KEY("AmbientCapabilities", key_caps, ambient_caps, .flags = KEY_LIST),
 	KEY("Readiness", key_readiness, readiness),
 	KEY("WatchdogSec", key_watchdog, watchdog_usec),
 	LIMIT_KEY("LimitAS", SS_LIMIT_AS),

@@ -85,6 +85,9 @@ typedef struct ss_svc_def {
 
 	char *pledge, *exec_pledge;
 	hv_strv unveil;
+	/* AmbientCapabilities=: bit n is capability n (CAP_NET_ADMIN = 12),
+	 * kept across the uid drop and raised as ambient (spawn.c). */
+	uint64_t ambient_caps;
 	enum ss_readiness readiness;
 	uint64_t watchdog_usec;
 	ss_svc_limit limits[SS_LIMIT_COUNT];

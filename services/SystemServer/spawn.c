@@ -20,6 +20,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/capability.h>
+#include <sys/prctl.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/un.h>
@@ -41,7 +43,8 @@ extern char **environ;
 
 enum spawn_step {
 	STEP_FDS = 1, STEP_SETSID, STEP_CHDIR, STEP_PRIORITY, STEP_RLIMIT, STEP_GROUPS, STEP_GID, STEP_UID,
-	STEP_UNVEIL, STEP_SANDBOX, STEP_EXEC
+	STEP_UNVEIL, STEP_SANDBOX, STEP_EXEC,
+	STEP_CAPS,
 };
 static const char *const step_names[] = {
 	[STEP_FDS] = "arrange fds", [STEP_SETSID] = "setsid", [STEP_CHDIR] = "chdir to WorkingDirectory",
@@ -49,6 +52,7 @@ static const char *const step_names[] = {
 	[STEP_GID] = "setgid", [STEP_UID] = "setuid", [STEP_UNVEIL] = "create the Unveil= directory",
 	[STEP_SANDBOX] = "apply the sandbox",
 	[STEP_EXEC] = "exec",
+	[STEP_CAPS] = "keep AmbientCapabilities",
 };
 
 struct spawn_err {
@@ -383,6 +387,26 @@ static int prepare_unveils(const char **v, int *err)
 	return -1;
 }
 
+/* Child-side, after the uid drop (PR_SET_KEEPCAPS kept the permitted
+ * set): caps become the permitted, effective and inheritable sets, then
+ * ambient, so they survive the exec of a program without file
+ * capabilities (and no_new_privs, which the sandbox sets next). Raw
+ * system calls, no allocation: this may run on the manager's memory. */
+static void keep_caps(int errfd, uint64_t caps)
+{
+	struct __user_cap_header_struct h = {.version = _LINUX_CAPABILITY_VERSION_3};
+	struct __user_cap_data_struct d[2] = {
+		{.effective = (uint32_t)caps, .permitted = (uint32_t)caps, .inheritable = (uint32_t)caps},
+		{.effective = (uint32_t)(caps >> 32), .permitted = (uint32_t)(caps >> 32),
+		 .inheritable = (uint32_t)(caps >> 32)},
+	};
+	if (syscall(SYS_capset, &h, d) < 0)
+		child_fail(errfd, STEP_CAPS, errno);
+	for (int cap = 0; cap < 64; cap++)
+		if (caps & (1ull << cap) && prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_RAISE, cap, 0, 0) < 0)
+			child_fail(errfd, STEP_CAPS, errno);
+}
+
 /* Child-side: the handed-over fds at 3…, the PerUser channel after them,
  * stdio at 0-2; then the error pipe and the Pledge= listener socket just
  * above (close-on-exec), and every other fd closed for real. The manager
@@ -473,12 +497,17 @@ __attribute__((noreturn)) static int child_main(void *arg)
 		/* Raw system calls: glibc's wrappers would broadcast the change
 		 * to the threads it knows, which are the parent's when the
 		 * address space is shared; this process has one thread. */
+		if (a->d->ambient_caps && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
+			child_fail(errfd, STEP_CAPS, errno);
 		if (syscall(SYS_setgroups, 0, NULL) < 0)
 			child_fail(errfd, STEP_GROUPS, errno);
 		if (syscall(SYS_setresgid, a->p->gid, a->p->gid, a->p->gid) < 0)
 			child_fail(errfd, STEP_GID, errno);
 		if (syscall(SYS_setresuid, a->p->uid, a->p->uid, a->p->uid) < 0)
 			child_fail(errfd, STEP_UID, errno);
+		/* Between the uid drop and the sandbox: the filter may forbid capset. */
+		if (a->d->ambient_caps)
+			keep_caps(errfd, a->d->ambient_caps);
 	}
 	if (a->prepared) {
 		/* Compiled once in the manager: four system calls, no allocation. */
@@ -565,6 +594,11 @@ static void plan_account(const ss_unit *u, uid_t peer, spawn_plan *p)
 			hv_log_warn("%s: User=/Group= ignored: the manager is not root", d->name);
 		p->drop = false;
 	}
+	/* Capabilities are kept across a uid drop only; a service running as
+	 * the manager's own uid has what the manager has. */
+	if (d->ambient_caps && !p->drop)
+		hv_log_warn("%s: AmbientCapabilities= ignored: no User= to drop to (or the manager is not root)",
+			    d->name);
 }
 
 static int plan_stdio(ss_unit *u, spawn_plan *p)

@@ -488,6 +488,46 @@ def test_privdrop(h):
     h.stop()
 
 
+def test_ambient_capabilities(h):
+    """AmbientCapabilities=: a service dropped to User=nobody keeps exactly
+    the capabilities named, across the uid change and its exec, with a
+    Pledge= sandbox too (the probe is grep reading its own
+    /proc/self/status: CapEff of the started process); without the key it
+    has none; an unknown name is a file:line error."""
+    if os.geteuid() != 0:
+        print("needs root")
+        return SKIP
+    def out(name):
+        return os.path.join(h.tmp, name + ".status")
+    for name, extra in (("Caps", ""), ("CapsSandboxed", "Pledge=stdio rpath\n"), ("NoCaps", None)):
+        caps = "AmbientCapabilities=CAP_NET_ADMIN CAP_NET_RAW\n" if extra is not None else ""
+        h.define(name + ".ini", "[%s]\nExecutable=/bin/grep\nArguments=^Cap /proc/self/status\nUser=nobody\n"
+                 "%sStdIO=%s\n%s" % (name, caps, out(name), extra or ""))
+    h.define("badcaps.ini", "[BadCaps]\nExecutable=/bin/true\nAmbientCapabilities=CAP_NET_ADMIN CAP_FLY\n")
+    h.start()
+
+    def status(name):
+        def read():
+            try:
+                with open(out(name)) as f:
+                    st = dict(ln.split(":\t", 1) for ln in f.read().splitlines() if ":\t" in ln)
+            except OSError:
+                return None
+            return st if "CapAmb" in st else None
+        return wait_for(read, name + " wrote its status")
+    want = "%016x" % (1 << 12 | 1 << 13)  # CAP_NET_ADMIN, CAP_NET_RAW
+    for name in ("Caps", "CapsSandboxed"):
+        st = status(name)
+        for field in ("CapEff", "CapPrm", "CapAmb"):
+            check(st[field].strip() == want, "%s: %s %r, want %s" % (name, field, st[field], want))
+    st = status("NoCaps")
+    check(st["CapEff"].strip() == "0" * 16 and st["CapAmb"].strip() == "0" * 16, "NoCaps: %r" % st)
+    log = h.manager_log()
+    check("badcaps.ini:3: [BadCaps] AmbientCapabilities=CAP_NET_ADMIN CAP_FLY: unknown capability \"CAP_FLY\"" in log,
+          "bad name reported with file:line\n" + log)
+    h.stop()
+
+
 def test_per_user(h):
     if os.geteuid() != 0:
         print("needs root")
@@ -1389,7 +1429,6 @@ def test_shipped_sandboxes(h):
     tiny_png(png)
     check(run([clis["imgdecode"], "--info", "--socket", h.portal("image"), png]).startswith("png 2x2"),
           "imgdecode --info")
-
     for n in sandbox_lines:
         rec = wait_for(lambda: h.records("open", "Probe" + n), "Probe%s tried %s" % (n, secret))
         check(int(rec[0]["result"]) == 13, "outside %s's Unveil=: EACCES, got %r" % (n, rec))
