@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <haven/log.h>
 
@@ -138,6 +139,30 @@ static int iface_fill(arena *call, const nws_iface *f, network_server_interface 
 }
 
 /* --- reading -------------------------------------------------------------- */
+/* Anyone may read; changing the network is for root and the service's
+ * own uid (the socket is the service's, and reachable by every user). */
+static int check_admin(hv_call *call)
+{
+	const struct ucred *peer = hv_call_peer(call);
+	if (peer && (peer->uid == 0 || peer->uid == getuid()))
+		return 0;
+	return hv_call_fail(call, -EPERM, "changing the network is for root (uid %u may only read it)",
+			    peer ? (unsigned)peer->uid : 0u);
+}
+
+/* The interface a change names, once the caller may change it. */
+static int find_target(hv_call *call, const char *name, nws_iface **out)
+{
+	int r = check_admin(call);
+	if (r < 0)
+		return r;
+	*out = nws_state_find_name(&nws.state, name);
+	if (!*out)
+		return network_server_error(call, NETWORK_SERVER_ERR_NO_SUCH_INTERFACE,
+					    "no interface named \"%s\"", name);
+	return 0;
+}
+
 static int find_iface(hv_call *call, const char *name, nws_iface **out)
 {
 	*out = nws_state_find_name(&nws.state, name);
@@ -232,7 +257,7 @@ static int persist(hv_call *call, const nws_config *c, const char *key, respond_
 static int on_set_up(hv_call *call, const network_server_set_up_req *req, network_server_set_up_rep *rep)
 {
 	nws_iface *f;
-	int r = find_iface(call, req->name, &f);
+	int r = find_target(call, req->name, &f);
 	if (r < 0)
 		return r;
 	if ((r = nws_kernel_set_up(f->link.index, req->up)) < 0)
@@ -252,7 +277,7 @@ static int on_set_up(hv_call *call, const network_server_set_up_req *req, networ
 static int on_set_mtu(hv_call *call, const network_server_set_mtu_req *req, network_server_set_mtu_rep *rep)
 {
 	nws_iface *f;
-	int r = find_iface(call, req->name, &f);
+	int r = find_target(call, req->name, &f);
 	if (r < 0)
 		return r;
 	if (req->mtu < NWS_MTU_MIN || req->mtu > NWS_MTU_MAX)
@@ -297,7 +322,7 @@ static bool edit_list(hv_strv *list, const char *s, bool add)
 static int change_address(hv_call *call, const char *name, const char *text, bool add, respond_fn respond)
 {
 	nws_iface *f;
-	int r = find_iface(call, name, &f);
+	int r = find_target(call, name, &f);
 	if (r < 0)
 		return r;
 	nws_prefix p;
@@ -330,7 +355,7 @@ static int change_route(hv_call *call, const char *name, const char *dst, const 
 			bool add, respond_fn respond)
 {
 	nws_iface *f;
-	int r = find_iface(call, name, &f);
+	int r = find_target(call, name, &f);
 	if (r < 0)
 		return r;
 	nws_route_spec rs;
@@ -363,7 +388,7 @@ static int on_del_route(hv_call *call, const network_server_del_route_req *req, 
 static int on_set_dhcp(hv_call *call, const network_server_set_dhcp_req *req, network_server_set_dhcp_rep *rep)
 {
 	nws_iface *f;
-	int r = find_iface(call, req->name, &f);
+	int r = find_target(call, req->name, &f);
 	if (r < 0)
 		return r;
 	if ((r = nws_dhcp_set(req->name, req->enabled)) == -ENOTSUP)

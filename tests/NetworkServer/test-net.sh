@@ -89,6 +89,15 @@ expect_rc 2 n set veth0
 expect_rc 2 n frob
 expect_rc 0 n --help
 
+# --- anyone may read, only root may change ------------------------------
+chmod o+x "$dir" "$HAVEN_PORTAL_DIR"
+chmod 0666 "$HAVEN_PORTAL_DIR/network"
+as_nobody() { setpriv --reuid=65534 --regid=65534 --clear-groups "$net" "$@"; }
+expect_rc 0 as_nobody list veth0
+expect_rc 1 as_nobody set veth0 mtu 1280
+grep -q "is for root" "$dir/err" || fail "nobody changed the MTU: $(cat "$dir/err")"
+ip -n "$ns" link show veth0 | grep -q "mtu 1400" || fail "the MTU changed for nobody"
+
 # --- the configuration survives a restart ---------------------------------
 stop_net
 wait_for grep -q "went away" "$dir/watch.err" || fail "net watch did not see the service go"
