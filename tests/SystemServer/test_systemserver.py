@@ -1429,6 +1429,19 @@ def test_shipped_sandboxes(h):
     tiny_png(png)
     check(run([clis["imgdecode"], "--info", "--socket", h.portal("image"), png]).startswith("png 2x2"),
           "imgdecode --info")
+    # NetworkServer: reads the interfaces; under a root manager as nobody
+    # with CAP_NET_ADMIN alone (AmbientCapabilities=).
+    net = os.path.join(build, "utilities", "net", "net")
+    if "NetworkServer" in names and os.path.exists(net):
+        check(" lo: " in run([net, "list"]), "net list shows lo")
+        pid = running_pid("NetworkServer")
+        confined("NetworkServer", pid)
+        if os.geteuid() == 0:
+            with open("/proc/%d/status" % pid) as f:
+                st = dict(ln.split(":\t", 1) for ln in f.read().splitlines() if ":\t" in ln)
+            check(st["Uid"].split()[0] == "65534", "NetworkServer runs as nobody: %r" % st["Uid"])
+            check(st["CapEff"].strip() == "%016x" % (1 << 12), "NetworkServer: CapEff %r" % st["CapEff"])
+
     for n in sandbox_lines:
         rec = wait_for(lambda: h.records("open", "Probe" + n), "Probe%s tried %s" % (n, secret))
         check(int(rec[0]["result"]) == 13, "outside %s's Unveil=: EACCES, got %r" % (n, rec))
