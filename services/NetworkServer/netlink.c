@@ -117,7 +117,8 @@ static void on_readable(hv_loop *loop, int fd, uint32_t events, void *userdata)
 			return;
 		if (got < 0 && errno == ENOBUFS) {
 			/* Notifications were lost: the model is rebuilt from a
-			 * fresh dump, and what differs is announced. */
+			 * fresh dump (subscribers are not told what changed in
+			 * the gap; docs/networkserver.md). */
 			hv_log_warn("netlink notifications lost (socket overflow): dumping again");
 			nws_state fresh = {0};
 			int r = dump_all(&fresh);
