@@ -10,6 +10,7 @@
 #   launchserver launch chessengine chess; devicemapper devices;
 #   audioserver audio;
 #   networkserver net;
+#   loginserver sessions;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -120,6 +121,16 @@ if have lookupserver lookup; then
 	RC=5 frozen LookupServer "${exe[lookup]}" frozen.test # lookup's "service failed" status
 	cont_last
 	"${exe[lookup]}" frozen.test >/dev/null || fail "lookup after SIGCONT"
+fi
+
+if have loginserver sessions; then
+	start_service "${exe[loginserver]}" login --runtime-root "$dir/rt"
+	stop_last
+	for cmd in "list" "lock 1" "terminate 1"; do
+		frozen LoginServer "${exe[sessions]}" $cmd
+	done
+	cont_last
+	"${exe[sessions]}" list >/dev/null || fail "sessions list after SIGCONT"
 fi
 
 if have launchserver launch; then
