@@ -206,8 +206,9 @@ static int worker_message(struct lgs_login *l, struct lgs_wmsg *m)
 	case W_SESSION_FAIL:
 		if (l->state != L_STARTING)
 			return W_BROKEN;
-		login_server_error(l->start_call, LOGIN_SERVER_ERR_SESSION_FAILED, "%s",
-				   lgs_wget_str(m, &s) ? s : "?");
+		/* A held call: answered here, not by a handler's return. */
+		hv_call_respond_error(l->start_call, LOGIN_SERVER_ERR_SESSION_FAILED,
+				      lgs_wget_str(m, &s) ? s : "?");
 		l->start_call = NULL;
 		lgs_login_free(l);
 		return W_STOP;

@@ -56,6 +56,8 @@ $dir/home alice alice
 sid=1"
 [ "$(cat "$dir/out")" = "$want" ] || fail "alice's session printed: $(cat "$dir/out") / $(cat "$dir/err")"
 wait_for test ! -e "$rt/4242" || fail "alice's runtime dir stays after her only session ended"
+# Without a working login the rest would only wait out its bounds.
+[ "$fails" -eq 0 ] || { cat "$dir/server.log" >&2; finish; }
 expect_rc 7 sh -c "echo secret | '$login' --socket '$sock' --command 'exit 7' alice"
 expect_rc 0 sh -c "echo secret | '$login' --socket '$sock' --env FOO=bar --env HOME=/evil --command 'echo \$FOO \$HOME' alice"
 [ "$(cat "$dir/out")" = "bar $dir/home" ] || fail "greeter env: FOO set, HOME kept: $(cat "$dir/out")"

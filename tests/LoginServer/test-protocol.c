@@ -108,6 +108,20 @@ static void unasked_answers(hv_conn *c, hv_conn *other)
 	CHECK_EQ(login_server_answer(c, a, ev.prompt, "secret"), LOGIN_SERVER_ERR_NOT_ASKED);
 	WAIT_FOR(c, ev.authenticated);
 	CHECK_EQ(login_server_cancel(c, a), 0);
+	/* A session whose command cannot run: SessionFailed, with the step. */
+	memset(&ev, 0, sizeof(ev));
+	REQUIRE(login_server_begin(c, "alice", &a) == 0);
+	WAIT_FOR(c, ev.prompt != 0);
+	CHECK_EQ(login_server_answer(c, a, ev.prompt, "secret"), 0);
+	WAIT_FOR(c, ev.authenticated);
+	const char *missing[] = {"/nonexistent/login-test-command"};
+	hv_vec_bytestring cmd = {.items = missing, .count = 1};
+	CHECK_EQ(login_server_start_session(c, a, cmd, none, nofds, &session),
+		 LOGIN_SERVER_ERR_SESSION_FAILED);
+	const hv_ipc_error *e = hv_conn_last_error(c);
+	CHECK_MSG(e && strstr(e->message, "exec /nonexistent/login-test-command"),
+		  "SessionFailed names the step: %s", e ? e->message : "(none)");
+	CHECK_EQ(login_server_cancel(c, a), LOGIN_SERVER_ERR_NO_SUCH_ATTEMPT);
 	CHECK_EQ(login_server_cancel(c, a), LOGIN_SERVER_ERR_NO_SUCH_ATTEMPT);
 	CHECK_EQ(login_server_start_session(c, a, none, none, nofds, &session),
 		 LOGIN_SERVER_ERR_NO_SUCH_ATTEMPT);
