@@ -73,6 +73,10 @@ static void usage(FILE *f, const char *argv0)
 		"                    none (scheduler), same (CPU 0), split (CPU 0 / CPU 1)\n"
 		"  --server PATH     EchoServer executable (default: the one built with this)\n"
 		"  --no-dbus         skip the D-Bus comparison\n"
+		"  --oneway          only the one-way figures, in both placements (same CPU,\n"
+		"                    split), 10 interleaved runs each (raw, Haven, per\n"
+		"                    placement), medians and ratios against the goals\n"
+		"                    (issue 13: >= 0.35x same, >= 0.5x split)\n"
 		"  --quick           a smoke run: few rounds and messages, one big call (figures\n"
 		"                    are not meaningful; checks that every measurement works)\n"
 		"  -h, --help        show this help\n",
@@ -256,6 +260,70 @@ static int measure_oneway(const bench_opts *o, hv_peer *hv, struct results *res)
 	return 0;
 }
 
+/* --oneway: the one-way figures alone, in both placements, runs
+ * interleaved (raw same, Haven same, raw split, Haven split, ...). */
+#define ONEWAY_ONLY_RUNS 10u
+static const enum bench_pin oneway_pins[2] = {BENCH_PIN_SAME, BENCH_PIN_SPLIT};
+static const double oneway_goal[2] = {0.35, 0.5};
+
+static int run_oneway(bench_opts *o, bool json)
+{
+	hv_peer *hv = NULL;
+	bench_pin_self(BENCH_PIN_SAME, 0);
+	int r = hv_peer_start(o, &hv);
+	if (r < 0) {
+		fprintf(stderr, "ipc-bench: cannot start EchoServer (%s): %s\n", o->server_path,
+			strerror(-r));
+		return r;
+	}
+	double raw[2][ONEWAY_ONLY_RUNS], hvr[2][ONEWAY_ONLY_RUNS], warm;
+	unsigned runs = o->oneway_msgs < 100000 ? 2 : ONEWAY_ONLY_RUNS;
+	for (unsigned i = 0; r >= 0 && i < runs; i++)
+		for (int p = 0; r >= 0 && p < 2; p++) {
+			o->tput_pin = oneway_pins[p];
+			bench_pin_self(o->tput_pin, 0);
+			hv_peer_pin(hv, o->tput_pin);
+			if (i == 0)
+				r = hv_peer_oneway_run(hv, o->oneway_msgs / 10 + 1, &warm);
+			if (r >= 0)
+				r = raw_oneway_run(o, o->oneway_msgs * RAW_ONEWAY_SCALE, &raw[p][i]);
+			if (r >= 0)
+				r = hv_peer_oneway_run(hv, o->oneway_msgs, &hvr[p][i]);
+		}
+	hv_peer_stop(hv);
+	if (r < 0) {
+		fprintf(stderr, "ipc-bench: one-way runs failed: %s\n", strerror(-r));
+		return r;
+	}
+	if (!json)
+		printf("ipc-bench --oneway: %u one-way %u-byte messages per Haven run, median of %u "
+		       "interleaved runs per placement\n\n%-12s %14s %14s %8s %8s\n",
+		       o->oneway_msgs, BENCH_MSG_SIZE, runs, "placement", "raw /s", "haven /s",
+		       "ratio", "goal");
+	for (int p = 0; p < 2; p++) {
+		double ratios[ONEWAY_ONLY_RUNS];
+		for (unsigned i = 0; i < runs; i++)
+			ratios[i] = hvr[p][i] / raw[p][i];
+		double mr = median_runs(raw[p], runs), mh = median_runs(hvr[p], runs),
+		       lo = ratios[0], hi = ratios[0];
+		for (unsigned i = 1; i < runs; i++) {
+			lo = ratios[i] < lo ? ratios[i] : lo;
+			hi = ratios[i] > hi ? ratios[i] : hi;
+		}
+		double ratio = median_runs(ratios, runs);
+		const char *name = p == 0 ? "same" : "split";
+		if (json)
+			printf("%s\"raw_oneway_%s_msgs_s\": %.0f, \"hv_oneway_%s_msgs_s\": %.0f, "
+			       "\"oneway_%s_ratio\": %.3f%s",
+			       p == 0 ? "{" : "", name, mr, name, mh, name, ratio, p == 1 ? "}\n" : ", ");
+		else
+			printf("%-12s %14.0f %14.0f %8.3f %8s %s (per run %.3f..%.3f)\n", name, mr, mh,
+			       ratio, p == 0 ? ">= 0.35" : ">= 0.5", verdict(ratio >= oneway_goal[p]), lo,
+			       hi);
+	}
+	return 0;
+}
+
 static int run(bench_opts *o, bool use_dbus, struct results *res)
 {
 	raw_peer *raw = NULL;
@@ -333,7 +401,8 @@ static void rmtree_tmp(const char *dir)
 
 int main(int argc, char **argv)
 {
-	enum { OPT_JSON = 256, OPT_ROUNDS, OPT_MESSAGES, OPT_PIN, OPT_SERVER, OPT_NO_DBUS, OPT_QUICK };
+	enum { OPT_JSON = 256, OPT_ROUNDS, OPT_MESSAGES, OPT_PIN, OPT_SERVER, OPT_NO_DBUS, OPT_QUICK,
+	       OPT_ONEWAY };
 	static const struct option longopts[] = {
 		{"json", no_argument, NULL, OPT_JSON},
 		{"rounds", required_argument, NULL, OPT_ROUNDS},
@@ -342,6 +411,7 @@ int main(int argc, char **argv)
 		{"server", required_argument, NULL, OPT_SERVER},
 		{"no-dbus", no_argument, NULL, OPT_NO_DBUS},
 		{"quick", no_argument, NULL, OPT_QUICK},
+		{"oneway", no_argument, NULL, OPT_ONEWAY},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
@@ -355,7 +425,7 @@ int main(int argc, char **argv)
 		.server_path = HV_ECHO_SERVER_PATH,
 #endif
 	};
-	bool json = false, use_dbus = true;
+	bool json = false, use_dbus = true, oneway_only = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "h", longopts, NULL)) != -1) {
 		switch (c) {
@@ -388,6 +458,9 @@ int main(int argc, char **argv)
 		case OPT_NO_DBUS:
 			use_dbus = false;
 			break;
+		case OPT_ONEWAY:
+			oneway_only = true;
+			break;
 		case OPT_QUICK:
 			o.rounds = 200;
 			o.oneway_msgs = 2000;
@@ -415,10 +488,12 @@ int main(int argc, char **argv)
 	/* A peer that dies must fail a write, not kill the bench. */
 	signal(SIGPIPE, SIG_IGN);
 	struct results res = {0};
-	int r = run(&o, use_dbus, &res);
+	int r = oneway_only ? run_oneway(&o, json) : run(&o, use_dbus, &res);
 	rmtree_tmp(tmpl);
 	if (r < 0)
 		return 1;
+	if (oneway_only)
+		return 0; /* run_oneway printed its figures */
 	if (json)
 		print_json(&res);
 	else

@@ -305,8 +305,96 @@ static void process(hv_conn *c, hv_msg *m)
 		process_incoming(c, m);
 }
 
+/* The next frame in the read buffer, if it is one a burst dispatches: a
+ * complete one-way message (or, to a client, event) without fds, for an
+ * endpoint served here (*ep, kept while the magic stays the same) and a
+ * message id it has. Anything else is left to the general path, which
+ * handles it (and reports what is wrong with it) as it always did. */
+static bool burst_frame(hv_conn *c, hv_frame_hdr *h, const hv_endpoint **ep, const void **handlers)
+{
+	const hv_rbuf *in = &c->in;
+	size_t have = in->end - in->start;
+	if (have < HV_IPC_HEADER_SIZE)
+		return false;
+	/* Into locals: a message's fields written now and read back as one
+	 * wider load would stall on store forwarding. */
+	hv_frame_hdr_parse(in->buf + in->start, h);
+	if ((h->kind != HV_MSG_ONEWAY && (h->kind != HV_MSG_EVENT || c->accepted)) || h->nfds ||
+	    h->request_id || h->id == 0 || h->len > have - HV_IPC_HEADER_SIZE ||
+	    h->len > HV_IPC_MAX_MESSAGE_SIZE)
+		return false;
+	if (!*ep || (*ep)->magic != h->magic)
+		*ep = served_ep(c, h->magic, handlers);
+	return *ep && h->id <= (*ep)->message_count;
+}
+
+/* A burst of one-way messages in the read buffer, dispatched straight from
+ * it: the endpoint looked up once per run of one magic, one message object
+ * and one call for all of them, no queue, no per-message allocation. The
+ * first frame that is not such a message ends the burst (see burst_frame);
+ * so does anything a handler does that the general path must see (a sync
+ * call, a read that unpins the buffer, the connection ending). A malformed
+ * message ends the peer after the ones before it were handled, as
+ * process_incoming does. Returns how many were dispatched. */
+static unsigned drain_burst(hv_conn *c)
+{
+	if (c->q_head || c->borrowed || c->in.fd_count || c->trace || c->sync_id)
+		return 0;
+	const hv_endpoint *ep = NULL;
+	const void *handlers = NULL;
+	hv_frame_hdr h;
+	if (!burst_frame(c, &h, &ep, &handlers))
+		return 0;
+	hv_msg *m = msg_get(c, 0, true);
+	if (!m)
+		return 0;
+	hv_call ow = {.conn = c, .msg = m, .ep = ep, .arena = c->ow_arena, .in_dispatch = true};
+	c->ow_arena = (hv_arena)HV_ARENA_INIT;
+	unsigned n = 0;
+	do {
+		m->magic = h.magic;
+		m->id = h.id;
+		m->kind = h.kind;
+		m->request_id = 0;
+		m->nfds = 0;
+		m->len = h.len;
+		m->lazy_buffers = c->lazy_buffers;
+		m->payload = c->in.buf + c->in.start + HV_IPC_HEADER_SIZE;
+		c->in.start += HV_IPC_HEADER_SIZE + h.len;
+		c->borrowed = m;
+		ow.ep = ep;
+		ow.fail_code = 0;
+		ow.fail_msg = NULL;
+		int r = ep->dispatch(&ow, m, handlers);
+		n++;
+		if (r == -EBADMSG || r == -EILSEQ || r == -EMSGSIZE)
+			hv_conn_misbehave(c, "malformed %s.%s (%s)", ep->name, msg_name(ep, m->id),
+					  strerror(-r));
+		if (ow.arena.used_total)
+			hv_arena_reset(&ow.arena);
+		if (c->borrowed != m || m->keep || m->maps || m->arena.used_total) {
+			/* A read unpinned it (its payload now shares the buffer), or
+			 * it holds what only a release frees: not reused. */
+			msg_put(c, m);
+			m = NULL;
+			break;
+		}
+		c->borrowed = NULL;
+		m->fds_consumed = 0;
+		m->given = false;
+		m->nchecked = 0;
+	} while (c->open && !c->sync_id && !c->q_head && burst_frame(c, &h, &ep, &handlers));
+	msg_put(c, m);
+	if (!c->ow_arena.head)
+		c->ow_arena = ow.arena;
+	else
+		hv_arena_release(&ow.arena);
+	return n;
+}
+
 /* Dispatch queued messages in arrival order. Not re-entered: a nested
- * dispatch (a handler's sync call) only queues. */
+ * dispatch (a handler's sync call) only queues. Bursts of one-way
+ * messages take drain_burst, the rest one message at a time. */
 void hv_conn_drain(hv_conn *c)
 {
 	if (c->draining)
@@ -314,8 +402,15 @@ void hv_conn_drain(hv_conn *c)
 	c->draining = true;
 	conn_ref(c);
 	hv_msg *m;
-	while (c->open && !c->sync_id && conn_next(c, &m) > 0)
+	for (;;) {
+		if (!c->open || c->sync_id)
+			break;
+		if (drain_burst(c))
+			continue;
+		if (!c->open || c->sync_id || conn_next(c, &m) <= 0)
+			break;
 		process(c, m);
+	}
 	if (c->charged_bytes && c->acct) /* messages queued during a sync call are gone */
 		hv_quota_charge(c);
 	c->draining = false;
