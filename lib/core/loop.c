@@ -556,9 +556,17 @@ int hv_loop_quit_on_signals(hv_loop *loop)
 {
 	int r;
 
-	if ((r = hv_loop_add_signal(loop, SIGTERM, quit_on_signal, NULL, NULL)) < 0 ||
-	    (r = hv_loop_add_signal(loop, SIGINT, quit_on_signal, NULL, NULL)) < 0)
-		return hv_log_errno(r, "Failed to watch SIGTERM/SIGINT");
+	if ((r = hv_loop_add_signal(loop, SIGTERM, quit_on_signal, NULL, NULL)) < 0)
+		return hv_log_errno(r, "Failed to watch SIGTERM");
+	/* A SIGINT its parent set to be ignored stays ignored, as the shell's
+	 * background jobs and nohup expect: e.g. a private instance whose
+	 * client handles Ctrl-C for the terminal's whole process group (the
+	 * client cancels; the service must not quit under it). */
+	struct sigaction old;
+	if (sigaction(SIGINT, NULL, &old) == 0 && old.sa_handler == SIG_IGN)
+		return 0;
+	if ((r = hv_loop_add_signal(loop, SIGINT, quit_on_signal, NULL, NULL)) < 0)
+		return hv_log_errno(r, "Failed to watch SIGINT");
 	return 0;
 }
 

@@ -81,7 +81,9 @@ int hv_loop_add_signal(hv_loop *loop, int signo, hv_signal_cb cb, void *userdata
 		       hv_signal **out);
 void hv_signal_free(hv_signal *s); /* NULL-safe; unblocks the signal */
 /* The usual service shutdown: SIGTERM and SIGINT make hv_loop_run() return
- * 0. Logs and returns a negative errno on failure. */
+ * 0 — SIGINT unless the process started with it ignored (SIG_IGN is
+ * inherited through exec: a background job, nohup, a private instance whose
+ * client handles Ctrl-C). Logs and returns a negative errno on failure. */
 int hv_loop_quit_on_signals(hv_loop *loop);
 
 /* --- child processes (pidfd) ------------------------------------------- */
