@@ -3,20 +3,15 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
-#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <haven/log.h>
 #include <haven/util.h>
 
 #include "fileop-client.h"
-
-extern char **environ;
 
 const char *fileop_default_exe(void)
 {
@@ -35,59 +30,10 @@ int fileop_connect(hv_loop *loop, const char *socket_path, hv_conn **out)
 
 int fileop_spawn(hv_loop *loop, const char *exe, hv_conn **out, pid_t *pid)
 {
-	if (!exe)
-		exe = fileop_default_exe();
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return hv_log_errno(-errno, "Failed to create a socket pair");
-	/* Built before fork: the child only fills in its pid and execs. */
-	size_t nenv = 0;
-	while (environ[nenv])
-		nenv++;
-	char **envp = calloc(nenv + 4, sizeof(char *));
-	static char pid_var[32];
-	if (!envp) {
-		close(sv[0]);
-		close(sv[1]);
-		return -ENOMEM;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < nenv; i++)
-		if (strncmp(environ[i], "LISTEN_", 7) != 0)
-			envp[k++] = environ[i];
-	envp[k++] = (char *)"LISTEN_FDS=1";
-	envp[k++] = (char *)"LISTEN_FDNAMES=connection";
-	envp[k++] = pid_var;
-	char *argv[] = {(char *)exe, NULL};
-	pid_t child = fork();
-	if (child < 0) {
-		int r = -errno;
-		free(envp);
-		close(sv[0]);
-		close(sv[1]);
-		return hv_log_errno(r, "Failed to fork");
-	}
-	if (child == 0) {
-		/* Ctrl-C is the client's to handle (it cancels): the service
-		 * must not die of it first and leave a temporary file. */
-		signal(SIGINT, SIG_IGN);
-		if (dup2(sv[1], 3) < 0)
-			_exit(127);
-		snprintf(pid_var, sizeof(pid_var), "LISTEN_PID=%d", (int)getpid());
-		execve(exe, argv, envp);
-		_exit(127);
-	}
-	free(envp);
-	close(sv[1]);
-	int r = hv_conn_from_fd(loop, sv[0], out);
-	if (r < 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
-		return r;
-	}
-	if (pid)
-		*pid = child;
-	return 0;
+	/* Ctrl-C is the client's to handle (it cancels): the service must not
+	 * die of it first and leave a temporary file. */
+	return hv_conn_spawn_private(loop, exe ? exe : fileop_default_exe(), NULL,
+				     HV_SPAWN_IGNORE_SIGINT, out, pid);
 }
 
 int fileop_split(const char *path, int *dirfd, char **name)

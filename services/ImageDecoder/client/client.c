@@ -8,8 +8,6 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/mman.h>
-#include <sys/socket.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <haven/log.h>
@@ -17,8 +15,6 @@
 
 #include "ImageDecoderServer.ipc.h"
 #include "imagedecoder-client.h"
-
-extern char **environ;
 
 const char *imgdec_default_exe(void)
 {
@@ -43,68 +39,11 @@ int imgdec_connect(hv_loop *loop, const char *socket_path, hv_conn **out)
 int imgdec_spawn(hv_loop *loop, const char *exe, const char *const *extra_args, hv_conn **out,
 		 pid_t *pid)
 {
-	if (!exe)
-		exe = imgdec_default_exe();
-	int sv[2];
-	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
-		return hv_log_errno(-errno, "Failed to create a socket pair");
-
-	/* Everything the child needs is built before fork (no allocation
-	 * after it); only LISTEN_PID is filled in by the child. */
-	size_t nenv = 0, nargs = 0;
-	while (environ[nenv])
-		nenv++;
-	while (extra_args && extra_args[nargs])
-		nargs++;
-	char **envp = calloc(nenv + 4, sizeof(char *));
-	char **argv = calloc(nargs + 2, sizeof(char *));
-	static char pid_var[32];
-	if (!envp || !argv) {
-		free(envp);
-		free(argv);
-		close(sv[0]);
-		close(sv[1]);
-		return -ENOMEM;
-	}
-	size_t k = 0;
-	for (size_t i = 0; i < nenv; i++)
-		if (strncmp(environ[i], "LISTEN_", 7) != 0)
-			envp[k++] = environ[i];
-	envp[k++] = (char *)"LISTEN_FDS=1";
-	envp[k++] = (char *)"LISTEN_FDNAMES=connection";
-	envp[k++] = pid_var;
-	argv[0] = (char *)exe;
-	for (size_t i = 0; i < nargs; i++)
-		argv[i + 1] = (char *)extra_args[i];
-
-	pid_t child = fork();
-	if (child < 0) {
-		int r = -errno;
-		free(envp);
-		free(argv);
-		close(sv[0]);
-		close(sv[1]);
-		return hv_log_errno(r, "Failed to fork");
-	}
-	if (child == 0) {
-		if (dup2(sv[1], 3) < 0)
-			_exit(127);
-		snprintf(pid_var, sizeof(pid_var), "LISTEN_PID=%d", (int)getpid());
-		execve(exe, argv, envp);
-		_exit(127);
-	}
-	free(envp);
-	free(argv);
-	close(sv[1]);
-	int r = hv_conn_from_fd(loop, sv[0], out);
-	if (r < 0) {
-		kill(child, SIGKILL);
-		waitpid(child, NULL, 0);
+	int r = hv_conn_spawn_private(loop, exe ? exe : imgdec_default_exe(), extra_args, 0, out,
+				      pid);
+	if (r < 0)
 		return r;
-	}
 	hv_conn_set_timeout(*out, IMGDEC_TIMEOUT_MS);
-	if (pid)
-		*pid = child;
 	return 0;
 }
 

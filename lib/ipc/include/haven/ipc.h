@@ -291,6 +291,16 @@ int hv_portal_path(const char *name, char *buf, size_t size);
 /* Wrap an already-connected AF_UNIX SOCK_STREAM socket (takes ownership of
  * fd, also on failure; another socket type is -EPROTOTYPE). */
 int hv_conn_from_fd(hv_loop *loop, int fd, hv_conn **out);
+/* Start exe (argv: exe, then args up to NULL; args may be NULL) as a
+ * private instance of a service connected to this process: its end of a
+ * socket pair is fd 3 with LISTEN_FDS=1, LISTEN_FDNAMES=connection and its
+ * LISTEN_PID (the environment is this process's, minus LISTEN_*), as
+ * SystemServer hands one connection to an AcceptSocketConnections
+ * instance. *out is this end; *pid (if pid) the child, which the caller
+ * reaps. A failed exec shows as the connection closing (exit 127). */
+enum { HV_SPAWN_IGNORE_SIGINT = 1 << 0 }; /* the child ignores SIGINT */
+int hv_conn_spawn_private(hv_loop *loop, const char *exe, const char *const *args, unsigned flags,
+			  hv_conn **out, pid_t *pid);
 /* Flush what can be flushed without blocking long, close, free. */
 void hv_conn_close(hv_conn *c);
 HV_DEFINE_CLEANUP(hv_conn *, hv_conn_close)
