@@ -61,14 +61,14 @@ static int check_url(hv_call *call, const char *url)
 	_hv_free_ char *scheme = NULL;
 	if (!u)
 		return -ENOMEM;
-	CURLUcode e = curl_url_set(u, CURLUPART_URL, url, 0);
+	CURLUcode e = curl_url_set(u, CURLUPART_URL, url, CURLU_NON_SUPPORT_SCHEME);
 	if (e != CURLUE_OK)
 		return request_server_error(call, REQUEST_SERVER_ERR_INVALID_URL, "%s", curl_url_strerror(e));
 	if (curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
 		return request_server_error(call, REQUEST_SERVER_ERR_INVALID_URL, "no scheme");
-	if (strcmp(scheme, "http") && strcmp(scheme, "https") && strcmp(scheme, "file"))
+	if (strcmp(scheme, "http") && strcmp(scheme, "https") && strcmp(scheme, "file") && strcmp(scheme, "gemini"))
 		return request_server_error(call, REQUEST_SERVER_ERR_INVALID_URL,
-					    "scheme %s: only http, https and file", scheme);
+					    "scheme %s: only http, https, gemini and file", scheme);
 	return 0;
 }
 

@@ -11,7 +11,9 @@
  *                   backpressure (pause/resume of the transfer)
  *   multi.c         libcurl's multi interface on the service's loop
  *   resolve.c       names through LookupServer, into CURLOPT_RESOLVE
- *   errors.c        libcurl's codes → the contract's ErrorKind */
+ *   errors.c        libcurl's codes → the contract's ErrorKind
+ *   gemini.c        gemini:// over OpenSSL (libcurl has no Gemini)
+ *   tofu.c          trust on first use of Gemini servers' keys */
 #pragma once
 
 #include <stdbool.h>
@@ -45,6 +47,8 @@ struct rqs_options {
 	const char *file_root;	     /* file:// may read under it; NULL: nothing */
 	const char *cookie_file;     /* persistent cookies; NULL: in memory only */
 	const char *cookie_dir;	     /* its directory (unveiled rwc) */
+	const char *gemini_known_hosts; /* Gemini keys trusted; NULL: in memory only */
+	const char *gemini_dir;	     /* its directory (unveiled rwc) */
 	const char *proxy;	     /* default proxy; NULL: from the environment */
 	int64_t connect_timeout_ms;
 	int64_t idle_timeout_ms;
@@ -124,6 +128,8 @@ struct rqs_request {
 	int sink_err; /* -EPIPE: the client stopped reading */
 	uint64_t written;
 
+	struct rqs_gemini *gemini; /* a gemini:// request's connection (gemini.c) */
+
 	/* The outcome, for finished. */
 	rqs_kind kind;
 	char *message;
@@ -180,10 +186,31 @@ const char *rqs_proxy_for(const struct rqs_request *r, const char *scheme, const
 int rqs_cookies_load(void);
 void rqs_cookies_save(void);
 
+/* gemini.c: r's URL is gemini://: check it and make r's Gemini state;
+ * *host and *port (malloc'd) are what to resolve. -EOPNOTSUPP for what
+ * Gemini cannot do (a method other than GET, a body, a range), -E2BIG for
+ * a URL over 1024 bytes. Then rqs_gemini_connect with the addresses
+ * (numeric, comma-separated, IPv6 in brackets or not). */
+int rqs_gemini_begin(struct rqs_request *r, CURLU *u, char **host, char **port);
+void rqs_gemini_connect(struct rqs_request *r, const char *addresses);
+/* The sink drained what it held: read on (sink.c). */
+void rqs_gemini_resume(struct rqs_request *r);
+void rqs_gemini_free(struct rqs_request *r);
+void rqs_gemini_cleanup(void);
+
+/* tofu.c: after r's handshake: 0 when ssl's certificate is acceptable for
+ * host:port, else r failed (Tls, with the reason) and a negative errno. */
+typedef struct ssl_st SSL;
+int rqs_tofu_check(struct rqs_request *r, const char *host, const char *port, SSL *ssl);
+void rqs_tofu_free(void);
+
 /* errors.c */
 rqs_kind rqs_kind_from_curl(CURLcode code);
 const char *rqs_kind_name(rqs_kind kind);
 
 /* process.c */
+/* Replace the kept file at path (its directory unveiled rwc) durably,
+ * mode 0600, its content written by fill. */
+int rqs_replace_kept_file(const char *path, hv_fill_fn fill, void *userdata);
 int rqs_setup(hv_server *srv);
 void rqs_teardown(int exit_code);

@@ -5,7 +5,6 @@
  * a durable atomic replace. The jar itself is libcurl's RFC 6265 engine. */
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <limits.h>
 #include <stdio.h>
 #include <string.h>
@@ -80,15 +79,9 @@ void rqs_cookies_save(void)
 	curl_easy_setopt(e, CURLOPT_COOKIELIST, "SESS"); /* session cookies end here */
 	struct curl_slist *list = NULL;
 	curl_easy_getinfo(e, CURLINFO_COOKIELIST, &list);
-	char dir[PATH_MAX], base[PATH_MAX];
-	snprintf(dir, sizeof(dir), "%s", rqs_opts.cookie_file);
-	snprintf(base, sizeof(base), "%s", rqs_opts.cookie_file);
-	int dfd = open(dirname(dir), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
-	int r = dfd < 0 ? -errno : hv_replace_file_at(dfd, basename(base), 0600, 0, fill_jar, list, NULL);
+	int r = rqs_replace_kept_file(rqs_opts.cookie_file, fill_jar, list);
 	if (r < 0)
 		hv_log_errno(r, "writing the cookie jar %s", rqs_opts.cookie_file);
-	if (dfd >= 0)
-		close(dfd);
 	curl_slist_free_all(list);
 	curl_easy_cleanup(e);
 }

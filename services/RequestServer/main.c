@@ -1,10 +1,11 @@
 /* RequestServer — fetches URLs for processes that must not touch the
  * network themselves: HTTP/1.1, HTTP/2 and HTTPS on libcurl's multi
- * interface driven by the service's loop, file:// under one unveiled
- * directory; names resolve through LookupServer.
+ * interface driven by the service's loop, gemini:// over OpenSSL, file://
+ * under one unveiled directory; names resolve through LookupServer.
  *
  *   RequestServer [--socket PATH] [--lookup-socket PATH] [--ca-file FILE]
  *                 [--file-root DIR] [--cookie-file FILE] [--proxy URL]
+ *                 [--gemini-known-hosts FILE]
  *                 [--connect-timeout MS] [--idle-timeout MS] ...
  *
  * Sandbox: the network (inet), unix (to reach LookupServer), the CA store
@@ -15,7 +16,7 @@
 
 static const hv_service request_server = {
 	.name = "RequestServer",
-	.summary = "Serves RequestServer.ipc: HTTP, HTTPS and file:// requests on behalf of\n"
+	.summary = "Serves RequestServer.ipc: HTTP, HTTPS, Gemini and file:// requests on behalf of\n"
 		   "clients, bodies streamed into the fd each client hands over.",
 	.endpoint = &request_server_endpoint,
 	.handlers = &rqs_handlers,
@@ -29,6 +30,7 @@ static const hv_service request_server = {
 		HV_UNVEIL_IF_EXISTS(rqs_opts.ca_file, "r"),
 		HV_UNVEIL(rqs_opts.file_root, "r"),
 		HV_UNVEIL(rqs_opts.cookie_dir, "rwc"),
+		HV_UNVEIL(rqs_opts.gemini_dir, "rwc"),
 		{0}},
 	/* + "wpath cpath" with a cookie jar (--cookie-file): process.c. */
 	.pledge = rqs_pledge,

@@ -3,11 +3,13 @@
  * on the service's loop and the share handle every request uses; then
  * their end). */
 #include <errno.h>
+#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <haven/log.h>
 #include <haven/service.h>
@@ -33,6 +35,10 @@ const hv_option rqs_option_table[] = {
 	HV_OPT_STRING("cookie-file", "FILE", &rqs_opts.cookie_file,
 		      "keep persistent cookies in FILE across restarts (\"default\":\n"
 		      "$XDG_DATA_HOME/haven/RequestServer/cookies.txt; without it: in memory only)"),
+	HV_OPT_STRING("gemini-known-hosts", "FILE", &rqs_opts.gemini_known_hosts,
+		      "remember the keys of gemini:// servers (trust on first use) in FILE\n"
+		      "(\"default\": $XDG_DATA_HOME/haven/RequestServer/gemini-known-hosts;\n"
+		      "without it: in memory only)"),
 	HV_OPT_STRING("proxy", "URL", &rqs_opts.proxy, "the default proxy (default: $https_proxy,\n$http_proxy, $all_proxy; $no_proxy)"),
 	HV_OPT_INT("connect-timeout", "MS", &rqs_opts.connect_timeout_ms, 1, 600000,
 		   "default connect timeout (30000)"),
@@ -47,28 +53,48 @@ const hv_option rqs_option_table[] = {
 
 char rqs_pledge[96] = "stdio rpath inet unix recvfd";
 
-/* --cookie-file: "default" is $XDG_DATA_HOME/haven/RequestServer/cookies.txt;
- * its directory is made, unveiled rwc and wpath cpath promised (only then:
- * without a jar the service writes nothing). */
-static int cookie_paths(void)
+/* A file the service keeps (--cookie-file, --gemini-known-hosts):
+ * "default" is $XDG_DATA_HOME/haven/RequestServer/NAME; its directory is
+ * made, unveiled rwc and wpath cpath promised (only then: without such a
+ * file the service writes nothing). */
+static int kept_file(const char **file, const char *name, const char **dir)
 {
-	static char *owned;
-	static char dir[PATH_MAX];
-	if (!rqs_opts.cookie_file)
+	static char dirs[2][PATH_MAX];
+	static unsigned ndirs;
+	char *owned = NULL;
+	if (!*file)
 		return 0;
-	if (!strcmp(rqs_opts.cookie_file, "default")) {
-		int r = hv_xdg_path(HV_XDG_DATA, "haven/RequestServer/cookies.txt", &owned);
+	if (!strcmp(*file, "default")) {
+		_hv_free_ char *sub = NULL;
+		if (asprintf(&sub, "haven/RequestServer/%s", name) < 0)
+			return -ENOMEM;
+		int r = hv_xdg_path(HV_XDG_DATA, sub, &owned);
 		if (r < 0)
-			return hv_log_errno(r, "no $XDG_DATA_HOME or $HOME for the cookie jar");
-		rqs_opts.cookie_file = owned;
+			return hv_log_errno(r, "no $XDG_DATA_HOME or $HOME for %s", name);
+		*file = owned; /* kept for the process's life */
 	}
-	snprintf(dir, sizeof(dir), "%s", rqs_opts.cookie_file);
-	rqs_opts.cookie_dir = dirname(dir); /* the jar is replaced by rename */
-	int r = hv_mkdir_p(rqs_opts.cookie_dir, 0700);
+	char *d = dirs[ndirs++ % 2];
+	snprintf(d, PATH_MAX, "%s", *file);
+	*dir = dirname(d); /* the file is replaced by rename */
+	int r = hv_mkdir_p(*dir, 0700);
 	if (r < 0)
-		return hv_log_errno(r, "creating %s", rqs_opts.cookie_dir);
-	strcat(rqs_pledge, " wpath cpath");
+		return hv_log_errno(r, "creating %s", *dir);
+	if (!strstr(rqs_pledge, "wpath"))
+		strcat(rqs_pledge, " wpath cpath");
 	return 0;
+}
+
+int rqs_replace_kept_file(const char *path, hv_fill_fn fill, void *userdata)
+{
+	char dir[PATH_MAX], base[PATH_MAX];
+	snprintf(dir, sizeof(dir), "%s", path);
+	snprintf(base, sizeof(base), "%s", path);
+	int dfd = open(dirname(dir), O_DIRECTORY | O_RDONLY | O_CLOEXEC);
+	if (dfd < 0)
+		return -errno;
+	int r = hv_replace_file_at(dfd, basename(base), 0600, 0, fill, userdata, NULL);
+	close(dfd);
+	return r;
 }
 
 int rqs_setup(hv_server *srv)
@@ -86,8 +112,8 @@ int rqs_setup(hv_server *srv)
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
 	curl_share_setopt(rqs.share, CURLSHOPT_SHARE, CURL_LOCK_DATA_CONNECT);
-	int r = cookie_paths();
-	if (r < 0)
+	int r = kept_file(&rqs_opts.cookie_file, "cookies.txt", &rqs_opts.cookie_dir);
+	if (r < 0 || (r = kept_file(&rqs_opts.gemini_known_hosts, "gemini-known-hosts", &rqs_opts.gemini_dir)) < 0)
 		return r;
 	r = rqs_cookies_load();
 	return r < 0 ? r : rqs_multi_open(hv_server_loop(srv));
@@ -102,5 +128,7 @@ void rqs_teardown(int exit_code)
 		curl_share_cleanup(rqs.share);
 	rqs.share = NULL;
 	rqs_resolve_close();
+	rqs_gemini_cleanup();
+	rqs_tofu_free();
 	curl_global_cleanup();
 }

@@ -40,6 +40,7 @@ void rqs_request_free(struct rqs_request *r)
 	if (!r)
 		return;
 	rqs_multi_remove(r);
+	rqs_gemini_free(r);
 	if (r->easy)
 		curl_easy_cleanup(r->easy);
 	curl_slist_free_all(r->req_headers);
@@ -328,6 +329,16 @@ static void start_transfer(struct rqs_request *r)
 
 void rqs_request_resolved(struct rqs_request *r, struct curl_slist *resolve)
 {
+	if (r->gemini) {
+		/* "host:port:addresses", the host a name (a literal is not
+		 * resolved) and the port digits. */
+		const char *a = resolve->data;
+		for (int colons = 0; *a && colons < 2; a++)
+			colons += *a == ':';
+		rqs_gemini_connect(r, a);
+		curl_slist_free_all(resolve);
+		return;
+	}
 	curl_slist_free_all(r->resolve);
 	r->resolve = resolve;
 	start_transfer(r);
@@ -353,6 +364,23 @@ static void begin_file(struct rqs_request *r, CURLU *u)
 	close(fd);
 	r->connect_ip = true;
 	start_transfer(r);
+}
+
+/* gemini://: no proxy (none speaks it); the name through LookupServer. */
+static void begin_gemini(struct rqs_request *r, CURLU *u)
+{
+	_hv_free_ char *host = NULL, *port = NULL;
+	int e = rqs_gemini_begin(r, u, &host, &port);
+	if (e == -EOPNOTSUPP)
+		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_NOT_PERMITTED,
+					"gemini:// is GET only: no other method, no body, no resume");
+	if (e == -E2BIG)
+		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "a gemini:// URL over 1024 bytes");
+	if (e < 0)
+		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "%s: %s", r->url, strerror(-e));
+	if (is_ip_literal(host))
+		return rqs_gemini_connect(r, host);
+	rqs_resolve(r, host, port);
 }
 
 /* The host and port a connection goes to: the proxy's when there is one. */
@@ -393,12 +421,14 @@ void rqs_request_begin(struct rqs_request *r)
 	r->header_bytes = 0;
 	_hv_cleanup_(curl_url_cleanupp) CURLU *u = curl_url();
 	_hv_free_ char *scheme = NULL, *host = NULL, *port = NULL;
-	if (!u || curl_url_set(u, CURLUPART_URL, r->url, 0) != CURLUE_OK ||
+	if (!u || curl_url_set(u, CURLUPART_URL, r->url, CURLU_NON_SUPPORT_SCHEME) != CURLUE_OK ||
 	    curl_url_get(u, CURLUPART_SCHEME, &scheme, 0) != CURLUE_OK)
 		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "%s: not a URL", r->url);
 	r->use_proxy = "";
 	if (!strcmp(scheme, "file"))
 		return begin_file(r, u);
+	if (!strcmp(scheme, "gemini"))
+		return begin_gemini(r, u);
 	if (connect_target(r, u, scheme, &host, &port) < 0)
 		return rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "%s: no host to connect to", r->url);
 	r->connect_ip = is_ip_literal(host);

@@ -90,7 +90,9 @@ static void on_writable(hv_loop *loop, int fd, uint32_t events, void *userdata)
 		rqs_request_finish(r);
 		return;
 	}
-	if (r->paused) {
+	if (r->paused && r->gemini) {
+		rqs_gemini_resume(r);
+	} else if (r->paused) {
 		r->paused = false;
 		/* May call rqs_sink_write at once with what libcurl kept. */
 		curl_easy_pause(r->easy, CURLPAUSE_CONT);

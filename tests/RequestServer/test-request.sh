@@ -103,7 +103,7 @@ expect_rc 10 r "file://$dir/hosts"
 grep -q "not permitted" "$dir/err" || fail "file:// outside: $(cat "$dir/err")"
 expect_rc 11 r "file://$dir/www/nothing-here"
 expect_rc 1 r "gopher://127.0.0.1/"
-grep -q "only http, https and file" "$dir/err" || fail "bad scheme: $(cat "$dir/err")"
+grep -q "only http, https, gemini and file" "$dir/err" || fail "bad scheme: $(cat "$dir/err")"
 
 # --- connect refused ---------------------------------------------------------
 closed=$(free_ports 1)

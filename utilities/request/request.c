@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <haven/log.h>
@@ -64,11 +65,11 @@ static const hv_option *const tables[] = {options, NULL};
 static const hv_cmdline cmd = {
 	.name = "request",
 	.args = "URL",
-	.summary = "Fetch URL (http, https, file) through RequestServer. Exit: 0 a response\n"
+	.summary = "Fetch URL (http, https, gemini, file) through RequestServer. Exit: 0 a response\n"
 		   "came, 1 the service is unreachable or refused the request, 2 usage,\n"
 		   "3 DNS, 4 connect, 5 TLS, 6 timeout, 7 too many redirects, 8 protocol,\n"
 		   "9 cancelled, 10 not permitted, 11 not found, 12 I/O, 22 --fail and an\n"
-		   "HTTP status >= 400.\n" CLI_TIMEOUT_HELP,
+		   "HTTP status >= 400 (Gemini: >= 40).\n" CLI_TIMEOUT_HELP,
 	.tables = tables,
 	.min_args = 1,
 	.max_args = 1,
@@ -200,8 +201,11 @@ static void on_finished(rqc_request *q, const rqc_outcome *o, void *ud)
 		if (o->kind != REQUEST_SERVER_ERROR_KIND_NONE)
 			fprintf(stderr, "request: %s: %s error: %s\n", run->url, rqc_kind_name(o->kind), o->message);
 		run->rc = rqc_exit_code(o->kind);
-		if (!o->kind && fail_on_http && o->status >= 400) {
-			fprintf(stderr, "request: %s: HTTP status %u\n", run->url, o->status);
+		/* Gemini's failures are 4x-6x (its 1x-3x are input, success,
+		 * a redirect): the same class as HTTP's 4xx-5xx. */
+		bool gemini = !strncasecmp(o->effective_url, "gemini:", 7);
+		if (!o->kind && fail_on_http && o->status >= (gemini ? 40u : 400u)) {
+			fprintf(stderr, "request: %s: %s status %u\n", run->url, gemini ? "Gemini" : "HTTP", o->status);
 			run->rc = EXIT_HTTP_ERROR;
 		}
 	}
