@@ -30,5 +30,22 @@ wait_for grep -q "wants to read" "$dir/agent.out" || fail "the agent was not ask
 echo o >&3
 wait $cat_pid || fail "fsa cat after allow: $(cat "$dir/err")"
 [ "$(cat "$dir/out")" = "for your eyes" ] || fail "fsa cat printed $(cat "$dir/out")"
+# Once more, answered "always": the grant is listed (as JSON too), and a
+# third read needs no answer.
+"$fsa" cat "$dir/doc.txt" >"$dir/out" 2>"$dir/err" &
+cat_pid=$!
+asked_twice() { [ "$(grep -c "wants to read" "$dir/agent.out")" -ge 2 ]; }
+wait_for asked_twice || fail "the agent was not asked twice: $(cat "$dir/agent.out")"
+echo a >&3
+wait $cat_pid || fail "fsa cat after always: $(cat "$dir/err")"
+"$fsa" --json grants >"$dir/grants.json" 2>"$dir/err" || fail "fsa --json grants: $(cat "$dir/err")"
+python3 - "$dir/grants.json" "$fsa" "$dir/doc.txt" <<'PY' || fail "fsa --json grants: $(cat "$dir/grants.json")"
+import json, os, sys
+g = json.load(open(sys.argv[1]))
+want = {"executable": os.path.realpath(sys.argv[2]), "access": "read", "path": sys.argv[3]}
+assert any(all(e[k] == v for k, v in want.items()) and e["granted_at"] > 0 for e in g), g
+PY
+timeout 10 "$fsa" cat "$dir/doc.txt" >"$dir/out" 2>"$dir/err" || fail "fsa cat with a grant: $(cat "$dir/err")"
+[ "$(grep -c "wants to read" "$dir/agent.out")" -eq 2 ] || fail "asked again despite the grant: $(cat "$dir/agent.out")"
 exec 3>&-
 session_finish

@@ -25,7 +25,7 @@ static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: fsa [--socket PATH] agent\n"
-		"       fsa [--socket PATH] grants\n"
+		"       fsa [--socket PATH] [--json] grants\n"
 		"       fsa [--socket PATH] revoke EXECUTABLE [PATH]\n"
 		"       fsa [--socket PATH] cat PATH\n"
 		"Talk to FileSystemAccessServer, which hands sandboxed programs the files a\n"
@@ -36,6 +36,8 @@ static void usage(FILE *f)
 		"  revoke   forget them for EXECUTABLE (and PATH); \"\" matches any\n"
 		"  cat      ask for PATH (read) as this program and copy it to stdout\n\n"
 		"  -S, --socket PATH   the service's socket (default: the \"fsa\" portal)\n"
+		"      --json          grants as a JSON array of {executable, access, path,\n"
+		"                      granted_at (seconds since the epoch)}\n"
 		"  -h, --help          show this help\n\n"
 		"Exit status: 0 done, 1 refused or the service is unreachable, 2 bad usage.\n" CLI_TIMEOUT_HELP);
 }
@@ -159,19 +161,31 @@ static int cmd_agent(const char *socket_path)
 
 /* --- the other commands --------------------------------------------------- */
 
-static int cmd_grants(hv_conn *c)
+static int cmd_grants(hv_conn *c, bool json)
 {
 	hv_vec_file_system_access_server_grant g;
 	int r = file_system_access_server_list_grants(c, &g);
 	if (r < 0)
 		return cli_fail(c, r, "list the grants");
+	if (json)
+		putchar('[');
 	for (size_t i = 0; i < g.count; i++) {
+		const file_system_access_server_grant *e = &g.items[i];
+		if (json) {
+			fputs(i ? ",{\"executable\":" : "{\"executable\":", stdout);
+			cli_json_string(stdout, e->executable);
+			printf(",\"access\":\"%s\",\"path\":", access_name(e->access));
+			cli_json_string(stdout, e->path);
+			printf(",\"granted_at\":%" PRIu64 "}", (uint64_t)e->granted_at);
+			continue;
+		}
 		char when[32];
-		time_t t = (time_t)g.items[i].granted_at;
+		time_t t = (time_t)e->granted_at;
 		strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
-		printf("%s\t%s\t%s\t%s\n", g.items[i].executable, access_name(g.items[i].access), g.items[i].path,
-		       when);
+		printf("%s\t%s\t%s\t%s\n", e->executable, access_name(e->access), e->path, when);
 	}
+	if (json)
+		puts("]");
 	return 0;
 }
 
@@ -206,12 +220,17 @@ int main(int argc, char **argv)
 {
 	cli_init("fsa", "FileSystemAccessServer", usage);
 	static const struct option longopts[] = {
-		{"socket", required_argument, NULL, 'S'}, {"help", no_argument, NULL, 'h'}, {0}};
+		{"socket", required_argument, NULL, 'S'},
+		{"json", no_argument, NULL, 'j'},
+		{"help", no_argument, NULL, 'h'},
+		{0}};
 	const char *socket_path = NULL;
+	bool json = false;
 	int c;
 	while ((c = getopt_long(argc, argv, "+S:h", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'S': socket_path = optarg; break;
+		case 'j': json = true; break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -230,7 +249,7 @@ int main(int argc, char **argv)
 	hv_conn *conn;
 	if (cli_connect(NULL, PORTAL, socket_path, &conn) < 0)
 		return 1;
-	int r = !strcmp(cmd, "grants") ? cmd_grants(conn)
+	int r = !strcmp(cmd, "grants") ? cmd_grants(conn, json)
 		: !strcmp(cmd, "revoke") ? cmd_revoke(conn, args[0], nargs == 2 ? args[1] : "")
 					 : cmd_cat(conn, args[0]);
 	hv_conn_close(conn);
