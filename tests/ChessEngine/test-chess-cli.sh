@@ -24,6 +24,16 @@ expect_rc 0 "$chess" bestmove startpos --moves "f3 e5 g4" --movetime 200
 expect_rc 0 "$chess" bestmove startpos --nodes 2000 --verbose
 grep -q '^[a-h][1-8][a-h][1-8]$' "$dir/out" || fail "bestmove --nodes: $(cat "$dir/out")"
 grep -q '^depth 1 score cp' "$dir/err" || fail "--verbose info: $(cat "$dir/err")"
+# --json: the move, its SAN, and the last info line (a mate in 1 found).
+expect_rc 0 "$chess" --json bestmove "6k1/5ppp/8/8/8/8/8/R5K1 w - - 0 1" --depth 3
+python3 -c '
+import json, sys
+j = json.load(open(sys.argv[1]))
+assert j["bestmove"] == "a1a8" and j["san"] == "Ra8#", j
+assert j["mate"] == 1 and j["depth"] >= 1 and j["pv"][0] == "a1a8" and j["nodes"] > 0, j
+' "$dir/out" || fail "bestmove --json: $(cat "$dir/out")"
+expect_rc 0 "$chess" perft startpos 2 --json
+[ "$(cat "$dir/out")" = '{"nodes":400}' ] || fail "perft --json: $(cat "$dir/out")"
 
 expect_rc 1 "$chess" perft "8/8/8 w - - 0 1" 2
 grep -q 'FEN field 1 (placement)' "$dir/err" || fail "bad FEN not named: $(cat "$dir/err")"

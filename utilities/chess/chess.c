@@ -1,6 +1,6 @@
 /* chess — chess from the shell, through ChessEngine's client library.
  *
- *   chess perft FEN DEPTH
+ *   chess [--json] perft FEN DEPTH
  *   chess bestmove FEN [--depth N | --movetime MS | --nodes N] [--engine own|stockfish]
  *   chess play [FEN] [--black] [--depth N | --movetime MS] [--skill N]
  *
@@ -19,7 +19,7 @@
 
 static const char *socket_path, *engine_name = "own", *moves_arg;
 static int64_t depth, movetime, nodes, skill = 20;
-static bool play_black, verbose;
+static bool play_black, verbose, json;
 
 static const hv_option options[] = {
 	HV_OPT_STRING("socket", "PATH", &socket_path, "the service's socket (default: the chess portal)"),
@@ -31,6 +31,9 @@ static const hv_option options[] = {
 	HV_OPT_STRING("moves", "\"M1 M2...\"", &moves_arg, "moves played from FEN first"),
 	HV_OPT_FLAG("black", &play_black, "play: you take black"),
 	HV_OPT_FLAG("verbose", &verbose, "bestmove: print the search's info lines on stderr"),
+	HV_OPT_FLAG("json", &json, "perft, bestmove: one JSON object on stdout ({\"nodes\"};\n"
+				   "{\"bestmove\", \"san\", and the last depth, score_cp, mate,\n"
+				   "nodes, time_ms, pv})"),
 	{0},
 };
 
@@ -95,7 +98,7 @@ static int do_perft(chc *c, char **args)
 	int r = chc_perft(c, (unsigned)d, &n);
 	if (r < 0)
 		return fail(c, r, "perft");
-	printf("%llu\n", (unsigned long long)n);
+	printf(json ? "{\"nodes\":%llu}\n" : "%llu\n", (unsigned long long)n);
 	return 0;
 }
 
@@ -110,6 +113,39 @@ static void print_info(void *ud, const chess_client_info_req *in)
 	fputc('\n', stderr);
 }
 
+/* The last info line of a search, for --json. */
+struct last_info {
+	uint32_t depth;
+	int32_t score_cp, mate;
+	uint64_t nodes, time_ms;
+	char pv[1024];
+};
+
+static void keep_info(void *ud, const chess_client_info_req *in)
+{
+	struct last_info *l = ud;
+	*l = (struct last_info){.depth = in->depth, .score_cp = in->score_cp, .mate = in->mate,
+				.nodes = in->nodes, .time_ms = in->time_ms};
+	size_t off = 0;
+	for (size_t i = 0; i < in->pv.count && off + 16 < sizeof l->pv; i++)
+		off += (size_t)snprintf(l->pv + off, sizeof l->pv - off, "%s\"%s\"", i ? "," : "",
+					in->pv.items[i]);
+	if (verbose)
+		print_info(NULL, in);
+}
+
+static void print_json(const char *best, const char *san, const struct last_info *l)
+{
+	fputs("{\"bestmove\":", stdout);
+	cli_json_string(stdout, best);
+	fputs(",\"san\":", stdout);
+	cli_json_string(stdout, san);
+	/* Moves are UCI or SAN tokens ([a-h1-8qrbnKQRBNx+#=O-]): no escaping. */
+	printf(",\"depth\":%u,\"score_cp\":%d,\"mate\":%d,\"nodes\":%llu,\"time_ms\":%llu,\"pv\":[%s]}\n",
+	       l->depth, l->score_cp, l->mate, (unsigned long long)l->nodes, (unsigned long long)l->time_ms,
+	       l->pv);
+}
+
 static int do_bestmove(chc *c, char **args)
 {
 	chess_engine_limits lim;
@@ -117,11 +153,16 @@ static int do_bestmove(chc *c, char **args)
 		return cli_usage_error("--engine is own or stockfish, not %s", engine_name);
 	if (set_position(c, args[1], NULL))
 		return 1;
-	char best[CHC_MOVE_MAX];
-	int r = chc_search(c, &lim, verbose ? print_info : NULL, NULL, best, NULL);
+	char best[CHC_MOVE_MAX], san[CHC_MOVE_MAX];
+	struct last_info last = {0};
+	int r = json ? chc_search(c, &lim, keep_info, &last, best, san)
+		     : chc_search(c, &lim, verbose ? print_info : NULL, NULL, best, NULL);
 	if (r < 0)
 		return fail(c, r, "bestmove");
-	printf("%s\n", best);
+	if (json)
+		print_json(best, san, &last);
+	else
+		printf("%s\n", best);
 	return 0;
 }
 
