@@ -1,7 +1,8 @@
 /* fuzz-requestserver-headers — the response lines RequestServer reads
  * itself (services/RequestServer/headers.c): every line of the input, as
  * libcurl would hand it to the header callback, goes through the CR/LF
- * trim, the status-line reason and the header split. Spans must stay
+ * trim, the status-line reason, the header split and the Gemini header
+ * parse (gemini.c reads that one itself too). Spans must stay
  * inside the line, a value must not start or end with a blank, a name
  * must not hold a colon. */
 #include <stdint.h>
@@ -28,6 +29,12 @@ static void check_line(const char *line, size_t len)
 		if (vlen && (value[0] == ' ' || value[0] == '\t' || value[vlen - 1] == ' ' || value[vlen - 1] == '\t'))
 			abort();
 	}
+	unsigned status;
+	const char *meta;
+	size_t mlen;
+	if (rqs_gemini_header(line, l, &status, &meta, &mlen) &&
+	    (status < 10 || status > 69 || meta < line || meta + mlen != line + l))
+		abort();
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)

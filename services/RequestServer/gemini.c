@@ -26,6 +26,7 @@
 #include <haven/loop.h>
 
 #include "RequestServer.h"
+#include "headers.h"
 
 #define GEM_MAX_URL 1024u    /* the specification's limit on a request */
 #define GEM_MAX_HEADER 1029u /* "NN " + 1024 bytes of meta + CRLF */
@@ -232,19 +233,14 @@ static void follow(struct rqs_request *r, const char *target)
 static bool parse_header(struct rqs_request *r)
 {
 	struct rqs_gemini *g = r->gemini;
-	char *h = g->head;
-	if (g->head_len < 2 || h[0] < '1' || h[0] > '6' || h[1] < '0' || h[1] > '9' ||
-	    (g->head_len > 2 && h[2] != ' ')) {
+	unsigned status;
+	const char *m;
+	size_t mlen;
+	if (!rqs_gemini_header(g->head, g->head_len, &status, &m, &mlen)) {
 		rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "not a Gemini response header");
 		return false;
 	}
-	uint32_t status = (uint32_t)(h[0] - '0') * 10 + (uint32_t)(h[1] - '0');
-	const char *meta = g->head_len > 3 ? h + 3 : "";
-	for (const char *p = meta; *p; p++)
-		if ((unsigned char)*p < 0x20 && *p != '\t') {
-			rqs_request_fail(r, REQUEST_SERVER_ERROR_KIND_PROTOCOL, "a control character in the response header");
-			return false;
-		}
+	const char *meta = m; /* NUL-terminated: it ends g->head */
 	if (status / 10 == 3 && r->opts.max_redirects) {
 		follow(r, meta);
 		return false;

@@ -37,3 +37,17 @@ bool rqs_header_split(const char *line, size_t len, size_t *name_len, const char
 	*value_len = (size_t)(end - v);
 	return true;
 }
+
+bool rqs_gemini_header(const char *line, size_t len, unsigned *status, const char **meta, size_t *meta_len)
+{
+	if (len < 2 || line[0] < '1' || line[0] > '6' || line[1] < '0' || line[1] > '9' ||
+	    (len > 2 && line[2] != ' '))
+		return false;
+	*status = (unsigned)(line[0] - '0') * 10 + (unsigned)(line[1] - '0');
+	*meta = line + (len > 2 ? 3 : 2);
+	*meta_len = len > 2 ? len - 3 : 0;
+	for (size_t i = 0; i < *meta_len; i++)
+		if ((unsigned char)(*meta)[i] < 0x20 && (*meta)[i] != '\t')
+			return false;
+	return true;
+}

@@ -15,3 +15,7 @@ bool rqs_status_line(const char *line, size_t len, const char **reason, size_t *
 /* "Name: value": true, name up to the first colon, value without the
  * blanks around it; false for a line with no colon (an obsolete fold). */
 bool rqs_header_split(const char *line, size_t len, size_t *name_len, const char **value, size_t *value_len);
+/* A Gemini response header without its CRLF, "NN META" or "NN": the status
+ * (10..69) and meta (a span inside line, possibly empty, no control
+ * character but TAB); false for anything else. */
+bool rqs_gemini_header(const char *line, size_t len, unsigned *status, const char **meta, size_t *meta_len);
