@@ -173,4 +173,19 @@ static int on_stop_request(hv_call *call, const request_server_stop_request_req 
 	return 0;
 }
 
-const request_server_handlers rqs_handlers = REQUEST_SERVER_HANDLERS(on_start_request, on_stop_request);
+static int on_list_cookies(hv_call *call, const request_server_list_cookies_req *req,
+			   request_server_list_cookies_rep *rep)
+{
+	int e = rqs_cookies_list(call, req->domain, &rep->cookies);
+	return e < 0 ? hv_call_fail(call, e, "listing the cookies: %s", strerror(-e)) : 0;
+}
+
+static int on_clear_cookies(hv_call *call, const request_server_clear_cookies_req *req,
+			    request_server_clear_cookies_rep *rep)
+{
+	int e = rqs_cookies_clear(req->domain, &rep->removed);
+	return e < 0 ? hv_call_fail(call, e, "clearing the cookies: %s", strerror(-e)) : 0;
+}
+
+const request_server_handlers rqs_handlers =
+	REQUEST_SERVER_HANDLERS(on_start_request, on_stop_request, on_list_cookies, on_clear_cookies);

@@ -185,6 +185,10 @@ const char *rqs_proxy_for(const struct rqs_request *r, const char *scheme, const
  * session cookies) at a clean exit. */
 int rqs_cookies_load(void);
 void rqs_cookies_save(void);
+/* The jar's cookies under domain ("" all), allocated with call. */
+int rqs_cookies_list(hv_call *call, const char *domain, hv_vec_request_server_cookie *out);
+/* Remove them; the kept jar is rewritten at once. */
+int rqs_cookies_clear(const char *domain, uint32_t *removed);
 
 /* gemini.c: r's URL is gemini://: check it and make r's Gemini state;
  * *host and *port (malloc'd) are what to resolve. -EOPNOTSUPP for what

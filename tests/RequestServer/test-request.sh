@@ -73,6 +73,29 @@ grep -q "sess" "$jar" && fail "a session cookie was saved: $(cat "$jar")"
 start_rs "$server" request5 --cookie-file "$jar"
 expect_rc 0 r --socket "$HAVEN_PORTAL_DIR/request5" $H/cookie/show
 grep -q "^cookie=keep=forever$" "$dir/out" || fail "the jar was not read back: $(cat "$dir/out")"
+# Listed (as JSON too) and cleared: the jar on disk follows at once, and
+# the cookie is no longer sent. Another domain's cleared nothing.
+R5="--socket $HAVEN_PORTAL_DIR/request5"
+expect_rc 0 r $R5 cookies
+grep -q "^127.0.0.1	/	keep=forever	20" "$dir/out" || fail "request cookies: $(cat "$dir/out")"
+expect_rc 0 r $R5 --json cookies 127.0.0.1
+python3 -c '
+import json, sys, time
+c = json.load(open(sys.argv[1]))
+assert len(c) == 1 and c[0]["name"] == "keep" and c[0]["value"] == "forever", c
+assert c[0]["domain"] == "127.0.0.1" and c[0]["path"] == "/" and not c[0]["include_subdomains"], c
+assert abs(c[0]["expires"] - time.time() - 3600) < 600, c
+' "$dir/out" || fail "request --json cookies: $(cat "$dir/out")"
+expect_rc 0 r $R5 clear-cookies example.org
+[ "$(cat "$dir/out")" = "0 cookies removed" ] || fail "clear-cookies of another domain: $(cat "$dir/out")"
+expect_rc 0 r $R5 clear-cookies 127.0.0.1
+[ "$(cat "$dir/out")" = "1 cookie removed" ] || fail "clear-cookies: $(cat "$dir/out")"
+grep -q "keep" "$jar" && fail "the cleared cookie is still in the jar: $(cat "$jar")"
+expect_rc 0 r $R5 $H/cookie/show
+grep -q "^cookie=$" "$dir/out" || fail "a cleared cookie was sent: $(cat "$dir/out")"
+expect_rc 0 r $R5 --json cookies
+[ "$(cat "$dir/out")" = "[]" ] || fail "cookies after clearing: $(cat "$dir/out")"
+expect_rc 2 r $R5 $H/one $H/two
 
 # --- HTTPS, TLS 1.2 then 1.3 forced by the server; names via LookupServer -
 for v in 2 3; do

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <haven/log.h>
@@ -64,15 +65,17 @@ static const hv_option options[] = {
 static const hv_option *const tables[] = {options, NULL};
 static const hv_cmdline cmd = {
 	.name = "request",
-	.args = "URL",
+	.args = "URL | cookies [DOMAIN] | clear-cookies [DOMAIN]",
 	.summary = "Fetch URL (http, https, gemini, file) through RequestServer. Exit: 0 a response\n"
 		   "came, 1 the service is unreachable or refused the request, 2 usage,\n"
 		   "3 DNS, 4 connect, 5 TLS, 6 timeout, 7 too many redirects, 8 protocol,\n"
 		   "9 cancelled, 10 not permitted, 11 not found, 12 I/O, 22 --fail and an\n"
-		   "HTTP status >= 400 (Gemini: >= 40).\n" CLI_TIMEOUT_HELP,
+		   "HTTP status >= 400 (Gemini: >= 40).\n"
+		   "cookies lists the instance's cookies (of DOMAIN and under it; --json:\n"
+		   "an array), clear-cookies removes them and prints how many.\n" CLI_TIMEOUT_HELP,
 	.tables = tables,
 	.min_args = 1,
-	.max_args = 1,
+	.max_args = 2,
 };
 
 static void usage(FILE *f) { hv_options_usage(&cmd, f); }
@@ -283,6 +286,60 @@ static int run_request(hv_conn *conn, const char *url, rqc_params *prm)
 	return r;
 }
 
+static void print_cookie(const request_server_cookie *k, bool first)
+{
+	if (!json) {
+		char when[32] = "session";
+		if (k->expires) {
+			time_t t = (time_t)k->expires;
+			strftime(when, sizeof when, "%Y-%m-%d %H:%M", localtime(&t));
+		}
+		printf("%s%s\t%s\t%s=%s\t%s%s%s\n", k->include_subdomains ? "." : "", k->domain, k->path, k->name,
+		       k->value, when, k->secure ? " secure" : "", k->http_only ? " httponly" : "");
+		return;
+	}
+	fputs(first ? "{\"domain\":" : ",{\"domain\":", stdout);
+	cli_json_string(stdout, k->domain);
+	printf(",\"include_subdomains\":%s,\"path\":", k->include_subdomains ? "true" : "false");
+	cli_json_string(stdout, k->path);
+	fputs(",\"name\":", stdout);
+	cli_json_string(stdout, k->name);
+	fputs(",\"value\":", stdout);
+	cli_json_string(stdout, k->value);
+	printf(",\"secure\":%s,\"http_only\":%s,\"expires\":%lld}", k->secure ? "true" : "false",
+	       k->http_only ? "true" : "false", (long long)k->expires);
+}
+
+/* request cookies|clear-cookies [DOMAIN] */
+static int cookies_verb(const char *verb, const char *domain)
+{
+	hv_conn *conn;
+	if (cli_connect(NULL, RQC_PORTAL, socket_path, &conn) < 0)
+		return 1;
+	int r;
+	if (!strcmp(verb, "clear-cookies")) {
+		uint32_t n;
+		if ((r = request_server_clear_cookies(conn, domain, &n)) < 0)
+			r = cli_fail(conn, r, "clear the cookies");
+		else
+			printf("%u cookie%s removed\n", n, n == 1 ? "" : "s");
+	} else {
+		hv_vec_request_server_cookie v;
+		if ((r = request_server_list_cookies(conn, domain, &v)) < 0) {
+			r = cli_fail(conn, r, "list the cookies");
+		} else {
+			if (json)
+				putchar('[');
+			for (size_t i = 0; i < v.count; i++)
+				print_cookie(&v.items[i], i == 0);
+			if (json)
+				puts("]");
+		}
+	}
+	hv_conn_close(conn);
+	return r < 0 ? 1 : r;
+}
+
 int main(int argc, char **argv)
 {
 	cli_init("request", "RequestServer", usage);
@@ -292,6 +349,10 @@ int main(int argc, char **argv)
 	if (r <= 0)
 		return hv_options_exit_code(r);
 	const char *url = argv[first];
+	if (!strcmp(url, "cookies") || !strcmp(url, "clear-cookies"))
+		return cookies_verb(url, argc - first > 1 ? argv[first + 1] : "");
+	if (argc - first > 1)
+		return cli_usage_error("one URL, not %s and %s", url, argv[first + 1]);
 	_hv_free_ uint8_t *body = NULL, *ca = NULL;
 	size_t body_len = 0, ca_len = 0;
 	if (data && data[0] == '@' && read_arg_file(data + 1, &body, &body_len) < 0)
