@@ -23,7 +23,8 @@ ip -n "$ns" link set lo up
 
 export XDG_CONFIG_HOME=$dir/config
 "$configserver" --socket "$HAVEN_PORTAL_DIR/config" --defaults "$dir/no-defaults" 2>"$dir/config.log" &
-pids+=($!)
+config_pid=$!
+pids+=($config_pid)
 wait_for test -S "$HAVEN_PORTAL_DIR/config" || fail "ConfigServer did not start: $(cat "$dir/config.log")"
 
 start_net() {
@@ -32,7 +33,13 @@ start_net() {
 	pids+=($server_pid)
 	wait_for test -S "$HAVEN_PORTAL_DIR/network" || { echo "no NetworkServer: $(cat "$dir/server.log")"; exit 1; }
 }
-stop_net() { kill "$server_pid"; wait "$server_pid" 2>/dev/null; }
+# SIGTERM, and SIGKILL after 5 s: a service stuck on a call must not hang the test.
+stop_net() {
+	kill "$server_pid"
+	for _ in $(seq 1 50); do kill -0 "$server_pid" 2>/dev/null || break; sleep 0.1; done
+	kill -KILL "$server_pid" 2>/dev/null
+	wait "$server_pid" 2>/dev/null
+}
 n() { "$net" "$@"; }
 addr_of() { ip -n "$ns" -o addr show dev "$1"; }
 routes() { ip -n "$ns" route show; ip -n "$ns" -6 route show; }
@@ -116,4 +123,20 @@ wait_for sh -c "ip -n $ns link show veth0 | grep -q 'mtu 1300'" || fail "config 
 "$config" set Network veth0 addresses "fd00:9::1/64" >/dev/null || fail "config set addresses"
 wait_for sh -c "! ip -n $ns -o addr show dev veth0 | grep -q 'inet 10.9.0.1/24'" ||
 	fail "an address dropped from the configuration stayed: $(addr_of veth0)"
+
+# --- a frozen ConfigServer never blocks the service; dying mid-call -------
+# The change waits for ConfigServer's answer (held, not blocking): reads
+# go on, and when the service dies the caller gets a clean error.
+kill -STOP "$config_pid"
+n set veth0 mtu 1350 >"$dir/held.out" 2>"$dir/held.err" &
+held=$!
+wait_for sh -c "ip -n $ns link show veth0 | grep -q 'mtu 1350'" || fail "the held change was not applied"
+expect_rc 0 n list veth0
+grep -q "mtu 1350" "$dir/out" || fail "list while ConfigServer is frozen: $(cat "$dir/out")"
+kill -0 "$held" 2>/dev/null || fail "the change was answered without ConfigServer: $(cat "$dir/held.err")"
+stop_net
+wait "$held"
+[ $? -eq 1 ] || fail "net set did not fail cleanly when the service died: $(cat "$dir/held.err")"
+grep -q "^net: veth0: " "$dir/held.err" || fail "no one-line error: $(cat "$dir/held.err")"
+kill -CONT "$config_pid"
 finish
