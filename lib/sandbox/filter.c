@@ -246,12 +246,12 @@ static const struct entry table[] = {
 	{"flock", P(FLOCK)},
 
 	/* Sockets: creating them is in add_socket(). */
-	{"bind", P(INET) | P(UNIX) | P(UEVENT)},
+	{"bind", P(INET) | P(UNIX) | P(UEVENT) | P(BPF)},
 	{"listen", P(INET) | P(UNIX)},
 	{"connect", P(INET) | P(UNIX) | P(DNS) | P(GETPW)},
 	{"accept", P(INET) | P(UNIX) | P(ACCEPT)},
 	{"accept4", P(INET) | P(UNIX) | P(ACCEPT)},
-	{"setsockopt", P(INET) | P(UNIX) | P(DNS)},
+	{"setsockopt", P(INET) | P(UNIX) | P(DNS) | P(BPF)},
 
 	/* proc: other processes. */
 	{"fork", P(PROC)},
@@ -490,6 +490,10 @@ static int add_socket(struct hv_rules *ctx, uint64_t p)
 				if ((r = ALLOWN(ctx, "socket", EQ32(0, fams[f]), LO32(1, 0xf, types[t]))) < 0)
 					return r;
 	}
+	/* OpenBSD's "bpf" (dhclient's /dev/bpf): here packet sockets, whose
+	 * filter and options are set with setsockopt, bound to a device. */
+	if (p & P(BPF) && (r = ALLOWN(ctx, "socket", EQ32(0, AF_PACKET))) < 0)
+		return r;
 	/* getaddrinfo(AI_ADDRCONFIG) asks the kernel for interface addresses. */
 	if (p & (P(INET) | P(DNS)) &&
 	    (r = ALLOWN(ctx, "socket", EQ32(0, AF_NETLINK), EQ32(2, NETLINK_ROUTE))) < 0)
@@ -506,7 +510,7 @@ static int add_socket(struct hv_rules *ctx, uint64_t p)
 				return r;
 	/* sendto with an address needs a network promise; without, only on
 	 * connected sockets (the address pointer must be NULL). */
-	if (p & (P(INET) | P(UNIX) | P(DNS)))
+	if (p & (P(INET) | P(UNIX) | P(DNS) | P(BPF)))
 		r = ALLOW0(ctx, "sendto");
 	else if (p & P(STDIO))
 		r = ALLOWN(ctx, "sendto", EQ64(4, 0));

@@ -49,6 +49,7 @@ enum hv_promise_bit {
 	HV_P_PROTEXEC,
 	HV_P_SIGACTION,
 	HV_P_SETTIME,
+	HV_P_BPF,
 	HV_P_ACCEPT,
 	HV_P_UEVENT,
 	HV_P_UNVEIL,

@@ -16,7 +16,7 @@ static const char *const promise_names[HV_P__COUNT] = {
 	[HV_P_GETPW] = "getpw",	    [HV_P_SENDFD] = "sendfd",	  [HV_P_RECVFD] = "recvfd",
 	[HV_P_PROC] = "proc",	    [HV_P_EXEC] = "exec",	  [HV_P_ID] = "id",
 	[HV_P_TTY] = "tty",	    [HV_P_THREAD] = "thread",	  [HV_P_PROTEXEC] = "prot_exec",
-	[HV_P_SIGACTION] = "sigaction", [HV_P_SETTIME] = "settime", [HV_P_ACCEPT] = "accept",
+	[HV_P_SIGACTION] = "sigaction", [HV_P_SETTIME] = "settime", [HV_P_BPF] = "bpf", [HV_P_ACCEPT] = "accept",
 	[HV_P_UEVENT] = "uevent",
 	[HV_P_UNVEIL] = "unveil",   [HV_P_NO_ERROR] = "no_error",
 };

@@ -299,13 +299,13 @@ int main(void)
 	static const char *const sets[] = {
 		"", "stdio", "rpath", "wpath", "cpath", "dpath", "tmppath", "inet", "unix", "dns", "fattr",
 		"chown", "flock", "getpw", "sendfd", "recvfd", "proc", "exec", "id", "tty", "thread",
-		"prot_exec", "sigaction", "settime", "accept", "uevent", "unveil", "no_error",
+		"prot_exec", "sigaction", "settime", "bpf", "accept", "uevent", "unveil", "no_error", "stdio bpf",
 		"stdio rpath", "stdio recvfd sendfd", "stdio rpath wpath cpath unix accept",
 		"stdio rpath inet dns", "stdio rpath dns unix accept", "stdio rpath proc exec unix accept",
 		"stdio thread", "stdio proc", "stdio tty", "stdio fattr flock", "stdio sigaction",
 		"stdio prot_exec", "stdio tmppath", "stdio getpw", "stdio id proc", "stdio uevent",
 		("stdio rpath wpath cpath dpath tmppath inet unix dns fattr chown flock getpw sendfd recvfd proc "
-		 "exec id tty thread prot_exec sigaction settime accept uevent unveil no_error"),
+		 "exec id tty thread prot_exec sigaction settime bpf accept uevent unveil no_error"),
 	};
 	static const uint32_t denies[] = {SCMP_ACT_TRAP, SCMP_ACT_KILL_PROCESS, SCMP_ACT_ERRNO(EPERM),
 					  SCMP_ACT_NOTIFY};

@@ -17,7 +17,7 @@
 static const char *const all[] = {
 	"stdio", "rpath", "wpath", "cpath", "dpath", "tmppath", "inet", "unix", "dns", "fattr",
 	"chown", "flock", "getpw", "sendfd", "recvfd", "proc", "exec", "id", "tty", "thread",
-	"prot_exec", "sigaction", "settime", "accept", "uevent", "unveil", "no_error", "error",
+	"prot_exec", "sigaction", "settime", "bpf", "accept", "uevent", "unveil", "no_error", "error",
 };
 
 /* The PFC text of a promise set, malloc'd (arch NULL: native). */

@@ -5,6 +5,7 @@
  * and execpromises. */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/filter.h>
 #include <linux/openat2.h>
 #include <pthread.h>
 #include <pwd.h>
@@ -91,6 +92,18 @@ static int op_inet_listen(void)
 	struct sockaddr_in a = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	if (s < 0 || bind(s, (struct sockaddr *)&a, sizeof(a)) < 0 || listen(s, 1) < 0)
 		return -errno;
+	return close(s), 0;
+}
+/* A packet socket with a BPF filter, as DHCPClient opens it (EPERM
+ * without CAP_NET_RAW is an answer, not a kill). */
+static int op_packet(void)
+{
+	static struct sock_filter drop[] = {BPF_STMT(BPF_RET | BPF_K, 0)};
+	struct sock_fprog prog = {.len = 1, .filter = drop};
+	int s = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (s < 0)
+		return 0;
+	setsockopt(s, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(prog));
 	return close(s), 0;
 }
 static int op_udp(void) { int s = socket(AF_INET6, SOCK_DGRAM | SOCK_CLOEXEC, 0); return s < 0 ? -errno : (close(s), 0); }
@@ -363,6 +376,8 @@ static const struct tcase cases[] = {
 	{"no sigaction: SIGSYS handler", "stdio", op_sigaction_sys, KILLED, "rt_sigaction", false},
 	{"settime: settimeofday", "stdio settime", op_settime, OK, NULL, false},
 	{"no settime: settimeofday", "stdio", op_settime, KILLED, "settimeofday", false},
+	{"bpf: packet socket and its filter", "stdio bpf", op_packet, OK, NULL, false},
+	{"no bpf: packet socket under inet", "stdio inet", op_packet, KILLED, "socket", false},
 	{"accept: accept4", "stdio accept", op_accept, OK, NULL, false},
 	{"no accept: accept4", "stdio", op_accept, KILLED, "accept4", true},
 	{"unveil: hv_unveil after pledge", "stdio unveil", op_unveil_open, OK, NULL, false},
