@@ -3,6 +3,8 @@
 # (its own socket, lease dir), its status over IPC, tcpdump on the server
 # side. Sourced with DHCP (the DHCPClient binary) and SVC (svc) set.
 . "$(dirname "${BASH_SOURCE[0]}")/netns-fixture.sh"
+# meson hands paths relative to the build dir; SystemServer wants them whole.
+DHCP=$(readlink -f "$DHCP") SVC=$(readlink -f "$SVC")
 
 # client_start [ARGS]: DHCPClient on veth-c, pid in $CLIENT.
 client_start() {
