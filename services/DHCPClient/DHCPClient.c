@@ -15,7 +15,7 @@
 #include "DHCPClient.h"
 #include "client.h"
 
-struct dhc_options dhc_opts = {.metric = 1024};
+struct dhc_options dhc_opts = {.metric = 1024, .arp_probe_ms = 100};
 
 const hv_option dhc_option_table[] = {
 	HV_OPT_STRING("interface", "IFACE", &dhc_opts.interface, "the interface to configure (required)"),
@@ -23,6 +23,8 @@ const hv_option dhc_option_table[] = {
 		      "where the lease is kept for INIT-REBOOT (default $XDG_STATE_HOME/haven/dhcp)"),
 	HV_OPT_STRING("hostname", "NAME", &dhc_opts.hostname, "sent to the server (option 12)"),
 	HV_OPT_INT("metric", "N", &dhc_opts.metric, 0, 65535, "metric of the lease's routes (1024)"),
+	HV_OPT_INT("arp-probe", "MS", &dhc_opts.arp_probe_ms, 0, 10000,
+		   "probe a new address by ARP this long, DECLINE it if taken (100; 0: no probe)"),
 	HV_OPT_FLAG("keep", &dhc_opts.keep,
 		    "on stop, keep the address and the saved lease (no RELEASE)"),
 	HV_OPT_FLAG("foreground", &dhc_opts.foreground,
@@ -52,7 +54,8 @@ int dhc_setup(hv_server *srv)
 		return hv_log_errno(-errno, "DHCPClient: failed to open %s", dhc_opts.lease_dir);
 	struct dhc_config cfg = {.ifname = dhc_opts.interface, .lease_dirfd = lease_dirfd,
 				 .keep_on_stop = dhc_opts.keep, .hostname = dhc_opts.hostname,
-				 .route_metric = (uint32_t)dhc_opts.metric};
+				 .route_metric = (uint32_t)dhc_opts.metric,
+				 .arp_probe_ms = (unsigned)dhc_opts.arp_probe_ms};
 	if ((r = dhc_client_new(hv_server_loop(srv), &cfg, &client)) < 0)
 		return r;
 	return dhc_client_start(client);

@@ -13,6 +13,7 @@ struct dhc_options {
 	bool foreground;
 	bool keep;
 	int metric;
+	int arp_probe_ms;
 };
 extern struct dhc_options dhc_opts;
 extern const hv_option dhc_option_table[];

@@ -25,14 +25,16 @@
 #define RENEW_MIN_S 60
 #define REQUEST_TRIES 4 /* REQUESTING / REBOOTING give up after these */
 #define NAK_BACKOFF_MAX_S 64
+#define DECLINE_WAIT_S 10 /* RFC 2131 3.1.5: at least 10 s after a DECLINE */
 
 struct dhc_client {
 	hv_loop *loop;
 	struct dhc_config cfg;
 	hv_rtnl *rtnl;
 	uint8_t mac[6];
-	int raw_fd, udp_fd;
-	hv_watch *raw_w, *udp_w;
+	int raw_fd, udp_fd, arp_fd;
+	hv_watch *raw_w, *udp_w, *arp_w;
+	struct dhc_lease probed;   /* PROBING: the ACKed lease, not yet set */
 	hv_timer *retx, *t1, *t2, *expiry;
 	struct dhc_status st;
 	struct dhc_lease offer;    /* SELECTING's chosen offer */
@@ -52,9 +54,9 @@ static const char *const state_names[] = {
 	[DHC_INIT] = "init", [DHC_SELECTING] = "selecting", [DHC_REQUESTING] = "requesting",
 	[DHC_BOUND] = "bound", [DHC_RENEWING] = "renewing", [DHC_REBINDING] = "rebinding",
 	[DHC_INIT_REBOOT] = "init-reboot", [DHC_REBOOTING] = "rebooting",
-	[DHC_STOPPED] = "stopped",
+	[DHC_STOPPED] = "stopped", [DHC_PROBING] = "probing",
 };
-const char *dhc_state_name(enum dhc_state s) { return s <= DHC_STOPPED ? state_names[s] : "?"; }
+const char *dhc_state_name(enum dhc_state s) { return s <= DHC_PROBING ? state_names[s] : "?"; }
 
 static uint32_t rand32(void)
 {
@@ -116,6 +118,10 @@ static int send_msg(dhc_client *c, uint8_t type)
 		break;
 	default:
 		break;
+	}
+	if (type == DHC_DECLINE) {
+		q.requested_ip = c->probed.addr;
+		q.server_id = c->probed.server_id;
 	}
 	if (type == DHC_RELEASE) {
 		/* RFC 2131 §4.4.6: unicast to the server, which it names. */
@@ -310,7 +316,41 @@ static void on_ack(dhc_client *c, const struct dhc_msg *m)
 		c->st.ignored++;
 		return;
 	}
+	if (c->st.state == DHC_REQUESTING && c->cfg.arp_probe_ms && c->arp_fd >= 0) {
+		/* A new address: is anyone else using it (RFC 5227)? */
+		c->probed = l;
+		hv_timer_disarm(c->retx);
+		sockets_for(c, DHC_PROBING);
+		dhc_arp_listen(c->arp_fd, true);
+		set_state(c, DHC_PROBING);
+		int r = dhc_arp_probe(c->arp_fd, c->st.ifindex, c->mac, l.addr);
+		if (r < 0)
+			hv_log_errno(r, "%s: failed to send the ARP probe", c->cfg.ifname);
+		hv_timer_arm(c->retx, (uint64_t)c->cfg.arp_probe_ms * 1000000ull, 0);
+		return;
+	}
 	bind_lease(c, &l);
+}
+
+static void on_arp(hv_loop *loop, int fd, uint32_t events, void *userdata)
+{
+	dhc_client *c = userdata;
+	for (int i = 0; i < 64; i++) {
+		int r = dhc_arp_recv(fd, c->mac, c->probed.addr);
+		if (r < 0)
+			return;
+		if (r == 0 || c->st.state != DHC_PROBING)
+			continue;
+		char s[INET_ADDRSTRLEN];
+		hv_log_warn("%s: %s is in use by another host: DECLINE", c->cfg.ifname,
+			    ip(c->probed.addr, s));
+		dhc_arp_listen(fd, false);
+		send_msg(c, DHC_DECLINE);
+		sockets_for(c, DHC_INIT);
+		set_state(c, DHC_INIT);
+		hv_timer_arm(c->retx, DECLINE_WAIT_S * NS, 0);
+		return;
+	}
 }
 
 static void on_message(dhc_client *c, const uint8_t *buf, size_t len)
@@ -362,6 +402,11 @@ static void on_retx(hv_loop *loop, hv_timer *t, void *userdata)
 	switch (c->st.state) {
 	case DHC_INIT:
 		start_discovery(c);
+		return;
+	case DHC_PROBING:
+		/* Nobody answered for the address: it is ours. */
+		dhc_arp_listen(c->arp_fd, false);
+		bind_lease(c, &c->probed);
 		return;
 	case DHC_REQUESTING:
 	case DHC_REBOOTING:
@@ -433,7 +478,7 @@ int dhc_client_new(hv_loop *loop, const struct dhc_config *cfg, dhc_client **out
 		return -ENOMEM;
 	c->loop = loop;
 	c->cfg = *cfg;
-	c->raw_fd = c->udp_fd = -1;
+	c->raw_fd = c->udp_fd = c->arp_fd = -1;
 	c->st.ifname = cfg->ifname;
 	c->st.state = DHC_INIT;
 	int r = hv_rtnl_open(&c->rtnl);
@@ -452,6 +497,11 @@ int dhc_client_new(hv_loop *loop, const struct dhc_config *cfg, dhc_client **out
 		return hv_log_errno(r, "%s: failed to bring the link up", cfg->ifname);
 	if ((c->raw_fd = dhc_raw_open(c->st.ifindex)) < 0)
 		return hv_log_errno(c->raw_fd, "%s: failed to open the packet socket", cfg->ifname);
+	if (cfg->arp_probe_ms &&
+	    ((c->arp_fd = dhc_arp_open(c->st.ifindex)) < 0 ||
+	     (r = hv_loop_add_fd(loop, c->arp_fd, HV_IO_READ, on_arp, c, &c->arp_w)) < 0))
+		return hv_log_errno(c->arp_fd < 0 ? c->arp_fd : r, "%s: failed to open the ARP socket",
+				    cfg->ifname);
 	if ((r = hv_loop_add_fd(loop, c->raw_fd, HV_IO_READ, on_readable, c, &c->raw_w)) < 0 ||
 	    (r = hv_loop_add_timer(loop, 0, 0, on_retx, c, &c->retx)) < 0 ||
 	    (r = hv_loop_add_timer(loop, 0, 0, on_t1, c, &c->t1)) < 0 ||
@@ -511,6 +561,8 @@ void dhc_client_free(dhc_client *c)
 		return;
 	hv_watch_free(c->raw_w);
 	hv_watch_free(c->udp_w);
+	hv_watch_free(c->arp_w);
+	hv_close(&c->arp_fd);
 	hv_timer_free(c->retx);
 	hv_timer_free(c->t1);
 	hv_timer_free(c->t2);

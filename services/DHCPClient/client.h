@@ -3,6 +3,8 @@
  *   INIT -> SELECTING -> REQUESTING -> BOUND -> RENEWING (T1, unicast)
  *        -> REBINDING (T2, broadcast) -> expiry: INIT
  *   INIT-REBOOT (a saved lease) -> REBOOTING -> BOUND, or INIT
+ *   REQUESTING -ACK-> PROBING (ARP, arp_probe_ms; 0: none) -> BOUND, or
+ *     DECLINE and INIT after 10 s when another host answers for it
  *   NAK anywhere -> the address is removed, INIT after a back-off
  *   stop -> RELEASE, address removed (unless keep_on_stop)
  *
@@ -23,6 +25,7 @@
 enum dhc_state {
 	DHC_INIT, DHC_SELECTING, DHC_REQUESTING, DHC_BOUND, DHC_RENEWING, DHC_REBINDING,
 	DHC_INIT_REBOOT, DHC_REBOOTING, DHC_STOPPED,
+	DHC_PROBING, /* after the ACK of a new address: the RFC 5227 ARP probe */
 };
 const char *dhc_state_name(enum dhc_state s);
 
@@ -32,6 +35,7 @@ struct dhc_config {
 	bool keep_on_stop;    /* no RELEASE: keep address and saved lease */
 	const char *hostname; /* option 12, may be NULL */
 	uint32_t route_metric;
+	unsigned arp_probe_ms; /* how long a new address is probed; 0: not */
 };
 
 typedef struct dhc_client dhc_client;

@@ -15,23 +15,76 @@
 #include "net.h"
 #include "packet.h"
 
-int dhc_raw_open(int ifindex)
+static int packet_open(int ifindex, uint16_t proto, bool auxdata)
 {
 	_hv_close_ int fd = socket(AF_PACKET, SOCK_DGRAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
 	if (fd < 0)
 		return -errno;
 	int one = 1;
-	if (setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0)
+	if (auxdata && setsockopt(fd, SOL_PACKET, PACKET_AUXDATA, &one, sizeof(one)) < 0)
 		return -errno;
 	/* Filter before bind: no frame of another kind is ever queued. */
 	int r = dhc_raw_listen(fd, false);
 	if (r < 0)
 		return r;
-	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(proto),
 				  .sll_ifindex = ifindex};
 	if (bind(fd, (struct sockaddr *)&sll, sizeof(sll)) < 0)
 		return -errno;
 	return HV_TAKE_FD(fd);
+}
+
+int dhc_raw_open(int ifindex) { return packet_open(ifindex, ETH_P_IP, true); }
+
+int dhc_arp_open(int ifindex) { return packet_open(ifindex, ETH_P_ARP, false); }
+
+int dhc_arp_listen(int fd, bool on)
+{
+	static struct sock_filter all[] = {BPF_STMT(BPF_RET | BPF_K, 0x40000)};
+	static const struct sock_fprog pass = {.len = 1, .filter = all};
+	if (!on)
+		return dhc_raw_listen(fd, false);
+	if (setsockopt(fd, SOL_SOCKET, SO_ATTACH_FILTER, &pass, sizeof(pass)) < 0)
+		return -errno;
+	return 0;
+}
+
+/* An Ethernet/IPv4 ARP packet (RFC 826) without the Ethernet header. */
+struct arp_pkt {
+	uint16_t htype, ptype;
+	uint8_t hlen, plen;
+	uint16_t op;
+	uint8_t sha[6], spa[4], tha[6], tpa[4];
+} __attribute__((packed));
+
+int dhc_arp_probe(int fd, int ifindex, const uint8_t mac[6], uint32_t ip)
+{
+	struct arp_pkt p = {.htype = htons(1), .ptype = htons(ETH_P_IP), .hlen = 6, .plen = 4,
+			    .op = htons(1)};
+	memcpy(p.sha, mac, 6);
+	memcpy(p.tpa, &ip, 4);
+	struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_ARP),
+				  .sll_ifindex = ifindex, .sll_halen = ETH_ALEN};
+	memset(sll.sll_addr, 0xff, ETH_ALEN);
+	if (sendto(fd, &p, sizeof(p), 0, (struct sockaddr *)&sll, sizeof(sll)) < 0)
+		return -errno;
+	return 0;
+}
+
+int dhc_arp_recv(int fd, const uint8_t mac[6], uint32_t ip)
+{
+	struct arp_pkt p;
+	ssize_t n = recv(fd, &p, sizeof(p), MSG_DONTWAIT);
+	if (n < 0)
+		return -errno;
+	if ((size_t)n < sizeof(p) || p.htype != htons(1) || p.ptype != htons(ETH_P_IP) || p.hlen != 6 ||
+	    p.plen != 4 || !memcmp(p.sha, mac, 6))
+		return 0;
+	uint32_t spa, tpa;
+	memcpy(&spa, p.spa, 4);
+	memcpy(&tpa, p.tpa, 4);
+	/* RFC 5227 2.1.1: anyone sending from ip, or probing for it too. */
+	return spa == ip || (spa == 0 && tpa == ip && p.op == htons(1));
 }
 
 int dhc_raw_listen(int fd, bool on)

@@ -28,6 +28,17 @@ int dhc_raw_send(int fd, int ifindex, uint32_t src, const uint8_t *payload, size
  * negative errno (-EAGAIN when none is waiting). */
 int dhc_raw_recv(int fd, uint8_t *buf, size_t cap);
 
+/* ARP for the RFC 5227 probe of a new address: a packet socket for
+ * ETH_P_ARP, filter off (drop all) until dhc_arp_listen(fd, true). */
+int dhc_arp_open(int ifindex);
+int dhc_arp_listen(int fd, bool on);
+/* Broadcasts "who has ip?" from sender address 0.0.0.0 (a probe). */
+int dhc_arp_probe(int fd, int ifindex, const uint8_t mac[6], uint32_t ip);
+/* Reads one ARP packet: 1 when it shows another host using ip (a reply
+ * or announcement from ip, or another host's probe for it), 0 when not,
+ * negative errno (-EAGAIN: none waiting). */
+int dhc_arp_recv(int fd, const uint8_t mac[6], uint32_t ip);
+
 /* Opens a UDP socket bound to addr:68 on the device `ifname`, non-blocking.
  * fd or negative errno. */
 int dhc_udp_open(const char *ifname, uint32_t addr);

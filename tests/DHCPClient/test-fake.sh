@@ -9,7 +9,8 @@
 #     replace option 3);
 #  2. a server that answers once (lease 4 s, T1 1, T2 2) and then stays
 #     silent: a unicast renewal, broadcast rebinding, the address removed
-#     by the expiry, and discovery again.
+#     by the expiry, and discovery again;
+#  3. the offered address held by another host: ARP probe, DECLINE.
 DHCP=$1 SVC=$2
 FAKE="$(dirname "$0")/fake-server.py"
 . "$(dirname "$0")/common.sh"
@@ -64,4 +65,16 @@ PY
 [ "$(sed -n '1,/^DISCOVER/!p' "$T/fake.log" | grep -c "REQUEST ciaddr=10.77.0.123")" -ge 2 ] ||
 	fail "no renewal and rebinding: $(cat "$T/fake.log")"
 client_stop
-echo "ok: hostile server survived, infinite lease, 121 routes; renew, rebind, expiry, rediscovery"
+fake_stop
+
+# --- 3: the offered address is held by another host (the server's): the
+# ARP probe hears it, DECLINE, the address is never set ---
+ip -n "$NS_S" addr add 10.77.0.123/24 dev veth-s
+fake_start --lease 60
+client_start
+wait_for 10 grep -q "^DECLINE" "$T/fake.log" || fail "no DECLINE: $(cat "$T/fake.log")"
+wait_state init 5
+addr_show | grep -q 10.77.0.123 && fail "a declined address was set: $(addr_show)"
+client_stop
+echo "ok: hostile server survived, infinite lease, 121 routes; renew, rebind, expiry, rediscovery; DECLINE"
+
