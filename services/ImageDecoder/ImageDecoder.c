@@ -34,6 +34,13 @@ struct job {
 	image_decoder_server_decoded_image out;
 	uint32_t *durations;
 	hv_buffer first; /* the first frame's shared memory */
+	/* decode_image_into: the client's buffer (writable, its pool), what
+	 * of it the first frame was written to (0: unused), and whether the
+	 * answer is in it. */
+	hv_buffer output;
+	size_t output_used;
+	bool output_streamed, in_output;
+	bool into; /* answered as decode_image_into */
 };
 
 static hv_loop *the_loop;
@@ -49,6 +56,14 @@ static bool client_gone; /* one client per process: once gone, jobs only end */
 static void *job_alloc(void *ud, size_t size)
 {
 	struct job *j = ud;
+	if (j->first.fd < 0 && !j->output_used && j->output.data && size <= j->output.size) {
+		/* The client's pages, there already when warm: map them all
+		 * in one call (allocating those that are not). */
+		if (madvise(j->output.data, size, MADV_POPULATE_WRITE) == 0) {
+			j->output_used = size;
+			return j->output.data;
+		}
+	}
 	if (j->first.fd < 0) {
 		if (hv_buffer_create(size, &j->first) < 0)
 			return NULL;
@@ -76,8 +91,13 @@ static void *job_alloc(void *ud, size_t size)
 static int job_stream_begin(void *ud, size_t size)
 {
 	struct job *j = ud;
-	if (j->first.fd >= 0)
+	if (j->first.fd >= 0 || j->output_used)
 		return -EBUSY;
+	if (j->output.fd >= 0 && size <= j->output.size) {
+		j->output_used = size; /* rows arrive by pwrite, as below */
+		j->output_streamed = true;
+		return 0;
+	}
 	int r = hv_buffer_create(size, &j->first);
 	if (r < 0)
 		return r;
@@ -96,8 +116,9 @@ static int job_stream_begin(void *ud, size_t size)
 static int job_write(void *ud, const void *data, size_t len, size_t offset)
 {
 	struct job *j = ud;
+	int fd = j->output_streamed ? j->output.fd : j->first.fd;
 	while (len > 0) {
-		ssize_t n = pwrite(j->first.fd, data, len, (off_t)offset);
+		ssize_t n = pwrite(fd, data, len, (off_t)offset);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
@@ -112,14 +133,33 @@ static int job_write(void *ud, const void *data, size_t len, size_t offset)
 static void job_free(void *ud, void *p, size_t size)
 {
 	struct job *j = ud;
+	if (p && p == j->output.data)
+		return; /* the client's; job_drop_output clears what was written */
 	if (p && j->first.fd >= 0 && p == j->first.data)
 		hv_buffer_release(&j->first);
 	else
 		free(p);
 }
 
+/* Before the answer: the client's buffer unmapped and closed (the decoder
+ * keeps nothing of it), and what was written to it but not answered in it
+ * (a failed or scaled decode, an animation's first frame) zeroed, so the
+ * buffer goes back as it came: no pixels of this decode in it. */
+static void job_drop_output(struct job *j)
+{
+	if (j->output_used && !j->in_output) {
+		if (j->output.data)
+			memset(j->output.data, 0, j->output_used);
+		else
+			fallocate(j->output.fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, 0,
+				  (off_t)j->output_used);
+	}
+	hv_buffer_release(&j->output);
+}
+
 static void job_release(struct job *j)
 {
+	hv_buffer_release(&j->output);
 	hv_buffer_release(&j->data);
 	hv_buffer_release(&j->first);
 	hv_bitmap_release(&j->out.frames);
@@ -138,7 +178,12 @@ static int job_finish(struct job *j, img_image *img)
 		return -ENOMEM;
 	for (uint32_t i = 0; i < img->frame_count; i++)
 		j->durations[i] = img->frames[i].duration_ms;
-	if (img->frame_count == 1 && j->first.fd >= 0 && (img->streamed || img->frames[0].pixels == j->first.data)) {
+	if (img->frame_count == 1 && j->output_used &&
+	    (j->output_streamed ? img->streamed : img->frames[0].pixels == j->output.data)) {
+		/* In the client's buffer: only the description goes back. */
+		j->in_output = true;
+		img->frames[0].pixels = NULL;
+	} else if (img->frame_count == 1 && j->first.fd >= 0 && (img->streamed || img->frames[0].pixels == j->first.data)) {
 		/* Only the fd goes out: unmap our copy now, before the client
 		 * maps its own, so the two do not fight over the same 16384
 		 * page structures from both CPUs (the client's MADV_POPULATE_READ
@@ -156,10 +201,12 @@ static int job_finish(struct job *j, img_image *img)
 		for (uint32_t i = 0; i < img->frame_count; i++)
 			memcpy((uint8_t *)bm->buffer.data + frame_bytes * i, img->frames[i].pixels, frame_bytes);
 	}
-	bm->width = img->width;
-	bm->height = img->height * img->frame_count;
-	bm->stride = img->width * 4;
-	bm->format = HV_PIXEL_BGRA8888;
+	/* In the client's buffer: an empty 0x0 bitmap, the rest describes. */
+	*bm = (hv_bitmap){.width = j->in_output ? 0 : img->width,
+			  .height = j->in_output ? 0 : img->height * img->frame_count,
+			  .stride = j->in_output ? 0 : img->width * 4,
+			  .format = HV_PIXEL_BGRA8888,
+			  .buffer = bm->buffer};
 	j->out = (image_decoder_server_decoded_image){
 		.format = img->format,
 		.width = img->width,
@@ -218,6 +265,10 @@ static void job_done(hv_loop *loop, void *userdata)
 	if (j->call) {
 		if (j->r < 0)
 			hv_call_respond_error(j->call, j->r, msg);
+		else if (j->into)
+			image_decoder_server_decode_image_into_respond(j->call,
+				&(image_decoder_server_decode_image_into_rep){.image = j->out,
+									     .in_output = j->in_output});
 		else
 			image_decoder_server_decode_image_respond(j->call,
 				&(image_decoder_server_decode_image_rep){.image = j->out});
@@ -248,6 +299,7 @@ static void *worker(void *arg)
 		pthread_mutex_unlock(&lock);
 
 		job_decode(j);
+		job_drop_output(j); /* before the answer, whatever it is */
 
 		pthread_mutex_lock(&lock);
 		running = NULL;
@@ -296,6 +348,7 @@ static int queue_job(hv_call *call, const hv_buffer *data, const hv_opt_int_size
 		return r;
 	}
 	j->data = *data;
+	j->output = HV_BUFFER_EMPTY;
 	j->first = HV_BUFFER_EMPTY;
 	j->out.frames.buffer = HV_BUFFER_EMPTY;
 	j->conn = hv_call_conn(call);
@@ -326,6 +379,26 @@ static int on_decode_image(hv_call *call, const image_decoder_server_decode_imag
 	int r = queue_job(call, &req->data, &req->ideal_size, &req->mime_type, &j);
 	if (r < 0)
 		return r;
+	j->call = hv_call_hold(call);
+	enqueue(j);
+	return HV_IPC_DEFERRED;
+}
+
+static int on_decode_image_into(hv_call *call, const image_decoder_server_decode_image_into_req *req,
+				image_decoder_server_decode_image_into_rep *rep)
+{
+	if (req->output.readonly || !req->output.data)
+		return hv_call_fail(call, -EINVAL, "the output buffer must be writable and not empty");
+	struct job *j;
+	int r = queue_job(call, &req->data, &req->ideal_size, &req->mime_type, &j);
+	if (r < 0)
+		return r;
+	if ((r = hv_call_take_buffer(call, &req->output)) < 0) {
+		job_release(j);
+		return r;
+	}
+	j->output = req->output;
+	j->into = true;
 	j->call = hv_call_hold(call);
 	enqueue(j);
 	return HV_IPC_DEFERRED;
@@ -399,4 +472,5 @@ const image_decoder_server_handlers img_handlers = {
 	.cancel_decode = on_cancel_decode,
 	.get_status = on_get_status,
 	.debug_try_escape = on_debug_try_escape,
+	.decode_image_into = on_decode_image_into,
 };

@@ -6,6 +6,7 @@
  *
  * Images are made here with libpng's writer and as PNM/BMP bytes, so every
  * expected pixel is known exactly. */
+#include <dirent.h>
 #include <errno.h>
 #include <stdint.h>
 #include <png.h>
@@ -605,6 +606,163 @@ static void test_systemserver(const char *ss)
 /* The client library's format names (imgdecode checks a --mime hint with
  * them, without the decoder) agree with the decoder's, both ways: every
  * name either knows, and a few neither does. */
+/* --- the output pool ------------------------------------------------------ */
+/* RGBA (x, y, x ^ y, 255), w x h. */
+static uint8_t *make_big_png(uint32_t w, uint32_t h, size_t *len)
+{
+	uint8_t *rgba = malloc((size_t)w * h * 4);
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			uint8_t *p = rgba + ((size_t)y * w + x) * 4;
+			p[0] = (uint8_t)x, p[1] = (uint8_t)y, p[2] = (uint8_t)(x ^ y), p[3] = 255;
+		}
+	png_image img = {.version = PNG_IMAGE_VERSION, .width = w, .height = h, .format = PNG_FORMAT_RGBA};
+	png_alloc_size_t n = 0;
+	if (!png_image_write_to_memory(&img, NULL, &n, 0, rgba, 0, NULL))
+		abort();
+	uint8_t *buf = malloc(n);
+	if (!buf || !png_image_write_to_memory(&img, buf, &n, 0, rgba, 0, NULL))
+		abort();
+	free(rgba);
+	*len = n;
+	return buf;
+}
+
+/* kind 0: make_pgm's (x + y) grey; 1: make_big_png's. */
+static bool big_match(const imgdec_image *im, uint32_t w, uint32_t h, int kind)
+{
+	if (im->width != w || im->height != h || im->frames.stride != w * 4)
+		return false;
+	const uint8_t *px = im->frames.buffer.data;
+	for (uint32_t y = 0; y < h; y++)
+		for (uint32_t x = 0; x < w; x++) {
+			const uint8_t *o = px + ((size_t)y * w + x) * 4;
+			uint8_t g = (uint8_t)(x + y);
+			bool ok = kind == 0 ? o[0] == g && o[1] == g && o[2] == g && o[3] == 255
+					    : o[0] == (uint8_t)(x ^ y) && o[1] == (uint8_t)y &&
+						      o[2] == (uint8_t)x && o[3] == 255;
+			if (!ok)
+				return false;
+		}
+	return true;
+}
+
+static bool in_pool(const imgdec_image *im) { return imgdec_image_pooled(im); }
+
+/* Whether process pid maps, or holds an fd of, the file with inode ino. */
+static bool holds(pid_t pid, ino_t ino)
+{
+	char path[64], line[512];
+	snprintf(path, sizeof path, "/proc/%d/maps", pid);
+	FILE *f = fopen(path, "r");
+	bool found = false;
+	while (f && !found && fgets(line, sizeof line, f)) {
+		unsigned long long inode = 0;
+		if (sscanf(line, "%*s %*s %*s %*s %llu", &inode) == 1 && inode == (unsigned long long)ino)
+			found = true;
+	}
+	if (f)
+		fclose(f);
+	snprintf(path, sizeof path, "/proc/%d/fd", pid);
+	DIR *d = opendir(path);
+	for (struct dirent *e; d && !found && (e = readdir(d));) {
+		char fd_path[320];
+		struct stat st;
+		snprintf(fd_path, sizeof fd_path, "%s/%s", path, e->d_name);
+		found = e->d_name[0] != '.' && stat(fd_path, &st) == 0 && st.st_ino == ino;
+	}
+	if (d)
+		closedir(d);
+	return found;
+}
+
+/* All zero from `from` to the end of the image's buffer. */
+static bool zero_from(const imgdec_image *im, size_t from)
+{
+	const uint8_t *px = im->frames.buffer.data;
+	for (size_t i = from; i < im->frames.buffer.size; i++)
+		if (px[i])
+			return false;
+	return true;
+}
+
+static void test_pool(void)
+{
+	pid_t pid;
+	hv_conn *c = spawn(&pid, NULL);
+	size_t pgm_len, png_len;
+	uint8_t *pgm = make_pgm(640, 480, &pgm_len), *png = make_big_png(512, 512, &png_len);
+	const uint8_t *last = NULL;
+	unsigned pooled = 0, reused = 0;
+	for (int i = 0; i < 6; i++) {
+		int kind = i % 2;
+		uint32_t w = kind ? 512 : 640, h = kind ? 512 : 480;
+		imgdec_image im;
+		int r = imgdec_decode(c, kind ? png : pgm, kind ? png_len : pgm_len, 0, 0, NULL, &im);
+		CHECK(r == 0, "decode %d: %d %s", i, r, hv_conn_last_error(c)->message);
+		if (r < 0)
+			continue;
+		CHECK(big_match(&im, w, h, kind), "decode %d (%s): pixels differ", i, kind ? "png" : "pgm");
+		if (in_pool(&im)) {
+			pooled++;
+			reused += im.frames.buffer.data == last;
+			last = im.frames.buffer.data;
+			struct stat st;
+			CHECK(fstat(im.frames.buffer.fd, &st) == 0 && !holds(pid, st.st_ino),
+			      "decode %d: the decoder still maps or holds the pool buffer", i);
+			/* Beyond the image: zeros, whatever was there before. */
+			CHECK(zero_from(&im, (size_t)w * h * 4), "decode %d: old bytes beyond the image", i);
+		}
+		const uint8_t *px = im.frames.buffer.data;
+		size_t n = (size_t)w * h * 4;
+		bool pool = in_pool(&im);
+		imgdec_image_release(&im);
+		if (pool) {
+			/* Kept by the pool, still mapped here: zeroed for the next. */
+			bool zero = true;
+			for (size_t k = 0; k < n && zero; k++)
+				zero = px[k] == 0;
+			CHECK(zero, "decode %d: pixels left in the pool buffer after release", i);
+		}
+	}
+	/* The first decode has no size to go by; every later one is pooled,
+	 * and after the first pooled one the same buffer serves them all. */
+	CHECK(pooled == 5 && reused == 4, "pooled %u of 6, reused %u", pooled, reused);
+
+	/* A failed decode that wrote rows into the buffer: they are gone
+	 * before the buffer serves the next, smaller image. */
+	imgdec_image im;
+	uint8_t *bad = malloc(png_len);
+	memcpy(bad, png, png_len);
+	bad[png_len * 3 / 4] ^= 0x5a; /* a later IDAT chunk: rows before it are written */
+	int r = imgdec_decode(c, bad, png_len, 0, 0, NULL, &im);
+	CHECK(r < 0, "a corrupt PNG decoded (%d)", r);
+	free(bad);
+	size_t small_len;
+	uint8_t *small = make_pgm(300, 220, &small_len);
+	r = imgdec_decode(c, small, small_len, 0, 0, NULL, &im);
+	CHECK(r == 0 && in_pool(&im) && big_match(&im, 300, 220, 0), "smaller image into the pool: %d", r);
+	if (r == 0) {
+		CHECK(zero_from(&im, (size_t)300 * 220 * 4), "a failed decode's rows left in the pool buffer");
+		imgdec_image_release(&im);
+	}
+	CHECK(imgdec_pool_bytes() > 0, "nothing kept between decodes");
+	imgdec_pool_trim();
+	CHECK(imgdec_pool_bytes() == 0, "trim left %zu bytes", imgdec_pool_bytes());
+	imgdec_pool_set_limit(0);
+	r = imgdec_decode(c, pgm, pgm_len, 0, 0, NULL, &im);
+	CHECK(r == 0 && !in_pool(&im) && imgdec_pool_bytes() == 0, "pool off: decode %d, pooled %d", r,
+	      r == 0 && in_pool(&im));
+	if (r == 0)
+		imgdec_image_release(&im);
+	imgdec_pool_set_limit(IMGDEC_POOL_DEFAULT_LIMIT);
+	free(small);
+	free(pgm);
+	free(png);
+	hv_conn_close(c);
+	wait_child(pid);
+}
+
 static void test_format_names(void)
 {
 	static const char *const names[] = {
@@ -654,6 +812,8 @@ int main(int argc, char **argv)
 		test_scaled_memory();
 	else if (!strcmp(t, "cpu-limit"))
 		test_cpu_limit();
+	else if (!strcmp(t, "pool"))
+		test_pool();
 	else if (!strcmp(t, "format-names"))
 		test_format_names();
 	else if (!strcmp(t, "systemserver") && argc == 3)

@@ -15,6 +15,7 @@
 
 #include "ImageDecoderServer.ipc.h"
 #include "imagedecoder-client.h"
+#include "pool.h"
 
 const char *imgdec_default_exe(void)
 {
@@ -103,6 +104,19 @@ static int image_from_reply(const image_decoder_server_decoded_image *d, imgdec_
 	return 0;
 }
 
+/* The pixels are in pb's buffer (decode_image_into said so): the image
+ * points at it, once its size is checked against the buffer. */
+static int image_in_pool(image_decoder_server_decoded_image *d, imgdec_pool_buf *pb)
+{
+	const hv_buffer *b = imgdec_pool_buffer(pb);
+	uint64_t rows = (uint64_t)d->height * d->frame_count;
+	if (d->frame_count != 1 || d->width == 0 || (uint64_t)d->width * 4 * rows > b->size)
+		return -EBADMSG;
+	d->frames = (hv_bitmap){.width = d->width, .height = (uint32_t)rows, .stride = d->width * 4,
+				.format = HV_PIXEL_BGRA8888, .buffer = *b};
+	return 0;
+}
+
 int imgdec_decode(hv_conn *c, const void *data, size_t len, uint32_t ideal_w, uint32_t ideal_h,
 		  const char *mime, imgdec_image *out)
 {
@@ -117,27 +131,60 @@ int imgdec_decode(hv_conn *c, const void *data, size_t len, uint32_t ideal_w, ui
 	size.value.height = (int32_t)ideal_h;
 	hv_opt_bytestring m = {.present = mime != NULL, .value = mime};
 	image_decoder_server_decoded_image img;
-	r = image_decoder_server_decode_image(c, b, size, m, &img);
+	/* A scaled decode's result is small, and its full-size frame would
+	 * only cost the decoder the buffer's address space: no pool. */
+	imgdec_pool_buf *pb = size.present ? NULL : imgdec_pool_take();
+	bool in_output = false;
+	if (pb)
+		r = image_decoder_server_decode_image_into(c, b, size, m, *imgdec_pool_buffer(pb), &img,
+							   &in_output);
+	else
+		r = image_decoder_server_decode_image(c, b, size, m, &img);
 	hv_buffer_release(&b);
+	if (pb && (r < 0 || !in_output)) {
+		imgdec_pool_give_back(pb, 0); /* the decoder left it as it came */
+		pb = NULL;
+	}
 	if (r < 0)
 		return r;
-	if (img.frames.buffer.data) {
+	if (pb) {
+		if ((r = image_in_pool(&img, pb)) < 0) {
+			imgdec_pool_give_back(pb, imgdec_pool_buffer(pb)->size);
+			return r;
+		}
+	} else if (img.frames.buffer.data) {
 		/* Map every page in one call (shmem maps 16 per fault this
 		 * way), and drop recency tracking so the unmap does not mark
 		 * each page accessed (see ImageDecoder.c's job_alloc). */
 		madvise(img.frames.buffer.data, img.frames.buffer.size, MADV_POPULATE_READ);
 		madvise(img.frames.buffer.data, img.frames.buffer.size, MADV_RANDOM);
 	}
-	if ((r = image_from_reply(&img, out)) < 0)
-		hv_bitmap_release(&img.frames);
+	imgdec_pool_note((size_t)img.frames.stride * img.frames.height);
+	if ((r = image_from_reply(&img, out)) < 0) {
+		if (pb)
+			imgdec_pool_give_back(pb, imgdec_pool_buffer(pb)->size);
+		else
+			hv_bitmap_release(&img.frames);
+	}
 	return r;
+}
+
+bool imgdec_image_pooled(const imgdec_image *img)
+{
+	return img && imgdec_pool_owner(img->frames.buffer.data) != NULL;
 }
 
 void imgdec_image_release(imgdec_image *img)
 {
 	if (!img)
 		return;
-	hv_bitmap_release(&img->frames);
+	imgdec_pool_buf *pb = imgdec_pool_owner(img->frames.buffer.data);
+	if (pb) {
+		imgdec_pool_give_back(pb, (size_t)img->frames.stride * img->frames.height);
+		img->frames = (hv_bitmap){.buffer = HV_BUFFER_EMPTY};
+	} else {
+		hv_bitmap_release(&img->frames);
+	}
 	free(img->durations);
 	img->durations = NULL;
 }

@@ -55,7 +55,11 @@ typedef struct imgdec_image {
 	int32_t hotspot_x, hotspot_y;
 	/* frame_count frames stacked: frame i is rows [i * height, (i + 1) *
 	 * height), BGRA8888 (HV_PIXEL_BGRA8888), straight alpha, sRGB, each a
-	 * fully composited canvas. Mapped read-only, in shared memory. */
+	 * fully composited canvas. In shared memory: a read-only sealed
+	 * buffer from the decoder, or (a large still image, see "The output
+	 * pool") one of this library's pool buffers, mapped read-write, not
+	 * sealed, reused once released: copy the pixels to keep or send them
+	 * on beyond imgdec_image_release. */
 	hv_bitmap frames;
 	uint32_t *durations;  /* frame_count entries, ms */
 } imgdec_image;
@@ -83,6 +87,29 @@ int imgdec_decode(hv_conn *c, const void *data, size_t len, uint32_t ideal_w, ui
 		  const char *mime, imgdec_image *out);
 
 void imgdec_image_release(imgdec_image *img);
+
+/* --- the output pool ------------------------------------------------------
+ * imgdec_decode has a large still image written into a buffer this library
+ * keeps and reuses (decode_image_into), sized by the image decoded before,
+ * so that a warm decode writes into pages that already exist instead of
+ * the decoder allocating fresh shared memory for every image. A pool
+ * buffer is only handed to this process's own decoders, one decode at a
+ * time, and holds only zeros when handed out: imgdec_image_release zeroes
+ * the part the image used before the buffer is reused (docs/imagedecoder.md,
+ * "The output pool", says why), and the decoder unmaps and closes it
+ * before it answers. Bounds: */
+#define IMGDEC_POOL_MIN_BYTES (256u << 10)	/* smaller images: no pool */
+#define IMGDEC_POOL_DEFAULT_LIMIT (256u << 20) /* bytes of pool, in use and kept */
+#define IMGDEC_POOL_MAX_FREE 2u		/* buffers kept between decodes */
+#define IMGDEC_POOL_IDLE_MS 30000u		/* kept longer unused: freed at the next call */
+/* The byte limit; 0 turns the pool off (every decode as decode_image). */
+void imgdec_pool_set_limit(size_t bytes);
+/* Free every buffer kept between decodes now (memory pressure). */
+void imgdec_pool_trim(void);
+/* Whether img's frames are in a pool buffer (see imgdec_image.frames). */
+bool imgdec_image_pooled(const imgdec_image *img);
+/* Bytes of pool now, in use and kept. */
+size_t imgdec_pool_bytes(void);
 
 /* data[0..len) in a sealed shared buffer, the form decode_image takes (for
  * callers that speak the protocol themselves). */
