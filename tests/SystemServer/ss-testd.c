@@ -315,12 +315,16 @@ int main(int argc, char **argv)
 				continue;
 			struct slot s = slots[i];
 			if (s.listening) {
+				/* Recorded before accept4: the moment the queue is
+				 * drained the manager may count this service ready and
+				 * start its dependents, whose records must come after. */
+				if (!crash)
+					record("accepted %s pid=%d", name, (int)getpid());
 				int cfd = accept4(s.fd, NULL, NULL, SOCK_CLOEXEC);
 				if (cfd < 0)
 					continue;
 				if (crash)
 					abort();
-				record("accepted %s pid=%d", name, (int)getpid());
 				greet(cfd);
 				add(cfd, false, false);
 			} else if (s.handoff) {
