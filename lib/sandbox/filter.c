@@ -317,7 +317,7 @@ static const unsigned fcntl_flock[] = {F_GETLK, F_SETLK, F_SETLKW, F_OFD_GETLK, 
 static const int prctl_stdio[] = {
 	PR_SET_NAME, PR_GET_NAME, PR_GET_DUMPABLE, PR_SET_NO_NEW_PRIVS, PR_GET_NO_NEW_PRIVS,
 	PR_GET_SECCOMP, PR_SET_SECCOMP, PR_CAPBSET_READ, PR_GET_KEEPCAPS, PR_GET_PDEATHSIG,
-	PR_SET_VMA, PR_GET_TIMERSLACK,
+	PR_SET_VMA, PR_GET_TIMERSLACK, PR_GET_SECUREBITS,
 };
 static const int prctl_proc[] = {PR_SET_PDEATHSIG, PR_SET_CHILD_SUBREAPER, PR_GET_CHILD_SUBREAPER};
 static const int sockopt_stdio[] = {
@@ -557,6 +557,11 @@ static int add_control(struct hv_rules *ctx, uint64_t p, const struct hv_filter_
 		for (size_t i = 0; i < sizeof(prctl_stdio) / sizeof(prctl_stdio[0]); i++)
 			if ((r = ALLOWN(ctx, "prctl", EQ32(0, prctl_stdio[i]))) < 0)
 				return r;
+	/* Reading one's own ambient set, like CAPBSET_READ: libcap-ng's
+	 * constructor does it (linked by libpam through libaudit). */
+	if ((p & P(STDIO)) &&
+	    (r = ALLOWN(ctx, "prctl", EQ32(0, PR_CAP_AMBIENT), EQ32(1, PR_CAP_AMBIENT_IS_SET))) < 0)
+		return r;
 	if (p & P(PROC))
 		for (size_t i = 0; i < sizeof(prctl_proc) / sizeof(prctl_proc[0]); i++)
 			if ((r = ALLOWN(ctx, "prctl", EQ32(0, prctl_proc[i]))) < 0)
