@@ -33,7 +33,10 @@ chmod 755 "$dir" "$dir/home"
 # A command under the doubles (an array, so `"${wrapped[@]}" X &` leaves
 # X's own pid in $!: env execs it).
 wrapped=(env LD_PRELOAD="$lib/libpam_wrapper.so:$lib/libnss_wrapper.so" PAM_WRAPPER=1
-	PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" NSS_WRAPPER_PASSWD="$dir/passwd" NSS_WRAPPER_GROUP="$dir/group")
+	PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" PAM_WRAPPER_KEEP_DIR=1 NSS_WRAPPER_PASSWD="$dir/passwd"
+	NSS_WRAPPER_GROUP="$dir/group")
+. "$(dirname "$0")/pam-copies.sh"
+trap 'remove_pam_copies; cleanup' EXIT
 rt=$dir/rt
 # wait for a background greeter, bounded (a hang fails the test, not CI).
 reap() {
