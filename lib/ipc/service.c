@@ -119,6 +119,20 @@ static void install_crash_handler(const hv_service *svc)
 		hv_log_debug("%s: crash reports go to %s", svc->name, path);
 }
 
+/* A warm spare (SystemServer's SpareInstances=, docs/systemserver.md):
+ * started with HAVEN_SPARE=1 and HAVEN_HANDOFF_FD but no connection, it
+ * is ready and confined before anyone connects; its one connection comes
+ * over the hand-off socket, and from then on it is a per-connection
+ * instance: it leaves with that client. */
+static void take_spare_role(hv_server *srv)
+{
+	const char *v = getenv("HAVEN_SPARE");
+	bool spare = false;
+	if (v && hv_parse_bool(v, &spare) == 0 && spare && hv_server_has_handoff(srv) && !hv_server_listens(srv))
+		hv_server_set_exit_when_idle(srv, true);
+	unsetenv("HAVEN_SPARE"); /* once per process, as LISTEN_FDS */
+}
+
 /* Steps 2–8 with the server made; the loop's and server's lifetimes are the
  * caller's. */
 static int serve(const hv_service *svc, hv_server *srv)
@@ -131,6 +145,7 @@ static int serve(const hv_service *svc, hv_server *srv)
 		return r;
 	if ((r = hv_server_start(srv, socket_path)) < 0)
 		return r;
+	take_spare_role(srv);
 	if ((r = enter_view(svc)) < 0)
 		return hv_log_errno(r, "%s: failed to narrow the filesystem view", svc->name);
 	if (svc->ready && (r = svc->ready(srv)) < 0)
