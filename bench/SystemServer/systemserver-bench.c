@@ -228,6 +228,42 @@ static int count_children(pid_t parent)
 	return n;
 }
 
+/* The waiting spares' memory and CPU: the manager's children (the only
+ * ones left between runs are spares). */
+static long spare_rss_kib;
+static double spare_cpu_ms;
+static long rss_kib(pid_t pid);
+static void measure_spares(pid_t parent, int want)
+{
+	wait_instances_gone(parent, want);
+	usleep(200000); /* past their start-up */
+	char path[64];
+	snprintf(path, sizeof path, "/proc/%d/task/%d/children", (int)parent, (int)parent);
+	FILE *f = fopen(path, "r");
+	int pid, n = 0;
+	long rss = 0;
+	double cpu = 0;
+	while (f && fscanf(f, "%d", &pid) == 1) {
+		char sp[64], buf[1024];
+		snprintf(sp, sizeof sp, "/proc/%d/stat", pid);
+		FILE *st = fopen(sp, "r");
+		size_t len = st ? fread(buf, 1, sizeof buf - 1, st) : 0;
+		if (st)
+			fclose(st);
+		buf[len] = '\0';
+		char *rp = strrchr(buf, ')');
+		unsigned long ut = 0, stime = 0;
+		if (rp && sscanf(rp + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &stime) == 2)
+			cpu += (double)(ut + stime) * 1000.0 / (double)sysconf(_SC_CLK_TCK);
+		rss += rss_kib(pid);
+		n++;
+	}
+	if (f)
+		fclose(f);
+	spare_rss_kib = n ? rss / n : 0;
+	spare_cpu_ms = n ? cpu / n : 0;
+}
+
 static void end_children_of(pid_t parent) __attribute__((unused));
 static void end_children_of(pid_t parent)
 {
@@ -444,6 +480,8 @@ int main(int argc, char **argv)
 			t[k][i] = via_manager(portals[k]);
 			wait_instances_gone(m, spares);
 		}
+	if (spares)
+		measure_spares(m, spares);
 	stop_manager(m);
 	(void)kinds;
 	double med[KINDS], best[KINDS];
@@ -469,6 +507,9 @@ int main(int argc, char **argv)
 	snprintf(manager_log, sizeof manager_log, "%s/manager.log", tmp);
 	printf("  in the manager, decision to exec (median, its log): plain %.0f us, pledged+unveiled %.0f us\n",
 	       decision_to_exec_us("EchoAccept"), decision_to_exec_us("EchoSandboxed"));
+	if (spares)
+		printf("  idle spares (%d, waiting EchoServers): %ld KiB RSS each, %.2f ms CPU each over the run "
+		       "(start-up included; in clock ticks of %ld ms)\n", spares, spare_rss_kib, spare_cpu_ms, 1000 / sysconf(_SC_CLK_TCK));
 	manager_log[0] = '\0';
 
 	/* 2. lazy sockets */

@@ -1021,6 +1021,7 @@ static const key_item keys[] = {
 	LIMIT_KEY("LimitCORE", SS_LIMIT_CORE),
 	LIMIT_KEY("LimitDATA", SS_LIMIT_DATA),
 	KEY("MemoryBudget", key_memory_budget, memory_budget),
+	KEY("SpareInstances", key_unsigned, spares, .lo = 0, .hi = SS_MAX_SPARES),
 	IPC_KEY("IpcUidBytes", SS_IPC_UID_BYTES),
 	IPC_KEY("IpcUidFds", SS_IPC_UID_FDS),
 	IPC_KEY("IpcUidConnections", SS_IPC_UID_CONNECTIONS),
@@ -1204,6 +1205,8 @@ static void check_combinations(def_ctx *c)
 		bad(c, d->line, "[%s] Readiness=socket needs a Socket", d->name);
 	check_net_combinations(c);
 	check_memory_budget(c);
+	if (d->spares && !d->accept)
+		bad(c, d->line, "[%s] SpareInstances needs AcceptSocketConnections", d->name);
 	if (d->ipc_set && d->sockets.n == 0)
 		bad(c, d->ipc_line, "[%s] Ipc* quotas need a Socket (they apply to its clients)", d->name);
 }

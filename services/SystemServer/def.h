@@ -28,6 +28,9 @@ enum ss_limit { SS_LIMIT_AS, SS_LIMIT_CPU, SS_LIMIT_NOFILE, SS_LIMIT_CORE, SS_LI
 extern const char *const ss_limit_keys[SS_LIMIT_COUNT]; /* "LimitAS", … */
 extern const int ss_limit_resources[SS_LIMIT_COUNT];	/* RLIMIT_AS, … */
 
+/* Most SpareInstances= a definition may keep. */
+#define SS_MAX_SPARES 16u
+
 typedef struct ss_svc_limit {
 	bool set;
 	uint64_t soft, hard; /* RLIM_INFINITY for infinity */
@@ -93,6 +96,9 @@ typedef struct ss_svc_def {
 	ss_svc_limit limits[SS_LIMIT_COUNT];
 	/* MemoryBudget=: bytes the instances' LimitAS may add up to (0: none). */
 	uint64_t memory_budget;
+	/* SpareInstances=: per-connection instances kept started, confined and
+	 * waiting for their connection (0: none; AcceptSocketConnections only). */
+	unsigned spares;
 	uint64_t ipc[SS_IPC_COUNT]; /* Ipc*= (enum ss_ipc), when ipc_set has the bit */
 	unsigned ipc_set;
 	int ipc_line;

@@ -53,6 +53,13 @@ void ss_notify_parent(const char *msg);
  * (accept / per-user); it is dup'ed, the caller keeps conn. peer: the
  * connecting uid (or -1). */
 int ss_spawn_instance(ss_unit *u, int conn, uid_t peer);
+/* A warm spare of an AcceptSocketConnections unit (SpareInstances=): no
+ * connection yet, a hand-off socket for its one connection. */
+int ss_spawn_spare(ss_unit *u);
+/* Start the unit's missing spares soon (manager.c). */
+void ss_unit_top_up_spares(ss_unit *u);
+/* A spare that dies younger than this stops the unit's spares. */
+#define SS_SPARE_MIN_LIFE_NS (1000ull * 1000000ull)
 /* Pass an accepted connection to a per-user instance (SCM_RIGHTS). */
 int ss_handoff_send(int handoff_fd, int conn);
 

@@ -58,7 +58,7 @@ const char *ss_unit_state(const ss_unit *u)
 {
 	if (u->failed)
 		return "failed";
-	if (u->instances) {
+	if (u->instances && u->ninstances > u->nspares) { /* spares alone serve nobody */
 		if (u->def->multi)
 			return "running";
 		return u->instances->ready ? "running" : "starting";
@@ -220,6 +220,66 @@ static void admit_wait(ss_unit *u)
 			    (unsigned long long)d->memory_budget);
 }
 
+/* --- warm spares (SpareInstances=) ------------------------------------------ */
+
+/* A spare was started without knowing its client: it runs as the
+ * definition's account. Where a cold instance would run as the peer (a
+ * root manager, no User=), only a root peer may have it. */
+static bool spare_fits(const ss_unit *u, uid_t peer)
+{
+	return u->def->has_user || !u->m->root || peer == 0;
+}
+
+static void top_up_cb(hv_loop *loop, hv_timer *t, void *userdata)
+{
+	ss_unit *u = userdata;
+	while (u->nspares < u->def->spares && u->want_active && !u->failed && !u->spares_off &&
+	       u->listen_fds[0] >= 0 && unit_admits(u))
+		if (ss_spawn_spare(u) < 0)
+			break;
+}
+
+/* Start the missing spares after the loop's current work (a client that
+ * just took one is served first). */
+void ss_unit_top_up_spares(ss_unit *u)
+{
+	if (!u->def->spares)
+		return;
+	if (u->spare_timer) {
+		if (!hv_timer_armed(u->spare_timer))
+			hv_timer_arm(u->spare_timer, 1, 0);
+	} else if (hv_loop_add_timer(u->m->loop, 1, 0, top_up_cb, u, &u->spare_timer) < 0) {
+		top_up_cb(u->m->loop, NULL, u);
+	}
+}
+
+/* Hand connection c to a waiting spare: 0, or -ENOENT (none fits). The
+ * spare's hand-off socket is closed once its one connection is sent, so
+ * it can never be given a second client. */
+static int give_to_spare(ss_unit *u, int c, uid_t peer)
+{
+	if (!spare_fits(u, peer))
+		return -ENOENT;
+	for (ss_instance *i = u->instances; i; i = i->next) {
+		if (!i->spare || i->stopping || i->handoff_fd < 0)
+			continue;
+		int r = ss_handoff_send(i->handoff_fd, c);
+		hv_close(&i->handoff_fd);
+		i->spare = false;
+		u->nspares--;
+		if (r < 0) { /* gone meanwhile: its exit is reaped as usual */
+			hv_log_warn("%s[%d]: spare did not take its connection: %s", u->def->name, (int)i->pid,
+				    strerror(-r));
+			continue;
+		}
+		i->uid = peer;
+		hv_log_debug("%s[%d]: a spare took the connection", u->def->name, (int)i->pid);
+		ss_unit_top_up_spares(u);
+		return 0;
+	}
+	return -ENOENT;
+}
+
 static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userdata)
 {
 	ss_unit *u = userdata;
@@ -260,8 +320,13 @@ static void on_listen_ready(hv_loop *loop, int fd, uint32_t events, void *userda
 				return;
 			}
 		}
+		if (u->def->accept && give_to_spare(u, c, cred.uid) == 0) {
+			close(c);
+			return;
+		}
 		ss_spawn_instance(u, c, cred.uid);
 		close(c);
+		ss_unit_top_up_spares(u);
 		return;
 	}
 	/* Lazy single instance: the first connection starts it; it takes the
@@ -277,6 +342,8 @@ static void activate(ss_unit *u)
 {
 	if (ss_unit_open_sockets(u) < 0)
 		return;
+	u->spares_off = false;
+	ss_unit_top_up_spares(u);
 	if (u->def->lazy)
 		listen_resume(u);
 	else if (!u->instances)
@@ -457,6 +524,7 @@ static void unlink_instance(ss_unit *u, ss_instance *inst)
 		if (*p == inst) {
 			*p = inst->next;
 			u->ninstances--;
+			u->nspares -= inst->spare;
 			break;
 		}
 	}
@@ -478,6 +546,8 @@ void ss_instance_exited(ss_instance *inst, int status)
 	bool clean = !inst->start_timed_out && WIFEXITED(status) && WEXITSTATUS(status) == 0;
 	bool requested = inst->stopping;
 	bool watchdog = inst->watchdog_fired;
+	bool spare = inst->spare;
+	uint64_t lived_ns = hv_now_ns() - inst->started_ns;
 	pid_t pid = inst->pid;
 	unlink_instance(u, inst);
 	ss_instance_free(inst);
@@ -502,6 +572,13 @@ void ss_instance_exited(ss_instance *inst, int status)
 		 * of several MultiInstance processes ending changes nothing. */
 		if (!clean)
 			hv_log_warn("%s: instance %s", d->name, what);
+		if (spare && lived_ns < SS_SPARE_MIN_LIFE_NS) {
+			/* Dying before any client came: replacing it would loop. */
+			hv_log_warn("%s: a spare exited after %.0f ms (%s): no spares until the service starts again",
+				    d->name, (double)lived_ns / 1e6, what);
+			u->spares_off = true;
+		}
+		ss_unit_top_up_spares(u);
 		if (u->admit_wait && unit_admits(u) && u->want_active && !u->failed) {
 			u->admit_wait = false;
 			listen_resume(u);

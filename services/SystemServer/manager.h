@@ -46,7 +46,9 @@ struct ss_instance {
 	hv_timer *watchdog;
 	hv_timer *start_timer;
 	hv_timer *kill_timer;
-	int handoff_fd; /* per-user: where further connections are passed */
+	int handoff_fd; /* per-user: where further connections are passed;
+			   a spare: where its one connection comes */
+	bool spare;	/* SpareInstances=: waiting for its connection */
 	/* Pledge=: the seccomp listener (hv_sandbox_exec_supervised) through
 	 * which a forbidden call reaches the manager before the kill. */
 	int listener;
@@ -105,6 +107,11 @@ struct ss_unit {
 	 * be prepared (an Unveil= path still to be created). */
 	struct hv_sandbox_prepared *sandbox;
 	const ss_svc_def *sandbox_def;
+	/* SpareInstances=: spares running, a top-up pending, and whether a
+	 * spare died young (no more spares until the unit starts again). */
+	unsigned nspares;
+	bool spares_off;
+	hv_timer *spare_timer; /* a top-up after the loop's current work */
 
 	int log_rfd, log_wfd;
 	hv_watch *log_watch;

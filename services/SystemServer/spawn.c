@@ -636,17 +636,19 @@ static int plan_stdio(ss_unit *u, spawn_plan *p)
 
 /* fds handed over: the accepted connection or the listening sockets, the
  * PerUser hand-off channel, stdio. */
-static int plan_fds(ss_unit *u, int conn, spawn_plan *p)
+static int plan_fds(ss_unit *u, int conn, bool spare, spawn_plan *p)
 {
 	const ss_svc_def *d = u->def;
-	if (conn >= 0) {
+	if (spare) {
+		/* nothing yet: its connection comes over the hand-off socket */
+	} else if (conn >= 0) {
 		p->srcs[p->nsrc++] = conn;
 	} else {
 		for (size_t i = 0; i < d->sockets.n && p->nsrc < 60; i++)
 			if (u->listen_fds[i] >= 0)
 				p->srcs[p->nsrc++] = u->listen_fds[i];
 	}
-	if (d->per_user) {
+	if (d->per_user || spare) {
 		int sv[2];
 		if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 			return hv_log_errno(-errno, "%s: socketpair", d->name);
@@ -727,12 +729,14 @@ static int plan_listen_env(const ss_svc_def *d, int conn, spawn_plan *p)
 }
 
 /* What the manager tells this spawn (managed_env). */
-static int plan_own_env(const ss_unit *u, int conn, spawn_plan *p)
+static int plan_own_env(const ss_unit *u, int conn, bool spare, spawn_plan *p)
 {
 	const ss_svc_def *d = u->def;
 	int r = p->nsrc > 0 ? plan_listen_env(d, conn, p) : 0;
 	if (r == 0 && p->handoff_child >= 0)
 		r = pushf(&p->env, "HAVEN_HANDOFF_FD=%d", 3 + p->nsrc);
+	if (r == 0 && spare)
+		r = hv_strv_push(&p->env, "HAVEN_SPARE=1");
 	if (r == 0)
 		r = pushf(&p->env, "NOTIFY_SOCKET=%s", u->m->notify_path);
 	if (r == 0 && d->watchdog_usec) {
@@ -780,13 +784,13 @@ static bool is_pledge_var(const char *e)
 
 /* envp = the base environment (minus what the account replaces) + this
  * spawn's own (+ a prepared sandbox's); argv = Executable + Arguments. */
-static int plan_environment(ss_unit *u, int conn, spawn_plan *p)
+static int plan_environment(ss_unit *u, int conn, bool spare, spawn_plan *p)
 {
 	const ss_svc_def *d = u->def;
 	const hv_strv *benv = base_environment(u);
 	if (!benv)
 		return -ENOMEM;
-	int r = plan_own_env(u, conn, p);
+	int r = plan_own_env(u, conn, spare, p);
 	if (r < 0)
 		return r;
 	const char *const *sbenv = p->prepared ? hv_sandbox_prepared_env(p->prepared) : NULL;
@@ -879,15 +883,15 @@ static int plan_sandbox(ss_unit *u, spawn_plan *p)
 	return 0;
 }
 
-static int plan_spawn(ss_unit *u, int conn, uid_t peer, spawn_plan *p)
+static int plan_spawn(ss_unit *u, int conn, uid_t peer, bool spare, spawn_plan *p)
 {
 	plan_account(u, peer, p);
-	int r = plan_fds(u, conn, p);
+	int r = plan_fds(u, conn, spare, p);
 	if (r < 0)
 		return r;
 	if ((r = plan_sandbox(u, p)) < 0)
 		return r;
-	r = plan_environment(u, conn, p);
+	r = plan_environment(u, conn, spare, p);
 	if (r < 0)
 		return hv_log_errno(r, "%s: cannot prepare the environment", u->def->name);
 	return 0;
@@ -998,12 +1002,12 @@ static void instance_started(ss_instance *inst, spawn_plan *p, uint64_t t0)
 		ss_instance_ready(inst);
 }
 
-int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
+static int spawn(ss_unit *u, int conn, uid_t peer, bool spare)
 {
 	const ss_svc_def *d = u->def;
 	uint64_t t0 = hv_now_ns();
 	_hv_cleanup_(spawn_plan_done) spawn_plan p = SPAWN_PLAN_INIT;
-	int r = plan_spawn(u, conn, peer, &p);
+	int r = plan_spawn(u, conn, peer, spare, &p);
 	if (r < 0)
 		return r;
 	int ep[2];
@@ -1036,9 +1040,23 @@ int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
 	r = track_instance(u, pid, &pidfd, peer, &p, &inst);
 	if (r < 0)
 		return r;
+	if (spare) {
+		inst->spare = true;
+		u->nspares++;
+	}
 	r = read_child_error(u, errpipe_r);
 	if (r < 0)
 		return r;
 	instance_started(inst, &p, t0);
 	return 0;
+}
+
+int ss_spawn_instance(ss_unit *u, int conn, uid_t peer)
+{
+	return spawn(u, conn, peer, false);
+}
+
+int ss_spawn_spare(ss_unit *u)
+{
+	return spawn(u, -1, (uid_t)-1, true);
 }

@@ -178,6 +178,7 @@ static void unit_free(ss_unit *u)
 	if (u->listen_fds)
 		ss_unit_close_sockets(u);
 	hv_timer_free(u->restart_timer);
+	hv_timer_free(u->spare_timer);
 	ss_unit_logs_close(u);
 	free(u->listen_fds);
 	free(u->listen_watches);

@@ -263,7 +263,9 @@ int main(int argc, char **argv)
 
 	int sfd = signalfd(-1, &ss, SFD_CLOEXEC); /* takes the SIGTERM pending since start */
 
-	bool per_connection = false;
+	/* A warm spare (SpareInstances=) leaves with the one connection it is
+	 * handed, as a per-connection instance does (lib/ipc's runner too). */
+	bool per_connection = getenv("HAVEN_SPARE") != NULL;
 	for (int i = 0; i < n; i++) {
 		int fd = SD_LISTEN_FDS_START + i;
 		int listening = sd_is_socket(fd, AF_UNSPEC, SOCK_STREAM, 1);

@@ -157,7 +157,16 @@ static void test_limit_keys(const ss_def_env *env)
 	      "Socket=budget3\nAcceptSocketConnections=true\nLimitAS=2G\nMemoryBudget=1G\n"
 	      "[BudgetNotAccept]\n"
 	      "Executable=ss-testd\n"
-	      "LimitAS=1G\nMemoryBudget=3G\n",
+	      "LimitAS=1G\nMemoryBudget=3G\n"
+	      "[Spares]\n"
+	      "Executable=ss-testd\n"
+	      "Socket=spares\nAcceptSocketConnections=true\nSpareInstances=2\n"
+	      "[SparesNotAccept]\n"
+	      "Executable=ss-testd\n"
+	      "Socket=spares2\nSpareInstances=1\n"
+	      "[SparesTooMany]\n"
+	      "Executable=ss-testd\n"
+	      "Socket=spares3\nAcceptSocketConnections=true\nSpareInstances=17\n",
 	      f);
 	fclose(f);
 	ss_def_set set;
@@ -173,13 +182,15 @@ static void test_limit_keys(const ss_def_env *env)
 	}
 	d = ss_defs_find(&set, "Budget");
 	CHECK(d && !d->invalid && d->memory_budget == (3ull << 30));
-	const char *bad[] = {"BadValue",   "BadOrder",	     "BadTwice",       "Unknown",
-			     "BudgetNoAS", "BudgetTooSmall", "BudgetNotAccept"};
+	d = ss_defs_find(&set, "Spares");
+	CHECK(d && !d->invalid && d->spares == 2);
+	const char *bad[] = {"BadValue",   "BadOrder",	     "BadTwice",	"Unknown",	  "BudgetNoAS",
+			     "BudgetTooSmall", "BudgetNotAccept", "SparesNotAccept", "SparesTooMany"};
 	for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
 		ss_svc_def *b = ss_defs_find(&set, bad[i]);
-		CHECK(b && b->invalid);
+		CHECK_MSG(b && b->invalid, "%s should be invalid", bad[i]);
 	}
-	CHECK(set.errors == 7);
+	CHECK(set.errors == 9);
 	ss_defs_free(&set);
 }
 

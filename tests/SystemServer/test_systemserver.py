@@ -988,6 +988,64 @@ def test_prepared_sandbox(h):
     h.stop()
 
 
+def test_spares(h):
+    """SpareInstances=: N instances started and waiting before anyone
+    connects; each connection goes to one of them (a process started before
+    it), never two connections to one; each taken spare is replaced; the
+    spares die with stop and with a reload that changes the definition; a
+    spare that dies young stops the spares instead of looping."""
+    h.service("Sp", extra="Socket=sp\nAcceptSocketConnections=true\nSpareInstances=2")
+    h.start()
+    started = wait_for(lambda: len(h.records("start", "Sp")) == 2 and h.records("start", "Sp"),
+                       "two spares before any connection")
+    spare_pids = {int(r["pid"]) for r in started}
+    time.sleep(0.3)
+    check(len(h.records("start", "Sp")) == 2, "exactly two: %r" % h.records("start", "Sp"))
+    if SVC:
+        check(h.status("Sp")["state"] != "running", "spares alone are not 'running': %r" % h.status("Sp"))
+    served = []
+    for k in range(4):
+        c = h.connect("sp")
+        pid = int(h.hello(c)["pid"])
+        check(pid in spare_pids, "connection %d served by a spare started before it (%d in %r)" % (k, pid, spare_pids))
+        check(pid not in served, "a spare never serves two clients: %d again" % pid)
+        served.append(pid)
+        c.sendall(b"ping\n")
+        check(c.recv(5) == b"ping\n", "the spare serves its connection")
+        c.close()
+        wait_for(lambda pid=pid: not pid_alive(pid), "the spare %d leaves with its client" % pid)
+        # replaced: a new spare starts after each take
+        wait_for(lambda k=k: len(h.records("start", "Sp")) == 3 + k, "spare %d replaced" % k)
+        spare_pids = {int(r["pid"]) for r in h.records("start", "Sp")}
+    waiting = [p for p in spare_pids if pid_alive(p)]
+    check(len(waiting) == 2, "two spares waiting again: %r" % waiting)
+    # A reload that changes the definition: the old spares die, new ones wait.
+    h.service("Sp", extra="Socket=sp\nAcceptSocketConnections=true\nSpareInstances=1")
+    h.proc.send_signal(signal.SIGHUP)
+    for p in waiting:
+        wait_for(lambda p=p: not pid_alive(p), "old spare %d stopped by the reload" % p)
+    new = wait_for(lambda: [int(r["pid"]) for r in h.records("start", "Sp") if pid_alive(int(r["pid"]))],
+                   "a spare of the new definition")
+    check(len(new) == 1, "SpareInstances=1 now: %r" % new)
+    if SVC:
+        h.svc("stop", "Sp")
+        wait_for(lambda: not pid_alive(new[0]), "the spare dies with stop")
+        time.sleep(0.3)
+        check(not [r for r in h.records("start", "Sp") if pid_alive(int(r["pid"]))], "no spare after stop")
+    h.stop()
+
+
+def test_spares_die_young(h):
+    """A spare that exits at once is not replaced in a loop."""
+    h.service("Young", args="--exit 3", extra="Socket=young\nAcceptSocketConnections=true\nSpareInstances=2")
+    h.start()
+    wait_for(lambda: "no spares until the service starts again" in h.manager_log(), "spares stopped")
+    time.sleep(0.5)
+    n = len(h.records("start", "Young"))
+    check(n <= 2, "at most the first two spares started, got %d" % n)
+    h.stop()
+
+
 def under_asan():
     with open(TESTD, "rb") as f:
         return b"__asan_init" in f.read()
@@ -1380,12 +1438,36 @@ def test_shipped_sandboxes(h):
               "%s.ini needs no 'unveil' promise for its own narrowing" % n)
         if any(ln.startswith("Unveil=") for ln in lines):
             sandbox_lines[n] = lines
+    # ImageDecoder again with a warm spare (SpareInstances=, issue #13): the
+    # spare must carry the same sandbox as a cold instance.
+    spare_text = [t for n, t in [(n, open(os.path.join(h.etc, n + ".ini")).read()) for n in names]
+                  if n == "ImageDecoder"][0]
+    spare_text = spare_text.replace("[ImageDecoder]", "[ImageDecoderSpare]").replace(
+        "%portal/image", "%portal/image-spare") + "\nExecutable=ImageDecoder\nSpareInstances=1\n"
+    h.define("ImageDecoderSpare.ini", spare_text)
+    # EchoServer (which does not ask to leave when idle) as a spare: lib/ipc's
+    # runner makes a spare leave with its one client.
+    echo_pledge = [ln for ln in open(os.path.join(h.etc, "EchoServer.ini")).read().split("\n")
+                   if ln.startswith("Pledge=")][0]
+    h.define("EchoSpare.ini", "[EchoSpare]\nExecutable=EchoServer\nSocket=%%portal/echo-spare\n"
+             "AcceptSocketConnections=true\nSpareInstances=1\n%s\n" % echo_pledge)
+    spare_probe = [ln for ln in spare_text.split("\n") if ln.startswith(("Pledge=", "Unveil="))]
     for n, lines in sandbox_lines.items():
         # The probe writes its record file: one more entry, which only widens.
         probe = [ln + (", %s:w" % h.rec if ln.startswith("Unveil=") else "") for ln in lines]
         if under_asan():
             probe = [ln + " proc" if ln.startswith("Pledge=") else ln for ln in probe]
         h.service("Probe" + n, args="--try-open " + secret, extra="\n".join(probe))
+    # The probe as a spare: it tries the file as it starts, before any client.
+    probe = [ln + (", %s:w" % h.rec if ln.startswith("Unveil=") else "") for ln in spare_probe]
+    if not any(ln.startswith("Unveil=") for ln in probe):
+        probe.append("Unveil=%s:w, /usr:rx, /lib:rx, /lib64:rx, /etc/ld.so.cache:r, %s:rx" % (h.rec, build))
+    # (wpath: the probe writes its record; it only widens)
+    probe = [ln + " wpath cpath" if ln.startswith("Pledge=") else ln for ln in probe]
+    if under_asan():
+        probe = [ln + " proc" if ln.startswith("Pledge=") else ln for ln in probe]
+    h.service("ProbeSpare", args="--try-open " + secret,
+              extra="Socket=probe-spare\nAcceptSocketConnections=true\nSpareInstances=1\n" + "\n".join(probe))
     h.start("--service-path", os.path.join(build, "services", "*") + ":" + os.path.dirname(TESTD))
     env = dict(os.environ, HAVEN_PORTAL_DIR=os.path.join(h.rt, "portal"))
 
@@ -1445,6 +1527,20 @@ def test_shipped_sandboxes(h):
     for n in sandbox_lines:
         rec = wait_for(lambda: h.records("open", "Probe" + n), "Probe%s tried %s" % (n, secret))
         check(int(rec[0]["result"]) == 13, "outside %s's Unveil=: EACCES, got %r" % (n, rec))
+    # The spares: confined before any client, the probe refused outside its
+    # view, and the spare answers a real call (then a new one waits).
+    rec = wait_for(lambda: h.records("open", "ProbeSpare"), "the spare probe tried %s" % secret)
+    check(int(rec[0]["result"]) == 13, "a spare, outside its Unveil=: EACCES, got %r" % rec)
+    spare = running_pid("ImageDecoderSpare")
+    confined("ImageDecoderSpare (a spare, no client yet)", spare)
+    check(run([clis["imgdecode"], "--info", "--socket", h.portal("image-spare"), png]).startswith("png 2x2"),
+          "imgdecode --info through a spare")
+    wait_for(lambda: not pid_alive(spare), "the spare served its one client and left")
+    spare = running_pid("EchoSpare")
+    confined("EchoSpare (a spare)", spare)
+    run([clis["echo-client"], "--socket", h.portal("echo-spare")])
+    wait_for(lambda: not pid_alive(spare), "the EchoServer spare served its one client and left")
+    confined("ImageDecoderSpare (its replacement)", running_pid("ImageDecoderSpare"))
     log = h.manager_log()
     check("SIGSYS" not in log and "sandbox violation" not in log, "no sandbox violation:\n" + log)
 
