@@ -56,7 +56,11 @@ void ss_unit_log_add(ss_unit *u, const char *text)
 	char *line = NULL;
 	if (asprintf(&line, "%s %s", stamp, text) < 0)
 		return;
-	ss_log_ring *r = &u->ring;
+	if (!u->ring && !(u->ring = calloc(1, sizeof *u->ring))) {
+		free(line);
+		return;
+	}
+	ss_log_ring *r = u->ring;
 	unsigned slot = (r->head + r->count) % SS_LOG_RING_LINES;
 	if (r->count == SS_LOG_RING_LINES) {
 		free(r->lines[r->head]);
@@ -156,14 +160,17 @@ void ss_unit_logs_close(ss_unit *u)
 	hv_close(&u->log_file);
 	free(u->partial);
 	u->partial = NULL;
-	for (unsigned i = 0; i < u->ring.count; i++)
-		free(u->ring.lines[(u->ring.head + i) % SS_LOG_RING_LINES]);
-	u->ring = (ss_log_ring){0};
+	for (unsigned i = 0; u->ring && i < u->ring->count; i++)
+		free(u->ring->lines[(u->ring->head + i) % SS_LOG_RING_LINES]);
+	free(u->ring);
+	u->ring = NULL;
 }
 
 void ss_unit_log_tail(const ss_unit *u, unsigned n, void (*cb)(const char *line, void *ud), void *ud)
 {
-	const ss_log_ring *r = &u->ring;
+	const ss_log_ring *r = u->ring;
+	if (!r)
+		return;
 	unsigned skip = n < r->count ? r->count - n : 0;
 	for (unsigned i = skip; i < r->count; i++)
 		cb(r->lines[(r->head + i) % SS_LOG_RING_LINES], ud);

@@ -120,7 +120,9 @@ struct ss_unit {
 	int log_file;
 	bool log_file_tried;
 	size_t log_file_size;
-	ss_log_ring ring;
+	/* svc logs' last lines: made with the first line (8 KiB of slots), so
+	 * a definition that never runs costs no ring. */
+	ss_log_ring *ring;
 };
 
 typedef struct ss_manager_opts {
