@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <haven/log.h>
 
@@ -635,6 +636,38 @@ static int on_inject_key(hv_call *call, const window_server_inject_key_req *req,
 	return 0;
 }
 
+static int on_set_keymap(hv_call *call, const window_server_set_keymap_req *req,
+			 window_server_set_keymap_rep *rep)
+{
+	/* Whoever sets the keymap decides what every key types: the session's
+	 * own user (KeyboardPreferenceLoader) or root only. */
+	uid_t peer = hv_call_peer(call)->uid;
+	if (peer != 0 && peer != getuid())
+		return hv_call_fail(call, -EPERM, "only uid %u may set the keymap", (unsigned)getuid());
+	_hv_free_ char *why = NULL;
+	int r = ws_keymap_set(req->name, req->keymap, req->num_lock, &why);
+	if (r < 0)
+		return hv_call_fail(call, r, "keymap %s: %s", req->name, why ? why : strerror(-r));
+	return 0;
+}
+
+static int on_get_keymap(hv_call *call, const window_server_get_keymap_req *req,
+			 window_server_get_keymap_rep *rep)
+{
+	rep->name = ws.input.keymap_name ? ws.input.keymap_name : "";
+	return 0;
+}
+
+static int on_inject_scancode(hv_call *call, const window_server_inject_scancode_req *req,
+			      window_server_inject_scancode_rep *rep)
+{
+	if (!ws.test_input)
+		return hv_call_fail(call, -EPERM, "input injection is off (WindowServer --test-input)");
+	if (!ws_input_keycode(req->scancode, req->down))
+		return hv_call_fail(call, -ENOENT, "no keymap set (set_keymap)");
+	return 0;
+}
+
 /* Every message's handler, in WindowServer.ipc's order (a missing one
  * does not compile). */
 const window_server_handlers ws_handlers = WINDOW_SERVER_HANDLERS(
@@ -643,4 +676,5 @@ const window_server_handlers ws_handlers = WINDOW_SERVER_HANDLERS(
 	on_set_window_backing_store, on_invalidate_rect, on_did_finish_painting,
 	on_move_window_to_front, on_set_window_minimized, on_set_window_maximized,
 	on_set_system_theme, on_get_system_theme, on_enable_display_link, on_disable_display_link,
-	on_get_screen_bitmap, on_get_windows, on_pong, on_inject_mouse, on_inject_key);
+	on_get_screen_bitmap, on_get_windows, on_pong, on_inject_mouse, on_inject_key, on_set_keymap,
+	on_get_keymap, on_inject_scancode);

@@ -59,6 +59,10 @@ struct ws_input {
 	int resize_x0, resize_y0;   /* the pointer then */
 	struct ws_window *last_title_click; /* for double-click maximize */
 	uint64_t last_title_click_ns;
+	/* The keymap key codes are translated with (keymap.c); NULL: none. */
+	struct xkb_keymap *keymap;
+	struct xkb_state *xkb;
+	char *keymap_name;
 };
 
 enum { WS_EDGE_LEFT = 1, WS_EDGE_RIGHT = 2, WS_EDGE_TOP = 4, WS_EDGE_BOTTOM = 8 };
@@ -119,8 +123,17 @@ void ws_wm_removed(struct ws_window *w);
 /* Input (input.c). */
 void ws_input_mouse(int x, int y, uint32_t buttons, int32_t wheel);
 void ws_input_key(uint32_t code_point, uint32_t key, uint32_t modifiers, bool down);
+/* A key by its Linux key code, translated with the keymap into what
+ * ws_input_key takes. false (nothing done) while no keymap is set. */
+bool ws_input_keycode(uint32_t code, bool down);
 /* A window is going away: forget every reference to it. */
 void ws_input_forget(struct ws_window *w);
+
+/* The keymap (keymap.c): compile `text` (an XKB keymap) and use it from
+ * now on, with Num Lock on when num_lock. -EINVAL with xkbcommon's reason
+ * in *why (malloc'd) when it does not compile: the old one stays. */
+int ws_keymap_set(const char *name, const char *text, bool num_lock, char **why);
+void ws_keymap_free(void);
 
 /* The process around the handlers (process.c): option values and table,
  * and main.c's service hooks. */

@@ -111,6 +111,9 @@ static void handle_event(struct x11 *x, xcb_generic_event_t *ev)
 	case XCB_KEY_RELEASE: {
 		xcb_key_press_event_t *e = (xcb_key_press_event_t *)ev;
 		bool down = (ev->response_type & 0x7f) == XCB_KEY_PRESS;
+		/* With a keymap set (set_keymap), the server translates. */
+		if (in->keycode && e->detail >= 8 && in->keycode(e->detail - 8u, down))
+			break;
 		uint32_t sym = keysym_of(x, e->detail, x->modifiers & 4);
 		uint32_t m = ws_keysym_modifier(sym);
 		if (m)

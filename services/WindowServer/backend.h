@@ -32,6 +32,9 @@ typedef struct ws_backend_ops {
 typedef struct ws_input_sink {
 	void (*pointer)(int x, int y, uint32_t buttons, int32_t wheel);
 	void (*key)(uint32_t code_point, uint32_t key, uint32_t modifiers, bool down);
+	/* A key by its Linux key code (X11's keycode minus 8), for the
+	 * server's keymap; false when it has none (then `key` is used). */
+	bool (*keycode)(uint32_t code, bool down);
 	/* The output lost this part of the frame (an X expose): show it again. */
 	void (*expose)(int x, int y, int width, int height);
 	/* The person closed the output (the X window): end the service. */

@@ -5,8 +5,12 @@
  * or restore it), on its border resizes it; a title button acts when it
  * is released over the same button; Alt+Tab brings the bottom-most window
  * to the front. Devices (VNC, X11) and --test-input's
- * inject_* messages feed the same two functions. */
+ * inject_* messages feed the same two functions; a key known by its code
+ * (X11, inject_scancode) is first translated with the keymap set by
+ * set_keymap (keymap.c). */
 #include <string.h>
+
+#include <xkbcommon/xkbcommon.h>
 
 #include "WindowServer.h"
 
@@ -243,6 +247,39 @@ void ws_input_key(uint32_t code_point, uint32_t key, uint32_t modifiers, bool do
 		window_client_key_down(conn_of(w), w->id, code_point, key, modifiers, 0);
 	else
 		window_client_key_up(conn_of(w), w->id, code_point, key, modifiers, 0);
+}
+
+/* The modifiers ws_input_key takes (1 Alt, 2 Ctrl, 4 Shift, 8 Super),
+ * from the keymap's state. */
+static uint32_t xkb_modifiers(struct xkb_state *s)
+{
+	static const struct {
+		const char *name;
+		uint32_t bit;
+	} mods[] = {{XKB_MOD_NAME_ALT, 1}, {XKB_MOD_NAME_CTRL, 2}, {XKB_MOD_NAME_SHIFT, 4}, {XKB_MOD_NAME_LOGO, 8}};
+	uint32_t m = 0;
+	for (size_t i = 0; i < HV_ARRAY_SIZE(mods); i++)
+		if (xkb_state_mod_name_is_active(s, mods[i].name, XKB_STATE_MODS_EFFECTIVE) > 0)
+			m |= mods[i].bit;
+	return m;
+}
+
+bool ws_input_keycode(uint32_t code, bool down)
+{
+	if (!in->xkb || code > 0xffff)
+		return !!in->xkb;
+	/* XKB numbers keys as X does: the Linux code plus 8. What the key
+	 * types is read before its own press changes the state (a Shift
+	 * press types nothing; the next key is shifted). */
+	xkb_keycode_t kc = code + 8;
+	xkb_keysym_t sym = xkb_state_key_get_one_sym(in->xkb, kc);
+	uint32_t cp = down ? xkb_state_key_get_utf32(in->xkb, kc) : 0;
+	if (!down)
+		cp = xkb_keysym_to_utf32(sym);
+	uint32_t mods = xkb_modifiers(in->xkb);
+	xkb_state_update_key(in->xkb, kc, down ? XKB_KEY_DOWN : XKB_KEY_UP);
+	ws_input_key(cp, sym, mods, down);
+	return true;
 }
 
 void ws_input_forget(struct ws_window *w)

@@ -125,7 +125,8 @@ int ws_setup(hv_server *srv)
 	ws.comp.cursor_visible = false; /* until the pointer first moves */
 	ws.backend.ops = ops;
 	ws.backend.input = (ws_input_sink){.pointer = ws_input_mouse, .key = ws_input_key,
-					   .expose = on_expose, .closed = on_closed};
+					   .keycode = ws_input_keycode, .expose = on_expose,
+					   .closed = on_closed};
 	ws.backend.x11_display = ws_opts.x11_display;
 	ws.backend.vnc_listen = ws_opts.vnc_listen;
 	ws.backend.vnc_port = (int)ws_opts.vnc_port;
@@ -150,6 +151,7 @@ void ws_teardown(int code)
 		ws.backend.ops->close(&ws.backend);
 	ws_compositor_fini(&ws.comp);
 	ws_font_free(ws.font);
+	ws_keymap_free();
 }
 
 
