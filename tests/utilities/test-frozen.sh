@@ -11,6 +11,7 @@
 #   audioserver audio;
 #   networkserver net;
 #   loginserver sessions;
+#   keyboardpreferenceloader keyboard;
 #   a pair whose service or CLI is missing is skipped)
 set -u
 declare -A exe
@@ -215,6 +216,17 @@ if have audioserver audio; then
 	done
 	cont_last
 	"${exe[audio]}" list >/dev/null || fail "audio list after SIGCONT"
+fi
+
+if have configserver keyboardpreferenceloader keyboard; then
+	XDG_CONFIG_HOME=$dir/kbconfig start_service "${exe[configserver]}" kbconfig
+	start_service "${exe[keyboardpreferenceloader]}" keyboard --config-socket "$HAVEN_PORTAL_DIR/kbconfig" \
+		--console none --windowserver-socket "$dir/no-window"
+	stop_last
+	frozen KeyboardPreferenceLoader "${exe[keyboard]}" --config-socket "$HAVEN_PORTAL_DIR/kbconfig" show
+	cont_last
+	"${exe[keyboard]}" --config-socket "$HAVEN_PORTAL_DIR/kbconfig" show >/dev/null ||
+		fail "keyboard show after SIGCONT"
 fi
 
 finish
