@@ -126,9 +126,14 @@ int kbd_prefs_check(const struct kbd_prefs *p, const char *xkb_root, char **keym
 		return fail(why, "%s does not compile: %s", name ? name : p->layout,
 			    w.text[0] ? w.text : "unknown to xkb-data");
 	}
-	/* xkbcommon 1.5 only warns about an unknown option: refuse it too. */
+	/* An unknown option is logged as an error and ignored by xkbcommon,
+	 * and the keymap compiles: refuse it all the same (the person asked
+	 * for something that will not happen). */
 	int r = 0;
-	if (w.text[0] == '\0' && keymap && !(*keymap = xkb_keymap_get_as_string(km, XKB_KEYMAP_FORMAT_TEXT_V1)))
+	if (w.text[0]) {
+		_hv_free_ char *name = kbd_prefs_name(p);
+		r = fail(why, "%s: %s", name ? name : p->layout, w.text);
+	} else if (keymap && !(*keymap = xkb_keymap_get_as_string(km, XKB_KEYMAP_FORMAT_TEXT_V1)))
 		r = -ENOMEM;
 	xkb_keymap_unref(km);
 	return r;

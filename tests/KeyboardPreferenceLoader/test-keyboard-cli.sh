@@ -24,6 +24,8 @@ expect_rc 1 k set xx-no-such
 grep -q "xx-no-such does not compile" "$dir/err" || fail "why xx-no-such was refused: $(cat "$dir/err")"
 expect_rc 1 k set de no-such-variant
 grep -q "de(no-such-variant) does not compile" "$dir/err" || fail "bad variant: $(cat "$dir/err")"
+expect_rc 1 k set de --options no-such:option
+grep -q 'Unrecognized RMLVO option "no-such:option"' "$dir/err" || fail "bad option: $(cat "$dir/err")"
 expect_rc 1 k set "../../etc/passwd"
 expect_rc 1 "$config" get Keyboard Mapping Layout # nothing was written
 
