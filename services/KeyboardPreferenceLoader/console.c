@@ -104,7 +104,7 @@ static int run_loadkeys(const char *map)
 /* One request: "LAYOUT VARIANT DELAY RATE NUMLOCK" ("-" for no variant). */
 static void serve(int fd)
 {
-	char req[512], layout[128], variant[128], reply[512];
+	char req[512], layout[128], variant[128], reply[1024];
 	ssize_t n;
 	while ((n = recv(fd, req, sizeof(req) - 1, 0)) > 0) {
 		req[n] = '\0';
@@ -113,16 +113,15 @@ static void serve(int fd)
 		if (sscanf(req, "%127s %127s %u %u %d", layout, variant, &delay, &rate, &num_lock) != 5)
 			_exit(2);
 		char map[260], err[256] = "";
-		snprintf(map, sizeof(map), "%s%s%s", layout, strcmp(variant, "-") ? "-" : "",
-			 strcmp(variant, "-") ? variant : "");
+		if (snprintf(map, sizeof(map), "%s%s%s", layout, strcmp(variant, "-") ? "-" : "",
+			     strcmp(variant, "-") ? variant : "") < 0)
+			_exit(2);
 		console_ioctls(delay, rate, num_lock, err, sizeof(err));
 		int rc = run_loadkeys(map);
-		if (rc == 0)
-			snprintf(reply, sizeof(reply), "applied (keymap %s)%s", map, err);
-		else
-			snprintf(reply, sizeof(reply), "failed: loadkeys %s exited %d, the console keeps its keymap%s",
-				 map, rc, err);
-		if (send(fd, reply, strlen(reply), 0) < 0)
+		int len = rc == 0 ? snprintf(reply, sizeof(reply), "applied (keymap %s)%s", map, err)
+				  : snprintf(reply, sizeof(reply),
+					     "failed: loadkeys %s exited %d, the console keeps its keymap%s", map, rc, err);
+		if (len < 0 || send(fd, reply, strlen(reply), 0) < 0)
 			_exit(1);
 	}
 	_exit(0);
