@@ -61,8 +61,10 @@ pids+=($!)
 wait_for grep -q monitoring "$dir/mon" || fail "monitor did not start: $(cat "$dir/mon.err")"
 ip link add hvdmA type veth peer name hvdmB || fail "ip link add"
 expect_rc 0 d settle
-grep -q "^add     /devices/virtual/net/hvdmA (net)$" "$dir/mon" || fail "no add for hvdmA: $(cat "$dir/mon")"
-grep -q "^add     /devices/virtual/net/hvdmB (net)$" "$dir/mon" || fail "no add for hvdmB"
+# settle answers once the events are on the monitor's connection; the
+# monitor (another process) prints them when it is scheduled: wait for it.
+wait_for grep -q "^add     /devices/virtual/net/hvdmA (net)$" "$dir/mon" || fail "no add for hvdmA: $(cat "$dir/mon")"
+wait_for grep -q "^add     /devices/virtual/net/hvdmB (net)$" "$dir/mon" || fail "no add for hvdmB"
 expect_rc 0 d info /sys/class/net/hvdmA
 grep -qx "E: IFINDEX=$(cat /sys/class/net/hvdmA/ifindex)" "$dir/out" && grep -qx "E: INTERFACE=hvdmA" "$dir/out" ||
 	fail "properties differ from /sys: $(cat "$dir/out")"
@@ -73,7 +75,8 @@ done </sys/class/net/hvdmA/uevent
 # --- a synthetic uevent, with its arguments -------------------------------
 echo "change 7f3c8a52-0c4e-4c1e-9d7a-3b6f2e1d9a10 HAVEN=devmap" >/sys/class/net/hvdmA/uevent
 expect_rc 0 d settle
-grep -A30 "^change  /devices/virtual/net/hvdmA (net)$" "$dir/mon" | grep -q "SYNTH_ARG_HAVEN=devmap" ||
+synth() { grep -A30 "^change  /devices/virtual/net/hvdmA (net)$" "$dir/mon" | grep -q "SYNTH_ARG_HAVEN=devmap"; }
+wait_for synth ||
 	fail "synthetic uevent: $(cat "$dir/mon")"
 
 # --- not from the kernel: dropped -----------------------------------------
@@ -84,7 +87,8 @@ else
 	[ $rc -eq 0 ] || fail "dm-fake-uevent exited $rc"
 	ip link add hvdmC type veth peer name hvdmD
 	expect_rc 0 d settle
-	grep -q "hvdmC" "$dir/mon" || fail "the event after the fake one did not arrive"
+	# One stream, in order: once hvdmC is there, so would the fake one be.
+	wait_for grep -q "hvdmC" "$dir/mon" || fail "the event after the fake one did not arrive"
 	grep -q "hvdmFake" "$dir/mon" && fail "a uevent from a user socket was taken for the kernel's"
 	expect_rc 1 d info /devices/virtual/net/hvdmFake
 	ip link del hvdmC
@@ -92,8 +96,8 @@ fi
 
 ip link del hvdmA || fail "ip link del"
 expect_rc 0 d settle
-grep -q "^remove  /devices/virtual/net/hvdmA (net)$" "$dir/mon" || fail "no remove for hvdmA"
-grep -q "^remove  /devices/virtual/net/hvdmB (net)$" "$dir/mon" || fail "no remove for hvdmB"
+wait_for grep -q "^remove  /devices/virtual/net/hvdmA (net)$" "$dir/mon" || fail "no remove for hvdmA"
+wait_for grep -q "^remove  /devices/virtual/net/hvdmB (net)$" "$dir/mon" || fail "no remove for hvdmB"
 expect_rc 1 d info /sys/devices/virtual/net/hvdmA
 grep -q "no such device" "$dir/err" || fail "info of a removed device: $(cat "$dir/err")"
 
