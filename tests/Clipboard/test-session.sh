@@ -52,7 +52,7 @@ pid=$(svc_pid Clipboard)
 kill -9 "$pid"
 [ "$("$clip" paste)" = "entry 5" ] || fail "clipboard lost in the crash"
 history_lines "$lines" || fail "history lost in the crash"
-wait_for test "$(svc_pid Clipboard)" != "$pid" -a -n "$(svc_pid Clipboard)" || fail "not respawned"
+wait_for svc_respawned Clipboard "$pid" || fail "not respawned"
 
 id=$("$notify" send "Saved" "entry 5" --action open:Open) || fail "notify send"
 "$notify" dnd on || fail "dnd on"

@@ -33,7 +33,7 @@ grep -q $'^Seccomp:\t2$' "/proc/$pid/status" && grep -q $'^NoNewPrivs:\t1$' "/pr
 kill -9 "$pid"
 expect_rc 0 "$lookup" _sip._tcp.example.test SRV
 grep -q "5060 sip.example.test.$" "$dir/out" || fail "lookup after the respawn: $(cat "$dir/out")"
-wait_for test -n "$(svc_pid LookupServer)" -a "$(svc_pid LookupServer)" != "$pid" || fail "not respawned"
+wait_for svc_respawned LookupServer "$pid" || fail "not respawned"
 
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "${pids[-1]}"; rc=$?

@@ -47,7 +47,7 @@ kill -9 "$pid"
 # (a SIGKILL saves no cookie jar: the next one is set after the respawn)
 expect_rc 0 r "$H/hello.txt"
 [ "$(cat "$dir/out")" = hello ] || fail "after the respawn: $(cat "$dir/err")"
-wait_for test -n "$(svc_pid RequestServer)" -a "$(svc_pid RequestServer)" != "$pid" || fail "not respawned"
+wait_for svc_respawned RequestServer "$pid" || fail "not respawned"
 
 expect_rc 0 r "$H/cookie/both"
 "$svc" shutdown >/dev/null || fail "svc shutdown"

@@ -14,6 +14,7 @@
 #       themselves in main() (their own hv_pledge still runs); the plain
 #       build tests the definitions as shipped.
 #   svc_pid NAME       the main pid of service NAME (`$svc status --json`)
+#   svc_respawned NAME PID  NAME runs again, with a pid other than PID
 #   session_finish     a sandbox violation in any log is a failure; on
 #                      failure the logs are shown; then finish.
 unset HAVEN_PORTAL_DIR
@@ -36,6 +37,9 @@ session_start() {
 }
 
 svc_pid() { "$svc" status "$1" --json | sed -n 's/.*"pid": \([0-9]*\).*/\1/p'; }
+# For wait_for, which runs its command again each time (a "$(svc_pid X)"
+# in wait_for's arguments would be expanded once, before it waits).
+svc_respawned() { local p; p=$(svc_pid "$1"); [ -n "$p" ] && [ "$p" != "$2" ]; }
 
 session_finish() {
 	grep -q 'Bad system call\|sandbox violation\|SIGSYS' "$dir/ss.log" "$XDG_RUNTIME_DIR"/haven/log/*.log 2>/dev/null &&
