@@ -16,7 +16,7 @@ static const hv_option options[] = {
 	HV_OPT_STRING("listen", "ADDR", &ts_opts.listen,
 		      "address when started by hand (127.0.0.1)"),
 	HV_OPT_STRING("login-socket", "PATH", &ts_opts.login_socket,
-		      "LoginServer's socket (its \"login\" portal)"),
+		      "LoginServer's socket (default: its \"login\" portal)"),
 	HV_OPT_FLAG("no-auth", &ts_opts.no_auth,
 		    "start a shell as this process's user without a login: for tests only"),
 	{0},

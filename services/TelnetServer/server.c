@@ -103,8 +103,8 @@ int ts_main(const ts_service *svc, int argc, char **argv)
 	int first, r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r <= 0)
 		return hv_options_exit_code(r);
-	if (!ts_opts.login_socket == !ts_opts.no_auth) {
-		fprintf(stderr, "%s: give one of --login-socket PATH and --no-auth\n", svc->name);
+	if (ts_opts.login_socket && ts_opts.no_auth) {
+		fprintf(stderr, "%s: --login-socket and --no-auth exclude each other\n", svc->name);
 		hv_options_usage(&cmd, stderr);
 		return 2;
 	}

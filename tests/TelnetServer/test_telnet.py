@@ -2,9 +2,11 @@
 """TelnetServer end to end with Debian's telnet client inside tmux (a fixed
 100x30 window on a private tmux socket), and raw sockets for bad input.
 
-  test_telnet.py instance|bad_input|backpressure   (TS_BIN)
-  test_telnet.py tmux PORT      the client checks alone, against a server
-                                someone else runs (test-session.sh)
+  test_telnet.py instance|login|bad_input|backpressure   (TS_BIN, LS_BIN)
+  test_telnet.py tmux PORT [USER PASSWORD UID]
+                                the client checks alone, against a server
+                                someone else runs (test-session.sh), with a
+                                login through LoginServer first if given
 
 `instance` starts TelnetServer as SystemServer's AcceptSocketConnections
 does (the accepted connection as fd 3, LISTEN_FDS=1), so its exit status
@@ -87,11 +89,34 @@ class Tmux:
         self.run("kill-server")
 
 
-def client_checks(port, term="vt220"):
-    """What a person at Debian's telnet client sees, step by step."""
+def log_in(t, user, password):
+    """LoginServer's conversation on the telnet line: a wrong password
+    first (Login incorrect, asked again), then the right one; neither
+    shows on the screen."""
+    t.expect(r"login: $", "the login prompt")
+    t.line(user)
+    t.expect(r"^Password: ?$", "LoginServer's password prompt")
+    t.line("wrong-" + password)
+    t.expect(r"^Login incorrect", "a wrong password is refused")
+    t.expect(r"login: $", "the login prompt again")
+    t.line(user)
+    t.expect(r"(?s)Login incorrect.*Password: ?$", "the password prompt again")
+    t.line(password)
+    t.expect(r"\$ $", "the user's shell prompts")  # (typed ahead, a line would not echo)
+    t.line("echo UID=$(id -u)")
+    t.expect(r"^UID=\d+$", "a shell as the user")
+    check(password not in t.screen(), "the password was echoed:\n" + t.screen())
+
+
+def client_checks(port, term="vt220", login=None):
+    """What a person at Debian's telnet client sees, step by step; login:
+    (user, password, uid) to log in through LoginServer first."""
     t = Tmux("env TERM=%s telnet 127.0.0.1 %d" % (term, port))
     try:
         t.expect(r"^Escape character is", "telnet connected")
+        if login:
+            log_in(t, login[0], login[1])
+            t.expect(r"^UID=%d$" % login[2], "the session runs as the user's uid")
         t.line("echo READY-$((1+1))")
         t.expect(r"^READY-2", "the shell answers")
         t.line("echo SZ=$(stty size)")
@@ -103,7 +128,7 @@ def client_checks(port, term="vt220"):
         t.expect(r"^TERM=%s$" % term, "TERM is the client's terminal type (TTYPE)")
         # The client stops echoing (our WILL ECHO) and a no-echo read shows nothing.
         t.line("read -s -p 'Password: ' pw; echo; echo GOT-${#pw}")
-        t.expect(r"Password: ", "the prompt")
+        t.expect(r"^Password: ?$", "read's prompt (not the echoed command)")
         t.line("hunter2")
         t.expect(r"^GOT-7$", "the secret was read")
         check("hunter2" not in t.screen(), "the secret was echoed:\n" + t.screen())
@@ -126,10 +151,12 @@ def client_checks(port, term="vt220"):
 
 
 def spawn_instance(conn, *extra, stderr=None):
-    """TelnetServer as SystemServer starts a per-connection instance."""
+    """TelnetServer as SystemServer starts a per-connection instance
+    (--no-auth unless extra says --login-socket)."""
     os.set_inheritable(conn.fileno(), True)
     env = confined_env(LISTEN_FDS="1", LISTEN_FDNAMES="connection")
-    return subprocess.Popen([TS, "--no-auth"] + list(extra), env=env, stderr=stderr,
+    mode = [] if any(a.startswith("--login-socket") for a in extra) else ["--no-auth"]
+    return subprocess.Popen([TS] + mode + list(extra), env=env, stderr=stderr,
                             preexec_fn=lambda: os.dup2(conn.fileno(), 3), close_fds=True,
                             pass_fds=(3, conn.fileno()))
 
@@ -137,7 +164,8 @@ def spawn_instance(conn, *extra, stderr=None):
 class Inetd:
     """A listening socket whose connections each get an instance."""
 
-    def __init__(self, log):
+    def __init__(self, log, *extra):
+        self.extra = extra
         self.sock = socket.socket()
         self.sock.bind(("127.0.0.1", 0))
         self.sock.listen(8)
@@ -147,7 +175,7 @@ class Inetd:
     def accept(self):
         self.sock.settimeout(TIMEOUT)
         conn, _ = self.sock.accept()
-        p = spawn_instance(conn, stderr=self.log)
+        p = spawn_instance(conn, *self.extra, stderr=self.log)
         conn.close()
         return p
 
@@ -170,6 +198,67 @@ def test_instance(tmp):
     text = log.read()
     check(rc == 0, "the instance exited %d:\n%s" % (rc, text))
     check("WITHOUT A LOGIN" in text, "--no-auth says so loudly:\n" + text)
+
+
+def test_login(tmp):
+    """Logins through a real LoginServer (PAM's test doubles: pam_wrapper
+    with pam_matrix, nss_wrapper for the user, as tests/LoginServer does):
+    the prompts on the telnet line, the password never shown, a wrong one
+    refused, then the client checks in the user's session; `exit` ends the
+    instance with 0."""
+    ls = os.environ.get("LS_BIN")
+    lib = "/usr/lib/x86_64-linux-gnu"
+    matrix = lib + "/pam_wrapper/pam_matrix.so"
+    if not ls or os.getuid() != 0:
+        print("SKIP: needs LoginServer and root (the session drops to another uid)")
+        return SKIP
+    for f in (lib + "/libpam_wrapper.so", lib + "/libnss_wrapper.so", matrix):
+        if not os.path.exists(f):
+            print("SKIP: %s missing (libpam-wrapper, libnss-wrapper)" % f)
+            return SKIP
+    os.chmod(tmp, 0o755)
+    for d in ("pam.d", "home", "portal"):
+        os.mkdir(os.path.join(tmp, d), 0o755)
+    with open(os.path.join(tmp, "pam.d", "haven-login"), "w") as f:
+        for t in ("auth", "account", "session"):
+            f.write("%s required %s passdb=%s/passdb\n" % (t, matrix, tmp))
+    with open(os.path.join(tmp, "passdb"), "w") as f:
+        f.write("alice:s3cret-word:haven-login\n")
+    with open(os.path.join(tmp, "passwd"), "w") as f:
+        f.write("alice:x:4242:4242:Alice:%s/home:/bin/bash\n" % tmp)
+    with open(os.path.join(tmp, "group"), "w") as f:
+        f.write("alice:x:4242:\n")
+    sock = os.path.join(tmp, "portal", "login")
+    env = dict(os.environ, LD_PRELOAD=lib + "/libpam_wrapper.so:" + lib + "/libnss_wrapper.so",
+               PAM_WRAPPER="1", PAM_WRAPPER_SERVICE_DIR=os.path.join(tmp, "pam.d"),
+               NSS_WRAPPER_PASSWD=os.path.join(tmp, "passwd"), NSS_WRAPPER_GROUP=os.path.join(tmp, "group"))
+    lslog = open(os.path.join(tmp, "ls.log"), "w+")
+    lsp = subprocess.Popen([ls, "--socket", sock, "--runtime-root", os.path.join(tmp, "rt"),
+                            "--fail-delay-ms", "100", "--backoff-ms", "0"], env=env, stderr=lslog)
+    log = open(os.path.join(tmp, "ts.log"), "w+")
+    try:
+        wait_for(lambda: os.path.exists(sock), "LoginServer's socket")
+        inetd = Inetd(log, "--login-socket", sock)
+        import threading
+        box = {}
+        th = threading.Thread(target=lambda: box.setdefault("p", inetd.accept()))
+        th.start()
+        try:
+            client_checks(inetd.port, login=("alice", "s3cret-word", 4242))
+        except Fail as e:
+            log.seek(0)
+            lslog.seek(0)
+            raise Fail("%s\nTelnetServer:\n%s\nLoginServer:\n%s" % (e, log.read(), lslog.read()))
+        finally:
+            th.join()
+        rc = box["p"].wait(TIMEOUT)
+        log.seek(0)
+        text = log.read()
+        check(rc == 0, "the instance exited %d:\n%s" % (rc, text))
+        check("WITHOUT A LOGIN" not in text, "a login, not --no-auth")
+    finally:
+        lsp.terminate()
+        lsp.wait(TIMEOUT)
 
 
 def start_byhand(tmp, port):
@@ -342,14 +431,15 @@ def test_backpressure(tmp):
     check(rc == 0, "exit %d" % rc)
 
 
-TESTS = {"instance": test_instance, "bad_input": test_bad_input,
+TESTS = {"instance": test_instance, "login": test_login, "bad_input": test_bad_input,
          "backpressure": test_backpressure}
 
 
 def main():
-    if len(sys.argv) == 3 and sys.argv[1] == "tmux":
+    if len(sys.argv) in (3, 6) and sys.argv[1] == "tmux":
+        login = (sys.argv[3], sys.argv[4], int(sys.argv[5])) if len(sys.argv) == 6 else None
         try:
-            client_checks(int(sys.argv[2]))
+            client_checks(int(sys.argv[2]), login=login)
         except Fail as e:
             print("FAIL:", e)
             return 1
