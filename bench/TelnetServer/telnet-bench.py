@@ -9,7 +9,9 @@ The client is raw: it refuses every option (both servers then speak NVT,
 the same translation of line ends) and counts the bytes until the marker
 the shell prints after `cat`. Rounds alternate; the best of each server
 is kept (the machine is shared: the best is the least disturbed). The
-ratio printed is TelnetServer / telnetd throughput (goal >= 1.0).
+ratio printed is TelnetServer / telnetd throughput (goal >= 1.0); the
+relay process's own CPU time for the transfer is printed too (it moves
+less with the machine's load than wall time).
   telnet-bench [--mb N] [--rounds N]
 """
 import argparse
@@ -83,20 +85,38 @@ class Client:
         self.s.close()
 
 
-def one_run(port, path, size):
+def cpu_s(pid):
+    """User + system CPU seconds of one process (the relay)."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def one_run(port, path, size, relay_pid):
+    """(MB/s, relay CPU seconds) for one cat; relay_pid() finds the process
+    that relays this connection once it is up."""
     c = Client(port)
     c.s.settimeout(120)
     c.s.sendall(b"stty -echo; echo RE''ADY\r\n")
     c.until(b"READY", negotiate=True)
+    pid = relay_pid()
+    cpu0 = cpu_s(pid)
     t0 = time.monotonic()
     c.s.sendall(b"cat %s; echo EN''D\r\n" % path.encode())
     got = c.until(b"END")
     dt = time.monotonic() - t0
+    cpu = cpu_s(pid) - cpu0
     c.s.sendall(b"exit\r\n")
     c.close()
     if got < size:
         raise RuntimeError("only %d of %d bytes" % (got, size))
-    return size / dt / 1e6
+    return size / dt / 1e6, cpu
+
+
+def newest_child(pid):
+    """The by-hand TelnetServer's newest child: this connection's instance."""
+    with open("/proc/%d/task/%d/children" % (pid, pid)) as f:
+        return max(int(x) for x in f.read().split())
 
 
 class TelnetdInetd:
@@ -155,11 +175,16 @@ def main():
                 except OSError:
                     time.sleep(0.05)
             best = {"TelnetServer": 0.0, "telnetd": 0.0}
+            cpu = {"TelnetServer": 1e9, "telnetd": 1e9}
+            relays = (("TelnetServer", tport, lambda: newest_child(ts.pid)),
+                      ("telnetd", dport, lambda: td.procs[-1].pid))
             for r in range(a.rounds):
-                for name, port in (("TelnetServer", tport), ("telnetd", dport)):
-                    mbs = one_run(port, path, size)
+                for name, port, relay in relays:
+                    mbs, secs = one_run(port, path, size, relay)
                     best[name] = max(best[name], mbs)
-                    print("round %d  %-12s %8.1f MB/s" % (r + 1, name, mbs), flush=True)
+                    cpu[name] = min(cpu[name], secs)
+                    print("round %d  %-12s %8.1f MB/s  relay CPU %.2f s" % (r + 1, name, mbs, secs),
+                          flush=True)
         finally:
             ts.send_signal(signal.SIGTERM)
             ts.wait()
@@ -168,6 +193,9 @@ def main():
           "telnetd %.1f MB/s, ratio %.2fx (goal >= 1.0)"
           % (size // 1000000, a.rounds, best["TelnetServer"], best["telnetd"],
              best["TelnetServer"] / best["telnetd"]))
+    print("the relay's own CPU for it (least of %d; steadier than wall time on a busy machine): "
+          "TelnetServer %.2f s, telnetd %.2f s, ratio %.2fx (telnetd / TelnetServer)"
+          % (a.rounds, cpu["TelnetServer"], cpu["telnetd"], cpu["telnetd"] / max(cpu["TelnetServer"], 1e-9)))
     return 0
 
 
