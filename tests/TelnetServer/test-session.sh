@@ -40,7 +40,9 @@ if [ "$(id -u)" -eq 0 ] && [ -e "$lib/libpam_wrapper.so" ] && [ -e "$lib/libnss_
 	printf 'alice:s3cret-word:haven-login\n' >"$dir/passdb"
 	printf 'alice:x:4242:4242:Alice:%s:/bin/bash\n' "$dir/home" >"$dir/passwd"
 	printf 'alice:x:4242:\n' >"$dir/group"
-	env LD_PRELOAD="$lib/libpam_wrapper.so:$lib/libnss_wrapper.so" PAM_WRAPPER=1 \
+	# A sanitized LoginServer needs its ASan runtime first among the preloads.
+	asan=$(ldd "$loginserver" | awk '/libasan/ { print $3 ":" }')
+	env LD_PRELOAD="$asan$lib/libpam_wrapper.so:$lib/libnss_wrapper.so" PAM_WRAPPER=1 \
 		PAM_WRAPPER_SERVICE_DIR="$dir/pam.d" NSS_WRAPPER_PASSWD="$dir/passwd" NSS_WRAPPER_GROUP="$dir/group" \
 		"$loginserver" --socket "$portal/login" --runtime-root "$dir/rt" --fail-delay-ms 100 \
 		--backoff-ms 0 2>"$dir/ls.log" &
