@@ -121,7 +121,12 @@ def client_checks(port, term="vt220", login=None):
         t.expect(r"^READY-2", "the shell answers")
         t.line("echo SZ=$(stty size)")
         t.expect(r"^SZ=30 100$", "stty size is the client's window (NAWS)")
+        # A foreground program that waits for SIGWINCH: the resize reaches it.
+        t.line("/usr/bin/python3 -c \"import signal; signal.signal(signal.SIGWINCH, lambda *a: "
+               "print('GOT-' + 'WINCH', flush=True)); print('WAIT' + 'ING', flush=True); signal.pause()\"")
+        t.expect(r"^WAITING$", "a program waiting for SIGWINCH")
         t.run("resize-window", "-t", "t", "-x", "120", "-y", "40")
+        t.expect(r"^GOT-WINCH$", "SIGWINCH reached the foreground program")
         t.line("echo SZ2=$(stty size)")
         t.expect(r"^SZ2=40 120$", "stty size follows tmux resize-window")
         t.line("echo TERM=$TERM")
