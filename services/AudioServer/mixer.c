@@ -231,7 +231,12 @@ static void mix_stream(struct aus_sink *k, struct aus_stream *s, uint32_t q, boo
 	/* Sequentially consistent, as the client's store of want_space and
 	 * load of read_pos: one of the two sides sees the other. */
 	atomic_store(&h->read_pos, s->rpos);
-	if (atomic_load(&h->want_space) && atomic_exchange(&h->want_space, 0)) {
+	/* Wake the client only when there is the room it waits for: one
+	 * wake-up per write it makes, not one per cycle. */
+	uint64_t room = s->capacity - (w - s->rpos);
+	if (atomic_load(&h->want_space) &&
+	    (room >= atomic_load_explicit(&h->space_wanted, memory_order_relaxed) || s->flushed) &&
+	    atomic_exchange(&h->want_space, 0)) {
 		uint64_t one = 1;
 		(void)!write(s->space_fd, &one, sizeof one);
 	}

@@ -141,6 +141,7 @@ int aud_stream_wait_space(aud_stream *s, size_t frames, int timeout_ms)
 	if (frames > s->capacity)
 		frames = s->capacity;
 	while (aud_stream_space(s) < frames) {
+		atomic_store_explicit(&s->hdr->space_wanted, (uint32_t)frames, memory_order_relaxed);
 		atomic_store(&s->hdr->want_space, 1);
 		if (aud_stream_space(s) >= frames)
 			break;
@@ -161,7 +162,8 @@ int aud_stream_write_all(aud_stream *s, const void *frames, size_t n, int timeou
 		p += k * s->frame_bytes;
 		n -= k;
 		if (n) {
-			size_t want = s->capacity / 4 < n ? s->capacity / 4 : n;
+			/* Half the ring at a time: few wake-ups, never empty. */
+			size_t want = s->capacity / 2 < n ? s->capacity / 2 : n;
 			int r = aud_stream_wait_space(s, want ? want : 1, timeout_ms);
 			if (r < 0)
 				return r;
@@ -174,6 +176,7 @@ int aud_stream_drain(aud_stream *s, int timeout_ms)
 {
 	atomic_store(&s->hdr->eos, 1);
 	for (;;) {
+		atomic_store_explicit(&s->hdr->space_wanted, 0, memory_order_relaxed);
 		atomic_store(&s->hdr->want_space, 1);
 		uint32_t state = atomic_load(&s->hdr->state);
 		if (state == AUDIO_SERVER_STREAM_STATE_DRAINED)

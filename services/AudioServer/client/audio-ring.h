@@ -8,7 +8,7 @@
  * One producer (the client) and one consumer (the server's mixing thread):
  * positions count frames since the stream opened and only grow; frame p
  * lives at slot p % cap. The client owns write_pos, want_space and eos; the
- * server owns read_pos and the rest. The server never trusts this page: it
+ * server owns read_pos and the rest. (The client owns space_wanted too.) The server never trusts this page: it
  * keeps its own read position and capacity, and a write_pos that claims
  * fewer than 0 or more than cap queued frames fails that stream alone. */
 #pragma once
@@ -29,8 +29,9 @@ struct aud_ring_header {
 	uint32_t frame_bytes; /* channels * sample size */
 	/* The client's cache line. */
 	alignas(64) _Atomic uint64_t write_pos;
-	_Atomic uint32_t want_space; /* 1: write space_ready when read_pos moves */
-	_Atomic uint32_t eos;	     /* 1: nothing comes after write_pos (drain) */
+	_Atomic uint32_t want_space;   /* 1: write space_ready when read_pos moves */
+	_Atomic uint32_t eos;	       /* 1: nothing comes after write_pos (drain) */
+	_Atomic uint32_t space_wanted; /* ... once this many frames are free */
 	/* The server's. */
 	alignas(64) _Atomic uint64_t read_pos;
 	_Atomic uint64_t clock;	    /* sink frames mixed before the current cycle */
