@@ -2,7 +2,7 @@
 # audio-bench — AudioServer against PulseAudio in the same run.
 #  1. Server CPU per second of audio: 16 clients play 48 kHz stereo files
 #     (8 of them 44.1 kHz, resampled by the server) into a null sink; the
-#     server's utime+stime (/proc/PID/stat) over the run, divided by the
+#     server's CPU time (its threads' schedstat) over the run, divided by the
 #     seconds of audio. The same 16 files through PulseAudio (Debian's,
 #     started here in a temp XDG_RUNTIME_DIR/HOME with module-null-sink and
 #     a private native socket) with 16 `paplay`. Prints the ratio (goal
@@ -12,11 +12,18 @@
 #     quantum 64, 128, 256, ... (goal 64).
 #  3. ALSA: an alsa:null sink through a private ALSA configuration
 #     (ALSA_CONFIG_PATH): the device path runs; this VM has no sound card.
-#   audio-bench [--seconds N]   (default 10)
+#   audio-bench [--seconds N] [--quality Q]   (default 10 s, libsoxr high)
 set -u
 server=@SERVER@ cli=@CLI@
-secs=10
-[ "${1:-}" = --seconds ] && secs=$2
+secs=10 quality=high
+while [ $# -ge 2 ]; do
+	case $1 in
+	--seconds) secs=$2 ;;
+	--quality) quality=$2 ;;
+	*) echo "usage: audio-bench [--seconds N] [--quality Q]" >&2; exit 2 ;;
+	esac
+	shift 2
+done
 dir=$(mktemp -d /tmp/audio-bench.XXXXXX)
 pids=()
 cleanup() { for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$dir"; }
@@ -28,30 +35,31 @@ for k in $(seq 0 15); do
 	sox -n -r $rate -c 2 -b 16 "$dir/c$k.wav" synth "$secs" sine $((220 + 55 * k)) vol 0.05
 done
 
-cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
-hz=$(getconf CLK_TCK)
+# CPU time of every thread of $1, in microseconds (schedstat: ns on CPU;
+# finer than utime+stime's 10 ms ticks, which made short runs noisy).
+cpu_us() { cat /proc/"$1"/task/*/schedstat | awk '{t += $1} END {printf "%d\n", t / 1000}'; }
 
 # $1: the server's pid; then the 16 client commands run with {} as the file.
 measure() {
 	local pid=$1; shift
 	local t0 c=() k
-	t0=$(cpu_ticks "$pid")
+	t0=$(cpu_us "$pid")
 	for k in $(seq 0 15); do
 		"${@//\{\}/$dir/c$k.wav}" >/dev/null 2>>"$dir/clients.log" &
 		c+=($!)
 	done
 	wait "${c[@]}"
-	echo $(( $(cpu_ticks "$pid") - t0 ))
+	echo $(( $(cpu_us "$pid") - t0 ))
 }
 
 start_haven() {
-	"$server" --socket "$dir/audio" --sink null "$@" 2>>"$dir/haven.log" &
+	"$server" --socket "$dir/audio" --sink null --resample-quality "$quality" "$@" 2>>"$dir/haven.log" &
 	pids+=($!)
 	for _ in $(seq 100); do [ -S "$dir/audio" ] && break; sleep 0.05; done
 }
 stop_haven() { kill "${pids[-1]}"; wait "${pids[-1]}" 2>/dev/null; unset 'pids[-1]'; rm -f "$dir/audio"; }
 
-echo "16 clients x $secs s (8 resampled 44.1 -> 48 kHz), null sinks, $(nproc) CPUs"
+echo "16 clients x $secs s (8 resampled 44.1 -> 48 kHz, libsoxr $quality), null sinks, $(nproc) CPUs"
 start_haven --quantum 1024
 haven=$(measure "${pids[-1]}" "$cli" --socket "$dir/audio" play {})
 stop_haven
@@ -75,12 +83,12 @@ else
 	pulse=
 fi
 audio_s=$((16 * secs))
-awk -v h="$haven" -v p="${pulse:-0}" -v hz="$hz" -v a="$audio_s" 'BEGIN {
-	printf "AudioServer: %.2f ms CPU per second of audio (%d ticks over %d s of audio)\n", h / hz * 1000 / a, h, a
+awk -v h="$haven" -v p="${pulse:-0}" -v a="$audio_s" 'BEGIN {
+	printf "AudioServer: %.3f ms CPU per second of audio (%.1f ms over %d s of audio)\n", h / 1000 / a, h / 1000, a
 	if (p > 0) {
-		printf "PulseAudio:  %.2f ms CPU per second of audio (%d ticks)\n", p / hz * 1000 / a, p
+		printf "PulseAudio:  %.3f ms CPU per second of audio (%.1f ms)\n", p / 1000 / a, p / 1000
 		printf "ratio AudioServer / PulseAudio: %.2fx (goal <= 0.5x)\n", h / p
-	} else print "PulseAudio: not measured (pulseaudio or paplay missing, or no CPU ticks)"
+	} else print "PulseAudio: not measured (pulseaudio or paplay missing, or no CPU time)"
 }'
 
 # 2. The lowest quantum with zero xruns, 16 clients.
@@ -103,10 +111,10 @@ sox -n -r 44100 -c 2 -b 16 "$dir/short.wav" synth 1 sine 440 vol 0.1
 ALSA_CONFIG_PATH=$dir/asound.conf "$server" --socket "$dir/audio" --sink alsa:null 2>>"$dir/alsa.log" &
 pids+=($!)
 for _ in $(seq 100); do [ -S "$dir/audio" ] && break; sleep 0.05; done
-t0=$(cpu_ticks "${pids[-1]}")
+t0=$(cpu_us "${pids[-1]}")
 if "$cli" --socket "$dir/audio" play "$dir/short.wav"; then
 	json=$("$cli" --socket "$dir/audio" list --json)
-	echo "alsa:null: a 1 s file played; $(echo "$json" | sed 's/.*"frames":\([0-9]*\),"xruns":\([0-9]*\).*/\1 frames mixed, \2 xruns/'), $(( $(cpu_ticks "${pids[-1]}") - t0 )) ticks of CPU"
+	echo "alsa:null: a 1 s file played; $(echo "$json" | sed 's/.*"frames":\([0-9]*\),"xruns":\([0-9]*\).*/\1 frames mixed, \2 xruns/'), $(( ($(cpu_us "${pids[-1]}") - t0) / 1000 )) ms of CPU"
 else
 	echo "alsa:null: play failed: $(tail -3 "$dir/alsa.log")"
 fi
