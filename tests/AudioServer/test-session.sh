@@ -2,17 +2,22 @@
 # test-session.sh — AudioServer as a session runs it: under a real
 # SystemServer (--user) from the shipped definition (its Socket=, Pledge=
 # and Arguments= as shipped), started lazily by the first `audio`, confined,
-# playing a file through the CLI, and respawned after a SIGKILL.
-#   test-session.sh SYSTEMSERVER SVC AUDIO ETC_DIR
+# playing a file through the CLI, its quantum taken from ConfigServer's
+# Audio/Mixer/Quantum (also shipped), and respawned after a SIGKILL.
+#   test-session.sh SYSTEMSERVER SVC AUDIO ETC_DIR CONFIG
 . "$(dirname "$0")/../lib/cli-test.sh" audio-session
 . "$(dirname "$0")/../lib/session-test.sh"
-ss=$1 svc=$2 audio=$3 etc=$4
-cp "$etc/AudioServer.ini" "$dir/etc/AudioServer.ini"
-session_start "$ss" audio
+ss=$1 svc=$2 audio=$3 etc=$4 config=$5
+cp "$etc/AudioServer.ini" "$etc/ConfigServer.ini" "$dir/etc/"
+session_start "$ss" audio config
+# Set before AudioServer starts: read when it does, without waiting for it.
+expect_rc 0 "$config" set Audio Mixer Quantum 512
 
 [ -z "$(svc_pid AudioServer)" ] || fail "AudioServer started before its first client (Lazy=true)"
 expect_rc 0 "$audio" list --json
 grep -q '"sinks":\[{"name":"null","kind":"null"' "$dir/out" || fail "audio list: $(cat "$dir/out")"
+wait_for sh -c "'$audio' list --json | grep -q '\"quantum\":512'" ||
+	fail "ConfigServer's quantum 512 not applied: $("$audio" list --json)"
 pid=$(svc_pid AudioServer)
 [ -n "$pid" ] || fail "no AudioServer pid"
 grep -q $'^Seccomp:\t2$' "/proc/$pid/status" && grep -q $'^NoNewPrivs:\t1$' "/proc/$pid/status" ||
@@ -24,8 +29,11 @@ if command -v sox >/dev/null; then
 	expect_rc 0 "$audio" play "$dir/beep.wav"
 	expect_rc 0 "$audio" volume 0.5
 	expect_rc 0 "$audio" list
-	grep -q $'^null\tnull\t48000\t256\t0.50' "$dir/out" || fail "volume not listed: $(cat "$dir/out")"
+	grep -q $'^null\tnull\t48000\t512\t0.50' "$dir/out" || fail "volume not listed: $(cat "$dir/out")"
 fi
+# A change while it runs applies at the next cycle.
+expect_rc 0 "$config" set Audio Mixer Quantum 128
+wait_for sh -c "'$audio' list --json | grep -q '\"quantum\":128'" || fail "quantum 128 not applied"
 
 kill -9 "$pid"
 expect_rc 0 "$audio" list
