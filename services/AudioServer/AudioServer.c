@@ -440,9 +440,10 @@ static int on_record(hv_call *call, const audio_server_record_req *req, audio_se
 		return audio_server_error(call, AUDIO_SERVER_ERR_BUSY, "sink '%s' is being recorded",
 					  req->sink);
 	stop_recording(ac);
-	int fd = hv_call_take_fd(call, req->file);
-	if (fd < 0)
-		return fd;
+	/* Ours from here (0, not the fd, on success). */
+	int fd = req->file, r = hv_call_take_fd(call, fd);
+	if (r < 0)
+		return r;
 	SF_INFO info = {.samplerate = (int)k->rate, .channels = AUS_CHANNELS,
 			.format = SF_FORMAT_WAV | SF_FORMAT_FLOAT};
 	SNDFILE *sf = sf_open_fd(fd, SFM_WRITE, &info, SF_TRUE);

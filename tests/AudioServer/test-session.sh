@@ -2,7 +2,8 @@
 # test-session.sh — AudioServer as a session runs it: under a real
 # SystemServer (--user) from the shipped definition (its Socket=, Pledge=
 # and Arguments= as shipped), started lazily by the first `audio`, confined,
-# playing a file through the CLI, its quantum taken from ConfigServer's
+# playing a file through the CLI while `audio record` records the sink,
+# its quantum taken from ConfigServer's
 # Audio/Mixer/Quantum (also shipped), and respawned after a SIGKILL.
 #   test-session.sh SYSTEMSERVER SVC AUDIO ETC_DIR CONFIG
 . "$(dirname "$0")/../lib/cli-test.sh" audio-session
@@ -26,7 +27,15 @@ grep -q $'^Seccomp:\t2$' "/proc/$pid/status" && grep -q $'^NoNewPrivs:\t1$' "/pr
 # A short file, decoded by the CLI, played through the ring under the sandbox.
 if command -v sox >/dev/null; then
 	sox -n -r 44100 -c 1 "$dir/beep.wav" synth 0.2 sine 880 vol 0.3 || fail "sox"
+	# Recorded meanwhile into a file the CLI opens and hands over as an fd.
+	"$audio" record --sink null "$dir/rec.wav" --seconds 1 2>"$dir/rec.err" &
+	rec=$!
+	sleep 0.2
 	expect_rc 0 "$audio" play "$dir/beep.wav"
+	wait $rec || fail "audio record: $(cat "$dir/rec.err")"
+	peak=$(sox "$dir/rec.wav" -n stat 2>&1 | sed -n 's/^Maximum amplitude: *//p')
+	awk -v p="$peak" 'BEGIN { exit !(p > 0.25 && p < 0.35) }' ||
+		fail "the recording's peak is '$peak', not the beep's 0.3: $(sox "$dir/rec.wav" -n stat 2>&1)"
 	expect_rc 0 "$audio" volume 0.5
 	expect_rc 0 "$audio" list
 	grep -q $'^null\tnull\t48000\t512\t0.50' "$dir/out" || fail "volume not listed: $(cat "$dir/out")"
