@@ -46,7 +46,7 @@ wait_for sh -c "'$audio' list --json | grep -q '\"quantum\":128'" || fail "quant
 
 kill -9 "$pid"
 expect_rc 0 "$audio" list
-wait_for test -n "$(svc_pid AudioServer)" -a "$(svc_pid AudioServer)" != "$pid" || fail "not respawned"
+wait_for svc_respawned AudioServer "$pid" || fail "not respawned"
 
 "$svc" shutdown >/dev/null || fail "svc shutdown"
 wait "${pids[-1]}"; rc=$?
