@@ -89,6 +89,39 @@ static int apply(const hv_cmdline *cmd, const hv_option *o, const char *arg)
 	return r < 0 ? usage_error(cmd, "--%s: invalid value: %s", o->name, arg) : 0;
 }
 
+void hv_options_permute(const hv_cmdline *cmd, int argc, char **argv)
+{
+	if (argc < 2)
+		return;
+	char *opts[argc], *rest[argc], *dashdash = NULL;
+	int no = 0, nr = 0, i = 1;
+	for (; i < argc; i++) {
+		const char *a = argv[i];
+		if (!strcmp(a, "--")) {
+			dashdash = argv[i++];
+			break;
+		}
+		if (a[0] != '-' || !a[1]) {
+			rest[nr++] = argv[i];
+			continue;
+		}
+		opts[no++] = argv[i];
+		/* "--name VALUE": the value goes with it ("--name=VALUE" is one). */
+		if (a[1] == '-' && !strchr(a + 2, '=')) {
+			const hv_option *o = find(cmd, a + 2, strlen(a + 2));
+			if (o && o->kind != HV_OPTION_FLAG && i + 1 < argc)
+				opts[no++] = argv[++i];
+		}
+	}
+	int k = 1;
+	memcpy(argv + k, opts, (size_t)no * sizeof(*argv));
+	k += no;
+	if (dashdash)
+		argv[k++] = dashdash;
+	memcpy(argv + k, rest, (size_t)nr * sizeof(*argv));
+	/* argv[i..] (after "--") is already in place: k + nr == i. */
+}
+
 int hv_options_parse(const hv_cmdline *cmd, int argc, char **argv, int *first_arg)
 {
 	int i = 1;

@@ -148,8 +148,32 @@ static void test_bool_strv(void)
 	CHECK(v.n == 0 && v.v == NULL);
 }
 
+/* Options after the verb are moved in front, with their values; "--"
+ * keeps what follows it positional. */
+static void test_permute(void)
+{
+	char *v[] = {"prog", "list", "--dir", "d", "--verbose", "--name=n", "--", "--count", NULL};
+	int argc = 8;
+	hv_options_permute(&cmd, argc, v);
+	const char *want[] = {"prog", "--dir", "d", "--verbose", "--name=n", "--", "list", "--count"};
+	for (int i = 0; i < argc; i++)
+		CHECK_MSG(!strcmp(v[i], want[i]), "permute: argv[%d] is %s, not %s", i, v[i], want[i]);
+	dir = name = NULL;
+	verbose = false;
+	int first = 0;
+	CHECK_EQ(hv_options_parse(&cmd, argc, v, &first), 1);
+	CHECK(dir && !strcmp(dir, "d") && verbose && name && !strcmp(name, "n"));
+	CHECK_EQ(first, 6);
+	/* A flag does not take the next word; an option at the end has none. */
+	char *w[] = {"prog", "a", "--verbose", "b", "--count", NULL};
+	hv_options_permute(&cmd, 5, w);
+	CHECK(!strcmp(w[1], "--verbose") && !strcmp(w[2], "--count") && !strcmp(w[3], "a") && !strcmp(w[4], "b"));
+	hv_options_permute(&cmd, 1, w); /* nothing to do */
+}
+
 int main(void)
 {
+	test_permute();
 	test_parse();
 	test_usage();
 	test_bool_strv();

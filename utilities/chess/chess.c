@@ -168,34 +168,11 @@ static int do_bestmove(chc *c, char **args)
 
 int chess_play(chc *c, const chess_engine_limits *lim, bool human_white);
 
-/* The usage puts options after the verb and FEN ("chess bestmove FEN
- * --depth 5"); the parser wants them first: move them there, in order. */
-static void options_first(int argc, char **argv)
-{
-	char *opts[argc], *rest[argc];
-	int no = 0, nr = 0;
-	for (int i = 1; i < argc; i++) {
-		if (strncmp(argv[i], "--", 2) || !argv[i][2]) {
-			rest[nr++] = argv[i];
-			continue;
-		}
-		opts[no++] = argv[i];
-		bool takes_value = false;
-		for (const hv_option *o = options; o->name; o++)
-			if (!strcmp(argv[i] + 2, o->name))
-				takes_value = o->kind != HV_OPTION_FLAG;
-		if (takes_value && i + 1 < argc)
-			opts[no++] = argv[++i];
-	}
-	memcpy(argv + 1, opts, (size_t)no * sizeof *argv);
-	memcpy(argv + 1 + no, rest, (size_t)nr * sizeof *argv);
-}
-
 int main(int argc, char **argv)
 {
 	cli_init("chess", "ChessEngine", usage);
 	int first = 0;
-	options_first(argc, argv);
+	hv_options_permute(&cmd, argc, argv); /* options may follow the verb */
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r <= 0)
 		return hv_options_exit_code(r);

@@ -140,33 +140,11 @@ static const hv_cmdline cmd = {
 
 static void usage(FILE *f) { hv_options_usage(&cmd, f); }
 
-/* Options may follow the verb ("devices list --json"), as udevadm's do:
- * move them ahead of it (a stable partition; "--" ends the options). */
-static void options_first(int argc, char **argv)
-{
-	char *opts[argc], *rest[argc];
-	int no = 0, nr = 0, i = 1;
-	for (; i < argc && strcmp(argv[i], "--"); i++) {
-		if (argv[i][0] != '-' || !argv[i][1]) {
-			rest[nr++] = argv[i];
-			continue;
-		}
-		opts[no++] = argv[i];
-		bool valued = (!strcmp(argv[i], "--socket") || !strcmp(argv[i], "--subsystem")) && i + 1 < argc;
-		if (valued)
-			opts[no++] = argv[++i];
-	}
-	for (; i < argc; i++)
-		rest[nr++] = argv[i];
-	memcpy(argv + 1, opts, (size_t)no * sizeof(*argv));
-	memcpy(argv + 1 + no, rest, (size_t)nr * sizeof(*argv));
-}
-
 int main(int argc, char **argv)
 {
 	cli_init("devices", "DeviceMapper", usage);
 	int first = 0;
-	options_first(argc, argv);
+	hv_options_permute(&cmd, argc, argv); /* options may follow the verb */
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r <= 0)
 		return hv_options_exit_code(r);

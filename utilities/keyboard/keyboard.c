@@ -138,30 +138,10 @@ static const hv_cmdline cmd = {
 
 static void usage(FILE *f) { hv_options_usage(&cmd, f); }
 
-/* Options may follow the verb ("keyboard set de --options caps:escape"). */
-static void options_first(int argc, char **argv)
-{
-	char *o[argc], *rest[argc];
-	int no = 0, nr = 0, i = 1;
-	for (; i < argc && strcmp(argv[i], "--"); i++) {
-		if (argv[i][0] != '-' || !argv[i][1]) {
-			rest[nr++] = argv[i];
-			continue;
-		}
-		o[no++] = argv[i];
-		if (!strchr(argv[i], '=') && strcmp(argv[i], "--help") && strcmp(argv[i], "-h") && i + 1 < argc)
-			o[no++] = argv[++i]; /* every option of keyboard takes a value */
-	}
-	for (; i < argc; i++)
-		rest[nr++] = argv[i];
-	memcpy(argv + 1, o, (size_t)no * sizeof(*argv));
-	memcpy(argv + 1 + no, rest, (size_t)nr * sizeof(*argv));
-}
-
 int main(int argc, char **argv)
 {
 	cli_init("keyboard", "KeyboardPreferenceLoader", usage);
-	options_first(argc, argv);
+	hv_options_permute(&cmd, argc, argv); /* options may follow the verb */
 	int first = 0;
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r <= 0)

@@ -168,32 +168,11 @@ static int on_row(void *ud, const sql_server_value *v, size_t n)
 	return ferror(stdout) ? -EIO : 0;
 }
 
-/* Options may follow DB and SQL (`sql DB "SQL" --json`): move them in
- * front, in order, for the parser ("--" ends them). */
-static void options_first(int argc, char **argv)
-{
-	char *opts[argc], *args[argc];
-	int no = 0, na = 0, i = 1;
-	for (; i < argc && strcmp(argv[i], "--"); i++) {
-		if (argv[i][0] == '-' && argv[i][1]) {
-			opts[no++] = argv[i];
-			if (!strcmp(argv[i], "--socket") && i + 1 < argc)
-				opts[no++] = argv[++i];
-		} else
-			args[na++] = argv[i];
-	}
-	for (; i < argc; i++)
-		args[na++] = argv[i];
-	memcpy(argv + 1, opts, (size_t)no * sizeof(char *));
-	memcpy(argv + 1 + no, args, (size_t)na * sizeof(char *));
-}
-
 static const hv_cmdline *cmdline;
 static void usage(FILE *f) { hv_options_usage(cmdline, f); }
 
 int main(int argc, char **argv)
 {
-	options_first(argc, argv);
 	const char *socket_path = NULL;
 	bool json = false, csv = false;
 	const hv_option options[] = {
@@ -215,6 +194,8 @@ int main(int argc, char **argv)
 	};
 	cmdline = &cmd;
 	cli_init("sql", "SQLServer", usage);
+	/* Options may follow DB and SQL (`sql DB "SQL" --json`). */
+	hv_options_permute(&cmd, argc, argv);
 	int first = 0;
 	int r = hv_options_parse(&cmd, argc, argv, &first);
 	if (r != 1)

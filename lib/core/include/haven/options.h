@@ -71,6 +71,13 @@ typedef struct hv_cmdline {
  * usage error was reported on stderr. hv_options_exit_code() turns the
  * last two into the process's exit code (0, 2). */
 int hv_options_parse(const hv_cmdline *cmd, int argc, char **argv, int *first_arg);
+/* For commands whose options may follow their verb or arguments ("devices
+ * list --json", "sql DB 'SQL' --json"): reorder argv in place so that the
+ * options (with the values of those that take one, known from cmd's
+ * tables) come first, in order, then the rest in order; an argument "--"
+ * ends the options and stays in front of everything after it. Call before
+ * hv_options_parse. */
+void hv_options_permute(const hv_cmdline *cmd, int argc, char **argv);
 static inline int hv_options_exit_code(int r)
 {
 	return r < 0 ? 2 : 0;
