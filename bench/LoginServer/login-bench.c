@@ -264,9 +264,11 @@ int main(int argc, char **argv)
 	pid_t server = start_server();
 	hv_loop *loop;
 	lgn_client *cl;
+	loop = NULL;
 	if (hv_loop_new(&loop) < 0 || lgn_client_connect(loop, sock, &cl) < 0) {
 		fprintf(stderr, "login-bench: LoginServer did not start\n");
 		kill(server, SIGTERM);
+		hv_loop_free(loop);
 		return 1;
 	}
 	uint64_t su[256];
