@@ -285,8 +285,9 @@ static int cmd_record(int argc, char **argv, void *userdata)
 	int r = audio_server_record(c, sink_name, fd);
 	close(fd);
 	if (r < 0) {
+		r = cli_fail(c, r, "cannot record"); /* reads c's last error: before closing it */
 		hv_conn_close(c);
-		return cli_fail(c, r, "cannot record");
+		return r;
 	}
 	signal(SIGINT, on_signal);
 	signal(SIGTERM, on_signal);
