@@ -95,6 +95,7 @@ struct aus_stream {
 	/* Mixing-thread-owned (touched by the loop only while no sink has it). */
 	uint64_t rpos;
 	bool started, flushed;
+	bool draining; /* soxr was told the input ended: it takes no more */
 	uint64_t skip; /* resampled frames of the priming still to drop */
 	soxr_t soxr;  /* NULL: same rate as the sink */
 	float *chunk; /* AUS_CHUNK * AUS_CHANNELS converted input frames */

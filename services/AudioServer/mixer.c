@@ -154,9 +154,15 @@ static size_t pull(struct aus_stream *s, uint64_t avail, size_t q, float *out, b
 		return n;
 	}
 	size_t produced = 0;
+	/* Once soxr was told the input ended it must get no more (libsoxr
+	 * crashes on input after a flush): a client that clears its end of
+	 * stream flag and writes again is not heard, its stream drains. */
+	if (s->draining)
+		eos = true, avail = 0;
 	while (produced < q && !s->flushed) {
 		size_t odone = 0, idone = 0;
 		if (eos && !avail) {
+			s->draining = true;
 			soxr_process(s->soxr, NULL, 0, NULL, out + produced * AUS_CHANNELS,
 				     q - produced, &odone);
 			s->flushed = odone == 0;
