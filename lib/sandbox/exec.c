@@ -14,8 +14,9 @@
 
 #include <sys/socket.h>
 
-/* Pass the seccomp listener to the supervisor (sandbox-run). */
-static int send_fd(int sock, int fd)
+/* Pass the seccomp listener to the supervisor (sandbox-run); no
+ * allocation, so a vfork child may call it too (internal.h). */
+int hv_sandbox_send_listener(int sock, int fd)
 {
 	char byte = 'L';
 	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
@@ -161,7 +162,7 @@ static int sandbox_exec(const hv_sandbox_spec *spec, const char *path, char *con
 		if (r < 0)
 			return r;
 		if (notify_sock >= 0 && nfd >= 0) {
-			r = send_fd(notify_sock, nfd);
+			r = hv_sandbox_send_listener(notify_sock, nfd);
 			close(nfd);
 			if (r < 0)
 				return r;

@@ -100,6 +100,9 @@ struct hv_rules {
  * compare programs in tests: hv_filter_load() loads native rules). */
 int hv_filter_rules(uint64_t promises, const struct hv_filter_opts *o, struct hv_rules *out);
 void hv_rules_free(struct hv_rules *rules);
+/* Send the seccomp listener fd over sock (SCM_RIGHTS, one byte); no
+ * allocation: safe in a vfork child. 0 or a negative errno. */
+int hv_sandbox_send_listener(int sock, int fd);
 
 /* Classic BPF for seccomp, from a rule list (bpf.c): same decisions as
  * libseccomp's program for the same rules (tests/sandbox/test-bpf.c checks

@@ -204,26 +204,6 @@ int hv_sandbox_prepared_ruleset(const hv_sandbox_prepared *ps)
 	return ps->ruleset;
 }
 
-/* sendmsg of one fd, no allocation (exec.c's send_fd, for a vfork child). */
-static int send_listener(int sock, int fd)
-{
-	char byte = 'L';
-	struct iovec iov = {.iov_base = &byte, .iov_len = 1};
-	union {
-		struct cmsghdr h;
-		char buf[CMSG_SPACE(sizeof(int))];
-	} u;
-	memset(&u, 0, sizeof(u));
-	struct msghdr msg = {.msg_iov = &iov, .msg_iovlen = 1, .msg_control = u.buf,
-			     .msg_controllen = sizeof(u.buf)};
-	struct cmsghdr *c = CMSG_FIRSTHDR(&msg);
-	c->cmsg_level = SOL_SOCKET;
-	c->cmsg_type = SCM_RIGHTS;
-	c->cmsg_len = CMSG_LEN(sizeof(int));
-	memcpy(CMSG_DATA(c), &fd, sizeof(int));
-	return sendmsg(sock, &msg, MSG_NOSIGNAL) < 0 ? -errno : 0;
-}
-
 static long load(struct program *p)
 {
 	uint32_t pid = (uint32_t)syscall(SYS_getpid);
@@ -246,7 +226,7 @@ int hv_sandbox_exec_prepared(hv_sandbox_prepared *ps, int ruleset, char *const a
 		if (k == -EBUSY && ps->fallback.bpf.n) /* a supervisor above us already listens */
 			k = load(&ps->fallback);
 		else if (k >= 0 && (ps->prog.flags & SECCOMP_FILTER_FLAG_NEW_LISTENER)) {
-			int r = notify_sock >= 0 ? send_listener(notify_sock, (int)k) : 0;
+			int r = notify_sock >= 0 ? hv_sandbox_send_listener(notify_sock, (int)k) : 0;
 			close((int)k);
 			if (r < 0)
 				return r;
